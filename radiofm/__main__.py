@@ -1,0 +1,5 @@
+import sys
+
+from radiofm.cli.main import main
+
+sys.exit(main())

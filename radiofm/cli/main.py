@@ -1,0 +1,75 @@
+"""The ``radiofm`` command: one entry point, one module per subcommand.
+
+Each subcommand module exposes ``add_parser(subparsers)`` and ``run(args) -> int``. User errors
+(:class:`radiofm.errors.RadioFMError`) become one line on stderr and exit status 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from radiofm.errors import RadioFMError
+
+# name -> module under radiofm.cli; imported lazily so `radiofm --help` stays fast
+SUBCOMMANDS = {
+    "generate": "radiofm.cli.generate",
+    "inspect": "radiofm.cli.inspect",
+    "pretrain": "radiofm.cli.pretrain",
+    "finetune": "radiofm.cli.finetune",
+    "evaluate": "radiofm.cli.evaluate",
+    "annotate": "radiofm.cli.annotate",
+    "reproduce": "radiofm.cli.reproduce",
+    "demo": "radiofm.cli.demo",
+    "models": "radiofm.cli.models",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag on one line (plus the usage hint) and exits 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="radiofm", description="Radio foundation models: pretrain, fine-tune, evaluate, annotate.")
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name, modname in SUBCOMMANDS.items():
+        try:
+            mod = importlib.import_module(modname)
+        except ModuleNotFoundError as exc:  # a subcommand not yet built must not break the others
+            if exc.name == modname:
+                continue
+            raise
+        mod.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except RadioFMError as exc:
+        print(f"radiofm: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("radiofm: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("radiofm: error: out of memory (try a smaller --batch-size or fewer --workers)", file=sys.stderr)
+        return 1
+
+
+def _version() -> str:
+    from radiofm import __version__
+
+    return f"radiofm {__version__}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

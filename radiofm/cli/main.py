@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for name, modname in SUBCOMMANDS.items():
+    for _name, modname in SUBCOMMANDS.items():
         try:
             mod = importlib.import_module(modname)
         except ModuleNotFoundError as exc:  # a subcommand not yet built must not break the others

@@ -1,0 +1,221 @@
+"""``radiofm demo``: the main job end to end on built-in defaults, as a pipeline of steps.
+
+Each step runs the real CLI (so the demo exercises exactly what users run), records its wall time and a
+summary, and is skipped when its output already exists (re-running the demo resumes; ``--force`` redoes).
+Later features append steps to :data:`PIPELINE`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from radiofm.cli import _args
+
+
+@dataclass
+class DemoSettings:
+    """Sizes of the demo. ``full`` fits in ≈15 min on a 2-core CPU; ``quick`` runs in seconds (tests)."""
+
+    ism_recordings: int = 32  # pretraining corpus
+    ism_eval_recordings: int = 6  # held-out corpus for the reconstruction evaluation
+    model: str = "vit-tiny"
+    image_size: tuple[int, int] = (224, 224)
+    pretrain_epochs: int = 12
+    pretrain_batch: int = 32
+    mask_ratio: float = 0.75
+    eval_mask_ratios: tuple[float, ...] = (0.5, 0.75, 0.9)
+    eval_max_samples: int = 64
+    workers: int = 2
+    ism_kwargs: dict = field(default_factory=dict)  # extra generator arguments (shorter recordings for quick)
+    seed: int = 0
+
+
+PRESETS = {
+    "full": DemoSettings(),
+    "quick": DemoSettings(
+        ism_recordings=4,
+        ism_eval_recordings=2,
+        image_size=(64, 64),
+        pretrain_epochs=1,
+        pretrain_batch=8,
+        eval_max_samples=4,
+        workers=1,
+        ism_kwargs={"duration_s_range": (0.034, 0.04), "sample_rate_choices": (10e6,)},
+    ),
+}
+
+
+@dataclass
+class Step:
+    name: str
+    output: str  # path under the demo folder whose existence marks the step done
+    run: Callable[[Path, DemoSettings], dict]
+
+
+def _cli(argv: list[str]) -> None:
+    from radiofm.cli.main import main
+    from radiofm.errors import RadioFMError
+
+    code = main(argv)
+    if code != 0:
+        raise RadioFMError(f"demo step failed: radiofm {' '.join(argv)} (exit {code})")
+
+
+def _generate_ism(out: Path, s: DemoSettings) -> dict:
+    from radiofm.synth.ism import generate_corpus
+
+    train = generate_corpus(out / "ism", n_recordings=s.ism_recordings, seed=s.seed, workers=s.workers, **s.ism_kwargs)
+    held = generate_corpus(
+        out / "ism-eval", n_recordings=s.ism_eval_recordings, seed=s.seed + 1000, workers=s.workers, **s.ism_kwargs
+    )
+    return {"recordings": len(train), "held_out_recordings": len(held)}
+
+
+def _pretrain(out: Path, s: DemoSettings) -> dict:
+    size = f"{s.image_size[0]}x{s.image_size[1]}"
+    _cli(
+        [
+            "pretrain",
+            "--data",
+            str(out / "ism"),
+            "--model",
+            s.model,
+            "--mask-ratio",
+            str(s.mask_ratio),
+            "--epochs",
+            str(s.pretrain_epochs),
+            "--batch-size",
+            str(s.pretrain_batch),
+            "--image-size",
+            size,
+            "--warmup-epochs",
+            str(max(1, s.pretrain_epochs // 6)),
+            "--out",
+            str(out / "pretrain"),
+            "--workers",
+            str(s.workers),
+            "--seed",
+            str(s.seed),
+        ]
+    )
+    lines = (out / "pretrain" / "metrics.jsonl").read_text().splitlines()
+    last = json.loads(lines[-1])
+    return {
+        "epochs": last["epoch"],
+        "train_loss": last.get("train_loss"),
+        "val_loss": last.get("val_loss"),
+        "samples_per_s": last.get("samples_per_s"),
+    }
+
+
+def _evaluate_reconstruction(out: Path, s: DemoSettings) -> dict:
+    _cli(
+        [
+            "evaluate",
+            "reconstruction",
+            "--model",
+            str(out / "pretrain"),
+            "--data",
+            str(out / "ism-eval"),
+            "--mask-ratios",
+            ",".join(str(r) for r in s.eval_mask_ratios),
+            "--max-samples",
+            str(s.eval_max_samples),
+            "--out",
+            str(out / "reconstruction"),
+        ]
+    )
+    report = json.loads((out / "reconstruction" / "reconstruction.json").read_text())
+    return {f"grid_acc@{r['mask_ratio']:.0%}": round(r["accuracy_all"], 4) for r in report["results"]} | {
+        "pictures": [
+            str(out / "reconstruction" / "gallery.png"),
+            str(out / "reconstruction" / "accuracy_vs_mask_ratio.png"),
+        ]
+    }
+
+
+PIPELINE: list[Step] = [
+    Step("generate ISM corpus", "ism/corpus.json", _generate_ism),
+    Step("pretrain ViT-MAE", "pretrain/model.safetensors", _pretrain),
+    Step("evaluate reconstruction", "reconstruction/reconstruction.json", _evaluate_reconstruction),
+]
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("demo", help="run the whole pipeline on built-in defaults (≈15 min on 2 CPU cores)")
+    p.add_argument("--out", type=Path, default=Path("demo-out"), help="demo folder (default demo-out)")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="full", help="full (default) or quick (seconds)")
+    p.add_argument("--force", action="store_true", help="redo every step even when its output exists")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=_args.positive_int, default=None, help="worker processes for generation")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    settings = dataclasses.replace(PRESETS[args.preset], seed=args.seed)
+    if args.workers:
+        settings = dataclasses.replace(settings, workers=args.workers)
+    out: Path = args.out
+    if args.force and out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary, t_start = [], time.perf_counter()
+    for i, step in enumerate(PIPELINE, 1):
+        done = (out / step.output).exists()
+        print(f"\n[{i}/{len(PIPELINE)}] {step.name}" + (" (done, skipped)" if done else ""), flush=True)
+        t0 = time.perf_counter()
+        result = _load_step(out, step) if done else step.run(out, settings)
+        _save_step(out, step, result)
+        summary.append((step.name, time.perf_counter() - t0, result))
+    total = time.perf_counter() - t_start
+    _print_summary(summary, total, out)
+    from radiofm.io import write_json
+
+    write_json(
+        out / "demo_summary.json",
+        {"preset": args.preset, "total_s": total, "steps": [{"name": n, "seconds": t, **r} for n, t, r in summary]},
+    )
+    return 0
+
+
+def _step_file(out: Path, step: Step) -> Path:
+    return out / ".steps" / (step.name.replace(" ", "_").replace("/", "_") + ".json")
+
+
+def _save_step(out: Path, step: Step, result: dict) -> None:
+    from radiofm.io import write_json
+
+    write_json(_step_file(out, step), result)
+
+
+def _load_step(out: Path, step: Step) -> dict:
+    f = _step_file(out, step)
+    return json.loads(f.read_text()) if f.exists() else {}
+
+
+def _print_summary(summary, total: float, out: Path) -> None:
+    print("\n" + "=" * 78)
+    print(f"radiofm demo summary ({total / 60:.1f} min) — outputs in {out}")
+    print("=" * 78)
+    pictures = []
+    for name, secs, result in summary:
+        items = {k: v for k, v in result.items() if k != "pictures"}
+        shown = ", ".join(f"{k}={_fmt(v)}" for k, v in items.items())
+        print(f"{name:<28} {secs:>7.1f}s  {shown}")
+        pictures += result.get("pictures", [])
+    if pictures:
+        print("\npictures:")
+        for p in pictures:
+            print(f"  {p}")
+
+
+def _fmt(v) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)

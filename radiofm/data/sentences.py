@@ -1,0 +1,434 @@
+"""Radio sentences (paper A §III-A, SPEC §1): variable-length sequences of spectrogram tokens for the ConvLSTM.
+
+Per recording: non-overlapping slices of ``slice_s`` (2 ms) → a log spectrogram per slice (DC centred, dB) →
+the slices are grouped into consecutive, non-overlapping *runs* whose duration is drawn uniformly from the
+multiples of ``slice_s`` in [min_s, max_s] (10–20 ms) → each run is concatenated along time → resized to
+``height`` × width → cut along time into tokens of ``height`` × ``token_width`` → a sentence (T, H, W).
+
+Width: with ``resize_time="fixed"`` every sentence is resized to ``width`` columns (paper A: 256 × 256 → 16 tokens
+of 256 × 16, so every sentence has the same length). With ``"proportional"`` (default) the width scales with the
+run's duration, ``width`` columns for a ``max_s`` run, rounded to whole tokens: 10–20 ms → 8–16 tokens, the
+variable-length sentences paper A describes, with the same time scale in every token. [ours]
+
+A built dataset is a folder: ``tokens_00000.npy`` shards (N, H, token_width) float32 in dB (not normalised),
+``index.npy`` (S, 4) int64 rows (shard, first token, n tokens, source), and ``manifest.json`` with the config,
+the seed, the source fingerprints and the dataset-wide mean/std (dB) used for normalisation. Building is
+deterministic from the seed (one child seed per recording, so results do not depend on the worker count).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from radiofm.errors import ConfigError, DatasetError, RadioFMError
+from radiofm.io import atomic_path, read_json, write_json
+
+SCHEMA_VERSION = 1
+MANIFEST_KIND = "sentences"
+PAPER_A_SPLIT = {"pretrain": 0.5, "forecast_train": 0.4, "forecast_test": 0.1}  # 50 % / 50 % (80/20)
+
+
+@dataclass(frozen=True)
+class SentenceConfig:
+    """How recordings become radio sentences (paper A Table I; values lost there are [3p]/[ours])."""
+
+    slice_s: float = 0.002  # non-overlapping slice duration, seconds; one spectrogram per slice [3p]
+    min_s: float = 0.010  # shortest sentence duration, seconds [3p]
+    max_s: float = 0.020  # longest sentence duration, seconds [3p]
+    fft_size: int = 1024  # FFT length (zero-padded window), DC centred [ours: paper B's]
+    win_length: int = 512  # periodic Hann window, samples [ours]
+    hop: int = 512  # hop between frames, samples [ours]
+    height: int = 256  # H: frequency bins after resizing = token height [3p]
+    width: int = 256  # columns of a max_s sentence ("proportional") or of every sentence ("fixed") [3p]
+    token_width: int = 16  # W: time columns per token [3p]
+    resize_time: str = "proportional"  # "proportional": width ∝ duration (variable T); "fixed": every T equal
+    nonfinite: str = "error"  # NaN/Inf samples: "error" or "repair" (zeroed, with a warning)
+    max_sentences_per_recording: int | None = None  # cap per recording (None = all)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.slice_s <= self.min_s <= self.max_s:
+            raise ConfigError(f"need 0 < slice_s <= min_s <= max_s, got {self.slice_s}, {self.min_s}, {self.max_s} s")
+        lo, hi = self.slice_range
+        if lo > hi:
+            raise ConfigError(f"no whole number of {self.slice_s * 1e3:g} ms slices lasts between min_s and max_s")
+        if self.win_length <= 0 or self.hop <= 0 or self.fft_size < self.win_length:
+            raise ConfigError(
+                f"need fft_size >= win_length > 0 and hop > 0, got fft_size={self.fft_size}, "
+                f"win_length={self.win_length}, hop={self.hop}"
+            )
+        if min(self.height, self.token_width) < 1 or self.width < self.token_width:
+            raise ConfigError(f"need height, token_width >= 1 and width >= token_width, got {self}")
+        if self.resize_time not in ("proportional", "fixed"):
+            raise ConfigError(f"resize_time must be 'proportional' or 'fixed', got {self.resize_time!r}")
+        if self.nonfinite not in ("error", "repair"):
+            raise ConfigError(f"nonfinite must be 'error' or 'repair', got {self.nonfinite!r}")
+
+    @property
+    def slice_range(self) -> tuple[int, int]:
+        """(fewest, most) slices per sentence: the whole numbers of slices lasting between min_s and max_s."""
+        return math.ceil(self.min_s / self.slice_s - 1e-9), math.floor(self.max_s / self.slice_s + 1e-9)
+
+    @property
+    def token_shape(self) -> tuple[int, int]:
+        return self.height, self.token_width
+
+    def n_tokens(self, n_slices: int) -> int:
+        """Tokens T of a sentence made of ``n_slices`` slices."""
+        if self.resize_time == "fixed":
+            return self.width // self.token_width
+        duration_s = n_slices * self.slice_s
+        return max(1, round(self.width * duration_s / self.max_s / self.token_width))
+
+    @property
+    def max_tokens(self) -> int:
+        return self.n_tokens(self.slice_range[1])
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# --------------------------------------------------------------------------------------------- building
+
+
+def recording_sentences(path: Path, config: SentenceConfig, rng: np.random.Generator) -> list[np.ndarray]:
+    """All sentences of one recording: a list of (T, H, token_width) float32 arrays in dB."""
+    from radiofm.data import open_recording
+    from radiofm.dsp import resize, spectrogram_batch
+
+    rec = open_recording(path)
+    slice_len = int(round(config.slice_s * rec.sample_rate_hz))
+    if slice_len < config.win_length:
+        raise DatasetError(
+            f"{path}: a {config.slice_s * 1e3:g} ms slice at {rec.sample_rate_hz / 1e6:g} MHz is {slice_len} "
+            f"samples, shorter than one {config.win_length}-sample window"
+        )
+    n_slices = rec.n_samples // slice_len
+    lo, hi = config.slice_range
+    sentences: list[np.ndarray] = []
+    start = 0
+    while True:
+        if config.max_sentences_per_recording is not None and len(sentences) >= config.max_sentences_per_recording:
+            break
+        run = int(rng.integers(lo, hi + 1))
+        if start + run > n_slices:
+            break
+        iq = rec.read(start * slice_len, run * slice_len, nonfinite=config.nonfinite).reshape(run, slice_len)
+        specs = spectrogram_batch(iq, fft_size=config.fft_size, win_length=config.win_length, hop=config.hop)
+        image = np.concatenate(list(specs), axis=1)  # (F, run·frames): the slices side by side on the time axis
+        T = config.n_tokens(run)
+        image = resize(image, (config.height, T * config.token_width), mode="bilinear").astype(np.float32)
+        # (H, T·W) -> (T, H, W): token t holds columns [t·W, (t+1)·W)
+        sentences.append(np.ascontiguousarray(image.reshape(config.height, T, config.token_width).transpose(1, 0, 2)))
+        start += run
+    return sentences
+
+
+def _sentences_worker(args: tuple[str, dict, np.random.SeedSequence]) -> tuple[list[np.ndarray] | None, str | None]:
+    path, cdict, seed_seq = args
+    try:
+        return recording_sentences(Path(path), SentenceConfig(**cdict), np.random.default_rng(seed_seq)), None
+    except RadioFMError as exc:
+        return None, str(exc)
+
+
+def _fingerprint(path: Path) -> dict:
+    from radiofm.data.spectrograms import fingerprint
+
+    return fingerprint(path)
+
+
+def _cache_key(config: SentenceConfig, seed: int, sources: list[dict]) -> str:
+    blob = {"schema": SCHEMA_VERSION, "config": config.to_dict(), "seed": seed, "sources": sources}
+    return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def default_cache_dir(source: Path, config: SentenceConfig, seed: int) -> Path:
+    """Where sentences built from ``source`` are cached: beside it when writable, else in ~/.cache/radiofm."""
+    tag = hashlib.sha256(json.dumps([config.to_dict(), seed], sort_keys=True).encode()).hexdigest()[:10]
+    base = source if source.is_dir() else source.parent
+    if os.access(base, os.W_OK):
+        return base / ".radiofm-cache" / f"sentences-{tag}"
+    home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "radiofm"
+    return home / f"{hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:10]}-sentences-{tag}"
+
+
+def build_sentences(
+    source: str | os.PathLike | Sequence[os.PathLike],
+    config: SentenceConfig | None = None,
+    *,
+    seed: int = 0,
+    out_dir: str | os.PathLike | None = None,
+    shard_tokens: int = 4096,
+    workers: int = 1,
+    progress: bool = True,
+    force: bool = False,
+) -> SentenceDataset:
+    """Build (or reuse) the radio-sentence dataset of a folder, a recording, or a list of recordings.
+
+    The folder ``out_dir`` (default: a cache beside the source) is reused when its manifest has the same
+    config, seed and source fingerprints; otherwise it is rebuilt atomically. The same seed gives the same bytes.
+    Recordings too short for one ``min_s`` sentence are skipped with a warning; no sentence at all is an error.
+    """
+    from radiofm.data import find_recordings
+
+    config = config or SentenceConfig()
+    if isinstance(source, (str, os.PathLike)):
+        src = Path(source)
+        if not src.exists():
+            raise DatasetError(f"data path not found: {src}")
+        if src.is_dir() and _is_sentence_manifest(src / "manifest.json"):
+            return SentenceDataset(src)
+        paths = find_recordings(src) if src.is_dir() else [src]
+        cache_base = src
+    else:
+        paths = [Path(p) for p in source]
+        cache_base = paths[0].parent if paths else Path(".")
+    if not paths:
+        raise DatasetError(f"no recordings (.sigmf-meta or .npy) found in {source}")
+    if shard_tokens < 1:
+        raise ConfigError(f"shard size must be positive, got {shard_tokens} tokens")
+    sources = [_fingerprint(p) for p in paths]
+    key = _cache_key(config, seed, sources)
+    out = Path(out_dir) if out_dir is not None else default_cache_dir(Path(cache_base), config, seed)
+    if not force and _is_sentence_manifest(out / "manifest.json") and read_json(out / "manifest.json")["key"] == key:
+        return SentenceDataset(out)
+    with atomic_path(out) as tmp:
+        tmp.mkdir(parents=True)
+        manifest = _write_shards(
+            tmp, paths, config, seed, shard_tokens=shard_tokens, workers=workers, progress=progress
+        )
+        manifest.update(
+            kind=MANIFEST_KIND,
+            schema_version=SCHEMA_VERSION,
+            key=key,
+            seed=seed,
+            config=config.to_dict(),
+            sources=sources,
+        )
+        write_json(tmp / "manifest.json", manifest)
+    return SentenceDataset(out)
+
+
+def _iter_recordings(paths, config, seed, workers) -> Iterator[tuple[list[np.ndarray] | None, str | None]]:
+    seeds = np.random.SeedSequence(seed).spawn(len(paths))
+    jobs = [(str(p), config.to_dict(), s) for p, s in zip(paths, seeds)]
+    if workers <= 1 or len(jobs) == 1:
+        yield from map(_sentences_worker, jobs)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(_sentences_worker, jobs)  # ordered: output independent of the worker count
+
+
+def _write_shards(tmp: Path, paths, config, seed, *, shard_tokens, workers, progress) -> dict:
+    shards: list[dict] = []
+    index: list[tuple[int, int, int, int]] = []  # (shard, first token in shard, n tokens, source)
+    pending: list[np.ndarray] = []
+    n_pending = 0
+    s1 = s2 = 0.0  # float64 running sums for the dataset-wide mean/std
+    n_values = 0
+    skipped = 0
+
+    def flush() -> None:
+        nonlocal pending, n_pending
+        if pending:
+            name = f"tokens_{len(shards):05d}.npy"
+            np.save(tmp / name, np.concatenate(pending))
+            shards.append({"file": name, "tokens": n_pending})
+            pending, n_pending = [], 0
+
+    bar = tqdm(total=len(paths), desc="sentences", unit="rec", disable=not progress, leave=False)
+    for src, (sents, err) in enumerate(_iter_recordings(paths, config, seed, workers)):
+        bar.update(1)
+        if err is not None:
+            raise DatasetError(err)
+        skipped += not sents
+        for s in sents:
+            index.append((len(shards), n_pending, s.shape[0], src))
+            pending.append(s)
+            n_pending += s.shape[0]
+            d = s.astype(np.float64)
+            s1, s2, n_values = s1 + float(d.sum()), s2 + float(np.square(d).sum()), n_values + d.size
+        if n_pending >= shard_tokens:
+            flush()
+    flush()
+    bar.close()
+    if skipped:
+        warnings.warn(
+            f"skipped {skipped} recording(s) shorter than one {config.min_s * 1e3:g} ms sentence", stacklevel=3
+        )
+    if not index:
+        raise DatasetError(f"no recording is long enough for one {config.min_s * 1e3:g} ms sentence", stacklevel=3)
+    np.save(tmp / "index.npy", np.asarray(index, dtype=np.int64))
+    mean = s1 / n_values
+    std = float(np.sqrt(max(s2 / n_values - mean * mean, 1e-12)))
+    return {
+        "count": len(index),
+        "tokens": sum(s["tokens"] for s in shards),
+        "shards": shards,
+        "stats": {"mean_db": mean, "std_db": std},
+    }
+
+
+def _is_sentence_manifest(path: Path) -> bool:
+    try:
+        return read_json(path).get("kind") == MANIFEST_KIND
+    except (OSError, ValueError):
+        return False
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+class SentenceDataset(torch.utils.data.Dataset):
+    """Radio sentences read lazily from memory-mapped shards.
+
+    ``ds[i]`` is a float32 tensor (T, 1, H, W), normalised as (dB − mean) / std with the dataset-wide statistics
+    (or ``stats`` passed in, e.g. the pretraining set's, so fine-tuning sees the same scale).
+    """
+
+    def __init__(self, folder: str | os.PathLike, *, stats: Mapping | None = None):
+        self.folder = Path(folder)
+        mpath = self.folder / "manifest.json"
+        if not _is_sentence_manifest(mpath):
+            raise DatasetError(f"not a sentence dataset (no readable sentences manifest.json): {self.folder}")
+        self.manifest = read_json(mpath)
+        self.config = SentenceConfig(**self.manifest["config"])
+        self.stats = dict(stats or self.manifest["stats"])
+        self._mean = float(self.stats["mean_db"])
+        self._inv_std = 1.0 / float(self.stats["std_db"])
+        self.index = np.load(self.folder / "index.npy")  # (S, 4): shard, first, n tokens, source
+        self._shards: list[np.ndarray | None] = [None] * len(self.manifest["shards"])
+
+    def __len__(self) -> int:
+        return int(self.index.shape[0])
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Tokens T of every sentence: (S,) int64."""
+        return self.index[:, 2]
+
+    @property
+    def sources(self) -> np.ndarray:
+        """Index of each sentence's recording in ``manifest["sources"]``: (S,) int64 (for grouped splits)."""
+        return self.index[:, 3]
+
+    @property
+    def token_shape(self) -> tuple[int, int]:
+        return self.config.token_shape
+
+    def _shard(self, k: int) -> np.ndarray:
+        if self._shards[k] is None:  # opened lazily so DataLoader workers map their own view
+            self._shards[k] = np.load(self.folder / self.manifest["shards"][k]["file"], mmap_mode="r")
+        return self._shards[k]
+
+    def raw(self, i: int) -> np.ndarray:
+        """Sentence ``i`` in dB, not normalised: (T, H, W)."""
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        shard, first, n, _ = (int(v) for v in self.index[i])
+        return np.asarray(self._shard(shard)[first : first + n])
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        x = (self.raw(i) - self._mean) * self._inv_std
+        return torch.from_numpy(x.astype(np.float32, copy=False))[:, None]
+
+    def __getstate__(self):  # memmaps are reopened in worker processes
+        d = dict(self.__dict__)
+        d["_shards"] = [None] * len(self._shards)
+        return d
+
+
+# --------------------------------------------------------------------------------------------- batching
+
+
+def collate_sentences(batch: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """[(T_i, C, H, W)] -> (x (B, T_max, C, H, W) zero-padded after each sentence's end, lengths (B,) int64)."""
+    lengths = torch.tensor([s.shape[0] for s in batch], dtype=torch.long)
+    x = batch[0].new_zeros(len(batch), int(lengths.max()), *batch[0].shape[1:])
+    for b, s in enumerate(batch):
+        x[b, : s.shape[0]] = s
+    return x, lengths
+
+
+class BucketBatchSampler(torch.utils.data.Sampler):
+    """Batches of indices whose sentences have similar lengths (less padding).
+
+    Each pass: a random permutation (``shuffle``) stably sorted by length, cut into batches of ``batch_size``,
+    whose order is then shuffled. Without ``shuffle`` the batches are in increasing length, deterministic.
+    """
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        *,
+        shuffle: bool = True,
+        generator: torch.Generator | None = None,
+        drop_last: bool = False,
+    ):
+        if batch_size < 1:
+            raise ConfigError(f"batch size must be positive, got {batch_size}")
+        self.lengths = torch.as_tensor(np.asarray(lengths), dtype=torch.long)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+        self.drop_last = drop_last
+
+    def __len__(self) -> int:
+        n = len(self.lengths)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        n = len(self.lengths)
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
+        order = order[torch.sort(self.lengths[order], stable=True).indices]
+        batches = [order[i : i + self.batch_size].tolist() for i in range(0, n, self.batch_size)]
+        if self.drop_last and batches and len(batches[-1]) < self.batch_size:
+            batches.pop()
+        if self.shuffle:
+            batches = [batches[i] for i in torch.randperm(len(batches), generator=self.generator).tolist()]
+        yield from batches
+
+
+def split_indices(
+    n: int,
+    fractions: Mapping[str, float] = PAPER_A_SPLIT,
+    seed: int = 0,
+    *,
+    groups: Sequence[int] | None = None,
+) -> dict[str, list[int]]:
+    """Randomly split range(n) into named parts of the given fractions (summing to 1); sorted index lists.
+
+    Paper A: 50 % pretraining, 50 % forecasting split 80/20 → ``PAPER_A_SPLIT``. With ``groups`` (one id per
+    item, e.g. ``SentenceDataset.sources``) whole groups go to one part, the fractions counting groups, so
+    sentences of one recording never straddle two parts. Deterministic from ``seed``.
+    """
+    if not fractions or any(f < 0 for f in fractions.values()) or abs(sum(fractions.values()) - 1.0) > 1e-6:
+        raise ConfigError(f"split fractions must be non-negative and sum to 1, got {dict(fractions)}")
+    if groups is None:
+        ids = np.arange(n)
+    else:
+        if len(groups) != n:
+            raise ConfigError(f"groups has {len(groups)} entries for {n} items")
+        ids = np.asarray(groups)
+    units = np.unique(ids)
+    perm = np.random.default_rng(seed).permutation(len(units))
+    bounds = np.round(np.cumsum([0.0, *fractions.values()]) * len(units)).astype(int)
+    out = {}
+    for (name, _), lo, hi in zip(fractions.items(), bounds[:-1], bounds[1:]):
+        chosen = units[perm[lo:hi]]
+        out[name] = np.flatnonzero(np.isin(ids, chosen)).tolist()
+    return out

@@ -1,0 +1,326 @@
+"""Paper-B spectrogram datasets: recordings → 16 ms segments → spectrogram → resize → cached shards.
+
+A dataset folder holds memory-mappable shards (``shard_00000.npy``: (S, F, T) float32, dB, not normalised)
+and ``manifest.json`` with the parameters, the dataset-wide normalisation statistics (mean/std in dB),
+shard checksums and a fingerprint of every source file. :func:`build_spectrogram_dataset` rebuilds only when
+the sources or the parameters change; :class:`SpectrogramDataset` reads items lazily, so a corpus larger
+than RAM streams from disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import warnings
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from radiofm.errors import ConfigError, DatasetError, RadioFMError
+from radiofm.io import atomic_path, read_json, write_json
+
+SCHEMA_VERSION = 1
+MANIFEST_KIND = "spectrograms"
+
+
+@dataclass(frozen=True)
+class SpectrogramParams:
+    """How recordings become model inputs (paper B, Table I)."""
+
+    segment_s: float = 0.016  # non-overlapping segment length, seconds
+    fft_size: int = 1024  # FFT length (zero-padded window), DC centred
+    win_length: int = 512  # periodic Hann window length, samples
+    hop: int = 512  # hop between frames, samples
+    image_size: tuple[int, int] = (224, 224)  # (F, T) after resizing
+    nonfinite: str = "error"  # NaN/Inf samples: "error" or "repair" (zeroed, with a warning)
+    max_segments_per_recording: int | None = None  # cap per recording (None = all)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "image_size", tuple(int(v) for v in self.image_size))
+        if self.segment_s <= 0:
+            raise ConfigError(f"segment length must be positive, got {self.segment_s} s")
+        if self.win_length <= 0 or self.hop <= 0 or self.fft_size < self.win_length:
+            raise ConfigError(
+                f"need fft_size >= win_length > 0 and hop > 0, got fft_size={self.fft_size}, "
+                f"win_length={self.win_length}, hop={self.hop}"
+            )
+        if len(self.image_size) != 2 or min(self.image_size) < 1 or max(self.image_size) > 8192:
+            raise ConfigError(f"image size must be two positive sizes up to 8192, got {self.image_size}")
+        if self.nonfinite not in ("error", "repair"):
+            raise ConfigError(f"nonfinite must be 'error' or 'repair', got {self.nonfinite!r}")
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["image_size"] = list(self.image_size)
+        return d
+
+
+# --------------------------------------------------------------------------------------------- building
+
+
+def recording_segments(path: Path, params: SpectrogramParams) -> np.ndarray:
+    """All segments of one recording as resized dB spectrograms: (S, F, T) float32.
+
+    Segments never straddle a capture boundary (captures may have different centre frequencies).
+    """
+    from radiofm.data import open_recording
+    from radiofm.dsp import resize, spectrogram
+
+    rec = open_recording(path)
+    seg_len = int(round(params.segment_s * rec.sample_rate_hz))
+    if seg_len < params.win_length:
+        raise DatasetError(
+            f"{path}: a {params.segment_s * 1e3:g} ms segment at {rec.sample_rate_hz / 1e6:g} MHz is {seg_len} samples,"
+            f" shorter than one {params.win_length}-sample window"
+        )
+    bounds = [c.sample_start for c in rec.captures] or [0]
+    bounds = sorted(set(b for b in bounds if 0 <= b < rec.n_samples)) + [rec.n_samples]
+    if bounds[0] != 0:
+        bounds = [0] + bounds
+    out = []
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        for start in range(lo, hi - seg_len + 1, seg_len):
+            if params.max_segments_per_recording is not None and len(out) >= params.max_segments_per_recording:
+                break
+            iq = rec.read(start, seg_len, nonfinite=params.nonfinite)
+            spec = spectrogram(iq, fft_size=params.fft_size, win_length=params.win_length, hop=params.hop)
+            out.append(resize(spec, params.image_size, mode="bilinear").astype(np.float32, copy=False))
+    if not out:
+        return np.zeros((0, *params.image_size), np.float32)
+    return np.stack(out)
+
+
+def _segments_worker(args: tuple[str, dict]) -> tuple[str, np.ndarray | None, str | None]:
+    path, pdict = args
+    try:
+        return path, recording_segments(Path(path), SpectrogramParams(**pdict)), None
+    except RadioFMError as exc:
+        return path, None, str(exc)
+
+
+def fingerprint(path: Path) -> dict:
+    """Cheap, content-sensitive fingerprint of a recording: size, mtime and a hash of meta + sampled data."""
+    files = [path]
+    if path.suffix == ".sigmf-meta":
+        files.append(path.with_suffix(".sigmf-data"))
+    h = hashlib.sha256()
+    sizes = []
+    for f in files:
+        st = f.stat()
+        sizes.append(st.st_size)
+        with open(f, "rb") as fh:
+            if st.st_size <= 4 << 20:
+                h.update(fh.read())
+            else:  # head, middle and tail blocks: catches edits without reading gigabytes
+                for off in (0, st.st_size // 2, st.st_size - (1 << 20)):
+                    fh.seek(off)
+                    h.update(fh.read(1 << 20))
+    return {"path": str(path), "bytes": sum(sizes), "sha256_sampled": h.hexdigest()}
+
+
+def _params_key(params: SpectrogramParams, sources: list[dict]) -> str:
+    blob = json.dumps({"schema": SCHEMA_VERSION, "params": params.to_dict(), "sources": sources}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def default_cache_dir(source: Path, params: SpectrogramParams) -> Path:
+    """Where the dataset built from ``source`` is cached: beside it when writable, else in ~/.cache."""
+    tag = hashlib.sha256(json.dumps(params.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
+    base = source if source.is_dir() else source.parent
+    if os.access(base, os.W_OK):
+        return base / ".radiofm-cache" / f"spectrograms-{tag}"
+    home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "radiofm"
+    return home / f"{hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:10]}-spectrograms-{tag}"
+
+
+def build_spectrogram_dataset(
+    source: str | os.PathLike | Sequence[os.PathLike],
+    out_dir: str | os.PathLike | None = None,
+    params: SpectrogramParams | None = None,
+    *,
+    shard_size: int = 512,
+    workers: int = 1,
+    progress: bool = True,
+    force: bool = False,
+) -> SpectrogramDataset:
+    """Build (or reuse) the cached spectrogram dataset of a folder or list of recordings.
+
+    The cache is reused when its manifest has the same parameters and source fingerprints; otherwise it is
+    rebuilt into a temporary folder and swapped in atomically. Recordings too short for one segment are
+    skipped with a warning; a folder that yields no segment at all is an error.
+    """
+    from radiofm.data import find_recordings
+
+    params = params or SpectrogramParams()
+    if isinstance(source, (str, os.PathLike)):
+        src = Path(source)
+        if not src.exists():
+            raise DatasetError(f"data path not found: {src}")
+        if src.is_dir() and (src / "manifest.json").exists() and _is_spectrogram_manifest(src / "manifest.json"):
+            return SpectrogramDataset(src)
+        paths = find_recordings(src) if src.is_dir() else [src]
+        cache_base = src
+    else:
+        paths = [Path(p) for p in source]
+        cache_base = paths[0].parent if paths else Path(".")
+    if not paths:
+        raise DatasetError(f"no recordings (.sigmf-meta or .npy) found in {source}")
+    if shard_size < 1:
+        raise ConfigError(f"shard size must be positive, got {shard_size}")
+    sources = [fingerprint(p) for p in paths]
+    key = _params_key(params, sources)
+    out = Path(out_dir) if out_dir is not None else default_cache_dir(cache_base, params)
+    manifest_path = out / "manifest.json"
+    if not force and manifest_path.exists():
+        try:
+            if read_json(manifest_path).get("key") == key:
+                return SpectrogramDataset(out)
+        except (OSError, ValueError):
+            pass  # unreadable manifest: rebuild
+
+    with atomic_path(out) as tmp:
+        tmp.mkdir(parents=True)
+        manifest = _write_shards(tmp, paths, params, shard_size=shard_size, workers=workers, progress=progress)
+        manifest.update(
+            kind=MANIFEST_KIND, schema_version=SCHEMA_VERSION, key=key, params=params.to_dict(), sources=sources
+        )
+        write_json(tmp / "manifest.json", manifest)
+    return SpectrogramDataset(out)
+
+
+def _iter_segments(paths, params, workers) -> Iterator[tuple[str, np.ndarray | None, str | None]]:
+    jobs = [(str(p), params.to_dict()) for p in paths]
+    if workers <= 1 or len(jobs) == 1:
+        yield from map(_segments_worker, jobs)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(_segments_worker, jobs)  # ordered: output independent of worker count
+
+
+def _write_shards(tmp: Path, paths, params, *, shard_size, workers, progress) -> dict:
+    shards, pending, index = [], [], []
+    total = 0
+    s1 = s2 = 0.0  # running sums (float64) for dataset-wide mean/std
+    skipped = []
+
+    def flush():
+        nonlocal pending
+        if not pending:
+            return
+        arr = np.concatenate(pending)
+        name = f"shard_{len(shards):05d}.npy"
+        np.save(tmp / name, arr)
+        shards.append({"file": name, "count": int(arr.shape[0]), "sha256": _sha256(tmp / name)})
+        pending = []
+
+    bar = tqdm(total=len(paths), desc="spectrograms", unit="rec", disable=not progress, leave=False)
+    for path, segs, err in _iter_segments(paths, params, workers):
+        bar.update(1)
+        if err is not None:
+            raise DatasetError(err)
+        if segs.shape[0] == 0:
+            skipped.append(path)
+            continue
+        d = segs.astype(np.float64)
+        s1 += float(d.sum())
+        s2 += float(np.square(d).sum())
+        index.append({"source": path, "first": total, "count": int(segs.shape[0])})
+        total += segs.shape[0]
+        pending.append(segs)
+        if sum(p.shape[0] for p in pending) >= shard_size:
+            flush()
+    flush()
+    bar.close()
+    if skipped:
+        warnings.warn(
+            f"skipped {len(skipped)} recording(s) shorter than one {params.segment_s * 1e3:g} ms segment", stacklevel=2
+        )
+    if total == 0:
+        raise DatasetError(f"no recording is long enough for one {params.segment_s * 1e3:g} ms segment")
+    n = total * params.image_size[0] * params.image_size[1]
+    mean = s1 / n
+    std = float(np.sqrt(max(s2 / n - mean * mean, 1e-12)))
+    return {"count": total, "shards": shards, "index": index, "stats": {"mean_db": mean, "std_db": std}}
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _is_spectrogram_manifest(path: Path) -> bool:
+    try:
+        return read_json(path).get("kind") == MANIFEST_KIND
+    except (OSError, ValueError):
+        return False
+
+
+# --------------------------------------------------------------------------------------------- reading
+
+
+class SpectrogramDataset(torch.utils.data.Dataset):
+    """Cached spectrograms, read lazily from memory-mapped shards.
+
+    ``ds[i]`` is a normalised float32 tensor (1, F, T): (dB − mean) / std with the dataset-wide statistics
+    (or ``stats`` passed in, e.g. a pretraining set's, so fine-tuning sees the same scale).
+    """
+
+    def __init__(self, folder: str | os.PathLike, *, stats: dict | None = None, verify: bool = False):
+        self.folder = Path(folder)
+        mpath = self.folder / "manifest.json"
+        if not mpath.exists():
+            raise DatasetError(f"not a spectrogram dataset (no manifest.json): {self.folder}")
+        try:
+            self.manifest = read_json(mpath)
+        except (OSError, ValueError) as exc:
+            raise DatasetError(f"unreadable manifest {mpath}: {exc}") from None
+        if self.manifest.get("kind") != MANIFEST_KIND:
+            raise DatasetError(f"{self.folder} is a {self.manifest.get('kind')!r} dataset, expected spectrograms")
+        self.params = SpectrogramParams(**self.manifest["params"])
+        self.stats = dict(stats or self.manifest["stats"])
+        self._mean = float(self.stats["mean_db"])
+        self._inv_std = 1.0 / float(self.stats["std_db"])
+        self._shards: list[np.ndarray | None] = [None] * len(self.manifest["shards"])
+        self._offsets = np.cumsum([0] + [s["count"] for s in self.manifest["shards"]])
+        if verify:
+            for s in self.manifest["shards"]:
+                if _sha256(self.folder / s["file"]) != s["sha256"]:
+                    raise DatasetError(f"checksum mismatch in {self.folder / s['file']}: rebuild the dataset")
+
+    def __len__(self) -> int:
+        return int(self._offsets[-1])
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return self.params.image_size
+
+    def _shard(self, k: int) -> np.ndarray:
+        if self._shards[k] is None:  # opened lazily so DataLoader workers each map their own view
+            self._shards[k] = np.load(self.folder / self.manifest["shards"][k]["file"], mmap_mode="r")
+        return self._shards[k]
+
+    def raw(self, i: int) -> np.ndarray:
+        """Item ``i`` in dB, not normalised: (F, T)."""
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        k = int(np.searchsorted(self._offsets, i, side="right") - 1)
+        return np.asarray(self._shard(k)[i - self._offsets[k]])
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        x = (self.raw(i) - self._mean) * self._inv_std
+        return torch.from_numpy(x.astype(np.float32, copy=False))[None]
+
+    def __getstate__(self):  # memmaps are reopened in worker processes
+        d = dict(self.__dict__)
+        d["_shards"] = [None] * len(self._shards)
+        return d

@@ -1,0 +1,390 @@
+"""Checkpoint folders: safetensors weights + JSON config, optional resumable training state. No pickle.
+
+Layout (written atomically through :func:`radiofm.io.atomic_path`)::
+
+    <folder>/model.safetensors        model.state_dict() (tied tensors stored once)
+    <folder>/config.json              {"format": "radiofm-checkpoint", "version": 1, "family", "kind",
+                                       "config": {...}, "extra": {...}, "tied": {alias: source}}
+    <folder>/train_state/tensors.safetensors   every tensor of the training state
+    <folder>/train_state/state.json            everything else, with {"__radiofm__": ...} markers
+
+The training state is any nest of dicts, lists, tuples, JSON scalars, tensors, numpy arrays, optimizers
+and schedulers (their ``state_dict()`` is stored), ``torch.Generator``, ``numpy.random.Generator`` and
+``random.Random`` (their states are stored; loading gives back ready-to-use generator objects).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import safetensors.torch
+import torch
+from torch import nn
+
+from radiofm.errors import CheckpointError, ConfigError
+from radiofm.io import atomic_path, write_json
+from radiofm.models import registry
+
+FORMAT = "radiofm-checkpoint"
+VERSION = 1
+TRAIN_STATE_FORMAT = "radiofm-train-state"
+MODEL_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+TRAIN_DIR = "train_state"
+_MARK = "__radiofm__"
+
+Builder = Callable[[dict, dict], nn.Module]
+_KIND_BUILDERS: dict[str, Builder] = {}
+
+
+def register_kind(kind: str, builder: Builder) -> None:
+    """Teach :func:`load_checkpoint` to rebuild ``kind`` models: ``builder(config_dict, extra) -> nn.Module``.
+
+    Kinds without a builder are rebuilt from the model family registry (``config.json``'s "family"), which
+    covers plain backbones such as "mae" and "convlstm".
+    """
+    _KIND_BUILDERS[kind] = builder
+
+
+# --------------------------------------------------------------------------- tensors without sharing
+def _storage_key(t: torch.Tensor) -> tuple:
+    return (t.device.type, t.untyped_storage().data_ptr())
+
+
+def _dedupe_state(state: Mapping[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Split a state dict into unshared contiguous CPU tensors plus {alias: source} for tied entries."""
+    tensors: dict[str, torch.Tensor] = {}
+    tied: dict[str, str] = {}
+    seen: dict[tuple, str] = {}
+    for name, t in state.items():
+        t = t.detach()
+        key = _storage_key(t)
+        if key in seen and t.numel() > 0:
+            src = state[seen[key]]
+            if (src.shape, src.stride(), src.storage_offset(), src.dtype) == (
+                t.shape,
+                t.stride(),
+                t.storage_offset(),
+                t.dtype,
+            ):
+                tied[name] = seen[key]
+                continue
+            tensors[name] = t.to("cpu", copy=True).contiguous()  # a different view of shared memory: own copy
+            continue
+        seen.setdefault(key, name)
+        tensors[name] = t.cpu().contiguous()
+    # CPU tensors that still share memory (e.g. views made contiguous in place) must be stored separately
+    owners: set[tuple] = set()
+    for name, t in tensors.items():
+        key = _storage_key(t)
+        if key in owners and t.numel() > 0:
+            tensors[name] = t.clone()
+        owners.add(key)
+    return tensors, tied
+
+
+# --------------------------------------------------------------------------- pickle-free state encoding
+def _encode(obj: Any, path: str, tensors: dict[str, torch.Tensor]) -> Any:
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, torch.Tensor):
+        tensors[path] = obj.detach().cpu().contiguous()
+        return {_MARK: "tensor", "key": path}
+    if isinstance(obj, np.ndarray):
+        if obj.dtype == object:
+            raise CheckpointError(f"cannot store object array at {path!r} without pickle")
+        tensors[path] = torch.from_numpy(np.ascontiguousarray(obj)).clone()
+        return {_MARK: "ndarray", "key": path}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, torch.Generator):
+        tensors[path] = obj.get_state()
+        return {_MARK: "torch.Generator", "key": path, "device": str(obj.device)}
+    if isinstance(obj, np.random.Generator):
+        bit_state = obj.bit_generator.state
+        return {_MARK: "numpy.Generator", "state": _encode(bit_state, f"{path}/state", tensors)}
+    if isinstance(obj, random.Random):
+        return {_MARK: "random.Random", "state": _encode(obj.getstate(), f"{path}/state", tensors)}
+    if isinstance(obj, tuple):
+        return {_MARK: "tuple", "items": [_encode(v, f"{path}/{i}", tensors) for i, v in enumerate(obj)]}
+    if isinstance(obj, list):
+        return [_encode(v, f"{path}/{i}", tensors) for i, v in enumerate(obj)]
+    if isinstance(obj, Mapping):
+        if all(isinstance(k, str) for k in obj) and _MARK not in obj:
+            return {k: _encode(v, f"{path}/{k}", tensors) for k, v in obj.items()}
+        items = [
+            [_encode(k, f"{path}/key{i}", tensors), _encode(v, f"{path}/{k}", tensors)]
+            for i, (k, v) in enumerate(obj.items())
+        ]
+        return {_MARK: "dict", "items": items}
+    if hasattr(obj, "state_dict") and callable(obj.state_dict):  # optimizer, scheduler, grad scaler
+        return _encode(obj.state_dict(), path, tensors)
+    raise CheckpointError(f"cannot store a {type(obj).__name__} at {path!r} in a training state without pickle")
+
+
+def _decode(obj: Any, tensors: Mapping[str, torch.Tensor]) -> Any:
+    if isinstance(obj, list):
+        return [_decode(v, tensors) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    mark = obj.get(_MARK)
+    if mark is None:
+        return {k: _decode(v, tensors) for k, v in obj.items()}
+    try:
+        if mark == "tensor":
+            return tensors[obj["key"]]
+        if mark == "ndarray":
+            return tensors[obj["key"]].numpy()
+        if mark == "tuple":
+            return tuple(_decode(v, tensors) for v in obj["items"])
+        if mark == "dict":
+            return {_decode(k, tensors): _decode(v, tensors) for k, v in obj["items"]}
+        if mark == "torch.Generator":
+            device = obj["device"] if obj["device"] == "cpu" or torch.cuda.is_available() else "cpu"
+            gen = torch.Generator(device=device)
+            gen.set_state(tensors[obj["key"]])
+            return gen
+        if mark == "numpy.Generator":
+            state = _decode(obj["state"], tensors)
+            bit_gen = getattr(np.random, state["bit_generator"])()
+            bit_gen.state = state
+            return np.random.Generator(bit_gen)
+        if mark == "random.Random":
+            rng = random.Random()
+            rng.setstate(_decode(obj["state"], tensors))
+            return rng
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
+        raise CheckpointError(f"malformed training state entry {mark!r}: {exc}") from None
+    raise CheckpointError(f"unknown training state marker {mark!r}")
+
+
+def flatten_state_dict(state: Any) -> tuple[dict[str, torch.Tensor], Any]:
+    """Split a (nested) state, e.g. ``optimizer.state_dict()``, into tensors and JSON-serialisable metadata.
+
+    Returns (tensors {name: contiguous CPU tensor}, json_meta). :func:`unflatten_state_dict` inverts it exactly.
+    """
+    tensors: dict[str, torch.Tensor] = {}
+    meta = _encode(state, "", tensors)
+    return tensors, meta
+
+
+def unflatten_state_dict(tensors: Mapping[str, torch.Tensor], json_meta: Any) -> Any:
+    """Inverse of :func:`flatten_state_dict`."""
+    return _decode(json_meta, tensors)
+
+
+# --------------------------------------------------------------------------- save
+def _config_dict(model: nn.Module) -> dict:
+    config = getattr(model, "config", None)
+    if config is None:
+        return {}
+    if dataclasses.is_dataclass(config):
+        return dataclasses.asdict(config)
+    if isinstance(config, Mapping):
+        return dict(config)
+    raise CheckpointError(f"{type(model).__name__}.config must be a dataclass or a dict")
+
+
+def save_checkpoint(
+    folder: str | Path, model: nn.Module, *, kind: str, extra: dict | None = None, train_state: dict | None = None
+) -> Path:
+    """Write ``model`` (and optionally a training state) as a checkpoint folder, atomically. Returns the folder.
+
+    kind: what the model is for ("mae", "segmentation", "forecasting", ...); ``load_checkpoint`` rebuilds it with
+    the builder registered for that kind, else from the family registry. extra: JSON data the builder needs.
+    """
+    folder = Path(folder)
+    config = getattr(model, "config", None)
+    family = registry.family_of(config) if config is not None else None
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "family": family,
+        "kind": kind,
+        "config": _config_dict(model),
+        "extra": dict(extra or {}),
+    }
+    tensors, tied = _dedupe_state(model.state_dict())
+    if tied:
+        meta["tied"] = tied
+    try:
+        json.dumps(meta)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint config/extra for {folder} is not JSON serialisable: {exc}") from None
+    with atomic_path(folder) as tmp:
+        tmp.mkdir()
+        safetensors.torch.save_file(tensors, str(tmp / MODEL_FILE), metadata={"format": "pt"})
+        if train_state is not None:
+            state_tensors, state_meta = flatten_state_dict(train_state)
+            (tmp / TRAIN_DIR).mkdir()
+            safetensors.torch.save_file(state_tensors, str(tmp / TRAIN_DIR / "tensors.safetensors"))
+            write_json(
+                tmp / TRAIN_DIR / "state.json", {"format": TRAIN_STATE_FORMAT, "version": VERSION, "state": state_meta}
+            )
+        write_json(tmp / CONFIG_FILE, meta)  # last: a folder with config.json is complete
+    return folder
+
+
+# --------------------------------------------------------------------------- load
+def read_checkpoint_info(folder: str | Path) -> dict:
+    """Parse and validate ``folder/config.json``; CheckpointError naming the problem otherwise."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CheckpointError(f"checkpoint folder {folder} does not exist")
+    cfg_path = folder / CONFIG_FILE
+    if not cfg_path.is_file() or not (folder / MODEL_FILE).is_file():
+        raise CheckpointError(f"{folder} is not a radiofm checkpoint (needs {CONFIG_FILE} and {MODEL_FILE})")
+    try:
+        info = json.loads(cfg_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{cfg_path} is malformed JSON: {exc}") from None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise CheckpointError(f"{folder} is not a radiofm checkpoint ({cfg_path} lacks format {FORMAT!r})")
+    if info.get("version") != VERSION:
+        raise CheckpointError(f"{cfg_path} has unsupported version {info.get('version')!r} (expected {VERSION})")
+    for key, typ in (("kind", str), ("config", dict), ("extra", dict)):
+        if not isinstance(info.get(key), typ):
+            raise CheckpointError(f"{cfg_path} is malformed: {key!r} must be a {typ.__name__}")
+    return info
+
+
+def _read_tensors(path: Path, device: str | torch.device) -> dict[str, torch.Tensor]:
+    try:
+        return safetensors.torch.load_file(str(path), device=str(device))
+    except Exception as exc:  # safetensors raises its own error types for corrupt files
+        raise CheckpointError(
+            f"cannot read {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
+
+
+def _build(info: dict, folder: Path) -> nn.Module:
+    kind, family = info["kind"], info.get("family")
+    try:
+        if kind in _KIND_BUILDERS:
+            return _KIND_BUILDERS[kind](info["config"], info["extra"])
+        if family is not None:
+            return registry.model_from_config(family, info["config"])
+    except ConfigError as exc:
+        raise CheckpointError(f"cannot rebuild the {kind!r} model in {folder}: {exc}") from None
+    raise CheckpointError(f"no builder is registered for {kind!r} checkpoints ({folder}); import its task module")
+
+
+def _describe(keys: list[str], limit: int = 8) -> str:
+    more = f", ... ({len(keys)} in all)" if len(keys) > limit else ""
+    return ", ".join(keys[:limit]) + more
+
+
+def load_checkpoint(
+    folder: str | Path, *, expect_kind: str | None = None, map_location: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict]:
+    """Rebuild the model saved in ``folder`` from its own config and weights (eval mode). Never unpickles.
+
+    Returns (model, info) with info = config.json's content plus "path". CheckpointError when the folder is
+    missing or malformed, of another kind than ``expect_kind``, or its tensors do not fit the model.
+    """
+    folder = Path(folder)
+    info = read_checkpoint_info(folder)
+    if expect_kind is not None and info["kind"] != expect_kind:
+        raise CheckpointError(f"{folder} is a {info['kind']!r} checkpoint, expected {expect_kind!r}")
+    model = _build(info, folder)
+    tensors = _read_tensors(folder / MODEL_FILE, map_location)
+    tied = info.get("tied") or {}
+    for alias, src in tied.items():
+        if src in tensors:
+            tensors[alias] = tensors[src]
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(tensors) if expected[k].shape != tensors[k].shape)
+    problems = [
+        f"{what}: {_describe(keys)}"
+        for what, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong))
+        if keys
+    ]
+    if problems:
+        raise CheckpointError(f"tensors in {folder / MODEL_FILE} do not fit the model ({'; '.join(problems)})")
+    model.load_state_dict(tensors, strict=True)
+    model.to(map_location).eval()
+    return model, {**info, "path": str(folder)}
+
+
+def load_train_state(folder: str | Path, *, map_location: str | torch.device = "cpu") -> dict | None:
+    """The training state saved with the checkpoint in ``folder``, or None when it has none."""
+    folder = Path(folder)
+    state_dir = folder / TRAIN_DIR
+    if not state_dir.is_dir():
+        if not folder.is_dir():
+            raise CheckpointError(f"checkpoint folder {folder} does not exist")
+        return None
+    state_path = state_dir / "state.json"
+    try:
+        doc = json.loads(state_path.read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"{state_dir} lacks state.json") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{state_path} is malformed JSON: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("format") != TRAIN_STATE_FORMAT or "state" not in doc:
+        raise CheckpointError(f"{state_path} is not a radiofm training state")
+    tensors = _read_tensors(state_dir / "tensors.safetensors", map_location)
+    return unflatten_state_dict(tensors, doc["state"])
+
+
+def load_backbone_weights(
+    module: nn.Module,
+    folder: str | Path,
+    *,
+    prefix: str = "",
+    expected_missing: tuple[str, ...] = ("head.",),
+    expected_unexpected: tuple[str, ...] = ("decoder_", "mask_token"),
+    source_prefix: str = "",
+) -> dict[str, list[str]]:
+    """Load a checkpoint's weights into part of ``module``: checkpoint key ``k`` goes to ``prefix + k``.
+
+    Only checkpoint keys starting with ``source_prefix`` are used (that prefix stripped). Module keys left
+    without a weight must start with one of ``expected_missing``; checkpoint keys with no place in the module
+    must start with one of ``expected_unexpected`` (matched after ``prefix``/``source_prefix`` handling, on the
+    checkpoint-side name). A shape mismatch on an expected-missing key counts as missing (e.g. a new patch
+    embedding for 3-channel input). Anything else raises CheckpointError listing the offending keys.
+    Returns {"loaded": [...], "missing": [...], "unexpected": [...]} (module-side names for loaded/missing).
+    """
+    folder = Path(folder)
+    read_checkpoint_info(folder)
+    raw = _read_tensors(folder / MODEL_FILE, "cpu")
+    source = {k[len(source_prefix) :]: v for k, v in raw.items() if k.startswith(source_prefix)}
+    target = module.state_dict()
+    loaded: dict[str, torch.Tensor] = {}
+    unexpected: list[str] = []
+    wrong: list[str] = []
+    for key, t in source.items():
+        dest = prefix + key
+        if dest not in target:
+            unexpected.append(key)
+        elif target[dest].shape != t.shape:
+            if not dest.startswith(tuple(expected_missing)):
+                wrong.append(f"{dest} {tuple(t.shape)}->{tuple(target[dest].shape)}")
+        else:
+            loaded[dest] = t
+    missing = sorted(k for k in target if k not in loaded)
+    bad_missing = [k for k in missing if not k.startswith(tuple(expected_missing))]
+    bad_unexpected = sorted(k for k in unexpected if not k.startswith(tuple(expected_unexpected)))
+    problems = [
+        f"{what}: {_describe(keys)}"
+        for what, keys in (
+            ("missing", bad_missing),
+            ("unexpected", bad_unexpected),
+            ("wrong shape", sorted(wrong)),
+        )
+        if keys
+    ]
+    if problems:
+        raise CheckpointError(
+            f"backbone weights in {folder} do not fit {type(module).__name__} ({'; '.join(problems)})"
+        )
+    module.load_state_dict(loaded, strict=False)
+    return {"loaded": sorted(loaded), "missing": missing, "unexpected": sorted(unexpected)}

@@ -1,0 +1,324 @@
+"""ConvLSTM backbone and masked spectrogram modelling (MSM), paper A §III (SPEC §3).
+
+A *radio sentence* is a sequence of spectrogram tokens x: (B, T, C, H, W) (H = frequency, W = time inside one
+token). The model is a stack of ConvLSTM layers (Shi et al. 2015, in the Keras ``ConvLSTM2D`` form: no peephole
+connections, sigmoid gates, ``activation`` in place of tanh for the candidate and the output) followed by one
+Conv3D output layer: a sequence in, a sequence of equal length out.
+
+Gates are ordered (i, f, g, o) and computed with **one convolution per step**: a single
+Conv2d(C_in + hidden -> 4·hidden) over concat(x_t, h_{t-1}), then split. :class:`ConvLSTMCellPerGate` is the
+textbook reference (four convolutions per step) kept for the benchmark and the equivalence test. (Hoisting the
+input half of the convolution out of the time loop, one batched call over all B·T tokens, was measured slower on
+CPU: oneDNN is slow for a 1-channel input, and the FLOPs are the same.)
+
+Variable-length batches pass ``lengths`` (B,): positions t >= lengths[b] are padding. The recurrence runs
+forward in time, so padding never reaches a real step of the backbone; before the Conv3D head (whose temporal
+kernel also looks one step ahead) the features at padding positions are zeroed, exactly the zero padding an
+unpadded sequence of that length gets. Real-step outputs therefore do not depend on the padding.
+
+MSM (paper A §III-B): :func:`mask_tokens` replaces ≈20 % of each sentence's real tokens with white Gaussian
+noise of that sentence's mean and std; :func:`msm_loss` is the MSE over masked tokens only. Mask convention,
+as for the MAE: **1 = masked**.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from radiofm.errors import ConfigError
+from radiofm.models.registry import register_family, register_model
+
+ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh}
+
+
+@dataclass
+class ConvLSTMConfig:
+    in_chans: int = 1  # channels C of one input token
+    token_shape: tuple[int, int] = (256, 16)  # (H, W) of one token: H frequency bins, W time columns
+    hidden_channels: int = 64  # kernels per ConvLSTM layer (paper A Table IV: 64)
+    num_layers: int = 5  # stacked ConvLSTM layers, each returning the full sequence (Table IV: 5)
+    kernel_size: int = 3  # square kernel of every ConvLSTM convolution, 'same' padding (Table IV: 3)
+    activation: str = "relu"  # candidate/output activation where Keras ConvLSTM2D applies tanh: "relu" | "tanh"
+    out_kernel: tuple[int, int, int] = (3, 3, 3)  # (T, H, W) kernel of the Conv3D output layer, 'same' padding
+    out_chans: int = 1  # channels of each output token (1: reconstruct the input spectrogram)
+
+    def __post_init__(self) -> None:
+        # config.json stores tuples as lists; turn them back so a loaded config equals the saved one
+        self.token_shape = tuple(int(v) for v in self.token_shape)
+        self.out_kernel = tuple(int(v) for v in self.out_kernel)
+        if len(self.token_shape) != 2 or min(self.token_shape) < 1:
+            raise ConfigError(f"convlstm: token_shape must be two positive ints, got {self.token_shape}")
+        if len(self.out_kernel) != 3 or any(k < 1 or k % 2 == 0 for k in self.out_kernel):
+            raise ConfigError(f"convlstm: out_kernel must be three odd positive ints, got {self.out_kernel}")
+        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            raise ConfigError(f"convlstm: kernel_size must be odd and positive, got {self.kernel_size}")
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(f"convlstm: activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
+        if min(self.in_chans, self.hidden_channels, self.num_layers, self.out_chans) < 1:
+            raise ConfigError("convlstm: in_chans, hidden_channels, num_layers and out_chans must be >= 1")
+
+
+def _lstm_update(gates: torch.Tensor, c: torch.Tensor, act, hidden: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """gates: (B, 4·hidden, H, W) pre-activations ordered (i, f, g, o); c: (B, hidden, H, W) -> (h, c)."""
+    i, f, g, o = gates.split(hidden, dim=1)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * act(g)
+    h = torch.sigmoid(o) * act(c)
+    return h, c
+
+
+class ConvLSTMCell(nn.Module):
+    """One ConvLSTM layer with fused gates: a single Conv2d(C_in + hidden -> 4·hidden) over concat(x_t, h_{t-1})."""
+
+    def __init__(self, in_channels: int, hidden_channels: int, *, kernel_size: int = 3, activation: str = "relu"):
+        super().__init__()
+        self.in_channels = in_channels
+        self.hidden_channels = hidden_channels
+        self.act = ACTIVATIONS[activation]
+        self.conv = nn.Conv2d(in_channels + hidden_channels, 4 * hidden_channels, kernel_size, padding=kernel_size // 2)
+        with torch.no_grad():  # Keras unit_forget_bias: start with the forget gate open
+            self.conv.bias.zero_()
+            self.conv.bias[hidden_channels : 2 * hidden_channels] = 1.0
+
+    def init_state(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: (B, C_in, H, W) -> zero (h, c), each (B, hidden, H, W)."""
+        z = x.new_zeros(x.shape[0], self.hidden_channels, *x.shape[-2:])
+        return z, z
+
+    def forward(
+        self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step, literally conv(concat(x_t, h_{t-1})). x: (B, C_in, H, W) -> (h, c), each (B, hidden, H, W)."""
+        h, c = self.init_state(x) if state is None else state
+        gates = self.conv(torch.cat([x, h], dim=1))
+        return _lstm_update(gates, c, self.act, self.hidden_channels)
+
+    def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, T, C_in, H, W) -> h for every step (B, T, hidden, H, W)."""
+        state, outs = None, []
+        for t in range(x.shape[1]):
+            state = self(x[:, t], state)
+            outs.append(state[0])
+        return torch.stack(outs, dim=1)
+
+
+class ConvLSTMCellPerGate(nn.Module):
+    """Reference ConvLSTM layer: four separate convolutions over concat(x_t, h_{t-1}) per step (i, f, g, o)."""
+
+    def __init__(self, in_channels: int, hidden_channels: int, *, kernel_size: int = 3, activation: str = "relu"):
+        super().__init__()
+        self.in_channels = in_channels
+        self.hidden_channels = hidden_channels
+        self.act = ACTIVATIONS[activation]
+        cin = in_channels + hidden_channels
+        self.convs = nn.ModuleList(
+            nn.Conv2d(cin, hidden_channels, kernel_size, padding=kernel_size // 2) for _ in range(4)
+        )
+        with torch.no_grad():
+            self.convs[1].bias.fill_(1.0)
+
+    @torch.no_grad()
+    def copy_from(self, fused: ConvLSTMCell) -> ConvLSTMCellPerGate:
+        """Take the weights of a fused cell (its output channels split into the four gates)."""
+        for conv, w, b in zip(self.convs, fused.conv.weight.chunk(4, 0), fused.conv.bias.chunk(4, 0)):
+            conv.weight.copy_(w)
+            conv.bias.copy_(b)
+        return self
+
+    def forward(
+        self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """x: (B, C_in, H, W) -> (h, c), each (B, hidden, H, W)."""
+        if state is None:
+            z = x.new_zeros(x.shape[0], self.hidden_channels, *x.shape[-2:])
+            state = (z, z)
+        h, c = state
+        xh = torch.cat([x, h], dim=1)
+        i, f, g, o = (conv(xh) for conv in self.convs)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * self.act(g)
+        h = torch.sigmoid(o) * self.act(c)
+        return h, c
+
+    def forward_sequence(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, T, C_in, H, W) -> (B, T, hidden, H, W), stepping the cell T times."""
+        state, outs = None, []
+        for t in range(x.shape[1]):
+            state = self(x[:, t], state)
+            outs.append(state[0])
+        return torch.stack(outs, dim=1)
+
+
+CELLS = {"fused": ConvLSTMCell, "per_gate": ConvLSTMCellPerGate}
+
+
+def _valid_mask(lengths: torch.Tensor | None, B: int, T: int, device) -> torch.Tensor | None:
+    """lengths: (B,) -> (B, T) bool, True at real (non-padding) steps; None when there is no padding."""
+    if lengths is None:
+        return None
+    lengths = torch.as_tensor(lengths, device=device)
+    if lengths.shape != (B,) or bool((lengths < 1).any()) or bool((lengths > T).any()):
+        raise ValueError(f"lengths must be (B,)={B} ints in [1, T={T}], got {lengths.tolist()}")
+    return torch.arange(T, device=device)[None, :] < lengths[:, None]
+
+
+class ConvLSTM(nn.Module):
+    """Stacked ConvLSTM layers: (B, T, C, H, W) -> last layer's hidden states (B, T, hidden, H, W)."""
+
+    def __init__(self, config: ConvLSTMConfig, *, cell: str = "fused"):
+        super().__init__()
+        cls = CELLS[cell]
+        chans = [config.in_chans] + [config.hidden_channels] * config.num_layers
+        self.layers = nn.ModuleList(
+            cls(cin, cout, kernel_size=config.kernel_size, activation=config.activation)
+            for cin, cout in zip(chans[:-1], chans[1:])
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer.forward_sequence(x)
+        return x
+
+
+class ConvLSTMModel(nn.Module):
+    """Paper A model: ConvLSTM backbone + Conv3D output layer, (B, T, C, H, W) -> (B, T, out_chans, H, W).
+
+    ``cell="per_gate"`` builds the reference implementation (same maths, slower; not for checkpoints).
+    """
+
+    def __init__(self, config: ConvLSTMConfig | None = None, *, cell: str = "fused"):
+        super().__init__()
+        self.config = config = config or ConvLSTMConfig()
+        if cell not in CELLS:
+            raise ConfigError(f"convlstm: cell must be one of {sorted(CELLS)}, got {cell!r}")
+        self.cell = cell
+        self.backbone = ConvLSTM(config, cell=cell)
+        k = config.out_kernel
+        self.head = nn.Conv3d(config.hidden_channels, config.out_chans, k, padding=tuple(v // 2 for v in k))
+
+    @property
+    def token_shape(self) -> tuple[int, int]:
+        return self.config.token_shape
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        c = self.config
+        if x.ndim != 5 or x.shape[2] != c.in_chans or tuple(x.shape[-2:]) != c.token_shape:
+            raise ValueError(
+                f"expected x (B, T, {c.in_chans}, {c.token_shape[0]}, {c.token_shape[1]}), got {tuple(x.shape)}"
+            )
+
+    def forward_features(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """x: (B, T, C, H, W), lengths: (B,) or None -> last layer's outputs (B, T, hidden, H, W), 0 at padding."""
+        self._check_input(x)
+        feats = self.backbone(x)
+        valid = _valid_mask(lengths, x.shape[0], x.shape[1], x.device)
+        if valid is not None:
+            feats = feats * valid[:, :, None, None, None].to(feats.dtype)
+        return feats
+
+    def forward_head(self, feats: torch.Tensor) -> torch.Tensor:
+        """feats: (B, T, hidden, H, W) -> (B, T, out_chans, H, W) through the Conv3D output layer (linear)."""
+        y = self.head(feats.transpose(1, 2))  # Conv3d wants (B, hidden, T, H, W)
+        return y.transpose(1, 2)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """x: (B, T, C, H, W) -> (B, T, out_chans, H, W); outputs at padding positions are meaningless."""
+        return self.forward_head(self.forward_features(x, lengths))
+
+    def forward_msm(
+        self,
+        x: torch.Tensor,
+        lengths: torch.Tensor | None = None,
+        mask_ratio: float = 0.2,
+        generator: torch.Generator | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Masked spectrogram modelling step. x: (B, T, C, H, W) -> (loss, pred (B, T, C, H, W), mask (B, T)).
+
+        The MAE face ``(loss, pred, mask)``; mask 1 = masked. ``generator`` drives the masking only.
+        """
+        x_masked, mask = mask_tokens(x, lengths, mask_ratio=mask_ratio, generator=generator)
+        pred = self(x_masked, lengths)
+        return msm_loss(pred, x, mask), pred, mask
+
+    def no_weight_decay(self) -> set[str]:
+        return set()
+
+
+def to_per_gate(model: ConvLSTMModel) -> ConvLSTMModel:
+    """A per-gate reference copy of a fused ``model`` with identical weights (for checks and benchmarks)."""
+    ref = ConvLSTMModel(model.config, cell="per_gate").to(next(model.parameters()).device)
+    for dst, src in zip(ref.backbone.layers, model.backbone.layers):
+        dst.copy_from(src)
+    ref.head.load_state_dict(model.head.state_dict())
+    return ref
+
+
+def _draw(shape, generator: torch.Generator | None, device, fn) -> torch.Tensor:
+    """A draw from ``generator`` (on its own device), moved to ``device``."""
+    gen_device = generator.device if generator is not None else device
+    return fn(shape, generator=generator, device=gen_device).to(device)
+
+
+def mask_tokens(
+    x: torch.Tensor,
+    lengths: torch.Tensor | None = None,
+    *,
+    mask_ratio: float = 0.2,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mask ≈``mask_ratio`` of each sentence's real tokens with white noise of the sentence's mean and std.
+
+    x: (B, T, C, H, W); lengths: (B,) real tokens per sentence (None: all T). Sentence b gets
+    max(1, round(mask_ratio · lengths[b])) masked tokens chosen uniformly among its real ones (never padding).
+    Each masked token becomes i.i.d. N(μ_b, σ_b²) noise, μ_b and σ_b the mean and (population) std over all
+    values of sentence b's real tokens. Every draw comes from ``generator``.
+    Returns (x_masked (B, T, C, H, W), mask (B, T) bool, True = masked); x itself is not modified.
+    """
+    if not 0.0 < mask_ratio <= 1.0:
+        raise ConfigError(f"mask_ratio must be in (0, 1], got {mask_ratio}")
+    B, T = x.shape[:2]
+    valid = _valid_mask(lengths, B, T, x.device)
+    if valid is None:
+        valid = torch.ones(B, T, dtype=torch.bool, device=x.device)
+    n_real = valid.sum(1)  # (B,)
+    n_mask = torch.clamp(torch.round(n_real.double() * mask_ratio).long(), min=1)
+    n_mask = torch.minimum(n_mask, n_real)
+    # random ranks among real tokens (padding pushed last), keep the n_mask lowest
+    scores = _draw((B, T), generator, x.device, torch.rand).masked_fill(~valid, 2.0)
+    ranks = scores.argsort(dim=1).argsort(dim=1)
+    mask = ranks < n_mask[:, None]
+    # per-sentence statistics over real tokens only
+    w = valid[:, :, None, None, None].to(x.dtype)
+    count = n_real.to(x.dtype) * x[0, 0].numel()
+    mean = (x * w).sum(dim=(1, 2, 3, 4)) / count
+    var = (((x - mean[:, None, None, None, None]) * w) ** 2).sum(dim=(1, 2, 3, 4)) / count
+    std = var.sqrt()
+    b_idx = mask.nonzero()[:, 0]
+    noise = _draw((b_idx.numel(), *x.shape[2:]), generator, x.device, torch.randn).to(x.dtype)
+    x_masked = x.clone()
+    x_masked[mask] = noise * std[b_idx, None, None, None] + mean[b_idx, None, None, None]
+    return x_masked, mask
+
+
+def msm_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """MSE over masked tokens only (paper A eq. 1).
+
+    pred, target: (B, T, C, H, W); mask: (B, T), 1 = masked. Returns
+    Σ_{b,t} mask[b,t] · ||vec(target[b,t]) − vec(pred[b,t])||² / (C·H·W)  /  Σ mask,
+    i.e. the mean over masked tokens of the per-value squared error (the token size normalises the norm so the
+    loss reads as a per-pixel MSE, independent of the token shape). Unmasked and padding tokens contribute nothing.
+    """
+    per_token = (pred - target).pow(2).flatten(2).mean(dim=2)  # (B, T)
+    m = mask.to(per_token.dtype)
+    return (per_token * m).sum() / m.sum().clamp(min=1.0)
+
+
+PRESETS = {
+    "convlstm": ConvLSTMConfig(),  # paper A Table IV: 5 × 64, kernel 3, ReLU, + Conv3D; tokens 256 × 16
+    "convlstm-tiny": ConvLSTMConfig(token_shape=(64, 8), hidden_channels=16, num_layers=2),  # CPU / tests
+}
+
+register_family("convlstm", ConvLSTMConfig, ConvLSTMModel)
+for _name, _config in PRESETS.items():
+    register_model(_name, "convlstm", _config)

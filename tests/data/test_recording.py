@@ -1,0 +1,387 @@
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from radiofm.data import (
+    SUPPORTED_DATATYPES,
+    Annotation,
+    Capture,
+    Recording,
+    find_recordings,
+    open_recording,
+    write_sigmf,
+)
+from radiofm.errors import RecordingError
+
+RATE = 1e6
+
+
+def _signal(n=512, seed=1):
+    rng = np.random.default_rng(seed)
+    i, q = (0.3 * rng.standard_normal((2, n))).clip(-0.9, 0.9)
+    return (i + 1j * q).astype(np.complex64)
+
+
+def _tolerance(datatype):
+    if datatype[1] == "f":
+        return 1e-7
+    bits = int(datatype[2:].split("_")[0])
+    return 1e-6 if bits == 32 else 1.0 / 2 ** (bits - 1)
+
+
+def _meta(path):
+    return json.loads(path.with_suffix(".sigmf-meta").read_text())
+
+
+def _rewrite_meta(meta_path, edit):
+    meta = json.loads(meta_path.read_text())
+    edit(meta)
+    meta_path.write_text(json.dumps(meta))
+
+
+# ------------------------------------------------------------------------------------------------ round trips
+
+
+@pytest.mark.parametrize("datatype", SUPPORTED_DATATYPES)
+def test_round_trip_every_datatype(tmp_path, datatype):
+    iq = _signal()
+    if datatype.startswith("r"):
+        iq = iq.real.astype(np.float32)
+    meta_path = write_sigmf(tmp_path / "rec", iq, sample_rate_hz=RATE, datatype=datatype)
+    rec = open_recording(meta_path)
+    assert rec.datatype == datatype and rec.n_samples == iq.size and rec.is_complex == datatype.startswith("c")
+    out = rec.read()
+    assert out.dtype == np.complex64 and out.shape == iq.shape
+    np.testing.assert_allclose(out, iq, atol=_tolerance(datatype), rtol=0)
+    if datatype.startswith("r"):
+        assert np.all(out.imag == 0)
+    # the sigmf library reads the same file to the same values (independent check of layout and byte order)
+    from sigmf.sigmffile import fromfile
+
+    ref = fromfile(str(meta_path), skip_checksum=True).read_samples()
+    np.testing.assert_allclose(np.asarray(ref).astype(np.complex64), out, atol=_tolerance(datatype) + 1e-6, rtol=0)
+
+
+def test_integer_quantisation_is_exact_and_clips(tmp_path):
+    iq = np.array([0, 0.5 - 0.25j, 2.0 - 2.0j, -1.0 + 1j], dtype=np.complex64)
+    write_sigmf(tmp_path / "q", iq, sample_rate_hz=RATE, datatype="ci16_le")
+    raw = np.fromfile(tmp_path / "q.sigmf-data", dtype="<i2")
+    assert raw.tolist() == [0, 0, 16384, -8192, 32767, -32768, -32768, 32767]
+    write_sigmf(tmp_path / "u", iq, sample_rate_hz=RATE, datatype="cu8")
+    assert np.fromfile(tmp_path / "u.sigmf-data", dtype="u1").tolist() == [128, 128, 192, 96, 255, 0, 0, 255]
+
+
+def test_metadata_is_valid_sigmf_and_declares_extensions(tmp_path):
+    from sigmf.schema import get_schema
+    from sigmf.validate import validate
+
+    anns = [Annotation(5, 10, 2.4e9, 2.41e9, "wifi", {"radiofm:confidence": 0.93, "core:comment": "hi"})]
+    meta_path = write_sigmf(
+        tmp_path / "v.sigmf-meta", _signal(), sample_rate_hz=RATE, center_freq_hz=2.45e9, annotations=anns,
+        description="test", extra_global={"core:author": "me"},
+    )
+    assert meta_path.name == "v.sigmf-meta" and (tmp_path / "v.sigmf-data").is_file()
+    meta = _meta(meta_path)
+    g = meta["global"]
+    assert g["core:recorder"] == "radiofm" and g["core:description"] == "test" and g["core:author"] == "me"
+    assert g["core:sample_rate"] == RATE and g["core:datatype"] == "cf32_le" and g["core:version"]
+    assert [e["name"] for e in g["core:extensions"]] == ["radiofm"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an undeclared namespace would warn
+        validate(meta, get_schema())
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_annotations_round_trip_sorted_with_extra_keys(tmp_path):
+    anns = [
+        Annotation(300, 50, None, None, "", {"radiofm:snr_db": 12.5}),
+        Annotation(10, 100, 2.449e9, 2.451e9, "ble", {"radiofm:confidence": 0.93, "core:comment": "adv"}),
+    ]
+    rec = open_recording(
+        write_sigmf(tmp_path / "a", _signal(), sample_rate_hz=RATE, center_freq_hz=2.45e9, annotations=anns)
+    )
+    assert rec.annotations == [anns[1], anns[0]]  # sorted by sample_start, every field kept
+
+
+def test_multiple_captures(tmp_path):
+    caps = [Capture(0, 2.40e9), Capture(200, 2.45e9, {"core:datetime": "2024-01-01T00:00:00Z"}), Capture(400)]
+    iq = _signal()
+    rec = open_recording(write_sigmf(tmp_path / "c", iq, sample_rate_hz=RATE, captures=caps))
+    assert rec.captures == caps and rec.center_freq_hz == 2.40e9
+    np.testing.assert_array_equal(rec.read(150, 100), iq[150:250])
+    with pytest.raises(ValueError, match="not both"):
+        write_sigmf(tmp_path / "d", iq, sample_rate_hz=RATE, captures=caps, center_freq_hz=1e9)
+
+
+def test_header_trailing_bytes_and_offset(tmp_path):
+    """Captures with header bytes, trailing bytes and absolute indices (core:offset) read the right samples."""
+    iq = _signal(300)
+    body = iq.view(np.float32).astype("<f4").tobytes()
+    split = 100 * 8
+    (tmp_path / "h.sigmf-data").write_bytes(b"H" * 16 + body[:split] + b"h" * 8 + body[split:] + b"T" * 5)
+    meta = {
+        "global": {"core:datatype": "cf32_le", "core:sample_rate": RATE, "core:version": "1.2.0",
+                   "core:offset": 1000, "core:trailing_bytes": 5},
+        "captures": [{"core:sample_start": 1000, "core:header_bytes": 16, "core:frequency": 1e9},
+                     {"core:sample_start": 1100, "core:header_bytes": 8, "core:frequency": 2e9}],
+        "annotations": [{"core:sample_start": 1050, "core:sample_count": 100}],
+    }
+    (tmp_path / "h.sigmf-meta").write_text(json.dumps(meta))
+    rec = open_recording(tmp_path / "h")
+    assert rec.n_samples == 300
+    assert [c.sample_start for c in rec.captures] == [0, 100]
+    assert rec.annotations[0].sample_start == 50
+    np.testing.assert_array_equal(rec.read(), iq)
+    np.testing.assert_array_equal(rec.read(90, 20), iq[90:110])  # across the second capture's header
+
+
+def test_open_by_any_name(tmp_sigmf):
+    base = tmp_sigmf.with_suffix("")
+    for p in (tmp_sigmf, base, tmp_sigmf.with_suffix(".sigmf-data"), str(base)):
+        rec = open_recording(p)
+        assert rec.path == tmp_sigmf and rec.n_samples == 4096
+    assert isinstance(rec, Recording) and rec.sample_rate_hz == 1e6 and rec.center_freq_hz == 2.45e9
+    assert abs(rec.duration_s - 4096e-6) < 1e-12
+
+
+# ------------------------------------------------------------------------------------------------ memory map
+
+
+def test_read_span_comes_from_memmap(tmp_sigmf, tiny_iq):
+    rec = open_recording(tmp_sigmf)
+    assert rec._map is None  # opening reads no samples
+    np.testing.assert_array_equal(rec.read(1000, 24), tiny_iq[1000:1024])
+    raw = rec.read_raw(1000, 24)
+    assert raw.shape == (24, 2) and np.shares_memory(raw, rec._map) and isinstance(rec._map, np.memmap)
+    assert rec.read(4096, 0).shape == (0,)
+    with pytest.raises(RecordingError, match="outside"):
+        rec.read(4090, 10)
+
+
+def test_huge_sparse_recording_reads_only_a_span(tmp_path):
+    """A 2 GiB (sparse) ci16 file opens and reads a span at its end without touching the rest."""
+    n = 2**29  # samples * 4 bytes = 2 GiB
+    data = tmp_path / "big.sigmf-data"
+    with open(data, "wb") as f:
+        f.truncate(n * 4)
+        f.seek((n - 4) * 4)
+        f.write(np.array([1, 2, 3, 4, 5, 6, 7, 8], dtype="<i2").tobytes())
+    meta = {"global": {"core:datatype": "ci16_le", "core:sample_rate": 20e6, "core:version": "1.2.0"},
+            "captures": [{"core:sample_start": 0}], "annotations": []}
+    (tmp_path / "big.sigmf-meta").write_text(json.dumps(meta))
+    rec = open_recording(data)
+    assert rec.n_samples == n
+    np.testing.assert_array_equal(rec.read(n - 5, 5) * 32768, [0, 1 + 2j, 3 + 4j, 5 + 6j, 7 + 8j])
+
+
+# ------------------------------------------------------------------------------------------------ bad input
+
+
+def _write_ok(tmp_path):
+    return write_sigmf(tmp_path / "bad", _signal(64), sample_rate_hz=RATE)
+
+
+def _case_missing(tmp_path):
+    return tmp_path / "nope.sigmf-meta", "not found"
+
+
+def _case_not_json(tmp_path):
+    p = _write_ok(tmp_path)
+    p.write_text("{not json")
+    return p, "not valid JSON"
+
+
+def _case_not_utf8(tmp_path):
+    p = _write_ok(tmp_path)
+    p.write_bytes(b'{"global": {"core:description": "\xff\xfe"}}')
+    return p, "not UTF-8"
+
+
+def _case_no_global(tmp_path):
+    p = _write_ok(tmp_path)
+    p.write_text("[1, 2]")
+    return p, "no 'global'"
+
+
+def _case_unknown_datatype(tmp_path):
+    p = _write_ok(tmp_path)
+    _rewrite_meta(p, lambda m: m["global"].update({"core:datatype": "cf16_le"}))
+    return p, "unsupported datatype 'cf16_le' (supported: cf64"
+
+
+def _case_no_endianness(tmp_path):
+    p = _write_ok(tmp_path)
+    _rewrite_meta(p, lambda m: m["global"].update({"core:datatype": "ci16"}))
+    return p, "endianness"
+
+
+def _case_no_rate(tmp_path):
+    p = _write_ok(tmp_path)
+    _rewrite_meta(p, lambda m: m["global"].pop("core:sample_rate"))
+    return p, "no sample rate"
+
+
+def _case_zero_rate(tmp_path):
+    p = _write_ok(tmp_path)
+    _rewrite_meta(p, lambda m: m["global"].update({"core:sample_rate": 0}))
+    return p, "invalid sample rate"
+
+
+def _case_schema(tmp_path):
+    p = _write_ok(tmp_path)
+    _rewrite_meta(p, lambda m: m["annotations"].append({"core:sample_start": "ten"}))
+    return p, "invalid SigMF metadata at annotations/0/core:sample_start"
+
+
+def _case_no_data(tmp_path):
+    p = _write_ok(tmp_path)
+    p.with_suffix(".sigmf-data").unlink()
+    return p, "data file bad.sigmf-data is missing"
+
+
+def _case_only_data(tmp_path):
+    p = _write_ok(tmp_path)
+    p.unlink()
+    return p.with_suffix(".sigmf-data"), "metadata file bad.sigmf-meta is missing"
+
+
+def _case_empty_data(tmp_path):
+    p = _write_ok(tmp_path)
+    p.with_suffix(".sigmf-data").write_bytes(b"")
+    return p, "is empty"
+
+
+def _case_truncated(tmp_path):
+    p = _write_ok(tmp_path)
+    with open(p.with_suffix(".sigmf-data"), "ab") as f:
+        f.write(b"\0\0\0")
+    return p, "truncated: 515 bytes is not a whole number of 8-byte cf32_le samples"
+
+
+def _case_bad_suffix(tmp_path):
+    p = tmp_path / "x.wav"
+    p.write_bytes(b"RIFF")
+    return p, "unsupported recording type"
+
+
+def _case_folder(tmp_path):
+    return tmp_path, "is a folder"
+
+
+def _case_multichannel(tmp_path):
+    p = _write_ok(tmp_path)
+    _rewrite_meta(p, lambda m: m["global"].update({"core:num_channels": 2}))
+    return p, "only single-channel"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [_case_missing, _case_not_json, _case_not_utf8, _case_no_global, _case_unknown_datatype, _case_no_endianness,
+     _case_no_rate, _case_zero_rate, _case_schema, _case_no_data, _case_only_data, _case_empty_data, _case_truncated,
+     _case_bad_suffix, _case_folder, _case_multichannel],
+    ids=lambda f: f.__name__[6:],
+)
+def test_bad_input_is_one_line_recording_error(tmp_path, case):
+    path, expected = case(tmp_path)
+    with pytest.raises(RecordingError) as info:
+        open_recording(path)
+    msg = str(info.value)
+    assert expected in msg
+    assert "\n" not in msg and len(msg) < 400
+    assert str(tmp_path) in msg  # names the file
+
+
+def test_require_samples(tmp_sigmf):
+    rec = open_recording(tmp_sigmf)
+    rec.require_samples(4096)
+    with pytest.raises(RecordingError, match=r"tiny.sigmf-meta has 4096 samples, need at least 8192$"):
+        rec.require_samples(8192)
+
+
+def test_sample_rate_argument_fills_a_missing_rate(tmp_path):
+    p = _write_ok(tmp_path)
+    _rewrite_meta(p, lambda m: m["global"].pop("core:sample_rate"))
+    assert open_recording(p, sample_rate_hz=2e6).sample_rate_hz == 2e6
+
+
+# ------------------------------------------------------------------------------------------------ non-finite
+
+
+def test_nonfinite_error_and_repair(tmp_path):
+    iq = _signal(100)
+    iq[[3, 50]] = np.nan
+    iq[70] = complex(np.inf, 0)
+    rec = open_recording(write_sigmf(tmp_path / "n", iq, sample_rate_hz=RATE))
+    with pytest.raises(RecordingError, match=r"^3 non-finite .* n.sigmf-meta"):
+        rec.read()
+    np.testing.assert_array_equal(rec.read(4, 40), iq[4:44])  # a clean span reads fine
+    with pytest.warns(UserWarning, match="repaired 3 non-finite"):
+        out = rec.read(nonfinite="repair")
+    assert np.all(np.isfinite(out)) and out[3] == 0 and out[70] == 0 and out[4] == iq[4]
+    with pytest.raises(ValueError):
+        rec.read(nonfinite="ignore")
+
+
+def test_write_refuses_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="non-zero imaginary"):
+        write_sigmf(tmp_path / "r", _signal(), sample_rate_hz=RATE, datatype="rf32_le")
+    with pytest.raises(ValueError, match="non-finite"):
+        write_sigmf(tmp_path / "r", np.array([np.nan], np.complex64), sample_rate_hz=RATE, datatype="ci8")
+    with pytest.raises(RecordingError, match="unsupported datatype"):
+        write_sigmf(tmp_path / "r", _signal(), sample_rate_hz=RATE, datatype="cf16_le")
+    with pytest.raises(ValueError, match="sample_rate_hz"):
+        write_sigmf(tmp_path / "r", _signal(), sample_rate_hz=0)
+    with pytest.raises(RecordingError, match="invalid SigMF metadata"):
+        write_sigmf(tmp_path / "r", _signal(), sample_rate_hz=RATE, annotations=[{"core:sample_start": -1}])
+    assert list(tmp_path.iterdir()) == []  # nothing written on failure
+
+
+# ------------------------------------------------------------------------------------------------ .npy
+
+
+def test_npy_with_and_without_sidecar(tmp_path):
+    iq = _signal(256)
+    np.save(tmp_path / "x.npy", iq)
+    with pytest.raises(RecordingError, match=r"x.npy \(no sidecar x.json\) has no sample rate; pass sample_rate_hz"):
+        open_recording(tmp_path / "x.npy")
+    rec = open_recording(tmp_path / "x.npy", sample_rate_hz=2e6)
+    assert rec.sample_rate_hz == 2e6 and rec.datatype == "cf32_le" and rec.center_freq_hz is None
+    np.testing.assert_array_equal(rec.read(10, 20), iq[10:30])
+
+    (tmp_path / "x.json").write_text(
+        json.dumps({"sample_rate_hz": 5e6, "center_freq_hz": 2.4e9, "annotations": [
+            {"sample_start": 1, "sample_count": 2, "label": "a"}]})
+    )
+    rec = open_recording(tmp_path / "x.npy")
+    assert rec.sample_rate_hz == 5e6 and rec.center_freq_hz == 2.4e9 and rec.annotations == [Annotation(1, 2, label="a")]
+
+    np.save(tmp_path / "d.npy", iq.astype(np.complex128))
+    np.testing.assert_allclose(open_recording(tmp_path / "d.npy", sample_rate_hz=1).read(), iq)
+
+
+def test_npy_bad_inputs(tmp_path):
+    np.save(tmp_path / "real.npy", np.zeros(10, np.float32))
+    with pytest.raises(RecordingError, match="need a 1-D complex64/complex128 array, got float32"):
+        open_recording(tmp_path / "real.npy", sample_rate_hz=1)
+    (tmp_path / "junk.npy").write_bytes(b"junk")
+    with pytest.raises(RecordingError, match="not a readable .npy"):
+        open_recording(tmp_path / "junk.npy", sample_rate_hz=1)
+    with pytest.raises(RecordingError, match="not found"):
+        open_recording(tmp_path / "none.npy", sample_rate_hz=1)
+
+
+# ------------------------------------------------------------------------------------------------ find
+
+
+def test_find_recordings(tmp_path):
+    assert find_recordings(tmp_path) == []
+    write_sigmf(tmp_path / "b" / "two", _signal(8), sample_rate_hz=RATE)
+    write_sigmf(tmp_path / "one", _signal(8), sample_rate_hz=RATE)
+    np.save(tmp_path / "b" / "three.npy", _signal(8))
+    (tmp_path / "notes.txt").write_text("x")
+    assert find_recordings(tmp_path) == [tmp_path / "b" / "three.npy", tmp_path / "b" / "two.sigmf-meta",
+                                         tmp_path / "one.sigmf-meta"]
+    with pytest.raises(RecordingError, match="not found"):
+        find_recordings(tmp_path / "missing")

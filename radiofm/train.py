@@ -249,10 +249,10 @@ def train_one_epoch(
         sps = seen * dist.world_size / elapsed
         bar.set_postfix(loss=f"{float(loss.detach()):.4f}", lr=f"{lr:.2e}", samples_per_s=f"{sps:.1f}")
         bar.update(1)
-        if on_step is not None:
-            on_step(state, float(loss))
         if save_fn is not None and cfg.save_every_steps and state["global_step"] % cfg.save_every_steps == 0:
             save_fn()
+        if on_step is not None:
+            on_step(state, float(loss.detach()))
     bar.close()
     elapsed = time.perf_counter() - t0
     out = {f"train_{k}": v / max(seen, 1) for k, v in sums.items()}

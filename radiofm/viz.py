@@ -6,6 +6,7 @@ returns them), drawn with time on x and frequency on y.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -17,6 +18,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
 from radiofm.io import atomic_path
+
+if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless by default; an explicit MPLBACKEND (e.g. Jupyter's) wins
 
 _TIME_SCALE = {"s": 1.0, "ms": 1e3, "us": 1e6}
 
@@ -55,7 +61,7 @@ def plot_spectrogram(
     """Draw ``spec_db`` (F, T) in dB; ``extent`` = (t0, t1, f0, f1) in the caller's units. Returns the image."""
     spec_db = np.asarray(spec_db)
     finite = spec_db[np.isfinite(spec_db)]
-    vmin, vmax = (np.percentile(finite, [5, 99.9]) if finite.size else (None, None))
+    vmin, vmax = np.percentile(finite, [5, 99.9]) if finite.size else (None, None)
     im = ax.imshow(
         spec_db,
         origin="lower",
@@ -114,7 +120,17 @@ def draw_annotations(
             (t0, lo * freq_scale), dt, (hi - lo) * freq_scale, fill=False, edgecolor=colors[label], linewidth=1.2
         )
         ax.add_patch(rect)
-        ax.text(t0, hi * freq_scale, label, color=colors[label], fontsize=7, va="bottom", ha="left", clip_on=True)
+        ax.text(
+            t0,
+            hi * freq_scale,
+            label,
+            color=colors[label],
+            fontsize=7,
+            va="top",  # inside the box, so a full-band annotation's label is not clipped
+            ha="left",
+            clip_on=True,
+            bbox={"facecolor": "white", "alpha": 0.6, "edgecolor": "none", "pad": 1},
+        )
     if legend:
         handles = [Patch(facecolor="none", edgecolor=c, label=name) for name, c in colors.items()]
         ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.6)

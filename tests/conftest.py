@@ -9,8 +9,14 @@ TINY_RATE_HZ = 1_000_000.0
 TINY_CENTER_HZ = 2_450_000_000.0
 
 
-def make_tone(n: int = 4096, *, freq_hz: float = 125_000.0, sample_rate_hz: float = TINY_RATE_HZ, snr_db: float = 20.0,
-              seed: int = 0) -> np.ndarray:
+def make_tone(
+    n: int = 4096,
+    *,
+    freq_hz: float = 125_000.0,
+    sample_rate_hz: float = TINY_RATE_HZ,
+    snr_db: float = 20.0,
+    seed: int = 0,
+) -> np.ndarray:
     """(n,) complex64: a tone at ``freq_hz`` of amplitude 0.5 plus complex white noise at ``snr_db``."""
     rng = np.random.default_rng(seed)
     t = np.arange(n) / sample_rate_hz
@@ -35,5 +41,46 @@ def tmp_sigmf(tmp_path, tiny_iq):
         Annotation(0, 1024, TINY_CENTER_HZ + 100e3, TINY_CENTER_HZ + 150e3, "tone"),
         Annotation(2048, 1024, TINY_CENTER_HZ - 200e3, TINY_CENTER_HZ + 200e3, "burst", {"radiofm:confidence": 0.9}),
     ]
-    return write_sigmf(tmp_path / "tiny", tiny_iq, sample_rate_hz=TINY_RATE_HZ, center_freq_hz=TINY_CENTER_HZ,
-                       annotations=anns, description="tiny test recording")
+    return write_sigmf(
+        tmp_path / "tiny",
+        tiny_iq,
+        sample_rate_hz=TINY_RATE_HZ,
+        center_freq_hz=TINY_CENTER_HZ,
+        annotations=anns,
+        description="tiny test recording",
+    )
+
+
+def write_tiny_corpus(folder, *, n: int = 3, duration_s: float = 0.040, seed: int = 0):
+    """``n`` SigMF recordings of bursty tones + noise at 1 MS/s (``duration_s`` each); returns the folder."""
+    from pathlib import Path
+
+    from radiofm.data import Annotation, write_sigmf
+
+    folder = Path(folder)
+    rng = np.random.default_rng(seed)
+    count = int(duration_s * TINY_RATE_HZ)
+    t = np.arange(count)
+    for i in range(n):
+        f = 0.05 + 0.3 * rng.random()
+        on = (t % 8000) < 3000
+        iq = 0.05 * (rng.standard_normal(count) + 1j * rng.standard_normal(count)) + 0.5 * on * np.exp(
+            2j * np.pi * f * t
+        )
+        ann = Annotation(
+            0, 3000, TINY_CENTER_HZ + f * TINY_RATE_HZ - 5e3, TINY_CENTER_HZ + f * TINY_RATE_HZ + 5e3, "tone"
+        )
+        write_sigmf(
+            folder / f"rec_{i:02d}",
+            iq.astype(np.complex64),
+            sample_rate_hz=TINY_RATE_HZ,
+            center_freq_hz=TINY_CENTER_HZ,
+            annotations=[ann],
+        )
+    return folder
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path):
+    """A folder of 3 tiny SigMF recordings (40 ms at 1 MS/s): enough for 6 16-ms spectrogram segments."""
+    return write_tiny_corpus(tmp_path / "corpus")

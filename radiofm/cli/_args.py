@@ -36,13 +36,11 @@ def positive_float(text: str) -> float:
 
 
 def ratio(text: str) -> float:
-    """A fraction strictly between 0 and 1 (a percentage like 75 is accepted as 0.75)."""
+    """A fraction strictly between 0 and 1."""
     try:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a ratio in (0, 1), got {text!r}") from None
-    if 1.0 < v < 100.0:
-        v /= 100.0
     if not 0.0 < v < 1.0:
         raise argparse.ArgumentTypeError(f"expected a ratio in (0, 1), got {text}")
     return v

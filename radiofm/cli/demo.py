@@ -46,7 +46,7 @@ PRESETS = {
         pretrain_batch=8,
         eval_max_samples=4,
         workers=1,
-        ism_kwargs={"duration_s_range": (0.034, 0.04), "sample_rate_choices": (10e6,)},
+        ism_kwargs={"duration_s_range": (0.034, 0.04), "sample_rate_choices_hz": (10e6,)},
     ),
 }
 

@@ -135,6 +135,7 @@ def render(rec, out: Path, *, fft_size: int = 1024, max_seconds: float | None = 
     draw_annotations(ax, shown, sample_rate_hz=fs, center_freq_hz=rec.center_freq_hz, time_unit="ms")
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
+    ax.ticklabel_format(axis="y", useOffset=False, style="plain")  # absolute MHz, not "+2.45e3"
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("frequency (MHz)" if rec.center_freq_hz is not None else "baseband frequency (MHz)")
     return save_figure(fig, out)

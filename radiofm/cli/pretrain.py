@@ -57,12 +57,17 @@ def _family(name: str) -> str:
 def _pretrain_mae(args, create_model, get_config) -> int:
     from radiofm.data.spectrograms import SpectrogramParams, build_spectrogram_dataset
     from radiofm.tasks.pretrain import MAEPretrainTask
-    from radiofm.train import fit
+    from radiofm.train import fit, init_distributed
 
     cfg = _args.train_config(args)
     image_size = tuple(args.image_size or get_config(args.model).img_size)
     params = SpectrogramParams(image_size=image_size, nonfinite="repair" if args.repair_nonfinite else "error")
-    ds = build_spectrogram_dataset(args.data, args.cache_dir, params, workers=args.workers, progress=cfg.progress)
+    ds = build_dataset_once(
+        lambda: build_spectrogram_dataset(
+            args.data, args.cache_dir, params, workers=args.workers, progress=cfg.progress
+        ),
+        cfg.device,
+    )
     train_set, val_set = split_dataset(ds, args.val_fraction, seed=args.seed)
     model = create_model(args.model, img_size=image_size)
     task = MAEPretrainTask(mask_ratio=args.mask_ratio if args.mask_ratio is not None else 0.75)
@@ -82,7 +87,7 @@ def _pretrain_mae(args, create_model, get_config) -> int:
         resume=args.resume,
         run_info={"command": "pretrain"},
     )
-    if record:
+    if record and init_distributed(cfg.device).is_main:
         print(
             f"pretrained {args.model} on {len(train_set)} spectrograms -> {args.out} "
             f"(final train loss {record.get('train_loss', float('nan')):.4f})"
@@ -100,3 +105,18 @@ def split_dataset(ds, val_fraction: float, *, seed: int):
     order = np.random.default_rng([seed, 7]).permutation(n)
     val_idx, train_idx = sorted(order[:n_val].tolist()), sorted(order[n_val:].tolist())
     return torch.utils.data.Subset(ds, train_idx), (torch.utils.data.Subset(ds, val_idx) if n_val else None)
+
+
+def build_dataset_once(build, device: str):
+    """Under torchrun, rank 0 builds (or validates) the cached dataset while the others wait, then they reuse it."""
+    import torch
+
+    from radiofm.train import init_distributed
+
+    dist = init_distributed(device)
+    if dist.world_size > 1 and not dist.is_main:
+        torch.distributed.barrier()
+    ds = build()
+    if dist.world_size > 1 and dist.is_main:
+        torch.distributed.barrier()
+    return ds

@@ -152,6 +152,20 @@ class Recording:
             f"n_samples={self.n_samples}, captures={len(self.captures)}, annotations={len(self.annotations)})"
         )
 
+    def close(self) -> None:
+        """Release the memory map (reopened on the next read)."""
+        self._map = None
+
+    def __enter__(self) -> Recording:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getstate__(self) -> dict:
+        # never pickle the memory map: numpy would copy the whole file into the pickle
+        return {**self.__dict__, "_map": None}
+
     def require_samples(self, n: int) -> None:
         """Raise RecordingError unless the recording holds at least ``n`` samples."""
         if self.n_samples < n:
@@ -171,8 +185,7 @@ class Recording:
         Returns (count, 2) of the component dtype for complex datatypes, (count,) for real ones. The span must not
         cross a capture with header bytes (use :meth:`read` for that).
         """
-        seg = max(i for i, (s0, _) in enumerate(self._segments) if s0 <= start) if self._segments else 0
-        s0, b0 = self._segments[seg]
+        s0, b0 = next((s, b) for s, b in reversed(self._segments) if s <= start)
         size = self._layout.sample_size
         lo = b0 + (start - s0) * size
         raw = self._memmap()[lo : lo + count * size].view(self._layout.component)
@@ -203,11 +216,11 @@ class Recording:
             bad = ~np.isfinite(out)
             n_bad = int(np.count_nonzero(bad))
             if n_bad:
-                where = f"samples [{start}, {start + count}) of {self.path}"
+                where = f"[{start}, {start + count}) of {self.path}"
                 if nonfinite == "error":
-                    raise RecordingError(f"{n_bad} non-finite (NaN/Inf) samples in {where}; use nonfinite='repair'")
+                    raise RecordingError(f"{n_bad} non-finite (NaN/Inf) samples within {where}; use nonfinite='repair'")
                 out[bad] = 0
-                warnings.warn(f"repaired {n_bad} non-finite (NaN/Inf) samples in {where}", stacklevel=2)
+                warnings.warn(f"repaired {n_bad} non-finite (NaN/Inf) samples within {where} (set to 0)", stacklevel=2)
         return out
 
     def _convert(self, raw: np.ndarray) -> np.ndarray:

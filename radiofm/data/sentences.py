@@ -10,10 +10,10 @@ of 256 × 16, so every sentence has the same length). With ``"proportional"`` (d
 run's duration, ``width`` columns for a ``max_s`` run, rounded to whole tokens: 10–20 ms → 8–16 tokens, the
 variable-length sentences paper A describes, with the same time scale in every token. [ours]
 
-A built dataset is a folder: ``tokens_00000.npy`` shards (N, H, token_width) float32 in dB (not normalised),
-``index.npy`` (S, 4) int64 rows (shard, first token, n tokens, source), and ``manifest.json`` with the config,
-the seed, the source fingerprints and the dataset-wide mean/std (dB) used for normalisation. Building is
-deterministic from the seed (one child seed per recording, so results do not depend on the worker count).
+A built dataset is a folder: ``tokens_00000.npy`` shards (N, H, token_width) float32 in dB (not normalised);
+``index.npy`` (S, 6) int64 rows (shard, first token, n tokens, source, first slice, n slices); ``manifest.json``
+with the config, the seed, the source fingerprints and the dataset-wide mean/std (dB) used for normalisation.
+Building is deterministic from the seed (one child seed per recording: no dependence on the worker count).
 """
 
 from __future__ import annotations
@@ -103,8 +103,10 @@ class SentenceConfig:
 # --------------------------------------------------------------------------------------------- building
 
 
-def recording_sentences(path: Path, config: SentenceConfig, rng: np.random.Generator) -> list[np.ndarray]:
-    """All sentences of one recording: a list of (T, H, token_width) float32 arrays in dB."""
+def recording_sentences(
+    path: Path, config: SentenceConfig, rng: np.random.Generator
+) -> list[tuple[np.ndarray, int, int]]:
+    """All sentences of one recording: [(tokens (T, H, token_width) float32 dB, first slice, n slices)]."""
     from radiofm.data import open_recording
     from radiofm.dsp import resize, spectrogram_batch
 
@@ -117,13 +119,13 @@ def recording_sentences(path: Path, config: SentenceConfig, rng: np.random.Gener
         )
     n_slices = rec.n_samples // slice_len
     lo, hi = config.slice_range
-    sentences: list[np.ndarray] = []
+    sentences: list[tuple[np.ndarray, int, int]] = []
     start = 0
     while True:
         if config.max_sentences_per_recording is not None and len(sentences) >= config.max_sentences_per_recording:
             break
-        run = int(rng.integers(lo, hi + 1))
-        if start + run > n_slices:
+        run = min(int(rng.integers(lo, hi + 1)), n_slices - start)  # the last run takes what is left
+        if run < lo:
             break
         iq = rec.read(start * slice_len, run * slice_len, nonfinite=config.nonfinite).reshape(run, slice_len)
         specs = spectrogram_batch(iq, fft_size=config.fft_size, win_length=config.win_length, hop=config.hop)
@@ -131,12 +133,13 @@ def recording_sentences(path: Path, config: SentenceConfig, rng: np.random.Gener
         T = config.n_tokens(run)
         image = resize(image, (config.height, T * config.token_width), mode="bilinear").astype(np.float32)
         # (H, T·W) -> (T, H, W): token t holds columns [t·W, (t+1)·W)
-        sentences.append(np.ascontiguousarray(image.reshape(config.height, T, config.token_width).transpose(1, 0, 2)))
+        tokens = np.ascontiguousarray(image.reshape(config.height, T, config.token_width).transpose(1, 0, 2))
+        sentences.append((tokens, start, run))
         start += run
     return sentences
 
 
-def _sentences_worker(args: tuple[str, dict, np.random.SeedSequence]) -> tuple[list[np.ndarray] | None, str | None]:
+def _sentences_worker(args: tuple[str, dict, np.random.SeedSequence]) -> tuple[list | None, str | None]:
     path, cdict, seed_seq = args
     try:
         return recording_sentences(Path(path), SentenceConfig(**cdict), np.random.default_rng(seed_seq)), None
@@ -234,7 +237,9 @@ def _iter_recordings(paths, config, seed, workers) -> Iterator[tuple[list[np.nda
 
 def _write_shards(tmp: Path, paths, config, seed, *, shard_tokens, workers, progress) -> dict:
     shards: list[dict] = []
-    index: list[tuple[int, int, int, int]] = []  # (shard, first token in shard, n tokens, source)
+    index: list[
+        tuple[int, int, int, int, int, int]
+    ] = []  # (shard, first token in shard, n tokens, source, first slice, n slices)
     pending: list[np.ndarray] = []
     n_pending = 0
     s1 = s2 = 0.0  # float64 running sums for the dataset-wide mean/std
@@ -255,8 +260,8 @@ def _write_shards(tmp: Path, paths, config, seed, *, shard_tokens, workers, prog
         if err is not None:
             raise DatasetError(err)
         skipped += not sents
-        for s in sents:
-            index.append((len(shards), n_pending, s.shape[0], src))
+        for s, first_slice, n_slices in sents:
+            index.append((len(shards), n_pending, s.shape[0], src, first_slice, n_slices))
             pending.append(s)
             n_pending += s.shape[0]
             d = s.astype(np.float64)
@@ -309,7 +314,7 @@ class SentenceDataset(torch.utils.data.Dataset):
         self.stats = dict(stats or self.manifest["stats"])
         self._mean = float(self.stats["mean_db"])
         self._inv_std = 1.0 / float(self.stats["std_db"])
-        self.index = np.load(self.folder / "index.npy")  # (S, 4): shard, first, n tokens, source
+        self.index = np.load(self.folder / "index.npy")  # (S, 6): shard, first, n tokens, source, slice0, n slices
         self._shards: list[np.ndarray | None] = [None] * len(self.manifest["shards"])
 
     def __len__(self) -> int:
@@ -326,6 +331,12 @@ class SentenceDataset(torch.utils.data.Dataset):
         return self.index[:, 3]
 
     @property
+    def spans(self) -> np.ndarray:
+        """(first slice, n slices) of each sentence in its recording: (S, 2) int64; slice k starts at sample
+        k · round(slice_s · sample_rate_hz)."""
+        return self.index[:, 4:6]
+
+    @property
     def token_shape(self) -> tuple[int, int]:
         return self.config.token_shape
 
@@ -338,7 +349,7 @@ class SentenceDataset(torch.utils.data.Dataset):
         """Sentence ``i`` in dB, not normalised: (T, H, W)."""
         if not -len(self) <= i < len(self):
             raise IndexError(i)
-        shard, first, n, _ = (int(v) for v in self.index[i])
+        shard, first, n = (int(v) for v in self.index[i, :3])
         return np.asarray(self._shard(shard)[first : first + n])
 
     def __getitem__(self, i: int) -> torch.Tensor:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import multiprocessing
 import os
 import warnings
 from collections.abc import Iterator, Sequence
@@ -200,7 +201,8 @@ def _iter_segments(paths, params, workers) -> Iterator[tuple[str, np.ndarray | N
     if workers <= 1 or len(jobs) == 1:
         yield from map(_segments_worker, jobs)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # spawn, not fork: forking after torch/FFT thread pools have started can deadlock the children
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         yield from pool.map(_segments_worker, jobs)  # ordered: output independent of worker count
 
 

@@ -79,33 +79,44 @@ def _dedupe_state(state: Mapping[str, torch.Tensor]) -> tuple[dict[str, torch.Te
             continue
         seen.setdefault(key, name)
         tensors[name] = t.cpu().contiguous()
-    # CPU tensors that still share memory (e.g. views made contiguous in place) must be stored separately
-    owners: set[tuple] = set()
-    for name, t in tensors.items():
-        key = _storage_key(t)
-        if key in owners and t.numel() > 0:
-            tensors[name] = t.clone()
-        owners.add(key)
+    _unshare(tensors)
     return tensors, tied
 
 
+def _unshare(tensors: dict[str, torch.Tensor]) -> None:
+    """Give every tensor its own exactly-sized memory, as safetensors requires (copies only where needed)."""
+    owners: set[tuple] = set()
+    for name, t in tensors.items():
+        key = _storage_key(t)
+        if t.numel() and (key in owners or t.untyped_storage().nbytes() != t.numel() * t.element_size()):
+            t = tensors[name] = t.clone()
+            key = _storage_key(t)
+        owners.add(key)
+
+
 # --------------------------------------------------------------------------- pickle-free state encoding
+def _put(tensors: dict[str, torch.Tensor], path: str, t: torch.Tensor) -> str:
+    """Store ``t`` under a name derived from ``path``, unique even when odd dict keys make paths collide."""
+    name, i = path, 1
+    while name in tensors:
+        name, i = f"{path}#{i}", i + 1
+    tensors[name] = t.detach().cpu().contiguous()
+    return name
+
+
 def _encode(obj: Any, path: str, tensors: dict[str, torch.Tensor]) -> Any:
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, torch.Tensor):
-        tensors[path] = obj.detach().cpu().contiguous()
-        return {_MARK: "tensor", "key": path}
+        return {_MARK: "tensor", "key": _put(tensors, path, obj)}
     if isinstance(obj, np.ndarray):
         if obj.dtype == object:
             raise CheckpointError(f"cannot store object array at {path!r} without pickle")
-        tensors[path] = torch.from_numpy(np.ascontiguousarray(obj)).clone()
-        return {_MARK: "ndarray", "key": path}
+        return {_MARK: "ndarray", "key": _put(tensors, path, torch.from_numpy(np.ascontiguousarray(obj)).clone())}
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, torch.Generator):
-        tensors[path] = obj.get_state()
-        return {_MARK: "torch.Generator", "key": path, "device": str(obj.device)}
+        return {_MARK: "torch.Generator", "key": _put(tensors, path, obj.get_state()), "device": str(obj.device)}
     if isinstance(obj, np.random.Generator):
         bit_state = obj.bit_generator.state
         return {_MARK: "numpy.Generator", "state": _encode(bit_state, f"{path}/state", tensors)}
@@ -171,6 +182,7 @@ def flatten_state_dict(state: Any) -> tuple[dict[str, torch.Tensor], Any]:
     """
     tensors: dict[str, torch.Tensor] = {}
     meta = _encode(state, "", tensors)
+    _unshare(tensors)
     return tensors, meta
 
 
@@ -360,25 +372,25 @@ def load_backbone_weights(
     target = module.state_dict()
     loaded: dict[str, torch.Tensor] = {}
     unexpected: list[str] = []
-    wrong: list[str] = []
+    wrong: dict[str, str] = {}  # module key -> "checkpoint shape->module shape"
     for key, t in source.items():
         dest = prefix + key
         if dest not in target:
             unexpected.append(key)
         elif target[dest].shape != t.shape:
             if not dest.startswith(tuple(expected_missing)):
-                wrong.append(f"{dest} {tuple(t.shape)}->{tuple(target[dest].shape)}")
+                wrong[dest] = f"{dest} {tuple(t.shape)}->{tuple(target[dest].shape)}"
         else:
             loaded[dest] = t
     missing = sorted(k for k in target if k not in loaded)
-    bad_missing = [k for k in missing if not k.startswith(tuple(expected_missing))]
+    bad_missing = [k for k in missing if not k.startswith(tuple(expected_missing)) and k not in wrong]
     bad_unexpected = sorted(k for k in unexpected if not k.startswith(tuple(expected_unexpected)))
     problems = [
         f"{what}: {_describe(keys)}"
         for what, keys in (
             ("missing", bad_missing),
             ("unexpected", bad_unexpected),
-            ("wrong shape", sorted(wrong)),
+            ("wrong shape", sorted(wrong.values())),
         )
         if keys
     ]

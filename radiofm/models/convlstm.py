@@ -5,7 +5,8 @@ token). The model is a stack of ConvLSTM layers (Shi et al. 2015, in the Keras `
 connections, sigmoid gates, ``activation`` in place of tanh for the candidate and the output) followed by one
 Conv3D output layer: a sequence in, a sequence of equal length out.
 
-Gates are ordered (i, f, g, o) and computed with **one convolution per step**: a single
+Gates are ordered (i, f, o, g), the three sigmoid gates first so that one sigmoid call covers them, and are
+computed with **one convolution per step**: a single
 Conv2d(C_in + hidden -> 4·hidden) over concat(x_t, h_{t-1}), then split. :class:`ConvLSTMCellPerGate` is the
 textbook reference (four convolutions per step) kept for the benchmark and the equivalence test. (Hoisting the
 input half of the convolution out of the time loop, one batched call over all B·T tokens, was measured slower on
@@ -23,6 +24,7 @@ as for the MAE: **1 = masked**.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -62,10 +64,11 @@ class ConvLSTMConfig:
 
 
 def _lstm_update(gates: torch.Tensor, c: torch.Tensor, act, hidden: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """gates: (B, 4·hidden, H, W) pre-activations ordered (i, f, g, o); c: (B, hidden, H, W) -> (h, c)."""
-    i, f, g, o = gates.split(hidden, dim=1)
-    c = torch.sigmoid(f) * c + torch.sigmoid(i) * act(g)
-    h = torch.sigmoid(o) * act(c)
+    """gates: (B, 4·hidden, H, W) pre-activations ordered (i, f, o, g); c: (B, hidden, H, W) -> (h, c)."""
+    sig, g = gates.split([3 * hidden, hidden], dim=1)  # split, not slicing: its backward is one cat, no fill
+    i, f, o = torch.sigmoid(sig).split(hidden, dim=1)
+    c = f * c + i * act(g)
+    h = o * act(c)
     return h, c
 
 
@@ -105,7 +108,7 @@ class ConvLSTMCell(nn.Module):
 
 
 class ConvLSTMCellPerGate(nn.Module):
-    """Reference ConvLSTM layer: four separate convolutions over concat(x_t, h_{t-1}) per step (i, f, g, o)."""
+    """Reference ConvLSTM layer: four separate convolutions over concat(x_t, h_{t-1}) per step (i, f, o, g)."""
 
     def __init__(self, in_channels: int, hidden_channels: int, *, kernel_size: int = 3, activation: str = "relu"):
         super().__init__()
@@ -116,8 +119,9 @@ class ConvLSTMCellPerGate(nn.Module):
         self.convs = nn.ModuleList(
             nn.Conv2d(cin, hidden_channels, kernel_size, padding=kernel_size // 2) for _ in range(4)
         )
-        with torch.no_grad():
-            self.convs[1].bias.fill_(1.0)
+        with torch.no_grad():  # same bias start as the fused cell: forget gate 1, others 0
+            for k, conv in enumerate(self.convs):
+                conv.bias.fill_(1.0 if k == 1 else 0.0)
 
     @torch.no_grad()
     def copy_from(self, fused: ConvLSTMCell) -> ConvLSTMCellPerGate:
@@ -136,7 +140,7 @@ class ConvLSTMCellPerGate(nn.Module):
             state = (z, z)
         h, c = state
         xh = torch.cat([x, h], dim=1)
-        i, f, g, o = (conv(xh) for conv in self.convs)
+        i, f, o, g = (conv(xh) for conv in self.convs)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * self.act(g)
         h = torch.sigmoid(o) * self.act(c)
         return h, c
@@ -221,6 +225,15 @@ class ConvLSTMModel(nn.Module):
         """feats: (B, T, hidden, H, W) -> (B, T, out_chans, H, W) through the Conv3D output layer (linear)."""
         y = self.head(feats.transpose(1, 2))  # Conv3d wants (B, hidden, T, H, W)
         return y.transpose(1, 2)
+
+    def reset_head(self, out_chans: int | None = None) -> None:
+        """A freshly initialised Conv3D output layer (``out_chans`` replaces the config's when given)."""
+        if out_chans is not None:  # a new config object: never mutate one shared with a preset
+            self.config = dataclasses.replace(self.config, out_chans=out_chans)
+        k = self.config.out_kernel
+        device = self.head.weight.device
+        self.head = nn.Conv3d(self.config.hidden_channels, self.config.out_chans, k, padding=tuple(v // 2 for v in k))
+        self.head.to(device)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """x: (B, T, C, H, W) -> (B, T, out_chans, H, W); outputs at padding positions are meaningless."""

@@ -158,9 +158,14 @@ class MaskedAutoencoderViT(nn.Module):
         self, x: torch.Tensor, mask_ratio: float, *, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """x: (B, C, F, T) -> latent (B, 1 + K, D) (cls first), mask (B, L) (1 = masked), ids_restore (B, L)."""
-        patches = self.patchify(x)  # (B, L, P)
+        return self._encode_masked(self.patchify(x), mask_ratio, generator)
+
+    def _encode_masked(
+        self, patches: torch.Tensor, mask_ratio: float, generator: torch.Generator | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """patches: (B, L, P) -> as :meth:`forward_encoder`; only the K visible patches are embedded."""
         B, _, P = patches.shape
-        ids_keep, mask, ids_restore = self.random_masking(B, mask_ratio, device=x.device, generator=generator)
+        ids_keep, mask, ids_restore = self.random_masking(B, mask_ratio, device=patches.device, generator=generator)
         visible = torch.gather(patches, 1, ids_keep.unsqueeze(-1).expand(-1, -1, P))  # (B, K, P)
         tokens = self.patch_embed(visible) + self.pos_embed[0, 1:][ids_keep]  # (B, K, D)
         return self._encode(tokens), mask, ids_restore
@@ -183,7 +188,10 @@ class MaskedAutoencoderViT(nn.Module):
 
         x: (B, C, F, T); pred: (B, L, P); mask: (B, L) with 1 = masked. Returns a scalar.
         """
-        target = self.patchify(x)  # (B, L, P)
+        return self._patch_loss(self.patchify(x), pred, mask)
+
+    def _patch_loss(self, target: torch.Tensor, pred: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """target, pred: (B, L, P); mask: (B, L) -> scalar, as :meth:`forward_loss`."""
         if self.config.norm_pix_loss:
             mean = target.mean(dim=-1, keepdim=True)
             var = target.var(dim=-1, keepdim=True)
@@ -195,9 +203,10 @@ class MaskedAutoencoderViT(nn.Module):
         self, x: torch.Tensor, mask_ratio: float = 0.75, *, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """x: (B, C, F, T) -> (loss scalar, pred (B, L, p*p*C), mask (B, L) with 1 = masked)."""
-        latent, mask, ids_restore = self.forward_encoder(x, mask_ratio, generator=generator)
+        patches = self.patchify(x)  # (B, L, P), shared by the encoder and the loss
+        latent, mask, ids_restore = self._encode_masked(patches, mask_ratio, generator)
         pred = self.forward_decoder(latent, ids_restore)
-        return self.forward_loss(x, pred, mask), pred, mask
+        return self._patch_loss(patches, pred, mask), pred, mask
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Encoder on all patches, no masking (fine-tuning): x (B, C, F, T) -> (B, L, D), normed, no cls token."""

@@ -1,0 +1,32 @@
+"""Signal and dataset generators.
+
+- :mod:`radiofm.synth.ism` — the ISM / 2.40–2.65 GHz pretraining corpus (:func:`generate_corpus`)
+- :mod:`radiofm.synth.emitters` — baseband waveforms (Wi-Fi, Bluetooth, BLE, Zigbee, microwave, LTE/NR)
+- :mod:`radiofm.synth.impairments` — CFO, IQ imbalance, DC spike, phase noise, AGC/clipping, bursty timing
+- :mod:`radiofm.synth.channels` — multipath fading with Doppler
+- :mod:`radiofm.synth.nrlte` — the NR/LTE segmentation set
+
+Names are resolved lazily, so ``import radiofm.synth`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "generate_corpus": "radiofm.synth.ism",
+    "CorpusConfig": "radiofm.synth.ism",
+    "synthesize_recording": "radiofm.synth.ism",
+    "ISM_LABELS": ("radiofm.synth.ism", "LABELS"),
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'radiofm.synth' has no attribute {name!r}")
+    module, attr = target if isinstance(target, tuple) else (target, name)
+    return getattr(importlib.import_module(module), attr)

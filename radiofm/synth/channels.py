@@ -96,7 +96,7 @@ def rayleigh_gains(powers: np.ndarray, times_s: np.ndarray, doppler_hz: float, r
     """Complex tap gains (T, K) complex64 at ``times_s`` (T,): independent Rayleigh processes with Jakes spectra.
 
     Tap k has mean power ``powers[k]``; with ``doppler_hz`` = 0 each tap is a random constant.
-    Evaluated exactly (no interpolation); use :func:`tap_gains` for long, densely sampled spans.
+    Evaluated exactly at every time; :func:`fading` and :func:`frequency_response` call it on a coarse grid.
     """
     powers = np.asarray(powers, dtype=np.float64)
     k, m = len(powers), N_SINUSOIDS
@@ -107,20 +107,6 @@ def rayleigh_gains(powers: np.ndarray, times_s: np.ndarray, doppler_hz: float, r
     arg = 2.0 * np.pi * t[:, None, None] * freqs[None] + phases[None]  # (T, K, M)
     gains = np.exp(1j * arg).sum(axis=2) * np.sqrt(powers / m)[None, :]
     return gains.astype(np.complex64)
-
-
-def tap_gains(
-    powers: np.ndarray, n_samples: int, sample_rate_hz: float, doppler_hz: float, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Tap gains on a coarse time grid: returns (times_s (T,), gains (T, K) complex64) covering n_samples.
-
-    The grid step is min(1 ms, 1 / (32 * doppler_hz)); callers interpolate linearly in between.
-    """
-    duration_s = n_samples / sample_rate_hz
-    step_s = 1e-3 if doppler_hz <= 0 else min(1e-3, 1.0 / (32.0 * doppler_hz))
-    n_points = int(np.ceil(duration_s / step_s)) + 2
-    times = np.arange(n_points) * step_s
-    return times, rayleigh_gains(powers, times, doppler_hz, rng)
 
 
 def fading(
@@ -188,12 +174,14 @@ def frequency_response(
     times_s = np.asarray(times_s, dtype=np.float64)
     span = float(times_s.max() - times_s.min()) if len(times_s) else 0.0
     step_s = 1e-3 if doppler_hz <= 0 else min(1e-3, 1.0 / (32.0 * doppler_hz))
-    if len(times_s) > 4 * (span / step_s + 2):  # dense times: evaluate coarsely, interpolate
-        coarse = times_s.min() + np.arange(int(np.ceil(span / step_s)) + 2) * step_s
-        g = rayleigh_gains(powers, coarse, doppler_hz, rng)
-        gains = np.empty((len(times_s), len(powers)), dtype=np.complex64)
-        for k in range(len(powers)):
-            gains[:, k] = np.interp(times_s, coarse, g[:, k].real) + 1j * np.interp(times_s, coarse, g[:, k].imag)
+    n_coarse = int(np.ceil(span / step_s)) + 2
+    if len(times_s) > n_coarse:  # dense times: evaluate on the coarse grid, interpolate linearly
+        t0 = times_s.min()
+        g = rayleigh_gains(powers, t0 + np.arange(n_coarse) * step_s, doppler_hz, rng)  # (n_coarse, K)
+        pos = (times_s - t0) / step_s
+        i0 = np.minimum(pos.astype(np.int64), n_coarse - 2)
+        frac = (pos - i0).astype(np.float32)[:, None]
+        gains = g[i0] + (g[i0 + 1] - g[i0]) * frac
     else:
         gains = rayleigh_gains(powers, times_s, doppler_hz, rng)
     steer = np.exp(-2j * np.pi * np.outer(delays, np.asarray(freqs_hz, dtype=np.float64))).astype(np.complex64)

@@ -75,18 +75,29 @@ def to_band(x: np.ndarray, native_rate_hz: float, sample_rate_hz: float, offset_
     # pad so the output length is exact and both FFT lengths are cheap
     n_fft_in = q * scipy.fft.next_fast_len(-(-n_in // q))
     n_fft_out = int(round(n_fft_in * sample_rate_hz / native_rate_hz))
-    spec = scipy.fft.fft(x, n=n_fft_in)
+    spec = scipy.fft.fft(np.asarray(x, np.complex64), n=n_fft_in)
     shift = int(round(offset_hz * n_fft_in / native_rate_hz))
     k_in = np.fft.fftfreq(n_fft_in, 1.0 / n_fft_in).astype(np.int64)
     k_out = k_in + shift
     keep = (k_out >= -(n_fft_out // 2)) & (k_out <= (n_fft_out - 1) // 2)
-    out_spec = np.zeros(n_fft_out, np.complex128)
+    out_spec = np.zeros(n_fft_out, np.complex64)
     out_spec[k_out[keep] % n_fft_out] = spec[keep]
-    y = scipy.fft.ifft(out_spec, overwrite_x=True)[:n_out] * (n_fft_out / n_fft_in)
+    out_spec *= np.float32(n_fft_out / n_fft_in)
+    y = scipy.fft.ifft(out_spec, overwrite_x=True)[:n_out]
     residual_hz = offset_hz - shift * native_rate_hz / n_fft_in
     if residual_hz != 0.0:
-        y *= np.exp(2j * np.pi * residual_hz / sample_rate_hz * np.arange(n_out))
-    return y.astype(np.complex64)
+        y *= tone(n_out, residual_hz / sample_rate_hz)
+    return y
+
+
+def tone(n: int, cycles_per_sample: float, *, block: int = 1024) -> np.ndarray:
+    """exp(j·2π·f·k) for k = 0…n−1 as complex64 (n,), built as an outer product of two short tables
+    (block starts × offsets inside a block), which is exact to float32 and far cheaper than n exponentials."""
+    n_blocks = -(-n // block)
+    w = 2 * np.pi * cycles_per_sample
+    starts = np.exp(1j * w * block * np.arange(n_blocks)).astype(np.complex64)
+    inner = np.exp(1j * w * np.arange(block)).astype(np.complex64)
+    return (starts[:, None] * inner[None, :]).reshape(-1)[:n]
 
 
 # ---------------------------------------------------------------------------------------------- Wi-Fi OFDM
@@ -260,12 +271,13 @@ def microwave(rng: np.random.Generator, duration_s: float, *, sweep_hz: float) -
     knots = (knots - knots.mean()) / (np.ptp(knots) + 1e-9)
     wander = np.interp(u, np.linspace(0, 1, knots.size), knots) * 0.15 * sweep
     f = sweep * (0.45 - 0.45 * np.cos(2 * np.pi * u)) - 0.45 * sweep + wander
+    # magnetron noise as fast random FM (≈ 2 µs correlation), which broadens the line but keeps it in band
+    jitter = rng.standard_normal(max(2, n // 64))
+    f += np.interp(np.arange(n), np.linspace(0, n - 1, jitter.size), jitter) * 150e3
     f = np.clip(f, -sweep / 2, sweep / 2)
     phase = 2 * np.pi * np.cumsum(f) / rate
     env = np.sqrt(np.sin(np.pi * (u + 0.5 / n)))
-    x = env * np.exp(1j * phase)
-    x += 0.05 * (rng.standard_normal(n) + 1j * rng.standard_normal(n)) * env  # magnetron noise
-    return Waveform(_unit_power(x), rate, sweep + 1e6)
+    return Waveform(_unit_power(env * np.exp(1j * phase)), rate, sweep + 1e6)
 
 
 # --------------------------------------------------------------------------------------------- LTE / NR

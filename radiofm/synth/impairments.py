@@ -24,8 +24,18 @@ def apply_cfo(iq: np.ndarray, sample_rate_hz: float, cfo_hz: float, *, phase_rad
 def iq_imbalance(iq: np.ndarray, *, gain_db: float, phase_deg: float) -> np.ndarray:
     """Receiver IQ gain/phase imbalance: y = α·x + β·conj(x), with the Q branch ``gain_db`` louder and
     ``phase_deg`` off quadrature. A tone at +f gets an image at −f, :func:`image_rejection_db` below it."""
-    alpha, beta = _imbalance_coeffs(gain_db, phase_deg)
-    return (alpha * iq + beta * np.conj(iq)).astype(np.complex64)
+    return apply_iq_imbalance_(np.array(iq, dtype=np.complex64), gain_db=gain_db, phase_deg=phase_deg)
+
+
+def apply_iq_imbalance_(iq: np.ndarray, *, gain_db: float, phase_deg: float) -> np.ndarray:
+    """:func:`iq_imbalance` in place on complex64 ``iq``: I stays, Q ← g·(Q·cos φ − I·sin φ), which equals
+    α·x + β·conj(x) with α = (1 + g·e^(−jφ))/2, β = (1 − g·e^(jφ))/2."""
+    g, phi = 10 ** (gain_db / 20), np.deg2rad(phase_deg)
+    parts = iq.view(np.float32).reshape(-1, 2)
+    i, q = parts[:, 0], parts[:, 1]
+    q *= np.float32(g * np.cos(phi))
+    q -= np.float32(g * np.sin(phi)) * i
+    return iq
 
 
 def image_rejection_db(gain_db: float, phase_deg: float) -> float:

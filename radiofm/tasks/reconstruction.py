@@ -166,8 +166,7 @@ def plot_gallery(
 def _show(ax, img, lo, hi, title):
     import matplotlib.pyplot as plt
 
-    cmap = plt.get_cmap("viridis").copy()
-    cmap.set_bad("white")
+    cmap = plt.get_cmap("viridis").with_extremes(bad="white")
     ax.imshow(
         img.float().cpu().numpy(), origin="lower", aspect="auto", cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest"
     )

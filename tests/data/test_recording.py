@@ -79,8 +79,13 @@ def test_metadata_is_valid_sigmf_and_declares_extensions(tmp_path):
 
     anns = [Annotation(5, 10, 2.4e9, 2.41e9, "wifi", {"radiofm:confidence": 0.93, "core:comment": "hi"})]
     meta_path = write_sigmf(
-        tmp_path / "v.sigmf-meta", _signal(), sample_rate_hz=RATE, center_freq_hz=2.45e9, annotations=anns,
-        description="test", extra_global={"core:author": "me"},
+        tmp_path / "v.sigmf-meta",
+        _signal(),
+        sample_rate_hz=RATE,
+        center_freq_hz=2.45e9,
+        annotations=anns,
+        description="test",
+        extra_global={"core:author": "me"},
     )
     assert meta_path.name == "v.sigmf-meta" and (tmp_path / "v.sigmf-data").is_file()
     meta = _meta(meta_path)
@@ -122,10 +127,17 @@ def test_header_trailing_bytes_and_offset(tmp_path):
     split = 100 * 8
     (tmp_path / "h.sigmf-data").write_bytes(b"H" * 16 + body[:split] + b"h" * 8 + body[split:] + b"T" * 5)
     meta = {
-        "global": {"core:datatype": "cf32_le", "core:sample_rate": RATE, "core:version": "1.2.0",
-                   "core:offset": 1000, "core:trailing_bytes": 5},
-        "captures": [{"core:sample_start": 1000, "core:header_bytes": 16, "core:frequency": 1e9},
-                     {"core:sample_start": 1100, "core:header_bytes": 8, "core:frequency": 2e9}],
+        "global": {
+            "core:datatype": "cf32_le",
+            "core:sample_rate": RATE,
+            "core:version": "1.2.0",
+            "core:offset": 1000,
+            "core:trailing_bytes": 5,
+        },
+        "captures": [
+            {"core:sample_start": 1000, "core:header_bytes": 16, "core:frequency": 1e9},
+            {"core:sample_start": 1100, "core:header_bytes": 8, "core:frequency": 2e9},
+        ],
         "annotations": [{"core:sample_start": 1050, "core:sample_count": 100}],
     }
     (tmp_path / "h.sigmf-meta").write_text(json.dumps(meta))
@@ -168,8 +180,11 @@ def test_huge_sparse_recording_reads_only_a_span(tmp_path):
         f.truncate(n * 4)
         f.seek((n - 4) * 4)
         f.write(np.array([1, 2, 3, 4, 5, 6, 7, 8], dtype="<i2").tobytes())
-    meta = {"global": {"core:datatype": "ci16_le", "core:sample_rate": 20e6, "core:version": "1.2.0"},
-            "captures": [{"core:sample_start": 0}], "annotations": []}
+    meta = {
+        "global": {"core:datatype": "ci16_le", "core:sample_rate": 20e6, "core:version": "1.2.0"},
+        "captures": [{"core:sample_start": 0}],
+        "annotations": [],
+    }
     (tmp_path / "big.sigmf-meta").write_text(json.dumps(meta))
     rec = open_recording(data)
     assert rec.n_samples == n
@@ -278,9 +293,24 @@ def _case_multichannel(tmp_path):
 
 @pytest.mark.parametrize(
     "case",
-    [_case_missing, _case_not_json, _case_not_utf8, _case_no_global, _case_unknown_datatype, _case_no_endianness,
-     _case_no_rate, _case_zero_rate, _case_schema, _case_no_data, _case_only_data, _case_empty_data, _case_truncated,
-     _case_bad_suffix, _case_folder, _case_multichannel],
+    [
+        _case_missing,
+        _case_not_json,
+        _case_not_utf8,
+        _case_no_global,
+        _case_unknown_datatype,
+        _case_no_endianness,
+        _case_no_rate,
+        _case_zero_rate,
+        _case_schema,
+        _case_no_data,
+        _case_only_data,
+        _case_empty_data,
+        _case_truncated,
+        _case_bad_suffix,
+        _case_folder,
+        _case_multichannel,
+    ],
     ids=lambda f: f.__name__[6:],
 )
 def test_bad_input_is_one_line_recording_error(tmp_path, case):
@@ -314,7 +344,7 @@ def test_nonfinite_error_and_repair(tmp_path):
     iq[[3, 50]] = np.nan
     iq[70] = complex(np.inf, 0)
     rec = open_recording(write_sigmf(tmp_path / "n", iq, sample_rate_hz=RATE))
-    with pytest.raises(RecordingError, match=r"^3 non-finite .* n.sigmf-meta"):
+    with pytest.raises(RecordingError, match=r"^3 non-finite .* of .*n.sigmf-meta; use nonfinite='repair'$"):
         rec.read()
     np.testing.assert_array_equal(rec.read(4, 40), iq[4:44])  # a clean span reads fine
     with pytest.warns(UserWarning, match="repaired 3 non-finite"):
@@ -351,11 +381,18 @@ def test_npy_with_and_without_sidecar(tmp_path):
     np.testing.assert_array_equal(rec.read(10, 20), iq[10:30])
 
     (tmp_path / "x.json").write_text(
-        json.dumps({"sample_rate_hz": 5e6, "center_freq_hz": 2.4e9, "annotations": [
-            {"sample_start": 1, "sample_count": 2, "label": "a"}]})
+        json.dumps(
+            {
+                "sample_rate_hz": 5e6,
+                "center_freq_hz": 2.4e9,
+                "annotations": [{"sample_start": 1, "sample_count": 2, "label": "a"}],
+            }
+        )
     )
     rec = open_recording(tmp_path / "x.npy")
-    assert rec.sample_rate_hz == 5e6 and rec.center_freq_hz == 2.4e9 and rec.annotations == [Annotation(1, 2, label="a")]
+    assert (
+        rec.sample_rate_hz == 5e6 and rec.center_freq_hz == 2.4e9 and rec.annotations == [Annotation(1, 2, label="a")]
+    )
 
     np.save(tmp_path / "d.npy", iq.astype(np.complex128))
     np.testing.assert_allclose(open_recording(tmp_path / "d.npy", sample_rate_hz=1).read(), iq)
@@ -381,7 +418,20 @@ def test_find_recordings(tmp_path):
     write_sigmf(tmp_path / "one", _signal(8), sample_rate_hz=RATE)
     np.save(tmp_path / "b" / "three.npy", _signal(8))
     (tmp_path / "notes.txt").write_text("x")
-    assert find_recordings(tmp_path) == [tmp_path / "b" / "three.npy", tmp_path / "b" / "two.sigmf-meta",
-                                         tmp_path / "one.sigmf-meta"]
+    assert find_recordings(tmp_path) == [
+        tmp_path / "b" / "three.npy",
+        tmp_path / "b" / "two.sigmf-meta",
+        tmp_path / "one.sigmf-meta",
+    ]
     with pytest.raises(RecordingError, match="not found"):
         find_recordings(tmp_path / "missing")
+
+
+def test_recording_pickles_without_its_samples(tmp_sigmf, tiny_iq):
+    import pickle
+
+    with open_recording(tmp_sigmf) as rec:
+        rec.read(0, 10)
+        blob = pickle.dumps(rec)
+    assert rec._map is None and len(blob) < 4096 * 8  # metadata only, not the data file
+    np.testing.assert_array_equal(pickle.loads(blob).read(5, 5), tiny_iq[5:10])

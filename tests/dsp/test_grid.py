@@ -63,7 +63,7 @@ def test_grid_agreement():
     a = rng.standard_normal((3, 64, 64))
     assert grid_agreement(a, a, (8, 8)) == 1.0
     b = a.copy()
-    b[1] = CORE.repeat(16, 0).repeat(10, 1)[:64, :60].sum() * 0 + np.flip(a[1])  # one differing sample
+    b[1] = np.flip(a[1])  # one differing sample
     ga, gb = resource_grid(a, (8, 8)), resource_grid(b, (8, 8))
     assert grid_agreement(a, b, (8, 8)) == pytest.approx(np.mean(ga == gb))
     # hand example: 1 x 4 grids [T, T, F, F] and [T, F, T, F] agree on 2 of 4 blocks

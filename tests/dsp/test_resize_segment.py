@@ -42,7 +42,7 @@ def test_area_is_block_mean_and_bilinear_keeps_constants():
 def test_bilinear_downsampling_is_antialiased():
     # alternating columns average to their mean when shrunk 2x; plain bilinear would alias
     x = np.tile(np.array([0.0, 1.0], np.float32), (8, 32))
-    np.testing.assert_allclose(resize(x, (8, 16)), 0.5, atol=1e-6)
+    np.testing.assert_allclose(resize(x, (8, 16))[:, 1:-1], 0.5, atol=1e-6)  # edges see a clipped kernel
 
 
 def test_resize_errors():

@@ -55,7 +55,9 @@ def test_matches_shorttimefft_up_to_offset():
     assert np.ptp(diff) < 0.05
 
 
-@pytest.mark.parametrize(("n", "win_length", "hop"), [(512, 512, 512), (1535, 512, 512), (1536, 512, 512), (1000, 100, 30)])
+@pytest.mark.parametrize(
+    ("n", "win_length", "hop"), [(512, 512, 512), (1535, 512, 512), (1536, 512, 512), (1000, 100, 30)]
+)
 def test_frame_count(n, win_length, hop):
     out = spectrogram(_noise(n), fft_size=1024, win_length=win_length, hop=hop)
     assert out.shape == (1024, (n - win_length) // hop + 1)
@@ -122,6 +124,10 @@ def test_batch_and_threads_agree():
     assert batch.shape == (4, 256, n_frames(5120, win_length=128, hop=100))
     for s in range(4):
         np.testing.assert_array_equal(batch[s], spectrogram(segments[s], fft_size=256, win_length=128, hop=100))
+
+
+def test_empty_batch():
+    assert spectrogram_batch(np.zeros((0, 2048), np.complex64)).shape == (0, 1024, 4)
 
 
 def test_non_contiguous_input():

@@ -212,3 +212,31 @@ def test_load_backbone_weights(tmp_path):
         load_backbone_weights(seg, folder, prefix="backbone.", expected_missing=())
     with pytest.raises(CheckpointError, match=r"unexpected: decoder_.*19 in all"):
         load_backbone_weights(enc, folder, expected_unexpected=())
+
+
+def test_backbone_shape_mismatch_counts_as_expected_missing(tmp_path):
+    folder = save_checkpoint(tmp_path / "ck", tiny(), kind="mae")
+    three = create_model("vit-tiny", img_size=(32, 48), depth=2, decoder_depth=1, in_chans=3)
+    with pytest.raises(
+        CheckpointError, match=r"wrong shape: decoder_pred.*patch_embed.weight \(192, 256\)->\(192, 768\)"
+    ):
+        load_backbone_weights(three, folder, expected_missing=())
+    report = load_backbone_weights(three, folder, expected_missing=("patch_embed.", "decoder_pred."))
+    assert report["missing"] == ["decoder_pred.bias", "decoder_pred.weight", "patch_embed.weight"]
+    assert "encoder_blocks.0.attn.qkv.weight" in report["loaded"]
+
+
+def test_loading_never_unpickles(tmp_path, monkeypatch):
+    import pickle
+
+    opt = torch.optim.AdamW(tiny().parameters())
+    folder = save_checkpoint(tmp_path / "ck", tiny(), kind="mae", train_state={"optimizer": opt, "step": 1})
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("unpickling attempted")
+
+    monkeypatch.setattr(pickle, "loads", forbidden)
+    monkeypatch.setattr(pickle, "load", forbidden)
+    monkeypatch.setattr(torch, "load", forbidden)
+    load_checkpoint(folder)
+    assert load_train_state(folder)["step"] == 1

@@ -235,8 +235,21 @@ class ConvLSTMModel(nn.Module):
         self.head = nn.Conv3d(self.config.hidden_channels, self.config.out_chans, k, padding=tuple(v // 2 for v in k))
         self.head.to(device)
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """x: (B, T, C, H, W) -> (B, T, out_chans, H, W); outputs at padding positions are meaningless."""
+    def forward(
+        self,
+        x: torch.Tensor,
+        lengths: torch.Tensor | None = None,
+        *,
+        mask_ratio: float | None = None,
+        generator: torch.Generator | None = None,
+    ):
+        """x: (B, T, C, H, W) -> (B, T, out_chans, H, W); outputs at padding positions are meaningless.
+
+        With ``mask_ratio`` this is the MSM step instead, returning :meth:`forward_msm`'s (loss, pred, mask): the
+        training loop must go through ``forward`` (a DistributedDataParallel wrapper only syncs gradients there).
+        """
+        if mask_ratio is not None:
+            return self.forward_msm(x, lengths, mask_ratio, generator)
         return self.forward_head(self.forward_features(x, lengths))
 
     def forward_msm(
@@ -251,7 +264,7 @@ class ConvLSTMModel(nn.Module):
         The MAE face ``(loss, pred, mask)``; mask 1 = masked. ``generator`` drives the masking only.
         """
         x_masked, mask = mask_tokens(x, lengths, mask_ratio=mask_ratio, generator=generator)
-        pred = self(x_masked, lengths)
+        pred = self.forward_head(self.forward_features(x_masked, lengths))
         return msm_loss(pred, x, mask), pred, mask
 
     def no_weight_decay(self) -> set[str]:

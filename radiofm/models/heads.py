@@ -50,9 +50,7 @@ class TransformerSegHead(nn.Module):
         c = self.config = config
         self.proj = nn.Linear(c.in_dim, c.embed_dim)
         self.register_buffer("pos_embed", sincos_pos_embed_2d(c.embed_dim, c.grid_size)[None], persistent=False)
-        self.blocks = nn.ModuleList(
-            [Block(c.embed_dim, c.num_heads, mlp_ratio=c.mlp_ratio) for _ in range(c.depth)]
-        )
+        self.blocks = nn.ModuleList([Block(c.embed_dim, c.num_heads, mlp_ratio=c.mlp_ratio) for _ in range(c.depth)])
         self.norm = nn.LayerNorm(c.embed_dim, eps=1e-6)
         self.pred = nn.Linear(c.embed_dim, c.patch_size * c.patch_size * c.num_classes)
         self.apply(init_vit_weights)

@@ -123,6 +123,13 @@ class DistInfo:
         return self.rank == 0
 
 
+def is_main_process() -> bool:
+    """True on rank 0 (or without torchrun). Never joins or creates a process group."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank() == 0
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def init_distributed(device: str = "auto") -> DistInfo:
     """Join the process group when launched by ``torchrun`` (WORLD_SIZE > 1): NCCL on GPU, gloo on CPU."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -368,55 +375,51 @@ def fit(
         _save_run(out, unwrapped, task.kind, {**(extra or {}), "run": info}, train_state, save_checkpoint)
 
     record: dict = {}
-    try:
-        while state["epoch"] < cfg.epochs:
-            epoch = state["epoch"]
-            batches = epoch_batches(
-                len(train_set), cfg.batch_size, seed=cfg.seed, epoch=epoch, rank=dist.rank, world=dist.world_size
-            )[state["step_in_epoch"] :]
-            loader = _loader(train_set, batches, collate_fn, cfg.num_workers)
-            t0 = time.perf_counter()
-            record = train_one_epoch(
-                model,
-                task,
-                loader,
-                optimizer,
-                epoch=epoch,
-                state=state,
-                sched=sched,
-                cfg=cfg,
-                dist=dist,
-                unwrapped=unwrapped,
-                save_fn=save,
-                on_step=on_step,
-            )
-            if val_set is not None and dist.is_main and len(val_set):
-                record.update(
-                    evaluate(
-                        unwrapped,
-                        task,
-                        val_set,
-                        batch_size=cfg.batch_size,
-                        dist=dist,
-                        seed=cfg.seed,
-                        collate_fn=collate_fn,
-                        amp=cfg.amp,
-                    )
+    while state["epoch"] < cfg.epochs:
+        epoch = state["epoch"]
+        batches = epoch_batches(
+            len(train_set), cfg.batch_size, seed=cfg.seed, epoch=epoch, rank=dist.rank, world=dist.world_size
+        )[state["step_in_epoch"] :]
+        loader = _loader(train_set, batches, collate_fn, cfg.num_workers)
+        t0 = time.perf_counter()
+        record = train_one_epoch(
+            model,
+            task,
+            loader,
+            optimizer,
+            epoch=epoch,
+            state=state,
+            sched=sched,
+            cfg=cfg,
+            dist=dist,
+            unwrapped=unwrapped,
+            save_fn=save,
+            on_step=on_step,
+        )
+        if val_set is not None and dist.is_main and len(val_set):
+            record.update(
+                evaluate(
+                    unwrapped,
+                    task,
+                    val_set,
+                    batch_size=cfg.batch_size,
+                    dist=dist,
+                    seed=cfg.seed,
+                    collate_fn=collate_fn,
+                    amp=cfg.amp,
                 )
-            state["epoch"] += 1
-            state["step_in_epoch"] = 0
-            record = {
-                "epoch": state["epoch"],
-                "step": state["global_step"],
-                **record,
-                "epoch_time_s": time.perf_counter() - t0,
-            }
-            if dist.is_main:
-                _log(out, record)
-            save()
-    finally:
-        if dist.world_size > 1 and torch.distributed.is_initialized():
-            torch.distributed.destroy_process_group()
+            )
+        state["epoch"] += 1
+        state["step_in_epoch"] = 0
+        record = {
+            "epoch": state["epoch"],
+            "step": state["global_step"],
+            **record,
+            "epoch_time_s": time.perf_counter() - t0,
+        }
+        if dist.is_main:
+            _log(out, record)
+        save()
     return record
 
 

@@ -63,6 +63,15 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         print("radiofm: error: out of memory (try a smaller --batch-size or fewer --workers)", file=sys.stderr)
         return 1
+    finally:
+        _leave_process_group()
+
+
+def _leave_process_group() -> None:
+    """Under torchrun, the process group lives for the whole command; it is torn down once, here."""
+    dist = sys.modules.get("torch.distributed")
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def _version() -> str:

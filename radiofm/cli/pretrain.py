@@ -57,7 +57,7 @@ def _family(name: str) -> str:
 def _pretrain_mae(args, create_model, get_config) -> int:
     from radiofm.data.spectrograms import SpectrogramParams, build_spectrogram_dataset
     from radiofm.tasks.pretrain import MAEPretrainTask
-    from radiofm.train import fit, init_distributed
+    from radiofm.train import fit, is_main_process
 
     cfg = _args.train_config(args)
     image_size = tuple(args.image_size or get_config(args.model).img_size)
@@ -87,7 +87,7 @@ def _pretrain_mae(args, create_model, get_config) -> int:
         resume=args.resume,
         run_info={"command": "pretrain"},
     )
-    if record and init_distributed(cfg.device).is_main:
+    if record and is_main_process():
         print(
             f"pretrained {args.model} on {len(train_set)} spectrograms -> {args.out} "
             f"(final train loss {record.get('train_loss', float('nan')):.4f})"

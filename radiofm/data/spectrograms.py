@@ -114,7 +114,10 @@ def fingerprint(path: Path) -> dict:
     h = hashlib.sha256()
     sizes = []
     for f in files:
-        st = f.stat()
+        try:
+            st = f.stat()
+        except OSError as exc:
+            raise DatasetError(f"cannot read recording {path}: {f.name}: {exc.strerror}") from None
         sizes.append(st.st_size)
         with open(f, "rb") as fh:
             if st.st_size <= 4 << 20:

@@ -46,6 +46,9 @@ class ConvLSTMConfig:
     activation: str = "relu"  # candidate/output activation where Keras ConvLSTM2D applies tanh: "relu" | "tanh"
     out_kernel: tuple[int, int, int] = (3, 3, 3)  # (T, H, W) kernel of the Conv3D output layer, 'same' padding
     out_chans: int = 1  # channels of each output token (1: reconstruct the input spectrogram)
+    # (H, T·W) of a whole image cut along time into T tokens, e.g. a segmentation input (paper A §III-D: 256 × 256
+    # → 16 tokens of 256 × 16); None -> (token H, 16 · token W). The fine-tuning framework resizes images to it.
+    img_size: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         # config.json stores tuples as lists; turn them back so a loaded config equals the saved one
@@ -53,6 +56,16 @@ class ConvLSTMConfig:
         self.out_kernel = tuple(int(v) for v in self.out_kernel)
         if len(self.token_shape) != 2 or min(self.token_shape) < 1:
             raise ConfigError(f"convlstm: token_shape must be two positive ints, got {self.token_shape}")
+        # img_size follows the tokens: None, or a height left over from another token shape (dataclasses.replace
+        # after a token_shape override), becomes (token H, 16 · token W)
+        if self.img_size is None or int(self.img_size[0]) != self.token_shape[0]:
+            self.img_size = (self.token_shape[0], 16 * self.token_shape[1])
+        self.img_size = tuple(int(v) for v in self.img_size)
+        if len(self.img_size) != 2 or self.img_size[1] < 1 or self.img_size[1] % self.token_shape[1]:
+            raise ConfigError(
+                f"convlstm: img_size {self.img_size} must be (token height {self.token_shape[0]}, a multiple of the "
+                f"token width {self.token_shape[1]})"
+            )
         if len(self.out_kernel) != 3 or any(k < 1 or k % 2 == 0 for k in self.out_kernel):
             raise ConfigError(f"convlstm: out_kernel must be three odd positive ints, got {self.out_kernel}")
         if self.kernel_size < 1 or self.kernel_size % 2 == 0:
@@ -204,6 +217,11 @@ class ConvLSTMModel(nn.Module):
     @property
     def token_shape(self) -> tuple[int, int]:
         return self.config.token_shape
+
+    @property
+    def layers(self) -> nn.ModuleList:
+        """The ConvLSTM layers in depth order (the fine-tuning framework's blocks)."""
+        return self.backbone.layers
 
     def _check_input(self, x: torch.Tensor) -> None:
         c = self.config

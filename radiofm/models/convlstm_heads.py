@@ -1,16 +1,15 @@
-"""Downstream models on the ConvLSTM backbone (paper A §III-C, §III-D): forecasting and segmentation.
+"""Downstream models on the ConvLSTM backbone (paper A §III-C, §III-D): forecasting and segmentation parts.
 
-Both keep the pretrained model's parameter names (``backbone.*``), so MSM weights load with a plain
-``load_state_dict`` and a checkpoint of either rebuilds from its own ``config.json`` (builders registered
-here with :func:`radiofm.models.checkpoint.register_kind`).
-
-- :class:`ConvLSTMForecaster` — the pretrained model unchanged (5 ConvLSTM + Conv3D); the prediction of the
-  next token is **one output token** of the Conv3D layer: the first (``readout="first"``, paper A §III-C) or the
-  last (``"last"``). With the forward-in-time recurrence and a Conv3D temporal kernel of kT, output token 0 sees
-  input tokens 0 .. kT//2 only, so with ``readout="first"`` the useful context is 1 + kT//2 tokens (2 for the
-  paper's 3×3×3 kernel) — the default context. ``"last"`` sees the whole window.
-- :class:`ConvLSTMSegmenter` — frozen backbone; per-token features (B, T, D, H, W) laid side by side along
-  time into one map (B, D, H, T·W), then a two-layer Conv2D classifier → per-pixel logits (B, K, H, T·W).
+- :class:`ConvLSTMForecaster` — the pretrained model unchanged (ConvLSTM layers + Conv3D, same parameter names,
+  so MSM weights load with a plain ``load_state_dict``); the prediction of the next token is **one output token**
+  of the Conv3D layer: the first (``readout="first"``, paper A §III-C) or the last (``"last"``). With the
+  forward-in-time recurrence and a Conv3D temporal kernel kT, output token 0 sees input tokens 0 .. kT//2 only,
+  so with ``readout="first"`` the useful context is 1 + kT//2 tokens (2 for the paper's 3×3×3 kernel), the
+  default context; ``"last"`` sees the whole window. Checkpoint kind "forecasting" (builder registered here).
+- :func:`feature_map` + :class:`ConvSegHead` — segmentation (paper A §III-D): an image (B, 1, H, T·W) cut into T
+  tokens, the backbone's per-token outputs (B, T, D, H, W) laid side by side along time into (B, D, H, T·W),
+  then a two-layer Conv2D classifier → per-pixel logits. They plug into the shared fine-tuning framework
+  (:mod:`radiofm.tasks.convlstm_segmentation`).
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from radiofm.errors import ConfigError
@@ -85,76 +83,44 @@ def persistence(x: torch.Tensor, steps: int = 4) -> torch.Tensor:
 # --------------------------------------------------------------------------------------------- segmentation
 
 
-@dataclasses.dataclass
-class SegHeadConfig:
-    num_classes: int = 3  # 0 noise, 1 NR, 2 LTE
-    head_channels: int = 64  # width of the first Conv2D
-    head_kernel: int = 3  # kernel of the first Conv2D ('same' padding); the second is 1×1
+def image_to_tokens(image: torch.Tensor, token_shape: tuple[int, int]) -> torch.Tensor:
+    """image (B, C, H, T·W) -> tokens (B, T, C, H, W): token t holds columns [t·W, (t+1)·W)."""
+    B, C, H, TW = image.shape
+    h, w = token_shape
+    if H != h or TW % w:
+        raise ValueError(f"expected images (B, C, {h}, T·{w}), got {tuple(image.shape)}")
+    return image.reshape(B, C, H, TW // w, w).permute(0, 3, 1, 2, 4)
 
 
-class ConvLSTMSegmenter(nn.Module):
-    """Frozen ConvLSTM backbone + two-layer Conv2D classifier (paper A §III-D).
+def feature_map(model: ConvLSTMModel, image: torch.Tensor) -> torch.Tensor:
+    """Backbone outputs laid side by side along time (paper A §III-D).
 
-    Input: an image (B, 1, H, T·W) cut along time into T tokens (B, T, 1, H, W), or the tokens directly.
-    Output: logits (B, num_classes, H, T·W) — the face of the ViT segmenter, so ``evaluate segmentation`` can
-    use either. ``config`` is the backbone's ConvLSTMConfig (the checkpoint stores it); ``head`` the SegHeadConfig.
+    image (B, C, H, T·W) -> tokens (B, T, C, H, W) -> last ConvLSTM layer (B, T, D, H, W) -> map (B, D, H, T·W).
     """
+    feats = model.forward_features(image_to_tokens(image, model.config.token_shape))
+    B, T, D, H, W = feats.shape
+    return feats.permute(0, 2, 3, 1, 4).reshape(B, D, H, T * W)
 
-    def __init__(self, config: ConvLSTMConfig | None = None, head: SegHeadConfig | None = None):
+
+@dataclasses.dataclass
+class ConvSegHeadConfig:
+    in_dim: int = 64  # channels D of the backbone's feature map
+    num_classes: int = 3  # 0 noise, 1 NR, 2 LTE
+    hidden: int = 64  # channels of the first Conv2D
+    kernel: int = 3  # kernel of the first Conv2D ('same' padding); the second is 1×1
+
+
+class ConvSegHead(nn.Module):
+    """Two-layer Conv2D classifier (paper A §III-D): feature map (B, D, H, W) -> logits (B, num_classes, H, W)."""
+
+    def __init__(self, config: ConvSegHeadConfig):
         super().__init__()
-        self.config = config = config or ConvLSTMConfig()
-        self.head_config = head = head or SegHeadConfig()
-        # the pretrained model's own parts under their own names (backbone.*), its Conv3D dropped
-        self.backbone = ConvLSTMModel(config).backbone
-        d = config.hidden_channels
-        self.classifier = nn.Sequential(
-            nn.Conv2d(d, head.head_channels, head.head_kernel, padding=head.head_kernel // 2),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(head.head_channels, head.num_classes, 1),
-        )
+        self.config = config
+        self.conv1 = nn.Conv2d(config.in_dim, config.hidden, config.kernel, padding=config.kernel // 2)
+        self.conv2 = nn.Conv2d(config.hidden, config.num_classes, 1)
 
-    @property
-    def num_classes(self) -> int:
-        return self.head_config.num_classes
-
-    @property
-    def token_shape(self) -> tuple[int, int]:
-        return self.config.token_shape
-
-    def image_size(self, n_tokens: int) -> tuple[int, int]:
-        h, w = self.config.token_shape
-        return h, n_tokens * w
-
-    def tokens(self, image: torch.Tensor) -> torch.Tensor:
-        """image (B, C, H, T·W) -> tokens (B, T, C, H, W): token t holds columns [t·W, (t+1)·W)."""
-        B, C, H, TW = image.shape
-        h, w = self.config.token_shape
-        if (C, H) != (self.config.in_chans, h) or TW % w:
-            raise ValueError(f"expected images (B, {self.config.in_chans}, {h}, T·{w}), got {tuple(image.shape)}")
-        return image.reshape(B, C, H, TW // w, w).permute(0, 3, 1, 2, 4)
-
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """x: image (B, C, H, T·W) or tokens (B, T, C, H, W) -> feature map (B, D, H, T·W)."""
-        tokens = self.tokens(x) if x.ndim == 4 else x
-        feats = self.backbone(tokens)  # (B, T, D, H, W)
-        B, T, D, H, W = feats.shape
-        return feats.permute(0, 2, 3, 1, 4).reshape(B, D, H, T * W)  # tokens side by side along time
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, C, H, T·W) -> logits (B, num_classes, H, T·W)."""
-        return self.classifier(self.forward_features(x))
-
-    def set_trainable(self, mode: str, *, k: int = 1) -> list[str]:
-        """"frozen": classifier only (paper A); "last-k": + last k ConvLSTM layers; "full"/"scratch": all."""
-        return _set_trainable(self, mode, k=k, head_prefixes=("classifier.",))
-
-    def no_weight_decay(self) -> set[str]:
-        return set()
-
-
-def segmentation_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Per-pixel cross entropy (paper A eq. 3): logits (B, K, H, W), labels (B, H, W) int64."""
-    return F.cross_entropy(logits, labels)
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        return self.conv2(torch.relu(self.conv1(feats.to(self.conv1.weight.dtype))))
 
 
 def _set_trainable(model: nn.Module, mode: str, *, k: int, head_prefixes: tuple[str, ...]) -> list[str]:
@@ -184,13 +150,4 @@ def _build_forecaster(config: dict, extra: dict) -> ConvLSTMForecaster:
     return ConvLSTMForecaster(config_from_dict("convlstm", config), **settings)
 
 
-def _build_segmenter(config: dict, extra: dict) -> ConvLSTMSegmenter:
-    try:
-        head = SegHeadConfig(**(extra.get("seg_head") or {}))
-    except TypeError as exc:
-        raise ConfigError(f"invalid segmentation head settings: {exc}") from None
-    return ConvLSTMSegmenter(config_from_dict("convlstm", config), head)
-
-
 register_kind("forecasting", _build_forecaster)
-register_kind("convlstm-segmentation", _build_segmenter)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +27,13 @@ import torch
 import torch.nn.functional as F
 
 from radiofm.errors import CheckpointError, ConfigError, DatasetError
+from radiofm.tasks import convlstm_segmentation as _convlstm_segmentation  # noqa: F401  (registers the backbone)
 
 DEFAULT_MASK_RATIO = 0.2  # paper A §III-B
 SENTENCE_TOKENS = 16  # tokens of a longest sentence: 256×256 → 16 tokens of 256×16 [3p]
 FORECAST_SPLIT = {"forecast_train": 0.8, "forecast_test": 0.2}  # data not seen by pretraining: 80/20
 HORIZONS = 4  # paper A Fig. 6: 4 tokens ahead
+MIN_RECORDINGS_FOR_GROUPED_SPLIT = 10  # fewer: split by sentence (whole recordings would leave parts empty)
 PRETRAIN_KIND = "convlstm-msm"
 KIND = "forecasting"
 
@@ -115,9 +118,7 @@ class ForecastWindows(torch.utils.data.Dataset):
             raise ConfigError(f"need context, horizon, stride >= 1, got {context}, {horizon}, {stride}")
         self.sentences, self.context, self.horizon = sentences, context, horizon
         lengths = sentences.lengths
-        self.items = [
-            (int(i), s) for i in indices for s in range(0, int(lengths[i]) - context - horizon + 1, stride)
-        ]
+        self.items = [(int(i), s) for i in indices for s in range(0, int(lengths[i]) - context - horizon + 1, stride)]
 
     def __len__(self) -> int:
         return len(self.items)
@@ -174,7 +175,15 @@ def pretrain_convlstm(args: argparse.Namespace) -> int:
         ),
         cfg.device,
     )
-    split = make_split(ds, PAPER_A_SPLIT, seed=args.seed, by=getattr(args, "split_by", "recording"))
+    n_recordings = len(set(ds.sources.tolist()))
+    by = "recording" if n_recordings >= MIN_RECORDINGS_FOR_GROUPED_SPLIT else "sentence"
+    if by == "sentence":
+        warnings.warn(
+            f"only {n_recordings} recording(s): the paper-A split is drawn by sentence, so one recording's "
+            "sentences may fall in different parts",
+            stacklevel=2,
+        )
+    split = make_split(ds, PAPER_A_SPLIT, seed=args.seed, by=by)
     pre = split["indices"]["pretrain"]
     n_val = int(round(len(pre) * args.val_fraction)) if len(pre) >= 10 else 0
     order = np.random.default_rng([args.seed, 7]).permutation(len(pre))
@@ -183,8 +192,9 @@ def pretrain_convlstm(args: argparse.Namespace) -> int:
     split["val"] = val_idx
     train_set = torch.utils.data.Subset(ds, train_idx)
     val_set = torch.utils.data.Subset(ds, val_idx) if val_idx else None
-    torch.manual_seed(args.seed)  # model initialisation
-    model = create_model(args.model, **overrides)
+    with torch.random.fork_rng(devices=[]):  # initialisation from the seed, global RNG left as it was
+        torch.manual_seed(args.seed)
+        model = create_model(args.model, **overrides)
     task = ConvLSTMPretrainTask(mask_ratio=mask_ratio)
     extra = {"model_name": args.model, "mask_ratio": mask_ratio, "data": data_record(ds, args.data), "split": split}
     record = fit(
@@ -222,48 +232,52 @@ class ForecastTask:
         return F.mse_loss(pred.float(), y[:, 0].float()), {}
 
 
-def _opt(p: argparse.ArgumentParser, *flags, **kw) -> None:
-    """Add an option unless the shared fine-tuning parser already has it."""
-    if not any(f in p._option_string_actions for f in flags):
-        p.add_argument(*flags, **kw)
-
-
 def add_finetune_args(p: argparse.ArgumentParser) -> None:
-    """Flags of ``radiofm finetune forecasting`` (shared ones are added only when the framework has not)."""
+    """Flags of ``radiofm finetune forecasting``: the framework's common ones plus the forecasting window."""
     from radiofm.cli import _args
-    from radiofm.models.convlstm_heads import MODES, READOUTS
+    from radiofm.models.convlstm_heads import READOUTS
+    from radiofm.tasks import finetune as ft
 
-    _opt(p, "--data", required=True, type=Path, help="folder of recordings (the pretraining folder: its split)")
-    _opt(p, "--init", type=Path, default=None, help="pretrained ConvLSTM run (MSM checkpoint)")
-    _opt(p, "--out", required=True, type=Path, help="run folder = checkpoint")
-    _opt(p, "--mode", choices=list(MODES), default="frozen", help="frozen: Conv3D only (paper A); scratch: baseline")
-    _opt(p, "--last-k", type=_args.positive_int, default=1, help="ConvLSTM layers unfrozen in --mode last-k")
-    _opt(p, "--model", type=_args.model_name, default=None, help="preset for --mode scratch without --init")
-    p.add_argument("--context", type=_args.positive_int, default=None, help="input tokens n (default: 2 / 4)")
-    p.add_argument("--readout", choices=list(READOUTS), default="first", help="output token used (paper A: first)")
-    p.add_argument("--stride", type=_args.positive_int, default=1, help="tokens between training windows")
-    p.add_argument("--split-by", choices=["recording", "sentence"], default="recording", help="split unit")
-    _opt(p, "--cache-dir", type=Path, default=None, help="where the sentence dataset is cached")
-    _opt(p, "--workers", type=_args.positive_int, default=1, help="processes for building sentences")
-    if "--epochs" not in p._option_string_actions:
-        _args.add_train_args(p, epochs=10, batch_size=16, warmup=1.0, weight_decay=0.0)
+    ft.add_common_args(p, epochs=10, batch_size=16, base_lr=1e-2)
+    g = p.add_argument_group("forecasting")
+    g.add_argument(
+        "--context",
+        type=_args.positive_int,
+        default=None,
+        help="input tokens n (default: what the readout sees, 2 for 'first'; 4 for 'last')",
+    )
+    g.add_argument(
+        "--readout",
+        choices=list(READOUTS),
+        default="first",
+        help="Conv3D output token taken as the prediction (paper A: first)",
+    )
+    g.add_argument("--stride", type=_args.positive_int, default=1, help="tokens between training windows")
+    g.add_argument(
+        "--split-by",
+        choices=["recording", "sentence"],
+        default="recording",
+        help="split unit when --data is not the pretraining folder (default recording)",
+    )
+    g.add_argument("--cache-dir", type=Path, default=None, help="where the sentence dataset is cached")
+    g.add_argument("--workers", type=_args.positive_int, default=1, help="processes for building sentences")
 
 
 def _source_model(args) -> tuple[dict, dict | None]:
     """(config dict, init checkpoint info or None) of the model to fine-tune."""
     from radiofm.models import get_config, read_checkpoint_info
 
-    init = getattr(args, "init", None)
-    if init is None:
-        if args.mode != "scratch" or getattr(args, "model", None) is None:
-            raise ConfigError("forecasting needs --init RUN (a pretrained ConvLSTM), or --mode scratch --model NAME")
+    if args.init is None:
         config = get_config(args.model)
         if not hasattr(config, "hidden_channels"):
             raise ConfigError(f"forecasting needs a ConvLSTM model, {args.model!r} is not one")
         return dataclasses.asdict(config), None
-    info = read_checkpoint_info(init)
+    info = read_checkpoint_info(args.init)
     if info.get("family") != "convlstm" or info["kind"] not in (PRETRAIN_KIND, "convlstm"):
-        raise CheckpointError(f"{init} is a {info['kind']!r} checkpoint; forecasting starts from a ConvLSTM MSM run")
+        raise CheckpointError(
+            f"{args.init} is a {info['kind']!r} checkpoint; forecasting starts from a ConvLSTM MSM run "
+            f"(radiofm pretrain --model convlstm…)"
+        )
     return info["config"], info
 
 
@@ -274,62 +288,76 @@ def run_finetune(args: argparse.Namespace) -> int:
     from radiofm.models import load_checkpoint
     from radiofm.models.convlstm_heads import ConvLSTMForecaster
     from radiofm.models.registry import config_from_dict
+    from radiofm.tasks import finetune as ft
     from radiofm.train import fit, init_distributed
 
+    ft.check_common_args(args)
+    if args.mode == "lora":
+        raise ConfigError(
+            "forecasting: --mode lora needs attention layers, the ConvLSTM has none "
+            "(use frozen, last-k, full or scratch)"
+        )
+    if args.image_size is not None:
+        raise ConfigError("forecasting: --image-size does not apply; the token shape is the pretrained model's")
     cfg = _args.train_config(args)
     config_dict, info = _source_model(args)
     model_cfg = config_from_dict("convlstm", config_dict)
     init_data = (info or {}).get("extra", {}).get("data") or {}
-    if init_data.get("config"):
-        sconfig = SentenceConfig(**init_data["config"])
-    else:
-        sconfig = sentence_config_for(model_cfg)
-    seed = int(init_data.get("seed", args.seed))
+    sconfig = SentenceConfig(**init_data["config"]) if init_data.get("config") else sentence_config_for(model_cfg)
     ds = load_sentences(
         args.data,
         sconfig,
-        seed=seed,
-        cache_dir=getattr(args, "cache_dir", None),
-        workers=getattr(args, "workers", 1),
+        seed=int(init_data.get("seed", args.seed)),
+        cache_dir=args.cache_dir,
+        workers=args.workers,
         progress=cfg.progress,
         stats=init_data.get("stats"),
     )
     init_split = (info or {}).get("extra", {}).get("split")
     if init_split and init_split.get("data_key") == ds.manifest.get("key"):
-        split = {**init_split, "from": str(args.init)}
+        split = {**init_split, "from": str(args.init)}  # the pretraining run's own split: its 50 % forecasting part
     else:  # data the backbone never saw: all of it is forecasting data
         split = make_split(ds, FORECAST_SPLIT, seed=args.seed, by=args.split_by)
-    readout = args.readout
-    context = args.context or (model_cfg.out_kernel[0] // 2 + 1 if readout == "first" else 4)
-    train_set = ForecastWindows(ds, split["indices"]["forecast_train"], context=context, horizon=1, stride=args.stride)
+    train_idx = list(split["indices"]["forecast_train"])
+    n_val = int(round(len(train_idx) * args.val_fraction)) if len(train_idx) >= 10 else 0
+    order = np.random.default_rng([args.seed, 11]).permutation(len(train_idx))
+    val_idx = sorted(train_idx[i] for i in order[:n_val])
+    train_idx = sorted(train_idx[i] for i in order[n_val:])
+    split["val"] = val_idx
+    context = args.context or (model_cfg.out_kernel[0] // 2 + 1 if args.readout == "first" else 4)
+    windows = {"context": context, "horizon": 1, "stride": args.stride}
+    train_set = ForecastWindows(ds, train_idx, **windows)
+    val_set = ForecastWindows(ds, val_idx, **windows) if val_idx else None
     if len(train_set) == 0:
         raise DatasetError(f"no forecasting training sentence in {args.data} is longer than {context} tokens")
-    torch.manual_seed(args.seed)  # initialisation of the scratch model (and of nothing else)
-    model = ConvLSTMForecaster(model_cfg, readout=readout, context=context)
-    if args.mode != "scratch" and not args.resume:
+    with ft.seeded(args.seed):  # initialisation (the scratch baseline's weights)
+        model = ConvLSTMForecaster(model_cfg, readout=args.readout, context=context)
+    if args.mode != "scratch":
         pretrained, _ = load_checkpoint(args.init)
-        model.load_state_dict(pretrained.state_dict())
-    k = getattr(args, "last_k", 1) or 1
-    trainable = model.set_trainable(args.mode, k=k)
+        model.load_state_dict(pretrained.state_dict())  # backbone and the MSM Conv3D, which is fine-tuned
+    trainable = model.set_trainable(args.mode, k=args.k)
+    counts = ft.count_parameters(model)
+    print(ft.summary_line(KIND, args.mode, counts), flush=True)
     extra = {
         "forecast": {
             "model": model.forecast_settings(),
             "mode": args.mode,
-            "last_k": k if args.mode == "last-k" else None,
+            "k": args.k if args.mode == "last-k" else None,
             "init": None if args.init is None else str(args.init),
+            "model_name": (info or {}).get("extra", {}).get("model_name", args.model),
             "trainable": trainable,
         },
+        "parameters": counts,
         "data": data_record(ds, args.data),
         "split": split,
     }
-    record = fit(model, ForecastTask(), train_set, cfg=cfg, out_dir=args.out, extra=extra, resume=args.resume,
-                 run_info={"command": "finetune forecasting"})
+    record = fit(model, ForecastTask(), train_set, cfg=cfg, out_dir=args.out, extra=extra, val_set=val_set,
+                 resume=args.resume, run_info={"command": f"finetune {KIND}"})  # fmt: skip
     if init_distributed(cfg.device).is_main:
         write_split(args.out, split)
-        n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
         print(
-            f"forecasting ({args.mode}, {n_train} trainable parameters, context {context}, readout {readout}) on "
-            f"{len(train_set)} windows -> {args.out} (final train loss {record.get('train_loss', float('nan')):.4f})"
+            f"forecasting [{args.mode}] (context {context}, readout {args.readout}) on {len(train_set)} windows "
+            f"-> {args.out} (final train loss {record.get('train_loss', float('nan')):.4f})"
         )
     return 0
 
@@ -337,9 +365,17 @@ def run_finetune(args: argparse.Namespace) -> int:
 # ============================================================================================ evaluation
 
 
-def default_blocks(size: int) -> list[int]:
-    """Four block sizes for an axis of ``size`` pixels: size/8, /4, /2, /1 (at least 1, distinct, in order)."""
-    return sorted({max(1, size // d) for d in (8, 4, 2, 1)})
+def default_blocks(size: int, divisors=(8, 4, 2, 1)) -> list[int]:
+    """Block sizes size/d for an axis of ``size`` pixels (at least 1, distinct, increasing).
+
+    Defaults: time (token width W) W/8..W; frequency (token height H) ``divisors=(64, 32, 16, 8)``: H/64..H/8 —
+    a block of H/4 or more bins is never above μ + 0.5σ unless a signal fills a quarter of the band.
+    """
+    return sorted({max(1, size // d) for d in divisors})
+
+
+FREQ_DIVISORS = (64, 32, 16, 8)  # 256-bin tokens: blocks of 4, 8, 16, 32 bins
+TIME_DIVISORS = (8, 4, 2, 1)  # 16-column tokens: blocks of 2, 4, 8, 16 columns
 
 
 @torch.no_grad()
@@ -471,13 +507,20 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.baseline is not None:
         base, binfo = load_checkpoint(args.baseline, expect_kind=KIND)
         if base.config.token_shape != model.config.token_shape:
-            raise ConfigError(f"{args.baseline} forecasts {base.config.token_shape} tokens, {args.model} "
-                              f"{model.config.token_shape}")
+            raise ConfigError(
+                f"{args.baseline} forecasts {base.config.token_shape} tokens, {args.model} {model.config.token_shape}"
+            )
         runs["baseline"] = (base, binfo)
     data = info["extra"].get("data") or {}
     sconfig = SentenceConfig(**data["config"]) if data.get("config") else sentence_config_for(model.config)
-    ds = load_sentences(args.data, sconfig, seed=int(data.get("seed", 0)), cache_dir=args.cache_dir,
-                        progress=False, stats=data.get("stats"))
+    ds = load_sentences(
+        args.data,
+        sconfig,
+        seed=int(data.get("seed", 0)),
+        cache_dir=args.cache_dir,
+        progress=False,
+        stats=data.get("stats"),
+    )
     split = info["extra"].get("split") or {}
     if split.get("data_key") == ds.manifest.get("key"):
         indices, which = split["indices"]["forecast_test"], "forecast_test split of the run"
@@ -488,16 +531,23 @@ def run_eval(args: argparse.Namespace) -> int:
     if len(windows) == 0:
         raise DatasetError(f"no test sentence in {args.data} has {context + args.horizons} tokens (context + horizons)")
     h, w = model.config.token_shape
-    freq_blocks = args.freq_blocks or default_blocks(h)
-    time_blocks = args.time_blocks or default_blocks(w)
+    freq_blocks = args.freq_blocks or default_blocks(h, FREQ_DIVISORS)
+    time_blocks = args.time_blocks or default_blocks(w, TIME_DIVISORS)
     bad = [b for b in freq_blocks if b > h] + [b for b in time_blocks if b > w]
     if bad:
         raise ConfigError(f"block sizes {bad} do not fit a {h}x{w} token (frequency x time)")
     models = {name: m for name, (m, _) in runs.items()}
     models["persistence"] = None
-    results = evaluate_forecasting(models, windows, freq_blocks=freq_blocks, time_blocks=time_blocks,
-                                   horizons=args.horizons, batch_size=args.batch_size, device=args.device,
-                                   max_samples=args.max_samples)
+    results = evaluate_forecasting(
+        models,
+        windows,
+        freq_blocks=freq_blocks,
+        time_blocks=time_blocks,
+        horizons=args.horizons,
+        batch_size=args.batch_size,
+        device=args.device,
+        max_samples=args.max_samples,
+    )
     labels = {name: _label(i) for name, (_, i) in runs.items()} | {"persistence": "persistence"}
     report = {
         "model": str(args.model),
@@ -519,8 +569,14 @@ def run_eval(args: argparse.Namespace) -> int:
         tmp.mkdir(parents=True)
         write_json(tmp / "forecasting.json", report)
         plot_heatmaps(report, tmp / "heatmaps.png")
-        plot_tokens({n: m for n, m in models.items()}, windows, tmp / "tokens.png", horizons=args.horizons,
-                    labels=labels, device=args.device)
+        plot_tokens(
+            {n: m for n, m in models.items()},
+            windows,
+            tmp / "tokens.png",
+            horizons=args.horizons,
+            labels=labels,
+            device=args.device,
+        )
     print_report(report)
     print(f"wrote {args.out / 'forecasting.json'}, {args.out / 'heatmaps.png'}, {args.out / 'tokens.png'}")
     return 0
@@ -561,8 +617,15 @@ def plot_heatmaps(report: dict, path: Path, *, metric: str = "detection_rate") -
             for i in range(vals.shape[0]):
                 for j in range(vals.shape[1]):
                     v = vals[i, j]
-                    ax.text(j, i, "–" if np.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=7,
-                            color="white" if not np.isnan(v) and v < 0.6 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        "–" if np.isnan(v) else f"{v:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if not np.isnan(v) and v < 0.6 else "black",
+                    )
             ax.set_xticks(range(len(report["time_blocks"])), [str(b) for b in report["time_blocks"]], fontsize=7)
             ax.set_yticks(range(len(report["freq_blocks"])), [str(b) for b in report["freq_blocks"]], fontsize=7)
             ax.set_title(f"{report['labels'][name]}, {h} ahead", fontsize=8)
@@ -576,8 +639,9 @@ def plot_heatmaps(report: dict, path: Path, *, metric: str = "detection_rate") -
 
 
 @torch.no_grad()
-def plot_tokens(models: dict, windows, path: Path, *, horizons: int, labels: dict, n_samples: int = 3,
-                device="cpu") -> Path:
+def plot_tokens(
+    models: dict, windows, path: Path, *, horizons: int, labels: dict, n_samples: int = 3, device="cpu"
+) -> Path:
     """Predicted vs true tokens: per sample a row of truth and a row per model, one column per horizon."""
     from radiofm.viz import new_figure, save_figure
 

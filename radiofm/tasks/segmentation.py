@@ -83,7 +83,7 @@ class SegmentationDataset(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> dict:
         from radiofm.dsp import resize
 
-        x = resize(np.asarray(self.specs[i], dtype=np.float32), self.image_size, mode="bilinear")
+        x = resize(np.array(self.specs[i], dtype=np.float32), self.image_size, mode="bilinear")
         y = resize(np.asarray(self.labels[i]), self.image_size, mode="nearest")
         return {"x": torch.from_numpy(x)[None], "y": torch.from_numpy(y.astype(np.int64))}
 

@@ -1,6 +1,8 @@
 """The spine end to end through the CLI, on a tiny corpus, in seconds."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
 
@@ -115,40 +117,18 @@ def test_missing_data_and_wrong_checkpoint_kind(tmp_path, tiny_corpus):
 def test_ddp_two_processes_on_cpu(tiny_corpus, tmp_path):
     """torchrun × 2 with the gloo backend: both ranks train, rank 0 writes one checkpoint."""
     run = tmp_path / "ddp"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc_per_node",
-            "2",
-            "-m",
-            "radiofm",
-            "pretrain",
-            "--data",
-            str(tiny_corpus),
-            "--model",
-            "vit-tiny",
-            "--image-size",
-            "64",
-            "--epochs",
-            "2",
-            "--batch-size",
-            "2",
-            "--val-fraction",
-            "0",
-            "--out",
-            str(run),
-            "--no-progress",
-            "--device",
-            "cpu",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    flags = "--epochs 2 --batch-size 2 --val-fraction 0 --no-progress --device cpu --model vit-tiny --image-size 64"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "radiofm",
+           "pretrain", "--data", str(tiny_corpus), "--out", str(run), *flags.split()]
+    # own process group: on a hang, kill torchrun *and* its workers, never leave orphans behind
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _out, err = proc.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    assert proc.returncode == 0, err[-2000:]
     model, info = load_checkpoint(run)
     assert info["extra"]["run"]["world_size"] == 2
     assert info["extra"]["run"]["effective_batch"] == 4

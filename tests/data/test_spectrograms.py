@@ -78,7 +78,7 @@ def test_failed_build_leaves_no_partial_output(tiny_corpus, tmp_path):
     bad = tiny_corpus / "broken.sigmf-meta"
     bad.write_text("{not json")
     out = tmp_path / "cache"
-    with pytest.raises(Exception):
+    with pytest.raises(DatasetError, match="broken"):
         build_spectrogram_dataset(tiny_corpus, out, PARAMS, progress=False)
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cache")]

@@ -1,0 +1,174 @@
+"""Segmentation task: head, loss, metrics, augmentation, checkpoint round trip, predict."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from radiofm.errors import CheckpointError, DatasetError
+from radiofm.models import create_model, save_checkpoint
+from radiofm.models.heads import SegHeadConfig, TransformerSegHead
+from radiofm.tasks import finetune as ft
+from radiofm.tasks import segmentation as seg
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models on a shared 2-core machine: one thread avoids OpenMP oversubscription stalls."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _tiny_model(mode="frozen", **head):
+    torch.manual_seed(0)
+    mae = create_model("vit-tiny", img_size=(32, 32), depth=2, decoder_depth=1)
+    cfg = {k: (list(v) if isinstance(v, tuple) else v) for k, v in mae.config.__dict__.items()}
+    model = seg.build_segmentation_model("mae", cfg, head={"embed_dim": 32, "num_heads": 2, **head})
+    model.backbone.load_state_dict(
+        {k: v for k, v in mae.state_dict().items() if not k.startswith(ft.BACKBONES["mae"].dropped)}
+    )
+    ft.configure_mode(model, mode, lora_rank=2)
+    return model
+
+
+def test_head_shapes():
+    head = TransformerSegHead(SegHeadConfig(in_dim=24, grid_size=(2, 3), patch_size=4, embed_dim=16, num_heads=2))
+    out = head(torch.randn(5, 6, 24))
+    assert out.shape == (5, 3, 8, 12)
+    with pytest.raises(Exception, match="expects 2x3=6 tokens"):
+        head(torch.randn(5, 7, 24))
+
+
+def test_head_overfits_one_batch():
+    model = _tiny_model("frozen")
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 1, 32, 32, generator=g) * 5
+    y = torch.zeros(2, 32, 32, dtype=torch.long)
+    y[0, 4:12] = 1  # frequency bands, as in the NR/LTE labels
+    y[0, 20:30] = 2
+    y[1, 10:26] = 2
+    task = seg.SegmentationTask(label_smoothing=0.1, augment=False)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
+    first = None
+    for _ in range(60):
+        loss, metrics = task.step(model, {"x": x, "y": y}, generator=g, train=True)
+        first = first if first is not None else float(loss.detach())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(loss.detach()) < 0.5 * first
+    assert metrics["pixel_acc"] > 0.97
+
+
+def test_label_smoothing_loss_by_hand():
+    logits = torch.tensor([[[[2.0, 0.0]], [[0.0, 1.0]], [[-1.0, 0.5]]]])  # (1, 3, 1, 2)
+    target = torch.tensor([[[0, 2]]])
+    a, C = 0.1, 3
+    expected = 0.0
+    for j in range(2):
+        z = logits[0, :, 0, j].tolist()
+        lse = math.log(sum(math.exp(v) for v in z))
+        logp = [v - lse for v in z]
+        t = int(target[0, 0, j])
+        expected += -sum(((k == t) * (1 - a) + a / C) * logp[k] for k in range(C))
+    expected /= 2
+    got = seg.label_smoothing_ce(logits, target, smoothing=a)
+    assert float(got) == pytest.approx(expected, rel=1e-6)
+    assert float(got) == pytest.approx(float(F.cross_entropy(logits, target, label_smoothing=a)), rel=1e-6)
+    w = torch.tensor([1.0, 2.0, 3.0])  # weighted mean: pixel losses times the weight of their true class
+    per = [-sum(((k == t) * (1 - a) + a / C) * float(F.log_softmax(logits[0, :, 0, j], 0)[k]) for k in range(C))
+           for j, t in enumerate([0, 2])]  # fmt: skip
+    weighted = (1.0 * per[0] + 3.0 * per[1]) / 4.0
+    assert float(seg.label_smoothing_ce(logits, target, smoothing=a, weight=w)) == pytest.approx(weighted, rel=1e-6)
+
+
+def test_confusion_metrics_by_hand():
+    truth = np.array([0, 0, 0, 0, 1, 1, 1, 2, 2, 2])
+    pred = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 0])
+    cm = seg.confusion_matrix(truth, pred)
+    np.testing.assert_array_equal(cm, [[3, 1, 0], [0, 2, 1], [1, 0, 2]])
+    m = seg.segmentation_metrics(cm)
+    assert m["per_class_accuracy"] == pytest.approx({"noise": 0.75, "NR": 2 / 3, "LTE": 2 / 3})
+    assert m["mean_class_accuracy"] == pytest.approx((0.75 + 2 / 3 + 2 / 3) / 3)
+    assert m["iou"] == pytest.approx({"noise": 3 / 5, "NR": 2 / 4, "LTE": 2 / 4})
+    assert m["mean_iou"] == pytest.approx((0.6 + 0.5 + 0.5) / 3)
+    assert m["pixel_accuracy"] == pytest.approx(0.7)
+    assert m["row_normalised"][0] == pytest.approx([0.75, 0.25, 0.0])
+    b = m["binary"]
+    assert b["counts"] == [[3, 1], [1, 5]]
+    assert b["per_class_accuracy"] == pytest.approx({"noise": 0.75, "signal": 5 / 6})
+    assert b["pixel_accuracy"] == pytest.approx(0.8)
+    absent = seg.segmentation_metrics(seg.confusion_matrix([0, 0, 1], [0, 1, 1]))
+    assert absent["per_class_accuracy"]["LTE"] is None and absent["mean_class_accuracy"] == pytest.approx(0.75)
+    json.dumps(absent)  # no NaN in the report
+    with pytest.raises(DatasetError, match="labels outside"):
+        seg.confusion_matrix([0, 3], [0, 0])
+
+
+def test_augmentation_is_seeded_and_label_preserving():
+    g = torch.Generator().manual_seed(3)
+    y = torch.zeros(4, 16, 16, dtype=torch.long)
+    y[:, 3:7] = 1
+    y[:, 10:12] = 2
+    x = torch.full((4, 1, 16, 16), -10.0) + 20.0 * (y > 0)[:, None]
+    xa, ya = seg.augment_batch(x, y, torch.Generator().manual_seed(3))
+    xb, yb = seg.augment_batch(x, y, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(xa, xb)
+    assert torch.equal(ya, yb)
+    for i in range(4):  # the same pixels move: each sample keeps its class histogram, signal stays above noise
+        assert torch.equal(torch.bincount(ya[i].ravel(), minlength=3), torch.bincount(y[i].ravel(), minlength=3))
+        hi, lo = xa[i, 0][ya[i] > 0], xa[i, 0][ya[i] == 0]
+        assert hi.min() > lo.max()
+    assert g.initial_seed() == 3
+
+
+def test_checkpoint_round_trip_and_predict(tmp_path):
+    model = _tiny_model("lora")
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if ".lora_b" in n:
+                p.normal_(std=0.05)
+    folder = save_checkpoint(tmp_path / "seg", model, kind="segmentation", extra={"x": 1})
+    loaded, info = seg.load_segmentation_model(folder)
+    assert info["kind"] == "segmentation" and info["config"]["lora"] == {"rank": 2, "alpha": 2.0}
+    x = torch.randn(2, 1, 32, 32) * 4 - 20
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model.eval()(x), atol=1e-5, rtol=1e-4)  # LoRA merged on load
+    specs = np.random.default_rng(0).normal(-20, 4, size=(3, 64, 48)).astype(np.float32)
+    probs = seg.predict(loaded, specs, info=info, batch_size=2)
+    assert probs.shape == (3, 3, 64, 48) and probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
+    shifted = seg.predict(loaded, specs + 30.0, info=info)  # per-sample normalisation: the power scale drops out
+    np.testing.assert_allclose(shifted, probs, atol=1e-4)
+    with pytest.raises(DatasetError, match="NaN or Inf"):
+        seg.predict(loaded, np.full((1, 32, 32), np.nan), info=info)
+
+
+def test_load_segmentation_model_rejects_other_kinds(tmp_path):
+    save_checkpoint(tmp_path / "mae", create_model("vit-tiny", img_size=(32, 32), depth=1), kind="mae")
+    with pytest.raises(CheckpointError, match="is a 'mae' checkpoint, expected 'segmentation'"):
+        seg.load_segmentation_model(tmp_path / "mae")
+
+
+def test_dataset_reader(tmp_path):
+    folder = tmp_path / "d"
+    folder.mkdir()
+    np.save(folder / "spectrograms.npy", np.random.default_rng(0).normal(size=(2, 16, 16)).astype(np.float32))
+    np.save(folder / "labels.npy", np.ones((2, 16, 16), np.uint8))
+    with pytest.raises(DatasetError, match="no manifest.json"):
+        seg.open_segmentation_dataset(folder)
+    (folder / "manifest.json").write_text(json.dumps({"kind": "spectrograms"}))
+    with pytest.raises(DatasetError, match="is a 'spectrograms' dataset, expected 'nrlte-segmentation'"):
+        seg.open_segmentation_dataset(folder)
+    (folder / "manifest.json").write_text(json.dumps({"kind": "nrlte-segmentation"}))
+    ds = seg.SegmentationDataset(folder, image_size=(8, 12))
+    item = ds[1]
+    assert item["x"].shape == (1, 8, 12) and item["y"].shape == (8, 12) and item["y"].dtype == torch.int64
+    assert set(item["y"].unique().tolist()) == {1}  # nearest neighbour: no new label values
+    with pytest.raises(DatasetError, match="does not exist"):
+        seg.open_segmentation_dataset(tmp_path / "missing")

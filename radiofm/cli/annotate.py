@@ -81,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
     from radiofm.data import open_recording
     from radiofm.tasks.annotate import (
         annotate_recording,
+        check_outputs,
         model_predictor,
-        output_paths,
         plan_analysis,
         write_annotated,
     )
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
         raise RecordingError(f"{rec.path}: real-valued datatype {rec.datatype}; annotate needs complex IQ")
     plan_analysis(rec.sample_rate_hz, rec.n_samples, name=f"recording {rec.path}")  # refuse early, before the model
-    paths = output_paths(args.out)
+    paths = check_outputs(rec, args.out)
     model, info = load_segmentation_model(args.model)
     predictor = model_predictor(model, info, batch_size=args.batch_size, device=_device(args.device))
     result = annotate_recording(

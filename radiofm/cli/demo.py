@@ -22,12 +22,13 @@ from radiofm.cli import _args
 class DemoSettings:
     """Sizes of the demo. ``full`` fits in ≈15 min on a 2-core CPU; ``quick`` runs in seconds (tests)."""
 
-    ism_recordings: int = 32  # pretraining corpus
+    ism_recordings: int = 64  # pretraining corpus (≈340 spectrograms of 16 ms)
     ism_eval_recordings: int = 6  # held-out corpus for the reconstruction evaluation
     model: str = "vit-tiny"
     image_size: tuple[int, int] = (224, 224)
-    pretrain_epochs: int = 12
+    pretrain_epochs: int = 20
     pretrain_batch: int = 32
+    pretrain_lr: float = 5e-4  # peak; base-lr scaling gives 1.25e-4 at batch 32, too low for a short schedule
     mask_ratio: float = 0.75
     eval_mask_ratios: tuple[float, ...] = (0.5, 0.75, 0.9)
     eval_max_samples: int = 64
@@ -67,6 +68,10 @@ def _cli(argv: list[str]) -> None:
         raise RadioFMError(f"demo step failed: radiofm {' '.join(argv)} (exit {code})")
 
 
+def _flat(flags: dict) -> list[str]:
+    return [str(x) for kv in flags.items() for x in kv]
+
+
 def _generate_ism(out: Path, s: DemoSettings) -> dict:
     from radiofm.synth.ism import generate_corpus
 
@@ -78,32 +83,18 @@ def _generate_ism(out: Path, s: DemoSettings) -> dict:
 
 
 def _pretrain(out: Path, s: DemoSettings) -> dict:
-    size = f"{s.image_size[0]}x{s.image_size[1]}"
-    _cli(
-        [
-            "pretrain",
-            "--data",
-            str(out / "ism"),
-            "--model",
-            s.model,
-            "--mask-ratio",
-            str(s.mask_ratio),
-            "--epochs",
-            str(s.pretrain_epochs),
-            "--batch-size",
-            str(s.pretrain_batch),
-            "--image-size",
-            size,
-            "--warmup-epochs",
-            str(max(1, s.pretrain_epochs // 6)),
-            "--out",
-            str(out / "pretrain"),
-            "--workers",
-            str(s.workers),
-            "--seed",
-            str(s.seed),
-        ]
-    )
+    flags = {
+        "--model": s.model,
+        "--mask-ratio": s.mask_ratio,
+        "--epochs": s.pretrain_epochs,
+        "--batch-size": s.pretrain_batch,
+        "--lr": s.pretrain_lr,
+        "--image-size": f"{s.image_size[0]}x{s.image_size[1]}",
+        "--warmup-epochs": max(1, s.pretrain_epochs // 10),
+        "--workers": s.workers,
+        "--seed": s.seed,
+    }
+    _cli(["pretrain", "--data", str(out / "ism"), "--out", str(out / "pretrain"), *_flat(flags)])
     lines = (out / "pretrain" / "metrics.jsonl").read_text().splitlines()
     last = json.loads(lines[-1])
     return {

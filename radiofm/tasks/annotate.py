@@ -636,6 +636,16 @@ def output_paths(prefix: str | Path) -> dict[str, Path]:
     }
 
 
+def check_outputs(rec: Recording, prefix: str | Path) -> dict[str, Path]:
+    """The output paths for ``prefix``; RecordingError when one of them is the input's metadata or data file."""
+    paths = output_paths(prefix)
+    for out in paths.values():
+        for src in (rec.path, rec.data_path):
+            if _same_file(out, src) or out.resolve() == Path(src).resolve():
+                raise RecordingError(f"output {out} would overwrite the input recording {src}; choose another --out")
+    return paths
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.exists() and b.exists() and a.samefile(b)
@@ -655,11 +665,7 @@ def write_annotated(
     from radiofm import __version__
     from radiofm.io import atomic_path
 
-    paths = output_paths(prefix)
-    for out in paths.values():
-        for src in (rec.path, rec.data_path):
-            if _same_file(out, src) or out.resolve() == Path(src).resolve():
-                raise RecordingError(f"output {out} would overwrite the input recording {src}; choose another --out")
+    paths = check_outputs(rec, prefix)
     is_npy = rec.path.suffix.lower() == ".npy"
     if is_npy:
         glob = {"core:datatype": rec.datatype, "core:sample_rate": rec.sample_rate_hz}

@@ -1,0 +1,108 @@
+"""`radiofm annotate` end to end with a real (2-step) segmentation model on tiny generated captures, and bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from radiofm.cli.main import main
+from radiofm.data import open_recording, write_sigmf
+
+pytest.importorskip("radiofm.tasks.segmentation")
+
+FS = 61.44e6
+CORE_KEYS = ("core:sample_start", "core:sample_count", "core:freq_lower_edge", "core:freq_upper_edge", "core:label")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A 4-frame NR/LTE set with its captures as SigMF, a tiny MAE and a segmentation model fine-tuned from it."""
+    from radiofm.models import create_model, save_checkpoint
+    from radiofm.synth.nrlte import generate_dataset
+
+    root = tmp_path_factory.mktemp("annotate")
+    generate_dataset(root / "train", n_frames=4, split="train", seed=0, iq=True, progress=False)
+    torch.manual_seed(0)
+    mae = create_model("vit-tiny", img_size=(32, 32), depth=2, decoder_depth=1)
+    save_checkpoint(root / "mae", mae, kind="mae", extra={"model_name": "vit-tiny"})
+    argv = ["finetune", "segmentation", "--data", str(root / "train"), "--init", str(root / "mae")]
+    argv += ["--out", str(root / "seg"), "--mode", "frozen", "--epochs", "1", "--batch-size", "2", "--no-progress"]
+    assert main([*argv, "--head-dim", "32", "--head-heads", "2", "--head-depth", "1"]) == 0
+    return root
+
+
+def _hashes(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_annotate_round_trip(world, tmp_path, capsys):
+    from sigmf.sigmffile import fromfile
+
+    src = world / "train" / "iq" / "frame_0000.sigmf-meta"
+    before = _hashes(src.parent)
+    out = tmp_path / "out" / "cap"
+    argv = ["annotate", str(src), "--model", str(world / "seg"), "--out", str(out), "--no-progress"]
+    assert main([*argv, "--threshold", "0.4", "--min-duration-ms", "0.5", "--batch-size", "1"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert _hashes(src.parent) == before  # the input is never modified
+    assert sorted(p.name for p in out.parent.iterdir()) == ["cap.png", "cap.sigmf-data", "cap.sigmf-meta"]
+    fromfile(str(out) + ".sigmf-meta").validate()
+    meta = json.loads((out.parent / "cap.sigmf-meta").read_text())
+    assert meta["global"]["core:datatype"] == "cf32_le" and meta["global"]["radiofm:split"] == "train"
+    for a in meta["annotations"]:  # a 2-step model finds whatever it finds; the format must hold
+        assert all(k in a for k in CORE_KEYS) and a["core:label"] in ("NR", "LTE")
+        assert 0.0 <= a["radiofm:confidence"] <= 1.0 and a["core:freq_lower_edge"] < a["core:freq_upper_edge"]
+    rec = open_recording(out.parent / "cap.sigmf-meta")
+    assert rec.n_samples == open_recording(src).n_samples and rec.center_freq_hz == 3.5e9
+    assert (out.parent / "cap.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _error(capsys, argv, match, out_dir):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("radiofm: error:") and match in err and len(err.strip().splitlines()) == 1, err
+    assert not out_dir.exists() or list(out_dir.iterdir()) == []
+
+
+def test_bad_inputs(world, tmp_path, capsys):
+    src = str(world / "train" / "iq" / "frame_0001.sigmf-meta")
+    out_dir = tmp_path / "o"
+    out = str(out_dir / "x")
+    seg = str(world / "seg")
+    _error(capsys, ["annotate", src, "--model", str(world / "mae"), "--out", out], "segmentation", out_dir)
+    _error(capsys, ["annotate", src, "--model", str(tmp_path / "nope"), "--out", out], "nope", out_dir)
+    _error(
+        capsys, ["annotate", str(tmp_path / "missing.sigmf-meta"), "--model", seg, "--out", out], "not found", out_dir
+    )
+    short = write_sigmf(tmp_path / "short", np.zeros(5 * 61440, np.complex64), sample_rate_hz=FS)
+    _error(capsys, ["annotate", str(short), "--model", seg, "--out", out], "needs at least 10 ms", out_dir)
+    slow = write_sigmf(tmp_path / "slow", np.zeros(100_000, np.complex64), sample_rate_hz=1e6)
+    _error(capsys, ["annotate", str(slow), "--model", seg, "--out", out], "below the 1.92 MHz minimum", out_dir)
+    base = str(world / "train" / "iq" / "frame_0001")
+    _error(capsys, ["annotate", src, "--model", seg, "--out", base], "would overwrite the input", out_dir)
+    assert main(["annotate", src, "--model", seg, "--out", out, "--threshold", "1.5"]) == 2
+    assert "--threshold" in capsys.readouterr().err
+
+
+def test_nonfinite_refused_or_repaired(world, tmp_path, capsys):
+    x = np.random.default_rng(0).standard_normal(12 * 61440).astype(np.float32).view(np.complex64)
+    x[[3, 777]] = np.nan
+    src = write_sigmf(tmp_path / "nan", x, sample_rate_hz=FS / 2)
+    out_dir = tmp_path / "o"
+    argv = ["annotate", str(src), "--model", str(world / "seg"), "--out", str(out_dir / "x"), "--no-progress"]
+    _error(capsys, argv, "2 non-finite (NaN/Inf) samples", out_dir)
+    assert main([*argv, "--repair-nonfinite"]) == 0
+    assert "repaired 2 non-finite samples" in capsys.readouterr().err
+    assert sorted(p.name for p in out_dir.iterdir()) == ["x.png", "x.sigmf-data", "x.sigmf-meta"]

@@ -12,7 +12,7 @@ Steps (each runs the real CLI or generator and is skipped when its output exists
 5. ``report.json`` (numbers, settings, wall times), ``paper_a.md`` (the paper's qualitative findings beside
    ours), ``heatmaps.png`` and ``segmentation_matrices.png``.
 
-Presets: ``cpu`` (``convlstm-tiny``; ≈15–20 min on 2 CPU cores) and ``paper`` (``convlstm``, paper sizes, GPU).
+Presets: ``cpu`` (``convlstm-tiny``; ≈20 min on 2 shared CPU cores) and ``paper`` (``convlstm``, paper sizes, GPU).
 """
 
 from __future__ import annotations
@@ -34,24 +34,26 @@ from radiofm.cli import _args
 @dataclass
 class PaperASettings:
     model: str = "convlstm-tiny"
-    ism_recordings: int = 48  # stand-in RRD (paper: 240 recordings, ≈24 s)
+    ism_recordings: int = 96  # stand-in RRD (paper: 240 recordings, ≈24 s)
     ism_kwargs: dict = field(
         default_factory=lambda: {"sample_rate_choices_hz": (10e6,), "duration_s_range": (0.1, 0.1)}
     )
-    nrlte_train: int = 160  # NR/LTE frames for segmentation training / testing
-    nrlte_test: int = 48
-    pretrain_epochs: int = 30
+    nrlte_train: int = 320  # NR/LTE frames for segmentation training / testing
+    nrlte_test: int = 96
+    pretrain_epochs: int = 50
     pretrain_batch: int = 8
     pretrain_lr: float = 2e-3
-    forecast_epochs: int = 8
+    forecast_epochs: int = 12
     forecast_batch: int = 16
     forecast_lr: float = 3e-3
-    seg_epochs: int = 15
+    seg_epochs: int = 20
     seg_batch: int = 8
     seg_lr: float = 3e-3
     eval_max_windows: int | None = None
     workers: int = 2
     device: str = "auto"
+    last_context: int = 4  # context of the supplementary last-readout forecaster (tokens)
+    threads: int | None = 1  # torch CPU threads: 1 is ≈8× faster than 2 for these tiny convolutions (busy 2 cores)
     seed: int = 0
     seg_extra: tuple[str, ...] = ()  # extra flags for both segmentation fine-tunes
 
@@ -71,9 +73,12 @@ PRESETS = {
         seg_epochs=40,
         seg_batch=16,
         workers=8,
+        threads=None,
         seg_extra=("--no-cache-features",),  # 64×256×256 fp16 features per frame would not fit in memory
     ),
 }
+
+TIE = 0.005  # detection-rate differences below this are reported as a tie
 
 # paper A's qualitative findings (§IV), one per comparison we measure
 PAPER_FINDINGS = {
@@ -105,6 +110,15 @@ def _common(s: PaperASettings, run: Path) -> list[str]:
     """Flags every training step shares; ``--resume`` when an interrupted run is already in ``run``."""
     resume = ["--resume"] if (run / "config.json").exists() else []
     return ["--seed", str(s.seed), "--device", s.device, "--no-progress", *resume]
+
+
+def _eval_device(s: PaperASettings) -> str:
+    """Where evaluations run: the training device ("auto": CUDA when there is one)."""
+    import torch
+
+    if s.device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return s.device
 
 
 def _last_record(run: Path) -> dict:
@@ -142,12 +156,17 @@ def _pretrain(out: Path, s: PaperASettings) -> dict:
     return {k: last.get(k) for k in ("epoch", "train_loss", "val_loss", "samples_per_s")}
 
 
-def _forecast(mode: str) -> Callable[[Path, PaperASettings], dict]:
+def _readout_flags(variant: str, s: PaperASettings) -> list[str]:
+    """ "" = paper A's forecaster (first output token, its default context); "-last" = last token, longer context."""
+    return ["--readout", "last", "--context", str(s.last_context)] if variant == "-last" else []
+
+
+def _forecast(mode: str, variant: str = "") -> Callable[[Path, PaperASettings], dict]:
     def step(out: Path, s: PaperASettings) -> dict:
-        run = out / "runs" / f"forecast-{mode}"
+        run = out / "runs" / f"forecast-{mode}{variant}"
         _cli(
             ["finetune", "forecasting", "--init", str(out / "runs" / "pretrain"), "--data", str(out / "data" / "ism")]
-            + ["--out", str(run), "--mode", mode, "--epochs", str(s.forecast_epochs)]
+            + ["--out", str(run), "--mode", mode, "--epochs", str(s.forecast_epochs), *_readout_flags(variant, s)]
             + ["--batch-size", str(s.forecast_batch), "--lr", str(s.forecast_lr), *_common(s, run)]
         )
         last = _last_record(run)
@@ -156,18 +175,21 @@ def _forecast(mode: str) -> Callable[[Path, PaperASettings], dict]:
     return step
 
 
-def _eval_forecast(out: Path, s: PaperASettings) -> dict:
-    ev = out / "eval" / "forecasting"
-    extra = [] if s.eval_max_windows is None else ["--max-samples", str(s.eval_max_windows)]
-    device = "cuda" if s.device.startswith("cuda") else "cpu"
-    _cli(
-        ["evaluate", "forecasting", "--model", str(out / "runs" / "forecast-frozen")]
-        + ["--baseline", str(out / "runs" / "forecast-scratch"), "--data", str(out / "data" / "ism")]
-        + ["--out", str(ev), "--device", device, *extra]
-    )
-    shutil.copy2(ev / "heatmaps.png", out / "heatmaps.png")
-    report = json.loads((ev / "forecasting.json").read_text())
-    return {"windows": report["windows"], "pictures": [str(out / "heatmaps.png"), str(ev / "tokens.png")]}
+def _eval_forecast(variant: str = "") -> Callable[[Path, PaperASettings], dict]:
+    def step(out: Path, s: PaperASettings) -> dict:
+        ev = out / "eval" / f"forecasting{variant}"
+        extra = [] if s.eval_max_windows is None else ["--max-samples", str(s.eval_max_windows)]
+        device = _eval_device(s)
+        _cli(
+            ["evaluate", "forecasting", "--model", str(out / "runs" / f"forecast-frozen{variant}")]
+            + ["--baseline", str(out / "runs" / f"forecast-scratch{variant}"), "--data", str(out / "data" / "ism")]
+            + ["--out", str(ev), "--device", device, *extra]
+        )
+        shutil.copy2(ev / "heatmaps.png", out / f"heatmaps{variant}.png")
+        report = json.loads((ev / "forecasting.json").read_text())
+        return {"windows": report["windows"], "pictures": [str(out / f"heatmaps{variant}.png"), str(ev / "tokens.png")]}
+
+    return step
 
 
 def _segment(mode: str) -> Callable[[Path, PaperASettings], dict]:
@@ -180,7 +202,7 @@ def _segment(mode: str) -> Callable[[Path, PaperASettings], dict]:
             + [*s.seg_extra, *_common(s, run)]
         )
         ev = out / "eval" / f"seg-{mode}"
-        device = "cuda" if s.device.startswith("cuda") else "cpu"
+        device = _eval_device(s)
         _cli(
             ["evaluate", "segmentation", "--model", str(run), "--data", str(out / "data" / "nrlte-test")]
             + ["--out", str(ev), "--device", device]
@@ -197,7 +219,10 @@ PIPELINE: list[Step] = [
     Step("pretrain ConvLSTM (MSM)", "runs/pretrain/split.json", _pretrain),
     Step("forecasting fine-tune", "runs/forecast-frozen/split.json", _forecast("frozen")),
     Step("forecasting scratch", "runs/forecast-scratch/split.json", _forecast("scratch")),
-    Step("evaluate forecasting", "eval/forecasting/forecasting.json", _eval_forecast),
+    Step("evaluate forecasting", "eval/forecasting/forecasting.json", _eval_forecast()),
+    Step("forecasting fine-tune, last readout", "runs/forecast-frozen-last/split.json", _forecast("frozen", "-last")),
+    Step("forecasting scratch, last readout", "runs/forecast-scratch-last/split.json", _forecast("scratch", "-last")),
+    Step("evaluate forecasting, last readout", "eval/forecasting-last/forecasting.json", _eval_forecast("-last")),
     Step("segmentation fine-tune", "eval/seg-frozen/segmentation.json", _segment("frozen")),
     Step("segmentation scratch", "eval/seg-scratch/segmentation.json", _segment("scratch")),
 ]
@@ -212,6 +237,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=_args.positive_int, default=None, help="processes for data generation")
     p.add_argument("--device", default=None, help="auto, cpu, cuda (default auto)")
+    p.add_argument("--threads", type=_args.positive_int, default=None, help="torch CPU threads (cpu preset: 1)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -222,7 +248,13 @@ def run(args: argparse.Namespace) -> int:
         s = dataclasses.replace(s, workers=args.workers)
     if args.device:
         s = dataclasses.replace(s, device=args.device)
+    if args.threads:
+        s = dataclasses.replace(s, threads=args.threads)
     out: Path = args.out
+    if s.threads:
+        import torch
+
+        torch.set_num_threads(s.threads)
     if args.force and out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -259,18 +291,28 @@ def _grid_mean(result: dict, horizon: int, metric: str = "detection_rate") -> fl
     return float(np.mean(vals)) if vals else None
 
 
-def build_report(out: Path, s: PaperASettings, preset: str, steps: list[dict], *, total_s: float) -> dict:
-    fc = json.loads((out / "eval" / "forecasting" / "forecasting.json").read_text())
-    seg = {m: json.loads((out / "eval" / f"seg-{m}" / "segmentation.json").read_text()) for m in ("frozen", "scratch")}
-    forecasting = {}
+def _forecast_section(out: Path, variant: str) -> dict:
+    fc = json.loads((out / "eval" / f"forecasting{variant}" / "forecasting.json").read_text())
+    section = {
+        "forecaster": _forecaster_note(out, variant),
+        "horizons": fc["horizons"],
+        "freq_blocks": fc["freq_blocks"],
+        "time_blocks": fc["time_blocks"],
+        "windows": fc["windows"],
+    }
     for name, label in (("model", "fine-tuned"), ("baseline", "scratch"), ("persistence", "persistence")):
         res = fc["results"][name]
-        forecasting[label] = {
+        section[label] = {
             "grid_mean_detection_rate": [_grid_mean(res, h) for h in fc["horizons"]],
             "grid_mean_false_alarm_rate": [_grid_mean(res, h, "false_alarm_rate") for h in fc["horizons"]],
             "grid_mean_f1": [_grid_mean(res, h, "f1") for h in fc["horizons"]],
             "pooled": fc["summary"][name],
         }
+    return section
+
+
+def build_report(out: Path, s: PaperASettings, preset: str, steps: list[dict], *, total_s: float) -> dict:
+    seg = {m: json.loads((out / "eval" / f"seg-{m}" / "segmentation.json").read_text()) for m in ("frozen", "scratch")}
     segmentation = {
         ("fine-tuned" if m == "frozen" else "scratch"): {
             "per_class_accuracy": r["per_class_accuracy"],
@@ -285,13 +327,8 @@ def build_report(out: Path, s: PaperASettings, preset: str, steps: list[dict], *
         "experiment": "paper-a",
         "preset": preset,
         "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(s).items()},
-        "forecasting": {
-            "horizons": fc["horizons"],
-            "freq_blocks": fc["freq_blocks"],
-            "time_blocks": fc["time_blocks"],
-            "windows": fc["windows"],
-            **forecasting,
-        },  # fmt: skip
+        "forecasting": _forecast_section(out, ""),
+        "forecasting_last_readout": _forecast_section(out, "-last"),
         "segmentation": segmentation,
         "paper_findings": PAPER_FINDINGS,
         "steps": steps,
@@ -299,64 +336,125 @@ def build_report(out: Path, s: PaperASettings, preset: str, steps: list[dict], *
     }
 
 
+def _forecaster_note(out: Path, variant: str = "") -> str:
+    from radiofm.models import read_checkpoint_info
+
+    fc = read_checkpoint_info(out / "runs" / f"forecast-frozen{variant}")["extra"]["forecast"]["model"]
+    return (
+        f"readout '{fc['readout']}' Conv3D output token, context {fc['context']} tokens; fine-tuned = frozen MSM "
+        "backbone, only the Conv3D trained; scratch = the same model trained from random weights on the same windows"
+    )
+
+
 def _f(v) -> str:
     return "–" if v is None else f"{v:.3f}"
 
 
-def markdown(r: dict) -> str:
+def _verdicts(r: dict) -> list[tuple[str, str, str, str]]:
+    """(what, paper A, ours, verdict) rows; the verdicts are rules on our numbers, written out in words."""
     fc, seg = r["forecasting"], r["segmentation"]
     h = len(fc["horizons"])
     ft4, sc4, pe4 = (fc[k]["grid_mean_detection_rate"][h - 1] for k in ("fine-tuned", "scratch", "persistence"))
-    ftn, scn = (seg[k]["per_class_accuracy"].get("NR") for k in ("fine-tuned", "scratch"))
-    ftb, scb = (seg[k]["binary_per_class_accuracy"].get("signal") for k in ("fine-tuned", "scratch"))
-    ftl = seg["fine-tuned"]["per_class_accuracy"].get("LTE")
-
-    def verdict(cond) -> str:
-        return "–" if cond is None else ("agrees" if cond else "differs")
-
-    def both(*v):
-        return None if any(x is None for x in v) else True
-
-    rows = [
+    ft, sc = seg["fine-tuned"], seg["scratch"]
+    rows = []
+    if None in (ft4, sc4):
+        fverdict = "–"
+    else:
+        d = sc4 - ft4
+        fverdict = (
+            f"tie: difference {abs(d):.3f}, below {TIE:.3f}" if abs(d) < TIE
+            else f"agrees: scratch ahead by {d:.3f}" if d <= 0.05
+            else f"differs: scratch ahead by {d:.3f} (more than slightly)" if d > 0.05
+            else f"differs: fine-tuned ahead by {-d:.3f}"
+        )  # fmt: skip
+        if pe4 is not None and pe4 > max(ft4, sc4):
+            fverdict += "; persistence beats both"
+    rows.append(
         (
-            "Forecasting, occupied-RB detection 4 tokens ahead (mean over the RB grid)",
+            "Forecasting: occupied-RB detection rate 4 tokens ahead (mean over the RB grid)",
             PAPER_FINDINGS["forecasting"],
             f"fine-tuned {_f(ft4)} · scratch {_f(sc4)} · persistence {_f(pe4)}",
-            verdict(both(ft4, sc4) and sc4 >= ft4),
-        ),
+            fverdict,
+        )
+    )
+    classes = ("noise", "NR", "LTE")
+    fa, sa = ft["per_class_accuracy"], sc["per_class_accuracy"]
+    if any(fa.get(c) is None or sa.get(c) is None for c in classes):
+        sverdict = "–"
+    else:
+        weakest = min(("NR", "LTE"), key=lambda c: fa[c])
+        ahead = all(sa[c] >= fa[c] for c in classes)
+        sverdict = (
+            ("agrees" if weakest == "NR" and ahead else "partly")
+            + f": scratch {'ahead on every class' if ahead else 'not ahead on every class'}; the fine-tuned "
+            f"model's weakest signal class is {weakest}"
+        )
+    rows.append(
         (
-            "Segmentation, NR accuracy (3 classes)",
+            "Segmentation, 3 classes: per-class accuracy noise / NR / LTE",
             PAPER_FINDINGS["segmentation_nr"],
-            f"fine-tuned {_f(ftn)} · scratch {_f(scn)} (mean class acc. "
-            f"{_f(seg['fine-tuned']['mean_class_accuracy'])} · {_f(seg['scratch']['mean_class_accuracy'])})",
-            verdict(both(ftn, scn) and scn > ftn),
-        ),
+            f"fine-tuned {_f(fa.get('noise'))} / {_f(fa.get('NR'))} / {_f(fa.get('LTE'))} (mean "
+            f"{_f(ft['mean_class_accuracy'])}) · scratch {_f(sa.get('noise'))} / {_f(sa.get('NR'))} / "
+            f"{_f(sa.get('LTE'))} (mean {_f(sc['mean_class_accuracy'])})",
+            sverdict,
+        )
+    )
+    fb, sb = ft["binary_per_class_accuracy"].get("signal"), sc["binary_per_class_accuracy"].get("signal")
+    if None in (fb, sb, fa.get("NR"), fa.get("LTE")):
+        bverdict = "–"
+    else:
+        higher = fb > min(fa["NR"], fa["LTE"])
+        bverdict = (
+            ("agrees" if sb >= fb and higher else "partly")
+            + f": scratch {'ahead' if sb >= fb else 'behind'} on signal; fine-tuned signal accuracy "
+            + ("above" if higher else "not above")
+            + " its weaker 3-class signal accuracy"
+        )
+    rows.append(
         (
-            "Segmentation, signal accuracy (binary)",
+            "Segmentation, binary: signal accuracy",
             PAPER_FINDINGS["segmentation_binary"],
-            f"fine-tuned {_f(ftb)} · scratch {_f(scb)} (fine-tuned NR {_f(ftn)}, LTE {_f(ftl)})",
-            verdict(both(ftb, scb, ftn) and scb >= ftb and ftb >= min(ftn, ftl if ftl is not None else ftn)),
-        ),
+            f"fine-tuned {_f(fb)} · scratch {_f(sb)}",
+            bverdict,
+        )
+    )
+    return rows
+
+
+def _forecast_tables(fc: dict, title: str) -> list[str]:
+    h = len(fc["horizons"])
+    lines = [
+        f"{title}: detection rate per horizon, mean over the {len(fc['freq_blocks'])}×{len(fc['time_blocks'])} RB "
+        f"grid (blocks {fc['freq_blocks']} bins × {fc['time_blocks']} columns; {fc['windows']} test windows); "
+        f"false-alarm rate and F1 at t+{h}. Forecaster: {fc['forecaster']}.",
+        "",
+        "| model | " + " | ".join(f"t+{k}" for k in fc["horizons"]) + f" | false alarm t+{h} | F1 t+{h} |",
+        "|---|" + "---|" * (h + 2),
     ]
+    for k in ("fine-tuned", "scratch", "persistence"):
+        m = fc[k]
+        lines.append(
+            f"| {k} | " + " | ".join(_f(v) for v in m["grid_mean_detection_rate"])
+            + f" | {_f(m['grid_mean_false_alarm_rate'][h - 1])} | {_f(m['grid_mean_f1'][h - 1])} |"
+        )  # fmt: skip
+    return [*lines, ""]
+
+
+def markdown(r: dict) -> str:
+    seg = r["segmentation"]
     lines = [
         f"# Paper A reproduction ({r['preset']} preset, {r['settings']['model']})",
         "",
-        "| result | paper A | ours | |",
+        "| result | paper A | ours | verdict |",
         "|---|---|---|---|",
-        *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
+        *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in _verdicts(r)),
         "",
-        "Forecasting detection rate per horizon (mean over the "
-        f"{len(fc['freq_blocks'])}×{len(fc['time_blocks'])} RB grid; blocks {fc['freq_blocks']} bins × "
-        f"{fc['time_blocks']} columns; {fc['windows']} test windows):",
-        "",
-        "| model | " + " | ".join(f"t+{k}" for k in fc["horizons"]) + " |",
-        "|---|" + "---|" * h,
+        *_forecast_tables(r["forecasting"], "Forecasting as paper A (first output token)"),
     ]
-    for k in ("fine-tuned", "scratch", "persistence"):
-        lines.append(f"| {k} | " + " | ".join(_f(v) for v in fc[k]["grid_mean_detection_rate"]) + " |")
+    if "forecasting_last_readout" in r:
+        lines += _forecast_tables(r["forecasting_last_readout"], "Supplementary: last output token, longer context")
     lines += [
-        "",
-        "| segmentation | noise | NR | LTE | mean | binary noise | binary signal |",
+        "| segmentation (accuracy) | noise | NR | LTE | mean | binary noise | binary signal |",
         "|---|---|---|---|---|---|---|",
     ]
     for k in ("fine-tuned", "scratch"):
@@ -366,7 +464,8 @@ def markdown(r: dict) -> str:
             f"{_f(seg[k]['mean_class_accuracy'])} | {_f(b.get('noise'))} | {_f(b.get('signal'))} |"
         )
     lines += ["", "Wall time per step (s): " + ", ".join(f"{st['name']} {st.get('seconds', '–')}" for st in r["steps"])]
-    lines += [f"Total this invocation: {r['total_s']} s.", ""]
+    total = sum(st.get("seconds", 0.0) for st in r["steps"])
+    lines += [f"Total over all steps: {total:.0f} s ({total / 60:.1f} min); this invocation {r['total_s']} s.", ""]
     return "\n".join(lines)
 
 

@@ -58,6 +58,8 @@ class BackboneSpec:
 
 
 BACKBONES: dict[str, BackboneSpec] = {}
+# families registered by a module that is not always imported: loaded on first use
+BACKBONE_MODULES = {"convlstm": "radiofm.tasks.convlstm_segmentation"}
 
 
 def register_backbone(spec: BackboneSpec) -> None:
@@ -78,7 +80,19 @@ register_backbone(
 )
 
 
+def _ensure_registered(family: str | None) -> None:
+    import importlib
+
+    if family not in BACKBONES and family in BACKBONE_MODULES:
+        try:
+            importlib.import_module(BACKBONE_MODULES[family])
+        except ModuleNotFoundError as exc:
+            if exc.name != BACKBONE_MODULES[family]:
+                raise
+
+
 def backbone_spec(family: str | None) -> BackboneSpec:
+    _ensure_registered(family)
     if family not in BACKBONES:
         raise ConfigError(f"model family {family!r} cannot be fine-tuned; supported: {', '.join(sorted(BACKBONES))}")
     return BACKBONES[family]
@@ -88,8 +102,9 @@ def build_backbone(family: str, config: dict) -> nn.Module:
     """The ``family`` model from a config dict, with its pretraining-only modules removed."""
     from radiofm.models import model_from_config
 
+    spec = backbone_spec(family)  # first: imports a plug-in family's module (which registers its head too)
     model = model_from_config(family, config)
-    for name in backbone_spec(family).dropped:
+    for name in spec.dropped:
         if hasattr(model, name):
             delattr(model, name)
     return model
@@ -100,6 +115,7 @@ def read_init(init: str | Path) -> dict:
     from radiofm.models import read_checkpoint_info
 
     info = read_checkpoint_info(init)
+    _ensure_registered(info.get("family"))
     spec = BACKBONES.get(info.get("family"))
     if spec is None or info["kind"] not in spec.kinds:
         kinds = sorted(k for s in BACKBONES.values() for k in s.kinds)
@@ -268,19 +284,27 @@ class FeatureCache(torch.utils.data.Dataset):
 
     def __init__(self, features: torch.Tensor, others: dict[str, torch.Tensor]):
         self.features = features
-        self.others = others
+        self.dtypes = {k: v.dtype for k, v in others.items()}
+        # integer fields (label images) that fit in a byte are kept as uint8: int64 labels would outweigh the features
+        self.others = {k: _compact(v) for k, v in others.items()}
 
     def __len__(self) -> int:
         return int(self.features.shape[0])
 
     def __getitem__(self, i: int) -> dict:
-        return {"features": self.features[i].float(), **{k: v[i] for k, v in self.others.items()}}
+        return {"features": self.features[i].float(), **{k: v[i].to(self.dtypes[k]) for k, v in self.others.items()}}
 
     @property
     def nbytes(self) -> int:
         return self.features.numel() * self.features.element_size() + sum(
             v.numel() * v.element_size() for v in self.others.values()
         )
+
+
+def _compact(t: torch.Tensor) -> torch.Tensor:
+    if t.dtype in (torch.int16, torch.int32, torch.int64) and t.numel() and 0 <= int(t.min()) and int(t.max()) < 256:
+        return t.to(torch.uint8)
+    return t
 
 
 @torch.no_grad()

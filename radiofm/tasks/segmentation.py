@@ -140,6 +140,26 @@ def augment_batch(x_db: torch.Tensor, y: torch.Tensor, generator: torch.Generato
     return x, y
 
 
+class AugmentedViews(torch.utils.data.Dataset):
+    """``views`` copies of a dataset of {"x", "y"} items: view 0 as is, view v >= 1 through :func:`augment_batch`
+    seeded by (seed, v, i) — fixed augmented copies whose backbone features can be cached like the originals."""
+
+    def __init__(self, dataset, views: int, seed: int):
+        self.dataset, self.views, self.seed = dataset, int(views), int(seed)
+
+    def __len__(self) -> int:
+        return len(self.dataset) * self.views
+
+    def __getitem__(self, j: int) -> dict:
+        v, i = divmod(int(j), len(self.dataset))
+        item = self.dataset[i]
+        if v == 0:
+            return item
+        g = torch.Generator().manual_seed(int(np.random.SeedSequence([self.seed, v, i]).generate_state(1)[0]))
+        x, y = augment_batch(item["x"][None], item["y"][None], g)
+        return {"x": x[0], "y": y[0]}
+
+
 @dataclass
 class SegmentationTask:
     """Step for the one training loop: batch {"x": dB (B, 1, H, W) | "features": (B, L, D), "y": (B, H, W)}."""
@@ -203,6 +223,7 @@ def build_head(config: dict) -> nn.Module:
 
 def build_segmentation_model(family: str, backbone: dict, *, head: dict | None = None, norm: dict | None = None):
     """A fresh (randomly initialised) segmentation model for a backbone config; weights loaded by the caller."""
+    ft.backbone_spec(family)  # registers a plug-in family (and its head) on first use
     if family not in HEAD_CONFIGS:
         raise ConfigError(f"no segmentation head for backbone family {family!r}")
     config = {
@@ -321,14 +342,22 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--head-heads", type=int, default=None, help="head attention heads (default: the backbone's)")
     p.add_argument("--no-augment", action="store_true", help="no training augmentation")
     p.add_argument("--max-frames", type=int, default=None, help="use only the first N frames of --data")
+    p.add_argument(
+        "--cache-views",
+        type=int,
+        default=1,
+        help="with cached features: each training frame as is plus N-1 fixed augmented copies (default 1)",
+    )
 
 
 def run_finetune(args: argparse.Namespace) -> int:
     from radiofm.cli import _args
     from radiofm.cli.pretrain import split_dataset
-    from radiofm.train import fit, init_distributed
+    from radiofm.train import fit, init_distributed, is_main_process
 
     ft.check_common_args(args)
+    if args.cache_views < 1:
+        raise ConfigError(f"--cache-views must be at least 1, got {args.cache_views}")
     if args.out.exists() and (args.out / "config.json").exists() and not args.resume:
         raise ConfigError(f"{args.out} already holds a run; pass --resume to continue it or choose another --out")
     family, bcfg, init_info = ft.backbone_config(args)
@@ -343,7 +372,9 @@ def run_finetune(args: argparse.Namespace) -> int:
     loaded = ft.load_backbone_into(model, args.init) if args.mode != "scratch" else None
     settings = ft.configure_mode(model, args.mode, k=args.k, lora_rank=args.lora_rank, lora_alpha=args.lora_alpha)
     counts = ft.count_parameters(model)
-    print(ft.summary_line(KIND, args.mode, counts), flush=True)
+    main_process = is_main_process()
+    if main_process:
+        print(ft.summary_line(KIND, args.mode, counts), flush=True)
     weights = None
     if args.class_weights == "inverse-frequency":
         hist = sum(np.bincount(np.asarray(full.labels[i]).ravel(), minlength=len(CLASSES)) for i in train_idx)
@@ -354,10 +385,12 @@ def run_finetune(args: argparse.Namespace) -> int:
         dev = init_distributed(cfg.device).device
         t0 = time.perf_counter()
         kw = dict(batch_size=32, device=dev, progress=cfg.progress)
-        train_set = ft.cache_features(model, train_set, **kw)
+        views = AugmentedViews(train_set, args.cache_views, args.seed) if args.cache_views > 1 else train_set
+        train_set = ft.cache_features(model, views, **kw)
         val_set = ft.cache_features(model, val_set, **kw) if val_set else None
         size = train_set.nbytes + (val_set.nbytes if val_set else 0)
-        print(f"cached backbone features ({ft.human_bytes(size)}) in {time.perf_counter() - t0:.1f}s", flush=True)
+        if main_process:
+            print(f"cached backbone features ({ft.human_bytes(size)}) in {time.perf_counter() - t0:.1f}s", flush=True)
     extra = {
         "classes": list(CLASSES),
         "finetune": {
@@ -370,6 +403,7 @@ def run_finetune(args: argparse.Namespace) -> int:
             "class_weights": weights,
             "augment": task.augment,
             "cached_features": cache,
+            "cache_views": args.cache_views if cache else None,
             "backbone_tensors_loaded": len(loaded["loaded"]) if loaded else 0,
         },
         "parameters": counts,
@@ -393,7 +427,7 @@ def run_finetune(args: argparse.Namespace) -> int:
         groups=ft.optimizer_groups(model, args),
         run_info={"command": f"finetune {KIND}"},
     )
-    if record:
+    if record and main_process:
         print(
             f"fine-tuned {KIND} [{args.mode}] on {len(train_set)} frames -> {args.out} "
             f"(train loss {record.get('train_loss', float('nan')):.4f}, "

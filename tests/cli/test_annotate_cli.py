@@ -92,8 +92,9 @@ def test_bad_inputs(world, tmp_path, capsys):
     _error(capsys, ["annotate", str(slow), "--model", seg, "--out", out], "below the 1.92 MHz minimum", out_dir)
     base = str(world / "train" / "iq" / "frame_0001")
     _error(capsys, ["annotate", src, "--model", seg, "--out", base], "would overwrite the input", out_dir)
-    assert main(["annotate", src, "--model", seg, "--out", out, "--threshold", "1.5"]) == 2
-    assert "--threshold" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # argparse rejects impossible flag values itself
+        main(["annotate", src, "--model", seg, "--out", out, "--threshold", "1.5"])
+    assert exc.value.code == 2 and "--threshold" in capsys.readouterr().err
 
 
 def test_nonfinite_refused_or_repaired(world, tmp_path, capsys):

@@ -40,13 +40,15 @@ def _finetune(world, out, *extra):
 
 def test_finetune_frozen_then_evaluate(world, tmp_path, capsys):
     run = tmp_path / "run"
-    assert _finetune(world, run, "--init", str(world / "mae"), "--class-weights", "inverse-frequency") == 0
+    argv = ["--init", str(world / "mae"), "--class-weights", "inverse-frequency", "--cache-views", "2"]
+    assert _finetune(world, run, *argv) == 0
     out = capsys.readouterr().out
     assert "finetune segmentation [frozen]:" in out and "M trainable" in out and "cached backbone features" in out
     assert [json.loads(line)["epoch"] for line in out.splitlines() if line.startswith("{")] == [1, 2]
     model, info = load_checkpoint(run, expect_kind="segmentation")
     extra = info["extra"]
     assert extra["finetune"]["mode"] == "frozen" and extra["finetune"]["cached_features"]
+    assert extra["finetune"]["cache_views"] == 2 and extra["data"]["train_frames"] == 8
     assert extra["data"]["norm"] == "per-sample" and len(extra["finetune"]["class_weights"]) == 3
     assert not any(k.startswith("decoder") for k in model.backbone.state_dict())
 

@@ -50,7 +50,7 @@ def test_paper_a_runs_end_to_end_and_resumes(tmp_path, monkeypatch, capsys):
     for name in ("heatmaps.png", "segmentation_matrices.png", "paper_a.md"):
         assert (out / name).stat().st_size > 500, name
     md = (out / "paper_a.md").read_text()
-    assert "| result | paper A | ours |" in md and "slightly ahead" in md
+    assert "| result | paper A | ours | verdict |" in md and "slightly ahead" in md
     capsys.readouterr()
 
     assert main(["reproduce", "paper-a", "--preset", "cpu", "--out", str(out)]) == 0  # everything skipped

@@ -261,12 +261,12 @@ def test_boxes_split_adjacent_classes_and_peel_shorter_carriers():
     lab = np.zeros((60, 100), int)
     lab[5:20, :] = 1  # NR all the time
     lab[20:30, :] = 2  # LTE touching it
-    lab[30:40, 40:70] = 1  # a shorter NR touching the LTE
+    lab[30:40, 40:80] = 1  # a shorter NR (6 ms) touching the LTE
     boxes = sorted(A.carrier_boxes(one_hot(lab), min_rows=4), key=lambda b: b.row_lo)
     assert [(b.row_lo, b.row_hi, b.col_lo, b.col_hi, b.cls) for b in boxes] == [
         (5, 19, 0, 100, 1),
         (20, 29, 0, 100, 2),
-        (30, 39, 40, 70, 1),
+        (30, 39, 40, 80, 1),
     ]
     assert all(b.confidence == 1.0 for b in boxes)
 
@@ -284,12 +284,43 @@ def test_boxes_split_in_time_bridge_short_gaps_and_ignore_specks():
     assert 0.99 < boxes[0].confidence < 1.0
 
 
-def test_weak_carrier_threshold():
+def test_weak_carrier_threshold_and_haze():
     probs = one_hot(np.zeros((30, 64), int))
     probs[:, 10:20, :] = np.array([0.55, 0.40, 0.05], np.float32)[:, None, None]  # weak NR: p(signal) 0.45
-    assert A.carrier_boxes(probs) == []
+    probs[:, 12:16, 20:28] = np.array([0.2, 0.75, 0.05], np.float32)[:, None, None]  # with a confident core
+    (core,) = A.carrier_boxes(probs)
+    assert (
+        (core.row_lo, core.row_hi, core.cls) == (12, 15, 1)
+        and abs(core.col_lo - 20) <= 1
+        and abs(core.col_hi - 28) <= 1
+    )
     (box,) = A.carrier_boxes(probs, threshold=0.4)
-    assert (box.row_lo, box.row_hi, box.cls) == (10, 19, 1) and abs(box.confidence - 0.40) < 1e-6
+    assert (box.row_lo, box.row_hi, box.col_lo, box.col_hi, box.cls) == (10, 19, 0, 64, 1)
+    assert 0.40 < box.confidence < 0.42
+    probs[:, 12:16, 20:28] = np.array([0.55, 0.40, 0.05], np.float32)[:, None, None]
+    assert A.carrier_boxes(probs, threshold=0.4) == []  # haze without a confident core is no carrier
+
+
+def test_unsure_classes_do_not_split_a_carrier_but_clear_ones_do():
+    probs = one_hot(np.zeros((40, 64), int))
+    probs[:, 5:15, :] = np.array([0.1, 0.50, 0.40], np.float32)[:, None, None]  # torn between NR and LTE
+    probs[:, 15:25, :] = np.array([0.1, 0.40, 0.50], np.float32)[:, None, None]
+    (box,) = A.carrier_boxes(probs, min_rows=3)
+    assert (box.row_lo, box.row_hi, box.cls) == (5, 24, 1)
+    probs[:, 15:25, :] = np.array([0.1, 0.05, 0.85], np.float32)[:, None, None]  # a clear LTE beside it
+    probs[:, 5:15, :] = np.array([0.1, 0.85, 0.05], np.float32)[:, None, None]
+    boxes = sorted(A.carrier_boxes(probs, min_rows=3), key=lambda b: b.row_lo)
+    assert [(b.row_lo, b.row_hi, b.cls) for b in boxes] == [(5, 14, 1), (15, 24, 2)]
+
+
+def test_contrast_rejects_boxes_on_plain_noise():
+    rng = np.random.default_rng(0)
+    power = rng.gamma(40, 1 / 40, size=(60, 100)).astype(np.float32)
+    power[20:30] *= 1.3  # a carrier about 1 dB above the floor (SNR about -6 dB)
+    real, fake = A.Box(20, 29, 0, 100, 1, 0.0, 1), A.Box(40, 49, 0, 100, 1, 0.0, 1)
+    assert A._contrast_db(power, real, [real, fake]) > 0.8
+    assert abs(A._contrast_db(power, fake, [real, fake])) < 0.3
+    assert A._contrast_db(power, A.Box(0, 59, 0, 100, 1, 0.0, 1), []) is None  # nothing beside it: kept
 
 
 def test_merge_boxes_across_blocks():
@@ -401,3 +432,23 @@ def test_npy_input_and_no_partial_output(tmp_path, frame3, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         A.write_annotated(rec, res, tmp_path / "p" / "y")
     assert list((tmp_path / "p").iterdir()) == []
+
+
+def test_absolute_sample_indices_kept(tmp_path, frame3):
+    """Metadata counting samples from core:offset: the output annotations use the same convention."""
+    iq, carriers = frame3
+    src = write_sigmf(
+        tmp_path / "abs",
+        iq,
+        sample_rate_hz=FS,
+        captures=[Capture(5000, FC)],
+        extra_global={"core:offset": 5000},
+    )
+    rec = open_recording(src)
+    res = A.annotate_recording(rec, oracle(carriers))
+    paths = A.write_annotated(rec, res, tmp_path / "out")
+    starts = sorted(a["core:sample_start"] for a in json.loads(paths["meta"].read_text())["annotations"])
+    assert starts == sorted(a.sample_start + 5000 for a in res.annotations)
+    assert sorted(a.sample_start for a in open_recording(paths["meta"]).annotations) == sorted(
+        a.sample_start for a in res.annotations
+    )

@@ -176,7 +176,8 @@ def test_feature_cache_matches_backbone(mae_ckpt):
     model = _model(mae_ckpt, "frozen")
     items = [{"x": torch.randn(1, 32, 32), "y": torch.zeros(32, 32, dtype=torch.long)} for _ in range(3)]
     cache = ft.cache_features(model, items, batch_size=2, progress=False)
-    assert len(cache) == 3 and cache.others["y"].shape == (3, 32, 32)
+    assert len(cache) == 3 and cache.others["y"].shape == (3, 32, 32) and cache.others["y"].dtype == torch.uint8
+    assert cache[0]["y"].dtype == torch.int64
     ref = model.encode(items[2]["x"][None])[0]
     torch.testing.assert_close(cache[2]["features"], ref, atol=2e-2, rtol=1e-2)  # stored as float16
     with pytest.raises(ConfigError, match="frozen backbone"):

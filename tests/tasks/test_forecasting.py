@@ -212,3 +212,21 @@ def test_paper_a_split_by_recording_and_by_sentence():
         make_split(_Grouped(3), PAPER_A_SPLIT, seed=0)
     by_sentence = make_split(_Grouped(3), PAPER_A_SPLIT, seed=0, by="sentence")["indices"]
     assert [len(v) for v in by_sentence.values()] == [6, 5, 1]
+
+
+def test_msm_task_goes_through_forward():
+    """The pretraining step calls ``model(...)`` (what DDP wraps) and equals ``forward_msm`` for the same draws."""
+    from radiofm.models.convlstm import ConvLSTMModel
+    from radiofm.tasks.forecasting import ConvLSTMPretrainTask
+
+    torch.manual_seed(0)
+    model = ConvLSTMModel(CFG)
+    x, lengths = _x(B=3, n=5), torch.tensor([5, 3, 4])
+    calls = []
+    model.register_forward_hook(lambda m, a, kw_out: calls.append(1))
+    loss, metrics = ConvLSTMPretrainTask(0.4).step(
+        model, (x, lengths), generator=torch.Generator().manual_seed(3), train=True
+    )
+    assert calls == [1] and metrics["masked_tokens"].item() == pytest.approx((2 + 1 + 2) / 3)
+    ref, _, _ = model.forward_msm(x, lengths, 0.4, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(loss, ref)

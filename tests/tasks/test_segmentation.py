@@ -172,3 +172,16 @@ def test_dataset_reader(tmp_path):
     assert set(item["y"].unique().tolist()) == {1}  # nearest neighbour: no new label values
     with pytest.raises(DatasetError, match="does not exist"):
         seg.open_segmentation_dataset(tmp_path / "missing")
+
+
+def test_augmented_views_are_fixed_copies():
+    y = torch.zeros(16, 16, dtype=torch.long)
+    y[3:7] = 1
+    items = [{"x": torch.randn(1, 16, 16) - 20, "y": y} for _ in range(3)]
+    views = seg.AugmentedViews(items, 2, seed=0)
+    assert len(views) == 6
+    assert views[1]["x"] is items[1]["x"]  # view 0: the item itself
+    a, b = views[4], views[4]
+    torch.testing.assert_close(a["x"], b["x"])  # the same augmented copy every time it is read
+    assert a["x"].shape == (1, 16, 16) and a["y"].shape == (16, 16)
+    assert not torch.allclose(a["x"], items[1]["x"])

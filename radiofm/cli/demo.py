@@ -11,11 +11,11 @@ import argparse
 import json
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from radiofm.cli import _args
+from radiofm.pipeline import Step, flags, run_cli, run_steps
 
 
 @dataclass
@@ -63,26 +63,6 @@ PRESETS = {
 }
 
 
-@dataclass
-class Step:
-    name: str
-    output: str  # path under the demo folder whose existence marks the step done
-    run: Callable[[Path, DemoSettings], dict]
-
-
-def _cli(argv: list[str]) -> None:
-    from radiofm.cli.main import main
-    from radiofm.errors import RadioFMError
-
-    code = main(argv)
-    if code != 0:
-        raise RadioFMError(f"demo step failed: radiofm {' '.join(argv)} (exit {code})")
-
-
-def _flat(flags: dict) -> list[str]:
-    return [str(x) for kv in flags.items() for x in kv]
-
-
 def _generate_ism(out: Path, s: DemoSettings) -> dict:
     from radiofm.synth.ism import generate_corpus
 
@@ -94,7 +74,7 @@ def _generate_ism(out: Path, s: DemoSettings) -> dict:
 
 
 def _pretrain(out: Path, s: DemoSettings) -> dict:
-    flags = {
+    opts = {
         "--model": s.model,
         "--mask-ratio": s.mask_ratio,
         "--epochs": s.pretrain_epochs,
@@ -105,7 +85,7 @@ def _pretrain(out: Path, s: DemoSettings) -> dict:
         "--workers": s.workers,
         "--seed": s.seed,
     }
-    _cli(["pretrain", "--data", str(out / "ism"), "--out", str(out / "pretrain"), *_flat(flags)])
+    run_cli(["pretrain", "--data", str(out / "ism"), "--out", str(out / "pretrain"), *flags(opts)])
     lines = (out / "pretrain" / "metrics.jsonl").read_text().splitlines()
     last = json.loads(lines[-1])
     return {
@@ -117,7 +97,7 @@ def _pretrain(out: Path, s: DemoSettings) -> dict:
 
 
 def _evaluate_reconstruction(out: Path, s: DemoSettings) -> dict:
-    _cli(
+    run_cli(
         [
             "evaluate",
             "reconstruction",
@@ -154,12 +134,12 @@ def _generate_nrlte(out: Path, s: DemoSettings) -> dict:
 
 
 def _finetune(out: Path, s: DemoSettings, name: str, mode: str, epochs: int) -> dict:
-    flags = {"--mode": mode, "--epochs": epochs, "--batch-size": s.seg_batch, "--lr": s.seg_lr, "--seed": s.seed}
+    opts = {"--mode": mode, "--epochs": epochs, "--batch-size": s.seg_batch, "--lr": s.seg_lr, "--seed": s.seed}
     init = ["--init", str(out / "pretrain")]  # scratch: same architecture as the pretrained model, fresh weights
-    _cli(
-        ["finetune", "segmentation", "--data", str(out / "nrlte-train"), *init, "--out", str(out / name), *_flat(flags)]
+    run_cli(
+        ["finetune", "segmentation", "--data", str(out / "nrlte-train"), *init, "--out", str(out / name), *flags(opts)]
     )
-    _cli(
+    run_cli(
         [
             "evaluate",
             "segmentation",
@@ -218,7 +198,7 @@ def _report(out: Path, s: DemoSettings) -> dict:
 
 def _annotate_showcase(out: Path, s: DemoSettings) -> dict:
     rec = sorted((out / "showcase" / "iq").glob("*.sigmf-meta"))[0]
-    _cli(["annotate", str(rec), "--model", str(out / "segmentation"), "--out", str(out / "annotated" / "showcase")])
+    run_cli(["annotate", str(rec), "--model", str(out / "segmentation"), "--out", str(out / "annotated" / "showcase")])
     meta = json.loads((out / "annotated" / "showcase.sigmf-meta").read_text())
     labels = [a.get("core:label") for a in meta.get("annotations", [])]
     truth = [a.get("core:label") for a in json.loads(rec.read_text()).get("annotations", [])]
@@ -261,38 +241,14 @@ def run(args: argparse.Namespace) -> int:
     if args.force and out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
-    summary, t_start = [], time.perf_counter()
-    for i, step in enumerate(PIPELINE, 1):
-        done = (out / step.output).exists()
-        print(f"\n[{i}/{len(PIPELINE)}] {step.name}" + (" (done, skipped)" if done else ""), flush=True)
-        t0 = time.perf_counter()
-        result = _load_step(out, step) if done else step.run(out, settings)
-        _save_step(out, step, result)
-        summary.append((step.name, time.perf_counter() - t0, result))
+    t_start = time.perf_counter()
+    steps = run_steps(PIPELINE, out, settings, label="demo")
     total = time.perf_counter() - t_start
-    _print_summary(summary, total, out)
+    _print_summary(steps, total, out)
     from radiofm.io import write_json
 
-    write_json(
-        out / "demo_summary.json",
-        {"preset": args.preset, "total_s": total, "steps": [{"name": n, "seconds": t, **r} for n, t, r in summary]},
-    )
+    write_json(out / "demo_summary.json", {"preset": args.preset, "total_s": total, "steps": steps})
     return 0
-
-
-def _step_file(out: Path, step: Step) -> Path:
-    return out / ".steps" / (step.name.replace(" ", "_").replace("/", "_") + ".json")
-
-
-def _save_step(out: Path, step: Step, result: dict) -> None:
-    from radiofm.io import write_json
-
-    write_json(_step_file(out, step), result)
-
-
-def _load_step(out: Path, step: Step) -> dict:
-    f = _step_file(out, step)
-    return json.loads(f.read_text()) if f.exists() else {}
 
 
 def _print_summary(summary, total: float, out: Path) -> None:
@@ -300,11 +256,11 @@ def _print_summary(summary, total: float, out: Path) -> None:
     print(f"radiofm demo summary ({total / 60:.1f} min) — outputs in {out}")
     print("=" * 78)
     pictures = []
-    for name, secs, result in summary:
-        items = {k: v for k, v in result.items() if k != "pictures"}
+    for step in summary:
+        items = {k: v for k, v in step.items() if k not in ("name", "seconds", "pictures")}
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in items.items())
-        print(f"{name:<28} {secs:>7.1f}s  {shown}")
-        pictures += result.get("pictures", [])
+        print(f"{step['name']:<28} {step['seconds']:>7.1f}s  {shown}")
+        pictures += step.get("pictures", [])
     if pictures:
         print("\npictures:")
         for p in pictures:

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from radiofm.cli import _args
+from radiofm.pipeline import Step, run_cli, run_steps
 
 
 @dataclass
@@ -90,22 +91,6 @@ PAPER_FINDINGS = {
 }
 
 
-@dataclass
-class Step:
-    name: str
-    output: str  # path under --out whose existence marks the step done
-    run: Callable[[Path, PaperASettings], dict]
-
-
-def _cli(argv: list[str]) -> None:
-    from radiofm.cli.main import main
-    from radiofm.errors import RadioFMError
-
-    code = main(argv)
-    if code != 0:
-        raise RadioFMError(f"paper-a step failed: radiofm {' '.join(argv)} (exit {code})")
-
-
 def _common(s: PaperASettings, run: Path) -> list[str]:
     """Flags every training step shares; ``--resume`` when an interrupted run is already in ``run``."""
     resume = ["--resume"] if (run / "config.json").exists() else []
@@ -146,7 +131,7 @@ def _gen_nrlte(out: Path, s: PaperASettings) -> dict:
 
 def _pretrain(out: Path, s: PaperASettings) -> dict:
     run = out / "runs" / "pretrain"
-    _cli(
+    run_cli(
         ["pretrain", "--model", s.model, "--data", str(out / "data" / "ism"), "--out", str(run)]
         + ["--mask-ratio", "0.2", "--epochs", str(s.pretrain_epochs), "--batch-size", str(s.pretrain_batch)]
         + ["--lr", str(s.pretrain_lr), "--warmup-epochs", str(max(1, s.pretrain_epochs // 10))]
@@ -164,7 +149,7 @@ def _readout_flags(variant: str, s: PaperASettings) -> list[str]:
 def _forecast(mode: str, variant: str = "") -> Callable[[Path, PaperASettings], dict]:
     def step(out: Path, s: PaperASettings) -> dict:
         run = out / "runs" / f"forecast-{mode}{variant}"
-        _cli(
+        run_cli(
             ["finetune", "forecasting", "--init", str(out / "runs" / "pretrain"), "--data", str(out / "data" / "ism")]
             + ["--out", str(run), "--mode", mode, "--epochs", str(s.forecast_epochs), *_readout_flags(variant, s)]
             + ["--batch-size", str(s.forecast_batch), "--lr", str(s.forecast_lr), *_common(s, run)]
@@ -180,7 +165,7 @@ def _eval_forecast(variant: str = "") -> Callable[[Path, PaperASettings], dict]:
         ev = out / "eval" / f"forecasting{variant}"
         extra = [] if s.eval_max_windows is None else ["--max-samples", str(s.eval_max_windows)]
         device = _eval_device(s)
-        _cli(
+        run_cli(
             ["evaluate", "forecasting", "--model", str(out / "runs" / f"forecast-frozen{variant}")]
             + ["--baseline", str(out / "runs" / f"forecast-scratch{variant}"), "--data", str(out / "data" / "ism")]
             + ["--out", str(ev), "--device", device, *extra]
@@ -195,7 +180,7 @@ def _eval_forecast(variant: str = "") -> Callable[[Path, PaperASettings], dict]:
 def _segment(mode: str) -> Callable[[Path, PaperASettings], dict]:
     def step(out: Path, s: PaperASettings) -> dict:
         run = out / "runs" / f"seg-{mode}"
-        _cli(
+        run_cli(
             ["finetune", "segmentation", "--init", str(out / "runs" / "pretrain")]
             + ["--data", str(out / "data" / "nrlte-train"), "--out", str(run), "--mode", mode]
             + ["--epochs", str(s.seg_epochs), "--batch-size", str(s.seg_batch), "--lr", str(s.seg_lr)]
@@ -203,7 +188,7 @@ def _segment(mode: str) -> Callable[[Path, PaperASettings], dict]:
         )
         ev = out / "eval" / f"seg-{mode}"
         device = _eval_device(s)
-        _cli(
+        run_cli(
             ["evaluate", "segmentation", "--model", str(run), "--data", str(out / "data" / "nrlte-test")]
             + ["--out", str(ev), "--device", device]
         )
@@ -258,17 +243,8 @@ def run(args: argparse.Namespace) -> int:
     if args.force and out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
-    steps, t_start = [], time.perf_counter()
-    for i, step in enumerate(PIPELINE, 1):
-        marker = out / ".steps" / (step.name.replace(" ", "_").replace("/", "_") + ".json")
-        done = (out / step.output).exists() and marker.exists()
-        print(f"\n[paper-a {i}/{len(PIPELINE)}] {step.name}" + (" (done, skipped)" if done else ""), flush=True)
-        t0 = time.perf_counter()
-        result = json.loads(marker.read_text()) if done else step.run(out, s)
-        if not done:
-            result["seconds"] = round(time.perf_counter() - t0, 1)
-            write_json(marker, result)
-        steps.append({"name": step.name, **result})
+    t_start = time.perf_counter()
+    steps = run_steps(PIPELINE, out, s, label="paper-a")
     report = build_report(out, s, args.preset, steps, total_s=time.perf_counter() - t_start)
     write_json(out / "report.json", report)
     plot_segmentation_matrices(out, out / "segmentation_matrices.png")

@@ -72,8 +72,15 @@ def test_resume_gives_the_same_next_step_loss(tmp_path):
     with pytest.raises(Killed):
         fit(tiny_mae(), task, data, cfg=_cfg(save_every_steps=1), out_dir=tmp_path / "killed", on_step=kill_after_4)
     losses_resumed = []
-    fit(tiny_mae(), task, data, cfg=_cfg(save_every_steps=1), out_dir=tmp_path / "killed", resume=True,
-        on_step=lambda s, l: losses_resumed.append(l))
+    fit(
+        tiny_mae(),
+        task,
+        data,
+        cfg=_cfg(save_every_steps=1),
+        out_dir=tmp_path / "killed",
+        resume=True,
+        on_step=lambda s, l: losses_resumed.append(l),
+    )
     assert len(losses_full) == 9 and len(losses_resumed) == 5  # 3 epochs x 3 steps; 4 done before the kill
     assert losses_resumed == pytest.approx(losses_full[4:], rel=1e-5, abs=1e-6)
     a, _ = load_checkpoint(tmp_path / "full")

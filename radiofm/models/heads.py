@@ -70,4 +70,30 @@ class TransformerSegHead(nn.Module):
         return x.reshape(B, C, gf * p, gt * p)
 
 
-__all__ = ["SegHeadConfig", "TransformerSegHead"]
+class LevelMix(nn.Module):
+    """Scalar mix of frozen backbone levels, then an inner head: (B, N, L, D) -> inner((B, L, D)).
+
+    Each level is layer-normalised (no affine) so that levels of different scale mix evenly, then summed with
+    softmax weights (one learned scalar per level, all equal at the start) — the frozen-encoder readout of the
+    SUPERB benchmark for speech foundation models. The weights are part of the head and saved with it.
+    """
+
+    def __init__(self, levels: int, inner: nn.Module):
+        super().__init__()
+        if levels < 1:
+            raise ConfigError(f"LevelMix needs at least one level, got {levels}")
+        self.levels = levels
+        self.level_weights = nn.Parameter(torch.zeros(levels))
+        self.inner = inner
+
+    def mix(self, features: torch.Tensor) -> torch.Tensor:
+        if features.ndim != 4 or features.shape[1] != self.levels:
+            raise ConfigError(f"level mix expects (B, {self.levels}, L, D) features, got {tuple(features.shape)}")
+        f = nn.functional.layer_norm(features.float(), features.shape[-1:])
+        return torch.einsum("bnld,n->bld", f, self.level_weights.softmax(0))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.inner(self.mix(features))
+
+
+__all__ = ["LevelMix", "SegHeadConfig", "TransformerSegHead"]

@@ -213,6 +213,21 @@ class MaskedAutoencoderViT(nn.Module):
         tokens = self.patch_embed(self.patchify(x)) + self.pos_embed[:, 1:]  # (B, L, D)
         return self._encode(tokens)[:, 1:]
 
+    def forward_levels(self, x: torch.Tensor) -> torch.Tensor:
+        """Every level of the encoder on all patches: x (B, C, F, T) -> (B, depth + 1, L, D), no cls token.
+
+        Level 0 is the patch embedding (with positions), level i the output of block i; the last level is
+        normed, i.e. equal to :meth:`forward_features`. Frozen-feature readouts that mix levels use this.
+        """
+        h = self.patch_embed(self.patchify(x)) + self.pos_embed[:, 1:]
+        cls = (self.cls_token + self.pos_embed[:, :1]).expand(h.shape[0], -1, -1)
+        levels = [h]
+        h = torch.cat([cls, h], dim=1)
+        for i, blk in enumerate(self.encoder_blocks):
+            h = blk(h)
+            levels.append(self.encoder_norm(h)[:, 1:] if i == len(self.encoder_blocks) - 1 else h[:, 1:])
+        return torch.stack(levels, dim=1)
+
     def no_weight_decay(self) -> set[str]:
         """Parameter names exempt from weight decay (tokens; norms and biases are usually added by the caller)."""
         return {"cls_token", "mask_token"}

@@ -38,6 +38,8 @@ from radiofm.models.lora import apply_lora
 
 MODES = ("frozen", "last-k", "lora", "full", "scratch")
 NORMS = ("per-sample", "dataset")
+# what the head reads from the backbone: "last" its final output (paper B), "mix" a learned mix of every level
+READOUTS = ("last", "mix")
 
 
 # ------------------------------------------------------------------------------------------- backbones
@@ -55,6 +57,9 @@ class BackboneSpec:
     embed: tuple[str, ...]  # parameters before the blocks (layer-decay depth 0)
     lora_targets: tuple[str, ...]  # linear layer name suffixes that get LoRA adapters
     features: Callable[[nn.Module, torch.Tensor], torch.Tensor]  # (backbone, x) -> features
+    # (backbone, x) -> every level's features stacked on dim 1, for the "mix" readout; None: not supported
+    levels: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None
+    n_levels: Callable[[dict], int] | None = None  # backbone config -> how many levels ``levels`` returns
 
 
 BACKBONES: dict[str, BackboneSpec] = {}
@@ -76,6 +81,8 @@ register_backbone(
         embed=("patch_embed", "cls_token", "pos_embed"),
         lora_targets=("attn.qkv", "attn.proj"),
         features=lambda m, x: m.forward_features(x),  # (B, C, F, T) -> (B, L, D)
+        levels=lambda m, x: m.forward_levels(x),  # (B, C, F, T) -> (B, depth + 1, L, D)
+        n_levels=lambda c: int(c["depth"]) + 1,
     )
 )
 
@@ -151,6 +158,14 @@ class FineTuneModel(nn.Module):
         inp = config.get("input") or {"norm": "per-sample"}
         if inp["norm"] not in NORMS:
             raise ConfigError(f"input norm must be one of {', '.join(NORMS)}, got {inp['norm']!r}")
+        if self.readout not in READOUTS:
+            raise ConfigError(f"readout must be one of {', '.join(READOUTS)}, got {self.readout!r}")
+        if self.readout == "mix" and self.spec.levels is None:
+            raise ConfigError(f"the {self.spec.family!r} backbone supports only --readout last")
+
+    @property
+    def readout(self) -> str:
+        return self.config.get("readout") or "last"
 
     @property
     def image_size(self) -> tuple[int, int]:
@@ -174,8 +189,9 @@ class FineTuneModel(nn.Module):
     def encode(self, x_db: torch.Tensor) -> torch.Tensor:
         """Backbone features of dB input; no autograd graph when the backbone is frozen."""
         ctx = torch.no_grad() if self.backbone_frozen else contextlib.nullcontext()
+        features = self.spec.levels if self.readout == "mix" else self.spec.features
         with ctx:
-            return self.spec.features(self.backbone, self.normalize(x_db))
+            return features(self.backbone, self.normalize(x_db))
 
     def forward(self, x_db: torch.Tensor) -> torch.Tensor:
         return self.head(self.encode(x_db))

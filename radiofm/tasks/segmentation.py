@@ -25,7 +25,7 @@ from torch import nn
 
 from radiofm.errors import ConfigError, DatasetError
 from radiofm.models.checkpoint import register_kind
-from radiofm.models.heads import SegHeadConfig, TransformerSegHead
+from radiofm.models.heads import LevelMix, SegHeadConfig, TransformerSegHead
 from radiofm.tasks import finetune as ft
 
 KIND = "segmentation"
@@ -215,23 +215,39 @@ HEAD_CONFIGS["mae"] = _vit_head_config
 
 
 def build_head(config: dict) -> nn.Module:
+    """The head a config dict describes; ``mix_levels`` (readout "mix") wraps it in a :class:`LevelMix`."""
     kind = config.get("type", "transformer")
     if kind not in HEAD_TYPES:
         raise ConfigError(f"unknown segmentation head type {kind!r}")
-    return HEAD_TYPES[kind]({k: v for k, v in config.items() if k != "type"})
+    head = HEAD_TYPES[kind]({k: v for k, v in config.items() if k not in ("type", "mix_levels")})
+    return LevelMix(int(config["mix_levels"]), head) if config.get("mix_levels") else head
 
 
-def build_segmentation_model(family: str, backbone: dict, *, head: dict | None = None, norm: dict | None = None):
-    """A fresh (randomly initialised) segmentation model for a backbone config; weights loaded by the caller."""
-    ft.backbone_spec(family)  # registers a plug-in family (and its head) on first use
+def build_segmentation_model(
+    family: str, backbone: dict, *, head: dict | None = None, norm: dict | None = None, readout: str = "last"
+):
+    """A fresh (randomly initialised) segmentation model for a backbone config; weights loaded by the caller.
+
+    ``readout``: "last" feeds the head the backbone's final output (paper B); "mix" a learned mix of every
+    level (see :class:`radiofm.models.heads.LevelMix`).
+    """
+    spec = ft.backbone_spec(family)  # registers a plug-in family (and its head) on first use
     if family not in HEAD_CONFIGS:
         raise ConfigError(f"no segmentation head for backbone family {family!r}")
+    if readout not in ft.READOUTS:
+        raise ConfigError(f"readout must be one of {', '.join(ft.READOUTS)}, got {readout!r}")
+    head_config = HEAD_CONFIGS[family](backbone, head or {})
+    if readout == "mix":
+        if spec.n_levels is None:
+            raise ConfigError(f"the {family!r} backbone supports only --readout last")
+        head_config["mix_levels"] = spec.n_levels(backbone)
     config = {
         "task": KIND,
         "backbone_family": family,
         "backbone": dict(backbone),
-        "head": HEAD_CONFIGS[family](backbone, head or {}),
+        "head": head_config,
         "input": dict(norm or {"norm": "per-sample"}),
+        "readout": readout,
         "classes": list(CLASSES),
         "lora": None,
     }
@@ -340,6 +356,13 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--head-dim", type=int, default=None, help="head width (default: the backbone's)")
     p.add_argument("--head-depth", type=int, default=2, help="head transformer blocks (default 2, paper B)")
     p.add_argument("--head-heads", type=int, default=None, help="head attention heads (default: the backbone's)")
+    p.add_argument(
+        "--readout",
+        choices=ft.READOUTS,
+        default="last",
+        help="what the head reads: last = the encoder's output (paper B, default); mix = a learned mix of "
+        "every encoder level (better for a frozen encoder; caches depth+1 times the features)",
+    )
     p.add_argument("--no-augment", action="store_true", help="no training augmentation")
     p.add_argument("--max-frames", type=int, default=None, help="use only the first N frames of --data")
     p.add_argument(
@@ -368,7 +391,7 @@ def run_finetune(args: argparse.Namespace) -> int:
     norm = _norm_config(args.norm, full.specs, train_idx)
     head_opts = {"embed_dim": args.head_dim, "depth": args.head_depth, "num_heads": args.head_heads}
     with ft.seeded(args.seed):
-        model = build_segmentation_model(family, bcfg, head=head_opts, norm=norm)
+        model = build_segmentation_model(family, bcfg, head=head_opts, norm=norm, readout=args.readout)
     loaded = ft.load_backbone_into(model, args.init) if args.mode != "scratch" else None
     settings = ft.configure_mode(model, args.mode, k=args.k, lora_rank=args.lora_rank, lora_alpha=args.lora_alpha)
     counts = ft.count_parameters(model)
@@ -399,6 +422,7 @@ def run_finetune(args: argparse.Namespace) -> int:
             "init_kind": init_info["kind"] if init_info else None,
             "model_name": (init_info or {}).get("extra", {}).get("model_name", args.model),
             "layer_decay": args.layer_decay,
+            "readout": args.readout,
             "label_smoothing": args.label_smoothing,
             "class_weights": weights,
             "augment": task.augment,

@@ -64,6 +64,16 @@ def test_finetune_frozen_then_evaluate(world, tmp_path, capsys):
     assert "mean" in capsys.readouterr().out
 
 
+def test_mix_readout_caches_every_level(world, tmp_path, capsys):
+    run = tmp_path / "mix"
+    assert _finetune(world, run, "--init", str(world / "mae"), "--readout", "mix") == 0
+    assert "cached backbone features" in capsys.readouterr().out
+    _, info = load_checkpoint(run, expect_kind="segmentation")
+    assert info["config"]["readout"] == "mix" and info["extra"]["finetune"]["readout"] == "mix"
+    ev = tmp_path / "eval"
+    assert main(["evaluate", "segmentation", "--model", str(run), "--data", str(world / "test"), "--out", str(ev)]) == 0
+
+
 @pytest.mark.parametrize("mode", ["lora", "last-k", "full", "scratch"])
 def test_other_modes_run(world, tmp_path, capsys, mode):
     assert _finetune(world, tmp_path / mode, "--init", str(world / "mae"), "--mode", mode, "--k", "1") == 0

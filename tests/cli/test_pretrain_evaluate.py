@@ -118,8 +118,22 @@ def test_ddp_two_processes_on_cpu(tiny_corpus, tmp_path):
     """torchrun × 2 with the gloo backend: both ranks train, rank 0 writes one checkpoint."""
     run = tmp_path / "ddp"
     flags = "--epochs 2 --batch-size 2 --val-fraction 0 --no-progress --device cpu --model vit-tiny --image-size 64"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "radiofm",
-           "pretrain", "--data", str(tiny_corpus), "--out", str(run), *flags.split()]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "radiofm",
+        "pretrain",
+        "--data",
+        str(tiny_corpus),
+        "--out",
+        str(run),
+        *flags.split(),
+    ]
     # own process group: on a hang, kill torchrun *and* its workers, never leave orphans behind
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:

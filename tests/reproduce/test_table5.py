@@ -11,8 +11,13 @@ def test_table5_test_preset_end_to_end_and_resumes(tmp_path, monkeypatch, capsys
     report = json.loads((out / "report.json").read_text())
     row = report["mean_class_accuracy"]["vit-tiny"]
     assert set(row) == {"0.75", "scratch"} and all(0.0 <= v <= 1.0 for v in row.values())
+    mix = report["mean_class_accuracy"]["vit-tiny, mix readout"]  # second readout: its own row, no scratch
+    assert 0.0 <= mix["0.75"] <= 1.0 and mix["scratch"] is None
+    mix_run = json.loads((out / "runs" / "vit-tiny-seg-0.75-mix" / "config.json").read_text())
+    assert mix_run["config"]["readout"] == "mix"
     md = (out / "table5.md").read_text()
     assert "Paper B (Table V)" in md and "| vit-m | 97.9 |" in md and "| vit-tiny |" in md
+    assert "| vit-tiny, mix readout |" in md and "—" in md
     capsys.readouterr()
     assert main(["reproduce", "table5", "--preset", "cpu", "--out", str(out)]) == 0  # resumes: all skipped
     assert capsys.readouterr().out.count("(done, skipped)") == len(table5.pipeline(table5.PRESETS["test"]))

@@ -142,3 +142,11 @@ def test_lora_is_refused(msm_ckpt, tmp_path, capsys):
     argv = ["finetune", "segmentation", "--init", str(msm_ckpt), "--data", str(data), "--out", str(tmp_path / "r")]
     assert main([*argv, "--mode", "lora", "--no-progress"]) == 2
     assert capsys.readouterr().err.startswith("radiofm: error: LoRA")
+
+
+def test_mix_readout_is_refused(msm_ckpt, tmp_path, capsys):
+    data = _nrlte(tmp_path / "sd", 2, 2)
+    argv = ["finetune", "segmentation", "--init", str(msm_ckpt), "--data", str(data), "--out", str(tmp_path / "r")]
+    assert main([*argv, "--readout", "mix", "--no-progress"]) == 2
+    assert "supports only --readout last" in capsys.readouterr().err
+    assert not (tmp_path / "r" / "config.json").exists()

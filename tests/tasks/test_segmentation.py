@@ -8,9 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from radiofm.errors import CheckpointError, DatasetError
+from radiofm.errors import CheckpointError, ConfigError, DatasetError
 from radiofm.models import create_model, save_checkpoint
-from radiofm.models.heads import SegHeadConfig, TransformerSegHead
+from radiofm.models.heads import LevelMix, SegHeadConfig, TransformerSegHead
 from radiofm.tasks import finetune as ft
 from radiofm.tasks import segmentation as seg
 
@@ -24,11 +24,11 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
-def _tiny_model(mode="frozen", **head):
+def _tiny_model(mode="frozen", readout="last", **head):
     torch.manual_seed(0)
     mae = create_model("vit-tiny", img_size=(32, 32), depth=2, decoder_depth=1)
     cfg = {k: (list(v) if isinstance(v, tuple) else v) for k, v in mae.config.__dict__.items()}
-    model = seg.build_segmentation_model("mae", cfg, head={"embed_dim": 32, "num_heads": 2, **head})
+    model = seg.build_segmentation_model("mae", cfg, head={"embed_dim": 32, "num_heads": 2, **head}, readout=readout)
     model.backbone.load_state_dict(
         {k: v for k, v in mae.state_dict().items() if not k.startswith(ft.BACKBONES["mae"].dropped)}
     )
@@ -63,6 +63,43 @@ def test_head_overfits_one_batch():
         opt.step()
     assert float(loss.detach()) < 0.5 * first
     assert metrics["pixel_acc"] > 0.97
+
+
+def test_encoder_levels_and_level_mix():
+    model = _tiny_model("frozen", readout="mix")
+    bb = model.backbone
+    x = torch.randn(3, 1, 32, 32)
+    with torch.no_grad():
+        levels = bb.forward_levels(x)
+        assert levels.shape == (3, 3, 4, 192)  # depth 2 -> patch embedding + 2 blocks; 2x2 patches of 16
+        torch.testing.assert_close(levels[:, -1], bb.forward_features(x))  # last level = the usual readout
+        torch.testing.assert_close(levels[:, 0], bb.patch_embed(bb.patchify(x)) + bb.pos_embed[:, 1:])
+        mix = model.head
+        assert isinstance(mix, LevelMix) and mix.levels == 3
+        mixed = mix.mix(levels)  # equal weights at the start: the mean of the normalised levels
+        torch.testing.assert_close(mixed, F.layer_norm(levels, (192,)).mean(1))
+        mix.level_weights.copy_(torch.tensor([0.0, 0.0, 50.0]))  # all weight on the last level
+        torch.testing.assert_close(mix.mix(levels), F.layer_norm(levels[:, -1], (192,)), atol=1e-4, rtol=1e-4)
+        assert model(x).shape == (3, 3, 32, 32)
+    with pytest.raises(ConfigError, match="expects \\(B, 3, L, D\\)"):
+        mix.mix(levels[:, :2])
+    # frozen: only the head (mix weights included) trains
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert "head.level_weights" in trainable and all(n.startswith("head.") for n in trainable)
+
+
+def test_mix_readout_checkpoint_round_trip(tmp_path):
+    model = _tiny_model("frozen", readout="mix")
+    with torch.no_grad():
+        model.head.level_weights.copy_(torch.tensor([1.0, -1.0, 0.5]))
+    folder = save_checkpoint(tmp_path / "seg", model, kind="segmentation")
+    loaded, info = seg.load_segmentation_model(folder)
+    assert info["config"]["readout"] == "mix" and info["config"]["head"]["mix_levels"] == 3
+    x = torch.randn(2, 1, 32, 32) * 4 - 20
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model.eval()(x))
+    with pytest.raises(ConfigError, match="readout must be one of"):
+        _tiny_model("frozen", readout="middle")
 
 
 def test_label_smoothing_loss_by_hand():

@@ -16,7 +16,8 @@ What is modelled, per 36.211 unless noted:
   the PRB load per carrier in [0.2, 1.0] (the scheduled PRBs change every subframe) to get the load variation
   the segmentation task needs.
 
-36.101 Annex A.3.3.1 (FDD, single-antenna CRS) reference channels used here:
+36.101 Annex A.3.3.1 (FDD, single-antenna CRS) reference channels used here (Tables A.3.3.1-1 QPSK R=1/3,
+-2 16QAM R=1/2, -3 64QAM R=3/4; the same set as MATLAB's ``lteRMCDL`` R.2-R.9):
 
 | RC | bandwidth | RBs | modulation |
 |---|---|---|---|

@@ -55,6 +55,8 @@ def _family(name: str) -> str:
 
 
 def _pretrain_mae(args, create_model, get_config) -> int:
+    import torch
+
     from radiofm.data.spectrograms import SpectrogramParams, build_spectrogram_dataset
     from radiofm.tasks.pretrain import MAEPretrainTask
     from radiofm.train import fit, is_main_process
@@ -69,7 +71,9 @@ def _pretrain_mae(args, create_model, get_config) -> int:
         cfg.device,
     )
     train_set, val_set = split_dataset(ds, args.val_fraction, seed=args.seed)
-    model = create_model(args.model, img_size=image_size)
+    with torch.random.fork_rng(devices=[]):  # initialisation from the seed: same command, same weights
+        torch.manual_seed(args.seed)
+        model = create_model(args.model, img_size=image_size)
     task = MAEPretrainTask(mask_ratio=args.mask_ratio if args.mask_ratio is not None else 0.75)
     extra = {
         "model_name": args.model,

@@ -12,6 +12,7 @@ The run folder *is* the checkpoint: ``model.safetensors`` + ``config.json`` + ``
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -178,6 +179,14 @@ def autocast_for(device: torch.device, amp: str):
     if amp == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return torch.autocast(device_type=device.type, enabled=False)
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Run a block (model initialisation) under a fixed torch seed, restoring the global RNG afterwards."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 def step_generator(seed: int, step: int, rank: int) -> torch.Generator:

@@ -55,11 +55,9 @@ def _family(name: str) -> str:
 
 
 def _pretrain_mae(args, create_model, get_config) -> int:
-    import torch
-
     from radiofm.data.spectrograms import SpectrogramParams, build_spectrogram_dataset
     from radiofm.tasks.pretrain import MAEPretrainTask
-    from radiofm.train import fit, is_main_process
+    from radiofm.train import fit, is_main_process, seeded
 
     cfg = _args.train_config(args)
     image_size = tuple(args.image_size or get_config(args.model).img_size)
@@ -71,8 +69,7 @@ def _pretrain_mae(args, create_model, get_config) -> int:
         cfg.device,
     )
     train_set, val_set = split_dataset(ds, args.val_fraction, seed=args.seed)
-    with torch.random.fork_rng(devices=[]):  # initialisation from the seed: same command, same weights
-        torch.manual_seed(args.seed)
+    with seeded(args.seed):  # initialisation from the seed: same command, same weights
         model = create_model(args.model, img_size=image_size)
     task = MAEPretrainTask(mask_ratio=args.mask_ratio if args.mask_ratio is not None else 0.75)
     extra = {

@@ -284,14 +284,6 @@ def summary_line(task: str, mode: str, counts: dict[str, int]) -> str:
     )
 
 
-@contextlib.contextmanager
-def seeded(seed: int):
-    """Run a block (model initialisation) under a fixed torch seed, restoring the global RNG afterwards."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
 # ------------------------------------------------------------------------------------------- feature cache
 
 

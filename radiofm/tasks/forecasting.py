@@ -157,7 +157,7 @@ def pretrain_convlstm(args: argparse.Namespace) -> int:
     from radiofm.cli.pretrain import build_dataset_once
     from radiofm.data.sentences import PAPER_A_SPLIT, collate_sentences
     from radiofm.models import create_model, get_config
-    from radiofm.train import fit, init_distributed
+    from radiofm.train import fit, init_distributed, seeded
 
     cfg = _args.train_config(args)
     mask_ratio = args.mask_ratio if args.mask_ratio is not None else DEFAULT_MASK_RATIO
@@ -192,8 +192,7 @@ def pretrain_convlstm(args: argparse.Namespace) -> int:
     split["val"] = val_idx
     train_set = torch.utils.data.Subset(ds, train_idx)
     val_set = torch.utils.data.Subset(ds, val_idx) if val_idx else None
-    with torch.random.fork_rng(devices=[]):  # initialisation from the seed, global RNG left as it was
-        torch.manual_seed(args.seed)
+    with seeded(args.seed):  # initialisation from the seed, global RNG left as it was
         model = create_model(args.model, **overrides)
     task = ConvLSTMPretrainTask(mask_ratio=mask_ratio)
     extra = {"model_name": args.model, "mask_ratio": mask_ratio, "data": data_record(ds, args.data), "split": split}
@@ -289,7 +288,7 @@ def run_finetune(args: argparse.Namespace) -> int:
     from radiofm.models.convlstm_heads import ConvLSTMForecaster
     from radiofm.models.registry import config_from_dict
     from radiofm.tasks import finetune as ft
-    from radiofm.train import fit, init_distributed
+    from radiofm.train import fit, init_distributed, seeded
 
     ft.check_common_args(args)
     if args.mode == "lora":
@@ -330,7 +329,7 @@ def run_finetune(args: argparse.Namespace) -> int:
     val_set = ForecastWindows(ds, val_idx, **windows) if val_idx else None
     if len(train_set) == 0:
         raise DatasetError(f"no forecasting training sentence in {args.data} is longer than {context} tokens")
-    with ft.seeded(args.seed):  # initialisation (the scratch baseline's weights)
+    with seeded(args.seed):  # initialisation (the scratch baseline's weights)
         model = ConvLSTMForecaster(model_cfg, readout=args.readout, context=context)
     if args.mode != "scratch":
         pretrained, _ = load_checkpoint(args.init)

@@ -376,7 +376,7 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
 def run_finetune(args: argparse.Namespace) -> int:
     from radiofm.cli import _args
     from radiofm.cli.pretrain import split_dataset
-    from radiofm.train import fit, init_distributed, is_main_process
+    from radiofm.train import fit, init_distributed, is_main_process, seeded
 
     ft.check_common_args(args)
     if args.cache_views < 1:
@@ -390,7 +390,7 @@ def run_finetune(args: argparse.Namespace) -> int:
     train_idx = list(train_set.indices)
     norm = _norm_config(args.norm, full.specs, train_idx)
     head_opts = {"embed_dim": args.head_dim, "depth": args.head_depth, "num_heads": args.head_heads}
-    with ft.seeded(args.seed):
+    with seeded(args.seed):
         model = build_segmentation_model(family, bcfg, head=head_opts, norm=norm, readout=args.readout)
     loaded = ft.load_backbone_into(model, args.init) if args.mode != "scratch" else None
     settings = ft.configure_mode(model, args.mode, k=args.k, lora_rank=args.lora_rank, lora_alpha=args.lora_alpha)

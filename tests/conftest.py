@@ -26,6 +26,20 @@ def make_tone(
     return (tone + noise).astype(np.complex64)
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models on a shared 2-core machine: one torch thread avoids OpenMP oversubscription stalls.
+
+    Use per module: ``pytestmark = pytest.mark.usefixtures("one_thread")``.
+    """
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture
 def tiny_iq() -> np.ndarray:
     """4096 complex64 samples: a 125 kHz tone + noise at 1 MS/s, |x| well inside [-1, 1)."""

@@ -18,12 +18,7 @@ FS = 61.44e6
 CORE_KEYS = ("core:sample_start", "core:sample_count", "core:freq_lower_edge", "core:freq_upper_edge", "core:label")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one torch thread
 
 
 @pytest.fixture(scope="module")

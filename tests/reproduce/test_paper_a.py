@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 from radiofm.cli.main import main
 from radiofm.reproduce import paper_a
@@ -26,12 +25,7 @@ TOY = paper_a.PaperASettings(
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one torch thread
 
 
 def test_paper_a_runs_end_to_end_and_resumes(tmp_path, monkeypatch, capsys):

@@ -14,16 +14,12 @@ from radiofm.models.convlstm_heads import feature_map, image_to_tokens
 from radiofm.tasks import convlstm_segmentation  # noqa: F401  (registers the ConvLSTM backbone and head)
 from radiofm.tasks import finetune as ft
 from radiofm.tasks.segmentation import build_segmentation_model, load_segmentation_model, predict
+from radiofm.train import seeded
 
 OVER = {"token_shape": (16, 4), "hidden_channels": 8, "num_layers": 2, "img_size": (16, 32)}  # 8 tokens
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one torch thread
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +33,7 @@ def msm_ckpt(tmp_path_factory):
 
 def _seg_model(msm_ckpt, mode="frozen"):
     info = ft.read_init(msm_ckpt)
-    with ft.seeded(0):
+    with seeded(0):
         model = build_segmentation_model("convlstm", info["config"])
     if mode != "scratch":
         ft.load_backbone_into(model, msm_ckpt)

@@ -20,12 +20,7 @@ from radiofm.tasks.forecasting import (
 CFG = ConvLSTMConfig(token_shape=(8, 4), hidden_channels=4, num_layers=2)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one torch thread
 
 
 def _forecaster(readout="first", context=2, seed=0):

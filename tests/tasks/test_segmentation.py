@@ -14,14 +14,7 @@ from radiofm.models.heads import LevelMix, SegHeadConfig, TransformerSegHead
 from radiofm.tasks import finetune as ft
 from radiofm.tasks import segmentation as seg
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models on a shared 2-core machine: one thread avoids OpenMP oversubscription stalls."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one torch thread
 
 
 def _tiny_model(mode="frozen", readout="last", **head):

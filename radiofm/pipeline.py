@@ -6,7 +6,10 @@ its summary was recorded (``OUT/.steps/<name>.json``), a rerun skips it, so an i
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import json
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +38,31 @@ def run_cli(argv: list[str]) -> None:
 def flags(options: dict) -> list[str]:
     """{"--epochs": 3, "--lr": 1e-3} -> ["--epochs", "3", "--lr", "0.001"]."""
     return [str(x) for kv in options.items() for x in kv]
+
+
+def add_reproduce_args(p: argparse.ArgumentParser) -> None:
+    """The flags every ``radiofm reproduce EXPERIMENT`` shares (``--preset`` comes from the ``reproduce`` command)."""
+    from radiofm.cli import _args
+
+    p.add_argument("--out", type=Path, required=True, help="output folder (rerunning resumes; --force redoes)")
+    p.add_argument("--force", action="store_true", help="redo every step")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=_args.positive_int, default=None, help="processes for data generation")
+    p.add_argument("--device", default=None, help="auto, cpu, cuda (default auto)")
+
+
+def settings_from_args(preset: Any, args: argparse.Namespace, overrides: Sequence[str] = ("workers",)) -> Any:
+    """The preset's settings dataclass with ``--seed`` and whichever of the ``overrides`` flags were given."""
+    given = {name: getattr(args, name) for name in overrides if getattr(args, name, None)}
+    return dataclasses.replace(preset, seed=args.seed, **given)
+
+
+def prepare_folder(out: Path, *, force: bool) -> Path:
+    """Create the pipeline folder; ``force`` first removes what an earlier run left in it."""
+    if force and out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
 
 
 def run_steps(steps: Sequence[Step], out: Path, settings: Any, *, label: str) -> list[dict]:

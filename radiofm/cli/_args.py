@@ -1,8 +1,10 @@
-"""argparse value types that reject impossible values with a one-line message."""
+"""argparse value types that reject impossible values with a one-line message, and shared parser plumbing."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+from collections.abc import Callable
 
 
 def positive_int(text: str) -> int:
@@ -128,3 +130,38 @@ def train_config(args) -> TrainConfig:  # noqa: F821
         device=args.device,
         progress=not args.no_progress,
     )
+
+
+def add_plugin_parsers(
+    parser: argparse.ArgumentParser,
+    dest: str,
+    metavar: str,
+    registry: dict[str, tuple[str, str]],
+    *,
+    add_args: str,
+    run: str,
+    common: Callable[[argparse.ArgumentParser], None] | None = None,
+    skip_without_args: bool = False,
+) -> None:
+    """A required sub-command per registry entry ``name -> (module, help)``.
+
+    Each module's ``add_args(p)`` adds its flags (after ``common(p)``, if given) and its ``run`` handles the
+    command. A registered module that is not installed is skipped; with ``skip_without_args`` so is one that
+    lacks ``add_args``.
+    """
+    sub = parser.add_subparsers(dest=dest, metavar=metavar, parser_class=type(parser))
+    sub.required = True
+    for name, (modname, help_) in registry.items():
+        try:
+            mod = importlib.import_module(modname)
+        except ModuleNotFoundError as exc:
+            if exc.name == modname:
+                continue
+            raise
+        if skip_without_args and not hasattr(mod, add_args):
+            continue
+        p = sub.add_parser(name, help=help_, description=help_)
+        if common is not None:
+            common(p)
+        getattr(mod, add_args)(p)
+        p.set_defaults(run=getattr(mod, run))

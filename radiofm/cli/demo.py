@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from radiofm.cli import _args
-from radiofm.pipeline import Step, flags, run_cli, run_steps
+from radiofm.pipeline import Step, flags, prepare_folder, run_cli, run_steps, settings_from_args
 
 
 @dataclass
@@ -234,15 +233,8 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import dataclasses
-
-    settings = dataclasses.replace(PRESETS[args.preset], seed=args.seed)
-    if args.workers:
-        settings = dataclasses.replace(settings, workers=args.workers)
-    out: Path = args.out
-    if args.force and out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    settings = settings_from_args(PRESETS[args.preset], args)
+    out = prepare_folder(args.out, force=args.force)
     t_start = time.perf_counter()
     steps = run_steps(PIPELINE, out, settings, label="demo")
     total = time.perf_counter() - t_start

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 from pathlib import Path
 
 from radiofm.cli import _args
@@ -18,18 +17,7 @@ EVALUATIONS = {
 
 def add_parser(sub) -> None:
     p = sub.add_parser("evaluate", help="evaluate a model (reconstruction, segmentation, forecasting)")
-    esub = p.add_subparsers(dest="evaluation", metavar="EVALUATION", parser_class=type(p))
-    esub.required = True
-    for name, (modname, help_) in EVALUATIONS.items():
-        try:
-            mod = importlib.import_module(modname)
-        except ModuleNotFoundError as exc:
-            if exc.name == modname:
-                continue
-            raise
-        ep = esub.add_parser(name, help=help_, description=help_)
-        mod.add_eval_args(ep)
-        ep.set_defaults(run=mod.run_eval)
+    _args.add_plugin_parsers(p, "evaluation", "EVALUATION", EVALUATIONS, add_args="add_eval_args", run="run_eval")
 
 
 def add_eval_args(p: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ Tasks plug in through :data:`TASKS`: each module provides ``add_finetune_args(p)
 
 from __future__ import annotations
 
-import importlib
+from radiofm.cli import _args
 
 # task name -> (module, help)
 TASKS = {
@@ -21,17 +21,6 @@ def add_parser(sub) -> None:
         help="fine-tune a pretrained backbone on a task (frozen, last-k, lora, full, scratch)",
         description="Fine-tune a pretrained backbone (or train the same architecture from scratch) on a task.",
     )
-    tsub = p.add_subparsers(dest="task", metavar="TASK", parser_class=type(p))
-    tsub.required = True
-    for name, (modname, help_) in TASKS.items():
-        try:
-            mod = importlib.import_module(modname)
-        except ModuleNotFoundError as exc:
-            if exc.name == modname:
-                continue
-            raise
-        if not hasattr(mod, "add_finetune_args"):  # a task module that does not fine-tune (yet)
-            continue
-        tp = tsub.add_parser(name, help=help_, description=help_)
-        mod.add_finetune_args(tp)
-        tp.set_defaults(run=mod.run_finetune)
+    _args.add_plugin_parsers(
+        p, "task", "TASK", TASKS, add_args="add_finetune_args", run="run_finetune", skip_without_args=True
+    )

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from radiofm.cli import _args
-from radiofm.pipeline import Step, run_cli, run_steps
+from radiofm.pipeline import Step, add_reproduce_args, prepare_folder, run_cli, run_steps, settings_from_args
 
 
 @dataclass
@@ -217,32 +217,19 @@ PIPELINE: list[Step] = [
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, required=True, help="output folder (rerunning resumes; --force redoes)")
-    p.add_argument("--force", action="store_true", help="redo every step")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=_args.positive_int, default=None, help="processes for data generation")
-    p.add_argument("--device", default=None, help="auto, cpu, cuda (default auto)")
+    add_reproduce_args(p)
     p.add_argument("--threads", type=_args.positive_int, default=None, help="torch CPU threads (cpu preset: 1)")
 
 
 def run(args: argparse.Namespace) -> int:
     from radiofm.io import write_json
 
-    s = dataclasses.replace(PRESETS[args.preset], seed=args.seed)
-    if args.workers:
-        s = dataclasses.replace(s, workers=args.workers)
-    if args.device:
-        s = dataclasses.replace(s, device=args.device)
-    if args.threads:
-        s = dataclasses.replace(s, threads=args.threads)
-    out: Path = args.out
+    s = settings_from_args(PRESETS[args.preset], args, ("workers", "device", "threads"))
     if s.threads:
         import torch
 
         torch.set_num_threads(s.threads)
-    if args.force and out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_folder(args.out, force=args.force)
     t_start = time.perf_counter()
     steps = run_steps(PIPELINE, out, s, label="paper-a")
     report = build_report(out, s, args.preset, steps, total_s=time.perf_counter() - t_start)

@@ -15,14 +15,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import shutil
 import time
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from radiofm.cli import _args
-from radiofm.pipeline import Step, flags, run_cli, run_steps
+from radiofm.pipeline import Step, add_reproduce_args, flags, prepare_folder, run_cli, run_steps, settings_from_args
 
 # paper B Table V: mean accuracy (%) by pretraining mask ratio, and scratch
 PAPER_TABLE5 = {
@@ -223,25 +221,14 @@ def _step_name(model: str, ratio: float, readout: str) -> str:
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, required=True, help="output folder (rerunning resumes; --force redoes)")
-    p.add_argument("--force", action="store_true", help="redo every step")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=_args.positive_int, default=None, help="processes for data generation")
-    p.add_argument("--device", default=None, help="auto, cpu, cuda (default auto)")
+    add_reproduce_args(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from radiofm.io import atomic_path, write_json
 
-    s = dataclasses.replace(PRESETS[args.preset], seed=args.seed)
-    if args.workers:
-        s = dataclasses.replace(s, workers=args.workers)
-    if args.device:
-        s = dataclasses.replace(s, device=args.device)
-    out: Path = args.out
-    if args.force and out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    s = settings_from_args(PRESETS[args.preset], args, ("workers", "device"))
+    out = prepare_folder(args.out, force=args.force)
     t0 = time.perf_counter()
     steps = run_steps(pipeline(s), out, s, label="table5")
     report = build_report(steps, s, args.preset, total_s=time.perf_counter() - t0)

@@ -50,6 +50,14 @@ def read_json(path: str | os.PathLike) -> Any:
     return json.loads(Path(path).read_text())
 
 
+def manifest_kind(path: str | os.PathLike) -> str | None:
+    """The ``"kind"`` of a JSON manifest, or None when the file is missing or is not JSON."""
+    try:
+        return read_json(path).get("kind")
+    except (OSError, ValueError):
+        return None
+
+
 def _json_default(obj: Any) -> Any:
     import numpy as np
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from radiofm.errors import RecordingError
-from radiofm.io import atomic_path
+from radiofm.errors import DatasetError, RecordingError
+from radiofm.io import atomic_path, manifest_kind
 
 META_EXT = ".sigmf-meta"
 DATA_EXT = ".sigmf-data"
@@ -440,6 +441,31 @@ def _open_npy(path: Path, sample_rate_hz: float | None) -> Recording:
         global_meta=side,
         segments=[(0, int(arr.offset))],
     )
+
+
+def resolve_sources(
+    source: str | os.PathLike | Sequence[str | os.PathLike], *, built_kind: str
+) -> tuple[Path | None, list[Path], Path]:
+    """What a dataset builder was pointed at: a folder, one recording, or a list of recordings.
+
+    Returns (the folder itself when it already holds a built dataset whose manifest kind is ``built_kind``,
+    else None; the recording files; the folder a default cache sits beside). DatasetError when the path is
+    missing or holds no recording.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        src = Path(source)
+        if not src.exists():
+            raise DatasetError(f"data path not found: {src}")
+        if src.is_dir() and manifest_kind(src / "manifest.json") == built_kind:
+            return src, [], src
+        paths = find_recordings(src) if src.is_dir() else [src]
+        cache_base = src
+    else:
+        paths = [Path(p) for p in source]
+        cache_base = paths[0].parent if paths else Path(".")
+    if not paths:
+        raise DatasetError(f"no recordings (.sigmf-meta or .npy) found in {source}")
+    return None, paths, cache_base
 
 
 def find_recordings(folder: str | Path) -> list[Path]:

@@ -34,7 +34,7 @@ import torch
 from tqdm import tqdm
 
 from radiofm.errors import ConfigError, DatasetError, RadioFMError
-from radiofm.io import atomic_path, read_json, write_json
+from radiofm.io import atomic_path, manifest_kind, read_json, write_json
 
 SCHEMA_VERSION = 1
 MANIFEST_KIND = "sentences"
@@ -185,22 +185,12 @@ def build_sentences(
     config, seed and source fingerprints; otherwise it is rebuilt atomically. The same seed gives the same bytes.
     Recordings too short for one ``min_s`` sentence are skipped with a warning; no sentence at all is an error.
     """
-    from radiofm.data import find_recordings
+    from radiofm.data.recording import resolve_sources
 
     config = config or SentenceConfig()
-    if isinstance(source, (str, os.PathLike)):
-        src = Path(source)
-        if not src.exists():
-            raise DatasetError(f"data path not found: {src}")
-        if src.is_dir() and _is_sentence_manifest(src / "manifest.json"):
-            return SentenceDataset(src)
-        paths = find_recordings(src) if src.is_dir() else [src]
-        cache_base = src
-    else:
-        paths = [Path(p) for p in source]
-        cache_base = paths[0].parent if paths else Path(".")
-    if not paths:
-        raise DatasetError(f"no recordings (.sigmf-meta or .npy) found in {source}")
+    built, paths, cache_base = resolve_sources(source, built_kind=MANIFEST_KIND)
+    if built is not None:
+        return SentenceDataset(built)
     if shard_tokens < 1:
         raise ConfigError(f"shard size must be positive, got {shard_tokens} tokens")
     sources = [_fingerprint(p) for p in paths]
@@ -288,10 +278,7 @@ def _write_shards(tmp: Path, paths, config, seed, *, shard_tokens, workers, prog
 
 
 def _is_sentence_manifest(path: Path) -> bool:
-    try:
-        return read_json(path).get("kind") == MANIFEST_KIND
-    except (OSError, ValueError):
-        return False
+    return manifest_kind(path) == MANIFEST_KIND
 
 
 # --------------------------------------------------------------------------------------------- reading

@@ -160,22 +160,12 @@ def build_spectrogram_dataset(
     rebuilt into a temporary folder and swapped in atomically. Recordings too short for one segment are
     skipped with a warning; a folder that yields no segment at all is an error.
     """
-    from radiofm.data import find_recordings
+    from radiofm.data.recording import resolve_sources
 
     params = params or SpectrogramParams()
-    if isinstance(source, (str, os.PathLike)):
-        src = Path(source)
-        if not src.exists():
-            raise DatasetError(f"data path not found: {src}")
-        if src.is_dir() and (src / "manifest.json").exists() and _is_spectrogram_manifest(src / "manifest.json"):
-            return SpectrogramDataset(src)
-        paths = find_recordings(src) if src.is_dir() else [src]
-        cache_base = src
-    else:
-        paths = [Path(p) for p in source]
-        cache_base = paths[0].parent if paths else Path(".")
-    if not paths:
-        raise DatasetError(f"no recordings (.sigmf-meta or .npy) found in {source}")
+    built, paths, cache_base = resolve_sources(source, built_kind=MANIFEST_KIND)
+    if built is not None:
+        return SpectrogramDataset(built)
     if shard_size < 1:
         raise ConfigError(f"shard size must be positive, got {shard_size}")
     sources = [fingerprint(p) for p in paths]
@@ -261,13 +251,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _is_spectrogram_manifest(path: Path) -> bool:
-    try:
-        return read_json(path).get("kind") == MANIFEST_KIND
-    except (OSError, ValueError):
-        return False
 
 
 # --------------------------------------------------------------------------------------------- reading

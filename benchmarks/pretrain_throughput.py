@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -65,23 +64,11 @@ def _step_fn(impl: str, model, x: torch.Tensor, mask_ratio: float, autocast):
 
 
 def _time_cpu(fns: dict, *, repeats: int, warmup: int) -> dict[str, dict[str, float]]:
-    """Round-robin like ``time_many`` but on this process's CPU time, which other processes' load barely moves.
+    """``time_many`` on this process's CPU time, which other processes' load barely moves.
 
     Meaningful with ``--threads 1`` (several threads add their CPU times together).
     """
-    for _ in range(warmup):
-        for fn in fns.values():
-            fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.process_time()
-            fn()
-            times[name].append(time.process_time() - start)
-    return {
-        name: {"median_s": statistics.median(v), "min_s": min(v), "mean_s": statistics.fmean(v), "repeats": repeats}
-        for name, v in times.items()
-    }
+    return time_many(fns, repeats=repeats, warmup=warmup, clock=time.process_time)
 
 
 def _synced(fn, device: torch.device):

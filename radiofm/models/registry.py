@@ -23,7 +23,7 @@ from torch import nn
 from radiofm.errors import ConfigError
 
 # Modules that register families/presets on import. A missing one is skipped (it may not be written yet).
-BUILTIN_MODULES = ("radiofm.models.mae", "radiofm.models.convlstm")
+BUILTIN_MODULES = ("radiofm.models.mae", "radiofm.models.convlstm", "radiofm.models.protonet")
 
 _FAMILIES: dict[str, tuple[type, type[nn.Module]]] = {}  # family -> (config class, model class)
 _MODELS: dict[str, tuple[str, Any]] = {}  # preset name -> (family, config instance)

@@ -131,8 +131,10 @@ def _check_layout(h5, path: Path) -> int:
         if key in h5:
             d = h5[key]
             if not isinstance(d, h5py.Dataset) or d.dtype.kind not in "fiu" or d.shape not in ((n,), (n, 1)):
-                raise DatasetError(f"{path}: label {key!r} must be numeric with one value per sample ({n}), got "
-                                   f"{getattr(d, 'shape', '?')}")  # fmt: skip
+                raise DatasetError(
+                    f"{path}: label {key!r} must be numeric with one value per sample ({n}), got "
+                    f"{getattr(d, 'shape', '?')}"
+                )
     return n
 
 
@@ -256,8 +258,10 @@ def load_front_end(
     files = next(iter(picked.values()))
     sizes = {codebook_size_of(p) for p in files}
     if len(sizes) > 1:
-        raise DatasetError(f"{folder}: front end {name!r} has files of several codebooks ({sorted(map(str, sizes))}); "
-                           "keep one codebook per folder")  # fmt: skip
+        raise DatasetError(
+            f"{folder}: front end {name!r} has files of several codebooks ({sorted(map(str, sizes))}); "
+            "keep one codebook per folder"
+        )
     parts = [read_deepbeam(p, frame_len=frame_len, max_frames_per_label=max_frames_per_label) for p in files]
     kinds = {p.angle is not None for p in parts}
     if aoa is not None:

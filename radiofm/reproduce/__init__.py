@@ -7,4 +7,5 @@ preset (the paper's sizes, for a GPU); both write a JSON report and a Markdown t
 EXPERIMENTS = {
     "table5": ("radiofm.reproduce.table5", "paper B Table V: NR/LTE segmentation, mask ratios x model sizes + scratch"),
     "paper-a": ("radiofm.reproduce.paper_a", "paper A: ConvLSTM forecasting heatmaps and segmentation matrices"),
+    "protobeam": ("radiofm.reproduce.protobeam", "seminar slides Table I: ProtoBeam TTSA/TOTA, baselines, ProtoAoA"),
 }

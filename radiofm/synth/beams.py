@@ -92,7 +92,8 @@ class BeamConfig:
     rx_angle_deg: float = 10.0  # receiver direction from the TX broadside in the beam files
     rx_positions: int = 3  # receiver positions (capture sessions) per file; frames cycle over them
     rx_position_spread_m: float = 0.15  # spread of the beam files' positions around the nominal one, std per axis
-    aoa_position_spread_m: float = 0.05  # the same around each AoA grid point (≈ 0.7° at 4 m)
+    aoa_rx_positions: int = 1  # receiver positions per AoA grid angle (one capture session per angle)
+    aoa_position_spread_m: float = 0.05  # their spread around the grid point, std per axis (≈ 0.7° at 4 m)
     rx_vibration_m: float = 3e-4  # per-frame receiver displacement (vibration), std per axis (λ = 5 mm)
     reflection_jitter_db: float = 0.3  # per-frame variation of each reflection loss, normal std
     cfo_jitter_ppm: float = 0.05  # per-frame LO drift around the unit's offset, normal std
@@ -111,7 +112,7 @@ class BeamConfig:
             raise ConfigError("need frame_len >= 64, n_beams >= 2, n_elements >= 2 and n_front_ends >= 1")
         if self.frames_per_beam_gain < 1 or self.frames_per_angle_gain < 1 or not self.gains_db:
             raise ConfigError("need at least one frame per block and at least one receiver gain")
-        if self.rx_positions < 1 or self.n_scatterers < 0 or self.n_moving_scatterers < 0:
+        if self.rx_positions < 1 or self.aoa_rx_positions < 1 or self.n_scatterers < 0 or self.n_moving_scatterers < 0:
             raise ConfigError("need at least one receiver position and non-negative scatterer counts")
         if not 1 <= self.adc_bits <= 16 or not 0 < self.codebook_span_deg < 90:
             raise ConfigError("adc_bits must be in 1..16 and codebook_span_deg in (0, 90)")
@@ -188,8 +189,11 @@ def room_scene(config: BeamConfig, seed: int) -> Scene:
     return Scene(pts, rng.uniform(*config.scatter_loss_db_range, config.n_scatterers))
 
 
-def receiver_positions(angle_deg: float, spread_m: float, config: BeamConfig, seed: int, key: int) -> np.ndarray:
-    """``rx_positions`` receiver positions around the point at ``angle_deg``, ``rx_distance_m``: (S, 2) metres.
+def receiver_positions(
+    angle_deg: float, spread_m: float, n: int, config: BeamConfig, seed: int, key: int
+) -> np.ndarray:
+    """``n`` receiver positions around the point at ``angle_deg``, ``rx_distance_m``: (n, 2) metres; with n = 1
+    the point itself.
 
     Drawn from ``SeedSequence([seed, 4, key])``: every front end sees the same positions (the antenna is swapped,
     the set-up stays).
@@ -197,7 +201,9 @@ def receiver_positions(angle_deg: float, spread_m: float, config: BeamConfig, se
     th = np.deg2rad(angle_deg)
     centre = config.rx_distance_m * np.array([np.cos(th), np.sin(th)])
     rng = np.random.default_rng(np.random.SeedSequence([seed, 4, key]))
-    return centre[None, :] + rng.normal(0.0, spread_m, (config.rx_positions, 2))
+    if n == 1:
+        return centre[None, :]
+    return centre[None, :] + rng.normal(0.0, spread_m, (n, 2))
 
 
 def _paths(rx_xy_m: np.ndarray, scene: Scene, config: BeamConfig, rng: np.random.Generator):
@@ -249,8 +255,12 @@ def render_frames(
         x = (ofdm_waveform if kind == "ofdm" else sc_waveform)(total, rng).astype(np.complex64)
         x = imp.iq_imbalance(x, gain_db=fe.iq_gain_db, phase_deg=fe.iq_phase_deg)
         x = imp.apply_phase_noise_(x, fs, linewidth_hz=fe.phase_noise_linewidth_hz, rng=rng)
-        pa = rapp_pa((drive[:, None] * x[None, :]).astype(np.complex64), saturation=saturation,
-                     smoothness=config.pa_smoothness, am_pm_deg=fe.pa_am_pm_deg)  # (M, total)  # fmt: skip
+        pa = rapp_pa(
+            (drive[:, None] * x[None, :]).astype(np.complex64),
+            saturation=saturation,
+            smoothness=config.pa_smoothness,
+            am_pm_deg=fe.pa_am_pm_deg,
+        )  # (M, total)
         theta = az - fe.mount_error_deg
         gain_dir = element_pattern(theta, exponent=config.element_exponent) * np.cos(np.deg2rad(el))
         coeff = (steering_matrix(theta, config.n_elements, config.spacing_wl) * w[None, :]) * gain_dir[:, None]
@@ -290,10 +300,15 @@ def synthesize_beam_file(fe_index: int, config: BeamConfig, seed: int) -> tuple[
     info dict) with N = gains × beams × frames × frame_len samples and labels per sample.
     """
     fe = front_ends(config, seed)[fe_index]
-    ideal = codebook(config.n_beams, config.n_elements, span_deg=config.codebook_span_deg,
-                     spacing_wl=config.spacing_wl, phase_bits=config.phase_bits)  # fmt: skip
+    ideal = codebook(
+        config.n_beams,
+        config.n_elements,
+        span_deg=config.codebook_span_deg,
+        spacing_wl=config.spacing_wl,
+        phase_bits=config.phase_bits,
+    )
     scene = room_scene(config, seed)
-    rx = receiver_positions(config.rx_angle_deg, config.rx_position_spread_m, config, seed, 0)
+    rx = receiver_positions(config.rx_angle_deg, config.rx_position_spread_m, config.rx_positions, config, seed, 0)
     frames, tx_beam, gain = [], [], []
     per = config.frames_per_beam_gain * config.frame_len
     for gi, g in enumerate(config.gains_db):
@@ -314,14 +329,19 @@ def synthesize_aoa_file(fe_index: int, config: BeamConfig, seed: int) -> tuple[d
     Returns (arrays as :func:`synthesize_beam_file` plus "angle": (N,) float32 degrees, info dict).
     """
     fe = front_ends(config, seed)[fe_index]
-    ideal = codebook(config.n_beams, config.n_elements, span_deg=config.codebook_span_deg,
-                     spacing_wl=config.spacing_wl, phase_bits=config.phase_bits)  # fmt: skip
+    ideal = codebook(
+        config.n_beams,
+        config.n_elements,
+        span_deg=config.codebook_span_deg,
+        spacing_wl=config.spacing_wl,
+        phase_bits=config.phase_bits,
+    )
     scene = room_scene(config, seed)
     frames, tx_beam, gain, angle = [], [], [], []
     per = config.frames_per_angle_gain * config.frame_len
     block = 0
     for ai, a in enumerate(config.aoa_angles_deg):
-        rx = receiver_positions(a, config.aoa_position_spread_m, config, seed, 1 + ai)
+        rx = receiver_positions(a, config.aoa_position_spread_m, config.aoa_rx_positions, config, seed, 1 + ai)
         for g in config.gains_db:
             for b in config.aoa_tx_beams:
                 rng = _block_rng(seed, 1, fe_index, block)

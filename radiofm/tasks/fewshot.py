@@ -233,8 +233,9 @@ def load_training_frames(cfg: ProtoTrainConfig):
     """(all frames of the front end, their class labels, train indices, held-out indices)."""
     from radiofm.data.deepbeam import load_front_end
 
-    data = load_front_end(cfg.data, cfg.front_end, max_frames_per_label=cfg.max_frames_per_label,
-                          aoa=cfg.label == "angle")  # fmt: skip
+    data = load_front_end(
+        cfg.data, cfg.front_end, max_frames_per_label=cfg.max_frames_per_label, aoa=cfg.label == "angle"
+    )
     labels = class_labels(data, cfg.label)
     train_idx, test_idx = split_frames(labels, cfg.test_fraction, cfg.seed)
     return data, labels, train_idx, test_idx
@@ -256,11 +257,13 @@ def train_protonet(cfg: ProtoTrainConfig, out: str | Path, *, resume: bool = Fal
         if missing:
             raise ConfigError(f"classes {missing} are not in the data of front end {cfg.front_end!r}")
     frames = data.frames[train_idx]
-    dataset = EpisodeDataset(frames, labels[train_idx], cfg.episode, n_episodes=cfg.episodes, seed=cfg.seed,
-                             classes=classes)  # fmt: skip
+    dataset = EpisodeDataset(
+        frames, labels[train_idx], cfg.episode, n_episodes=cfg.episodes, seed=cfg.seed, classes=classes
+    )
     with seeded(cfg.seed):
-        model = create_model(cfg.model, data_norm=cfg.data_norm, proto_norm=cfg.proto_norm,
-                             frame_len=int(frames.shape[-1]), n_classes=0)  # fmt: skip
+        model = create_model(
+            cfg.model, data_norm=cfg.data_norm, proto_norm=cfg.proto_norm, frame_len=int(frames.shape[-1]), n_classes=0
+        )
     model.filters.weight.requires_grad_(cfg.train_filter_bank)
     task = ProtoEpisodeTask(augment=cfg.augment)
     train_cfg = TrainConfig(
@@ -275,10 +278,24 @@ def train_protonet(cfg: ProtoTrainConfig, out: str | Path, *, resume: bool = Fal
         save_every_steps=cfg.save_every_steps,
     )
     extra = {"model_name": cfg.model, "fewshot": run_record(cfg, data, labels)}
-    record = fit(model, task, dataset, cfg=train_cfg, out_dir=out, extra=extra, resume=resume,
-                 collate_fn=episode_collate, run_info={"command": "fewshot train"})  # fmt: skip
-    return {"run": str(out), "final": record, "front_end": data.front_end, "n_classes": int(len(np.unique(labels))),
-            "frames": {"train": int(len(train_idx)), "held_out": int(len(test_idx))}}  # fmt: skip
+    record = fit(
+        model,
+        task,
+        dataset,
+        cfg=train_cfg,
+        out_dir=out,
+        extra=extra,
+        resume=resume,
+        collate_fn=episode_collate,
+        run_info={"command": "fewshot train"},
+    )
+    return {
+        "run": str(out),
+        "final": record,
+        "front_end": data.front_end,
+        "n_classes": int(len(np.unique(labels))),
+        "frames": {"train": int(len(train_idx)), "held_out": int(len(test_idx))},
+    }
 
 
 def run_record(cfg: ProtoTrainConfig, data, labels: np.ndarray) -> dict:

@@ -57,13 +57,15 @@ class FewShotEvalConfig:
 
 
 @torch.no_grad()
-def embed_frames(model, frames: np.ndarray, *, batch_size: int = 256, device: str = "cpu",
-                 progress: bool = False) -> np.ndarray:  # fmt: skip
+def embed_frames(
+    model, frames: np.ndarray, *, batch_size: int = 256, device: str = "cpu", progress: bool = False
+) -> np.ndarray:
     """Embeddings of raw frames: (N, C, L) -> (N, D) float32, model in eval mode."""
     model.eval().to(device)
     out = []
-    for lo in tqdm(range(0, len(frames), batch_size), desc="embedding", unit="batch", disable=not progress,
-                   leave=False):  # fmt: skip
+    for lo in tqdm(
+        range(0, len(frames), batch_size), desc="embedding", unit="batch", disable=not progress, leave=False
+    ):
         x = torch.from_numpy(np.ascontiguousarray(frames[lo : lo + batch_size], dtype=np.float32)).to(device)
         out.append(model(x).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
@@ -92,8 +94,9 @@ def adapt_batchnorm(model, frames: np.ndarray, *, batch_size: int = 256, device:
     return adapted.eval()
 
 
-def _prototype_accuracy(support: np.ndarray, s_lab: np.ndarray, query: np.ndarray, q_lab: np.ndarray,
-                        normalize: bool) -> float:  # fmt: skip
+def _prototype_accuracy(
+    support: np.ndarray, s_lab: np.ndarray, query: np.ndarray, q_lab: np.ndarray, normalize: bool
+) -> float:
     classes = np.unique(s_lab)
     protos = np.stack([support[s_lab == c].mean(0) for c in classes])
     if normalize:
@@ -102,22 +105,27 @@ def _prototype_accuracy(support: np.ndarray, s_lab: np.ndarray, query: np.ndarra
     return float(np.mean(classes[d.argmin(1)] == q_lab))
 
 
-def check_shots(labels: np.ndarray, k: int, n_query: int, *, same_pool: bool, where: str,
-                query_labels: np.ndarray | None = None) -> None:  # fmt: skip
+def check_shots(
+    labels: np.ndarray, k: int, n_query: int, *, same_pool: bool, where: str, query_labels: np.ndarray | None = None
+) -> None:
     """ConfigError naming the scarcest class when ``k`` shots (+ queries) exceed what the data holds."""
     counts = {c: int(np.sum(labels == c)) for c in np.unique(labels)}
     need = k + n_query if same_pool else k
     c_min = min(counts, key=counts.get)
     if counts[c_min] < need:
         extra = f" + {n_query} queries" if same_pool else ""
-        raise ConfigError(f"{k} shots{extra} per class need {need} frames, but class {c_min!r} of {where} has only "
-                          f"{counts[c_min]}; use fewer shots")  # fmt: skip
+        raise ConfigError(
+            f"{k} shots{extra} per class need {need} frames, but class {c_min!r} of {where} has only "
+            f"{counts[c_min]}; use fewer shots"
+        )
     if query_labels is not None:
         qc = {c: int(np.sum(query_labels == c)) for c in np.unique(labels)}
         q_min = min(qc, key=qc.get)
         if qc[q_min] < n_query:
-            raise ConfigError(f"{n_query} queries per class need that many held-out frames, but class {q_min!r} of "
-                              f"{where} has {qc[q_min]}; lower n_query")  # fmt: skip
+            raise ConfigError(
+                f"{n_query} queries per class need that many held-out frames, but class {q_min!r} of "
+                f"{where} has {qc[q_min]}; lower n_query"
+            )
 
 
 def episode_accuracies(
@@ -148,8 +156,7 @@ def episode_accuracies(
         ep = sample_episode(labels, ecfg, rng, query_labels=query_labels)
         s_lab = np.repeat(ep.classes, k)
         q_lab = np.repeat(ep.classes, cfg.n_query)
-        accs[e] = _prototype_accuracy(emb[ep.support.reshape(-1)], s_lab, q_emb[ep.query.reshape(-1)], q_lab,
-                                      normalize)  # fmt: skip
+        accs[e] = _prototype_accuracy(emb[ep.support.reshape(-1)], s_lab, q_emb[ep.query.reshape(-1)], q_lab, normalize)
     return accs
 
 
@@ -186,8 +193,9 @@ def evaluate_run(model, record: dict, data: str | Path, front_end: str, cfg: Few
     from radiofm.tasks.fewshot import class_labels, data_fingerprint, split_frames
 
     label = record.get("label", "tx_beam")
-    target = load_front_end(data, front_end, max_frames_per_label=record.get("max_frames_per_label"),
-                            aoa=label == "angle")  # fmt: skip
+    target = load_front_end(
+        data, front_end, max_frames_per_label=record.get("max_frames_per_label"), aoa=label == "angle"
+    )
     labels = class_labels(target, label)
     normalize = bool(model.config.proto_norm)
     same_front_end = target.front_end == record.get("front_end_identity")
@@ -196,24 +204,34 @@ def evaluate_run(model, record: dict, data: str | Path, front_end: str, cfg: Few
     adapt_frames = 0
     if same_front_end:
         if data_fingerprint(labels) != record.get("labels_sha"):
-            raise DatasetError(f"the {front_end!r} data in {data} differs from what the run was trained on; cannot "
-                               "tell its held-out frames")  # fmt: skip
+            raise DatasetError(
+                f"the {front_end!r} data in {data} differs from what the run was trained on; cannot "
+                "tell its held-out frames"
+            )
         train_idx, test_idx = split_frames(labels, record["test_fraction"], record["seed"])
         if len(test_idx) == 0:
             raise ConfigError("the run held out no frames (test_fraction 0): TTSA needs held-out queries")
         emb = embed_frames(model, target.frames, batch_size=cfg.batch_size, device=cfg.device, progress=cfg.progress)
         for k in cfg.shots:
-            accs[k] = episode_accuracies(emb[train_idx], labels[train_idx], k, cfg, normalize=normalize,
-                                         query_emb=emb[test_idx], query_labels=labels[test_idx],
-                                         where=where)  # fmt: skip
+            accs[k] = episode_accuracies(
+                emb[train_idx],
+                labels[train_idx],
+                k,
+                cfg,
+                normalize=normalize,
+                query_emb=emb[test_idx],
+                query_labels=labels[test_idx],
+                where=where,
+            )
     else:
         pool, aside = split_frames(labels, cfg.adapt_fraction, cfg.seed + 1)
         net = model
         if cfg.adapt_bn:
             net = adapt_batchnorm(model, target.frames[aside], batch_size=cfg.batch_size, device=cfg.device)
             adapt_frames = int(len(aside))
-        emb = embed_frames(net, target.frames[pool], batch_size=cfg.batch_size, device=cfg.device,
-                           progress=cfg.progress)  # fmt: skip
+        emb = embed_frames(
+            net, target.frames[pool], batch_size=cfg.batch_size, device=cfg.device, progress=cfg.progress
+        )
         for k in cfg.shots:
             accs[k] = episode_accuracies(emb, labels[pool], k, cfg, normalize=normalize, where=where)
     n_classes = len(np.unique(labels))
@@ -229,3 +247,27 @@ def evaluate_run(model, record: dict, data: str | Path, front_end: str, cfg: Few
         "adapt_bn": bool(cfg.adapt_bn and not same_front_end),
         "adapt_frames": adapt_frames,
     }
+
+
+@torch.no_grad()
+def log_spectrum_embed(
+    frames: np.ndarray, *, n_filters: int = 128, filter_len: int = 128, filter_hop: int = 32, batch_size: int = 256
+) -> np.ndarray:
+    """No-learning reference embedding: the untrained DFT filter bank's centred log-spectrum of each min-max
+    scaled frame, (N, C, L) -> (N, n_filters). What a prototype classifier gets without any training."""
+    from radiofm.models.protonet import ProtoNet, ProtoNetConfig
+
+    net = ProtoNet(
+        ProtoNetConfig(
+            n_filters=n_filters,
+            filter_len=filter_len,
+            filter_hop=filter_hop,
+            frame_len=int(frames.shape[-1]),
+            center_spectrum=True,
+        )
+    ).eval()
+    out = []
+    for lo in range(0, len(frames), batch_size):
+        x = torch.from_numpy(np.ascontiguousarray(frames[lo : lo + batch_size], dtype=np.float32))
+        out.append(net.log_spectrum(net.preprocess(x)).numpy())
+    return np.concatenate(out)

@@ -121,8 +121,9 @@ def dft_filter_bank(n_filters: int, filter_len: int) -> torch.Tensor:
     n = torch.arange(filter_len, dtype=torch.float64)
     window = torch.hann_window(filter_len, periodic=True, dtype=torch.float64)
     freqs = (torch.arange(n_filters, dtype=torch.float64) - n_filters // 2) / n_filters  # cycles per sample
+    # Conv1d correlates (y[t] = Σ_m h[m] x[t + m]), so h = w·exp(−j2πfm) picks out the component at +f
     hr = torch.cos(2 * torch.pi * freqs[:, None] * n[None, :]) * window  # h = hr + j hi
-    hi = torch.sin(2 * torch.pi * freqs[:, None] * n[None, :]) * window
+    hi = -torch.sin(2 * torch.pi * freqs[:, None] * n[None, :]) * window
     w = torch.zeros(n_filters, 2, 2, filter_len, dtype=torch.float64)
     w[:, 0, 0], w[:, 0, 1] = hr, -hi  # Re(h x) = hr·I − hi·Q
     w[:, 1, 0], w[:, 1, 1] = hi, hr  # Im(h x) = hi·I + hr·Q

@@ -102,7 +102,7 @@ class BeamConfig:
     adc_bits: int = 8  # ADC resolution per I and Q
     adc_full_scale_dbm: float = 20.0  # input power (after the RX gain) of a full-scale sample
     aoa_angles_deg: tuple[float, ...] = tuple(float(a) for a in range(-45, 50, 5))  # AoA grid (19 angles)
-    aoa_tx_beams: tuple[int, ...] = (8, 15)  # the fixed TX beams of the AoA files
+    aoa_tx_beams: tuple[int, ...] | None = None  # the fixed TX beams of the AoA files (None: B/3 and 2B/3)
     frames_per_angle_gain: int = 12  # frames per (angle, gain, beam) in an AoA file
 
     def __post_init__(self) -> None:
@@ -116,6 +116,11 @@ class BeamConfig:
             raise ConfigError("need at least one receiver position and non-negative scatterer counts")
         if not 1 <= self.adc_bits <= 16 or not 0 < self.codebook_span_deg < 90:
             raise ConfigError("adc_bits must be in 1..16 and codebook_span_deg in (0, 90)")
+        if self.aoa_tx_beams is None:
+            object.__setattr__(self, "aoa_tx_beams", (self.n_beams // 3, (2 * self.n_beams) // 3))
+        object.__setattr__(self, "aoa_tx_beams", tuple(int(b) for b in self.aoa_tx_beams))
+        object.__setattr__(self, "gains_db", tuple(float(g) for g in self.gains_db))
+        object.__setattr__(self, "aoa_angles_deg", tuple(float(a) for a in self.aoa_angles_deg))
         if any(not 0 <= b < self.n_beams for b in self.aoa_tx_beams) or not self.aoa_tx_beams:
             raise ConfigError(f"aoa_tx_beams must be beam indices in 0..{self.n_beams - 1}, got {self.aoa_tx_beams}")
         if any(abs(a) >= 90 for a in self.aoa_angles_deg) or len(self.aoa_angles_deg) < 2:

@@ -80,8 +80,8 @@ class SupervisedConfig:
     lr: float = 1e-3  # peak learning rate
     weight_decay: float = 1e-4  # AdamW weight decay
     test_fraction: float = 0.3  # per-class share held out for same-front-end accuracy
-    finetune_steps: int = 40  # steps of fine-tuning on the k shots
-    finetune_lr: float = 5e-4  # learning rate of the fine-tuning (constant)
+    finetune_steps: int = 100  # steps of fine-tuning on the k shots
+    finetune_lr: float = 1e-3  # learning rate of the fine-tuning (constant)
     finetune_repeats: int = 2  # fine-tunes per (front end, k), each on other shots
     seed: int = 0  # data order, initialisation, shots
     device: str = "auto"  # "auto", "cpu", "cuda"

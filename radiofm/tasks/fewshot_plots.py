@@ -14,7 +14,7 @@ def plot_accuracy_vs_shots(
 ) -> Path:
     """One line per entry of ``series`` ({label: {"accuracy": {"k": acc}, "ci95": {"k": ci}}}), with 95 % bars;
     ``reference`` ({label: {"k": percent}}) adds the slides' figures as markers."""
-    fig = new_figure((7.5, 4.8))
+    fig = new_figure((10.0, 5.0))
     ax = fig.add_subplot(1, 1, 1)
     for label, rep in series.items():
         ks = sorted(int(k) for k in rep["accuracy"])
@@ -29,7 +29,7 @@ def plot_accuracy_vs_shots(
     ax.set_ylabel("accuracy (%)")
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return save_figure(fig, path)
 
 

@@ -5,11 +5,10 @@ import json
 import h5py
 import numpy as np
 import pytest
+from conftest import make_tone
 
 from radiofm.cli.main import main
 from radiofm.data import write_sigmf
-
-from conftest import make_tone
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -94,10 +94,10 @@ def test_front_end_selection(beam_data):
 
 
 def test_generation_is_seeded(tmp_path, beam_data):
+    from conftest import TINY_BEAMS
+
     from radiofm.data.deepbeam import generate_beam_dataset
     from radiofm.synth.beams import BeamConfig
-
-    from conftest import TINY_BEAMS
 
     generate_beam_dataset(
         tmp_path / "again", BeamConfig(**TINY_BEAMS), seed=0, aoa=False, front_ends=[1], progress=False

@@ -2,13 +2,12 @@
 
 import numpy as np
 import pytest
+from conftest import make_tone
 
 from radiofm.data import Annotation, write_sigmf
 from radiofm.errors import CheckpointError, DatasetError
 from radiofm.models import create_model, save_checkpoint
 from radiofm.tasks.fewshot_encoder import classify_recordings, load_encoder, support_examples
-
-from conftest import make_tone
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 RATE = 1_000_000.0

@@ -12,11 +12,14 @@ several angles of arrival (SPEC §2, §6). We rebuild that physically:
    shifters with the element's phase error (:mod:`radiofm.synth.beam_hardware`). The same beam index thus
    radiates a different pattern from every unit, and its PA distortion leaves in a beam-dependent direction.
 2. **Channel.** A room (:class:`~radiofm.synth.beam_hardware.Room`): line of sight, three wall reflections
-   and a floor bounce by the image method, plus ``n_scatterers`` weak diffuse paths at random angles and
-   delays drawn per frame. Every path leaves the array at its own angle, so it is weighted by the beam's
-   pattern there: the beam shapes the frequency response the receiver sees. Per frame the receiver moves by
-   ``rx_jitter_m`` (several wavelengths: new carrier phases on every path) and every reflection loss varies by
-   ``reflection_jitter_db``.
+   and a floor bounce by the image method, ``n_scatterers`` static point scatterers (furniture, the same in
+   every file: :func:`room_scene`) and ``n_moving_scatterers`` at a new random place in every frame (people).
+   Every path leaves the array at its own angle, so it is weighted by the beam's pattern there: the beam shapes
+   the frequency response the receiver sees. A beam file holds ``rx_positions`` receiver positions (capture
+   sessions, spread ``rx_position_spread_m``, the same for every front end — the antenna is swapped, the set-up
+   stays), frames cycling over them; per frame the receiver vibrates by ``rx_vibration_m`` (a fraction of the
+   5 mm wavelength) and every reflection loss varies by ``reflection_jitter_db``. AoA files put the receiver at
+   each grid angle (``aoa_rx_positions`` sessions per angle).
 3. **Receiver.** Fixed antenna gain, thermal noise (kTB + noise figure), the TX/RX LO offset (the unit's
    CFO plus a small per-frame drift), receiver gain 40/50/60 dB and an ``adc_bits`` ADC whose full scale is
    ``adc_full_scale_dbm`` (weak beams sink towards the quantisation floor at 40 dB; strong ones clip at 60 dB).

@@ -203,7 +203,7 @@ def evaluate_run(model, record: dict, data: str | Path, front_end: str, cfg: Few
     accs: dict[int, np.ndarray] = {}
     adapt_frames = 0
     if same_front_end:
-        if data_fingerprint(labels) != record.get("labels_sha"):
+        if data_fingerprint(labels, target.frames) != record.get("labels_sha"):
             raise DatasetError(
                 f"the {front_end!r} data in {data} differs from what the run was trained on; cannot "
                 "tell its held-out frames"

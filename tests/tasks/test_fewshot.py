@@ -200,3 +200,17 @@ def test_supervised_baseline(beam_data, tmp_path):
         train_supervised(cfg, tmp_path / "sup")
     r = evaluate_supervised(tmp_path / "sup", beam_data, ["tx-ant-0", "tx-ant-1"], (1, 2), cfg)
     assert 0 <= r["ttsa"] <= 1 and set(r["tota"]) == {"tx-ant-1"} and set(r["finetuned"]["tx-ant-1"]) == {"1", "2"}
+
+
+def test_same_name_other_data_is_refused(beam_run, tmp_path):
+    from conftest import TINY_BEAMS
+
+    from radiofm.data.deepbeam import generate_beam_dataset
+    from radiofm.errors import DatasetError
+    from radiofm.synth.beams import BeamConfig
+
+    other = tmp_path / "other"
+    generate_beam_dataset(other, BeamConfig(**TINY_BEAMS), seed=1, aoa=False, front_ends=[0], progress=False)
+    model, record = load_protonet_run(beam_run)
+    with pytest.raises(DatasetError, match="differs from what the run was trained on"):
+        evaluate_run(model, record, other, "tx-ant-0", FewShotEvalConfig(shots=(1,), episodes=2, n_query=2))

@@ -33,7 +33,7 @@ def _check(split: str, traffic, sample_rate_hz: float, n_samples: int) -> list[s
         raise ConfigError(f"nrlte_alt: traffic {bad or regimes!r} invalid (choose from {', '.join(TRAFFIC_REGIMES)})")
     ofdm.check_rate(sample_rate_hz)
     if not isinstance(n_samples, (int, np.integer)) or not int(0.002 * sample_rate_hz) <= n_samples <= MAX_SAMPLES:
-        raise ConfigError(f"nrlte_alt: n_samples {n_samples!r} must be an integer from 2 ms of samples to {MAX_SAMPLES}")
+        raise ConfigError(f"nrlte_alt: n_samples {n_samples!r} must be an integer, ≥ 2 ms of samples, ≤ {MAX_SAMPLES}")
     return regimes
 
 

@@ -102,7 +102,7 @@ def _frame_template(cell: LteCell) -> tuple[np.ndarray, np.ndarray]:
     pos = _crs_positions(cell)
     seeds = {}
     for ns in range(20):
-        for p, l_sf, slot, v in pos:
+        for _, l_sf, slot, _ in pos:
             if slot == ns % 2:
                 l = l_sf - 7 * slot
                 seeds[(ns, l)] = 2**10 * (7 * (ns + 1) + l + 1) * (2 * nid + 1) + 2 * nid + 1

@@ -30,9 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from radiofm.synth.nrlte_alt import grid as g
-from radiofm.synth.nrlte_alt.sequences import gold, nr_pss, nr_sss, qpsk_from_bits
-from radiofm.synth.nrlte_alt.traffic import Traffic
+from radiofm.synth.nrlte_alt.sequences import gold, qpsk_from_bits
 
 NR_NRB = {  # TS 38.101-1 Table 5.3.2-1 (FR1), channel bandwidth Hz -> N_RB
     15e3: {5e6: 25, 10e6: 52, 15e6: 79, 20e6: 106, 25e6: 133, 30e6: 160, 40e6: 216, 50e6: 270},
@@ -41,7 +39,8 @@ NR_NRB = {  # TS 38.101-1 Table 5.3.2-1 (FR1), channel bandwidth Hz -> N_RB
 }  # fmt: skip
 TDD_PATTERNS = {15e3: ("DDDSU", "DDSUU", "DDDDDDDSUU"), 30e3: ("DDDSU", "DDDDDDDSUU", "DDSUU", "DDDSUDDSUU")}
 RESERVED = 255
-_DMRS_ADD = {  # TS 38.211 Table 7.4.1.1.2-3 (type A, single symbol): duration -> positions after l0, per pos 0..3
+# TS 38.211 Table 7.4.1.1.2-3 (type A, single-symbol DMRS): PDSCH duration -> extra positions for pos 0..3
+DMRS_ADD_POSITIONS = {
     8: ((), (7,), (7,), (7,)),
     9: ((), (7,), (7,), (7,)),
     10: ((), (9,), (6, 9), (6, 9)),
@@ -183,7 +182,7 @@ def ssb_positions(cell: NrCell, first_slot: int, n_slots: int) -> list[tuple[int
     return out
 
 
-def _seq_table(seeds: dict, n_qpsk: int) -> dict:
+def seq_table(seeds: dict, n_qpsk: int) -> dict:
     """QPSK reference sequences of length ``n_qpsk`` for each key of ``{key: c_init}``, in one batch."""
     if not seeds:
         return {}
@@ -208,7 +207,7 @@ def cce_reg_map(cell: NrCell) -> np.ndarray:
     return (bundles[:, :, None] * bl + np.arange(bl)).reshape(-1, 6)
 
 
-def _pick_cces(levels, n_cce: int, rng: np.random.Generator, fill: bool) -> np.ndarray:
+def pick_cces(levels, n_cce: int, rng: np.random.Generator, fill: bool) -> np.ndarray:
     """Indices of the CCEs used by PDCCHs of the given aggregation levels (-1: the MATLAB example's one)."""
     if fill:
         return np.arange(n_cce)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from radiofm.synth.nrlte_alt import grid as g
-from radiofm.synth.nrlte_alt.nr import _DMRS_ADD, RESERVED, NrCell, _pick_cces, _seq_table, cce_reg_map, ssb_positions
+from radiofm.synth.nrlte_alt.nr import (
+    DMRS_ADD_POSITIONS,
+    RESERVED,
+    NrCell,
+    cce_reg_map,
+    pick_cces,
+    seq_table,
+    ssb_positions,
+)
 from radiofm.synth.nrlte_alt.sequences import nr_pss, nr_sss
 from radiofm.synth.nrlte_alt.traffic import Traffic
 
@@ -24,7 +32,7 @@ def _put_free(grid: g.Grid, rows, cols, kind: int, values) -> None:
 
 def dmrs_symbols(cell: NrCell, n_dl: int) -> list[int]:
     """PDSCH DMRS symbols of a slot whose PDSCH ends at symbol ``n_dl - 1`` (type A, single symbol)."""
-    extra = _DMRS_ADD[n_dl][cell.dmrs_add_pos] if n_dl >= 8 else ()
+    extra = DMRS_ADD_POSITIONS[n_dl][cell.dmrs_add_pos] if n_dl >= 8 else ()
     return [l for l in (cell.dmrs_l0, *extra) if cell.pdsch_start <= l < n_dl]
 
 
@@ -35,7 +43,7 @@ def _place_ssbs(cell: NrCell, grid: g.Grid, ssbs: list) -> None:
     for slot, _, i in ssbs:
         ib = i + 4 * int(slot % spf >= spf // 2) if big_l == 4 else i  # ī_SSB (half-frame bit for L = 4)
         seeds[(slot, i)] = ib
-    dmrs = _seq_table({ib: 2**11 * (ib + 1) * (nid // 4 + 1) + 2**6 * (ib + 1) + nid % 4 for ib in seeds.values()}, 144)
+    dmrs = seq_table({ib: 2**11 * (ib + 1) * (nid // 4 + 1) + 2**6 * (ib + 1) + nid % 4 for ib in seeds.values()}, 144)
     a = 10 ** (cell.ssb_gain_db / 20)
     k = np.arange(240)
     v = nid % 4
@@ -51,7 +59,8 @@ def _place_ssbs(cell: NrCell, grid: g.Grid, ssbs: list) -> None:
         grid.put(r, sc0 + sync, g.PSS, pss)
         grid.put(r + 2, sc0 + sync, g.SSS, sss)
         seq = dmrs[seeds[(slot, i)]] * a
-        for dr, sel, part in ((1, k % 4 == v, seq[:60]), (2, edge & (k % 4 == v), seq[60:84]), (3, k % 4 == v, seq[84:])):
+        dm = k % 4 == v
+        for dr, sel, part in ((1, dm, seq[:60]), (2, edge & dm, seq[60:84]), (3, dm, seq[84:])):
             grid.put(r + dr, sc0 + k[sel], g.PBCH_DMRS, part)
             data = (k % 4 != v) & (edge if dr == 2 else True)
             grid.mark(r + dr, sc0 + k[data], g.PBCH, 2, a, only_empty=False)
@@ -70,7 +79,7 @@ def build_nr_grid(cell: NrCell, traffic: Traffic, first_slot: int, n_slots: int,
     cce_regs = cce_reg_map(cell)
     pdcch_len = 3 * (cell.coreset_rb0 + cell.coreset_n_rb)
     dl_keys = {int(s) % spf for s, n in zip(slots, n_dl) if n}
-    pdcch_seq = _seq_table(
+    pdcch_seq = seq_table(
         {(n, l): 2**17 * (14 * n + l + 1) * (2 * nid + 1) + 2 * nid for n in dl_keys for l in range(d)}, pdcch_len
     )
     dm_seeds = {}
@@ -78,10 +87,10 @@ def build_nr_grid(cell: NrCell, traffic: Traffic, first_slot: int, n_slots: int,
         if n >= 3:
             for l in dmrs_symbols(cell, int(n)):
                 dm_seeds[(int(s) % spf, l)] = 2**17 * (14 * (int(s) % spf) + l + 1) * (2 * nid + 1) + 2 * nid
-    pdsch_seq = _seq_table(dm_seeds, 6 * n_rb)
+    pdsch_seq = seq_table(dm_seeds, 6 * n_rb)
     trs_seq = {}
     if cell.trs_period_slots:
-        trs_seq = _seq_table(
+        trs_seq = seq_table(
             {(n, l): 2**10 * (14 * n + l + 1) * (2 * nid + 1) + nid for n in dl_keys for l in cell.trs_symbols},
             3 * n_rb,
         )
@@ -93,7 +102,7 @@ def build_nr_grid(cell: NrCell, traffic: Traffic, first_slot: int, n_slots: int,
         if nd == 0:
             continue
         # PDCCH in the CORESET
-        used = _pick_cces(plan.dci_levels, cce_regs.shape[0], rng, plan.fill_control)
+        used = pick_cces(plan.dci_levels, cce_regs.shape[0], rng, plan.fill_control)
         if used.size:
             regs = cce_regs[used].reshape(-1)
             rb, sym = cell.coreset_rb0 + regs // d, regs % d

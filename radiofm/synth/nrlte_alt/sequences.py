@@ -124,7 +124,7 @@ def nr_sss(nid1: int, nid2: int) -> np.ndarray:
 MODULATIONS = {"QPSK": 2, "16QAM": 4, "64QAM": 6, "256QAM": 8}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def constellation(bits_per_symbol: int) -> np.ndarray:
     """(2**q,) complex64 Gray-mapped square QAM with unit mean energy (index = the q-bit label)."""
     half = bits_per_symbol // 2

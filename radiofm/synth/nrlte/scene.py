@@ -209,7 +209,6 @@ def synthesize(
         active = (starts[:-1] >= c.sample_start) & (starts[:-1] < c.sample_start + c.sample_count)
         rows = np.flatnonzero(active)
         r0, r1 = rows[0], rows[-1] + 1
-        source = (np.arange(r0, r1) - cfg.time_shift_symbols) % nm["n_symbols"]  # circular frame shift
         n_sc = cfg.n_subcarriers
         rel_bins = np.arange(n_sc) - n_sc // 2 if c.kind == "NR" else lte.subcarrier_bins(cfg, 0)
         freqs = rel_bins * scs  # Hz from the carrier centre
@@ -228,8 +227,7 @@ def synthesize(
             grids[scs].fill(0)
         full = grids[scs]
         lo, _ = c.bins()
-        faded = np.take(grid, source, axis=0)
-        faded *= h
+        faded = _shifted_product(grid, cfg.time_shift_symbols, r0, r1, h)
         if c.kind == "NR":
             add_block(full, slice(r0, r1), lo, faded)
         else:  # skip the DC subcarrier
@@ -239,6 +237,22 @@ def synthesize(
     out = complex_noise(rng, FRAME_SAMPLES, 10 ** (noise_power_db / 10), out=out)
     for scs in sorted(grids):
         modulate(grids[scs], scs, add_to=out)
+    return out
+
+
+def _shifted_product(grid: np.ndarray, shift: int, r0: int, r1: int, h: np.ndarray) -> np.ndarray:
+    """Capture rows r0..r1-1 of the carrier's grid circularly shifted by ``shift`` rows, times ``h`` (r1-r0, F).
+
+    Capture row r shows grid row (r - shift) mod S: at most two contiguous pieces, multiplied straight into the
+    output (no gathered copy).
+    """
+    n = grid.shape[0]
+    out = np.empty((r1 - r0, grid.shape[1]), dtype=np.complex64)
+    a = (r0 - shift) % n
+    first = min(r1 - r0, n - a)
+    np.multiply(grid[a : a + first], h[:first], out=out[:first])
+    if first < r1 - r0:
+        np.multiply(grid[: r1 - r0 - first], h[first:], out=out[first:])
     return out
 
 

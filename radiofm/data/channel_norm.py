@@ -76,7 +76,8 @@ class ChannelNorm:
 def fit_channel_norm(images: Iterable[np.ndarray], image_size: tuple[int, int], *, source: str = "") -> ChannelNorm:
     """Per-channel mean and std of ``images`` (each (C, h, w)) after resizing them to ``image_size``.
 
-    Accumulates in float64, one image at a time (the data set never has to fit in memory).
+    Accumulates in float64, one image at a time (the data set never has to fit in memory). A channel that is
+    constant gets std 1 (it is centred, not blown up).
     """
     probe = ChannelNorm(image_size, (0.0,), (1.0,))  # validates image_size
     total = total_sq = None
@@ -97,7 +98,8 @@ def fit_channel_norm(images: Iterable[np.ndarray], image_size: tuple[int, int], 
         raise ConfigError("fit_channel_norm: no images to compute statistics from")
     mean = total / count
     std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
-    return ChannelNorm(probe.image_size, tuple(mean), tuple(np.maximum(std, 1e-12)), source=source)
+    std = np.where(std > 1e-6 * (1 + np.abs(mean)), std, 1.0)  # a constant channel is only centred
+    return ChannelNorm(probe.image_size, tuple(mean), tuple(std), source=source)
 
 
 __all__ = ["ChannelNorm", "fit_channel_norm"]

@@ -10,12 +10,14 @@ the person's ground point and heading. All randomness comes from the ``rng`` pas
 
 Activities and what separates them (``motion(...)["meta"]`` records every drawn value):
 
-- ``walk``: back-and-forth along a 2–3.5 m line at 0.6–1.6 m/s, step cadence 1.5–2.1 Hz; legs swing
-  ±step_length/2 in anti-phase, arms counter-swing 0.12–0.25 m, torso bobs 2–4 cm at the step rate.
-- ``run``: the same gait at 1.4–3.0 m/s, cadence 2.3–3.1 Hz, longer arm swing with bent elbows, 5–9 cm
-  bounce. Walk and run overlap in speed (1.4–1.6 m/s) and the Doppler a speed produces depends on the
-  walking direction relative to the link, so neither speed nor Doppler alone separates them: cadence,
-  bounce and limb swing do (paper B's Fig. 7 confuses these two).
+- ``walk``: back-and-forth along a 2–3.5 m line at 0.7–1.7 m/s, step cadence 1.5–2.1 Hz; legs swing
+  ±step_length/2 in anti-phase, arms counter-swing 0.12–0.25 m, torso bobs 2–4 cm at the step rate; the
+  person slows into each turn and stride amplitude and cadence follow the speed.
+- ``run``: the same gait at 1.3–2.6 m/s (running in a room, with turns every 1–3 s), cadence 2.3–3.1 Hz,
+  longer arm swing with bent elbows, 5–9 cm bounce, forward lean. Walk and run overlap in speed
+  (1.3–1.7 m/s) and the Doppler a speed produces depends on the direction of the line relative to the link
+  (none for motion along the link itself), so neither speed nor Doppler alone separates them: cadence,
+  bounce and limb swing do too (paper B's Fig. 7 confuses these two).
 - ``fall``: standing with sway, then one fall at 0.8–2.6 s: the body rotates about the feet by 75–90° with
   accelerating angle (inverted pendulum, α ∝ u²) reaching 2.5–4.2 rad/s at impact (a rigid body toppling
   reaches √(3g/height) ≈ 4.1 rad/s), so 0.6–1.3 s; arms brace, a damped bounce on impact, then lying still

@@ -16,6 +16,7 @@ code's convention (outdoor box 80 × 60 × 40 m).
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,8 +152,7 @@ def write_positioning_files(
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
     config = config or synth.PositioningConfig()
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"output path exists and is not a folder: {out}")
+    _check_replaceable(out)
     scene = synth.draw_scene(np.random.default_rng(np.random.SeedSequence([int(seed), 0])), config)
     train_pos = synth.sample_positions(
         scene, int(n_train), np.random.default_rng(np.random.SeedSequence([int(seed), 1]))
@@ -161,17 +161,37 @@ def write_positioning_files(
         scene, int(n_test), np.random.default_rng(np.random.SeedSequence([int(seed), 2])), avoid=train_pos
     )
     bar = tqdm(total=int(n_train) + int(n_test), desc="positioning synthetic", unit="UE", disable=not progress)
-    paths = {}
-    for s, (split, pos) in enumerate((("train", train_pos), ("test", test_pos))):
-        feats = np.empty((len(pos), config.n_bs, config.n_antennas, config.n_subcarriers), np.float32)
-        for j, i in enumerate(range(0, len(pos), _CHUNK)):
-            rng = np.random.default_rng(np.random.SeedSequence([int(seed), 10 + s, j]))
-            feats[i : i + _CHUNK] = synth.csi_features(scene, pos[i : i + _CHUNK], rng)
-            bar.update(len(pos[i : i + _CHUNK]))
-        paths[split] = write_positioning(out / f"{split}.mat", feats, pos)
-    bar.close()
+    with atomic_path(out) as tmp:  # the folder appears complete or not at all
+        tmp.mkdir()
+        for s, (split, pos) in enumerate((("train", train_pos), ("test", test_pos))):
+            feats = np.empty((len(pos), config.n_bs, config.n_antennas, config.n_subcarriers), np.float32)
+            for j, i in enumerate(range(0, len(pos), _CHUNK)):
+                rng = np.random.default_rng(np.random.SeedSequence([int(seed), 10 + s, j]))
+                feats[i : i + _CHUNK] = synth.csi_features(scene, pos[i : i + _CHUNK], rng)
+                bar.update(len(pos[i : i + _CHUNK]))
+            write_positioning(tmp / f"{split}.mat", feats, pos)
+        bar.close()
+        write_json(tmp / "scene.json", _manifest(scene, config, seed, n_train, n_test))
+    return {"train": out / "train.mat", "test": out / "test.mat", "scene": out / "scene.json"}
+
+
+def _check_replaceable(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"output path exists and is not a folder: {out}")
+    if out.is_dir() and any(out.iterdir()):
+        try:
+            kind = json.loads((out / "scene.json").read_text()).get("kind")
+        except (OSError, ValueError, AttributeError):
+            kind = None
+        if kind != KIND:
+            raise ConfigError(
+                f"{out} exists and is not a synthetic positioning set written by radiofm; choose an empty folder"
+            )
+
+
+def _manifest(scene, config, seed: int, n_train: int, n_test: int) -> dict:
     box = tuple(config.box_m)
-    manifest = {
+    return {
         "kind": KIND,
         "schema_version": 1,
         "seed": int(seed),
@@ -182,9 +202,6 @@ def write_positioning_files(
         "scene": scene.describe(),
         "scaler": PositionScaler((0.0, 0.0, 0.0), box).to_dict(),
     }
-    paths["scene"] = out / "scene.json"
-    write_json(paths["scene"], manifest)
-    return paths
 
 
 __all__ = [

@@ -131,3 +131,15 @@ def test_writer_arguments(tmp_path):
             P.write_positioning_files(tmp_path / "x", **{"n_train": 2, "n_test": 2, **kwargs}, progress=False)
     with pytest.raises(ConfigError):
         P.write_positioning(tmp_path / "y.mat", np.zeros((2, 4, 3, 3)), np.zeros((3, 3)))
+
+
+def test_writer_refuses_a_foreign_folder_and_replaces_its_own(files, tmp_path):
+    foreign = tmp_path / "real"
+    foreign.mkdir()
+    (foreign / "dataset_SNR50_outdoor.mat").write_bytes(b"keep me")
+    with pytest.raises(ConfigError, match="not a synthetic positioning set"):
+        P.write_positioning_files(foreign, 2, 2, progress=False)
+    assert (foreign / "dataset_SNR50_outdoor.mat").read_bytes() == b"keep me"
+    own = P.write_positioning_files(tmp_path / "own", 3, 2, seed=1, progress=False)
+    again = P.write_positioning_files(tmp_path / "own", 4, 2, seed=1, progress=False)
+    assert own == again and len(P.open_positioning(again["train"])) == 4

@@ -27,6 +27,7 @@ Noise: thermal, per tone: 23 dBm UE power over 3276 tones, −174 dBm/Hz, 30 kHz
 link gets ≈ 33 dB SNR per tone, a blocked one ≈ 8 dB), or a fixed per-BS SNR (``snr_db``, like the public
 set's SNR10/20/50 files). Features: |H| normalised by its largest value in the sample (``normalize="sample"``,
 keeps the relative power of the four BSs), per BS (``"bs"``, removes that cue), or not at all (``"none"``).
+With ``phase=True`` four more channels hold each BS's phase relative to its first antenna and tone.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class PositioningConfig:
     noise_figure_db: float = 7.0  # BS receiver noise figure
     snr_db: float | None = None  # None: thermal noise from the link budget; a number: that SNR per BS image
     normalize: str = "sample"  # "sample" | "bs" | "none", see the module docstring
+    phase: bool = False  # also B relative-phase channels (C = 2B); the public files hold one channel per BS
 
     @property
     def n_bs(self) -> int:
@@ -88,6 +90,7 @@ class Scene:
             "carrier_hz": self.config.carrier_hz,
             "bandwidth_hz": self.config.n_carrier_tones * self.config.scs_hz,
             "normalize": self.config.normalize,
+            "phase": self.config.phase,
             "snr_db": self.config.snr_db,
         }
 
@@ -275,7 +278,12 @@ def noise_std(config: PositioningConfig = PositioningConfig()) -> float:
 
 
 def csi_features(scene: Scene, positions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Noisy, normalised CSI magnitude images: float32 (N, B, A, W) (= features (N, C, H, W))."""
+    """Noisy CSI images: float32 (N, C, H=A, W); C = B magnitude channels, then B phase channels with ``phase``.
+
+    Magnitudes are normalised as ``config.normalize`` says. Phase channels hold angle(H · conj(H[a=0, w=0])) / π
+    in [−1, 1] per BS: relative to the first antenna and tone, so the UE's unknown oscillator phase cancels
+    while the phase slopes over tones (delays) and antennas (angles) remain.
+    """
     c = scene.config
     h = channel_response(scene, positions)  # (N, B, A, W)
     if c.snr_db is None:
@@ -285,14 +293,18 @@ def csi_features(scene: Scene, positions: np.ndarray, rng: np.random.Generator) 
     noise = rng.standard_normal((2, *h.shape), dtype=np.float32) * (std[..., None, None] / np.sqrt(2)).astype(
         np.float32
     )
-    mag = np.abs(h + (noise[0] + 1j * noise[1]))
+    h = h + (noise[0] + 1j * noise[1])
+    mag = np.abs(h)
     if c.normalize == "sample":
         mag /= mag.max(axis=(1, 2, 3), keepdims=True)
     elif c.normalize == "bs":
         mag /= mag.max(axis=(2, 3), keepdims=True)
     elif c.normalize != "none":
         raise ValueError(f"normalize must be 'sample', 'bs' or 'none', got {c.normalize!r}")
-    return mag.astype(np.float32)
+    if not c.phase:
+        return mag.astype(np.float32)
+    rel = np.angle(h * np.conj(h[:, :, :1, :1])) / np.pi  # (N, B, A, W)
+    return np.concatenate([mag, rel], axis=1).astype(np.float32)
 
 
 __all__ = [

@@ -140,6 +140,17 @@ def test_features_are_seeded_and_normalised(scene):
     assert 0.3 < np.median(10 * np.log10(snr)) - 10 < 4.5  # |H + n| - |H| keeps about half the noise power
 
 
+def test_relative_phase_channels(scene):
+    ue = P.sample_positions(scene, 2, np.random.default_rng(8))
+    with_phase = dataclasses.replace(scene, config=dataclasses.replace(scene.config, phase=True, snr_db=60.0))
+    f = P.csi_features(with_phase, ue, np.random.default_rng(0))
+    assert f.shape == (2, 8, 16, 193) and (np.abs(f[:, 4:]) <= 1).all() and np.allclose(f[:, 4:, 0, 0], 0)
+    h = P.channel_response(scene, ue)
+    ref = np.angle(h[:, 1, 3, 10] * np.conj(h[:, 1, 0, 0])) / np.pi
+    phasor = np.exp(1j * np.pi * f[:, 5, 3, 10])  # compared as phasors: no wrap-around at ±π
+    assert np.allclose(phasor, np.exp(1j * np.pi * ref), atol=0.03)  # 60 dB SNR: the noise barely moves it
+
+
 def test_scene_description_is_json_able(scene):
     import json
 

@@ -5,6 +5,8 @@
 - :mod:`radiofm.synth.impairments` — CFO, IQ imbalance, DC spike, phase noise, AGC/clipping, bursty timing
 - :mod:`radiofm.synth.channels` — multipath fading with Doppler
 - :mod:`radiofm.synth.nrlte` — the NR/LTE segmentation set
+- :mod:`radiofm.synth.csi_har` (+ :mod:`radiofm.synth.body_motion`) — NTU-Fi-like Wi-Fi CSI of six activities
+- :mod:`radiofm.synth.positioning` — 5G NR CSI from a UE to four base stations, for positioning
 
 Names are resolved lazily, so ``import radiofm.synth`` stays cheap.
 """

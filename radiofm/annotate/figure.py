@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from radiofm.annotate.run import LABELS, AnnotateResult
 from radiofm.data.recording import Recording
-from radiofm.viz import draw_annotations, new_figure, plot_spectrogram
 
 
 def overlay_figure(rec: Recording, result: AnnotateResult):
     """Spectrogram (decimated in time) with the detected carriers drawn as labelled boxes."""
+    from radiofm.viz import draw_annotations, new_figure, plot_spectrogram  # matplotlib: only when drawing
+
     fc = rec.center_freq_hz or 0.0
     t0, t1, f0, f1 = result.picture_extent
     unit, scale = ("ms", 1e3) if t1 < 2.0 else ("s", 1.0)

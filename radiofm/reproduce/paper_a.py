@@ -106,8 +106,6 @@ def _train(s: PaperASettings, run: Path, *, base, epochs: int, batch: int, lr: f
 
 def _eval_device(s: PaperASettings) -> str:
     """Where evaluations run: the training device ("auto": CUDA when there is one)."""
-    import torch
-
     if s.device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return s.device

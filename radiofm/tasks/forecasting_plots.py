@@ -8,11 +8,12 @@ import numpy as np
 import torch
 
 from radiofm.models.forecaster import persistence
-from radiofm.viz import new_figure, save_figure
 
 
 def plot_heatmaps(report: dict, path: Path, *, metric: str = "detection_rate") -> Path:
     """Paper A Fig. 6: ``metric`` over the block-resolution grid, one column per model, one row per horizon."""
+    from radiofm.viz import new_figure, save_figure  # matplotlib: imported when a figure is drawn
+
     names = list(report["results"])
     horizons = report["horizons"]
     fig = new_figure((3.2 * len(names), 2.6 * len(horizons)))
@@ -52,6 +53,8 @@ def plot_tokens(
     models: dict, windows, path: Path, *, horizons: int, labels: dict, n_samples: int = 3, device="cpu"
 ) -> Path:
     """Predicted vs true tokens: per sample a row of truth and a row per model, one column per horizon."""
+    from radiofm.viz import new_figure, save_figure
+
     n = min(n_samples, len(windows))
     picks = np.linspace(0, len(windows) - 1, n).round().astype(int).tolist()
     x = torch.stack([windows[j][0] for j in picks]).to(device)

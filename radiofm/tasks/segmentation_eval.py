@@ -14,7 +14,6 @@ from radiofm.io import atomic_path, write_json
 from radiofm.synth.nrlte import CLASSES
 from radiofm.tasks.metrics import confusion_matrix, metrics_with_binary, plot_confusion
 from radiofm.tasks.segmentation import CLASS_COLORS, load_segmentation_model, predict
-from radiofm.viz import new_figure, plot_spectrogram, save_figure
 
 
 def segmentation_metrics(cm: np.ndarray, classes: tuple[str, ...] = CLASSES) -> dict:
@@ -82,6 +81,8 @@ def plot_overlays(specs: np.ndarray, labels: np.ndarray, preds: np.ndarray, path
     """Rows of (spectrogram, truth, prediction), fixed colours noise/NR/LTE."""
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
+
+    from radiofm.viz import new_figure, plot_spectrogram, save_figure
 
     cmap = ListedColormap(CLASS_COLORS)
     n = len(specs)

@@ -169,3 +169,19 @@ def test_mode_validation(mae_ckpt):
     with pytest.raises(ConfigError, match="layer-decay"):
         ft.layer_decay_scales(model, 1.5)
     assert dataclasses.is_dataclass(BACKBONES["mae"])
+
+
+def test_lora_adapters_are_drawn_from_the_seed(mae_ckpt):
+    """LoRA's A matrices come from SeedSequence([seed, 13]), not the global torch RNG (before issue 9 they did:
+    two identical ``--mode lora`` commands trained different adapters)."""
+
+    def adapters(seed):
+        model = _model(mae_ckpt, "frozen")
+        ft.configure_mode(model, "lora", lora_rank=4, seed=seed)
+        return {n: p.detach().clone() for n, p in model.named_parameters() if ".lora_a" in n}
+
+    a = adapters(3)
+    torch.rand(5)  # global RNG draws in between change nothing
+    b, c = adapters(3), adapters(4)
+    assert a and all(torch.equal(a[n], b[n]) for n in a)
+    assert not any(torch.equal(a[n], c[n]) for n in a)

@@ -57,15 +57,13 @@ def run_finetune(args: argparse.Namespace) -> int:
 
 
 def add_eval_args(p: argparse.ArgumentParser) -> None:
-    from radiofm.tasks.forecasting import HORIZONS
-
     p.add_argument("--model", required=True, type=Path, help="forecasting run (radiofm finetune forecasting)")
     p.add_argument("--data", required=True, type=Path, help="folder of recordings (the run's own: its test split)")
     p.add_argument("--out", required=True, type=Path, help="output folder for forecasting.json and PNGs")
     p.add_argument("--baseline", type=Path, default=None, help="second forecasting run to compare (e.g. scratch)")
     p.add_argument("--freq-blocks", type=_args.int_list, default=None, help="block heights in bins, e.g. 4,8,16,32")
     p.add_argument("--time-blocks", type=_args.int_list, default=None, help="block widths in columns, e.g. 2,4,8,16")
-    p.add_argument("--horizons", type=_args.positive_int, default=HORIZONS, help="tokens ahead (default 4)")
+    p.add_argument("--horizons", type=_args.positive_int, default=4, help="tokens ahead (default 4)")
     p.add_argument("--stride", type=_args.positive_int, default=1, help="tokens between test windows")
     p.add_argument("--max-samples", type=_args.positive_int, default=None, help="evaluate at most N windows")
     p.add_argument("--batch-size", type=_args.positive_int, default=32)

@@ -60,7 +60,7 @@ def add_parser(sub) -> None:
 
 
 def _run_ism(args: argparse.Namespace) -> int:
-    from radiofm.synth.ism import generate_corpus
+    from radiofm.data.ism import generate_corpus
 
     paths = generate_corpus(
         args.out, n_recordings=args.recordings, seed=args.seed, workers=args.workers, progress=not args.no_progress
@@ -70,7 +70,7 @@ def _run_ism(args: argparse.Namespace) -> int:
 
 
 def _run_nrlte(args: argparse.Namespace) -> int:
-    from radiofm.synth.nrlte import generate_dataset
+    from radiofm.data.nrlte import generate_dataset
 
     out = generate_dataset(
         args.out,

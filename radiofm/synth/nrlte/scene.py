@@ -55,6 +55,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from radiofm.dsp.frontend import col_samples, frame_spectrogram, row_freqs_hz, stft_params  # noqa: F401 (re-exported)
 from radiofm.synth.channels import frequency_response
 from radiofm.synth.nrlte import lte, nr, receiver, traffic
 from radiofm.synth.nrlte.ofdm import FRAME_SAMPLES, SAMPLE_RATE_HZ, add_block, modulate, numerology, symbol_starts
@@ -316,53 +317,6 @@ def make_frame(
 # ---------------------------------------------------------------- images
 
 
-def stft_params(fft_size: int, image_size: int) -> dict:
-    """STFT settings mapping the 40 ms capture onto ``image_size`` time bins.
-
-    When ``image_size`` divides the capture, each image column is the mean power of ``pool`` consecutive
-    non-overlapping Hann frames (win = hop = capture / (image_size * pool) <= fft_size, the smallest such pool),
-    so every sample counts once: for 256 columns and fft_size 256 that is win = hop = 240, pool = 40, 10240
-    frames. Otherwise frames of fft_size with hop = fft_size are resized (anti-aliased bilinear).
-    """
-    per_col = FRAME_SAMPLES // image_size
-    if FRAME_SAMPLES % image_size == 0:
-        for pool in range(1, per_col + 1):
-            if per_col % pool == 0 and per_col // pool <= fft_size:
-                hop = per_col // pool
-                return {"fft_size": fft_size, "win_length": hop, "hop": hop, "pool": pool}
-    return {"fft_size": fft_size, "win_length": fft_size, "hop": fft_size, "pool": 0}
-
-
-def frame_spectrogram(iq: np.ndarray, *, fft_size: int = 256, image_size: int = 256) -> np.ndarray:
-    """Log-power spectrogram image float32 (image_size, image_size) in dB; row 0 = most negative frequency."""
-    from radiofm.dsp import resize, spectrogram
-
-    p = stft_params(fft_size, image_size)
-    if p["pool"]:
-        power = spectrogram(iq, fft_size=fft_size, win_length=p["win_length"], hop=p["hop"], log=False)
-        power = power[:, : image_size * p["pool"]].reshape(fft_size, image_size, p["pool"]).mean(axis=2)
-        img = 10.0 * np.log10(power + 1e-12, dtype=np.float32)
-    else:
-        img = spectrogram(iq, fft_size=fft_size, win_length=fft_size, hop=fft_size, log=True)
-    if img.shape != (image_size, image_size):
-        img = resize(img, (image_size, image_size), mode="bilinear")
-    return img.astype(np.float32, copy=False)
-
-
-def row_freqs_hz(image_size: int, fft_size: int, sample_rate_hz: float = SAMPLE_RATE_HZ) -> np.ndarray:
-    """Frequency (Hz from the capture centre) at the centre of each image row, float64 (image_size,).
-
-    Spectrogram bin j is centred on (j - F/2) fs/F; image row r covers bins [r F/H, (r+1) F/H).
-    """
-    r = np.arange(image_size)
-    return ((r + 0.5) / image_size - 0.5) * sample_rate_hz - 0.5 * sample_rate_hz / fft_size
-
-
-def col_samples(image_size: int, n_samples: int = FRAME_SAMPLES) -> np.ndarray:
-    """Sample index at the centre of each image column, float64 (image_size,)."""
-    return (np.arange(image_size) + 0.5) * n_samples / image_size
-
-
 def label_image(carriers: list[dict], *, fft_size: int = 256, image_size: int = 256) -> np.ndarray:
     """Label image uint8 (image_size, image_size): 0 noise, 1 NR, 2 LTE, from the carriers' metadata.
 
@@ -384,14 +338,17 @@ def label_image(carriers: list[dict], *, fft_size: int = 256, image_size: int = 
 _ANNOTATION_CORE = {"type", "lower_edge_hz", "upper_edge_hz", "sample_start", "sample_count", "centre_offset_hz"}
 
 
-def annotations(carriers: list[dict], center_freq_hz: float = CENTER_FREQ_HZ) -> list:
-    """One SigMF annotation per carrier: its active span, absolute band edges, label "NR"/"LTE" and, as
+def annotations(carriers: list[dict], center_freq_hz: float = CENTER_FREQ_HZ) -> list[dict]:
+    """One SigMF annotation dict per carrier: its active span, absolute band edges, label "NR"/"LTE" and, as
     ``radiofm:`` extras, its traffic regime and every drawn knob (None values left out)."""
-    from radiofm.data import Annotation
-
     out = []
     for c in carriers:
-        extra = {
+        ann = {
+            "core:sample_start": int(c["sample_start"]),
+            "core:sample_count": int(c["sample_count"]),
+            "core:freq_lower_edge": float(center_freq_hz + c["lower_edge_hz"]),
+            "core:freq_upper_edge": float(center_freq_hz + c["upper_edge_hz"]),
+            "core:label": c["type"],
             "radiofm:scs_hz": c["scs_hz"],
             "radiofm:bandwidth_hz": c["bandwidth_hz"],
             "radiofm:snr_db": round(float(c["snr_db"]), 2),
@@ -399,16 +356,7 @@ def annotations(carriers: list[dict], center_freq_hz: float = CENTER_FREQ_HZ) ->
             "radiofm:doppler_hz": round(float(c["doppler_hz"]), 2),
         }
         for key, value in c.items():  # traffic and every drawn knob
-            if key not in _ANNOTATION_CORE and value is not None and f"radiofm:{key}" not in extra:
-                extra[f"radiofm:{key}"] = round(value, 6) if isinstance(value, float) else value
-        out.append(
-            Annotation(
-                sample_start=int(c["sample_start"]),
-                sample_count=int(c["sample_count"]),
-                freq_lower_edge_hz=center_freq_hz + c["lower_edge_hz"],
-                freq_upper_edge_hz=center_freq_hz + c["upper_edge_hz"],
-                label=c["type"],
-                extra=extra,
-            )
-        )
+            if key not in _ANNOTATION_CORE and value is not None and f"radiofm:{key}" not in ann:
+                ann[f"radiofm:{key}"] = round(value, 6) if isinstance(value, float) else value
+        out.append(ann)
     return out

@@ -12,10 +12,12 @@ import json
 import numpy as np
 import pytest
 
+import radiofm.annotate as A
+from radiofm.annotate import boxes, frontend, output
+from radiofm.annotate.plan import EDGE_MARGIN
 from radiofm.data import Capture, open_recording, write_sigmf
 from radiofm.errors import RecordingError
 from radiofm.synth import nrlte
-from radiofm.tasks import annotate as A
 
 FS = 61.44e6
 FC = 3.5e9
@@ -208,7 +210,7 @@ def test_lower_odd_rate_resampled(tmp_path):
     res = A.annotate_recording(rec, oracle(truth, seen))
     plan = res.plan
     assert (plan.up, plan.down, plan.n_bins) == (672, 625, 112) and abs(plan.analysis_rate_hz - 26.88e6) < 1e-3
-    assert plan.row_freq_hz(plan.grid[1] - 0.5) <= 12.5e6 * (1 - A.EDGE_MARGIN)
+    assert plan.row_freq_hz(plan.grid[1] - 0.5) <= 12.5e6 * (1 - EDGE_MARGIN)
     check_match(res.annotations, truth, fc=0.0, col=COL * 25 / 61.44)
     check_filled_image(seen[0][0], (-1.5e6, 0.5e6), (-10e6, -3e6), 12.2e6)
 
@@ -323,9 +325,9 @@ def test_contrast_rejects_boxes_on_plain_noise():
     power = rng.gamma(40, 1 / 40, size=(60, 100)).astype(np.float32)
     power[20:30] *= 1.3  # a carrier about 1 dB above the floor (SNR about -6 dB)
     real, fake = A.Box(20, 29, 0, 100, 1, 0.0, 1), A.Box(40, 49, 0, 100, 1, 0.0, 1)
-    assert A._contrast_db(power, real, [real, fake]) > 0.8
-    assert abs(A._contrast_db(power, fake, [real, fake])) < 0.3
-    assert A._contrast_db(power, A.Box(0, 59, 0, 100, 1, 0.0, 1), []) is None  # nothing beside it: kept
+    assert boxes.contrast_db(power, real, [real, fake]) > 0.8
+    assert abs(boxes.contrast_db(power, fake, [real, fake])) < 0.3
+    assert boxes.contrast_db(power, A.Box(0, 59, 0, 100, 1, 0.0, 1), []) is None  # nothing beside it: kept
 
 
 def test_merge_boxes_across_blocks():
@@ -345,9 +347,9 @@ def test_merge_boxes_across_blocks():
 def test_level_shift_only_outside_training_range():
     db = np.full((256, 256), 5.0, np.float32)
     db[100:150] = 18.0
-    assert A._level_shift([db]) == 0.0
-    assert A._level_shift([db - 60]) == pytest.approx(A.TRAIN_LEVEL_DB[0] - (18.0 - 60))
-    assert A._level_shift([db + 30]) == pytest.approx(A.TRAIN_LEVEL_DB[1] - 48.0)
+    assert frontend.level_shift([db]) == 0.0
+    assert frontend.level_shift([db - 60]) == pytest.approx(frontend.TRAIN_LEVEL_DB[0] - (18.0 - 60))
+    assert frontend.level_shift([db + 30]) == pytest.approx(frontend.TRAIN_LEVEL_DB[1] - 48.0)
 
 
 # ------------------------------------------------------------------------------------------ bad input, retunes
@@ -433,7 +435,7 @@ def test_npy_input_and_no_partial_output(tmp_path, frame3, monkeypatch):
         def savefig(self, *a, **k):
             raise OSError("disk full")
 
-    monkeypatch.setattr(A, "overlay_figure", lambda rec, res: Broken())  # fails after data and meta are written
+    monkeypatch.setattr(output, "overlay_figure", lambda rec, res: Broken())  # fails after data and meta are written
     with pytest.raises(OSError, match="disk full"):
         A.write_annotated(rec, res, tmp_path / "p" / "y")
     assert list((tmp_path / "p").iterdir()) == []

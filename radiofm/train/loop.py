@@ -1,176 +1,31 @@
-"""The one training loop every task uses.
-
-A task supplies ``step(model, batch, *, generator, train) -> (loss, metrics)``; the loop owns everything
-else: deterministic data order (a permutation per epoch from the seed), warm-up + cosine learning rate as a
-pure function of the step, AdamW, gradient clipping, bf16 autocast on GPU, DDP under ``torchrun``,
-one JSON line per epoch, a stop on non-finite loss, and step-level checkpoints that ``resume`` continues
-exactly (same data order, same masks, same optimizer state).
-
-The run folder *is* the checkpoint: ``model.safetensors`` + ``config.json`` + ``train_state/``, plus
-``metrics.jsonl``; it is replaced atomically at every save.
-"""
+"""The loop: :func:`fit` (epochs, evaluation, logging, checkpoints, resume), :func:`train_one_epoch`,
+:func:`evaluate`, and the per-step generators that make every draw reproducible (see :mod:`radiofm.train`)."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import json
-import math
 import os
 import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
 
-from radiofm.errors import ConfigError, RadioFMError
+from radiofm.errors import ConfigError
 from radiofm.io import atomic_path
+from radiofm.models.checkpoint import load_train_state, save_checkpoint
+from radiofm.train.config import Task, TrainConfig, TrainingDiverged, lr_at, param_groups
+from radiofm.train.distributed import DistInfo, epoch_batches, init_distributed
 
 RUN_FILES = ("metrics.jsonl", "run.json")  # carried across checkpoint swaps
-
-
-class TrainingDiverged(RadioFMError):
-    """The loss became NaN or Inf; training stopped and the last good checkpoint was kept."""
-
-    exit_code = 3
-
-
-@dataclass
-class TrainConfig:
-    """Optimisation settings shared by pretraining and fine-tuning."""
-
-    epochs: int = 10  # passes over the training set
-    batch_size: int = 64  # per process; the effective batch is batch_size * world size
-    lr: float | None = None  # peak learning rate; None -> base_lr * effective_batch / 256
-    base_lr: float = 1e-3  # MAE-style base learning rate, scaled by the effective batch
-    min_lr: float = 0.0  # floor of the cosine schedule
-    warmup_epochs: float = 1.0  # linear warm-up length, epochs (fractions allowed)
-    weight_decay: float = 0.05  # AdamW decoupled weight decay (not on biases, norms, tokens)
-    betas: tuple[float, float] = (0.9, 0.95)  # AdamW betas
-    clip_grad: float | None = 1.0  # max global grad norm; None disables
-    amp: str = "auto"  # "auto" (bf16 on CUDA, off on CPU), "bf16" or "off"
-    seed: int = 0  # drives data order, masks and initialisation
-    num_workers: int = 0  # DataLoader worker processes
-    save_every_steps: int = 0  # also checkpoint every N steps (0: at the end of each epoch only)
-    device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", ...
-    progress: bool = True  # progress bar on stderr
-
-    def __post_init__(self) -> None:
-        self.betas = tuple(self.betas)
-        if self.epochs < 1:
-            raise ConfigError(f"epochs must be at least 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ConfigError(f"batch size must be at least 1, got {self.batch_size}")
-        if self.lr is not None and not self.lr > 0:
-            raise ConfigError(f"learning rate must be positive, got {self.lr}")
-        if not self.base_lr > 0:
-            raise ConfigError(f"base learning rate must be positive, got {self.base_lr}")
-        if self.warmup_epochs < 0 or self.weight_decay < 0:
-            raise ConfigError("warm-up epochs and weight decay must be non-negative")
-        if self.amp not in ("auto", "bf16", "off"):
-            raise ConfigError(f"amp must be auto, bf16 or off, got {self.amp!r}")
-
-
-class Task(Protocol):
-    kind: str
-
-    def step(self, model: nn.Module, batch: Any, *, generator: torch.Generator, train: bool): ...
-
-
-# ------------------------------------------------------------------------------------------- schedule
-
-
-def lr_at(step: int, *, total_steps: int, warmup_steps: int, peak_lr: float, min_lr: float = 0.0) -> float:
-    """Linear warm-up to ``peak_lr`` over ``warmup_steps``, then half-cosine down to ``min_lr``."""
-    if warmup_steps > 0 and step < warmup_steps:
-        return peak_lr * (step + 1) / warmup_steps
-    span = max(1, total_steps - warmup_steps)
-    t = min(1.0, (step - warmup_steps) / span)
-    return min_lr + (peak_lr - min_lr) * 0.5 * (1.0 + math.cos(math.pi * t))
-
-
-def param_groups(model: nn.Module, weight_decay: float, *, lr_scales: dict[str, float] | None = None) -> list[dict]:
-    """AdamW groups: no decay for biases, norms and 1-D tokens/embeddings; optional per-parameter lr scale."""
-    skip = set(getattr(model, "no_weight_decay", lambda: set())())
-    groups: dict[tuple[float, float], list] = {}
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        wd = 0.0 if (p.ndim <= 1 or name.endswith(".bias") or name in skip) else weight_decay
-        scale = (lr_scales or {}).get(name, 1.0)
-        groups.setdefault((wd, scale), []).append(p)
-    return [{"params": ps, "weight_decay": wd, "lr_scale": s} for (wd, s), ps in groups.items()]
-
-
-# ------------------------------------------------------------------------------------------- distributed
-
-
-@dataclass
-class DistInfo:
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def is_main_process() -> bool:
-    """True on rank 0 (or without torchrun). Never joins or creates a process group."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank() == 0
-    return int(os.environ.get("RANK", "0")) == 0
-
-
-def init_distributed(device: str = "auto") -> DistInfo:
-    """Join the process group when launched by ``torchrun`` (WORLD_SIZE > 1): NCCL on GPU, gloo on CPU."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    use_cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
-    if use_cuda and not torch.cuda.is_available():
-        raise ConfigError(f"device {device!r} requested but CUDA is not available")
-    if use_cuda:
-        dev = torch.device(f"cuda:{local}") if (world > 1 or device in ("auto", "cuda")) else torch.device(device)
-        torch.cuda.set_device(dev)
-    else:
-        dev = torch.device("cpu")
-    if world > 1 and not torch.distributed.is_initialized():
-        torch.distributed.init_process_group(backend="nccl" if use_cuda else "gloo")
-    return DistInfo(rank=rank, world_size=world, local_rank=local, device=dev)
-
-
-def epoch_batches(
-    n: int,
-    batch_size: int,
-    *,
-    seed: int,
-    epoch: int,
-    rank: int = 0,
-    world: int = 1,
-    shuffle: bool = True,
-    drop_last: bool = True,
-) -> list[list[int]]:
-    """This rank's batches of indices for one epoch: a seeded permutation, split evenly across ranks."""
-    order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
-    per_rank = len(order) // world if drop_last or world > 1 else len(order)
-    mine = order[rank * per_rank : (rank + 1) * per_rank] if world > 1 else order
-    nb = len(mine) // batch_size if drop_last else math.ceil(len(mine) / batch_size)
-    if nb == 0 and len(mine) > 0:  # fewer samples than one batch: use what there is
-        return [mine.tolist()]
-    return [mine[i * batch_size : (i + 1) * batch_size].tolist() for i in range(nb)]
-
-
-# ------------------------------------------------------------------------------------------- the loop
 
 
 def autocast_for(device: torch.device, amp: str):
@@ -322,17 +177,16 @@ def fit(
     collate_fn: Callable | None = None,
     on_step: Callable | None = None,
     run_info: dict | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> dict:
     """Train ``model`` on ``train_set`` with ``task`` and keep the run folder ``out_dir`` as its checkpoint.
 
     Returns the last epoch's log record. With ``resume=True`` continues from ``out_dir``'s train state
-    (mid-epoch too) and gives exactly the steps an uninterrupted run would have taken.
+    (mid-epoch too) and gives exactly the steps an uninterrupted run would have taken. ``log`` receives each
+    epoch's JSON line on the main process (also appended to ``metrics.jsonl``).
     """
-    from radiofm.models.checkpoint import load_train_state, save_checkpoint
-
     out = Path(out_dir)
     dist = init_distributed(cfg.device)
-    torch.manual_seed(cfg.seed)
     model.to(dist.device)
     unwrapped = model
     if resume:
@@ -366,7 +220,6 @@ def fit(
     if ts is not None:
         optimizer.load_state_dict(ts["optimizer"])
         state.update(ts["progress"])
-        torch.set_rng_state(ts["torch_rng"])
     info = {
         "task": task.kind,
         "train_config": _cfg_dict(cfg),
@@ -380,7 +233,7 @@ def fit(
     def save():
         if not dist.is_main:
             return
-        train_state = {"optimizer": optimizer.state_dict(), "progress": dict(state), "torch_rng": torch.get_rng_state()}
+        train_state = {"optimizer": optimizer.state_dict(), "progress": dict(state)}
         _save_run(out, unwrapped, task.kind, {**(extra or {}), "run": info}, train_state, save_checkpoint)
 
     record: dict = {}
@@ -427,7 +280,7 @@ def fit(
             "epoch_time_s": time.perf_counter() - t0,
         }
         if dist.is_main:
-            _log(out, record)
+            _log(out, record, log)
         save()
     return record
 
@@ -441,9 +294,10 @@ def _cfg_dict(cfg: TrainConfig) -> dict:
     return d
 
 
-def _log(out: Path, record: dict) -> None:
+def _log(out: Path, record: dict, log: Callable[[str], None] | None) -> None:
     line = json.dumps({k: (round(v, 6) if isinstance(v, float) else v) for k, v in record.items()})
-    print(line, flush=True)
+    if log is not None:
+        log(line)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "metrics.jsonl", "a") as fh:
         fh.write(line + "\n")

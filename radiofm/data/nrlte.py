@@ -1,9 +1,10 @@
-"""Write an NR/LTE segmentation dataset folder.
+"""The NR/LTE segmentation dataset folder: the writer (:func:`generate_dataset`) and the reader
+(:func:`open_segmentation_dataset`, :class:`SegmentationDataset`) side by side.
 
 Layout of ``out_dir`` (written to a temporary folder beside it and renamed when complete):
 
 - ``spectrograms.npy``: float32 (N, H, W) log-power spectrograms in dB (H = W = image_size; rows = frequency,
-  row 0 the most negative; columns = time), see :func:`radiofm.synth.nrlte.scene.frame_spectrogram`.
+  row 0 the most negative; columns = time), see :func:`radiofm.dsp.frontend.frame_spectrogram`.
 - ``labels.npy``: uint8 (N, H, W), 0 noise, 1 NR, 2 LTE.
 - ``manifest.json``: ``kind`` "nrlte-segmentation", split, seed, sizes, STFT parameters, class names, the noise,
   level and SNR distributions, the traffic mix and receiver-impairment ranges, and per-frame metadata
@@ -14,8 +15,8 @@ Layout of ``out_dir`` (written to a temporary folder beside it and renamed when 
 - with ``iq=True``: ``iq/frame_0000.sigmf-meta`` + ``.sigmf-data`` (cf32_le, 61.44 MS/s, centre 3.5 GHz) with
   one annotation per carrier.
 
-Frame i is drawn from ``np.random.SeedSequence([seed, i])`` alone, so the output is identical for any number
-of workers.
+Frame i is drawn from ``np.random.SeedSequence([seed, i])`` alone (:mod:`radiofm.synth.nrlte`), so the output is
+identical for any number of workers.
 """
 
 from __future__ import annotations
@@ -27,13 +28,16 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
-from radiofm.errors import ConfigError
-from radiofm.io import atomic_path, write_json
+from radiofm.data.sigmf_writer import write_sigmf
+from radiofm.dsp.frontend import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE_HZ, frame_spectrogram, stft_params
+from radiofm.dsp.resize import resize
+from radiofm.errors import ConfigError, DatasetError
+from radiofm.io import atomic_path, read_json, write_json
 from radiofm.synth.nrlte import receiver, scene
 from radiofm.synth.nrlte import traffic as traffic_module
-from radiofm.synth.nrlte.ofdm import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE_HZ
 
 KIND = "nrlte-segmentation"
 SCHEMA_VERSION = 1
@@ -57,11 +61,9 @@ def render_frame(
     rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
     buffer = scene._scratch("iq", (FRAME_SAMPLES,), np.complex64)  # reused: the capture never leaves here
     iq, meta = scene.make_frame(rng, split=split, traffic_mix=traffic_mix, out=buffer)
-    spec = scene.frame_spectrogram(iq, fft_size=fft_size, image_size=image_size)
+    spec = frame_spectrogram(iq, fft_size=fft_size, image_size=image_size)
     label = scene.label_image(meta["carriers"], fft_size=fft_size, image_size=image_size)
     if iq_dir is not None:
-        from radiofm.data import write_sigmf
-
         name = f"frame_{index:04d}"
         write_sigmf(
             Path(iq_dir) / name,
@@ -83,8 +85,6 @@ def render_frame(
 
 
 def _worker_init() -> None:
-    import torch
-
     torch.set_num_threads(1)  # one process per core; the STFT must not spawn threads of its own
 
 
@@ -159,7 +159,7 @@ def generate_dataset(
 
 
 def _manifest(split, seed, n_frames, fft_size, image_size, iq, frames, mix) -> dict:
-    stft = scene.stft_params(fft_size, image_size)
+    stft = stft_params(fft_size, image_size)
     return {
         "kind": KIND,
         "schema_version": SCHEMA_VERSION,
@@ -204,3 +204,53 @@ def _manifest(split, seed, n_frames, fft_size, image_size, iq, frames, mix) -> d
         "receiver": receiver.RANGES,
         "frames": frames,
     }
+
+
+# ------------------------------------------------------------------------------------------- reading
+
+
+def open_segmentation_dataset(folder: str | Path) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(spectrograms (N, H, W) float32 dB, labels (N, H, W) uint8, manifest), both memory-mapped."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DatasetError(f"dataset folder {folder} does not exist")
+    mpath = folder / "manifest.json"
+    try:
+        manifest = read_json(mpath)
+    except FileNotFoundError:
+        raise DatasetError(f"{folder} is not an NR/LTE segmentation dataset (no manifest.json)") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{mpath} is malformed JSON: {exc}") from None
+    kind = manifest.get("kind") if isinstance(manifest, dict) else None
+    if kind != KIND:
+        raise DatasetError(f"{folder} is a {kind!r} dataset, expected {KIND!r} (radiofm generate nrlte)")
+    arrays = []
+    for name in ("spectrograms.npy", "labels.npy"):
+        try:
+            arrays.append(np.load(folder / name, mmap_mode="r"))
+        except FileNotFoundError:
+            raise DatasetError(f"{folder} lacks {name}") from None
+        except ValueError as exc:
+            raise DatasetError(f"cannot read {folder / name}: {exc}") from None
+    specs, labels = arrays
+    if specs.ndim != 3 or specs.shape != labels.shape or len(specs) == 0:
+        raise DatasetError(f"{folder}: spectrograms {specs.shape} and labels {labels.shape} must be equal (N, H, W)")
+    return specs, labels, manifest
+
+
+class SegmentationDataset(torch.utils.data.Dataset):
+    """Item i -> {"x": (1, H, W) float32 dB, "y": (H, W) int64} at the model's input size (H, W)."""
+
+    def __init__(self, folder: str | Path, *, image_size: tuple[int, int], max_frames: int | None = None):
+        self.folder = Path(folder)
+        self.specs, self.labels, self.manifest = open_segmentation_dataset(folder)
+        self.image_size = tuple(int(s) for s in image_size)
+        self.n = len(self.specs) if max_frames is None else max(1, min(len(self.specs), int(max_frames)))
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict:
+        x = resize(np.array(self.specs[i], dtype=np.float32), self.image_size, mode="bilinear")
+        y = resize(np.asarray(self.labels[i]), self.image_size, mode="nearest")
+        return {"x": torch.from_numpy(x)[None], "y": torch.from_numpy(y.astype(np.int64))}

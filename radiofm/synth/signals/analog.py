@@ -59,7 +59,7 @@ def airband(rng: np.random.Generator, n_samples: int, sample_rate_hz: float) -> 
     fs = sample_rate_hz
     spacing = float(rng.choice([8.33e3, 25e3]))
     off = draw_offset(rng, fs, 400e3)
-    bw = 5e3 if spacing < 10e3 else 6e3
+    bw = 4e3 if spacing < 10e3 else 5e3
     x, (start, length) = _am_voice(rng, n_samples, fs, spacing)
     others, other_bursts = [], []
     for _ in range(int(rng.integers(0, 3))):
@@ -122,7 +122,7 @@ def fm_broadcast(rng: np.random.Generator, n_samples: int, sample_rate_hz: float
     (80 %), 50–75 kHz peak deviation; plus 0–4 other stations on the 100/200 kHz raster at −25…0 dB."""
     fs, dur = sample_rate_hz, n_samples / sample_rate_hz
     off = draw_offset(rng, fs, 250e3)
-    bw = 200e3
+    bw = 150e3
     raster = float(rng.choice([100e3, 200e3]))
     slots = [k for k in range(-12, 13) if abs(k) >= 2 and abs(off + k * raster) < fs / 2 - 150e3]
     others, other_bursts = [], []
@@ -264,7 +264,7 @@ def vor(rng: np.random.Generator, n_samples: int, sample_rate_hz: float) -> Emis
     voice = rng.random() < 0.3
     if voice:
         m += 0.3 * wf.voice_audio(rng, n, _AUDIO_RATE_HZ, band_hz=(300.0, 3000.0))
-    bw = 21e3
+    bw = 22e3
     off = draw_offset(rng, fs, 40e3)
     burst = Burst(0.0, dur, off, bw)
     iq = unit_power(place(m.astype(np.complex64), _AUDIO_RATE_HZ, n_samples, fs, off), [burst], fs)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from radiofm.errors import ConfigError
 from radiofm.synth.signals import analog, digital, ofdm, pulsed, wideband
 from radiofm.synth.signals.common import Emission
 
@@ -35,10 +36,10 @@ class SignalClass:
 _C = SignalClass
 # fmt: off
 CLASS_TABLE: tuple[SignalClass, ...] = (
-    _C("ads-b", pulsed.adsb, "PPM pulses (0.5 µs), Mode S DF17/DF11 + Mode A/C", "1 Mb/s", 2.6e6, (1.2e6, 2.05e6),
+    _C("ads-b", pulsed.adsb, "PPM pulses (0.5 µs), Mode S DF17/DF11 + Mode A/C", "1 Mb/s", 2.6e6, (1.5e6, 2.05e6),
        "8 µs preamble + 56/112 µs data; 4–12 msgs/s per aircraft, 4–40 aircraft", "los", (1090e6,),
        "ICAO Annex 10 Vol IV; RTCA DO-260B; mode-s.org"),
-    _C("airband", analog.airband, "DSB-AM voice (85–95 %)", "audio 300–2500/3000 Hz", 5e3, (0.3e3, 7e3),
+    _C("airband", analog.airband, "DSB-AM voice (85–95 %)", "audio 300–2500/3000 Hz", 4e3, (1e3, 7e3),
        "push-to-talk 1.5–8 s; 8.33/25 kHz channels", "mobile", (118.1e6, 121.5e6, 124.35e6, 132.0e6),
        "ICAO Annex 10 Vol III/V"),
     _C("ais", digital.ais, "GMSK BT 0.4, NRZI, HDLC", "9600 b/s", 10e3, (7e3, 13e3),
@@ -47,11 +48,11 @@ CLASS_TABLE: tuple[SignalClass, ...] = (
     _C("automatic-picture-transmission", analog.apt, "FM ±17 kHz of 2400 Hz AM subcarrier", "4160 words/s",
        38e3, (25e3, 50e3), "2 lines/s, sync A 1040 Hz / sync B 832 pps", "mobile", (137.1e6, 137.62e6, 137.9125e6),
        "NOAA KLM User's Guide §4.2"),
-    _C("bluetooth", wideband.bluetooth, "GFSK BT 0.5, h 0.28–0.35", "1 Msym/s", 1e6, (0.7e6, 1.4e6),
+    _C("bluetooth", wideband.bluetooth, "GFSK BT 0.5, h 0.28–0.35", "1 Msym/s", 0.9e6, (0.6e6, 1.2e6),
        "1600 hops/s over 79 × 1 MHz; 625 µs slots, packets ≤ 366/1622/2870 µs", "multipath", (2.441e9,),
        "Bluetooth Core v5 Vol 2 Part A"),
     _C("cellular", wideband.cellular, "GSM GMSK BT 0.3 or LTE OFDM 15 kHz", "270.833 kb/s / 15 ksym/s per sc",
-       200e3, (150e3, 2.05e6), "GSM 577 µs bursts in 4.615 ms frames; LTE continuous 0.5 ms slots", "multipath",
+       250e3, (150e3, 2.05e6), "GSM 577 µs bursts in 4.615 ms frames; LTE continuous 0.5 ms slots", "multipath",
        (935.2e6, 1842.5e6, 806e6), "3GPP TS 45.002/45.004, TS 36.211/36.104"),
     _C("digital-audio-broadcasting", ofdm.dab, "OFDM π/4-DQPSK, 1536 × 1 kHz", "1.246 ms symbols", 1.536e6,
        (1.45e6, 1.6e6), "96 ms frames, 1.297 ms null symbol", "multipath", (174.928e6, 202.928e6, 225.648e6),
@@ -59,8 +60,8 @@ CLASS_TABLE: tuple[SignalClass, ...] = (
     _C("digital-speech-decoder", digital.digital_speech, "4FSK RRC α 0.2 (DMR / P25 C4FM)", "4800 sym/s", 8e3,
        (5e3, 11e3), "DMR MS: 27.5 ms bursts every 60 ms; BS/P25 continuous", "mobile", (446.1e6, 439.5e6, 851.0e6),
        "ETSI TS 102 361-1; TIA-102"),
-    _C("fm", analog.fm_broadcast, "WBFM ±50–75 kHz, stereo MPX + RDS", "audio 15 kHz, pilot 19 kHz", 200e3,
-       (80e3, 290e3), "continuous; 100/200 kHz raster", "multipath", (88.5e6, 94.7e6, 101.1e6, 105.3e6),
+    _C("fm", analog.fm_broadcast, "WBFM ±50–75 kHz, stereo MPX + RDS", "audio 15 kHz, pilot 19 kHz", 150e3,
+       (70e3, 290e3), "continuous; 100/200 kHz raster", "multipath", (88.5e6, 94.7e6, 101.1e6, 105.3e6),
        "ITU-R BS.450-3; IEC 62106"),
     _C("lora", wideband.lora, "chirp spread spectrum", "SF7–12: 2^SF/BW symbols", 125e3, (110e3, 560e3),
        "8 preamble + 2 sync + 2.25 down-chirps + payload", "mobile", (868.1e6, 868.3e6, 868.5e6, 903.9e6),
@@ -80,13 +81,13 @@ CLASS_TABLE: tuple[SignalClass, ...] = (
     _C("remote-keyless-entry", pulsed.keyless, "OOK PWM (KeeLoq) or 2-FSK Manchester", "0.8–10 kb/s", 25e3,
        (2e3, 120e3), "≈54–108 ms code words repeated while pressed", "mobile", (433.92e6, 315e6),
        "Microchip HCS301 data sheet"),
-    _C("RS41-Radiosonde", digital.rs41, "GFSK BT 0.5 ±2.4 kHz", "4800 Bd", 10e3, (6e3, 13e3),
+    _C("RS41-Radiosonde", digital.rs41, "GFSK BT 0.5 ±2.4 kHz", "4800 Bd", 8.5e3, (6e3, 12e3),
        "320/518-byte frame every 1 s", "mobile", (403.0e6, 404.5e6, 405.1e6), "SDRangel radiosonde docs; rs1729/RS"),
     _C("sstv", analog.sstv, "audio tone 1200/1500–2300 Hz on USB or NBFM", "M1 446 ms, S1 428 ms, R36 150 ms lines",
        1.3e3, (0.5e3, 16e3), "line sync 4.862/9 ms at 1200 Hz", "hf", (14.23e6, 145.8e6, 7.171e6),
        "Barber, SSTV mode specifications (2000)"),
-    _C("vor", analog.vor, "AM: 30 Hz + 9960 Hz subcarrier FM ±480 Hz + 1020 Hz ident", "30 Hz", 21e3,
-       (17e3, 23e3), "continuous; ident ≈4 s per 10 s", "los", (112.5e6, 113.6e6, 115.2e6), "ICAO Annex 10 Vol I §3.3"),
+    _C("vor", analog.vor, "AM: 30 Hz + 9960 Hz subcarrier FM ±480 Hz + 1020 Hz ident", "30 Hz", 22e3,
+       (17e3, 24e3), "continuous; ident ≈4 s per 10 s", "los", (112.5e6, 113.6e6, 115.2e6), "ICAO Annex 10 Vol I §3.3"),
     _C("wifi", ofdm.wifi, "OFDM 312.5 kHz subcarriers (slice), some DSSS", "4 µs symbols", 2.6e6, (1.2e6, 2.05e6),
        "PPDUs 0.1–3 ms + SIFS + ACK; busy 5–60 %", "multipath", (2.412e9, 2.437e9, 2.462e9, 5.18e9),
        "IEEE 802.11-2020 §17"),
@@ -98,8 +99,8 @@ _BY_NAME = {c.name: c for c in CLASS_TABLE}
 
 
 def signal_class(name: str) -> SignalClass:
-    """The :class:`SignalClass` called ``name`` (KeyError with the valid names otherwise)."""
+    """The :class:`SignalClass` called ``name``; ConfigError naming the valid classes otherwise."""
     try:
         return _BY_NAME[name]
-    except KeyError:
-        raise KeyError(f"unknown signal class {name!r}; classes: {', '.join(CLASSES)}") from None
+    except (KeyError, TypeError):
+        raise ConfigError(f"unknown signal class {name!r}; classes: {', '.join(CLASSES)}") from None

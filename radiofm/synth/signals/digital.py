@@ -270,7 +270,7 @@ def rs41(rng: np.random.Generator, n_samples: int, sample_rate_hz: float) -> Emi
         freq += _fsk(2.0 * bits - 1.0, n, 4800, 2.4e3, start_s=s, bt=0.5)
     env = wf.keyed_envelope(ivs, n, _RATE_HZ, rise_s=1e-3)
     x = env * wf.fm(freq, _RATE_HZ)
-    bw = 10e3
+    bw = 8.5e3
     off = draw_offset(rng, fs, 30e3)
     bursts = [Burst(s, d, off, bw) for s, d in ivs]
     return Emission([_component(x, bursts, n_samples, fs, off, bw)], {"frame_bytes": frame_bytes})

@@ -128,13 +128,13 @@ def wifi(rng: np.random.Generator, n_samples: int, sample_rate_hz: float) -> Emi
     """A Wi-Fi channel (20/40/80 MHz OFDM) seen through the capture band: the primary station's data PPDUs
     (0.1–3 ms), SIFS-spaced ACKs, other stations' traffic and beacons; channel busy 5–60 % of the time.
 
-    The capture centre lies anywhere inside the channel's occupied band (a slice of it, possibly with an edge);
+    The capture is tuned inside the channel (a slice of it; near the channel's edge ≤ 1/4 of the band is empty);
     802.11b DSSS traffic (11 Mchip/s) is added on 2.4 GHz channels 30 % of the time.
     """
     fs, dur = sample_rate_hz, n_samples / sample_rate_hz
     width = int(rng.choice([20, 40, 80], p=[0.6, 0.3, 0.1]))
     occupied = (2 * _WIFI_EDGE[width] + 1) * _WIFI_SCS_HZ
-    carrier = float(rng.uniform(-occupied / 2, occupied / 2))
+    carrier = float(rng.uniform(-1, 1)) * (occupied / 2 - fs / 4)  # the channel covers ≥ 3/4 of the capture band
     dsss = width == 20 and rng.random() < 0.3
     busy = float(rng.uniform(0.05, 0.6))
     sifs = 10e-6 if rng.random() < 0.5 else 16e-6

@@ -55,14 +55,18 @@ def bluetooth(rng: np.random.Generator, n_samples: int, sample_rate_hz: float) -
             if (forced or rng.random() < activity) and abs(off) < fs / 2 + 0.5e6 and t + air > 0:
                 w = emitters.bluetooth(rng, air)
                 add(primary if p == 0 else others, w.iq * level, w.sample_rate_hz, fs, off, start=round(t * fs))
-                if p == 0:
-                    bursts.append(Burst(t, air, off, 1e6))
+                if p == 0:  # annotate the part of the 0.9 MHz channel inside the capture band
+                    lo, hi = max(off - 0.45e6, -fs / 2), min(off + 0.45e6, fs / 2)
+                    bursts.append(Burst(t, air, (lo + hi) / 2, hi - lo))
             if forced:
                 break
             t += slots * _BT_SLOT_S
     scale = on_power_scale(primary, bursts, fs)
     first = bursts[0]
-    comps = [Component(primary * scale, bursts, first.center_offset_hz, 1e6), Component(others * scale, [], 0.0, 1e6)]
+    comps = [
+        Component(primary * scale, bursts, first.center_offset_hz, 0.9e6),
+        Component(others * scale, [], 0.0, 0.9e6),
+    ]
     return Emission(comps, {"capture_channel_mhz": 2402 + capture_mhz})
 
 
@@ -91,29 +95,29 @@ def _gsm_carrier(rng: np.random.Generator, n: int, dur: float, bcch: bool) -> tu
 
 def cellular(rng: np.random.Generator, n_samples: int, sample_rate_hz: float) -> Emission:
     """A cellular downlink: GSM (40 %; 1–5 carriers on the 200 kHz raster, a continuous BCCH carrier plus TDMA
-    traffic carriers) or an FDD LTE carrier (60 %; 1.4–20 MHz, the capture centre anywhere inside it)."""
+    traffic carriers) or an FDD LTE carrier (60 %; 1.4–20 MHz; tuned inside it, covering ≥ 3/4 of the band)."""
     fs, dur = sample_rate_hz, n_samples / sample_rate_hz
     if rng.random() < 0.4:
         n = native_length(n_samples, fs, _GSM_RATE_HZ)
         base = draw_offset(rng, fs, 400e3)
         slots = [k for k in range(-12, 13) if k and abs(base + k * 200e3) < fs / 2 - 150e3]
         x, ivs = _gsm_carrier(rng, n, dur, bcch=True)
-        bursts = [Burst(s, d, base, 200e3) for s, d in ivs if s + d > 0 and s < dur]
+        bursts = [Burst(s, d, base, 250e3) for s, d in ivs if s + d > 0 and s < dur]
         others, other_bursts = [], []
         for k in rng.permutation(slots)[: int(rng.integers(0, 5))] if slots else []:
             o = base + float(k) * 200e3
             xo, ivo = _gsm_carrier(rng, n, dur, bcch=rng.random() < 0.3)
             others.append((xo, _GSM_RATE_HZ, o, 10 ** (float(rng.uniform(-15, 5)) / 20)))
-            other_bursts += [Burst(s, d, o, 200e3) for s, d in ivo if s + d > 0 and s < dur]
-        comps = with_background(x, _GSM_RATE_HZ, base, bursts, 200e3, others, other_bursts, n_samples, fs)
+            other_bursts += [Burst(s, d, o, 250e3) for s, d in ivo if s + d > 0 and s < dur]
+        comps = with_background(x, _GSM_RATE_HZ, base, bursts, 250e3, others, other_bursts, n_samples, fs)
         return Emission(comps, {"system": "gsm", "carriers": 1 + len(others)})
     bw_hz = float(rng.choice(list(LTE_N_RB), p=[0.1, 0.1, 0.2, 0.3, 0.1, 0.2]))
     n_rb = LTE_N_RB[bw_hz]
     occupied = n_rb * 180e3
     if occupied < fs - 2 * 0.06 * fs:
         carrier = draw_offset(rng, fs, occupied)
-    else:
-        carrier = float(rng.uniform(-occupied / 2, occupied / 2))
+    else:  # tuned inside the carrier: it covers at least 3/4 of the capture band
+        carrier = float(rng.uniform(-1, 1)) * (occupied / 2 - fs / 4)
     x, rate, shift = lte_downlink(rng, n_samples, fs, n_rb=n_rb, carrier_offset_hz=carrier)
     lead = int(rng.integers(0, 2048))
     iq = place(x[lead:], rate, n_samples, fs, shift)

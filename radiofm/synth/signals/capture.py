@@ -67,7 +67,8 @@ def synthesize_capture(
 
     iq: (N,) complex64, N = round(duration_s · sample_rate_hz), scaled to the ADC full scale (|I|, |Q| ≤ 1).
     meta: plain dict — ``class``, ``sample_rate_hz``, ``duration_s``, ``center_freq_hz`` (capture centre),
-    ``carrier_hz``, ``center_offset_hz`` and ``bandwidth_hz`` of the primary transmission (CFO included),
+    ``carrier_hz`` (a typical carrier of the class), ``center_offset_hz`` and ``bandwidth_hz`` of the primary
+    transmission (CFO included),
     ``snr_db``, ``cfo_hz``, ``drift_hz_per_s``, ``channel``, ``receiver``, ``bursts`` (list of dicts with
     ``start_s``, ``duration_s``, ``center_offset_hz``, ``bandwidth_hz``, clipped to the capture) and ``info``
     (class parameters drawn for this capture).
@@ -105,7 +106,7 @@ def _meta(cls, emission: Emission, config: CaptureConfig, rng, *, snr_db, cfo, d
                 bursts.append({**d, "bandwidth_hz": min(b.bandwidth_hz, fs), "primary": comp is emission.primary})
     bursts.sort(key=lambda d: (d["start_s"], d["center_offset_hz"]))
     p = emission.primary
-    carrier = float(rng.choice(np.asarray(cls.carriers_hz)))
+    carrier = float(emission.info.get("carrier_hz", rng.choice(np.asarray(cls.carriers_hz))))
     offset = float(emission.info.get("carrier_offset_hz", p.center_offset_hz))
     center = float(emission.info.get("center_freq_hz", carrier - offset))
     return {

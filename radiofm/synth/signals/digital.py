@@ -108,7 +108,8 @@ def ais(rng: np.random.Generator, n_samples: int, sample_rate_hz: float) -> Emis
     background = [(bufs[c], _RATE_HZ, pair + c * 25e3, 1.0) for c in (-1, 1)]
     off = pair + mine_ch * 25e3
     comps = with_background(bufs["mine"], _RATE_HZ, off, bursts, bw, background, other_bursts, n_samples, fs)
-    return Emission(comps, {"slot_occupancy": busy, "channel": "A" if mine_ch < 0 else "B"})
+    info = {"slot_occupancy": busy, "channel": "A" if mine_ch < 0 else "B"}
+    return Emission(comps, {**info, "carrier_hz": 161.975e6 if mine_ch < 0 else 162.025e6})
 
 
 # --------------------------------------------------------------------------------------------------- POCSAG

@@ -67,7 +67,7 @@ def bluetooth(rng: np.random.Generator, n_samples: int, sample_rate_hz: float) -
         Component(primary * scale, bursts, first.center_offset_hz, 0.9e6),
         Component(others * scale, [], 0.0, 0.9e6),
     ]
-    return Emission(comps, {"capture_channel_mhz": 2402 + capture_mhz})
+    return Emission(comps, {"center_freq_hz": (2402 + capture_mhz) * 1e6})
 
 
 # -------------------------------------------------------------------------------------------------- cellular

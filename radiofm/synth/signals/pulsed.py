@@ -130,7 +130,7 @@ def _ook_packet(rng: np.random.Generator) -> tuple[list[tuple[float, float]], di
             t += pulse + gaps[b]
     else:  # Manchester at 0.5–4 kbit/s: each bit a half-period high then low, or low then high
         half = 0.5 / float(rng.uniform(500, 4000))
-        ivs = [((2 * i + (1 - b)) * half, half) for i, b in enumerate(bits)]
+        ivs = [((2 * i + 1 - int(b)) * half, half) for i, b in enumerate(bits)]
     return ivs, {"coding": coding, "bits": n_bits}
 
 

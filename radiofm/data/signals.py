@@ -64,15 +64,20 @@ def sort_classes(labels: Iterable[str]) -> list[str]:
     return sorted(set(labels), key=lambda s: (s.casefold(), s))
 
 
-def check_classes(train_classes: Sequence[str], test_classes: Iterable[str], where: str) -> None:
-    """DatasetError (one line, naming ``where``) when ``test_classes`` holds a class the training classes lack."""
+def check_classes(train_classes: Sequence[str], test_classes: Iterable[str] | LabelledFiles, where: str) -> None:
+    """DatasetError (one line, naming ``where``) when ``test_classes`` holds a class the training classes lack.
+
+    ``test_classes`` may be a :class:`LabelledFiles`; the message then also names a file of the first unknown class.
+    """
     known = set(train_classes)
-    unknown = sort_classes(set(test_classes) - known)
+    files = test_classes if isinstance(test_classes, LabelledFiles) else None
+    unknown = sort_classes(set(files.classes if files else test_classes) - known)
     if unknown:
         shown = ", ".join(repr(c) for c in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+        example = f" (e.g. {next(p for p, c in files.items if c == unknown[0])})" if files else ""
         raise DatasetError(
-            f"{where}: class{'es' if len(unknown) > 1 else ''} {shown} not among the {len(known)} training classes"
-            f" ({', '.join(sort_classes(known)[:6])}{', …' if len(known) > 6 else ''})"
+            f"{where}: class{'es' if len(unknown) > 1 else ''} {shown}{example} not among the {len(known)} training"
+            f" classes ({', '.join(sort_classes(known)[:6])}{', …' if len(known) > 6 else ''})"
         )
 
 

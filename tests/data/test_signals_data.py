@@ -206,6 +206,15 @@ def test_check_classes_names_the_unknown_class_and_where():
         check_classes(["z"], ["b", "a", "z"], "val")
 
 
+def test_check_classes_on_a_test_folder_names_a_file(tmp_path):
+    for label in ("ais", "sstv"):
+        write_spectrogram_png(tmp_path / f"{label}_1.png", np.eye(8))
+    test = open_image_dataset(tmp_path)
+    with pytest.raises(DatasetError, match=r"test images: class 'sstv' \(e\.g\. .*sstv_1\.png\) not among") as exc:
+        check_classes(["ais", "lora"], test, "test images")
+    one_line(exc)
+
+
 # ------------------------------------------------------------------------------------------------- images
 
 

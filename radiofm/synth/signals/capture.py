@@ -34,7 +34,10 @@ class CaptureConfig:
 
     sample_rate_hz: float = SAMPLE_RATE_HZ  # capture rate (2–10 MS/s); every class is rendered at it
     duration_s: float = 0.25  # capture length, s
-    snr_db_range: tuple[float, float] = (0.0, 30.0)  # in-band SNR of the primary transmission, uniform (dB)
+    # in-band SNR of the primary transmission, uniform (dB). Not down to −5 dB by default: at 2.048 MS/s a −5 dB
+    # Morse or RTTY signal sits ~18 dB under the noise of a 2 kHz spectrogram bin, i.e. a capture whose label
+    # nothing in it supports; lower the range for detection studies.
+    snr_db_range: tuple[float, float] = (0.0, 30.0)
     cfo_hz_max: float = 2e3  # receiver tuning error: CFO uniform in ±cfo_hz_max (≈2 ppm at 1 GHz)
     drift_hz_per_s_max: float = 20.0  # slow oscillator drift over the capture, uniform in ±max
     fading_probability: float = 0.8  # chance the primary transmission goes through its class's channel

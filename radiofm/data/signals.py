@@ -169,8 +169,8 @@ def _capture_job(job: tuple) -> dict:
         Annotation(
             int(round(b["start_s"] * fs)),
             max(1, int(round(b["duration_s"] * fs))),
-            fc + b["center_offset_hz"] - b["bandwidth_hz"] / 2,
-            fc + b["center_offset_hz"] + b["bandwidth_hz"] / 2,
+            max(fc + b["center_offset_hz"] - b["bandwidth_hz"] / 2, fc - fs / 2),  # edges clipped to the capture
+            min(fc + b["center_offset_hz"] + b["bandwidth_hz"] / 2, fc + fs / 2),
             name,
             {"radiofm:primary": bool(b["primary"])},
         )

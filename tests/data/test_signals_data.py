@@ -70,6 +70,10 @@ def test_writer_layout_labels_and_metadata(small_dataset):
     assert primary and all(a.freq_lower_edge_hz < fc + cap["center_offset_hz"] < a.freq_upper_edge_hz for a in primary)
     iq = rec.read()
     assert np.abs(iq.view(np.float32)).max() <= 1.0
+    for label in ("ads-b", "digital-audio-broadcasting"):
+        rec = open_recording(out / label / f"{label}_0000.sigmf-meta")
+        lo, hi = rec.center_freq_hz - FS / 2, rec.center_freq_hz + FS / 2
+        assert all(lo <= a.freq_lower_edge_hz < a.freq_upper_edge_hz <= hi for a in rec.annotations)
 
 
 def test_writer_bytes_do_not_depend_on_workers_or_class_subset(tmp_path, small_dataset):

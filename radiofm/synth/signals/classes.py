@@ -88,7 +88,7 @@ CLASS_TABLE: tuple[SignalClass, ...] = (
        "Barber, SSTV mode specifications (2000)"),
     _C("vor", analog.vor, "AM: 30 Hz + 9960 Hz subcarrier FM ±480 Hz + 1020 Hz ident", "30 Hz", 22e3,
        (17e3, 24e3), "continuous; ident ≈4 s per 10 s", "los", (112.5e6, 113.6e6, 115.2e6), "ICAO Annex 10 Vol I §3.3"),
-    _C("wifi", ofdm.wifi, "OFDM 312.5 kHz subcarriers (slice), some DSSS", "4 µs symbols", 2.6e6, (1.2e6, 2.05e6),
+    _C("wifi", ofdm.wifi, "OFDM 312.5 kHz subcarriers (slice), some DSSS", "4 µs symbols", 16.6e6, (1.2e6, 2.05e6),
        "PPDUs 0.1–3 ms + SIFS + ACK; busy 5–60 %", "multipath", (2.412e9, 2.437e9, 2.462e9, 5.18e9),
        "IEEE 802.11-2020 §17"),
 )

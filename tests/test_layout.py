@@ -187,8 +187,24 @@ def _defined(name: str) -> list[str]:
     ]
 
 
+def _literal_class_lists() -> dict[tuple, list[str]]:
+    """Every tuple/list of strings assigned to a module-level ``CLASSES`` or ``ACTIVITIES`` -> the modules."""
+    found: dict[tuple, list[str]] = {}
+    for mod, tree in trees().items():
+        for node in tree.body:
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            if any(isinstance(t, ast.Name) and t.id in ("CLASSES", "ACTIVITIES") for t in targets):
+                if isinstance(node.value, (ast.Tuple, ast.List)) and all(
+                    isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.value.elts
+                ):
+                    found.setdefault(tuple(e.value for e in node.value.elts), []).append(mod)
+    return found
+
+
 def test_each_former_duplicate_exists_once():
-    assert _assigned("CLASSES") == ["radiofm.synth.nrlte.scene"]  # the NR/LTE class list
+    lists = _literal_class_lists()
+    assert lists[("noise", "NR", "LTE")] == ["radiofm.synth.nrlte.scene"]  # the NR/LTE class list
+    assert all(len(mods) == 1 for mods in lists.values()), lists  # every class list is written once
     for name in ("MODES", "READOUTS", "NORMS"):  # fine-tuning modes and readouts (dsp's resize MODES: interpolation)
         assert [m for m in _assigned(name) if layer(m) >= layer("radiofm.models")] == ["radiofm.models.finetuned"]
     assert _defined("configure_mode") == ["radiofm.models.finetuned"]  # one switch of fine-tuning modes

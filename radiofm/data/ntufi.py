@@ -37,8 +37,9 @@ from radiofm.data.channel_norm import ChannelNorm, fit_channel_norm
 from radiofm.data.matfile import load_mat, write_mat73
 from radiofm.errors import ConfigError, DatasetError
 from radiofm.io import atomic_path, read_json, write_json
+from radiofm.synth.body_motion import ACTIVITIES
 
-CLASSES = ("box", "circle", "clean", "fall", "run", "walk")  # sorted; paper B: boxing, arm circling, ...
+CLASSES = ACTIVITIES  # box, circle, clean, fall, run, walk (sorted); paper B: boxing, arm circling, ...
 SPLIT_DIRS = {"train": "train_amp", "test": "test_amp"}
 KEY = "CSIamp"
 N_ANTENNAS, N_SUBCARRIERS, N_SAMPLES = 3, 114, 2000

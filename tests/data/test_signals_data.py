@@ -14,8 +14,14 @@ from radiofm.data.signals import (
     signal_spectrogram,
     write_signal_dataset,
 )
-from radiofm.data.spectrogram_images import export_image_dataset, load_image, open_image_dataset, write_spectrogram_png
-from radiofm.data.spectrogram_images import image_transform, read_png
+from radiofm.data.spectrogram_images import (
+    export_image_dataset,
+    image_transform,
+    load_image,
+    open_image_dataset,
+    read_png,
+    write_spectrogram_png,
+)
 from radiofm.errors import ConfigError, DatasetError
 from radiofm.synth.signals import CaptureConfig
 

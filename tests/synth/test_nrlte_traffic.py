@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from radiofm.errors import ConfigError
 from radiofm.data.nrlte import generate_dataset
+from radiofm.errors import ConfigError
 from radiofm.synth.nrlte import lte, nr, ofdm, receiver, row_freqs_hz, scene, sequences, traffic
 
 N_SYM = {15e3: ofdm.numerology(15e3)["n_symbols"], 30e3: ofdm.numerology(30e3)["n_symbols"]}

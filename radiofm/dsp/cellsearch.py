@@ -50,6 +50,7 @@ NR_BURST_PATTERNS = {  # first four SSB start symbols of a half frame, relative 
     15e3: {"A": (0, 6, 14, 20)},
     30e3: {"B": (0, 4, 12, 16), "C": (0, 6, 14, 20)},
 }
+SSB_PERIODS_MS = (5.0, 10.0, 20.0)  # SSB periodicities (38.331 ssb-periodicityServingCell) a 40 ms span can show
 SSB_PSS_FIRST = 56  # PSS on SSB subcarriers 56..182; the SSB reference (GSCN) is subcarrier 120
 
 
@@ -125,7 +126,7 @@ def lte_search_grid(grid: SymbolGrid, *, center_hz: float, max_offset_hz: float 
     occ = np.arange(p, n_sym, LTE_PERIOD_SYMBOLS) if n_fold >= 1 else np.array([p])
     single_mean, single_std = _mean_std(metric)
     occ_z = (metric[n2, occ, di] - single_mean) / single_std
-    dc_bin = int(dcs[di])
+    dc_bin = int(dcs[di]) + _lte_refine(grid, occ, int(dcs[di]), int(n2))
     out |= {
         "z": z,
         "metric": float(folded[n2, p, di]),
@@ -163,6 +164,33 @@ def lte_search_grid(grid: SymbolGrid, *, center_hz: float, max_offset_hz: float 
         frame_start %= 10e-3 * grid.sample_rate_hz  # the first frame start inside the span
         out |= {"n_id1": int(n1), "pci": int(3 * n1 + n2), "frame_start_sample": int(round(frame_start))}
     return out
+
+
+def _lte_refine(grid: SymbolGrid, occ: np.ndarray, dc_bin: int, n_id2: int, max_shift: int = 3) -> int:
+    """Integer correction (bins) of the DC found by the differential search, by coherent PSS correlation.
+
+    The differential products of a Zadoff-Chu sequence are a pure tone, so the differential metric barely
+    changes when the pattern slides by a bin or two; coherently, a slide by d bins looks like a timing offset of
+    d u / 63 symbols (the ZC time-frequency coupling), far outside the timing uncertainty. So each shift is
+    correlated coherently, after removing the known window advance, allowing a residual timing of +-2.5 us
+    (CP-sync error and channel delay), and the best shift wins.
+    """
+    nfft = grid.y.shape[1]
+    k = np.arange(63)
+    lags = np.linspace(-0.035 * nfft, 0.035 * nfft, 15)  # +-2.5 us in samples at nfft * 15 kHz
+    steer = np.exp(2j * np.pi * np.outer(k, lags) / nfft).astype(np.complex64)  # (63, L)
+    comp = np.exp(2j * np.pi * k * grid.advance / nfft).astype(np.complex64)
+    pattern = np.conj(_lte_patterns()[n_id2]) * comp
+    best, best_val = 0, -1.0
+    for shift in range(-max_shift, max_shift + 1):
+        first = dc_bin + shift - 31
+        if first < 0 or first + 63 > nfft:
+            continue
+        z = grid.y[occ, first : first + 63] * pattern  # (O, 63)
+        val = float(np.abs(z @ steer).max(axis=1).sum())
+        if val > best_val:
+            best, best_val = shift, val
+    return best
 
 
 def lte_pss_search(
@@ -262,9 +290,10 @@ def nr_search_grid(grid: SymbolGrid, *, lower_hz: float, upper_hz: float) -> dic
     }
     if occ.size == 0:
         return out
-    times = grid.start_sample[occ]
+    strong = occ[series[occ] >= OCCURRENCE_Z]  # blocks seen on their own: timing, count, bursts
+    times = grid.start_sample[strong if strong.size else occ[np.argmax(series[occ])][None]]
     out["timing_sample"] = int(round(times[0]))
-    out["ssb_count"] = int(occ.size)
+    out["ssb_count"] = int(strong.size)
     bins = np.arange(pss_bin, pss_bin + 127)
     h = grid.y[occ][:, bins] * nr_pss(n2)[None, :]
     z_sss = grid.y[occ + 2][:, bins] * np.conj(h)  # (O, 127)
@@ -277,14 +306,19 @@ def nr_search_grid(grid: SymbolGrid, *, lower_hz: float, upper_hz: float) -> dic
 
 
 def _burst_period(times: np.ndarray, grid: SymbolGrid) -> dict:
-    """Bursts = blocks closer than 1 ms to the previous; period from their starts (rounded to 5 ms), if >= 2."""
-    per_ms = 1e-3 * grid.sample_rate_hz
-    t_ms = np.sort(times) / per_ms
-    starts = t_ms[np.r_[True, np.diff(t_ms) > 1.0]]
-    out = {"n_bursts": int(starts.size), "burst_period_ms": None}
-    if starts.size >= 2:
-        period = float(np.median(np.diff(starts)))
-        out["burst_period_ms"] = float(5 * round(period / 5)) if abs(period - 5 * round(period / 5)) < 0.5 else period
+    """Bursts (blocks within 1 ms of the previous) and the SSB period: the smallest of 5/10/20 ms at which two
+    blocks lie exactly one period apart (the same block index in two bursts, +-0.05 ms; block offsets inside a
+    burst are < 5 ms and never a multiple of 5 ms). Partial bursts at the span's ends do not disturb it.
+    """
+    t_ms = np.sort(times) / (1e-3 * grid.sample_rate_hz)
+    n_bursts = int(1 + np.sum(np.diff(t_ms) > 1.0)) if t_ms.size else 0
+    out = {"n_bursts": n_bursts, "burst_period_ms": None}
+    gaps = np.abs(t_ms[:, None] - t_ms[None, :])  # (B, B)
+    for period in SSB_PERIODS_MS:
+        partnered = int((np.abs(gaps - period) < 0.05).any(axis=1).sum())
+        if partnered >= 2:
+            out["burst_period_ms"] = float(period)
+            break
     return out
 
 
@@ -334,8 +368,9 @@ def nr_pss_search(
     ``detected``, ``z`` (single best symbol) and ``z_burst`` (burst-pattern average), ``metric`` (best single
     metric in [0, 1]), ``scs_hz``, ``n_id2``, ``sss_z``, ``n_id1`` and ``pci`` (when the SSS is confirmed),
     ``ssb_center_hz`` (SSB subcarrier 120, Hz from the recording centre), ``timing_sample`` (CP start of the
-    first block's PSS, span samples), ``ssb_count``, ``n_bursts`` and ``burst_period_ms`` (None below two
-    bursts), ``cp`` (CP correlation per numerology) and ``per_scs`` (both numerologies' z).
+    first block's PSS, span samples), ``ssb_count`` (blocks detected individually, z >= 5), ``n_bursts`` and
+    ``burst_period_ms`` (from those blocks; None below two bursts), ``cp`` (CP correlation per numerology) and
+    ``per_scs`` (the z of each numerology searched; one is skipped when the CP clearly shows the other).
     Cost: one FFT of the span, then per numerology ~5 FFTs of fs/SCS per symbol; about 0.2-0.3 s for a
     60 MHz carrier over 40 ms at 61.44 MS/s on one core, linear in span length and carrier width.
     """

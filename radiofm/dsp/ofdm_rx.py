@@ -77,6 +77,7 @@ class SymbolGrid:
     start_sample: np.ndarray  # float64 (S,): each symbol's CP start, in span samples at the recording's rate
     symbol_in_half_ms: np.ndarray  # int64 (S,): 0 = the long-CP symbol (valid when cp_sync found the timing)
     sample_rate_hz: float  # the recording's rate (unit of start_sample)
+    advance: int  # each FFT window starts this many samples (at the baseband rate) before the useful part
 
     def bin_of(self, freq_hz: float) -> int:
         """Nearest bin to ``freq_hz`` (Hz from the recording centre); may lie outside [0, K)."""
@@ -203,7 +204,8 @@ def symbol_grid(bb: Baseband, scs_hz: float, *, tau0: int, freq_offset_hz: float
     starts = (tau0 % period + k[:, None] * period + offsets[None, :]).ravel()
     cp = np.tile(cps, k.size)
     index = np.tile(np.arange(offsets.size), k.size)
-    win = starts + cp - cps[1] // 2
+    advance = int(cps[1] // 2)
+    win = starts + cp - advance
     ok = (starts >= 0) & (starts + cp + nfft <= n)
     starts, win, index = starts[ok], win[ok], index[ok]
     frames = x[win[:, None] + np.arange(nfft)[None, :]]  # (S, nfft)
@@ -213,7 +215,7 @@ def symbol_grid(bb: Baseband, scs_hz: float, *, tau0: int, freq_offset_hz: float
         frames *= np.exp(1j * step * np.arange(nfft))[None, :].astype(np.complex64)
     y = np.fft.fftshift(scipy.fft.fft(frames, axis=1, workers=1, overwrite_x=True), axes=1)
     f0 = bb.centre_hz + freq_offset_hz - (nfft // 2) * scs_hz
-    return SymbolGrid(y, float(scs_hz), float(f0), bb.to_recording_sample(starts), index, bb.sample_rate_hz)
+    return SymbolGrid(y, float(scs_hz), float(f0), bb.to_recording_sample(starts), index, bb.sample_rate_hz, advance)
 
 
 def diff_correlate(y: np.ndarray, patterns: np.ndarray, first: int = 0, count: int | None = None) -> np.ndarray:

@@ -23,7 +23,7 @@ import numpy as np
 import scipy.stats
 from _common import print_table, write_results
 
-from radiofm.dsp import cellsearch
+from radiofm.dsp import cellsearch, nr_cellsearch
 from radiofm.synth.nrlte.carrier import single_carrier
 from radiofm.synth.nrlte.ofdm import FRAME_SAMPLES, SAMPLE_RATE_HZ
 from radiofm.synth.nrlte.scene import complex_noise
@@ -71,7 +71,7 @@ def run(trials: int, seed: int) -> dict:
         width = float(rng.choice([1.1e6, 4.5e6, 9e6, 18e6, 38e6, 58e6]))
         centre = float(rng.uniform(-(FS - width) / 2 + 0.2e6, (FS - width) / 2 - 0.2e6))
         lte = cellsearch.lte_pss_search(iq, FS, center_offset_hz=centre)
-        nr = cellsearch.nr_pss_search(iq, FS, lower_hz=centre - width / 2, upper_hz=centre + width / 2)
+        nr = nr_cellsearch.nr_pss_search(iq, FS, lower_hz=centre - width / 2, upper_hz=centre + width / 2)
         add("noise", "lte_z", lte["z"])
         add("noise", "lte_sss_z", lte.get("sss_z"))
         add("noise", "nr_z", nr["z"])
@@ -84,7 +84,7 @@ def run(trials: int, seed: int) -> dict:
         add("nr_as_lte", "lte_sss_z", lte.get("sss_z"))
         # LTE carrier searched as NR
         iq, meta = _random_carrier("LTE", rng)
-        nr = cellsearch.nr_pss_search(iq, FS, lower_hz=meta["lower_edge_hz"], upper_hz=meta["upper_edge_hz"])
+        nr = nr_cellsearch.nr_pss_search(iq, FS, lower_hz=meta["lower_edge_hz"], upper_hz=meta["upper_edge_hz"])
         add("lte_as_nr", "nr_z", nr["z"])
         add("lte_as_nr", "nr_z_burst", nr["z_burst"])
         add("lte_as_nr", "nr_sss_z", nr.get("sss_z"))

@@ -6,7 +6,7 @@
    :func:`radiofm.dsp.bandwidth.bandwidth_evidence` (LTE vs NR occupied-bandwidth tables);
 2. the blind OFDM front end (:mod:`radiofm.dsp.ofdm_rx`): CP correlation for 15 and 30 kHz;
 3. the LTE cell search at the carrier centre and the NR cell search over the whole carrier
-   (:mod:`radiofm.dsp.cellsearch`);
+   (:mod:`radiofm.dsp.cellsearch`, :mod:`radiofm.dsp.nr_cellsearch`);
 4. :func:`dc_null_score` (LTE leaves its DC subcarrier empty, 36.211 §6.12; NR does not).
 
 Decision rule: each piece of evidence adds a log-likelihood ratio (natural log, NR over LTE), summed into
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from radiofm.dsp import cellsearch, ofdm_rx
+from radiofm.dsp import cellsearch, nr_cellsearch, ofdm_rx
 from radiofm.dsp.bandwidth import bandwidth_evidence, refine_edges
 from radiofm.dsp.ofdm_rx import SymbolGrid
 from radiofm.errors import ConfigError
@@ -165,7 +165,7 @@ def carrier_evidence(
     for scs in candidates:
         f_off = (best.freq_offset_hz + scs / 2) % scs - scs / 2
         grids[scs] = ofdm_rx.symbol_grid(bb, scs, tau0=best.tau0, freq_offset_hz=f_off)
-    nr = cellsearch.best_nr([cellsearch.nr_search_grid(g, lower_hz=lo, upper_hz=hi) for g in grids.values()])
+    nr = nr_cellsearch.best_nr([nr_cellsearch.nr_search_grid(g, lower_hz=lo, upper_hz=hi) for g in grids.values()])
     lte, dc = None, {"score": float("nan"), "std": float("nan"), "dc_hz": None, "rho": syncs[15e3].rho}
     if 15e3 in grids:
         lte = cellsearch.lte_search_grid(grids[15e3], center_hz=centre, max_offset_hz=max(30e3, res))

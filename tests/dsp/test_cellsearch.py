@@ -7,11 +7,12 @@ test_sequences.py).
 """
 
 import functools
+import json
 
 import numpy as np
 import pytest
 
-from radiofm.dsp import bandwidth, cellsearch, evidence, ofdm_rx
+from radiofm.dsp import bandwidth, cellsearch, evidence, nr_cellsearch, ofdm_rx, sequences
 from radiofm.errors import ConfigError, RecordingError
 from radiofm.synth.nrlte.carrier import single_carrier
 from radiofm.synth.nrlte.ofdm import SAMPLE_RATE_HZ as FS
@@ -72,6 +73,15 @@ def test_pure_noise_is_unknown():
     assert 0.1 < ev["scores"]["NR"] < 0.9
 
 
+def test_a_6_ms_span_of_a_longer_recording_is_enough_at_20_db():
+    iq, meta = _carrier("LTE", 10, 15e3, 20.0)
+    start, count = int(0.011 * FS), int(0.006 * FS)  # holds one PSS (every 5 ms)
+    ev = evidence.carrier_evidence(
+        iq, FS, lower_hz=meta["lower_edge_hz"], upper_hz=meta["upper_edge_hz"], start=start, count=count
+    )
+    assert ev["label"] == "LTE" and ev["pci"] == meta["n_id_cell"], ev["standard_evidence"]
+
+
 # ---------------------------------------------------------------- the searches on their own
 
 
@@ -85,14 +95,14 @@ def test_lte_search_pci_timing_and_the_nr_search_stays_low(snr_db):
     frame = int(0.01 * FS)
     error = (lte["frame_start_sample"] - meta["time_shift"]) % frame
     assert min(error, frame - error) < 64
-    nr = cellsearch.nr_pss_search(iq, FS, lower_hz=meta["lower_edge_hz"], upper_hz=meta["upper_edge_hz"])
+    nr = nr_cellsearch.nr_pss_search(iq, FS, lower_hz=meta["lower_edge_hz"], upper_hz=meta["upper_edge_hz"])
     assert not nr["detected"] and max(nr["z"], nr["z_burst"]) < 0.8 * cellsearch.NR_PSS_Z_THRESHOLD
 
 
 @pytest.mark.parametrize("snr_db", [0.0, 20.0])
 def test_nr_search_and_the_lte_search_stays_low(snr_db):
     iq, meta = _carrier("NR", 10, 15e3, snr_db)
-    nr = cellsearch.nr_pss_search(iq, FS, lower_hz=meta["lower_edge_hz"], upper_hz=meta["upper_edge_hz"])
+    nr = nr_cellsearch.nr_pss_search(iq, FS, lower_hz=meta["lower_edge_hz"], upper_hz=meta["upper_edge_hz"])
     assert nr["detected"] and nr["pci"] == meta["n_id_cell"]
     assert nr["n_bursts"] >= 2 and nr["burst_period_ms"] == 20.0  # a burst may be split by the random start
     lte = cellsearch.lte_pss_search(iq, FS, center_offset_hz=meta["centre_offset_hz"])
@@ -136,6 +146,44 @@ def test_refine_edges_recovers_the_grid_edges(kind, bw, scs):
     assert abs(edges["upper_hz"] - meta["upper_edge_hz"]) < 8e3
 
 
+# ---------------------------------------------------------------- a tiny LTE written here (FDD and TDD, 7.68 MS/s)
+
+
+def _tiny_lte(rng: np.random.Generator, *, tdd: bool, n_id_cell: int, snr_db: float) -> np.ndarray:
+    """40 ms of a 5 MHz LTE-like downlink at 7.68 MS/s: random QPSK on 300 subcarriers, empty DC, PSS/SSS at the
+    FDD (slot 0/10, symbols 5/6) or TDD (SSS last symbol of subframe 0/5, PSS third of subframe 1/6) positions."""
+    rate, nf = 7.68e6, 512
+    _, _, cps = ofdm_rx.half_ms_layout(15e3, nf)
+    n_sym = 560
+    k = np.r_[-150:0, 1:151]
+    grid = np.zeros((n_sym, nf), complex)
+    grid[:, k % nf] = np.exp(0.5j * np.pi * rng.integers(0, 4, (n_sym, k.size)) + 0.25j * np.pi)
+    n1, n2 = divmod(n_id_cell, 3)
+    sync = np.r_[-31:0, 1:32] % nf
+    for frame in range(4):
+        for sf in (0, 5):
+            base = 140 * frame + 14 * sf
+            sss_row, pss_row = (base + 13, base + 16) if tdd else (base + 5, base + 6)
+            grid[sss_row, sync] = sequences.lte_sss(n1, n2, sf)
+            grid[pss_row, sync] = sequences.lte_pss(n2)
+    body = np.fft.ifft(grid, axis=1) * np.sqrt(nf)
+    x = np.concatenate([np.concatenate([b[-cps[i % 7] :], b]) for i, b in enumerate(body)])
+    x = x * np.exp(2j * np.pi * 250.0 / rate * np.arange(x.size))  # CFO 250 Hz
+    noise = (rng.standard_normal(x.size) + 1j * rng.standard_normal(x.size)) * np.sqrt(0.5 * 10 ** (-snr_db / 10))
+    return np.roll(x + noise, int(rng.integers(0, x.size))).astype(np.complex64)
+
+
+@pytest.mark.parametrize("tdd", [False, True])
+def test_hand_built_lte_fdd_and_tdd_at_another_sample_rate(tdd):
+    rng = np.random.default_rng(7)
+    iq = _tiny_lte(rng, tdd=tdd, n_id_cell=301, snr_db=5.0)
+    lte = cellsearch.lte_pss_search(iq, 7.68e6, center_offset_hz=0.0)
+    assert lte["pci"] == 301 and lte["duplex"] == ("TDD" if tdd else "FDD")
+    ev = evidence.carrier_evidence(iq, 7.68e6, lower_hz=-2.3e6, upper_hz=2.3e6)
+    assert ev["label"] == "LTE" and ev["pci"] == 301
+    json.dumps(ev)  # plain types only: ready for a SigMF annotation
+
+
 # ---------------------------------------------------------------- front end and errors
 
 
@@ -166,7 +214,7 @@ def test_bad_input_raises_one_line_errors():
     with pytest.raises(RecordingError, match="shorter than"):
         cellsearch.lte_pss_search(iq, FS, center_offset_hz=0.0)
     with pytest.raises(RecordingError, match="complex"):
-        cellsearch.nr_pss_search(np.zeros(100000), FS, lower_hz=-1e6, upper_hz=1e6)
+        nr_cellsearch.nr_pss_search(np.zeros(100000), FS, lower_hz=-1e6, upper_hz=1e6)
     bad = np.zeros(int(0.01 * FS), np.complex64)
     bad[5] = np.nan
     with pytest.raises(RecordingError, match="NaN"):

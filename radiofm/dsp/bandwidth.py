@@ -97,15 +97,16 @@ def refine_edges(
     the upper edge), computed at every bin. A step's response peaks exactly at the step, and an OFDM spectrum
     steps at its grid edge (half-power point of the subcarriers' sinc^2 sum). The edge is the outermost local
     maximum of r (the maximum within ``step_hz`` after the outermost point above half its largest value): fading
-    dips inside the
-    band (gradual, over >= 40 kHz coherence bandwidths, and inside) do not matter, nor does the band's level near
-    the edge (the step is relative). An edge is
-    ``found`` when its peak is >= 6 noise standard deviations (the floor over sqrt(step / bin) bins).
+    dips inside the band do not matter, nor does the band's level near the edge (the step is relative). An edge is
+    ``found`` when its step is >= 6 noise standard deviations (the floor over sqrt(step / bin) bins) and sharp
+    (the same difference over step_hz / 3 keeps >= 0.6 of it), and ``confident`` when the step also reaches 0.4
+    of the band's level above the floor: a step below that may be a faded edge, or the end of a fade inside the band,
+    so its position is not trusted.
 
-    Returns ``lower_hz``, ``upper_hz`` (the coarse value where not found), ``found`` (per edge), ``level_db``
-    and ``floor_db`` (median power inside / outside, dB of |FFT|^2) and ``resolution_hz``: the uncertainty to
-    give :func:`bandwidth_evidence` (``resolution_hz`` x max(1, 30 sigma / peak) when both edges were found,
-    else the whole search range).
+    Returns ``lower_hz``, ``upper_hz`` (the coarse value where not found), ``found`` and ``confident`` (per
+    edge), ``level_db`` and ``floor_db`` (mean power inside / outside, from medians, dB of |FFT|^2) and
+    ``resolution_hz``: the uncertainty to give :func:`bandwidth_evidence` (``resolution_hz`` x max(1, 30 sigma /
+    step) when both edges are confident, else the whole search range, 2 x ``search_hz``).
     """
     x = np.asarray(iq, dtype=np.complex64)
     n = x.size
@@ -129,10 +130,13 @@ def refine_edges(
         sel = (freqs >= min(a, b)) & (freqs <= max(a, b))
         return float(np.median(power[sel])) if sel.any() else float("nan")
 
-    floor = np.nanmin([median_in(lower_hz - search, lo_f), median_in(upper_hz + search, hi_f)])
-    level = median_in(lower_hz + search, upper_hz - search) if width > 2 * search else median_in(lower_hz, upper_hz)
+    # exponential periodogram bins: mean = median / ln 2 (medians ignore a neighbour carrier in part of a region)
+    floor = np.nanmin([median_in(lower_hz - search, lo_f), median_in(upper_hz + search, hi_f)]) / np.log(2)
+    inner = (lower_hz + search, upper_hz - search) if width > 2 * search else (lower_hz, upper_hz)
+    level = median_in(*inner) / np.log(2)
     sigma = floor * np.sqrt(2.0 / w)  # std of a difference of two w-bin means of noise (exponential bins)
-    result = {"found": {}}
+    wn = max(1, w // 3)
+    result = {"found": {}, "confident": {"lower_hz": False, "upper_hz": False}}
     peaks = []
     for name, edge, inward in (("lower_hz", lower_hz, +1.0), ("upper_hz", upper_hz, -1.0)):
         zone = np.flatnonzero((freqs >= edge - search) & (freqs <= edge + search))
@@ -140,16 +144,22 @@ def refine_edges(
         r = inward * (box_mean(zone) - box_mean(zone - w))  # (inside mean - outside mean) at each bin
         order = zone if inward > 0 else zone[::-1]  # from outside to inside
         r = r if inward > 0 else r[::-1]
+        result[name], result["found"][name] = float(edge), False
         if r.size < 3 or not np.isfinite(sigma) or r.max() < 6 * sigma:
-            result[name], result["found"][name] = float(edge), False
             continue
         j0 = int(np.argmax(r >= 0.5 * r.max()))  # outermost point above half the largest response
         i = j0 + int(np.argmax(r[j0 : j0 + w + 1]))  # the step's peak lies within step_hz of it
-        result[name], result["found"][name] = float(freqs[order[i]] - 0.5 * df), True
-        peaks.append(float(r[i]))
+        c = int(order[i])
+        narrow = inward * (power[c : c + wn].mean() - power[c - wn : c].mean())
+        sharp = narrow >= 0.6 * r[i] - 3 * floor * np.sqrt(2.0 / wn)  # a grid edge, not a gradual fade
+        if sharp:
+            result[name], result["found"][name] = float(freqs[c] - 0.5 * df), True
+            # a step well below the band's level may be a faded edge or a fade's end inside: found, not trusted
+            result["confident"][name] = bool(r[i] >= 0.4 * (level - floor))
+            peaks.append(float(r[i]))
     result["level_db"] = float(10 * np.log10(max(level, 1e-30)))
     result["floor_db"] = float(10 * np.log10(max(floor, 1e-30)))
-    if all(result["found"].values()):
+    if all(result["confident"].values()):
         result["resolution_hz"] = float(resolution_hz * max(1.0, 30 * sigma / min(peaks)))
     else:
         result["resolution_hz"] = float(2 * search)

@@ -20,7 +20,7 @@ symbol), so timing is known to the symbol and frequency to the subcarrier; what 
 Normalisation (CFAR): each statistic is reported as ``z = (peak - mean) / std`` over all hypotheses of the same
 search (positions x times x N_ID2), so it is comparable across SNR, span length and carrier width. Thresholds were
 set from the null distribution measured on pure noise and on carriers of the other standard
-(``benchmarks/cellsearch_null.py``; see the constants below). The SSS is confirmed when the best N_ID1 stands
+(``benchmarks/carrier_evidence.py``; see the constants below). The SSS is confirmed when the best N_ID1 stands
 out of all hypotheses by ``SSS_Z_THRESHOLD`` standard deviations. Occurrences are combined non-coherently
 (sum of magnitudes): the phase between the PSS and SSS symbols depends on where the transmitter's phase reference
 lies (the capture centre for our generator, the carrier centre for an LTE eNB, the RF carrier for NR, 38.211
@@ -37,10 +37,10 @@ from radiofm.dsp import ofdm_rx
 from radiofm.dsp.ofdm_rx import SymbolGrid
 from radiofm.dsp.sequences import lte_pss, lte_sss
 
-# Detection thresholds on the CFAR z of each statistic (see module docstring and benchmarks/cellsearch_null.py).
-LTE_PSS_Z_THRESHOLD = 8.0
+# Detection thresholds on the CFAR z of each statistic (see module docstring and benchmarks/carrier_evidence.py).
+LTE_PSS_Z_THRESHOLD = 7.0
 NR_PSS_Z_THRESHOLD = 9.0  # single best symbol
-NR_BURST_Z_THRESHOLD = 9.0  # burst-pattern average
+NR_BURST_Z_THRESHOLD = 8.0  # burst-pattern average (closer to Gaussian: a lighter tail than the single)
 SSS_Z_THRESHOLD = 6.0
 OCCURRENCE_Z = 5.0  # a single symbol counts as a PSS occurrence above this z (periodicity, SSS combining)
 CP_RHO_CLEAR = 0.15  # CP correlation that marks a numerology as present (noise: ~1 / sqrt(CP samples) < 0.03)
@@ -110,7 +110,12 @@ def lte_search_grid(grid: SymbolGrid, *, center_hz: float, max_offset_hz: float 
     occ = np.arange(p, n_sym, LTE_PERIOD_SYMBOLS) if n_fold >= 1 else np.array([p])
     single_mean, single_std = mean_std(metric)
     occ_z = (metric[n2, occ, di] - single_mean) / single_std
-    dc_bin = int(dcs[di]) + _lte_refine(grid, occ, int(dcs[di]), int(n2))
+    # the DC: the coherent candidates (a few, see _lte_candidates), the one whose SSS stands out best
+    tries = [
+        (c, _lte_sss(grid, occ, c, int(n2), detected=z >= LTE_PSS_Z_THRESHOLD))
+        for c in _lte_candidates(grid, occ, dcs, int(n2))
+    ]
+    dc_bin, sss = max(tries, key=lambda t: t[1].get("sss_z", -np.inf))
     out |= {
         "z": z,
         "metric": float(folded[n2, p, di]),
@@ -123,8 +128,7 @@ def lte_search_grid(grid: SymbolGrid, *, center_hz: float, max_offset_hz: float 
         "periods_averaged": int(max(n_fold, 1)),
         "detected": bool(z >= LTE_PSS_Z_THRESHOLD),
     }
-    out |= _lte_sss(grid, occ, dc_bin, int(n2), detected=out["detected"])
-    return out
+    return out | sss
 
 
 def _lte_sss(grid: SymbolGrid, occ: np.ndarray, dc_bin: int, n_id2: int, *, detected: bool) -> dict:
@@ -171,31 +175,27 @@ def _lte_sss(grid: SymbolGrid, occ: np.ndarray, dc_bin: int, n_id2: int, *, dete
     return out
 
 
-def _lte_refine(grid: SymbolGrid, occ: np.ndarray, dc_bin: int, n_id2: int, max_shift: int = 3) -> int:
-    """Integer correction (bins) of the DC found by the differential search, by coherent PSS correlation.
+def _lte_candidates(grid: SymbolGrid, occ: np.ndarray, dcs: np.ndarray, n_id2: int, keep: int = 4) -> np.ndarray:
+    """The DC bins among ``dcs`` where the PSS correlates best coherently (the differential search's is rough).
 
-    The differential products of a Zadoff-Chu sequence are a pure tone, so the differential metric barely
-    changes when the pattern slides by a bin or two; coherently, a slide by d bins looks like a timing offset of
-    d u / 63 symbols (the ZC time-frequency coupling), far outside the timing uncertainty. So each shift is
-    correlated coherently, after removing the known window advance, allowing a residual timing of +-2.5 us
-    (CP-sync error and channel delay), and the best shift wins.
+    The differential products of a Zadoff-Chu sequence are a pure tone, so the differential metric barely changes
+    when the pattern slides by a few bins. Coherently, a slide by d bins looks like a timing offset of d u / 63
+    symbols modulo one (the ZC time-frequency coupling): far outside the timing uncertainty, except for the
+    slides with d u = +-1 or +-2 (mod 63) (d = +-5, +-10 for u = 25; +-13, +-26 for u = 29, 34), which pass for
+    1-2 us of delay. So every DC is correlated coherently at the PSS symbols ``occ`` after removing the known
+    window advance, allowing +-2.5 us of residual timing (CP-sync error, channel delay), and the ``keep`` best
+    local maxima (>= 0.6 of the best) are returned, best first, for the SSS to decide.
     """
     nfft = grid.y.shape[1]
     k = np.arange(63)
     lags = np.linspace(-0.035 * nfft, 0.035 * nfft, 15)  # +-2.5 us in samples at nfft * 15 kHz
     steer = np.exp(2j * np.pi * np.outer(k, lags) / nfft).astype(np.complex64)  # (63, L)
-    comp = np.exp(2j * np.pi * k * grid.advance / nfft).astype(np.complex64)
-    pattern = np.conj(_lte_patterns()[n_id2]) * comp
-    best, best_val = 0, -1.0
-    for shift in range(-max_shift, max_shift + 1):
-        first = dc_bin + shift - 31
-        if first < 0 or first + 63 > nfft:
-            continue
-        z = grid.y[occ, first : first + 63] * pattern  # (O, 63)
-        val = float(np.abs(z @ steer).max(axis=1).sum())
-        if val > best_val:
-            best, best_val = shift, val
-    return best
+    pattern = np.conj(_lte_patterns()[n_id2]) * np.exp(2j * np.pi * k * grid.advance / nfft).astype(np.complex64)
+    windows = np.lib.stride_tricks.sliding_window_view(grid.y[occ], 63, axis=1)[:, dcs - 31]  # (O, D, 63)
+    values = np.abs((windows * pattern) @ steer).max(axis=2).sum(axis=0)  # (D,)
+    padded = np.r_[-np.inf, values, -np.inf]
+    peaks = np.flatnonzero((values >= padded[:-2]) & (values >= padded[2:]) & (values >= 0.6 * values.max()))
+    return dcs[peaks[np.argsort(-values[peaks])][:keep]]
 
 
 def lte_pss_search(

@@ -14,7 +14,7 @@ Decision rule: each piece of evidence adds a log-likelihood ratio (natural log, 
 "LTE" when ``llr <= -DECISION_LLR`` (p >= 0.9), else "unknown". The contributions and why:
 
 - PSS and SSS of one standard found (PCI): +-8. The PSS threshold keeps false alarms on noise and on the other
-  standard below ~1e-3 (``benchmarks/cellsearch_null.py``), and the SSS check is independent.
+  standard below ~1e-3 (``benchmarks/carrier_evidence.py``), and the SSS check is independent.
 - PSS only (SSS not confirmed): +-4.
 - CP correlation shows 30 kHz subcarriers: +6. LTE unicast uses 15 kHz only (36.211 §6.12).
 - No LTE PSS at the centre of a strong 15 kHz carrier (CP rho >= 0.5, about 0 dB SNR): +1.5. An LTE cell sends
@@ -168,9 +168,9 @@ def carrier_evidence(
     nr = nr_cellsearch.best_nr([nr_cellsearch.nr_search_grid(g, lower_hz=lo, upper_hz=hi) for g in grids.values()])
     lte, dc = None, {"score": float("nan"), "std": float("nan"), "dc_hz": None, "rho": syncs[15e3].rho}
     if 15e3 in grids:
-        lte = cellsearch.lte_search_grid(grids[15e3], center_hz=centre, max_offset_hz=max(30e3, res))
-        if lte["detected"]:  # the PSS sits on the DC: no search
-            dc = dc_null_from_grid(grids[15e3], lte["center_hz"], rho=syncs[15e3].rho, search_bins=0)
+        lte = cellsearch.lte_search_grid(grids[15e3], center_hz=centre, max_offset_hz=max(120e3, res))
+        if lte["detected"]:  # the PSS sits on the DC
+            dc = dc_null_from_grid(grids[15e3], lte["center_hz"], rho=syncs[15e3].rho, search_bins=1)
         elif res <= DC_MAX_CENTRE_ERROR_HZ:  # edges measured: the centre is known to a subcarrier
             dc = dc_null_from_grid(grids[15e3], centre, rho=syncs[15e3].rho, search_bins=1)
         else:

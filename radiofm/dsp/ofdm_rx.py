@@ -247,8 +247,11 @@ def diff_correlate(y: np.ndarray, patterns: np.ndarray, first: int = 0, count: i
     dpad = np.zeros((s, k), dtype=np.complex64)
     dpad[:, : k - 1] = d
     spec_d = scipy.fft.fft(dpad, axis=1, workers=1, overwrite_x=True)
-    csum = np.zeros((s, k), dtype=np.float32)
+    # float64: a window's energy is a difference of running sums, and a symbol can hold 60 dB of |d|^2 range
+    # (a strong PSS beside empty subcarriers), beyond float32's 7 digits
+    csum = np.zeros((s, k), dtype=np.float64)
     np.cumsum(a, axis=1, out=csum[:, 1:])
+    tiny = 1e-12 * csum[:, -1:] + 1e-30  # (S, 1): relative floor against rounding
     sl = slice(first, first + count)
     for p in range(n_pat):
         spec_t = np.conj(scipy.fft.fft(t[p], n=k)).astype(np.complex64)
@@ -256,8 +259,7 @@ def diff_correlate(y: np.ndarray, patterns: np.ndarray, first: int = 0, count: i
         e = csum[:, first + length - 1 : first + length - 1 + count] - csum[:, sl]
         for z in np.flatnonzero(w[p] == 0):  # remove the products the pattern does not weigh
             e -= a[:, first + z : first + z + count]
-        np.maximum(e, 1e-30, out=e)
-        np.sqrt(e, out=e)
+        np.maximum(e, tiny, out=e)
         np.abs(c, out=out[p])
-        out[p] /= e * np.float32(t_norm[p])
+        out[p] /= (np.sqrt(e) * t_norm[p]).astype(np.float32)
     return out

@@ -172,7 +172,8 @@ def cp_sync(bb: Baseband, scs_hz: float) -> CpSync:
     if x.size < period + nfft:
         raise RecordingError(f"cell search: span shorter than 0.5 ms at {bb.rate_hz / 1e6:g} MS/s")
     lag = x[nfft:] * np.conj(x[:-nfft])  # conj of x(n) x*(n + N): phase +2 pi df N / rate
-    power = 0.5 * (np.abs(x[nfft:]) ** 2 + np.abs(x[:-nfft]) ** 2)
+    p = x.real**2 + x.imag**2
+    power = p[nfft:] + p[:-nfft]  # twice the mean power of the pair (the factor is restored below)
     rows = -(-lag.size // period)
     pad = rows * period - lag.size
     folded = np.concatenate([lag, np.zeros(pad, lag.dtype)]).reshape(rows, period).sum(axis=0)
@@ -182,7 +183,7 @@ def cp_sync(bb: Baseband, scs_hz: float) -> CpSync:
         template[off : off + cp] = 1.0
     spec_t = np.conj(np.fft.fft(template))
     corr = np.fft.ifft(np.fft.fft(folded) * spec_t)  # corr[tau] = sum_u folded[u + tau] template[u]
-    energy = np.fft.ifft(np.fft.fft(folded_power) * spec_t).real
+    energy = 0.5 * np.fft.ifft(np.fft.fft(folded_power) * spec_t).real
     tau0 = int(np.argmax(np.abs(corr)))
     rho = float(np.abs(corr[tau0]) / max(energy[tau0], 1e-30))
     freq = float(np.angle(corr[tau0]) * scs_hz / (2 * np.pi))
@@ -253,13 +254,17 @@ def diff_correlate(y: np.ndarray, patterns: np.ndarray, first: int = 0, count: i
     np.cumsum(a, axis=1, out=csum[:, 1:])
     tiny = 1e-12 * csum[:, -1:] + 1e-30  # (S, 1): relative floor against rounding
     sl = slice(first, first + count)
+    norm = None
     for p in range(n_pat):
         spec_t = np.conj(scipy.fft.fft(t[p], n=k)).astype(np.complex64)
         c = scipy.fft.ifft(spec_d * spec_t, axis=1, workers=1, overwrite_x=True)[:, sl]
-        e = csum[:, first + length - 1 : first + length - 1 + count] - csum[:, sl]
-        for z in np.flatnonzero(w[p] == 0):  # remove the products the pattern does not weigh
-            e -= a[:, first + z : first + z + count]
-        np.maximum(e, tiny, out=e)
+        if norm is None or not np.array_equal(w[p], w[p - 1]):  # the window energy, shared by equal supports
+            e = csum[:, first + length - 1 : first + length - 1 + count] - csum[:, sl]
+            for z in np.flatnonzero(w[p] == 0):  # remove the products the pattern does not weigh
+                e -= a[:, first + z : first + z + count]
+            np.maximum(e, tiny, out=e)
+            norm = (1.0 / np.sqrt(e)).astype(np.float32)
         np.abs(c, out=out[p])
-        out[p] /= (np.sqrt(e) * t_norm[p]).astype(np.float32)
+        out[p] *= norm
+        out[p] *= np.float32(1.0 / t_norm[p])
     return out

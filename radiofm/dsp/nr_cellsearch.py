@@ -142,7 +142,9 @@ def _burst_period(times: np.ndarray, grid: SymbolGrid) -> dict:
     return out
 
 
-def nr_search_baseband(bb: Baseband, *, lower_hz: float, upper_hz: float, scs_hz=(15e3, 30e3), tau0=None) -> dict:
+def nr_search_baseband(
+    bb: Baseband, *, lower_hz: float, upper_hz: float, scs_hz: tuple[float, ...] = (15e3, 30e3), tau0: int | None = None
+) -> dict:
     """NR search over the numerologies ``scs_hz`` of an extracted carrier; the best numerology's result.
 
     ``tau0``: half-ms boundary to use (default: from the CP sync of the numerology with the larger rho).
@@ -168,7 +170,12 @@ def best_nr(results: list[dict]) -> dict:
 
 
 def nr_pss_search(
-    iq: np.ndarray, sample_rate_hz: float, *, lower_hz: float, upper_hz: float, scs_hz=(15e3, 30e3)
+    iq: np.ndarray,
+    sample_rate_hz: float,
+    *,
+    lower_hz: float,
+    upper_hz: float,
+    scs_hz: tuple[float, ...] = (15e3, 30e3),
 ) -> dict:
     """Search an NR SS/PBCH block anywhere in [lower_hz, upper_hz] (Hz from the recording centre).
 
@@ -179,8 +186,10 @@ def nr_pss_search(
     first block's PSS, span samples), ``ssb_count`` (blocks detected individually, z >= 5), ``n_bursts`` and
     ``burst_period_ms`` (from those blocks; None below two bursts), ``cp`` (CP correlation per numerology) and
     ``per_scs`` (the z of each numerology searched; one is skipped when the CP clearly shows the other).
-    Cost: one FFT of the span, then per numerology ~5 FFTs of fs/SCS per symbol; about 0.2-0.3 s for a
-    60 MHz carrier over 40 ms at 61.44 MS/s on one core, linear in span length and carrier width.
+    Cost: one FFT of the span (unless the band is the whole span), the CP sync, then per numerology searched
+    ~5 FFTs of fs/SCS per OFDM symbol. Measured (``benchmarks/cellsearch_timing.py``, one shared core): 0.27 s
+    CPU for a 60 MHz band over 40 ms at 61.44 MS/s holding a loaded carrier (one numerology), 0.50 s for noise
+    (both); linear in span length (plus ~0.1 s) and ~K log K in the band's width.
     """
     if not upper_hz > lower_hz:
         raise ConfigError(f"nr_pss_search: need lower_hz < upper_hz, got {lower_hz}, {upper_hz}")

@@ -80,6 +80,10 @@ def test_a_6_ms_span_of_a_longer_recording_is_enough_at_20_db():
         iq, FS, lower_hz=meta["lower_edge_hz"], upper_hz=meta["upper_edge_hz"], start=start, count=count
     )
     assert ev["label"] == "LTE" and ev["pci"] == meta["n_id_cell"], ev["standard_evidence"]
+    capped = evidence.carrier_evidence(
+        iq, FS, lower_hz=meta["lower_edge_hz"], upper_hz=meta["upper_edge_hz"], max_duration_s=0.006
+    )
+    assert capped["label"] == "LTE" and capped["lte"]["occurrences"] in (1, 2)  # only 6 ms were searched
 
 
 # ---------------------------------------------------------------- the searches on their own
@@ -221,5 +225,7 @@ def test_bad_input_raises_one_line_errors():
         evidence.dc_null_score(bad, FS, center_offset_hz=0.0)
     with pytest.raises(ConfigError, match="lower_hz < upper_hz"):
         evidence.carrier_evidence(np.zeros(int(0.01 * FS), np.complex64), FS, lower_hz=1e6, upper_hz=-1e6)
+    with pytest.raises(ConfigError, match="max_duration_s"):
+        evidence.carrier_evidence(np.zeros(int(0.01 * FS), np.complex64), FS, lower_hz=-1, upper_hz=1, max_duration_s=0)
     with pytest.raises(ConfigError, match="span"):
         evidence.carrier_evidence(np.zeros(int(0.01 * FS), np.complex64), FS, lower_hz=-1e6, upper_hz=1e6, start=-5)

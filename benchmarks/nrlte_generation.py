@@ -8,7 +8,7 @@ FFT 256, 40 frames averaged per column).
   FFT 4096) of random QPSK on every resource element, plain ``np.fft.ifft`` per carrier, a uniform cyclic
   prefix by concatenation, complex Gaussian noise, spectrogram. No SSB, reference signals, fading, placement
   logic or labels.
-- ``radiofm``: ``radiofm.synth.nrlte.render_frame`` — the dataset's per-frame work: random scene (1-2
+- ``radiofm``: ``radiofm.data.nrlte.render_frame`` — the dataset's per-frame work: random scene (1-2
   carriers, any bandwidth), SSB/PSS/SSS/PBCH, DMRS/CRS, PDSCH load, per-carrier fading with Doppler, noise,
   spectrogram and label image. Each call draws a new frame (frame content, hence cost, varies).
 
@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from _common import print_table, time_many, write_results
 
+from radiofm.data.nrlte import render_frame
 from radiofm.dsp import spectrogram
-from radiofm.synth.nrlte import render_frame
 
 FS, N = 61.44e6, 2_457_600
 

@@ -1,15 +1,19 @@
 """radiofm: radio foundation models.
 
 Pretrain a backbone on unlabelled radio spectrograms by masked spectrogram modeling, then fine-tune it
-for downstream tasks. The package is laid out by concern:
+for downstream tasks. The package is laid out in layers; each imports only the ones above it in this list
+(docs/ARCHITECTURE.md):
 
-- ``radiofm.dsp``    pure signal processing (spectrogram, resize, resource grids)
-- ``radiofm.synth``  signal and dataset generators
-- ``radiofm.data``   recordings (SigMF / .npy), spectrogram datasets
-- ``radiofm.models`` ViT-MAE, ConvLSTM, heads, registry, checkpoints
-- ``radiofm.tasks``  one module per downstream task
-- ``radiofm.train``  the one training loop
-- ``radiofm.cli``    the ``radiofm`` command
+- ``radiofm.errors``, ``radiofm.io``, ``radiofm.viz``  errors, atomic files, figures
+- ``radiofm.dsp``       pure signal processing (spectrogram, resize, resource grids, the NR/LTE model front end)
+- ``radiofm.synth``     generators: arrays and plain-dict metadata, no files
+- ``radiofm.data``      recordings (one SigMF reader, one writer), dataset folders (writer + reader), caches, splits
+- ``radiofm.models``    architectures with their presets, heads and checkpoint kinds; ``load_checkpoint``
+- ``radiofm.train``     the one training loop
+- ``radiofm.tasks``     one module per task: dataset → head → loss → metrics, with dataclass configs
+- ``radiofm.annotate``  NR/LTE carriers in any recording → annotated SigMF
+- ``radiofm.reproduce`` the step runner, the demo, paper reproductions
+- ``radiofm.cli``       the ``radiofm`` command: flags → configs → the layers above; printing, exit codes
 """
 
 from radiofm.errors import RadioFMError

@@ -5,7 +5,7 @@ import torch
 
 from radiofm.errors import ConfigError
 from radiofm.models import create_model, load_checkpoint
-from radiofm.tasks.pretrain import MAEPretrainTask
+from radiofm.tasks.pretrain_mae import MAEPretrainTask
 from radiofm.train import TrainConfig, TrainingDiverged, epoch_batches, fit, lr_at
 
 

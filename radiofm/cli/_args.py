@@ -1,10 +1,21 @@
-"""argparse value types that reject impossible values with a one-line message, and shared parser plumbing."""
+"""argparse value types that reject impossible values with a one-line message, the flags shared by several
+commands, Namespace -> config dataclass converters, rank-0 printing and the plug-in sub-command plumbing.
+
+Nothing below ``radiofm.cli`` sees an ``argparse.Namespace``: each command turns its flags into the config
+dataclasses of the library (:class:`radiofm.train.TrainConfig`, the tasks' configs) here or in its own module.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from radiofm.train import RunResult, TrainConfig, is_main_process
 
 
 def positive_int(text: str) -> int:
@@ -78,43 +89,57 @@ def model_name(text: str) -> str:
     return text
 
 
-def add_train_args(
-    p: argparse.ArgumentParser,
-    *,
-    epochs: int,
-    batch_size: int,
-    base_lr: float = 1e-3,
-    warmup: float = 1.0,
-    weight_decay: float = 0.05,
-) -> None:
-    """Optimisation flags shared by pretrain and finetune (mirrors radiofm.train.TrainConfig)."""
+def int_list(text: str) -> list[int]:
+    """'4,8,16' -> [4, 8, 16] (positive integers)."""
+    try:
+        vals = [int(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}") from None
+    if not vals or min(vals) < 1:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
+    return vals
+
+
+# ------------------------------------------------------------------------------------------- training flags
+
+
+def add_train_args(p: argparse.ArgumentParser, defaults: TrainConfig) -> None:
+    """Optimisation flags shared by pretrain and finetune (mirrors :class:`radiofm.train.TrainConfig`); the
+    defaults are the command's library defaults (e.g. ``radiofm.tasks.finetune.DEFAULT_TRAIN``)."""
+    d = defaults
     g = p.add_argument_group("optimisation")
-    g.add_argument("--epochs", type=positive_int, default=epochs, help=f"passes over the data (default {epochs})")
+    g.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"passes over the data (default {d.epochs})")
     g.add_argument(
-        "--batch-size", type=positive_int, default=batch_size, help=f"per-process batch size (default {batch_size})"
+        "--batch-size", type=positive_int, default=d.batch_size, help=f"per-process batch size (default {d.batch_size})"
     )
     g.add_argument("--lr", type=positive_float, default=None, help="peak learning rate (default: base-lr × batch/256)")
-    g.add_argument("--base-lr", type=positive_float, default=base_lr, help=f"base learning rate (default {base_lr})")
-    g.add_argument("--warmup-epochs", type=float, default=warmup, help=f"linear warm-up epochs (default {warmup})")
-    g.add_argument("--weight-decay", type=float, default=weight_decay, help=f"AdamW weight decay ({weight_decay})")
-    g.add_argument("--clip-grad", type=positive_float, default=1.0, help="max gradient norm (default 1.0)")
-    g.add_argument("--seed", type=int, default=0, help="seed for data order, masks and initialisation")
-    g.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default auto)")
-    g.add_argument("--amp", choices=["auto", "bf16", "off"], default="auto", help="bf16 autocast (auto: on GPU)")
-    g.add_argument("--num-workers", type=non_negative_int, default=0, help="DataLoader worker processes")
+    g.add_argument(
+        "--base-lr", type=positive_float, default=d.base_lr, help=f"base learning rate (default {d.base_lr})"
+    )
+    g.add_argument(
+        "--warmup-epochs",
+        type=float,
+        default=d.warmup_epochs,
+        help=f"linear warm-up epochs (default {d.warmup_epochs})",
+    )
+    g.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"AdamW weight decay ({d.weight_decay})")
+    g.add_argument("--clip-grad", type=positive_float, default=d.clip_grad, help="max gradient norm (default 1.0)")
+    g.add_argument("--seed", type=int, default=d.seed, help="seed for data order, masks and initialisation")
+    g.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N (default auto)")
+    g.add_argument("--amp", choices=["auto", "bf16", "off"], default=d.amp, help="bf16 autocast (auto: on GPU)")
+    g.add_argument("--num-workers", type=non_negative_int, default=d.num_workers, help="DataLoader worker processes")
     g.add_argument(
         "--save-every-steps",
         type=non_negative_int,
-        default=0,
+        default=d.save_every_steps,
         help="also checkpoint every N steps (default: each epoch)",
     )
     g.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def train_config(args) -> TrainConfig:  # noqa: F821
-    from radiofm.train import TrainConfig
-
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    """The :class:`TrainConfig` the flags of :func:`add_train_args` describe."""
     return TrainConfig(
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -130,6 +155,102 @@ def train_config(args) -> TrainConfig:  # noqa: F821
         device=args.device,
         progress=not args.no_progress,
     )
+
+
+# ------------------------------------------------------------------------------------------- fine-tuning flags
+
+
+def add_finetune_args(p: argparse.ArgumentParser) -> None:
+    """Flags every ``radiofm finetune TASK`` shares: data, output, :class:`FinetuneConfig`, optimisation."""
+    from radiofm.models.finetuned import MODES
+    from radiofm.tasks.finetune import DEFAULT_TRAIN
+
+    p.add_argument("--data", required=True, type=Path, help="training dataset folder")
+    p.add_argument("--init", type=Path, default=None, help="pretrained backbone checkpoint (run folder)")
+    p.add_argument("--out", required=True, type=Path, help="run folder = fine-tuned checkpoint")
+    p.add_argument("--mode", choices=MODES, default="frozen", help="what is trained (default frozen)")
+    p.add_argument("--k", type=positive_int, default=2, help="last-k: backbone blocks trained (default 2)")
+    p.add_argument("--lora-rank", type=positive_int, default=8, help="lora: adapter rank (default 8)")
+    p.add_argument("--lora-alpha", type=positive_float, default=None, help="lora: scale alpha (default rank)")
+    p.add_argument(
+        "--layer-decay",
+        type=positive_float,
+        default=None,
+        help="lr scale decay^(depth-i) for backbone block i (default 0.75 in full mode, else off)",
+    )
+    p.add_argument("--model", type=model_name, default=None, help="scratch without --init: architecture")
+    p.add_argument("--image-size", type=size2, default=None, help="backbone input (F, T); default: --init's")
+    p.add_argument("--val-fraction", type=float, default=0.1, help="held-out fraction for validation (default 0.1)")
+    p.add_argument(
+        "--no-cache-features",
+        action="store_true",
+        help="frozen mode: run the backbone every epoch (enables augmentation) instead of caching its features once",
+    )
+    add_train_args(p, DEFAULT_TRAIN)
+
+
+def finetune_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The :class:`radiofm.tasks.finetune.FinetuneConfig` fields the flags of :func:`add_finetune_args` give."""
+    return dict(
+        init=args.init,
+        mode=args.mode,
+        k=args.k,
+        lora_rank=args.lora_rank,
+        lora_alpha=args.lora_alpha,
+        layer_decay=args.layer_decay,
+        model=args.model,
+        image_size=args.image_size,
+        val_fraction=args.val_fraction,
+        cache_features=not args.no_cache_features,
+    )
+
+
+# ------------------------------------------------------------------------------------------- output
+
+
+def say(message: str) -> None:
+    """Print one progress line on the main process (rank 0 under torchrun), flushed."""
+    if is_main_process():
+        print(message, flush=True)
+
+
+def print_run(result: RunResult, what: str, unit: str, *, val_metric: str | None = None) -> None:
+    """The one summary line of a training command: ``WHAT on N UNIT -> OUT (final train loss L[, METRIC V])``."""
+    if not result.record or not is_main_process():
+        return
+    tail = f"final train loss {result.record.get('train_loss', float('nan')):.4f}"
+    if val_metric is not None:
+        tail += f", {val_metric.replace('_', ' ')} {result.record.get(val_metric, float('nan')):.4f}"
+    print(f"{what} on {result.train_size} {unit} -> {result.out} ({tail})", flush=True)
+
+
+def wrote(*paths: Path) -> None:
+    print("wrote " + ", ".join(str(p) for p in paths))
+
+
+# ------------------------------------------------------------------------------------------- reproductions
+
+
+def add_reproduce_args(p: argparse.ArgumentParser) -> None:
+    """The flags every ``radiofm reproduce EXPERIMENT`` shares (``--preset`` comes from the ``reproduce`` command)."""
+    p.add_argument("--out", type=Path, required=True, help="output folder (rerunning resumes; --force redoes)")
+    p.add_argument("--force", action="store_true", help="redo every step")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=positive_int, default=None, help="processes for data generation")
+    p.add_argument("--device", default=None, help="auto, cpu, cuda (default auto)")
+
+
+def settings_from_args(preset: Any, args: argparse.Namespace, overrides: Sequence[str] = ("workers",)) -> Any:
+    """The preset's settings dataclass with ``--seed`` and whichever of the ``overrides`` flags were given."""
+    given = {name: getattr(args, name) for name in overrides if getattr(args, name, None)}
+    return dataclasses.replace(preset, seed=args.seed, **given)
+
+
+def stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+# ------------------------------------------------------------------------------------------- plug-ins
 
 
 def add_plugin_parsers(

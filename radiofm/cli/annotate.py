@@ -2,7 +2,7 @@
 
 Writes ``PREFIX.sigmf-meta`` (one annotation per carrier and time span), ``PREFIX.sigmf-data`` (a byte copy of
 the input samples) and ``PREFIX.png`` (spectrogram overlay), all or nothing; the input is only read. The
-pipeline and its assumptions are described in :mod:`radiofm.tasks.annotate`.
+pipeline and its assumptions are described in :mod:`radiofm.annotate`.
 """
 
 from __future__ import annotations
@@ -69,50 +69,24 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
-def _device(name: str) -> str:
-    if name != "auto":
-        return name
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def run(args: argparse.Namespace) -> int:
-    from radiofm.data import open_recording
-    from radiofm.tasks.annotate import (
-        annotate_recording,
-        check_outputs,
-        model_predictor,
-        plan_analysis,
-        write_annotated,
-    )
-    from radiofm.tasks.segmentation import load_segmentation_model
+    from radiofm.annotate import AnnotateConfig, annotate_file
 
-    rec = open_recording(args.recording)
-    if not rec.is_complex:
-        from radiofm.errors import RecordingError
-
-        raise RecordingError(f"{rec.path}: real-valued datatype {rec.datatype}; annotate needs complex IQ")
-    plan_analysis(rec.sample_rate_hz, rec.n_samples, name=f"recording {rec.path}")  # refuse early, before the model
-    paths = check_outputs(rec, args.out)
-    model, info = load_segmentation_model(args.model)
-    predictor = model_predictor(model, info, batch_size=args.batch_size, device=_device(args.device))
-    result = annotate_recording(
-        rec,
-        predictor,
+    config = AnnotateConfig(
         threshold=args.threshold,
         min_duration_ms=args.min_duration_ms,
         min_bandwidth_khz=args.min_bandwidth_khz,
         batch_size=args.batch_size,
-        nonfinite="repair" if args.repair_nonfinite else "error",
+        repair_nonfinite=args.repair_nonfinite,
+        device=args.device,
         progress=not args.no_progress,
     )
+    result, paths = annotate_file(args.recording, args.model, args.out, config)
     if result.n_repaired:
         print(f"radiofm: repaired {result.n_repaired} non-finite samples (set to 0 for the analysis)", file=sys.stderr)
-    write_annotated(rec, result, paths["meta"], model=str(args.model))
     counts = {lab: sum(a.label == lab for a in result.annotations) for lab in ("NR", "LTE")}
     print(
-        f"{len(result.annotations)} carrier annotations ({counts['NR']} NR, {counts['LTE']} LTE) in {rec.path.name}; "
-        f"wrote {paths['meta']}, {paths['data']}, {paths['png']}"
+        f"{len(result.annotations)} carrier annotations ({counts['NR']} NR, {counts['LTE']} LTE) in "
+        f"{Path(args.recording).name}; wrote {paths['meta']}, {paths['data']}, {paths['png']}"
     )
     return 0

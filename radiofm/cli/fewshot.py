@@ -133,7 +133,7 @@ def _run_train(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         train_filter_bank=args.learn_filter_bank,
     )
-    r = train_protonet(cfg, args.out, resume=args.resume)
+    r = train_protonet(cfg, args.out, resume=args.resume, log=_args.say)
     final = r["final"] or {}
     print(
         f"trained on {r['front_end']} ({r['n_classes']} classes, {r['frames']['train']} frames; "

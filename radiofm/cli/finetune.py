@@ -1,7 +1,7 @@
 """``radiofm finetune TASK``: adapt a pretrained backbone to a downstream task on the one training loop.
 
 Tasks plug in through :data:`TASKS`: each module provides ``add_finetune_args(p)`` (usually calling
-:func:`radiofm.tasks.finetune.add_common_args`) and ``run_finetune(args) -> int``.
+:func:`radiofm.cli._args.add_finetune_args`) and ``run_finetune(args) -> int``.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from radiofm.cli import _args
 
 # task name -> (module, help)
 TASKS = {
-    "segmentation": ("radiofm.tasks.segmentation", "NR/LTE spectrogram segmentation (paper B §III-D)"),
-    "forecasting": ("radiofm.tasks.forecasting", "spectrum forecasting with a ConvLSTM backbone (paper A)"),
+    "segmentation": ("radiofm.cli.tasks.segmentation", "NR/LTE spectrogram segmentation (paper B §III-D)"),
+    "forecasting": ("radiofm.cli.tasks.forecasting", "spectrum forecasting with a ConvLSTM backbone (paper A)"),
 }
 
 

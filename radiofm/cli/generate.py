@@ -30,7 +30,12 @@ def add_parser(sub) -> None:
         "nrlte",
         help="NR/LTE segmentation set: 256x256 spectrograms + label images",
         description="61.44 MS/s 40 ms frames with 5G NR and LTE carriers in adjacent bands; labels "
-        "0 noise, 1 NR, 2 LTE.",
+        "0 noise, 1 NR, 2 LTE. Each carrier's traffic regime is drawn from a mix (--traffic): random (per-slot "
+        "random PRBs), matlab (the MATLAB 5G/LTE spectrum-sensing example's schedules), full (every PRB, LTE "
+        "OCNG), idle (reference and sync signals only), gated (on for one span >= 5 ms). Each carrier also "
+        "draws what real networks vary (CRS ports and boost, CFI, CORESET, SSB period/position/power, TDD "
+        "pattern, fading, Doppler, frame timing); each capture gets in-band SNRs of -5..30 dB and receiver "
+        "CFO, DC spike and IQ imbalance. Ranges and sources: the radiofm.synth.nrlte module docstrings.",
     )
     n.add_argument("--out", required=True, type=Path, help="output folder")
     n.add_argument("--frames", type=_args.positive_int, default=64, help="number of 40 ms frames (default 64)")
@@ -41,6 +46,13 @@ def add_parser(sub) -> None:
         help="train: normal noise power; test: uniform noise power",
     )
     n.add_argument("--seed", type=int, default=0)
+    n.add_argument(
+        "--traffic",
+        default=None,
+        metavar="NAMES",
+        help="comma list of traffic regimes from random, matlab, full, idle, gated (default: all five, "
+        "probabilities 0.25/0.25/0.20/0.10/0.20, renormalised over the names given)",
+    )
     n.add_argument("--iq", action="store_true", help="also write each capture as SigMF with carrier annotations")
     n.add_argument("--workers", type=_args.positive_int, default=1, help="parallel worker processes")
     n.add_argument("--no-progress", action="store_true")
@@ -66,7 +78,7 @@ def add_parser(sub) -> None:
 
 
 def _run_ism(args: argparse.Namespace) -> int:
-    from radiofm.synth.ism import generate_corpus
+    from radiofm.data.ism import generate_corpus
 
     paths = generate_corpus(
         args.out, n_recordings=args.recordings, seed=args.seed, workers=args.workers, progress=not args.no_progress
@@ -76,13 +88,14 @@ def _run_ism(args: argparse.Namespace) -> int:
 
 
 def _run_nrlte(args: argparse.Namespace) -> int:
-    from radiofm.synth.nrlte import generate_dataset
+    from radiofm.data.nrlte import generate_dataset
 
     out = generate_dataset(
         args.out,
         n_frames=args.frames,
         split=args.split,
         seed=args.seed,
+        traffic=args.traffic,
         iq=args.iq,
         workers=args.workers,
         progress=not args.no_progress,

@@ -1,16 +1,27 @@
-"""``radiofm reproduce EXPERIMENT --preset cpu|paper``: rerun a paper's table or figures end to end."""
+"""``radiofm reproduce EXPERIMENT --preset cpu|paper``: rerun a paper's table or figures end to end.
+
+Experiments plug in through :data:`EXPERIMENTS`: name -> (module, help); the module (in
+``radiofm.cli.experiments``) has ``add_args(p)`` and ``run(args) -> int``, which parse flags into the
+experiment's settings dataclass and call ``radiofm.reproduce.<experiment>.run_<experiment>``.
+"""
 
 from __future__ import annotations
 
+import argparse
+
 from radiofm.cli import _args
+
+EXPERIMENTS = {
+    "table5": ("radiofm.cli.experiments.table5", "paper B Table V: NR/LTE segmentation, mask ratios x sizes + scratch"),
+    "paper-a": ("radiofm.cli.experiments.paper_a", "paper A: ConvLSTM forecasting heatmaps and segmentation matrices"),
+    "protobeam": ("radiofm.cli.experiments.protobeam", "slides Table I: ProtoBeam TTSA/TOTA, baselines, ProtoAoA"),
+}
 
 
 def add_parser(sub) -> None:
-    from radiofm.reproduce import EXPERIMENTS
-
     p = sub.add_parser("reproduce", help="reproduce a paper's table or figures (cpu or paper preset)")
     _args.add_plugin_parsers(p, "experiment", "EXPERIMENT", EXPERIMENTS, add_args="add_args", run="run", common=_preset)
 
 
-def _preset(p) -> None:
+def _preset(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", choices=["cpu", "paper"], default="cpu", help="cpu (default) or paper (GPU)")

@@ -8,7 +8,8 @@ Decisions:
 - Sample indices (``Recording.read``, captures, annotations) count samples from the start of the data file. When
   ``core:offset`` > 0 and the metadata uses absolute indices (first capture starts at the offset), the offset is
   subtracted.
-- Integer datatypes scale to [-1, 1): signed ``x / 2**(b-1)``, unsigned ``(x - 2**(b-1)) / 2**(b-1)``.
+- Integer datatypes scale to [-1, 1) (see :mod:`radiofm.data.sigmf_format`); writing is
+  :mod:`radiofm.data.sigmf_writer`.
 - Real datatypes (``rf*``, ``ri*``, ``ru*``) are read as complex with zero imaginary part (``is_complex`` is False);
   the spectrum of such a recording is symmetric about DC.
 - ``cf16`` is not a SigMF datatype (the schema rejects it), so it is refused like any unknown datatype.
@@ -20,86 +21,26 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from radiofm.errors import DatasetError, RecordingError
-from radiofm.io import atomic_path, manifest_kind
-
-META_EXT = ".sigmf-meta"
-DATA_EXT = ".sigmf-data"
-
-_DATATYPE_RE = re.compile(r"^(?P<kind>[cr])(?P<fmt>[fiu])(?P<bits>8|16|32|64)(?P<endian>_le|_be)?$")
-SUPPORTED_DATATYPES = tuple(
-    f"{k}{f}{b}{e}"
-    for k in "cr"
-    for f, bits in (("f", (64, 32)), ("i", (32, 16, 8)), ("u", (32, 16, 8)))
-    for b in bits
-    for e in (("",) if b == 8 else ("_le", "_be"))
+from radiofm.data.sigmf_format import (  # noqa: F401  (Annotation, Capture, SUPPORTED_DATATYPES: re-exported)
+    ANNOTATION_CORE,
+    DATA_EXT,
+    META_EXT,
+    SUPPORTED_DATATYPES,
+    Annotation,
+    Capture,
+    datatype_layout,
+    one_line,
+    validate_metadata,
 )
-_ANNOTATION_CORE = ("core:sample_start", "core:sample_count", "core:freq_lower_edge", "core:freq_upper_edge")
-
-
-@dataclass
-class Annotation:
-    """One labelled region: samples [sample_start, sample_start + sample_count), frequency edges in absolute Hz."""
-
-    sample_start: int
-    sample_count: int
-    freq_lower_edge_hz: float | None = None
-    freq_upper_edge_hz: float | None = None
-    label: str = ""
-    extra: dict = field(default_factory=dict)  # other keys, e.g. {"radiofm:confidence": 0.93}
-
-
-@dataclass
-class Capture:
-    """A capture segment: from ``sample_start`` on, the receiver was tuned to ``center_freq_hz``."""
-
-    sample_start: int
-    center_freq_hz: float | None = None
-    extra: dict = field(default_factory=dict)  # other capture keys, e.g. {"core:datetime": "..."}
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """How samples of one datatype sit in the file."""
-
-    datatype: str
-    is_complex: bool
-    fmt: str  # "f", "i" or "u"
-    bits: int
-    component: np.dtype  # one I or Q (or real) value, with byte order
-
-    @property
-    def sample_size(self) -> int:
-        return self.component.itemsize * (2 if self.is_complex else 1)
-
-
-def _layout(datatype: Any, where: str = "") -> _Layout:
-    m = _DATATYPE_RE.match(datatype) if isinstance(datatype, str) else None
-    if m is None or (m["fmt"] == "f" and m["bits"] not in ("32", "64")) or (m["fmt"] != "f" and m["bits"] == "64"):
-        raise RecordingError(
-            f"{where}unsupported datatype {datatype!r} (supported: cf64/cf32/ci32/ci16/cu32/cu16 and rf/ri/ru "
-            "with _le or _be, ci8/cu8/ri8/ru8)"
-        )
-    bits = int(m["bits"])
-    if bits > 8 and m["endian"] is None:
-        raise RecordingError(f"{where}datatype {datatype!r} needs an endianness suffix (_le or _be)")
-    order = ">" if m["endian"] == "_be" else "<"
-    component = np.dtype(f"{order if bits > 8 else '|'}{m['fmt']}{bits // 8}")
-    return _Layout(datatype, m["kind"] == "c", m["fmt"], bits, component)
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+from radiofm.errors import DatasetError, RecordingError
+from radiofm.io import manifest_kind
 
 
 class Recording:
@@ -130,7 +71,7 @@ class Recording:
         self.captures = captures
         self.annotations = annotations
         self.global_meta = global_meta
-        self._layout = _layout(datatype, f"{path}: ")
+        self._layout = datatype_layout(datatype, f"{path}: ")
         self.is_complex = self._layout.is_complex
         self._segments = segments  # (first sample, byte offset of that sample), ascending
         self._map: np.ndarray | None = None  # the whole data file as a read-only uint8 memmap, opened lazily
@@ -177,7 +118,7 @@ class Recording:
             try:
                 self._map = np.memmap(self.data_path, dtype=np.uint8, mode="r")
             except (OSError, ValueError) as exc:
-                raise RecordingError(f"{self.data_path}: cannot map data file ({_one_line(exc)})") from None
+                raise RecordingError(f"{self.data_path}: cannot map data file ({one_line(exc)})") from None
         return self._map
 
     def read_raw(self, start: int, count: int) -> np.ndarray:
@@ -291,36 +232,17 @@ def _load_meta(meta_path: Path) -> dict:
     return meta
 
 
-def _validate(meta: dict, where: Path) -> Any:
-    """Schema-check ``meta`` with the sigmf library; returns the SigMFFile (metadata only)."""
-    import jsonschema
-    from sigmf.error import SigMFError
-    from sigmf.sigmffile import SigMFFile
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # undeclared extension namespaces: tolerated when reading
-            sf = SigMFFile(metadata=meta)
-            sf.validate()
-    except jsonschema.ValidationError as exc:
-        loc = "/".join(str(k) for k in exc.absolute_path) or "metadata"
-        raise RecordingError(f"{where}: invalid SigMF metadata at {loc}: {_one_line(exc.message, 160)}") from None
-    except (SigMFError, AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise RecordingError(f"{where}: invalid SigMF metadata ({_one_line(exc, 160)})") from None
-    return sf
-
-
 def _open_sigmf(meta_path: Path, sample_rate_hz: float | None) -> Recording:
     from sigmf.error import SigMFError
     from sigmf.sigmffile import get_dataset_filename_from_metadata
 
     meta = _load_meta(meta_path)
     glob = meta["global"]
-    layout = _layout(glob.get("core:datatype"), f"{meta_path}: ")
+    layout = datatype_layout(glob.get("core:datatype"), f"{meta_path}: ")
     rate = _check_rate(
         sample_rate_hz if sample_rate_hz is not None else glob.get("core:sample_rate"), f"recording {meta_path}"
     )
-    sf = _validate(meta, meta_path)
+    sf = validate_metadata(meta, meta_path)
     if int(glob.get("core:num_channels", 1)) != 1:
         raise RecordingError(f"{meta_path}: {glob['core:num_channels']} channels; only single-channel is supported")
     if glob.get("core:metadata_only"):
@@ -328,7 +250,7 @@ def _open_sigmf(meta_path: Path, sample_rate_hz: float | None) -> Recording:
     try:
         data_path = get_dataset_filename_from_metadata(str(meta_path), meta)
     except SigMFError as exc:
-        raise RecordingError(f"{meta_path}: {_one_line(exc)}") from None
+        raise RecordingError(f"{meta_path}: {one_line(exc)}") from None
     if data_path is None:
         raise RecordingError(f"{meta_path}: data file {meta_path.with_suffix(DATA_EXT).name} is missing")
     data_path = Path(data_path)
@@ -377,7 +299,7 @@ def _open_sigmf(meta_path: Path, sample_rate_hz: float | None) -> Recording:
         start = a["core:sample_start"] - offset
         count = a.get("core:sample_count", max(n_samples - start, 0))
         lo, hi = a.get("core:freq_lower_edge"), a.get("core:freq_upper_edge")
-        extra = {k: v for k, v in a.items() if k not in _ANNOTATION_CORE and k != "core:label"}
+        extra = {k: v for k, v in a.items() if k not in ANNOTATION_CORE and k != "core:label"}
         annotations.append(
             Annotation(
                 int(start),
@@ -407,7 +329,7 @@ def _open_npy(path: Path, sample_rate_hz: float | None) -> Recording:
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise RecordingError(f"{path}: not a readable .npy file ({_one_line(exc, 120)})") from None
+        raise RecordingError(f"{path}: not a readable .npy file ({one_line(exc, 120)})") from None
     if arr.ndim != 1 or arr.dtype.kind != "c" or arr.dtype.itemsize not in (8, 16):
         raise RecordingError(f"{path}: need a 1-D complex64/complex128 array, got {arr.dtype} {arr.shape}")
     if arr.size == 0:
@@ -418,7 +340,7 @@ def _open_npy(path: Path, sample_rate_hz: float | None) -> Recording:
         try:
             side = json.loads(sidecar.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RecordingError(f"{sidecar}: not a readable JSON sidecar ({_one_line(exc, 120)})") from None
+            raise RecordingError(f"{sidecar}: not a readable JSON sidecar ({one_line(exc, 120)})") from None
         if not isinstance(side, dict):
             raise RecordingError(f"{sidecar}: sidecar must be a JSON object")
     rate = sample_rate_hz if sample_rate_hz is not None else side.get("sample_rate_hz")
@@ -428,7 +350,7 @@ def _open_npy(path: Path, sample_rate_hz: float | None) -> Recording:
     try:
         annotations = [Annotation(**a) for a in side.get("annotations", [])]
     except TypeError as exc:
-        raise RecordingError(f"{sidecar}: bad annotation ({_one_line(exc, 120)})") from None
+        raise RecordingError(f"{sidecar}: bad annotation ({one_line(exc, 120)})") from None
     order = "_be" if arr.dtype.byteorder == ">" else "_le"
     return Recording(
         path,
@@ -481,126 +403,3 @@ def find_recordings(folder: str | Path) -> list[Path]:
         and not any(part.startswith(".") for part in p.relative_to(root).parts)  # skip caches, .git, temp files
     ]
     return sorted(found)
-
-
-# ---------------------------------------------------------------------------------------------------- writing
-
-
-def _quantise(iq: np.ndarray, lay: _Layout) -> np.ndarray:
-    """Complex (or real) samples -> stored values (interleaved I/Q for complex), clipped for integers."""
-    vals = np.stack([iq.real, iq.imag], axis=-1).reshape(-1) if lay.is_complex else np.real(iq)
-    if lay.fmt == "f":
-        return vals.astype(lay.component)
-    half = 2.0 ** (lay.bits - 1)
-    q = np.rint(vals.astype(np.float64) * half) + (half if lay.fmt == "u" else 0.0)
-    lo, hi = (0.0, 2 * half - 1) if lay.fmt == "u" else (-half, half - 1)
-    return np.clip(q, lo, hi).astype(lay.component)
-
-
-def _annotation_dict(a: Annotation | Mapping) -> dict:
-    if isinstance(a, Mapping):
-        return dict(a)
-    d: dict[str, Any] = {"core:sample_start": int(a.sample_start), "core:sample_count": int(a.sample_count)}
-    if a.freq_lower_edge_hz is not None:
-        d["core:freq_lower_edge"] = float(a.freq_lower_edge_hz)
-    if a.freq_upper_edge_hz is not None:
-        d["core:freq_upper_edge"] = float(a.freq_upper_edge_hz)
-    if a.label:
-        d["core:label"] = str(a.label)
-    d.update(a.extra)
-    return d
-
-
-def _capture_dict(c: Capture | Mapping) -> dict:
-    if isinstance(c, Mapping):
-        return dict(c)
-    d: dict[str, Any] = {"core:sample_start": int(c.sample_start)}
-    if c.center_freq_hz is not None:
-        d["core:frequency"] = float(c.center_freq_hz)
-    d.update(c.extra)
-    return d
-
-
-def _namespaces(items: Iterable[Mapping]) -> set[str]:
-    return {k.split(":", 1)[0] for d in items for k in d if ":" in k} - {"core"}
-
-
-def write_sigmf(
-    path: str | Path,
-    iq: np.ndarray,
-    *,
-    sample_rate_hz: float,
-    center_freq_hz: float | None = None,
-    annotations: Sequence[Annotation | Mapping] = (),
-    datatype: str = "cf32_le",
-    description: str | None = None,
-    extra_global: Mapping | None = None,
-    captures: Sequence[Capture | Mapping] | None = None,
-) -> Path:
-    """Write ``iq`` (N,) as a SigMF recording; returns the ``.sigmf-meta`` path.
-
-    ``path`` may carry ``.sigmf-meta``/``.sigmf-data`` or none. Integer datatypes quantise values in [-1, 1) with
-    clipping; real datatypes take ``iq.real`` and refuse a non-zero imaginary part. Annotation and capture extra
-    keys must be namespaced (``radiofm:confidence``); their namespaces are declared in ``core:extensions``. The
-    metadata is validated against the SigMF schema, then data and metadata are written atomically (data first).
-    """
-    from sigmf import __specification__
-
-    from radiofm import __version__
-
-    lay = _layout(datatype)
-    iq = np.asarray(iq)
-    if iq.ndim != 1:
-        raise ValueError(f"iq must be 1-D (N,), got shape {iq.shape}")
-    if not (math.isfinite(sample_rate_hz) and sample_rate_hz > 0):
-        raise ValueError(f"sample_rate_hz must be positive, got {sample_rate_hz!r}")
-    if not lay.is_complex and np.iscomplexobj(iq) and np.any(iq.imag != 0):
-        raise ValueError(f"cannot write complex samples with non-zero imaginary part as real datatype {datatype}")
-    if lay.fmt != "f" and not np.all(np.isfinite(iq)):
-        raise ValueError(f"iq holds non-finite samples; cannot quantise them to {datatype}")
-    if captures is not None and center_freq_hz is not None:
-        raise ValueError("give center_freq_hz or captures, not both")
-
-    base = Path(path)
-    if base.suffix.lower() in (META_EXT, DATA_EXT):
-        base = base.with_suffix("")
-    meta_path, data_path = base.with_name(base.name + META_EXT), base.with_name(base.name + DATA_EXT)
-
-    caps = [_capture_dict(c) for c in captures] if captures is not None else [{"core:sample_start": 0}]
-    if center_freq_hz is not None:
-        caps[0]["core:frequency"] = float(center_freq_hz)
-    anns = sorted((_annotation_dict(a) for a in annotations), key=lambda d: d.get("core:sample_start", 0))
-    glob: dict[str, Any] = {"core:recorder": "radiofm"}
-    if description is not None:
-        glob["core:description"] = description
-    for key, value in (extra_global or {}).items():
-        if key in ("core:datatype", "core:sample_rate", "core:version"):
-            raise ValueError(f"extra_global may not set {key}; use the write_sigmf arguments")
-        glob[key] = value
-    glob.update({"core:datatype": lay.datatype, "core:sample_rate": float(sample_rate_hz)})
-    glob["core:version"] = __specification__
-    declared = {e.get("name") for e in glob.get("core:extensions", [])}
-    missing = sorted(_namespaces([glob, *caps, *anns]) - declared)
-    if missing:
-        glob["core:extensions"] = list(glob.get("core:extensions", [])) + [
-            {"name": ns, "version": __version__ if ns == "radiofm" else "1.0.0", "optional": True} for ns in missing
-        ]
-    meta = {"global": glob, "captures": sorted(caps, key=lambda d: d["core:sample_start"]), "annotations": anns}
-    try:
-        text = json.dumps(meta, indent=2, allow_nan=False, default=_json_scalar)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"metadata is not JSON-serialisable: {exc}") from None
-    _validate(json.loads(text), meta_path)
-
-    data = _quantise(iq, lay)
-    with atomic_path(data_path) as tmp:
-        data.tofile(tmp)
-    with atomic_path(meta_path) as tmp:
-        tmp.write_text(text + "\n", encoding="utf-8")
-    return meta_path
-
-
-def _json_scalar(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")

@@ -33,12 +33,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from radiofm.data.splits import PAPER_A_SPLIT, split_indices  # noqa: F401  (re-exported: the paper-A split)
 from radiofm.errors import ConfigError, DatasetError, RadioFMError
 from radiofm.io import atomic_path, manifest_kind, read_json, write_json
 
 SCHEMA_VERSION = 1
 MANIFEST_KIND = "sentences"
-PAPER_A_SPLIT = {"pretrain": 0.5, "forecast_train": 0.4, "forecast_test": 0.1}  # 50 % / 50 % (80/20)
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def recording_sentences(
     path: Path, config: SentenceConfig, rng: np.random.Generator
 ) -> list[tuple[np.ndarray, int, int]]:
     """All sentences of one recording: [(tokens (T, H, token_width) float32 dB, first slice, n slices)]."""
-    from radiofm.data import open_recording
+    from radiofm.data.recording import open_recording
     from radiofm.dsp import resize, spectrogram_batch
 
     rec = open_recording(path)
@@ -399,34 +399,3 @@ class BucketBatchSampler(torch.utils.data.Sampler):
         if self.shuffle:
             batches = [batches[i] for i in torch.randperm(len(batches), generator=self.generator).tolist()]
         yield from batches
-
-
-def split_indices(
-    n: int,
-    fractions: Mapping[str, float] = PAPER_A_SPLIT,
-    seed: int = 0,
-    *,
-    groups: Sequence[int] | None = None,
-) -> dict[str, list[int]]:
-    """Randomly split range(n) into named parts of the given fractions (summing to 1); sorted index lists.
-
-    Paper A: 50 % pretraining, 50 % forecasting split 80/20 → ``PAPER_A_SPLIT``. With ``groups`` (one id per
-    item, e.g. ``SentenceDataset.sources``) whole groups go to one part, the fractions counting groups, so
-    sentences of one recording never straddle two parts. Deterministic from ``seed``.
-    """
-    if not fractions or any(f < 0 for f in fractions.values()) or abs(sum(fractions.values()) - 1.0) > 1e-6:
-        raise ConfigError(f"split fractions must be non-negative and sum to 1, got {dict(fractions)}")
-    if groups is None:
-        ids = np.arange(n)
-    else:
-        if len(groups) != n:
-            raise ConfigError(f"groups has {len(groups)} entries for {n} items")
-        ids = np.asarray(groups)
-    units = np.unique(ids)
-    perm = np.random.default_rng(seed).permutation(len(units))
-    bounds = np.round(np.cumsum([0.0, *fractions.values()]) * len(units)).astype(int)
-    out = {}
-    for (name, _), lo, hi in zip(fractions.items(), bounds[:-1], bounds[1:]):
-        chosen = units[perm[lo:hi]]
-        out[name] = np.flatnonzero(np.isin(ids, chosen)).tolist()
-    return out

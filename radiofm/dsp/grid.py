@@ -82,6 +82,14 @@ def grid_detection(
     fp = int(np.count_nonzero(~gt & gp))
     fn = int(np.count_nonzero(gt & ~gp))
     tn = int(np.count_nonzero(~gt & ~gp))
+    return {**detection_rates(tp, fp, fn, tn), "blocks": tp + fp + fn + tn}
+
+
+def detection_rates(tp: int, fp: int, fn: int, tn: int) -> dict[str, float | int | None]:
+    """Detection rate, false-alarm rate, precision and F1 of block counts (None where undefined), plus the counts.
+
+    Sum counts over batches first and call this once: an average of per-batch rates is a different number.
+    """
     return {
         "detection_rate": _ratio(tp, tp + fn),
         "false_alarm_rate": _ratio(fp, fp + tn),
@@ -91,7 +99,6 @@ def grid_detection(
         "fp": fp,
         "fn": fn,
         "tn": tn,
-        "blocks": tp + fp + fn + tn,
     }
 
 

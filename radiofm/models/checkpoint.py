@@ -284,7 +284,10 @@ def _build(info: dict, folder: Path) -> nn.Module:
             return registry.model_from_config(family, info["config"])
     except ConfigError as exc:
         raise CheckpointError(f"cannot rebuild the {kind!r} model in {folder}: {exc}") from None
-    raise CheckpointError(f"no builder is registered for {kind!r} checkpoints ({folder}); import its task module")
+    raise CheckpointError(
+        f"no builder is registered for {kind!r} checkpoints ({folder}); it was written by another radiofm version "
+        f"(known kinds: {', '.join(sorted(_KIND_BUILDERS))}, or a model family's plain backbone)"
+    )
 
 
 def _describe(keys: list[str], limit: int = 8) -> str:

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from radiofm.errors import ConfigError
+from radiofm.models.backbones import BackboneSpec, register_backbone
 from radiofm.models.registry import register_family, register_model
 
 ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh}
@@ -366,3 +367,54 @@ PRESETS = {
 register_family("convlstm", ConvLSTMConfig, ConvLSTMModel)
 for _name, _config in PRESETS.items():
     register_model(_name, "convlstm", _config)
+
+
+# ------------------------------------------------------------------------------------ as a fine-tuning backbone
+
+
+def image_to_tokens(image: torch.Tensor, token_shape: tuple[int, int]) -> torch.Tensor:
+    """image (B, C, H, T·W) -> tokens (B, T, C, H, W): token t holds columns [t·W, (t+1)·W)."""
+    B, C, H, TW = image.shape
+    h, w = token_shape
+    if H != h or TW % w:
+        raise ValueError(f"expected images (B, C, {h}, T·{w}), got {tuple(image.shape)}")
+    return image.reshape(B, C, H, TW // w, w).permute(0, 3, 1, 2, 4)
+
+
+def feature_map(model: ConvLSTMModel, image: torch.Tensor) -> torch.Tensor:
+    """Backbone outputs laid side by side along time (paper A §III-D).
+
+    image (B, C, H, T·W) -> tokens (B, T, C, H, W) -> last ConvLSTM layer (B, T, D, H, W) -> map (B, D, H, T·W).
+    """
+    feats = model.forward_features(image_to_tokens(image, model.config.token_shape))
+    B, T, D, H, W = feats.shape
+    return feats.permute(0, 2, 3, 1, 4).reshape(B, D, H, T * W)
+
+
+def _dense_head(backbone: dict, num_classes: int, opts: dict) -> dict:
+    """Paper A §III-D: a two-layer Conv2D classifier on :func:`feature_map`; ``opts["embed_dim"]`` sets its width."""
+    return {
+        "type": "conv2d",
+        "in_dim": int(backbone["hidden_channels"]),
+        "num_classes": num_classes,
+        "hidden": int(opts.get("embed_dim") or backbone["hidden_channels"]),
+        "kernel": 3,
+    }
+
+
+# Checkpoints of kind "convlstm-msm" (radiofm pretrain --model convlstm…) or "convlstm" are backbones; the MSM
+# Conv3D output layer (``head``) is dropped; the blocks are the ConvLSTM layers (last-k); the features are the
+# per-token outputs side by side, (B, D, H, T·W) for an image (B, 1, H, T·W) of the config's ``img_size``.
+register_backbone(
+    BackboneSpec(
+        family="convlstm",
+        kinds=("convlstm-msm", "convlstm"),
+        dropped=("head",),
+        blocks="layers",
+        final=(),
+        embed=(),
+        lora_targets=(),  # no attention, no linear layer: no LoRA
+        features=feature_map,
+        dense_head=_dense_head,
+    )
+)

@@ -1,11 +1,17 @@
-"""Task heads that sit on a backbone's token features.
+"""Task heads that sit on a backbone's features, and the head-type registry that rebuilds them from config dicts.
 
 Shapes: B batch, L = gf * gt tokens on the backbone's (F/p, T/p) patch grid, D backbone width, Dh head width,
 C classes, p patch side, (H, W) = (gf * p, gt * p) the backbone's input size.
+
+A head config dict (as stored in a fine-tuned checkpoint's config.json) names its ``"type"`` (a key of
+:data:`HEAD_TYPES`: ``"transformer"`` → :class:`TransformerSegHead`, ``"conv2d"`` → :class:`ConvSegHead`) and,
+for the "mix" readout, ``"mix_levels"`` (the head is then wrapped in a :class:`LevelMix`); :func:`build_head`
+builds it. Which head a backbone family gets is its :class:`radiofm.models.backbones.BackboneSpec`'s choice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -96,4 +102,56 @@ class LevelMix(nn.Module):
         return self.inner(self.mix(features))
 
 
-__all__ = ["LevelMix", "SegHeadConfig", "TransformerSegHead"]
+@dataclass
+class ConvSegHeadConfig:
+    in_dim: int = 64  # channels D of the backbone's feature map
+    num_classes: int = 3  # 0 noise, 1 NR, 2 LTE
+    hidden: int = 64  # channels of the first Conv2D
+    kernel: int = 3  # kernel of the first Conv2D ('same' padding); the second is 1×1
+
+
+class ConvSegHead(nn.Module):
+    """Two-layer Conv2D classifier (paper A §III-D): feature map (B, D, H, W) -> logits (B, num_classes, H, W)."""
+
+    def __init__(self, config: ConvSegHeadConfig):
+        super().__init__()
+        self.config = config
+        self.conv1 = nn.Conv2d(config.in_dim, config.hidden, config.kernel, padding=config.kernel // 2)
+        self.conv2 = nn.Conv2d(config.hidden, config.num_classes, 1)
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        return self.conv2(torch.relu(self.conv1(feats.to(self.conv1.weight.dtype))))
+
+
+# head "type" -> builder from the head config dict (without "type" and "mix_levels")
+HEAD_TYPES: dict[str, Callable[[dict], nn.Module]] = {}
+
+
+def register_head_type(name: str, builder: Callable[[dict], nn.Module]) -> None:
+    """Let :func:`build_head` build heads of type ``name`` (re-registering replaces the builder)."""
+    HEAD_TYPES[name] = builder
+
+
+register_head_type("transformer", lambda c: TransformerSegHead(SegHeadConfig(**c)))
+register_head_type("conv2d", lambda c: ConvSegHead(ConvSegHeadConfig(**c)))
+
+
+def build_head(config: dict) -> nn.Module:
+    """The head a config dict describes; ``mix_levels`` (readout "mix") wraps it in a :class:`LevelMix`."""
+    kind = config.get("type", "transformer")
+    if kind not in HEAD_TYPES:
+        raise ConfigError(f"unknown head type {kind!r}; known: {', '.join(sorted(HEAD_TYPES))}")
+    head = HEAD_TYPES[kind]({k: v for k, v in config.items() if k not in ("type", "mix_levels")})
+    return LevelMix(int(config["mix_levels"]), head) if config.get("mix_levels") else head
+
+
+__all__ = [
+    "HEAD_TYPES",
+    "ConvSegHead",
+    "ConvSegHeadConfig",
+    "LevelMix",
+    "SegHeadConfig",
+    "TransformerSegHead",
+    "build_head",
+    "register_head_type",
+]

@@ -20,7 +20,16 @@ from radiofm.errors import ConfigError
 class LoRALinear(nn.Linear):
     """A linear layer plus a trainable rank-``rank`` update. x: (..., in) -> (..., out)."""
 
-    def __init__(self, in_features: int, out_features: int, *, rank: int, alpha: float | None = None, bias=True):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        rank: int,
+        alpha: float | None = None,
+        bias=True,
+        generator: torch.Generator | None = None,
+    ):
         super().__init__(in_features, out_features, bias=bias)
         if not isinstance(rank, int) or rank < 1 or rank > min(in_features, out_features):
             raise ConfigError(f"LoRA rank must be in 1..{min(in_features, out_features)}, got {rank!r}")
@@ -29,13 +38,17 @@ class LoRALinear(nn.Linear):
         self.scaling = self.alpha / rank
         self.lora_a = nn.Parameter(torch.empty(rank, in_features))
         self.lora_b = nn.Parameter(torch.zeros(out_features, rank))
-        nn.init.kaiming_uniform_(self.lora_a, a=math.sqrt(5))
+        nn.init.kaiming_uniform_(self.lora_a, a=math.sqrt(5), generator=generator)
         self.merged = False
 
     @classmethod
-    def from_linear(cls, base: nn.Linear, *, rank: int, alpha: float | None = None) -> LoRALinear:
-        """A LoRA layer sharing ``base``'s weight and bias tensors (no copy)."""
-        layer = cls(base.in_features, base.out_features, rank=rank, alpha=alpha, bias=base.bias is not None)
+    def from_linear(
+        cls, base: nn.Linear, *, rank: int, alpha: float | None = None, generator: torch.Generator | None = None
+    ) -> LoRALinear:
+        """A LoRA layer sharing ``base``'s weight and bias tensors (no copy); ``generator`` draws A's init."""
+        layer = cls(
+            base.in_features, base.out_features, rank=rank, alpha=alpha, bias=base.bias is not None, generator=generator
+        )
         layer.to(device=base.weight.device, dtype=base.weight.dtype)
         layer.weight = base.weight
         layer.bias = base.bias
@@ -70,11 +83,17 @@ class LoRALinear(nn.Linear):
 
 
 def apply_lora(
-    module: nn.Module, *, rank: int, alpha: float | None = None, targets: tuple[str, ...] = ("attn.qkv", "attn.proj")
+    module: nn.Module,
+    *,
+    rank: int,
+    alpha: float | None = None,
+    targets: tuple[str, ...] = ("attn.qkv", "attn.proj"),
+    generator: torch.Generator | None = None,
 ) -> list[str]:
     """Replace every ``nn.Linear`` in ``module`` whose name ends with one of ``targets`` by a :class:`LoRALinear`.
 
-    Returns the replaced names (sorted). ConfigError when nothing matches (a wrong target list).
+    The adapters' A matrices are drawn from ``generator`` (in module order; None: a fixed seed 0, never the global
+    RNG). Returns the replaced names (sorted). ConfigError when nothing matches (a wrong target list).
     """
     found = [
         (name, sub)
@@ -83,10 +102,11 @@ def apply_lora(
     ]
     if not found:
         raise ConfigError(f"LoRA: no linear layer of {type(module).__name__} matches {', '.join(targets)}")
+    generator = generator if generator is not None else torch.Generator().manual_seed(0)
     for name, sub in found:
         parent_name, _, attr = name.rpartition(".")
         parent = module.get_submodule(parent_name) if parent_name else module
-        setattr(parent, attr, LoRALinear.from_linear(sub, rank=rank, alpha=alpha))
+        setattr(parent, attr, LoRALinear.from_linear(sub, rank=rank, alpha=alpha, generator=generator))
     return sorted(name for name, _ in found)
 
 

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from radiofm.errors import ConfigError
+from radiofm.models.backbones import BackboneSpec, register_backbone
 from radiofm.models.registry import register_family, register_model
 from radiofm.models.vit import Block, check_grid, init_vit_weights, sincos_pos_embed_2d
 
@@ -244,3 +245,36 @@ _PRESETS = {  # name: (embed_dim, depth, num_heads, decoder_embed_dim, decoder_d
 for _name, _dims in _PRESETS.items():
     _fields = ("embed_dim", "depth", "num_heads", "decoder_embed_dim", "decoder_depth", "decoder_num_heads")
     register_model(_name, "mae", dataclasses.replace(MAEConfig(), **dict(zip(_fields, _dims))))
+
+
+def _dense_head(backbone: dict, num_classes: int, opts: dict) -> dict:
+    """Paper B's segmentation head on the encoder tokens: a transformer head predicting each patch's pixels."""
+    p = int(backbone["patch_size"])
+    grid = [int(backbone["img_size"][0]) // p, int(backbone["img_size"][1]) // p]
+    return {
+        "type": "transformer",
+        "in_dim": int(backbone["embed_dim"]),
+        "grid_size": grid,
+        "patch_size": p,
+        "num_classes": num_classes,
+        "embed_dim": int(opts.get("embed_dim") or backbone["embed_dim"]),
+        "depth": int(opts.get("depth", 2)),
+        "num_heads": int(opts.get("num_heads") or backbone.get("num_heads", 4)),
+    }
+
+
+register_backbone(
+    BackboneSpec(
+        family="mae",
+        kinds=("mae",),
+        dropped=("decoder_embed", "mask_token", "decoder_pos_embed", "decoder_blocks", "decoder_norm", "decoder_pred"),
+        blocks="encoder_blocks",
+        final=("encoder_norm",),
+        embed=("patch_embed", "cls_token", "pos_embed"),
+        lora_targets=("attn.qkv", "attn.proj"),
+        features=lambda m, x: m.forward_features(x),  # (B, C, F, T) -> (B, L, D)
+        levels=lambda m, x: m.forward_levels(x),  # (B, C, F, T) -> (B, depth + 1, L, D)
+        n_levels=lambda c: int(c["depth"]) + 1,
+        dense_head=_dense_head,
+    )
+)

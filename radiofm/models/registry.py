@@ -6,15 +6,15 @@ A *family* maps a name ("mae", "convlstm") to a config dataclass and the model c
     register_model("vit-s", "mae", MAEConfig(embed_dim=512, ...))
     model = create_model("vit-s", img_size=(128, 256))              # overrides replace config fields
 
-Model modules register themselves when imported; the registry imports the built-in ones lazily on first
-use (so ``mae.py`` may import this module without a cycle) and skips any that do not exist yet.
+Model modules register themselves where their classes are defined; :mod:`radiofm.models` imports every one
+of them, so the registry is complete as soon as anything in ``radiofm.models`` is imported (this module
+imports none of them: no cycle).
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import importlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,25 +22,8 @@ from torch import nn
 
 from radiofm.errors import ConfigError
 
-# Modules that register families/presets on import. A missing one is skipped (it may not be written yet).
-BUILTIN_MODULES = ("radiofm.models.mae", "radiofm.models.convlstm", "radiofm.models.protonet")
-
 _FAMILIES: dict[str, tuple[type, type[nn.Module]]] = {}  # family -> (config class, model class)
 _MODELS: dict[str, tuple[str, Any]] = {}  # preset name -> (family, config instance)
-_loaded = False
-
-
-def _ensure_builtins() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True  # set first: the modules call register_* while importing
-    for module in BUILTIN_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:  # a real missing dependency inside the module: surface it
-                raise
 
 
 def register_family(name: str, config_cls: type, model_cls: type[nn.Module]) -> None:
@@ -59,12 +42,10 @@ def register_model(name: str, family: str, config: Any) -> None:
 
 def list_models(family: str | None = None) -> list[str]:
     """Sorted names of the registered presets, optionally of one family only."""
-    _ensure_builtins()
     return sorted(n for n, (fam, _) in _MODELS.items() if family is None or fam == family)
 
 
 def list_families() -> list[str]:
-    _ensure_builtins()
     return sorted(_FAMILIES)
 
 
@@ -74,7 +55,6 @@ def _unknown_model(name: str) -> ConfigError:
 
 def get_config(name: str) -> Any:
     """A copy of preset ``name``'s config dataclass."""
-    _ensure_builtins()
     if name not in _MODELS:
         raise _unknown_model(name)
     return copy.deepcopy(_MODELS[name][1])
@@ -82,7 +62,6 @@ def get_config(name: str) -> Any:
 
 def get_family(name: str) -> str:
     """The family of preset ``name``."""
-    _ensure_builtins()
     if name not in _MODELS:
         raise _unknown_model(name)
     return _MODELS[name][0]
@@ -90,7 +69,6 @@ def get_family(name: str) -> str:
 
 def family_of(config: Any) -> str | None:
     """The family whose config class ``config`` is an instance of (exact type), or None."""
-    _ensure_builtins()
     for fam, (config_cls, _) in _FAMILIES.items():
         if type(config) is config_cls:
             return fam
@@ -98,7 +76,6 @@ def family_of(config: Any) -> str | None:
 
 
 def _family_classes(family: str) -> tuple[type, type[nn.Module]]:
-    _ensure_builtins()
     if family not in _FAMILIES:
         raise ConfigError(f"unknown model family {family!r}; valid families: {', '.join(sorted(_FAMILIES))}")
     return _FAMILIES[family]

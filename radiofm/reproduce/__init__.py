@@ -1,11 +1,10 @@
-"""Paper reproductions, one module per experiment, each with ``add_args(p)`` and ``run(args) -> int``.
+"""The step runner (:mod:`~radiofm.reproduce.steps`), the demo (:mod:`~radiofm.reproduce.demo`) and the paper
+reproductions (:mod:`~radiofm.reproduce.table5`, :mod:`~radiofm.reproduce.paper_a`,
+:mod:`~radiofm.reproduce.protobeam`), as resumable pipelines of
+library calls.
 
-Every experiment has a ``cpu`` preset (finishes on a 2-core CPU within its stated budget) and a ``paper``
-preset (the paper's sizes, for a GPU); both write a JSON report and a Markdown table beside the paper's figures.
+Every experiment has a ``cpu`` preset (finishes on a 2-core CPU within its stated budget) and a ``paper`` preset
+(the paper's sizes, for a GPU); both write a JSON report and a Markdown table beside the paper's figures. Each
+exposes its settings dataclass, ``PRESETS`` and ``run_<experiment>(settings, out, *, preset, force, log)``; the
+``radiofm reproduce`` and ``radiofm demo`` commands (:mod:`radiofm.cli`) parse flags into them.
 """
-
-EXPERIMENTS = {
-    "table5": ("radiofm.reproduce.table5", "paper B Table V: NR/LTE segmentation, mask ratios x model sizes + scratch"),
-    "paper-a": ("radiofm.reproduce.paper_a", "paper A: ConvLSTM forecasting heatmaps and segmentation matrices"),
-    "protobeam": ("radiofm.reproduce.protobeam", "seminar slides Table I: ProtoBeam TTSA/TOTA, baselines, ProtoAoA"),
-}

@@ -14,15 +14,12 @@ Steps, each skipped when its output exists (so a rerun resumes; an interrupted t
 6. ``report.json``, ``table1.md`` (ours beside the slides' figures) and the plots: TTSA/TOTA vs shots, PCA
    of the embeddings coloured by beam, AoA error vs shots.
 
-:func:`run_protobeam` is the library entry (settings in, report out, progress lines through ``log``);
-``add_args``/``run`` are the command's thin argparse face.
+:func:`run_protobeam` is the library entry (settings in, report out, progress lines through ``log``); the
+command is :mod:`radiofm.cli.experiments.protobeam`.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import io
 import json
 import time
 from collections.abc import Callable
@@ -131,17 +128,19 @@ def run_protobeam(
     out: str | Path,
     *,
     preset: str = "custom",
+    force: bool = False,
     log: Callable[[str], None] = lambda line: None,
     progress: bool = False,
 ) -> dict:
-    """Run (or resume) the whole reproduction into ``out``; returns the report (also written as report.json)."""
+    """Run (or resume; ``force``: redo) the whole reproduction into ``out``; returns the report (also written as
+    report.json, with table1.md and the plots beside it)."""
     import torch
 
     from radiofm.data.deepbeam import generate_beam_dataset, list_front_ends
+    from radiofm.reproduce.steps import prepare_folder
     from radiofm.synth.beams import BeamConfig
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_folder(out, force=force)
     if settings.threads:
         torch.set_num_threads(settings.threads)
     t0 = time.perf_counter()
@@ -190,10 +189,6 @@ def run_protobeam(
 # ------------------------------------------------------------------------------------------- steps
 
 
-def _quiet():
-    return contextlib.redirect_stdout(io.StringIO())  # fit's per-epoch JSON lines stay in the run's metrics.jsonl
-
-
 def _train(s: ProtoBeamSettings, data: Path, run: Path, switches, seed: int, progress: bool) -> dict:
     from radiofm.tasks.fewshot import EpisodeConfig, ProtoTrainConfig, train_protonet
 
@@ -211,8 +206,7 @@ def _train(s: ProtoBeamSettings, data: Path, run: Path, switches, seed: int, pro
         device=s.device,
         progress=progress,
     )
-    with _quiet():
-        r = train_protonet(cfg, run, resume=(run / "config.json").exists())
+    r = train_protonet(cfg, run, resume=(run / "config.json").exists())
     final = r["final"] or {}
     return {"run": str(run), "train_loss": final.get("train_loss"), "train_acc": final.get("train_acc")}
 
@@ -250,8 +244,7 @@ def _supervised(s, data: Path, run: Path, train_fe: str, targets: list[str], pro
         progress=progress,
     )
     if not (run / "model.safetensors").exists():
-        with _quiet():
-            train_supervised(cfg, run)
+        train_supervised(cfg, run)
     return evaluate_supervised(run, data, [train_fe, *targets], s.shots, cfg)
 
 
@@ -289,8 +282,7 @@ def _aoa(s: ProtoBeamSettings, data: Path, run: Path, progress: bool) -> dict:
         progress=progress,
     )
     if not (run / "model.safetensors").exists():
-        with _quiet():
-            train_protonet(cfg, run)
+        train_protonet(cfg, run)
     model, record = load_protonet_run(run)
     ecfg = AoAEvalConfig(
         shots=s.aoa_shots, episodes=s.eval_episodes, n_query=s.aoa_queries, seed=s.seed, progress=False
@@ -309,26 +301,3 @@ def _aoa(s: ProtoBeamSettings, data: Path, run: Path, progress: bool) -> dict:
             for k in s.aoa_shots
         }
     return {"seen_angles": seen, "unseen_angles": unseen, "protoaoa": reports, "log_spectrum_mae_deg": raw}
-
-
-# ------------------------------------------------------------------------------------------- command
-
-
-def add_args(p: argparse.ArgumentParser) -> None:
-    from radiofm.pipeline import add_reproduce_args
-
-    add_reproduce_args(p)
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-
-
-def run(args: argparse.Namespace) -> int:
-    from radiofm.pipeline import prepare_folder, settings_from_args
-
-    s = settings_from_args(PRESETS[args.preset], args, ("workers", "device"))
-    out = prepare_folder(args.out, force=args.force)
-    report = run_protobeam(
-        s, out, preset=args.preset, log=lambda line: print(line, flush=True), progress=not args.no_progress
-    )
-    print("\n" + markdown(report))
-    print(f"wrote {out / 'report.json'}, {out / 'table1.md'} and the plots in {out}")
-    return 0

@@ -3,7 +3,8 @@
 For every model size and pretraining mask ratio (70 / 75 / 80 %): pretrain the ViT-MAE on the ISM corpus,
 fine-tune the segmentation head on the NR/LTE train split (normal noise power) with the encoder frozen, and
 measure mean per-class accuracy on the test split (uniform noise power). Each size also gets a scratch
-baseline of the same architecture. Steps run the real CLI and are skipped when done, so a rerun resumes.
+baseline of the same architecture. Steps call the library as ``radiofm pretrain`` / ``finetune segmentation`` /
+``evaluate segmentation`` do and are skipped when done, so a rerun resumes.
 
 Presets: ``cpu`` (``vit-tiny`` only; ≤ 1 h on a 2-core CPU) and ``paper`` (ViT-S/M/L at the paper's pretraining
 length, for a GPU). Outputs: ``report.json``, ``table5.md`` (ours beside the paper's figures), every run and
@@ -12,15 +13,20 @@ evaluation folder with its confusion matrices.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
 import time
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from radiofm.pipeline import Step, add_reproduce_args, flags, prepare_folder, run_cli, run_steps, settings_from_args
+from radiofm.data.ism import generate_corpus
+from radiofm.data.nrlte import generate_dataset
+from radiofm.io import atomic_path, write_json
+from radiofm.reproduce.steps import Log, Step, last_record, prepare_folder, run_steps
+from radiofm.tasks import pretrain_mae
+from radiofm.tasks.finetune import DEFAULT_TRAIN as FINETUNE_TRAIN
+from radiofm.tasks.segmentation import SegmentationConfig, finetune_segmentation
+from radiofm.tasks.segmentation_eval import evaluate_segmentation_run
 
 # paper B Table V: mean accuracy (%) by pretraining mask ratio, and scratch
 PAPER_TABLE5 = {
@@ -92,10 +98,7 @@ def _tag(ratio: float) -> str:
     return f"{ratio:.2f}"
 
 
-def _gen(out: Path, s: Table5Settings) -> dict:
-    from radiofm.synth.ism import generate_corpus
-    from radiofm.synth.nrlte import generate_dataset
-
+def _gen(out: Path, s: Table5Settings, log: Log | None) -> dict:
     generate_corpus(out / "data" / "ism", n_recordings=s.ism_recordings, seed=s.seed, workers=s.workers, **s.ism_kwargs)
     generate_dataset(
         out / "data" / "nrlte-test", n_frames=s.seg_test_frames, split="test", seed=s.seed + 2, workers=s.workers
@@ -106,79 +109,52 @@ def _gen(out: Path, s: Table5Settings) -> dict:
     return {"ism_recordings": s.ism_recordings, "train_frames": s.seg_train_frames, "test_frames": s.seg_test_frames}
 
 
-def _resume(run: Path) -> list[str]:
-    return ["--resume"] if (run / "config.json").exists() else []
-
-
-def _pretrain(model: str, ratio: float, out: Path, s: Table5Settings) -> dict:
+def _pretrain(model: str, ratio: float, out: Path, s: Table5Settings, log: Log | None) -> dict:
     run = out / "runs" / f"{model}-mae{_tag(ratio)}"
-    opts = {
-        "--model": model,
-        "--mask-ratio": ratio,
-        "--epochs": s.pretrain_epochs,
-        "--batch-size": s.pretrain_batch,
-        "--image-size": f"{s.image_size[0]}x{s.image_size[1]}",
-        "--warmup-epochs": max(1, s.pretrain_epochs // 10),
-        "--seed": s.seed,
-        "--device": s.device,
-        "--workers": s.workers,
-    }
-    if s.pretrain_lr is not None:
-        opts["--lr"] = s.pretrain_lr
-    run_cli(
-        [
-            "pretrain",
-            "--data",
-            str(out / "data" / "ism"),
-            "--out",
-            str(run),
-            "--no-progress",
-            *flags(opts),
-            *_resume(run),
-        ]
+    config = pretrain_mae.MAEPretrainConfig(
+        model=model, mask_ratio=float(ratio), image_size=tuple(s.image_size), workers=s.workers
     )
-    last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    train = dataclasses.replace(
+        pretrain_mae.DEFAULT_TRAIN,
+        epochs=s.pretrain_epochs,
+        batch_size=s.pretrain_batch,
+        lr=None if s.pretrain_lr is None else float(s.pretrain_lr),
+        warmup_epochs=float(max(1, s.pretrain_epochs // 10)),
+        seed=s.seed,
+        device=s.device,
+        progress=False,
+    )
+    pretrain_mae.pretrain_mae(out / "data" / "ism", config, train, run, resume=_resume(run), log=log)
+    last = last_record(run)
     return {"train_loss": last.get("train_loss"), "val_loss": last.get("val_loss")}
+
+
+def _resume(run: Path) -> bool:
+    return (run / "config.json").exists()
 
 
 def _seg_name(model: str, ratio: float | None, readout: str = "last") -> str:
     return f"{model}-seg-{'scratch' if ratio is None else _tag(ratio)}" + ("" if readout == "last" else f"-{readout}")
 
 
-def _segment(model: str, ratio: float | None, readout: str, out: Path, s: Table5Settings) -> dict:
+def _segment(model: str, ratio: float | None, readout: str, out: Path, s: Table5Settings, log: Log | None) -> dict:
     """Fine-tune (frozen encoder; or scratch when ``ratio`` is None) and evaluate on the test split."""
     init = out / "runs" / f"{model}-mae{_tag(ratio if ratio is not None else s.mask_ratios[0])}"
     name = _seg_name(model, ratio, readout)
     run, ev = out / "runs" / name, out / "eval" / name
-    opts = {
-        "--mode": "scratch" if ratio is None else "frozen",
-        "--readout": readout,
-        "--epochs": s.seg_scratch_epochs if ratio is None else s.seg_epochs,
-        "--batch-size": s.seg_batch,
-        "--lr": s.seg_lr,
-        "--seed": s.seed,
-        "--device": s.device,
-    }
     # scratch: the architecture (and input size) of the pretrained model, with fresh weights
-    run_cli(
-        [
-            "finetune",
-            "segmentation",
-            "--data",
-            str(out / "data" / "nrlte-train"),
-            "--init",
-            str(init),
-            "--out",
-            str(run),
-            "--no-progress",
-            *flags(opts),
-            *_resume(run),
-        ]
+    config = SegmentationConfig(init=init, mode="scratch" if ratio is None else "frozen", readout=readout)
+    train = dataclasses.replace(
+        FINETUNE_TRAIN,
+        epochs=s.seg_scratch_epochs if ratio is None else s.seg_epochs,
+        batch_size=s.seg_batch,
+        lr=float(s.seg_lr),
+        seed=s.seed,
+        device=s.device,
+        progress=False,
     )
-    run_cli(
-        ["evaluate", "segmentation", "--model", str(run), "--data", str(out / "data" / "nrlte-test"), "--out", str(ev)]
-    )
-    r = json.loads((ev / "segmentation.json").read_text())
+    finetune_segmentation(out / "data" / "nrlte-train", config, train, run, resume=_resume(run), log=log)
+    r = evaluate_segmentation_run(run, out / "data" / "nrlte-test", ev)
     return {
         "mean_class_accuracy": r["mean_class_accuracy"],
         "per_class_accuracy": r["per_class_accuracy"],
@@ -220,24 +196,18 @@ def _step_name(model: str, ratio: float, readout: str) -> str:
     return f"segment {model} mask {_tag(ratio)}" + ("" if readout == "last" else f" {readout} readout")
 
 
-def add_args(p: argparse.ArgumentParser) -> None:
-    add_reproduce_args(p)
-
-
-def run(args: argparse.Namespace) -> int:
-    from radiofm.io import atomic_path, write_json
-
-    s = settings_from_args(PRESETS[args.preset], args, ("workers", "device"))
-    out = prepare_folder(args.out, force=args.force)
+def run_table5(
+    settings: Table5Settings, out: str | Path, *, preset: str, force: bool = False, log: Log | None = None
+) -> dict:
+    """Run (or resume) the experiment into ``out``; writes ``report.json`` and ``table5.md``, returns the report."""
+    out = prepare_folder(out, force=force)
     t0 = time.perf_counter()
-    steps = run_steps(pipeline(s), out, s, label="table5")
-    report = build_report(steps, s, args.preset, total_s=time.perf_counter() - t0)
+    steps = run_steps(pipeline(settings), out, settings, label="table5", log=log)
+    report = build_report(steps, settings, preset, total_s=time.perf_counter() - t0)
     write_json(out / "report.json", report)
     with atomic_path(out / "table5.md") as tmp:
         tmp.write_text(markdown(report))
-    print("\n" + markdown(report))
-    print(f"wrote {out / 'report.json'}, {out / 'table5.md'}")
-    return 0
+    return report
 
 
 def build_report(steps: list[dict], s: Table5Settings, preset: str, *, total_s: float) -> dict:

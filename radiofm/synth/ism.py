@@ -26,7 +26,8 @@ Extra annotation keys: ``radiofm:snr_db`` (in-band SNR), ``radiofm:channel``, ``
 ``radiofm:fading`` (profile or "none"). Recording *i* of a corpus draws everything from
 ``np.random.SeedSequence(seed).spawn(n)[i]``, so the bytes do not depend on ``workers``.
 
-Public API: :func:`generate_corpus` (files), :func:`synthesize_recording` (one recording in memory),
+Public API: :func:`synthesize_recording` (one recording in memory; the corpus folder is written by
+:func:`radiofm.data.ism.generate_corpus`),
 :class:`CorpusConfig` (ranges and options), :func:`plan_scene` with :class:`Scene` / :class:`Burst` (what
 a recording holds, before rendering). Cost: ≈0.5 s of one CPU core per 100 ms at 61.44 MS/s.
 """
@@ -34,11 +35,7 @@ a recording holds, before rendering). Cost: ≈0.5 s of one CPU core per 100 ms 
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
-from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -88,11 +85,11 @@ class CorpusConfig:
 def synthesize_recording(seed: np.random.SeedSequence | int, config: CorpusConfig | None = None):
     """Draw and render one recording. Returns ``(iq, annotations, info)``.
 
-    iq: (N,) complex64 scaled to the ADC full scale; annotations: list of ``radiofm.data.Annotation``;
-    info: dict with ``sample_rate_hz``, ``center_freq_hz``, ``duration_s`` and the receiver impairments.
+    iq: (N,) complex64 scaled to the ADC full scale; annotations: SigMF annotation dicts (``core:sample_start``,
+    ``core:sample_count``, ``core:freq_lower_edge``, ``core:freq_upper_edge``, ``core:label``, ``radiofm:…``),
+    sorted by start then lower edge; info: dict with ``sample_rate_hz``, ``center_freq_hz``, ``duration_s`` and
+    the receiver impairments.
     """
-    from radiofm.data import Annotation
-
     config = (config or CorpusConfig()).validate()
     rng = np.random.default_rng(seed)
     fs = float(rng.choice(np.asarray(config.sample_rate_choices_hz)))
@@ -106,15 +103,15 @@ def synthesize_recording(seed: np.random.SeedSequence | int, config: CorpusConfi
     for burst in bursts:
         ann = _render_burst(buf, scene, burst, rng)
         if ann is not None:
-            annotations.append(Annotation(*ann))
-    annotations.sort(key=lambda a: (a.sample_start, a.freq_lower_edge_hz))
+            annotations.append(ann)
+    annotations.sort(key=lambda a: (a["core:sample_start"], a["core:freq_lower_edge"]))
     info = {"sample_rate_hz": fs, "center_freq_hz": fc, "duration_s": scene.n_samples / fs}
     info["receiver"] = _receiver_(buf, scene, rng, impaired=config.receiver_impairments)
     return buf, annotations, info
 
 
-def _render_burst(buf: np.ndarray, scene: Scene, burst: Burst, rng: np.random.Generator) -> tuple | None:
-    """Generate one burst, move it to its offset, fade it, add it into ``buf``; return the annotation fields."""
+def _render_burst(buf: np.ndarray, scene: Scene, burst: Burst, rng: np.random.Generator) -> dict | None:
+    """Generate one burst, move it to its offset, fade it, add it into ``buf``; return its SigMF annotation."""
     fs, n = scene.sample_rate_hz, scene.n_samples
     wf = burst.make(rng)
     rate = wf.sample_rate_hz
@@ -145,13 +142,17 @@ def _render_burst(buf: np.ndarray, scene: Scene, burst: Burst, rng: np.random.Ge
     a0 = max(int(round(burst.start_s * fs)), 0)
     if end <= a0:
         return None
-    extra = {
+    return {
+        "core:sample_start": int(a0),
+        "core:sample_count": int(end - a0),
+        "core:freq_lower_edge": float(lo),
+        "core:freq_upper_edge": float(hi),
+        "core:label": burst.label,
         "radiofm:snr_db": round(float(burst.snr_db), 2),
         "radiofm:channel": burst.channel,
         "radiofm:cfo_hz": round(float(burst.cfo_hz), 1),
         "radiofm:fading": profile or "none",
     }
-    return a0, end - a0, float(lo), float(hi), burst.label, extra
 
 
 def _receiver_(buf: np.ndarray, scene: Scene, rng: np.random.Generator, *, impaired: bool) -> dict:
@@ -185,111 +186,3 @@ def _receiver_(buf: np.ndarray, scene: Scene, rng: np.random.Generator, *, impai
     buf *= np.float32(1.0 / full_scale)
     info["full_scale"] = full_scale
     return info
-
-
-# ------------------------------------------------------------------------------------------------ corpus
-
-
-def generate_corpus(
-    out_dir,
-    *,
-    n_recordings: int,
-    seed: int,
-    workers: int = 1,
-    progress: bool = True,
-    config: CorpusConfig | None = None,
-    **overrides,
-) -> list[Path]:
-    """Write ``n_recordings`` SigMF recordings ``recording_0000.sigmf-{meta,data}``, … and ``corpus.json``
-    into ``out_dir``. Returns the ``.sigmf-meta`` paths in index order.
-
-    ``config`` (a :class:`CorpusConfig`) or keyword overrides of its fields (``sample_rate_choices_hz``,
-    ``duration_s_range``, ``datatype``, …) shape the recordings. ``workers > 1`` renders in parallel
-    processes; the output is byte-identical for any ``workers``.
-    """
-    from tqdm import tqdm
-
-    from radiofm.io import write_json
-
-    if isinstance(n_recordings, bool) or not isinstance(n_recordings, int | np.integer) or n_recordings < 1:
-        raise ConfigError(f"n_recordings must be an integer >= 1, got {n_recordings!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1:
-        raise ConfigError(f"workers must be an integer >= 1, got {workers!r}")
-    fields = {f.name for f in dataclasses.fields(CorpusConfig)}
-    unknown = sorted(set(overrides) - fields)
-    if unknown:
-        raise ConfigError(f"unknown corpus option(s) {', '.join(unknown)}; valid: {', '.join(sorted(fields))}")
-    config = dataclasses.replace(config or CorpusConfig(), **overrides).validate()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-
-    jobs = [(i, int(seed), str(out), config) for i in range(int(n_recordings))]
-    summaries: list[dict | None] = [None] * len(jobs)
-    bar = tqdm(total=len(jobs), unit="rec", desc="ism corpus", disable=not progress)
-    try:
-        if workers == 1 or len(jobs) == 1:
-            for job in jobs:
-                summaries[job[0]] = _write_recording(job)
-                bar.update()
-        else:
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=min(int(workers), len(jobs)), mp_context=ctx) as pool:
-                futures = {pool.submit(_write_recording, job): job[0] for job in jobs}
-                for fut in as_completed(futures):
-                    summaries[futures[fut]] = fut.result()
-                    bar.update()
-    finally:
-        bar.close()
-
-    labels = Counter()
-    for s in summaries:
-        labels.update(s["labels"])
-    write_json(
-        out / "corpus.json",
-        {
-            "kind": "ism-corpus",
-            "generator": "radiofm.synth.ism",
-            "generator_version": GENERATOR_VERSION,
-            "seed": int(seed),
-            "n_recordings": int(n_recordings),
-            "config": dataclasses.asdict(config),
-            "labels": dict(sorted(labels.items())),
-            "files": summaries,
-        },
-    )
-    return [out / s["meta"] for s in summaries]
-
-
-def _write_recording(job: tuple) -> dict:
-    """Worker: render recording ``i`` of the corpus and write it. Top level so spawn workers can pickle it."""
-    from radiofm.data import write_sigmf
-
-    i, seed, out_dir, config = job
-    seed_seq = np.random.SeedSequence(seed, spawn_key=(i,))  # == SeedSequence(seed).spawn(n)[i]
-    iq, annotations, info = synthesize_recording(seed_seq, config)
-    name = f"recording_{i:04d}"
-    meta = write_sigmf(
-        Path(out_dir) / name,
-        iq,
-        sample_rate_hz=info["sample_rate_hz"],
-        center_freq_hz=info["center_freq_hz"],
-        annotations=annotations,
-        datatype=config.datatype,
-        description=f"radiofm synthetic ISM/2.4-2.65 GHz scene {i} (seed {seed})",
-        extra_global={
-            "radiofm:generator": "radiofm.synth.ism",
-            "radiofm:generator_version": GENERATOR_VERSION,
-            "radiofm:seed": seed,
-            "radiofm:index": i,
-        },
-    )
-    return {
-        "meta": Path(meta).name,
-        "sample_rate_hz": info["sample_rate_hz"],
-        "center_freq_hz": info["center_freq_hz"],
-        "n_samples": int(iq.size),
-        "n_annotations": len(annotations),
-        "labels": dict(sorted(Counter(a.label for a in annotations).items())),
-    }

@@ -245,8 +245,9 @@ def load_training_frames(cfg: ProtoTrainConfig):
     return data, labels, train_idx, test_idx
 
 
-def train_protonet(cfg: ProtoTrainConfig, out: str | Path, *, resume: bool = False) -> dict:
+def train_protonet(cfg: ProtoTrainConfig, out: str | Path, *, resume: bool = False, log=None) -> dict:
     """Train a prototypical network episodically; ``out`` becomes a checkpoint folder (kind "protobeam").
+    ``log`` (e.g. ``print``) receives the loop's JSON line; by default nothing is printed.
 
     Returns {"run": out, "final": last log record, "front_end", "n_classes", "frames"}.
     """
@@ -292,6 +293,7 @@ def train_protonet(cfg: ProtoTrainConfig, out: str | Path, *, resume: bool = Fal
         resume=resume,
         collate_fn=episode_collate,
         run_info={"command": "fewshot train"},
+        log=log,
     )
     return {
         "run": str(out),

@@ -7,16 +7,13 @@
   AdamW) on the k labelled frames per beam of the new front end, then scored on the new front end's other
   frames. Repeated ``finetune_repeats`` times with different shots; the mean and the spread are reported.
 
-Both train through :func:`radiofm.train.fit` (fine-tunes in a temporary folder; their per-epoch log lines are
-kept out of stdout). The classifier is a ``protonet`` model with ``n_classes`` set, checkpoint kind
-"beam-classifier".
+Both train through :func:`radiofm.train.fit` (fine-tunes in a temporary folder). The classifier is a
+``protonet`` model with ``n_classes`` set, checkpoint kind "beam-classifier".
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
 import math
 import tempfile
 from dataclasses import dataclass
@@ -173,7 +170,7 @@ def finetune_on_shots(model, frames: np.ndarray, targets: np.ndarray, cfg: Super
     train_cfg = _train_cfg(
         cfg, epochs=epochs, batch_size=batch, lr=cfg.finetune_lr, warmup=0.0, seed=seed, progress=False
     )
-    with tempfile.TemporaryDirectory(prefix="radiofm-finetune-") as tmp, contextlib.redirect_stdout(io.StringIO()):
+    with tempfile.TemporaryDirectory(prefix="radiofm-finetune-") as tmp:
         fit(tuned, SupervisedTask(augment=cfg.augment), dataset, cfg=train_cfg, out_dir=Path(tmp) / "run")
     return tuned.eval()
 

@@ -116,12 +116,9 @@ class SpectrogramEncoder(Encoder):
 def load_encoder(path: str | Path, cfg: EncoderPrototypeConfig | None = None) -> Encoder:
     """The frozen encoder of checkpoint ``path``: a pretrained MAE, a model fine-tuned from one, or a protonet."""
     from radiofm.data.spectrograms import SpectrogramParams
-    from radiofm.models import load_checkpoint, read_checkpoint_info
+    from radiofm.models import load_checkpoint
 
     cfg = cfg or EncoderPrototypeConfig()
-    info = read_checkpoint_info(path)
-    if info["kind"] == "segmentation":
-        import radiofm.tasks.segmentation  # noqa: F401  (registers the kind's builder)
     model, info = load_checkpoint(path)
     family = info.get("family")
     if family == "protonet":

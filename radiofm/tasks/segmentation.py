@@ -1,18 +1,22 @@
-"""NR/LTE spectrogram segmentation (paper B §III-D, SPEC §4): data, head, loss, metrics, evaluation, inference.
+"""NR/LTE spectrogram segmentation (paper B §III-D, paper A §III-D, SPEC §4): head, loss, augmentation, the
+fine-tuning run, inference. Metrics and the evaluation run: :mod:`radiofm.tasks.segmentation_eval`.
 
-Data: a folder written by :func:`radiofm.synth.nrlte.generate_dataset` (``spectrograms.npy`` (N, 256, 256) dB,
-``labels.npy`` (N, 256, 256) uint8 0 noise / 1 NR / 2 LTE). Spectrograms are resized bilinearly to the
-backbone's input size (H, W), labels with nearest neighbour; the model normalises its dB input itself
+Data: a folder written by :func:`radiofm.data.nrlte.generate_dataset` (read by
+:class:`radiofm.data.nrlte.SegmentationDataset`: spectrograms resized bilinearly to the backbone's input size
+(H, W), labels 0 noise / 1 NR / 2 LTE with nearest neighbour); the model normalises its dB input itself
 (per-sample standardisation by default, so captures at another absolute power scale look the same).
 
-Model: :class:`radiofm.tasks.finetune.FineTuneModel` = backbone encoder + :class:`TransformerSegHead`; saved as
-checkpoint kind "segmentation" holding the whole model. Inference for other tools goes through exactly
+Model: :class:`radiofm.models.finetuned.FineTuneModel` = backbone encoder + the family's per-pixel head
+(ViT-MAE: :class:`~radiofm.models.heads.TransformerSegHead`; ConvLSTM: :class:`~radiofm.models.heads.ConvSegHead`),
+saved as checkpoint kind "segmentation" holding the whole model. Inference for other tools goes through exactly
 :func:`load_segmentation_model` and :func:`predict`.
+
+    result = finetune_segmentation("sd-train", SegmentationConfig(init="runs/mae", readout="mix"),
+                                   dataclasses.replace(DEFAULT_TRAIN, epochs=30), "runs/seg")
 """
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,69 +27,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from radiofm.data.nrlte import SegmentationDataset
+from radiofm.data.splits import train_val_split
+from radiofm.dsp.resize import resize
 from radiofm.errors import ConfigError, DatasetError
-from radiofm.models.checkpoint import register_kind
-from radiofm.models.heads import LevelMix, SegHeadConfig, TransformerSegHead
+from radiofm.models.backbones import backbone_spec
+from radiofm.models.checkpoint import load_checkpoint
+from radiofm.models.finetuned import NORMS, READOUTS, configure_mode, load_backbone_into, rebuild
+from radiofm.models.lora import merge_lora
+from radiofm.synth.nrlte import CLASSES
 from radiofm.tasks import finetune as ft
+from radiofm.train import RunResult, TrainConfig, fit, init_distributed, is_main_process, seeded
 
 KIND = "segmentation"
-DATASET_KIND = "nrlte-segmentation"
-CLASSES = ("noise", "NR", "LTE")
 CLASS_COLORS = ("#d9d9d9", "#1f77b4", "#d62728")  # noise light grey, NR blue, LTE red (every figure)
-
-
-# ------------------------------------------------------------------------------------------- data
-
-
-def open_segmentation_dataset(folder: str | Path) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(spectrograms (N, H, W) float32 dB, labels (N, H, W) uint8, manifest), both memory-mapped."""
-    from radiofm.io import read_json
-
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DatasetError(f"dataset folder {folder} does not exist")
-    mpath = folder / "manifest.json"
-    try:
-        manifest = read_json(mpath)
-    except FileNotFoundError:
-        raise DatasetError(f"{folder} is not an NR/LTE segmentation dataset (no manifest.json)") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{mpath} is malformed JSON: {exc}") from None
-    kind = manifest.get("kind") if isinstance(manifest, dict) else None
-    if kind != DATASET_KIND:
-        raise DatasetError(f"{folder} is a {kind!r} dataset, expected {DATASET_KIND!r} (radiofm generate nrlte)")
-    arrays = []
-    for name in ("spectrograms.npy", "labels.npy"):
-        try:
-            arrays.append(np.load(folder / name, mmap_mode="r"))
-        except FileNotFoundError:
-            raise DatasetError(f"{folder} lacks {name}") from None
-        except ValueError as exc:
-            raise DatasetError(f"cannot read {folder / name}: {exc}") from None
-    specs, labels = arrays
-    if specs.ndim != 3 or specs.shape != labels.shape or len(specs) == 0:
-        raise DatasetError(f"{folder}: spectrograms {specs.shape} and labels {labels.shape} must be equal (N, H, W)")
-    return specs, labels, manifest
-
-
-class SegmentationDataset(torch.utils.data.Dataset):
-    """Item i -> {"x": (1, H, W) float32 dB, "y": (H, W) int64} at the model's input size (H, W)."""
-
-    def __init__(self, folder: str | Path, *, image_size: tuple[int, int], max_frames: int | None = None):
-        self.folder = Path(folder)
-        self.specs, self.labels, self.manifest = open_segmentation_dataset(folder)
-        self.image_size = tuple(int(s) for s in image_size)
-        self.n = len(self.specs) if max_frames is None else max(1, min(len(self.specs), int(max_frames)))
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int) -> dict:
-        from radiofm.dsp import resize
-
-        x = resize(np.array(self.specs[i], dtype=np.float32), self.image_size, mode="bilinear")
-        y = resize(np.asarray(self.labels[i]), self.image_size, mode="nearest")
-        return {"x": torch.from_numpy(x)[None], "y": torch.from_numpy(y.astype(np.int64))}
+SPLIT_SALT = 7  # train/validation holdout: radiofm.data.splits.train_val_split(..., salt=7)
+DEFAULT_TRAIN = ft.DEFAULT_TRAIN  # optimisation defaults of a fine-tune
 
 
 # ------------------------------------------------------------------------------------------- loss, augmentation
@@ -190,38 +147,6 @@ def _unwrap(model: nn.Module) -> nn.Module:
 
 # ------------------------------------------------------------------------------------------- model
 
-# backbone family -> head config dict for a backbone config dict (ConvLSTM backbones plug in here)
-HEAD_CONFIGS: dict[str, Callable[[dict, dict], dict]] = {}
-# head "type" -> builder from the head config dict (without "type")
-HEAD_TYPES: dict[str, Callable[[dict], nn.Module]] = {"transformer": lambda c: TransformerSegHead(SegHeadConfig(**c))}
-
-
-def _vit_head_config(backbone: dict, opts: dict) -> dict:
-    p = int(backbone["patch_size"])
-    grid = [int(backbone["img_size"][0]) // p, int(backbone["img_size"][1]) // p]
-    return {
-        "type": "transformer",
-        "in_dim": int(backbone["embed_dim"]),
-        "grid_size": grid,
-        "patch_size": p,
-        "num_classes": len(CLASSES),
-        "embed_dim": int(opts.get("embed_dim") or backbone["embed_dim"]),
-        "depth": int(opts.get("depth", 2)),
-        "num_heads": int(opts.get("num_heads") or backbone.get("num_heads", 4)),
-    }
-
-
-HEAD_CONFIGS["mae"] = _vit_head_config
-
-
-def build_head(config: dict) -> nn.Module:
-    """The head a config dict describes; ``mix_levels`` (readout "mix") wraps it in a :class:`LevelMix`."""
-    kind = config.get("type", "transformer")
-    if kind not in HEAD_TYPES:
-        raise ConfigError(f"unknown segmentation head type {kind!r}")
-    head = HEAD_TYPES[kind]({k: v for k, v in config.items() if k not in ("type", "mix_levels")})
-    return LevelMix(int(config["mix_levels"]), head) if config.get("mix_levels") else head
-
 
 def build_segmentation_model(
     family: str, backbone: dict, *, head: dict | None = None, norm: dict | None = None, readout: str = "last"
@@ -229,14 +154,15 @@ def build_segmentation_model(
     """A fresh (randomly initialised) segmentation model for a backbone config; weights loaded by the caller.
 
     ``readout``: "last" feeds the head the backbone's final output (paper B); "mix" a learned mix of every
-    level (see :class:`radiofm.models.heads.LevelMix`).
+    level (see :class:`radiofm.models.heads.LevelMix`). The head is the backbone family's per-pixel head
+    (:attr:`radiofm.models.backbones.BackboneSpec.dense_head`); ``head`` options: embed_dim, depth, num_heads.
     """
-    spec = ft.backbone_spec(family)  # registers a plug-in family (and its head) on first use
-    if family not in HEAD_CONFIGS:
+    spec = backbone_spec(family)
+    if spec.dense_head is None:
         raise ConfigError(f"no segmentation head for backbone family {family!r}")
-    if readout not in ft.READOUTS:
-        raise ConfigError(f"readout must be one of {', '.join(ft.READOUTS)}, got {readout!r}")
-    head_config = HEAD_CONFIGS[family](backbone, head or {})
+    if readout not in READOUTS:
+        raise ConfigError(f"readout must be one of {', '.join(READOUTS)}, got {readout!r}")
+    head_config = spec.dense_head(backbone, len(CLASSES), head or {})
     if readout == "mix":
         if spec.n_levels is None:
             raise ConfigError(f"the {family!r} backbone supports only --readout last")
@@ -251,17 +177,11 @@ def build_segmentation_model(
         "classes": list(CLASSES),
         "lora": None,
     }
-    return ft.rebuild(config, build_head)
-
-
-register_kind(KIND, lambda config, extra: ft.rebuild(config, build_head))
+    return rebuild(config)
 
 
 def load_segmentation_model(path: str | Path) -> tuple[nn.Module, dict]:
     """A saved segmentation model in eval mode (LoRA merged) and its checkpoint info (config.json + "path")."""
-    from radiofm.models import load_checkpoint
-    from radiofm.models.lora import merge_lora
-
     model, info = load_checkpoint(path, expect_kind=KIND)
     merge_lora(model)
     return model, info
@@ -277,8 +197,6 @@ def predict(
     model), and the logits are resized bilinearly back to (H0, W0) before the softmax. ``info`` is the dict
     :func:`load_segmentation_model` returned.
     """
-    from radiofm.dsp import resize
-
     x = np.asarray(spectrograms_db)
     if x.ndim != 3 or min(x.shape) < 1:
         raise ConfigError(f"predict expects spectrograms (N, F, T), got shape {x.shape}")
@@ -300,139 +218,104 @@ def predict(
     return out
 
 
-# ------------------------------------------------------------------------------------------- metrics
+# ------------------------------------------------------------------------------------------- fine-tuning
 
 
-def confusion_matrix(truth: np.ndarray, pred: np.ndarray, num_classes: int = len(CLASSES)) -> np.ndarray:
-    """int64 (C, C): row = true class, column = predicted class, counting pixels."""
-    t = np.asarray(truth).astype(np.int64).ravel()
-    p = np.asarray(pred).astype(np.int64).ravel()
-    if t.shape != p.shape:
-        raise ConfigError(f"truth and prediction differ in size: {t.shape} vs {p.shape}")
-    if t.size and (t.min() < 0 or t.max() >= num_classes or p.min() < 0 or p.max() >= num_classes):
-        raise DatasetError(f"labels outside 0..{num_classes - 1}")
-    return np.bincount(t * num_classes + p, minlength=num_classes**2).reshape(num_classes, num_classes)
+@dataclass
+class SegmentationConfig(ft.FinetuneConfig):
+    """A segmentation fine-tune: the shared fine-tuning settings plus the head, loss and data options."""
+
+    norm: str = "per-sample"  # input normalisation: "per-sample" or "dataset" (the training frames' mean/std)
+    head_dim: int | None = None  # head width (None: the backbone's)
+    head_depth: int = 2  # head transformer blocks (paper B: 2)
+    head_heads: int | None = None  # head attention heads (None: the backbone's)
+    readout: str = "last"  # "last": the encoder's output (paper B); "mix": a learned mix of every level
+    augment: bool = True  # training augmentation (off anyway when features are cached)
+    max_frames: int | None = None  # use only the first N frames of the data
+    cache_views: int = 1  # with cached features: each frame as is plus N-1 fixed augmented copies
+    label_smoothing: float = 0.1  # label smoothing alpha (paper B eq. 3)
+    class_weights: str = "none"  # "none" or "inverse-frequency" (per-class loss weights from the training labels)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ConfigError(f"--label-smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.cache_views < 1:
+            raise ConfigError(f"--cache-views must be at least 1, got {self.cache_views}")
+        if self.norm not in NORMS:
+            raise ConfigError(f"--norm must be one of {', '.join(NORMS)}, got {self.norm!r}")
+        if self.class_weights not in ("none", "inverse-frequency"):
+            raise ConfigError(f"--class-weights must be none or inverse-frequency, got {self.class_weights!r}")
 
 
-def _ratio(a, b):
-    return float(a / b) if b > 0 else None
+def finetune_segmentation(
+    data: str | Path,
+    config: SegmentationConfig,
+    train: TrainConfig,
+    out: str | Path,
+    *,
+    resume: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Fine-tune a segmentation model on the NR/LTE dataset folder ``data``; the run folder ``out`` is the checkpoint.
 
-
-def matrix_metrics(cm: np.ndarray, classes: tuple[str, ...]) -> dict:
-    """Counts, row-normalised matrix, per-class accuracy (recall) and IoU, their means over present classes."""
-    cm = np.asarray(cm, dtype=np.int64)
-    rows, cols, diag = cm.sum(1), cm.sum(0), np.diag(cm)
-    acc = [_ratio(diag[i], rows[i]) for i in range(len(classes))]
-    iou = [_ratio(diag[i], rows[i] + cols[i] - diag[i]) for i in range(len(classes))]
-    norm = [[_ratio(v, rows[i]) for v in cm[i]] for i in range(len(classes))]
-    present = [a for a, r in zip(acc, rows) if r > 0]
-    present_iou = [v for v, r in zip(iou, rows) if r > 0 and v is not None]
-    return {
-        "classes": list(classes),
-        "counts": cm.tolist(),
-        "row_normalised": norm,
-        "per_class_accuracy": dict(zip(classes, acc)),
-        "mean_class_accuracy": float(np.mean(present)) if present else None,
-        "iou": dict(zip(classes, iou)),
-        "mean_iou": float(np.mean(present_iou)) if present_iou else None,
-        "pixel_accuracy": _ratio(diag.sum(), cm.sum()),
-    }
-
-
-def segmentation_metrics(cm: np.ndarray, classes: tuple[str, ...] = CLASSES) -> dict:
-    """The 3-class metrics plus the binary signal-vs-noise matrix (paper A Fig. 8; class 0 is noise)."""
-    cm = np.asarray(cm, dtype=np.int64)
-    binary = np.array([[cm[0, 0], cm[0, 1:].sum()], [cm[1:, 0].sum(), cm[1:, 1:].sum()]])
-    return {**matrix_metrics(cm, classes), "binary": matrix_metrics(binary, ("noise", "signal"))}
-
-
-# ------------------------------------------------------------------------------------------- fine-tuning CLI
-
-
-def add_finetune_args(p: argparse.ArgumentParser) -> None:
-    ft.add_common_args(p, epochs=10, batch_size=16, base_lr=1e-2)
-    ft.add_classification_args(p)
-    p.add_argument("--norm", choices=ft.NORMS, default="per-sample", help="input normalisation (default per-sample)")
-    p.add_argument("--head-dim", type=int, default=None, help="head width (default: the backbone's)")
-    p.add_argument("--head-depth", type=int, default=2, help="head transformer blocks (default 2, paper B)")
-    p.add_argument("--head-heads", type=int, default=None, help="head attention heads (default: the backbone's)")
-    p.add_argument(
-        "--readout",
-        choices=ft.READOUTS,
-        default="last",
-        help="what the head reads: last = the encoder's output (paper B, default); mix = a learned mix of "
-        "every encoder level (better for a frozen encoder; caches depth+1 times the features)",
+    ``log`` (main process only) gets the parameter summary, the feature-cache note and each epoch's JSON line.
+    """
+    data, out = Path(data), Path(out)
+    say = log if log is not None and is_main_process() else None
+    if out.exists() and (out / "config.json").exists() and not resume:
+        raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    family, bcfg, init_info = ft.backbone_config(config)
+    full = SegmentationDataset(data, image_size=tuple(bcfg["img_size"]), max_frames=config.max_frames)
+    train_idx, val_idx = train_val_split(len(full), config.val_fraction, seed=train.seed, salt=SPLIT_SALT)
+    train_set = torch.utils.data.Subset(full, train_idx)
+    val_set = torch.utils.data.Subset(full, val_idx) if val_idx else None
+    norm = _norm_config(config.norm, full.specs, train_idx)
+    head_opts = {"embed_dim": config.head_dim, "depth": config.head_depth, "num_heads": config.head_heads}
+    with seeded(train.seed):
+        model = build_segmentation_model(family, bcfg, head=head_opts, norm=norm, readout=config.readout)
+    loaded = load_backbone_into(model, config.init) if config.mode != "scratch" else None
+    settings = configure_mode(
+        model, config.mode, k=config.k, lora_rank=config.lora_rank, lora_alpha=config.lora_alpha, seed=train.seed
     )
-    p.add_argument("--no-augment", action="store_true", help="no training augmentation")
-    p.add_argument("--max-frames", type=int, default=None, help="use only the first N frames of --data")
-    p.add_argument(
-        "--cache-views",
-        type=int,
-        default=1,
-        help="with cached features: each training frame as is plus N-1 fixed augmented copies (default 1)",
-    )
-
-
-def run_finetune(args: argparse.Namespace) -> int:
-    from radiofm.cli import _args
-    from radiofm.cli.pretrain import split_dataset
-    from radiofm.train import fit, init_distributed, is_main_process, seeded
-
-    ft.check_common_args(args)
-    if args.cache_views < 1:
-        raise ConfigError(f"--cache-views must be at least 1, got {args.cache_views}")
-    if args.out.exists() and (args.out / "config.json").exists() and not args.resume:
-        raise ConfigError(f"{args.out} already holds a run; pass --resume to continue it or choose another --out")
-    family, bcfg, init_info = ft.backbone_config(args)
-    cfg = _args.train_config(args)
-    full = SegmentationDataset(args.data, image_size=tuple(bcfg["img_size"]), max_frames=args.max_frames)
-    train_set, val_set = split_dataset(full, args.val_fraction, seed=args.seed)
-    train_idx = list(train_set.indices)
-    norm = _norm_config(args.norm, full.specs, train_idx)
-    head_opts = {"embed_dim": args.head_dim, "depth": args.head_depth, "num_heads": args.head_heads}
-    with seeded(args.seed):
-        model = build_segmentation_model(family, bcfg, head=head_opts, norm=norm, readout=args.readout)
-    loaded = ft.load_backbone_into(model, args.init) if args.mode != "scratch" else None
-    settings = ft.configure_mode(model, args.mode, k=args.k, lora_rank=args.lora_rank, lora_alpha=args.lora_alpha)
     counts = ft.count_parameters(model)
-    main_process = is_main_process()
-    if main_process:
-        print(ft.summary_line(KIND, args.mode, counts), flush=True)
+    if say:
+        say(ft.summary_line(KIND, config.mode, counts))
     weights = None
-    if args.class_weights == "inverse-frequency":
+    if config.class_weights == "inverse-frequency":
         hist = sum(np.bincount(np.asarray(full.labels[i]).ravel(), minlength=len(CLASSES)) for i in train_idx)
         weights = ft.inverse_frequency_weights(hist[: len(CLASSES)])
-    cache = args.mode == "frozen" and not args.no_cache_features
-    task = SegmentationTask(args.label_smoothing, weights, augment=not (args.no_augment or cache))
+    cache = config.mode == "frozen" and config.cache_features
+    task = SegmentationTask(config.label_smoothing, weights, augment=config.augment and not cache)
     if cache:
-        dev = init_distributed(cfg.device).device
+        dev = init_distributed(train.device).device
         t0 = time.perf_counter()
-        kw = dict(batch_size=32, device=dev, progress=cfg.progress)
-        views = AugmentedViews(train_set, args.cache_views, args.seed) if args.cache_views > 1 else train_set
+        kw = dict(batch_size=32, device=dev, progress=train.progress)
+        views = AugmentedViews(train_set, config.cache_views, train.seed) if config.cache_views > 1 else train_set
         train_set = ft.cache_features(model, views, **kw)
         val_set = ft.cache_features(model, val_set, **kw) if val_set else None
         size = train_set.nbytes + (val_set.nbytes if val_set else 0)
-        if main_process:
-            print(f"cached backbone features ({ft.human_bytes(size)}) in {time.perf_counter() - t0:.1f}s", flush=True)
+        if say:
+            say(f"cached backbone features ({ft.human_bytes(size)}) in {time.perf_counter() - t0:.1f}s")
     extra = {
         "classes": list(CLASSES),
         "finetune": {
             **settings,
-            "init": str(args.init) if args.init else None,
+            "init": str(config.init) if config.init else None,
             "init_kind": init_info["kind"] if init_info else None,
-            "model_name": (init_info or {}).get("extra", {}).get("model_name", args.model),
-            "layer_decay": args.layer_decay,
-            "readout": args.readout,
-            "label_smoothing": args.label_smoothing,
+            "model_name": (init_info or {}).get("extra", {}).get("model_name", config.model),
+            "layer_decay": config.layer_decay,
+            "readout": config.readout,
+            "label_smoothing": config.label_smoothing,
             "class_weights": weights,
             "augment": task.augment,
             "cached_features": cache,
-            "cache_views": args.cache_views if cache else None,
+            "cache_views": config.cache_views if cache else None,
             "backbone_tensors_loaded": len(loaded["loaded"]) if loaded else 0,
         },
         "parameters": counts,
         "data": {
-            "source": str(args.data),
+            "source": str(data),
             "train_frames": len(train_set),
             "val_frames": len(val_set) if val_set else 0,
             "image_size": list(bcfg["img_size"]),
@@ -443,21 +326,17 @@ def run_finetune(args: argparse.Namespace) -> int:
         model,
         task,
         train_set,
-        cfg=cfg,
-        out_dir=args.out,
+        cfg=train,
+        out_dir=out,
         extra=extra,
         val_set=val_set,
-        resume=args.resume,
-        groups=ft.optimizer_groups(model, args),
+        resume=resume,
+        groups=ft.optimizer_groups(model, config, train.weight_decay),
         run_info={"command": f"finetune {KIND}"},
+        log=log,
     )
-    if record and main_process:
-        print(
-            f"fine-tuned {KIND} [{args.mode}] on {len(train_set)} frames -> {args.out} "
-            f"(train loss {record.get('train_loss', float('nan')):.4f}, "
-            f"val pixel acc {record.get('val_pixel_acc', float('nan')):.4f})"
-        )
-    return 0
+    info = {"task": KIND, "mode": config.mode, "parameters": counts}
+    return RunResult(out, record, len(train_set), len(val_set) if val_set else 0, info)
 
 
 def _norm_config(norm: str, specs: np.ndarray, train_idx: list[int], max_frames: int = 256) -> dict:
@@ -466,150 +345,3 @@ def _norm_config(norm: str, specs: np.ndarray, train_idx: list[int], max_frames:
     pick = train_idx[:: max(1, len(train_idx) // max_frames)]
     vals = np.stack([np.asarray(specs[i], dtype=np.float64) for i in pick])
     return {"norm": "dataset", "mean_db": float(vals.mean()), "std_db": float(max(vals.std(), 1e-3))}
-
-
-# ------------------------------------------------------------------------------------------- evaluation
-
-
-def add_eval_args(p: argparse.ArgumentParser) -> None:
-    from radiofm.cli import _args
-
-    p.add_argument("--model", required=True, type=Path, help="fine-tuned segmentation run folder")
-    p.add_argument("--data", required=True, type=Path, help="NR/LTE dataset folder (radiofm generate nrlte)")
-    p.add_argument("--out", required=True, type=Path, help="output folder for segmentation.json and PNGs")
-    p.add_argument("--max-samples", type=_args.positive_int, default=None, help="evaluate at most N frames")
-    p.add_argument("--batch-size", type=_args.positive_int, default=16)
-    p.add_argument("--overlays", type=_args.non_negative_int, default=4, help="frames drawn in overlays.png")
-    p.add_argument("--device", default="cpu")
-
-
-def evaluate_segmentation(model, info, specs, labels, *, batch_size=16, device="cpu", keep=0) -> tuple[dict, list]:
-    """Confusion matrix over every pixel at the dataset's resolution; returns (metrics, first ``keep`` preds)."""
-    cm = np.zeros((len(CLASSES), len(CLASSES)), dtype=np.int64)
-    kept = []
-    for s in range(0, len(specs), batch_size):
-        probs = predict(model, np.asarray(specs[s : s + batch_size]), info=info, batch_size=batch_size, device=device)
-        pred = probs.argmax(1).astype(np.uint8)
-        cm += confusion_matrix(np.asarray(labels[s : s + batch_size]), pred)
-        kept.extend(pred[: max(0, keep - len(kept))])
-    return segmentation_metrics(cm), kept
-
-
-def run_eval(args: argparse.Namespace) -> int:
-    from radiofm.io import atomic_path, write_json
-
-    model, info = load_segmentation_model(args.model)
-    specs, labels, manifest = open_segmentation_dataset(args.data)
-    n = min(len(specs), args.max_samples or len(specs))
-    t0 = time.perf_counter()
-    report, preds = evaluate_segmentation(
-        model, info, specs[:n], labels[:n], batch_size=args.batch_size, device=args.device, keep=args.overlays
-    )
-    report = {
-        "model": str(args.model),
-        "data": str(args.data),
-        "split": manifest.get("split"),
-        "samples": n,
-        "resolution": list(specs.shape[1:]),
-        "mode": info["extra"].get("finetune", {}).get("mode"),
-        **report,
-        "seconds": round(time.perf_counter() - t0, 3),
-    }
-    with atomic_path(args.out) as tmp:
-        tmp.mkdir(parents=True)
-        write_json(tmp / "segmentation.json", report)
-        plot_confusion(report, tmp / "confusion.png")
-        if preds:
-            plot_overlays(specs[: len(preds)], labels[: len(preds)], np.stack(preds), tmp / "overlays.png")
-    print_report(report)
-    print(f"wrote {args.out / 'segmentation.json'}, {args.out / 'confusion.png'}, {args.out / 'overlays.png'}")
-    return 0
-
-
-def print_report(report: dict) -> None:
-    def f(v):
-        return "   -  " if v is None else f"{v:6.3f}"
-
-    print(f"segmentation ({report['samples']} frames, {report['resolution'][0]}x{report['resolution'][1]} pixels)")
-    print(f"{'class':>8} {'acc':>6} {'IoU':>6}")
-    for c in report["classes"]:
-        print(f"{c:>8} {f(report['per_class_accuracy'][c])} {f(report['iou'][c])}")
-    print(f"{'mean':>8} {f(report['mean_class_accuracy'])} {f(report['mean_iou'])}")
-    b = report["binary"]
-    print(
-        f"pixel accuracy {f(report['pixel_accuracy']).strip()}; signal vs noise: mean acc "
-        f"{f(b['mean_class_accuracy']).strip()}, pixel acc {f(b['pixel_accuracy']).strip()}"
-    )
-
-
-# ------------------------------------------------------------------------------------------- figures
-
-
-def plot_confusion(report: dict, path: Path) -> None:
-    from radiofm.viz import new_figure, save_figure
-
-    fig = new_figure((10.0, 4.4))
-    for ax, m, title in zip(
-        fig.subplots(1, 2), (report, report["binary"]), ("3-class", "signal vs noise (binary)"), strict=True
-    ):
-        counts = np.array(m["counts"])
-        norm = np.array([[np.nan if v is None else v for v in row] for row in m["row_normalised"]], dtype=float)
-        ax.imshow(np.nan_to_num(norm), vmin=0, vmax=1, cmap="Blues")
-        k = len(m["classes"])
-        for i in range(k):
-            for j in range(k):
-                pct = "" if np.isnan(norm[i, j]) else f"\n{100 * norm[i, j]:.1f}%"
-                color = "white" if np.nan_to_num(norm[i, j]) > 0.5 else "black"
-                ax.text(j, i, f"{counts[i, j]}{pct}", ha="center", va="center", fontsize=8, color=color)
-        ax.set_xticks(range(k), m["classes"])
-        ax.set_yticks(range(k), m["classes"])
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
-        mca = m["mean_class_accuracy"]
-        ax.set_title(f"{title}: mean acc {mca:.3f}" if mca is not None else title)
-    save_figure(fig, path)
-
-
-def plot_overlays(specs: np.ndarray, labels: np.ndarray, preds: np.ndarray, path: Path) -> None:
-    """Rows of (spectrogram, truth, prediction), fixed colours noise/NR/LTE."""
-    from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
-
-    from radiofm.viz import new_figure, plot_spectrogram, save_figure
-
-    cmap = ListedColormap(CLASS_COLORS)
-    n = len(specs)
-    fig = new_figure((11.0, 3.0 * n))
-    axes = np.atleast_2d(fig.subplots(n, 3))
-    for i in range(n):
-        plot_spectrogram(axes[i, 0], np.asarray(specs[i]), title="spectrogram (dB)" if i == 0 else None)
-        for ax, img, title in ((axes[i, 1], labels[i], "truth"), (axes[i, 2], preds[i], "prediction")):
-            ax.imshow(np.asarray(img), origin="lower", aspect="auto", interpolation="nearest", cmap=cmap, vmin=0,
-                      vmax=len(CLASSES) - 1)  # fmt: skip
-            if i == 0:
-                ax.set_title(title)
-    handles = [Patch(color=c, label=name) for name, c in zip(CLASSES, CLASS_COLORS)]
-    axes[0, 2].legend(handles=handles, loc="upper right", fontsize=7)
-    for ax in axes[-1]:
-        ax.set_xlabel("time (column)")
-    save_figure(fig, path)
-
-
-__all__ = [
-    "CLASSES",
-    "CLASS_COLORS",
-    "SegmentationDataset",
-    "SegmentationTask",
-    "add_eval_args",
-    "add_finetune_args",
-    "augment_batch",
-    "build_segmentation_model",
-    "confusion_matrix",
-    "label_smoothing_ce",
-    "load_segmentation_model",
-    "open_segmentation_dataset",
-    "predict",
-    "run_eval",
-    "run_finetune",
-    "segmentation_metrics",
-]

@@ -24,8 +24,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one torch thr
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """A 4-frame NR/LTE set with its captures as SigMF, a tiny MAE and a segmentation model fine-tuned from it."""
+    from radiofm.data.nrlte import generate_dataset
     from radiofm.models import create_model, save_checkpoint
-    from radiofm.synth.nrlte import generate_dataset
 
     root = tmp_path_factory.mktemp("annotate")
     generate_dataset(root / "train", n_frames=4, split="train", seed=0, iq=True, progress=False)

@@ -1,7 +1,7 @@
 import json
 
-from radiofm.cli.demo import PIPELINE
 from radiofm.cli.main import main
+from radiofm.reproduce.demo import PIPELINE
 
 
 def test_quick_demo_runs_every_step_and_resumes(tmp_path, capsys):

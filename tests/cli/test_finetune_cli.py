@@ -14,7 +14,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one torch thr
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """A 4-frame NR/LTE train set, a 2-frame test set and a tiny pretrained-looking MAE checkpoint."""
-    from radiofm.synth.nrlte import generate_dataset
+    from radiofm.data.nrlte import generate_dataset
 
     root = tmp_path_factory.mktemp("seg")
     generate_dataset(root / "train", n_frames=4, split="train", seed=0, progress=False)

@@ -1,13 +1,11 @@
-"""NR/LTE segmentation generator: 3GPP sequences, OFDM, SSB placement, LTE DC, scene invariants, dataset."""
+"""NR/LTE segmentation generator: 3GPP sequences, OFDM, SSB placement, LTE DC, scene invariants, annotations."""
 
 import dataclasses
-import json
 
 import numpy as np
 import pytest
 
-from radiofm.errors import ConfigError
-from radiofm.synth.nrlte import generate_dataset, label_image, lte, nr, ofdm, row_freqs_hz, scene, sequences
+from radiofm.synth.nrlte import label_image, lte, nr, ofdm, row_freqs_hz, scene, sequences
 
 FS = ofdm.SAMPLE_RATE_HZ
 
@@ -73,7 +71,7 @@ def _clean_carrier(kind, seed, **changes):
     """A placed carrier at centre bin 0 with no fading (for exact demodulation)."""
     rng = np.random.default_rng(seed)
     cfg = nr.draw_nr(rng) if kind == "NR" else lte.draw_lte(rng)
-    cfg = dataclasses.replace(cfg, profile="awgn-only", **changes)
+    cfg = dataclasses.replace(cfg, profile="awgn-only", **{"time_shift_symbols": 0, **changes})
     return scene.Carrier(kind, cfg, centre_bin=0, psd_db=-3.0, sample_start=0, sample_count=ofdm.FRAME_SAMPLES)
 
 
@@ -89,14 +87,17 @@ def _demodulate(iq, scs):
 
 @pytest.mark.parametrize("scs", [15e3, 30e3])
 def test_ssb_at_case_a_b_symbols_with_the_cells_pss(scs):
-    c = _clean_carrier("NR", 3, scs_hz=scs, bandwidth_mhz=20, n_rb=nr.NR_N_RB[scs][20], ssb_rb_offset=7, l_max=8)
+    pinned = dict(ssb_case="A" if scs == 15e3 else "B", ssb_period_ms=20, ssb_bitmap=[1] * 8, ssb_sc_offset=0)
+    pinned |= dict(ssb_power_offset_db=0.0, pss_boost_db=0.0, tdd_pattern=None, dmrs_cdm_groups=1)
+    n_rb = nr.NR_N_RB[scs][20]
+    c = _clean_carrier("NR", 3, scs_hz=scs, bandwidth_mhz=20, n_rb=n_rb, ssb_rb_offset=7, l_max=8, **pinned)
     iq = scene.synthesize([c], -300.0, np.random.default_rng(0))
     grid = _demodulate(iq, scs)
     half, lo = ofdm.numerology(scs)["nfft"] // 2, c.bins()[0]
     k = half + lo + 12 * 7 + 56 + np.arange(127)  # PSS subcarriers of the SS block
     pss = sequences.nr_pss(c.config.n_id_cell % 3)
     corr = np.abs(grid[:, k] @ pss) / (127 * 10 ** (c.psd_db / 20))
-    expected = set(nr.ssb_symbol_indices(c.config).tolist())
+    expected = set(nr.ssb_positions(c.config)[0].tolist())
     first = {2, 8, 16, 22, 30, 36, 44, 50} if scs == 15e3 else {4, 8, 16, 20, 32, 36, 44, 48}
     assert {s for s in expected if s < 100} == first
     per_half_frame = ofdm.numerology(scs)["n_symbols"] // 8
@@ -111,7 +112,7 @@ def test_ssb_at_case_a_b_symbols_with_the_cells_pss(scs):
 
 
 def test_lte_null_dc_crs_and_pss():
-    c = _clean_carrier("LTE", 5, n_ports=1)
+    c = _clean_carrier("LTE", 5, crs_ports=1, crs_boost_db=0.0)
     iq = scene.synthesize([c], -300.0, np.random.default_rng(0))
     grid = _demodulate(iq, 15e3)
     half = ofdm.numerology(15e3)["nfft"] // 2
@@ -173,83 +174,14 @@ def test_label_rows_follow_the_band_edges():
     assert set(np.flatnonzero(lab[150, :] == 2)) == set(range(64, 128))
 
 
-# ---------------------------------------------------------------- dataset
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    return generate_dataset(
-        tmp_path_factory.mktemp("nrlte") / "test", n_frames=2, split="test", seed=7, iq=True, progress=False
-    )
-
-
-def test_dataset_layout_and_manifest(dataset):
-    spec = np.load(dataset / "spectrograms.npy")
-    lab = np.load(dataset / "labels.npy")
-    assert spec.shape == lab.shape == (2, 256, 256) and spec.dtype == np.float32 and lab.dtype == np.uint8
-    assert np.isfinite(spec).all() and set(np.unique(lab)) <= {0, 1, 2} and (lab > 0).any()
-    m = json.loads((dataset / "manifest.json").read_text())
-    assert m["kind"] == "nrlte-segmentation" and m["split"] == "test" and m["n_frames"] == 2
-    assert m["classes"] == ["noise", "NR", "LTE"] and m["noise"]["distribution"] == "uniform"
-    assert m["spectrogram"]["fft_size"] == 256 and len(m["frames"]) == 2
-    for frame in m["frames"]:
-        for c in frame["carriers"]:
-            assert {
-                "type",
-                "bandwidth_hz",
-                "scs_hz",
-                "centre_offset_hz",
-                "power_db",
-                "snr_db",
-                "channel",
-                "doppler_hz",
-                "reference_channel",
-            } <= set(c)
-            assert (c["reference_channel"] is not None) == (c["type"] == "LTE")
-    assert not [p for p in dataset.parent.iterdir() if p.name.startswith(".")]  # no temp leftovers
-
-
-def test_labels_agree_with_sigmf_annotations(dataset):
-    from radiofm.data import open_recording
-
-    lab = np.load(dataset / "labels.npy")
-    f = row_freqs_hz(256, 256)
-    t = (np.arange(256) + 0.5) * ofdm.FRAME_SAMPLES / 256
-    for i in range(2):
-        rec = open_recording(dataset / "iq" / f"frame_{i:04d}.sigmf-meta")
-        assert rec.sample_rate_hz == FS and rec.n_samples == ofdm.FRAME_SAMPLES
-        expected = np.zeros((256, 256), dtype=np.uint8)
-        for a in rec.annotations:
-            assert a.label in ("NR", "LTE")
-            lo, hi = a.freq_lower_edge_hz - rec.center_freq_hz, a.freq_upper_edge_hz - rec.center_freq_hz
-            assert -FS / 2 <= lo < hi <= FS / 2
-            rows = (f >= lo) & (f < hi)
-            cols = (t >= a.sample_start) & (t < a.sample_start + a.sample_count)
-            expected[np.ix_(rows, cols)] = 1 if a.label == "NR" else 2
-        assert np.array_equal(expected, lab[i])
-
-
-def test_same_seed_same_bytes_for_any_worker_count(dataset, tmp_path):
-    a = generate_dataset(tmp_path / "a", n_frames=2, split="test", seed=7, progress=False)
-    b = generate_dataset(tmp_path / "b", n_frames=2, split="test", seed=7, progress=False, workers=2)
-    for name in ("spectrograms.npy", "labels.npy"):
-        assert (dataset / name).read_bytes() == (a / name).read_bytes() == (b / name).read_bytes()
-    ma, mb = (json.loads((p / "manifest.json").read_text()) for p in (a, b))
-    assert ma == mb
-
-
-def test_train_split_records_normal_noise(tmp_path):
-    out = generate_dataset(tmp_path / "train", n_frames=1, split="train", seed=3, progress=False)
-    m = json.loads((out / "manifest.json").read_text())
-    assert m["noise"]["distribution"] == "normal" and m["noise"]["mean_db"] == -15.0
-
-
-@pytest.mark.parametrize(
-    "kwargs",
-    [{"split": "valid"}, {"n_frames": 0}, {"workers": 0}, {"seed": -1}, {"n_frames": 1.5}],
-)
-def test_bad_arguments_raise_config_error(tmp_path, kwargs):
-    args = {"n_frames": 1, "split": "train", "seed": 0, "progress": False, **kwargs}
-    with pytest.raises(ConfigError):
-        generate_dataset(tmp_path / "x", **args)
-    assert not (tmp_path / "x").exists()
+def test_annotations_are_sigmf_dicts_matching_the_carriers():
+    _iq, meta = scene.make_frame(np.random.default_rng(5), split="test")
+    anns = scene.annotations(meta["carriers"])
+    assert len(anns) == len(meta["carriers"]) > 0
+    for a, c in zip(anns, meta["carriers"]):
+        assert a["core:label"] == c["type"] and a["core:sample_start"] == c["sample_start"]
+        assert a["core:freq_lower_edge"] == scene.CENTER_FREQ_HZ + c["lower_edge_hz"]
+        assert a["core:freq_upper_edge"] == scene.CENTER_FREQ_HZ + c["upper_edge_hz"]
+        assert list(a)[:5] == [f"core:{k}" for k in ("sample_start", "sample_count", "freq_lower_edge",
+                                                   "freq_upper_edge", "label")]  # fmt: skip
+        assert ("radiofm:reference_channel" in a) == (c["type"] == "LTE")

@@ -10,9 +10,8 @@ import torch
 
 from radiofm.cli.main import main
 from radiofm.models import create_model, save_checkpoint
-from radiofm.models.convlstm_heads import feature_map, image_to_tokens
-from radiofm.tasks import convlstm_segmentation  # noqa: F401  (registers the ConvLSTM backbone and head)
-from radiofm.tasks import finetune as ft
+from radiofm.models import finetuned as ft
+from radiofm.models.convlstm import feature_map, image_to_tokens
 from radiofm.tasks.segmentation import build_segmentation_model, load_segmentation_model, predict
 from radiofm.train import seeded
 

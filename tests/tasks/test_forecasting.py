@@ -6,16 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from radiofm.data.windows import ForecastWindows
 from radiofm.errors import ConfigError
 from radiofm.models.convlstm import ConvLSTMConfig
-from radiofm.models.convlstm_heads import ConvLSTMForecaster, persistence
-from radiofm.tasks.forecasting import (
-    ForecastTask,
-    ForecastWindows,
-    default_blocks,
-    evaluate_forecasting,
-    summary,
-)
+from radiofm.models.finetuned import configure_mode, trainable_parameters
+from radiofm.models.forecaster import ConvLSTMForecaster, persistence
+from radiofm.tasks.forecasting import ForecastTask, default_blocks, evaluate_forecasting, summary
 
 CFG = ConvLSTMConfig(token_shape=(8, 4), hidden_channels=4, num_layers=2)
 
@@ -135,8 +131,8 @@ def test_rollout_four_tokens_feeds_predictions_back():
 
 def test_frozen_mode_trains_only_the_conv3d():
     model = _forecaster()
-    names = model.set_trainable("frozen")
-    assert names == ["head.weight", "head.bias"]
+    configure_mode(model, "frozen")
+    assert trainable_parameters(model) == ["head.weight", "head.bias"]
     before = {k: v.clone() for k, v in model.state_dict().items()}
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
     x, y = _x(n=2), _x(n=1, seed=1)
@@ -151,14 +147,16 @@ def test_frozen_mode_trains_only_the_conv3d():
 
 def test_other_modes():
     model = _forecaster()
-    assert set(model.set_trainable("last-k", k=1)) == {
+    configure_mode(model, "last-k", k=1)
+    assert set(trainable_parameters(model)) == {
         n for n, _ in model.named_parameters() if n.startswith(("head.", "backbone.layers.1."))
     }
-    assert len(model.set_trainable("scratch")) == len(list(model.parameters()))
+    configure_mode(model, "scratch")
+    assert len(trainable_parameters(model)) == len(list(model.parameters()))
     with pytest.raises(ConfigError, match="LoRA"):
-        model.set_trainable("lora")
-    with pytest.raises(ConfigError):
-        model.set_trainable("last-k", k=3)
+        configure_mode(model, "lora")
+    with pytest.raises(ConfigError, match="--k must be in 1..2"):
+        configure_mode(model, "last-k", k=3)
     with pytest.raises(ConfigError):
         ConvLSTMForecaster(CFG, readout="middle")
 
@@ -196,7 +194,7 @@ class _Grouped:
 def test_paper_a_split_by_recording_and_by_sentence():
     from radiofm.data.sentences import PAPER_A_SPLIT
     from radiofm.errors import DatasetError
-    from radiofm.tasks.forecasting import make_split
+    from radiofm.tasks.pretrain_convlstm import make_split
 
     split = make_split(_Grouped(10), PAPER_A_SPLIT, seed=0)
     parts = split["indices"]
@@ -212,7 +210,7 @@ def test_paper_a_split_by_recording_and_by_sentence():
 def test_msm_task_goes_through_forward():
     """The pretraining step calls ``model(...)`` (what DDP wraps) and equals ``forward_msm`` for the same draws."""
     from radiofm.models.convlstm import ConvLSTMModel
-    from radiofm.tasks.forecasting import ConvLSTMPretrainTask
+    from radiofm.tasks.pretrain_convlstm import ConvLSTMPretrainTask
 
     torch.manual_seed(0)
     model = ConvLSTMModel(CFG)

@@ -1,4 +1,4 @@
-"""Segmentation task: head, loss, metrics, augmentation, checkpoint round trip, predict."""
+"""Segmentation task: head, loss, metrics, augmentation, checkpoint round trip, predict, the fine-tuning config."""
 
 import json
 import math
@@ -10,9 +10,12 @@ import torch.nn.functional as F
 
 from radiofm.errors import CheckpointError, ConfigError, DatasetError
 from radiofm.models import create_model, save_checkpoint
+from radiofm.models.backbones import BACKBONES
+from radiofm.models.finetuned import configure_mode
 from radiofm.models.heads import LevelMix, SegHeadConfig, TransformerSegHead
-from radiofm.tasks import finetune as ft
 from radiofm.tasks import segmentation as seg
+from radiofm.tasks.metrics import confusion_matrix
+from radiofm.tasks.segmentation_eval import segmentation_metrics
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one torch thread
 
@@ -23,9 +26,9 @@ def _tiny_model(mode="frozen", readout="last", **head):
     cfg = {k: (list(v) if isinstance(v, tuple) else v) for k, v in mae.config.__dict__.items()}
     model = seg.build_segmentation_model("mae", cfg, head={"embed_dim": 32, "num_heads": 2, **head}, readout=readout)
     model.backbone.load_state_dict(
-        {k: v for k, v in mae.state_dict().items() if not k.startswith(ft.BACKBONES["mae"].dropped)}
+        {k: v for k, v in mae.state_dict().items() if not k.startswith(BACKBONES["mae"].dropped)}
     )
-    ft.configure_mode(model, mode, lora_rank=2)
+    configure_mode(model, mode, lora_rank=2)
     return model
 
 
@@ -120,9 +123,9 @@ def test_label_smoothing_loss_by_hand():
 def test_confusion_metrics_by_hand():
     truth = np.array([0, 0, 0, 0, 1, 1, 1, 2, 2, 2])
     pred = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 0])
-    cm = seg.confusion_matrix(truth, pred)
+    cm = confusion_matrix(truth, pred, 3)
     np.testing.assert_array_equal(cm, [[3, 1, 0], [0, 2, 1], [1, 0, 2]])
-    m = seg.segmentation_metrics(cm)
+    m = segmentation_metrics(cm)
     assert m["per_class_accuracy"] == pytest.approx({"noise": 0.75, "NR": 2 / 3, "LTE": 2 / 3})
     assert m["mean_class_accuracy"] == pytest.approx((0.75 + 2 / 3 + 2 / 3) / 3)
     assert m["iou"] == pytest.approx({"noise": 3 / 5, "NR": 2 / 4, "LTE": 2 / 4})
@@ -133,11 +136,11 @@ def test_confusion_metrics_by_hand():
     assert b["counts"] == [[3, 1], [1, 5]]
     assert b["per_class_accuracy"] == pytest.approx({"noise": 0.75, "signal": 5 / 6})
     assert b["pixel_accuracy"] == pytest.approx(0.8)
-    absent = seg.segmentation_metrics(seg.confusion_matrix([0, 0, 1], [0, 1, 1]))
+    absent = segmentation_metrics(confusion_matrix([0, 0, 1], [0, 1, 1], 3))
     assert absent["per_class_accuracy"]["LTE"] is None and absent["mean_class_accuracy"] == pytest.approx(0.75)
     json.dumps(absent)  # no NaN in the report
     with pytest.raises(DatasetError, match="labels outside"):
-        seg.confusion_matrix([0, 3], [0, 0])
+        confusion_matrix([0, 3], [0, 0], 3)
 
 
 def test_augmentation_is_seeded_and_label_preserving():
@@ -185,25 +188,6 @@ def test_load_segmentation_model_rejects_other_kinds(tmp_path):
         seg.load_segmentation_model(tmp_path / "mae")
 
 
-def test_dataset_reader(tmp_path):
-    folder = tmp_path / "d"
-    folder.mkdir()
-    np.save(folder / "spectrograms.npy", np.random.default_rng(0).normal(size=(2, 16, 16)).astype(np.float32))
-    np.save(folder / "labels.npy", np.ones((2, 16, 16), np.uint8))
-    with pytest.raises(DatasetError, match="no manifest.json"):
-        seg.open_segmentation_dataset(folder)
-    (folder / "manifest.json").write_text(json.dumps({"kind": "spectrograms"}))
-    with pytest.raises(DatasetError, match="is a 'spectrograms' dataset, expected 'nrlte-segmentation'"):
-        seg.open_segmentation_dataset(folder)
-    (folder / "manifest.json").write_text(json.dumps({"kind": "nrlte-segmentation"}))
-    ds = seg.SegmentationDataset(folder, image_size=(8, 12))
-    item = ds[1]
-    assert item["x"].shape == (1, 8, 12) and item["y"].shape == (8, 12) and item["y"].dtype == torch.int64
-    assert set(item["y"].unique().tolist()) == {1}  # nearest neighbour: no new label values
-    with pytest.raises(DatasetError, match="does not exist"):
-        seg.open_segmentation_dataset(tmp_path / "missing")
-
-
 def test_augmented_views_are_fixed_copies():
     y = torch.zeros(16, 16, dtype=torch.long)
     y[3:7] = 1
@@ -215,3 +199,14 @@ def test_augmented_views_are_fixed_copies():
     torch.testing.assert_close(a["x"], b["x"])  # the same augmented copy every time it is read
     assert a["x"].shape == (1, 16, 16) and a["y"].shape == (16, 16)
     assert not torch.allclose(a["x"], items[1]["x"])
+
+
+def test_segmentation_config_validation(tmp_path):
+    with pytest.raises(ConfigError, match="label-smoothing"):
+        seg.SegmentationConfig(init=tmp_path, label_smoothing=1.0)
+    with pytest.raises(ConfigError, match="cache-views"):
+        seg.SegmentationConfig(init=tmp_path, cache_views=0)
+    with pytest.raises(ConfigError, match="needs --init"):
+        seg.SegmentationConfig()
+    cfg = seg.SegmentationConfig(init=tmp_path, readout="mix", mode="last-k", k=1)
+    assert (cfg.mode, cfg.k, cfg.readout, cfg.cache_features) == ("last-k", 1, "mix", True)

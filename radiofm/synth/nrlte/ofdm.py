@@ -16,9 +16,8 @@ import functools
 import numpy as np
 import scipy.fft
 
-SAMPLE_RATE_HZ = 61.44e6
-FRAME_S = 40e-3
-FRAME_SAMPLES = 2_457_600  # 40 ms at 61.44 MS/s
+from radiofm.dsp.frontend import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE_HZ  # noqa: F401  (the model front end's grid)
+
 HALF_MS_SAMPLES = 30_720  # CP pattern repeats every 0.5 ms
 
 

@@ -14,24 +14,33 @@ Placement: each carrier occupies its nominal channel bandwidth (which includes i
 are put in random order left to right inside the observable span [-30.72, +30.72) MHz with random gaps
 (a flat Dirichlet split of the free spectrum), so they are adjacent, never overlap and never leave the span;
 centres are snapped to the carrier's SCS raster (the FFT bin grid). Combinations wider than 61 MHz are redrawn.
-Each carrier is on for the whole capture with probability 0.8, otherwise for a random run of whole
-milliseconds (>= 10 ms) — the label and the SigMF annotation follow that span.
+
+Traffic: each carrier draws its regime (random, matlab, full, idle, gated) from the mix given to
+:func:`make_frame` (:mod:`~radiofm.synth.nrlte.traffic` has the table) and its knobs from
+:func:`~radiofm.synth.nrlte.nr.draw_nr` / :func:`~radiofm.synth.nrlte.lte.draw_lte`. Its frame is circularly
+shifted by ``time_shift_symbols`` whole symbols. A carrier is on for the whole capture unless gated: then for
+one slot-aligned span >= 5 ms (``sample_start``, ``sample_count``; the label and the SigMF annotation follow it).
 
 Levels ([ours]; paper A's numbers are lost). A carrier's power spectral density is drawn uniformly in
-[-6, 0] dB, where 0 dB is the PSD at which a signal filling the whole 61.44 MHz span would have power 1.
-The noise power over the whole span, ``noise_power_db``, is drawn per capture:
+[-5, 0] dB, where 0 dB is the PSD at which a signal filling the whole 61.44 MHz span would have power 1.
+The noise power over the whole span, ``noise_power_db``, is drawn per capture (paper A: train normal, so that
+noisy frames do not dominate the loss; test uniform, so that every noise level counts alike):
 
-- ``split="train"``: normal, mean -15 dB, standard deviation 6 dB, clipped to [-33, +3] dB;
+- ``split="train"``: normal, mean -15 dB, standard deviation 6 dB, clipped to [-30, 0] dB;
 - ``split="test"``: uniform in [-30, 0] dB.
 
-A carrier's in-band SNR is ``psd_db - noise_power_db`` (test: about -6 .. +30 dB; train: mostly 0 .. +27 dB),
-its power ``psd_db + 10 log10(occupied bandwidth / 61.44 MHz)``; both are recorded per carrier. They refer to
-an occupied resource element (the carrier at full load): where only part of the PRBs are scheduled the
-average power is lower by the load. Fading has unit average power gain, so these are also averages over
-channel realisations.
+A carrier's in-band SNR is ``psd_db - noise_power_db``, so it always lies in [-5, +30] dB: on the test split
+its density is flat over [0, 25] dB and falls linearly to zero at -5 and +30 dB (the sum of the two uniform
+draws); on the train split it has mean 12.5 dB and standard deviation about 6.2 dB. Its power is
+``psd_db + 10 log10(occupied bandwidth / 61.44 MHz)``; both are recorded per carrier. They refer to a PDSCH
+resource element (the carrier at full load): where only part of the PRBs are scheduled the average power is
+lower; boosted reference signals and SS blocks are above it. Fading has unit average power gain, so these are
+also averages over channel realisations. Receiver impairments (CFO, DC spike, IQ imbalance) follow, once per
+capture (:mod:`~radiofm.synth.nrlte.receiver`).
 
 Channels: NR carriers through TDL-A/B/C (38.901) with delay spread 30-300 ns (log-uniform) and Doppler
-0-500 Hz; LTE through the 36.101 conditions EPA5, EVA5, EVA70, ETU70, ETU300. The channel is applied on the
+0-500 Hz; LTE through the 36.101 conditions EPA5, EVA5, EVA70, ETU70, ETU300 (matlab regime: Doppler 0, 10 or
+500 Hz for both). The channel is applied on the
 resource grid, per OFDM symbol (``channels.frequency_response`` sampled at each symbol's centre): exact when
 the delay spread fits the cyclic prefix (ETU's 5 us exceeds the 4.7 us CP slightly; the small ISI is left out)
 and an order of magnitude cheaper than filtering 2.5 M samples per tap.
@@ -41,12 +50,14 @@ Images: see :func:`frame_spectrogram` and :func:`label_image`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from radiofm.dsp.frontend import col_samples, frame_spectrogram, row_freqs_hz, stft_params  # noqa: F401 (re-exported)
 from radiofm.synth.channels import frequency_response
-from radiofm.synth.nrlte import lte, nr
+from radiofm.synth.nrlte import lte, nr, receiver, traffic
 from radiofm.synth.nrlte.ofdm import FRAME_SAMPLES, SAMPLE_RATE_HZ, add_block, modulate, numerology, symbol_starts
 
 CLASSES = ("noise", "NR", "LTE")
@@ -55,13 +66,12 @@ CENTER_FREQ_HZ = 3.5e9  # nominal RF centre written to SigMF ([ours]; nothing in
 SPAN_HZ = SAMPLE_RATE_HZ
 MAX_TOTAL_BANDWIDTH_HZ = 61.0e6
 MIXES = ((("NR", "LTE"), 0.6), (("NR",), 0.1), (("LTE",), 0.1), (("NR", "NR"), 0.1), (("LTE", "LTE"), 0.1))
-FULL_SPAN_PROBABILITY = 0.8
-CARRIER_PSD_DB = (-6.0, 0.0)
+CARRIER_PSD_DB = (-5.0, 0.0)
 NOISE = {
-    "train": {"distribution": "normal", "mean_db": -15.0, "std_db": 6.0, "clip_db": [-33.0, 3.0]},
+    "train": {"distribution": "normal", "mean_db": -15.0, "std_db": 6.0, "clip_db": [-30.0, 0.0]},
     "test": {"distribution": "uniform", "low_db": -30.0, "high_db": 0.0},
 }
-SAMPLES_PER_MS = int(SAMPLE_RATE_HZ * 1e-3)
+SNR_DB = (-5.0, 30.0)  # the in-band SNR range these imply: CARRIER_PSD_DB minus the noise range
 
 
 @dataclass
@@ -74,6 +84,8 @@ class Carrier:
     psd_db: float
     sample_start: int
     sample_count: int
+    traffic: str = "random"  # the regime drawn from the mix ("gated" wraps config.traffic)
+    gate_mode: str | None = None  # gated: "off", "on" or "burst" (see traffic.gate_rows)
 
     @property
     def scs_hz(self) -> float:
@@ -91,17 +103,19 @@ class Carrier:
         lo, hi = self.bins()
         return (lo - 0.5) * self.scs_hz, (hi + 0.5) * self.scs_hz
 
-    def to_dict(self, noise_power_db: float) -> dict:
+    def to_dict(self, noise_power_db: float, cfo_hz: float = 0.0) -> dict:
+        """Plain-dict metadata: placement, level, span, traffic and every drawn knob; edges include ``cfo_hz``."""
         lo, hi = self.edges_hz()
         occupied = hi - lo
         cfg = self.config.to_dict()
+        grid_regime = cfg.pop("traffic")
         return {
             "type": self.kind,
             "bandwidth_hz": float(cfg.pop("bandwidth_mhz")) * 1e6,
             "scs_hz": cfg.pop("scs_hz"),
-            "centre_offset_hz": (lo + hi) / 2,
-            "lower_edge_hz": lo,
-            "upper_edge_hz": hi,
+            "centre_offset_hz": (lo + hi) / 2 + cfo_hz,
+            "lower_edge_hz": lo + cfo_hz,
+            "upper_edge_hz": hi + cfo_hz,
             "occupied_bandwidth_hz": occupied,
             "psd_db": self.psd_db,
             "power_db": self.psd_db + 10 * np.log10(occupied / SPAN_HZ),
@@ -111,6 +125,10 @@ class Carrier:
             "reference_channel": cfg.pop("reference_channel", None),
             "sample_start": self.sample_start,
             "sample_count": self.sample_count,
+            "traffic": self.traffic,
+            "gate_traffic": grid_regime if self.traffic == "gated" else None,
+            "gate_mode": self.gate_mode,
+            "cfo_hz": cfo_hz,
             **cfg,
         }
 
@@ -123,37 +141,47 @@ def draw_noise_power_db(rng: np.random.Generator, split: str) -> float:
     return float(rng.uniform(p["low_db"], p["high_db"]))
 
 
-def _draw_configs(rng: np.random.Generator) -> list[tuple[str, nr.NRConfig | lte.LTEConfig]]:
+def _draw_configs(
+    rng: np.random.Generator, mix: dict[str, float]
+) -> list[tuple[str, str, nr.NRConfig | lte.LTEConfig]]:
+    """(kind, traffic name, configuration) per carrier of a random carrier mix that fits the span."""
     kinds = MIXES[rng.choice(len(MIXES), p=[p for _, p in MIXES])][0]
     for _ in range(1000):
-        cfgs = [(k, nr.draw_nr(rng) if k == "NR" else lte.draw_lte(rng)) for k in kinds]
-        if sum(c.bandwidth_mhz for _, c in cfgs) * 1e6 <= MAX_TOTAL_BANDWIDTH_HZ:
-            return cfgs
+        out = []
+        for kind in kinds:
+            name, regime = traffic.draw_regime(rng, mix)
+            draw = nr.draw_nr if kind == "NR" else lte.draw_lte
+            out.append((kind, name, draw(rng, traffic_regime=regime)))
+        if sum(c.bandwidth_mhz for _, _, c in out) * 1e6 <= MAX_TOTAL_BANDWIDTH_HZ:
+            return out
     raise RuntimeError("could not draw carriers that fit the span")  # unreachable in practice
 
 
-def draw_scene(rng: np.random.Generator) -> list[Carrier]:
-    """Random carriers, placed adjacent and non-overlapping inside the span, with levels and active spans."""
-    cfgs = _draw_configs(rng)
+def draw_scene(rng: np.random.Generator, mix: dict[str, float] | None = None) -> list[Carrier]:
+    """Random carriers, placed adjacent and non-overlapping inside the span, with levels, traffic and spans.
+
+    ``mix``: {regime: probability} (:func:`~radiofm.synth.nrlte.traffic.resolve_mix`); None = the default mix.
+    """
+    cfgs = _draw_configs(rng, traffic.resolve_mix(None) if mix is None else mix)
     order = rng.permutation(len(cfgs))
-    widths = np.array([cfgs[i][1].bandwidth_mhz * 1e6 for i in order])
+    widths = np.array([cfgs[i][2].bandwidth_mhz * 1e6 for i in order])
     raster_reserve = 30e3 * len(cfgs)  # centres snap up to one raster step to the right
     free = SPAN_HZ - widths.sum() - raster_reserve
     gaps = rng.dirichlet(np.ones(len(cfgs) + 1)) * free
     carriers: list[Carrier | None] = [None] * len(cfgs)
     cursor = -SPAN_HZ / 2
     for j, i in enumerate(order):
-        kind, cfg = cfgs[i]
+        kind, name, cfg = cfgs[i]
         cursor += gaps[j]
         centre_bin = int(np.ceil((cursor + widths[j] / 2) / cfg.scs_hz))
         cursor = centre_bin * cfg.scs_hz + widths[j] / 2
-        start, count = 0, FRAME_SAMPLES
-        if rng.random() > FULL_SPAN_PROBABILITY:
-            n_ms = int(rng.integers(10, 40))
-            start = int(rng.integers(0, 40 - n_ms + 1)) * SAMPLES_PER_MS
-            count = n_ms * SAMPLES_PER_MS
+        start, count, mode = 0, FRAME_SAMPLES, None
+        if name == "gated":
+            starts = symbol_starts(cfg.scs_hz)
+            r0, r1, mode = traffic.gate_rows(rng, len(starts) - 1, 14, cfg.time_shift_symbols)
+            start, count = int(starts[r0]), int(starts[r1] - starts[r0])
         psd = float(rng.uniform(*CARRIER_PSD_DB))
-        carriers[i] = Carrier(kind, cfg, centre_bin, psd, start, count)
+        carriers[i] = Carrier(kind, cfg, centre_bin, psd, start, count, traffic=name, gate_mode=mode)
     return carriers
 
 
@@ -201,7 +229,7 @@ def synthesize(
             grids[scs].fill(0)
         full = grids[scs]
         lo, _ = c.bins()
-        faded = grid[r0:r1] * h
+        faded = _shifted_product(grid, cfg.time_shift_symbols, r0, r1, h)
         if c.kind == "NR":
             add_block(full, slice(r0, r1), lo, faded)
         else:  # skip the DC subcarrier
@@ -211,6 +239,22 @@ def synthesize(
     out = complex_noise(rng, FRAME_SAMPLES, 10 ** (noise_power_db / 10), out=out)
     for scs in sorted(grids):
         modulate(grids[scs], scs, add_to=out)
+    return out
+
+
+def _shifted_product(grid: np.ndarray, shift: int, r0: int, r1: int, h: np.ndarray) -> np.ndarray:
+    """Capture rows r0..r1-1 of the carrier's grid circularly shifted by ``shift`` rows, times ``h`` (r1-r0, F).
+
+    Capture row r shows grid row (r - shift) mod S: at most two contiguous pieces, multiplied straight into the
+    output (no gathered copy).
+    """
+    n = grid.shape[0]
+    out = np.empty((r1 - r0, grid.shape[1]), dtype=np.complex64)
+    a = (r0 - shift) % n
+    first = min(r1 - r0, n - a)
+    np.multiply(grid[a : a + first], h[:first], out=out[:first])
+    if first < r1 - r0:
+        np.multiply(grid[: r1 - r0 - first], h[first:], out=out[first:])
     return out
 
 
@@ -238,70 +282,39 @@ def complex_noise(rng: np.random.Generator, n: int, power: float, *, out: np.nda
     return out
 
 
-def make_frame(rng: np.random.Generator, *, split: str, out: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
-    """One random capture: (iq complex64 (FRAME_SAMPLES,), metadata dict with "carriers" and "noise_power_db").
+def make_frame(
+    rng: np.random.Generator,
+    *,
+    split: str,
+    traffic_mix: Sequence[str] | str | dict[str, float] | None = None,
+    out: np.ndarray | None = None,
+) -> tuple[np.ndarray, dict]:
+    """One random capture: (iq complex64 (FRAME_SAMPLES,), metadata dict).
 
-    ``out``: optional (FRAME_SAMPLES,) complex64 buffer to write the capture into (reused by the dataset writer).
+    Metadata: "carriers" (one dict per carrier, see :meth:`Carrier.to_dict`), "noise_power_db" and "receiver"
+    (:func:`~radiofm.synth.nrlte.receiver.draw_receiver`). ``traffic_mix``: regime names (or a comma list, or a
+    ready {name: probability} mix); None = all five regimes in the default mix. ``out``: optional
+    (FRAME_SAMPLES,) complex64 buffer to write the capture into (reused by the dataset writer).
     """
     if split not in NOISE:
         from radiofm.errors import ConfigError
 
         raise ConfigError(f"split must be 'train' or 'test', got {split!r}")
-    carriers = draw_scene(rng)
+    mix = traffic_mix if isinstance(traffic_mix, dict) else traffic.resolve_mix(traffic_mix)
+    carriers = draw_scene(rng, mix)
     noise_db = draw_noise_power_db(rng, split)
     iq = synthesize(carriers, noise_db, rng, out=out)
-    meta = {"noise_power_db": noise_db, "carriers": [c.to_dict(noise_db) for c in carriers]}
+    rx = receiver.draw_receiver(rng, CENTER_FREQ_HZ)
+    receiver.apply_receiver_(iq, rx, noise_db)
+    meta = {
+        "noise_power_db": noise_db,
+        "receiver": rx,
+        "carriers": [c.to_dict(noise_db, rx["cfo_hz"]) for c in carriers],
+    }
     return iq, meta
 
 
 # ---------------------------------------------------------------- images
-
-
-def stft_params(fft_size: int, image_size: int) -> dict:
-    """STFT settings mapping the 40 ms capture onto ``image_size`` time bins.
-
-    When ``image_size`` divides the capture, each image column is the mean power of ``pool`` consecutive
-    non-overlapping Hann frames (win = hop = capture / (image_size * pool) <= fft_size, the smallest such pool),
-    so every sample counts once: for 256 columns and fft_size 256 that is win = hop = 240, pool = 40, 10240
-    frames. Otherwise frames of fft_size with hop = fft_size are resized (anti-aliased bilinear).
-    """
-    per_col = FRAME_SAMPLES // image_size
-    if FRAME_SAMPLES % image_size == 0:
-        for pool in range(1, per_col + 1):
-            if per_col % pool == 0 and per_col // pool <= fft_size:
-                hop = per_col // pool
-                return {"fft_size": fft_size, "win_length": hop, "hop": hop, "pool": pool}
-    return {"fft_size": fft_size, "win_length": fft_size, "hop": fft_size, "pool": 0}
-
-
-def frame_spectrogram(iq: np.ndarray, *, fft_size: int = 256, image_size: int = 256) -> np.ndarray:
-    """Log-power spectrogram image float32 (image_size, image_size) in dB; row 0 = most negative frequency."""
-    from radiofm.dsp import resize, spectrogram
-
-    p = stft_params(fft_size, image_size)
-    if p["pool"]:
-        power = spectrogram(iq, fft_size=fft_size, win_length=p["win_length"], hop=p["hop"], log=False)
-        power = power[:, : image_size * p["pool"]].reshape(fft_size, image_size, p["pool"]).mean(axis=2)
-        img = 10.0 * np.log10(power + 1e-12, dtype=np.float32)
-    else:
-        img = spectrogram(iq, fft_size=fft_size, win_length=fft_size, hop=fft_size, log=True)
-    if img.shape != (image_size, image_size):
-        img = resize(img, (image_size, image_size), mode="bilinear")
-    return img.astype(np.float32, copy=False)
-
-
-def row_freqs_hz(image_size: int, fft_size: int, sample_rate_hz: float = SAMPLE_RATE_HZ) -> np.ndarray:
-    """Frequency (Hz from the capture centre) at the centre of each image row, float64 (image_size,).
-
-    Spectrogram bin j is centred on (j - F/2) fs/F; image row r covers bins [r F/H, (r+1) F/H).
-    """
-    r = np.arange(image_size)
-    return ((r + 0.5) / image_size - 0.5) * sample_rate_hz - 0.5 * sample_rate_hz / fft_size
-
-
-def col_samples(image_size: int, n_samples: int = FRAME_SAMPLES) -> np.ndarray:
-    """Sample index at the centre of each image column, float64 (image_size,)."""
-    return (np.arange(image_size) + 0.5) * n_samples / image_size
 
 
 def label_image(carriers: list[dict], *, fft_size: int = 256, image_size: int = 256) -> np.ndarray:
@@ -321,29 +334,29 @@ def label_image(carriers: list[dict], *, fft_size: int = 256, image_size: int = 
     return out
 
 
-def annotations(carriers: list[dict], center_freq_hz: float = CENTER_FREQ_HZ) -> list:
-    """One SigMF annotation per carrier: its active span, absolute band edges and label "NR"/"LTE"."""
-    from radiofm.data import Annotation
+# carrier keys that become SigMF core fields (or are derived from them) rather than radiofm: extras
+_ANNOTATION_CORE = {"type", "lower_edge_hz", "upper_edge_hz", "sample_start", "sample_count", "centre_offset_hz"}
 
+
+def annotations(carriers: list[dict], center_freq_hz: float = CENTER_FREQ_HZ) -> list[dict]:
+    """One SigMF annotation dict per carrier: its active span, absolute band edges, label "NR"/"LTE" and, as
+    ``radiofm:`` extras, its traffic regime and every drawn knob (None values left out)."""
     out = []
     for c in carriers:
-        extra = {
+        ann = {
+            "core:sample_start": int(c["sample_start"]),
+            "core:sample_count": int(c["sample_count"]),
+            "core:freq_lower_edge": float(center_freq_hz + c["lower_edge_hz"]),
+            "core:freq_upper_edge": float(center_freq_hz + c["upper_edge_hz"]),
+            "core:label": c["type"],
             "radiofm:scs_hz": c["scs_hz"],
             "radiofm:bandwidth_hz": c["bandwidth_hz"],
             "radiofm:snr_db": round(float(c["snr_db"]), 2),
             "radiofm:channel": c["channel"],
             "radiofm:doppler_hz": round(float(c["doppler_hz"]), 2),
         }
-        if c.get("reference_channel"):
-            extra["radiofm:reference_channel"] = c["reference_channel"]
-        out.append(
-            Annotation(
-                sample_start=int(c["sample_start"]),
-                sample_count=int(c["sample_count"]),
-                freq_lower_edge_hz=center_freq_hz + c["lower_edge_hz"],
-                freq_upper_edge_hz=center_freq_hz + c["upper_edge_hz"],
-                label=c["type"],
-                extra=extra,
-            )
-        )
+        for key, value in c.items():  # traffic and every drawn knob
+            if key not in _ANNOTATION_CORE and value is not None and f"radiofm:{key}" not in ann:
+                ann[f"radiofm:{key}"] = round(value, 6) if isinstance(value, float) else value
+        out.append(ann)
     return out

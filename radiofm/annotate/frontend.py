@@ -1,0 +1,139 @@
+"""The annotate front end: a recording's samples -> linear power on the model's grid, noise floor, level shift,
+and the 256 x 256 model images (noise-filled outside the band, padded when short). See :mod:`radiofm.annotate`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import firwin, resample_poly
+
+from radiofm.annotate.plan import IMAGE, POOL, Plan
+from radiofm.data.recording import Recording
+from radiofm.dsp.stft import spectrogram
+from radiofm.errors import RecordingError
+
+# carrier level of our training frames (see level_shift): 12.4..23.3 dB over 50 train/test frames
+TRAIN_LEVEL_DB = (12.0, 24.0)
+_GAMMA20 = 0.8650867  # 20th percentile of Gamma(40, 1/40): a 40-frame average of noise power, per unit mean
+_CHUNK_SAMPLES = 5_000_000  # analysis samples per read
+
+
+@dataclass
+class _Filter:
+    taps: np.ndarray  # float32 low-pass for resample_poly
+    pad: int  # input samples read beyond each side of a chunk
+
+
+def design_filter(up: int, down: int) -> _Filter:
+    rate = max(up, down)
+    half = 24 * rate
+    taps = firwin(2 * half + 1, 1.0 / rate, window=("kaiser", 8.0)).astype(np.float32)
+    return _Filter(taps, int(math.ceil(half / up)) + 2)
+
+
+def window_weights(plan: Plan) -> np.ndarray:
+    """(256,) blending weight of a window's rows: triangular (sums to ~1 over half-overlapping windows)."""
+    if len(plan.windows) == 1:
+        return np.ones(IMAGE, dtype=np.float32)
+    d = np.abs(np.arange(IMAGE) - (IMAGE - 1) / 2) / (IMAGE / 2)
+    return np.clip(1.0 - d, 0.02, 1.0).astype(np.float32)
+
+
+def _read(rec: Recording, start: int, count: int, nonfinite: str, stats: dict) -> np.ndarray:
+    if nonfinite == "error":
+        try:
+            return rec.read(start, count)
+        except RecordingError as exc:
+            if "non-finite" not in str(exc):
+                raise
+            raise RecordingError(
+                f"{rec.path}: {_count_nonfinite(rec)} non-finite (NaN/Inf) samples; repair them (set to 0) with "
+                "--repair-nonfinite (nonfinite='repair')"
+            ) from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        x = rec.read(start, count, nonfinite="repair")
+    for w in caught:
+        m = re.search(r"repaired (\d+)", str(w.message))
+        stats["repaired"] = stats.get("repaired", 0) + (int(m.group(1)) if m else 0)
+    return x
+
+
+def _count_nonfinite(rec: Recording, chunk: int = 1 << 22) -> int:
+    counted: dict = {}
+    for start in range(0, rec.n_samples, chunk):
+        _read(rec, start, min(chunk, rec.n_samples - start), "repair", counted)
+    return int(counted.get("repaired", 0))
+
+
+def _columns_power(rec: Recording, plan: Plan, flt: _Filter | None, c0: int, c1: int, nonfinite, stats) -> np.ndarray:
+    """Linear power of analysis columns [c0, c1): float32 (n_bins, c1 - c0), on the 61.44 MS/s power scale."""
+    a0, a1 = c0 * plan.analysis_per_column, c1 * plan.analysis_per_column  # analysis samples
+    if flt is None:
+        x = _read(rec, a0, a1 - a0, nonfinite, stats)
+    else:
+        up, down = plan.up, plan.down
+        k0 = max(0, (a0 * down // up - flt.pad) // down)  # start on a multiple of down: output stays on the grid
+        i0, i1 = k0 * down, min(rec.n_samples, -(-a1 * down // up) + flt.pad)
+        x = resample_poly(_read(rec, i0, i1 - i0, nonfinite, stats), up, down, window=flt.taps)
+        j0 = a0 - k0 * up
+        x = x[j0 : j0 + a1 - a0]
+    win = plan.win_length
+    power = spectrogram(x, fft_size=plan.n_bins, win_length=win, hop=win, log=False)
+    power = power[:, : (c1 - c0) * POOL].reshape(plan.n_bins, c1 - c0, POOL).mean(axis=2)
+    if plan.n_bins != IMAGE:  # same PSD -> same dB as at 61.44 MS/s: |X|^2 grows with (rate x window length)
+        power *= np.float32((IMAGE / plan.n_bins) ** 2)
+    return power
+
+
+def noise_floor(power: np.ndarray, axis=None) -> np.ndarray:
+    """Noise floor (linear) of 40-frame averages: a low percentile over time per row, corrected for its bias."""
+    per_row = np.percentile(power, 20, axis=-1) / _GAMMA20
+    return per_row if axis is not None else np.percentile(per_row, 10)
+
+
+def _noise(floor, shape, rng: np.random.Generator) -> np.ndarray:
+    return (floor * rng.gamma(float(POOL), 1.0 / POOL, size=shape)).astype(np.float32)
+
+
+def level_shift(dbs: Sequence[np.ndarray]) -> float:
+    """dB to add so the carrier level falls in TRAIN_LEVEL_DB (0 when inside): the 98th percentile over rows of
+    each row's 80th percentile over time, which follows carriers active at least a fifth of the time."""
+    level = float(np.percentile(np.concatenate([np.percentile(d, 80, axis=1) for d in dbs]), 98))
+    lo, hi = TRAIN_LEVEL_DB
+    return lo - level if level < lo else (hi - level if level > hi else 0.0)
+
+
+def block_power(rec, plan, flt, c0, c1, nonfinite, stats) -> np.ndarray:
+    """Linear power of the kept rows (grid) for columns [c0, c1): float32 (n_rows, c1 - c0)."""
+    step = max(1, _CHUNK_SAMPLES // plan.analysis_per_column)
+    parts = [_columns_power(rec, plan, flt, c, min(c + step, c1), nonfinite, stats) for c in range(c0, c1, step)]
+    return np.concatenate(parts, axis=1)[plan.grid[0] : plan.grid[1]]
+
+
+def window_image(plan: Plan, power: np.ndarray, start: int, floor: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    """One window's power rows (256, max(T, 256)): kept rows copied, the rest noise at ``floor``; recordings
+    shorter than a frame continue each row with noise at its own floor. Returns (power, kept rows bool (256,))."""
+    a = start + np.arange(IMAGE)
+    kept = (a >= plan.grid[0]) & (a < plan.grid[1])
+    t = power.shape[1]
+    img = np.empty((IMAGE, t), dtype=np.float32)
+    img[kept] = power[a[kept] - plan.grid[0]]
+    if not kept.all():
+        img[~kept] = _noise(floor, (int((~kept).sum()), t), rng)
+    if t < IMAGE:
+        img = np.concatenate([img, _noise(noise_floor(img, axis=1)[:, None], (IMAGE, IMAGE - t), rng)], axis=1)
+    return img, kept
+
+
+def frame_starts(n_cols: int) -> list[int]:
+    starts = list(range(0, max(n_cols - IMAGE, 0) + 1, IMAGE))
+    if n_cols > IMAGE and starts[-1] + IMAGE < n_cols:
+        starts.append(n_cols - IMAGE)
+    return starts

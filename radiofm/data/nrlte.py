@@ -1,0 +1,256 @@
+"""The NR/LTE segmentation dataset folder: the writer (:func:`generate_dataset`) and the reader
+(:func:`open_segmentation_dataset`, :class:`SegmentationDataset`) side by side.
+
+Layout of ``out_dir`` (written to a temporary folder beside it and renamed when complete):
+
+- ``spectrograms.npy``: float32 (N, H, W) log-power spectrograms in dB (H = W = image_size; rows = frequency,
+  row 0 the most negative; columns = time), see :func:`radiofm.dsp.frontend.frame_spectrogram`.
+- ``labels.npy``: uint8 (N, H, W), 0 noise, 1 NR, 2 LTE.
+- ``manifest.json``: ``kind`` "nrlte-segmentation", split, seed, sizes, STFT parameters, class names, the noise,
+  level and SNR distributions, the traffic mix and receiver-impairment ranges, and per-frame metadata
+  (``frames[i]["carriers"]``: type, bandwidth, SCS, centre offset, band edges, power, SNR, channel profile,
+  Doppler, LTE reference channel, active span, ``traffic`` and every knob drawn (see
+  :mod:`~radiofm.synth.nrlte.traffic`, :mod:`~radiofm.synth.nrlte.nr`, :mod:`~radiofm.synth.nrlte.lte`);
+  ``frames[i]["receiver"]``: CFO, DC offset, IQ imbalance).
+- with ``iq=True``: ``iq/frame_0000.sigmf-meta`` + ``.sigmf-data`` (cf32_le, 61.44 MS/s, centre 3.5 GHz) with
+  one annotation per carrier.
+
+Frame i is drawn from ``np.random.SeedSequence([seed, i])`` alone (:mod:`radiofm.synth.nrlte`), so the output is
+identical for any number of workers.
+"""
+
+from __future__ import annotations
+
+import functools
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from radiofm.data.sigmf_writer import write_sigmf
+from radiofm.dsp.frontend import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE_HZ, frame_spectrogram, stft_params
+from radiofm.dsp.resize import resize
+from radiofm.errors import ConfigError, DatasetError
+from radiofm.io import atomic_path, read_json, write_json
+from radiofm.synth.nrlte import receiver, scene
+from radiofm.synth.nrlte import traffic as traffic_module
+
+KIND = "nrlte-segmentation"
+SCHEMA_VERSION = 1
+
+
+def render_frame(
+    seed: int,
+    index: int,
+    *,
+    split: str,
+    traffic_mix: Sequence[str] | str | dict[str, float] | None = None,
+    fft_size: int = 256,
+    image_size: int = 256,
+    iq_dir: Path | None = None,
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Frame ``index`` of the dataset with ``seed``: (spectrogram float32 (H, W), label uint8 (H, W), metadata).
+
+    ``traffic_mix``: as in :func:`~radiofm.synth.nrlte.scene.make_frame` (None = the default mix of all five).
+    With ``iq_dir`` the capture is also written there as SigMF ``frame_{index:04d}``.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
+    buffer = scene._scratch("iq", (FRAME_SAMPLES,), np.complex64)  # reused: the capture never leaves here
+    iq, meta = scene.make_frame(rng, split=split, traffic_mix=traffic_mix, out=buffer)
+    spec = frame_spectrogram(iq, fft_size=fft_size, image_size=image_size)
+    label = scene.label_image(meta["carriers"], fft_size=fft_size, image_size=image_size)
+    if iq_dir is not None:
+        name = f"frame_{index:04d}"
+        write_sigmf(
+            Path(iq_dir) / name,
+            iq,
+            sample_rate_hz=SAMPLE_RATE_HZ,
+            center_freq_hz=scene.CENTER_FREQ_HZ,
+            annotations=scene.annotations(meta["carriers"]),
+            description=f"radiofm NR/LTE segmentation capture, {split} split, seed {seed}, frame {index}",
+            extra_global={
+                "radiofm:split": split,
+                "radiofm:seed": seed,
+                "radiofm:frame": index,
+                "radiofm:noise_power_db": round(meta["noise_power_db"], 3),
+                "radiofm:receiver": meta["receiver"],
+            },
+        )
+        meta["iq"] = f"iq/{name}.sigmf-meta"
+    return spec, label, meta
+
+
+def _worker_init() -> None:
+    torch.set_num_threads(1)  # one process per core; the STFT must not spawn threads of its own
+
+
+def generate_dataset(
+    out_dir: str | Path,
+    *,
+    n_frames: int,
+    split: str,
+    seed: int,
+    traffic: Sequence[str] | str | None = None,
+    iq: bool = False,
+    workers: int = 1,
+    progress: bool = True,
+    fft_size: int = 256,
+    image_size: int = 256,
+) -> Path:
+    """Generate ``n_frames`` captures into ``out_dir`` (see the module docstring); returns ``out_dir``.
+
+    ``traffic``: the regimes to draw carriers' traffic from (names or a comma list, see
+    :mod:`~radiofm.synth.nrlte.traffic`); None = all five in the default mix. An unknown name -> ConfigError.
+    """
+    mix = traffic_module.resolve_mix(traffic)
+    if split not in scene.NOISE:
+        raise ConfigError(f"split must be 'train' or 'test', got {split!r}")
+    for name, value, low in (("n_frames", n_frames, 1), ("workers", workers, 1), ("seed", seed, 0)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+            raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+    if not isinstance(fft_size, (int, np.integer)) or not 16 <= fft_size <= 65536:
+        raise ConfigError(f"fft_size must be an integer in 16..65536, got {fft_size!r}")
+    if not isinstance(image_size, (int, np.integer)) or not 8 <= image_size <= 4096:
+        raise ConfigError(f"image_size must be an integer in 8..4096, got {image_size!r}")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"output path exists and is not a folder: {out}")
+    n_frames, seed, workers = int(n_frames), int(seed), int(workers)
+    with atomic_path(out) as tmp:
+        tmp.mkdir()
+        iq_dir = tmp / "iq" if iq else None
+        if iq_dir is not None:
+            iq_dir.mkdir()
+        shape = (n_frames, image_size, image_size)
+        specs = np.lib.format.open_memmap(tmp / "spectrograms.npy", mode="w+", dtype=np.float32, shape=shape)
+        labels = np.lib.format.open_memmap(tmp / "labels.npy", mode="w+", dtype=np.uint8, shape=shape)
+        job = functools.partial(
+            render_frame,
+            seed,
+            split=split,
+            traffic_mix=mix,
+            fft_size=fft_size,
+            image_size=image_size,
+            iq_dir=iq_dir,
+        )
+        frames = []
+        bar = dict(total=n_frames, disable=not progress, unit="frame", desc=f"nrlte {split}")
+        if workers == 1:
+            results = map(job, range(n_frames))
+            for i, (s, lab, meta) in enumerate(tqdm(results, **bar)):
+                specs[i], labels[i] = s, lab
+                frames.append(meta)
+        else:
+            ctx = multiprocessing.get_context("spawn")  # torch and the STFT thread pool do not survive fork
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
+                for i, (s, lab, meta) in enumerate(tqdm(pool.map(job, range(n_frames)), **bar)):
+                    specs[i], labels[i] = s, lab
+                    frames.append(meta)
+        specs.flush()
+        labels.flush()
+        del specs, labels
+        manifest = _manifest(split, seed, n_frames, fft_size, image_size, iq, frames, mix)
+        write_json(tmp / "manifest.json", manifest)
+    return out
+
+
+def _manifest(split, seed, n_frames, fft_size, image_size, iq, frames, mix) -> dict:
+    stft = stft_params(fft_size, image_size)
+    return {
+        "kind": KIND,
+        "schema_version": SCHEMA_VERSION,
+        "split": split,
+        "seed": seed,
+        "n_frames": n_frames,
+        "image_size": [image_size, image_size],
+        "classes": list(scene.CLASSES),
+        "files": {"spectrograms": "spectrograms.npy", "labels": "labels.npy", "iq": "iq/" if iq else None},
+        "sample_rate_hz": SAMPLE_RATE_HZ,
+        "frame_duration_s": FRAME_S,
+        "center_freq_hz": scene.CENTER_FREQ_HZ,
+        "spectrogram": {
+            **stft,
+            "window": "hann (periodic)",
+            "units": "dB, 10*log10(mean |X|^2 over the pooled frames + 1e-12)",
+            "axes": "rows = frequency (row 0 most negative, DC at row H/2), columns = time",
+            "row_freq_hz": "((r + 0.5) / H - 0.5) * fs - 0.5 * fs / fft_size",
+        },
+        "labels": "pixel = carrier class where the row centre lies inside a carrier's occupied band (resource-grid "
+        "edges) and the column centre inside its active span; built from the placement, not by thresholding",
+        "noise": {
+            "split": split,
+            "quantity": "noise power over the whole 61.44 MHz span, dB (0 dB = a signal filling the span at the "
+            "carriers' reference PSD); carrier SNR = psd_db - noise_power_db",
+            **scene.NOISE[split],
+            "all_splits": scene.NOISE,
+        },
+        "carrier_psd_db": list(scene.CARRIER_PSD_DB),
+        "snr_db": {
+            "range": list(scene.SNR_DB),
+            "definition": "psd_db - noise_power_db per carrier, psd_db ~ uniform carrier_psd_db; refers to a "
+            "PDSCH resource element",
+        },
+        "mix": [{"carriers": list(k), "probability": p} for k, p in scene.MIXES],
+        "traffic": {
+            "mix": mix,
+            "gated_inside": traffic_module.gated_mix(mix) if "gated" in mix else None,
+            "gate_min_s": traffic_module.GATE_MIN_S,
+            "doc": "radiofm.synth.nrlte.traffic (regimes), .nr / .lte (knobs and their ranges)",
+        },
+        "receiver": receiver.RANGES,
+        "frames": frames,
+    }
+
+
+# ------------------------------------------------------------------------------------------- reading
+
+
+def open_segmentation_dataset(folder: str | Path) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(spectrograms (N, H, W) float32 dB, labels (N, H, W) uint8, manifest), both memory-mapped."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DatasetError(f"dataset folder {folder} does not exist")
+    mpath = folder / "manifest.json"
+    try:
+        manifest = read_json(mpath)
+    except FileNotFoundError:
+        raise DatasetError(f"{folder} is not an NR/LTE segmentation dataset (no manifest.json)") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{mpath} is malformed JSON: {exc}") from None
+    kind = manifest.get("kind") if isinstance(manifest, dict) else None
+    if kind != KIND:
+        raise DatasetError(f"{folder} is a {kind!r} dataset, expected {KIND!r} (radiofm generate nrlte)")
+    arrays = []
+    for name in ("spectrograms.npy", "labels.npy"):
+        try:
+            arrays.append(np.load(folder / name, mmap_mode="r"))
+        except FileNotFoundError:
+            raise DatasetError(f"{folder} lacks {name}") from None
+        except ValueError as exc:
+            raise DatasetError(f"cannot read {folder / name}: {exc}") from None
+    specs, labels = arrays
+    if specs.ndim != 3 or specs.shape != labels.shape or len(specs) == 0:
+        raise DatasetError(f"{folder}: spectrograms {specs.shape} and labels {labels.shape} must be equal (N, H, W)")
+    return specs, labels, manifest
+
+
+class SegmentationDataset(torch.utils.data.Dataset):
+    """Item i -> {"x": (1, H, W) float32 dB, "y": (H, W) int64} at the model's input size (H, W)."""
+
+    def __init__(self, folder: str | Path, *, image_size: tuple[int, int], max_frames: int | None = None):
+        self.folder = Path(folder)
+        self.specs, self.labels, self.manifest = open_segmentation_dataset(folder)
+        self.image_size = tuple(int(s) for s in image_size)
+        self.n = len(self.specs) if max_frames is None else max(1, min(len(self.specs), int(max_frames)))
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict:
+        x = resize(np.array(self.specs[i], dtype=np.float32), self.image_size, mode="bilinear")
+        y = resize(np.asarray(self.labels[i]), self.image_size, mode="nearest")
+        return {"x": torch.from_numpy(x)[None], "y": torch.from_numpy(y.astype(np.int64))}

@@ -1,0 +1,213 @@
+"""Writing SigMF recordings: :func:`write_sigmf` (new samples) and :func:`write_sigmf_copy` (new metadata for
+the samples of an existing recording, e.g. annotations found in it), both validated and atomic.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from radiofm.data.sigmf_format import (
+    DATA_EXT,
+    META_EXT,
+    SIGMF_VERSION,
+    Annotation,
+    Capture,
+    Layout,
+    datatype_layout,
+    validate_metadata,
+)
+from radiofm.io import atomic_path
+
+
+def _quantise(iq: np.ndarray, lay: Layout) -> np.ndarray:
+    """Complex (or real) samples -> stored values (interleaved I/Q for complex), clipped for integers."""
+    vals = np.stack([iq.real, iq.imag], axis=-1).reshape(-1) if lay.is_complex else np.real(iq)
+    if lay.fmt == "f":
+        return vals.astype(lay.component)
+    half = 2.0 ** (lay.bits - 1)
+    q = np.rint(vals.astype(np.float64) * half) + (half if lay.fmt == "u" else 0.0)
+    lo, hi = (0.0, 2 * half - 1) if lay.fmt == "u" else (-half, half - 1)
+    return np.clip(q, lo, hi).astype(lay.component)
+
+
+def _annotation_dict(a: Annotation | Mapping) -> dict:
+    if isinstance(a, Mapping):
+        return dict(a)
+    d: dict[str, Any] = {"core:sample_start": int(a.sample_start), "core:sample_count": int(a.sample_count)}
+    if a.freq_lower_edge_hz is not None:
+        d["core:freq_lower_edge"] = float(a.freq_lower_edge_hz)
+    if a.freq_upper_edge_hz is not None:
+        d["core:freq_upper_edge"] = float(a.freq_upper_edge_hz)
+    if a.label:
+        d["core:label"] = str(a.label)
+    d.update(a.extra)
+    return d
+
+
+def _capture_dict(c: Capture | Mapping) -> dict:
+    if isinstance(c, Mapping):
+        return dict(c)
+    d: dict[str, Any] = {"core:sample_start": int(c.sample_start)}
+    if c.center_freq_hz is not None:
+        d["core:frequency"] = float(c.center_freq_hz)
+    d.update(c.extra)
+    return d
+
+
+def _namespaces(items: Iterable[Mapping]) -> set[str]:
+    return {k.split(":", 1)[0] for d in items for k in d if ":" in k} - {"core"}
+
+
+def write_sigmf(
+    path: str | Path,
+    iq: np.ndarray,
+    *,
+    sample_rate_hz: float,
+    center_freq_hz: float | None = None,
+    annotations: Sequence[Annotation | Mapping] = (),
+    datatype: str = "cf32_le",
+    description: str | None = None,
+    extra_global: Mapping | None = None,
+    captures: Sequence[Capture | Mapping] | None = None,
+) -> Path:
+    """Write ``iq`` (N,) as a SigMF recording; returns the ``.sigmf-meta`` path.
+
+    ``path`` may carry ``.sigmf-meta``/``.sigmf-data`` or none. Integer datatypes quantise values in [-1, 1) with
+    clipping; real datatypes take ``iq.real`` and refuse a non-zero imaginary part. Annotation and capture extra
+    keys must be namespaced (``radiofm:confidence``); their namespaces are declared in ``core:extensions``. The
+    metadata is validated against the SigMF schema, then data and metadata are written atomically (data first).
+    """
+    from radiofm import __version__
+
+    lay = datatype_layout(datatype)
+    iq = np.asarray(iq)
+    if iq.ndim != 1:
+        raise ValueError(f"iq must be 1-D (N,), got shape {iq.shape}")
+    if not (math.isfinite(sample_rate_hz) and sample_rate_hz > 0):
+        raise ValueError(f"sample_rate_hz must be positive, got {sample_rate_hz!r}")
+    if not lay.is_complex and np.iscomplexobj(iq) and np.any(iq.imag != 0):
+        raise ValueError(f"cannot write complex samples with non-zero imaginary part as real datatype {datatype}")
+    if lay.fmt != "f" and not np.all(np.isfinite(iq)):
+        raise ValueError(f"iq holds non-finite samples; cannot quantise them to {datatype}")
+    if captures is not None and center_freq_hz is not None:
+        raise ValueError("give center_freq_hz or captures, not both")
+
+    base = Path(path)
+    if base.suffix.lower() in (META_EXT, DATA_EXT):
+        base = base.with_suffix("")
+    meta_path, data_path = base.with_name(base.name + META_EXT), base.with_name(base.name + DATA_EXT)
+
+    caps = [_capture_dict(c) for c in captures] if captures is not None else [{"core:sample_start": 0}]
+    if center_freq_hz is not None:
+        caps[0]["core:frequency"] = float(center_freq_hz)
+    anns = sorted((_annotation_dict(a) for a in annotations), key=lambda d: d.get("core:sample_start", 0))
+    glob: dict[str, Any] = {"core:recorder": "radiofm"}
+    if description is not None:
+        glob["core:description"] = description
+    for key, value in (extra_global or {}).items():
+        if key in ("core:datatype", "core:sample_rate", "core:version"):
+            raise ValueError(f"extra_global may not set {key}; use the write_sigmf arguments")
+        glob[key] = value
+    glob.update({"core:datatype": lay.datatype, "core:sample_rate": float(sample_rate_hz)})
+    glob["core:version"] = SIGMF_VERSION
+    declared = {e.get("name") for e in glob.get("core:extensions", [])}
+    missing = sorted(_namespaces([glob, *caps, *anns]) - declared)
+    if missing:
+        glob["core:extensions"] = list(glob.get("core:extensions", [])) + [
+            {"name": ns, "version": __version__ if ns == "radiofm" else "1.0.0", "optional": True} for ns in missing
+        ]
+    meta = {"global": glob, "captures": sorted(caps, key=lambda d: d["core:sample_start"]), "annotations": anns}
+    try:
+        text = json.dumps(meta, indent=2, allow_nan=False, default=_json_scalar)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"metadata is not JSON-serialisable: {exc}") from None
+    validate_metadata(json.loads(text), meta_path)
+
+    data = _quantise(iq, lay)
+    with atomic_path(data_path) as tmp:
+        data.tofile(tmp)
+    with atomic_path(meta_path) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
+    return meta_path
+
+
+def _json_scalar(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def sigmf_source(rec) -> tuple[dict, list[dict]]:
+    """The global object and captures describing the samples of recording ``rec`` (a :class:`Recording`) in a copy.
+
+    SigMF input: its own global object (``core:dataset`` dropped: the copy holds the samples) and captures, as
+    stored (absolute indices when the recording counts from ``core:offset``); ``.npy`` input: its datatype, sample
+    rate and centre frequency. The caller edits both and passes them to :func:`write_sigmf_copy`.
+    """
+    if _is_npy(rec):
+        glob = {"core:datatype": rec.datatype, "core:sample_rate": rec.sample_rate_hz}
+        caps: list[dict] = [{"core:sample_start": 0}]
+        if rec.center_freq_hz is not None:
+            caps[0]["core:frequency"] = rec.center_freq_hz
+        return glob, caps
+    raw = json.loads(rec.path.read_text(encoding="utf-8"))
+    glob, caps = dict(raw["global"]), [dict(c) for c in raw.get("captures", [])]
+    glob.pop("core:dataset", None)
+    glob.setdefault("core:sample_rate", rec.sample_rate_hz)
+    return glob, caps
+
+
+def write_sigmf_copy(
+    rec,
+    path: str | Path,
+    *,
+    global_meta: Mapping,
+    captures: Sequence[Mapping],
+    annotations: Sequence[Mapping],
+    also: Mapping[Path, Callable[[Path], None]] | None = None,
+) -> tuple[Path, Path]:
+    """Write ``PATH.sigmf-meta`` + ``PATH.sigmf-data`` (a chunked byte copy of the samples of ``rec``).
+
+    ``global_meta`` and ``captures`` usually start from :func:`sigmf_source`; ``annotations`` are SigMF dicts whose
+    ``core:sample_start`` counts from the first sample of the data file, as :class:`Recording` does (shifted here
+    when the copy keeps absolute indices). ``also`` maps further output paths to functions writing them to a
+    given temporary path (e.g. a picture): every file appears together or not at all; ``rec`` is only read.
+    The metadata is validated against the SigMF schema first. Returns (meta path, data path).
+    """
+    import contextlib
+    import shutil
+
+    base = Path(path)
+    if base.suffix.lower() in (META_EXT, DATA_EXT):
+        base = base.with_suffix("")
+    meta_path, data_path = base.with_name(base.name + META_EXT), base.with_name(base.name + DATA_EXT)
+    if _is_npy(rec):
+        data_offset, shift = int(np.load(rec.path, mmap_mode="r").offset), 0
+    else:  # absolute indices (first capture at core:offset): the annotations follow
+        offset = int(global_meta.get("core:offset", 0) or 0)
+        first = min((c.get("core:sample_start", 0) for c in captures), default=0)
+        data_offset, shift = 0, offset if offset and first == offset else 0
+    anns = [{**a, "core:sample_start": a["core:sample_start"] + shift} for a in annotations]
+    meta = {"global": dict(global_meta), "captures": [dict(c) for c in captures], "annotations": anns}
+    text = json.dumps(meta, indent=2, allow_nan=False)
+    validate_metadata(json.loads(text), meta_path)
+    with contextlib.ExitStack() as stack:
+        tmp_data = stack.enter_context(atomic_path(data_path))
+        with open(rec.data_path, "rb") as src, open(tmp_data, "wb") as dst:
+            src.seek(data_offset)
+            shutil.copyfileobj(src, dst, length=16 << 20)
+        tmp_meta = stack.enter_context(atomic_path(meta_path))
+        tmp_meta.write_text(text + "\n", encoding="utf-8")
+        for out, write in (also or {}).items():
+            write(stack.enter_context(atomic_path(out)))
+    return meta_path, data_path
+
+
+def _is_npy(rec) -> bool:
+    return rec.path.suffix.lower() == ".npy"

@@ -1,0 +1,59 @@
+"""Resumable pipelines of steps, shared by the demo and the paper reproductions.
+
+A :class:`Step` calls library functions (with config dataclasses) and returns a small summary dict. When its
+output exists and its summary was recorded (``OUT/.steps/<name>.json``), a rerun skips it, so an interrupted
+pipeline resumes. Progress lines go to the ``log`` callable (the CLI passes ``print``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from radiofm.io import write_json
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class Step:
+    name: str
+    output: str  # path under the pipeline folder whose existence marks the step done
+    run: Callable[[Path, Any, Log | None], dict]  # (folder, settings, log) -> summary
+
+
+def prepare_folder(out: str | Path, *, force: bool) -> Path:
+    """Create the pipeline folder; ``force`` first removes what an earlier run left in it."""
+    out = Path(out)
+    if force and out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def run_steps(steps: Sequence[Step], out: Path, settings: Any, *, label: str, log: Log | None = None) -> list[dict]:
+    """Run (or skip, when done) each step in order; returns ``[{"name", "seconds", **summary}, ...]``."""
+    done_steps = []
+    for i, step in enumerate(steps, 1):
+        marker = out / ".steps" / (step.name.replace(" ", "_").replace("/", "_").replace(":", "") + ".json")
+        done = (out / step.output).exists() and marker.exists()
+        if log is not None:
+            log(f"\n[{label} {i}/{len(steps)}] {step.name}" + (" (done, skipped)" if done else ""))
+        t0 = time.perf_counter()
+        if done:
+            result = json.loads(marker.read_text())
+        else:
+            result = {**step.run(out, settings, log), "seconds": round(time.perf_counter() - t0, 1)}
+            write_json(marker, result)
+        done_steps.append({"name": step.name, **result})
+    return done_steps
+
+
+def last_record(run: Path) -> dict:
+    """The last epoch's record of a training run folder (its ``metrics.jsonl``)."""
+    return json.loads((Path(run) / "metrics.jsonl").read_text().splitlines()[-1])

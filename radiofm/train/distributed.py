@@ -1,0 +1,87 @@
+"""Distributed data parallel plumbing: joining the ``torchrun`` process group, this rank's batches, rank 0 first.
+
+Under ``torchrun`` the process group is joined once by :func:`init_distributed` and lives for the whole command
+(``radiofm.cli.main`` tears it down); without it everything runs as rank 0 of 1.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from radiofm.errors import ConfigError
+
+
+@dataclass
+class DistInfo:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def is_main_process() -> bool:
+    """True on rank 0 (or without torchrun). Never joins or creates a process group."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank() == 0
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def init_distributed(device: str = "auto") -> DistInfo:
+    """Join the process group when launched by ``torchrun`` (WORLD_SIZE > 1): NCCL on GPU, gloo on CPU."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    use_cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
+    if use_cuda and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} requested but CUDA is not available")
+    if use_cuda:
+        dev = torch.device(f"cuda:{local}") if (world > 1 or device in ("auto", "cuda")) else torch.device(device)
+        torch.cuda.set_device(dev)
+    else:
+        dev = torch.device("cpu")
+    if world > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group(backend="nccl" if use_cuda else "gloo")
+    return DistInfo(rank=rank, world_size=world, local_rank=local, device=dev)
+
+
+def epoch_batches(
+    n: int,
+    batch_size: int,
+    *,
+    seed: int,
+    epoch: int,
+    rank: int = 0,
+    world: int = 1,
+    shuffle: bool = True,
+    drop_last: bool = True,
+) -> list[list[int]]:
+    """This rank's batches of indices for one epoch: a seeded permutation, split evenly across ranks."""
+    order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
+    per_rank = len(order) // world if drop_last or world > 1 else len(order)
+    mine = order[rank * per_rank : (rank + 1) * per_rank] if world > 1 else order
+    nb = len(mine) // batch_size if drop_last else math.ceil(len(mine) / batch_size)
+    if nb == 0 and len(mine) > 0:  # fewer samples than one batch: use what there is
+        return [mine.tolist()]
+    return [mine[i * batch_size : (i + 1) * batch_size].tolist() for i in range(nb)]
+
+
+def build_dataset_once(build: Callable[[], Any], device: str) -> Any:
+    """``build()`` (a cached dataset) on rank 0 while the other ranks wait at a barrier, then on them (a cache hit)."""
+    dist = init_distributed(device)
+    if dist.world_size > 1 and not dist.is_main:
+        torch.distributed.barrier()
+    ds = build()
+    if dist.world_size > 1 and dist.is_main:
+        torch.distributed.barrier()
+    return ds

@@ -1,0 +1,326 @@
+"""The loop: :func:`fit` (epochs, evaluation, logging, checkpoints, resume), :func:`train_one_epoch`,
+:func:`evaluate`, and the per-step generators that make every draw reproducible (see :mod:`radiofm.train`)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from radiofm.errors import ConfigError
+from radiofm.io import atomic_path
+from radiofm.models.checkpoint import load_train_state, save_checkpoint
+from radiofm.train.config import Task, TrainConfig, TrainingDiverged, lr_at, param_groups
+from radiofm.train.distributed import DistInfo, epoch_batches, init_distributed
+
+RUN_FILES = ("metrics.jsonl", "run.json")  # carried across checkpoint swaps
+
+
+def autocast_for(device: torch.device, amp: str):
+    if device.type == "cuda" and amp in ("auto", "bf16"):
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    if amp == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return torch.autocast(device_type=device.type, enabled=False)
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Run a block (model initialisation) under a fixed torch seed, restoring the global RNG afterwards."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
+    """A fresh generator per (seed, step, rank): masks are reproducible and survive a resume."""
+    return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, step, rank]).generate_state(1)[0]))
+
+
+def to_device(batch: Any, device: torch.device) -> Any:
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    return batch
+
+
+def _loader(dataset, batches, collate_fn, num_workers):
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_sampler=batches,
+        collate_fn=collate_fn,
+        num_workers=num_workers,
+        persistent_workers=False,
+        pin_memory=False,
+    )
+
+
+def train_one_epoch(
+    model, task, loader, optimizer, *, epoch, state, sched, cfg, dist, unwrapped, save_fn=None, on_step=None
+) -> dict:
+    """One pass over ``loader``; returns mean loss/metrics weighted by batch size and samples/s."""
+    model.train()
+    sums: dict[str, float] = {}
+    seen = 0
+    t0 = time.perf_counter()
+    bar = tqdm(
+        total=len(loader) + state["step_in_epoch"],
+        initial=state["step_in_epoch"],
+        desc=f"epoch {epoch + 1}/{cfg.epochs}",
+        unit="batch",
+        disable=not (cfg.progress and dist.is_main),
+        leave=False,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
+    for batch in loader:
+        lr = lr_at(state["global_step"], **sched)
+        for g in optimizer.param_groups:
+            g["lr"] = lr * g.get("lr_scale", 1.0)
+        batch = to_device(batch, dist.device)
+        gen = step_generator(cfg.seed, state["global_step"], dist.rank)
+        with autocast_for(dist.device, cfg.amp):
+            loss, metrics = task.step(model, batch, generator=gen, train=True)
+        finite = torch.isfinite(loss.detach()).float()
+        if dist.world_size > 1:
+            torch.distributed.all_reduce(finite, op=torch.distributed.ReduceOp.MIN)
+        if finite.item() < 1:
+            raise TrainingDiverged(
+                f"non-finite loss at epoch {epoch + 1}, step {state['global_step']} (lr {lr:.3g}); "
+                "stopped, last checkpoint kept — try a lower --lr or --clip-grad"
+            )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.clip_grad:
+            torch.nn.utils.clip_grad_norm_(unwrapped.parameters(), cfg.clip_grad)
+        optimizer.step()
+        n = _batch_len(batch)
+        seen += n
+        sums["loss"] = sums.get("loss", 0.0) + float(loss.detach()) * n
+        for k, v in (metrics or {}).items():
+            sums[k] = sums.get(k, 0.0) + float(v) * n
+        state["global_step"] += 1
+        state["step_in_epoch"] += 1
+        elapsed = time.perf_counter() - t0
+        sps = seen * dist.world_size / elapsed
+        bar.set_postfix(loss=f"{float(loss.detach()):.4f}", lr=f"{lr:.2e}", samples_per_s=f"{sps:.1f}")
+        bar.update(1)
+        if save_fn is not None and cfg.save_every_steps and state["global_step"] % cfg.save_every_steps == 0:
+            save_fn()
+        if on_step is not None:
+            on_step(state, float(loss.detach()))
+    bar.close()
+    elapsed = time.perf_counter() - t0
+    out = {f"train_{k}": v / max(seen, 1) for k, v in sums.items()}
+    out["samples_per_s"] = seen * dist.world_size / max(elapsed, 1e-9)
+    out["lr"] = lr_at(max(state["global_step"] - 1, 0), **sched)
+    return out
+
+
+@torch.no_grad()
+def evaluate(
+    model, task, dataset, *, batch_size, dist: DistInfo, seed=0, collate_fn=None, amp="auto", num_workers=0
+) -> dict:
+    """Mean loss/metrics over ``dataset`` (fixed masks from ``seed``), on the main process."""
+    model.eval()
+    batches = epoch_batches(len(dataset), batch_size, seed=seed, epoch=0, shuffle=False, drop_last=False)
+    sums: dict[str, float] = {}
+    seen = 0
+    for i, batch in enumerate(_loader(dataset, batches, collate_fn, num_workers)):
+        batch = to_device(batch, dist.device)
+        with autocast_for(dist.device, amp):
+            loss, metrics = task.step(model, batch, generator=step_generator(seed, i, 0), train=False)
+        n = _batch_len(batch)
+        seen += n
+        sums["loss"] = sums.get("loss", 0.0) + float(loss) * n
+        for k, v in (metrics or {}).items():
+            sums[k] = sums.get(k, 0.0) + float(v) * n
+    return {f"val_{k}": v / max(seen, 1) for k, v in sums.items()}
+
+
+def _batch_len(batch: Any) -> int:
+    if isinstance(batch, torch.Tensor):
+        return int(batch.shape[0])
+    if isinstance(batch, (list, tuple)):
+        return _batch_len(batch[0])
+    if isinstance(batch, dict):
+        return _batch_len(next(iter(batch.values())))
+    return 1
+
+
+def fit(
+    model: nn.Module,
+    task: Task,
+    train_set,
+    *,
+    cfg: TrainConfig,
+    out_dir: str | os.PathLike,
+    extra: dict | None = None,
+    val_set=None,
+    resume: bool = False,
+    groups: list[dict] | None = None,
+    collate_fn: Callable | None = None,
+    on_step: Callable | None = None,
+    run_info: dict | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict:
+    """Train ``model`` on ``train_set`` with ``task`` and keep the run folder ``out_dir`` as its checkpoint.
+
+    Returns the last epoch's log record. With ``resume=True`` continues from ``out_dir``'s train state
+    (mid-epoch too) and gives exactly the steps an uninterrupted run would have taken. ``log`` receives each
+    epoch's JSON line on the main process (also appended to ``metrics.jsonl``).
+    """
+    out = Path(out_dir)
+    dist = init_distributed(cfg.device)
+    model.to(dist.device)
+    unwrapped = model
+    if resume:
+        if not (out / "config.json").exists():
+            raise ConfigError(f"--resume: no checkpoint in {out}")
+        ts = _load_resume(out, unwrapped, load_train_state)
+    else:
+        ts = None
+        if dist.is_main and out.exists() and (out / "config.json").exists():
+            raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    if dist.world_size > 1:
+        ddp_kwargs = {"device_ids": [dist.device.index]} if dist.device.type == "cuda" else {}
+        model = torch.nn.parallel.DistributedDataParallel(model, **ddp_kwargs)
+
+    batches0 = epoch_batches(
+        len(train_set), cfg.batch_size, seed=cfg.seed, epoch=0, rank=dist.rank, world=dist.world_size
+    )
+    steps_per_epoch = len(batches0)
+    if steps_per_epoch == 0:
+        raise ConfigError(f"training set has {len(train_set)} samples: too few for {dist.world_size} process(es)")
+    eff_batch = cfg.batch_size * dist.world_size
+    peak = cfg.lr if cfg.lr is not None else cfg.base_lr * eff_batch / 256
+    sched = dict(
+        total_steps=cfg.epochs * steps_per_epoch,
+        warmup_steps=int(round(cfg.warmup_epochs * steps_per_epoch)),
+        peak_lr=peak,
+        min_lr=cfg.min_lr,
+    )
+    optimizer = torch.optim.AdamW(groups or param_groups(unwrapped, cfg.weight_decay), lr=peak, betas=cfg.betas)
+    state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0}
+    if ts is not None:
+        optimizer.load_state_dict(ts["optimizer"])
+        state.update(ts["progress"])
+    info = {
+        "task": task.kind,
+        "train_config": _cfg_dict(cfg),
+        "peak_lr": peak,
+        "effective_batch": eff_batch,
+        "world_size": dist.world_size,
+        "steps_per_epoch": steps_per_epoch,
+        **(run_info or {}),
+    }
+
+    def save():
+        if not dist.is_main:
+            return
+        train_state = {"optimizer": optimizer.state_dict(), "progress": dict(state)}
+        _save_run(out, unwrapped, task.kind, {**(extra or {}), "run": info}, train_state, save_checkpoint)
+
+    record: dict = {}
+    while state["epoch"] < cfg.epochs:
+        epoch = state["epoch"]
+        batches = epoch_batches(
+            len(train_set), cfg.batch_size, seed=cfg.seed, epoch=epoch, rank=dist.rank, world=dist.world_size
+        )[state["step_in_epoch"] :]
+        loader = _loader(train_set, batches, collate_fn, cfg.num_workers)
+        t0 = time.perf_counter()
+        record = train_one_epoch(
+            model,
+            task,
+            loader,
+            optimizer,
+            epoch=epoch,
+            state=state,
+            sched=sched,
+            cfg=cfg,
+            dist=dist,
+            unwrapped=unwrapped,
+            save_fn=save,
+            on_step=on_step,
+        )
+        if val_set is not None and dist.is_main and len(val_set):
+            record.update(
+                evaluate(
+                    unwrapped,
+                    task,
+                    val_set,
+                    batch_size=cfg.batch_size,
+                    dist=dist,
+                    seed=cfg.seed,
+                    collate_fn=collate_fn,
+                    amp=cfg.amp,
+                )
+            )
+        state["epoch"] += 1
+        state["step_in_epoch"] = 0
+        record = {
+            "epoch": state["epoch"],
+            "step": state["global_step"],
+            **record,
+            "epoch_time_s": time.perf_counter() - t0,
+        }
+        if dist.is_main:
+            _log(out, record, log)
+        save()
+    return record
+
+
+# ------------------------------------------------------------------------------------------- run folder
+
+
+def _cfg_dict(cfg: TrainConfig) -> dict:
+    d = dataclasses.asdict(cfg)
+    d["betas"] = list(cfg.betas)
+    return d
+
+
+def _log(out: Path, record: dict, log: Callable[[str], None] | None) -> None:
+    line = json.dumps({k: (round(v, 6) if isinstance(v, float) else v) for k, v in record.items()})
+    if log is not None:
+        log(line)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "metrics.jsonl", "a") as fh:
+        fh.write(line + "\n")
+
+
+def _save_run(out: Path, model, kind, extra, train_state, save_checkpoint) -> None:
+    """Replace the run folder atomically with a fresh checkpoint, carrying the run's logs across."""
+    with atomic_path(out) as tmp:
+        save_checkpoint(tmp, model, kind=kind, extra=extra, train_state=train_state)
+        for name in RUN_FILES:
+            if (out / name).exists():
+                shutil.copy2(out / name, tmp / name)
+
+
+def _load_resume(out: Path, model, load_train_state) -> dict:
+    from safetensors.torch import load_file
+
+    ts = load_train_state(out)
+    if ts is None:
+        raise ConfigError(f"--resume: {out} has no train_state (it is a finished or exported model)")
+    missing, unexpected = model.load_state_dict(load_file(out / "model.safetensors"), strict=False)
+    if missing or unexpected:
+        raise ConfigError(
+            f"--resume: {out} does not match the model (missing {len(missing)}, unexpected {len(unexpected)} tensors)"
+        )
+    return ts

@@ -1,0 +1,461 @@
+"""annotate: front end over any recording, post-processing to carriers, outputs — checked with an oracle predictor.
+
+The oracle turns the known carriers into one-hot probabilities for exactly the rows and columns each image
+covers (rule of :func:`radiofm.synth.nrlte.label_image`), so any error is the pipeline's, not a model's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+import radiofm.annotate as A
+from radiofm.annotate import boxes, frontend, output
+from radiofm.annotate.plan import EDGE_MARGIN
+from radiofm.data import Capture, open_recording, write_sigmf
+from radiofm.errors import RecordingError
+from radiofm.synth import nrlte
+
+FS = 61.44e6
+FC = 3.5e9
+ROW_HZ = 240e3
+COL = 9600  # samples per column at 61.44 MS/s
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def oracle(carriers, record=None):
+    """Predictor giving one-hot class maps of ``carriers`` (dicts as the generator's metadata, relative Hz)."""
+    idx = {"NR": 1, "LTE": 2}
+
+    def predict(images, frames):
+        if record is not None:
+            record.extend(zip(images, frames))
+        out = np.zeros((len(images), 3, 256, 256), np.float32)
+        for i, f in enumerate(frames):
+            freqs = f.center_offset_hz + (np.arange(256) - 128) * f.row_hz
+            t = (f.column + np.arange(256) + 0.5) * f.samples_per_column
+            lab = np.zeros((256, 256), int)
+            for c in carriers:
+                rows = (freqs >= c["lower_edge_hz"]) & (freqs < c["upper_edge_hz"])
+                cols = (t >= c["sample_start"]) & (t < c["sample_start"] + c["sample_count"])
+                lab[np.ix_(rows, cols)] = idx[c["type"]]
+            out[i] = np.eye(3, dtype=np.float32)[lab].transpose(2, 0, 1)
+        return out
+
+    return predict
+
+
+def carrier(kind, lo_hz, hi_hz, start, count):
+    return {"type": kind, "lower_edge_hz": lo_hz, "upper_edge_hz": hi_hz, "sample_start": start, "sample_count": count}
+
+
+def band_capture(fs, n, carriers, *, snr_db=25.0, seed=0):
+    """complex64 (n,): unit-PSD white noise at -snr_db plus band-limited noise "carriers" (flat PSD 0 dB)."""
+    import scipy.fft
+
+    rng = np.random.default_rng(seed)
+
+    def white(scale):
+        return (rng.standard_normal(n, np.float32) + 1j * rng.standard_normal(n, np.float32)) * np.float32(scale)
+
+    x = white(np.sqrt(0.5 * 10 ** (-snr_db / 10)))
+    f = scipy.fft.fftfreq(n, 1 / fs)
+    for c in carriers:
+        s = scipy.fft.fft(white(np.sqrt(0.5)))
+        s[(f < c["lower_edge_hz"]) | (f >= c["upper_edge_hz"])] = 0
+        y = scipy.fft.ifft(s)
+        gate = np.zeros(n)
+        gate[c["sample_start"] : c["sample_start"] + c["sample_count"]] = 1
+        x += y * gate
+    return x.astype(np.complex64)
+
+
+def check_match(anns, carriers, *, fc=FC, fs=FS, row_hz=ROW_HZ, col=COL):
+    """Each carrier found once: same label, edges within a row, span within a column; nothing else found."""
+    assert len(anns) == len(carriers), (anns, carriers)
+    left = list(anns)
+    for c in carriers:
+        lo, hi = fc + c["lower_edge_hz"], fc + c["upper_edge_hz"]
+        hits = [
+            a
+            for a in left
+            if a.label == c["type"]
+            and abs(a.freq_lower_edge_hz - lo) <= row_hz
+            and abs(a.freq_upper_edge_hz - hi) <= row_hz
+            and abs(a.sample_start - c["sample_start"]) <= col
+            and abs(a.sample_start + a.sample_count - c["sample_start"] - c["sample_count"]) <= col
+        ]
+        assert len(hits) == 1, (c, anns)
+        left.remove(hits[0])
+        assert hits[0].extra["radiofm:confidence"] > 0.9
+
+
+def sha256(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+# traffic whose carriers fill their band over their span: the oracle's boxes are rectangles, and the post-processing
+# cuts rows that stay at the noise floor (idle cells and the matlab regime's partial RB groups leave such rows)
+RECTANGULAR_TRAFFIC = "random,full,gated"
+
+
+@pytest.fixture(scope="module")
+def frame3():
+    """Generator frame 18: an NR carrier on 0-33.9 ms (gated) beside an LTE carrier on all 40 ms (16 dB SNR)."""
+    iq, meta = nrlte.make_frame(np.random.default_rng(18), split="test", traffic_mix=RECTANGULAR_TRAFFIC)
+    return iq.copy(), meta["carriers"]
+
+
+# ------------------------------------------------------------------------------------------ 61.44 MS/s
+
+
+def test_front_end_is_the_training_front_end(tmp_path, frame3):
+    iq, carriers = frame3
+    rec = open_recording(write_sigmf(tmp_path / "f", iq, sample_rate_hz=FS, center_freq_hz=FC))
+    seen = []
+    res = A.annotate_recording(rec, oracle(carriers, seen))
+    assert len(seen) == 1 and seen[0][1].column == 0 and res.level_shift_db == 0.0
+    np.testing.assert_allclose(seen[0][0], nrlte.frame_spectrogram(iq), atol=1e-4)
+    label = nrlte.label_image(carriers)
+    assert res.plan.n_rows == 256 and res.picture_db.shape == (256, 256)
+    check_match(res.annotations, carriers)
+    assert label.max() == 2  # the frame really has both classes
+
+
+@pytest.mark.parametrize("seed", [2, 4])  # seed 1's NR carrier sits in a deep fade over ~4 MHz for its whole span:
+def test_oracle_generator_frames_exact(tmp_path, seed):  # the guard-band rule rightly cuts those quiet rows
+    iq, meta = nrlte.make_frame(np.random.default_rng(seed), split="test", traffic_mix=RECTANGULAR_TRAFFIC)
+    rec = open_recording(write_sigmf(tmp_path / "f", iq, sample_rate_hz=FS, center_freq_hz=FC))
+    check_match(A.annotate_recording(rec, oracle(meta["carriers"])).annotations, meta["carriers"])
+
+
+@pytest.mark.parametrize("block_frames", [32, 1])
+def test_multi_frame_stitching_and_merge(tmp_path, frame3, block_frames):
+    """96 ms: frame 18 twice (its full-span LTE carrier continues -> one 80 ms annotation), then 16 ms more."""
+    iq, carriers = frame3
+    n = 2 * iq.size + 16 * 61440
+    x = np.concatenate([iq, iq, iq[: n - 2 * iq.size]])
+    nr = next(c for c in carriers if c["type"] == "NR")
+    lte = next(c for c in carriers if c["type"] == "LTE")
+    truth = [
+        carrier("LTE", lte["lower_edge_hz"], lte["upper_edge_hz"], 0, n),
+        carrier("NR", nr["lower_edge_hz"], nr["upper_edge_hz"], nr["sample_start"], nr["sample_count"]),
+        carrier("NR", nr["lower_edge_hz"], nr["upper_edge_hz"], iq.size + nr["sample_start"], nr["sample_count"]),
+    ]
+    rec = open_recording(write_sigmf(tmp_path / "m", x, sample_rate_hz=FS, center_freq_hz=FC))
+    seen = []
+    res = A.annotate_recording(rec, oracle(truth, seen), block_frames=block_frames)
+    assert res.plan.n_columns == n // COL == 614
+    assert [f.column for _, f in seen] == [0, 256, 358]  # the last frame overlaps back, never past the data
+    check_match(res.annotations, truth)
+    lte_ann = [a for a in res.annotations if a.label == "LTE"]
+    assert lte_ann[0].sample_start == 0 and lte_ann[0].sample_count == n  # runs to the very end
+    assert [a.sample_start for a in res.annotations] == sorted(a.sample_start for a in res.annotations)
+
+
+def test_short_recording_padded_and_too_short_refused(tmp_path, frame3):
+    iq, carriers = frame3
+    x = iq[: 20 * 61440]  # 20 ms: padded to one frame with a noise-like continuation
+    rec = open_recording(write_sigmf(tmp_path / "s", x, sample_rate_hz=FS, center_freq_hz=FC))
+    seen = []
+    res = A.annotate_recording(rec, oracle(carriers, seen))
+    img = seen[0][0]
+    assert img.shape == (256, 256)
+    noise_rows = nrlte.label_image(carriers)[:, 0] == 0
+    tail, head = img[noise_rows, 140:], img[noise_rows, :120]
+    assert abs(np.median(tail) - np.median(head)) < 1.5  # the continuation sits at the recording's floor
+    truth = [
+        dict(c, sample_count=min(c["sample_start"] + c["sample_count"], x.size) - c["sample_start"]) for c in carriers
+    ]
+    check_match(res.annotations, [c for c in truth if c["sample_count"] > 0])
+    short = open_recording(write_sigmf(tmp_path / "t", iq[: 5 * 61440], sample_rate_hz=FS))
+    with pytest.raises(RecordingError, match=r"5 ms long .* needs at least 10 ms"):
+        A.annotate_recording(short, oracle(carriers))
+
+
+# ------------------------------------------------------------------------------------------ other rates
+
+
+def check_filled_image(img, floor_band, carrier_band, edge_hz):
+    """The image rows beyond ``edge_hz`` hold noise at the recorded floor, never empty -120 dB bins."""
+    f = (np.arange(256) - 128) * ROW_HZ
+    outside, floor = np.abs(f) > edge_hz, (f > floor_band[0]) & (f < floor_band[1])
+    assert img.min() > -60
+    assert abs(np.median(img[outside]) - np.median(img[floor])) < 1.5
+    assert np.median(img[(f > carrier_band[0]) & (f < carrier_band[1])]) > np.median(img[floor]) + 15
+
+
+def test_lower_rate_multiple_of_3_84_direct(tmp_path):
+    fs, n = 30.72e6, int(30.72e6 * 0.05)
+    truth = [carrier("NR", -12.0e6, -3.0e6, 0, n), carrier("LTE", 2.0e6, 11.0e6, 300_000, 900_000)]
+    rec = open_recording(write_sigmf(tmp_path / "r", band_capture(fs, n, truth), sample_rate_hz=fs, center_freq_hz=FC))
+    seen = []
+    res = A.annotate_recording(rec, oracle(truth, seen))
+    plan = res.plan
+    assert (plan.up, plan.down, plan.n_bins, plan.windows, plan.n_columns) == (1, 1, 128, (-64,), 320)
+    check_match(res.annotations, truth, col=COL / 2)
+    check_filled_image(seen[0][0], (-2e6, 1e6), (-11e6, -4e6), 15.4e6)
+
+
+def test_lower_odd_rate_resampled(tmp_path):
+    fs, n = 25e6, int(25e6 * 0.045)
+    truth = [carrier("LTE", -11.0e6, -2.0e6, 0, n), carrier("NR", 1.0e6, 10.0e6, 200_000, 500_000)]
+    rec = open_recording(write_sigmf(tmp_path / "r", band_capture(fs, n, truth), sample_rate_hz=fs))
+    seen = []
+    res = A.annotate_recording(rec, oracle(truth, seen))
+    plan = res.plan
+    assert (plan.up, plan.down, plan.n_bins) == (672, 625, 112) and abs(plan.analysis_rate_hz - 26.88e6) < 1e-3
+    assert plan.row_freq_hz(plan.grid[1] - 0.5) <= 12.5e6 * (1 - EDGE_MARGIN)
+    check_match(res.annotations, truth, fc=0.0, col=COL * 25 / 61.44)
+    check_filled_image(seen[0][0], (-1.5e6, 0.5e6), (-10e6, -3e6), 12.2e6)
+
+
+def test_wider_rate_in_frequency_windows(tmp_path):
+    fs, n = 122.88e6, int(122.88e6 * 0.041)
+    truth = [
+        carrier("NR", -55.0e6, -40.0e6, 0, n),
+        carrier("LTE", -9.0e6, 9.0e6, 0, n),  # across two window edges
+        carrier("NR", 25.0e6, 45.0e6, 1_000_000, 3_000_000),
+    ]
+    rec = open_recording(write_sigmf(tmp_path / "w", band_capture(fs, n, truth), sample_rate_hz=fs, center_freq_hz=FC))
+    seen = []
+    res = A.annotate_recording(rec, oracle(truth, seen))
+    assert res.plan.windows == (0, 128, 256) and res.plan.n_rows == 512
+    assert sorted({f.center_offset_hz for _, f in seen}) == [-30.72e6, 0.0, 30.72e6]
+    check_match(res.annotations, truth, col=2 * COL)
+    assert res.picture_db.shape == (512, res.plan.n_columns)
+
+
+@pytest.mark.parametrize(
+    ("fs", "match"),
+    [(1e6, "below the 1.92 MHz minimum"), (1e9, "above the 491.52 MHz maximum")],
+)
+def test_unsupported_rates_refused(fs, match):
+    with pytest.raises(RecordingError, match=match):
+        A.plan_analysis(fs, int(fs * 0.1))
+
+
+@pytest.mark.parametrize(
+    ("fs", "bins", "windows"),
+    [
+        (1.92e6, 16, (-120,)),
+        (3.84e6, 16, (-120,)),
+        (20e6, 96, (-80,)),
+        (61.44e6, 256, (0,)),
+        (100e6, 432, (0, 88, 176)),
+    ],
+)
+def test_plans(fs, bins, windows):
+    plan = A.plan_analysis(fs, int(fs * 0.05))
+    assert plan.n_bins == bins and plan.windows == windows and abs(plan.row_hz - ROW_HZ) < 1e-3
+    assert plan.n_columns == 320
+    assert plan.resampled == (fs in (1.92e6, 20e6, 100e6))
+
+
+# ------------------------------------------------------------------------------------------ post-processing
+
+
+def one_hot(label):
+    return np.eye(3, dtype=np.float32)[label].transpose(2, 0, 1)
+
+
+def test_boxes_split_adjacent_classes_and_peel_shorter_carriers():
+    lab = np.zeros((60, 100), int)
+    lab[5:20, :] = 1  # NR all the time
+    lab[20:30, :] = 2  # LTE touching it
+    lab[30:40, 40:80] = 1  # a shorter NR (6 ms) touching the LTE
+    boxes = sorted(A.carrier_boxes(one_hot(lab), min_rows=4), key=lambda b: b.row_lo)
+    assert [(b.row_lo, b.row_hi, b.col_lo, b.col_hi, b.cls) for b in boxes] == [
+        (5, 19, 0, 100, 1),
+        (20, 29, 0, 100, 2),
+        (30, 39, 40, 80, 1),
+    ]
+    assert all(b.confidence == 1.0 for b in boxes)
+
+
+def test_boxes_split_in_time_bridge_short_gaps_and_ignore_specks():
+    lab = np.zeros((40, 120), int)
+    lab[10:20, 0:30] = 2
+    lab[10:20, 32:50] = 2  # a 2-column dropout: bridged
+    lab[10:20, 60:90] = 2  # a 10-column off period: split (e.g. TDD uplink)
+    lab[30, 5] = lab[33, 70] = 1  # specks
+    probs = one_hot(lab)
+    probs[:, 12, 10] = (0.6, 0.2, 0.2)  # an uncertain pixel inside the carrier
+    boxes = sorted(A.carrier_boxes(probs, min_rows=4), key=lambda b: b.col_lo)
+    assert [(b.row_lo, b.row_hi, b.col_lo, b.col_hi, b.cls) for b in boxes] == [(10, 19, 0, 50, 2), (10, 19, 60, 90, 2)]
+    assert 0.99 < boxes[0].confidence < 1.0
+
+
+def test_weak_carrier_threshold_and_haze():
+    probs = one_hot(np.zeros((30, 64), int))
+    probs[:, 10:20, :] = np.array([0.55, 0.40, 0.05], np.float32)[:, None, None]  # weak NR: p(signal) 0.45
+    probs[:, 12:16, 20:28] = np.array([0.2, 0.75, 0.05], np.float32)[:, None, None]  # with a confident core
+    (core,) = A.carrier_boxes(probs)
+    assert (
+        (core.row_lo, core.row_hi, core.cls) == (12, 15, 1)
+        and abs(core.col_lo - 20) <= 1
+        and abs(core.col_hi - 28) <= 1
+    )
+    (box,) = A.carrier_boxes(probs, threshold=0.4)
+    assert (box.row_lo, box.row_hi, box.col_lo, box.col_hi, box.cls) == (10, 19, 0, 64, 1)
+    assert 0.40 < box.confidence < 0.42
+    probs[:, 12:16, 20:28] = np.array([0.55, 0.40, 0.05], np.float32)[:, None, None]
+    assert A.carrier_boxes(probs, threshold=0.4) == []  # haze without a confident core is no carrier
+
+
+def test_unsure_classes_do_not_split_a_carrier_but_clear_ones_do():
+    probs = one_hot(np.zeros((40, 64), int))
+    probs[:, 5:15, :] = np.array([0.1, 0.50, 0.40], np.float32)[:, None, None]  # torn between NR and LTE
+    probs[:, 15:25, :] = np.array([0.1, 0.40, 0.50], np.float32)[:, None, None]
+    (box,) = A.carrier_boxes(probs, min_rows=3)
+    assert (box.row_lo, box.row_hi, box.cls) == (5, 24, 1)
+    probs[:, 15:25, :] = np.array([0.1, 0.05, 0.85], np.float32)[:, None, None]  # a clear LTE beside it
+    probs[:, 5:15, :] = np.array([0.1, 0.85, 0.05], np.float32)[:, None, None]
+    boxes = sorted(A.carrier_boxes(probs, min_rows=3), key=lambda b: b.row_lo)
+    assert [(b.row_lo, b.row_hi, b.cls) for b in boxes] == [(5, 14, 1), (15, 24, 2)]
+
+
+def test_contrast_rejects_boxes_on_plain_noise():
+    rng = np.random.default_rng(0)
+    power = rng.gamma(40, 1 / 40, size=(60, 100)).astype(np.float32)
+    power[20:30] *= 1.3  # a carrier about 1 dB above the floor (SNR about -6 dB)
+    real, fake = A.Box(20, 29, 0, 100, 1, 0.0, 1), A.Box(40, 49, 0, 100, 1, 0.0, 1)
+    assert boxes.contrast_db(power, real, [real, fake]) > 0.8
+    assert abs(boxes.contrast_db(power, fake, [real, fake])) < 0.3
+    assert boxes.contrast_db(power, A.Box(0, 59, 0, 100, 1, 0.0, 1), []) is None  # nothing beside it: kept
+
+
+def test_merge_boxes_across_blocks():
+    a = A.Box(10, 20, 0, 256, 1, 100.0, 100)
+    b = A.Box(11, 20, 256, 300, 1, 50.0, 100)
+    c = A.Box(10, 20, 256, 300, 2, 50.0, 100)  # other class: kept apart
+    d = A.Box(10, 20, 310, 320, 1, 1.0, 1)  # after a real gap: kept apart
+    merged = A.merge_boxes([a, b, c, d])
+    assert [(m.row_lo, m.row_hi, m.col_lo, m.col_hi, m.cls) for m in merged] == [
+        (10, 20, 0, 300, 1),
+        (10, 20, 256, 300, 2),
+        (10, 20, 310, 320, 1),
+    ]
+    assert merged[0].confidence == 0.75
+
+
+def test_level_shift_only_outside_training_range():
+    db = np.full((256, 256), 5.0, np.float32)
+    db[100:150] = 18.0
+    assert frontend.level_shift([db]) == 0.0
+    assert frontend.level_shift([db - 60]) == pytest.approx(frontend.TRAIN_LEVEL_DB[0] - (18.0 - 60))
+    assert frontend.level_shift([db + 30]) == pytest.approx(frontend.TRAIN_LEVEL_DB[1] - 48.0)
+
+
+# ------------------------------------------------------------------------------------------ bad input, retunes
+
+
+def test_nonfinite_samples_refused_or_repaired(tmp_path, frame3):
+    iq, carriers = frame3
+    x = iq.copy()
+    x[[10, 5000, 2_000_000]] = np.nan
+    rec = open_recording(write_sigmf(tmp_path / "nan", x, sample_rate_hz=FS, center_freq_hz=FC))
+    with pytest.raises(RecordingError, match=r"3 non-finite .*--repair-nonfinite"):
+        A.annotate_recording(rec, oracle(carriers))
+    res = A.annotate_recording(rec, oracle(carriers), nonfinite="repair")
+    assert res.n_repaired == 3
+    check_match(res.annotations, carriers)
+
+
+def test_real_valued_recording_refused(tmp_path):
+    rec = open_recording(write_sigmf(tmp_path / "real", np.zeros(3_000_000), sample_rate_hz=FS, datatype="rf32_le"))
+    with pytest.raises(RecordingError, match="needs complex IQ"):
+        A.annotate_recording(rec, oracle([]))
+
+
+def test_retune_splits_an_annotation(tmp_path):
+    n = 40 * 61440
+    truth = [carrier("LTE", -9e6, 9e6, 0, n)]
+    caps = [Capture(0, 2.0e9), Capture(n // 2, 2.1e9)]
+    meta = write_sigmf(tmp_path / "rt", band_capture(FS, n, truth), sample_rate_hz=FS, captures=caps)
+    anns = A.annotate_recording(open_recording(meta), oracle(truth)).annotations
+    assert [(a.sample_start, a.sample_count) for a in anns] == [(0, n // 2), (n // 2, n // 2)]
+    assert [round(a.freq_lower_edge_hz / 1e6, 2) for a in anns] == [1991.0, 2091.0]  # -9 MHz is a row edge
+
+
+# ------------------------------------------------------------------------------------------ outputs
+
+
+def test_outputs_valid_sigmf_input_unmodified(tmp_path, frame3):
+    from sigmf.sigmffile import fromfile
+
+    iq, carriers = frame3
+    src = write_sigmf(
+        tmp_path / "in" / "cap", iq[: 30 * 61440], sample_rate_hz=FS, center_freq_hz=FC, datatype="ci16_le"
+    )
+    before = {p.name: sha256(p) for p in src.parent.iterdir()}
+    rec = open_recording(src)
+    res = A.annotate_recording(rec, oracle(carriers))
+    paths = A.write_annotated(rec, res, tmp_path / "out" / "ann", model="oracle")
+    assert {p.name: sha256(p) for p in src.parent.iterdir()} == before
+    assert sorted(p.name for p in paths["meta"].parent.iterdir()) == ["ann.png", "ann.sigmf-data", "ann.sigmf-meta"]
+    assert sha256(paths["data"]) == sha256(src.with_suffix(".sigmf-data"))
+    assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    fromfile(str(paths["meta"])).validate()
+    meta = json.loads(paths["meta"].read_text())
+    assert meta["global"]["core:datatype"] == "ci16_le" and "radiofm annotate" in meta["global"]["core:description"]
+    assert meta["captures"] == json.loads(src.read_text())["captures"]
+    assert len(meta["annotations"]) == len(res.annotations) == 2
+    for a in meta["annotations"]:
+        for key in ("core:sample_start", "core:sample_count", "core:freq_lower_edge", "core:freq_upper_edge"):
+            assert key in a
+        assert a["core:label"] in ("NR", "LTE") and 0 < a["radiofm:confidence"] <= 1 and a["radiofm:model"] == "oracle"
+    out = open_recording(paths["meta"])
+    np.testing.assert_array_equal(out.read(0, 1000), rec.read(0, 1000))
+    with pytest.raises(RecordingError, match="would overwrite the input"):
+        A.write_annotated(rec, res, src)
+    assert {p.name: sha256(p) for p in src.parent.iterdir()} == before
+
+
+def test_npy_input_and_no_partial_output(tmp_path, frame3, monkeypatch):
+    iq, carriers = frame3
+    src = tmp_path / "cap.npy"
+    np.save(src, iq[: 12 * 61440])
+    src.with_suffix(".json").write_text(json.dumps({"sample_rate_hz": FS}))
+    before = sha256(src)
+    rec = open_recording(src)
+    res = A.annotate_recording(rec, oracle(carriers))
+    paths = A.write_annotated(rec, res, tmp_path / "o" / "x.sigmf-meta")
+    assert paths["meta"].name == "x.sigmf-meta" and sha256(src) == before
+    out = open_recording(paths["meta"])
+    assert out.datatype == "cf32_le" and out.center_freq_hz is None
+    np.testing.assert_array_equal(out.read(), rec.read())
+
+    class Broken:
+        def savefig(self, *a, **k):
+            raise OSError("disk full")
+
+    monkeypatch.setattr(output, "overlay_figure", lambda rec, res: Broken())  # fails after data and meta are written
+    with pytest.raises(OSError, match="disk full"):
+        A.write_annotated(rec, res, tmp_path / "p" / "y")
+    assert list((tmp_path / "p").iterdir()) == []
+
+
+def test_absolute_sample_indices_kept(tmp_path, frame3):
+    """Metadata counting samples from core:offset: the output annotations use the same convention."""
+    iq, carriers = frame3
+    src = write_sigmf(
+        tmp_path / "abs",
+        iq,
+        sample_rate_hz=FS,
+        captures=[Capture(5000, FC)],
+        extra_global={"core:offset": 5000},
+    )
+    rec = open_recording(src)
+    res = A.annotate_recording(rec, oracle(carriers))
+    paths = A.write_annotated(rec, res, tmp_path / "out")
+    starts = sorted(a["core:sample_start"] for a in json.loads(paths["meta"].read_text())["annotations"])
+    assert starts == sorted(a.sample_start + 5000 for a in res.annotations)
+    assert sorted(a.sample_start for a in open_recording(paths["meta"]).annotations) == sorted(
+        a.sample_start for a in res.annotations
+    )

@@ -1,0 +1,37 @@
+"""``radiofm generate nrlte --traffic``: the regime list parses, an unknown name is a one-line error (exit 2)."""
+
+import json
+
+import pytest
+
+from radiofm.cli.main import main
+
+
+def test_nrlte_traffic_flag_writes_the_mix(tmp_path, capsys):
+    out = tmp_path / "set"
+    args = ["generate", "nrlte", "--out", str(out), "--frames", "1", "--split", "test", "--no-progress"]
+    assert main([*args, "--traffic", "matlab, idle"]) == 0
+    m = json.loads((out / "manifest.json").read_text())
+    assert (
+        m["traffic"]["mix"] == pytest.approx({"matlab": 5 / 7, "idle": 2 / 7}) and m["traffic"]["gated_inside"] is None
+    )
+    assert {c["traffic"] for c in m["frames"][0]["carriers"]} <= {"matlab", "idle"}
+    assert "wrote 1 test frames" in capsys.readouterr().out
+
+
+def test_nrlte_unknown_traffic_is_a_one_line_error(tmp_path, capsys):
+    out = tmp_path / "set"
+    args = ["generate", "nrlte", "--out", str(out), "--frames", "1", "--no-progress", "--traffic", "random,busy"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["radiofm: error: unknown traffic regime 'busy'; valid: random, matlab, full, idle, gated"]
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_nrlte_help_documents_the_regimes(capsys):
+    try:
+        main(["generate", "nrlte", "--help"])
+    except SystemExit as exc:
+        assert exc.code == 0
+    text = capsys.readouterr().out
+    assert "--traffic" in text and all(name in text for name in ("random", "matlab", "full", "idle", "gated"))

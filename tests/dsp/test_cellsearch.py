@@ -1,0 +1,232 @@
+"""Physical-layer evidence on fully loaded LTE and NR carriers: cell search, DC null, bandwidth, decision.
+
+Carriers come from the NR/LTE generator (radiofm.synth.nrlte) at 61.44 MS/s, fully loaded (every PRB scheduled,
+so the spectrogram cannot tell the standards apart), through its fading channels, with a CFO of +-300 Hz and a
+random start. The receiver side is independent of the generator except for the 3GPP sequences (pinned in
+test_sequences.py).
+"""
+
+import functools
+import json
+
+import numpy as np
+import pytest
+
+from radiofm.dsp import bandwidth, cellsearch, evidence, nr_cellsearch, ofdm_rx, sequences
+from radiofm.errors import ConfigError, RecordingError
+from radiofm.synth.nrlte.carrier import single_carrier
+from radiofm.synth.nrlte.ofdm import SAMPLE_RATE_HZ as FS
+from radiofm.synth.nrlte.scene import complex_noise
+
+SNRS = (0.0, 10.0, 20.0)
+
+
+@functools.cache
+def _carrier(kind: str, bw: float, scs: float, snr_db: float, seed: int = 0):
+    """A fully loaded carrier 3 MHz off the capture centre, CFO +-300 Hz, random start (cached across tests)."""
+    rng = np.random.default_rng([seed, int(snr_db * 10) + 1000, int(bw * 10), int(scs), kind == "NR"])
+    cfo = 300.0 if rng.random() < 0.5 else -300.0
+    return single_carrier(kind, rng, bandwidth_mhz=bw, scs_hz=scs, snr_db=snr_db, centre_hz=3e6, cfo_hz=cfo)
+
+
+def _coarse_edges(meta: dict, rng: np.random.Generator) -> tuple[float, float]:
+    """The carrier's edges as a 240 kHz spectrogram grid would give them (+-120 kHz)."""
+    return meta["lower_edge_hz"] + rng.uniform(-120e3, 120e3), meta["upper_edge_hz"] + rng.uniform(-120e3, 120e3)
+
+
+# ---------------------------------------------------------------- the whole chain
+
+
+@pytest.mark.parametrize("snr_db", SNRS)
+@pytest.mark.parametrize("bw", [5, 10, 20])
+def test_loaded_lte_is_labelled_lte_with_its_pci(bw, snr_db):
+    iq, meta = _carrier("LTE", bw, 15e3, snr_db)
+    lo, hi = _coarse_edges(meta, np.random.default_rng(1))
+    ev = evidence.carrier_evidence(iq, FS, lower_hz=lo, upper_hz=hi)
+    assert ev["label"] == "LTE", ev["standard_evidence"]
+    assert ev["pci"] == meta["n_id_cell"]
+    assert ev["scores"]["LTE"] > 0.99 and ev["scores"]["NR"] < 0.01
+    assert abs(ev["lte"]["center_hz"] - meta["centre_offset_hz"]) < 1e3  # the DC found to a fraction of 15 kHz
+    assert not ev["nr"]["detected"]  # the NR search finds nothing on an LTE carrier
+
+
+@pytest.mark.parametrize("snr_db", SNRS)
+@pytest.mark.parametrize(("scs", "bw"), [(15e3, 10), (30e3, 20)])
+def test_loaded_nr_is_labelled_nr_with_its_pci_and_ssb(scs, bw, snr_db):
+    iq, meta = _carrier("NR", bw, scs, snr_db)
+    lo, hi = _coarse_edges(meta, np.random.default_rng(2))
+    ev = evidence.carrier_evidence(iq, FS, lower_hz=lo, upper_hz=hi)
+    assert ev["label"] == "NR", ev["standard_evidence"]
+    assert ev["pci"] == meta["n_id_cell"]
+    assert ev["nr"]["scs_hz"] == scs
+    first = 12 * meta["ssb_rb_offset"] + meta["ssb_sc_offset"]  # the SS block's first subcarrier (k_SSB included)
+    ssb_centre = meta["lower_edge_hz"] + (first + 120.5) * scs  # centre of SSB subcarrier 120
+    assert abs(ev["nr"]["ssb_center_hz"] - ssb_centre) < scs / 2
+    assert ev["nr"]["burst_period_ms"] == meta["ssb_period_ms"]  # the generator's burst period
+    assert ev["lte"] is None or not ev["lte"]["detected"]
+
+
+def test_pure_noise_is_unknown():
+    iq = complex_noise(np.random.default_rng(3), int(0.04 * FS), 1.0).copy()
+    ev = evidence.carrier_evidence(iq, FS, lower_hz=-4.5e6, upper_hz=4.5e6)
+    assert ev["label"] == "unknown" and ev["pci"] is None
+    assert not ev["nr"]["detected"] and not ev["lte"]["detected"]
+    assert 0.1 < ev["scores"]["NR"] < 0.9
+
+
+def test_a_6_ms_span_of_a_longer_recording_is_enough_at_20_db():
+    iq, meta = _carrier("LTE", 10, 15e3, 20.0)
+    start, count = int(0.011 * FS), int(0.006 * FS)  # holds one PSS (every 5 ms)
+    ev = evidence.carrier_evidence(
+        iq, FS, lower_hz=meta["lower_edge_hz"], upper_hz=meta["upper_edge_hz"], start=start, count=count
+    )
+    assert ev["label"] == "LTE" and ev["pci"] == meta["n_id_cell"], ev["standard_evidence"]
+    capped = evidence.carrier_evidence(
+        iq, FS, lower_hz=meta["lower_edge_hz"], upper_hz=meta["upper_edge_hz"], max_duration_s=0.006
+    )
+    assert capped["label"] == "LTE" and capped["lte"]["occurrences"] in (1, 2)  # only 6 ms were searched
+
+
+# ---------------------------------------------------------------- the searches on their own
+
+
+@pytest.mark.parametrize("snr_db", [0.0, 20.0])
+def test_lte_search_pci_timing_and_the_nr_search_stays_low(snr_db):
+    iq, meta = _carrier("LTE", 10, 15e3, snr_db)
+    lte = cellsearch.lte_pss_search(iq, FS, center_offset_hz=meta["centre_offset_hz"] + 20e3)  # centre 20 kHz off
+    assert lte["detected"] and lte["pci"] == meta["n_id_cell"]
+    assert abs(lte["freq_error_hz"] + 20e3) < 1e3 and lte["occurrences"] == 8
+    # the capture was rotated by time_shift: frame 0 (subframe 0) began at sample 0 before the rotation
+    frame = int(0.01 * FS)
+    error = (lte["frame_start_sample"] - meta["time_shift"]) % frame
+    assert min(error, frame - error) < 64
+    nr = nr_cellsearch.nr_pss_search(iq, FS, lower_hz=meta["lower_edge_hz"], upper_hz=meta["upper_edge_hz"])
+    assert not nr["detected"] and max(nr["z"], nr["z_burst"]) < 0.8 * cellsearch.NR_PSS_Z_THRESHOLD
+
+
+@pytest.mark.parametrize("snr_db", [0.0, 20.0])
+def test_nr_search_and_the_lte_search_stays_low(snr_db):
+    iq, meta = _carrier("NR", 10, 15e3, snr_db)
+    nr = nr_cellsearch.nr_pss_search(iq, FS, lower_hz=meta["lower_edge_hz"], upper_hz=meta["upper_edge_hz"])
+    assert nr["detected"] and nr["pci"] == meta["n_id_cell"]
+    assert nr["n_bursts"] >= 2 and nr["burst_period_ms"] == meta["ssb_period_ms"]  # the random start may split one
+    lte = cellsearch.lte_pss_search(iq, FS, center_offset_hz=meta["centre_offset_hz"])
+    assert not lte["detected"] and lte["z"] < 0.8 * cellsearch.LTE_PSS_Z_THRESHOLD
+
+
+def test_dc_null_separates_loaded_lte_from_nr():
+    for snr_db in (10.0, 20.0):
+        lte_iq, lte_meta = _carrier("LTE", 10, 15e3, snr_db)
+        nr_iq, nr_meta = _carrier("NR", 10, 15e3, snr_db)
+        lte_score = evidence.dc_null_score(lte_iq, FS, center_offset_hz=lte_meta["centre_offset_hz"])
+        nr_score = evidence.dc_null_score(nr_iq, FS, center_offset_hz=nr_meta["centre_offset_hz"])
+        assert lte_score > 0.7 and nr_score < 0.3, (snr_db, lte_score, nr_score)
+    noise = complex_noise(np.random.default_rng(4), int(0.04 * FS), 1.0).copy()
+    assert np.isnan(evidence.dc_null_score(noise, FS, center_offset_hz=0.0))  # nothing to judge
+
+
+# ---------------------------------------------------------------- bandwidth
+
+
+def test_bandwidth_evidence_picks_the_table_entry():
+    for row in bandwidth.carrier_table():
+        half = row["occupied_hz"] / 2
+        ev = bandwidth.bandwidth_evidence(-half + 1e3, half - 1e3, resolution_hz=3.75e3)
+        best = ev["matches"][0]
+        assert (best["standard"], best["n_rb"], best["scs_hz"]) == (row["standard"], row["n_rb"], row["scs_hz"])
+    # LTE 5 MHz (4.515 MHz) vs NR 15 kHz 5 MHz (4.500 MHz): told apart at 3.75 kHz, not at the 240 kHz grid
+    fine = bandwidth.bandwidth_evidence(0, 4.515e6, resolution_hz=3.75e3)
+    coarse = bandwidth.bandwidth_evidence(0, 4.515e6, resolution_hz=240e3)
+    assert fine["llr_nr"] == -bandwidth.BW_LLR_LIMIT and abs(coarse["llr_nr"]) < 0.1
+    assert bandwidth.bandwidth_evidence(0, 7.2e6, resolution_hz=3.75e3)["llr_nr"] == 0.0  # matches nothing
+
+
+@pytest.mark.parametrize(("kind", "bw", "scs"), [("LTE", 5, 15e3), ("NR", 10, 15e3), ("NR", 20, 30e3)])
+def test_refine_edges_recovers_the_grid_edges(kind, bw, scs):
+    iq, meta = _carrier(kind, bw, scs, 10.0)
+    lo, hi = _coarse_edges(meta, np.random.default_rng(5))
+    edges = bandwidth.refine_edges(iq, FS, lo, hi)
+    assert all(edges["found"].values())
+    assert abs(edges["lower_hz"] - meta["lower_edge_hz"]) < 8e3
+    assert abs(edges["upper_hz"] - meta["upper_edge_hz"]) < 8e3
+
+
+# ---------------------------------------------------------------- a tiny LTE written here (FDD and TDD, 7.68 MS/s)
+
+
+def _tiny_lte(rng: np.random.Generator, *, tdd: bool, n_id_cell: int, snr_db: float) -> np.ndarray:
+    """40 ms of a 5 MHz LTE-like downlink at 7.68 MS/s: random QPSK on 300 subcarriers, empty DC, PSS/SSS at the
+    FDD (slot 0/10, symbols 5/6) or TDD (SSS last symbol of subframe 0/5, PSS third of subframe 1/6) positions."""
+    rate, nf = 7.68e6, 512
+    _, _, cps = ofdm_rx.half_ms_layout(15e3, nf)
+    n_sym = 560
+    k = np.r_[-150:0, 1:151]
+    grid = np.zeros((n_sym, nf), complex)
+    grid[:, k % nf] = np.exp(0.5j * np.pi * rng.integers(0, 4, (n_sym, k.size)) + 0.25j * np.pi)
+    n1, n2 = divmod(n_id_cell, 3)
+    sync = np.r_[-31:0, 1:32] % nf
+    for frame in range(4):
+        for sf in (0, 5):
+            base = 140 * frame + 14 * sf
+            sss_row, pss_row = (base + 13, base + 16) if tdd else (base + 5, base + 6)
+            grid[sss_row, sync] = sequences.lte_sss(n1, n2, sf)
+            grid[pss_row, sync] = sequences.lte_pss(n2)
+    body = np.fft.ifft(grid, axis=1) * np.sqrt(nf)
+    x = np.concatenate([np.concatenate([b[-cps[i % 7] :], b]) for i, b in enumerate(body)])
+    x = x * np.exp(2j * np.pi * 250.0 / rate * np.arange(x.size))  # CFO 250 Hz
+    noise = (rng.standard_normal(x.size) + 1j * rng.standard_normal(x.size)) * np.sqrt(0.5 * 10 ** (-snr_db / 10))
+    return np.roll(x + noise, int(rng.integers(0, x.size))).astype(np.complex64)
+
+
+@pytest.mark.parametrize("tdd", [False, True])
+def test_hand_built_lte_fdd_and_tdd_at_another_sample_rate(tdd):
+    rng = np.random.default_rng(7)
+    iq = _tiny_lte(rng, tdd=tdd, n_id_cell=301, snr_db=5.0)
+    lte = cellsearch.lte_pss_search(iq, 7.68e6, center_offset_hz=0.0)
+    assert lte["pci"] == 301 and lte["duplex"] == ("TDD" if tdd else "FDD")
+    ev = evidence.carrier_evidence(iq, 7.68e6, lower_hz=-2.3e6, upper_hz=2.3e6)
+    assert ev["label"] == "LTE" and ev["pci"] == 301
+    json.dumps(ev)  # plain types only: ready for a SigMF annotation
+
+
+# ---------------------------------------------------------------- front end and errors
+
+
+def test_cp_sync_finds_timing_and_grid_offset_of_a_hand_built_ofdm_signal():
+    """Random QPSK OFDM (15 kHz, normal CP, 600 subcarriers) with a known half-ms boundary and a 4.2 kHz offset."""
+    rng = np.random.default_rng(6)
+    bb_rate, nf = 15.36e6, 1024
+    nfft, offsets, cps = ofdm_rx.half_ms_layout(15e3, nf)
+    symbols = []
+    for _ in range(40):  # 20 ms
+        for cp in cps:
+            grid = np.zeros(nfft, complex)
+            grid[np.r_[1:301, nfft - 300 : nfft]] = np.exp(0.5j * np.pi * rng.integers(0, 4, 600))
+            body = np.fft.ifft(grid) * np.sqrt(nfft)  # unit power per subcarrier
+            symbols.append(np.concatenate([body[-cp:], body]))
+    x = np.concatenate(symbols)
+    tau = 3000
+    x = np.roll(x, tau) * np.exp(2j * np.pi * 4.2e3 / bb_rate * np.arange(x.size))
+    x = (x + 0.05 * (rng.standard_normal(x.size) + 1j * rng.standard_normal(x.size))).astype(np.complex64)
+    bb = ofdm_rx.extract_band(x, bb_rate, centre_hz=0.0, lower_hz=-7e6, upper_hz=7e6)
+    sync15, sync30 = ofdm_rx.cp_sync(bb, 15e3), ofdm_rx.cp_sync(bb, 30e3)
+    assert sync15.tau0 == tau and abs(sync15.freq_offset_hz - 4.2e3) < 50
+    assert sync15.rho > 0.9 and sync30.rho < 0.1  # a blind numerology detector
+
+
+def test_bad_input_raises_one_line_errors():
+    iq = np.zeros(1000, np.complex64)
+    with pytest.raises(RecordingError, match="shorter than"):
+        cellsearch.lte_pss_search(iq, FS, center_offset_hz=0.0)
+    with pytest.raises(RecordingError, match="complex"):
+        nr_cellsearch.nr_pss_search(np.zeros(100000), FS, lower_hz=-1e6, upper_hz=1e6)
+    bad = np.zeros(int(0.01 * FS), np.complex64)
+    bad[5] = np.nan
+    with pytest.raises(RecordingError, match="NaN"):
+        evidence.dc_null_score(bad, FS, center_offset_hz=0.0)
+    with pytest.raises(ConfigError, match="lower_hz < upper_hz"):
+        evidence.carrier_evidence(np.zeros(int(0.01 * FS), np.complex64), FS, lower_hz=1e6, upper_hz=-1e6)
+    with pytest.raises(ConfigError, match="max_duration_s"):
+        evidence.carrier_evidence(np.zeros(int(0.01 * FS), np.complex64), FS, lower_hz=-1, upper_hz=1, max_duration_s=0)
+    with pytest.raises(ConfigError, match="span"):
+        evidence.carrier_evidence(np.zeros(int(0.01 * FS), np.complex64), FS, lower_hz=-1e6, upper_hz=1e6, start=-5)

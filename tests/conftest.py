@@ -98,3 +98,27 @@ def write_tiny_corpus(folder, *, n: int = 3, duration_s: float = 0.040, seed: in
 def tiny_corpus(tmp_path):
     """A folder of 3 tiny SigMF recordings (40 ms at 1 MS/s): enough for 6 16-ms spectrogram segments."""
     return write_tiny_corpus(tmp_path / "corpus")
+
+
+TINY_BEAMS = {  # a 4-beam, 2-front-end DeepBeam folder that generates in about a second
+    "n_beams": 4,
+    "n_elements": 8,
+    "n_front_ends": 2,
+    "gains_db": (40.0, 60.0),
+    "frames_per_beam_gain": 8,
+    "n_scatterers": 2,
+    "aoa_angles_deg": (-20.0, -10.0, 0.0, 10.0, 20.0),
+    "aoa_tx_beams": (1,),
+    "frames_per_angle_gain": 6,
+}
+
+
+@pytest.fixture(scope="session")
+def beam_data(tmp_path_factory):
+    """A tiny synthetic DeepBeam folder (beam files of tx-ant-0/1 and aoa/ files), built once per session."""
+    from radiofm.data.deepbeam import generate_beam_dataset
+    from radiofm.synth.beams import BeamConfig
+
+    out = tmp_path_factory.mktemp("beams") / "data"
+    generate_beam_dataset(out, BeamConfig(**TINY_BEAMS), seed=0, progress=False)
+    return out

@@ -1,4 +1,4 @@
-"""``radiofm generate``: synthetic datasets (ISM pretraining corpus, NR/LTE segmentation set)."""
+"""``radiofm generate``: synthetic datasets (ISM pretraining corpus, NR/LTE segmentation set, 60 GHz beams)."""
 
 from __future__ import annotations
 
@@ -58,6 +58,24 @@ def add_parser(sub) -> None:
     n.add_argument("--no-progress", action="store_true")
     n.set_defaults(run=_run_nrlte)
 
+    b = gsub.add_parser(
+        "beams",
+        help="60 GHz beam data in the DeepBeam HDF5 layout (4 front ends, AoA files)",
+        description="A phased-array TX with a 24- or 12-beam codebook seen by a receiver in a room; front ends "
+        "differ by element gain/phase errors, IQ imbalance, phase noise, CFO, PA compression. Writes "
+        "OUT/*-tx-ant-<i>-rx-ant-0.h5 and OUT/aoa/*.h5 (angle of arrival).",
+    )
+    b.add_argument("--out", required=True, type=Path, help="output folder")
+    b.add_argument("--codebook", type=int, choices=[24, 12], default=24, help="beams in the codebook (default 24)")
+    b.add_argument("--front-ends", type=_args.positive_int, default=4, help="transmit front ends (default 4)")
+    b.add_argument("--frames", type=_args.positive_int, default=32, help="frames per (gain, beam) (default 32)")
+    b.add_argument("--waveform", choices=["ofdm", "sc", "mixed"], default="ofdm", help="TX waveform (default ofdm)")
+    b.add_argument("--no-aoa", action="store_true", help="skip the angle-of-arrival files")
+    b.add_argument("--seed", type=int, default=0, help="seed: same seed, same bytes")
+    b.add_argument("--workers", type=_args.positive_int, default=1, help="parallel worker processes")
+    b.add_argument("--no-progress", action="store_true")
+    b.set_defaults(run=_run_beams)
+
 
 def _run_ism(args: argparse.Namespace) -> int:
     from radiofm.data.ism import generate_corpus
@@ -83,4 +101,18 @@ def _run_nrlte(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     print(f"wrote {args.frames} {args.split} frames to {out}")
+    return 0
+
+
+def _run_beams(args: argparse.Namespace) -> int:
+    from radiofm.data.deepbeam import generate_beam_dataset
+    from radiofm.synth.beams import BeamConfig
+
+    config = BeamConfig(
+        n_beams=args.codebook, n_front_ends=args.front_ends, frames_per_beam_gain=args.frames, waveform=args.waveform
+    )
+    manifest = generate_beam_dataset(
+        args.out, config, seed=args.seed, aoa=not args.no_aoa, workers=args.workers, progress=not args.no_progress
+    )
+    print(f"wrote {len(manifest['files'])} DeepBeam files to {args.out}")
     return 0

@@ -20,6 +20,7 @@ SUBCOMMANDS = {
     "finetune": "radiofm.cli.finetune",
     "evaluate": "radiofm.cli.evaluate",
     "annotate": "radiofm.cli.annotate",
+    "fewshot": "radiofm.cli.fewshot",
     "reproduce": "radiofm.cli.reproduce",
     "demo": "radiofm.cli.demo",
     "models": "radiofm.cli.models",

@@ -1,12 +1,24 @@
 """Models: architectures, their presets and heads, the fine-tuned model, checkpoint folders.
 
-Importing this package imports every model family and checkpoint kind (``mae``, ``convlstm``, the fine-tuned
-backbone+head model, the ConvLSTM forecaster), each of which registers its presets, backbone spec, heads and
+Importing this package imports every model family and checkpoint kind (``mae``, ``convlstm``, ``protonet``, the
+fine-tuned backbone+head model, the ConvLSTM forecaster), each of which registers its presets, backbone spec, heads and
 checkpoint kind beside its class — so ``from radiofm.models import load_checkpoint`` loads any checkpoint
 folder with nothing else imported first.
 """
 
-from radiofm.models import backbones, checkpoint, convlstm, finetuned, forecaster, heads, lora, mae, registry, vit
+from radiofm.models import (
+    backbones,
+    checkpoint,
+    convlstm,
+    finetuned,
+    forecaster,
+    heads,
+    lora,
+    mae,
+    protonet,
+    registry,
+    vit,
+)
 from radiofm.models.checkpoint import (
     flatten_state_dict,
     load_backbone_weights,
@@ -46,6 +58,7 @@ __all__ = [
     "load_train_state",
     "lora",
     "mae",
+    "protonet",
     "model_from_config",
     "read_checkpoint_info",
     "register_family",

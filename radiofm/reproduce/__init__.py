@@ -1,5 +1,6 @@
 """The step runner (:mod:`~radiofm.reproduce.steps`), the demo (:mod:`~radiofm.reproduce.demo`) and the paper
-reproductions (:mod:`~radiofm.reproduce.table5`, :mod:`~radiofm.reproduce.paper_a`), as resumable pipelines of
+reproductions (:mod:`~radiofm.reproduce.table5`, :mod:`~radiofm.reproduce.paper_a`,
+:mod:`~radiofm.reproduce.protobeam`), as resumable pipelines of
 library calls.
 
 Every experiment has a ``cpu`` preset (finishes on a 2-core CPU within its stated budget) and a ``paper`` preset

@@ -1,0 +1,215 @@
+"""``radiofm fewshot train|evaluate|classify``: prototypical networks (ProtoBeam, ProtoAoA) and encoder prototypes."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from radiofm.cli import _args
+
+
+def shot_list(text: str) -> tuple[int, ...]:
+    parts = [p for p in text.replace(" ", "").split(",") if p]
+    if not parts:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of shots, e.g. 2,4,8,16,32")
+    return tuple(_args.positive_int(p) for p in parts)
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "fewshot",
+        help="few-shot classification: ProtoBeam/ProtoAoA and encoder prototypes",
+        description="Prototypical networks on DeepBeam-layout I/Q, and prototypes on any radiofm encoder.",
+    )
+    fsub = p.add_subparsers(dest="fewshot_command", metavar="COMMAND", parser_class=type(p))
+    fsub.required = True
+
+    t = fsub.add_parser(
+        "train",
+        help="episodic training on one front end (ProtoBeam; --skip K for ProtoAoA)",
+        description="Episodic prototypical-network training on the DeepBeam files of one RF front end.",
+    )
+    t.add_argument("--data", required=True, type=Path, help="folder of DeepBeam .h5 files")
+    t.add_argument("--front-end", required=True, help="front end from the file names, e.g. tx-ant-0")
+    t.add_argument("--out", required=True, type=Path, help="run folder (a checkpoint)")
+    t.add_argument("--model", type=_args.model_name, default="protobeam", help="model preset (default protobeam)")
+    t.add_argument("--no-data-norm", action="store_true", help="no per-frame min-max scaling")
+    t.add_argument("--no-augment", action="store_true", help="no amplitude/phase augmentation")
+    t.add_argument("--no-proto-norm", action="store_true", help="no unit-norm prototypes")
+    t.add_argument("--learn-filter-bank", action="store_true", help="train the DFT-initialised filter bank too")
+    t.add_argument(
+        "--skip",
+        type=_args.positive_int,
+        default=None,
+        help="ProtoAoA: angle-of-arrival files, train on the skip-K angles (one kept, K skipped)",
+    )
+    t.add_argument(
+        "--skip-mode",
+        choices=["train-every", "hold-every"],
+        default="train-every",
+        help="train-every: keep one angle, skip K (default); hold-every: hold out every K-th",
+    )
+    t.add_argument("--episodes", type=_args.positive_int, default=1000, help="training episodes (default 1000)")
+    t.add_argument("--n-way", type=_args.positive_int, default=8, help="classes per episode N_B (default 8)")
+    t.add_argument("--n-support", type=_args.positive_int, default=4, help="support frames per class (default 4)")
+    t.add_argument("--n-query", type=_args.positive_int, default=8, help="query frames per class (default 8)")
+    t.add_argument("--lr", type=_args.positive_float, default=1e-3, help="peak learning rate (default 1e-3)")
+    t.add_argument("--test-fraction", type=float, default=0.3, help="held out per class for TTSA (default 0.3)")
+    t.add_argument(
+        "--max-frames-per-label",
+        type=_args.positive_int,
+        default=None,
+        help="read at most this many frames per label combination (large real files)",
+    )
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="auto", help="auto, cpu, cuda")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out")
+    t.add_argument("--no-progress", action="store_true")
+    t.set_defaults(run=_run_train)
+
+    e = fsub.add_parser(
+        "evaluate",
+        help="TTSA/TOTA accuracy vs shots (ProtoAoA runs: angle error vs shots)",
+        description="Few-shot evaluation on a front end: the run's own (TTSA, held-out queries) or "
+        "another (TOTA, support and queries from it).",
+    )
+    e.add_argument("--model", required=True, type=Path, help="run folder written by fewshot train")
+    e.add_argument("--data", required=True, type=Path, help="folder of DeepBeam .h5 files")
+    e.add_argument("--front-end", required=True, help="front end to test on, e.g. tx-ant-1")
+    e.add_argument("--shots", type=shot_list, default=None, help="comma list (default 2,4,8,16,32; AoA 1,...,32)")
+    e.add_argument("--out", required=True, type=Path, help="folder for report.json and plots")
+    e.add_argument("--episodes", type=_args.positive_int, default=100, help="episodes per k (default 100)")
+    e.add_argument("--queries", type=_args.positive_int, default=16, help="queries per class per episode")
+    e.add_argument("--n-way", type=_args.positive_int, default=None, help="classes per episode (default all)")
+    e.add_argument("--adapt-bn", action="store_true", help="TOTA: batch-norm statistics of the new front end (AdaBN)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--device", default="cpu")
+    e.add_argument("--no-progress", action="store_true")
+    e.set_defaults(run=_run_evaluate)
+
+    c = fsub.add_parser(
+        "classify",
+        help="prototypes from a labelled SigMF folder on a frozen encoder",
+        description="Build class prototypes from the frozen embeddings of labelled support recordings "
+        "(class = sub-folder name, or core:label annotations) and score query recordings.",
+    )
+    c.add_argument("--encoder", required=True, type=Path, help="any radiofm checkpoint with an encoder (mae, protonet)")
+    c.add_argument("--support", required=True, type=Path, help="folder of labelled recordings")
+    c.add_argument("--query", required=True, nargs="+", type=Path, help="recording(s) to classify")
+    c.add_argument("--max-units", type=_args.positive_int, default=16, help="segments/frames per recording (16)")
+    c.add_argument("--json", type=Path, default=None, help="also write the scores as JSON here")
+    c.add_argument("--device", default="cpu")
+    c.set_defaults(run=_run_classify)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from radiofm.tasks.fewshot import EpisodeConfig, ProtoTrainConfig, train_protonet
+
+    label, classes = "tx_beam", None
+    if args.skip is not None:
+        from radiofm.data.deepbeam import load_front_end
+        from radiofm.tasks.protoaoa import skip_split
+
+        label = "angle"
+        data = load_front_end(args.data, args.front_end, aoa=True, max_frames_per_label=args.max_frames_per_label)
+        classes, unseen = skip_split(data.angle, args.skip, mode=args.skip_mode)
+        print(f"ProtoAoA skip-{args.skip}: training on {len(classes)} angles {classes}; {len(unseen)} held out")
+    cfg = ProtoTrainConfig(
+        data=str(args.data),
+        front_end=args.front_end,
+        model=args.model,
+        data_norm=not args.no_data_norm,
+        augment=not args.no_augment,
+        proto_norm=not args.no_proto_norm,
+        label=label,
+        classes=None if classes is None else tuple(classes),
+        episode=EpisodeConfig(args.n_way, args.n_support, args.n_query),
+        episodes=args.episodes,
+        lr=args.lr,
+        test_fraction=args.test_fraction,
+        max_frames_per_label=args.max_frames_per_label,
+        seed=args.seed,
+        device=args.device,
+        progress=not args.no_progress,
+        train_filter_bank=args.learn_filter_bank,
+    )
+    r = train_protonet(cfg, args.out, resume=args.resume, log=_args.say)
+    final = r["final"] or {}
+    print(
+        f"trained on {r['front_end']} ({r['n_classes']} classes, {r['frames']['train']} frames; "
+        f"{r['frames']['held_out']} held out) -> {args.out}; last episode accuracy "
+        f"{final.get('train_acc', float('nan')):.3f}"
+    )
+    return 0
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from radiofm.io import write_json
+    from radiofm.tasks.fewshot_eval import DEFAULT_SHOTS, FewShotEvalConfig, evaluate_run, load_protonet_run
+    from radiofm.tasks.fewshot_plots import plot_accuracy_vs_shots, plot_aoa_error
+
+    model, record = load_protonet_run(args.model)
+    if record.get("label") == "angle" and record.get("classes"):
+        from radiofm.tasks.protoaoa import AoAEvalConfig, evaluate_aoa
+
+        cfg = AoAEvalConfig(
+            shots=args.shots or (1, 2, 4, 8, 16, 32),
+            episodes=args.episodes,
+            n_query=min(args.queries, 8),
+            seed=args.seed,
+            device=args.device,
+            progress=not args.no_progress,
+        )
+        report = evaluate_aoa(model, record, args.data, args.front_end, cfg)
+        report["ci95"] = report["ci95_deg"]
+        write_json(args.out / "report.json", report)
+        plot_aoa_error({report["front_end"]: report}, args.out / "aoa_error_vs_shots.png", title="ProtoAoA")
+        print(f"ProtoAoA on {report['front_end']}, {len(report['unseen_angles'])} unseen angles")
+        for k, v in report["mae_deg"].items():
+            print(
+                f"  {k:>3}-shot  error {v:5.2f}° ± {report['ci95_deg'][k]:.2f}  exact angle {report['accuracy'][k]:.3f}"
+            )
+    else:
+        cfg = FewShotEvalConfig(
+            shots=args.shots or DEFAULT_SHOTS,
+            episodes=args.episodes,
+            n_query=args.queries,
+            n_way=args.n_way,
+            seed=args.seed,
+            adapt_bn=args.adapt_bn,
+            device=args.device,
+            progress=not args.no_progress,
+        )
+        report = evaluate_run(model, record, args.data, args.front_end, cfg)
+        write_json(args.out / "report.json", report)
+        plot_accuracy_vs_shots(
+            {report["setting"].upper(): report},
+            args.out / "accuracy_vs_shots.png",
+            title=f"{report['setting'].upper()} on {report['front_end']}",
+        )
+        print(
+            f"{report['setting'].upper()} on {report['front_end']} (trained on {report['train_front_end']}), "
+            f"{report['n_way']}-way, {report['episodes']} episodes"
+        )
+        for k, v in report["accuracy"].items():
+            print(f"  {k:>3}-shot  {100 * v:5.1f} % ± {100 * report['ci95'][k]:.1f}")
+    print(f"wrote {args.out / 'report.json'}")
+    return 0
+
+
+def _run_classify(args: argparse.Namespace) -> int:
+    from radiofm.io import write_json
+    from radiofm.tasks.fewshot_encoder import EncoderPrototypeConfig, classify_recordings
+
+    cfg = EncoderPrototypeConfig(max_units_per_example=args.max_units, device=args.device)
+    r = classify_recordings(args.encoder, args.support, list(args.query), cfg)
+    shots = ", ".join(f"{c}: {n}" for c, n in r["shots"].items())
+    print(
+        f"{r['encoder']} encoder, {len(r['classes'])} classes ({shots} examples) at {r['sample_rate_hz'] / 1e6:g} MHz"
+    )
+    for q in r["queries"]:
+        ranked = sorted(q["scores"].items(), key=lambda kv: -kv[1])
+        print(f"{q['path']}: {q['prediction']}  (" + ", ".join(f"{c} {p:.2f}" for c, p in ranked) + ")")
+    if args.json:
+        write_json(args.json, r)
+    return 0

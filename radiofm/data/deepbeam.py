@@ -1,0 +1,386 @@
+"""DeepBeam HDF5 files (SPEC §6): the real data set's layout, read unchanged, and written for synthetic stand-ins.
+
+Layout of one file: datasets ``iq`` (N, 2) — I and Q columns —, and per-sample labels ``tx_beam``, ``rx_beam``,
+``gain`` (N,) (plus ``angle`` (N,) in angle-of-arrival files). The RF front end is named only by the file name,
+``…-tx-ant-<i>-rx-ant-<j>.h5``; the codebook size by ``…-<n>-beams-…`` where present.
+
+Frames: labels come in runs (all samples of one (gain, beam) pair in a row); each run is cut into
+non-overlapping ``frame_len`` (2048) sample frames ``iq[s + L i : s + L (i+1)]`` and a remainder shorter than
+a frame is dropped, so no frame mixes two labels. A frame is a (2, L) float32 array (I row, Q row).
+
+:func:`read_deepbeam` reads one file, :func:`load_front_end` every file of one front end in a folder,
+:func:`write_deepbeam` writes the layout, :func:`generate_beam_dataset` writes a synthetic folder
+(:mod:`radiofm.synth.beams` for the content). Anything else raises a one-line DatasetError.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import re
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from radiofm.errors import ConfigError, DatasetError
+from radiofm.io import atomic_path, write_json
+
+FRAME_LEN = 2048
+LABELS = ("tx_beam", "rx_beam", "gain", "angle")
+_IDENTITY = re.compile(r"tx-ant-(\d+)-rx-ant-(\d+)")
+_N_BEAMS = re.compile(r"(\d+)-beams")
+_CHUNK = 1 << 22  # samples per chunk when scanning label runs (bounded memory on multi-GB files)
+MANIFEST_KIND = "deepbeam-synthetic"
+
+
+@dataclass
+class BeamFrames:
+    """Frames of one or more DeepBeam files with their labels (all arrays share the first axis N)."""
+
+    frames: np.ndarray  # (N, 2, L) float32: I row, Q row
+    tx_beam: np.ndarray  # (N,) int64 transmit beam index
+    rx_beam: np.ndarray  # (N,) int64 receive beam index (-1 when the file has none)
+    gain: np.ndarray  # (N,) float32 receiver gain, dB (NaN when the file has none)
+    angle: np.ndarray | None  # (N,) float32 angle of arrival, degrees (AoA files only)
+    front_end: str  # "tx-ant-<i>-rx-ant-<j>"
+    sources: list[str]  # the files read
+
+    def __len__(self) -> int:
+        return int(self.frames.shape[0])
+
+    def subset(self, index: np.ndarray) -> BeamFrames:
+        """The frames at ``index`` (a copy)."""
+        index = np.asarray(index)
+        return BeamFrames(
+            self.frames[index],
+            self.tx_beam[index],
+            self.rx_beam[index],
+            self.gain[index],
+            None if self.angle is None else self.angle[index],
+            self.front_end,
+            list(self.sources),
+        )
+
+
+# ------------------------------------------------------------------------------------------- names
+
+
+def front_end_of(path: str | Path) -> str:
+    """The front-end identity "tx-ant-<i>-rx-ant-<j>" in a DeepBeam file name; DatasetError when absent."""
+    m = _IDENTITY.search(Path(path).name)
+    if m is None:
+        raise DatasetError(f"{path}: file name does not name a front end (expected '...-tx-ant-<i>-rx-ant-<j>.h5')")
+    return f"tx-ant-{m.group(1)}-rx-ant-{m.group(2)}"
+
+
+def codebook_size_of(path: str | Path) -> int | None:
+    """The codebook size "<n>-beams" in a file name, or None."""
+    m = _N_BEAMS.search(Path(path).name)
+    return int(m.group(1)) if m else None
+
+
+def matches(identity: str, name: str) -> bool:
+    """Does front end ``name`` ("tx-ant-0" or "tx-ant-0-rx-ant-1") select files of ``identity``?"""
+    return identity == name or identity.startswith(name + "-rx-ant-")
+
+
+def list_front_ends(folder: str | Path) -> dict[str, list[Path]]:
+    """{identity: sorted .h5 files} of the DeepBeam files directly in ``folder``; DatasetError when none."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise DatasetError(f"beam data folder {root} not found" if not root.exists() else f"{root} is not a folder")
+    found: dict[str, list[Path]] = {}
+    for p in sorted(root.glob("*.h5")):
+        m = _IDENTITY.search(p.name)
+        if m:
+            found.setdefault(f"tx-ant-{m.group(1)}-rx-ant-{m.group(2)}", []).append(p)
+    if not found:
+        raise DatasetError(f"no DeepBeam files ('...-tx-ant-<i>-rx-ant-<j>.h5') in {root}")
+    return found
+
+
+# ------------------------------------------------------------------------------------------- reading
+
+
+def _open(path: Path):
+    import h5py
+
+    if not path.is_file():
+        raise DatasetError(f"DeepBeam file {path} not found")
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise DatasetError(f"{path}: not a readable HDF5 file ({str(exc).splitlines()[0]})") from None
+
+
+def _check_layout(h5, path: Path) -> int:
+    import h5py
+
+    for key in ("iq", "tx_beam"):
+        if key not in h5 or not isinstance(h5[key], h5py.Dataset):
+            have = ", ".join(sorted(h5.keys())) or "nothing"
+            raise DatasetError(f"{path}: not the DeepBeam layout (no {key!r} dataset; the file holds {have})")
+    iq = h5["iq"]
+    if iq.ndim != 2 or iq.shape[1] != 2 or iq.dtype.kind not in "fiu":
+        raise DatasetError(f"{path}: 'iq' must be a numeric (N, 2) array of I and Q, got {iq.dtype} {iq.shape}")
+    n = int(iq.shape[0])
+    for key in LABELS:
+        if key in h5:
+            d = h5[key]
+            if not isinstance(d, h5py.Dataset) or d.dtype.kind not in "fiu" or d.shape not in ((n,), (n, 1)):
+                raise DatasetError(
+                    f"{path}: label {key!r} must be numeric with one value per sample ({n}), got "
+                    f"{getattr(d, 'shape', '?')}"
+                )
+    return n
+
+
+def _runs(h5, n: int, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and ends of the runs where every label in ``keys`` stays constant: (R,), (R,)."""
+    cuts = [np.zeros(1, np.int64)]
+    prev = None
+    for lo in range(0, n, _CHUNK):
+        block = np.stack([np.asarray(h5[k][lo : lo + _CHUNK]).reshape(-1).astype(np.float64) for k in keys])
+        if prev is not None:
+            block = np.concatenate([prev, block], axis=1)
+            offset = lo - 1
+        else:
+            offset = lo
+        change = np.flatnonzero(np.any(block[:, 1:] != block[:, :-1], axis=0)) + 1 + offset
+        cuts.append(change)
+        prev = block[:, -1:]
+    starts = np.concatenate(cuts)
+    return starts, np.r_[starts[1:], n]
+
+
+def read_deepbeam(
+    path: str | Path, *, frame_len: int = FRAME_LEN, max_frames_per_label: int | None = None
+) -> BeamFrames:
+    """Frames and labels of one DeepBeam file.
+
+    ``max_frames_per_label`` caps the frames kept per (tx_beam, rx_beam, gain, angle) combination, spread
+    evenly over its runs (deterministic), so a multi-GB file is sampled without reading it whole.
+    """
+    path = Path(path)
+    identity = front_end_of(path)
+    if frame_len < 1:
+        raise ConfigError(f"frame length must be positive, got {frame_len}")
+    with _open(path) as h5:
+        n = _check_layout(h5, path)
+        keys = [k for k in LABELS if k in h5]
+        starts, ends = _runs(h5, n, keys)
+        frame_starts: list[np.ndarray] = []
+        for s, e in zip(starts, ends):
+            k = (e - s) // frame_len
+            if k:
+                frame_starts.append(s + frame_len * np.arange(k))
+        if not frame_starts:
+            raise DatasetError(f"{path}: no label run is as long as one {frame_len}-sample frame ({n} samples)")
+        first = np.concatenate(frame_starts)
+        labels = {k: _labels_at(h5[k], first, n) for k in keys}
+        if max_frames_per_label is not None:
+            keep = _cap(np.stack([labels[k].astype(np.float64) for k in keys], axis=1), max_frames_per_label)
+            first = first[keep]
+            labels = {k: v[keep] for k, v in labels.items()}
+        frames = _read_frames(h5["iq"], first, frame_len)
+    if not np.all(np.isfinite(frames)):
+        raise DatasetError(f"{path}: 'iq' holds non-finite (NaN/Inf) samples")
+    count = len(first)
+    return BeamFrames(
+        frames=frames,
+        tx_beam=labels["tx_beam"].astype(np.int64),
+        rx_beam=labels["rx_beam"].astype(np.int64) if "rx_beam" in labels else np.full(count, -1, np.int64),
+        gain=labels["gain"].astype(np.float32) if "gain" in labels else np.full(count, np.nan, np.float32),
+        angle=labels["angle"].astype(np.float32) if "angle" in labels else None,
+        front_end=identity,
+        sources=[str(path)],
+    )
+
+
+def _labels_at(dataset, index: np.ndarray, n: int) -> np.ndarray:
+    """dataset[index] for sorted ``index``, reading the labels chunk by chunk."""
+    out = []
+    for lo in range(0, n, _CHUNK):
+        sel = index[(index >= lo) & (index < lo + _CHUNK)]
+        if sel.size:
+            out.append(np.asarray(dataset[lo : lo + _CHUNK]).reshape(-1)[sel - lo])
+    return np.concatenate(out)
+
+
+def _cap(label_rows: np.ndarray, cap: int) -> np.ndarray:
+    """Indices keeping at most ``cap`` rows per distinct label row, evenly spaced, in order."""
+    _, inverse = np.unique(label_rows, axis=0, return_inverse=True)
+    keep = []
+    for u in np.unique(inverse):
+        idx = np.flatnonzero(inverse == u)
+        if len(idx) > cap:
+            idx = idx[np.round(np.linspace(0, len(idx) - 1, cap)).astype(int)]
+        keep.append(idx)
+    return np.sort(np.concatenate(keep))
+
+
+def _read_frames(iq, first: np.ndarray, frame_len: int) -> np.ndarray:
+    """iq[s : s + L] for every s in ``first`` as (N, 2, L) float32, reading contiguous stretches at once."""
+    out = np.empty((len(first), 2, frame_len), np.float32)
+    i = 0
+    while i < len(first):
+        j = i + 1
+        while j < len(first) and first[j] == first[j - 1] + frame_len and (j - i) < 4096:
+            j += 1
+        block = np.asarray(iq[int(first[i]) : int(first[i]) + (j - i) * frame_len], dtype=np.float32)
+        out[i:j] = block.reshape(j - i, frame_len, 2).transpose(0, 2, 1)
+        i = j
+    return out
+
+
+def load_front_end(
+    folder: str | Path,
+    name: str,
+    *,
+    frame_len: int = FRAME_LEN,
+    max_frames_per_label: int | None = None,
+    aoa: bool | None = None,
+) -> BeamFrames:
+    """Every file of front end ``name`` ("tx-ant-0" or "tx-ant-0-rx-ant-0") directly in ``folder``, concatenated.
+
+    ``aoa``: True keeps only files with ``angle``, False only files without, None requires them all alike.
+    DatasetError when no file matches, the name is ambiguous, or the files mix codebook sizes.
+    """
+    found = list_front_ends(folder)
+    picked = {ident: files for ident, files in found.items() if matches(ident, name)}
+    if not picked:
+        raise DatasetError(f"no DeepBeam file for front end {name!r} in {folder} (found: {', '.join(sorted(found))})")
+    if len(picked) > 1:
+        raise DatasetError(f"front end {name!r} is ambiguous in {folder}: {', '.join(sorted(picked))}; name one")
+    files = next(iter(picked.values()))
+    sizes = {codebook_size_of(p) for p in files}
+    if len(sizes) > 1:
+        raise DatasetError(
+            f"{folder}: front end {name!r} has files of several codebooks ({sorted(map(str, sizes))}); "
+            "keep one codebook per folder"
+        )
+    parts = [read_deepbeam(p, frame_len=frame_len, max_frames_per_label=max_frames_per_label) for p in files]
+    kinds = {p.angle is not None for p in parts}
+    if aoa is not None:
+        parts = [p for p in parts if (p.angle is not None) == aoa]
+        if not parts:
+            what = "angle-of-arrival" if aoa else "beam"
+            raise DatasetError(f"front end {name!r} in {folder} has no {what} files")
+    elif len(kinds) > 1:
+        raise DatasetError(f"{folder}: front end {name!r} mixes beam and angle-of-arrival files; separate them")
+    return _concat(parts)
+
+
+def _concat(parts: Sequence[BeamFrames]) -> BeamFrames:
+    if len(parts) == 1:
+        return parts[0]
+    has_angle = parts[0].angle is not None
+    return BeamFrames(
+        frames=np.concatenate([p.frames for p in parts]),
+        tx_beam=np.concatenate([p.tx_beam for p in parts]),
+        rx_beam=np.concatenate([p.rx_beam for p in parts]),
+        gain=np.concatenate([p.gain for p in parts]),
+        angle=np.concatenate([p.angle for p in parts]) if has_angle else None,
+        front_end=parts[0].front_end,
+        sources=[s for p in parts for s in p.sources],
+    )
+
+
+# ------------------------------------------------------------------------------------------- writing
+
+
+def write_deepbeam(path: str | Path, arrays: dict[str, np.ndarray], *, attrs: dict | None = None) -> Path:
+    """Write ``arrays`` ({"iq": (N, 2), "tx_beam": (N,), "rx_beam", "gain"[, "angle"]}) as a DeepBeam file,
+    atomically. ``attrs`` (JSON-serialisable) go into the root attribute "radiofm" as JSON text."""
+    import h5py
+
+    path = Path(path)
+    front_end_of(path)  # the identity must be in the name, or nobody can read the file back
+    iq = np.asarray(arrays.get("iq"))
+    if iq.ndim != 2 or iq.shape[1] != 2:
+        raise DatasetError(f"{path}: 'iq' must be (N, 2), got {iq.shape}")
+    for key in ("tx_beam", "rx_beam", "gain"):
+        if key not in arrays:
+            raise DatasetError(f"{path}: missing label {key!r}")
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as h5:
+            h5.create_dataset("iq", data=iq, chunks=(min(len(iq), 1 << 16), 2))
+            for key in LABELS:
+                if key in arrays:
+                    values = np.asarray(arrays[key])
+                    if values.shape != (len(iq),):
+                        raise DatasetError(f"{path}: label {key!r} has shape {values.shape}, expected ({len(iq)},)")
+                    h5.create_dataset(key, data=values)
+            if attrs:
+                h5.attrs["radiofm"] = json.dumps(attrs)
+    return path
+
+
+def beam_file_name(n_beams: int, fe_index: int, *, aoa: bool = False, rx_index: int = 0) -> str:
+    """ "synthetic-24-beams-tx-ant-0-rx-ant-0.h5" (AoA files: "synthetic-aoa-…")."""
+    return f"synthetic-{'aoa-' if aoa else ''}{n_beams}-beams-tx-ant-{fe_index}-rx-ant-{rx_index}.h5"
+
+
+def _write_job(job: tuple) -> dict:
+    from radiofm.synth.beams import synthesize_aoa_file, synthesize_beam_file
+
+    path, fe_index, config, seed, aoa = job
+    arrays, info = (synthesize_aoa_file if aoa else synthesize_beam_file)(fe_index, config, seed)
+    write_deepbeam(path, arrays, attrs={"seed": seed, **info})
+    return {"file": Path(path).name, "samples": int(len(arrays["iq"])), **info}
+
+
+def generate_beam_dataset(
+    out: str | Path,
+    config=None,
+    *,
+    seed: int = 0,
+    aoa: bool = True,
+    front_ends: Sequence[int] | None = None,
+    aoa_front_ends: Sequence[int] | None = None,
+    workers: int = 1,
+    progress: bool = True,
+) -> dict:
+    """Write a synthetic DeepBeam folder: ``out/*.h5`` (one beam file per front end) and, with ``aoa``,
+    ``out/aoa/*.h5`` (one angle-of-arrival file per front end in ``aoa_front_ends``, default all), plus
+    ``out/manifest.json``. Returns the manifest. Same seed, same bytes, whatever ``workers``."""
+    from tqdm import tqdm
+
+    from radiofm.synth.beams import GENERATOR_VERSION, BeamConfig
+
+    config = config or BeamConfig()
+    out = Path(out)
+    fes = list(range(config.n_front_ends)) if front_ends is None else [int(i) for i in front_ends]
+    afes = fes if aoa_front_ends is None else [int(i) for i in aoa_front_ends]
+    bad = [i for i in fes + afes if not 0 <= i < config.n_front_ends]
+    if bad:
+        raise ConfigError(f"front end indices must lie in 0..{config.n_front_ends - 1}, got {bad}")
+    jobs = [(out / beam_file_name(config.n_beams, i), i, config, seed, False) for i in fes]
+    if aoa:
+        jobs += [(out / "aoa" / beam_file_name(config.n_beams, i, aoa=True), i, config, seed, True) for i in afes]
+    bar = tqdm(total=len(jobs), desc="beam files", unit="file", disable=not progress, leave=False)
+    if workers > 1 and len(jobs) > 1:
+        ctx = multiprocessing.get_context("spawn")  # torch may be loaded: never fork it
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+            results = []
+            for r in pool.map(_write_job, jobs):
+                results.append(r)
+                bar.update(1)
+    else:
+        results = []
+        for job in jobs:
+            results.append(_write_job(job))
+            bar.update(1)
+    bar.close()
+    manifest = {
+        "kind": MANIFEST_KIND,
+        "generator_version": GENERATOR_VERSION,
+        "seed": seed,
+        "config": config.to_dict(),
+        "files": results,
+    }
+    write_json(out / "manifest.json", manifest)
+    return manifest

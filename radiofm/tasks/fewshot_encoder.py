@@ -1,0 +1,287 @@
+"""Prototypes on any radiofm encoder: classify SigMF recordings from a handful of labelled ones, no training.
+
+A **support folder** holds labelled recordings (SigMF or complex .npy): a recording inside a sub-folder belongs to
+the class named by that sub-folder (``support/wifi/a.sigmf-meta`` is "wifi"); a recording directly in the folder
+contributes one example per annotation carrying ``core:label``. Every example is cut into the encoder's input
+units and embedded by the frozen encoder; a class prototype is the mean embedding of its units. A **query
+recording** is cut the same way; each unit gets a softmax over negative squared distances to the prototypes, and
+the recording's per-class scores are the mean over its units.
+
+Encoders (:func:`load_encoder`, from the checkpoint folder alone):
+
+- ``mae`` pretrained ViT-MAE (or a fine-tuned model built on one): the pretraining spectrogram front end
+  (segment length, STFT, image size and dB statistics from the checkpoint), encoder output mean-pooled over
+  tokens. Inputs shorter than one segment (e.g. 2048-sample beam frames) use a short-window STFT
+  (window = length / 32) resized to the model's image size;
+- ``protonet`` (ProtoBeam / ProtoAoA runs, supervised beam classifiers): consecutive raw I/Q frames.
+
+All support and query recordings must share one sample rate: the spectrogram of one rate is not the
+spectrogram of another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from radiofm.errors import CheckpointError, ConfigError, DatasetError
+
+
+@dataclass
+class EncoderPrototypeConfig:
+    max_units_per_example: int = 16  # cap on segments/frames embedded per support example or query recording
+    batch_size: int = 32  # units per forward pass
+    device: str = "cpu"  # where the encoder runs
+
+
+# ------------------------------------------------------------------------------------------- encoders
+
+
+class Encoder:
+    """A frozen embedding of I/Q: ``unit_len(rate)`` samples per unit, ``embed(units (N, unit_len), rate)``."""
+
+    name = "encoder"
+    normalize_prototypes = False
+
+    def unit_len(self, sample_rate_hz: float) -> int:
+        raise NotImplementedError
+
+    def embed(self, units: np.ndarray, sample_rate_hz: float) -> np.ndarray:
+        raise NotImplementedError
+
+
+class IQEncoder(Encoder):
+    """A protonet model on consecutive ``frame_len``-sample I/Q frames."""
+
+    def __init__(self, model, *, batch_size: int = 256, device: str = "cpu"):
+        self.model = model.eval().to(device)
+        self.name = "protonet"
+        self.normalize_prototypes = bool(model.config.proto_norm)
+        self.batch_size, self.device = batch_size, device
+
+    def unit_len(self, sample_rate_hz: float) -> int:
+        return int(self.model.config.frame_len)
+
+    @torch.no_grad()
+    def embed(self, units: np.ndarray, sample_rate_hz: float) -> np.ndarray:
+        from radiofm.tasks.fewshot_eval import embed_frames
+
+        frames = np.stack([units.real, units.imag], axis=1).astype(np.float32)  # (N, 2, L)
+        return embed_frames(self.model, frames, batch_size=self.batch_size, device=self.device)
+
+
+class SpectrogramEncoder(Encoder):
+    """A ViT-MAE encoder (or the backbone of a fine-tuned model) on spectrogram segments, mean-pooled tokens."""
+
+    def __init__(self, features, params, stats: dict | None, *, batch_size: int = 32, device: str = "cpu"):
+        self.features, self.params, self.stats = features, params, stats
+        self.name = "mae"
+        self.batch_size, self.device = batch_size, device
+
+    def unit_len(self, sample_rate_hz: float) -> int:
+        return int(round(self.params.segment_s * sample_rate_hz))
+
+    def images(self, units: np.ndarray) -> np.ndarray:
+        """(N, L) complex -> (N, F, T) dB spectrogram images at the model's input size."""
+        from radiofm.dsp import resize, spectrogram
+
+        p = self.params
+        n = units.shape[1]
+        if n >= 4 * p.win_length:
+            fft, win, hop = p.fft_size, p.win_length, p.hop
+        else:  # short inputs (beam frames): a short-window STFT with ≈ 60 frames
+            win = max(8, n // 32)
+            fft, hop = win, max(1, win // 2)
+        out = [resize(spectrogram(u, fft_size=fft, win_length=win, hop=hop), p.image_size) for u in units]
+        return np.stack(out).astype(np.float32)
+
+    @torch.no_grad()
+    def embed(self, units: np.ndarray, sample_rate_hz: float) -> np.ndarray:
+        x_db = self.images(units)
+        out = []
+        for lo in range(0, len(x_db), self.batch_size):
+            x = torch.from_numpy(x_db[lo : lo + self.batch_size])[:, None].to(self.device)  # (B, 1, F, T)
+            if self.stats:
+                x = (x - self.stats["mean_db"]) / self.stats["std_db"]
+            else:  # per-sample standardisation
+                x = (x - x.mean(dim=(1, 2, 3), keepdim=True)) / x.std(dim=(1, 2, 3), keepdim=True).clamp_min(1e-3)
+            f = self.features(x)  # (B, L, D) or (B, levels, L, D)
+            out.append(f.reshape(f.shape[0], -1, f.shape[-1]).mean(1).float().cpu().numpy())
+        return np.concatenate(out)
+
+
+def load_encoder(path: str | Path, cfg: EncoderPrototypeConfig | None = None) -> Encoder:
+    """The frozen encoder of checkpoint ``path``: a pretrained MAE, a model fine-tuned from one, or a protonet."""
+    from radiofm.data.spectrograms import SpectrogramParams
+    from radiofm.models import load_checkpoint
+
+    cfg = cfg or EncoderPrototypeConfig()
+    model, info = load_checkpoint(path)
+    family = info.get("family")
+    if family == "protonet":
+        return IQEncoder(model, device=cfg.device)
+    if family == "mae":
+        data = info["extra"].get("data") or {}
+        params = (
+            SpectrogramParams(**data["params"])
+            if "params" in data
+            else SpectrogramParams(image_size=model.config.img_size)
+        )
+        return SpectrogramEncoder(
+            model.forward_features, params, data.get("stats"), batch_size=cfg.batch_size, device=cfg.device
+        )
+    if hasattr(model, "backbone") and hasattr(model, "normalize") and hasattr(model.backbone, "forward_features"):
+        params = SpectrogramParams(image_size=tuple(model.image_size))
+        return SpectrogramEncoder(
+            lambda x: model.backbone.forward_features(x), params, None, batch_size=cfg.batch_size, device=cfg.device
+        )
+    raise CheckpointError(f"{path} ({info['kind']!r}) has no encoder usable for prototypes (need mae or protonet)")
+
+
+# ------------------------------------------------------------------------------------------- examples
+
+
+@dataclass
+class Example:
+    path: Path  # the recording
+    label: str  # its class
+    start: int = 0  # first sample of the example
+    count: int | None = None  # samples (None: to the end)
+
+
+def support_examples(folder: str | Path) -> list[Example]:
+    """Labelled examples of a support folder (class = sub-folder name, else each ``core:label`` annotation)."""
+    from radiofm.data.recording import find_recordings, open_recording
+
+    root = Path(folder)
+    paths = find_recordings(root)
+    if not paths:
+        raise DatasetError(f"no recordings (.sigmf-meta or .npy) in support folder {root}")
+    out = []
+    for p in paths:
+        rel = p.relative_to(root)
+        if len(rel.parts) > 1:
+            out.append(Example(p, rel.parts[0]))
+            continue
+        rec = open_recording(p)
+        labelled = [a for a in rec.annotations if getattr(a, "label", None)]
+        if not labelled:
+            raise DatasetError(
+                f"{p}: neither in a class sub-folder nor annotated with core:label; cannot tell its class"
+            )
+        out += [Example(p, str(a.label), int(a.sample_start), int(a.sample_count)) for a in labelled]
+    classes = sorted({e.label for e in out})
+    if len(classes) < 2:
+        raise DatasetError(f"support folder {root} holds one class ({classes[0]!r}); prototypes need at least two")
+    return out
+
+
+def _units(example: Example, encoder: Encoder, cfg: EncoderPrototypeConfig) -> tuple[np.ndarray, float]:
+    """The example cut into the encoder's units: (N, unit_len) complex64 (N may be 0), and its sample rate."""
+    from radiofm.data.recording import open_recording
+
+    rec = open_recording(example.path)
+    n = encoder.unit_len(rec.sample_rate_hz)
+    start = example.start
+    stop = rec.n_samples if example.count is None else min(rec.n_samples, start + example.count)
+    if example.count is not None and stop - start < n:  # a short annotation: one unit from its start
+        start, stop = max(0, min(start, rec.n_samples - n)), max(0, min(start, rec.n_samples - n)) + n
+    k = min(max(0, (stop - start) // n), cfg.max_units_per_example)
+    if n < 1 or rec.n_samples < n or k == 0:
+        return np.zeros((0, max(n, 1)), np.complex64), rec.sample_rate_hz
+    iq = rec.read(start, k * n)
+    return iq.reshape(k, n), rec.sample_rate_hz
+
+
+def _rate_of(rates: dict[str, float], where: str) -> float:
+    distinct = sorted(set(rates.values()))
+    if len(distinct) > 1:
+        first = {r: p for p, r in rates.items()}
+        detail = ", ".join(f"{Path(first[r]).name} at {r / 1e6:g} MHz" for r in distinct[:3])
+        raise DatasetError(f"{where} mixes sample rates ({detail}); use recordings of one rate")
+    return distinct[0]
+
+
+def build_prototypes(encoder: Encoder, examples: list[Example], cfg: EncoderPrototypeConfig) -> dict:
+    """{"classes": [...], "prototypes": (K, D), "counts": {class: units}, "shots": {class: examples},
+    "sample_rate_hz"}. DatasetError for mixed rates or a class without a single usable unit (zero shots)."""
+    embs: dict[str, list[np.ndarray]] = {}
+    shots: dict[str, int] = {}
+    rates = {}
+    for ex in examples:
+        units, rate = _units(ex, encoder, cfg)
+        rates[str(ex.path)] = rate
+        shots.setdefault(ex.label, 0)
+        if len(units):
+            embs.setdefault(ex.label, []).append(encoder.embed(units, rate))
+            shots[ex.label] += 1
+    rate = _rate_of(rates, "the support set")
+    empty = sorted(c for c, n in shots.items() if n == 0)
+    if empty:
+        raise DatasetError(
+            f"class {empty[0]!r} has zero shots: none of its recordings holds one {encoder.unit_len(rate)}-sample unit"
+        )
+    classes = sorted(embs)
+    protos = np.stack([np.concatenate(embs[c]).mean(0) for c in classes])
+    if encoder.normalize_prototypes:
+        protos = protos / np.maximum(np.linalg.norm(protos, axis=1, keepdims=True), 1e-12)
+    return {
+        "classes": classes,
+        "prototypes": protos,
+        "shots": shots,
+        "sample_rate_hz": rate,
+        "counts": {c: int(sum(len(e) for e in embs[c])) for c in classes},
+    }
+
+
+def prototype_scores(emb: np.ndarray, protos: np.ndarray) -> np.ndarray:
+    """Softmax over negative squared distances: (N, D), (K, D) -> (N, K) probabilities."""
+    d = (emb**2).sum(1)[:, None] - 2 * emb @ protos.T + (protos**2).sum(1)[None, :]
+    z = -(d - d.min(1, keepdims=True))
+    p = np.exp(z)
+    return p / p.sum(1, keepdims=True)
+
+
+def classify_recordings(
+    encoder_path: str | Path, support: str | Path, queries: list[str | Path], cfg: EncoderPrototypeConfig | None = None
+) -> dict:
+    """Prototypes from ``support``, per-class scores for every query recording. Returns
+    {"encoder", "classes", "shots", "sample_rate_hz", "queries": [{"path", "units", "scores", "prediction"}]}."""
+    from radiofm.data.recording import open_recording
+
+    cfg = cfg or EncoderPrototypeConfig()
+    if not queries:
+        raise ConfigError("no query recording given")
+    encoder = load_encoder(encoder_path, cfg)
+    protos = build_prototypes(encoder, support_examples(support), cfg)
+    results = []
+    for q in queries:
+        rate = open_recording(q).sample_rate_hz
+        if rate != protos["sample_rate_hz"]:
+            raise DatasetError(
+                f"query {q} is at {rate / 1e6:g} MHz but the support set at "
+                f"{protos['sample_rate_hz'] / 1e6:g} MHz; classify recordings of the support's rate"
+            )
+        units, _ = _units(Example(Path(q), "?"), encoder, cfg)
+        if not len(units):
+            raise DatasetError(f"query {q} is shorter than one {encoder.unit_len(rate)}-sample unit of the encoder")
+        probs = prototype_scores(encoder.embed(units, rate), protos["prototypes"]).mean(0)
+        scores = {c: float(p) for c, p in zip(protos["classes"], probs)}
+        results.append(
+            {
+                "path": str(q),
+                "units": int(len(units)),
+                "scores": scores,
+                "prediction": protos["classes"][int(np.argmax(probs))],
+            }
+        )
+    return {
+        "encoder": encoder.name,
+        "classes": protos["classes"],
+        "shots": protos["shots"],
+        "sample_rate_hz": protos["sample_rate_hz"],
+        "queries": results,
+    }

@@ -1,0 +1,106 @@
+"""DeepBeam HDF5 layout: writer, run-aware frame slicing, front-end selection, refusals."""
+
+import h5py
+import numpy as np
+import pytest
+
+from radiofm.data.deepbeam import (
+    front_end_of,
+    list_front_ends,
+    load_front_end,
+    read_deepbeam,
+    write_deepbeam,
+)
+from radiofm.errors import DatasetError
+
+L = 2048
+
+
+def _arrays(runs, seed=0):
+    """Per-sample arrays with one (tx_beam, gain) label per run of the given lengths."""
+    rng = np.random.default_rng(seed)
+    n = sum(runs)
+    tx = np.concatenate([np.full(r, i % 3) for i, r in enumerate(runs)]).astype(np.int16)
+    gain = np.concatenate([np.full(r, 40.0 + 10 * (i // 3)) for i, r in enumerate(runs)]).astype(np.float32)
+    return {
+        "iq": rng.standard_normal((n, 2)).astype(np.float32),
+        "tx_beam": tx,
+        "rx_beam": np.zeros(n, np.int16),
+        "gain": gain,
+    }
+
+
+def test_round_trip_and_frames_never_cross_runs(tmp_path):
+    runs = [2 * L + 100, L - 1, 3 * L, L + 5]  # a short run gives no frame; remainders are dropped
+    arrays = _arrays(runs)
+    path = write_deepbeam(tmp_path / "x-24-beams-tx-ant-3-rx-ant-1.h5", arrays)
+    d = read_deepbeam(path)
+    assert d.front_end == "tx-ant-3-rx-ant-1" and d.angle is None
+    assert d.frames.shape == (2 + 0 + 3 + 1, 2, L) and d.frames.dtype == np.float32
+    starts = [0, L, 2 * L + 100 + L - 1, 2 * L + 100 + L - 1 + L, 2 * L + 100 + L - 1 + 2 * L, sum(runs[:3])]
+    for f, s in zip(d.frames, starts):
+        assert np.array_equal(f, arrays["iq"][s : s + L].T)
+    assert d.tx_beam.tolist() == [0, 0, 2, 2, 2, 0] and d.gain.tolist() == [40.0] * 5 + [50.0]
+
+
+def test_angle_files_and_caps(tmp_path):
+    arrays = _arrays([4 * L, 4 * L])
+    arrays["angle"] = np.repeat(np.array([-5.0, 5.0], np.float32), 4 * L)
+    path = write_deepbeam(tmp_path / "aoa-tx-ant-0-rx-ant-0.h5", arrays)
+    d = read_deepbeam(path, max_frames_per_label=2)
+    assert len(d) == 4 and sorted(d.angle.tolist()) == [-5.0, -5.0, 5.0, 5.0]
+
+
+def test_refuses_other_layouts(tmp_path):
+    p = tmp_path / "a-tx-ant-0-rx-ant-0.h5"
+    with h5py.File(p, "w") as h5:
+        h5["samples"] = np.zeros((10, 2))
+    with pytest.raises(DatasetError, match=r"not the DeepBeam layout \(no 'iq' dataset; the file holds samples\)"):
+        read_deepbeam(p)
+    with h5py.File(p, "w") as h5:
+        h5["iq"] = np.zeros((4 * L, 2), np.float32)
+    with pytest.raises(DatasetError, match="no 'tx_beam' dataset"):
+        read_deepbeam(p)
+    with h5py.File(p, "w") as h5:
+        h5["iq"] = np.zeros((4 * L, 3), np.float32)
+        h5["tx_beam"] = np.zeros(4 * L)
+    with pytest.raises(DatasetError, match=r"'iq' must be a numeric \(N, 2\)"):
+        read_deepbeam(p)
+    p.write_bytes(b"not hdf5 at all")
+    with pytest.raises(DatasetError, match="not a readable HDF5 file"):
+        read_deepbeam(p)
+    with pytest.raises(DatasetError, match="does not name a front end"):
+        front_end_of(tmp_path / "beams.h5")
+    with pytest.raises(DatasetError, match="not found"):
+        read_deepbeam(tmp_path / "missing-tx-ant-0-rx-ant-0.h5")
+    bad = _arrays([2 * L])
+    bad["iq"][5, 0] = np.nan
+    write_deepbeam(tmp_path / "n-tx-ant-1-rx-ant-0.h5", bad)
+    with pytest.raises(DatasetError, match="non-finite"):
+        read_deepbeam(tmp_path / "n-tx-ant-1-rx-ant-0.h5")
+
+
+def test_front_end_selection(beam_data):
+    assert sorted(list_front_ends(beam_data)) == ["tx-ant-0-rx-ant-0", "tx-ant-1-rx-ant-0"]
+    d = load_front_end(beam_data, "tx-ant-1")
+    assert d.front_end == "tx-ant-1-rx-ant-0" and len(d) == 2 * 4 * 8  # gains x beams x frames
+    assert np.bincount(d.tx_beam).tolist() == [16] * 4
+    a = load_front_end(beam_data / "aoa", "tx-ant-0", aoa=True)
+    assert sorted(np.unique(a.angle).tolist()) == [-20.0, -10.0, 0.0, 10.0, 20.0]
+    with pytest.raises(DatasetError, match=r"no DeepBeam file for front end 'tx-ant-7' .*found: tx-ant-0-rx-ant-0"):
+        load_front_end(beam_data, "tx-ant-7")
+    with pytest.raises(DatasetError, match="no angle-of-arrival files"):
+        load_front_end(beam_data, "tx-ant-0", aoa=True)
+
+
+def test_generation_is_seeded(tmp_path, beam_data):
+    from conftest import TINY_BEAMS
+
+    from radiofm.data.deepbeam import generate_beam_dataset
+    from radiofm.synth.beams import BeamConfig
+
+    generate_beam_dataset(
+        tmp_path / "again", BeamConfig(**TINY_BEAMS), seed=0, aoa=False, front_ends=[1], progress=False
+    )
+    again = load_front_end(tmp_path / "again", "tx-ant-1")
+    assert np.array_equal(again.frames, load_front_end(beam_data, "tx-ant-1").frames)

@@ -1,0 +1,103 @@
+"""Prototypical network: filter bank, normalisations, prototypes and distances, checkpoints."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from radiofm.errors import ConfigError
+from radiofm.models import create_model, save_checkpoint
+from radiofm.models.protonet import (
+    ProtoNetConfig,
+    augment_iq,
+    minmax_frames,
+    proto_logits,
+    prototypes,
+    squared_distances,
+)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def test_shapes_and_head():
+    m = create_model("protobeam-tiny", n_classes=5)
+    x = torch.randn(3, 2, 2048)
+    assert m(x).shape == (3, 16) and m.classify(x).shape == (3, 5)
+    with pytest.raises(ConfigError, match="no classification head"):
+        create_model("protobeam-tiny").classify(x)
+    with pytest.raises(ConfigError, match=r"expected frames \(B, 2, L\)"):
+        m(torch.randn(3, 2048))
+
+
+def test_minmax_per_frame_and_channel():
+    x = torch.tensor([[[0.0, 1.0, 2.0], [5.0, 5.0, 5.0]], [[-3.0, 0.0, 1.0], [2.0, 4.0, 3.0]]])
+    y = minmax_frames(x)
+    assert torch.allclose(y[0, 0], torch.tensor([-1.0, 0.0, 1.0])) and torch.all(y[0, 1] == 0)
+    assert torch.allclose(y[1, 0], torch.tensor([-1.0, 0.5, 1.0])) and torch.allclose(
+        y[1, 1], torch.tensor([-1.0, 1.0, 0.0])
+    )
+
+
+def test_dft_filter_bank_finds_a_tone():
+    m = create_model("protobeam", data_norm=False)
+    n = torch.arange(2048)
+    f = 16 / 128  # cycles per sample: bin 64 + 16 of 128 filters spread over [-0.5, 0.5)
+    x = torch.stack([torch.cos(2 * torch.pi * f * n), torch.sin(2 * torch.pi * f * n)])[None]
+    spec = m.log_spectrum(x)[0]
+    assert int(spec.argmax()) == 64 + 16 and spec.max() - spec.median() > 20  # a clean peak, tens of dB up
+
+
+def test_prototype_normalisation_is_unit_norm():
+    emb = torch.randn(12, 7) * 5
+    labels = torch.arange(3).repeat_interleave(4)
+    p = prototypes(emb, labels, 3, normalize=True)
+    assert torch.allclose(p.norm(dim=1), torch.ones(3), atol=1e-6)
+    raw = prototypes(emb, labels, 3, normalize=False)
+    assert torch.allclose(raw[1], emb[4:8].mean(0)) and torch.allclose(p[2], raw[2] / raw[2].norm())
+    with pytest.raises(ConfigError, match="at least one support example"):
+        prototypes(emb, torch.zeros(12, dtype=torch.long), 3, normalize=False)
+
+
+def test_distance_softmax_by_hand():
+    q = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    p = torch.tensor([[0.0, 0.0], [1.0, 1.0], [3.0, 0.0]])
+    d = squared_distances(q, p)
+    assert torch.allclose(d, torch.tensor([[1.0, 1.0, 4.0], [4.0, 2.0, 13.0]]))
+    probs = torch.softmax(proto_logits(q, p), dim=1)
+    e = np.exp(-np.array([[1.0, 1.0, 4.0], [4.0, 2.0, 13.0]]))
+    assert np.allclose(probs.numpy(), e / e.sum(1, keepdims=True), atol=1e-6)
+
+
+def test_augmentation_rotates_and_scales():
+    x = torch.randn(4, 2, 64)
+    g = torch.Generator().manual_seed(0)
+    y = augment_iq(x, g, scale_range=(2.0, 2.0))
+    assert torch.allclose((y**2).sum((1, 2)), 4 * (x**2).sum((1, 2)), rtol=1e-5)  # energy x scale²
+    assert not torch.allclose(y, 2 * x)
+    assert torch.equal(y, augment_iq(x, torch.Generator().manual_seed(0), scale_range=(2.0, 2.0)))
+
+
+def test_bad_config():
+    with pytest.raises(ConfigError):
+        ProtoNetConfig(in_chans=3)
+    with pytest.raises(ConfigError):
+        ProtoNetConfig(frame_len=64, filter_len=128)
+
+
+def test_checkpoint_loads_by_itself(tmp_path):
+    m = create_model("protobeam-tiny", proto_norm=False)
+    save_checkpoint(tmp_path / "run", m, kind="protobeam")
+    x = torch.randn(2, 2, 2048)
+    m.eval()
+    np.save(tmp_path / "x.npy", x.numpy())
+    np.save(tmp_path / "y.npy", m(x).detach().numpy())
+    code = (
+        "import numpy as np, torch; from radiofm.models import load_checkpoint; "
+        f"m, info = load_checkpoint({str(tmp_path / 'run')!r}); "
+        f"y = m(torch.from_numpy(np.load({str(tmp_path / 'x.npy')!r}))).detach().numpy(); "
+        f"assert np.allclose(y, np.load({str(tmp_path / 'y.npy')!r}), atol=1e-5); "
+        "assert info['family'] == 'protonet' and m.config.proto_norm is False"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,216 @@
+"""Few-shot tasks: episodes, episodic training, TTSA/TOTA evaluation, baselines, ProtoAoA."""
+
+import contextlib
+import io
+import json
+
+import numpy as np
+import pytest
+
+from radiofm.data.deepbeam import write_deepbeam
+from radiofm.errors import ConfigError
+from radiofm.tasks.fewshot import (
+    EpisodeConfig,
+    EpisodeDataset,
+    ProtoTrainConfig,
+    sample_episode,
+    split_frames,
+    train_protonet,
+)
+from radiofm.tasks.fewshot_eval import FewShotEvalConfig, adapt_batchnorm, evaluate_run, load_protonet_run
+from radiofm.tasks.protoaoa import AoAEvalConfig, evaluate_aoa, skip_split
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def test_episode_draws_exactly_distinct_frames():
+    labels = np.repeat(np.arange(6), 10)
+    cfg = EpisodeConfig(n_way=4, n_support=3, n_query=5)
+    ep = sample_episode(labels, cfg, np.random.default_rng(0))
+    idx = np.concatenate([ep.support.ravel(), ep.query.ravel()])
+    assert idx.size == 4 * (3 + 5) and np.unique(idx).size == idx.size
+    assert len(set(ep.classes.tolist())) == 4
+    for j, c in enumerate(ep.classes):
+        assert np.all(labels[ep.support[j]] == c) and np.all(labels[ep.query[j]] == c)
+    again = sample_episode(labels, cfg, np.random.default_rng(0))
+    assert np.array_equal(again.support, ep.support) and np.array_equal(again.query, ep.query)
+    other = sample_episode(labels, cfg, np.random.default_rng(0), query_labels=np.repeat(np.arange(6), 5))
+    assert other.query.shape == (4, 5)
+    with pytest.raises(ConfigError, match="class .* has 10 support / 10 query frames"):
+        sample_episode(labels, EpisodeConfig(2, 6, 5), np.random.default_rng(0))
+    with pytest.raises(ConfigError, match="needs that many classes"):
+        sample_episode(labels, EpisodeConfig(7, 1, 1), np.random.default_rng(0))
+
+
+def test_episode_dataset_items():
+    frames = np.random.default_rng(0).standard_normal((40, 2, 64)).astype(np.float32)
+    ds = EpisodeDataset(frames, np.repeat(np.arange(4), 10), EpisodeConfig(3, 2, 4), n_episodes=5, seed=1)
+    item = ds[2]
+    assert len(ds) == 5 and item["x"].shape == (3 * (2 + 4), 2, 64)
+    assert np.array_equal(item["x"].numpy(), ds[2]["x"].numpy()) and not np.array_equal(item["x"], ds[3]["x"])
+
+
+def test_split_is_stratified_and_disjoint():
+    labels = np.repeat(np.arange(3), 10)
+    tr, te = split_frames(labels, 0.3, seed=0)
+    assert np.intersect1d(tr, te).size == 0 and len(tr) + len(te) == 30
+    assert np.bincount(labels[te]).tolist() == [3, 3, 3]
+    assert np.array_equal(te, split_frames(labels, 0.3, seed=0)[1])
+
+
+def _two_class_folder(tmp_path):
+    """Class 0: a tone at +0.2 cycles/sample; class 1: at -0.2. Random phases, amplitudes and noise."""
+    rng = np.random.default_rng(0)
+    n = np.arange(2048)
+    iq, tx = [], []
+    for c, f in ((0, 0.2), (1, -0.2)):
+        for _ in range(24):
+            s = rng.uniform(0.1, 1) * np.exp(1j * (2 * np.pi * f * n + rng.uniform(0, 6.3)))
+            s = s + 0.05 * (rng.standard_normal(2048) + 1j * rng.standard_normal(2048))
+            iq.append(s)
+            tx.append(np.full(2048, c))
+    iq = np.concatenate(iq)
+    arrays = {
+        "iq": np.stack([iq.real, iq.imag], 1).astype(np.float32),
+        "tx_beam": np.concatenate(tx),
+        "rx_beam": np.zeros(len(iq)),
+        "gain": np.full(len(iq), 50.0),
+    }
+    write_deepbeam(tmp_path / "d" / "two-tx-ant-0-rx-ant-0.h5", arrays)
+    return tmp_path / "d"
+
+
+def test_network_separates_two_trivial_classes(tmp_path):
+    data = _two_class_folder(tmp_path)
+    cfg = ProtoTrainConfig(
+        data=str(data),
+        front_end="tx-ant-0",
+        model="protobeam-tiny",
+        episodes=30,
+        episode=EpisodeConfig(2, 3, 5),
+        lr=3e-3,
+        progress=False,
+        save_every_steps=0,
+    )
+    with contextlib.redirect_stdout(io.StringIO()):
+        train_protonet(cfg, tmp_path / "run")
+    log = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert log[-1]["train_acc"] > 0.9
+    model, record = load_protonet_run(tmp_path / "run")
+    rep = evaluate_run(
+        model, record, data, "tx-ant-0", FewShotEvalConfig(shots=(1, 3), episodes=20, n_query=4, progress=False)
+    )
+    assert rep["setting"] == "ttsa" and rep["accuracy"]["3"] > 0.9 and rep["n_way"] == 2
+
+
+@pytest.fixture(scope="module")
+def beam_run(beam_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "pb"
+    cfg = ProtoTrainConfig(
+        data=str(beam_data),
+        front_end="tx-ant-0",
+        model="protobeam-tiny",
+        episodes=4,
+        episode=EpisodeConfig(3, 2, 2),
+        progress=False,
+    )
+    with contextlib.redirect_stdout(io.StringIO()):
+        train_protonet(cfg, out)
+    return out
+
+
+def test_ttsa_and_tota_reports(beam_data, beam_run):
+    model, record = load_protonet_run(beam_run)
+    cfg = FewShotEvalConfig(shots=(1, 2), episodes=5, n_query=2, progress=False)
+    ttsa = evaluate_run(model, record, beam_data, "tx-ant-0", cfg)
+    tota = evaluate_run(model, record, beam_data, "tx-ant-1", cfg)
+    assert ttsa["setting"] == "ttsa" and tota["setting"] == "tota" and tota["n_way"] == 4
+    for rep in (ttsa, tota):
+        assert set(rep["accuracy"]) == {"1", "2"} and all(0 <= v <= 1 for v in rep["accuracy"].values())
+        assert set(rep["ci95"]) == {"1", "2"}
+    adapted = evaluate_run(
+        model,
+        record,
+        beam_data,
+        "tx-ant-1",
+        FewShotEvalConfig(shots=(2,), episodes=5, n_query=2, adapt_bn=True, progress=False),
+    )
+    assert adapted["adapt_bn"] and adapted["adapt_frames"] == 32
+    with pytest.raises(ConfigError, match=r"30 shots \+ 2 queries per class need 32 frames, but class .* has only 8"):
+        evaluate_run(model, record, beam_data, "tx-ant-1", FewShotEvalConfig(shots=(30,), n_query=2, progress=False))
+
+
+def test_adabn_changes_statistics_only(beam_data, beam_run):
+    import torch
+
+    from radiofm.data.deepbeam import load_front_end
+
+    model, _ = load_protonet_run(beam_run)
+    frames = load_front_end(beam_data, "tx-ant-1").frames
+    adapted = adapt_batchnorm(model, frames)
+    before, after = model.state_dict(), adapted.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before if "running" not in k and "num_batches" not in k)
+    assert not torch.equal(before["mlp.0.running_mean"], after["mlp.0.running_mean"])
+
+
+def test_skip_split_modes():
+    angles = [-20, -10, 0, 10, 20, 30, 40]
+    assert skip_split(angles, 3) == ([-20.0, 20.0], [-10.0, 0.0, 10.0, 30.0, 40.0])
+    assert skip_split(angles, 3, mode="hold-every") == ([-20.0, -10.0, 10.0, 20.0, 40.0], [0.0, 30.0])
+    with pytest.raises(ConfigError):
+        skip_split([0, 10], 5)
+
+
+def test_protoaoa_reports_unseen_angle_errors(beam_data, tmp_path):
+    data = beam_data / "aoa"
+    cfg = ProtoTrainConfig(
+        data=str(data),
+        front_end="tx-ant-0",
+        model="protobeam-tiny",
+        label="angle",
+        classes=(-20.0, 0.0, 20.0),
+        episodes=3,
+        episode=EpisodeConfig(3, 2, 2),
+        progress=False,
+    )
+    with contextlib.redirect_stdout(io.StringIO()):
+        train_protonet(cfg, tmp_path / "aoa")
+    model, record = load_protonet_run(tmp_path / "aoa")
+    rep = evaluate_aoa(
+        model, record, data, "tx-ant-0", AoAEvalConfig(shots=(1, 2), episodes=4, n_query=2, progress=False)
+    )
+    assert rep["unseen_angles"] == [-10.0, 10.0] and set(rep["mae_deg"]) == {"1", "2"}
+    assert all(0 <= v <= 40 for v in rep["mae_deg"].values())
+
+
+def test_supervised_baseline(beam_data, tmp_path):
+    from radiofm.tasks.fewshot_baselines import SupervisedConfig, evaluate_supervised, train_supervised
+
+    cfg = SupervisedConfig(
+        data=str(beam_data),
+        front_end="tx-ant-0",
+        model="protobeam-tiny",
+        steps=3,
+        batch_size=8,
+        finetune_steps=2,
+        finetune_repeats=1,
+        progress=False,
+    )
+    with contextlib.redirect_stdout(io.StringIO()):
+        train_supervised(cfg, tmp_path / "sup")
+    r = evaluate_supervised(tmp_path / "sup", beam_data, ["tx-ant-0", "tx-ant-1"], (1, 2), cfg)
+    assert 0 <= r["ttsa"] <= 1 and set(r["tota"]) == {"tx-ant-1"} and set(r["finetuned"]["tx-ant-1"]) == {"1", "2"}
+
+
+def test_same_name_other_data_is_refused(beam_run, tmp_path):
+    from conftest import TINY_BEAMS
+
+    from radiofm.data.deepbeam import generate_beam_dataset
+    from radiofm.errors import DatasetError
+    from radiofm.synth.beams import BeamConfig
+
+    other = tmp_path / "other"
+    generate_beam_dataset(other, BeamConfig(**TINY_BEAMS), seed=1, aoa=False, front_ends=[0], progress=False)
+    model, record = load_protonet_run(beam_run)
+    with pytest.raises(DatasetError, match="differs from what the run was trained on"):
+        evaluate_run(model, record, other, "tx-ant-0", FewShotEvalConfig(shots=(1,), episodes=2, n_query=2))

@@ -182,6 +182,12 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--image-size", type=size2, default=None, help="backbone input (F, T); default: --init's")
     p.add_argument("--val-fraction", type=float, default=0.1, help="held-out fraction for validation (default 0.1)")
     p.add_argument(
+        "--label-fraction",
+        type=float,
+        default=1.0,
+        help="train on this fraction of the labelled training items, in (0, 1] (default 1: all)",
+    )
+    p.add_argument(
         "--no-cache-features",
         action="store_true",
         help="frozen mode: run the backbone every epoch (enables augmentation) instead of caching its features once",
@@ -201,6 +207,7 @@ def finetune_fields(args: argparse.Namespace) -> dict[str, Any]:
         model=args.model,
         image_size=args.image_size,
         val_fraction=args.val_fraction,
+        label_fraction=args.label_fraction,
         cache_features=not args.no_cache_features,
     )
 

@@ -63,3 +63,23 @@ def split_indices(
         chosen = units[perm[lo:hi]]
         out[name] = np.flatnonzero(np.isin(ids, chosen)).tolist()
     return out
+
+
+def label_subset(labels: Sequence[int], fraction: float, *, seed: int, salt: int = 13) -> list[int]:
+    """Sorted positions of a class-stratified ``fraction`` of ``labels`` (label-efficiency runs).
+
+    Each class keeps ``max(1, round(count * fraction))`` of its items, drawn by
+    ``np.random.default_rng([seed, salt])``, so every class stays represented; ``fraction`` 1 keeps everything.
+    """
+    if not 0.0 < fraction <= 1.0:
+        raise ConfigError(f"label fraction must be in (0, 1], got {fraction}")
+    labels = np.asarray(labels)
+    if fraction == 1.0:
+        return list(range(len(labels)))
+    rng = np.random.default_rng([seed, salt])
+    keep: list[int] = []
+    for c in np.unique(labels):
+        where = np.flatnonzero(labels == c)
+        n = max(1, int(round(len(where) * fraction)))
+        keep.extend(int(i) for i in rng.choice(where, size=n, replace=False))
+    return sorted(keep)

@@ -57,6 +57,7 @@ class FinetuneConfig:
     image_size: tuple[int, int] | None = None  # backbone input (F, T); None: the init checkpoint's
     val_fraction: float = 0.1  # held-out fraction of the training data for validation
     cache_features: bool = True  # frozen mode: run the backbone once and cache its features (no augmentation)
+    label_fraction: float = 1.0  # use this fraction of the training labels (label-efficiency runs), in (0, 1]
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -67,6 +68,8 @@ class FinetuneConfig:
             raise ConfigError("--mode scratch needs --init or --model to name the architecture")
         if not 0.0 <= self.val_fraction < 0.9:
             raise ConfigError(f"--val-fraction must be in [0, 0.9), got {self.val_fraction}")
+        if not 0.0 < self.label_fraction <= 1.0:
+            raise ConfigError(f"--label-fraction must be in (0, 1], got {self.label_fraction}")
         if self.layer_decay is not None and not 0.0 < self.layer_decay <= 1.0:
             raise ConfigError(f"--layer-decay must be in (0, 1], got {self.layer_decay}")
 

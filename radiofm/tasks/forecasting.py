@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from radiofm.data.sentences import SentenceConfig
-from radiofm.data.splits import train_val_split
+from radiofm.data.splits import label_subset, train_val_split
 from radiofm.data.windows import ForecastWindows
 from radiofm.dsp.grid import detection_rates, grid_detection
 from radiofm.errors import CheckpointError, ConfigError, DatasetError
@@ -131,6 +131,7 @@ def finetune_forecasting(
     train_idx, val_idx = train_val_split(
         split["indices"]["forecast_train"], config.val_fraction, seed=train.seed, salt=SPLIT_SALT
     )
+    train_idx = [train_idx[i] for i in label_subset([0] * len(train_idx), config.label_fraction, seed=train.seed)]
     split["val"] = val_idx
     context = config.context or (model_cfg.out_kernel[0] // 2 + 1 if config.readout == "first" else 4)
     windows = {"context": context, "horizon": 1, "stride": config.stride}

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from radiofm.data.nrlte import SegmentationDataset
-from radiofm.data.splits import train_val_split
+from radiofm.data.splits import label_subset, train_val_split
 from radiofm.dsp.resize import resize
 from radiofm.errors import ConfigError, DatasetError
 from radiofm.models.backbones import backbone_spec
@@ -268,6 +268,7 @@ def finetune_segmentation(
     family, bcfg, init_info = ft.backbone_config(config)
     full = SegmentationDataset(data, image_size=tuple(bcfg["img_size"]), max_frames=config.max_frames)
     train_idx, val_idx = train_val_split(len(full), config.val_fraction, seed=train.seed, salt=SPLIT_SALT)
+    train_idx = [train_idx[i] for i in label_subset([0] * len(train_idx), config.label_fraction, seed=train.seed)]
     train_set = torch.utils.data.Subset(full, train_idx)
     val_set = torch.utils.data.Subset(full, val_idx) if val_idx else None
     norm = _norm_config(config.norm, full.specs, train_idx)

@@ -1,4 +1,5 @@
-"""``radiofm generate``: synthetic datasets (ISM pretraining corpus, NR/LTE segmentation set, 60 GHz beams)."""
+"""``radiofm generate``: synthetic datasets (ISM pretraining corpus, NR/LTE segmentation set, 60 GHz beams, CSI
+sensing and positioning)."""
 
 from __future__ import annotations
 
@@ -75,6 +76,10 @@ def add_parser(sub) -> None:
     b.add_argument("--workers", type=_args.positive_int, default=1, help="parallel worker processes")
     b.add_argument("--no-progress", action="store_true")
     b.set_defaults(run=_run_beams)
+
+    from radiofm.cli.generate_csi import add_generators
+
+    add_generators(gsub)
 
 
 def _run_ism(args: argparse.Namespace) -> int:

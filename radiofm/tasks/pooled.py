@@ -37,17 +37,57 @@ IDENTITY_INPUT = {"norm": "dataset", "mean_db": 0.0, "std_db": 1.0}
 
 
 class ImageItems(torch.utils.data.Dataset):
-    """Items ``indices`` of a source read lazily: j -> {"x": float32 (C, H, W) = norm(load(i)), "y": targets[i]}."""
+    """Items ``indices`` of a source read lazily: j -> {"x": float32 (C, H, W) = transform(load(i)), "y": targets[i]}.
 
-    def __init__(self, load: Callable[[int], np.ndarray], targets: np.ndarray, indices, norm: ChannelNorm):
-        self.load, self.targets, self.indices, self.norm = load, np.asarray(targets), [int(i) for i in indices], norm
+    ``transform`` is the input's :class:`~radiofm.data.channel_norm.ChannelNorm` (resize + standardise) or, for
+    images resized beforehand, :func:`standardiser` of it.
+    """
+
+    def __init__(self, load: Callable[[int], np.ndarray], targets: np.ndarray, indices, transform: Callable):
+        self.load, self.targets, self.indices = load, np.asarray(targets), [int(i) for i in indices]
+        self.transform = transform
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def __getitem__(self, j: int) -> dict:
         i = self.indices[int(j)]
-        return {"x": torch.from_numpy(self.norm(self.load(i))), "y": torch.as_tensor(self.targets[i])}
+        x = np.asarray(self.transform(self.load(i)), dtype=np.float32)
+        return {"x": torch.from_numpy(x), "y": torch.as_tensor(self.targets[i])}
+
+
+def standardiser(norm: ChannelNorm) -> Callable[[np.ndarray], np.ndarray]:
+    """x (C, H, W) already at ``norm.image_size`` -> (x - mean[c]) / std[c], float32 (the norm without its resize)."""
+    mean = np.asarray(norm.mean, np.float32)[:, None, None]
+    std = np.asarray(norm.std, np.float32)[:, None, None]
+    return lambda x: (np.asarray(x, np.float32) - mean) / std
+
+
+def resized_stack(
+    load: Callable[[int], np.ndarray], indices, image_size: tuple[int, int], *, progress: bool = False
+) -> np.ndarray:
+    """float32 (N, C, H, W): items ``indices`` resized once (bilinear, anti-aliased), so that the statistics pass,
+    the feature cache and every epoch do not read and resize the files again."""
+    from tqdm import tqdm
+
+    probe = None
+    out = None
+    for j, i in enumerate(tqdm(list(indices), desc="resizing", unit="item", disable=not progress, leave=False)):
+        x = np.asarray(load(int(i)))
+        if probe is None:
+            probe = ChannelNorm(image_size, (0.0,) * x.shape[0], (1.0,) * x.shape[0])
+            out = np.empty((len(indices), x.shape[0], *probe.image_size), np.float32)
+        out[j] = probe.resize(x)
+    return out if out is not None else np.zeros((0, 0, *image_size), np.float32)
+
+
+def norm_of(resized: np.ndarray, rows, *, source: str) -> ChannelNorm:
+    """Per-channel mean/std (float64 accumulation) of ``resized[rows]`` (N, C, H, W) — equal to
+    :func:`radiofm.data.channel_norm.fit_channel_norm` on the same items."""
+    from radiofm.data.channel_norm import fit_channel_norm
+
+    rows = list(rows)
+    return fit_channel_norm((resized[r] for r in rows), tuple(resized.shape[2:]), source=source)
 
 
 def backbone_for(config: ft.FinetuneConfig, in_chans: int) -> tuple[str, dict, dict | None]:
@@ -167,6 +207,9 @@ def predict(
 __all__ = [
     "IDENTITY_INPUT",
     "ImageItems",
+    "norm_of",
+    "resized_stack",
+    "standardiser",
     "backbone_for",
     "build_model",
     "check_new_run",

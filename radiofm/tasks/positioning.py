@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from radiofm.data.channel_norm import fit_channel_norm
 from radiofm.data.positioning import PositionScaler, open_positioning
 from radiofm.data.splits import label_subset, train_val_split
 from radiofm.errors import ConfigError, DatasetError
@@ -106,7 +105,10 @@ def finetune_positioning(
     train_idx, val_idx = train_val_split(len(d), config.val_fraction, seed=train.seed, salt=SPLIT_SALT)
     train_idx = [train_idx[i] for i in label_subset([0] * len(train_idx), config.label_fraction, seed=train.seed)]
     size = tuple(bcfg["img_size"])
-    norm = fit_channel_norm((d.features[i] for i in train_idx), size, source=f"{path}, {len(train_idx)} samples")
+    used = sorted([*train_idx, *val_idx])
+    resized = pooled.resized_stack(d.features.__getitem__, used, size, progress=train.progress)
+    row = {i: r for r, i in enumerate(used)}
+    norm = pooled.norm_of(resized, [row[i] for i in train_idx], source=f"{path}, {len(train_idx)} samples")
     scaler = fit_scaler(d.positions[train_idx])
     targets = scaler.to_unit(d.positions).astype(np.float32)
     head = {"type": "pooled", "in_dim": int(bcfg["embed_dim"]), "out_dim": 3,
@@ -114,9 +116,9 @@ def finetune_positioning(
     model, settings, loaded = pooled.build_model(
         KIND, family, bcfg, head, norm, config, seed=train.seed, task_config={"targets": scaler.to_dict()}
     )
-    features = d.features
-    train_set = pooled.ImageItems(features.__getitem__, targets, train_idx, norm)
-    val_set = pooled.ImageItems(features.__getitem__, targets, val_idx, norm) if val_idx else None
+    std = pooled.standardiser(norm)
+    train_set = pooled.ImageItems(resized.__getitem__, targets[used], [row[i] for i in train_idx], std)
+    val_set = pooled.ImageItems(resized.__getitem__, targets[used], [row[i] for i in val_idx], std) if val_idx else None
     extra = {
         "finetune": {
             **settings,
@@ -132,7 +134,7 @@ def finetune_positioning(
             "source": str(path),
             "train_samples": len(train_idx),
             "val_samples": len(val_idx),
-            "channels": int(features.shape[1]),
+            "channels": int(d.features.shape[1]),
             "image_size": list(size),
             "scaler": scaler.to_dict(),
         },  # fmt: skip

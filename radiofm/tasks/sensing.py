@@ -21,7 +21,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from radiofm.data.channel_norm import fit_channel_norm
 from radiofm.data.ntufi import CLASSES, N_ANTENNAS, SPLIT_DIRS, open_ntufi
 from radiofm.data.splits import label_subset, train_val_split
 from radiofm.errors import ConfigError, DatasetError
@@ -103,16 +102,21 @@ def finetune_sensing(
     keep = label_subset(full.labels[train_idx], config.label_fraction, seed=train.seed)
     train_idx = [train_idx[i] for i in keep]
     size = tuple(bcfg["img_size"])
+    used = sorted([*train_idx, *val_idx])
+    resized = pooled.resized_stack(full.read, used, size, progress=train.progress)
+    row = {i: r for r, i in enumerate(used)}
     source = f"NTU-Fi {data} {SPLIT_DIRS['train']}, {len(train_idx)} training files"
-    norm = fit_channel_norm((full.read(i) for i in train_idx), size, source=source)
+    norm = pooled.norm_of(resized, [row[i] for i in train_idx], source=source)
     present = sorted({int(full.labels[i]) for i in train_idx})
     head = {"type": "pooled", "in_dim": int(bcfg["embed_dim"]), "out_dim": len(CLASSES),
             "hidden": list(config.head_hidden), "dropout": config.head_dropout}  # fmt: skip
     model, settings, loaded = pooled.build_model(
         KIND, family, bcfg, head, norm, config, seed=train.seed, task_config={"classes": list(CLASSES)}
     )
-    train_set = pooled.ImageItems(full.read, full.labels, train_idx, norm)
-    val_set = pooled.ImageItems(full.read, full.labels, val_idx, norm) if val_idx else None
+    labels = full.labels[used]
+    std = pooled.standardiser(norm)
+    train_set = pooled.ImageItems(resized.__getitem__, labels, [row[i] for i in train_idx], std)
+    val_set = pooled.ImageItems(resized.__getitem__, labels, [row[i] for i in val_idx], std) if val_idx else None
     extra = {
         "classes": list(CLASSES),
         "train_classes": [CLASSES[i] for i in present],

@@ -12,6 +12,7 @@ from radiofm.cli import _args
 TASKS = {
     "segmentation": ("radiofm.cli.tasks.segmentation", "NR/LTE spectrogram segmentation (paper B §III-D)"),
     "forecasting": ("radiofm.cli.tasks.forecasting", "spectrum forecasting with a ConvLSTM backbone (paper A)"),
+    "signals": ("radiofm.cli.tasks.signals", "signal identification, 20 CommRad RF classes (slides Task 1)"),
 }
 
 

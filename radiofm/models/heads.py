@@ -4,7 +4,7 @@ Shapes: B batch, L = gf * gt tokens on the backbone's (F/p, T/p) patch grid, D b
 C classes, p patch side, (H, W) = (gf * p, gt * p) the backbone's input size.
 
 A head config dict (as stored in a fine-tuned checkpoint's config.json) names its ``"type"`` (a key of
-:data:`HEAD_TYPES`: ``"transformer"`` → :class:`TransformerSegHead`, ``"conv2d"`` → :class:`ConvSegHead`) and,
+:data:`HEAD_TYPES`: ``"transformer"`` → :class:`TransformerSegHead`, ``"conv2d"`` → :class:`ConvSegHead`, ``"mlp"`` → :class:`MLPClassHead`) and,
 for the "mix" readout, ``"mix_levels"`` (the head is then wrapped in a :class:`LevelMix`); :func:`build_head`
 builds it. Which head a backbone family gets is its :class:`radiofm.models.backbones.BackboneSpec`'s choice.
 """
@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from radiofm.errors import ConfigError
@@ -123,6 +124,38 @@ class ConvSegHead(nn.Module):
         return self.conv2(torch.relu(self.conv1(feats.to(self.conv1.weight.dtype))))
 
 
+@dataclass
+class MLPClassHeadConfig:
+    embed_dim: int  # backbone token width D
+    num_classes: int  # classes C
+    hidden: int = 256  # hidden width of the 2-layer MLP
+    dropout: float = 0.1  # dropout before the output layer
+    pool: str = "mean"  # token pooling: "mean" over the L tokens (the only one; kept for later readouts)
+
+    def __post_init__(self) -> None:
+        if self.embed_dim < 1 or self.num_classes < 2 or self.hidden < 1 or not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"invalid MLPClassHeadConfig: {self}")
+        if self.pool != "mean":
+            raise ConfigError(f"MLP head pool must be 'mean', got {self.pool!r}")
+
+
+class MLPClassHead(nn.Module):
+    """Tokens (B, L, D) -> class logits (B, C): mean over tokens, LayerNorm, Linear(D, hidden), GELU, dropout,
+    Linear(hidden, C) — two layers (the slides' signal identification: one linear layer was not enough)."""
+
+    def __init__(self, config: MLPClassHeadConfig):
+        super().__init__()
+        c = self.config = config
+        self.norm = nn.LayerNorm(c.embed_dim)
+        self.fc1 = nn.Linear(c.embed_dim, c.hidden)
+        self.drop = nn.Dropout(c.dropout)
+        self.fc2 = nn.Linear(c.hidden, c.num_classes)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        x = self.norm(tokens.to(self.fc1.weight.dtype).mean(dim=1))
+        return self.fc2(self.drop(F.gelu(self.fc1(x))))
+
+
 # head "type" -> builder from the head config dict (without "type" and "mix_levels")
 HEAD_TYPES: dict[str, Callable[[dict], nn.Module]] = {}
 
@@ -134,6 +167,7 @@ def register_head_type(name: str, builder: Callable[[dict], nn.Module]) -> None:
 
 register_head_type("transformer", lambda c: TransformerSegHead(SegHeadConfig(**c)))
 register_head_type("conv2d", lambda c: ConvSegHead(ConvSegHeadConfig(**c)))
+register_head_type("mlp", lambda c: MLPClassHead(MLPClassHeadConfig(**c)))
 
 
 def build_head(config: dict) -> nn.Module:
@@ -150,6 +184,8 @@ __all__ = [
     "ConvSegHead",
     "ConvSegHeadConfig",
     "LevelMix",
+    "MLPClassHead",
+    "MLPClassHeadConfig",
     "SegHeadConfig",
     "TransformerSegHead",
     "build_head",

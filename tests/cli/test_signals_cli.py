@@ -94,7 +94,7 @@ def test_every_mode_with_a_label_fraction(world, tmp_path, mode):
 
 def test_scratch_on_a_png_folder(world, tmp_path, capsys):
     run, ev = tmp_path / "run", tmp_path / "eval"
-    argv = ["--mode", "scratch", "--model", "vit-tiny", "--image-size", "32x32", "--val-fraction", "0"]
+    argv = ["--mode", "scratch", "--model", "vit-tiny", "--image-size", "32x32", "--val-fraction", "0", "--epochs", "1"]
     assert _finetune(world, run, *argv, data="png-train") == 0
     _, info = load_checkpoint(run, expect_kind="signals")
     assert info["config"]["frontend"] == {"format": "png", "image_size": [32, 32]}

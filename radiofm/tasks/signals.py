@@ -25,6 +25,9 @@ linear layer on the frozen encoder not enough). Loss: label-smoothing cross-entr
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -40,6 +43,7 @@ from radiofm.data.signals import LabelledFiles, SignalSpectrogramParams, open_si
 from radiofm.data.spectrogram_images import load_image, open_image_dataset
 from radiofm.data.splits import label_subset, train_val_split
 from radiofm.errors import ConfigError, DatasetError
+from radiofm.io import atomic_path
 from radiofm.models.checkpoint import load_checkpoint
 from radiofm.models.finetuned import configure_mode, load_backbone_into, rebuild
 from radiofm.models.lora import merge_lora
@@ -96,6 +100,41 @@ def load_images(files: LabelledFiles, frontend: dict, *, progress: bool = False)
         bad = files.items[int(np.flatnonzero(~np.isfinite(out).reshape(len(files), -1).all(1))[0])][0]
         raise DatasetError(f"{bad}: spectrogram holds NaN or Inf values")
     return out
+
+
+def _stat(path: Path) -> list[int]:
+    st = path.stat()
+    return [int(st.st_size), int(st.st_mtime_ns)]
+
+
+def cached_images(files: LabelledFiles, frontend: dict, *, progress: bool = False) -> np.ndarray:
+    """:func:`load_images`, cached as ``ROOT/.radiofm-cache/signals-<key>.npy`` (``~/.cache/radiofm`` when ``ROOT`` is
+    read-only): the key hashes the front end and every item's path, label, size and mtime (meta and data), so an
+    edited or added file rebuilds it. Reading SigMF validates every metadata file — the cache saves that per run."""
+    items = []
+    for path, label in files.items:
+        entry = [path.relative_to(files.root).as_posix(), label, *_stat(path)]
+        if path.suffix == ".sigmf-meta":
+            entry += _stat(path.with_suffix(".sigmf-data"))
+        items.append(entry)
+    blob = json.dumps({"frontend": frontend, "items": items, "version": 1}, sort_keys=True).encode()
+    key = hashlib.sha256(blob).hexdigest()[:16]
+    base = files.root / ".radiofm-cache"
+    if not os.access(files.root, os.W_OK):
+        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "radiofm"
+    path = base / f"signals-{key}.npy"
+    if path.is_file():
+        try:
+            images = np.load(path, allow_pickle=False)
+            if images.shape[0] == len(files) and images.dtype == np.float32:
+                return images
+        except (OSError, ValueError):
+            pass  # unreadable cache: rebuilt below
+    images = load_images(files, frontend, progress=progress)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, images, allow_pickle=False)
+    return images
 
 
 class SignalImages(torch.utils.data.Dataset):
@@ -224,7 +263,7 @@ def finetune_signals(
     frontend = frontend_config(fmt, tuple(bcfg["img_size"]), fft_size=config.fft_size, hop=config.hop)
     labels = np.array([classes.index(label) for _, label in files.items], dtype=np.int64)
     t0 = time.perf_counter()
-    full = SignalImages(load_images(files, frontend, progress=train.progress), labels)
+    full = SignalImages(cached_images(files, frontend, progress=train.progress), labels)
     if say:
         say(f"{len(full)} {fmt} items of {len(classes)} classes -> {frontend['image_size']} images "
             f"in {time.perf_counter() - t0:.1f}s")  # fmt: skip

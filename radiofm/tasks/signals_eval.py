@@ -17,7 +17,7 @@ from radiofm.data.signals import check_classes
 from radiofm.errors import ConfigError
 from radiofm.io import atomic_path, write_json
 from radiofm.tasks.metrics import confusion_matrix, matrix_metrics
-from radiofm.tasks.signals import KIND, load_images, load_signals_model, open_labelled
+from radiofm.tasks.signals import KIND, cached_images, load_signals_model, open_labelled
 
 
 @dataclass
@@ -69,7 +69,7 @@ def evaluate_signals_run(
             f"{data}: holds {fmt} items but the model {model_dir} was trained on {frontend['format']} items"
         )
     check_classes(classes, files, str(data))
-    images = load_images(files, frontend, progress=config.progress)
+    images = cached_images(files, frontend, progress=config.progress)
     truth = np.array([classes.index(label) for _, label in files.items], dtype=np.int64)
     probs = predict_signals(model, images, batch_size=config.batch_size, device=config.device)
     report = {
@@ -90,7 +90,8 @@ def evaluate_signals_run(
 
 
 def plot_signal_confusion(report: dict, path: Path) -> None:
-    """Row-normalised confusion matrix (percent of each true class) with the per-class accuracy in the row labels."""
+    """Row-normalised confusion matrix (percent of each true class) with the per-class accuracy in the row labels;
+    the percentages are written on the diagonal and on confusions of at least 20 %."""
     from radiofm.viz import new_figure, save_figure
 
     classes = report["classes"]
@@ -102,7 +103,7 @@ def plot_signal_confusion(report: dict, path: Path) -> None:
     im = ax.imshow(np.nan_to_num(norm), vmin=0, vmax=1, cmap="Blues")
     for i in range(k):
         for j in range(k):
-            if np.nan_to_num(norm[i, j]) >= 0.005:
+            if (i == j and not np.isnan(norm[i, j])) or np.nan_to_num(norm[i, j]) >= 0.2:  # few texts: fast
                 color = "white" if norm[i, j] > 0.5 else "black"
                 ax.text(j, i, f"{100 * norm[i, j]:.0f}", ha="center", va="center", fontsize=7, color=color)
     acc = report["per_class"]

@@ -107,3 +107,22 @@ def test_frontend_config_records_the_stft_only_for_sigmf():
         frontend_config("wav", (64, 64))
     with torch.no_grad():
         assert torch.isfinite(_tiny_model()(torch.zeros(1, 1, 32, 32))).all()
+
+
+def test_front_end_images_are_cached_and_rebuilt_when_a_file_changes(tmp_path):
+    from radiofm.data.spectrogram_images import write_spectrogram_png
+    from radiofm.tasks.signals import cached_images, load_images
+
+    rng = torch.Generator().manual_seed(0)
+    for name in ("a_0.png", "a_1.png", "b_0.png"):
+        write_spectrogram_png(tmp_path / name, torch.rand(16, 16, generator=rng).numpy())
+    files, fmt = open_labelled(tmp_path)
+    assert fmt == "png" and files.classes == ["a", "b"]
+    front = frontend_config("png", (8, 8))
+    first = cached_images(files, front)
+    assert len(list((tmp_path / ".radiofm-cache").glob("signals-*.npy"))) == 1
+    assert (cached_images(files, front) == first).all() and (load_images(files, front) == first).all()
+    assert open_labelled(tmp_path)[0].items == files.items  # the hidden cache folder is not a data item
+    write_spectrogram_png(tmp_path / "b_0.png", torch.rand(16, 16, generator=rng).numpy())
+    changed = cached_images(open_labelled(tmp_path)[0], front)
+    assert not (changed[2] == first[2]).all() and (changed[:2] == first[:2]).all()

@@ -88,9 +88,7 @@ def add_parser(sub) -> None:
     s.add_argument("--out", required=True, type=Path, help="output folder")
     s.add_argument("--per-class", type=_args.positive_int, default=50, help="captures per class (default 50)")
     s.add_argument("--duration", type=_args.positive_float, default=0.25, help="capture length in s (default 0.25)")
-    s.add_argument(
-        "--classes", default=None, metavar="NAMES", help="comma list of class names (default: all 20)"
-    )
+    s.add_argument("--classes", default=None, metavar="NAMES", help="comma list of class names (default: all 20)")
     s.add_argument(
         "--datatype",
         choices=["cu8", "ci8", "ci16_le", "cf32_le"],

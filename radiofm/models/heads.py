@@ -4,7 +4,8 @@ Shapes: B batch, L = gf * gt tokens on the backbone's (F/p, T/p) patch grid, D b
 C classes, p patch side, (H, W) = (gf * p, gt * p) the backbone's input size.
 
 A head config dict (as stored in a fine-tuned checkpoint's config.json) names its ``"type"`` (a key of
-:data:`HEAD_TYPES`: ``"transformer"`` → :class:`TransformerSegHead`, ``"conv2d"`` → :class:`ConvSegHead`, ``"mlp"`` → :class:`MLPClassHead`) and,
+:data:`HEAD_TYPES`: ``"transformer"`` → :class:`TransformerSegHead`, ``"conv2d"`` → :class:`ConvSegHead`,
+``"mlp"`` → :class:`MLPClassHead`) and,
 for the "mix" readout, ``"mix_levels"`` (the head is then wrapped in a :class:`LevelMix`); :func:`build_head`
 builds it. Which head a backbone family gets is its :class:`radiofm.models.backbones.BackboneSpec`'s choice.
 """

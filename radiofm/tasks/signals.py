@@ -65,7 +65,7 @@ def open_labelled(folder: str | Path) -> tuple[LabelledFiles, str]:
     PNG images. DatasetError when it holds neither (or a reader refuses it)."""
     root = Path(folder)
     if not root.is_dir():
-        raise DatasetError(f"signal dataset folder {root} not found" if not root.exists() else f"{root} is not a folder")
+        raise DatasetError(f"signal dataset folder {root} not found" if not root.exists() else f"{root} is no folder")
     if any(root.rglob("*.sigmf-meta")):
         return open_signal_dataset(root), "sigmf"
     if any(p.suffix.lower() == ".png" for p in root.rglob("*")):

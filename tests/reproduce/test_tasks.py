@@ -1,4 +1,4 @@
-"""`radiofm reproduce tasks --preset quick`: data, one backbone, the task x mode table and the label-efficiency curve."""
+"""`radiofm reproduce tasks --preset quick`: data, a backbone, the task x mode table and the label-efficiency curve."""
 
 import dataclasses
 import json
@@ -14,8 +14,17 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_quick_preset_end_to_end_and_resume(tmp_path, capsys):
+    """With a tiny MAE reused (--init; pretraining itself is tested in tests/tasks), every step runs in seconds."""
+    import torch
+
+    from radiofm.models import create_model, save_checkpoint
+
+    torch.manual_seed(0)
+    mae = create_model("vit-tiny", img_size=(32, 32), depth=2, decoder_depth=1)
+    save_checkpoint(tmp_path / "mae", mae, kind="mae", extra={"model_name": "vit-tiny"})
     out = tmp_path / "tasks"
-    assert main(["reproduce", "tasks", "--preset", "quick", "--out", str(out), "--tasks", "signals"]) == 0
+    argv = ["reproduce", "tasks", "--preset", "quick", "--out", str(out), "--tasks", "signals", "--init"]
+    assert main([*argv, str(tmp_path / "mae")]) == 0
     printed = capsys.readouterr().out
     assert "| signals (%) |" in printed and "label_efficiency.png" in printed
     report = json.loads((out / "report.json").read_text())
@@ -25,11 +34,12 @@ def test_quick_preset_end_to_end_and_resume(tmp_path, capsys):
     curve = report["curve"]["signals"]
     assert list(curve["pretrained"]) == ["0.5", "1"] and list(curve["scratch"]) == ["0.5", "1"]
     assert curve["pretrained"]["1"] == row["last-k"] and curve["scratch"]["1"] == row["scratch"]
+    assert report["settings"]["init"] == str(tmp_path / "mae") and not (out / "data" / "ism").exists()
     assert (out / "label_efficiency.png").stat().st_size > 0 and "55.5 / 84.5 / 86.5" in (out / "tasks.md").read_text()
     for mode in ("frozen", "scratch"):
         assert json.loads((out / "eval" / run_name("signals", mode) / "signals.json").read_text())["samples"] == 20
     # a rerun skips every step and rewrites the same table
-    assert main(["reproduce", "tasks", "--preset", "quick", "--out", str(out), "--tasks", "signals"]) == 0
+    assert main([*argv, str(tmp_path / "mae")]) == 0
     assert "(done, skipped)" in capsys.readouterr().out
     assert json.loads((out / "report.json").read_text())["table"] == report["table"]
 

@@ -61,4 +61,5 @@ def print_report(report: dict) -> None:
     for c in report["classes"]:
         acc = report["per_class"][c]
         print(f"  {c:>{width}}  {'   -' if acc is None else f'{100 * acc:5.1f}%'}")
-    print(f"accuracy {100 * report['accuracy']:.1f}%, mean per-class accuracy {100 * report['mean_class_accuracy']:.1f}%")
+    mean = report["mean_class_accuracy"]
+    print(f"accuracy {100 * report['accuracy']:.1f}%, mean per-class accuracy {100 * mean:.1f}%")

@@ -14,6 +14,8 @@ EVALUATIONS = {
     "segmentation": ("radiofm.cli.tasks.segmentation", "NR/LTE segmentation confusion matrices (paper A/B)"),
     "forecasting": ("radiofm.cli.tasks.forecasting", "resource-block forecasting metric (paper A Fig. 6)"),
     "signals": ("radiofm.cli.tasks.signals", "signal identification accuracy, per class, confusion (slides Task 1)"),
+    "sensing": ("radiofm.cli.tasks.sensing", "CSI activity sensing accuracy and confusion matrix (paper B)"),
+    "positioning": ("radiofm.cli.tasks.positioning", "positioning errors (mean/median/p90 m), CDF and error map"),
 }
 
 

@@ -1,5 +1,5 @@
-"""``radiofm generate``: synthetic datasets (ISM pretraining corpus, NR/LTE segmentation set, 60 GHz beams,
-signal identification)."""
+"""``radiofm generate``: synthetic datasets (ISM pretraining corpus, NR/LTE segmentation set, 60 GHz beams, CSI
+sensing and positioning, signal identification)."""
 
 from __future__ import annotations
 
@@ -99,6 +99,10 @@ def add_parser(sub) -> None:
     s.add_argument("--workers", type=_args.positive_int, default=1, help="parallel worker processes")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(run=_run_signals)
+
+    from radiofm.cli.generate_csi import add_generators
+
+    add_generators(gsub)
 
 
 def _run_ism(args: argparse.Namespace) -> int:

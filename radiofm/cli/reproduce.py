@@ -12,6 +12,7 @@ import argparse
 from radiofm.cli import _args
 
 EXPERIMENTS = {
+    "table4": ("radiofm.cli.experiments.table4", "paper B Table IV: CSI activity sensing, mask ratios x sizes+scratch"),
     "table5": ("radiofm.cli.experiments.table5", "paper B Table V: NR/LTE segmentation, mask ratios x sizes + scratch"),
     "paper-a": ("radiofm.cli.experiments.paper_a", "paper A: ConvLSTM forecasting heatmaps and segmentation matrices"),
     "protobeam": ("radiofm.cli.experiments.protobeam", "slides Table I: ProtoBeam TTSA/TOTA, baselines, ProtoAoA"),

@@ -115,4 +115,45 @@ def adapt_patch_embed(
     return model.train(src.training)
 
 
-__all__ = ["METHODS", "adapt_patch_embed", "adapt_state_dict"]
+def load_adapted_backbone(model: nn.Module, init, *, method: str = "mean") -> dict[str, list[str]]:
+    """Copy a pretrained MAE checkpoint ``init`` into ``model.backbone`` (a fine-tuned model, e.g.
+    :class:`~radiofm.models.finetuned.FineTuneModel`) whose backbone takes ``in_chans`` channels.
+
+    With the same channel count this is :func:`radiofm.models.finetuned.load_backbone_into`'s strict load; with
+    another, every tensor but the patch embedding is loaded strictly and the embedding is widened by
+    :func:`adapt_state_dict` (``method``). Returns {"loaded", "missing", "unexpected", "adapted"}.
+    """
+    from safetensors import safe_open
+
+    from radiofm.errors import CheckpointError
+    from radiofm.models.backbones import backbone_spec
+    from radiofm.models.checkpoint import MODEL_FILE, load_backbone_weights, read_checkpoint_info
+
+    spec = backbone_spec(model.config["backbone_family"])
+    info = read_checkpoint_info(init)
+    src = int(info["config"].get("in_chans", 1))
+    dst = int(model.config["backbone"].get("in_chans", 1))
+    if src == dst:
+        result = load_backbone_weights(model, init, prefix="backbone.", expected_unexpected=spec.dropped)
+        return {**result, "adapted": []}
+    key = "patch_embed.weight"
+    result = load_backbone_weights(
+        model, init, prefix="backbone.", expected_missing=("head.", f"backbone.{key}"), expected_unexpected=spec.dropped
+    )
+    try:
+        with safe_open(str(init) + "/" + MODEL_FILE, framework="pt") as fh:
+            weight = fh.get_tensor(key)
+    except Exception as exc:  # safetensors raises its own error types
+        raise CheckpointError(f"{init}: cannot read {key} ({str(exc).splitlines()[0] if str(exc) else exc})") from None
+    wide = adapt_state_dict({key: weight}, dst, method=method, from_chans=src)[key]
+    target = model.backbone.patch_embed.weight
+    if wide.shape != target.shape:
+        raise CheckpointError(f"{init}: {key} {tuple(weight.shape)} cannot be adapted to {tuple(target.shape)}")
+    with torch.no_grad():
+        target.copy_(wide)
+    missing = [k for k in result["missing"] if k != f"backbone.{key}"]
+    return {"loaded": [*result["loaded"], f"backbone.{key}"], "missing": missing,
+            "unexpected": result["unexpected"], "adapted": [f"backbone.{key}"]}  # fmt: skip
+
+
+__all__ = ["METHODS", "adapt_patch_embed", "adapt_state_dict", "load_adapted_backbone"]

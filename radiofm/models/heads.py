@@ -5,7 +5,7 @@ C classes, p patch side, (H, W) = (gf * p, gt * p) the backbone's input size.
 
 A head config dict (as stored in a fine-tuned checkpoint's config.json) names its ``"type"`` (a key of
 :data:`HEAD_TYPES`: ``"transformer"`` → :class:`TransformerSegHead`, ``"conv2d"`` → :class:`ConvSegHead`,
-``"mlp"`` → :class:`MLPClassHead`) and,
+``"pooled"`` → :class:`PooledHead`) and,
 for the "mix" readout, ``"mix_levels"`` (the head is then wrapped in a :class:`LevelMix`); :func:`build_head`
 builds it. Which head a backbone family gets is its :class:`radiofm.models.backbones.BackboneSpec`'s choice.
 """
@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from radiofm.errors import ConfigError
@@ -126,35 +125,45 @@ class ConvSegHead(nn.Module):
 
 
 @dataclass
-class MLPClassHeadConfig:
-    embed_dim: int  # backbone token width D
-    num_classes: int  # classes C
-    hidden: int = 256  # hidden width of the 2-layer MLP
-    dropout: float = 0.1  # dropout before the output layer
-    pool: str = "mean"  # token pooling: "mean" over the L tokens (the only one; kept for later readouts)
+class PooledHeadConfig:
+    """A per-item head: mean over the backbone's tokens, then a linear layer or a small MLP (classification or
+    regression; paper B's CSI sensing head is linear on the frozen encoder, the slides' positioning head an MLP)."""
+
+    in_dim: int = 192  # backbone token width D
+    out_dim: int = 6  # outputs: classes (logits) or regression targets
+    hidden: tuple[int, ...] = ()  # hidden layer widths (GELU between layers); () = one linear layer
+    norm: bool = True  # layer-normalise the pooled features (no affine: a fixed, per-item feature scaling)
+    dropout: float = 0.0  # dropout before each linear layer (training only)
 
     def __post_init__(self) -> None:
-        if self.embed_dim < 1 or self.num_classes < 2 or self.hidden < 1 or not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"invalid MLPClassHeadConfig: {self}")
-        if self.pool != "mean":
-            raise ConfigError(f"MLP head pool must be 'mean', got {self.pool!r}")
+        self.hidden = tuple(int(h) for h in self.hidden)
+        if self.in_dim < 1 or self.out_dim < 1 or any(h < 1 for h in self.hidden) or not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"invalid PooledHeadConfig: {self}")
 
 
-class MLPClassHead(nn.Module):
-    """Tokens (B, L, D) -> class logits (B, C): mean over tokens, LayerNorm, Linear(D, hidden), GELU, dropout,
-    Linear(hidden, C) — two layers (the slides' signal identification: one linear layer was not enough)."""
+class PooledHead(nn.Module):
+    """Tokens (B, L, D) -> (B, out_dim): mean over L, optional LayerNorm (no affine), linear / MLP."""
 
-    def __init__(self, config: MLPClassHeadConfig):
+    def __init__(self, config: PooledHeadConfig):
         super().__init__()
         c = self.config = config
-        self.norm = nn.LayerNorm(c.embed_dim)
-        self.fc1 = nn.Linear(c.embed_dim, c.hidden)
-        self.drop = nn.Dropout(c.dropout)
-        self.fc2 = nn.Linear(c.hidden, c.num_classes)
+        self.norm = nn.LayerNorm(c.in_dim, eps=1e-6, elementwise_affine=False) if c.norm else nn.Identity()
+        layers: list[nn.Module] = []
+        width = c.in_dim
+        for h in c.hidden:
+            layers += [nn.Dropout(c.dropout), nn.Linear(width, h), nn.GELU()]
+            width = h
+        layers += [nn.Dropout(c.dropout), nn.Linear(width, c.out_dim)]
+        self.mlp = nn.Sequential(*layers)
+        for m in self.mlp:
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=0.02 if c.hidden else 0.01)
+                nn.init.zeros_(m.bias)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        x = self.norm(tokens.to(self.fc1.weight.dtype).mean(dim=1))
-        return self.fc2(self.drop(F.gelu(self.fc1(x))))
+        if tokens.ndim != 3 or tokens.shape[-1] != self.config.in_dim:
+            raise ConfigError(f"pooled head expects (B, L, {self.config.in_dim}) tokens, got {tuple(tokens.shape)}")
+        return self.mlp(self.norm(tokens.float().mean(dim=1)))
 
 
 # head "type" -> builder from the head config dict (without "type" and "mix_levels")
@@ -168,7 +177,7 @@ def register_head_type(name: str, builder: Callable[[dict], nn.Module]) -> None:
 
 register_head_type("transformer", lambda c: TransformerSegHead(SegHeadConfig(**c)))
 register_head_type("conv2d", lambda c: ConvSegHead(ConvSegHeadConfig(**c)))
-register_head_type("mlp", lambda c: MLPClassHead(MLPClassHeadConfig(**c)))
+register_head_type("pooled", lambda c: PooledHead(PooledHeadConfig(**c)))
 
 
 def build_head(config: dict) -> nn.Module:
@@ -185,8 +194,8 @@ __all__ = [
     "ConvSegHead",
     "ConvSegHeadConfig",
     "LevelMix",
-    "MLPClassHead",
-    "MLPClassHeadConfig",
+    "PooledHead",
+    "PooledHeadConfig",
     "SegHeadConfig",
     "TransformerSegHead",
     "build_head",

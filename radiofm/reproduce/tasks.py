@@ -35,12 +35,11 @@ from radiofm.data.positioning import write_positioning_files
 from radiofm.data.signals import write_signal_dataset
 from radiofm.errors import ConfigError
 from radiofm.io import atomic_path, write_json
+from radiofm.models.finetuned import MODES
 from radiofm.reproduce.steps import Log, Step, last_record, prepare_folder, run_steps
 from radiofm.reproduce.tasks_report import TASKS, build_report, markdown, plot_label_efficiency
 from radiofm.tasks import pretrain_mae
 from radiofm.tasks.finetune import DEFAULT_TRAIN as FINETUNE_TRAIN
-
-MODES = ("frozen", "last-k", "lora", "full", "scratch")
 
 
 @dataclass

@@ -87,4 +87,39 @@ def plot_confusion(report: dict, path: Path) -> None:
     save_figure(fig, path)
 
 
-__all__ = ["binary_matrix", "confusion_matrix", "matrix_metrics", "metrics_with_binary", "plot_confusion"]
+def plot_class_confusion(report: dict, path: Path, *, title: str = "") -> None:
+    """One row-normalised confusion matrix with counts: ``report["classes"]``, ``report["confusion"]`` (counts,
+    row = true class) — item classification (CSI sensing, signal identification)."""
+    from radiofm.viz import new_figure, save_figure
+
+    classes = report["classes"]
+    counts = np.asarray(report["confusion"], dtype=np.int64)
+    rows = counts.sum(1, keepdims=True)
+    norm = np.divide(counts, rows, out=np.full(counts.shape, np.nan), where=rows > 0)
+    k = len(classes)
+    side = max(4.5, 0.55 * k + 2.0)
+    fig = new_figure((side + 1.0, side))
+    ax = fig.subplots()
+    ax.imshow(np.nan_to_num(norm), vmin=0, vmax=1, cmap="Blues")
+    for i in range(k):
+        for j in range(k):
+            pct = "" if np.isnan(norm[i, j]) else f"\n{100 * norm[i, j]:.0f}%"
+            color = "white" if np.nan_to_num(norm[i, j]) > 0.5 else "black"
+            ax.text(j, i, f"{counts[i, j]}{pct}", ha="center", va="center", fontsize=7 if k > 8 else 9, color=color)
+    ax.set_xticks(range(k), classes, rotation=45 if k > 8 else 0, ha="right" if k > 8 else "center")
+    ax.set_yticks(range(k), classes)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    acc = report.get("accuracy")
+    ax.set_title(f"{title}: accuracy {acc:.3f}" if acc is not None else title)
+    save_figure(fig, path)
+
+
+__all__ = [
+    "binary_matrix",
+    "confusion_matrix",
+    "matrix_metrics",
+    "metrics_with_binary",
+    "plot_class_confusion",
+    "plot_confusion",
+]

@@ -17,9 +17,10 @@ Front end (one image per item, at the backbone's input size (H, W), 224 x 224 fo
 
 Either way the model standardises each image itself (per-sample mean/std), so dB and grey levels look alike.
 
-Model: :class:`radiofm.models.finetuned.FineTuneModel` = ViT-MAE encoder + :class:`~radiofm.models.heads.MLPClassHead`
-(mean-pooled tokens -> LayerNorm -> Linear -> GELU -> dropout -> Linear: two layers, since the slides found one
-linear layer on the frozen encoder not enough). Loss: label-smoothing cross-entropy (alpha 0.1). Checkpoint kind
+Model: :class:`radiofm.models.finetuned.FineTuneModel` = ViT-MAE encoder + a
+:class:`~radiofm.models.heads.PooledHead` with one hidden layer (mean-pooled tokens -> LayerNorm -> Linear(D, 256) ->
+GELU -> dropout -> Linear(256, C): two layers, since the slides found one linear layer on the frozen encoder not
+enough). Loss: label-smoothing cross-entropy (alpha 0.1). Checkpoint kind
 ``"signals"``; every ``--mode`` and ``--label-fraction`` of :class:`radiofm.tasks.finetune.FinetuneConfig`.
 """
 
@@ -174,10 +175,10 @@ def build_signals_model(
         "backbone_family": family,
         "backbone": dict(backbone),
         "head": {
-            "type": "mlp",
-            "embed_dim": int(backbone["embed_dim"]),
-            "num_classes": len(classes),
-            "hidden": int(hidden),
+            "type": "pooled",
+            "in_dim": int(backbone["embed_dim"]),
+            "out_dim": len(classes),
+            "hidden": [int(hidden)],  # two layers: D -> hidden -> C
             "dropout": float(dropout),
         },
         "input": {"norm": "per-sample"},

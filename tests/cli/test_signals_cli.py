@@ -70,7 +70,7 @@ def test_finetune_frozen_then_evaluate(world, tmp_path, capsys):
     assert [json.loads(line)["epoch"] for line in out.splitlines() if line.startswith("{")] == [1, 2]
     model, info = load_checkpoint(run, expect_kind="signals")
     assert info["config"]["classes"] == sorted(CLASSES) and info["config"]["frontend"]["format"] == "sigmf"
-    assert info["config"]["head"]["type"] == "mlp" and not any(k.startswith("decoder") for k in model.state_dict())
+    assert info["config"]["head"]["type"] == "pooled" and not any(k.startswith("decoder") for k in model.state_dict())
     assert _evaluate(world, run, ev) == 0
     assert sorted(p.name for p in ev.iterdir()) == ["confusion.png", "signals.json"]
     report = json.loads((ev / "signals.json").read_text())

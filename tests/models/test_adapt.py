@@ -98,3 +98,31 @@ def test_bad_requests_raise_config_errors(mae):
         adapt_patch_embed(torch.nn.Linear(2, 2), 3)
     with pytest.raises(ConfigError):
         adapt_patch_embed(mae, 0)
+
+
+def test_load_adapted_backbone_keeps_the_pretrained_output_on_replicated_input(mae, tmp_path):
+    from radiofm.models import save_checkpoint
+    from radiofm.models.adapt import load_adapted_backbone
+    from radiofm.models.finetuned import rebuild
+
+    save_checkpoint(tmp_path / "mae", mae, kind="mae")
+    cfg = {k: (list(v) if isinstance(v, tuple) else v) for k, v in mae.config.__dict__.items()}
+    head = {"type": "pooled", "in_dim": 32, "out_dim": 6}
+    model = rebuild(
+        {
+            "task": "sensing",
+            "backbone_family": "mae",
+            "backbone": {**cfg, "in_chans": 3},
+            "head": head,
+            "input": {"norm": "dataset", "mean_db": 0.0, "std_db": 1.0},
+            "readout": "last",
+            "lora": None,
+        }
+    )
+    result = load_adapted_backbone(model, tmp_path / "mae")
+    assert result["adapted"] == ["backbone.patch_embed.weight"]
+    assert not [k for k in result["missing"] if "backbone" in k]
+    x = torch.randn(2, 1, 32, 48)
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model.encode(x.repeat(1, 3, 1, 1)), mae.forward_features(x), atol=2e-5, rtol=1e-5)

@@ -7,7 +7,7 @@ import torch
 
 from radiofm.errors import ConfigError, DatasetError
 from radiofm.models.finetuned import configure_mode
-from radiofm.models.heads import MLPClassHead, MLPClassHeadConfig, build_head
+from radiofm.models.heads import PooledHead, build_head
 from radiofm.models.registry import get_config
 from radiofm.tasks.signals import (
     SignalsConfig,
@@ -30,14 +30,12 @@ def _tiny_model():
     return build_signals_model("mae", backbone, CLASSES, frontend_config("png", (32, 32)), hidden=64, dropout=0.0)
 
 
-def test_mlp_head_is_two_layers_and_rebuilds_from_its_config():
-    head = build_head({"type": "mlp", "embed_dim": 16, "num_classes": 5, "hidden": 8})
-    assert isinstance(head, MLPClassHead)
-    linears = [m for m in head.modules() if isinstance(m, torch.nn.Linear)]
-    assert [(m.in_features, m.out_features) for m in linears] == [(16, 8), (8, 5)]
-    assert head(torch.randn(3, 7, 16)).shape == (3, 5)
-    with pytest.raises(ConfigError):
-        MLPClassHeadConfig(embed_dim=16, num_classes=1)
+def test_signals_head_is_a_two_layer_mlp_on_pooled_tokens():
+    model = _tiny_model()
+    assert isinstance(model.head, PooledHead) and model.config["head"]["type"] == "pooled"
+    linears = [m for m in model.head.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(32, 64), (64, 4)]
+    assert build_head(model.config["head"])(torch.randn(3, 7, 32)).shape == (3, 4)
 
 
 def test_head_overfits_one_batch_on_a_frozen_backbone():

@@ -1,0 +1,27 @@
+"""The pooled-token head (CSI sensing, positioning): shapes, registry round trip, bad input."""
+
+import pytest
+import torch
+
+from radiofm.errors import ConfigError
+from radiofm.models.heads import PooledHead, PooledHeadConfig, build_head
+
+
+def test_linear_and_mlp_shapes_and_the_registry():
+    lin = build_head({"type": "pooled", "in_dim": 8, "out_dim": 6})
+    mlp = build_head({"type": "pooled", "in_dim": 8, "out_dim": 3, "hidden": [16]})
+    assert isinstance(lin, PooledHead) and len([m for m in lin.mlp if isinstance(m, torch.nn.Linear)]) == 1
+    assert len([m for m in mlp.mlp if isinstance(m, torch.nn.Linear)]) == 2
+    x = torch.randn(4, 5, 8)
+    assert lin(x).shape == (4, 6) and mlp(x).shape == (4, 3)
+    # mean pooling: the token order does not matter
+    torch.testing.assert_close(lin(x), lin(x.flip(1)))
+
+
+def test_bad_configs_and_inputs():
+    with pytest.raises(ConfigError):
+        PooledHeadConfig(in_dim=8, out_dim=0)
+    with pytest.raises(ConfigError):
+        PooledHeadConfig(in_dim=8, hidden=(0,))
+    with pytest.raises(ConfigError, match="expects"):
+        PooledHead(PooledHeadConfig(in_dim=8))(torch.randn(2, 3, 7))

@@ -173,26 +173,33 @@ def _evaluate(task: str, mod, run: Path, test: Path, ev: Path) -> dict:
 # ------------------------------------------------------------------------------------------- steps
 
 
-def _generate(out: Path, s: TasksSettings, log: Log | None) -> dict:
+def _generate(what: str, out: Path, s: TasksSettings, log: Log | None) -> dict:
+    """One data set (steps per data set, so a later run with more tasks adds only the missing ones)."""
     data = out / "data"
-    if s.init is None:
+    if what == "ism":
         generate_corpus(data / "ism", n_recordings=s.ism_recordings, seed=s.seed, workers=s.workers, **s.ism_kwargs)
-    summary: dict = {"ism_recordings": 0 if s.init else s.ism_recordings}
-    if "signals" in s.tasks:
+        return {"recordings": s.ism_recordings}
+    if what == "signals":
         kw = dict(duration_s=s.signals_duration_s, workers=s.workers, progress=False)
         write_signal_dataset(data / "signals-test", per_class=s.signals_test_per_class, seed=s.seed + 2, **kw)
         write_signal_dataset(data / "signals-train", per_class=s.signals_per_class, seed=s.seed + 1, **kw)
-        summary["signals"] = [20 * s.signals_per_class, 20 * s.signals_test_per_class]
-    if "sensing" in s.tasks:
+        return {"train": 20 * s.signals_per_class, "test": 20 * s.signals_test_per_class}
+    if what == "sensing":
         write_ntufi(data / "sensing", s.sensing_train_per_class, s.sensing_test_per_class, seed=s.seed + 3,
                     workers=s.workers, progress=False)  # fmt: skip
-        summary["sensing"] = [6 * s.sensing_train_per_class, 6 * s.sensing_test_per_class]
-    if "positioning" in s.tasks:
-        files = write_positioning_files(data / "positioning", s.positioning_train, s.positioning_test,
-                                        seed=s.seed + 4, progress=False)  # fmt: skip
-        summary["positioning"] = [s.positioning_train, s.positioning_test, str(files.get("train", ""))]
-    (data / "done").write_text("ok\n")
-    return summary
+        return {"train": 6 * s.sensing_train_per_class, "test": 6 * s.sensing_test_per_class}
+    write_positioning_files(data / "positioning", s.positioning_train, s.positioning_test, seed=s.seed + 4,
+                            progress=False)  # fmt: skip
+    return {"train": s.positioning_train, "test": s.positioning_test}
+
+
+# what marks each data set written
+DATA_DONE = {
+    "ism": "data/ism/corpus.json",
+    "signals": "data/signals-train/manifest.json",
+    "sensing": "data/sensing",
+    "positioning": "data/positioning/test.mat",
+}
 
 
 def backbone_path(out: Path, s: TasksSettings) -> Path:
@@ -257,8 +264,10 @@ def _result_file(task: str) -> str:
 
 def pipeline(s: TasksSettings, available: dict[str, bool] | None = None) -> list[Step]:
     available = available or {t: task_module(t) is not None for t in s.tasks}
-    done = "runs/mae/model.safetensors" if s.init is None else "data/done"
-    steps = [Step("generate data", "data/done", _generate), Step("pretrain backbone", done, _pretrain)]
+    steps = [] if s.init else [Step("generate ism data", DATA_DONE["ism"], partial(_generate, "ism"))]
+    steps += [Step(f"generate {t} data", DATA_DONE[t], partial(_generate, t)) for t in s.tasks if available[t]]
+    if s.init is None:
+        steps.append(Step("pretrain backbone", "runs/mae/model.safetensors", _pretrain))
     runs = [(t, m, 1.0) for t in s.tasks for m in s.modes]
     runs += [(t, m, f) for t in s.tasks for f in s.fractions if f != 1.0 for m in (s.curve_mode, "scratch")]
     for task, mode, fraction in runs:

@@ -47,12 +47,14 @@ def test_quick_preset_end_to_end_and_resume(tmp_path, capsys):
 def test_pipeline_runs_each_mode_once_and_the_curve_below_100_percent():
     s = dataclasses.replace(PRESETS["cpu"], tasks=("signals",))
     names = [st.name for st in pipeline(s, {"signals": True})]
-    assert names[:2] == ["generate data", "pretrain backbone"]
-    assert names[2:] == [f"finetune signals-{m}" for m in s.modes] + [
+    assert names[:3] == ["generate ism data", "generate signals data", "pretrain backbone"]
+    assert names[3:] == [f"finetune signals-{m}" for m in s.modes] + [
         "finetune signals-last-k-labels0.01", "finetune signals-scratch-labels0.01",
         "finetune signals-last-k-labels0.1", "finetune signals-scratch-labels0.1",
     ]  # fmt: skip
-    assert pipeline(s, {"signals": False})[2:] == []
+    assert [st.name for st in pipeline(s, {"signals": False})] == ["generate ism data", "pretrain backbone"]
+    reuse = [st.name for st in pipeline(dataclasses.replace(s, init="mae"), {"signals": True})]
+    assert reuse[:2] == ["generate signals data", "finetune signals-frozen"]
 
 
 def test_settings_are_checked():

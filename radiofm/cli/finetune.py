@@ -12,6 +12,7 @@ from radiofm.cli import _args
 TASKS = {
     "segmentation": ("radiofm.cli.tasks.segmentation", "NR/LTE spectrogram segmentation (paper B §III-D)"),
     "forecasting": ("radiofm.cli.tasks.forecasting", "spectrum forecasting with a ConvLSTM backbone (paper A)"),
+    "signals": ("radiofm.cli.tasks.signals", "signal identification, 20 CommRad RF classes (slides Task 1)"),
     "sensing": ("radiofm.cli.tasks.sensing", "CSI human activity sensing, NTU-Fi HAR (paper B §III-C)"),
     "positioning": ("radiofm.cli.tasks.positioning", "5G NR positioning from 4 base stations' CSI (slides Task 3)"),
 }

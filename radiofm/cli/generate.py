@@ -1,5 +1,5 @@
 """``radiofm generate``: synthetic datasets (ISM pretraining corpus, NR/LTE segmentation set, 60 GHz beams, CSI
-sensing and positioning)."""
+sensing and positioning, signal identification)."""
 
 from __future__ import annotations
 
@@ -77,6 +77,29 @@ def add_parser(sub) -> None:
     b.add_argument("--no-progress", action="store_true")
     b.set_defaults(run=_run_beams)
 
+    s = gsub.add_parser(
+        "signals",
+        help="signal identification: SigMF captures of the 20 CommRad RF classes",
+        description="IQ captures at 2.048 MS/s of ADS-B, airband, AIS, APT, Bluetooth, cellular, DAB, digital "
+        "speech, FM, LoRa, Morse, OOK, packet, POCSAG, RTTY, keyless entry, RS41, SSTV, VOR and Wi-Fi, each from its "
+        "modulation and timing, through fading, noise and an SDR front end. Writes OUT/<class>/<class>_NNNN.sigmf-* "
+        "(core:label = class in every annotation) and OUT/manifest.json.",
+    )
+    s.add_argument("--out", required=True, type=Path, help="output folder")
+    s.add_argument("--per-class", type=_args.positive_int, default=50, help="captures per class (default 50)")
+    s.add_argument("--duration", type=_args.positive_float, default=0.25, help="capture length in s (default 0.25)")
+    s.add_argument("--classes", default=None, metavar="NAMES", help="comma list of class names (default: all 20)")
+    s.add_argument(
+        "--datatype",
+        choices=["cu8", "ci8", "ci16_le", "cf32_le"],
+        default="cu8",
+        help="sample format (default cu8, as an RTL-SDR records)",
+    )
+    s.add_argument("--seed", type=int, default=0, help="seed: same seed, same bytes")
+    s.add_argument("--workers", type=_args.positive_int, default=1, help="parallel worker processes")
+    s.add_argument("--no-progress", action="store_true")
+    s.set_defaults(run=_run_signals)
+
     from radiofm.cli.generate_csi import add_generators
 
     add_generators(gsub)
@@ -120,4 +143,22 @@ def _run_beams(args: argparse.Namespace) -> int:
         args.out, config, seed=args.seed, aoa=not args.no_aoa, workers=args.workers, progress=not args.no_progress
     )
     print(f"wrote {len(manifest['files'])} DeepBeam files to {args.out}")
+    return 0
+
+
+def _run_signals(args: argparse.Namespace) -> int:
+    from radiofm.data.signals import write_signal_dataset
+
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
+    files = write_signal_dataset(
+        args.out,
+        per_class=args.per_class,
+        seed=args.seed,
+        duration_s=args.duration,
+        workers=args.workers,
+        progress=not args.no_progress,
+        classes=classes,
+        datatype=args.datatype,
+    )
+    print(f"wrote {len(files)} captures of {len(files.classes)} classes to {args.out}")
     return 0

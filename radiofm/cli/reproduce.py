@@ -16,6 +16,7 @@ EXPERIMENTS = {
     "table5": ("radiofm.cli.experiments.table5", "paper B Table V: NR/LTE segmentation, mask ratios x sizes + scratch"),
     "paper-a": ("radiofm.cli.experiments.paper_a", "paper A: ConvLSTM forecasting heatmaps and segmentation matrices"),
     "protobeam": ("radiofm.cli.experiments.protobeam", "slides Table I: ProtoBeam TTSA/TOTA, baselines, ProtoAoA"),
+    "tasks": ("radiofm.cli.experiments.tasks", "sensing, signals, positioning x every mode + label efficiency"),
 }
 
 

@@ -44,7 +44,7 @@ NORMS = ("per-sample", "dataset")
 READOUTS = ("last", "mix")
 LORA_SEED_SALT = 13  # configure_mode's LoRA init generator: SeedSequence([seed, 13])
 # checkpoint kinds whose model is a FineTuneModel (one per fine-tuning task that trains a head on a backbone)
-FINETUNED_KINDS = ("segmentation", "sensing", "positioning")
+FINETUNED_KINDS = ("segmentation", "sensing", "positioning", "signals")
 
 
 def build_backbone(family: str, config: dict) -> nn.Module:

@@ -1,0 +1,40 @@
+"""``radiofm reproduce tasks``: sensing / signals / positioning x every fine-tuning mode, plus the label-efficiency
+curve (:mod:`radiofm.reproduce.tasks`). Presets cpu, paper (GPU) and quick (seconds, for tests)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from radiofm.cli import _args
+
+
+def add_args(p: argparse.ArgumentParser) -> None:
+    from radiofm.reproduce.tasks import PRESETS
+
+    for action in p._actions:  # this experiment has a third preset besides the shared cpu / paper
+        if action.dest == "preset":
+            action.choices = tuple(PRESETS)
+            action.help = "cpu (default), paper (GPU) or quick (seconds, for tests)"
+    _args.add_reproduce_args(p)
+    p.add_argument("--init", type=Path, default=None, help="reuse this pretrained MAE checkpoint (skip pretraining)")
+    p.add_argument(
+        "--tasks", default=None, metavar="NAMES", help="comma list of sensing, signals, positioning (default: all)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from radiofm.reproduce.tasks import PRESETS, run_tasks
+    from radiofm.reproduce.tasks_report import markdown
+
+    settings = _args.settings_from_args(PRESETS[args.preset], args, ("workers", "device"))
+    if args.init is not None:
+        settings = dataclasses.replace(settings, init=str(args.init))
+    if args.tasks:
+        settings = dataclasses.replace(settings, tasks=tuple(t.strip() for t in args.tasks.split(",") if t.strip()))
+    report = run_tasks(settings, args.out, preset=args.preset, force=args.force, log=_args.say)
+    print("\n" + markdown(report))
+    _args.wrote(args.out / "report.json", args.out / "tasks.md", args.out / "label_efficiency.png")
+    return 0

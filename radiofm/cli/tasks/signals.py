@@ -1,0 +1,65 @@
+"""``radiofm finetune signals`` and ``radiofm evaluate signals`` (signal identification, 20 CommRad RF classes)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from radiofm.cli import _args
+
+
+def add_finetune_args(p: argparse.ArgumentParser) -> None:
+    _args.add_finetune_args(p)
+    p.add_argument("--label-smoothing", type=float, default=0.1, help="label smoothing alpha (default 0.1)")
+    p.add_argument("--head-hidden", type=_args.positive_int, default=256, help="MLP head hidden width (default 256)")
+    p.add_argument("--head-dropout", type=float, default=0.1, help="MLP head dropout (default 0.1)")
+    p.add_argument("--no-augment", action="store_true", help="no circular time shifts in training")
+    p.add_argument("--fft-size", type=_args.positive_int, default=1024, help="SigMF front end: FFT length (1024)")
+    p.add_argument("--hop", type=_args.positive_int, default=1024, help="SigMF front end: frame advance (1024)")
+
+
+def run_finetune(args: argparse.Namespace) -> int:
+    from radiofm.tasks.signals import KIND, SignalsConfig, finetune_signals
+
+    config = SignalsConfig(
+        **_args.finetune_fields(args),
+        head_hidden=args.head_hidden,
+        head_dropout=args.head_dropout,
+        label_smoothing=args.label_smoothing,
+        augment=not args.no_augment,
+        fft_size=args.fft_size,
+        hop=args.hop,
+    )
+    train = _args.train_config(args)
+    result = finetune_signals(args.data, config, train, args.out, resume=args.resume, log=_args.say)
+    _args.print_run(result, f"fine-tuned {KIND} [{args.mode}]", "items", val_metric="val_acc")
+    return 0
+
+
+def add_eval_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, type=Path, help="fine-tuned signals run folder")
+    p.add_argument("--data", required=True, type=Path, help="labelled SigMF folder or PNG image folder (test set)")
+    p.add_argument("--out", required=True, type=Path, help="output folder for signals.json and confusion.png")
+    p.add_argument("--batch-size", type=_args.positive_int, default=32)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from radiofm.tasks.signals_eval import SignalsEvalConfig, evaluate_signals_run
+
+    config = SignalsEvalConfig(batch_size=args.batch_size, device=args.device, progress=not args.no_progress)
+    report = evaluate_signals_run(args.model, args.data, args.out, config)
+    print_report(report)
+    _args.wrote(args.out / "signals.json", args.out / "confusion.png")
+    return 0
+
+
+def print_report(report: dict) -> None:
+    print(f"signal identification ({report['samples']} {report['format']} items, {len(report['classes'])} classes)")
+    width = max(len(c) for c in report["classes"])
+    for c in report["classes"]:
+        acc = report["per_class"][c]
+        print(f"  {c:>{width}}  {'   -' if acc is None else f'{100 * acc:5.1f}%'}")
+    mean = report["mean_class_accuracy"]
+    print(f"accuracy {100 * report['accuracy']:.1f}%, mean per-class accuracy {100 * mean:.1f}%")

@@ -1,0 +1,336 @@
+"""Signal identification (seminar slides Task 1; CommRad RF's 20 classes): front end, head, loss, the fine-tuning run.
+Evaluation (accuracy, per-class accuracy, confusion PNG): :mod:`radiofm.tasks.signals_eval`.
+
+Data: a folder of labelled SigMF recordings (:func:`radiofm.data.signals.open_signal_dataset`: class folders or
+``core:label``; ``radiofm generate signals`` writes one) or a folder of PNG spectrogram images labelled by file-name
+prefix (:func:`radiofm.data.spectrogram_images.open_image_dataset`, the authors' follow-up form). Which one is
+detected from the folder; the checkpoint records it, and evaluation refuses the other form.
+
+Front end (one image per item, at the backbone's input size (H, W), 224 x 224 for the paper presets):
+
+- SigMF: :func:`radiofm.data.signals.signal_spectrogram` over the whole capture (0.25 s at 2.048 MS/s by default):
+  1024-point periodic-Hann STFT (2 kHz bins), hop 1024 (non-overlapping, 500 frames in 0.25 s), dB, anti-aliased
+  bilinear resize to (H, W). The whole capture rather than paper B's 16 ms segment, because classes differ by their
+  timing (ADS-B frames, AIS slots, DAB null symbols, Morse elements), which 16 ms would cut off; a 1024-point FFT
+  because a longer one (finer bins for Morse/RTTY) would be averaged away by the resize to 224 rows anyway.
+- PNG: the follow-up's transform (rotate 90° CCW, greyscale, bicubic resize, (x - 0.5) / 0.5).
+
+Either way the model standardises each image itself (per-sample mean/std), so dB and grey levels look alike.
+
+Model: :class:`radiofm.models.finetuned.FineTuneModel` = ViT-MAE encoder + a
+:class:`~radiofm.models.heads.PooledHead` with one hidden layer (mean-pooled tokens -> LayerNorm -> Linear(D, 256) ->
+GELU -> dropout -> Linear(256, C): two layers, since the slides found one linear layer on the frozen encoder not
+enough). Loss: label-smoothing cross-entropy (alpha 0.1). Checkpoint kind
+``"signals"``; every ``--mode`` and ``--label-fraction`` of :class:`radiofm.tasks.finetune.FinetuneConfig`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from radiofm.data.signals import LabelledFiles, SignalSpectrogramParams, open_signal_dataset, signal_spectrogram
+from radiofm.data.spectrogram_images import load_image, open_image_dataset
+from radiofm.data.splits import label_subset, train_val_split
+from radiofm.errors import ConfigError, DatasetError
+from radiofm.io import atomic_path
+from radiofm.models.checkpoint import load_checkpoint
+from radiofm.models.finetuned import configure_mode, load_backbone_into, rebuild
+from radiofm.models.lora import merge_lora
+from radiofm.tasks import finetune as ft
+from radiofm.tasks.segmentation import label_smoothing_ce
+from radiofm.train import RunResult, TrainConfig, fit, init_distributed, is_main_process, seeded
+
+KIND = "signals"
+FORMATS = ("sigmf", "png")
+SPLIT_SALT = 17  # train/validation holdout: radiofm.data.splits.train_val_split(..., salt=17)
+DEFAULT_TRAIN = ft.DEFAULT_TRAIN
+
+
+# ------------------------------------------------------------------------------------------- data
+
+
+def open_labelled(folder: str | Path) -> tuple[LabelledFiles, str]:
+    """(labelled files, "sigmf" | "png") of a signal-identification folder: SigMF recordings if it holds any, else
+    PNG images. DatasetError when it holds neither (or a reader refuses it)."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise DatasetError(f"signal dataset folder {root} not found" if not root.exists() else f"{root} is no folder")
+    if any(root.rglob("*.sigmf-meta")):
+        return open_signal_dataset(root), "sigmf"
+    if any(p.suffix.lower() == ".png" for p in root.rglob("*")):
+        return open_image_dataset(root), "png"
+    raise DatasetError(f"{root}: no SigMF recordings (.sigmf-meta) or PNG spectrogram images")
+
+
+def frontend_config(fmt: str, image_size: tuple[int, int], *, fft_size: int = 1024, hop: int = 1024) -> dict:
+    """The front end a checkpoint records (config["frontend"]) and evaluation repeats."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"front end format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    out = {"format": fmt, "image_size": [int(v) for v in image_size]}
+    if fmt == "sigmf":
+        SignalSpectrogramParams(fft_size=fft_size, win_length=fft_size, hop=hop, image_size=image_size)  # validates
+        out.update(fft_size=int(fft_size), hop=int(hop))
+    return out
+
+
+def load_images(files: LabelledFiles, frontend: dict, *, progress: bool = False) -> np.ndarray:
+    """float32 (N, 1, H, W): every item of ``files`` through the front end ``frontend`` (:func:`frontend_config`)."""
+    size = tuple(frontend["image_size"])
+    params = None
+    if frontend["format"] == "sigmf":
+        params = SignalSpectrogramParams(
+            fft_size=frontend["fft_size"], win_length=frontend["fft_size"], hop=frontend["hop"], image_size=size
+        )
+    out = np.empty((len(files), 1, *size), dtype=np.float32)
+    bar = tqdm(files.items, desc="spectrograms", unit="item", disable=not progress, leave=False, file=sys.stderr)
+    for i, (path, _) in enumerate(bar):
+        out[i] = signal_spectrogram(path, params) if params is not None else load_image(path, size)
+    if not np.isfinite(out).all():
+        bad = files.items[int(np.flatnonzero(~np.isfinite(out).reshape(len(files), -1).all(1))[0])][0]
+        raise DatasetError(f"{bad}: spectrogram holds NaN or Inf values")
+    return out
+
+
+def _stat(path: Path) -> list[int]:
+    st = path.stat()
+    return [int(st.st_size), int(st.st_mtime_ns)]
+
+
+def cached_images(files: LabelledFiles, frontend: dict, *, progress: bool = False) -> np.ndarray:
+    """:func:`load_images`, cached as ``ROOT/.radiofm-cache/signals-<key>.npy`` (``~/.cache/radiofm`` when ``ROOT`` is
+    read-only): the key hashes the front end and every item's path, label, size and mtime (meta and data), so an
+    edited or added file rebuilds it. Reading SigMF validates every metadata file — the cache saves that per run."""
+    items = []
+    for path, label in files.items:
+        entry = [path.relative_to(files.root).as_posix(), label, *_stat(path)]
+        if path.suffix == ".sigmf-meta":
+            entry += _stat(path.with_suffix(".sigmf-data"))
+        items.append(entry)
+    blob = json.dumps({"frontend": frontend, "items": items, "version": 1}, sort_keys=True).encode()
+    key = hashlib.sha256(blob).hexdigest()[:16]
+    base = files.root / ".radiofm-cache"
+    if not os.access(files.root, os.W_OK):
+        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "radiofm"
+    path = base / f"signals-{key}.npy"
+    if path.is_file():
+        try:
+            images = np.load(path, allow_pickle=False)
+            if images.shape[0] == len(files) and images.dtype == np.float32:
+                return images
+        except (OSError, ValueError):
+            pass  # unreadable cache: rebuilt below
+    images = load_images(files, frontend, progress=progress)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.save(fh, images, allow_pickle=False)
+    return images
+
+
+class SignalImages(torch.utils.data.Dataset):
+    """In-memory images (N, 1, H, W) and labels (N,): item i -> {"x": (1, H, W) float32, "y": int64 scalar}."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray):
+        self.x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+        self.y = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+    def __getitem__(self, i: int) -> dict:
+        return {"x": self.x[i], "y": self.y[i]}
+
+
+def time_roll(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Label-preserving augmentation of images (B, C, H, W): a circular shift along time (W) per sample, drawn from
+    ``generator`` — a capture's class does not depend on where in it its bursts fall."""
+    B, W = x.shape[0], x.shape[-1]
+    shift = (torch.rand(B, generator=generator) * W).long().to(x.device)
+    idx = (torch.arange(W, device=x.device)[None] - shift[:, None]) % W
+    return x.gather(-1, idx[:, None, None].expand_as(x))
+
+
+# ------------------------------------------------------------------------------------------- model, step
+
+
+def build_signals_model(
+    family: str, backbone: dict, classes: list[str], frontend: dict, *, hidden: int = 256, dropout: float = 0.1
+) -> nn.Module:
+    """A fresh signal-identification model (backbone + 2-layer MLP head); weights loaded by the caller."""
+    if "embed_dim" not in backbone:
+        raise ConfigError(f"signal identification needs a ViT backbone (family 'mae'), got {family!r}")
+    config = {
+        "task": KIND,
+        "backbone_family": family,
+        "backbone": dict(backbone),
+        "head": {
+            "type": "pooled",
+            "in_dim": int(backbone["embed_dim"]),
+            "out_dim": len(classes),
+            "hidden": [int(hidden)],  # two layers: D -> hidden -> C
+            "dropout": float(dropout),
+        },
+        "input": {"norm": "per-sample"},
+        "readout": "last",
+        "classes": list(classes),
+        "frontend": dict(frontend),
+        "lora": None,
+    }
+    return rebuild(config)
+
+
+def load_signals_model(path: str | Path) -> tuple[nn.Module, dict]:
+    """A saved signal-identification model in eval mode (LoRA merged) and its checkpoint info."""
+    model, info = load_checkpoint(path, expect_kind=KIND)
+    merge_lora(model)
+    return model.eval(), info
+
+
+@dataclass
+class SignalsTask:
+    """Step for the one loop: batch {"x": (B, 1, H, W) | "features": (B, L, D), "y": (B,)} -> label-smoothing CE."""
+
+    label_smoothing: float = 0.1
+    augment: bool = True
+    kind: str = KIND
+
+    def step(self, model, batch: dict, *, generator: torch.Generator, train: bool):
+        y = batch["y"]
+        if "features" in batch:
+            inner = model.module if hasattr(model, "module") else model
+            logits = inner.head(batch["features"])
+        else:
+            x = time_roll(batch["x"], generator) if train and self.augment else batch["x"]
+            logits = model(x)
+        loss = label_smoothing_ce(logits, y, smoothing=self.label_smoothing)
+        return loss, {"acc": float((logits.argmax(1) == y).float().mean())}
+
+
+# ------------------------------------------------------------------------------------------- fine-tuning
+
+
+@dataclass
+class SignalsConfig(ft.FinetuneConfig):
+    """A signal-identification fine-tune: the shared fine-tuning settings plus head, loss and front end."""
+
+    head_hidden: int = 256  # MLP head hidden width
+    head_dropout: float = 0.1  # dropout before the MLP's output layer
+    label_smoothing: float = 0.1  # label smoothing alpha
+    augment: bool = True  # circular time shifts in training (off anyway when features are cached)
+    fft_size: int = 1024  # SigMF front end: FFT length (and Hann window), 2 kHz bins at 2.048 MS/s
+    hop: int = 1024  # SigMF front end: frame advance in samples
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ConfigError(f"--label-smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.head_hidden < 1 or not 0.0 <= self.head_dropout < 1.0:
+            raise ConfigError(f"--head-hidden must be >= 1 and --head-dropout in [0, 1), got {self}")
+        if self.fft_size < 16 or self.hop < 1:
+            raise ConfigError(f"--fft-size must be >= 16 and --hop >= 1, got {self.fft_size}, {self.hop}")
+
+
+def finetune_signals(
+    data: str | Path,
+    config: SignalsConfig,
+    train: TrainConfig,
+    out: str | Path,
+    *,
+    resume: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Fine-tune a signal-identification model on the labelled folder ``data``; the run folder ``out`` is the
+    checkpoint. ``log`` gets the parameter summary, the feature-cache note and each epoch's JSON line."""
+    data, out = Path(data), Path(out)
+    say = log if log is not None and is_main_process() else None
+    if out.exists() and (out / "config.json").exists() and not resume:
+        raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    files, fmt = open_labelled(data)
+    classes = files.classes
+    if len(classes) < 2:
+        raise DatasetError(f"{data}: signal identification needs at least 2 classes, found {classes}")
+    family, bcfg, init_info = ft.backbone_config(config)
+    frontend = frontend_config(fmt, tuple(bcfg["img_size"]), fft_size=config.fft_size, hop=config.hop)
+    labels = np.array([classes.index(label) for _, label in files.items], dtype=np.int64)
+    t0 = time.perf_counter()
+    full = SignalImages(cached_images(files, frontend, progress=train.progress), labels)
+    if say:
+        say(f"{len(full)} {fmt} items of {len(classes)} classes -> {frontend['image_size']} images "
+            f"in {time.perf_counter() - t0:.1f}s")  # fmt: skip
+    train_idx, val_idx = train_val_split(len(full), config.val_fraction, seed=train.seed, salt=SPLIT_SALT)
+    keep = label_subset(labels[train_idx], config.label_fraction, seed=train.seed)
+    train_idx = [train_idx[i] for i in keep]
+    train_set = torch.utils.data.Subset(full, train_idx)
+    val_set = torch.utils.data.Subset(full, val_idx) if val_idx else None
+    with seeded(train.seed):
+        model = build_signals_model(
+            family, bcfg, classes, frontend, hidden=config.head_hidden, dropout=config.head_dropout
+        )
+    loaded = load_backbone_into(model, config.init) if config.mode != "scratch" else None
+    settings = configure_mode(
+        model, config.mode, k=config.k, lora_rank=config.lora_rank, lora_alpha=config.lora_alpha, seed=train.seed
+    )
+    counts = ft.count_parameters(model)
+    if say:
+        say(ft.summary_line(KIND, config.mode, counts))
+    cache = config.mode == "frozen" and config.cache_features
+    task = SignalsTask(config.label_smoothing, augment=config.augment and not cache)
+    if cache:
+        dev = init_distributed(train.device).device
+        t0 = time.perf_counter()
+        kw = dict(batch_size=32, device=dev, progress=train.progress)
+        train_set = ft.cache_features(model, train_set, **kw)
+        val_set = ft.cache_features(model, val_set, **kw) if val_set else None
+        if say:
+            size = train_set.nbytes + (val_set.nbytes if val_set else 0)
+            say(f"cached backbone features ({ft.human_bytes(size)}) in {time.perf_counter() - t0:.1f}s")
+    extra = {
+        "classes": list(classes),
+        "finetune": {
+            **settings,
+            "init": str(config.init) if config.init else None,
+            "init_kind": init_info["kind"] if init_info else None,
+            "model_name": (init_info or {}).get("extra", {}).get("model_name", config.model),
+            "layer_decay": config.layer_decay,
+            "label_smoothing": config.label_smoothing,
+            "label_fraction": config.label_fraction,
+            "augment": task.augment,
+            "cached_features": cache,
+            "backbone_tensors_loaded": len(loaded["loaded"]) if loaded else 0,
+        },
+        "parameters": counts,
+        "data": {
+            "source": str(data),
+            "format": fmt,
+            "train_items": len(train_set),
+            "val_items": len(val_set) if val_set else 0,
+            "class_counts": files.counts(),
+            "image_size": list(bcfg["img_size"]),
+        },
+    }
+    record = fit(
+        model,
+        task,
+        train_set,
+        cfg=train,
+        out_dir=out,
+        extra=extra,
+        val_set=val_set,
+        resume=resume,
+        groups=ft.optimizer_groups(model, config, train.weight_decay),
+        run_info={"command": f"finetune {KIND}"},
+        log=log,
+    )
+    info = {"task": KIND, "mode": config.mode, "parameters": counts}
+    return RunResult(out, record, len(train_set), len(val_set) if val_set else 0, info)

@@ -1,0 +1,75 @@
+"""`radiofm reproduce tasks --preset quick`: data, a backbone, the task x mode table and the label-efficiency curve."""
+
+import dataclasses
+import json
+
+import pytest
+
+from radiofm.cli.main import main
+from radiofm.errors import ConfigError
+from radiofm.reproduce.tasks import PRESETS, TasksSettings, pipeline, run_name, task_module
+from radiofm.reproduce.tasks_report import REFERENCE, build_report, markdown
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def test_quick_preset_end_to_end_and_resume(tmp_path, capsys):
+    """With a tiny MAE reused (--init; pretraining itself is tested in tests/tasks), every step runs in seconds."""
+    import torch
+
+    from radiofm.models import create_model, save_checkpoint
+
+    torch.manual_seed(0)
+    mae = create_model("vit-tiny", img_size=(32, 32), depth=2, decoder_depth=1)
+    save_checkpoint(tmp_path / "mae", mae, kind="mae", extra={"model_name": "vit-tiny"})
+    out = tmp_path / "tasks"
+    argv = ["reproduce", "tasks", "--preset", "quick", "--out", str(out), "--tasks", "signals", "--init"]
+    assert main([*argv, str(tmp_path / "mae")]) == 0
+    printed = capsys.readouterr().out
+    assert "| signals (%) |" in printed and "label_efficiency.png" in printed
+    report = json.loads((out / "report.json").read_text())
+    row = report["table"]["signals"]
+    assert list(row) == ["frozen", "last-k", "lora", "full", "scratch"]
+    assert all(0.0 <= v <= 100.0 for v in row.values())
+    curve = report["curve"]["signals"]
+    assert list(curve["pretrained"]) == ["0.5", "1"] and list(curve["scratch"]) == ["0.5", "1"]
+    assert curve["pretrained"]["1"] == row["last-k"] and curve["scratch"]["1"] == row["scratch"]
+    assert report["settings"]["init"] == str(tmp_path / "mae") and not (out / "data" / "ism").exists()
+    assert (out / "label_efficiency.png").stat().st_size > 0 and "55.5 / 84.5 / 86.5" in (out / "tasks.md").read_text()
+    for mode in ("frozen", "scratch"):
+        assert json.loads((out / "eval" / run_name("signals", mode) / "signals.json").read_text())["samples"] == 20
+    # a rerun skips every step and rewrites the same table
+    assert main([*argv, str(tmp_path / "mae")]) == 0
+    assert "(done, skipped)" in capsys.readouterr().out
+    assert json.loads((out / "report.json").read_text())["table"] == report["table"]
+
+
+def test_pipeline_runs_each_mode_once_and_the_curve_below_100_percent():
+    s = dataclasses.replace(PRESETS["cpu"], tasks=("signals",))
+    names = [st.name for st in pipeline(s, {"signals": True})]
+    assert names[:3] == ["generate ism data", "generate signals data", "pretrain backbone"]
+    assert names[3:] == [f"finetune signals-{m}" for m in s.modes] + [
+        "finetune signals-last-k-labels0.01", "finetune signals-scratch-labels0.01",
+        "finetune signals-last-k-labels0.1", "finetune signals-scratch-labels0.1",
+    ]  # fmt: skip
+    assert [st.name for st in pipeline(s, {"signals": False})] == ["generate ism data", "pretrain backbone"]
+    reuse = [st.name for st in pipeline(dataclasses.replace(s, init="mae"), {"signals": True})]
+    assert reuse[:2] == ["generate signals data", "finetune signals-frozen"]
+
+
+def test_settings_are_checked():
+    with pytest.raises(ConfigError):
+        TasksSettings(tasks=("weather",))
+    with pytest.raises(ConfigError):
+        TasksSettings(fractions=(0.0, 1.0))
+    with pytest.raises(ConfigError):
+        TasksSettings(curve_mode="scratch")
+    assert task_module("signals") is not None and task_module("no-such-task") is None
+
+
+def test_report_puts_lower_is_better_errors_in_metres():
+    settings = dataclasses.asdict(dataclasses.replace(PRESETS["quick"], tasks=("positioning",), modes=("frozen",)))
+    steps = [{"name": "x", "task": "positioning", "mode": "frozen", "fraction": 1.0, "mean_error_m": 2.5}]
+    r = build_report(steps, settings, "quick", {"positioning": True}, total_s=1.0)
+    assert r["table"] == {"positioning": {"frozen": 2.5}} and r["reference"] == REFERENCE
+    assert "| positioning (m) | 2.50 | 3.17 / 1.24 / 1.45 m |" in markdown(r)

@@ -30,6 +30,8 @@ class Box:
     cls: int  # 1 NR, 2 LTE
     prob_sum: float  # sum of p(cls) over the box
     n_pixels: int
+    nr_sum: float = 0.0  # sum of p(NR) over the box (pooled into the carrier's scores, see annotate.decide)
+    lte_sum: float = 0.0  # sum of p(LTE) over the box
 
     @property
     def confidence(self) -> float:
@@ -206,19 +208,23 @@ def carrier_boxes(
                 elif hi - lo + 1 >= min_rows and c1 - c0 >= min_leftover_columns:
                     queue.append((piece, lo, c_off + cs.start))
         for b in emitted:
-            p = (p_nr if b.cls == 1 else p_lte)[b.row_lo : b.row_hi + 1, b.col_lo : b.col_hi]
-            b.prob_sum, b.n_pixels = float(p.sum()), p.size
+            area = (slice(b.row_lo, b.row_hi + 1), slice(b.col_lo, b.col_hi))
+            b.nr_sum, b.lte_sum = float(p_nr[area].sum()), float(p_lte[area].sum())
+            b.prob_sum, b.n_pixels = (b.nr_sum if b.cls == 1 else b.lte_sum), p_nr[area].size
             boxes.append(b)
     return merge_boxes(boxes, gap_columns=gap_columns)  # pieces split by a short dropout
 
 
-def merge_boxes(boxes: Sequence[Box], *, gap_columns: int = GAP_COLUMNS, row_tolerance: int = 1) -> list[Box]:
-    """Merge boxes of one class and band (edges within ``row_tolerance``) that touch or overlap in time."""
+def merge_boxes(
+    boxes: Sequence[Box], *, gap_columns: int = GAP_COLUMNS, row_tolerance: int = 1, same_class: bool = True
+) -> list[Box]:
+    """Merge boxes of one band (edges within ``row_tolerance``) that touch or overlap in time; of one class
+    only unless ``same_class=False`` (then the merged box keeps the first box's class and pools both's sums)."""
     out: list[Box] = []
     for b in sorted(boxes, key=lambda b: (b.col_lo, b.row_lo)):
         for m in out:
             if (
-                m.cls == b.cls
+                (m.cls == b.cls or not same_class)
                 and abs(m.row_lo - b.row_lo) <= row_tolerance
                 and abs(m.row_hi - b.row_hi) <= row_tolerance
                 and b.col_lo <= m.col_hi + gap_columns
@@ -226,8 +232,10 @@ def merge_boxes(boxes: Sequence[Box], *, gap_columns: int = GAP_COLUMNS, row_tol
             ):
                 m.row_lo, m.row_hi = min(m.row_lo, b.row_lo), max(m.row_hi, b.row_hi)
                 m.col_lo, m.col_hi = min(m.col_lo, b.col_lo), max(m.col_hi, b.col_hi)
-                m.prob_sum += b.prob_sum
+                m.prob_sum += b.prob_sum if m.cls == b.cls else (b.nr_sum if m.cls == 1 else b.lte_sum)
                 m.n_pixels += b.n_pixels
+                m.nr_sum += b.nr_sum
+                m.lte_sum += b.lte_sum
                 break
         else:
             out.append(Box(**vars(b)))

@@ -17,6 +17,7 @@ STRONG_MARGIN, STRONG_PIXELS = 0.3, 16  # a carrier holds a 4x4 core with p(carr
 QUIET_RATIO, QUIET_ROWS = 10 ** (1.5 / 10), 4  # 4+ rows (~1 MHz) within 1.5 dB of the floor: a gap, not a carrier
 MIN_CONTRAST_DB = 0.3  # a box must be this much above the rows beside it (an SNR -6 dB carrier: about +1 dB)
 LEFTOVER_COLUMNS = 32  # 5 ms: shortest piece beside a longer carrier taken as a carrier of its own
+EDGE_RAMP_DB = 3.0  # a box at the band edge whose edge row is this far above its median row is an alias ramp
 
 
 @dataclass
@@ -109,6 +110,21 @@ def contrast_db(power: np.ndarray, box: Box, others: Sequence[Box], *, guard: in
         return None
     inside = float(power[box.row_lo : box.row_hi + 1, cols].mean())
     return 10 * math.log10(max(inside, 1e-30) / max(min(sides), 1e-30))
+
+
+def edge_alias(power: np.ndarray, box: Box, *, ramp_db: float = EDGE_RAMP_DB) -> bool:
+    """True when ``box`` touches the first or last row of ``power`` (F, T) and its power rises steadily toward
+    that edge: the outermost row >= ``ramp_db`` above the box's median row and each of the three outermost rows
+    above the next inner one. That is no carrier but the alias of one beyond the opposite band edge, folded in
+    through a decimator's transition band (e.g. 61.44 -> 30.72 MS/s with ``resample_poly``): its level falls
+    with the distance from the edge. A real carrier is flat across its rows, or falls toward the edge (the
+    receiver's own roll-off), even when the edge cuts it."""
+    at_low, at_high = box.row_lo == 0, box.row_hi == power.shape[0] - 1
+    if at_low == at_high or box.row_hi - box.row_lo < 2:  # not at an edge, spanning the band, or too thin
+        return False
+    rows = 10 * np.log10(power[box.row_lo : box.row_hi + 1, box.col_lo : box.col_hi].mean(axis=1) + 1e-30)
+    outward = rows[::-1] if at_low else rows  # inner ... edge
+    return bool(outward[-1] - np.median(outward) >= ramp_db and np.all(np.diff(outward[-3:]) > 0))
 
 
 def _on_runs(on: np.ndarray, gap: int) -> list[tuple[int, int]]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from radiofm.annotate.boxes import MIN_CONTRAST_DB, Box, carrier_boxes, contrast_db, merge_boxes
+from radiofm.annotate.boxes import MIN_CONTRAST_DB, Box, carrier_boxes, contrast_db, edge_alias, merge_boxes
 from radiofm.annotate.decide import MIN_SCORE, PHY_MAX_MS, Decision, annotation_extra, decide_carriers
 from radiofm.annotate.frontend import (
     block_power,
@@ -170,8 +170,8 @@ def annotate_recording(
         full = np.concatenate([np.clip(1.0 - acc.sum(axis=0, keepdims=True), 0.0, 1.0), acc])
         found = carrier_boxes(full, threshold=threshold, min_rows=min_rows, power=power, floor=noise_floor(power))
         for b in found:  # a carrier must stand above the spectrum beside it (not a model hallucination on noise)
-            contrast = contrast_db(power, b, found)
-            if contrast is None or contrast >= min_contrast_db:
+            contrast = contrast_db(power, b, found)  # and not be an alias ramp at the band edge
+            if (contrast is None or contrast >= min_contrast_db) and not edge_alias(power, b):
                 b.col_lo, b.col_hi = b.col_lo + b0, b.col_hi + b0
                 boxes.append(b)
         power = None

@@ -19,9 +19,8 @@ that resolution:
   Below 1.92 MS/s (the narrowest LTE carrier, 1.4 MHz, needs it) or above 491.52 MS/s is refused.
 - **Duration**: the column stream is cut into 256-column frames (40 ms); the last frame is overlapped to end at
   the last whole column (probabilities averaged where frames overlap), so no frame holds samples beyond the data.
-  Recordings of 10-40 ms (64-255 columns) are padded to one frame with their own columns mirrored back and
-  forth (carriers keep their texture in time; a flat noise continuation made every carrier look fully loaded);
-  padded columns are dropped. Shorter than 10 ms is refused. Samples after the
+  Recordings of 10-40 ms (64-255 columns) are padded to one frame with a per-row noise-like continuation
+  (each row's own floor level); padded columns are dropped. Shorter than 10 ms is refused. Samples after the
   last whole column (< 0.16 ms) are not analysed; a carrier active in the last column runs to the end.
 - **Level**: the model saw carriers at a fixed absolute level (PSD -6..0 dB re 1/61.44 MHz, 12-24 dB in the
   image). An external capture may be scaled arbitrarily (int16 full scale, a receiver gain), so all images of a

@@ -16,7 +16,9 @@ on up to ``phy_max_ms`` (default 20 ms: four LTE PSS/SSS, at least one NR SSB bu
 of the carrier's longest box, read at the recording's own rate, moved to 0 Hz and cut to the carrier's band plus
 1.5 MHz on each side (:func:`radiofm.dsp.ofdm_rx.extract_band`): CP numerology, LTE PSS/SSS at the centre, NR SSB
 anywhere, LTE's empty DC subcarrier, occupied bandwidth against 36.101 / 38.101-1, each a log-likelihood ratio;
-its label is NR / LTE when their sum reaches +-ln 9 (p >= 0.9), else unknown.
+its label is NR / LTE when their sum reaches +-ln 9 (p >= 0.9), else unknown. A carrier touching the
+recording's band edge may be cut by it: its centre and width are unknown, so only its sync signals and numerology
+count (``band_complete=False``; an LTE carrier cut so that its PSS lies outside stays unknown to this stage).
 
 **Rule** (:func:`decide`), in order:
 
@@ -140,9 +142,11 @@ def phy_evidence(
     count: int,
     max_ms: float = PHY_MAX_MS,
     nonfinite: str = "error",
+    band_complete: bool = True,
 ) -> dict | None:
     """Physical-layer evidence summary for the carrier in [lower_hz, upper_hz] (Hz from the recording centre)
-    over samples [start, start + count) of ``rec`` (the first ``max_ms``); None when the span is < 1 ms."""
+    over samples [start, start + count) of ``rec`` (the first ``max_ms``); None when the span is < 1 ms.
+    ``band_complete=False``: the carrier is cut by the recording's band edge (only its sync signals count)."""
     fs = rec.sample_rate_hz
     n = min(count, int(round(max_ms * 1e-3 * fs)))
     if n < PHY_MIN_MS * 1e-3 * fs:
@@ -154,7 +158,12 @@ def phy_evidence(
     )
     try:
         ev = carrier_evidence(
-            bb.x, bb.rate_hz, lower_hz=lower_hz - bb.centre_hz, upper_hz=upper_hz - bb.centre_hz, max_duration_s=None
+            bb.x,
+            bb.rate_hz,
+            lower_hz=lower_hz - bb.centre_hz,
+            upper_hz=upper_hz - bb.centre_hz,
+            max_duration_s=None,
+            band_complete=band_complete,
         )
     except RadioFMError:  # a span the receiver cannot use (too short after extraction): no evidence
         return None
@@ -185,9 +194,17 @@ def decide_carriers(
             lo, hi = max(lo, -plan.sample_rate_hz / 2), min(hi, plan.sample_rate_hz / 2)
             a = int(round((main.col_lo + 1) * spc)) if main.col_hi - main.col_lo > 2 else int(round(main.col_lo * spc))
             z = min(int(round(main.col_hi * spc)), plan.n_samples)
+            cut = min(b.row_lo for b in members) == 0 or max(b.row_hi for b in members) == plan.n_rows - 1
             if z > a:
                 evidence = phy_evidence(
-                    rec, lower_hz=lo, upper_hz=hi, start=a, count=z - a, max_ms=phy_max_ms, nonfinite=nonfinite
+                    rec,
+                    lower_hz=lo,
+                    upper_hz=hi,
+                    start=a,
+                    count=z - a,
+                    max_ms=phy_max_ms,
+                    nonfinite=nonfinite,
+                    band_complete=not cut,
                 )
         label, by = decide(scores, evidence, min_score=min_score)
         n_pix = sum(b.n_pixels for b in members) or 1

@@ -119,8 +119,7 @@ def block_power(rec, plan, flt, c0, c1, nonfinite, stats) -> np.ndarray:
 
 def window_image(plan: Plan, power: np.ndarray, start: int, floor: float, rng) -> tuple[np.ndarray, np.ndarray]:
     """One window's power rows (256, max(T, 256)): kept rows copied, the rest noise at ``floor``; recordings
-    shorter than a frame are continued with their own columns mirrored back and forth (:func:`mirror_pad`).
-    Returns (power, kept rows bool (256,))."""
+    shorter than a frame continue each row with noise at its own floor. Returns (power, kept rows bool (256,))."""
     a = start + np.arange(IMAGE)
     kept = (a >= plan.grid[0]) & (a < plan.grid[1])
     t = power.shape[1]
@@ -129,22 +128,8 @@ def window_image(plan: Plan, power: np.ndarray, start: int, floor: float, rng) -
     if not kept.all():
         img[~kept] = _noise(floor, (int((~kept).sum()), t), rng)
     if t < IMAGE:
-        img = mirror_pad(img, IMAGE)
+        img = np.concatenate([img, _noise(noise_floor(img, axis=1)[:, None], (IMAGE, IMAGE - t), rng)], axis=1)
     return img, kept
-
-
-def mirror_pad(img: np.ndarray, n_cols: int) -> np.ndarray:
-    """(F, T) -> (F, n_cols): the columns continued as T-1, ..., 0, 1, ..., T-1, ... (mirrored, no repeated edge).
-
-    A short recording's continuation keeps its carriers' texture in time (LTE's CRS / PSS rhythm, NR's slot
-    mosaic, on/off gating) and level, so the model judges the frame by what the carrier looks like; a flat
-    noise-like continuation made every carrier look fully loaded, and a 12 ms LTE clip was called NR (issue 8).
-    Padded columns are never annotated."""
-    t = img.shape[1]
-    if t >= n_cols:
-        return img
-    period = np.r_[np.arange(t), np.arange(t - 2, 0, -1)] if t > 1 else np.zeros(1, int)
-    return img[:, np.resize(period, n_cols)]
 
 
 def frame_starts(n_cols: int) -> list[int]:

@@ -183,3 +183,27 @@ def test_phy_overrides_a_wrong_spectrogram_and_writes_pci(tmp_path, kind, kwargs
     # without the physical layer, the (wrong) spectrogram decides
     off = A.annotate_recording(rec, pred, phy=False)
     assert off.annotations[0].label == other and "radiofm:pci" not in off.annotations[0].extra
+
+
+def test_short_lte_clip_is_labelled_lte(tmp_path):
+    """A 12 ms clip of a fully loaded LTE carrier that the spectrogram model calls NR (0.8): the physical layer
+    finds its PSS/SSS in the clip (two or three PSS), so the carrier is labelled LTE with its cell ID."""
+    iq, meta = single_carrier("LTE", np.random.default_rng(5), bandwidth_mhz=5, snr_db=10.0, centre_hz=7e6)
+    clip = iq[: int(0.012 * FS)]
+    rec = open_recording(write_sigmf(tmp_path / "clip", clip, sample_rate_hz=FS, center_freq_hz=3.5e9))
+    lo, hi = meta["lower_edge_hz"], meta["upper_edge_hz"]
+
+    def wrong(images, frames):
+        out = np.zeros((len(images), 3, 256, 256), np.float32)
+        out[:, 0] = 1.0
+        for i, f in enumerate(frames):
+            freqs = f.center_offset_hz + (np.arange(256) - 128) * f.row_hz
+            rows = (freqs >= lo) & (freqs < hi)
+            out[i, :, rows] = np.array([0.05, 0.8, 0.15], np.float32)[:, None]
+        return out
+
+    res = A.annotate_recording(rec, wrong)
+    assert len(res.annotations) == 1
+    a = res.annotations[0]
+    assert a.extra["radiofm:scores"]["NR"] > 0.8 and a.label == "LTE" and a.extra["radiofm:decision"] == "phy"
+    assert a.extra["radiofm:pci"] == meta["n_id_cell"] and a.extra["radiofm:evidence"]["span_ms"] < 12.0

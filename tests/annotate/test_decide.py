@@ -207,3 +207,23 @@ def test_short_lte_clip_is_labelled_lte(tmp_path):
     a = res.annotations[0]
     assert a.extra["radiofm:scores"]["NR"] > 0.8 and a.label == "LTE" and a.extra["radiofm:decision"] == "phy"
     assert a.extra["radiofm:pci"] == meta["n_id_cell"] and a.extra["radiofm:evidence"]["span_ms"] < 12.0
+
+
+def test_lte_carrier_cut_by_the_band_edge_is_not_called_nr(tmp_path):
+    """An LTE 20 MHz carrier at -10 MHz in a capture decimated to 30.72 MS/s: the band edge cuts it at -15.36 MHz,
+    so the visible band's centre is not the carrier's (no LTE PSS there) and its width matches an NR table entry.
+    Those two used to add up to a decisive "NR"; for a cut carrier only the sync signals count now."""
+    from scipy.signal import resample_poly
+
+    iq, meta = single_carrier("LTE", np.random.default_rng(11), bandwidth_mhz=20, snr_db=20.0, centre_hz=-10e6)
+    y = resample_poly(iq, 1, 2).astype(np.complex64)
+    rec = open_recording(write_sigmf(tmp_path / "cut", y, sample_rate_hz=FS / 2))
+
+    def even(c):
+        return np.full((1, c.size), 0.45, np.float32)
+
+    res = A.annotate_recording(rec, band_predictor([(-15.36e6, meta["upper_edge_hz"], even, even)]))
+    assert len(res.annotations) == 1
+    a = res.annotations[0]
+    assert a.freq_lower_edge_hz == -15.36e6 and a.label == "unknown", a.extra["radiofm:evidence"]
+    assert any("cut by the band edge" in line for line in a.extra["radiofm:evidence"]["items"])

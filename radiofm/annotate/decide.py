@@ -22,9 +22,12 @@ count (``band_complete=False``; an LTE carrier cut so that its PSS lies outside 
 
 **Rule** (:func:`decide`), in order:
 
-1. decisive physical-layer evidence (its label is NR or LTE) decides: a PSS + SSS of one standard alone reaches
-   it (false alarms <= ~1e-3 per search), and it measured 97-99 % right with no wrong label on fully loaded
-   carriers (docs/RESULTS.md), where the spectrogram model is weakest;
+1. decisive physical-layer evidence (its label is NR or LTE) that rests on a synchronisation signal (an LTE PSS
+   or an NR SSB detected) or on the 30 kHz numerology decides: a PSS + SSS of one standard alone reaches it
+   (false alarms <= ~1e-3 per search), and it measured 97-99 % right with no wrong label on fully loaded
+   carriers (docs/RESULTS.md), where the spectrogram model is weakest. The DC null and the bandwidth tables
+   alone do not override the spectrogram: both assume the box's edges are the carrier's, and a box the model
+   cut short moves the supposed DC (an LTE carrier whose box missed 1.3 MHz read "no DC null": NR);
 2. both standards' cells found on one carrier (spectrum sharing, or two carriers the model merged): unknown;
 3. else the spectrogram decides when its larger pooled score is >= ``min_score`` (default 0.75);
 4. else unknown. An "unknown" annotation still carries both scores, so a user can apply another threshold.
@@ -46,6 +49,7 @@ from radiofm.annotate.boxes import Box
 from radiofm.annotate.plan import Plan
 from radiofm.data.recording import Recording
 from radiofm.dsp import ofdm_rx
+from radiofm.dsp.cellsearch import CP_RHO_CLEAR
 from radiofm.dsp.evidence import carrier_evidence
 from radiofm.errors import RadioFMError
 
@@ -101,7 +105,7 @@ def decide(scores: dict, evidence: dict | None, *, min_score: float = MIN_SCORE)
     """(label, decided_by) from pooled spectrogram ``scores`` and the physical-layer ``evidence`` summary (or
     None); the rule is in the module docstring."""
     if evidence is not None:
-        if evidence["label"] in LABELS:
+        if evidence["label"] in LABELS and evidence["sync"]:
             return evidence["label"], "phy"
         if evidence.get("both_cells"):
             return "unknown", "both cells"
@@ -119,10 +123,16 @@ def summarise_evidence(ev: dict, *, centre_hz: float, span_ms: float) -> dict:
         "llr": round(float(ev["llr"]), 2),
         "pci": ev["pci"],
         "both_cells": lte.get("pci") is not None and nr.get("pci") is not None,
+        "sync": bool(lte.get("detected") or nr.get("detected") or _scs30(ev["cp"])),
         "span_ms": round(span_ms, 2),
         "occupied_hz": [round(edges["lower_hz"] + centre_hz), round(edges["upper_hz"] + centre_hz)],
         "items": list(ev["standard_evidence"]),
     }
+
+
+def _scs30(cp: dict) -> bool:
+    """The CP correlation shows 30 kHz subcarriers (LTE has none): the rule of cellsearch.ruled_out."""
+    return cp["rho_30k"] >= CP_RHO_CLEAR and cp["rho_30k"] >= 4 * cp["rho_15k"]
 
 
 def _read(rec: Recording, start: int, count: int, nonfinite: str) -> np.ndarray:

@@ -105,9 +105,11 @@ def test_recording_pooling_across_frames(tmp_path):
 def test_decide_rule():
     lean = {"NR": 0.9, "LTE": 0.1}
     even = {"NR": 0.55, "LTE": 0.45}
-    phy_lte = {"label": "LTE", "llr": -9.0, "pci": 7, "both_cells": False}
-    phy_none = {"label": "unknown", "llr": -2.0, "pci": None, "both_cells": False}
+    phy_lte = {"label": "LTE", "llr": -9.0, "pci": 7, "both_cells": False, "sync": True}
+    phy_none = {"label": "unknown", "llr": -2.0, "pci": None, "both_cells": False, "sync": False}
     assert decide.decide(lean, phy_lte) == ("LTE", "phy")  # decisive PHY overrides the spectrogram
+    no_sync = {**phy_lte, "pci": None, "sync": False}  # e.g. DC null + bandwidth only: no override
+    assert decide.decide(lean, no_sync) == ("NR", "spectrogram") and decide.decide(even, no_sync)[0] == "unknown"
     assert decide.decide(lean, phy_none) == ("NR", "spectrogram")  # undecided PHY does not vote
     assert decide.decide(even, phy_none) == ("unknown", "undecided")
     assert decide.decide(even, None) == ("unknown", "undecided")

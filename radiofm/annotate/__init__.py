@@ -50,16 +50,29 @@ Post-processing (generic: nothing depends on where our generator puts carriers; 
    (the box is widened over it when it runs along at least half the box, else it is dropped); other pieces
    of at least 5 ms (a shorter carrier beside a longer one) are processed as components again;
 5. a box must stand at least 0.3 dB above the rows just beside it (an SNR -6 dB carrier is ~1 dB above the
-   floor): this rejects a model's hallucinations on plain noise; boxes of one class and band (+-1 row)
-   touching in time are merged (also across frames and blocks);
+   floor): this rejects a model's hallucinations on plain noise; a box at the band edge whose power rises
+   steadily toward the edge (outermost row >= 3 dB above its median row) is the alias of a carrier beyond the
+   other edge folded in by a decimator, not a carrier (:func:`~radiofm.annotate.boxes.edge_alias`); boxes of
+   one band (+-1 row) touching in time are merged, whatever class each frame gave them (also across frames and
+   blocks);
 6. boxes shorter than ``min_duration_ms`` (1 ms) or narrower than ``min_bandwidth_khz`` (900 kHz: the narrowest
    carrier, LTE 1.4 MHz, occupies 1.08 MHz = 4-5 rows) are dropped; a box crossing a capture boundary with a
    new centre frequency is split there.
 
+Carrier-level decision (:mod:`~radiofm.annotate.decide`): the boxes of one band anywhere in the recording are one
+carrier; its label comes from the class probabilities pooled over all its pixels and frames and, unless
+``phy=False`` (``--no-phy``), from physical-layer evidence on up to 20 ms of its samples at native resolution
+(PSS/SSS of both standards, LTE's DC null, occupied-bandwidth tables): decisive PHY evidence decides, else a
+pooled score >= ``min_score`` (0.75), else ``unknown``.
+
 Each annotation: ``core:sample_start``/``core:sample_count`` (column edges mapped back to recording samples),
 ``core:freq_lower_edge``/``core:freq_upper_edge`` (row edges, absolute Hz from the capture's centre frequency;
-relative to 0 when unknown), ``core:label`` "NR"/"LTE", ``radiofm:confidence`` (mean probability of that class
-inside the box). Accuracy: edges within one row (240 kHz) and one column (0.16 ms) of the model's map.
+relative to 0 when unknown), ``core:label`` "NR"/"LTE"/"unknown", ``radiofm:scores`` (the pooled spectrogram
+scores {"NR": p, "LTE": 1 - p}), ``radiofm:decision`` (what decided: "phy", "spectrogram", "undecided", "both
+cells"), ``radiofm:confidence`` (mean probability of the label's class over the carrier's pixels; of NR + LTE for
+"unknown"), and when the PHY stage ran ``radiofm:evidence`` (its label, scores, llr, PCI, refined occupied band,
+one line per piece of evidence) and ``radiofm:pci`` (the physical cell ID, when its PSS and SSS were found and
+agree with the label). Accuracy: edges within one row (240 kHz) and one column (0.16 ms) of the model's map.
 
 Assumptions: complex baseband IQ (real-valued recordings are refused), one channel, downlink NR/LTE carriers
 that are rectangular in time x frequency at 240 kHz x 0.16 ms resolution (constant bandwidth while on), a

@@ -17,6 +17,7 @@ STRONG_MARGIN, STRONG_PIXELS = 0.3, 16  # a carrier holds a 4x4 core with p(carr
 QUIET_RATIO, QUIET_ROWS = 10 ** (1.5 / 10), 4  # 4+ rows (~1 MHz) within 1.5 dB of the floor: a gap, not a carrier
 MIN_CONTRAST_DB = 0.3  # a box must be this much above the rows beside it (an SNR -6 dB carrier: about +1 dB)
 LEFTOVER_COLUMNS = 32  # 5 ms: shortest piece beside a longer carrier taken as a carrier of its own
+EDGE_RAMP_DB = 3.0  # a box at the band edge whose edge row is this far above its median row is an alias ramp
 
 
 @dataclass
@@ -30,6 +31,8 @@ class Box:
     cls: int  # 1 NR, 2 LTE
     prob_sum: float  # sum of p(cls) over the box
     n_pixels: int
+    nr_sum: float = 0.0  # sum of p(NR) over the box (pooled into the carrier's scores, see annotate.decide)
+    lte_sum: float = 0.0  # sum of p(LTE) over the box
 
     @property
     def confidence(self) -> float:
@@ -107,6 +110,21 @@ def contrast_db(power: np.ndarray, box: Box, others: Sequence[Box], *, guard: in
         return None
     inside = float(power[box.row_lo : box.row_hi + 1, cols].mean())
     return 10 * math.log10(max(inside, 1e-30) / max(min(sides), 1e-30))
+
+
+def edge_alias(power: np.ndarray, box: Box, *, ramp_db: float = EDGE_RAMP_DB) -> bool:
+    """True when ``box`` touches the first or last row of ``power`` (F, T) and its power rises steadily toward
+    that edge: the outermost row >= ``ramp_db`` above the box's median row and each of the three outermost rows
+    above the next inner one. That is no carrier but the alias of one beyond the opposite band edge, folded in
+    through a decimator's transition band (e.g. 61.44 -> 30.72 MS/s with ``resample_poly``): its level falls
+    with the distance from the edge. A real carrier is flat across its rows, or falls toward the edge (the
+    receiver's own roll-off), even when the edge cuts it."""
+    at_low, at_high = box.row_lo == 0, box.row_hi == power.shape[0] - 1
+    if at_low == at_high or box.row_hi - box.row_lo < 2:  # not at an edge, spanning the band, or too thin
+        return False
+    rows = 10 * np.log10(power[box.row_lo : box.row_hi + 1, box.col_lo : box.col_hi].mean(axis=1) + 1e-30)
+    outward = rows[::-1] if at_low else rows  # inner ... edge
+    return bool(outward[-1] - np.median(outward) >= ramp_db and np.all(np.diff(outward[-3:]) > 0))
 
 
 def _on_runs(on: np.ndarray, gap: int) -> list[tuple[int, int]]:
@@ -206,19 +224,23 @@ def carrier_boxes(
                 elif hi - lo + 1 >= min_rows and c1 - c0 >= min_leftover_columns:
                     queue.append((piece, lo, c_off + cs.start))
         for b in emitted:
-            p = (p_nr if b.cls == 1 else p_lte)[b.row_lo : b.row_hi + 1, b.col_lo : b.col_hi]
-            b.prob_sum, b.n_pixels = float(p.sum()), p.size
+            area = (slice(b.row_lo, b.row_hi + 1), slice(b.col_lo, b.col_hi))
+            b.nr_sum, b.lte_sum = float(p_nr[area].sum()), float(p_lte[area].sum())
+            b.prob_sum, b.n_pixels = (b.nr_sum if b.cls == 1 else b.lte_sum), p_nr[area].size
             boxes.append(b)
     return merge_boxes(boxes, gap_columns=gap_columns)  # pieces split by a short dropout
 
 
-def merge_boxes(boxes: Sequence[Box], *, gap_columns: int = GAP_COLUMNS, row_tolerance: int = 1) -> list[Box]:
-    """Merge boxes of one class and band (edges within ``row_tolerance``) that touch or overlap in time."""
+def merge_boxes(
+    boxes: Sequence[Box], *, gap_columns: int = GAP_COLUMNS, row_tolerance: int = 1, same_class: bool = True
+) -> list[Box]:
+    """Merge boxes of one band (edges within ``row_tolerance``) that touch or overlap in time; of one class
+    only unless ``same_class=False`` (then the merged box keeps the first box's class and pools both's sums)."""
     out: list[Box] = []
     for b in sorted(boxes, key=lambda b: (b.col_lo, b.row_lo)):
         for m in out:
             if (
-                m.cls == b.cls
+                (m.cls == b.cls or not same_class)
                 and abs(m.row_lo - b.row_lo) <= row_tolerance
                 and abs(m.row_hi - b.row_hi) <= row_tolerance
                 and b.col_lo <= m.col_hi + gap_columns
@@ -226,8 +248,10 @@ def merge_boxes(boxes: Sequence[Box], *, gap_columns: int = GAP_COLUMNS, row_tol
             ):
                 m.row_lo, m.row_hi = min(m.row_lo, b.row_lo), max(m.row_hi, b.row_hi)
                 m.col_lo, m.col_hi = min(m.col_lo, b.col_lo), max(m.col_hi, b.col_hi)
-                m.prob_sum += b.prob_sum
+                m.prob_sum += b.prob_sum if m.cls == b.cls else (b.nr_sum if m.cls == 1 else b.lte_sum)
                 m.n_pixels += b.n_pixels
+                m.nr_sum += b.nr_sum
+                m.lte_sum += b.lte_sum
                 break
         else:
             out.append(Box(**vars(b)))

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from radiofm import __version__
+from radiofm.annotate.decide import MIN_SCORE, PHY_MAX_MS
 from radiofm.annotate.figure import overlay_figure
 from radiofm.annotate.plan import plan_analysis
 from radiofm.annotate.run import AnnotateResult, annotate_recording, model_predictor
@@ -72,6 +73,7 @@ def write_annotated(
         "frequency_windows": len(result.plan.windows),
         "level_shift_db": round(result.level_shift_db, 2),
         "nonfinite_repaired": result.n_repaired,
+        "phy": result.phy,
     }
     exts = [e for e in glob.get("core:extensions", []) if e.get("name") != "radiofm"]
     glob["core:extensions"] = exts + [{"name": "radiofm", "version": __version__, "optional": True}]
@@ -112,6 +114,9 @@ class AnnotateConfig:
     repair_nonfinite: bool = False  # NaN/Inf samples set to 0 for the analysis instead of refused
     device: str = "auto"  # "auto" (CUDA when available), "cpu", "cuda", "cuda:N"
     progress: bool = True  # progress bar on stderr
+    phy: bool = True  # physical-layer evidence per carrier (annotate.decide); False: spectrogram scores only
+    phy_max_ms: float = PHY_MAX_MS  # samples of each carrier the physical-layer stage analyses
+    min_score: float = MIN_SCORE  # pooled spectrogram score needed to label without decisive PHY evidence
 
 
 def annotate_file(
@@ -139,6 +144,9 @@ def annotate_file(
         batch_size=cfg.batch_size,
         nonfinite="repair" if cfg.repair_nonfinite else "error",
         progress=cfg.progress,
+        phy=cfg.phy,
+        phy_max_ms=cfg.phy_max_ms,
+        min_score=cfg.min_score,
     )
     write_annotated(rec, result, paths["meta"], model=str(model))
     return result, paths

@@ -5,13 +5,15 @@ carrier boxes, SigMF annotations in recording samples and absolute Hz. See :mod:
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from tqdm import tqdm
 
-from radiofm.annotate.boxes import MIN_CONTRAST_DB, Box, carrier_boxes, contrast_db, merge_boxes
+from radiofm.annotate.boxes import MIN_CONTRAST_DB, Box, carrier_boxes, contrast_db, edge_alias, merge_boxes
+from radiofm.annotate.decide import MIN_SCORE, PHY_MAX_MS, Decision, annotation_extra, decide_carriers
 from radiofm.annotate.frontend import (
     block_power,
     design_filter,
@@ -29,6 +31,7 @@ from radiofm.tasks.segmentation import predict
 
 BLOCK_FRAMES = 32
 LABELS = {1: CLASSES[1], 2: CLASSES[2]}  # class index -> "NR" / "LTE"
+ANNOTATION_LABELS = (CLASSES[1], CLASSES[2], "unknown")  # what core:label may say (annotate.decide)
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class AnnotateResult:
     picture_extent: tuple[float, float, float, float]  # (t0_s, t1_s, f_lo_hz, f_hi_hz) relative frequencies
     level_shift_db: float = 0.0  # added to every image (level="auto")
     n_repaired: int = 0
+    phy: dict | None = None  # the physical-layer stage's settings and cost (None: off)
 
 
 def annotate_recording(
@@ -81,8 +85,15 @@ def annotate_recording(
     max_picture_columns: int = 2000,
     seed: int = 0,
     progress: bool = False,
+    phy: bool = True,
+    phy_max_ms: float = PHY_MAX_MS,
+    min_score: float = MIN_SCORE,
 ) -> AnnotateResult:
     """Detect NR/LTE carriers in ``rec`` with ``predictor`` (see :data:`Predictor`); reads ``rec`` only.
+
+    Each carrier's label is decided over the whole recording (:mod:`radiofm.annotate.decide`): pooled spectrogram
+    scores, and with ``phy`` the physical-layer evidence on up to ``phy_max_ms`` of its samples; ``min_score``:
+    pooled score the spectrogram alone needs (else "unknown").
 
     Raises RecordingError for an unsupported sample rate, a recording under 10 ms, a real-valued datatype, or
     non-finite samples (unless ``nonfinite="repair"``).
@@ -159,21 +170,32 @@ def annotate_recording(
         full = np.concatenate([np.clip(1.0 - acc.sum(axis=0, keepdims=True), 0.0, 1.0), acc])
         found = carrier_boxes(full, threshold=threshold, min_rows=min_rows, power=power, floor=noise_floor(power))
         for b in found:  # a carrier must stand above the spectrum beside it (not a model hallucination on noise)
-            contrast = contrast_db(power, b, found)
-            if contrast is None or contrast >= min_contrast_db:
+            contrast = contrast_db(power, b, found)  # and not be an alias ramp at the band edge
+            if (contrast is None or contrast >= min_contrast_db) and not edge_alias(power, b):
                 b.col_lo, b.col_hi = b.col_lo + b0, b.col_hi + b0
                 boxes.append(b)
         power = None
     bar.close()
 
-    boxes = merge_boxes(boxes)
+    boxes = merge_boxes(boxes, same_class=False)  # a carrier is one box whatever class each frame gave it
     min_cols = min_duration_ms * 1e-3 * plan.sample_rate_hz / plan.samples_per_column
     boxes = [b for b in boxes if b.col_hi - b.col_lo >= min_cols - 1e-9 and b.row_hi - b.row_lo + 1 >= min_rows]
+    nonfin = "repair" if stats.get("repaired") or nonfinite == "repair" else "error"
+    t_phy = time.process_time()
+    decisions = decide_carriers(boxes, rec, plan, phy=phy, phy_max_ms=phy_max_ms, min_score=min_score, nonfinite=nonfin)
+    n_carriers = len({id(d) for d in decisions})
+    phy_info = {"max_ms": phy_max_ms, "carriers": n_carriers, "cpu_s": round(time.process_time() - t_phy, 3)}
     picture = (10 * np.log10(pic_sum / np.maximum(pic_n, 1)[None, :] + 1e-12)).astype(np.float32)
     f_lo, f_hi = plan.row_freq_hz(plan.grid[0] - 0.5), plan.row_freq_hz(plan.grid[1] - 0.5)
     extent = (0.0, n_cols * plan.samples_per_column / plan.sample_rate_hz, float(f_lo), float(f_hi))
     return AnnotateResult(
-        _to_annotations(boxes, rec, plan), plan, picture, extent, shift, int(stats.get("repaired", 0))
+        _to_annotations(boxes, decisions, rec, plan),
+        plan,
+        picture,
+        extent,
+        shift,
+        int(stats.get("repaired", 0)),
+        phy_info if phy else None,
     )
 
 
@@ -184,12 +206,15 @@ def _add_picture(pic_sum: np.ndarray, pic_n: np.ndarray, power: np.ndarray, b0: 
     np.add.at(pic_n, cols, 1)
 
 
-def _to_annotations(boxes: Sequence[Box], rec: Recording, plan: Plan) -> list[Annotation]:
-    """Boxes on the global grid -> annotations in recording samples and absolute Hz, split at retunes."""
+def _to_annotations(
+    boxes: Sequence[Box], decisions: Sequence[Decision], rec: Recording, plan: Plan
+) -> list[Annotation]:
+    """Boxes on the global grid and their carriers' decisions -> annotations in recording samples and absolute
+    Hz, split at retunes."""
     fs, n, spc = plan.sample_rate_hz, plan.n_samples, plan.samples_per_column
     caps = sorted(rec.captures, key=lambda c: c.sample_start) or []
     out = []
-    for b in boxes:
+    for b, d in zip(boxes, decisions, strict=True):
         start = int(round(b.col_lo * spc))
         stop = n if b.col_hi >= plan.n_columns else int(round(b.col_hi * spc))
         lo = max(float(plan.row_freq_hz(plan.grid[0] + b.row_lo - 0.5)), -fs / 2)  # box rows count from grid[0]
@@ -212,8 +237,8 @@ def _to_annotations(boxes: Sequence[Box], rec: Recording, plan: Plan) -> list[An
                     sample_count=z - a,
                     freq_lower_edge_hz=base + lo,
                     freq_upper_edge_hz=base + hi,
-                    label=LABELS[b.cls],
-                    extra={"radiofm:confidence": round(b.confidence, 4)},
+                    label=d.label,
+                    extra=annotation_extra(d),
                 )
             )
     out.sort(key=lambda a: (a.sample_start, a.freq_lower_edge_hz))

@@ -63,6 +63,26 @@ def add_parser(sub) -> argparse.ArgumentParser:
         action="store_true",
         help="set NaN/Inf samples to 0 for the analysis instead of refusing (the data copy keeps them)",
     )
+    p.add_argument(
+        "--no-phy",
+        action="store_true",
+        help="label carriers from the spectrogram scores only (no PSS/SSS, DC-null and bandwidth evidence)",
+    )
+    p.add_argument(
+        "--phy-max-ms",
+        type=_args.positive_float,
+        default=20.0,
+        metavar="MS",
+        help="samples of each carrier the physical-layer stage analyses (default 20 ms)",
+    )
+    p.add_argument(
+        "--min-score",
+        type=_args.ratio,
+        default=0.75,
+        metavar="P",
+        help="pooled spectrogram score a label needs without decisive physical-layer evidence, else 'unknown' "
+        "(default 0.75)",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default auto)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
@@ -80,13 +100,17 @@ def run(args: argparse.Namespace) -> int:
         repair_nonfinite=args.repair_nonfinite,
         device=args.device,
         progress=not args.no_progress,
+        phy=not args.no_phy,
+        phy_max_ms=args.phy_max_ms,
+        min_score=args.min_score,
     )
     result, paths = annotate_file(args.recording, args.model, args.out, config)
     if result.n_repaired:
         print(f"radiofm: repaired {result.n_repaired} non-finite samples (set to 0 for the analysis)", file=sys.stderr)
-    counts = {lab: sum(a.label == lab for a in result.annotations) for lab in ("NR", "LTE")}
+    counts = {lab: sum(a.label == lab for a in result.annotations) for lab in ("NR", "LTE", "unknown")}
     print(
-        f"{len(result.annotations)} carrier annotations ({counts['NR']} NR, {counts['LTE']} LTE) in "
+        f"{len(result.annotations)} carrier annotations ({counts['NR']} NR, {counts['LTE']} LTE, "
+        f"{counts['unknown']} unknown) in "
         f"{Path(args.recording).name}; wrote {paths['meta']}, {paths['data']}, {paths['png']}"
     )
     return 0

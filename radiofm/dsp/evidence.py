@@ -126,6 +126,7 @@ def carrier_evidence(
     count: int | None = None,
     refine: bool = True,
     max_duration_s: float | None = 0.08,
+    band_complete: bool = True,
 ) -> dict:
     """Physical-layer evidence on whether the carrier in [lower_hz, upper_hz] is NR or LTE, and its decision.
 
@@ -140,7 +141,10 @@ def carrier_evidence(
       one human-readable line per piece of evidence with its llr;
     - ``edges``, ``bandwidth``, ``cp``, ``lte``, ``nr``, ``dc_null``: the underlying measurements.
 
-    The decision rule and its thresholds are in the module docstring.
+    The decision rule and its thresholds are in the module docstring. ``band_complete=False``: the carrier may
+    extend beyond [lower_hz, upper_hz] (it is cut by the recording's band edge), so its centre and width are
+    unknown: the occupied-bandwidth tables, the DC null and the absence of an LTE PSS at the centre are not used
+    (they would point at NR for any cut LTE carrier); only the sync signals and the numerology count.
     """
     if not (np.isfinite(lower_hz) and np.isfinite(upper_hz) and upper_hz > lower_hz):
         raise ConfigError(f"carrier_evidence: need finite lower_hz < upper_hz, got {lower_hz}, {upper_hz}")
@@ -183,7 +187,9 @@ def carrier_evidence(
         else:
             dc["reason"] = f"carrier centre uncertain (+-{res / 2e3:.0f} kHz): DC null not used"
     cp = {f"rho_{int(s / 1e3)}k": syncs[s].rho for s in syncs} | {"searched_scs_hz": candidates}
-    items = _combine(syncs, lte, nr, dc, bw)
+    if not band_complete:
+        dc = {"score": float("nan"), "std": float("nan"), "dc_hz": None, "rho": dc["rho"], "reason": "band cut"}
+    items = _combine(syncs, lte, nr, dc, bw, band_complete=band_complete)
     llr = float(sum(v for v, _ in items))
     both = lte is not None and lte.get("pci") is not None and nr.get("pci") is not None
     if both:
@@ -208,7 +214,9 @@ def carrier_evidence(
     }
 
 
-def _combine(syncs: dict, lte: dict | None, nr: dict, dc: dict, bw: dict) -> list[tuple[float, str]]:
+def _combine(
+    syncs: dict, lte: dict | None, nr: dict, dc: dict, bw: dict, *, band_complete: bool = True
+) -> list[tuple[float, str]]:
     """The (llr, reason) of each piece of evidence (module docstring table)."""
     items = []
     rho15, rho30 = syncs[15e3].rho, syncs[30e3].rho
@@ -224,7 +232,7 @@ def _combine(syncs: dict, lte: dict | None, nr: dict, dc: dict, bw: dict) -> lis
             items.append((-LLR_SYNC_PCI, f"LTE PSS z {lte['z']:.1f} and SSS z {lte['sss_z']:.1f}: PCI {lte['pci']}"))
         else:
             items.append((-LLR_SYNC_PSS, f"LTE PSS N_ID2 {lte['n_id2']} z {lte['z']:.1f}, SSS not confirmed"))
-    elif lte is not None and rho15 >= RHO_STRONG:
+    elif lte is not None and rho15 >= RHO_STRONG and band_complete:
         items.append((LLR_NO_LTE_PSS, f"no LTE PSS at the centre of a strong 15 kHz carrier (z {lte['z']:.1f})"))
     if nr["detected"]:
         where = f"SSB at {nr['ssb_center_hz'] / 1e6:.3f} MHz, {nr['scs_hz'] / 1e3:.0f} kHz"
@@ -237,6 +245,9 @@ def _combine(syncs: dict, lte: dict | None, nr: dict, dc: dict, bw: dict) -> lis
     if np.isfinite(dc["score"]):
         items.append((_dc_llr(dc["score"], dc["std"]), f"DC-null depth {dc['score']:.2f} (LTE ~1, NR ~0)"))
     best = bw["matches"][0]
+    if not band_complete:
+        items.append((0.0, f"carrier cut by the band edge ({bw['width_hz'] / 1e6:.3f} MHz seen): width not used"))
+        return items
     items.append(
         (
             bw["llr_nr"],

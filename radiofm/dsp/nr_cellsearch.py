@@ -54,13 +54,11 @@ def _burst_stat(metric: np.ndarray, scs_hz: float) -> tuple[np.ndarray, str]:
         base = metric[:, : n_fold * per20].reshape(3, n_fold, per20, metric.shape[2]).mean(1)
     else:
         base = metric
-    n = base.shape[1]
     best, best_case, best_z = None, "", -np.inf
     for case, offsets in NR_BURST_PATTERNS[scs_hz].items():
         acc = np.zeros_like(base)
-        for q in offsets:  # acc[:, s] += base[:, (s + q) mod n]
-            acc[:, : n - q] += base[:, q:]
-            acc[:, n - q :] += base[:, :q]
+        for q in offsets:  # acc[:, s] += base[:, (s + q) mod n] (a span shorter than the pattern wraps again)
+            acc += np.roll(base, -q, axis=1)
         acc /= len(offsets)
         z, _ = cfar_z(acc)
         if z > best_z:

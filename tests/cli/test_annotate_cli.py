@@ -57,8 +57,18 @@ def test_annotate_round_trip(world, tmp_path, capsys):
     meta = json.loads((out.parent / "cap.sigmf-meta").read_text())
     assert meta["global"]["core:datatype"] == "cf32_le" and meta["global"]["radiofm:split"] == "train"
     for a in meta["annotations"]:  # a 2-step model finds whatever it finds; the format must hold
-        assert all(k in a for k in CORE_KEYS) and a["core:label"] in ("NR", "LTE")
+        assert all(k in a for k in CORE_KEYS) and a["core:label"] in ("NR", "LTE", "unknown")
         assert 0.0 <= a["radiofm:confidence"] <= 1.0 and a["core:freq_lower_edge"] < a["core:freq_upper_edge"]
+        assert set(a["radiofm:scores"]) == {"NR", "LTE"} and "radiofm:evidence" in a
+    assert meta["global"]["radiofm:annotate"]["phy"]["max_ms"] == 20.0
+    off = tmp_path / "off" / "cap"
+    assert (
+        main([*argv[:-3], "--out", str(off), "--no-progress", "--threshold", "0.4", "--no-phy", "--min-score", "0.6"])
+        == 0
+    )
+    meta_off = json.loads((off.parent / "cap.sigmf-meta").read_text())
+    assert meta_off["global"]["radiofm:annotate"]["phy"] is None
+    assert all("radiofm:evidence" not in a for a in meta_off["annotations"])
     rec = open_recording(out.parent / "cap.sigmf-meta")
     assert rec.n_samples == open_recording(src).n_samples and rec.center_freq_hz == 3.5e9
     assert (out.parent / "cap.png").read_bytes()[:4] == b"\x89PNG"
@@ -90,6 +100,9 @@ def test_bad_inputs(world, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:  # argparse rejects impossible flag values itself
         main(["annotate", src, "--model", seg, "--out", out, "--threshold", "1.5"])
     assert exc.value.code == 2 and "--threshold" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["annotate", src, "--model", seg, "--out", out, "--min-score", "2"])
+    assert exc.value.code == 2 and "--min-score" in capsys.readouterr().err
 
 
 def test_nonfinite_refused_or_repaired(world, tmp_path, capsys):

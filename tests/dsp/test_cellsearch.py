@@ -87,6 +87,17 @@ def test_a_6_ms_span_of_a_longer_recording_is_enough_at_20_db():
     assert capped["label"] == "LTE" and capped["lte"]["occurrences"] in (1, 2)  # only 6 ms were searched
 
 
+def test_spans_shorter_than_an_ssb_burst_pattern_do_not_crash():
+    """1-1.5 ms spans (a short annotate box) hold fewer 15 kHz symbols than the burst pattern spans (20): the
+    burst statistic wraps instead of failing on mismatched shapes."""
+    iq, meta = _carrier("NR", 20, 15e3, 20.0)
+    for ms in (1.0, 1.3):
+        ev = evidence.carrier_evidence(
+            iq[: int(ms * 1e-3 * FS)], FS, lower_hz=meta["lower_edge_hz"], upper_hz=meta["upper_edge_hz"]
+        )
+        assert ev["label"] in ("NR", "unknown") and np.isfinite(ev["llr"])
+
+
 # ---------------------------------------------------------------- the searches on their own
 
 

@@ -1,0 +1,189 @@
+"""Carrier labels from ``radiofm annotate`` on captures of both NR/LTE generators, per traffic regime and class.
+
+For each generator (``main``: :func:`radiofm.synth.nrlte.make_frame`; ``alt``: the independent
+:func:`radiofm.synth.nrlte_alt.make_capture`) and each traffic regime, ``--captures`` test-split captures (40 ms,
+61.44 MS/s, every carrier of that regime; seeds ``SeedSequence([seed, generator, regime, i])``) are written as
+SigMF and annotated with the segmentation model ``--model`` (:func:`radiofm.annotate.annotate_recording`, PHY
+stage on). Each true carrier is matched to the annotation overlapping it in time with the largest frequency IoU
+(>= 0.5: found; else missed); its label with the PHY stage is that annotation's ``core:label``, without it the
+rule applied to the same annotation's pooled spectrogram scores (``radiofm.annotate.decide.decide(scores,
+None)``: the boxes are the same, only the decision differs — exactly what ``--no-phy`` writes). Annotations
+matching no carrier are counted as false boxes. ``--model energy`` replaces the model by a model-free energy
+detector (a pixel is a carrier when >= 3 dB above the image's 30th percentile, p(NR) = p(LTE)): it isolates the
+physical-layer stage (without it, every carrier is "unknown").
+
+    .venv/bin/python benchmarks/annotate_labels.py --model RUN [--captures 8] [--generators main,alt]
+        [--regimes random,matlab,full,idle,gated] [--seed 0] [--name annotate_labels]
+
+Prints one row per generator x regime x class (right / wrong / unknown / missed, with and without PHY) and the
+PHY stage's CPU time per carrier; writes ``benchmarks/results/<name>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from _common import print_table, write_results
+
+from radiofm.annotate import annotate_recording, model_predictor
+from radiofm.annotate.decide import MIN_SCORE, PHY_MAX_MS, decide
+from radiofm.data import open_recording, write_sigmf
+from radiofm.synth import nrlte, nrlte_alt
+from radiofm.tasks.segmentation import load_segmentation_model
+
+FS = 61.44e6
+REGIMES = ("random", "matlab", "full", "idle", "gated")
+GENERATORS = {"main": 0, "alt": 1}
+
+
+def _capture(generator: str, regime: str, rng: np.random.Generator) -> tuple[np.ndarray, list[dict]]:
+    if generator == "main":
+        iq, meta = nrlte.make_frame(rng, split="test", traffic_mix=[regime])
+    else:
+        iq, meta = nrlte_alt.make_capture(rng, split="test", traffic=[regime])
+    return iq, meta["carriers"]
+
+
+def energy_predictor(images: np.ndarray, frames) -> np.ndarray:
+    """Model-free stand-in: carrier where a 3-column average is >= 3 dB above the image's 30th percentile."""
+    from scipy import ndimage
+
+    out = np.zeros((len(images), 3, 256, 256), np.float32)
+    for i, img in enumerate(images):
+        smooth = ndimage.uniform_filter1d(img, 3, axis=1)
+        m = (smooth >= np.percentile(img, 30) + 3.0).astype(np.float32)
+        out[i, 1] = out[i, 2] = 0.49 * m
+        out[i, 0] = 1 - 0.98 * m
+    return out
+
+
+def _match(c: dict, anns) -> object | None:
+    lo, hi, t0, t1 = c["lower_edge_hz"], c["upper_edge_hz"], c["sample_start"], c["sample_start"] + c["sample_count"]
+    best, best_iou = None, 0.0
+    for a in anns:
+        if a.sample_start >= t1 or a.sample_start + a.sample_count <= t0:
+            continue
+        inter = min(hi, a.freq_upper_edge_hz) - max(lo, a.freq_lower_edge_hz)
+        union = max(hi, a.freq_upper_edge_hz) - min(lo, a.freq_lower_edge_hz)
+        iou = inter / union if union > 0 else 0.0
+        if iou > best_iou:
+            best, best_iou = a, iou
+    return best if best_iou >= 0.5 else None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True, help="segmentation run folder, or 'energy' (no model)")
+    ap.add_argument("--captures", type=int, default=8, help="captures per generator and regime")
+    ap.add_argument("--generators", default="main,alt")
+    ap.add_argument("--regimes", default=",".join(REGIMES))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--phy-max-ms", type=float, default=PHY_MAX_MS)
+    ap.add_argument("--min-score", type=float, default=MIN_SCORE)
+    ap.add_argument("--name", default="annotate_labels")
+    args = ap.parse_args()
+    if args.model == "energy":
+        predictor = energy_predictor
+    else:
+        model, info = load_segmentation_model(args.model)
+        predictor = model_predictor(model, info)
+    counts: dict = defaultdict(lambda: defaultdict(int))
+    carriers_out, phy_cpu, total_cpu, false_boxes = [], [], [], defaultdict(int)
+    with tempfile.TemporaryDirectory() as tmp:
+        for gen in args.generators.split(","):
+            for regime in args.regimes.split(","):
+                for i in range(args.captures):
+                    ss = np.random.SeedSequence([args.seed, GENERATORS[gen], REGIMES.index(regime), i])
+                    iq, truth = _capture(gen, regime, np.random.default_rng(ss))
+                    rec = open_recording(write_sigmf(Path(tmp) / "c", iq, sample_rate_hz=FS))
+                    t0 = time.process_time()
+                    res = annotate_recording(
+                        rec, predictor, phy=True, phy_max_ms=args.phy_max_ms, min_score=args.min_score
+                    )
+                    total_cpu.append(time.process_time() - t0)
+                    if res.phy and res.phy["carriers"]:
+                        phy_cpu.append(res.phy["cpu_s"] / res.phy["carriers"])
+                    used = set()
+                    for c in truth:
+                        a = _match(c, res.annotations)
+                        key = (gen, regime, c["type"])
+                        counts[key]["n"] += 1
+                        if a is None:
+                            counts[key]["missed"] += 1
+                            with_phy = without = "missed"
+                        else:
+                            used.add(id(a))
+                            with_phy = a.label
+                            without = decide(a.extra["radiofm:scores"], None, min_score=args.min_score)[0]
+                        for tag, lab in (("phy", with_phy), ("nophy", without)):
+                            if lab != "missed":
+                                out = "right" if lab == c["type"] else "unknown" if lab == "unknown" else "wrong"
+                                counts[key][f"{tag}_{out}"] += 1
+                        carriers_out.append(
+                            {
+                                "generator": gen,
+                                "regime": regime,
+                                "capture": i,
+                                "type": c["type"],
+                                "snr_db": round(float(c.get("snr_db", float("nan"))), 1),
+                                "bandwidth_hz": c.get("bandwidth_hz"),
+                                "label_phy": with_phy,
+                                "label_nophy": without,
+                                "scores": None if a is None else a.extra["radiofm:scores"],
+                                "decision": None if a is None else a.extra["radiofm:decision"],
+                                "pci": None if a is None else a.extra.get("radiofm:pci"),
+                                "true_pci": c.get("pci", c.get("n_id_cell")),
+                            }
+                        )
+                    false_boxes[(gen, regime)] += sum(id(a) not in used for a in res.annotations)
+    rows = []
+    for (gen, regime, kind), k in sorted(counts.items()):
+        n = k["n"]
+        rows.append(
+            {
+                "generator": gen,
+                "regime": regime,
+                "class": kind,
+                "n": n,
+                "missed": k["missed"],
+                "phy_right": round(k["phy_right"] / n, 3),
+                "phy_wrong": round(k["phy_wrong"] / n, 3),
+                "phy_unknown": round(k["phy_unknown"] / n, 3),
+                "nophy_right": round(k["nophy_right"] / n, 3),
+                "nophy_wrong": round(k["nophy_wrong"] / n, 3),
+                "nophy_unknown": round(k["nophy_unknown"] / n, 3),
+            }
+        )
+    print_table(rows)
+    summary = {
+        "phy_cpu_s_per_carrier": {
+            "median": float(np.median(phy_cpu)) if phy_cpu else None,
+            "max": float(np.max(phy_cpu)) if phy_cpu else None,
+        },
+        "annotate_cpu_s_per_capture_median": float(np.median(total_cpu)),
+        "false_boxes": {f"{g}/{r}": v for (g, r), v in sorted(false_boxes.items())},
+    }
+    print(summary)
+    path = write_results(
+        args.name,
+        {
+            "model": str(args.model),
+            "captures_per_regime": args.captures,
+            "seed": args.seed,
+            "phy_max_ms": args.phy_max_ms,
+            "min_score": args.min_score,
+            "rows": rows,
+            "summary": summary,
+            "carriers": carriers_out,
+        },
+    )
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+"""annotate.decide: carrier-level pooling, physical-layer evidence, the decision rule, and what reaches the SigMF."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import radiofm.annotate as A
+from radiofm.annotate import decide
+from radiofm.annotate.boxes import carrier_boxes, merge_boxes
+from radiofm.data import open_recording, write_sigmf
+from radiofm.synth.nrlte.carrier import single_carrier
+
+FS = 61.44e6
+FC = 3.5e9
+
+
+def band_predictor(bands):
+    """Predictor: for each (lo_hz, hi_hz, p_nr(col) , p_lte(col)) band, those probabilities on its rows at every
+    analysis column ``col`` (functions of the recording's column index); noise elsewhere."""
+
+    def predict(images, frames):
+        out = np.zeros((len(images), 3, 256, 256), np.float32)
+        out[:, 0] = 1.0
+        for i, f in enumerate(frames):
+            freqs = f.center_offset_hz + (np.arange(256) - 128) * f.row_hz
+            cols = f.column + np.arange(256)
+            for lo, hi, p_nr, p_lte in bands:
+                rows = (freqs >= lo) & (freqs < hi)
+                nr, lte = p_nr(cols), p_lte(cols)
+                out[i, 1, rows] = nr
+                out[i, 2, rows] = lte
+                out[i, 0, rows] = 1 - nr - lte
+        return out
+
+    return predict
+
+
+# ------------------------------------------------------------------------------------------ pooling
+
+
+def test_pooling_over_a_carriers_pixels_frames_and_boxes():
+    """One carrier seen in three frames: called LTE (0.7 / 0.3) for 100 columns, NR (0.55 / 0.45) for the next
+    100, and after a long pause LTE (0.9 / 0.1) for 40. Each frame's boxes take that frame's class; the carrier
+    (same band) pools its 240 x 20 pixels."""
+    found = []
+    for c0, n_cols, p_nr, p_lte in ((0, 100, 0.3, 0.7), (100, 100, 0.55, 0.45), (240, 40, 0.1, 0.9)):
+        probs = np.zeros((3, 64, n_cols), np.float32)
+        probs[0] = 1.0
+        probs[:, 20:40] = np.array([1 - p_nr - p_lte, p_nr, p_lte], np.float32)[:, None, None]
+        for b in carrier_boxes(probs, min_rows=4):
+            b.col_lo, b.col_hi = b.col_lo + c0, b.col_hi + c0
+            found.append(b)
+    assert [(b.cls, b.col_lo, b.col_hi, b.row_lo, b.row_hi) for b in found] == [
+        (2, 0, 100, 20, 39),
+        (1, 100, 200, 20, 39),
+        (2, 240, 280, 20, 39),
+    ]
+    assert len(merge_boxes(found)) == 3  # by class (before): an LTE - NR - LTE carrier
+    merged = merge_boxes(found, same_class=False)
+    assert [(b.col_lo, b.col_hi) for b in merged] == [(0, 200), (240, 280)]  # touching in time: one box
+    assert decide.group_carriers(merged) == [[0, 1]]  # and the later one is the same carrier (same band)
+    scores = decide.pooled_scores(merged)
+    p_nr = (100 * 0.3 + 100 * 0.55 + 40 * 0.1) / 240
+    assert scores == {"NR": pytest.approx(p_nr, abs=1e-4), "LTE": pytest.approx(1 - p_nr, abs=1e-4)}
+    assert decide.decide(scores, None) == ("unknown", "undecided")  # 0.63 LTE: below the 0.75 needed
+    assert decide.decide(scores, None, min_score=0.6) == ("LTE", "spectrogram")
+    # a carrier in another band is another carrier
+    other = merge_boxes([*found, A.Box(45, 60, 0, 50, 1, 40.0, 800, 40.0, 10.0)], same_class=False)
+    assert len(decide.group_carriers(other)) == 2
+
+
+def test_recording_pooling_across_frames(tmp_path):
+    """Over 80 ms (two model frames), p(NR) 0.8 in the first 40 ms and p(LTE) 0.95 in the second: one annotation,
+    scores pooled over both frames (0.8 * 256 vs 0.95 * 256 columns), label from the pooled score."""
+    from tests.annotate.test_annotate import band_capture, carrier
+
+    n = int(0.08 * FS)
+    iq = band_capture(FS, n, [carrier("NR", -6e6, 3e6, 0, n)])
+    rec = open_recording(write_sigmf(tmp_path / "r", iq, sample_rate_hz=FS, center_freq_hz=FC))
+    half = 256
+
+    def p_nr(c):
+        return np.where(c < half, 0.8, 0.02)[None, :]
+
+    def p_lte(c):
+        return np.where(c < half, 0.15, 0.95)[None, :]
+
+    pred = band_predictor([(-6e6, 3e6, p_nr, p_lte)])
+    res = A.annotate_recording(rec, pred, phy=False, min_score=0.55)
+    assert len(res.annotations) == 1
+    a = res.annotations[0]
+    expected = (0.8 + 0.02) / (0.8 + 0.02 + 0.15 + 0.95)  # 0.43 NR, 0.57 LTE
+    assert a.extra["radiofm:scores"]["NR"] == pytest.approx(expected, abs=2e-3)
+    assert a.label == "LTE" and a.extra["radiofm:decision"] == "spectrogram"
+    assert "radiofm:evidence" not in a.extra and res.phy is None
+    assert A.annotate_recording(rec, pred, phy=False).annotations[0].label == "unknown"  # 0.57 < 0.75
+
+
+# ------------------------------------------------------------------------------------------ the rule
+
+
+def test_decide_rule():
+    lean = {"NR": 0.9, "LTE": 0.1}
+    even = {"NR": 0.55, "LTE": 0.45}
+    phy_lte = {"label": "LTE", "llr": -9.0, "pci": 7, "both_cells": False, "sync": True}
+    phy_none = {"label": "unknown", "llr": -2.0, "pci": None, "both_cells": False, "sync": False}
+    assert decide.decide(lean, phy_lte) == ("LTE", "phy")  # decisive PHY overrides the spectrogram
+    no_sync = {**phy_lte, "pci": None, "sync": False}  # e.g. DC null + bandwidth only: no override
+    assert decide.decide(lean, no_sync) == ("NR", "spectrogram") and decide.decide(even, no_sync)[0] == "unknown"
+    assert decide.decide(lean, phy_none) == ("NR", "spectrogram")  # undecided PHY does not vote
+    assert decide.decide(even, phy_none) == ("unknown", "undecided")
+    assert decide.decide(even, None) == ("unknown", "undecided")
+    assert decide.decide(lean, {**phy_none, "both_cells": True}) == ("unknown", "both cells")
+    assert decide.decide(even, None, min_score=0.5) == ("NR", "spectrogram")
+
+
+def test_unknown_when_both_are_ambiguous(tmp_path):
+    """Band-limited noise (no OFDM: the physical layer cannot tell) and a model torn 0.45/0.45: "unknown", with
+    the scores, through the SigMF writer, the reader and the overlay."""
+    from tests.annotate.test_annotate import band_capture, carrier
+
+    n = int(0.04 * FS)
+    truth = [carrier("NR", -8e6, 1e6, 0, n)]
+    rec = open_recording(write_sigmf(tmp_path / "r", band_capture(FS, n, truth), sample_rate_hz=FS, center_freq_hz=FC))
+
+    def half(c):
+        return np.full((1, c.size), 0.45, np.float32)
+
+    res = A.annotate_recording(rec, band_predictor([(-8e6, 1e6, half, half)]))
+    assert [a.label for a in res.annotations] == ["unknown"]
+    a = res.annotations[0]
+    assert a.extra["radiofm:scores"] == {"NR": 0.5, "LTE": 0.5}
+    assert a.extra["radiofm:decision"] == "undecided"
+    assert a.extra["radiofm:evidence"]["label"] == "unknown" and "radiofm:pci" not in a.extra
+    paths = A.write_annotated(rec, res, tmp_path / "out")
+    back = open_recording(paths["meta"])
+    assert [x.label for x in back.annotations] == ["unknown"]
+    assert back.annotations[0].extra["radiofm:scores"] == {"NR": 0.5, "LTE": 0.5}
+    assert paths["png"].stat().st_size > 0
+
+
+# ------------------------------------------------------------------------------------------ physical layer
+
+
+@pytest.mark.parametrize(
+    "kind, kwargs",
+    [("LTE", {"bandwidth_mhz": 10}), ("NR", {"bandwidth_mhz": 20, "scs_hz": 30e3})],
+)
+def test_phy_overrides_a_wrong_spectrogram_and_writes_pci(tmp_path, kind, kwargs):
+    """A fully loaded carrier (single_carrier, 15 dB) that the spectrogram confidently calls the other standard:
+    the physical layer finds its PSS/SSS, so the label, the cell ID and the evidence are the truth's."""
+    iq, meta = single_carrier(kind, np.random.default_rng(3), snr_db=15.0, centre_hz=-5e6, load=1.0, **kwargs)
+    rec = open_recording(write_sigmf(tmp_path / "c", iq, sample_rate_hz=FS, center_freq_hz=FC))
+    lo, hi = meta["lower_edge_hz"], meta["upper_edge_hz"]
+    wrong_nr = 0.9 if kind == "LTE" else 0.05
+
+    def p_nr(c):
+        return np.full((1, c.size), wrong_nr, np.float32)
+
+    def p_lte(c):
+        return np.full((1, c.size), 0.95 - wrong_nr, np.float32)
+
+    pred = band_predictor([(lo, hi, p_nr, p_lte)])
+    res = A.annotate_recording(rec, pred)
+    assert len(res.annotations) == 1
+    a = res.annotations[0]
+    other = "NR" if kind == "LTE" else "LTE"
+    assert a.extra["radiofm:scores"][other] > 0.9  # the spectrogram alone would say the other standard
+    assert a.label == kind and a.extra["radiofm:decision"] == "phy"
+    assert a.extra["radiofm:pci"] == meta["n_id_cell"]
+    ev = a.extra["radiofm:evidence"]
+    assert ev["label"] == kind and ev["span_ms"] == pytest.approx(20.0, abs=0.5)
+    assert abs(ev["occupied_hz"][0] - lo) < 30e3 and abs(ev["occupied_hz"][1] - hi) < 30e3
+    assert res.phy["carriers"] == 1 and res.phy["cpu_s"] > 0
+    # the written SigMF carries the scores, the PCI and the evidence
+    paths = A.write_annotated(rec, res, tmp_path / "out", model="m")
+    meta_out = json.loads(paths["meta"].read_text())
+    ann = meta_out["annotations"][0]
+    assert ann["core:label"] == kind and ann["radiofm:pci"] == meta["n_id_cell"]
+    assert set(ann["radiofm:scores"]) == {"NR", "LTE"} and ann["radiofm:evidence"]["pci"] == meta["n_id_cell"]
+    assert meta_out["global"]["radiofm:annotate"]["phy"]["max_ms"] == 20.0
+    # without the physical layer, the (wrong) spectrogram decides
+    off = A.annotate_recording(rec, pred, phy=False)
+    assert off.annotations[0].label == other and "radiofm:pci" not in off.annotations[0].extra
+
+
+def test_short_lte_clip_is_labelled_lte(tmp_path):
+    """A 12 ms clip of a fully loaded LTE carrier that the spectrogram model calls NR (0.8): the physical layer
+    finds its PSS/SSS in the clip (two or three PSS), so the carrier is labelled LTE with its cell ID."""
+    iq, meta = single_carrier("LTE", np.random.default_rng(5), bandwidth_mhz=5, snr_db=10.0, centre_hz=7e6)
+    clip = iq[: int(0.012 * FS)]
+    rec = open_recording(write_sigmf(tmp_path / "clip", clip, sample_rate_hz=FS, center_freq_hz=3.5e9))
+    lo, hi = meta["lower_edge_hz"], meta["upper_edge_hz"]
+
+    def wrong(images, frames):
+        out = np.zeros((len(images), 3, 256, 256), np.float32)
+        out[:, 0] = 1.0
+        for i, f in enumerate(frames):
+            freqs = f.center_offset_hz + (np.arange(256) - 128) * f.row_hz
+            rows = (freqs >= lo) & (freqs < hi)
+            out[i, :, rows] = np.array([0.05, 0.8, 0.15], np.float32)[:, None]
+        return out
+
+    res = A.annotate_recording(rec, wrong)
+    assert len(res.annotations) == 1
+    a = res.annotations[0]
+    assert a.extra["radiofm:scores"]["NR"] > 0.8 and a.label == "LTE" and a.extra["radiofm:decision"] == "phy"
+    assert a.extra["radiofm:pci"] == meta["n_id_cell"] and a.extra["radiofm:evidence"]["span_ms"] < 12.0
+
+
+def test_lte_carrier_cut_by_the_band_edge_is_not_called_nr(tmp_path):
+    """An LTE 20 MHz carrier at -10 MHz in a capture decimated to 30.72 MS/s: the band edge cuts it at -15.36 MHz,
+    so the visible band's centre is not the carrier's (no LTE PSS there) and its width matches an NR table entry.
+    Those two used to add up to a decisive "NR"; for a cut carrier only the sync signals count now."""
+    from scipy.signal import resample_poly
+
+    iq, meta = single_carrier("LTE", np.random.default_rng(11), bandwidth_mhz=20, snr_db=20.0, centre_hz=-10e6)
+    y = resample_poly(iq, 1, 2).astype(np.complex64)
+    rec = open_recording(write_sigmf(tmp_path / "cut", y, sample_rate_hz=FS / 2))
+
+    def even(c):
+        return np.full((1, c.size), 0.45, np.float32)
+
+    res = A.annotate_recording(rec, band_predictor([(-15.36e6, meta["upper_edge_hz"], even, even)]))
+    assert len(res.annotations) == 1
+    a = res.annotations[0]
+    assert a.freq_lower_edge_hz == -15.36e6 and a.label == "unknown", a.extra["radiofm:evidence"]
+    assert any("cut by the band edge" in line for line in a.extra["radiofm:evidence"]["items"])

@@ -170,6 +170,8 @@ class Recording:
         lay = self._layout
         if lay.fmt == "f":
             vals = raw.astype(np.float32)
+        elif lay.fmt == "i" and lay.bits <= 16:  # one pass: v * 2^-(bits-1) is exact, as v / half was
+            vals = np.multiply(raw, np.float32(2.0 ** (1 - lay.bits)), dtype=np.float32)
         else:
             half = float(2 ** (lay.bits - 1))
             vals = raw.astype(np.float64 if lay.bits == 32 else np.float32)

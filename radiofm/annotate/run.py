@@ -234,11 +234,16 @@ def finish(an: Analysis, rec: Recording, boxes: Sequence[Box], *, min_duration_m
     """Merged boxes (:func:`merge_boxes` of every block's boxes) -> the result (annotations filtered by duration
     and bandwidth)."""
     plan = an.plan
-    annotations = _to_annotations(final_boxes(an, boxes, min_duration_ms), rec, plan)
+    annotations = annotations_of(an, rec, boxes, min_duration_ms)
     f_lo, f_hi = plan.row_freq_hz(plan.grid[0] - 0.5), plan.row_freq_hz(plan.grid[1] - 0.5)
     extent = (0.0, plan.n_columns * plan.samples_per_column / plan.sample_rate_hz, float(f_lo), float(f_hi))
     pic = an.picture.db() if an.picture is not None else None
     return AnnotateResult(annotations, plan, pic, extent, an.shift, int(an.stats.get("repaired", 0)))
+
+
+def annotations_of(an: Analysis, rec: Recording, boxes: Sequence[Box], min_duration_ms: float) -> list[Annotation]:
+    """Merged boxes -> the annotations of those long and wide enough (recording samples, absolute Hz)."""
+    return _to_annotations(final_boxes(an, boxes, min_duration_ms), rec, an.plan)
 
 
 def final_boxes(an: Analysis, boxes: Sequence[Box], min_duration_ms: float) -> list[Box]:

@@ -139,9 +139,9 @@ class Settler:
 
         :func:`merge_boxes` adds boxes in time order and joins one that starts at most ``GAP_COLUMNS`` after a
         merged box ends, so a merged box ending before ``horizon - GAP_COLUMNS`` is final, and dropping it with
-        its raw boxes changes no other merge. Only boxes overlapping no other merged box are handed out (so which raw
-        boxes they consist of is unambiguous: those inside it); the rest wait. ``merge_boxes(pending)`` at the end, plus everything
-        settled before, equals ``merge_boxes`` of all raw boxes."""
+        its raw boxes changes no other merge. Only boxes overlapping no other merged box are handed out (so its raw
+        boxes are those inside it); the rest wait. ``merge_boxes(pending)`` at the end, plus everything settled
+        before, equals ``merge_boxes`` of all raw boxes."""
         merged = merge_boxes(self.pending)
         safe = [
             m

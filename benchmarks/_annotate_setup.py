@@ -63,15 +63,17 @@ def tiled_capture(prefix: Path, seconds: float, frames_dir: Path, *, datatype: s
         return meta
     frames = _frames(frames_dir)
     scale = 0.9 / max(float(np.abs(f).max()) for f in frames)
+    if datatype == "ci16_le":
+        blobs = [np.round(f.view(np.float32) * (scale * 32767)).astype("<i2").tobytes() for f in frames]
+    else:
+        blobs = [(f * np.float32(scale)).astype("<c8").tobytes() for f in frames]
+    size = len(blobs[0]) // FRAME
     with open(data, "wb") as out:
         done, i = 0, 0
         while done < n:
-            x = frames[i % len(frames)][: n - done] * np.float32(scale)
-            if datatype == "ci16_le":
-                out.write(np.round(x.view(np.float32) * 32767).astype("<i2").tobytes())
-            else:
-                out.write(x.astype("<c8").tobytes())
-            done, i = done + len(x), i + 1
+            k = min(FRAME, n - done)
+            out.write(memoryview(blobs[i % len(blobs)])[: k * size])
+            done, i = done + k, i + 1
     glob = {"core:datatype": datatype, "core:sample_rate": FS, "core:version": "1.2.6"}
     body = {"global": glob, "captures": [{"core:sample_start": 0, "core:frequency": FC}], "annotations": []}
     meta.write_text(json.dumps(body, indent=2) + "\n")

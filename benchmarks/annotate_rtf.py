@@ -13,7 +13,8 @@ processes falls on all of them alike. Figures per configuration:
 
 Configurations: ``baseline`` is the code before this benchmark's changes (``--baseline-src``: a folder holding that
 ``radiofm`` package; by default ``git archive`` of ``--baseline-rev`` into a temporary folder), with its defaults;
-``stream`` the current defaults (reader thread, bounded picture); ``int8`` adds ``--quantize int8 --no-picture``.
+``stream`` the current defaults (reader thread, bounded picture); ``int8`` adds ``--quantize int8 --no-picture``;
+``fast`` also ``--threads 1`` (the reader thread and one model thread: no OpenMP spinning on a loaded machine).
 ``--memory-seconds S`` also annotates an S-second capture (written in chunks, never held in memory) with the
 current code and reports its peak RSS (issue 13: <= 1 GB for >= 60 s).
 Results: ``benchmarks/results/annotate_rtf.json``.
@@ -41,6 +42,7 @@ CONFIGS = {
     "baseline": [],
     "stream": [],
     "int8": ["--quantize", "int8", "--no-picture"],
+    "fast": ["--quantize", "int8", "--no-picture", "--threads", "1"],  # reader thread + one model thread
 }
 
 

@@ -28,8 +28,15 @@ that resolution:
   row's 80th percentile over time, from the whole recording when it fits one block, else from 8 frames spread
   over it) into that range; inside it nothing is shifted (``level="auto"``; ``"none"`` turns it off). Models
   that standardise each image (segmentation's default) are unaffected; models with dataset statistics need it.
-- Long recordings are processed in blocks (32 frames, 1.28 s at 61.44 MS/s) so memory stays bounded; carriers
-  continuing across block (and frame) boundaries are merged afterwards.
+- Long recordings are processed in blocks (32 frames, 1.28 s at 61.44 MS/s; the last one takes the remainder) so
+  memory stays bounded: a reader thread computes the next block's power while the model runs on the current one,
+  large reads go through the file (no memory map left resident), and the overlay picture is averaged into at
+  most 2000 columns (bins of a power-of-two number of columns) as the blocks pass; carriers continuing across
+  block (and frame) boundaries are merged afterwards. A model that standardises each image
+  (``level_invariant`` predictor) gets no level shift: it would not change its input.
+- A recording still being written is annotated with :func:`~radiofm.annotate.follow.follow_recording`
+  (``--follow``): every block but the last is final as soon as the file is one block longer, carriers are handed
+  out once no later block can extend them, and the end result equals a one-shot run on the finished file.
 
 Post-processing (generic: nothing depends on where our generator puts carriers; :func:`carrier_boxes`):
 
@@ -85,8 +92,10 @@ found (IoU > 0.5), edges within 0.2-0.4 MHz (median) / 0.7-1.2 MHz (90th percent
 
 Modules: :mod:`~radiofm.annotate.plan` (rates, windows, columns), :mod:`~radiofm.annotate.frontend` (samples ->
 power on the grid, floor, level, images), :mod:`~radiofm.annotate.boxes` (probabilities -> boxes),
-:mod:`~radiofm.annotate.run` (:func:`annotate_recording`), :mod:`~radiofm.annotate.output` (annotated SigMF through
-the one SigMF writer), :mod:`~radiofm.annotate.figure` (the overlay). From Python::
+:mod:`~radiofm.annotate.run` (:func:`annotate_recording`), :mod:`~radiofm.annotate.stream` (blocks, reader
+thread, bounded picture, settled boxes), :mod:`~radiofm.annotate.follow` (growing files),
+:mod:`~radiofm.annotate.output` (annotated SigMF through the one SigMF writer), :mod:`~radiofm.annotate.figure`
+(the overlay). From Python::
 
     from radiofm.annotate import annotate_recording, model_predictor, write_annotated
     from radiofm.data import open_recording

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.fft
 from scipy.signal import firwin, resample_poly
 
 from radiofm.annotate.plan import IMAGE, POOL, Plan
 from radiofm.data.recording import Recording
-from radiofm.dsp.stft import spectrogram
+from radiofm.dsp.stft import shifted_window
 from radiofm.errors import RecordingError
 
 # carrier level of our training frames (see level_shift): 12.4..23.3 dB over 50 train/test frames
@@ -46,6 +47,15 @@ def window_weights(plan: Plan) -> np.ndarray:
 
 
 def _read(rec: Recording, start: int, count: int, nonfinite: str, stats: dict) -> np.ndarray:
+    """Samples [start, start+count) as complex64; the recording's memory map is released afterwards, so the pages
+    read never accumulate in the resident set (they did: peak RSS grew with the recording's size)."""
+    try:
+        return _read_mapped(rec, start, count, nonfinite, stats)
+    finally:
+        rec.close()
+
+
+def _read_mapped(rec: Recording, start: int, count: int, nonfinite: str, stats: dict) -> np.ndarray:
     if nonfinite == "error":
         try:
             return rec.read(start, count)
@@ -84,12 +94,44 @@ def _columns_power(rec: Recording, plan: Plan, flt: _Filter | None, c0: int, c1:
         x = resample_poly(_read(rec, i0, i1 - i0, nonfinite, stats), up, down, window=flt.taps)
         j0 = a0 - k0 * up
         x = x[j0 : j0 + a1 - a0]
-    win = plan.win_length
-    power = spectrogram(x, fft_size=plan.n_bins, win_length=win, hop=win, log=False)
-    power = power[:, : (c1 - c0) * POOL].reshape(plan.n_bins, c1 - c0, POOL).mean(axis=2)
+    power = pooled_power(x, plan.n_bins, plan.win_length, POOL)
     if plan.n_bins != IMAGE:  # same PSD -> same dB as at 61.44 MS/s: |X|^2 grows with (rate x window length)
         power *= np.float32((IMAGE / plan.n_bins) ** 2)
     return power
+
+
+def pooled_power(x: np.ndarray, fft_size: int, win_length: int, pool: int, *, chunk: int = 16) -> np.ndarray:
+    """Column powers float32 (fft_size, C) of complex64 ``x`` holding C whole columns of ``pool`` frames: each the
+    mean of ``pool`` consecutive periodic-Hann |FFT|^2 frames (window = hop = ``win_length``, zero-padded to
+    ``fft_size``, DC-centred). Bit-identical to :func:`radiofm.dsp.stft.spectrogram` (log=False) followed by
+    the mean over each column's frames, in ~half the CPU time: ``chunk`` columns at a time through buffers that
+    stay in cache, and no full-resolution (fft_size, C x pool) spectrogram in memory."""
+    per_col = win_length * pool
+    n_cols = len(x) // per_col
+    out = np.empty((fft_size, n_cols), dtype=np.float32)
+    if n_cols == 0:
+        return out
+    window = np.asarray(shifted_window(fft_size, win_length))
+    frames = np.ascontiguousarray(x[: n_cols * per_col], dtype=np.complex64).reshape(n_cols * pool, win_length)
+    pairs = window.dtype == np.float32
+    if pairs:  # complex frames times a real window: multiply as interleaved float32 pairs
+        frames, window = frames.view(np.float32), np.repeat(window, 2)
+    m = chunk * pool
+    buf = np.zeros((m, fft_size), dtype=np.complex64)  # columns >= win_length stay zero (the padding)
+    head = buf.view(np.float32)[:, : 2 * win_length] if pairs else buf[:, :win_length]
+    power = np.empty((m, fft_size), dtype=np.float32)
+    power_t = np.empty((fft_size, m), dtype=np.float32)
+    for c0 in range(0, n_cols, chunk):
+        k = min(chunk, n_cols - c0)
+        np.multiply(frames[c0 * pool : (c0 + k) * pool], window, out=head[: k * pool])
+        spec = scipy.fft.fft(buf[: k * pool], axis=-1, workers=1)
+        p = power[: k * pool]
+        np.abs(spec, out=p)
+        np.square(p, out=p)
+        pt = power_t[:, : k * pool]
+        pt[...] = p.T
+        out[:, c0 : c0 + k] = pt.reshape(fft_size, k, pool).mean(axis=2)  # same summation order as before
+    return out
 
 
 def noise_floor(power: np.ndarray, axis=None) -> np.ndarray:

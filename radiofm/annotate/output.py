@@ -17,7 +17,7 @@ from radiofm.annotate.run import AnnotateResult, annotate_recording, model_predi
 from radiofm.data.recording import Recording, open_recording
 from radiofm.data.sigmf_format import SIGMF_VERSION
 from radiofm.data.sigmf_writer import sigmf_source, write_sigmf_copy
-from radiofm.errors import RecordingError
+from radiofm.errors import ConfigError, RecordingError
 from radiofm.tasks.segmentation import load_segmentation_model
 
 
@@ -51,9 +51,10 @@ def _same_file(a: Path, b: Path) -> bool:
 def write_annotated(
     rec: Recording, result: AnnotateResult, prefix: str | Path, *, model: str | None = None
 ) -> dict[str, Path]:
-    """Write ``PREFIX.sigmf-meta`` + ``PREFIX.sigmf-data`` (the input's bytes, copied in chunks) + ``PREFIX.png``.
+    """Write ``PREFIX.sigmf-meta`` + ``PREFIX.sigmf-data`` (the input's bytes, copied in chunks) + ``PREFIX.png``
+    (not when ``result.picture_db`` is None: annotated without a picture).
 
-    All three appear together or not at all (temporary names, renamed at the end); the input is only read.
+    All of them appear together or not at all (temporary names, renamed at the end); the input is only read.
     """
     paths = check_outputs(rec, prefix)
     glob, caps = sigmf_source(rec)
@@ -91,15 +92,13 @@ def write_annotated(
         if model:
             d["radiofm:model"] = model
         anns.append(d)
-    fig = overlay_figure(rec, result)
-    write_sigmf_copy(
-        rec,
-        paths["meta"],
-        global_meta=glob,
-        captures=caps,
-        annotations=anns,
-        also={paths["png"]: lambda tmp: fig.savefig(tmp, format="png", dpi=110)},
-    )
+    also = {}
+    if result.picture_db is not None:
+        fig = overlay_figure(rec, result)
+        also[paths["png"]] = lambda tmp: fig.savefig(tmp, format="png", dpi=110)
+    else:
+        paths.pop("png")
+    write_sigmf_copy(rec, paths["meta"], global_meta=glob, captures=caps, annotations=anns, also=also)
     return paths
 
 
@@ -117,36 +116,76 @@ class AnnotateConfig:
     phy: bool = True  # physical-layer evidence per carrier (annotate.decide); False: spectrogram scores only
     phy_max_ms: float = PHY_MAX_MS  # samples of each carrier the physical-layer stage analyses
     min_score: float = MIN_SCORE  # pooled spectrogram score needed to label without decisive PHY evidence
+    picture: bool = True  # write PREFIX.png (the overlay); False: no picture is computed or written
+    quantize: str | None = None  # "int8": dynamically quantised transformer blocks (CPU; see docs/RESULTS.md)
+    threads: int | None = None  # torch threads for the model (None: torch's default, one per core)
+    prefetch: int = 1  # blocks whose spectrogram a reader thread computes ahead of the model (0: no thread)
+    follow: bool = False  # the recording is still being written: annotate it as it grows (annotate.follow)
+    duration_s: float | None = None  # with follow: stop once this much of the recording has arrived
+    idle_timeout_s: float = 10.0  # with follow: stop when the data file has not grown for this long
 
 
 def annotate_file(
-    recording: str | Path, model: str | Path, out: str | Path, config: AnnotateConfig | None = None
+    recording: str | Path,
+    model: str | Path,
+    out: str | Path,
+    config: AnnotateConfig | None = None,
+    *,
+    on_annotations=None,
 ) -> tuple[AnnotateResult, dict[str, Path]]:
     """Annotate the recording file with the segmentation run ``model`` and write ``out`` (a prefix, see
     :func:`write_annotated`). Unsupported recordings and clashing outputs are refused before the model loads.
-    Returns (the result, {"meta", "data", "png"} paths)."""
+    With ``config.follow`` the recording may still be growing (:func:`radiofm.annotate.follow.follow_recording`;
+    ``on_annotations`` receives each batch of final annotations as it is decided). Returns (the result,
+    {"meta", "data"[, "png"]} paths)."""
     cfg = config or AnnotateConfig()
-    rec = open_recording(recording)
-    if not rec.is_complex:
-        raise RecordingError(f"{rec.path}: real-valued datatype {rec.datatype}; annotate needs complex IQ")
-    plan_analysis(rec.sample_rate_hz, rec.n_samples, name=f"recording {rec.path}")  # refuse early, before the model
-    paths = check_outputs(rec, out)
+    if not cfg.follow:
+        rec = open_recording(recording)
+        if not rec.is_complex:
+            raise RecordingError(f"{rec.path}: real-valued datatype {rec.datatype}; annotate needs complex IQ")
+        plan_analysis(rec.sample_rate_hz, rec.n_samples, name=f"recording {rec.path}")  # refuse early
+        check_outputs(rec, out)
+    else:  # the recording may not exist yet: compare names
+        base = Path(recording)
+        if base.name.lower().endswith((".sigmf-meta", ".sigmf-data")):
+            base = base.with_suffix("")
+        ins = {base.with_name(base.name + e).resolve() for e in (".sigmf-meta", ".sigmf-data")}
+        for p in output_paths(out).values():
+            if p.resolve() in ins:
+                raise RecordingError(f"output {p} would overwrite the input recording; choose another --out")
     net, info = load_segmentation_model(model)
     device = cfg.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    result = annotate_recording(
-        rec,
-        model_predictor(net, info, batch_size=cfg.batch_size, device=device),
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if cfg.quantize and device != "cpu":
+        raise ConfigError(f"quantize={cfg.quantize!r} runs on the CPU only, not on {device}")
+    predictor = model_predictor(net, info, batch_size=cfg.batch_size, device=device, quantize=cfg.quantize)
+    common = dict(
         threshold=cfg.threshold,
         min_duration_ms=cfg.min_duration_ms,
         min_bandwidth_khz=cfg.min_bandwidth_khz,
         batch_size=cfg.batch_size,
         nonfinite="repair" if cfg.repair_nonfinite else "error",
-        progress=cfg.progress,
         phy=cfg.phy,
         phy_max_ms=cfg.phy_max_ms,
         min_score=cfg.min_score,
+        picture=cfg.picture,
+        prefetch=cfg.prefetch,
     )
-    write_annotated(rec, result, paths["meta"], model=str(model))
+    if cfg.follow:
+        from radiofm.annotate.follow import follow_recording
+
+        result, rec = follow_recording(
+            recording,
+            predictor,
+            duration_s=cfg.duration_s,
+            idle_timeout_s=cfg.idle_timeout_s,
+            on_annotations=on_annotations,
+            **common,
+        )
+    else:
+        result = annotate_recording(rec, predictor, progress=cfg.progress, **common)
+    paths = write_annotated(rec, result, out, model=str(model))
     return result, paths

@@ -4,15 +4,14 @@ carrier boxes, SigMF annotations in recording samples and absolute Hz. See :mod:
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from tqdm import tqdm
 
-from radiofm.annotate.boxes import MIN_CONTRAST_DB, Box, carrier_boxes, contrast_db, edge_alias, merge_boxes
+from radiofm.annotate.boxes import MIN_CONTRAST_DB, Box, carrier_boxes, contrast_db, edge_alias
 from radiofm.annotate.decide import MIN_SCORE, PHY_MAX_MS, Decision, annotation_extra, decide_carriers
 from radiofm.annotate.frontend import (
     block_power,
@@ -24,10 +23,11 @@ from radiofm.annotate.frontend import (
     window_weights,
 )
 from radiofm.annotate.plan import IMAGE, Plan, plan_analysis
+from radiofm.annotate.stream import Picture, Prefetch, Settler, block_bounds
 from radiofm.data.recording import Annotation, Recording
 from radiofm.errors import RecordingError
 from radiofm.synth.nrlte import CLASSES
-from radiofm.tasks.segmentation import predict
+from radiofm.tasks.segmentation import predict, quantize_dynamic
 
 BLOCK_FRAMES = 32
 LABELS = {1: CLASSES[1], 2: CLASSES[2]}  # class index -> "NR" / "LTE"
@@ -48,12 +48,22 @@ class FrameInfo:
 Predictor = Callable[[np.ndarray, Sequence[FrameInfo]], np.ndarray]
 
 
-def model_predictor(model, info: dict, *, batch_size: int = 16, device: str = "cpu") -> Predictor:
-    """A :data:`Predictor` around a model from :func:`radiofm.tasks.segmentation.load_segmentation_model`."""
+def model_predictor(
+    model, info: dict, *, batch_size: int = 16, device: str = "cpu", quantize: str | None = None
+) -> Predictor:
+    """A :data:`Predictor` around a model from :func:`radiofm.tasks.segmentation.load_segmentation_model`.
+
+    ``quantize="int8"``: the transformer blocks' linear layers dynamically quantised to int8 (CPU only; see
+    :func:`radiofm.tasks.segmentation.quantize_dynamic`). The predictor's ``level_invariant`` attribute is True
+    when the model standardises each image (its output does not depend on a dB offset, so no level shift is
+    needed)."""
+    if quantize is not None:
+        model = quantize_dynamic(model, quantize)
 
     def run(images: np.ndarray, frames: Sequence[FrameInfo]) -> np.ndarray:
         return predict(model, images, info=info, batch_size=batch_size, device=device)
 
+    run.level_invariant = ((info or {}).get("config", {}).get("input") or {}).get("norm", "per-sample") == "per-sample"
     return run
 
 
@@ -63,11 +73,114 @@ class AnnotateResult:
 
     annotations: list[Annotation]
     plan: Plan
-    picture_db: np.ndarray  # (rows, P) decimated spectrogram on the kept rows, row 0 lowest frequency
+    picture_db: np.ndarray | None  # (rows, P) decimated spectrogram on the kept rows, row 0 lowest frequency
     picture_extent: tuple[float, float, float, float]  # (t0_s, t1_s, f_lo_hz, f_hi_hz) relative frequencies
     level_shift_db: float = 0.0  # added to every image (level="auto")
     n_repaired: int = 0
     phy: dict | None = None  # the physical-layer stage's settings and cost (None: off)
+
+
+@dataclass
+class Analysis:
+    """Everything fixed for one recording's analysis (see :func:`annotate_recording`), and its running state."""
+
+    plan: Plan
+    predictor: Predictor
+    nonfinite: str
+    threshold: float
+    min_rows: int
+    min_contrast_db: float
+    batch_size: int
+    block: int  # columns per block
+    flt: object
+    weights: np.ndarray
+    wsum: np.ndarray
+    rng: np.random.Generator
+    picture: Picture | None
+    stats: dict = field(default_factory=dict)
+    shift: float = 0.0
+    phy: bool = True  # label decision: physical-layer evidence per carrier (annotate.decide)
+    phy_max_ms: float = PHY_MAX_MS
+    min_score: float = MIN_SCORE
+
+    @classmethod
+    def create(cls, rec: Recording, predictor: Predictor, **kw) -> Analysis:
+        plan = kw.pop("plan")
+        max_picture_columns = kw.pop("max_picture_columns")
+        weights = window_weights(plan)
+        wsum = np.zeros(plan.n_rows, dtype=np.float32)  # blending weights per kept row, summed over windows
+        for w0 in plan.windows:
+            a = w0 + np.arange(IMAGE)
+            kept = (a >= plan.grid[0]) & (a < plan.grid[1])
+            wsum[a[kept] - plan.grid[0]] += weights[kept]
+        pic = Picture(plan.n_rows, max_picture_columns) if max_picture_columns > 0 else None
+        flt = design_filter(plan.up, plan.down) if plan.resampled else None
+        min_rows = max(1, int(kw.pop("min_bandwidth_khz") * 1e3 / plan.row_hz))
+        block = IMAGE * max(1, kw.pop("block_frames") // len(plan.windows))
+        rng = np.random.default_rng(kw.pop("seed"))
+        return cls(plan, predictor, flt=flt, weights=weights, wsum=wsum, rng=rng, picture=pic, min_rows=min_rows,
+                   block=block, **kw)  # fmt: skip
+
+    def power(self, rec: Recording, c0: int, c1: int) -> np.ndarray:
+        """Linear power of the kept rows for columns [c0, c1) (the level gain not yet applied)."""
+        return block_power(rec, self.plan, self.flt, c0, c1, self.nonfinite, self.stats)
+
+    def set_level(self, sample: Sequence[np.ndarray]) -> None:
+        self.shift = level_shift([10 * np.log10(p + 1e-12) for p in sample])
+
+    def analyse(self, power: np.ndarray, b0: int, bar=None) -> list[Box]:
+        """Boxes (global columns) of the block of columns starting at ``b0`` whose power is ``power``."""
+        plan, weights, length, lo = self.plan, self.weights, power.shape[1], self.plan.grid[0]
+        if self.shift:
+            power *= np.float32(10 ** (self.shift / 10))
+        if self.picture is not None:
+            self.picture.add(power, b0)
+        floor = noise_floor(power) if plan.resampled or plan.n_bins < IMAGE else 0.0
+        starts = frame_starts(max(length, IMAGE))
+        cover = np.zeros(max(length, IMAGE), dtype=np.float32)
+        for s in starts:
+            cover[s : s + IMAGE] += 1
+        acc = np.zeros((2, plan.n_rows, length), dtype=np.float32)
+        images, infos, where = [], [], []
+        for w0 in plan.windows:
+            img, kept = window_image(plan, power, w0, floor, self.rng)
+            db = 10.0 * np.log10(img + 1e-12, dtype=np.float32)
+            centre = float(plan.row_freq_hz(w0 + IMAGE // 2))
+            for s in starts:
+                images.append(db[:, s : s + IMAGE])
+                infos.append(FrameInfo(b0 + s, centre, plan.row_hz, plan.samples_per_column))
+                where.append((w0, s, kept))
+        bs = self.batch_size
+        for i in range(0, len(images), bs):
+            probs = np.asarray(self.predictor(np.stack(images[i : i + bs]), infos[i : i + bs]))
+            for p, (w0, s, kept) in zip(probs, where[i : i + bs]):
+                n, rows = min(IMAGE, length - s), w0 + np.flatnonzero(kept) - lo
+                acc[:, rows, s : s + n] += weights[kept][None, :, None] * p[1:3, kept, :n]
+            if bar is not None:
+                bar.update(len(probs))
+        acc /= self.wsum[None, :, None] * cover[None, None, :length]
+        full = np.concatenate([np.clip(1.0 - acc.sum(axis=0, keepdims=True), 0.0, 1.0), acc])
+        found = carrier_boxes(full, threshold=self.threshold, min_rows=self.min_rows, power=power,
+                              floor=noise_floor(power))  # fmt: skip
+        out = []
+        for b in found:  # a carrier must stand above the spectrum beside it (not a model hallucination on noise)
+            contrast = contrast_db(power, b, found)  # and not be an alias ramp at the band edge
+            if (contrast is None or contrast >= self.min_contrast_db) and not edge_alias(power, b):
+                b.col_lo, b.col_hi = b.col_lo + b0, b.col_hi + b0
+                out.append(b)
+        return out
+
+    def frames_in(self, bounds: Sequence[tuple[int, int]]) -> int:
+        return sum(len(frame_starts(max(b - a, IMAGE))) for a, b in bounds) * len(self.plan.windows)
+
+
+def check_inputs(rec: Recording, level: str, threshold: float) -> None:
+    if not rec.is_complex:
+        raise RecordingError(f"{rec.path}: real-valued datatype {rec.datatype}; annotate needs complex IQ")
+    if level not in ("auto", "none"):
+        raise ValueError(f"level must be 'auto' or 'none', not {level!r}")
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(f"threshold must be in (0, 1), got {threshold}")
 
 
 def annotate_recording(
@@ -85,11 +198,18 @@ def annotate_recording(
     max_picture_columns: int = 2000,
     seed: int = 0,
     progress: bool = False,
+    picture: bool = True,
+    prefetch: int = 1,
     phy: bool = True,
     phy_max_ms: float = PHY_MAX_MS,
     min_score: float = MIN_SCORE,
 ) -> AnnotateResult:
     """Detect NR/LTE carriers in ``rec`` with ``predictor`` (see :data:`Predictor`); reads ``rec`` only.
+
+    Blocks of ``block_frames`` frames are analysed in turn while a reader thread computes the next ``prefetch``
+    blocks' spectrogram (0: no thread); memory does not grow with the recording. ``picture=False``: no overlay
+    spectrogram (``picture_db`` None). With ``level="auto"`` a predictor whose ``level_invariant`` attribute is
+    True gets no level shift (it would not change its output).
 
     Each carrier's label is decided over the whole recording (:mod:`radiofm.annotate.decide`): pooled spectrogram
     scores, and with ``phy`` the physical-layer evidence on up to ``phy_max_ms`` of its samples; ``min_score``:
@@ -98,112 +218,68 @@ def annotate_recording(
     Raises RecordingError for an unsupported sample rate, a recording under 10 ms, a real-valued datatype, or
     non-finite samples (unless ``nonfinite="repair"``).
     """
-    if not rec.is_complex:
-        raise RecordingError(f"{rec.path}: real-valued datatype {rec.datatype}; annotate needs complex IQ")
-    if level not in ("auto", "none"):
-        raise ValueError(f"level must be 'auto' or 'none', not {level!r}")
-    if not 0.0 < threshold < 1.0:
-        raise ValueError(f"threshold must be in (0, 1), got {threshold}")
+    check_inputs(rec, level, threshold)
     plan = plan_analysis(rec.sample_rate_hz, rec.n_samples, name=f"recording {rec.path}")
-    flt = design_filter(plan.up, plan.down) if plan.resampled else None
-    weights = window_weights(plan)
-    rng = np.random.default_rng(seed)
-    stats: dict = {}
-    min_rows = max(1, int(min_bandwidth_khz * 1e3 / plan.row_hz))
-    n_cols, lo = plan.n_columns, plan.grid[0]
-    block = IMAGE * max(1, block_frames // len(plan.windows))
-    n_blocks = max(1, n_cols // block)
-    bounds = [(i * block, (i + 1) * block if i < n_blocks - 1 else n_cols) for i in range(n_blocks)]
-    q = max(1, math.ceil(n_cols / max_picture_columns))
-    pic_sum = np.zeros((plan.n_rows, math.ceil(n_cols / q)), dtype=np.float64)
-    pic_n = np.zeros(pic_sum.shape[1], dtype=np.int64)
-    wsum = np.zeros(plan.n_rows, dtype=np.float32)  # blending weights per kept row, summed over windows
-    for w0 in plan.windows:
-        a = w0 + np.arange(IMAGE)
-        kept = (a >= lo) & (a < plan.grid[1])
-        wsum[a[kept] - lo] += weights[kept]
-
-    power = None
-    shift = 0.0
-    if level == "auto":  # one gain for the whole recording, from up to 8 frames spread over it
-        if n_blocks == 1:
-            power = block_power(rec, plan, flt, 0, n_cols, nonfinite, stats)
-            sample = [power]
-        else:
+    an = Analysis.create(rec, predictor, plan=plan, nonfinite=nonfinite, threshold=threshold,
+                         min_bandwidth_khz=min_bandwidth_khz, min_contrast_db=min_contrast_db, batch_size=batch_size,
+                         block_frames=block_frames, seed=seed,
+                         max_picture_columns=max_picture_columns if picture else 0,
+                         phy=phy, phy_max_ms=phy_max_ms, min_score=min_score)  # fmt: skip
+    n_cols = plan.n_columns
+    bounds = block_bounds(n_cols, an.block)
+    first = None
+    if level == "auto" and not getattr(predictor, "level_invariant", False):  # one gain for the whole recording
+        if len(bounds) == 1:
+            first = an.power(rec, 0, n_cols)
+            an.set_level([first])
+        else:  # from up to 8 frames spread over it
             picks = np.linspace(0, n_cols - IMAGE, 8).astype(int)
-            sample = [block_power(rec, plan, flt, c, c + IMAGE, nonfinite, stats) for c in picks]
-        shift = level_shift([10 * np.log10(p + 1e-12) for p in sample])
-    gain = np.float32(10 ** (shift / 10))
+            an.set_level([an.power(rec, c, c + IMAGE) for c in picks])
 
-    total = sum(len(frame_starts(max(b - a, IMAGE))) for a, b in bounds) * len(plan.windows)
-    bar = tqdm(total=total, disable=not progress, unit="frame", desc="annotate")
-    boxes: list[Box] = []
-    for b0, b1 in bounds:
-        length = b1 - b0
-        if power is None or power.shape[1] != length:
-            power = block_power(rec, plan, flt, b0, b1, nonfinite, stats)
-        if shift:
-            power *= gain
-        _add_picture(pic_sum, pic_n, power, b0, q)
-        floor = noise_floor(power) if plan.resampled or plan.n_bins < IMAGE else 0.0
-        starts = frame_starts(max(length, IMAGE))
-        cover = np.zeros(max(length, IMAGE), dtype=np.float32)
-        for s in starts:
-            cover[s : s + IMAGE] += 1
-        acc = np.zeros((2, plan.n_rows, length), dtype=np.float32)
-        images, infos, where = [], [], []
-        for w0 in plan.windows:
-            img, kept = window_image(plan, power, w0, floor, rng)
-            db = 10.0 * np.log10(img + 1e-12, dtype=np.float32)
-            centre = float(plan.row_freq_hz(w0 + IMAGE // 2))
-            for s in starts:
-                images.append(db[:, s : s + IMAGE])
-                infos.append(FrameInfo(b0 + s, centre, plan.row_hz, plan.samples_per_column))
-                where.append((w0, s, kept))
-        for i in range(0, len(images), batch_size):
-            probs = np.asarray(predictor(np.stack(images[i : i + batch_size]), infos[i : i + batch_size]))
-            for p, (w0, s, kept) in zip(probs, where[i : i + batch_size]):
-                n, rows = min(IMAGE, length - s), w0 + np.flatnonzero(kept) - lo
-                acc[:, rows, s : s + n] += weights[kept][None, :, None] * p[1:3, kept, :n]
-            bar.update(len(probs))
-        acc /= wsum[None, :, None] * cover[None, None, :length]
-        full = np.concatenate([np.clip(1.0 - acc.sum(axis=0, keepdims=True), 0.0, 1.0), acc])
-        found = carrier_boxes(full, threshold=threshold, min_rows=min_rows, power=power, floor=noise_floor(power))
-        for b in found:  # a carrier must stand above the spectrum beside it (not a model hallucination on noise)
-            contrast = contrast_db(power, b, found)  # and not be an alias ramp at the band edge
-            if (contrast is None or contrast >= min_contrast_db) and not edge_alias(power, b):
-                b.col_lo, b.col_hi = b.col_lo + b0, b.col_hi + b0
-                boxes.append(b)
-        power = None
+    bar = tqdm(total=an.frames_in(bounds), disable=not progress, unit="frame", desc="annotate")
+    settler = Settler()
+    blocks = Prefetch(lambda b: first if first is not None else an.power(rec, *b), bounds, depth=prefetch)
+    for (b0, _), power in blocks:
+        settler.add(an.analyse(power, b0, bar))
     bar.close()
+    return finish(an, rec, settler.rest(), min_duration_ms=min_duration_ms)
 
-    boxes = merge_boxes(boxes, same_class=False)  # a carrier is one box whatever class each frame gave it
-    min_cols = min_duration_ms * 1e-3 * plan.sample_rate_hz / plan.samples_per_column
-    boxes = [b for b in boxes if b.col_hi - b.col_lo >= min_cols - 1e-9 and b.row_hi - b.row_lo + 1 >= min_rows]
-    nonfin = "repair" if stats.get("repaired") or nonfinite == "repair" else "error"
-    t_phy = time.process_time()
-    decisions = decide_carriers(boxes, rec, plan, phy=phy, phy_max_ms=phy_max_ms, min_score=min_score, nonfinite=nonfin)
-    n_carriers = len({id(d) for d in decisions})
-    phy_info = {"max_ms": phy_max_ms, "carriers": n_carriers, "cpu_s": round(time.process_time() - t_phy, 3)}
-    picture = (10 * np.log10(pic_sum / np.maximum(pic_n, 1)[None, :] + 1e-12)).astype(np.float32)
+
+def finish(an: Analysis, rec: Recording, boxes: Sequence[Box], *, min_duration_ms: float) -> AnnotateResult:
+    """Merged boxes (:func:`merge_boxes` of every block's boxes) -> the result (annotations filtered by duration
+    and bandwidth)."""
+    plan = an.plan
+    annotations, phy_info = _decided(an, rec, boxes, min_duration_ms)
     f_lo, f_hi = plan.row_freq_hz(plan.grid[0] - 0.5), plan.row_freq_hz(plan.grid[1] - 0.5)
-    extent = (0.0, n_cols * plan.samples_per_column / plan.sample_rate_hz, float(f_lo), float(f_hi))
-    return AnnotateResult(
-        _to_annotations(boxes, decisions, rec, plan),
-        plan,
-        picture,
-        extent,
-        shift,
-        int(stats.get("repaired", 0)),
-        phy_info if phy else None,
+    extent = (0.0, plan.n_columns * plan.samples_per_column / plan.sample_rate_hz, float(f_lo), float(f_hi))
+    pic = an.picture.db() if an.picture is not None else None
+    return AnnotateResult(annotations, plan, pic, extent, an.shift, int(an.stats.get("repaired", 0)), phy_info)
+
+
+def annotations_of(an: Analysis, rec: Recording, boxes: Sequence[Box], min_duration_ms: float) -> list[Annotation]:
+    """Merged boxes -> the annotations of those long and wide enough (recording samples, absolute Hz)."""
+    return _decided(an, rec, boxes, min_duration_ms)[0]
+
+
+def _decided(an: Analysis, rec: Recording, boxes: Sequence[Box], min_duration_ms: float) -> tuple[list, dict | None]:
+    """(annotations, the physical-layer stage's settings and cost or None) of the merged ``boxes``: each carrier
+    labelled by :func:`radiofm.annotate.decide.decide_carriers` over all its boxes."""
+    boxes = final_boxes(an, boxes, min_duration_ms)
+    nonfin = "repair" if an.stats.get("repaired") or an.nonfinite == "repair" else "error"
+    t_phy = time.process_time()
+    decisions = decide_carriers(
+        boxes, rec, an.plan, phy=an.phy, phy_max_ms=an.phy_max_ms, min_score=an.min_score, nonfinite=nonfin
     )
+    info = {"max_ms": an.phy_max_ms, "carriers": len({id(d) for d in decisions}),
+            "cpu_s": round(time.process_time() - t_phy, 3)}  # fmt: skip
+    return _to_annotations(boxes, decisions, rec, an.plan), info if an.phy else None
 
 
-def _add_picture(pic_sum: np.ndarray, pic_n: np.ndarray, power: np.ndarray, b0: int, q: int) -> None:
-    """Accumulate columns of ``power`` (rows, T) starting at column ``b0`` into ``q``-column picture bins."""
-    cols = (b0 + np.arange(power.shape[1])) // q
-    np.add.at(pic_sum.T, cols, power.T)
-    np.add.at(pic_n, cols, 1)
+def final_boxes(an: Analysis, boxes: Sequence[Box], min_duration_ms: float) -> list[Box]:
+    """Merged boxes long and wide enough to be annotations."""
+    plan = an.plan
+    min_cols = min_duration_ms * 1e-3 * plan.sample_rate_hz / plan.samples_per_column
+    return [b for b in boxes if b.col_hi - b.col_lo >= min_cols - 1e-9 and b.row_hi - b.row_lo + 1 >= an.min_rows]
 
 
 def _to_annotations(

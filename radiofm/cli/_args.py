@@ -13,9 +13,10 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from radiofm.train import RunResult, TrainConfig, is_main_process
+if TYPE_CHECKING:  # radiofm.train imports torch: only the commands that train pay for it (start-up time)
+    from radiofm.train import RunResult, TrainConfig
 
 
 def positive_int(text: str) -> int:
@@ -140,6 +141,8 @@ def add_train_args(p: argparse.ArgumentParser, defaults: TrainConfig) -> None:
 
 def train_config(args: argparse.Namespace) -> TrainConfig:
     """The :class:`TrainConfig` the flags of :func:`add_train_args` describe."""
+    from radiofm.train import TrainConfig
+
     return TrainConfig(
         epochs=args.epochs,
         batch_size=args.batch_size,
@@ -217,12 +220,16 @@ def finetune_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 def say(message: str) -> None:
     """Print one progress line on the main process (rank 0 under torchrun), flushed."""
+    from radiofm.train import is_main_process
+
     if is_main_process():
         print(message, flush=True)
 
 
 def print_run(result: RunResult, what: str, unit: str, *, val_metric: str | None = None) -> None:
     """The one summary line of a training command: ``WHAT on N UNIT -> OUT (final train loss L[, METRIC V])``."""
+    from radiofm.train import is_main_process
+
     if not result.record or not is_main_process():
         return
     tail = f"final train loss {result.record.get('train_loss', float('nan')):.4f}"

@@ -85,13 +85,52 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default auto)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-picture", action="store_true", help="write no PREFIX.png (and spend no time on it)")
+    p.add_argument(
+        "--quantize",
+        choices=("none", "int8"),
+        default="none",
+        help="int8: dynamically quantised transformer blocks on the CPU (faster; probabilities change slightly, "
+        "see docs/RESULTS.md); default none",
+    )
+    p.add_argument(
+        "--threads", type=_args.positive_int, default=None, metavar="N", help="torch threads (default: one per core)"
+    )
+    p.add_argument(
+        "--prefetch",
+        type=_args.non_negative_int,
+        default=1,
+        metavar="K",
+        help="blocks a reader thread prepares ahead of the model (default 1; 0: no reader thread)",
+    )
+    follow = p.add_argument_group("growing recordings")
+    follow.add_argument(
+        "--follow",
+        action="store_true",
+        help="REC is still being written (meta first, samples appended): annotate blocks as they complete, "
+        "append each final carrier to PREFIX.live.jsonl, and write the outputs when the stream ends",
+    )
+    follow.add_argument(
+        "--duration", type=_args.positive_float, default=None, metavar="SECONDS",
+        help="with --follow: stop once SECONDS of samples have arrived (annotate just those)",
+    )  # fmt: skip
+    follow.add_argument(
+        "--idle-timeout", type=_args.positive_float, default=10.0, metavar="SECONDS",
+        help="with --follow: stop when the data file has not grown for SECONDS (default 10)",
+    )  # fmt: skip
     p.set_defaults(run=run)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    from radiofm.annotate import AnnotateConfig, annotate_file
+    import json
 
+    from radiofm.annotate import AnnotateConfig, annotate_file
+    from radiofm.annotate.output import output_paths
+
+    if (args.duration is not None or args.idle_timeout != 10.0) and not args.follow:
+        print("radiofm annotate: error: --duration and --idle-timeout need --follow (see --help)", file=sys.stderr)
+        return 2
     config = AnnotateConfig(
         threshold=args.threshold,
         min_duration_ms=args.min_duration_ms,
@@ -103,14 +142,41 @@ def run(args: argparse.Namespace) -> int:
         phy=not args.no_phy,
         phy_max_ms=args.phy_max_ms,
         min_score=args.min_score,
+        picture=not args.no_picture,
+        quantize=None if args.quantize == "none" else args.quantize,
+        threads=args.threads,
+        prefetch=args.prefetch,
+        follow=args.follow,
+        duration_s=args.duration,
+        idle_timeout_s=args.idle_timeout,
     )
-    result, paths = annotate_file(args.recording, args.model, args.out, config)
+    live = None
+    if args.follow:
+        live_path = output_paths(args.out)["meta"].with_suffix(".live.jsonl")
+        live_path.parent.mkdir(parents=True, exist_ok=True)
+        live = open(live_path, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+
+    def on_annotations(anns) -> None:
+        for a in anns:
+            row = {"core:sample_start": a.sample_start, "core:sample_count": a.sample_count,
+                   "core:freq_lower_edge": a.freq_lower_edge_hz, "core:freq_upper_edge": a.freq_upper_edge_hz,
+                   "core:label": a.label, **a.extra}  # fmt: skip
+            live.write(json.dumps(row) + "\n")
+        live.flush()
+
+    try:
+        result, paths = annotate_file(
+            args.recording, args.model, args.out, config, on_annotations=on_annotations if live else None
+        )
+    finally:
+        if live is not None:
+            live.close()
     if result.n_repaired:
         print(f"radiofm: repaired {result.n_repaired} non-finite samples (set to 0 for the analysis)", file=sys.stderr)
     counts = {lab: sum(a.label == lab for a in result.annotations) for lab in ("NR", "LTE", "unknown")}
     print(
         f"{len(result.annotations)} carrier annotations ({counts['NR']} NR, {counts['LTE']} LTE, "
         f"{counts['unknown']} unknown) in "
-        f"{Path(args.recording).name}; wrote {paths['meta']}, {paths['data']}, {paths['png']}"
+        f"{Path(args.recording).name}; wrote {', '.join(str(p) for p in paths.values())}"
     )
     return 0

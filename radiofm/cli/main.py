@@ -34,12 +34,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every sub-command, or only of ``only`` (what ``radiofm COMMAND ...`` needs: start-up time)."""
     parser = _Parser(prog="radiofm", description="Radio foundation models: pretrain, fine-tune, evaluate, annotate.")
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for _name, modname in SUBCOMMANDS.items():
+        if only is not None and _name != only:
+            continue
         try:
             mod = importlib.import_module(modname)
         except ModuleNotFoundError as exc:  # a subcommand not yet built must not break the others
@@ -51,7 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    first = next((w for w in words if not w.startswith("-")), None)
+    parser = build_parser(first if first in SUBCOMMANDS and first == (words[0] if words else None) else None)
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)

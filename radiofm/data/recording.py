@@ -42,6 +42,8 @@ from radiofm.data.sigmf_format import (  # noqa: F401  (Annotation, Capture, SUP
 from radiofm.errors import DatasetError, RecordingError
 from radiofm.io import manifest_kind
 
+_FILE_READ_BYTES = 1 << 22  # reads at least this large go through the file, not the memory map
+
 
 class Recording:
     """A recording opened for memory-mapped reading (see :func:`open_recording`).
@@ -147,13 +149,17 @@ class Recording:
             raise RecordingError(
                 f"samples [{start}, {start + count}) are outside recording {self.path} ({self.n_samples} samples)"
             )
-        out = np.empty(count, dtype=np.complex64)
         # split the span at segment boundaries (captures with header bytes); usually a single piece
         bounds = [s for s, _ in self._segments[1:] if start < s < start + count] + [start + count]
-        pos = start
-        for stop in bounds:
-            out[pos - start : stop - start] = self._convert(self.read_raw(pos, stop - pos))
-            pos = stop
+        if len(bounds) == 1 and count * self._layout.sample_size >= _FILE_READ_BYTES:
+            out = self._convert(self._read_file(start, count), fresh=True)  # one read, nothing left resident
+            out = out if out.dtype == np.complex64 else out.astype(np.complex64)  # real data
+        else:
+            out = np.empty(count, dtype=np.complex64)
+            pos = start
+            for stop in bounds:
+                out[pos - start : stop - start] = self._convert(self.read_raw(pos, stop - pos))
+                pos = stop
         if self._layout.fmt == "f":
             bad = ~np.isfinite(out)
             n_bad = int(np.count_nonzero(bad))
@@ -165,11 +171,31 @@ class Recording:
                 warnings.warn(f"repaired {n_bad} non-finite (NaN/Inf) samples within {where} (set to 0)", stacklevel=2)
         return out
 
-    def _convert(self, raw: np.ndarray) -> np.ndarray:
-        """Stored values -> complex64 (or float32 for real data, which numpy widens on assignment)."""
+    def _read_file(self, start: int, count: int) -> np.ndarray:
+        """Like :meth:`read_raw`, but copied out of the file with one read instead of through the memory map: a
+        large read leaves no mapped pages behind in the resident set (annotating a long recording reads it all)."""
+        s0, b0 = next((s, b) for s, b in reversed(self._segments) if s <= start)
+        size = self._layout.sample_size
+        buf = np.empty(count * size, dtype=np.uint8)
+        try:
+            with open(self.data_path, "rb") as f:
+                f.seek(b0 + (start - s0) * size)
+                got = f.readinto(buf)
+        except OSError as exc:
+            raise RecordingError(f"{self.data_path}: cannot read data file ({one_line(exc)})") from None
+        if got != buf.size:
+            raise RecordingError(f"{self.data_path}: data file ends before sample {start + count}")
+        raw = buf.view(self._layout.component)
+        return raw.reshape(count, 2) if self.is_complex else raw
+
+    def _convert(self, raw: np.ndarray, *, fresh: bool = False) -> np.ndarray:
+        """Stored values -> complex64 (or float32 for real data, which numpy widens on assignment); ``fresh``: raw is
+        a private buffer that may be reused as the result."""
         lay = self._layout
         if lay.fmt == "f":
-            vals = raw.astype(np.float32)
+            vals = raw.astype(np.float32, copy=not fresh)
+        elif lay.fmt == "i" and lay.bits <= 16:  # one pass: v * 2^-(bits-1) is exact, as v / half was
+            vals = np.multiply(raw, np.float32(2.0 ** (1 - lay.bits)), dtype=np.float32)
         else:
             half = float(2 ** (lay.bits - 1))
             vals = raw.astype(np.float64 if lay.bits == 32 else np.float32)

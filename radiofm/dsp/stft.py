@@ -135,7 +135,7 @@ def _as_signal(iq: np.ndarray, win_length: int, *, ndim: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=32)
-def _shifted_window(fft_size: int, win_length: int) -> np.ndarray:
+def shifted_window(fft_size: int, win_length: int) -> np.ndarray:
     """Hann window times the modulation that moves DC to row ``fft_size // 2`` (read-only)."""
     w = hann_periodic(win_length)
     if fft_size % 2 == 0:
@@ -160,7 +160,7 @@ def _spectrogram_frames(x: np.ndarray, fft_size: int, win_length: int, hop: int,
     frames = _frames(x, win_length, hop, t)  # (S, T, W)
     out = np.empty((s, fft_size, t), dtype=np.float32)
     out_t = torch.from_numpy(out)  # torch's strided copy transposes ~1.5x faster than numpy's
-    window = _shifted_window(fft_size, win_length)
+    window = shifted_window(fft_size, win_length)
     # complex64 frames times a real window: multiply as interleaved float32 pairs (no complex casting)
     pairs = window.dtype == np.float32 and frames.dtype == np.complex64 and frames.strides[-1] == frames.itemsize
     if pairs:

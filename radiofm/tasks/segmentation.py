@@ -187,6 +187,24 @@ def load_segmentation_model(path: str | Path) -> tuple[nn.Module, dict]:
     return model, info
 
 
+def quantize_dynamic(model: nn.Module, dtype: str = "int8") -> nn.Module:
+    """A copy of ``model`` for CPU inference whose transformer blocks' linear layers are dynamically quantised
+    (int8 weights, activations quantised per batch); embeddings, heads' projections and norms stay float32."""
+    import copy
+    import warnings
+
+    if dtype != "int8":
+        raise ConfigError(f"quantize must be 'int8', got {dtype!r}")
+    q = copy.deepcopy(model).eval().cpu()
+    with warnings.catch_warnings():  # torch.ao's deprecation notices: the API is what torch 2.x offers on CPU
+        warnings.simplefilter("ignore")
+        for name, module in list(q.named_modules()):
+            if name.endswith("blocks") and isinstance(module, nn.ModuleList):
+                for i, block in enumerate(module):
+                    module[i] = torch.ao.quantization.quantize_dynamic(block, {nn.Linear}, dtype=torch.qint8)
+    return q
+
+
 @torch.no_grad()
 def predict(
     model: nn.Module, spectrograms_db: np.ndarray, *, info: dict, batch_size: int = 16, device: str = "cpu"

@@ -115,3 +115,23 @@ def test_nonfinite_refused_or_repaired(world, tmp_path, capsys):
     assert main([*argv, "--repair-nonfinite"]) == 0
     assert "repaired 2 non-finite samples" in capsys.readouterr().err
     assert sorted(p.name for p in out_dir.iterdir()) == ["x.png", "x.sigmf-data", "x.sigmf-meta"]
+
+
+def test_no_picture_int8_and_follow_of_a_finished_file(world, tmp_path, capsys):
+    src = world / "train" / "iq" / "frame_0002.sigmf-meta"
+    seg = str(world / "seg")
+    one, follow, fast = tmp_path / "a" / "one", tmp_path / "b" / "fol", tmp_path / "c" / "q"
+    assert main(["annotate", str(src), "--model", seg, "--out", str(one), "--no-progress", "--no-picture"]) == 0
+    assert sorted(p.name for p in one.parent.iterdir()) == ["one.sigmf-data", "one.sigmf-meta"]  # no picture
+    argv = ["annotate", str(src), "--model", seg, "--out", str(follow), "--follow", "--idle-timeout", "0.2"]
+    assert main(argv) == 0
+    assert sorted(p.name for p in follow.parent.iterdir()) == ["fol.live.jsonl", "fol.png", "fol.sigmf-data",
+                                                                "fol.sigmf-meta"]  # fmt: skip
+    strip = lambda p: json.loads(p.read_text())["annotations"]  # noqa: E731
+    assert strip(follow.parent / "fol.sigmf-meta") == strip(one.parent / "one.sigmf-meta")
+    live = [json.loads(line) for line in (follow.parent / "fol.live.jsonl").read_text().splitlines()]
+    assert len(live) <= len(strip(one.parent / "one.sigmf-meta"))  # one 40 ms block: nothing final before the end
+    assert main(["annotate", str(src), "--model", seg, "--out", str(fast), "--no-progress", "--quantize", "int8"]) == 0
+    capsys.readouterr()
+    assert main(["annotate", str(src), "--model", seg, "--out", str(fast), "--duration", "1"]) == 2
+    assert "need --follow" in capsys.readouterr().err

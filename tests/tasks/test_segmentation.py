@@ -210,3 +210,16 @@ def test_segmentation_config_validation(tmp_path):
         seg.SegmentationConfig()
     cfg = seg.SegmentationConfig(init=tmp_path, readout="mix", mode="last-k", k=1)
     assert (cfg.mode, cfg.k, cfg.readout, cfg.cache_features) == ("last-k", 1, "mix", True)
+
+
+def test_quantize_dynamic_close_to_float_and_original_untouched():
+    model = _tiny_model("frozen", readout="mix").eval()
+    q = seg.quantize_dynamic(model)
+    assert isinstance(model.backbone.encoder_blocks[0].mlp.fc1, torch.nn.Linear)  # a copy was quantised
+    assert not isinstance(q.backbone.encoder_blocks[0].mlp.fc1, torch.nn.Linear)
+    x = np.random.default_rng(0).normal(-20, 4, (3, 32, 32)).astype(np.float32)
+    info = {"config": {"classes": ["noise", "NR", "LTE"]}}
+    a, b = seg.predict(model, x, info=info), seg.predict(q, x, info=info)
+    assert a.shape == b.shape and np.abs(a - b).max() < 0.05
+    with pytest.raises(ConfigError, match="int8"):
+        seg.quantize_dynamic(model, "int4")

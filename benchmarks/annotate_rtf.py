@@ -1,0 +1,198 @@
+"""Real-time factor, start-up and peak memory of ``radiofm annotate`` at 61.44 MS/s with the demo's model.
+
+Each configuration annotates a short and a long capture (default 40 ms and 4 s, ci16) as a fresh ``radiofm``
+process under ``/usr/bin/time``; the runs are interleaved (round-robin over configurations) so that load from other
+processes falls on all of them alike. Figures per configuration:
+
+- RTF = (long - short capture duration) / (long - short wall time): start-up cancels (issue 13's definition);
+- ``cpu_rtf_2core`` = the same with the process's CPU time (user + sys) spread over 2 cores: what an idle 2-core
+  machine would give at best; on a shared machine the wall-clock RTF is lower by the load;
+- start-up = short wall time - short duration / RTF (the fixed cost: imports, model load, outputs), and the wall
+  time of ``radiofm annotate --help`` (imports of the CLI alone);
+- peak RSS of each run (``/usr/bin/time`` %M).
+
+Configurations: ``baseline`` is the code before this benchmark's changes (``--baseline-src``: a folder holding that
+``radiofm`` package; by default ``git archive`` of ``--baseline-rev`` into a temporary folder), with its defaults;
+``stream`` the current defaults (reader thread, bounded picture); ``int8`` adds ``--quantize int8 --no-picture``;
+``fast`` also ``--threads 1`` (the reader thread and one model thread: no OpenMP spinning on a loaded machine).
+``--memory-seconds S`` also annotates an S-second capture (written in chunks, never held in memory) with the
+current code and reports its peak RSS (issue 13: <= 1 GB for >= 60 s).
+Results: ``benchmarks/results/annotate_rtf.json``.
+
+    nice -n 10 python benchmarks/annotate_rtf.py --work /tmp/annrtf [--memory-seconds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _annotate_setup import FS, demo_model, tiled_capture
+from _common import print_table, write_results
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = {
+    "baseline": [],
+    "stream": [],
+    "int8": ["--quantize", "int8", "--no-picture"],
+    "fast": ["--quantize", "int8", "--no-picture", "--threads", "1"],  # reader thread + one model thread
+}
+
+
+def _time(cmd: list[str], env: dict) -> dict:
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
+        t0 = time.perf_counter()
+        proc = subprocess.run(["/usr/bin/time", "-f", "%U %S %M", "-o", tf.name, *cmd], env=env,
+                              capture_output=True, text=True)  # fmt: skip
+        wall = time.perf_counter() - t0
+        if proc.returncode:
+            raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
+        user, sys_, rss_kb = tf.read().split()[-3:]
+    return {"wall_s": wall, "cpu_s": float(user) + float(sys_), "peak_rss_mb": int(rss_kb) / 1024, "out": proc.stdout}
+
+
+def _env(src: Path | None, threads: int | None) -> dict:
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
+    return env
+
+
+def _annotate(name: str, rec: Path, model: Path, out: Path, args: argparse.Namespace, base: Path | None) -> dict:
+    src = base if name == "baseline" else ROOT
+    cmd = [sys.executable, "-m", "radiofm.cli.main", "annotate", str(rec), "--model", str(model)]
+    cmd += ["--out", str(out / f"{name}-{rec.stem}"), "--no-progress", *CONFIGS[name]]
+    r = _time(cmd, _env(src, args.threads))
+    meta = json.loads((out / f"{name}-{rec.stem}.sigmf-meta").read_text())
+    r["annotations"] = [{k: v for k, v in a.items() if k != "core:generator"} for a in meta["annotations"]]
+    for p in out.glob(f"{name}-{rec.stem}.*"):
+        p.unlink()  # the data copy of a long capture is large
+    return r
+
+
+def _baseline_src(args: argparse.Namespace, work: Path) -> Path:
+    if args.baseline_src:
+        return Path(args.baseline_src)
+    dest = work / f"baseline-{args.baseline_rev}"
+    if not (dest / "radiofm").exists():
+        dest.mkdir(parents=True, exist_ok=True)
+        tar = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline_rev, "radiofm"], capture_output=True,
+                             check=True).stdout  # fmt: skip
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=tar, check=True)
+    return dest
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "radiofm-annotate-rtf")
+    p.add_argument("--short-s", type=float, default=0.04)
+    p.add_argument("--long-s", type=float, default=4.0)
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--configs", default=",".join(CONFIGS))
+    p.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS of the runs (default: unset)")
+    p.add_argument("--baseline-rev", default="a677bad", help="git revision of the baseline code")
+    p.add_argument("--baseline-src", default=None, help="folder holding the baseline radiofm package")
+    p.add_argument("--memory-seconds", type=float, default=0.0, help="also measure peak RSS on this long a capture")
+    p.add_argument("--memory-config", default="int8", choices=list(CONFIGS), help="configuration of that run")
+    p.add_argument("--name", default="annotate_rtf", help="results file benchmarks/results/NAME.json")
+    p.add_argument("--keep-memory-capture", action="store_true", help="do not delete the long capture afterwards")
+    p.add_argument("--frames", type=int, default=8, help="generator frames the captures repeat")
+    args = p.parse_args()
+    work = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    frames = work / "frames"
+    if not (frames / "iq").exists():
+        subprocess.run([sys.executable, "-m", "radiofm.cli.main", "generate", "nrlte", "--out", str(frames),
+                        "--frames", str(args.frames), "--iq", "--seed", "1", "--no-progress", "--workers", "1"],
+                       check=True)  # fmt: skip
+    model = demo_model(work / "seg")
+    caps = {s: tiled_capture(work / f"capture-{s:g}s", s, frames) for s in (args.short_s, args.long_s)}
+    names = [c for c in args.configs.split(",") if c]
+    base = _baseline_src(args, work) if "baseline" in names or args.memory_config == "baseline" else None
+    out = work / "out"
+    out.mkdir(exist_ok=True)
+
+    help_wall = {}
+    for name in names:
+        src = base if name == "baseline" else ROOT
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "radiofm.cli.main", "annotate", "--help"], env=_env(src, None),
+                       capture_output=True, check=True)  # fmt: skip
+        help_wall[name] = time.perf_counter() - t0
+
+    runs: dict = {n: {s: [] for s in caps} for n in names}
+    for _ in range(args.repeats):
+        for s, rec in caps.items():
+            for name in names:
+                r = _annotate(name, rec, model, out, args, base)
+                runs[name][s].append(r)
+                line = f"{name:9s} {s:g} s: wall {r['wall_s']:.1f} s, cpu {r['cpu_s']:.1f} s, "
+                print(line + f"peak RSS {r['peak_rss_mb']:.0f} MB, {len(r['annotations'])} annotations", flush=True)
+
+    rows, ref = [], None
+    d = args.long_s - args.short_s
+    for name in names:
+        short, long_ = (min(runs[name][s], key=lambda r: r["wall_s"]) for s in (args.short_s, args.long_s))
+        rtf = d / max(long_["wall_s"] - short["wall_s"], 1e-9)
+        cpu_rtf = d / max((long_["cpu_s"] - short["cpu_s"]) / 2, 1e-9)
+        if ref is None:
+            ref = long_["annotations"]
+        rows.append({
+            "config": name,
+            "wall_short_s": round(short["wall_s"], 2),
+            "wall_long_s": round(long_["wall_s"], 2),
+            "rtf": round(rtf, 3),
+            "cpu_long_s": round(long_["cpu_s"], 1),
+            "cpu_rtf_2core": round(cpu_rtf, 3),
+            "startup_s": round(short["wall_s"] - args.short_s / rtf, 2),
+            "help_s": round(help_wall[name], 2),
+            "peak_rss_long_mb": round(long_["peak_rss_mb"]),
+            "annotations_long": len(long_["annotations"]),
+            "same_as_first": long_["annotations"] == ref,
+        })  # fmt: skip
+    if rows:
+        print_table(rows)
+    memory = None
+    if args.memory_seconds:
+        name = args.memory_config
+        rec = tiled_capture(work / f"capture-{args.memory_seconds:g}s", args.memory_seconds, frames)
+        r = _annotate(name, rec, model, out, args, base)
+        memory = {"seconds": args.memory_seconds, "config": name, "annotations": len(r["annotations"])}
+        memory.update({k: r[k] for k in ("wall_s", "cpu_s", "peak_rss_mb")})
+        print(
+            f"memory: {args.memory_seconds:g} s, {name}: peak RSS {r['peak_rss_mb']:.0f} MB, wall {r['wall_s']:.0f} s"
+        )
+        if not args.keep_memory_capture:
+            for ext in (".sigmf-data", ".sigmf-meta"):
+                Path(str(work / f"capture-{args.memory_seconds:g}s") + ext).unlink(missing_ok=True)
+    payload = {
+        "sample_rate_hz": FS,
+        "short_s": args.short_s,
+        "long_s": args.long_s,
+        "model": "demo architecture: vit-tiny MAE encoder 224x224, frozen, mix readout, transformer head (random)",
+        "load_before": os.getloadavg(),
+        "rows": rows,
+        "runs": {
+            n: {
+                str(s): [{k: v for k, v in r.items() if k not in ("out", "annotations")} for r in rs]
+                for s, rs in v.items()
+            }
+            for n, v in runs.items()
+        },  # fmt: skip
+        "memory": memory,
+    }
+    print(f"wrote {write_results(args.name, payload)}")
+    shutil.rmtree(out, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

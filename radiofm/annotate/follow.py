@@ -1,0 +1,143 @@
+"""Annotating a recording that is still being written (``radiofm annotate --follow``).
+
+The writer creates ``NAME.sigmf-meta`` first and appends samples to ``NAME.sigmf-data``. :func:`follow_recording`
+polls the data file, analyses each block of columns as soon as a longer file could no longer change it (all but
+the last block: see :func:`radiofm.annotate.stream.ready_blocks`), hands out every carrier as soon as no later
+block can extend it, and stops when the stream has delivered ``duration_s`` or has not grown for
+``idle_timeout_s``. Memory stays bounded (one block of power plus the boxes found). The final result equals
+:func:`radiofm.annotate.annotate_recording` on the finished file (the same blocks, random draws and merges), with
+one exception: a level shift for a model that does not standardise its images (``level="auto"`` with a predictor
+that is not ``level_invariant``) comes from the first block instead of frames spread over the whole recording.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from radiofm.annotate.boxes import MIN_CONTRAST_DB
+from radiofm.annotate.decide import MIN_SCORE, PHY_MAX_MS
+from radiofm.annotate.plan import plan_analysis
+from radiofm.annotate.run import (
+    BLOCK_FRAMES,
+    Analysis,
+    AnnotateResult,
+    Predictor,
+    annotations_of,
+    check_inputs,
+    finish,
+)
+from radiofm.annotate.stream import Prefetch, Settler, block_bounds, ready_blocks
+from radiofm.data.recording import Annotation, Recording, open_recording
+from radiofm.errors import RecordingError
+
+
+def _columns(plan, n_samples: int) -> int:
+    return int(n_samples * plan.up // (plan.down * plan.analysis_per_column))
+
+
+def follow_recording(
+    path: str | Path,
+    predictor: Predictor,
+    *,
+    duration_s: float | None = None,
+    idle_timeout_s: float = 10.0,
+    poll_s: float = 0.2,
+    on_annotations: Callable[[Sequence[Annotation]], None] | None = None,
+    threshold: float = 0.5,
+    min_duration_ms: float = 1.0,
+    min_bandwidth_khz: float = 900.0,
+    batch_size: int = 16,
+    nonfinite: str = "error",
+    level: str = "auto",
+    block_frames: int = BLOCK_FRAMES,
+    min_contrast_db: float = MIN_CONTRAST_DB,
+    max_picture_columns: int = 2000,
+    seed: int = 0,
+    picture: bool = True,
+    prefetch: int = 1,
+    phy: bool = True,
+    phy_max_ms: float = PHY_MAX_MS,
+    min_score: float = MIN_SCORE,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[AnnotateResult, Recording]:
+    """Annotate the growing recording at ``path`` (see the module docstring); returns (result, the recording as
+    finally read). ``on_annotations`` receives each batch of final annotations as they are decided (in the
+    order found). The other arguments are those of :func:`radiofm.annotate.annotate_recording`.
+
+    Raises RecordingError when the recording is unusable, or when nothing (or under 10 ms) arrived before the
+    idle timeout.
+    """
+    last_growth, last_n, rec, error = clock(), -1, None, None
+    an: Analysis | None = None
+    settler, settled, done = Settler(), [], 0
+    limit = None
+    while True:
+        try:
+            rec, error = open_recording(path), None
+        except RecordingError as exc:  # meta not yet written, empty data file, a sample half written
+            error = exc
+        n = 0
+        if rec is not None:
+            if limit is None and duration_s is not None:
+                limit = int(round(duration_s * rec.sample_rate_hz))
+            n = rec.n_samples if limit is None else min(rec.n_samples, limit)
+        if n > last_n:
+            last_n, last_growth = n, clock()
+        if an is None and rec is not None:
+            check_inputs(rec, level, threshold)
+            try:
+                plan = plan_analysis(rec.sample_rate_hz, n, name=f"recording {rec.path}")
+            except RecordingError:
+                plan = None  # under 10 ms so far (an unsupported rate is refused again at the end)
+            if plan is not None:
+                an = Analysis.create(rec, predictor, plan=plan, nonfinite=nonfinite, threshold=threshold,
+                                     min_bandwidth_khz=min_bandwidth_khz, min_contrast_db=min_contrast_db,
+                                     batch_size=batch_size, block_frames=block_frames, seed=seed,
+                                     max_picture_columns=max_picture_columns if picture else 0,
+                                     phy=phy, phy_max_ms=phy_max_ms, min_score=min_score)  # fmt: skip
+        if an is not None:
+            n_cols = _columns(an.plan, n)
+            an.plan = dataclasses.replace(an.plan, n_samples=n, n_columns=n_cols)
+            ready = ready_blocks(n_cols, an.block, done)
+            done += _analyse(an, rec, ready, settler, level, predictor, prefetch, first=done == 0)
+            if ready:
+                new = settler.settle(done * an.block)
+                settled.extend(new)
+                anns = annotations_of(an, rec, new, min_duration_ms)
+                if anns and on_annotations is not None:
+                    on_annotations(anns)
+        if (limit is not None and n >= limit) or clock() - last_growth > idle_timeout_s:
+            break
+        sleep(poll_s)
+
+    if rec is None:
+        raise error or RecordingError(f"{path}: no recording appeared within {idle_timeout_s:g} s")
+    plan = plan_analysis(rec.sample_rate_hz, n, name=f"recording {rec.path}")  # under 10 ms: refused here
+    if an is None:  # pragma: no cover - plan_analysis above raised already
+        raise RecordingError(f"{rec.path}: nothing to annotate")
+    an.plan = plan
+    rest = block_bounds(plan.n_columns, an.block)[done:]
+    _analyse(an, rec, rest, settler, level, predictor, prefetch, first=done == 0)
+    return finish(an, rec, settled + settler.rest(), min_duration_ms=min_duration_ms), rec
+
+
+def _analyse(an, rec, bounds, settler, level, predictor, prefetch, *, first: bool) -> int:
+    """Analyse ``bounds`` (the first blocks when ``first``: the level is set from the first of them)."""
+    if not bounds:
+        return 0
+    if first and level == "auto" and not getattr(predictor, "level_invariant", False):
+        power = an.power(rec, *bounds[0])
+        an.set_level([power])
+        settler.add(an.analyse(power, bounds[0][0]))
+        bounds = bounds[1:]
+        done = 1
+    else:
+        done = 0
+    for (b0, _), power in Prefetch(lambda b: an.power(rec, *b), bounds, depth=prefetch):
+        settler.add(an.analyse(power, b0))
+        done += 1
+    return done

@@ -1,0 +1,106 @@
+"""annotate --follow: a recording grown by a background writer gives exactly the one-shot result on the finished
+file, with carriers handed out while the file is still growing."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+from test_annotate import band_capture, carrier, oracle
+
+import radiofm.annotate as A
+from radiofm.annotate.follow import follow_recording
+from radiofm.data import open_recording
+from radiofm.errors import RecordingError
+
+FS = 15.36e6  # 64 rows: images are noise-filled around the band (seeded draws must match too)
+COL = 2400  # samples per column
+
+
+def _carriers(n):
+    f = 40 * COL * 6  # 0.25 frame... a span unit of 960 columns / 4
+    return [
+        carrier("LTE", -6.0e6, -1.5e6, 0, n),
+        carrier("NR", 0.5e6, 5.5e6, f // 3, f),
+        carrier("NR", 0.5e6, 5.5e6, 3 * f, f // 2),
+        carrier("LTE", 1.0e6, 4.0e6, 5 * f, f // 3),
+    ]
+
+
+def _meta(path, datatype="ci16_le"):
+    body = {
+        "global": {"core:datatype": datatype, "core:sample_rate": FS, "core:version": "1.2.6"},
+        "captures": [{"core:sample_start": 0, "core:frequency": 2.6e9}],
+        "annotations": [],
+    }
+    path.write_text(json.dumps(body))
+
+
+def _ci16(x):
+    return np.round(x.view(np.float32) * 8000).astype("<i2").tobytes()
+
+
+def test_follow_equals_one_shot_on_the_finished_file(tmp_path):
+    n = 7 * 256 * COL + 5 * COL + 77  # 7 frames and a bit (a partial column at the end)
+    carriers = _carriers(n)
+    data = _ci16(band_capture(FS, n, carriers, seed=3))
+    meta, dat = tmp_path / "g.sigmf-meta", tmp_path / "g.sigmf-data"
+    _meta(meta)
+    sizes, emitted = [], threading.Event()
+
+    def writer():
+        rng = np.random.default_rng(0)
+        with open(dat, "wb") as f:
+            pos = 0
+            while pos < len(data):
+                k = int(rng.integers(50_000, 900_000))  # not a whole number of samples: half-written ones
+                f.write(data[pos : pos + k])
+                f.flush()
+                pos += k
+                time.sleep(0.02)
+                if pos > 0.7 * len(data):  # hold back the rest until a carrier has been handed out
+                    emitted.wait(timeout=60)
+
+    predictor = oracle(carriers)
+    predictor.level_invariant = True
+
+    def on_annotations(anns):
+        sizes.append((dat.stat().st_size, len(anns)))
+        emitted.set()
+
+    t = threading.Thread(target=writer)
+    t.start()
+    res, rec = follow_recording(
+        meta, predictor, idle_timeout_s=1.0, poll_s=0.01, block_frames=1, on_annotations=on_annotations
+    )
+    t.join()
+    assert rec.n_samples == n
+    one = A.annotate_recording(open_recording(meta), predictor, block_frames=1)
+    assert res.annotations == one.annotations and len(one.annotations) >= 4
+    np.testing.assert_array_equal(res.picture_db, one.picture_db)
+    assert res.plan == one.plan
+    assert sum(k for _, k in sizes) < len(one.annotations)  # the carrier running to the end waits for the end
+    assert any(size < len(data) for size, _ in sizes)  # ... the others were handed out while the file grew
+
+
+def test_follow_duration_and_nothing_arriving(tmp_path):
+    n = 4 * 256 * COL
+    carriers = _carriers(n)
+    meta = tmp_path / "d.sigmf-meta"
+    _meta(meta)
+    (tmp_path / "d.sigmf-data").write_bytes(_ci16(band_capture(FS, n, carriers, seed=4)))
+    predictor = oracle(carriers)
+    predictor.level_invariant = True
+    res, _ = follow_recording(meta, predictor, duration_s=2 * 256 * COL / FS, idle_timeout_s=5.0, block_frames=1)
+    assert res.plan.n_samples == 2 * 256 * COL  # just the first SECONDS
+    cut = open_recording(meta)
+    assert max(a.sample_start + a.sample_count for a in res.annotations) <= 2 * 256 * COL
+    assert cut.n_samples == n
+    empty = tmp_path / "e.sigmf-meta"
+    _meta(empty)
+    (tmp_path / "e.sigmf-data").write_bytes(b"")
+    with pytest.raises(RecordingError, match="empty"):
+        follow_recording(empty, predictor, idle_timeout_s=0.2, poll_s=0.05)

@@ -61,8 +61,11 @@ def test_follow_equals_one_shot_on_the_finished_file(tmp_path):
                 f.flush()
                 pos += k
                 time.sleep(0.02)
-                if pos > 0.7 * len(data):  # hold back the rest until a carrier has been handed out
-                    emitted.wait(timeout=60)
+                while pos > 0.7 * len(data) and pos < len(data) and not emitted.is_set():
+                    f.write(data[pos : pos + 4096])  # trickle (the file keeps growing) until a carrier is out
+                    f.flush()
+                    pos += 4096
+                    emitted.wait(timeout=0.05)
 
     predictor = oracle(carriers)
     predictor.level_invariant = True
@@ -74,7 +77,7 @@ def test_follow_equals_one_shot_on_the_finished_file(tmp_path):
     t = threading.Thread(target=writer)
     t.start()
     res, rec = follow_recording(
-        meta, predictor, idle_timeout_s=1.0, poll_s=0.01, block_frames=1, on_annotations=on_annotations
+        meta, predictor, idle_timeout_s=3.0, poll_s=0.01, block_frames=1, on_annotations=on_annotations
     )
     t.join()
     assert rec.n_samples == n

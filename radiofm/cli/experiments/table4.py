@@ -22,6 +22,9 @@ def add_args(p: argparse.ArgumentParser) -> None:
         help="synthetic NTU-Fi files per class (default: the preset's; cpu/paper: the official 156,44)",
     )
     p.add_argument(
+        "--pretrain-epochs", type=_args.positive_int, default=None, help="MAE pretraining epochs (default: preset)"
+    )
+    p.add_argument(
         "--ntufi", type=Path, default=None, help="a real NTU-Fi HAR folder (default: generate the synthetic one)"
     )
 
@@ -42,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
         if len(args.per_class) != 2:
             raise ConfigError(f"--per-class takes TRAIN,TEST (two numbers), got {args.per_class}")
         settings = dataclasses.replace(settings, train_per_class=args.per_class[0], test_per_class=args.per_class[1])
+    if args.pretrain_epochs is not None:
+        settings = dataclasses.replace(settings, pretrain_epochs=args.pretrain_epochs)
     report = run_table4(settings, args.out, preset=args.preset, force=args.force, log=_args.say)
     print("\n" + markdown(report))
     _args.wrote(args.out / "report.json", args.out / "table4.md", args.out / "fig7.png")

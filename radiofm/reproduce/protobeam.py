@@ -39,9 +39,9 @@ class ProtoBeamSettings:
     n_support: int = 4  # n_S
     n_query: int = 8  # n_Q
     lr: float = 1e-3  # peak learning rate
-    proto_norm_mode: str = "prototypes"  # how the "+ prototype norm" row normalises (radiofm.models.protonet)
+    proto_norm_mode: str = "cosine"  # how the "+ prototype norm" row normalises (radiofm.models.protonet)
     proto_scale: float = 10.0  # cosine mode: initial scale of the distances
-    augment_stage: str = "normalised"  # augmentation after ("normalised") or before ("raw") the data norm
+    augment_stage: str = "raw"  # augmentation before ("raw") or after ("normalised") the data norm
     shots: tuple[int, ...] = (2, 4, 8, 16, 32)  # k of the evaluation
     eval_episodes: int = 100  # evaluation episodes per k (≥ 100 for the reported intervals)
     eval_queries: int = 16  # queries per beam per evaluation episode

@@ -226,10 +226,10 @@ class ProtoTrainConfig:
     data_norm: bool = True  # per-frame min-max scaling (slides Table I row 2)
     augment: bool = True  # amplitude/phase augmentation (row 3)
     proto_norm: bool = True  # unit-norm prototypes (row 4)
-    proto_norm_mode: str = "prototypes"  # "prototypes" or "cosine" (see radiofm.models.protonet)
+    proto_norm_mode: str = "cosine"  # "cosine" or "prototypes" (the first version; see radiofm.models.protonet)
     proto_scale: float = 10.0  # cosine mode: initial scale of the distances
     learn_scale: bool = True  # cosine mode: learn the scale
-    augment_stage: str = "normalised"  # augmentation after ("normalised") or before ("raw") the data norm
+    augment_stage: str = "raw"  # augmentation before ("raw") or after ("normalised", the first version) the data norm
     label: str = "tx_beam"  # the class: "tx_beam" (ProtoBeam) or "angle" (ProtoAoA)
     classes: tuple[float, ...] | None = None  # train only on these classes (ProtoAoA: the seen angles)
     episode: EpisodeConfig = field(default_factory=EpisodeConfig)  # N_B, n_S, n_Q

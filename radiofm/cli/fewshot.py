@@ -36,6 +36,21 @@ def add_parser(sub) -> None:
     t.add_argument("--no-data-norm", action="store_true", help="no per-frame min-max scaling")
     t.add_argument("--no-augment", action="store_true", help="no amplitude/phase augmentation")
     t.add_argument("--no-proto-norm", action="store_true", help="no unit-norm prototypes")
+    t.add_argument(
+        "--proto-norm-mode",
+        choices=["prototypes", "cosine"],
+        default=None,
+        help="prototypes: only prototypes unit-norm; cosine: embeddings too, distances scaled (default: "
+        "ProtoTrainConfig's)",
+    )
+    t.add_argument("--proto-scale", type=_args.positive_float, default=10.0, help="cosine: initial scale (10)")
+    t.add_argument("--fixed-scale", action="store_true", help="cosine: keep the scale fixed instead of learning it")
+    t.add_argument(
+        "--augment-stage",
+        choices=["normalised", "raw"],
+        default=None,
+        help="augment after the data norm (normalised) or before it (raw) (default: ProtoTrainConfig's)",
+    )
     t.add_argument("--learn-filter-bank", action="store_true", help="train the DFT-initialised filter bank too")
     t.add_argument(
         "--skip",
@@ -121,6 +136,10 @@ def _run_train(args: argparse.Namespace) -> int:
         data_norm=not args.no_data_norm,
         augment=not args.no_augment,
         proto_norm=not args.no_proto_norm,
+        **({"proto_norm_mode": args.proto_norm_mode} if args.proto_norm_mode else {}),
+        **({"augment_stage": args.augment_stage} if args.augment_stage else {}),
+        proto_scale=args.proto_scale,
+        learn_scale=not args.fixed_scale,
         label=label,
         classes=None if classes is None else tuple(classes),
         episode=EpisodeConfig(args.n_way, args.n_support, args.n_query),

@@ -24,7 +24,12 @@ Classification: prototype c = mean embedding of class c's support frames; logits
   model, so a checkpoint takes raw ADC frames;
 - augmentation (random amplitude scale and phase rotation) is a training-time choice of the task
   (:func:`augment_iq`), not part of the model;
-- ``proto_norm``: prototypes scaled to unit L2 norm before the distances.
+- ``proto_norm``: prototypes scaled to unit L2 norm before the distances. Where: ``proto_norm_mode``
+  "prototypes" normalises the prototypes only (the first implementation; checkpoints without the field load so);
+  "cosine" puts embeddings and prototypes on the unit sphere and multiplies the squared distances by a scale
+  ``s`` (learned from ``proto_scale`` when ``learn_scale``): logits = −s‖q̂ − p̂‖² = 2s·cos(q, p) − 2s.
+  Without a scale the logits of unit vectors lie in [−4, 0] and the softmax cannot become confident (it
+  underfits). Both modes rank classes alike at test time (‖q‖ is common to every class); they train differently.
 
 ``n_classes > 0`` adds a linear classification head on the embedding: the supervised baselines use the same
 network. The family registers itself (``protonet``) with presets ``protobeam`` and ``protobeam-tiny``.
@@ -33,6 +38,7 @@ network. The family registers itself (``protonet``) with presets ``protobeam`` a
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import torch
@@ -55,6 +61,9 @@ class ProtoNetConfig:
     embed_dim: int = 128  # embedding width D
     data_norm: bool = True  # per-frame, per-channel min-max scaling to [-1, 1] before the network
     proto_norm: bool = True  # prototypes scaled to unit L2 norm
+    proto_norm_mode: str = "prototypes"  # "prototypes" (only prototypes unit-norm) or "cosine" (both, scaled)
+    proto_scale: float = 10.0  # cosine mode: scale s of the squared distances (its initial value when learned)
+    learn_scale: bool = True  # cosine mode: learn s (as log s)
     n_classes: int = 0  # > 0: a linear head on the embedding (supervised baselines)
 
     def __post_init__(self) -> None:
@@ -64,6 +73,15 @@ class ProtoNetConfig:
             raise ConfigError(f"invalid ProtoNetConfig: {self}")
         if self.n_classes < 0 or self.frame_len < self.filter_len:
             raise ConfigError("n_classes must be >= 0 and frame_len >= filter_len")
+        if self.proto_norm_mode not in ("prototypes", "cosine"):
+            raise ConfigError(f"proto_norm_mode must be 'prototypes' or 'cosine', got {self.proto_norm_mode!r}")
+        if not self.proto_scale > 0:
+            raise ConfigError(f"proto_scale must be positive, got {self.proto_scale}")
+
+    @property
+    def cosine(self) -> bool:
+        """Embeddings and prototypes on the unit sphere, scaled distances."""
+        return self.proto_norm and self.proto_norm_mode == "cosine"
 
 
 def minmax_frames(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
@@ -110,9 +128,9 @@ def prototypes(embeddings: torch.Tensor, labels: torch.Tensor, n_classes: int, *
     return F.normalize(protos, dim=-1) if normalize else protos
 
 
-def proto_logits(query: torch.Tensor, protos: torch.Tensor) -> torch.Tensor:
-    """Logits = negative squared distances: query (Q, D), protos (K, D) -> (Q, K)."""
-    return -squared_distances(query, protos)
+def proto_logits(query: torch.Tensor, protos: torch.Tensor, scale: torch.Tensor | float = 1.0) -> torch.Tensor:
+    """Logits = negative squared distances times ``scale``: query (Q, D), protos (K, D) -> (Q, K)."""
+    return -scale * squared_distances(query, protos)
 
 
 def dft_filter_bank(n_filters: int, filter_len: int) -> torch.Tensor:
@@ -148,6 +166,9 @@ class ProtoNet(nn.Module):
             nn.Linear(c.hidden, c.embed_dim),
         )
         self.head = nn.Linear(c.embed_dim, c.n_classes) if c.n_classes > 0 else None
+        if c.cosine:
+            log_s = torch.tensor(math.log(c.proto_scale))
+            self.log_scale = nn.Parameter(log_s, requires_grad=c.learn_scale)
 
     def log_spectrum(self, x: torch.Tensor) -> torch.Tensor:
         """Preprocessed frames (B, 2, L) -> log mean energy of every filter (B, F)."""
@@ -165,12 +186,21 @@ class ProtoNet(nn.Module):
         return minmax_frames(x) if self.config.data_norm else x
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """Preprocessed frames (B, C, L) -> embeddings (B, D)."""
-        return self.mlp(self.log_spectrum(x))
+        """Preprocessed frames (B, C, L) -> embeddings (B, D) (unit norm in the cosine mode)."""
+        return self.embed_log_spectrum(self.log_spectrum(x))
 
     def embed_log_spectrum(self, log_spec: torch.Tensor) -> torch.Tensor:
         """Log-spectra (B, F) -> embeddings (B, D): the layers after the filter bank."""
-        return self.mlp(log_spec)
+        z = self.mlp(log_spec)
+        return F.normalize(z, dim=-1) if self.config.cosine else z
+
+    def scale(self) -> torch.Tensor | float:
+        """The factor of the squared distances in the logits: s in the cosine mode, else 1."""
+        return self.log_scale.exp() if self.config.cosine else 1.0
+
+    def proto_logits(self, query: torch.Tensor, protos: torch.Tensor) -> torch.Tensor:
+        """Training logits of query embeddings (Q, D) against prototypes (K, D) -> (Q, K)."""
+        return proto_logits(query, protos, self.scale())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Raw frames (B, C, L) -> embeddings (B, D)."""

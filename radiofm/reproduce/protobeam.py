@@ -39,6 +39,9 @@ class ProtoBeamSettings:
     n_support: int = 4  # n_S
     n_query: int = 8  # n_Q
     lr: float = 1e-3  # peak learning rate
+    proto_norm_mode: str = "cosine"  # how the "+ prototype norm" row normalises (radiofm.models.protonet)
+    proto_scale: float = 10.0  # cosine mode: initial scale of the distances
+    augment_stage: str = "raw"  # augmentation before ("raw") or after ("normalised") the data norm
     shots: tuple[int, ...] = (2, 4, 8, 16, 32)  # k of the evaluation
     eval_episodes: int = 100  # evaluation episodes per k (≥ 100 for the reported intervals)
     eval_queries: int = 16  # queries per beam per evaluation episode
@@ -199,6 +202,9 @@ def _train(s: ProtoBeamSettings, data: Path, run: Path, switches, seed: int, pro
         data_norm=dn,
         augment=aug,
         proto_norm=pn,
+        proto_norm_mode=s.proto_norm_mode,
+        proto_scale=s.proto_scale,
+        augment_stage=s.augment_stage,
         episode=EpisodeConfig(s.n_way, s.n_support, s.n_query),
         episodes=s.episodes,
         lr=s.lr,
@@ -274,6 +280,9 @@ def _aoa(s: ProtoBeamSettings, data: Path, run: Path, progress: bool) -> dict:
         front_end=s.train_front_end,
         label="angle",
         classes=tuple(seen),
+        proto_norm_mode=s.proto_norm_mode,
+        proto_scale=s.proto_scale,
+        augment_stage=s.augment_stage,
         episode=EpisodeConfig(min(s.n_way, len(seen)), s.n_support, s.n_query),
         episodes=s.aoa_episodes,
         lr=s.lr,

@@ -147,20 +147,29 @@ class ProtoEpisodeTask:
 
     augment: bool = True  # random amplitude scale and phase rotation of every training frame
     scale_range: tuple[float, float] = (0.5, 1.4)  # amplitude scale range of the augmentation
+    augment_stage: str = "normalised"  # augment the "normalised" frames (after data norm) or the "raw" ones
     kind: str = KIND  # checkpoint kind
 
+    def __post_init__(self) -> None:
+        if self.augment_stage not in ("normalised", "raw"):
+            raise ConfigError(f"augment_stage must be 'normalised' or 'raw', got {self.augment_stage!r}")
+
     def step(self, model, batch: dict, *, generator: torch.Generator, train: bool):
-        from radiofm.models.protonet import augment_iq, proto_logits
+        from radiofm.models.protonet import augment_iq
 
         n_way, n_s, n_q = int(batch["n_way"]), int(batch["n_support"]), int(batch["n_query"])
-        x = model.preprocess(batch["x"])
-        if train and self.augment:
+        aug = train and self.augment
+        x = batch["x"].float()
+        if aug and self.augment_stage == "raw":
+            x = augment_iq(x, generator, scale_range=self.scale_range)
+        x = model.preprocess(x)
+        if aug and self.augment_stage == "normalised":
             x = augment_iq(x, generator, scale_range=self.scale_range)
         emb = model.embed(x)  # (N_B·(n_S + n_Q), D)
         support = emb[: n_way * n_s]
         labels = torch.arange(n_way, device=emb.device)
         protos = model.prototypes(support, labels.repeat_interleave(n_s), n_way)
-        logits = proto_logits(emb[n_way * n_s :], protos)  # (N_B·n_Q, N_B)
+        logits = model.proto_logits(emb[n_way * n_s :], protos)  # (N_B·n_Q, N_B)
         target = labels.repeat_interleave(n_q)
         loss = F.cross_entropy(logits.float(), target)
         acc = (logits.argmax(-1) == target).float().mean()
@@ -217,6 +226,10 @@ class ProtoTrainConfig:
     data_norm: bool = True  # per-frame min-max scaling (slides Table I row 2)
     augment: bool = True  # amplitude/phase augmentation (row 3)
     proto_norm: bool = True  # unit-norm prototypes (row 4)
+    proto_norm_mode: str = "cosine"  # "cosine" or "prototypes" (the first version; see radiofm.models.protonet)
+    proto_scale: float = 10.0  # cosine mode: initial scale of the distances
+    learn_scale: bool = True  # cosine mode: learn the scale
+    augment_stage: str = "raw"  # augmentation before ("raw") or after ("normalised", the first version) the data norm
     label: str = "tx_beam"  # the class: "tx_beam" (ProtoBeam) or "angle" (ProtoAoA)
     classes: tuple[float, ...] | None = None  # train only on these classes (ProtoAoA: the seen angles)
     episode: EpisodeConfig = field(default_factory=EpisodeConfig)  # N_B, n_S, n_Q
@@ -267,10 +280,17 @@ def train_protonet(cfg: ProtoTrainConfig, out: str | Path, *, resume: bool = Fal
     )
     with seeded(cfg.seed):
         model = create_model(
-            cfg.model, data_norm=cfg.data_norm, proto_norm=cfg.proto_norm, frame_len=int(frames.shape[-1]), n_classes=0
+            cfg.model,
+            data_norm=cfg.data_norm,
+            proto_norm=cfg.proto_norm,
+            proto_norm_mode=cfg.proto_norm_mode,
+            proto_scale=cfg.proto_scale,
+            learn_scale=cfg.learn_scale,
+            frame_len=int(frames.shape[-1]),
+            n_classes=0,
         )
     model.filters.weight.requires_grad_(cfg.train_filter_bank)
-    task = ProtoEpisodeTask(augment=cfg.augment)
+    task = ProtoEpisodeTask(augment=cfg.augment, augment_stage=cfg.augment_stage)
     train_cfg = TrainConfig(
         epochs=1,
         batch_size=1,

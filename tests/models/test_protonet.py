@@ -101,3 +101,44 @@ def test_checkpoint_loads_by_itself(tmp_path):
         "assert info['family'] == 'protonet' and m.config.proto_norm is False"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_cosine_prototype_norm_scaled_distance_by_hand():
+    m = create_model("protobeam-tiny", proto_norm_mode="cosine", proto_scale=5.0, learn_scale=False)
+    x = torch.randn(6, 2, 2048)
+    m.eval()
+    emb = m(x)
+    assert torch.allclose(emb.norm(dim=1), torch.ones(6), atol=1e-5)  # embeddings on the unit sphere
+    assert not m.log_scale.requires_grad and abs(m.scale().item() - 5.0) < 1e-5
+    q = torch.tensor([[0.6, 0.8], [1.0, 0.0]])
+    p = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    # unit vectors: ‖q − p‖² = 2 − 2 cos; q0·p = (0.6, 0.8), q1·p = (1, 0)
+    hand = -5.0 * np.array([[2 - 2 * 0.6, 2 - 2 * 0.8], [0.0, 2.0]])
+    assert np.allclose(m.proto_logits(q, p).numpy(), hand, atol=1e-6)
+    learned = create_model("protobeam-tiny", proto_norm_mode="cosine", proto_scale=10.0)
+    assert learned.log_scale.requires_grad and abs(learned.scale().item() - 10.0) < 1e-4
+    # the first mode: only prototypes unit-norm, scale 1, no extra parameter
+    old = create_model("protobeam-tiny")
+    assert not hasattr(old, "log_scale") and old.scale() == 1.0
+    assert not torch.allclose(create_model("protobeam-tiny").eval()(x).norm(dim=1), torch.ones(6))
+    with pytest.raises(ConfigError, match="proto_norm_mode"):
+        ProtoNetConfig(proto_norm_mode="sphere")
+    with pytest.raises(ConfigError, match="proto_scale"):
+        ProtoNetConfig(proto_scale=0.0)
+
+
+def test_checkpoint_without_the_cosine_fields_loads_as_before(tmp_path):
+    import json
+
+    from radiofm.models import load_checkpoint
+
+    m = create_model("protobeam-tiny").eval()
+    save_checkpoint(tmp_path / "run", m, kind="protobeam")
+    cfg_path = tmp_path / "run" / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    for key in ("proto_norm_mode", "proto_scale", "learn_scale"):
+        cfg["config"].pop(key)
+    cfg_path.write_text(json.dumps(cfg))
+    loaded, _ = load_checkpoint(tmp_path / "run")
+    x = torch.randn(2, 2, 2048)
+    assert loaded.config.proto_norm_mode == "prototypes" and torch.allclose(loaded(x), m(x), atol=1e-5)

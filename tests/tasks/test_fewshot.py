@@ -58,6 +58,30 @@ def test_split_is_stratified_and_disjoint():
     assert np.array_equal(te, split_frames(labels, 0.3, seed=0)[1])
 
 
+def test_augmentation_stage_raw_or_normalised():
+    import torch
+
+    from radiofm.models import create_model
+    from radiofm.tasks.fewshot import ProtoEpisodeTask
+
+    torch.manual_seed(0)
+    model = create_model("protobeam-tiny", proto_norm_mode="cosine").train()
+    x = torch.randn(2 * 3, 2, 2048) * torch.linspace(0.5, 3, 6)[:, None, None]  # 2-way, 1 support + 2 queries
+    batch = {"x": x, "n_way": 2, "n_support": 1, "n_query": 2}
+    seen = {}
+    for stage in ("raw", "normalised"):
+        task = ProtoEpisodeTask(augment=True, augment_stage=stage)
+        loss, _ = task.step(model, batch, generator=torch.Generator().manual_seed(1), train=True)
+        seen[stage] = float(loss)
+        assert torch.isfinite(loss)
+    assert seen["raw"] != seen["normalised"]  # rotating before the per-channel min-max is another input
+    plain = ProtoEpisodeTask(augment=False).step(model, batch, generator=torch.Generator(), train=True)[0]
+    evaluation = ProtoEpisodeTask().step(model, batch, generator=torch.Generator().manual_seed(1), train=False)[0]
+    assert float(plain) == pytest.approx(float(evaluation))  # no augmentation outside training
+    with pytest.raises(ConfigError, match="augment_stage"):
+        ProtoEpisodeTask(augment_stage="late")
+
+
 def _two_class_folder(tmp_path):
     """Class 0: a tone at +0.2 cycles/sample; class 1: at -0.2. Random phases, amplitudes and noise."""
     rng = np.random.default_rng(0)

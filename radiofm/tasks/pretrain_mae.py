@@ -41,8 +41,8 @@ class MAEPretrainTask:
             raise ConfigError(f"mask ratio must be in (0, 1), got {self.mask_ratio}")
 
     def step(self, model, batch: torch.Tensor, *, generator: torch.Generator, train: bool):
-        """batch: (B, C, F, T) normalised spectrograms."""
-        loss, _pred, _mask = model(batch, mask_ratio=self.mask_ratio, generator=generator)
+        """batch: (B, C, F, T) normalised spectrograms. Only the masked patches are predicted (the loss's)."""
+        loss, _pred, _mask = model(batch, mask_ratio=self.mask_ratio, generator=generator, full_pred=False)
         return loss, {}
 
 

@@ -46,13 +46,20 @@ def test_fused_adamw_takes_the_plain_steps():
     opt_b = torch.optim.AdamW([{"params": list(b.parameters()), "weight_decay": 0.05}], lr=1e-3, betas=(0.9, 0.95))
     assert opt_a.defaults.get("fused") or opt_a.defaults.get("foreach")
     x = torch.randn(2, 1, 32, 32, generator=torch.Generator().manual_seed(1))
-    for step in range(3):
+    losses = {id(a): [], id(b): []}
+    for step in range(4):
         for model, opt in ((a, opt_a), (b, opt_b)):
             opt.zero_grad()
-            model(x, generator=torch.Generator().manual_seed(step), full_pred=False)[0].backward()
+            loss = model(x, generator=torch.Generator().manual_seed(step), full_pred=False)[0]
+            losses[id(model)].append(loss.item())
+            loss.backward()
             opt.step()
-    for (name, pa), pb in zip(a.named_parameters(), b.parameters()):
-        torch.testing.assert_close(pa, pb, rtol=1e-5, atol=1e-6, msg=name)
+        if step == 0:  # one update: the same numbers
+            for (name, pa), pb in zip(a.named_parameters(), b.parameters()):
+                torch.testing.assert_close(pa, pb, rtol=1e-5, atol=1e-6, msg=name)
+    # later steps: the key biases' gradients are rounding noise (softmax ignores them), which Adam scales up to
+    # lr-sized steps in either implementation, so compare what the model computes
+    assert losses[id(a)] == pytest.approx(losses[id(b)], rel=1e-5)
 
 
 def test_compile_modes_and_flag():
@@ -71,11 +78,11 @@ def test_compile_modes_and_flag():
 def test_missing_compiler_is_one_line_and_eager_continues(monkeypatch):
     model = tiny_mae()
     said = []
-    monkeypatch.setattr(speed, "compile_problem", lambda device: "no C++ compiler")
+    monkeypatch.setattr(speed, "compile_problem", lambda device, backend="inductor": "no C++ compiler")
     assert speed.maybe_compile(model, "on", torch.device("cpu"), said.append) is model
     assert said == ["warning: torch.compile unavailable (no C++ compiler); running eagerly"]
 
-    def broken_compile(module):
+    def broken_compile(module, backend=None):
         def fail(*args, **kwargs):
             raise RuntimeError("inductor exploded\nsecond line")
 
@@ -92,16 +99,27 @@ def test_missing_compiler_is_one_line_and_eager_continues(monkeypatch):
     assert said == ["warning: torch.compile failed (RuntimeError: inductor exploded); running eagerly"]
 
 
-def test_compiled_step_gives_the_eager_loss():
-    problem = speed.compile_problem(torch.device("cpu"))
+def _compiled_vs_eager(backend):
+    problem = speed.compile_problem(torch.device("cpu"), backend=backend)
     if problem:
         pytest.skip(f"torch.compile unavailable here: {problem}")
     model = tiny_mae()
     x = torch.randn(4, 1, 32, 32, generator=torch.Generator().manual_seed(2))
     eager = model(x, generator=torch.Generator().manual_seed(0), full_pred=False)[0]
-    compiled = speed.maybe_compile(model, "on", torch.device("cpu"))
+    compiled = speed.maybe_compile(model, "on", torch.device("cpu"), backend=backend)
     got = compiled(x, generator=torch.Generator().manual_seed(0), full_pred=False)[0]
     assert not compiled.failed
     torch.testing.assert_close(got, eager, rtol=1e-4, atol=1e-4)
     got.backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_compiled_step_gives_the_eager_loss():
+    """Dynamo's graphs of the step (graph breaks at the seeded mask draw included), run without codegen: fast."""
+    _compiled_vs_eager("aot_eager")
+
+
+@pytest.mark.slow
+def test_inductor_compiled_step_gives_the_eager_loss():
+    """What ``--compile`` runs on CPU: inductor's generated C++ (minutes of compiling on a loaded 2-core box)."""
+    _compiled_vs_eager("inductor")

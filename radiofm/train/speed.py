@@ -51,10 +51,10 @@ class EagerFallback(nn.Module):
     radiofm's own errors (a user's bad input) are raised as they are, never taken for a compiler failure.
     """
 
-    def __init__(self, model: nn.Module, log: Callable[[str], None] | None = None):
+    def __init__(self, model: nn.Module, log: Callable[[str], None] | None = None, *, backend: str = "inductor"):
         super().__init__()
         self.eager = model
-        self.compiled = torch.compile(model)
+        self.compiled = torch.compile(model, backend=backend)
         self.log = log
         self.failed = False
 
@@ -73,25 +73,28 @@ class EagerFallback(nn.Module):
         return self.eager(*args, **kwargs)
 
 
-def maybe_compile(model: nn.Module, mode: str, device: torch.device, log=None) -> nn.Module:
+def maybe_compile(
+    model: nn.Module, mode: str, device: torch.device, log=None, *, backend: str = "inductor"
+) -> nn.Module:
     """``model`` compiled per ``mode`` (see :func:`compile_wanted`), or ``model`` itself; never raises for a
-    compiler that is missing: one line through ``log`` and the model runs eagerly."""
+    compiler that is missing: one line through ``log`` and the model runs eagerly. ``backend``: torch.compile's
+    (tests use "aot_eager": the same graphs without code generation)."""
     if not compile_wanted(mode, device):
         return model
-    problem = compile_problem(device)
+    problem = compile_problem(device, backend=backend)
     if problem:
         _say(log, f"warning: torch.compile unavailable ({problem}); running eagerly")
         return model
-    return EagerFallback(model, log)
+    return EagerFallback(model, log, backend=backend)
 
 
-def compile_problem(device: torch.device) -> str | None:
+def compile_problem(device: torch.device, *, backend: str = "inductor") -> str | None:
     """Why ``torch.compile`` cannot run here (None when it can): compiles and runs a tiny forward + backward."""
     if not hasattr(torch, "compile"):
         return "this torch has no torch.compile"
     try:
         lin = nn.Linear(4, 4).to(device)
-        fn = torch.compile(lambda x: torch.nn.functional.gelu(lin(x)).square().sum())
+        fn = torch.compile(lambda x: torch.nn.functional.gelu(lin(x)).square().sum(), backend=backend)
         fn(torch.ones(2, 4, device=device)).backward()
     except Exception as exc:  # noqa: BLE001 — the compiler or its C++ toolchain is missing or broken
         return f"{type(exc).__name__}: {_first_line(exc)}"

@@ -30,8 +30,9 @@ def tiny_mae():
 
 def test_epoch_line_has_data_wait_and_peak_memory(tmp_path):
     lines = []
-    cfg = TrainConfig(epochs=2, batch_size=4, progress=False, compile="off")
-    record = fit(tiny_mae(), MAEPretrainTask(0.75), TensorSet(), cfg=cfg, out_dir=tmp_path / "run", log=lines.append)
+    cfg = TrainConfig(epochs=2, batch_size=4, progress=False, compile="off", fast="on")
+    task = MAEPretrainTask(0.75, masked_only=True)
+    record = fit(tiny_mae(), task, TensorSet(), cfg=cfg, out_dir=tmp_path / "run", log=lines.append)
     logged = [json.loads(line) for line in lines]
     assert [r["epoch"] for r in logged] == [1, 2]
     for r in (*logged, record):
@@ -66,13 +67,19 @@ def test_compile_modes_and_flag():
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert not speed.compile_wanted("auto", cpu) and speed.compile_wanted("auto", cuda)
     assert speed.compile_wanted("on", cpu) and not speed.compile_wanted("off", cuda)
+    assert not speed.fast_wanted("auto", "cpu") and speed.fast_wanted("on", "cpu")
+    assert speed.fast_wanted("auto", "cuda:1") and not speed.fast_wanted("off", "cuda")
+    assert speed.fast_wanted("auto", "auto") == torch.cuda.is_available()
     with pytest.raises(Exception, match="compile"):
         TrainConfig(compile="yes")
+    with pytest.raises(Exception, match="fast"):
+        TrainConfig(fast="yes")
     parse = build_parser().parse_args
     base = ["pretrain", "--data", "d", "--out", "o"]
     assert parse(base).compile == "auto"
     assert parse([*base, "--compile"]).compile == "on"
     assert parse([*base, "--compile", "off"]).compile == "off"
+    assert parse(base).fast == "auto" and parse([*base, "--fast"]).fast == "on"
 
 
 def test_missing_compiler_is_one_line_and_eager_continues(monkeypatch):

@@ -142,6 +142,14 @@ def add_train_args(p: argparse.ArgumentParser, defaults: TrainConfig) -> None:
         default=d.compile,
         help="torch.compile the training step (bare flag: on; default auto: on CUDA only)",
     )
+    g.add_argument(
+        "--fast",
+        nargs="?",
+        const="on",
+        choices=["auto", "on", "off"],
+        default=d.fast,
+        help="fused AdamW + loss-only shortcuts, not bit-reproducible with the plain path (default auto: CUDA only)",
+    )
     g.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -163,6 +171,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         device=args.device,
         progress=not args.no_progress,
         compile=args.compile,
+        fast=args.fast,
     )
 
 

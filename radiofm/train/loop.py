@@ -24,7 +24,7 @@ from radiofm.io import atomic_path
 from radiofm.models.checkpoint import load_train_state, save_checkpoint
 from radiofm.train.config import Task, TrainConfig, TrainingDiverged, lr_at, param_groups
 from radiofm.train.distributed import DistInfo, epoch_batches, init_distributed
-from radiofm.train.speed import make_adamw, maybe_compile, peak_rss_mb, setup_device
+from radiofm.train.speed import fast_wanted, make_adamw, maybe_compile, peak_rss_mb, setup_device
 
 RUN_FILES = ("metrics.jsonl", "run.json")  # carried across checkpoint swaps
 
@@ -228,7 +228,8 @@ def fit(
         peak_lr=peak,
         min_lr=cfg.min_lr,
     )
-    optimizer = make_adamw(groups or param_groups(unwrapped, cfg.weight_decay), lr=peak, betas=cfg.betas)
+    adamw = make_adamw if fast_wanted(cfg.fast, dist.device) else torch.optim.AdamW
+    optimizer = adamw(groups or param_groups(unwrapped, cfg.weight_decay), lr=peak, betas=cfg.betas)
     step_model = maybe_compile(model, cfg.compile, dist.device, log if dist.is_main else None)
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0}
     if ts is not None:

@@ -6,6 +6,10 @@ computes beyond float rounding.
   :func:`radiofm.train.autocast_for`); on CPU nothing (threads are the user's ``OMP_NUM_THREADS``/``torch``'s).
 - :func:`make_adamw` — AdamW with the fused kernel (one pass over each parameter, CPU and CUDA), or the
   foreach one where the fused kernel is missing; same update rule as the plain loop.
+- :func:`fast_wanted` — ``TrainConfig.fast``: fused AdamW and the tasks' loss-only shortcuts (the MAE's
+  masked-only decoder head). Float rounding differs from the plain path and Adam magnifies it in parameters
+  whose true gradient is zero (the attention key biases), so ``"auto"`` keeps the plain, bit-reproducible path on
+  CPU (old checkpoints retrain to the same weights, tests/models/test_checkpoint_compat.py) and goes fast on CUDA.
 - :func:`compile_wanted` / :func:`maybe_compile` — ``TrainConfig.compile`` ``"auto"`` compiles on CUDA only
   (on CPU the compile time outweighs the gain for the runs this toolkit makes, see docs/RESULTS.md);
   ``"on"`` compiles anywhere; a compiler that is missing or fails is reported in one line and the run continues
@@ -43,6 +47,14 @@ def make_adamw(groups, *, lr: float, betas: tuple[float, float]) -> torch.optim.
 def compile_wanted(mode: str, device: torch.device) -> bool:
     """``mode`` "on"/"off" as given; "auto": on CUDA only."""
     return mode == "on" or (mode == "auto" and device.type == "cuda")
+
+
+def fast_wanted(mode: str, device: str | torch.device) -> bool:
+    """``TrainConfig.fast`` for ``device`` (a torch device or TrainConfig.device's "auto"/"cpu"/"cuda:N")."""
+    if isinstance(device, str):
+        cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
+        device = torch.device("cuda" if cuda else "cpu")
+    return compile_wanted(mode, device)
 
 
 class EagerFallback(nn.Module):

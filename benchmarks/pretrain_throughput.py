@@ -5,12 +5,12 @@ the same process, alternating round by round after a warm-up, so machine noise h
 
 Implementations (``--impls``):
 
-- ``radiofm``: what ``radiofm pretrain`` runs: masked-only decoder head (``full_pred=False``), fused AdamW
-  (:func:`radiofm.train.speed.make_adamw`);
+- ``radiofm``: what ``radiofm pretrain --fast`` runs (the default on CUDA): masked-only decoder head
+  (``full_pred=False``), fused AdamW (:func:`radiofm.train.speed.make_adamw`);
 - ``radiofm-compile``: the same under ``torch.compile`` (inductor);
 - ``radiofm-fullhead``: ablation, the decoder's last block and head on every patch (``full_pred=True``);
 - ``radiofm-plainadam``: ablation, torch's default AdamW (per-tensor loop on CPU) instead of the fused kernel;
-- ``radiofm-v0``: ablation, both of the above (the step before issue 13);
+- ``radiofm-v0``: ablation, both of the above (the step before issue 13, still the CPU default);
 - ``transformers`` / ``transformers-compile``: ``ViTMAEForPreTraining`` (sdpa attention) with torch's default
   AdamW, eager / compiled. ``transformers`` is a benchmark-only dependency (``pip install transformers``,
   the ``bench`` extra); without it those rows are skipped.

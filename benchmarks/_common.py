@@ -10,7 +10,8 @@ is on ``sys.path`` when run as a file).
   callables, run round-robin (one call of each per round) so that load from other processes falls on all
   of them alike; use it to compare methods.
 - ``print_table(rows)``: prints a list of dicts as an aligned text table (columns in first-seen key order).
-- ``write_results(name, payload) -> Path``: writes ``benchmarks/results/<name>.json`` atomically with
+- ``write_results(name, payload, directory=None) -> Path``: writes ``benchmarks/results/<name>.json`` (or into
+  ``directory``) atomically with
   ``{"benchmark": name, "created_utc": ..., "machine": machine_info(), **payload}``.
 - ``machine_info() -> dict``: platform, CPU, core counts, load average and library versions.
 """
@@ -94,8 +95,8 @@ def print_table(rows: list[dict[str, Any]], *, file=None) -> None:
         print("  ".join(c.rjust(w) if _numeric(c) else c.ljust(w) for c, w in zip(r, widths)), file=file)
 
 
-def write_results(name: str, payload: dict[str, Any]) -> Path:
-    """Write ``benchmarks/results/<name>.json`` (atomic) and return its path."""
+def write_results(name: str, payload: dict[str, Any], directory: Path | None = None) -> Path:
+    """Write ``benchmarks/results/<name>.json`` (or ``directory/<name>.json``; atomic) and return its path."""
     from radiofm.io import write_json
 
     doc = {
@@ -104,7 +105,7 @@ def write_results(name: str, payload: dict[str, Any]) -> Path:
         "machine": machine_info(),
         **payload,
     }
-    path = RESULTS_DIR / f"{name}.json"
+    path = Path(directory or RESULTS_DIR) / f"{name}.json"
     write_json(path, doc)
     return path
 

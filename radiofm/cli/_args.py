@@ -135,6 +135,22 @@ def add_train_args(p: argparse.ArgumentParser, defaults: TrainConfig) -> None:
         default=d.save_every_steps,
         help="also checkpoint every N steps (default: each epoch)",
     )
+    g.add_argument(
+        "--compile",
+        nargs="?",
+        const="on",
+        choices=["auto", "on", "off"],
+        default=d.compile,
+        help="torch.compile the training step (bare flag: on; default auto: on CUDA only)",
+    )
+    g.add_argument(
+        "--fast",
+        nargs="?",
+        const="on",
+        choices=["auto", "on", "off"],
+        default=d.fast,
+        help="fused AdamW + loss-only shortcuts, not bit-reproducible with the plain path (default auto: CUDA only)",
+    )
     g.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -157,6 +173,8 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         save_every_steps=args.save_every_steps,
         device=args.device,
         progress=not args.no_progress,
+        compile=args.compile,
+        fast=args.fast,
     )
 
 

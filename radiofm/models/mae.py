@@ -22,7 +22,7 @@ from torch import nn
 from radiofm.errors import ConfigError
 from radiofm.models.backbones import BackboneSpec, register_backbone
 from radiofm.models.registry import register_family, register_model
-from radiofm.models.vit import Block, check_grid, init_vit_weights, sincos_pos_embed_2d
+from radiofm.models.vit import Block, check_grid, gather_rows, init_vit_weights, sincos_pos_embed_2d
 
 
 @dataclass
@@ -132,6 +132,14 @@ class MaskedAutoencoderViT(nn.Module):
         Returns ids_keep (B, K) (visible patch indices, in shuffled order), mask (B, L) float (1 = masked),
         ids_restore (B, L) (position of each patch in the shuffled order; undoes the shuffle).
         """
+        ids_shuffle, ids_restore, len_keep = self._shuffle(batch_size, mask_ratio, device, generator)
+        return ids_shuffle[:, :len_keep], (ids_restore >= len_keep).float(), ids_restore
+
+    def _shuffle(
+        self, batch_size: int, mask_ratio: float, device: torch.device, generator: torch.Generator | None
+    ) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """ids_shuffle (B, L) (patch indices by ascending noise; the first K are kept), ids_restore (B, L) (its
+        inverse), K."""
         if not 0.0 < float(mask_ratio) < 1.0:
             raise ConfigError(f"mask_ratio must be strictly between 0 and 1, got {mask_ratio}")
         L = self.num_patches
@@ -141,10 +149,7 @@ class MaskedAutoencoderViT(nn.Module):
         gen_device = generator.device if generator is not None else device
         noise = torch.rand(batch_size, L, generator=generator, device=gen_device).to(device)  # (B, L)
         ids_shuffle = torch.argsort(noise, dim=1)  # ascending: the first len_keep are kept
-        ids_restore = torch.argsort(ids_shuffle, dim=1)  # (B, L)
-        ids_keep = ids_shuffle[:, :len_keep]  # (B, K)
-        mask = (ids_restore >= len_keep).float()  # (B, L), 1 = masked
-        return ids_keep, mask, ids_restore
+        return ids_shuffle, torch.argsort(ids_shuffle, dim=1), len_keep
 
     # ------------------------------------------------------------------ encoder / decoder
     def _encode(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -165,24 +170,59 @@ class MaskedAutoencoderViT(nn.Module):
         self, patches: torch.Tensor, mask_ratio: float, generator: torch.Generator | None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """patches: (B, L, P) -> as :meth:`forward_encoder`; only the K visible patches are embedded."""
-        B, _, P = patches.shape
-        ids_keep, mask, ids_restore = self.random_masking(B, mask_ratio, device=patches.device, generator=generator)
-        visible = torch.gather(patches, 1, ids_keep.unsqueeze(-1).expand(-1, -1, P))  # (B, K, P)
-        tokens = self.patch_embed(visible) + self.pos_embed[0, 1:][ids_keep]  # (B, K, D)
-        return self._encode(tokens), mask, ids_restore
+        ids_keep, mask, ids_restore = self.random_masking(
+            patches.shape[0], mask_ratio, device=patches.device, generator=generator
+        )
+        return self._encode_visible(patches, ids_keep), mask, ids_restore
+
+    def _encode_visible(self, patches: torch.Tensor, ids_keep: torch.Tensor) -> torch.Tensor:
+        """patches: (B, L, P), ids_keep: (B, K) -> latent (B, 1 + K, D)."""
+        tokens = self.patch_embed(gather_rows(patches, ids_keep)) + self.pos_embed[0, 1:][ids_keep]  # (B, K, D)
+        return self._encode(tokens)
 
     def forward_decoder(self, latent: torch.Tensor, ids_restore: torch.Tensor) -> torch.Tensor:
         """latent: (B, 1 + K, D), ids_restore: (B, L) -> pred (B, L, p*p*C) for every patch, in grid order."""
+        x = self._decoder_tokens(latent, ids_restore)
+        for blk in self.decoder_blocks:
+            x = blk(x)
+        return self.decoder_pred(self.decoder_norm(x[:, 1:]))  # (B, L, P), cls dropped
+
+    def _decoder_tokens(self, latent: torch.Tensor, ids_restore: torch.Tensor) -> torch.Tensor:
+        """latent: (B, 1 + K, D) -> decoder input (B, 1 + L, Dd): cls, then every patch in grid order."""
         x = self.decoder_embed(latent)  # (B, 1 + K, Dd)
         B, n, Dd = x.shape
         L = ids_restore.shape[1]
         mask_tokens = self.mask_token.to(x.dtype).expand(B, L + 1 - n, Dd)  # (B, L - K, Dd)
         shuffled = torch.cat([x[:, 1:], mask_tokens], dim=1)  # (B, L, Dd) in shuffled order
-        restored = torch.gather(shuffled, 1, ids_restore.unsqueeze(-1).expand(-1, -1, Dd))  # (B, L, Dd) grid order
-        x = torch.cat([x[:, :1], restored], dim=1) + self.decoder_pos_embed  # (B, 1 + L, Dd)
-        for blk in self.decoder_blocks:
+        restored = gather_rows(shuffled, ids_restore)  # (B, L, Dd) grid order
+        return torch.cat([x[:, :1], restored], dim=1) + self.decoder_pos_embed  # (B, 1 + L, Dd)
+
+    def _masked_only_loss(
+        self, patches: torch.Tensor, ids_shuffle: torch.Tensor, ids_restore: torch.Tensor, len_keep: int
+    ) -> torch.Tensor:
+        """The training loss with the decoder's last block, norm and prediction head run on masked patches only.
+
+        patches: (B, L, P); ids_shuffle, ids_restore: (B, L) as :meth:`_shuffle`. Equal to :meth:`forward`'s loss up
+        to float rounding: the loss ignores the visible patches' predictions, so they are never computed.
+        """
+        ids_masked = ids_shuffle[:, len_keep:]  # (B, M), M = L - K
+        x = self._decoder_tokens(self._encode_visible(patches, ids_shuffle[:, :len_keep]), ids_restore)
+        rows = ids_masked + 1  # token index: cls first
+        blocks = list(self.decoder_blocks)
+        for blk in blocks[:-1]:
             x = blk(x)
-        return self.decoder_pred(self.decoder_norm(x[:, 1:]))  # (B, L, P), cls dropped
+        x = blocks[-1](x, rows) if blocks else gather_rows(x, rows)  # (B, M, Dd)
+        pred = self.decoder_pred(self.decoder_norm(x))  # (B, M, P)
+        target = gather_rows(patches, ids_masked)  # (B, M, P)
+        if self.config.norm_pix_loss:
+            target = self._norm_pix(target)
+        return (pred.float() - target.float()).pow(2).mean()
+
+    @staticmethod
+    def _norm_pix(target: torch.Tensor) -> torch.Tensor:
+        mean = target.mean(dim=-1, keepdim=True)
+        var = target.var(dim=-1, keepdim=True)
+        return (target - mean) / (var + 1e-6) ** 0.5
 
     def forward_loss(self, x: torch.Tensor, pred: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Mean over masked patches of the per-patch mean squared error (paper B eq. 1).
@@ -194,20 +234,31 @@ class MaskedAutoencoderViT(nn.Module):
     def _patch_loss(self, target: torch.Tensor, pred: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """target, pred: (B, L, P); mask: (B, L) -> scalar, as :meth:`forward_loss`."""
         if self.config.norm_pix_loss:
-            mean = target.mean(dim=-1, keepdim=True)
-            var = target.var(dim=-1, keepdim=True)
-            target = (target - mean) / (var + 1e-6) ** 0.5
+            target = self._norm_pix(target)
         per_patch = (pred.float() - target.float()).pow(2).mean(dim=-1)  # (B, L)
         return (per_patch * mask).sum() / mask.sum()
 
     def forward(
-        self, x: torch.Tensor, mask_ratio: float = 0.75, *, generator: torch.Generator | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """x: (B, C, F, T) -> (loss scalar, pred (B, L, p*p*C), mask (B, L) with 1 = masked)."""
+        self,
+        x: torch.Tensor,
+        mask_ratio: float = 0.75,
+        *,
+        generator: torch.Generator | None = None,
+        full_pred: bool = True,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """x: (B, C, F, T) -> (loss scalar, pred (B, L, p*p*C), mask (B, L) with 1 = masked).
+
+        ``full_pred=False`` (training): pred is None and the decoder's last block and head run on the masked
+        patches only (:meth:`_masked_only_loss`); the loss and the mask are the same (to float rounding).
+        """
         patches = self.patchify(x)  # (B, L, P), shared by the encoder and the loss
-        latent, mask, ids_restore = self._encode_masked(patches, mask_ratio, generator)
-        pred = self.forward_decoder(latent, ids_restore)
-        return self._patch_loss(patches, pred, mask), pred, mask
+        if full_pred:
+            latent, mask, ids_restore = self._encode_masked(patches, mask_ratio, generator)
+            pred = self.forward_decoder(latent, ids_restore)
+            return self._patch_loss(patches, pred, mask), pred, mask
+        ids_shuffle, ids_restore, len_keep = self._shuffle(patches.shape[0], mask_ratio, patches.device, generator)
+        loss = self._masked_only_loss(patches, ids_shuffle, ids_restore, len_keep)
+        return loss, None, (ids_restore >= len_keep).float()
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Encoder on all patches, no masking (fine-tuning): x (B, C, F, T) -> (B, L, D), normed, no cls token."""

@@ -58,12 +58,40 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """x: (B, L, D); rows: optional (B, M) token indices -> the output at those rows only, (B, M, D).
+
+        With ``rows`` the queries (and so the attention and the output projection) are computed for those rows
+        only, against keys and values of every token: the same numbers as ``forward(x)`` gathered at ``rows``.
+        """
         B, L, D = x.shape
+        if rows is not None:
+            return self._forward_rows(x, rows)
         qkv = self.qkv(x).view(B, L, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)  # (3, B, H, L, Dh)
         q, k, v = qkv.unbind(0)  # each (B, H, L, Dh), strided views: no copy
         out = F.scaled_dot_product_attention(q, k, v)  # (B, H, L, Dh)
         return self.proj(out.transpose(1, 2).reshape(B, L, D))
+
+    def _forward_rows(self, x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        B, L, D = x.shape
+        M = rows.shape[1]
+        H, Dh = self.num_heads, self.head_dim
+        if isinstance(self.qkv, nn.Linear):  # split the fused projection: queries for M rows, keys/values for L
+            w, b = self.qkv.weight, self.qkv.bias
+            q = F.linear(gather_rows(x, rows), w[:D], None if b is None else b[:D])  # (B, M, D)
+            kv = F.linear(x, w[D:], None if b is None else b[D:])  # (B, L, 2D)
+        else:  # a wrapped projection (LoRA): compute it whole
+            qkv = self.qkv(x)
+            q, kv = gather_rows(qkv[..., :D], rows), qkv[..., D:]
+        q = q.view(B, M, H, Dh).transpose(1, 2)  # (B, H, M, Dh)
+        k, v = kv.view(B, L, 2, H, Dh).permute(2, 0, 3, 1, 4).unbind(0)  # each (B, H, L, Dh)
+        out = F.scaled_dot_product_attention(q, k, v)  # (B, H, M, Dh)
+        return self.proj(out.transpose(1, 2).reshape(B, M, D))
+
+
+def gather_rows(x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """x: (B, L, D), rows: (B, M) int64 -> (B, M, D), x[b, rows[b, m]]."""
+    return torch.gather(x, 1, rows.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
 
 
 class Mlp(nn.Module):
@@ -90,8 +118,12 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
         self.mlp = Mlp(dim, int(round(dim * mlp_ratio)))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x))
+    def forward(self, x: torch.Tensor, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """rows: optional (B, M) token indices -> only those rows of the output, (B, M, D) (see :class:`Attention`)."""
+        if rows is None:
+            x = x + self.attn(self.norm1(x))
+        else:
+            x = gather_rows(x, rows) + self.attn(self.norm1(x), rows)
         return x + self.mlp(self.norm2(x))
 
 
@@ -119,6 +151,7 @@ __all__ = [
     "Block",
     "Mlp",
     "check_grid",
+    "gather_rows",
     "init_vit_weights",
     "sincos_pos_embed_1d",
     "sincos_pos_embed_2d",

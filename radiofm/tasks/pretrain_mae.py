@@ -22,6 +22,7 @@ from radiofm.data.splits import train_val_split
 from radiofm.errors import ConfigError
 from radiofm.models.registry import create_model, get_config
 from radiofm.train import RunResult, TrainConfig, build_dataset_once, fit, seeded
+from radiofm.train.speed import fast_wanted
 
 KIND = "mae"
 SPLIT_SALT = 7  # validation holdout: radiofm.data.splits.train_val_split(..., salt=7)
@@ -35,6 +36,7 @@ class MAEPretrainTask:
 
     mask_ratio: float = 0.75
     kind: str = KIND
+    masked_only: bool = False  # run the decoder's last block and head on masked patches only (TrainConfig.fast)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.mask_ratio < 1.0:
@@ -42,7 +44,8 @@ class MAEPretrainTask:
 
     def step(self, model, batch: torch.Tensor, *, generator: torch.Generator, train: bool):
         """batch: (B, C, F, T) normalised spectrograms."""
-        loss, _pred, _mask = model(batch, mask_ratio=self.mask_ratio, generator=generator)
+        full = not self.masked_only
+        loss, _pred, _mask = model(batch, mask_ratio=self.mask_ratio, generator=generator, full_pred=full)
         return loss, {}
 
 
@@ -87,7 +90,7 @@ def pretrain_mae(
     val_set = torch.utils.data.Subset(ds, val_idx) if val_idx else None
     with seeded(train.seed):  # initialisation from the seed: same command, same weights
         model = create_model(config.model, img_size=image_size)
-    task = MAEPretrainTask(mask_ratio=config.mask_ratio)
+    task = MAEPretrainTask(mask_ratio=config.mask_ratio, masked_only=fast_wanted(train.fast, train.device))
     extra = {
         "model_name": config.model,
         "mask_ratio": task.mask_ratio,

@@ -39,6 +39,8 @@ class TrainConfig:
     save_every_steps: int = 0  # also checkpoint every N steps (0: at the end of each epoch only)
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", ...
     progress: bool = True  # progress bar on stderr
+    compile: str = "auto"  # torch.compile the training step: "auto" (on CUDA only), "on" or "off"
+    fast: str = "auto"  # fused AdamW + tasks' loss-only shortcuts (MAE: masked-only head): "auto" (CUDA only), on, off
 
     def __post_init__(self) -> None:
         self.betas = tuple(self.betas)
@@ -52,6 +54,9 @@ class TrainConfig:
             raise ConfigError(f"base learning rate must be positive, got {self.base_lr}")
         if self.warmup_epochs < 0 or self.weight_decay < 0:
             raise ConfigError("warm-up epochs and weight decay must be non-negative")
+        for name in ("compile", "fast"):
+            if getattr(self, name) not in ("auto", "on", "off"):
+                raise ConfigError(f"{name} must be auto, on or off, got {getattr(self, name)!r}")
         if self.amp not in ("auto", "bf16", "off"):
             raise ConfigError(f"amp must be auto, bf16 or off, got {self.amp!r}")
 

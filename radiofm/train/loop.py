@@ -24,6 +24,7 @@ from radiofm.io import atomic_path
 from radiofm.models.checkpoint import load_train_state, save_checkpoint
 from radiofm.train.config import Task, TrainConfig, TrainingDiverged, lr_at, param_groups
 from radiofm.train.distributed import DistInfo, epoch_batches, init_distributed
+from radiofm.train.speed import fast_wanted, make_adamw, maybe_compile, peak_rss_mb, setup_device
 
 RUN_FILES = ("metrics.jsonl", "run.json")  # carried across checkpoint swaps
 
@@ -59,24 +60,28 @@ def to_device(batch: Any, device: torch.device) -> Any:
     return batch
 
 
-def _loader(dataset, batches, collate_fn, num_workers):
+def _loader(dataset, batches, collate_fn, num_workers, device: torch.device | None = None):
     return torch.utils.data.DataLoader(
         dataset,
         batch_sampler=batches,
         collate_fn=collate_fn,
         num_workers=num_workers,
         persistent_workers=False,
-        pin_memory=False,
+        pin_memory=device is not None and device.type == "cuda",  # page-locked batches: asynchronous copies
+        prefetch_factor=4 if num_workers else None,
     )
 
 
 def train_one_epoch(
     model, task, loader, optimizer, *, epoch, state, sched, cfg, dist, unwrapped, save_fn=None, on_step=None
 ) -> dict:
-    """One pass over ``loader``; returns mean loss/metrics weighted by batch size and samples/s."""
+    """One pass over ``loader``; returns mean loss/metrics weighted by batch size, samples/s and the fraction of
+    the epoch's wall time spent waiting for the next batch (``data_wait_frac``, loading and copying to the
+    device)."""
     model.train()
     sums: dict[str, float] = {}
     seen = 0
+    wait = 0.0
     t0 = time.perf_counter()
     bar = tqdm(
         total=len(loader) + state["step_in_epoch"],
@@ -88,11 +93,17 @@ def train_one_epoch(
         file=sys.stderr,
         dynamic_ncols=True,
     )
-    for batch in loader:
+    batches = iter(loader)
+    while True:
+        t_wait = time.perf_counter()
+        batch = next(batches, None)
+        if batch is None:
+            break
+        batch = to_device(batch, dist.device)
+        wait += time.perf_counter() - t_wait
         lr = lr_at(state["global_step"], **sched)
         for g in optimizer.param_groups:
             g["lr"] = lr * g.get("lr_scale", 1.0)
-        batch = to_device(batch, dist.device)
         gen = step_generator(cfg.seed, state["global_step"], dist.rank)
         with autocast_for(dist.device, cfg.amp):
             loss, metrics = task.step(model, batch, generator=gen, train=True)
@@ -128,6 +139,7 @@ def train_one_epoch(
     elapsed = time.perf_counter() - t0
     out = {f"train_{k}": v / max(seen, 1) for k, v in sums.items()}
     out["samples_per_s"] = seen * dist.world_size / max(elapsed, 1e-9)
+    out["data_wait_frac"] = wait / max(elapsed, 1e-9)
     out["lr"] = lr_at(max(state["global_step"] - 1, 0), **sched)
     return out
 
@@ -187,6 +199,7 @@ def fit(
     """
     out = Path(out_dir)
     dist = init_distributed(cfg.device)
+    setup_device(dist.device)
     model.to(dist.device)
     unwrapped = model
     if resume:
@@ -215,7 +228,9 @@ def fit(
         peak_lr=peak,
         min_lr=cfg.min_lr,
     )
-    optimizer = torch.optim.AdamW(groups or param_groups(unwrapped, cfg.weight_decay), lr=peak, betas=cfg.betas)
+    adamw = make_adamw if fast_wanted(cfg.fast, dist.device) else torch.optim.AdamW
+    optimizer = adamw(groups or param_groups(unwrapped, cfg.weight_decay), lr=peak, betas=cfg.betas)
+    step_model = maybe_compile(model, cfg.compile, dist.device, log if dist.is_main else None)
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0}
     if ts is not None:
         optimizer.load_state_dict(ts["optimizer"])
@@ -242,10 +257,10 @@ def fit(
         batches = epoch_batches(
             len(train_set), cfg.batch_size, seed=cfg.seed, epoch=epoch, rank=dist.rank, world=dist.world_size
         )[state["step_in_epoch"] :]
-        loader = _loader(train_set, batches, collate_fn, cfg.num_workers)
+        loader = _loader(train_set, batches, collate_fn, cfg.num_workers, dist.device)
         t0 = time.perf_counter()
         record = train_one_epoch(
-            model,
+            step_model,
             task,
             loader,
             optimizer,
@@ -278,6 +293,7 @@ def fit(
             "step": state["global_step"],
             **record,
             "epoch_time_s": time.perf_counter() - t0,
+            "peak_rss_mb": peak_rss_mb(),
         }
         if dist.is_main:
             _log(out, record, log)

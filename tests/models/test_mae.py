@@ -145,3 +145,29 @@ def test_no_weight_decay_names_exist():
     names = {n for n, _ in model.named_parameters()}
     assert model.no_weight_decay() <= names
     assert len(model.encoder_blocks) == 2
+
+
+@pytest.mark.parametrize("decoder_depth,norm_pix", [(2, False), (1, True), (0, False)])
+def test_masked_only_head_gives_the_full_heads_loss_and_gradients(decoder_depth, norm_pix):
+    model = tiny(img_size=(64, 48), decoder_depth=decoder_depth, norm_pix_loss=norm_pix)  # L = 12
+    x = batch(b=3, size=(64, 48))
+    full, pred, mask = model(x, mask_ratio=0.75, generator=torch.Generator().manual_seed(5))
+    grads_full = torch.autograd.grad(full, list(model.parameters()), allow_unused=True)
+    part, none, mask2 = model(x, mask_ratio=0.75, generator=torch.Generator().manual_seed(5), full_pred=False)
+    grads_part = torch.autograd.grad(part, list(model.parameters()), allow_unused=True)
+    assert none is None and pred.shape == (3, 12, 256) and torch.equal(mask, mask2)
+    torch.testing.assert_close(part, full, rtol=1e-5, atol=1e-6)
+    for (name, _), a, b in zip(model.named_parameters(), grads_full, grads_part):
+        assert (a is None) == (b is None), name
+        if a is not None:
+            torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_block_rows_are_the_full_blocks_rows():
+    from radiofm.models.vit import Block, gather_rows
+
+    torch.manual_seed(0)
+    blk = Block(32, 4)
+    x = torch.randn(2, 7, 32)
+    rows = torch.tensor([[6, 0, 3], [1, 2, 5]])
+    torch.testing.assert_close(blk(x, rows), gather_rows(blk(x), rows), rtol=1e-5, atol=1e-6)

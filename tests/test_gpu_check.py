@@ -1,0 +1,35 @@
+"""benchmarks/gpu_check.sh: its whole flow, dry-run on CPU with tiny sizes (the real run needs an accelerator)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.sh"
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_gpu_check_dry_run_on_cpu(tiny_corpus, tmp_path):
+    results = SCRIPT.parent / "results" / "gpu_check_throughput.json"
+    before = results.stat().st_mtime_ns if results.exists() else None
+    env = {**os.environ, "PYTHON": sys.executable, "GPU_CHECK_CORPUS": str(tiny_corpus), "TMPDIR": str(tmp_path)}
+    env.update(OMP_NUM_THREADS="1", GPU_CHECK_STAGE_S="500")  # a loaded CI box: no stage timeout
+    proc = subprocess.run(
+        ["bash", str(SCRIPT), "--dry-run"], capture_output=True, text=True, env=env, timeout=600, check=False
+    )
+    out = proc.stdout
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "failed" not in out, out
+    for heading in ("== device ==", "== pretraining step throughput", "== end-to-end radiofm pretrain", "done =="):
+        assert heading in out
+    table = [line.split() for line in out.splitlines() if line.startswith("vit-tiny")]
+    assert table and table[0][1] == "radiofm" and float(table[0][2]) > 0  # samples/s
+    epochs = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert [e["epoch"] for e in epochs] == [1, 2]
+    assert all(0 <= e["data_wait_frac"] < 1 and e["peak_rss_mb"] > 0 for e in epochs)
+    assert (results.stat().st_mtime_ns if results.exists() else None) == before  # dry run: repository untouched
+    assert not any(p.name.startswith("gpu_check") for p in tmp_path.iterdir())  # its work folder removed

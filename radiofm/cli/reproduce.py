@@ -15,6 +15,10 @@ EXPERIMENTS = {
     "table5": ("radiofm.cli.experiments.table5", "paper B Table V: NR/LTE segmentation, mask ratios x sizes + scratch"),
     "paper-a": ("radiofm.cli.experiments.paper_a", "paper A: ConvLSTM forecasting heatmaps and segmentation matrices"),
     "protobeam": ("radiofm.cli.experiments.protobeam", "slides Table I: ProtoBeam TTSA/TOTA, baselines, ProtoAoA"),
+    "generalisation": (
+        "radiofm.cli.experiments.generalisation",
+        "NR/LTE leave-one-regime-out: train without a traffic regime, test on it (main and alt generator)",
+    ),
 }
 
 

@@ -48,7 +48,9 @@ def test_pooling_takes_the_whole_carriers_evidence():
     pred[35:55, :13] = 2
     pred[35:55, 32:] = 2  # ... outside its active span it is LTE: must not count
     probs = _probs(pred)
-    probs[:, 35:55, 13:32] = np.array([0.1, 0.46, 0.44])[:, None, None]  # ... but only just: the pooled sum still favours LTE
+    probs[:, 35:55, 13:32] = np.array([0.1, 0.46, 0.44])[
+        :, None, None
+    ]  # ... but only just: the pooled sum still favours LTE
     records = sc.score_frame(probs, [nr, lte], fft_size=256)
     assert [r["predicted"] for r in records] == ["NR", "LTE"]
     s_lte = 13 * 0.8 + 19 * 0.44 + 0 * 0.1

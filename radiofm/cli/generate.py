@@ -54,6 +54,13 @@ def add_parser(sub) -> None:
         help="comma list of traffic regimes from random, matlab, full, idle, gated (default: all five, "
         "probabilities 0.25/0.25/0.20/0.10/0.20, renormalised over the names given)",
     )
+    n.add_argument(
+        "--generator",
+        choices=["main", "alt"],
+        default="main",
+        help="main (default): radiofm.synth.nrlte, for training; alt: the independent second generator "
+        "radiofm.synth.nrlte_alt (same layout; regimes drawn uniformly from --traffic), for validation only",
+    )
     n.add_argument("--iq", action="store_true", help="also write each capture as SigMF with carrier annotations")
     n.add_argument("--workers", type=_args.positive_int, default=1, help="parallel worker processes")
     n.add_argument("--no-progress", action="store_true")
@@ -125,10 +132,12 @@ def _run_nrlte(args: argparse.Namespace) -> int:
         seed=args.seed,
         traffic=args.traffic,
         iq=args.iq,
+        generator=args.generator,
         workers=args.workers,
         progress=not args.no_progress,
     )
-    print(f"wrote {args.frames} {args.split} frames to {out}")
+    which = "" if args.generator == "main" else f" ({args.generator} generator)"
+    print(f"wrote {args.frames} {args.split} frames{which} to {out}")
     return 0
 
 

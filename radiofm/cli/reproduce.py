@@ -17,6 +17,10 @@ EXPERIMENTS = {
     "paper-a": ("radiofm.cli.experiments.paper_a", "paper A: ConvLSTM forecasting heatmaps and segmentation matrices"),
     "protobeam": ("radiofm.cli.experiments.protobeam", "slides Table I: ProtoBeam TTSA/TOTA, baselines, ProtoAoA"),
     "tasks": ("radiofm.cli.experiments.tasks", "sensing, signals, positioning x every mode + label efficiency"),
+    "generalisation": (
+        "radiofm.cli.experiments.generalisation",
+        "NR/LTE leave-one-regime-out: train without a traffic regime, test on it (main and alt generator)",
+    ),
 }
 
 

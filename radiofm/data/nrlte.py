@@ -17,6 +17,11 @@ Layout of ``out_dir`` (written to a temporary folder beside it and renamed when 
 
 Frame i is drawn from ``np.random.SeedSequence([seed, i])`` alone (:mod:`radiofm.synth.nrlte`), so the output is
 identical for any number of workers.
+
+``generator="alt"`` writes the same layout from the independent second generator :mod:`radiofm.synth.nrlte_alt`
+(``make_capture``; for validation only, never for training): same front end, label rule and SigMF writer; each
+carrier's ``traffic`` drawn uniformly from the regimes given; the manifest's ``generator`` says which wrote it and
+its noise/SNR/receiver fields point to the alt generator's docstring (its levels are defined differently).
 """
 
 from __future__ import annotations
@@ -38,9 +43,18 @@ from radiofm.errors import ConfigError, DatasetError
 from radiofm.io import atomic_path, read_json, write_json
 from radiofm.synth.nrlte import receiver, scene
 from radiofm.synth.nrlte import traffic as traffic_module
+from radiofm.synth.nrlte_alt.capture import make_capture as make_alt_capture
 
 KIND = "nrlte-segmentation"
 SCHEMA_VERSION = 1
+GENERATORS = ("main", "alt")  # main: radiofm.synth.nrlte (training); alt: radiofm.synth.nrlte_alt (validation)
+
+
+def _alt_frame(rng: np.random.Generator, split: str, mix: dict[str, float]) -> tuple[np.ndarray, dict]:
+    """One capture of the independent generator, its metadata in the main generator's shape (carriers, receiver)."""
+    iq, meta = make_alt_capture(rng, split=split, traffic=list(mix), n_samples=FRAME_SAMPLES)
+    receiver_meta = {"iq_imbalance_db_deg": meta["iq_imbalance_db_deg"], "dc_offset_db": meta["dc_offset_db"]}
+    return iq, {"noise_power_db": meta["noise_power_db"], "receiver": receiver_meta, "carriers": meta["carriers"]}
 
 
 def render_frame(
@@ -52,15 +66,21 @@ def render_frame(
     fft_size: int = 256,
     image_size: int = 256,
     iq_dir: Path | None = None,
+    generator: str = "main",
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Frame ``index`` of the dataset with ``seed``: (spectrogram float32 (H, W), label uint8 (H, W), metadata).
 
     ``traffic_mix``: as in :func:`~radiofm.synth.nrlte.scene.make_frame` (None = the default mix of all five).
-    With ``iq_dir`` the capture is also written there as SigMF ``frame_{index:04d}``.
+    With ``iq_dir`` the capture is also written there as SigMF ``frame_{index:04d}``. ``generator``: "main" or
+    "alt" (:mod:`radiofm.synth.nrlte_alt`, which draws each carrier's regime uniformly from the mix's names).
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
-    buffer = scene._scratch("iq", (FRAME_SAMPLES,), np.complex64)  # reused: the capture never leaves here
-    iq, meta = scene.make_frame(rng, split=split, traffic_mix=traffic_mix, out=buffer)
+    if generator == "alt":
+        mix = traffic_mix if isinstance(traffic_mix, dict) else traffic_module.resolve_mix(traffic_mix)
+        iq, meta = _alt_frame(rng, split, mix)
+    else:
+        buffer = scene._scratch("iq", (FRAME_SAMPLES,), np.complex64)  # reused: the capture never leaves here
+        iq, meta = scene.make_frame(rng, split=split, traffic_mix=traffic_mix, out=buffer)
     spec = frame_spectrogram(iq, fft_size=fft_size, image_size=image_size)
     label = scene.label_image(meta["carriers"], fft_size=fft_size, image_size=image_size)
     if iq_dir is not None:
@@ -71,8 +91,10 @@ def render_frame(
             sample_rate_hz=SAMPLE_RATE_HZ,
             center_freq_hz=scene.CENTER_FREQ_HZ,
             annotations=scene.annotations(meta["carriers"]),
-            description=f"radiofm NR/LTE segmentation capture, {split} split, seed {seed}, frame {index}",
+            description=f"radiofm NR/LTE segmentation capture ({generator} generator), {split} split, seed {seed}, "
+            f"frame {index}",
             extra_global={
+                "radiofm:generator": generator,
                 "radiofm:split": split,
                 "radiofm:seed": seed,
                 "radiofm:frame": index,
@@ -100,12 +122,16 @@ def generate_dataset(
     progress: bool = True,
     fft_size: int = 256,
     image_size: int = 256,
+    generator: str = "main",
 ) -> Path:
     """Generate ``n_frames`` captures into ``out_dir`` (see the module docstring); returns ``out_dir``.
 
     ``traffic``: the regimes to draw carriers' traffic from (names or a comma list, see
     :mod:`~radiofm.synth.nrlte.traffic`); None = all five in the default mix. An unknown name -> ConfigError.
+    ``generator``: "main" (default) or "alt" (the independent validation generator).
     """
+    if generator not in GENERATORS:
+        raise ConfigError(f"unknown generator {generator!r}; valid: {', '.join(GENERATORS)}")
     mix = traffic_module.resolve_mix(traffic)
     if split not in scene.NOISE:
         raise ConfigError(f"split must be 'train' or 'test', got {split!r}")
@@ -136,6 +162,7 @@ def generate_dataset(
             fft_size=fft_size,
             image_size=image_size,
             iq_dir=iq_dir,
+            generator=generator,
         )
         frames = []
         bar = dict(total=n_frames, disable=not progress, unit="frame", desc=f"nrlte {split}")
@@ -154,6 +181,8 @@ def generate_dataset(
         labels.flush()
         del specs, labels
         manifest = _manifest(split, seed, n_frames, fft_size, image_size, iq, frames, mix)
+        if generator == "alt":
+            manifest = _alt_manifest(manifest)
         write_json(tmp / "manifest.json", manifest)
     return out
 
@@ -163,6 +192,7 @@ def _manifest(split, seed, n_frames, fft_size, image_size, iq, frames, mix) -> d
     return {
         "kind": KIND,
         "schema_version": SCHEMA_VERSION,
+        "generator": "main",
         "split": split,
         "seed": seed,
         "n_frames": n_frames,
@@ -204,6 +234,18 @@ def _manifest(split, seed, n_frames, fft_size, image_size, iq, frames, mix) -> d
         "receiver": receiver.RANGES,
         "frames": frames,
     }
+
+
+def _alt_manifest(manifest: dict) -> dict:
+    """The main manifest with the fields that describe the main generator replaced by the alt generator's."""
+    doc = "radiofm.synth.nrlte_alt (package docstring)"
+    manifest = dict(manifest, generator="alt", noise={"split": manifest["split"], "doc": doc})
+    manifest["snr_db"] = {"range": [-5.0, 30.0], "definition": f"in-band SNR of a fully loaded carrier, see {doc}"}
+    manifest["mix"] = {"doc": f"1/2/3 carriers with probability 0.25/0.4/0.35, each NR or LTE with p 1/2 ({doc})"}
+    manifest["carrier_psd_db"] = None
+    manifest["traffic"] = {"regimes": list(manifest["traffic"]["mix"]), "draw": "uniform per carrier", "doc": doc}
+    manifest["receiver"] = {"doc": doc}
+    return manifest
 
 
 # ------------------------------------------------------------------------------------------- reading

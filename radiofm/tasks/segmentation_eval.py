@@ -1,5 +1,6 @@
-"""Scoring a segmentation model: pixel confusion matrices (3-class and signal-vs-noise) and the evaluation run
-that writes ``segmentation.json``, ``confusion.png`` and ``overlays.png`` into an output folder."""
+"""Scoring a segmentation model: pixel confusion matrices (3-class and signal-vs-noise), carrier-level decisions
+per class and traffic regime (:mod:`radiofm.tasks.segmentation_carriers`), and the evaluation run that writes
+``segmentation.json``, ``confusion.png`` and ``overlays.png`` into an output folder."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from radiofm.io import atomic_path, write_json
 from radiofm.synth.nrlte import CLASSES
 from radiofm.tasks.metrics import confusion_matrix, metrics_with_binary, plot_confusion
 from radiofm.tasks.segmentation import CLASS_COLORS, load_segmentation_model, predict
+from radiofm.tasks.segmentation_carriers import CarrierTally
 
 
 def segmentation_metrics(cm: np.ndarray, classes: tuple[str, ...] = CLASSES) -> dict:
@@ -21,16 +23,28 @@ def segmentation_metrics(cm: np.ndarray, classes: tuple[str, ...] = CLASSES) -> 
     return metrics_with_binary(cm, classes)
 
 
-def evaluate_segmentation(model, info, specs, labels, *, batch_size=16, device="cpu", keep=0) -> tuple[dict, list]:
-    """Confusion matrix over every pixel at the dataset's resolution; returns (metrics, first ``keep`` preds)."""
+def evaluate_segmentation(
+    model, info, specs, labels, *, batch_size=16, device="cpu", keep=0, carriers=None, fft_size=None
+) -> tuple[dict, list]:
+    """Confusion matrix over every pixel at the dataset's resolution; returns (metrics, first ``keep`` preds).
+
+    With ``carriers`` (one manifest carrier list per frame) and the dataset's ``fft_size``, the metrics also hold
+    the ``carrier_level`` and ``per_regime`` blocks (:class:`~radiofm.tasks.segmentation_carriers.CarrierTally`).
+    """
     cm = np.zeros((len(CLASSES), len(CLASSES)), dtype=np.int64)
+    tally = CarrierTally(fft_size) if carriers is not None else None
     kept = []
     for s in range(0, len(specs), batch_size):
         probs = predict(model, np.asarray(specs[s : s + batch_size]), info=info, batch_size=batch_size, device=device)
         pred = probs.argmax(1).astype(np.uint8)
         cm += confusion_matrix(np.asarray(labels[s : s + batch_size]), pred, len(CLASSES))
+        if tally is not None:
+            tally.add(probs, carriers[s : s + batch_size], first_frame=s)
         kept.extend(pred[: max(0, keep - len(kept))])
-    return segmentation_metrics(cm), kept
+    metrics = segmentation_metrics(cm)
+    if tally is not None:
+        metrics.update(tally.report())
+    return metrics, kept
 
 
 @dataclass
@@ -49,19 +63,32 @@ def evaluate_segmentation_run(
     """Score the segmentation run ``model`` on the NR/LTE dataset folder ``data`` at the dataset's resolution.
 
     Writes ``out/segmentation.json`` (the returned report), ``confusion.png`` and ``overlays.png`` atomically.
+    When the manifest lists each frame's carriers, the report has ``carrier_level`` and ``per_regime`` blocks.
     """
     config = config or SegmentationEvalConfig()
     net, info = load_segmentation_model(model)
     specs, labels, manifest = open_segmentation_dataset(data)
     n = min(len(specs), config.max_samples or len(specs))
+    frames = manifest.get("frames")
+    carriers = [f.get("carriers", []) for f in frames[:n]] if isinstance(frames, list) and len(frames) >= n else None
+    fft_size = int(manifest.get("spectrogram", {}).get("fft_size", specs.shape[1]))
     t0 = time.perf_counter()
     report, preds = evaluate_segmentation(
-        net, info, specs[:n], labels[:n], batch_size=config.batch_size, device=config.device, keep=config.overlays
+        net,
+        info,
+        specs[:n],
+        labels[:n],
+        batch_size=config.batch_size,
+        device=config.device,
+        keep=config.overlays,
+        carriers=carriers,
+        fft_size=fft_size,
     )
     report = {
         "model": str(model),
         "data": str(data),
         "split": manifest.get("split"),
+        "generator": manifest.get("generator", "main"),
         "samples": n,
         "resolution": list(specs.shape[1:]),
         "mode": info["extra"].get("finetune", {}).get("mode"),

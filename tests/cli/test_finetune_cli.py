@@ -54,7 +54,17 @@ def test_finetune_frozen_then_evaluate(world, tmp_path, capsys):
     assert 0.0 <= report["mean_class_accuracy"] <= 1.0 and report["binary"]["classes"] == ["noise", "signal"]
     for key in ("row_normalised", "per_class_accuracy", "iou", "mean_iou", "pixel_accuracy"):
         assert key in report
-    assert "mean" in capsys.readouterr().out
+    manifest = json.loads((world / "test" / "manifest.json").read_text())
+    carriers = [c for f in manifest["frames"] for c in f["carriers"]]
+    cl = report["carrier_level"]
+    assert cl["carriers"] == len(carriers) == len(cl["records"])
+    assert sum(r["carriers"] for r in cl["per_class"].values()) == len(carriers)
+    assert set(report["per_regime"]) == {c["traffic"] for c in carriers}
+    for block in report["per_regime"].values():
+        assert {"carriers", "carrier_accuracy", "pixel_accuracy", "freq_iou_mean", "per_class"} <= set(block)
+        assert set(block["per_class"]) <= {"NR", "LTE"}
+    text = capsys.readouterr().out
+    assert "mean" in text and "carrier level" in text
 
 
 def test_mix_readout_caches_every_level(world, tmp_path, capsys):

@@ -35,3 +35,18 @@ def test_nrlte_help_documents_the_regimes(capsys):
         assert exc.code == 0
     text = capsys.readouterr().out
     assert "--traffic" in text and all(name in text for name in ("random", "matlab", "full", "idle", "gated"))
+
+
+def test_nrlte_alt_generator_flag(tmp_path, capsys):
+    out = tmp_path / "alt"
+    args = ["generate", "nrlte", "--generator", "alt", "--out", str(out), "--frames", "1", "--no-progress"]
+    assert main([*args, "--traffic", "idle"]) == 0
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["generator"] == "alt" and {c["traffic"] for c in m["frames"][0]["carriers"]} == {"idle"}
+    assert "(alt generator)" in capsys.readouterr().out
+    bad = ["generate", "nrlte", "--generator", "alt", "--out", str(tmp_path / "bad"), "--traffic", "busy"]
+    assert main(bad) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "radiofm: error: unknown traffic regime 'busy'; valid: random, matlab, full, idle, gated"
+    ]
+    assert not (tmp_path / "bad").exists()

@@ -109,3 +109,29 @@ def test_dataset_reader(tmp_path):
     assert set(item["y"].unique().tolist()) == {1}  # nearest neighbour: no new label values
     with pytest.raises(DatasetError, match="does not exist"):
         open_segmentation_dataset(tmp_path / "missing")
+
+
+def test_alt_generator_writes_a_valid_dataset(tmp_path):
+    from radiofm.data.recording import open_recording
+
+    out = generate_dataset(
+        tmp_path / "alt", n_frames=1, split="test", seed=5, iq=True, progress=False, generator="alt", traffic="full"
+    )
+    specs, labels, m = open_segmentation_dataset(out)
+    assert specs.shape == labels.shape == (1, 256, 256) and np.isfinite(specs).all()
+    assert m["generator"] == "alt" and m["traffic"]["regimes"] == ["full"]
+    carriers = m["frames"][0]["carriers"]
+    assert carriers and all(c["traffic"] == "full" and c["type"] in ("NR", "LTE") for c in carriers)
+    rec = open_recording(out / "iq" / "frame_0000.sigmf-meta")
+    assert rec.n_samples == ofdm.FRAME_SAMPLES and len(rec.annotations) == len(carriers)
+    f = row_freqs_hz(256, 256)
+    expected = np.zeros((256, 256), dtype=np.uint8)
+    for a in rec.annotations:
+        lo, hi = a.freq_lower_edge_hz - rec.center_freq_hz, a.freq_upper_edge_hz - rec.center_freq_hz
+        expected[(f >= lo) & (f < hi)] = 1 if a.label == "NR" else 2  # full load: on for the whole capture
+    assert np.array_equal(expected, labels[0])
+    band = labels[0].max(axis=1) > 0  # carriers stand above the floor where the labels say
+    assert np.median(specs[0][band]) > np.median(specs[0][~band])
+    with pytest.raises(ConfigError, match="unknown generator 'other'; valid: main, alt"):
+        generate_dataset(tmp_path / "x", n_frames=1, split="test", seed=0, progress=False, generator="other")
+    assert not (tmp_path / "x").exists()

@@ -98,3 +98,14 @@ def print_report(report: dict) -> None:
         f"pixel accuracy {f(report['pixel_accuracy']).strip()}; signal vs noise: mean acc "
         f"{f(b['mean_class_accuracy']).strip()}, pixel acc {f(b['pixel_accuracy']).strip()}"
     )
+    cl = report.get("carrier_level")
+    if not cl:
+        return
+    print("carrier level (label pooled over each true carrier's box; freq IoU of its predicted band):")
+    print(f"{'regime':>8} {'class':>6} {'n':>4} {'label':>6} {'pixel':>6} {'IoU':>6}")
+    for regime, block in [("all", cl), *report.get("per_regime", {}).items()]:
+        for c, r in block.get("per_class", {}).items():
+            print(
+                f"{regime:>8} {c:>6} {r['carriers']:>4} {f(r['carrier_accuracy'])} {f(r['pixel_accuracy'])} "
+                f"{f(r['freq_iou_mean'])}"
+            )

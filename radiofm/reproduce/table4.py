@@ -103,13 +103,16 @@ def _data_root(out: Path, s: Table4Settings) -> Path:
     return Path(s.ntufi_root) if s.ntufi_root else out / "data" / "ntufi"
 
 
-def _gen(out: Path, s: Table4Settings, log: Log | None) -> dict:
+def _gen_ism(out: Path, s: Table4Settings, log: Log | None) -> dict:
     generate_corpus(out / "data" / "ism", n_recordings=s.ism_recordings, seed=s.seed, workers=s.workers, **s.ism_kwargs)
-    if not s.ntufi_root:
-        write_ntufi(
-            out / "data" / "ntufi", s.train_per_class, s.test_per_class, seed=s.seed, workers=s.workers, progress=False
-        )
-    return {"ism_recordings": s.ism_recordings, "ntufi": str(_data_root(out, s))}
+    return {"ism_recordings": s.ism_recordings}
+
+
+def _gen_ntufi(out: Path, s: Table4Settings, log: Log | None) -> dict:
+    write_ntufi(
+        out / "data" / "ntufi", s.train_per_class, s.test_per_class, seed=s.seed, workers=s.workers, progress=False
+    )
+    return {"train_per_class": s.train_per_class, "test_per_class": s.test_per_class}
 
 
 def _pretrain(model: str, ratio: float, out: Path, s: Table4Settings, log: Log | None) -> dict:
@@ -157,7 +160,9 @@ def _sense(model: str, ratio: float | None, out: Path, s: Table4Settings, log: L
 
 
 def pipeline(s: Table4Settings) -> list[Step]:
-    steps = [Step("generate data", "data/ism/corpus.json", _gen)]
+    steps = [Step("generate ism corpus", "data/ism/corpus.json", _gen_ism)]
+    if not s.ntufi_root:
+        steps.append(Step("generate ntufi", "data/ntufi/radiofm-synthetic.json", _gen_ntufi))
     for model in s.models:
         for ratio in s.mask_ratios:
             tag = _tag(ratio)

@@ -15,6 +15,16 @@ def add_args(p: argparse.ArgumentParser) -> None:
             action.choices = ["cpu", "paper", "quick"]
             action.help = "cpu (default), paper (GPU) or quick (a tiny end-to-end check)"
     p.add_argument(
+        "--per-class",
+        type=_args.int_list,
+        default=None,
+        metavar="TRAIN,TEST",
+        help="synthetic NTU-Fi files per class (default: the preset's; cpu/paper: the official 156,44)",
+    )
+    p.add_argument(
+        "--pretrain-epochs", type=_args.positive_int, default=None, help="MAE pretraining epochs (default: preset)"
+    )
+    p.add_argument(
         "--ntufi", type=Path, default=None, help="a real NTU-Fi HAR folder (default: generate the synthetic one)"
     )
 
@@ -22,6 +32,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from radiofm.errors import ConfigError
     from radiofm.reproduce.table4 import PRESETS, markdown, run_table4
 
     settings = _args.settings_from_args(PRESETS[args.preset], args, ("workers", "device"))
@@ -30,6 +41,12 @@ def run(args: argparse.Namespace) -> int:
 
         open_ntufi(args.ntufi, "train"), open_ntufi(args.ntufi, "test")  # a one-line error now, not after pretraining
         settings = dataclasses.replace(settings, ntufi_root=str(args.ntufi))
+    if args.per_class is not None:
+        if len(args.per_class) != 2:
+            raise ConfigError(f"--per-class takes TRAIN,TEST (two numbers), got {args.per_class}")
+        settings = dataclasses.replace(settings, train_per_class=args.per_class[0], test_per_class=args.per_class[1])
+    if args.pretrain_epochs is not None:
+        settings = dataclasses.replace(settings, pretrain_epochs=args.pretrain_epochs)
     report = run_table4(settings, args.out, preset=args.preset, force=args.force, log=_args.say)
     print("\n" + markdown(report))
     _args.wrote(args.out / "report.json", args.out / "table4.md", args.out / "fig7.png")

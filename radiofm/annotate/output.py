@@ -112,6 +112,7 @@ class AnnotateConfig:
     repair_nonfinite: bool = False  # NaN/Inf samples set to 0 for the analysis instead of refused
     device: str = "auto"  # "auto" (CUDA when available), "cpu", "cuda", "cuda:N"
     progress: bool = True  # progress bar on stderr
+    sample_rate_hz: float | None = None  # Hz, for a recording that gives none (a .npy without sidecar)
 
 
 def annotate_file(
@@ -121,7 +122,7 @@ def annotate_file(
     :func:`write_annotated`). Unsupported recordings and clashing outputs are refused before the model loads.
     Returns (the result, {"meta", "data", "png"} paths)."""
     cfg = config or AnnotateConfig()
-    rec = open_recording(recording)
+    rec = open_recording(recording, sample_rate_hz=cfg.sample_rate_hz)
     if not rec.is_complex:
         raise RecordingError(f"{rec.path}: real-valued datatype {rec.datatype}; annotate needs complex IQ")
     plan_analysis(rec.sample_rate_hz, rec.n_samples, name=f"recording {rec.path}")  # refuse early, before the model

@@ -63,6 +63,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
         action="store_true",
         help="set NaN/Inf samples to 0 for the analysis instead of refusing (the data copy keeps them)",
     )
+    p.add_argument(
+        "--sample-rate",
+        dest="sample_rate_hz",
+        type=_args.positive_float,
+        default=None,
+        metavar="HZ",
+        help="sample rate for a recording that gives none (a .npy without .json sidecar); overrides the file's",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default auto)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
@@ -80,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         repair_nonfinite=args.repair_nonfinite,
         device=args.device,
         progress=not args.no_progress,
+        sample_rate_hz=args.sample_rate_hz,
     )
     result, paths = annotate_file(args.recording, args.model, args.out, config)
     if result.n_repaired:

@@ -91,13 +91,16 @@ def nasty_corpus(tmp_path) -> dict[str, object]:
 # Runs each command line in its own forked process (after one import of radiofm and torch, so a dozen commands
 # take seconds, not a dozen interpreter start-ups): real exit status, real stdout/stderr, tracebacks included.
 DRIVER = r"""
-import json, os, sys, tempfile, traceback
+import json, os, resource, sys, tempfile, traceback
 import radiofm.annotate.output, radiofm.cli.inspect, radiofm.cli.main
 results = []
 for argv in json.loads(sys.stdin.read()):
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
     pid = os.fork()
     if pid == 0:
+        if argv[0].startswith("--fsize="):  # a small file-size limit: writes fail like on a full disk
+            limit = int(argv.pop(0).split("=")[1])
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
         os.dup2(out.fileno(), 1)
         os.dup2(err.fileno(), 2)
         sys.stdout = os.fdopen(1, "w")
@@ -149,97 +152,130 @@ def _assert_one_line_error(proc):
     assert "Traceback" not in proc.stderr and "Warning" not in proc.stderr
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    return nasty_corpus(tmp_path_factory.mktemp("nasty"))
-
-
-def test_inspect_and_annotate_refuse_every_nasty_recording_in_one_line(corpus, tmp_path):
-    model = tmp_path / "model"  # a real checkpoint, of the wrong kind: the recording must be refused first
-    save_checkpoint(model, create_model("vit-tiny", img_size=(32, 32), depth=1, decoder_depth=1), kind="mae")
-    argvs = []
-    for name, path in corpus.items():
-        argvs.append(["inspect", path, "--out", tmp_path / "png" / f"{name}.png"])
-        argvs.append(["annotate", path, "--model", model, "--out", tmp_path / "out" / name, "--no-progress"])
-    for argv, proc in zip(argvs, _run_many(argvs)):
-        _assert_one_line_error(proc)
-        assert Path(argv[1]).stem in proc.stderr.replace("\\n", "\n"), (argv, proc.stderr)
-        assert "mae" not in proc.stderr, (argv, proc.stderr)  # refused for the recording, not the model
-    for folder in (tmp_path / "png", tmp_path / "out"):  # no output, no temporary file
-        assert not folder.exists() or not any(folder.iterdir())
-
-
-def test_odd_but_valid_metadata_renders(tmp_path):
+def _odd_but_valid(tmp_path):
     labels = ["$$", "$x^$", "$\\frac{$", "$\\undefinedcommand$", "x" * 20000, "lone \ud800 surrogate"]
-    anns = [{"core:sample_start": i * 500, "core:sample_count": 400, "core:label": lab} for i, lab in enumerate(labels)]
+    anns = [{"core:sample_start": i * 500, "core:sample_count": 400, "core:label": "placeholder"} for i in range(6)]
     meta = _write(
         tmp_path,
         "odd $name$",
         lambda m: m["global"].__setitem__("core:description", "desc \udc80 with a lone surrogate"),
-        annotations=[{**a, "core:label": "placeholder"} for a in anns],
+        annotations=anns,
     )
     doc = json.loads(meta.read_text())
     for a, lab in zip(doc["annotations"], labels):
         a["core:label"] = lab
-    meta.write_text(json.dumps(doc))  # json escapes the lone surrogates as \ud800
-    out = tmp_path / "odd.png"
-    proc = _radiofm("inspect", meta, "--out", out, timeout=60)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert out.stat().st_size > 0 and proc.stderr == ""
-    assert all(len(line) < 400 for line in proc.stdout.splitlines())
+    meta.write_text(json.dumps(doc))  # json writes the lone surrogates as \ud800 escapes
+    return meta
 
 
-def test_cf32_near_float_max_is_clean(tmp_path):
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Every command line of this module, run once in one driver: {case: (argv, CompletedProcess)}."""
+    tmp = tmp_path_factory.mktemp("cli")
+    model = tmp / "model"  # a real checkpoint, of the wrong kind: a nasty recording must be refused first
+    save_checkpoint(model, create_model("vit-tiny", img_size=(32, 32), depth=1, decoder_depth=1), kind="mae")
+    cases = {}
+    (tmp / "nasty").mkdir()
+    for name, path in nasty_corpus(tmp / "nasty").items():
+        cases[f"inspect:{name}"] = ["inspect", path, "--out", tmp / "png" / f"{name}.png"]
+        cases[f"annotate:{name}"] = ["annotate", path, "--model", model, "--out", tmp / "out" / name, "--no-progress"]
+    cases["odd"] = ["inspect", _odd_but_valid(tmp), "--out", tmp / "odd.png"]
     rng = np.random.default_rng(1)
     iq = rng.standard_normal(8192) + 1j * rng.standard_normal(8192)
-    meta = _write(tmp_path, "huge", iq=(iq / np.abs(iq).max() * 3.3e38).astype(np.complex64))
-    proc = _radiofm("inspect", meta, "--out", tmp_path / "huge.png")
+    huge = _write(tmp, "huge", iq=(iq / np.abs(iq).max() * 3.3e38).astype(np.complex64))
+    cases["huge"] = ["inspect", huge, "--out", tmp / "huge.png"]
+    cases["dash"] = ["inspect", "-weird.sigmf-meta"]
+    blocker = tmp / "afile"
+    blocker.write_text("x")
+    rec = _write(tmp, "rec")
+    out = blocker / "sub" / "out"
+    cases["dest:inspect"] = ["inspect", rec, "--out", out]
+    cases["dest:annotate"] = ["annotate", rec, "--model", tmp / "nomodel", "--out", out]
+    cases["dest:evaluate"] = ["evaluate", "reconstruction", "--model", tmp / "nomodel", "--data", tmp, "--out", out]
+    cases["disk-full:inspect"] = ["--fsize=2000", "inspect", rec, "--out", tmp / "full" / "rec.png"]
+    npy = tmp / "bare.npy"
+    np.save(npy, (rng.standard_normal(4096) * 0.1).astype(np.complex64))
+    cases["npy:no-rate"] = ["inspect", npy]
+    cases["npy:rate"] = ["inspect", npy, "--sample-rate", "2e6"]
+    cases["npy:annotate-no-rate"] = ["annotate", npy, "--model", tmp / "m", "--out", tmp / "o"]
+    cases["npy:annotate-rate"] = ["annotate", npy, "--model", tmp / "m", "--out", tmp / "o", "--sample-rate", "2e6"]
+    names = list(cases)
+    done = _run_many([cases[n] for n in names])
+    return tmp, {n: (cases[n], proc) for n, proc in zip(names, done)}
+
+
+def test_inspect_and_annotate_refuse_every_nasty_recording_in_one_line(runs):
+    tmp, results = runs
+    nasty = {k: v for k, v in results.items() if k.startswith(("inspect:", "annotate:"))}
+    assert len(nasty) >= 24
+    for argv, proc in nasty.values():
+        _assert_one_line_error(proc)
+        assert Path(argv[1]).stem in proc.stderr.replace("\\n", "\n"), (argv, proc.stderr)
+        assert "mae" not in proc.stderr, (argv, proc.stderr)  # refused for the recording, not the model
+    for folder in (tmp / "png", tmp / "out"):  # no output, no temporary file
+        assert not folder.exists() or not any(folder.iterdir())
+
+
+def test_odd_but_valid_metadata_renders(runs):
+    tmp, results = runs
+    proc = results["odd"][1]
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp / "odd.png").stat().st_size > 0 and proc.stderr == ""
+    assert all(len(line) < 400 for line in proc.stdout.splitlines())
+    assert "$x^$" in proc.stdout and "lone ? surrogate" in proc.stdout
+
+
+def test_cf32_near_float_max_is_clean(runs):
+    proc = runs[1]["huge"][1]
     assert "Warning" not in proc.stderr
     assert proc.returncode in (0, 2) and len(proc.stderr.strip().splitlines()) <= 1
 
 
-def test_rec_starting_with_dash_is_a_radiofm_error(tmp_path):
-    proc = _radiofm("inspect", "-weird.sigmf-meta")
+def test_rec_starting_with_dash_is_a_radiofm_error(runs):
+    proc = runs[1]["dash"][1]
     _assert_one_line_error(proc)
-    assert "--" in proc.stderr
+    assert "put --" in proc.stderr
 
 
 @pytest.mark.parametrize("command", ["inspect", "annotate", "evaluate"])
-def test_unwritable_destination_is_refused_before_work(tmp_path, command):
-    blocker = tmp_path / "afile"
-    blocker.write_text("x")
-    rec = _write(tmp_path, "rec")
-    out = blocker / "sub" / "out"
-    argv = {
-        "inspect": ["inspect", rec, "--out", out],
-        "annotate": ["annotate", rec, "--model", tmp_path / "nomodel", "--out", out],
-        "evaluate": ["evaluate", "reconstruction", "--model", tmp_path / "nomodel", "--data", tmp_path, "--out", out],
-    }[command]
-    proc = _radiofm(*argv)
+def test_unwritable_destination_is_refused_before_work(runs, command):
+    proc = runs[1][f"dest:{command}"][1]
     _assert_one_line_error(proc)
     assert "afile is not a folder" in proc.stderr  # the destination, not the missing model, is reported
 
 
+def test_failed_write_is_one_line_and_leaves_nothing(runs):
+    tmp, results = runs
+    proc = results["disk-full:inspect"][1]
+    _assert_one_line_error(proc)
+    assert "cannot write" in proc.stderr and "rec.png" in proc.stderr
+    assert not any((tmp / "full").iterdir())  # neither the picture nor a temporary file
+
+
+def test_npy_sample_rate_flag(runs):
+    results = runs[1]
+    _assert_one_line_error(results["npy:no-rate"][1])
+    assert "--sample-rate" in results["npy:no-rate"][1].stderr
+    assert results["npy:rate"][1].returncode == 0 and "sample rate  2 MHz" in results["npy:rate"][1].stdout
+    proc = results["npy:annotate-no-rate"][1]
+    _assert_one_line_error(proc)
+    assert "sample rate" in proc.stderr and "--sample-rate" in proc.stderr
+    proc = results["npy:annotate-rate"][1]  # the rate is taken: the recording is now refused for its length
+    _assert_one_line_error(proc)
+    assert "sample rate" not in proc.stderr or "short" in proc.stderr
+
+
 def test_read_only_destination_is_refused(tmp_path):
+    from radiofm.errors import OutputError
+    from radiofm.io import check_destination
+
     ro = tmp_path / "ro"
     ro.mkdir()
     os.chmod(ro, 0o555)
     try:
         if os.access(ro, os.W_OK):
             pytest.skip("running as root: a mode-555 folder is still writable")
-        proc = _radiofm("inspect", _write(tmp_path, "rec"), "--out", ro / "x.png")
-        _assert_one_line_error(proc)
-        assert "cannot write in folder" in proc.stderr
+        with pytest.raises(OutputError, match="cannot write in folder"):
+            check_destination(ro / "x.png", kind="file")
     finally:
         os.chmod(ro, 0o755)
-
-
-def test_npy_sample_rate_flag(tmp_path):
-    npy = tmp_path / "bare.npy"
-    np.save(npy, (np.random.default_rng(0).standard_normal(4096) * 0.1).astype(np.complex64))
-    _assert_one_line_error(_radiofm("inspect", npy))
-    proc = _radiofm("inspect", npy, "--sample-rate", "2e6")
-    assert proc.returncode == 0 and "sample rate  2 MHz" in proc.stdout
-    proc = _radiofm("annotate", npy, "--model", tmp_path / "m", "--out", tmp_path / "o")
-    _assert_one_line_error(proc)
-    assert "sample rate" in proc.stderr and "--sample-rate" in proc.stderr

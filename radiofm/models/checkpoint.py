@@ -349,8 +349,7 @@ def load_checkpoint(
     check_checkpoint_config(info, folder)
     header = read_safetensors_header(folder / MODEL_FILE)
     tied = info.get("tied") or {}
-    build_checked(lambda: _build(info, folder), header, tied, folder)  # on meta: no memory, sizes capped
-    model = _build(info, folder)
+    model = build_checked(lambda: _build(info, folder), header, tied, folder)  # within a size budget
     tensors = _read_tensors(folder / MODEL_FILE, map_location)
     check_finite(tensors, folder / MODEL_FILE)
     for alias, src in tied.items():

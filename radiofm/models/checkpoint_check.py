@@ -8,10 +8,12 @@ Order (each failure is a one-line :class:`CheckpointError` naming the folder and
    config, head, classes, LoRA);
 3. ``model.safetensors`` header, read without the data: its length, every tensor's dtype, shape and byte range
    inside the file (a pickle or any other file fails here, and nothing is ever unpickled);
-4. the model is built on the ``meta`` device (no memory) while a registration hook counts its parameters and
-   buffers: an absurd config (``depth: 10**6``, ``embed_dim: 10**9``) stops after a few times the weights' own
-   size, before any allocation; the meta model's tensor names, shapes and dtypes must match the header;
-5. only then the real model is built and the weights loaded; floating tensors must be finite.
+4. the model is built while a registration hook counts its parameters and buffers as they are declared: an
+   absurd config (``depth: 10**6``, ``embed_dim: 10**9``) stops once it asks for a few times the weights' own
+   size, before those tensors are initialised (``torch.empty`` reserves address space; the pages are touched only
+   by the initialisation that the hook pre-empts); sizes of images, grids and tokens are capped at 8192 first;
+5. the model's tensor names, shapes and dtypes must match the header; then the weights are loaded and floating
+   tensors must be finite.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from radiofm.models import registry
 MAX_HEADER_BYTES = 64 << 20
 MAX_INT = 10**9  # any integer in a model config (sizes, depths, counts)
 MAX_FLOAT = 1e12
+MAX_SIDE = 8192  # image, grid, token and patch sides (as the CLI's --image-size)
 MAX_ELEMENTS = 4 * 10**9  # parameters + buffers of any model radiofm builds
 DTYPES = {
     "F64": torch.float64,
@@ -129,6 +132,13 @@ def check_dataclass_config(cls: type, config: Any, where: str) -> None:
     for name, value in config.items():
         if not _fits(hints.get(name, Any), value):
             raise CheckpointError(f"{where}: {name} = {_short(value)} is not a valid {_type_name(hints.get(name))}")
+        if name.endswith(("size", "shape")) and any(v > MAX_SIDE for v in _numbers(value)):
+            raise CheckpointError(f"{where}: {name} = {_short(value)} is larger than {MAX_SIDE}")
+
+
+def _numbers(value: Any) -> list:
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return [v for v in items if isinstance(v, (int, float)) and not isinstance(v, bool)]
 
 
 def _fits(tp: Any, v: Any) -> bool:
@@ -207,6 +217,9 @@ def check_finetune_config(config: Any, where: str) -> None:
     head = config["head"]
     if not isinstance(head, dict) or not _json_bounded(head):
         raise CheckpointError(f"{where}: 'head' must be an object of finite numbers, strings and lists")
+    for key, value in head.items():
+        if key.endswith(("size", "shape")) and any(v > MAX_SIDE for v in _numbers(value)):
+            raise CheckpointError(f"{where}: head {key} = {_short(value)} is larger than {MAX_SIDE}")
     if head.get("type", "transformer") not in HEAD_TYPES:
         raise CheckpointError(f"{where}: unknown head type {_short(head.get('type'))}")
     lora = config.get("lora")
@@ -250,13 +263,13 @@ def _element_budget(limit: int) -> Iterator[None]:
             h.remove()
 
 
-def build_checked(build: Callable[[], nn.Module], header: dict, tied: dict, folder: Path) -> None:
-    """Build the model on the meta device within a size budget from the weights' header; compare them."""
+def build_checked(build: Callable[[], nn.Module], header: dict, tied: dict, folder: Path) -> nn.Module:
+    """Build the model within a size budget from the weights' header and compare its tensors with the header."""
     stored = sum(math.prod(shape) for _, shape in header.values())
     limit = min(MAX_ELEMENTS, 3 * stored + 2 * 10**5)  # buffers (positions) and tied tensors: slack
     try:
-        with _element_budget(limit), torch.device("meta"):
-            meta = build()
+        with _element_budget(limit):
+            model = build()
     except _TooBig:
         raise CheckpointError(
             f"config.json in {folder} asks for a model of over {limit:.3g} values; its weights hold {stored:.3g}"
@@ -266,7 +279,7 @@ def build_checked(build: Callable[[], nn.Module], header: dict, tied: dict, fold
     except (ConfigError, Exception) as exc:  # any failure to build from an untrusted config is the folder's fault
         msg = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise CheckpointError(f"cannot rebuild the model in {folder} from its config.json: {msg}") from None
-    expected = meta.state_dict()
+    expected = model.state_dict()
     names = set(header) | {a for a, s in tied.items() if s in header}
     missing, unexpected = sorted(set(expected) - names), sorted(names - set(expected))
     wrong = []
@@ -283,6 +296,7 @@ def build_checked(build: Callable[[], nn.Module], header: dict, tied: dict, fold
         raise CheckpointError(
             f"tensors in {folder / 'model.safetensors'} do not fit its config ({'; '.join(problems)})"
         )
+    return model
 
 
 def check_finite(tensors: dict[str, torch.Tensor], path: Path) -> None:

@@ -81,9 +81,10 @@ def test_absurd_sizes_are_refused_before_allocation(tmp_path, field, value):
     _refused(folder)
 
 
-def test_absurd_head_is_refused(tmp_path):
+@pytest.mark.parametrize("field,value", [("num_classes", 10**9), ("grid_size", [10**6, 10**6]), ("depth", 10**6)])
+def test_absurd_head_is_refused(tmp_path, field, value):
     folder = _copy(tmp_path, "segmentation-last")
-    _edit_config(folder, lambda i: i["config"]["head"].__setitem__("num_classes", 10**9))
+    _edit_config(folder, lambda i: i["config"]["head"].__setitem__(field, value))
     _refused(folder)
 
 

@@ -27,7 +27,7 @@ import safetensors.torch
 import torch
 from torch import nn
 
-from radiofm.errors import CheckpointError, ConfigError
+from radiofm.errors import CheckpointError, ConfigError, OutputError
 from radiofm.io import JSONLimitError, atomic_path, read_json_untrusted, write_json
 from radiofm.models import registry
 from radiofm.models.checkpoint_check import (
@@ -55,9 +55,8 @@ def register_kind(kind: str, builder: Builder, *, check: Callable[[Any, str], No
     """Teach :func:`load_checkpoint` to rebuild ``kind`` models: ``builder(config_dict, extra) -> nn.Module``.
 
     Kinds without a builder are rebuilt from the model family registry (``config.json``'s "family"), which
-    covers plain backbones such as "mae" and "convlstm". ``check(config_dict, where)`` validates an untrusted
-    config before anything is built (CheckpointError); without it, the config is checked against the family's
-    config dataclass when ``config.json`` names a family.
+    covers plain backbones such as "mae" and "convlstm". ``check(config_dict, where)`` validates the config
+    before anything is built (else: the family's config dataclass, see :mod:`radiofm.models.checkpoint_check`).
     """
     _KIND_BUILDERS[kind] = builder
     if check is not None:
@@ -243,16 +242,23 @@ def save_checkpoint(
         raise CheckpointError(f"checkpoint config/extra for {folder} is not JSON serialisable: {exc}") from None
     with atomic_path(folder) as tmp:
         tmp.mkdir()
-        safetensors.torch.save_file(tensors, str(tmp / MODEL_FILE), metadata={"format": "pt"})
+        _save_tensors(tensors, tmp / MODEL_FILE, folder, metadata={"format": "pt"})
         if train_state is not None:
             state_tensors, state_meta = flatten_state_dict(train_state)
             (tmp / TRAIN_DIR).mkdir()
-            safetensors.torch.save_file(state_tensors, str(tmp / TRAIN_DIR / "tensors.safetensors"))
+            _save_tensors(state_tensors, tmp / TRAIN_DIR / "tensors.safetensors", folder)
             write_json(
                 tmp / TRAIN_DIR / "state.json", {"format": TRAIN_STATE_FORMAT, "version": VERSION, "state": state_meta}
             )
         write_json(tmp / CONFIG_FILE, meta)  # last: a folder with config.json is complete
     return folder
+
+
+def _save_tensors(tensors: dict, path: Path, folder: Path, metadata: dict | None = None) -> None:
+    try:  # a failed write leaves no folder: atomic_path removes the temporary one
+        safetensors.torch.save_file(tensors, str(path), metadata=metadata)
+    except Exception as exc:  # safetensors wraps OSError (disk full, file too large) in its own error type
+        raise OutputError(f"cannot write checkpoint {folder}: {str(exc)[:200] or type(exc).__name__}") from None
 
 
 # --------------------------------------------------------------------------- load

@@ -82,6 +82,36 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
+@contextlib.contextmanager
+def build_lock(path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive lock for building the output ``path`` (a cache folder): a second process building the
+    same output waits, then finds it built. While held, what killed builds of ``path`` left beside it (temporary
+    and set-aside folders) is removed. The lock is the file ``.NAME.lock`` beside ``path`` (flock; released when
+    the process dies, so a kill never leaves it held). Without fcntl (Windows) it only cleans up."""
+    final = Path(path)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(final.parent / f".{final.name}.lock", "a+")  # noqa: SIM115 (held until the block ends)
+    except OSError as exc:
+        raise OutputError(f"cannot write {final}: {_reason(exc)}") from None
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        except ImportError:
+            pass
+        for pattern in (f".{final.name}.*.tmp", f".{final.name}.old-*"):
+            for orphan in final.parent.glob(pattern):
+                if orphan.is_dir() and not orphan.is_symlink():
+                    shutil.rmtree(orphan, ignore_errors=True)
+                else:
+                    orphan.unlink(missing_ok=True)
+        yield
+    finally:
+        fh.close()  # releases the lock
+
+
 def fsync_dir(folder: str | os.PathLike) -> None:
     """Flush a folder's entries (a rename in it) to disk; a no-op where folders cannot be opened."""
     try:

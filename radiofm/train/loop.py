@@ -197,7 +197,7 @@ def fit(
     if dist.is_main:
         remove_orphans(out)
     if resume and not (out / "config.json").exists():
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if out.exists() and (not out.is_dir() or any(p.name not in (*RUN_FILES, "split.json") for p in out.iterdir())):
             raise ConfigError(f"--resume: {out} holds no radiofm checkpoint but other files; choose another --out")
         if dist.is_main and log is not None:
             log(f"--resume: no complete checkpoint in {out} yet; starting from the beginning")

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, settings
 
 # property tests (tests/fuzz_support.py): a few hundred derandomised examples per reader in `make test`
 settings.register_profile(
-    "default", max_examples=150, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    "default", max_examples=100, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
 )
 settings.load_profile("default")
 

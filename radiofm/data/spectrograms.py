@@ -287,18 +287,21 @@ class SpectrogramDataset(torch.utils.data.Dataset):
             self._inv_std = 1.0 / float(self.stats["std_db"])
             shards = self.manifest["shards"]
             counts = [int(s["count"]) for s in shards]
-            files = [str(s["file"]) for s in shards]
+            files = [s["file"] for s in shards]
+            if not all(isinstance(f, str) for f in files):
+                raise TypeError("shard file names must be strings")
         except (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError, OverflowError, ConfigError) as exc:
             raise DatasetError(f"malformed manifest {mpath} ({type(exc).__name__}: {str(exc)[:100]})") from None
         bad = [f for f in files if Path(f).name != f or f.startswith(".")]
         if bad or min(counts, default=0) < 0 or not (np.isfinite(self._mean) and np.isfinite(self._inv_std)):
             raise DatasetError(f"malformed manifest {mpath} (shard names, counts or statistics)")
+        self._files, self._counts = files, counts
         self._shards: list[np.ndarray | None] = [None] * len(shards)
         self._offsets = np.cumsum([0] + counts)
         if verify:
-            for s in shards:
-                if _sha256(self.folder / s["file"]) != s.get("sha256"):
-                    raise DatasetError(f"checksum mismatch in {self.folder / s['file']}: rebuild the dataset")
+            for f, s in zip(files, shards):
+                if not (self.folder / f).is_file() or _sha256(self.folder / f) != s.get("sha256"):
+                    raise DatasetError(f"checksum mismatch in {self.folder / f}: rebuild the dataset")
 
     def __len__(self) -> int:
         return int(self._offsets[-1])
@@ -309,12 +312,12 @@ class SpectrogramDataset(torch.utils.data.Dataset):
 
     def _shard(self, k: int) -> np.ndarray:
         if self._shards[k] is None:  # opened lazily so DataLoader workers each map their own view
-            path = self.folder / self.manifest["shards"][k]["file"]
+            path = self.folder / self._files[k]
             try:
                 arr = np.load(path, mmap_mode="r", allow_pickle=False)
             except (OSError, ValueError, EOFError) as exc:
                 raise DatasetError(f"unreadable shard {path} ({str(exc)[:100]}): rebuild the dataset") from None
-            want = (int(self.manifest["shards"][k]["count"]), *self.params.image_size)
+            want = (self._counts[k], *self.params.image_size)
             if arr.shape != want or arr.dtype != np.float32:
                 raise DatasetError(f"shard {path} holds {arr.dtype} {arr.shape}, expected float32 {want}")
             self._shards[k] = arr

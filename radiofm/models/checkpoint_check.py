@@ -86,7 +86,7 @@ def read_safetensors_header(path: Path) -> dict[str, tuple[torch.dtype, tuple[in
         if name == "__metadata__":
             continue
         where = f"{path}: tensor {name[:80]!r}"
-        if not isinstance(entry, dict) or entry.get("dtype") not in DTYPES:
+        if not isinstance(entry, dict) or not isinstance(entry.get("dtype"), str) or entry["dtype"] not in DTYPES:
             raise CheckpointError(f"{where} has no supported dtype")
         shape, offsets = entry.get("shape"), entry.get("data_offsets")
         if not _ints(shape, 8) or not _ints(offsets, 2) or len(offsets) != 2:
@@ -220,7 +220,7 @@ def check_finetune_config(config: Any, where: str) -> None:
     for key, value in head.items():
         if key.endswith(("size", "shape")) and any(v > MAX_SIDE for v in _numbers(value)):
             raise CheckpointError(f"{where}: head {key} = {_short(value)} is larger than {MAX_SIDE}")
-    if head.get("type", "transformer") not in HEAD_TYPES:
+    if not isinstance(head.get("type", "transformer"), str) or head.get("type", "transformer") not in HEAD_TYPES:
         raise CheckpointError(f"{where}: unknown head type {_short(head.get('type'))}")
     lora = config.get("lora")
     if lora not in (None, False, {}):

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo-out
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test fuzz lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# >= 10 000 mutated inputs per reader (tests/fuzz_support.py); prints the outcome counts per reader
+fuzz: $(STAMP)
+	$(BIN)/python -m pytest -m fuzz -q -p no:cacheprovider -o addopts="" tests/data/test_fuzz_readers.py tests/models/test_fuzz_checkpoint.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check radiofm tests benchmarks

@@ -26,3 +26,7 @@ class CheckpointError(RadioFMError):
 
 class ConfigError(RadioFMError):
     """A configuration value or command-line flag is invalid."""
+
+
+class OutputError(RadioFMError):
+    """An output cannot be written: its folder is read-only or a file, the disk is full, ..."""

@@ -17,6 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
+from radiofm.errors import OutputError
 from radiofm.io import atomic_path
 
 if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
@@ -25,6 +26,7 @@ if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
     matplotlib.use("Agg")  # headless by default; an explicit MPLBACKEND (e.g. Jupyter's) wins
 
 _TIME_SCALE = {"s": 1.0, "ms": 1e3, "us": 1e6}
+MAX_LEGEND = 20  # legend entries drawn; more labels are summarised as "... N more"
 
 
 def new_figure(figsize: tuple[float, float] = (10.0, 5.0)) -> Figure:
@@ -42,7 +44,10 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
         FigureCanvasAgg(fig)
     try:
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=dpi)
+            try:
+                fig.savefig(tmp, format=fmt, dpi=dpi)
+            except OSError as exc:  # disk full, file too large: one line, nothing left behind
+                raise OutputError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from None
     finally:
         if "matplotlib.pyplot" in sys.modules:  # only pyplot keeps a reference to release
             sys.modules["matplotlib.pyplot"].close(fig)
@@ -73,10 +78,17 @@ def plot_spectrogram(
         vmax=vmax,
     )
     if title:
-        ax.set_title(title)
+        ax.set_title(plain_label(title, 120), parse_math=False, usetex=False)
     if colorbar and ax.figure is not None:
         ax.figure.colorbar(im, ax=ax, label="power (dB)")
     return im
+
+
+def plain_label(text: object, limit: int = 40) -> str:
+    """User text for a picture: one line, at most ``limit`` characters (draw it with ``parse_math=False``)."""
+    text = " ".join(str(text).split())
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def label_colors(labels: Iterable[str]) -> dict[str, tuple]:
@@ -109,9 +121,9 @@ def draw_annotations(
         return
     t_scale = _TIME_SCALE[time_unit]
     fc = center_freq_hz or 0.0
-    colors = label_colors(a.label or "(unlabelled)" for a in annotations)
+    colors = label_colors(plain_label(a.label or "(unlabelled)") for a in annotations)
     for a in annotations:
-        label = a.label or "(unlabelled)"
+        label = plain_label(a.label or "(unlabelled)")
         lo = a.freq_lower_edge_hz if a.freq_lower_edge_hz is not None else fc - sample_rate_hz / 2
         hi = a.freq_upper_edge_hz if a.freq_upper_edge_hz is not None else fc + sample_rate_hz / 2
         t0 = a.sample_start / sample_rate_hz * t_scale
@@ -129,8 +141,16 @@ def draw_annotations(
             va="top",  # inside the box, so a full-band annotation's label is not clipped
             ha="left",
             clip_on=True,
+            parse_math=False,  # user text: "$x^$" is a label, not mathtext
+            usetex=False,
             bbox={"facecolor": "white", "alpha": 0.6, "edgecolor": "none", "pad": 1},
         )
     if legend:
-        handles = [Patch(facecolor="none", edgecolor=c, label=name) for name, c in colors.items()]
-        ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.6)
+        names = list(colors)
+        handles = [Patch(facecolor="none", edgecolor=colors[n], label=n) for n in names[:MAX_LEGEND]]
+        if len(names) > MAX_LEGEND:
+            handles.append(Patch(facecolor="none", edgecolor="none", label=f"... {len(names) - MAX_LEGEND} more"))
+        leg = ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.6)
+        for text in leg.get_texts():
+            text.set_parse_math(False)
+            text.set_usetex(False)

@@ -4,6 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
+
+# property tests (tests/fuzz_support.py): a few hundred derandomised examples per reader in `make test`
+settings.register_profile(
+    "default", max_examples=100, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
+settings.load_profile("default")
+
+
+def pytest_terminal_summary(terminalreporter):
+    import sys
+
+    support = sys.modules.get("fuzz_support")
+    if support is not None:
+        support.report_counts(terminalreporter)
+
 
 TINY_RATE_HZ = 1_000_000.0
 TINY_CENTER_HZ = 2_450_000_000.0

@@ -123,6 +123,7 @@ class AnnotateConfig:
     follow: bool = False  # the recording is still being written: annotate it as it grows (annotate.follow)
     duration_s: float | None = None  # with follow: stop once this much of the recording has arrived
     idle_timeout_s: float = 10.0  # with follow: stop when the data file has not grown for this long
+    sample_rate_hz: float | None = None  # Hz, for a recording that gives none (a .npy without sidecar)
 
 
 def annotate_file(
@@ -140,7 +141,7 @@ def annotate_file(
     {"meta", "data"[, "png"]} paths)."""
     cfg = config or AnnotateConfig()
     if not cfg.follow:
-        rec = open_recording(recording)
+        rec = open_recording(recording, sample_rate_hz=cfg.sample_rate_hz)
         if not rec.is_complex:
             raise RecordingError(f"{rec.path}: real-valued datatype {rec.datatype}; annotate needs complex IQ")
         plan_analysis(rec.sample_rate_hz, rec.n_samples, name=f"recording {rec.path}")  # refuse early

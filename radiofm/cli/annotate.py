@@ -83,6 +83,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="pooled spectrogram score a label needs without decisive physical-layer evidence, else 'unknown' "
         "(default 0.75)",
     )
+    p.add_argument(
+        "--sample-rate",
+        dest="sample_rate_hz",
+        type=_args.positive_float,
+        default=None,
+        metavar="HZ",
+        help="sample rate for a recording that gives none (a .npy without .json sidecar); overrides the file's",
+    )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default auto)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-picture", action="store_true", help="write no PREFIX.png (and spend no time on it)")
@@ -149,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
         follow=args.follow,
         duration_s=args.duration,
         idle_timeout_s=args.idle_timeout,
+        sample_rate_hz=args.sample_rate_hz,
     )
     live = None
     if args.follow:

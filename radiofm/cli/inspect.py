@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from radiofm.cli._args import positive_float
 from radiofm.errors import ConfigError
 
 N_TABLE = 20
@@ -31,7 +32,14 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--max-seconds", type=float, default=None, help="show only the first S seconds")
     p.add_argument("--fft-size", type=int, default=1024, help="FFT size; window and hop are half of it (1024)")
     p.add_argument("--max-frames", type=int, default=2000, help="most STFT frames drawn; longer spans are strided")
-    p.add_argument("--sample-rate", dest="sample_rate_hz", type=float, default=None, help="Hz, for a bare .npy")
+    p.add_argument(
+        "--sample-rate",
+        dest="sample_rate_hz",
+        type=positive_float,
+        default=None,
+        metavar="HZ",
+        help="sample rate for a recording that gives none (a .npy without .json sidecar); overrides the file's",
+    )
     p.set_defaults(run=run)
     return p
 
@@ -64,7 +72,7 @@ def describe(rec, *, n_table: int = N_TABLE) -> str:
     ]
     desc = rec.global_meta.get("core:description")
     if desc:
-        lines.append(f"description  {' '.join(str(desc).split())}")
+        lines.append(f"description  {_short(desc, 300)}")
     lines.append(f"captures     {len(rec.captures)}")
     for c in rec.captures:
         fc = "unknown" if c.center_freq_hz is None else f"{c.center_freq_hz / 1e6:.6f} MHz"
@@ -76,10 +84,15 @@ def describe(rec, *, n_table: int = N_TABLE) -> str:
             lo = "-" if a.freq_lower_edge_hz is None else f"{a.freq_lower_edge_hz / 1e6:.3f}"
             hi = "-" if a.freq_upper_edge_hz is None else f"{a.freq_upper_edge_hz / 1e6:.3f}"
             start, dur = a.sample_start / fs * 1e3, a.sample_count / fs * 1e3
-            lines.append(f"  {start:10.3f} {dur:9.3f} {lo:>12} {hi:>12}  {a.label}")
+            lines.append(f"  {start:10.3f} {dur:9.3f} {lo:>12} {hi:>12}  {_short(a.label)}")
         if len(rec.annotations) > n_table:
             lines.append(f"  ... and {len(rec.annotations) - n_table} more")
     return "\n".join(lines)
+
+
+def _short(text: object, limit: int = 80) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def frame_spans(n_samples: int, win: int, max_frames: int) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 
 from radiofm.errors import RadioFMError
 
@@ -25,13 +26,27 @@ SUBCOMMANDS = {
     "demo": "radiofm.cli.demo",
     "models": "radiofm.cli.models",
 }
+# what --out names, per command (default: a folder); checked before any work (radiofm.io.check_destination)
+OUT_KIND = {"inspect": "file", "annotate": "prefix"}
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad flag on one line (plus the usage hint) and exits 2."""
+    """argparse that reports a bad flag on one line, ``radiofm: error: ...`` like every other error, and exits 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        hint = f"see {self.prog} --help"
+        if "the following arguments are required" in message or "unrecognized arguments" in message:
+            hint += "; put -- before a file name that starts with '-'"
+        self.exit(2, f"radiofm: error: {one_line(message)} ({hint})\n")
+
+
+def one_line(message: object) -> str:
+    """A message from user-controlled text (file names, labels) as one printable line: line breaks and other
+    control characters escaped, text that cannot be encoded replaced."""
+    text = str(message)
+    if any(ord(c) < 32 or c == "\x7f" for c in text):
+        text = "".join(c if ord(c) >= 32 and c != "\x7f" else repr(c)[1:-1] for c in text)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -54,14 +69,22 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 must not crash a print
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     words = sys.argv[1:] if argv is None else list(argv)
     first = next((w for w in words if not w.startswith("-")), None)
     parser = build_parser(first if first in SUBCOMMANDS and first == (words[0] if words else None) else None)
     args = parser.parse_args(argv)
     try:
+        out = getattr(args, "out", None)
+        if isinstance(out, Path):
+            from radiofm.io import check_destination
+
+            check_destination(out, kind=OUT_KIND.get(args.command, "folder"))
         return int(args.run(args) or 0)
     except RadioFMError as exc:
-        print(f"radiofm: error: {exc}", file=sys.stderr)
+        print(f"radiofm: error: {one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("radiofm: interrupted", file=sys.stderr)

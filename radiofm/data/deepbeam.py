@@ -168,24 +168,28 @@ def read_deepbeam(
     identity = front_end_of(path)
     if frame_len < 1:
         raise ConfigError(f"frame length must be positive, got {frame_len}")
-    with _open(path) as h5:
-        n = _check_layout(h5, path)
-        keys = [k for k in LABELS if k in h5]
-        starts, ends = _runs(h5, n, keys)
-        frame_starts: list[np.ndarray] = []
-        for s, e in zip(starts, ends):
-            k = (e - s) // frame_len
-            if k:
-                frame_starts.append(s + frame_len * np.arange(k))
-        if not frame_starts:
-            raise DatasetError(f"{path}: no label run is as long as one {frame_len}-sample frame ({n} samples)")
-        first = np.concatenate(frame_starts)
-        labels = {k: _labels_at(h5[k], first, n) for k in keys}
-        if max_frames_per_label is not None:
-            keep = _cap(np.stack([labels[k].astype(np.float64) for k in keys], axis=1), max_frames_per_label)
-            first = first[keep]
-            labels = {k: v[keep] for k, v in labels.items()}
-        frames = _read_frames(h5["iq"], first, frame_len)
+    try:  # a damaged HDF5 file fails inside h5py with many error types: one line naming the file
+        with _open(path) as h5:
+            n = _check_layout(h5, path)
+            keys = [k for k in LABELS if k in h5]
+            starts, ends = _runs(h5, n, keys)
+            frame_starts: list[np.ndarray] = []
+            for s, e in zip(starts, ends):
+                k = (e - s) // frame_len
+                if k:
+                    frame_starts.append(s + frame_len * np.arange(k))
+            if not frame_starts:
+                raise DatasetError(f"{path}: no label run is as long as one {frame_len}-sample frame ({n} samples)")
+            first = np.concatenate(frame_starts)
+            labels = {k: _labels_at(h5[k], first, n) for k in keys}
+            if max_frames_per_label is not None:
+                keep = _cap(np.stack([labels[k].astype(np.float64) for k in keys], axis=1), max_frames_per_label)
+                first = first[keep]
+                labels = {k: v[keep] for k, v in labels.items()}
+            frames = _read_frames(h5["iq"], first, frame_len)
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError) as exc:
+        reason = " ".join(str(exc).split())[:120]
+        raise DatasetError(f"{path}: unreadable DeepBeam file ({type(exc).__name__}: {reason})") from None
     if not np.all(np.isfinite(frames)):
         raise DatasetError(f"{path}: 'iq' holds non-finite (NaN/Inf) samples")
     count = len(first)

@@ -76,7 +76,7 @@ def _load_h5(path: Path, names: Sequence[str]) -> tuple[dict[str, np.ndarray], l
                 if isinstance(obj, h5py.Dataset):
                     out[name] = obj[()]
             return out, found
-    except OSError as exc:
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError) as exc:  # h5py on damaged files
         raise DatasetError(f"{path}: unreadable MATLAB v7.3 (HDF5) file ({_short(exc)})") from None
 
 

@@ -18,8 +18,6 @@ Decisions:
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import warnings
 from collections.abc import Sequence
@@ -39,8 +37,17 @@ from radiofm.data.sigmf_format import (  # noqa: F401  (Annotation, Capture, SUP
     one_line,
     validate_metadata,
 )
+from radiofm.data.sigmf_meta import (
+    MAX_META_BYTES,
+    MAX_META_DEPTH,
+    check_freq,
+    check_index,
+    check_rate,
+    check_sigmf_bounds,
+    load_sigmf_meta,
+)
 from radiofm.errors import DatasetError, RecordingError
-from radiofm.io import manifest_kind
+from radiofm.io import JSONLimitError, manifest_kind, read_json_untrusted
 
 _FILE_READ_BYTES = 1 << 22  # reads at least this large go through the file, not the memory map
 
@@ -64,6 +71,7 @@ class Recording:
         annotations: list[Annotation],
         global_meta: dict,
         segments: list[tuple[int, int]],
+        raw_meta: dict | None = None,
     ) -> None:
         self.path = path
         self.data_path = data_path
@@ -73,6 +81,7 @@ class Recording:
         self.captures = captures
         self.annotations = annotations
         self.global_meta = global_meta
+        self.raw_meta = raw_meta  # the checked SigMF metadata as parsed (None for .npy)
         self._layout = datatype_layout(datatype, f"{path}: ")
         self.is_complex = self._layout.is_complex
         self._segments = segments  # (first sample, byte offset of that sample), ascending
@@ -232,45 +241,18 @@ def open_recording(path: str | Path, *, sample_rate_hz: float | None = None) -> 
     return _open_sigmf(meta_path, sample_rate_hz)
 
 
-def _check_rate(rate: Any, where: str) -> float:
-    if rate is None:
-        raise RecordingError(f"{where} has no sample rate; pass sample_rate_hz")
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
-        raise RecordingError(f"{where} has an invalid sample rate {rate!r} (need a positive number of Hz)")
-    return float(rate)
-
-
-def _load_meta(meta_path: Path) -> dict:
-    try:
-        raw = meta_path.read_bytes()
-    except OSError as exc:
-        raise RecordingError(f"{meta_path}: cannot read ({exc.strerror or exc})") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise RecordingError(f"{meta_path}: metadata is not UTF-8 (byte {exc.start})") from None
-    try:
-        meta = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RecordingError(f"{meta_path}: metadata is not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(meta, dict) or not isinstance(meta.get("global"), dict):
-        raise RecordingError(f"{meta_path}: metadata has no 'global' object")
-    return meta
-
-
 def _open_sigmf(meta_path: Path, sample_rate_hz: float | None) -> Recording:
     from sigmf.error import SigMFError
     from sigmf.sigmffile import get_dataset_filename_from_metadata
 
-    meta = _load_meta(meta_path)
+    meta = load_sigmf_meta(meta_path)  # bounded JSON: size, depth, strict numbers, surrogates replaced
     glob = meta["global"]
     layout = datatype_layout(glob.get("core:datatype"), f"{meta_path}: ")
-    rate = _check_rate(
+    rate = check_rate(
         sample_rate_hz if sample_rate_hz is not None else glob.get("core:sample_rate"), f"recording {meta_path}"
     )
     sf = validate_metadata(meta, meta_path)
-    if int(glob.get("core:num_channels", 1)) != 1:
-        raise RecordingError(f"{meta_path}: {glob['core:num_channels']} channels; only single-channel is supported")
+    check_sigmf_bounds(meta, meta_path)  # rates, frequencies, indices, num_channels, dataset name
     if glob.get("core:metadata_only"):
         raise RecordingError(f"{meta_path}: metadata-only recording (no samples)")
     try:
@@ -280,6 +262,8 @@ def _open_sigmf(meta_path: Path, sample_rate_hz: float | None) -> Recording:
     if data_path is None:
         raise RecordingError(f"{meta_path}: data file {meta_path.with_suffix(DATA_EXT).name} is missing")
     data_path = Path(data_path)
+    if data_path.parent.absolute() != meta_path.parent.absolute():  # core:dataset is checked to be a plain name
+        raise RecordingError(f"{meta_path}: data file {data_path} is outside the recording's folder")
     try:
         size = data_path.stat().st_size
     except OSError as exc:
@@ -309,8 +293,12 @@ def _open_sigmf(meta_path: Path, sample_rate_hz: float | None) -> Recording:
             f"data file {data_path} is truncated: {payload} bytes is not a whole number of "
             f"{layout.sample_size}-byte {layout.datatype} samples"
         )
-    if segments[-1][0] > n_samples:
-        raise RecordingError(f"data file {data_path} ends before its last capture (sample {segments[-1][0]})")
+    if segments[-1][0] >= n_samples:
+        raise RecordingError(
+            f"data file {data_path} ({n_samples} samples) ends before its last capture (sample {segments[-1][0]})"
+        )
+    if segments[0][0] > 0:  # samples before the first capture: stored from byte 0 on
+        segments.insert(0, (0, 0))
 
     captures = [
         Capture(
@@ -346,6 +334,7 @@ def _open_sigmf(meta_path: Path, sample_rate_hz: float | None) -> Recording:
         annotations=annotations,
         global_meta=dict(glob),
         segments=segments,
+        raw_meta=meta,
     )
 
 
@@ -354,7 +343,9 @@ def _open_npy(path: Path, sample_rate_hz: float | None) -> Recording:
         raise RecordingError(f"recording {path} not found")
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # numpy parses a damaged header with ast/tokenize: many error types, all the file's
+        if isinstance(exc, MemoryError):
+            raise
         raise RecordingError(f"{path}: not a readable .npy file ({one_line(exc, 120)})") from None
     if arr.ndim != 1 or arr.dtype.kind != "c" or arr.dtype.itemsize not in (8, 16):
         raise RecordingError(f"{path}: need a 1-D complex64/complex128 array, got {arr.dtype} {arr.shape}")
@@ -364,19 +355,16 @@ def _open_npy(path: Path, sample_rate_hz: float | None) -> Recording:
     side: dict = {}
     if sidecar.is_file():
         try:
-            side = json.loads(sidecar.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            side = read_json_untrusted(sidecar, max_bytes=MAX_META_BYTES, max_depth=MAX_META_DEPTH)
+        except (OSError, JSONLimitError) as exc:
             raise RecordingError(f"{sidecar}: not a readable JSON sidecar ({one_line(exc, 120)})") from None
         if not isinstance(side, dict):
             raise RecordingError(f"{sidecar}: sidecar must be a JSON object")
     rate = sample_rate_hz if sample_rate_hz is not None else side.get("sample_rate_hz")
     where = f"recording {path}" + ("" if side else f" (no sidecar {sidecar.name})")
-    rate = _check_rate(rate, where)
-    center = side.get("center_freq_hz")
-    try:
-        annotations = [Annotation(**a) for a in side.get("annotations", [])]
-    except TypeError as exc:
-        raise RecordingError(f"{sidecar}: bad annotation ({one_line(exc, 120)})") from None
+    rate = check_rate(rate, where)
+    center = check_freq(side.get("center_freq_hz"), str(sidecar), "center_freq_hz")
+    annotations = _sidecar_annotations(side.get("annotations"), sidecar)
     order = "_be" if arr.dtype.byteorder == ">" else "_le"
     return Recording(
         path,
@@ -384,11 +372,43 @@ def _open_npy(path: Path, sample_rate_hz: float | None) -> Recording:
         sample_rate_hz=rate,
         datatype=("cf32" if arr.dtype.itemsize == 8 else "cf64") + order,
         n_samples=arr.size,
-        captures=[Capture(0, None if center is None else float(center))],
+        captures=[Capture(0, center)],
         annotations=annotations,
         global_meta=side,
         segments=[(0, int(arr.offset))],
     )
+
+
+def _sidecar_annotations(items: Any, sidecar: Path) -> list[Annotation]:
+    """The ``annotations`` of a .npy sidecar: objects with Annotation's fields, checked like SigMF ones."""
+    if items is None:
+        return []
+    if not isinstance(items, list) or not all(isinstance(a, dict) for a in items):
+        raise RecordingError(f"{sidecar}: 'annotations' must be an array of objects")
+    fields = {"sample_start", "sample_count", "freq_lower_edge_hz", "freq_upper_edge_hz", "label", "extra"}
+    out = []
+    for i, a in enumerate(items):
+        at = f"{sidecar} annotation {i}"
+        unknown = sorted(set(a) - fields)
+        if unknown or "sample_start" not in a or "sample_count" not in a:
+            raise RecordingError(
+                f"{at}: needs sample_start and sample_count; allowed keys: {', '.join(sorted(fields))}"
+                + (f" (unknown: {one_line(', '.join(unknown), 80)})" if unknown else "")
+            )
+        label, extra = a.get("label", ""), a.get("extra", {})
+        if not isinstance(label, str) or not isinstance(extra, dict):
+            raise RecordingError(f"{at}: label must be a string and extra an object")
+        out.append(
+            Annotation(
+                check_index(a["sample_start"], at, "sample_start"),
+                check_index(a["sample_count"], at, "sample_count"),
+                check_freq(a.get("freq_lower_edge_hz"), at, "freq_lower_edge_hz"),
+                check_freq(a.get("freq_upper_edge_hz"), at, "freq_upper_edge_hz"),
+                label,
+                extra,
+            )
+        )
+    return out
 
 
 def resolve_sources(

@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from radiofm.data.splits import PAPER_A_SPLIT, split_indices  # noqa: F401  (re-exported: the paper-A split)
 from radiofm.errors import ConfigError, DatasetError, RadioFMError
-from radiofm.io import atomic_path, manifest_kind, read_json, write_json
+from radiofm.io import atomic_path, build_lock, manifest_kind, read_json, write_json
 
 SCHEMA_VERSION = 1
 MANIFEST_KIND = "sentences"
@@ -196,22 +196,28 @@ def build_sentences(
     sources = [_fingerprint(p) for p in paths]
     key = _cache_key(config, seed, sources)
     out = Path(out_dir) if out_dir is not None else default_cache_dir(Path(cache_base), config, seed)
-    if not force and _is_sentence_manifest(out / "manifest.json") and read_json(out / "manifest.json")["key"] == key:
+
+    def built() -> bool:
+        return _is_sentence_manifest(out / "manifest.json") and read_json(out / "manifest.json")["key"] == key
+
+    if not force and built():
         return SentenceDataset(out)
-    with atomic_path(out) as tmp:
-        tmp.mkdir(parents=True)
-        manifest = _write_shards(
-            tmp, paths, config, seed, shard_tokens=shard_tokens, workers=workers, progress=progress
-        )
-        manifest.update(
-            kind=MANIFEST_KIND,
-            schema_version=SCHEMA_VERSION,
-            key=key,
-            seed=seed,
-            config=config.to_dict(),
-            sources=sources,
-        )
-        write_json(tmp / "manifest.json", manifest)
+    with build_lock(out):  # a second process building the same cache waits here, then reuses it
+        if force or not built():
+            with atomic_path(out) as tmp:
+                tmp.mkdir(parents=True)
+                manifest = _write_shards(
+                    tmp, paths, config, seed, shard_tokens=shard_tokens, workers=workers, progress=progress
+                )
+                manifest.update(
+                    kind=MANIFEST_KIND,
+                    schema_version=SCHEMA_VERSION,
+                    key=key,
+                    seed=seed,
+                    config=config.to_dict(),
+                    sources=sources,
+                )
+                write_json(tmp / "manifest.json", manifest)
     return SentenceDataset(out)
 
 

@@ -22,6 +22,7 @@ from radiofm.data.sigmf_format import (
     datatype_layout,
     validate_metadata,
 )
+from radiofm.errors import OutputError
 from radiofm.io import atomic_path
 
 
@@ -156,7 +157,7 @@ def sigmf_source(rec) -> tuple[dict, list[dict]]:
         if rec.center_freq_hz is not None:
             caps[0]["core:frequency"] = rec.center_freq_hz
         return glob, caps
-    raw = json.loads(rec.path.read_text(encoding="utf-8"))
+    raw = rec.raw_meta if getattr(rec, "raw_meta", None) is not None else json.loads(rec.path.read_text("utf-8"))
     glob, caps = dict(raw["global"]), [dict(c) for c in raw.get("captures", [])]
     glob.pop("core:dataset", None)
     glob.setdefault("core:sample_rate", rec.sample_rate_hz)
@@ -199,13 +200,19 @@ def write_sigmf_copy(
     validate_metadata(json.loads(text), meta_path)
     with contextlib.ExitStack() as stack:
         tmp_data = stack.enter_context(atomic_path(data_path))
-        with open(rec.data_path, "rb") as src, open(tmp_data, "wb") as dst:
-            src.seek(data_offset)
-            shutil.copyfileobj(src, dst, length=16 << 20)
-        tmp_meta = stack.enter_context(atomic_path(meta_path))
-        tmp_meta.write_text(text + "\n", encoding="utf-8")
-        for out, write in (also or {}).items():
-            write(stack.enter_context(atomic_path(out)))
+        current = data_path
+        try:
+            with open(rec.data_path, "rb") as src, open(tmp_data, "wb") as dst:
+                src.seek(data_offset)
+                shutil.copyfileobj(src, dst, length=16 << 20)
+            tmp_meta = stack.enter_context(atomic_path(meta_path))
+            current = meta_path
+            tmp_meta.write_text(text + "\n", encoding="utf-8")
+            for out, write in (also or {}).items():
+                current = out
+                write(stack.enter_context(atomic_path(out)))
+        except OSError as exc:  # disk full, read-only: one line; every temporary file is removed
+            raise OutputError(f"cannot write {current}: {exc.strerror or type(exc).__name__}") from None
     return meta_path, data_path
 
 

@@ -25,7 +25,7 @@ import torch
 from tqdm import tqdm
 
 from radiofm.errors import ConfigError, DatasetError, RadioFMError
-from radiofm.io import atomic_path, read_json, write_json
+from radiofm.io import JSONLimitError, atomic_path, build_lock, read_json, read_json_untrusted, write_json
 
 SCHEMA_VERSION = 1
 MANIFEST_KIND = "spectrograms"
@@ -172,21 +172,26 @@ def build_spectrogram_dataset(
     key = _params_key(params, sources)
     out = Path(out_dir) if out_dir is not None else default_cache_dir(cache_base, params)
     manifest_path = out / "manifest.json"
-    if not force and manifest_path.exists():
-        try:
-            if read_json(manifest_path).get("key") == key:
-                return SpectrogramDataset(out)
-        except (OSError, ValueError):
-            pass  # unreadable manifest: rebuild
-
-    with atomic_path(out) as tmp:
-        tmp.mkdir(parents=True)
-        manifest = _write_shards(tmp, paths, params, shard_size=shard_size, workers=workers, progress=progress)
-        manifest.update(
-            kind=MANIFEST_KIND, schema_version=SCHEMA_VERSION, key=key, params=params.to_dict(), sources=sources
-        )
-        write_json(tmp / "manifest.json", manifest)
+    if not force and _cache_key(manifest_path) == key:
+        return SpectrogramDataset(out)
+    with build_lock(out):  # a second process building the same cache waits here, then reuses it
+        if force or _cache_key(manifest_path) != key:
+            with atomic_path(out) as tmp:
+                tmp.mkdir(parents=True)
+                manifest = _write_shards(tmp, paths, params, shard_size=shard_size, workers=workers, progress=progress)
+                manifest.update(
+                    kind=MANIFEST_KIND, schema_version=SCHEMA_VERSION, key=key, params=params.to_dict(), sources=sources
+                )
+                write_json(tmp / "manifest.json", manifest)
     return SpectrogramDataset(out)
+
+
+def _cache_key(manifest_path: Path) -> str | None:
+    """The key of the cache whose manifest this is; None when missing or unreadable (rebuild)."""
+    try:
+        return read_json(manifest_path).get("key")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _iter_segments(paths, params, workers) -> Iterator[tuple[str, np.ndarray | None, str | None]]:
@@ -269,21 +274,34 @@ class SpectrogramDataset(torch.utils.data.Dataset):
         if not mpath.exists():
             raise DatasetError(f"not a spectrogram dataset (no manifest.json): {self.folder}")
         try:
-            self.manifest = read_json(mpath)
-        except (OSError, ValueError) as exc:
+            self.manifest = read_json_untrusted(mpath)
+        except (OSError, JSONLimitError) as exc:
             raise DatasetError(f"unreadable manifest {mpath}: {exc}") from None
-        if self.manifest.get("kind") != MANIFEST_KIND:
-            raise DatasetError(f"{self.folder} is a {self.manifest.get('kind')!r} dataset, expected spectrograms")
-        self.params = SpectrogramParams(**self.manifest["params"])
-        self.stats = dict(stats or self.manifest["stats"])
-        self._mean = float(self.stats["mean_db"])
-        self._inv_std = 1.0 / float(self.stats["std_db"])
-        self._shards: list[np.ndarray | None] = [None] * len(self.manifest["shards"])
-        self._offsets = np.cumsum([0] + [s["count"] for s in self.manifest["shards"]])
+        if not isinstance(self.manifest, dict) or self.manifest.get("kind") != MANIFEST_KIND:
+            kind = self.manifest.get("kind") if isinstance(self.manifest, dict) else None
+            raise DatasetError(f"{self.folder} is a {str(kind)[:40]!r} dataset, expected spectrograms")
+        try:  # an edited or damaged manifest: any wrong type or value is the folder's problem
+            self.params = SpectrogramParams(**self.manifest["params"])
+            self.stats = dict(stats or self.manifest["stats"])
+            self._mean = float(self.stats["mean_db"])
+            self._inv_std = 1.0 / float(self.stats["std_db"])
+            shards = self.manifest["shards"]
+            counts = [int(s["count"]) for s in shards]
+            files = [s["file"] for s in shards]
+            if not all(isinstance(f, str) for f in files):
+                raise TypeError("shard file names must be strings")
+        except (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError, OverflowError, ConfigError) as exc:
+            raise DatasetError(f"malformed manifest {mpath} ({type(exc).__name__}: {str(exc)[:100]})") from None
+        bad = [f for f in files if Path(f).name != f or f.startswith(".")]
+        if bad or min(counts, default=0) < 0 or not (np.isfinite(self._mean) and np.isfinite(self._inv_std)):
+            raise DatasetError(f"malformed manifest {mpath} (shard names, counts or statistics)")
+        self._files, self._counts = files, counts
+        self._shards: list[np.ndarray | None] = [None] * len(shards)
+        self._offsets = np.cumsum([0] + counts)
         if verify:
-            for s in self.manifest["shards"]:
-                if _sha256(self.folder / s["file"]) != s["sha256"]:
-                    raise DatasetError(f"checksum mismatch in {self.folder / s['file']}: rebuild the dataset")
+            for f, s in zip(files, shards):
+                if not (self.folder / f).is_file() or _sha256(self.folder / f) != s.get("sha256"):
+                    raise DatasetError(f"checksum mismatch in {self.folder / f}: rebuild the dataset")
 
     def __len__(self) -> int:
         return int(self._offsets[-1])
@@ -294,7 +312,15 @@ class SpectrogramDataset(torch.utils.data.Dataset):
 
     def _shard(self, k: int) -> np.ndarray:
         if self._shards[k] is None:  # opened lazily so DataLoader workers each map their own view
-            self._shards[k] = np.load(self.folder / self.manifest["shards"][k]["file"], mmap_mode="r")
+            path = self.folder / self._files[k]
+            try:
+                arr = np.load(path, mmap_mode="r", allow_pickle=False)
+            except (OSError, ValueError, EOFError) as exc:
+                raise DatasetError(f"unreadable shard {path} ({str(exc)[:100]}): rebuild the dataset") from None
+            want = (self._counts[k], *self.params.image_size)
+            if arr.shape != want or arr.dtype != np.float32:
+                raise DatasetError(f"shard {path} holds {arr.dtype} {arr.shape}, expected float32 {want}")
+            self._shards[k] = arr
         return self._shards[k]
 
     def raw(self, i: int) -> np.ndarray:

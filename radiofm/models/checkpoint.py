@@ -27,9 +27,17 @@ import safetensors.torch
 import torch
 from torch import nn
 
-from radiofm.errors import CheckpointError, ConfigError
-from radiofm.io import atomic_path, write_json
+from radiofm.errors import CheckpointError, ConfigError, OutputError
+from radiofm.io import JSONLimitError, atomic_path, read_json_untrusted, write_json
 from radiofm.models import registry
+from radiofm.models.checkpoint_check import (
+    _KIND_CHECKS,
+    build_checked,
+    check_family_config,
+    check_finite,
+    read_safetensors_header,
+    register_kind_check,
+)
 
 FORMAT = "radiofm-checkpoint"
 VERSION = 1
@@ -43,13 +51,16 @@ Builder = Callable[[dict, dict], nn.Module]
 _KIND_BUILDERS: dict[str, Builder] = {}
 
 
-def register_kind(kind: str, builder: Builder) -> None:
+def register_kind(kind: str, builder: Builder, *, check: Callable[[Any, str], None] | None = None) -> None:
     """Teach :func:`load_checkpoint` to rebuild ``kind`` models: ``builder(config_dict, extra) -> nn.Module``.
 
     Kinds without a builder are rebuilt from the model family registry (``config.json``'s "family"), which
-    covers plain backbones such as "mae" and "convlstm".
+    covers plain backbones such as "mae" and "convlstm". ``check(config_dict, where)`` validates the config
+    before anything is built (else: the family's config dataclass, see :mod:`radiofm.models.checkpoint_check`).
     """
     _KIND_BUILDERS[kind] = builder
+    if check is not None:
+        register_kind_check(kind, check)
 
 
 # --------------------------------------------------------------------------- tensors without sharing
@@ -231,16 +242,23 @@ def save_checkpoint(
         raise CheckpointError(f"checkpoint config/extra for {folder} is not JSON serialisable: {exc}") from None
     with atomic_path(folder) as tmp:
         tmp.mkdir()
-        safetensors.torch.save_file(tensors, str(tmp / MODEL_FILE), metadata={"format": "pt"})
+        _save_tensors(tensors, tmp / MODEL_FILE, folder, metadata={"format": "pt"})
         if train_state is not None:
             state_tensors, state_meta = flatten_state_dict(train_state)
             (tmp / TRAIN_DIR).mkdir()
-            safetensors.torch.save_file(state_tensors, str(tmp / TRAIN_DIR / "tensors.safetensors"))
+            _save_tensors(state_tensors, tmp / TRAIN_DIR / "tensors.safetensors", folder)
             write_json(
                 tmp / TRAIN_DIR / "state.json", {"format": TRAIN_STATE_FORMAT, "version": VERSION, "state": state_meta}
             )
         write_json(tmp / CONFIG_FILE, meta)  # last: a folder with config.json is complete
     return folder
+
+
+def _save_tensors(tensors: dict, path: Path, folder: Path, metadata: dict | None = None) -> None:
+    try:  # a failed write leaves no folder: atomic_path removes the temporary one
+        safetensors.torch.save_file(tensors, str(path), metadata=metadata)
+    except Exception as exc:  # safetensors wraps OSError (disk full, file too large) in its own error type
+        raise OutputError(f"cannot write checkpoint {folder}: {str(exc)[:200] or type(exc).__name__}") from None
 
 
 # --------------------------------------------------------------------------- load
@@ -253,9 +271,11 @@ def read_checkpoint_info(folder: str | Path) -> dict:
     if not cfg_path.is_file() or not (folder / MODEL_FILE).is_file():
         raise CheckpointError(f"{folder} is not a radiofm checkpoint (needs {CONFIG_FILE} and {MODEL_FILE})")
     try:
-        info = json.loads(cfg_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{cfg_path} is malformed JSON: {exc}") from None
+        info = read_json_untrusted(cfg_path, max_bytes=16 << 20, max_depth=32)
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {cfg_path}: {exc.strerror or type(exc).__name__}") from None
+    except JSONLimitError as exc:
+        raise CheckpointError(f"{cfg_path} is malformed: {exc}") from None
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise CheckpointError(f"{folder} is not a radiofm checkpoint ({cfg_path} lacks format {FORMAT!r})")
     if info.get("version") != VERSION:
@@ -263,7 +283,32 @@ def read_checkpoint_info(folder: str | Path) -> dict:
     for key, typ in (("kind", str), ("config", dict), ("extra", dict)):
         if not isinstance(info.get(key), typ):
             raise CheckpointError(f"{cfg_path} is malformed: {key!r} must be a {typ.__name__}")
+    if info.get("family") is not None and not isinstance(info["family"], str):
+        raise CheckpointError(f"{cfg_path} is malformed: 'family' must be a string or null")
+    tied = info.get("tied")
+    if tied is not None and (
+        not isinstance(tied, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tied.items())
+    ):
+        raise CheckpointError(f"{cfg_path} is malformed: 'tied' must map tensor names to tensor names")
     return info
+
+
+def check_checkpoint_config(info: dict, folder: Path) -> None:
+    """The config of ``info`` (from :func:`read_checkpoint_info`) fits its kind's schema or family dataclass."""
+    kind, where = info["kind"], str(folder / CONFIG_FILE)
+    if kind in _KIND_CHECKS:
+        _KIND_CHECKS[kind](info["config"], where)
+    elif info.get("family") is not None:
+        check_family_config(info["family"], info["config"], where)
+
+
+def read_model_tensors(folder: str | Path, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """``folder/model.safetensors`` after its header is checked; floating tensors must be finite."""
+    path = Path(folder) / MODEL_FILE
+    read_safetensors_header(path)
+    tensors = _read_tensors(path, device)
+    check_finite(tensors, path)
+    return tensors
 
 
 def _read_tensors(path: Path, device: str | torch.device) -> dict[str, torch.Tensor]:
@@ -307,24 +352,21 @@ def load_checkpoint(
     info = read_checkpoint_info(folder)
     if expect_kind is not None and info["kind"] != expect_kind:
         raise CheckpointError(f"{folder} is a {info['kind']!r} checkpoint, expected {expect_kind!r}")
-    model = _build(info, folder)
-    tensors = _read_tensors(folder / MODEL_FILE, map_location)
+    check_checkpoint_config(info, folder)
+    header = read_safetensors_header(folder / MODEL_FILE)
     tied = info.get("tied") or {}
+    model = build_checked(lambda: _build(info, folder), header, tied, folder)  # within a size budget
+    tensors = _read_tensors(folder / MODEL_FILE, map_location)
+    check_finite(tensors, folder / MODEL_FILE)
     for alias, src in tied.items():
         if src in tensors:
             tensors[alias] = tensors[src]
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    wrong = sorted(k for k in set(expected) & set(tensors) if expected[k].shape != tensors[k].shape)
-    problems = [
-        f"{what}: {_describe(keys)}"
-        for what, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong))
-        if keys
-    ]
-    if problems:
-        raise CheckpointError(f"tensors in {folder / MODEL_FILE} do not fit the model ({'; '.join(problems)})")
-    model.load_state_dict(tensors, strict=True)
+    try:
+        model.load_state_dict(tensors, strict=True)  # names, shapes and dtypes already match (build_checked)
+    except RuntimeError as exc:
+        raise CheckpointError(
+            f"tensors in {folder / MODEL_FILE} do not fit the model: {str(exc).split(chr(10))[0]}"
+        ) from None
     model.to(map_location).eval()
     return model, {**info, "path": str(folder)}
 
@@ -339,13 +381,16 @@ def load_train_state(folder: str | Path, *, map_location: str | torch.device = "
         return None
     state_path = state_dir / "state.json"
     try:
-        doc = json.loads(state_path.read_text())
+        doc = read_json_untrusted(state_path, max_bytes=256 << 20, max_depth=64)
     except FileNotFoundError:
         raise CheckpointError(f"{state_dir} lacks state.json") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{state_path} is malformed JSON: {exc}") from None
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {state_path}: {exc.strerror or type(exc).__name__}") from None
+    except JSONLimitError as exc:
+        raise CheckpointError(f"{state_path} is malformed: {exc}") from None
     if not isinstance(doc, dict) or doc.get("format") != TRAIN_STATE_FORMAT or "state" not in doc:
         raise CheckpointError(f"{state_path} is not a radiofm training state")
+    read_safetensors_header(state_dir / "tensors.safetensors")
     tensors = _read_tensors(state_dir / "tensors.safetensors", map_location)
     return unflatten_state_dict(tensors, doc["state"])
 
@@ -370,7 +415,7 @@ def load_backbone_weights(
     """
     folder = Path(folder)
     read_checkpoint_info(folder)
-    raw = _read_tensors(folder / MODEL_FILE, "cpu")
+    raw = read_model_tensors(folder)
     source = {k[len(source_prefix) :]: v for k, v in raw.items() if k.startswith(source_prefix)}
     target = module.state_dict()
     loaded: dict[str, torch.Tensor] = {}

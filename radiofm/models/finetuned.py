@@ -34,6 +34,7 @@ from torch import nn
 from radiofm.errors import CheckpointError, ConfigError
 from radiofm.models.backbones import BACKBONES, backbone_spec
 from radiofm.models.checkpoint import load_backbone_weights, read_checkpoint_info, register_kind
+from radiofm.models.checkpoint_check import check_finetune_config
 from radiofm.models.heads import build_head
 from radiofm.models.lora import apply_lora
 from radiofm.models.registry import model_from_config
@@ -153,7 +154,7 @@ def rebuild(config: dict, head_builder: Callable[[dict], nn.Module] = build_head
 
 
 for _kind in FINETUNED_KINDS:
-    register_kind(_kind, lambda config, extra: rebuild(config))
+    register_kind(_kind, lambda config, extra: rebuild(config), check=check_finetune_config)
 
 
 # ------------------------------------------------------------------------------------------- modes

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from radiofm.errors import ConfigError
+from radiofm.errors import ConfigError, OutputError
 from radiofm.io import atomic_path
 from radiofm.models.checkpoint import load_train_state, save_checkpoint
 from radiofm.train.config import Task, TrainConfig, TrainingDiverged, lr_at, param_groups
@@ -79,8 +79,12 @@ def train_one_epoch(
     the epoch's wall time spent waiting for the next batch (``data_wait_frac``, loading and copying to the
     device)."""
     model.train()
-    sums: dict[str, float] = {}
-    seen = 0
+    # the sums of this epoch so far: restored from the checkpoint when resuming mid-epoch, so the epoch's mean
+    # loss covers all of its steps
+    sums: dict[str, float] = state.setdefault("epoch_sums", {})
+    if not state["step_in_epoch"]:
+        sums.clear()
+    seen = int(sums.get("__seen__", 0))
     wait = 0.0
     t0 = time.perf_counter()
     bar = tqdm(
@@ -122,6 +126,7 @@ def train_one_epoch(
         optimizer.step()
         n = _batch_len(batch)
         seen += n
+        sums["__seen__"] = seen
         sums["loss"] = sums.get("loss", 0.0) + float(loss.detach()) * n
         for k, v in (metrics or {}).items():
             sums[k] = sums.get(k, 0.0) + float(v) * n
@@ -137,7 +142,7 @@ def train_one_epoch(
             on_step(state, float(loss.detach()))
     bar.close()
     elapsed = time.perf_counter() - t0
-    out = {f"train_{k}": v / max(seen, 1) for k, v in sums.items()}
+    out = {f"train_{k}": v / max(seen, 1) for k, v in sums.items() if k != "__seen__"}
     out["samples_per_s"] = seen * dist.world_size / max(elapsed, 1e-9)
     out["data_wait_frac"] = wait / max(elapsed, 1e-9)
     out["lr"] = lr_at(max(state["global_step"] - 1, 0), **sched)
@@ -202,9 +207,15 @@ def fit(
     setup_device(dist.device)
     model.to(dist.device)
     unwrapped = model
+    if dist.is_main:
+        remove_orphans(out)
+    if resume and not (out / "config.json").exists():
+        if out.exists() and (not out.is_dir() or any(p.name not in (*RUN_FILES, "split.json") for p in out.iterdir())):
+            raise ConfigError(f"--resume: {out} holds no radiofm checkpoint but other files; choose another --out")
+        if dist.is_main and log is not None:
+            log(f"--resume: no complete checkpoint in {out} yet; starting from the beginning")
+        resume = False
     if resume:
-        if not (out / "config.json").exists():
-            raise ConfigError(f"--resume: no checkpoint in {out}")
         ts = _load_resume(out, unwrapped, load_train_state)
     else:
         ts = None
@@ -245,11 +256,12 @@ def fit(
         **(run_info or {}),
     }
 
-    def save():
+    def save(line: str | None = None):
         if not dist.is_main:
             return
-        train_state = {"optimizer": optimizer.state_dict(), "progress": dict(state)}
-        _save_run(out, unwrapped, task.kind, {**(extra or {}), "run": info}, train_state, save_checkpoint)
+        progress = {**state, "epoch_sums": dict(state.get("epoch_sums", {}))}
+        train_state = {"optimizer": optimizer.state_dict(), "progress": progress}
+        _save_run(out, unwrapped, task.kind, {**(extra or {}), "run": info}, train_state, save_checkpoint, line)
 
     record: dict = {}
     while state["epoch"] < cfg.epochs:
@@ -288,6 +300,7 @@ def fit(
             )
         state["epoch"] += 1
         state["step_in_epoch"] = 0
+        state["epoch_sums"] = {}
         record = {
             "epoch": state["epoch"],
             "step": state["global_step"],
@@ -295,9 +308,10 @@ def fit(
             "epoch_time_s": time.perf_counter() - t0,
             "peak_rss_mb": peak_rss_mb(),
         }
-        if dist.is_main:
-            _log(out, record, log)
-        save()
+        line = _line(record)
+        save(line)  # the epoch's metrics line is committed with the checkpoint: a kill never duplicates it
+        if dist.is_main and log is not None:
+            log(line)
     return record
 
 
@@ -310,31 +324,49 @@ def _cfg_dict(cfg: TrainConfig) -> dict:
     return d
 
 
-def _log(out: Path, record: dict, log: Callable[[str], None] | None) -> None:
-    line = json.dumps({k: (round(v, 6) if isinstance(v, float) else v) for k, v in record.items()})
-    if log is not None:
-        log(line)
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "metrics.jsonl", "a") as fh:
-        fh.write(line + "\n")
+def _line(record: dict) -> str:
+    return json.dumps({k: (round(v, 6) if isinstance(v, float) else v) for k, v in record.items()})
 
 
-def _save_run(out: Path, model, kind, extra, train_state, save_checkpoint) -> None:
-    """Replace the run folder atomically with a fresh checkpoint, carrying the run's logs across."""
-    with atomic_path(out) as tmp:
-        save_checkpoint(tmp, model, kind=kind, extra=extra, train_state=train_state)
-        for name in RUN_FILES:
-            if (out / name).exists():
-                shutil.copy2(out / name, tmp / name)
+def _save_run(out: Path, model, kind, extra, train_state, save_checkpoint, line: str | None = None) -> None:
+    """Replace the run folder atomically with a fresh checkpoint, carrying the run's logs across and appending
+    ``line`` to its ``metrics.jsonl`` in the same step. A failed write (disk full) leaves the previous one."""
+    try:
+        with atomic_path(out) as tmp:
+            save_checkpoint(tmp, model, kind=kind, extra=extra, train_state=train_state)
+            for name in RUN_FILES:
+                if (out / name).exists():
+                    shutil.copy2(out / name, tmp / name)
+            if line is not None:
+                with open(tmp / "metrics.jsonl", "a") as fh:
+                    fh.write(line + "\n")
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write checkpoint {out}: {exc.strerror or type(exc).__name__}; the previous checkpoint is intact"
+        ) from None
+    except OutputError as exc:
+        raise OutputError(f"{exc}; the previous checkpoint in {out} is intact") from None
+
+
+def remove_orphans(out: Path) -> None:
+    """Remove what killed saves of run folder ``out`` left beside it (temporary and set-aside folders)."""
+    if not out.parent.is_dir():
+        return
+    for pattern in (f".{out.name}.*.tmp", f".{out.name}.old-*"):
+        for p in out.parent.glob(pattern):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
 
 
 def _load_resume(out: Path, model, load_train_state) -> dict:
-    from safetensors.torch import load_file
+    from radiofm.models.checkpoint import read_model_tensors
 
     ts = load_train_state(out)
     if ts is None:
         raise ConfigError(f"--resume: {out} has no train_state (it is a finished or exported model)")
-    missing, unexpected = model.load_state_dict(load_file(out / "model.safetensors"), strict=False)
+    missing, unexpected = model.load_state_dict(read_model_tensors(out), strict=False)
     if missing or unexpected:
         raise ConfigError(
             f"--resume: {out} does not match the model (missing {len(missing)}, unexpected {len(unexpected)} tensors)"

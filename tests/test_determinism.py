@@ -22,7 +22,7 @@ assert main(["pretrain", "--data", f"{root}/ism", "--model", "convlstm-tiny", "-
 assert main(["finetune", "forecasting", "--data", f"{root}/ism", "--init", f"{root}/pre", "--out", f"{root}/ft",
              "--mode", "last-k", "--epochs", "1", *common]) == 0
 """
-VOLATILE = ("samples_per_s", "epoch_time_s")
+VOLATILE = ("samples_per_s", "epoch_time_s", "data_wait_frac", "peak_rss_mb")
 
 
 def _snapshot(root: Path) -> dict[str, str]:

@@ -8,8 +8,7 @@ Decisions:
 - Sample indices (``Recording.read``, captures, annotations) count samples from the start of the data file. When
   ``core:offset`` > 0 and the metadata uses absolute indices (first capture starts at the offset), the offset is
   subtracted.
-- Integer datatypes scale to [-1, 1) (see :mod:`radiofm.data.sigmf_format`); writing is
-  :mod:`radiofm.data.sigmf_writer`.
+- Integer datatypes scale to [-1, 1) (:mod:`radiofm.data.sigmf_format`); writing: :mod:`radiofm.data.sigmf_writer`.
 - Real datatypes (``rf*``, ``ri*``, ``ru*``) are read as complex with zero imaginary part (``is_complex`` is False);
   the spectrum of such a recording is symmetric about DC.
 - ``cf16`` is not a SigMF datatype (the schema rejects it), so it is refused like any unknown datatype.

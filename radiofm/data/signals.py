@@ -86,11 +86,11 @@ def check_classes(train_classes: Sequence[str], test_classes: Iterable[str] | La
 
 def _sigmf_label(meta_path: Path) -> str | None:
     """``core:label`` of the global object, else the single label of the annotations, else None."""
-    from radiofm.data.recording import _load_meta
+    from radiofm.data.sigmf_meta import load_sigmf_meta
     from radiofm.errors import RecordingError
 
     try:
-        meta = _load_meta(meta_path)
+        meta = load_sigmf_meta(meta_path)
     except RecordingError as exc:
         raise DatasetError(str(exc)) from None
     label = meta["global"].get("core:label")

@@ -16,7 +16,7 @@ import radiofm.annotate as A
 from radiofm.annotate import boxes, frontend, output
 from radiofm.annotate.plan import EDGE_MARGIN
 from radiofm.data import Capture, open_recording, write_sigmf
-from radiofm.errors import RecordingError
+from radiofm.errors import OutputError, RecordingError
 from radiofm.synth import nrlte
 
 FS = 61.44e6
@@ -436,7 +436,7 @@ def test_npy_input_and_no_partial_output(tmp_path, frame3, monkeypatch):
             raise OSError("disk full")
 
     monkeypatch.setattr(output, "overlay_figure", lambda rec, res: Broken())  # fails after data and meta are written
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(OutputError, match="cannot write"):  # one line for the user, nothing left behind
         A.write_annotated(rec, res, tmp_path / "p" / "y")
     assert list((tmp_path / "p").iterdir()) == []
 

@@ -9,7 +9,7 @@ import safetensors.torch
 import torch
 from torch import nn
 
-from radiofm.errors import CheckpointError
+from radiofm.errors import CheckpointError, OutputError
 from radiofm.models import checkpoint as ckpt_mod
 from radiofm.models import (
     create_model,
@@ -156,7 +156,7 @@ def test_atomic_failure_leaves_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(ckpt_mod.safetensors.torch, "save_file", failing)
     opt = torch.optim.AdamW(tiny().parameters())
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(OutputError, match="disk full"):
         save_checkpoint(tmp_path / "ck", tiny(), kind="mae", train_state={"optimizer": opt})
     assert list(tmp_path.iterdir()) == []
 

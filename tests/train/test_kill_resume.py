@@ -21,7 +21,12 @@ from radiofm.errors import OutputError
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import write_tiny_corpus  # noqa: E402
 
-VOLATILE = ("samples_per_s", "epoch_time_s")  # wall-clock figures differ between runs by nature
+VOLATILE = (
+    "samples_per_s",
+    "epoch_time_s",
+    "data_wait_frac",
+    "peak_rss_mb",
+)  # wall-clock figures differ between runs by nature
 MODES = ("before", "writing", "between")
 
 

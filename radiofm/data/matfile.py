@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from radiofm.data.mat5_check import check_mat5
 from radiofm.errors import DatasetError
 
 _USERBLOCK = 512
@@ -54,6 +55,7 @@ def load_mat(path: str | os.PathLike, names: Sequence[str]) -> tuple[str, dict[s
         return "7.3", *_load_h5(path, names)
     import scipy.io
 
+    check_mat5(path)  # scipy's compiled reader can crash (SIGSEGV) on damaged element tags: check the layout first
     try:
         mat = scipy.io.loadmat(path, variable_names=None)
     except Exception as exc:  # scipy raises many types for a damaged file (ValueError, MatReadError, OSError...)

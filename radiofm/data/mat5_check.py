@@ -1,0 +1,174 @@
+"""Structural check of a MATLAB v5 .mat file, in pure Python, before scipy parses it.
+
+scipy's compiled v5 reader (``_mio5.read_var_array``) trusts the element tags of the file; a damaged tag can make
+it crash the whole process (SIGSEGV) instead of raising. :func:`check_mat5` walks the file's layout first (the
+128-byte header, then every top-level data element: tags, sizes, zlib-compressed elements decompressed with a
+size cap, array flags, dimensions, name, data subelements) and raises a one-line DatasetError naming the file
+on anything inconsistent. Only what radiofm reads is accepted: numeric (and logical) arrays, real or complex.
+Cell, struct, object, char, sparse and function arrays are refused (the NTU-Fi reader needs one numeric
+array). Layout: MathWorks, "MAT-File Format" (matfile_format.pdf), chapter 1.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from radiofm.errors import DatasetError
+
+MAX_DECOMPRESSED = 1 << 30  # bytes one miCOMPRESSED element may inflate to
+MI_INT8, MI_INT32, MI_UINT32, MI_MATRIX, MI_COMPRESSED = 1, 5, 6, 14, 15
+# miType -> item size (bytes) for the types a numeric or char array's data may be stored as
+_ITEM = {1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 4, 7: 4, 9: 8, 12: 8, 13: 8}
+_NUMERIC_CLASSES = set(range(6, 16))  # mxDOUBLE .. mxUINT64
+_CLASS_NAMES = {1: "cell", 2: "struct", 3: "object", 4: "char", 5: "sparse", 16: "function", 17: "opaque"}
+_COMPLEX = 0x0800
+
+
+class _Bad(Exception):
+    """A layout problem; check_mat5 turns it into a DatasetError naming the file."""
+
+
+def check_mat5(path: str | os.PathLike, data: bytes | None = None) -> None:
+    """Raise DatasetError (one line, naming ``path``) unless it is a well-formed MATLAB v5 file radiofm can read.
+
+    ``data``: the file's bytes, when already read (otherwise read from ``path``).
+    """
+    path = Path(path)
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise DatasetError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
+    try:
+        _check(memoryview(data))
+    except _Bad as exc:
+        raise DatasetError(f"{path}: unreadable .mat file (MATLAB v5 layout: {exc})") from None
+
+
+def _check(buf: memoryview) -> None:
+    if len(buf) < 128:
+        raise _Bad(f"{len(buf)} bytes, shorter than the 128-byte header")
+    if 0 in bytes(buf[:4]):
+        raise _Bad("header text starts with a zero byte (a v4 file?)")
+    endian = bytes(buf[126:128])
+    if endian not in (b"IM", b"MI"):
+        raise _Bad(f"endian indicator {endian!r}, expected 'IM' or 'MI'")
+    order = "<" if endian == b"IM" else ">"
+    (version,) = struct.unpack(order + "H", buf[124:126])
+    if version != 0x0100:
+        raise _Bad(f"version 0x{version:04x}, expected 0x0100")
+    pos, n = 128, 0
+    while pos < len(buf):
+        mtype, size, start, small = _tag(buf, pos, order)
+        if small:
+            raise _Bad(f"top-level element at byte {pos} uses the small-element form")
+        if mtype == MI_COMPRESSED:
+            _inner(_inflate(buf[start : start + size], pos), order, pos)
+            pos = start + size
+        elif mtype == MI_MATRIX:
+            _matrix(buf[start : start + size], order, pos, start)
+            pos = start + size + (-size % 8)
+        else:
+            raise _Bad(f"top-level element at byte {pos} has type {mtype}, expected miMATRIX or miCOMPRESSED")
+        n += 1
+    if n == 0:
+        raise _Bad("no variables")
+
+
+def _tag(buf: memoryview, pos: int, order: str) -> tuple[int, int, int, bool]:
+    """(type, size, offset of the data, small form?) of the element at ``pos``; size checked against ``buf``."""
+    if pos + 8 > len(buf):
+        raise _Bad(f"element tag at byte {pos} cut short ({len(buf) - pos} of 8 bytes)")
+    (word,) = struct.unpack(order + "I", buf[pos : pos + 4])
+    if word >> 16:  # small data element: size in the upper 16 bits, data in the next 4 bytes
+        size, mtype = word >> 16, word & 0xFFFF
+        if size > 4:
+            raise _Bad(f"small element at byte {pos} declares {size} bytes (at most 4)")
+        return mtype, size, pos + 4, True
+    (size,) = struct.unpack(order + "I", buf[pos + 4 : pos + 8])
+    if size > len(buf) - pos - 8:
+        raise _Bad(f"element at byte {pos} declares {size} bytes, only {len(buf) - pos - 8} remain")
+    return word, size, pos + 8, False
+
+
+def _inflate(comp: memoryview, pos: int) -> memoryview:
+    d = zlib.decompressobj()
+    try:
+        out = d.decompress(comp, MAX_DECOMPRESSED + 1)
+    except zlib.error as exc:
+        raise _Bad(f"compressed element at byte {pos}: {exc}") from None
+    if len(out) > MAX_DECOMPRESSED:
+        raise _Bad(f"compressed element at byte {pos} inflates to more than {MAX_DECOMPRESSED} bytes")
+    if not d.eof:
+        raise _Bad(f"compressed element at byte {pos} is cut short")
+    return memoryview(out)
+
+
+def _inner(buf: memoryview, order: str, where: int) -> None:
+    """The one element inside a miCOMPRESSED element: a miMATRIX."""
+    mtype, size, start, small = _tag(buf, 0, order)
+    if small or mtype != MI_MATRIX:
+        raise _Bad(f"compressed element at byte {where} holds type {mtype}, expected miMATRIX")
+    _matrix(buf[start : start + size], order, where, start)
+
+
+def _matrix(buf: memoryview, order: str, where: int, start: int) -> None:
+    """The contents of one miMATRIX element (``buf``), found at byte ``where`` (for messages)."""
+    if len(buf) == 0:
+        return  # an empty array ([]): scipy reads it as such
+    at = f"variable at byte {where}"
+    sub = _subelements(buf, order, at)
+    ftype, fdata = next(sub)
+    if ftype != MI_UINT32 or len(fdata) != 8:
+        raise _Bad(f"{at}: array flags must be 8 bytes of miUINT32 (type {ftype}, {len(fdata)} bytes)")
+    (flags,) = struct.unpack(order + "I", fdata[:4])
+    cls = flags & 0xFF
+    if cls in _CLASS_NAMES:
+        raise _Bad(f"{at}: {_CLASS_NAMES[cls]} arrays are not supported (numeric arrays only)")
+    if cls not in _NUMERIC_CLASSES:
+        raise _Bad(f"{at}: unknown array class {cls}")
+    (dtype_, ddata), (ntype, _) = next(sub), next(sub)
+    if dtype_ != MI_INT32 or len(ddata) < 8 or len(ddata) % 4:
+        raise _Bad(f"{at}: dimensions must be at least 2 miINT32 values (type {dtype_}, {len(ddata)} bytes)")
+    dims = struct.unpack(order + f"{len(ddata) // 4}i", ddata)
+    if min(dims) < 0:
+        raise _Bad(f"{at}: negative dimension in {dims}")
+    count = 1
+    for d in dims:
+        count *= d
+    if ntype != MI_INT8:
+        raise _Bad(f"{at}: name must be miINT8 (type {ntype})")
+    parts = list(sub)
+    want = 2 if flags & _COMPLEX else 1
+    if len(parts) != want:
+        raise _Bad(f"{at}: {len(parts)} data subelements, expected {want}")
+    for mtype, payload in parts:
+        item = _ITEM.get(mtype)
+        if item is None:
+            raise _Bad(f"{at}: data stored as unsupported type {mtype}")
+        if len(payload) != count * item:
+            raise _Bad(f"{at}: {len(payload)} data bytes for dimensions {dims} of {item}-byte items")
+
+
+def _subelements(buf: memoryview, order: str, at: str) -> Iterator[tuple[int, memoryview]]:
+    """(type, payload) of each subelement of a miMATRIX, in order; at most 5 (flags, dims, name, real, imag)."""
+    pos = 0
+    for i in range(6):
+        if pos >= len(buf):
+            break
+        if i == 5:
+            raise _Bad(f"{at}: more than 5 subelements")
+        mtype, size, start, small = _tag(buf, pos, order)
+        pos = start + 4 if small else start + size + (-size % 8)
+        if pos > len(buf):
+            raise _Bad(f"{at}: subelement padding runs past the variable's end")
+        yield mtype, buf[start : start + size]
+    if i < 3:
+        raise _Bad(f"{at}: {i} subelements, expected flags, dimensions, name and data")
+
+
+__all__ = ["MAX_DECOMPRESSED", "check_mat5"]

@@ -15,8 +15,11 @@ physical-layer stage (without it, every carrier is "unknown").
     .venv/bin/python benchmarks/annotate_labels.py --model RUN [--captures 8] [--generators main,alt]
         [--regimes random,matlab,full,idle,gated] [--seed 0] [--name annotate_labels]
 
-Prints one row per generator x regime x class (right / wrong / unknown / missed, with and without PHY) and the
-PHY stage's CPU time per carrier; writes ``benchmarks/results/<name>.json``.
+Prints one row per generator x regime x class (right / wrong / unknown / missed, with and without PHY; the
+frequency IoU of each true carrier's band with its best annotation, 0 when none overlaps it, as a mean and as the
+share >= 0.9; how many found carriers got PHY-measured edges), totals per generator and class over all carriers
+(a missed carrier is not right), and the PHY stage's CPU time per carrier; writes
+``benchmarks/results/<name>.json``.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ def energy_predictor(images: np.ndarray, frames) -> np.ndarray:
     return out
 
 
-def _match(c: dict, anns) -> object | None:
+def _match(c: dict, anns) -> tuple[object | None, float]:
     lo, hi, t0, t1 = c["lower_edge_hz"], c["upper_edge_hz"], c["sample_start"], c["sample_start"] + c["sample_count"]
     best, best_iou = None, 0.0
     for a in anns:
@@ -73,7 +76,25 @@ def _match(c: dict, anns) -> object | None:
         iou = inter / union if union > 0 else 0.0
         if iou > best_iou:
             best, best_iou = a, iou
-    return best if best_iou >= 0.5 else None
+    return (best if best_iou >= 0.5 else None), best_iou
+
+
+def _totals(counts: dict, ious: dict) -> dict:
+    """Per generator and class over all regimes: labels right with PHY over ALL true carriers (a missed carrier
+    counts as not right), and the frequency IoU (mean, share >= 0.9) over all true carriers."""
+    out = {}
+    for gen, kind in sorted({(g, k) for g, _, k in counts}):
+        keys = [key for key in counts if key[0] == gen and key[2] == kind]
+        n = sum(counts[key]["n"] for key in keys)
+        iou = np.concatenate([ious[key] for key in keys])
+        out[f"{gen}/{kind}"] = {
+            "n": n,
+            "right_phy_of_all": round(sum(counts[key]["phy_right"] for key in keys) / n, 3),
+            "right_nophy_of_all": round(sum(counts[key]["nophy_right"] for key in keys) / n, 3),
+            "iou_mean": round(float(iou.mean()), 3),
+            "iou_ge_0.9": round(float((iou >= 0.9).mean()), 3),
+        }
+    return out
 
 
 def main() -> None:
@@ -93,6 +114,8 @@ def main() -> None:
         model, info = load_segmentation_model(args.model)
         predictor = model_predictor(model, info)
     counts: dict = defaultdict(lambda: defaultdict(int))
+    ious: dict = defaultdict(list)  # frequency IoU of each true carrier with its best annotation (0: none)
+    measured: dict = defaultdict(int)  # found carriers whose edges the PHY stage measured
     carriers_out, phy_cpu, total_cpu, false_boxes = [], [], [], defaultdict(int)
     with tempfile.TemporaryDirectory() as tmp:
         for gen in args.generators.split(","):
@@ -110,9 +133,12 @@ def main() -> None:
                         phy_cpu.append(res.phy["cpu_s"] / res.phy["carriers"])
                     used = set()
                     for c in truth:
-                        a = _match(c, res.annotations)
+                        a, iou = _match(c, res.annotations)
                         key = (gen, regime, c["type"])
                         counts[key]["n"] += 1
+                        ious[key].append(iou)
+                        if a is not None:
+                            measured[key] += a.extra.get("radiofm:edges") == "measured"
                         if a is None:
                             counts[key]["missed"] += 1
                             with_phy = without = "missed"
@@ -132,6 +158,8 @@ def main() -> None:
                                 "type": c["type"],
                                 "snr_db": round(float(c.get("snr_db", float("nan"))), 1),
                                 "bandwidth_hz": c.get("bandwidth_hz"),
+                                "freq_iou": round(float(iou), 4),
+                                "edges": None if a is None else a.extra.get("radiofm:edges"),
                                 "label_phy": with_phy,
                                 "label_nophy": without,
                                 "scores": None if a is None else a.extra["radiofm:scores"],
@@ -151,6 +179,9 @@ def main() -> None:
                 "class": kind,
                 "n": n,
                 "missed": k["missed"],
+                "iou_mean": round(float(np.mean(ious[(gen, regime, kind)])), 3),
+                "iou_ge_0.9": round(float(np.mean(np.asarray(ious[(gen, regime, kind)]) >= 0.9)), 3),
+                "edges_measured": measured[(gen, regime, kind)],
                 "phy_right": round(k["phy_right"] / n, 3),
                 "phy_wrong": round(k["phy_wrong"] / n, 3),
                 "phy_unknown": round(k["phy_unknown"] / n, 3),
@@ -161,6 +192,7 @@ def main() -> None:
         )
     print_table(rows)
     summary = {
+        "all_carriers": _totals(counts, ious),
         "phy_cpu_s_per_carrier": {
             "median": float(np.median(phy_cpu)) if phy_cpu else None,
             "max": float(np.max(phy_cpu)) if phy_cpu else None,

@@ -35,6 +35,11 @@ count (``band_complete=False``; an LTE carrier cut so that its PSS lies outside 
 Non-decisive physical-layer evidence does not vote: on its own it is mostly the occupied bandwidth (never more
 than +-2, and a carrier narrower than its channel matches the other standard's table) or a shallow DC null.
 ``radiofm:decision`` records which step decided ("phy", "both cells", "spectrogram", "undecided").
+
+**Edges.** The physical-layer stage also measures the carrier's occupied band to a few kHz
+(:func:`radiofm.dsp.bandwidth.refine_edges`, within 360 kHz of the model's edges). When both measured edges are
+clear-cut and the carrier is not cut by the recording's band edge, every annotation of the carrier takes the
+measured band (:func:`measured_band`; ``radiofm:edges`` = "measured"), else the model's 240 kHz rows ("grid").
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ class Decision:
     confidence: float  # mean p(label) over the carrier's pixels (p(NR) + p(LTE) for "unknown")
     evidence: dict | None = None  # summary of the physical-layer evidence (None: not run)
     pci: int | None = None
+    band_hz: tuple[float, float] | None = None  # measured occupied band (Hz from the recording centre), if any
 
 
 def group_carriers(boxes: Sequence[Box], *, row_tolerance: int = 1) -> list[list[int]]:
@@ -126,6 +132,7 @@ def summarise_evidence(ev: dict, *, centre_hz: float, span_ms: float) -> dict:
         "sync": bool(lte.get("detected") or nr.get("detected") or _scs30(ev["cp"])),
         "span_ms": round(span_ms, 2),
         "occupied_hz": [round(edges["lower_hz"] + centre_hz), round(edges["upper_hz"] + centre_hz)],
+        "edges_confident": bool(edges.get("confident") and all(edges["confident"].values())),
         "items": list(ev["standard_evidence"]),
     }
 
@@ -221,15 +228,34 @@ def decide_carriers(
         nr, lte = sum(b.nr_sum for b in members), sum(b.lte_sum for b in members)
         conf = {"NR": nr, "LTE": lte}.get(label, nr + lte) / n_pix
         pci = evidence["pci"] if evidence is not None and label == evidence["label"] else None
-        decision = Decision(label, scores, by, round(float(conf), 4), evidence, pci)
+        band = measured_band(evidence, (lo, hi)) if evidence is not None and not cut else None
+        decision = Decision(label, scores, by, round(float(conf), 4), evidence, pci, band)
         for i in group:
             out[i] = decision
     return [d for d in out if d is not None]
 
 
+def measured_band(evidence: dict, grid_band: tuple[float, float]) -> tuple[float, float] | None:
+    """The occupied band measured by the physical-layer stage, (lower, upper) Hz from the recording centre, when
+    both of its edges are confident (:func:`radiofm.dsp.bandwidth.refine_edges`: sharp steps of at least 0.4 of
+    the band's level) and it still overlaps the model's band (``grid_band``) with IoU >= 0.8; else None.
+
+    The model's band is quantised to the 240 kHz rows of the annotate grid (a 4.5 MHz LTE carrier one row too wide
+    on each side has IoU 0.9); the measured edges are the OFDM grid's own, to a few kHz."""
+    if not evidence.get("edges_confident"):
+        return None
+    lo, hi = (float(v) for v in evidence["occupied_hz"])
+    inter = min(hi, grid_band[1]) - max(lo, grid_band[0])
+    union = max(hi, grid_band[1]) - min(lo, grid_band[0])
+    if not (hi > lo and union > 0 and inter / union >= 0.8):
+        return None
+    return lo, hi
+
+
 def annotation_extra(d: Decision) -> dict:
     """The ``radiofm:`` keys of one annotation from its carrier's decision."""
     extra = {"radiofm:confidence": d.confidence, "radiofm:scores": dict(d.scores), "radiofm:decision": d.decided_by}
+    extra["radiofm:edges"] = "measured" if d.band_hz is not None else "grid"
     if d.pci is not None:
         extra["radiofm:pci"] = int(d.pci)
     if d.evidence is not None:

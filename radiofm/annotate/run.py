@@ -293,8 +293,11 @@ def _to_annotations(
     for b, d in zip(boxes, decisions, strict=True):
         start = int(round(b.col_lo * spc))
         stop = n if b.col_hi >= plan.n_columns else int(round(b.col_hi * spc))
-        lo = max(float(plan.row_freq_hz(plan.grid[0] + b.row_lo - 0.5)), -fs / 2)  # box rows count from grid[0]
-        hi = min(float(plan.row_freq_hz(plan.grid[0] + b.row_hi + 0.5)), fs / 2)
+        if d.band_hz is not None:  # the physical-layer stage measured the carrier's edges (decide.measured_band)
+            lo, hi = max(d.band_hz[0], -fs / 2), min(d.band_hz[1], fs / 2)
+        else:  # box rows count from grid[0]
+            lo = max(float(plan.row_freq_hz(plan.grid[0] + b.row_lo - 0.5)), -fs / 2)
+            hi = min(float(plan.row_freq_hz(plan.grid[0] + b.row_hi + 0.5)), fs / 2)
         pieces: list[list] = []  # [start, stop, centre] per run of captures with one centre frequency
         for i, c in enumerate(caps):
             a = max(start, c.sample_start) if pieces else start

@@ -187,6 +187,36 @@ def test_phy_overrides_a_wrong_spectrogram_and_writes_pci(tmp_path, kind, kwargs
     assert off.annotations[0].label == other and "radiofm:pci" not in off.annotations[0].extra
 
 
+@pytest.mark.parametrize("kind, kwargs", [("LTE", {"bandwidth_mhz": 5}), ("NR", {"bandwidth_mhz": 10})])
+def test_measured_edges_replace_the_grid_rows(tmp_path, kind, kwargs):
+    """A model whose band is ~1 row too wide below and too narrow above: with the physical layer the annotation
+    takes the measured occupied band (edges within 30 kHz of the truth); without it, the grid rows."""
+    iq, meta = single_carrier(kind, np.random.default_rng(5), snr_db=20.0, centre_hz=4e6, load=1.0, **kwargs)
+    rec = open_recording(write_sigmf(tmp_path / "c", iq, sample_rate_hz=FS, center_freq_hz=FC))
+    lo, hi = meta["lower_edge_hz"], meta["upper_edge_hz"]
+
+    def p_nr(c):
+        return np.full((1, c.size), 0.9 if kind == "NR" else 0.05, np.float32)
+
+    def p_lte(c):
+        return np.full((1, c.size), 0.95 - p_nr(c)[0, 0], np.float32)
+
+    pred = band_predictor([(lo - 250e3, hi - 200e3, p_nr, p_lte)])
+    (a,) = A.annotate_recording(rec, pred).annotations
+    assert a.label == kind and a.extra["radiofm:edges"] == "measured"
+    assert abs(a.freq_lower_edge_hz - (FC + lo)) < 30e3 and abs(a.freq_upper_edge_hz - (FC + hi)) < 30e3
+    (g,) = A.annotate_recording(rec, pred, phy=False).annotations
+    assert g.extra["radiofm:edges"] == "grid"
+    assert g.freq_lower_edge_hz < FC + lo - 150e3 and g.freq_upper_edge_hz < FC + hi - 100e3
+
+
+def test_measured_band_needs_confident_edges_near_the_grid():
+    ev = {"edges_confident": True, "occupied_hz": [1.0e6, 5.5e6]}
+    assert decide.measured_band(ev, (0.9e6, 5.6e6)) == (1.0e6, 5.5e6)
+    assert decide.measured_band({**ev, "edges_confident": False}, (0.9e6, 5.6e6)) is None
+    assert decide.measured_band(ev, (3.0e6, 9.0e6)) is None  # far from the model's band: not trusted
+
+
 def test_short_lte_clip_is_labelled_lte(tmp_path):
     """A 12 ms clip of a fully loaded LTE carrier that the spectrogram model calls NR (0.8): the physical layer
     finds its PSS/SSS in the clip (two or three PSS), so the carrier is labelled LTE with its cell ID."""

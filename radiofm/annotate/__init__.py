@@ -74,13 +74,14 @@ pooled score >= ``min_score`` (0.75), else ``unknown``.
 
 Each annotation: ``core:sample_start``/``core:sample_count`` (column edges mapped back to recording samples),
 ``core:freq_lower_edge``/``core:freq_upper_edge`` (absolute Hz from the capture's centre frequency; relative to 0
-when unknown: the occupied band the PHY stage measured to a few kHz when both its edges are clear-cut, else the
-model's row edges; ``radiofm:edges`` says which, "measured" or "grid"), ``core:label`` "NR"/"LTE"/"unknown", ``radiofm:scores`` (the pooled spectrogram
-scores {"NR": p, "LTE": 1 - p}), ``radiofm:decision`` (what decided: "phy", "spectrogram", "undecided", "both
-cells"), ``radiofm:confidence`` (mean probability of the label's class over the carrier's pixels; of NR + LTE for
-"unknown"), and when the PHY stage ran ``radiofm:evidence`` (its label, scores, llr, PCI, refined occupied band,
-one line per piece of evidence) and ``radiofm:pci`` (the physical cell ID, when its PSS and SSS were found and
-agree with the label). Accuracy: grid edges within one row (240 kHz) and one column (0.16 ms) of the model's map.
+when unknown: the occupied band the PHY stage measured to a few kHz when it could, else the model's row edges;
+``radiofm:edges`` says which, "measured" or "grid"; see :mod:`radiofm.annotate.decide`), ``core:label``
+"NR"/"LTE"/"unknown", ``radiofm:scores`` (the pooled spectrogram scores {"NR": p, "LTE": 1 - p}),
+``radiofm:decision`` (what decided: "phy", "spectrogram", "undecided", "both cells"), ``radiofm:confidence``
+(mean probability of the label's class over the carrier's pixels; of NR + LTE for "unknown"), and when the PHY
+stage ran ``radiofm:evidence`` (its label, scores, llr, PCI, refined occupied band, one line per piece of
+evidence) and ``radiofm:pci`` (the physical cell ID, when its PSS and SSS were found and agree with the label).
+Accuracy: grid edges within one row (240 kHz) and one column (0.16 ms) of the model's map.
 
 Assumptions: complex baseband IQ (real-valued recordings are refused), one channel, downlink NR/LTE carriers
 that are rectangular in time x frequency at 240 kHz x 0.16 ms resolution (constant bandwidth while on), a

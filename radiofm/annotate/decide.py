@@ -40,6 +40,9 @@ than +-2, and a carrier narrower than its channel matches the other standard's t
 (:func:`radiofm.dsp.bandwidth.refine_edges`, within 360 kHz of the model's edges). When both measured edges are
 clear-cut and the carrier is not cut by the recording's band edge, every annotation of the carrier takes the
 measured band (:func:`measured_band`; ``radiofm:edges`` = "measured"), else the model's 240 kHz rows ("grid").
+An LTE cell whose PSS was found has a known centre, so only six bands are possible (36.101): the one whose
+edges step clearly in the spectrum is taken (``radiofm:evidence`` ``lte_band_hz``, ``lte_n_rb``), even when the
+model saw only part of the carrier (an idle cell's faint reference signals, a box cut short).
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ from radiofm.annotate.boxes import Box
 from radiofm.annotate.plan import Plan
 from radiofm.data.recording import Recording
 from radiofm.dsp import ofdm_rx
+from radiofm.dsp.bandwidth import lte_band_at_centre
 from radiofm.dsp.cellsearch import CP_RHO_CLEAR
 from radiofm.dsp.evidence import carrier_evidence
 from radiofm.errors import RadioFMError
@@ -170,9 +174,11 @@ def phy_evidence(
         return None
     x = _read(rec, start, n, nonfinite)
     centre = 0.5 * (lower_hz + upper_hz)
+    spectrum = ofdm_rx.span_spectrum(x)
     bb = ofdm_rx.extract_band(
-        x, fs, centre_hz=centre, lower_hz=lower_hz - PHY_MARGIN_HZ, upper_hz=upper_hz + PHY_MARGIN_HZ
-    )
+        x, fs, centre_hz=centre, lower_hz=lower_hz - PHY_MARGIN_HZ, upper_hz=upper_hz + PHY_MARGIN_HZ,
+        spectrum=spectrum,
+    )  # fmt: skip
     try:
         ev = carrier_evidence(
             bb.x,
@@ -184,7 +190,17 @@ def phy_evidence(
         )
     except RadioFMError:  # a span the receiver cannot use (too short after extraction): no evidence
         return None
-    return summarise_evidence(ev, centre_hz=bb.centre_hz, span_ms=n / fs * 1e3)
+    summary = summarise_evidence(ev, centre_hz=bb.centre_hz, span_ms=n / fs * 1e3)
+    lte = ev.get("lte") or {}
+    if band_complete and lte.get("detected"):  # the PSS gives the centre, hence the band (used if labelled LTE)
+        tolerance = 15e3 if lte.get("pci") is not None else 180e3  # without the SSS the DC may be a few bins off
+        band = lte_band_at_centre(
+            x, fs, lte["center_hz"] + bb.centre_hz, centre_tolerance_hz=tolerance, spectrum=spectrum
+        )
+        if band is not None:
+            summary["lte_band_hz"] = [round(band["lower_hz"]), round(band["upper_hz"])]
+            summary["lte_n_rb"] = band["n_rb"]
+    return summary
 
 
 def decide_carriers(
@@ -228,20 +244,28 @@ def decide_carriers(
         nr, lte = sum(b.nr_sum for b in members), sum(b.lte_sum for b in members)
         conf = {"NR": nr, "LTE": lte}.get(label, nr + lte) / n_pix
         pci = evidence["pci"] if evidence is not None and label == evidence["label"] else None
-        band = measured_band(evidence, (lo, hi)) if evidence is not None and not cut else None
+        band = measured_band(evidence, (lo, hi), label) if evidence is not None and not cut else None
         decision = Decision(label, scores, by, round(float(conf), 4), evidence, pci, band)
         for i in group:
             out[i] = decision
     return [d for d in out if d is not None]
 
 
-def measured_band(evidence: dict, grid_band: tuple[float, float]) -> tuple[float, float] | None:
-    """The occupied band measured by the physical-layer stage, (lower, upper) Hz from the recording centre, when
-    both of its edges are confident (:func:`radiofm.dsp.bandwidth.refine_edges`: sharp steps of at least 0.4 of
-    the band's level) and it still overlaps the model's band (``grid_band``) with IoU >= 0.8; else None.
+def measured_band(evidence: dict, grid_band: tuple[float, float], label: str = "unknown") -> tuple[float, float] | None:
+    """The occupied band measured by the physical-layer stage, (lower, upper) Hz from the recording centre, or None.
+
+    For a carrier labelled ``label`` "LTE": the band found from its PSS centre
+    (:func:`radiofm.dsp.bandwidth.lte_band_at_centre`) when at least half of the model's band (``grid_band``) lies
+    inside it. Else the refined edges when both are confident (:func:`radiofm.dsp.bandwidth.refine_edges`: sharp
+    steps of at least 0.4 of the band's level) and they still overlap the model's band with IoU >= 0.8.
 
     The model's band is quantised to the 240 kHz rows of the annotate grid (a 4.5 MHz LTE carrier one row too wide
     on each side has IoU 0.9); the measured edges are the OFDM grid's own, to a few kHz."""
+    if label == "LTE" and evidence.get("lte_band_hz"):  # an LTE cell's band from its PSS centre
+        lo, hi = (float(v) for v in evidence["lte_band_hz"])
+        inside = min(hi, grid_band[1]) - max(lo, grid_band[0])
+        if inside >= 0.5 * (grid_band[1] - grid_band[0]):
+            return lo, hi
     if not evidence.get("edges_confident"):
         return None
     lo, hi = (float(v) for v in evidence["occupied_hz"])

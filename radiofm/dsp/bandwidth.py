@@ -164,3 +164,58 @@ def refine_edges(
     else:
         result["resolution_hz"] = float(2 * search)
     return result
+
+
+def lte_band_at_centre(
+    iq: np.ndarray,
+    sample_rate_hz: float,
+    centre_hz: float,
+    *,
+    step_hz: float = 45e3,
+    min_z: float = 8.0,
+    min_step_db: float = 1.0,
+    centre_tolerance_hz: float = 15e3,
+    spectrum: np.ndarray | None = None,
+) -> dict | None:
+    """The occupied band of an LTE carrier whose centre (its DC subcarrier, e.g. from the PSS) is known.
+
+    Given the centre, an LTE carrier can only occupy one of six bands, centre +- (90 kHz N_RB + 7.5 kHz) for
+    N_RB in 36.101 Table 5.6-1. For each that fits inside the span, the periodogram's step at both edges is
+    measured as in :func:`refine_edges` (mean power over ``step_hz`` inside minus outside) and turned into a
+    z-score (by the std of that difference for exponential periodogram bins); the band is the candidate whose
+    weaker edge has the largest z. Accepted when that z is >= ``min_z`` and both steps are >= ``min_step_db``:
+    the reference signals span the whole grid in every subframe, so even an idle cell shows its edges, which
+    the spectrogram model may not (a faint carrier, a box cut short). The centre is tried on the 15 kHz grid
+    within +- ``centre_tolerance_hz`` (a PSS whose SSS was not confirmed may sit a few subcarriers off). Returns
+    ``n_rb``, ``lower_hz``, ``upper_hz`` (Hz from the recording centre), ``z`` and ``step_db`` (of the weaker
+    edge), or None.
+    """
+    x = np.asarray(iq, dtype=np.complex64)
+    n = x.size
+    df = sample_rate_hz / n
+    spec = span_spectrum(x) if spectrum is None else spectrum
+    power = np.fft.fftshift(np.abs(spec).astype(np.float64) ** 2)  # bin j at (j - n // 2) * df
+    csum = np.concatenate([[0.0], np.cumsum(power)])
+    w = max(1, int(round(step_hz / df)))
+
+    def mean_from(f_hz: float) -> float:  # mean power over [f_hz, f_hz + step_hz)
+        j = int(round(f_hz / df)) + n // 2
+        return float((csum[j + w] - csum[j]) / w)
+
+    best = None
+    shifts = 15e3 * np.arange(-int(centre_tolerance_hz // 15e3), int(centre_tolerance_hz // 15e3) + 1)
+    for n_rb, shift in ((n, d) for n in sorted(LTE_N_RB.values()) for d in shifts):
+        half = 90e3 * n_rb + 7.5e3
+        lo, hi = centre_hz + shift - half, centre_hz + shift + half
+        if lo - 2 * step_hz < -0.49 * sample_rate_hz or hi + 2 * step_hz > 0.49 * sample_rate_hz:
+            continue
+        edges = []
+        for inside, outside in ((mean_from(lo), mean_from(lo - step_hz)), (mean_from(hi - step_hz), mean_from(hi))):
+            z = (inside - outside) / max(np.sqrt((inside**2 + outside**2) / w), 1e-300)
+            edges.append((z, 10 * np.log10(max(inside, 1e-300) / max(outside, 1e-300))))
+        z, step_db = min(e[0] for e in edges), min(e[1] for e in edges)
+        if best is None or z > best["z"]:
+            best = {"n_rb": n_rb, "lower_hz": lo, "upper_hz": hi, "z": float(z), "step_db": float(step_db)}
+    if best is None or best["z"] < min_z or best["step_db"] < min_step_db:
+        return None
+    return best

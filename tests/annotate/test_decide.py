@@ -259,3 +259,35 @@ def test_lte_carrier_cut_by_the_band_edge_is_not_called_nr(tmp_path):
     a = res.annotations[0]
     assert a.freq_lower_edge_hz == -15.36e6 and a.label == "unknown", a.extra["radiofm:evidence"]
     assert any("cut by the band edge" in line for line in a.extra["radiofm:evidence"]["items"])
+
+
+def test_lte_band_from_the_pss_centre_widens_a_box_cut_short(tmp_path):
+    """A lightly loaded 10 MHz LTE carrier of which the model sees only the central 3 MHz: its PSS gives the
+    centre, the spectrum's steps pick the 50-RB band, and the annotation covers the whole carrier."""
+    iq, meta = single_carrier("LTE", np.random.default_rng(11), bandwidth_mhz=10, snr_db=12.0, centre_hz=-6e6, load=0.2)
+    rec = open_recording(write_sigmf(tmp_path / "c", iq, sample_rate_hz=FS, center_freq_hz=FC))
+    lo, hi = meta["lower_edge_hz"], meta["upper_edge_hz"]
+    mid = 0.5 * (lo + hi)
+
+    def p_nr(c):
+        return np.full((1, c.size), 0.1, np.float32)
+
+    def p_lte(c):
+        return np.full((1, c.size), 0.85, np.float32)
+
+    (a,) = A.annotate_recording(rec, band_predictor([(mid - 1.5e6, mid + 1.5e6, p_nr, p_lte)])).annotations
+    ev = a.extra["radiofm:evidence"]
+    assert a.label == "LTE" and ev["lte_n_rb"] == 50 and a.extra["radiofm:edges"] == "measured"
+    assert abs(a.freq_lower_edge_hz - (FC + lo)) < 20e3 and abs(a.freq_upper_edge_hz - (FC + hi)) < 20e3
+
+
+def test_lte_band_at_centre_on_noise_and_on_a_carrier():
+    from radiofm.dsp.bandwidth import lte_band_at_centre
+
+    rng = np.random.default_rng(0)
+    noise = (rng.standard_normal(400_000) + 1j * rng.standard_normal(400_000)).astype(np.complex64)
+    assert lte_band_at_centre(noise, FS, 0.0) is None
+    iq, meta = single_carrier("LTE", np.random.default_rng(2), bandwidth_mhz=5, snr_db=10.0, centre_hz=3e6)
+    band = lte_band_at_centre(iq[:400_000], FS, 0.5 * (meta["lower_edge_hz"] + meta["upper_edge_hz"]))
+    assert band is not None and band["n_rb"] == 25
+    assert band["lower_hz"] == pytest.approx(meta["lower_edge_hz"], abs=1.0)

@@ -40,6 +40,8 @@ than +-2, and a carrier narrower than its channel matches the other standard's t
 (:func:`radiofm.dsp.bandwidth.refine_edges`, within 360 kHz of the model's edges). When both measured edges are
 clear-cut and the carrier is not cut by the recording's band edge, every annotation of the carrier takes the
 measured band (:func:`measured_band`; ``radiofm:edges`` = "measured"), else the model's 240 kHz rows ("grid").
+Boxes lying inside a measured LTE cell's band while it is on are pieces of it and join it
+(:func:`absorb_fragments`, :func:`merge_by_decision`).
 An LTE cell whose PSS was found has a known centre, so only six bands are possible (36.101): the one whose
 edges step clearly in the spectrum is taken (``radiofm:evidence`` ``lte_band_hz``, ``lte_n_rb``), even when the
 model saw only part of the carrier (an idle cell's faint reference signals, a box cut short).
@@ -249,6 +251,52 @@ def decide_carriers(
         for i in group:
             out[i] = decision
     return [d for d in out if d is not None]
+
+
+def absorb_fragments(boxes: Sequence[Box], decisions: Sequence[Decision], plan: Plan) -> list[Decision]:
+    """Decisions after pieces of a measured LTE cell have joined it: a box whose band lies >= 80 % inside the band
+    of an LTE carrier measured from its PSS (``lte_band_hz``), while that carrier is on, is a fragment of it (the
+    model cut the cell into bands: sparse traffic, faint reference signals) and takes its decision, unless its
+    own physical-layer evidence decided (another cell found in it)."""
+    out = list(decisions)
+    cells = {}
+    for b, d in zip(boxes, decisions, strict=True):
+        if d.band_hz is not None and d.label == "LTE" and d.evidence and d.evidence.get("lte_band_hz"):
+            c0, c1 = cells.get(id(d), (d, b.col_lo, b.col_hi))[1:]
+            cells[id(d)] = (d, min(c0, b.col_lo), max(c1, b.col_hi))
+    for i, (b, d) in enumerate(zip(boxes, decisions, strict=True)):
+        if id(d) in cells or d.decided_by == "phy":
+            continue
+        lo = float(plan.row_freq_hz(plan.grid[0] + b.row_lo - 0.5))
+        hi = float(plan.row_freq_hz(plan.grid[0] + b.row_hi + 0.5))
+        for cell, c0, c1 in cells.values():
+            inside = min(hi, cell.band_hz[1]) - max(lo, cell.band_hz[0])
+            if b.col_lo < c1 and b.col_hi > c0 and inside >= 0.8 * (hi - lo):
+                out[i] = cell
+                break
+    return out
+
+
+def merge_by_decision(boxes: Sequence[Box], decisions: Sequence[Decision]) -> tuple[list[Box], list[Decision]]:
+    """Boxes of one carrier with a measured band (they share its :class:`Decision` and will share its edges)
+    merged where they overlap or touch in time, so that a carrier is one annotation per time run."""
+    out_b: list[Box] = []
+    out_d: list[Decision] = []
+    order = sorted(range(len(boxes)), key=lambda i: boxes[i].col_lo)
+    for i in order:
+        b, d = boxes[i], decisions[i]
+        for j, (m, e) in enumerate(zip(out_b, out_d, strict=True)):
+            if e is d and d.band_hz is not None and b.col_lo <= m.col_hi and m.col_lo <= b.col_hi:
+                out_b[j] = Box(
+                    min(m.row_lo, b.row_lo), max(m.row_hi, b.row_hi), min(m.col_lo, b.col_lo),
+                    max(m.col_hi, b.col_hi), m.cls, m.prob_sum + b.prob_sum, m.n_pixels + b.n_pixels,
+                    m.nr_sum + b.nr_sum, m.lte_sum + b.lte_sum,
+                )  # fmt: skip
+                break
+        else:
+            out_b.append(b)
+            out_d.append(d)
+    return out_b, out_d
 
 
 def measured_band(evidence: dict, grid_band: tuple[float, float], label: str = "unknown") -> tuple[float, float] | None:

@@ -12,7 +12,15 @@ import numpy as np
 from tqdm import tqdm
 
 from radiofm.annotate.boxes import MIN_CONTRAST_DB, Box, carrier_boxes, contrast_db, edge_alias
-from radiofm.annotate.decide import MIN_SCORE, PHY_MAX_MS, Decision, annotation_extra, decide_carriers
+from radiofm.annotate.decide import (
+    MIN_SCORE,
+    PHY_MAX_MS,
+    Decision,
+    absorb_fragments,
+    annotation_extra,
+    decide_carriers,
+    merge_by_decision,
+)
 from radiofm.annotate.frontend import (
     block_power,
     design_filter,
@@ -272,6 +280,7 @@ def _decided(an: Analysis, rec: Recording, boxes: Sequence[Box], min_duration_ms
     )
     info = {"max_ms": an.phy_max_ms, "carriers": len({id(d) for d in decisions}),
             "cpu_s": round(time.process_time() - t_phy, 3)}  # fmt: skip
+    boxes, decisions = merge_by_decision(boxes, absorb_fragments(boxes, decisions, an.plan))
     return _to_annotations(boxes, decisions, rec, an.plan), info if an.phy else None
 
 

@@ -291,3 +291,25 @@ def test_lte_band_at_centre_on_noise_and_on_a_carrier():
     band = lte_band_at_centre(iq[:400_000], FS, 0.5 * (meta["lower_edge_hz"] + meta["upper_edge_hz"]))
     assert band is not None and band["n_rb"] == 25
     assert band["lower_hz"] == pytest.approx(meta["lower_edge_hz"], abs=1.0)
+
+
+def test_pieces_of_a_measured_lte_cell_join_it(tmp_path):
+    """The model cuts a lightly loaded 10 MHz LTE cell into two bands (the centre, and a piece near its upper
+    edge): the centre's PSS gives the cell's band, the other piece lies inside it while it is on, so both are one
+    carrier: one annotation over the whole band. Without the PHY stage they stay two annotations."""
+    iq, meta = single_carrier("LTE", np.random.default_rng(11), bandwidth_mhz=10, snr_db=12.0, centre_hz=-6e6, load=0.2)
+    rec = open_recording(write_sigmf(tmp_path / "c", iq, sample_rate_hz=FS, center_freq_hz=FC))
+    lo, hi = meta["lower_edge_hz"], meta["upper_edge_hz"]
+    mid = 0.5 * (lo + hi)
+
+    def p_nr(c):
+        return np.full((1, c.size), 0.1, np.float32)
+
+    def p_lte(c):
+        return np.full((1, c.size), 0.85, np.float32)
+
+    pred = band_predictor([(mid - 1.5e6, mid + 1.5e6, p_nr, p_lte), (mid + 2.5e6, mid + 4e6, p_nr, p_lte)])
+    assert len(A.annotate_recording(rec, pred, phy=False).annotations) == 2
+    (a,) = A.annotate_recording(rec, pred).annotations
+    assert a.label == "LTE" and a.extra["radiofm:edges"] == "measured"
+    assert abs(a.freq_lower_edge_hz - (FC + lo)) < 20e3 and abs(a.freq_upper_edge_hz - (FC + hi)) < 20e3

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from radiofm.errors import ConfigError
 from radiofm.models.finetuned import MODES, NORMS, READOUTS, FineTuneModel, layer_decay_scales, read_init
 from radiofm.models.registry import get_config, get_family
-from radiofm.train import TrainConfig, param_groups
+from radiofm.train import RunResult, TrainConfig, fit, param_groups
 
 __all__ = [
     "DEFAULT_TRAIN",
@@ -92,6 +92,40 @@ def optimizer_groups(model: FineTuneModel, cfg: FinetuneConfig, weight_decay: fl
     decay = cfg.layer_decay if cfg.layer_decay is not None else (0.75 if cfg.mode == "full" else None)
     scales = layer_decay_scales(model, decay) if decay not in (None, 1.0) else None
     return param_groups(model, weight_decay, lr_scales=scales)
+
+
+def fit_finetune(
+    model: FineTuneModel,
+    task,
+    train_set,
+    val_set,
+    *,
+    config: FinetuneConfig,
+    train: TrainConfig,
+    out: Path,
+    extra: dict,
+    resume: bool,
+    kind: str,
+    counts: dict[str, int],
+    log=None,
+) -> RunResult:
+    """The training loop of every fine-tuning task: :func:`radiofm.train.fit` with the mode's optimizer groups,
+    then the run's :class:`RunResult` (``info``: task, mode, parameter counts)."""
+    record = fit(
+        model,
+        task,
+        train_set,
+        cfg=train,
+        out_dir=out,
+        extra=extra,
+        val_set=val_set,
+        resume=resume,
+        groups=optimizer_groups(model, config, train.weight_decay),
+        run_info={"command": f"finetune {kind}"},
+        log=log,
+    )
+    n_val = len(val_set) if val_set is not None else 0
+    return RunResult(out, record, len(train_set), n_val, {"task": kind, "mode": config.mode, "parameters": counts})
 
 
 def count_parameters(model: nn.Module) -> dict[str, int]:

@@ -31,7 +31,7 @@ from radiofm.models.checkpoint import load_checkpoint
 from radiofm.models.finetuned import FineTuneModel, configure_mode, rebuild
 from radiofm.models.lora import merge_lora
 from radiofm.tasks import finetune as ft
-from radiofm.train import RunResult, TrainConfig, fit, init_distributed, is_main_process, seeded
+from radiofm.train import RunResult, TrainConfig, init_distributed, is_main_process, seeded
 
 IDENTITY_INPUT = {"norm": "dataset", "mean_db": 0.0, "std_db": 1.0}
 
@@ -154,21 +154,10 @@ def run(
             say(f"cached backbone features ({ft.human_bytes(size)}) in {time.perf_counter() - t0:.1f}s")
     extra = {**extra, "parameters": counts}
     extra["finetune"] = {**extra.get("finetune", {}), "cached_features": cache}
-    record = fit(
-        model,
-        task,
-        train_set,
-        cfg=train,
-        out_dir=out,
-        extra=extra,
-        val_set=val_set,
-        resume=resume,
-        groups=ft.optimizer_groups(model, config, train.weight_decay),
-        run_info={"command": f"finetune {kind}"},
-        log=log,
-    )
-    n_val = len(val_set) if val_set is not None else 0
-    return RunResult(out, record, len(train_set), n_val, {"task": kind, "mode": config.mode, "parameters": counts})
+    return ft.fit_finetune(
+        model, task, train_set, val_set, config=config, train=train, out=out, extra=extra, resume=resume,
+        kind=kind, counts=counts, log=log,
+    )  # fmt: skip
 
 
 def head_output(model: FineTuneModel, batch: dict) -> torch.Tensor:

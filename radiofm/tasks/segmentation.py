@@ -37,7 +37,7 @@ from radiofm.models.finetuned import NORMS, READOUTS, configure_mode, load_backb
 from radiofm.models.lora import merge_lora
 from radiofm.synth.nrlte import CLASSES
 from radiofm.tasks import finetune as ft
-from radiofm.train import RunResult, TrainConfig, fit, init_distributed, is_main_process, seeded
+from radiofm.train import RunResult, TrainConfig, init_distributed, is_main_process, seeded
 
 KIND = "segmentation"
 CLASS_COLORS = ("#d9d9d9", "#1f77b4", "#d62728")  # noise light grey, NR blue, LTE red (every figure)
@@ -341,21 +341,10 @@ def finetune_segmentation(
             **norm,
         },
     }
-    record = fit(
-        model,
-        task,
-        train_set,
-        cfg=train,
-        out_dir=out,
-        extra=extra,
-        val_set=val_set,
-        resume=resume,
-        groups=ft.optimizer_groups(model, config, train.weight_decay),
-        run_info={"command": f"finetune {KIND}"},
-        log=log,
-    )
-    info = {"task": KIND, "mode": config.mode, "parameters": counts}
-    return RunResult(out, record, len(train_set), len(val_set) if val_set else 0, info)
+    return ft.fit_finetune(
+        model, task, train_set, val_set, config=config, train=train, out=out, extra=extra, resume=resume,
+        kind=KIND, counts=counts, log=log,
+    )  # fmt: skip
 
 
 def _norm_config(norm: str, specs: np.ndarray, train_idx: list[int], max_frames: int = 256) -> dict:

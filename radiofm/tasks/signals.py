@@ -50,7 +50,7 @@ from radiofm.models.finetuned import configure_mode, load_backbone_into, rebuild
 from radiofm.models.lora import merge_lora
 from radiofm.tasks import finetune as ft
 from radiofm.tasks.segmentation import label_smoothing_ce
-from radiofm.train import RunResult, TrainConfig, fit, init_distributed, is_main_process, seeded
+from radiofm.train import RunResult, TrainConfig, init_distributed, is_main_process, seeded
 
 KIND = "signals"
 FORMATS = ("sigmf", "png")
@@ -319,18 +319,7 @@ def finetune_signals(
             "image_size": list(bcfg["img_size"]),
         },
     }
-    record = fit(
-        model,
-        task,
-        train_set,
-        cfg=train,
-        out_dir=out,
-        extra=extra,
-        val_set=val_set,
-        resume=resume,
-        groups=ft.optimizer_groups(model, config, train.weight_decay),
-        run_info={"command": f"finetune {KIND}"},
-        log=log,
-    )
-    info = {"task": KIND, "mode": config.mode, "parameters": counts}
-    return RunResult(out, record, len(train_set), len(val_set) if val_set else 0, info)
+    return ft.fit_finetune(
+        model, task, train_set, val_set, config=config, train=train, out=out, extra=extra, resume=resume,
+        kind=KIND, counts=counts, log=log,
+    )  # fmt: skip

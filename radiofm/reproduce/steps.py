@@ -7,6 +7,7 @@ pipeline resumes. Progress lines go to the ``log`` callable (the CLI passes ``pr
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from radiofm.io import write_json
+from radiofm.tasks import pretrain_mae
 
 Log = Callable[[str], None]
 
@@ -57,3 +59,26 @@ def run_steps(steps: Sequence[Step], out: Path, settings: Any, *, label: str, lo
 def last_record(run: Path) -> dict:
     """The last epoch's record of a training run folder (its ``metrics.jsonl``)."""
     return json.loads((Path(run) / "metrics.jsonl").read_text().splitlines()[-1])
+
+
+def pretrain_backbone(data: Path, run: Path, s: Any, *, model: str, mask_ratio: float, log: Log | None = None) -> dict:
+    """MAE-pretrain one backbone of a reproduction on the ISM corpus ``data`` into ``run`` (resumed when it holds a
+    checkpoint). ``s``: the reproduction's settings (``image_size``, ``workers``, ``pretrain_epochs``,
+    ``pretrain_batch``, ``pretrain_lr`` (None: base-lr scaling), ``seed``, ``device``); warm-up is a tenth of the
+    epochs (at least one). Returns the last train and validation loss."""
+    config = pretrain_mae.MAEPretrainConfig(
+        model=model, mask_ratio=float(mask_ratio), image_size=tuple(s.image_size), workers=s.workers
+    )
+    train = dataclasses.replace(
+        pretrain_mae.DEFAULT_TRAIN,
+        epochs=s.pretrain_epochs,
+        batch_size=s.pretrain_batch,
+        lr=None if s.pretrain_lr is None else float(s.pretrain_lr),
+        warmup_epochs=float(max(1, s.pretrain_epochs // 10)),
+        seed=s.seed,
+        device=s.device,
+        progress=False,
+    )
+    pretrain_mae.pretrain_mae(data, config, train, run, resume=(run / "config.json").exists(), log=log)
+    last = last_record(run)
+    return {"train_loss": last.get("train_loss"), "val_loss": last.get("val_loss")}

@@ -27,8 +27,7 @@ import numpy as np
 from radiofm.data.ism import generate_corpus
 from radiofm.data.ntufi import CLASSES, write_ntufi
 from radiofm.io import atomic_path, write_json
-from radiofm.reproduce.steps import Log, Step, last_record, prepare_folder, run_steps
-from radiofm.tasks import pretrain_mae
+from radiofm.reproduce.steps import Log, Step, prepare_folder, pretrain_backbone, run_steps
 from radiofm.tasks.finetune import DEFAULT_TRAIN as FINETUNE_TRAIN
 from radiofm.tasks.sensing import SensingConfig, evaluate_sensing_run, finetune_sensing
 
@@ -117,22 +116,7 @@ def _gen_ntufi(out: Path, s: Table4Settings, log: Log | None) -> dict:
 
 def _pretrain(model: str, ratio: float, out: Path, s: Table4Settings, log: Log | None) -> dict:
     run = out / "runs" / f"{model}-mae{_tag(ratio)}"
-    config = pretrain_mae.MAEPretrainConfig(
-        model=model, mask_ratio=float(ratio), image_size=tuple(s.image_size), workers=s.workers
-    )
-    train = dataclasses.replace(
-        pretrain_mae.DEFAULT_TRAIN,
-        epochs=s.pretrain_epochs,
-        batch_size=s.pretrain_batch,
-        lr=None if s.pretrain_lr is None else float(s.pretrain_lr),
-        warmup_epochs=float(max(1, s.pretrain_epochs // 10)),
-        seed=s.seed,
-        device=s.device,
-        progress=False,
-    )
-    pretrain_mae.pretrain_mae(out / "data" / "ism", config, train, run, resume=(run / "config.json").exists(), log=log)
-    last = last_record(run)
-    return {"train_loss": last.get("train_loss"), "val_loss": last.get("val_loss")}
+    return pretrain_backbone(out / "data" / "ism", run, s, model=model, mask_ratio=ratio, log=log)
 
 
 def _name(model: str, ratio: float | None) -> str:

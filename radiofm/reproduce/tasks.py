@@ -36,9 +36,8 @@ from radiofm.data.signals import write_signal_dataset
 from radiofm.errors import ConfigError
 from radiofm.io import atomic_path, write_json
 from radiofm.models.finetuned import MODES
-from radiofm.reproduce.steps import Log, Step, last_record, prepare_folder, run_steps
+from radiofm.reproduce.steps import Log, Step, prepare_folder, pretrain_backbone, run_steps
 from radiofm.reproduce.tasks_report import TASKS, build_report, markdown, plot_label_efficiency
-from radiofm.tasks import pretrain_mae
 from radiofm.tasks.finetune import DEFAULT_TRAIN as FINETUNE_TRAIN
 
 
@@ -210,22 +209,7 @@ def _pretrain(out: Path, s: TasksSettings, log: Log | None) -> dict:
     if s.init:  # checked by the first fine-tune (read_init: a pretrained backbone checkpoint)
         return {"reused": str(s.init)}
     run = backbone_path(out, s)
-    config = pretrain_mae.MAEPretrainConfig(
-        model=s.model, mask_ratio=float(s.mask_ratio), image_size=tuple(s.image_size), workers=s.workers
-    )
-    train = dataclasses.replace(
-        pretrain_mae.DEFAULT_TRAIN,
-        epochs=s.pretrain_epochs,
-        batch_size=s.pretrain_batch,
-        lr=None if s.pretrain_lr is None else float(s.pretrain_lr),
-        warmup_epochs=float(max(1, s.pretrain_epochs // 10)),
-        seed=s.seed,
-        device=s.device,
-        progress=False,
-    )
-    pretrain_mae.pretrain_mae(out / "data" / "ism", config, train, run, resume=(run / "config.json").exists(), log=log)
-    last = last_record(run)
-    return {"train_loss": last.get("train_loss"), "val_loss": last.get("val_loss")}
+    return pretrain_backbone(out / "data" / "ism", run, s, model=s.model, mask_ratio=s.mask_ratio, log=log)
 
 
 def run_name(task: str, mode: str, fraction: float = 1.0) -> str:

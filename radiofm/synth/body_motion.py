@@ -42,10 +42,21 @@ ACTIVITIES = ("box", "circle", "clean", "fall", "run", "walk")  # sorted, as the
 PARTS = ("torso", "head", "elbow_l", "elbow_r", "hand_l", "hand_r", "leg_l", "leg_r")
 # radar cross-section of each part for an average adult, m^2 [ours: order of magnitude of human RCS at 5 GHz]
 PART_RCS_M2 = np.array([0.6, 0.08, 0.04, 0.04, 0.04, 0.04, 0.06, 0.06])
-_SIDE = {"l": 1.0, "r": -1.0}  # left is +left in the body frame
+_SIDE = {"l": 1.0, "r": -1.0}
+ACROSS_PROBABILITY = 0.5  # walking/running lines: across the link (crossing it) or along it [ours]
+LINE_SPREAD_RAD = np.radians(25)  # spread of the line's direction around across/along [ours]  # left is +left in the body frame
 
 
-def motion(activity: str, t_s: np.ndarray, rng: np.random.Generator, *, anchor_xy, bounds_xy) -> dict:
+def motion(
+    activity: str,
+    t_s: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    anchor_xy,
+    bounds_xy,
+    link_rad: float | None = None,
+    along_max_m: float | None = None,
+) -> dict:
     """Scatterer trajectories of one recording of ``activity``.
 
     Args:
@@ -54,6 +65,9 @@ def motion(activity: str, t_s: np.ndarray, rng: np.random.Generator, *, anchor_x
         rng: the generator every random draw comes from.
         anchor_xy: (2,) where the activity happens (m); walking lines are centred here.
         bounds_xy: ((x_lo, x_hi), (y_lo, y_hi)) the region the person stays in (room minus a margin).
+        link_rad: direction of the radio link (rad), when known: walking and running lines then run across it
+            or along it (see the module doc); None: in any direction.
+        along_max_m: the longest walking line along the link (so that it stays clear of the routers).
 
     Returns:
         {"positions_m": (M, T, 3) float64, "rcs_m2": (M,) float64, "parts": PARTS, "meta": dict of drawn values}.
@@ -63,11 +77,21 @@ def motion(activity: str, t_s: np.ndarray, rng: np.random.Generator, *, anchor_x
     t = np.asarray(t_s, dtype=np.float64)
     height = rng.uniform(1.55, 1.90)  # person height, m
     size = rng.uniform(0.75, 1.3) * (height / 1.75) ** 2  # RCS scale: build and clothing
+    meta = {"activity": activity, "height_m": height, "rcs_scale": size}
     heading = rng.uniform(-np.pi, np.pi)  # facing direction (rad); walking lines run along it
+    if activity in ("walk", "run") and link_rad is not None:
+        across = bool(rng.random() < ACROSS_PROBABILITY)
+        heading = link_rad + (np.pi / 2 if across else 0.0) + rng.uniform(-1, 1) * LINE_SPREAD_RAD
+        heading += np.pi if rng.random() < 0.5 else 0.0
+        meta["line"] = "across" if across else "along"
     pose = _standing(height, len(t))
-    meta = {"activity": activity, "height_m": height, "rcs_scale": size, "heading_rad": heading}
+    meta.update(heading_rad=heading)
     base = np.zeros((len(t), 2))  # ground point in the body frame's (fwd, left) axes, m
-    meta.update(_ACTIVITY[activity](pose, base, t, height, rng))
+    if activity in ("walk", "run"):
+        longest = along_max_m if meta.get("line") == "along" else None
+        meta.update(_gait(pose, base, t, height, rng, run=activity == "run", longest_m=longest))
+    else:
+        meta.update(_ACTIVITY[activity](pose, base, t, height, rng))
     _breathe_and_jitter(pose, t, rng)
     positions = _to_world(pose, base, heading, np.asarray(anchor_xy, dtype=np.float64))
     lo = np.array([b[0] for b in bounds_xy])
@@ -133,10 +157,11 @@ def _rounded(meta: dict) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------- activities
-def _gait(pose, base, t, h, rng, *, run: bool) -> dict:
+def _gait(pose, base, t, h, rng, *, run: bool, longest_m: float | None = None) -> dict:
     speed = rng.uniform(1.3, 2.6) if run else rng.uniform(0.7, 1.7)  # nominal speed, m/s (overlapping)
     cadence = rng.uniform(2.3, 3.1) if run else rng.uniform(1.5, 2.1)  # steps per second, Hz
     length = rng.uniform(2.0, 3.5)  # walking line, m (turns at both ends)
+    length = length if longest_m is None else min(length, max(longest_m, 0.8))
     k = 0.97  # rounds the back-and-forth triangle wave: the person slows into each turn
     theta = np.pi * speed * t / length + rng.uniform(0, 2 * np.pi)
     s = 0.5 * length * np.arcsin(k * np.sin(theta)) / np.arcsin(k)  # position along the line, m
@@ -160,14 +185,6 @@ def _gait(pose, base, t, h, rng, *, run: bool) -> dict:
         hand[:, 0] += -rel * arm * np.sin(phase + off)  # counter-swing to the leg on the same side
         hand[:, 2] += (0.13 * h if run else 0.0) + 0.3 * arm * gain * np.abs(np.sin(phase + off))
     return {"speed_mps": speed, "cadence_hz": cadence, "line_m": length, "mean_speed_mps": float(np.abs(vel).mean())}
-
-
-def _walk(pose, base, t, h, rng) -> dict:
-    return _gait(pose, base, t, h, rng, run=False)
-
-
-def _run(pose, base, t, h, rng) -> dict:
-    return _gait(pose, base, t, h, rng, run=True)
 
 
 def _fall(pose, base, t, h, rng) -> dict:
@@ -272,6 +289,6 @@ def _clean(pose, base, t, h, rng) -> dict:
     return {"sweep_m": sweep, "sweep_rate_hz": rate}
 
 
-_ACTIVITY = {"box": _box, "circle": _circle, "clean": _clean, "fall": _fall, "run": _run, "walk": _walk}
+_ACTIVITY = {"box": _box, "circle": _circle, "clean": _clean, "fall": _fall}  # walk, run: _gait
 
 __all__ = ["ACTIVITIES", "PARTS", "PART_RCS_M2", "motion"]

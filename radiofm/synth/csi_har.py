@@ -46,6 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from radiofm.synth.body_motion import ACTIVITIES, motion
+from radiofm.synth.body_shadow import path_shadow, shadow_points
 
 CLASSES = ACTIVITIES  # box, circle, clean, fall, run, walk: sorted, as NTU-Fi's class folders
 N_ANTENNAS = 3  # receive antennas
@@ -74,9 +75,8 @@ class CsiHarConfig:
     n_diffuse: int = 24  # late reverberation paths
     diffuse_excess_m: float = 12.0  # mean excess path length of the reverberation, m
     diffuse_level_db: float = -12.0  # total reverberation power relative to the LoS
-    activity_offset_m: tuple[float, float] = (1.0, 0.3)  # anchor spread across the link (m), along it (fraction)
-    shadow_depth: tuple[float, float] = (0.3, 0.7)  # LoS amplitude loss when the torso is on the link
-    shadow_width_m: float = 0.3  # 1/e half-width of that loss across the link, m
+    activity_offset_m: tuple[float, float] = (0.6, 0.25)  # anchor spread across the link (m), along it (fraction)
+    shadow_loss: tuple[float, float] = (0.7, 1.0)  # per-recording scale of the body's path losses (body_shadow)
     antenna_gain_db: float = 1.0  # std of the per-antenna RF chain gain, dB
     agc_drift_db: float = 0.4  # std of the slow AGC gain wander (common to tones and antennas), dB
     packet_jitter_db: float = 0.15  # std of per-packet gain jitter, dB
@@ -179,14 +179,31 @@ def synthesize_recording(
     across, along = rng.uniform(-1, 1) * c.activity_offset_m[0], rng.uniform(-1, 1) * c.activity_offset_m[1]
     anchor = env.tx_m[:2] + link * (0.5 + along) + np.array([-u[1], u[0]]) * across
     bounds = ((0.3, env.room_m[0] - 0.3), (0.3, env.room_m[1] - 0.3))
-    body = motion(activity, t, rng, anchor_xy=anchor, bounds_xy=bounds)
+    body = motion(
+        activity,
+        t,
+        rng,
+        anchor_xy=anchor,
+        bounds_xy=bounds,
+        link_rad=float(np.arctan2(u[1], u[0])),
+        along_max_m=2 * ((0.5 - abs(along)) * float(np.linalg.norm(link)) - 0.4),
+    )
 
-    los, static = _static_channel(env, freqs, lam)  # (A, K) each
-    shadow = _los_shadow(env, body["positions_m"][0], body["positions_m"][1], rng, c)  # (T,)
+    paths = _static_paths(env, freqs, lam)
+    shadow = path_shadow(
+        env.tx_m,
+        paths["vertex"][:, 1:2],
+        env.rx_m[1:2],
+        shadow_points(body["positions_m"]),
+        wavelength_m=lam,
+        size_scale=body["meta"]["rcs_scale"],
+        loss_scale=rng.uniform(*c.shadow_loss),
+    )  # (P, 1, T) amplitude factor of each geometric static path, at the middle antenna (6 cm: the same for all)
     h = _body_channel(env, body["positions_m"], body["rcs_m2"], freqs, lam, rng)  # (A, K, T) complex64
-    h += static.astype(np.complex64)[:, :, None]
-    h += los.astype(np.complex64)[:, :, None] * shadow.astype(np.float32)[None, None, :]
-
+    h += paths["diffuse"].astype(np.complex64)[:, :, None]
+    tones = paths["tones"].astype(np.complex64)  # (P, A, K)
+    for p in range(len(tones)):  # shadowed static paths
+        h += tones[p][:, :, None] * shadow[p][:, None, :]
     snr_db = rng.uniform(*c.snr_db)
     noise_power = float(np.mean(h.real**2 + h.imag**2)) * 10 ** (-snr_db / 10)
     scale = np.float32(np.sqrt(noise_power / 2))
@@ -205,7 +222,8 @@ def synthesize_recording(
         "snr_db": round(snr_db, 3),
         "level_db": round(gain_db, 3),
         "anchor_m": np.round(anchor, 3).tolist(),
-        "shadow_min": round(float(shadow.min()), 4),
+        "los_shadow_min": round(float(shadow[0].min()), 4),
+        "shadow_mean": round(float(shadow.mean()), 4),
     }
     return amp_db.astype(np.float32), meta
 
@@ -225,39 +243,42 @@ def _images(point: np.ndarray, room: tuple[float, float, float]) -> np.ndarray:
     return out
 
 
-def _static_channel(env: Environment, freqs: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray]:
-    """LoS (A, K) and everything else static (A, K), complex."""
+def _static_paths(env: Environment, freqs: np.ndarray, lam: float) -> dict:
+    """The room's static paths: geometric ones (LoS, 6 specular, furniture) and the diffuse remainder.
+
+    Returns {"vertex": (P, A, 3) reflection/scattering point (the LoS: its midpoint), "tones": (P, A, K) complex
+    per-tone response of each geometric path (reflection signs included), "diffuse": (A, K) complex}; LoS is p=0.
+    """
     k = 2 * np.pi * freqs / C_MPS  # (K,) wavenumbers
+    n_ant = len(env.rx_m)
     d_los = np.linalg.norm(env.rx_m - env.tx_m, axis=1)  # (A,)
     g_los = lam / (4 * np.pi * d_los)
-    los = g_los[:, None] * np.exp(-1j * k[None] * d_los[:, None])
-    d_img = np.linalg.norm(_images(env.tx_m, env.room_m)[:, None, :] - env.rx_m[None], axis=2)  # (6, A)
-    gains = [env.walls[:, None] * lam / (4 * np.pi * d_img)]  # specular paths, sign-inverting reflection
-    lengths = [d_img]
+    tx_img = _images(env.tx_m, env.room_m)  # (6, 3)
+    d_img = np.linalg.norm(tx_img[:, None, :] - env.rx_m[None], axis=2)  # (6, A)
+    axis = np.array([0, 0, 1, 1, 2, 2])
+    wall = np.array([0.0, env.room_m[0], 0.0, env.room_m[1], 0.0, env.room_m[2]])
+    frac = (wall - tx_img[np.arange(6), axis])[:, None] / (env.rx_m[:, axis].T - tx_img[np.arange(6), axis][:, None])
+    specular = tx_img[:, None] + frac[..., None] * (env.rx_m[None] - tx_img[:, None])  # (6, A, 3) wall points
     d1 = np.linalg.norm(env.furniture_m - env.tx_m, axis=1)  # (S,)
     d2 = np.linalg.norm(env.furniture_m[:, None] - env.rx_m[None], axis=2)  # (S, A)
     amp = np.sqrt(env.furniture_rcs_m2)[:, None] * lam / ((4 * np.pi) ** 1.5 * d1[:, None] * d2)
-    gains.append(amp * np.exp(1j * env.furniture_phase)[:, None])
-    lengths.append(d1[:, None] + d2)
-    n_ant = len(d_los)
-    gains.append(np.repeat(env.diffuse_gain[:, None] * g_los.mean(), n_ant, axis=1))  # reverberation: same
-    lengths.append(np.repeat(d_los.mean() + env.diffuse_excess_m[:, None], n_ant, axis=1))  # on every antenna
-    g = np.concatenate(gains, 0)  # (P, A)
-    d = np.concatenate(lengths, 0)  # (P, A)
-    g = g * np.where(np.arange(len(g))[:, None] < 6, -1.0, 1.0)  # specular reflections flip the sign
-    static = np.einsum("pa,pak->ak", g, np.exp(-1j * k[None, None] * d[:, :, None]))
-    return los, static
+    gain = np.concatenate(
+        [g_los[None], -env.walls[:, None] * lam / (4 * np.pi * d_img), amp * np.exp(1j * env.furniture_phase)[:, None]]
+    )  # (P, A); specular reflections flip the sign
+    length = np.concatenate([d_los[None], d_img, d1[:, None] + d2])  # (P, A)
+    vertex = np.concatenate(
+        [0.5 * (env.tx_m + env.rx_m)[None], specular, np.repeat(env.furniture_m[:, None], n_ant, axis=1)]
+    )  # (P, A, 3)
+    tones = gain[..., None] * np.exp(-1j * k * length[..., None])  # (P, A, K)
+    d_rev = d_los.mean() + env.diffuse_excess_m  # reverberation: the same on every antenna
+    diffuse = (env.diffuse_gain[:, None] * g_los.mean() * np.exp(-1j * k * d_rev[:, None])).sum(0)
+    return {"vertex": vertex, "tones": tones, "diffuse": np.repeat(diffuse[None], n_ant, axis=0)}
 
 
-def _los_shadow(env: Environment, torso: np.ndarray, head: np.ndarray, rng, c: CsiHarConfig) -> np.ndarray:
-    """(T,) LoS amplitude factor: < 1 while the standing torso is within ~shadow_width_m of the link."""
-    a, b = env.tx_m[:2], env.rx_m.mean(0)[:2]
-    ab = b - a
-    s = np.clip(((torso[:, :2] - a) @ ab) / (ab @ ab), 0.0, 1.0)
-    dist = np.linalg.norm(torso[:, :2] - (a + s[:, None] * ab), axis=1)  # horizontal distance to the link
-    h_link = min(env.tx_m[2], env.rx_m[0, 2])
-    upright = np.clip((head[:, 2] - h_link + 0.2) / 0.4, 0.0, 1.0)  # 0 once lying below the link
-    return 1.0 - rng.uniform(*c.shadow_depth) * upright * np.exp(-((dist / c.shadow_width_m) ** 2))
+def _static_channel(env: Environment, freqs: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """Unshadowed LoS (A, K) and everything else static (A, K), complex."""
+    paths = _static_paths(env, freqs, lam)
+    return paths["tones"][0], paths["tones"][1:].sum(0) + paths["diffuse"]
 
 
 def _body_channel(env: Environment, pos: np.ndarray, rcs: np.ndarray, freqs, lam, rng) -> np.ndarray:

@@ -241,12 +241,15 @@ def _box(pose, base, t, h, rng) -> dict:
         hand[:, 0] += reach * ext
         hand[:, 1] -= _SIDE[s_name] * 0.06 * ext  # punches converge to the centre line
         pose["torso"][:, 0] += 0.03 * ext
+    shuffle = rng.uniform(0.3, 0.8)  # stepping in and out, Hz
+    in_out = rng.uniform(0.05, 0.15)  # its amplitude, m
+    base[:, 0] += in_out * np.sin(2 * np.pi * shuffle * t + rng.uniform(0, 6))
     bounce = 0.015 * np.sin(2 * np.pi * footwork * t + rng.uniform(0, 6))
     for name in ("torso", "head", "shoulder_l", "shoulder_r"):
         pose[name][:, 2] += bounce
     for s_name, off in (("l", 0.0), ("r", np.pi)):
         pose[f"leg_{s_name}"][:, 0] += 0.05 * np.sin(np.pi * footwork * t + off)
-    return {"reach_m": reach, "punch_rate_hz": rate, "footwork_hz": footwork}
+    return {"reach_m": reach, "punch_rate_hz": rate, "footwork_hz": footwork, "in_out_m": in_out, "in_out_hz": shuffle}
 
 
 def _circle(pose, base, t, h, rng) -> dict:
@@ -268,10 +271,12 @@ def _circle(pose, base, t, h, rng) -> dict:
 
 def _clean(pose, base, t, h, rng) -> dict:
     sweep = rng.uniform(0.2, 0.45)  # side-to-side amplitude of the hands, m
-    rate = rng.uniform(0.25, 0.6)  # sweeps per second, Hz (hand speed ≤ 1.7 m/s)
+    rate = rng.uniform(0.3, 0.8)  # sweeps per second, Hz (hand speed ≤ 2.3 m/s)
     phase = 2 * np.pi * rate * t + rng.uniform(0.1, 0.6) * np.sin(2 * np.pi * rng.uniform(0.1, 0.3) * t)
-    for axis in (0, 1):  # slow shuffle around the anchor
-        base[:, axis] += _smooth(rng, t, 0.1, 0.1, n_sines=3)
+    drift = rng.uniform(0.05, 0.15)  # the person works along the floor, m/s
+    angle = rng.uniform(-np.pi, np.pi)
+    for axis, w in ((0, np.cos(angle)), (1, np.sin(angle))):  # slow progression plus shuffle
+        base[:, axis] += w * drift * (t - t.mean()) + _smooth(rng, t, 0.05, 0.1, n_sines=3)
     pose["torso"][:, 0] += 0.15
     pose["torso"][:, 2] = 0.50 * h
     pose["head"][:, 0] += 0.30
@@ -286,7 +291,7 @@ def _clean(pose, base, t, h, rng) -> dict:
         hand[:, 2] = 0.33 * h + dz + 0.04 * np.sin(2 * phase)
     for s_name in "lr":
         pose[f"leg_{s_name}"][:, 0] += 0.04 * np.sin(phase / 2 + (0 if s_name == "l" else np.pi))
-    return {"sweep_m": sweep, "sweep_rate_hz": rate}
+    return {"sweep_m": sweep, "sweep_rate_hz": rate, "drift_mps": drift}
 
 
 _ACTIVITY = {"box": _box, "circle": _circle, "clean": _clean, "fall": _fall}  # walk, run: _gait

@@ -33,8 +33,8 @@ import numpy as np
 
 # sphere radius (m) and peak amplitude loss D per shadowing part, for an average adult [ours]; order:
 # torso, head, elbow_l, elbow_r, hand_l, hand_r, leg_l, leg_r (body_motion.PARTS), then the hip point
-PART_RADIUS_M = np.array([0.17, 0.10, 0.06, 0.06, 0.05, 0.05, 0.07, 0.07, 0.16])
-PART_DEPTH = np.array([0.9, 0.6, 0.6, 0.6, 0.5, 0.5, 0.6, 0.6, 0.85])
+PART_RADIUS_M = np.array([0.20, 0.10, 0.06, 0.06, 0.05, 0.05, 0.07, 0.07, 0.18])
+PART_DEPTH = np.array([0.9, 0.6, 0.5, 0.5, 0.5, 0.5, 0.6, 0.6, 0.9])
 
 
 def shadow_points(positions_m: np.ndarray) -> np.ndarray:
@@ -90,7 +90,7 @@ def path_shadow(
             d_b = np.maximum(total[..., None] - d_a, 0.0)
             fresnel = np.sqrt(wavelength_m * d_a * d_b / total[..., None])  # first Fresnel zone radius, m
             reach = radius[m] + 0.5 * fresnel
-            loss = peak[m] * radius[m] / (radius[m] + fresnel) * np.exp(-((dist / reach) ** 2))
+            loss = peak[m] * np.sqrt(radius[m] / (radius[m] + fresnel)) * np.exp(-((dist / reach) ** 2))
             np.maximum(block, loss, out=block)
         keep *= 1.0 - block
     return keep.astype(np.float32)

@@ -71,11 +71,11 @@ class CsiHarConfig:
     wall_reflection: tuple[float, float] = (0.3, 0.7)  # |reflection coefficient| of each of the 6 surfaces
     n_furniture: tuple[int, int] = (4, 12)  # static point scatterers in the room
     furniture_rcs_m2: tuple[float, float] = (0.05, 1.0)  # their radar cross-section (log-uniform)
-    furniture_move_m: float = 0.2  # per-recording displacement of the furniture, m (uniform in a cube)
+    furniture_move_m: float = 0.05  # per-recording displacement of the furniture, m (uniform in a cube)
     n_diffuse: int = 24  # late reverberation paths
     diffuse_excess_m: float = 12.0  # mean excess path length of the reverberation, m
     diffuse_level_db: float = -12.0  # total reverberation power relative to the LoS
-    activity_offset_m: tuple[float, float] = (0.6, 0.25)  # anchor spread across the link (m), along it (fraction)
+    activity_offset_m: tuple[float, float] = (0.3, 0.2)  # anchor spread across the link (m), along it (fraction)
     shadow_loss: tuple[float, float] = (0.7, 1.0)  # per-recording scale of the body's path losses (body_shadow)
     antenna_gain_db: float = 1.0  # std of the per-antenna RF chain gain, dB
     agc_drift_db: float = 0.4  # std of the slow AGC gain wander (common to tones and antennas), dB
@@ -83,7 +83,7 @@ class CsiHarConfig:
     band_edge_db: float = 1.5  # receive-filter roll-off at the outermost tones, dB
     snr_db: tuple[float, float] = (18.0, 32.0)  # CSI estimation SNR per recording, dB
     output_gain_db: float = 99.6  # added to 20*log10|H| (calibrates the amplitude scale, see module doc)
-    level_spread_db: float = 1.5  # std of the per-recording output level, dB
+    level_spread_db: float = 0.5  # std of the per-recording output level, dB
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,11 @@ Activities and what separates them (``motion(...)["meta"]`` records every drawn 
 
 - ``walk``: back-and-forth along a 2–3.5 m line at 0.7–1.7 m/s, step cadence 1.5–2.1 Hz; legs swing
   ±step_length/2 in anti-phase, arms counter-swing 0.12–0.25 m, torso bobs 2–4 cm at the step rate; the
-  person slows into each turn and stride amplitude and cadence follow the speed.
+  person slows into each turn and stride amplitude and cadence follow the speed. Given the link direction
+  (``link_rad``), the line runs across the link (crossing it: the body shadows the line of sight once per
+  pass) or along it (beside it, clear of the routers: ``along_max_m``), each with probability 0.5, within
+  ±25° [ours: NTU-Fi's subject moves between the routers]. These crossings and the legs' and arms' passes
+  through the static paths are walking's slow signature (0.3–2 Hz) in the CSI amplitude.
 - ``run``: the same gait at 1.3–2.6 m/s (running in a room, with turns every 1–3 s), cadence 2.3–3.1 Hz,
   longer arm swing with bent elbows, 5–9 cm bounce, forward lean. Walk and run overlap in speed
   (1.3–1.7 m/s) and the Doppler a speed produces depends on the direction of the line relative to the link
@@ -21,13 +25,16 @@ Activities and what separates them (``motion(...)["meta"]`` records every drawn 
 - ``fall``: standing with sway, then one fall at 0.8–2.6 s: the body rotates about the feet by 75–90° with
   accelerating angle (inverted pendulum, α ∝ u²) reaching 2.5–4.2 rad/s at impact (a rigid body toppling
   reaches √(3g/height) ≈ 4.1 rad/s), so 0.6–1.3 s; arms brace, a damped bounce on impact, then lying still
-  (breathing). One fast transient (head ≈ 4–7.5 m/s at impact).
+  (breathing). One fast transient (head ≈ 4–7.5 m/s at impact), then a lasting change: lying, the body no
+  longer shadows the paths at torso height, shadows those near the floor, and scatters from a new place.
 - ``box``: standing guard, alternating straight punches (0.30–0.45 m reach, 0.7–1.4 punches/s per arm,
-  ±15 % per-punch timing jitter), fast extension, slower retraction, footwork bounce 1.5–2.5 Hz.
+  ±15 % per-punch timing jitter), fast extension, slower retraction, footwork bounce 1.5–2.5 Hz, stepping in
+  and out by 5–15 cm at 0.3–0.8 Hz [ours: boxers' footwork]; the punches cross paths at 1.4–2.8 Hz (both arms).
 - ``circle``: straight arms (0.5–0.7 m) circling in the sagittal plane at 0.6–1.3 rev/s, both arms in or out of
   phase, forwards or backwards, tempo wander; hand speed 2–5.5 m/s, a periodic sinusoidal Doppler.
-- ``clean``: bent over, hands sweeping a mop/cloth 0.2–0.45 m side to side at 0.25–0.6 Hz with tempo
-  modulation while shuffling slowly (≤ 0.15 m/s): slow, low-Doppler motion.
+- ``clean``: bent over, hands sweeping a mop/cloth 0.2–0.45 m side to side at 0.3–0.8 Hz with tempo
+  modulation while working along the floor at 0.05–0.15 m/s in a random direction plus a 5 cm shuffle: slow,
+  low-Doppler motion; the bent body and low hands shadow the floor reflection and low paths.
 
 Every activity adds breathing (4–8 mm at 0.2–0.4 Hz on the torso) and a few millimetres of smooth postural
 jitter on every part. Radar cross-sections are [ours]: a standing adult is ≈ 0.5–1 m² at microwave

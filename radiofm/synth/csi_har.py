@@ -11,31 +11,43 @@ What NTU-Fi HAR is (the format we imitate):
 - SenseFi standardises the amplitudes with mean 42.32 and std 4.98: values of that size and spread are
   20·log10 of 10-bit CSI magnitudes, not linear magnitudes (a multipath channel's linear magnitude varies across
   subcarriers by a large fraction of its mean). We therefore output amplitude in dB, with the output gain
-  calibrated on ten random rooms to a mean near 42 dB [ours; the unit is not documented]. Measured: a room's
+  calibrated on random rooms to a mean near 42 dB [ours; the unit is not documented]. Measured: a room's
   mean lies within about ±4 dB of that (link length, wall reflectivity) and its std is 3.4–5.8 dB.
 
 The model (a ray picture of one recording, CSI of antenna a, subcarrier k, packet t):
 
-    H[a, k, t] = s(t) · LoS[a, k] + Σ_static g_p e^{-j2π f_k d_{p,a}/c} + Σ_body b_m(t) e^{-j2π f_k d_{m,a}(t)/c}
+    H[a, k, t] = Σ_static s_p(t) g_p e^{-j2π f_k d_{p,a}/c} + diffuse[a, k] + Σ_body b_m(t) e^{-j2π f_k d_{m,a}(t)/c}
 
 - static multipath of the room (:func:`draw_environment`): line of sight; first-order specular reflections off
   four walls, floor and ceiling (image method, reflection coefficient 0.3–0.7 each); 4–12 furniture point
   scatterers (RCS 0.05–1 m², bistatic radar equation); diffuse reverberation (24 late paths, exponential
   power-delay profile, mean excess length 12 m, −12 dB below LoS in total). Per recording, furniture moves by
-  up to 0.2 m (chairs, doors, the person's belongings).
+  up to 5 cm (chairs, the person's belongings; NTU-Fi was recorded in one lab, the room does not change
+  between recordings) [ours].
+- body shadowing s_p(t) (:mod:`radiofm.synth.body_shadow`): every geometric static path (LoS, the six specular
+  reflections via their wall points, each furniture echo) loses amplitude while a body part is within about
+  one Fresnel radius of it — a person on the middle of a 3.5 m link about −10 dB (torso, hips, arms), −7 dB
+  when 0.2 m off it, under 2 dB at 0.4 m, nothing at 0.8 m (radio tomographic imaging measures 5–10 dB for
+  a person on a link). This is the activities' SLOW signature, at the rate the body and limbs move through
+  the paths (cadence, crossings of the link, a fall's lasting change), patterned across subcarriers by the
+  shadowed paths' delays; it survives paper B's resize of 2000 packets to 224 (or 112) columns, i.e. 56 (28) Hz
+  sampling with anti-aliasing. Per recording the losses scale by 0.7–1.0 (``shadow_loss``). Computed at the
+  middle antenna (6 cm spacing) and applied to all three. The diffuse reverberation is not shadowed.
 - the body (:mod:`radiofm.synth.body_motion`): 8 moving scatterers with amplitude √σ·λ/((4π)^1.5·d1·d2)
   plus the torso's reflections via the four walls; their path lengths change with the motion, which is the
   Doppler (a part moving at v m/s changes its path length by up to 2v m/s: up to 2v/λ ≈ 35 Hz per m/s at
-  5.19 GHz, below the 250 Hz Nyquist limit of 500 Hz sampling). The torso shadows the LoS when it crosses
-  the link (depth 0.3–0.7, width 0.3 m, only while standing).
+  5.19 GHz, below the 250 Hz Nyquist limit of 500 Hz sampling). Most of this fast interference averages out
+  in the resized images (the mean of 20·log10|S + B e^{jφ}| over a uniform phase φ is 20·log10 max(|S|, |B|)),
+  except where the body's echo exceeds a static notch.
 - receiver: per-antenna RF gain (1 dB spread), AGC gain wander (0.4 dB, < 0.5 Hz) and per-packet gain jitter
   (0.15 dB) common to all tones, a 1.5 dB band-edge roll-off of the receive filter, complex estimation noise at
-  18–32 dB SNR; amplitude = 20·log10|H| + output gain (99.6 dB ± 1.5 dB per recording).
+  18–32 dB SNR; amplitude = 20·log10|H| + output gain (99.6 dB ± 0.5 dB per recording, one session).
 
-Per-recording variation: the person (height 1.55–1.9 m, size), where the activity happens (±1 m across the
-link, ±30 % along it), facing direction, the activity's own parameters (speed, cadence, rates, amplitudes),
-furniture displacement, SNR, gains. One :class:`Environment` is one room with one router placement; a dataset
-uses one environment (another seed, another room).
+Per-recording variation: the person (height 1.55–1.9 m, size), where the activity happens (NTU-Fi's subject
+performs between the routers: ±0.3 m across the link, ±20 % of its length along it [ours]), facing direction,
+walking lines across or along the link, the activity's own parameters (speed, cadence, rates, amplitudes),
+furniture displacement, shadow depth, SNR, gains. One :class:`Environment` is one room with one router
+placement; a dataset uses one environment (another seed, another room).
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@
 - :mod:`radiofm.synth.channels` — multipath fading with Doppler
 - :mod:`radiofm.synth.nrlte` — NR/LTE segmentation captures (the dataset folder: :mod:`radiofm.data.nrlte`)
 - :mod:`radiofm.synth.nrlte_alt` — an independently written NR/LTE downlink generator, for cross-generator validation
-- :mod:`radiofm.synth.csi_har` (+ :mod:`radiofm.synth.body_motion`) — NTU-Fi-like Wi-Fi CSI of six activities
+- :mod:`radiofm.synth.csi_har` (+ :mod:`radiofm.synth.body_motion`, :mod:`radiofm.synth.body_shadow`) — NTU-Fi-like
+  Wi-Fi CSI of six activities
 - :mod:`radiofm.synth.positioning` — 5G NR CSI from a UE to four base stations, for positioning
 
 Generators return arrays and plain-dict metadata (SigMF annotation dicts); they never write files and never

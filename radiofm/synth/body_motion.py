@@ -12,7 +12,11 @@ Activities and what separates them (``motion(...)["meta"]`` records every drawn 
 
 - ``walk``: back-and-forth along a 2–3.5 m line at 0.7–1.7 m/s, step cadence 1.5–2.1 Hz; legs swing
   ±step_length/2 in anti-phase, arms counter-swing 0.12–0.25 m, torso bobs 2–4 cm at the step rate; the
-  person slows into each turn and stride amplitude and cadence follow the speed.
+  person slows into each turn and stride amplitude and cadence follow the speed. Given the link direction
+  (``link_rad``), the line runs across the link (crossing it: the body shadows the line of sight once per
+  pass) or along it (beside it, clear of the routers: ``along_max_m``), each with probability 0.5, within
+  ±25° [ours: NTU-Fi's subject moves between the routers]. These crossings and the legs' and arms' passes
+  through the static paths are walking's slow signature (0.3–2 Hz) in the CSI amplitude.
 - ``run``: the same gait at 1.3–2.6 m/s (running in a room, with turns every 1–3 s), cadence 2.3–3.1 Hz,
   longer arm swing with bent elbows, 5–9 cm bounce, forward lean. Walk and run overlap in speed
   (1.3–1.7 m/s) and the Doppler a speed produces depends on the direction of the line relative to the link
@@ -21,13 +25,16 @@ Activities and what separates them (``motion(...)["meta"]`` records every drawn 
 - ``fall``: standing with sway, then one fall at 0.8–2.6 s: the body rotates about the feet by 75–90° with
   accelerating angle (inverted pendulum, α ∝ u²) reaching 2.5–4.2 rad/s at impact (a rigid body toppling
   reaches √(3g/height) ≈ 4.1 rad/s), so 0.6–1.3 s; arms brace, a damped bounce on impact, then lying still
-  (breathing). One fast transient (head ≈ 4–7.5 m/s at impact).
+  (breathing). One fast transient (head ≈ 4–7.5 m/s at impact), then a lasting change: lying, the body no
+  longer shadows the paths at torso height, shadows those near the floor, and scatters from a new place.
 - ``box``: standing guard, alternating straight punches (0.30–0.45 m reach, 0.7–1.4 punches/s per arm,
-  ±15 % per-punch timing jitter), fast extension, slower retraction, footwork bounce 1.5–2.5 Hz.
+  ±15 % per-punch timing jitter), fast extension, slower retraction, footwork bounce 1.5–2.5 Hz, stepping in
+  and out by 5–15 cm at 0.3–0.8 Hz [ours: boxers' footwork]; the punches cross paths at 1.4–2.8 Hz (both arms).
 - ``circle``: straight arms (0.5–0.7 m) circling in the sagittal plane at 0.6–1.3 rev/s, both arms in or out of
   phase, forwards or backwards, tempo wander; hand speed 2–5.5 m/s, a periodic sinusoidal Doppler.
-- ``clean``: bent over, hands sweeping a mop/cloth 0.2–0.45 m side to side at 0.25–0.6 Hz with tempo
-  modulation while shuffling slowly (≤ 0.15 m/s): slow, low-Doppler motion.
+- ``clean``: bent over, hands sweeping a mop/cloth 0.2–0.45 m side to side at 0.3–0.8 Hz with tempo
+  modulation while working along the floor at 0.05–0.15 m/s in a random direction plus a 5 cm shuffle: slow,
+  low-Doppler motion; the bent body and low hands shadow the floor reflection and low paths.
 
 Every activity adds breathing (4–8 mm at 0.2–0.4 Hz on the torso) and a few millimetres of smooth postural
 jitter on every part. Radar cross-sections are [ours]: a standing adult is ≈ 0.5–1 m² at microwave
@@ -42,10 +49,23 @@ ACTIVITIES = ("box", "circle", "clean", "fall", "run", "walk")  # sorted, as the
 PARTS = ("torso", "head", "elbow_l", "elbow_r", "hand_l", "hand_r", "leg_l", "leg_r")
 # radar cross-section of each part for an average adult, m^2 [ours: order of magnitude of human RCS at 5 GHz]
 PART_RCS_M2 = np.array([0.6, 0.08, 0.04, 0.04, 0.04, 0.04, 0.06, 0.06])
-_SIDE = {"l": 1.0, "r": -1.0}  # left is +left in the body frame
+_SIDE = {"l": 1.0, "r": -1.0}
+ACROSS_PROBABILITY = 0.5  # walking/running lines: across the link (crossing it) or along it [ours]
+LINE_SPREAD_RAD = np.radians(
+    25
+)  # spread of the line's direction around across/along [ours]  # left is +left in the body frame
 
 
-def motion(activity: str, t_s: np.ndarray, rng: np.random.Generator, *, anchor_xy, bounds_xy) -> dict:
+def motion(
+    activity: str,
+    t_s: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    anchor_xy,
+    bounds_xy,
+    link_rad: float | None = None,
+    along_max_m: float | None = None,
+) -> dict:
     """Scatterer trajectories of one recording of ``activity``.
 
     Args:
@@ -54,6 +74,9 @@ def motion(activity: str, t_s: np.ndarray, rng: np.random.Generator, *, anchor_x
         rng: the generator every random draw comes from.
         anchor_xy: (2,) where the activity happens (m); walking lines are centred here.
         bounds_xy: ((x_lo, x_hi), (y_lo, y_hi)) the region the person stays in (room minus a margin).
+        link_rad: direction of the radio link (rad), when known: walking and running lines then run across it
+            or along it (see the module doc); None: in any direction.
+        along_max_m: the longest walking line along the link (so that it stays clear of the routers).
 
     Returns:
         {"positions_m": (M, T, 3) float64, "rcs_m2": (M,) float64, "parts": PARTS, "meta": dict of drawn values}.
@@ -63,11 +86,21 @@ def motion(activity: str, t_s: np.ndarray, rng: np.random.Generator, *, anchor_x
     t = np.asarray(t_s, dtype=np.float64)
     height = rng.uniform(1.55, 1.90)  # person height, m
     size = rng.uniform(0.75, 1.3) * (height / 1.75) ** 2  # RCS scale: build and clothing
+    meta = {"activity": activity, "height_m": height, "rcs_scale": size}
     heading = rng.uniform(-np.pi, np.pi)  # facing direction (rad); walking lines run along it
+    if activity in ("walk", "run") and link_rad is not None:
+        across = bool(rng.random() < ACROSS_PROBABILITY)
+        heading = link_rad + (np.pi / 2 if across else 0.0) + rng.uniform(-1, 1) * LINE_SPREAD_RAD
+        heading += np.pi if rng.random() < 0.5 else 0.0
+        meta["line"] = "across" if across else "along"
     pose = _standing(height, len(t))
-    meta = {"activity": activity, "height_m": height, "rcs_scale": size, "heading_rad": heading}
+    meta.update(heading_rad=heading)
     base = np.zeros((len(t), 2))  # ground point in the body frame's (fwd, left) axes, m
-    meta.update(_ACTIVITY[activity](pose, base, t, height, rng))
+    if activity in ("walk", "run"):
+        longest = along_max_m if meta.get("line") == "along" else None
+        meta.update(_gait(pose, base, t, height, rng, run=activity == "run", longest_m=longest))
+    else:
+        meta.update(_ACTIVITY[activity](pose, base, t, height, rng))
     _breathe_and_jitter(pose, t, rng)
     positions = _to_world(pose, base, heading, np.asarray(anchor_xy, dtype=np.float64))
     lo = np.array([b[0] for b in bounds_xy])
@@ -133,10 +166,11 @@ def _rounded(meta: dict) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------- activities
-def _gait(pose, base, t, h, rng, *, run: bool) -> dict:
+def _gait(pose, base, t, h, rng, *, run: bool, longest_m: float | None = None) -> dict:
     speed = rng.uniform(1.3, 2.6) if run else rng.uniform(0.7, 1.7)  # nominal speed, m/s (overlapping)
     cadence = rng.uniform(2.3, 3.1) if run else rng.uniform(1.5, 2.1)  # steps per second, Hz
     length = rng.uniform(2.0, 3.5)  # walking line, m (turns at both ends)
+    length = length if longest_m is None else min(length, max(longest_m, 0.8))
     k = 0.97  # rounds the back-and-forth triangle wave: the person slows into each turn
     theta = np.pi * speed * t / length + rng.uniform(0, 2 * np.pi)
     s = 0.5 * length * np.arcsin(k * np.sin(theta)) / np.arcsin(k)  # position along the line, m
@@ -160,14 +194,6 @@ def _gait(pose, base, t, h, rng, *, run: bool) -> dict:
         hand[:, 0] += -rel * arm * np.sin(phase + off)  # counter-swing to the leg on the same side
         hand[:, 2] += (0.13 * h if run else 0.0) + 0.3 * arm * gain * np.abs(np.sin(phase + off))
     return {"speed_mps": speed, "cadence_hz": cadence, "line_m": length, "mean_speed_mps": float(np.abs(vel).mean())}
-
-
-def _walk(pose, base, t, h, rng) -> dict:
-    return _gait(pose, base, t, h, rng, run=False)
-
-
-def _run(pose, base, t, h, rng) -> dict:
-    return _gait(pose, base, t, h, rng, run=True)
 
 
 def _fall(pose, base, t, h, rng) -> dict:
@@ -224,12 +250,15 @@ def _box(pose, base, t, h, rng) -> dict:
         hand[:, 0] += reach * ext
         hand[:, 1] -= _SIDE[s_name] * 0.06 * ext  # punches converge to the centre line
         pose["torso"][:, 0] += 0.03 * ext
+    shuffle = rng.uniform(0.3, 0.8)  # stepping in and out, Hz
+    in_out = rng.uniform(0.05, 0.15)  # its amplitude, m
+    base[:, 0] += in_out * np.sin(2 * np.pi * shuffle * t + rng.uniform(0, 6))
     bounce = 0.015 * np.sin(2 * np.pi * footwork * t + rng.uniform(0, 6))
     for name in ("torso", "head", "shoulder_l", "shoulder_r"):
         pose[name][:, 2] += bounce
     for s_name, off in (("l", 0.0), ("r", np.pi)):
         pose[f"leg_{s_name}"][:, 0] += 0.05 * np.sin(np.pi * footwork * t + off)
-    return {"reach_m": reach, "punch_rate_hz": rate, "footwork_hz": footwork}
+    return {"reach_m": reach, "punch_rate_hz": rate, "footwork_hz": footwork, "in_out_m": in_out, "in_out_hz": shuffle}
 
 
 def _circle(pose, base, t, h, rng) -> dict:
@@ -251,10 +280,12 @@ def _circle(pose, base, t, h, rng) -> dict:
 
 def _clean(pose, base, t, h, rng) -> dict:
     sweep = rng.uniform(0.2, 0.45)  # side-to-side amplitude of the hands, m
-    rate = rng.uniform(0.25, 0.6)  # sweeps per second, Hz (hand speed ≤ 1.7 m/s)
+    rate = rng.uniform(0.3, 0.8)  # sweeps per second, Hz (hand speed ≤ 2.3 m/s)
     phase = 2 * np.pi * rate * t + rng.uniform(0.1, 0.6) * np.sin(2 * np.pi * rng.uniform(0.1, 0.3) * t)
-    for axis in (0, 1):  # slow shuffle around the anchor
-        base[:, axis] += _smooth(rng, t, 0.1, 0.1, n_sines=3)
+    drift = rng.uniform(0.05, 0.15)  # the person works along the floor, m/s
+    angle = rng.uniform(-np.pi, np.pi)
+    for axis, w in ((0, np.cos(angle)), (1, np.sin(angle))):  # slow progression plus shuffle
+        base[:, axis] += w * drift * (t - t.mean()) + _smooth(rng, t, 0.05, 0.1, n_sines=3)
     pose["torso"][:, 0] += 0.15
     pose["torso"][:, 2] = 0.50 * h
     pose["head"][:, 0] += 0.30
@@ -269,9 +300,9 @@ def _clean(pose, base, t, h, rng) -> dict:
         hand[:, 2] = 0.33 * h + dz + 0.04 * np.sin(2 * phase)
     for s_name in "lr":
         pose[f"leg_{s_name}"][:, 0] += 0.04 * np.sin(phase / 2 + (0 if s_name == "l" else np.pi))
-    return {"sweep_m": sweep, "sweep_rate_hz": rate}
+    return {"sweep_m": sweep, "sweep_rate_hz": rate, "drift_mps": drift}
 
 
-_ACTIVITY = {"box": _box, "circle": _circle, "clean": _clean, "fall": _fall, "run": _run, "walk": _walk}
+_ACTIVITY = {"box": _box, "circle": _circle, "clean": _clean, "fall": _fall}  # walk, run: _gait
 
 __all__ = ["ACTIVITIES", "PARTS", "PART_RCS_M2", "motion"]

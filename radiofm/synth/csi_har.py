@@ -11,31 +11,43 @@ What NTU-Fi HAR is (the format we imitate):
 - SenseFi standardises the amplitudes with mean 42.32 and std 4.98: values of that size and spread are
   20·log10 of 10-bit CSI magnitudes, not linear magnitudes (a multipath channel's linear magnitude varies across
   subcarriers by a large fraction of its mean). We therefore output amplitude in dB, with the output gain
-  calibrated on ten random rooms to a mean near 42 dB [ours; the unit is not documented]. Measured: a room's
+  calibrated on random rooms to a mean near 42 dB [ours; the unit is not documented]. Measured: a room's
   mean lies within about ±4 dB of that (link length, wall reflectivity) and its std is 3.4–5.8 dB.
 
 The model (a ray picture of one recording, CSI of antenna a, subcarrier k, packet t):
 
-    H[a, k, t] = s(t) · LoS[a, k] + Σ_static g_p e^{-j2π f_k d_{p,a}/c} + Σ_body b_m(t) e^{-j2π f_k d_{m,a}(t)/c}
+    H[a, k, t] = Σ_static s_p(t) g_p e^{-j2π f_k d_{p,a}/c} + diffuse[a, k] + Σ_body b_m(t) e^{-j2π f_k d_{m,a}(t)/c}
 
 - static multipath of the room (:func:`draw_environment`): line of sight; first-order specular reflections off
   four walls, floor and ceiling (image method, reflection coefficient 0.3–0.7 each); 4–12 furniture point
   scatterers (RCS 0.05–1 m², bistatic radar equation); diffuse reverberation (24 late paths, exponential
   power-delay profile, mean excess length 12 m, −12 dB below LoS in total). Per recording, furniture moves by
-  up to 0.2 m (chairs, doors, the person's belongings).
+  up to 5 cm (chairs, the person's belongings; NTU-Fi was recorded in one lab, the room does not change
+  between recordings) [ours].
+- body shadowing s_p(t) (:mod:`radiofm.synth.body_shadow`): every geometric static path (LoS, the six specular
+  reflections via their wall points, each furniture echo) loses amplitude while a body part is within about
+  one Fresnel radius of it — a person on the middle of a 3.5 m link about −10 dB (torso, hips, arms), −7 dB
+  when 0.2 m off it, under 2 dB at 0.4 m, nothing at 0.8 m (radio tomographic imaging measures 5–10 dB for
+  a person on a link). This is the activities' SLOW signature, at the rate the body and limbs move through
+  the paths (cadence, crossings of the link, a fall's lasting change), patterned across subcarriers by the
+  shadowed paths' delays; it survives paper B's resize of 2000 packets to 224 (or 112) columns, i.e. 56 (28) Hz
+  sampling with anti-aliasing. Per recording the losses scale by 0.7–1.0 (``shadow_loss``). Computed at the
+  middle antenna (6 cm spacing) and applied to all three. The diffuse reverberation is not shadowed.
 - the body (:mod:`radiofm.synth.body_motion`): 8 moving scatterers with amplitude √σ·λ/((4π)^1.5·d1·d2)
   plus the torso's reflections via the four walls; their path lengths change with the motion, which is the
   Doppler (a part moving at v m/s changes its path length by up to 2v m/s: up to 2v/λ ≈ 35 Hz per m/s at
-  5.19 GHz, below the 250 Hz Nyquist limit of 500 Hz sampling). The torso shadows the LoS when it crosses
-  the link (depth 0.3–0.7, width 0.3 m, only while standing).
+  5.19 GHz, below the 250 Hz Nyquist limit of 500 Hz sampling). Most of this fast interference averages out
+  in the resized images (the mean of 20·log10|S + B e^{jφ}| over a uniform phase φ is 20·log10 max(|S|, |B|)),
+  except where the body's echo exceeds a static notch.
 - receiver: per-antenna RF gain (1 dB spread), AGC gain wander (0.4 dB, < 0.5 Hz) and per-packet gain jitter
   (0.15 dB) common to all tones, a 1.5 dB band-edge roll-off of the receive filter, complex estimation noise at
-  18–32 dB SNR; amplitude = 20·log10|H| + output gain (99.6 dB ± 1.5 dB per recording).
+  18–32 dB SNR; amplitude = 20·log10|H| + output gain (99.6 dB ± 0.5 dB per recording, one session).
 
-Per-recording variation: the person (height 1.55–1.9 m, size), where the activity happens (±1 m across the
-link, ±30 % along it), facing direction, the activity's own parameters (speed, cadence, rates, amplitudes),
-furniture displacement, SNR, gains. One :class:`Environment` is one room with one router placement; a dataset
-uses one environment (another seed, another room).
+Per-recording variation: the person (height 1.55–1.9 m, size), where the activity happens (NTU-Fi's subject
+performs between the routers: ±0.3 m across the link, ±20 % of its length along it [ours]), facing direction,
+walking lines across or along the link, the activity's own parameters (speed, cadence, rates, amplitudes),
+furniture displacement, shadow depth, SNR, gains. One :class:`Environment` is one room with one router
+placement; a dataset uses one environment (another seed, another room).
 """
 
 from __future__ import annotations
@@ -46,6 +58,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from radiofm.synth.body_motion import ACTIVITIES, motion
+from radiofm.synth.body_shadow import path_shadow, shadow_points
 
 CLASSES = ACTIVITIES  # box, circle, clean, fall, run, walk: sorted, as NTU-Fi's class folders
 N_ANTENNAS = 3  # receive antennas
@@ -70,20 +83,19 @@ class CsiHarConfig:
     wall_reflection: tuple[float, float] = (0.3, 0.7)  # |reflection coefficient| of each of the 6 surfaces
     n_furniture: tuple[int, int] = (4, 12)  # static point scatterers in the room
     furniture_rcs_m2: tuple[float, float] = (0.05, 1.0)  # their radar cross-section (log-uniform)
-    furniture_move_m: float = 0.2  # per-recording displacement of the furniture, m (uniform in a cube)
+    furniture_move_m: float = 0.05  # per-recording displacement of the furniture, m (uniform in a cube)
     n_diffuse: int = 24  # late reverberation paths
     diffuse_excess_m: float = 12.0  # mean excess path length of the reverberation, m
     diffuse_level_db: float = -12.0  # total reverberation power relative to the LoS
-    activity_offset_m: tuple[float, float] = (1.0, 0.3)  # anchor spread across the link (m), along it (fraction)
-    shadow_depth: tuple[float, float] = (0.3, 0.7)  # LoS amplitude loss when the torso is on the link
-    shadow_width_m: float = 0.3  # 1/e half-width of that loss across the link, m
+    activity_offset_m: tuple[float, float] = (0.3, 0.2)  # anchor spread across the link (m), along it (fraction)
+    shadow_loss: tuple[float, float] = (0.7, 1.0)  # per-recording scale of the body's path losses (body_shadow)
     antenna_gain_db: float = 1.0  # std of the per-antenna RF chain gain, dB
     agc_drift_db: float = 0.4  # std of the slow AGC gain wander (common to tones and antennas), dB
     packet_jitter_db: float = 0.15  # std of per-packet gain jitter, dB
     band_edge_db: float = 1.5  # receive-filter roll-off at the outermost tones, dB
     snr_db: tuple[float, float] = (18.0, 32.0)  # CSI estimation SNR per recording, dB
     output_gain_db: float = 99.6  # added to 20*log10|H| (calibrates the amplitude scale, see module doc)
-    level_spread_db: float = 1.5  # std of the per-recording output level, dB
+    level_spread_db: float = 0.5  # std of the per-recording output level, dB
 
 
 @dataclass(frozen=True)
@@ -179,14 +191,31 @@ def synthesize_recording(
     across, along = rng.uniform(-1, 1) * c.activity_offset_m[0], rng.uniform(-1, 1) * c.activity_offset_m[1]
     anchor = env.tx_m[:2] + link * (0.5 + along) + np.array([-u[1], u[0]]) * across
     bounds = ((0.3, env.room_m[0] - 0.3), (0.3, env.room_m[1] - 0.3))
-    body = motion(activity, t, rng, anchor_xy=anchor, bounds_xy=bounds)
+    body = motion(
+        activity,
+        t,
+        rng,
+        anchor_xy=anchor,
+        bounds_xy=bounds,
+        link_rad=float(np.arctan2(u[1], u[0])),
+        along_max_m=2 * ((0.5 - abs(along)) * float(np.linalg.norm(link)) - 0.4),
+    )
 
-    los, static = _static_channel(env, freqs, lam)  # (A, K) each
-    shadow = _los_shadow(env, body["positions_m"][0], body["positions_m"][1], rng, c)  # (T,)
+    paths = _static_paths(env, freqs, lam)
+    shadow = path_shadow(
+        env.tx_m,
+        paths["vertex"][:, 1:2],
+        env.rx_m[1:2],
+        shadow_points(body["positions_m"]),
+        wavelength_m=lam,
+        size_scale=body["meta"]["rcs_scale"],
+        loss_scale=rng.uniform(*c.shadow_loss),
+    )  # (P, 1, T) amplitude factor of each geometric static path, at the middle antenna (6 cm: the same for all)
     h = _body_channel(env, body["positions_m"], body["rcs_m2"], freqs, lam, rng)  # (A, K, T) complex64
-    h += static.astype(np.complex64)[:, :, None]
-    h += los.astype(np.complex64)[:, :, None] * shadow.astype(np.float32)[None, None, :]
-
+    h += paths["diffuse"].astype(np.complex64)[:, :, None]
+    tones = paths["tones"].astype(np.complex64)  # (P, A, K)
+    for p in range(len(tones)):  # shadowed static paths
+        h += tones[p][:, :, None] * shadow[p][:, None, :]
     snr_db = rng.uniform(*c.snr_db)
     noise_power = float(np.mean(h.real**2 + h.imag**2)) * 10 ** (-snr_db / 10)
     scale = np.float32(np.sqrt(noise_power / 2))
@@ -205,7 +234,8 @@ def synthesize_recording(
         "snr_db": round(snr_db, 3),
         "level_db": round(gain_db, 3),
         "anchor_m": np.round(anchor, 3).tolist(),
-        "shadow_min": round(float(shadow.min()), 4),
+        "los_shadow_min": round(float(shadow[0].min()), 4),
+        "shadow_mean": round(float(shadow.mean()), 4),
     }
     return amp_db.astype(np.float32), meta
 
@@ -225,39 +255,42 @@ def _images(point: np.ndarray, room: tuple[float, float, float]) -> np.ndarray:
     return out
 
 
-def _static_channel(env: Environment, freqs: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray]:
-    """LoS (A, K) and everything else static (A, K), complex."""
+def _static_paths(env: Environment, freqs: np.ndarray, lam: float) -> dict:
+    """The room's static paths: geometric ones (LoS, 6 specular, furniture) and the diffuse remainder.
+
+    Returns {"vertex": (P, A, 3) reflection/scattering point (the LoS: its midpoint), "tones": (P, A, K) complex
+    per-tone response of each geometric path (reflection signs included), "diffuse": (A, K) complex}; LoS is p=0.
+    """
     k = 2 * np.pi * freqs / C_MPS  # (K,) wavenumbers
+    n_ant = len(env.rx_m)
     d_los = np.linalg.norm(env.rx_m - env.tx_m, axis=1)  # (A,)
     g_los = lam / (4 * np.pi * d_los)
-    los = g_los[:, None] * np.exp(-1j * k[None] * d_los[:, None])
-    d_img = np.linalg.norm(_images(env.tx_m, env.room_m)[:, None, :] - env.rx_m[None], axis=2)  # (6, A)
-    gains = [env.walls[:, None] * lam / (4 * np.pi * d_img)]  # specular paths, sign-inverting reflection
-    lengths = [d_img]
+    tx_img = _images(env.tx_m, env.room_m)  # (6, 3)
+    d_img = np.linalg.norm(tx_img[:, None, :] - env.rx_m[None], axis=2)  # (6, A)
+    axis = np.array([0, 0, 1, 1, 2, 2])
+    wall = np.array([0.0, env.room_m[0], 0.0, env.room_m[1], 0.0, env.room_m[2]])
+    frac = (wall - tx_img[np.arange(6), axis])[:, None] / (env.rx_m[:, axis].T - tx_img[np.arange(6), axis][:, None])
+    specular = tx_img[:, None] + frac[..., None] * (env.rx_m[None] - tx_img[:, None])  # (6, A, 3) wall points
     d1 = np.linalg.norm(env.furniture_m - env.tx_m, axis=1)  # (S,)
     d2 = np.linalg.norm(env.furniture_m[:, None] - env.rx_m[None], axis=2)  # (S, A)
     amp = np.sqrt(env.furniture_rcs_m2)[:, None] * lam / ((4 * np.pi) ** 1.5 * d1[:, None] * d2)
-    gains.append(amp * np.exp(1j * env.furniture_phase)[:, None])
-    lengths.append(d1[:, None] + d2)
-    n_ant = len(d_los)
-    gains.append(np.repeat(env.diffuse_gain[:, None] * g_los.mean(), n_ant, axis=1))  # reverberation: same
-    lengths.append(np.repeat(d_los.mean() + env.diffuse_excess_m[:, None], n_ant, axis=1))  # on every antenna
-    g = np.concatenate(gains, 0)  # (P, A)
-    d = np.concatenate(lengths, 0)  # (P, A)
-    g = g * np.where(np.arange(len(g))[:, None] < 6, -1.0, 1.0)  # specular reflections flip the sign
-    static = np.einsum("pa,pak->ak", g, np.exp(-1j * k[None, None] * d[:, :, None]))
-    return los, static
+    gain = np.concatenate(
+        [g_los[None], -env.walls[:, None] * lam / (4 * np.pi * d_img), amp * np.exp(1j * env.furniture_phase)[:, None]]
+    )  # (P, A); specular reflections flip the sign
+    length = np.concatenate([d_los[None], d_img, d1[:, None] + d2])  # (P, A)
+    vertex = np.concatenate(
+        [0.5 * (env.tx_m + env.rx_m)[None], specular, np.repeat(env.furniture_m[:, None], n_ant, axis=1)]
+    )  # (P, A, 3)
+    tones = gain[..., None] * np.exp(-1j * k * length[..., None])  # (P, A, K)
+    d_rev = d_los.mean() + env.diffuse_excess_m  # reverberation: the same on every antenna
+    diffuse = (env.diffuse_gain[:, None] * g_los.mean() * np.exp(-1j * k * d_rev[:, None])).sum(0)
+    return {"vertex": vertex, "tones": tones, "diffuse": np.repeat(diffuse[None], n_ant, axis=0)}
 
 
-def _los_shadow(env: Environment, torso: np.ndarray, head: np.ndarray, rng, c: CsiHarConfig) -> np.ndarray:
-    """(T,) LoS amplitude factor: < 1 while the standing torso is within ~shadow_width_m of the link."""
-    a, b = env.tx_m[:2], env.rx_m.mean(0)[:2]
-    ab = b - a
-    s = np.clip(((torso[:, :2] - a) @ ab) / (ab @ ab), 0.0, 1.0)
-    dist = np.linalg.norm(torso[:, :2] - (a + s[:, None] * ab), axis=1)  # horizontal distance to the link
-    h_link = min(env.tx_m[2], env.rx_m[0, 2])
-    upright = np.clip((head[:, 2] - h_link + 0.2) / 0.4, 0.0, 1.0)  # 0 once lying below the link
-    return 1.0 - rng.uniform(*c.shadow_depth) * upright * np.exp(-((dist / c.shadow_width_m) ** 2))
+def _static_channel(env: Environment, freqs: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """Unshadowed LoS (A, K) and everything else static (A, K), complex."""
+    paths = _static_paths(env, freqs, lam)
+    return paths["tones"][0], paths["tones"][1:].sum(0) + paths["diffuse"]
 
 
 def _body_channel(env: Environment, pos: np.ndarray, rcs: np.ndarray, freqs, lam, rng) -> np.ndarray:

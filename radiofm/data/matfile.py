@@ -41,6 +41,17 @@ def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
+def listed(names: Sequence[str], *, limit: int = 8, width: int = 40) -> str:
+    """Variable names read from a file, for a one-line message: escaped (a newline or control character in a
+    damaged file's name shows as ``\\n``), each cut to ``width`` characters, at most ``limit`` of them."""
+    shown = []
+    for name in list(names)[:limit]:
+        text = str(name).encode("unicode_escape", "backslashreplace").decode("ascii")
+        shown.append(text if len(text) <= width else text[: width - 3] + "...")
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "") if shown else "none"
+
+
 def load_mat(path: str | os.PathLike, names: Sequence[str]) -> tuple[str, dict[str, np.ndarray], list[str]]:
     """Read the variables ``names`` from a .mat file (v5 or v7.3) into memory.
 

@@ -34,7 +34,7 @@ import numpy as np
 from tqdm import tqdm
 
 from radiofm.data.channel_norm import ChannelNorm, fit_channel_norm
-from radiofm.data.matfile import load_mat, write_mat73
+from radiofm.data.matfile import listed, load_mat, write_mat73
 from radiofm.errors import ConfigError, DatasetError
 from radiofm.io import atomic_path, read_json, write_json
 from radiofm.synth.body_motion import ACTIVITIES
@@ -61,7 +61,7 @@ def read_csi_mat(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     version, arrays, found = load_mat(path, [KEY])
     if KEY not in arrays:
-        raise DatasetError(f"{path}: no '{KEY}' variable (found: {', '.join(found) or 'none'})")
+        raise DatasetError(f"{path}: no '{KEY}' variable (found: {listed(found)})")
     x = arrays[KEY]
     rows = N_ANTENNAS * N_SUBCARRIERS
     if not np.issubdtype(x.dtype, np.number) or np.iscomplexobj(x):

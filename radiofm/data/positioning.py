@@ -25,7 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from radiofm.data.channel_norm import ChannelNorm, fit_channel_norm
-from radiofm.data.matfile import is_hdf5, load_mat, write_mat73
+from radiofm.data.matfile import is_hdf5, listed, load_mat, write_mat73
 from radiofm.errors import ConfigError, DatasetError
 from radiofm.io import atomic_path, write_json
 
@@ -55,7 +55,7 @@ def open_positioning(path: str | os.PathLike) -> PositioningData:
     _, arrays, found = load_mat(path, [FEATURES, POSITION])
     for name in (FEATURES, POSITION):
         if name not in arrays:
-            raise DatasetError(f"{path}: no '{name}' dataset (found: {', '.join(found) or 'none'})")
+            raise DatasetError(f"{path}: no '{name}' dataset (found: {listed(found)})")
     x, pos = arrays[FEATURES], arrays[POSITION]
     for name, a in ((FEATURES, x), (POSITION, pos)):
         if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):

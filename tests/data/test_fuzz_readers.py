@@ -8,7 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
-from fuzz_support import FUZZ_SETTINGS, Seeds, mutated_bytes, mutated_json, outcome
+from fuzz_support import FUZZ_SETTINGS, Seeds, apply_edits, byte_edits, mutated_json, outcome
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -62,7 +62,7 @@ def prop_sigmf(data, s):
     (work / "r.sigmf-meta").write_bytes(data.draw(mutated_json(s["sigmf_meta"])))
     raw = s["sigmf_data"]
     if data.draw(st.booleans()):
-        raw = data.draw(mutated_bytes(raw, max_ops=3))
+        raw = apply_edits(raw, data.draw(byte_edits(len(raw), max_ops=3)))
     (work / "r.sigmf-data").write_bytes(raw)
 
     def read():
@@ -87,7 +87,7 @@ def test_sigmf_fuzz(seeds, data):
 # --------------------------------------------------------------------------- .npy + sidecar
 def prop_npy(data, s):
     work = s["work"]
-    npy = s["npy"] if data.draw(st.booleans()) else data.draw(mutated_bytes(s["npy"]))
+    npy = s["npy"] if data.draw(st.booleans()) else apply_edits(s["npy"], data.draw(byte_edits(len(s["npy"]))))
     (work / "n.npy").write_bytes(npy)
     (work / "n.json").write_bytes(data.draw(mutated_json(s["sidecar"])))
     rate = data.draw(st.sampled_from([None, 1e6]))
@@ -142,7 +142,7 @@ def test_manifest_fuzz(seeds, data):
 def _binary(name, reader, filename):
     def prop(data, s):
         path = s["work"] / (s["deepbeam_name"] if filename is None else filename)
-        path.write_bytes(data.draw(mutated_bytes(s[name])))
+        path.write_bytes(apply_edits(s[name], data.draw(byte_edits(len(s[name])))))
         outcome(f"{name} ({filename or 'h5'})", lambda: reader(path))
 
     return prop

@@ -134,6 +134,7 @@ def test_layout_errors_are_one_line(set_v5, tmp_path):
         ("garbage", "unreadable .mat"),
         ("h5_wrong_key", "no 'CSIamp' variable (found: CSIphase)"),
         ("h5_wrong_shape", "has shape (2000, 114)"),
+        ("newline_name", "no 'CSIamp' variable (found: \\nSIamp)"),  # a damaged name (found by make fuzz)
     ],
 )
 def test_bad_files_raise_one_line_errors_naming_the_file(tmp_path, kind, expect):
@@ -150,6 +151,9 @@ def test_bad_files_raise_one_line_errors_naming_the_file(tmp_path, kind, expect)
         scipy.io.savemat(path, {"CSIamp": good.astype(np.complex64)})
     elif kind == "garbage":
         path.write_bytes(b"this is not a MATLAB file at all" * 10)
+    elif kind == "newline_name":  # the variable's name bytes damaged into a newline + "SIamp"
+        scipy.io.savemat(path, {"XSIamp": good})
+        path.write_bytes(path.read_bytes().replace(b"XSIamp", b"\nSIamp"))
     else:
         from radiofm.data.matfile import write_mat73
 
@@ -206,3 +210,12 @@ def test_writer_arguments_and_refuses_foreign_folders(tmp_path, set_v5):
     manifest = json.loads((set_v5 / ntufi.MANIFEST).read_text())
     assert manifest["kind"] == "ntufi-har-synthetic" and len(manifest["files"]) == 18
     assert manifest["files"][0]["file"] == "train_amp/box/box_0000.mat" and "speed_mps" not in manifest["files"][0]
+
+
+def test_listed_names_are_escaped_cut_and_capped():
+    from radiofm.data.matfile import listed
+
+    assert listed([]) == "none"
+    assert listed(["a\nb", "c\x00"]) == "a\\nb, c\\x00"
+    assert listed(["x" * 100], width=10) == "xxxxxxx..."
+    assert listed([f"v{i}" for i in range(12)], limit=3) == "v0, v1, v2 and 9 more"

@@ -261,13 +261,12 @@ def test_lte_carrier_cut_by_the_band_edge_is_not_called_nr(tmp_path):
     assert any("cut by the band edge" in line for line in a.extra["radiofm:evidence"]["items"])
 
 
-def test_lte_band_from_the_pss_centre_widens_a_box_cut_short(tmp_path):
-    """A lightly loaded 10 MHz LTE carrier of which the model sees only the central 3 MHz: its PSS gives the
-    centre, the spectrum's steps pick the 50-RB band, and the annotation covers the whole carrier."""
+def _light_lte_10mhz(tmp_path):
+    """A lightly loaded 10 MHz LTE carrier at -6 MHz, 12 dB: (recording, lower edge, upper edge, centre, p_nr,
+    p_lte), the last two a predictor's constant probabilities calling it LTE (0.85)."""
     iq, meta = single_carrier("LTE", np.random.default_rng(11), bandwidth_mhz=10, snr_db=12.0, centre_hz=-6e6, load=0.2)
     rec = open_recording(write_sigmf(tmp_path / "c", iq, sample_rate_hz=FS, center_freq_hz=FC))
     lo, hi = meta["lower_edge_hz"], meta["upper_edge_hz"]
-    mid = 0.5 * (lo + hi)
 
     def p_nr(c):
         return np.full((1, c.size), 0.1, np.float32)
@@ -275,6 +274,13 @@ def test_lte_band_from_the_pss_centre_widens_a_box_cut_short(tmp_path):
     def p_lte(c):
         return np.full((1, c.size), 0.85, np.float32)
 
+    return rec, lo, hi, 0.5 * (lo + hi), p_nr, p_lte
+
+
+def test_lte_band_from_the_pss_centre_widens_a_box_cut_short(tmp_path):
+    """A lightly loaded 10 MHz LTE carrier of which the model sees only the central 3 MHz: its PSS gives the
+    centre, the spectrum's steps pick the 50-RB band, and the annotation covers the whole carrier."""
+    rec, lo, hi, mid, p_nr, p_lte = _light_lte_10mhz(tmp_path)
     (a,) = A.annotate_recording(rec, band_predictor([(mid - 1.5e6, mid + 1.5e6, p_nr, p_lte)])).annotations
     ev = a.extra["radiofm:evidence"]
     assert a.label == "LTE" and ev["lte_n_rb"] == 50 and a.extra["radiofm:edges"] == "measured"
@@ -297,17 +303,7 @@ def test_pieces_of_a_measured_lte_cell_join_it(tmp_path):
     """The model cuts a lightly loaded 10 MHz LTE cell into two bands (the centre, and a piece near its upper
     edge): the centre's PSS gives the cell's band, the other piece lies inside it while it is on, so both are one
     carrier: one annotation over the whole band. Without the PHY stage they stay two annotations."""
-    iq, meta = single_carrier("LTE", np.random.default_rng(11), bandwidth_mhz=10, snr_db=12.0, centre_hz=-6e6, load=0.2)
-    rec = open_recording(write_sigmf(tmp_path / "c", iq, sample_rate_hz=FS, center_freq_hz=FC))
-    lo, hi = meta["lower_edge_hz"], meta["upper_edge_hz"]
-    mid = 0.5 * (lo + hi)
-
-    def p_nr(c):
-        return np.full((1, c.size), 0.1, np.float32)
-
-    def p_lte(c):
-        return np.full((1, c.size), 0.85, np.float32)
-
+    rec, lo, hi, mid, p_nr, p_lte = _light_lte_10mhz(tmp_path)
     pred = band_predictor([(mid - 1.5e6, mid + 1.5e6, p_nr, p_lte), (mid + 2.5e6, mid + 4e6, p_nr, p_lte)])
     assert len(A.annotate_recording(rec, pred, phy=False).annotations) == 2
     (a,) = A.annotate_recording(rec, pred).annotations

@@ -34,9 +34,8 @@ from radiofm.data.ism import generate_corpus
 from radiofm.data.nrlte import generate_dataset
 from radiofm.errors import ConfigError
 from radiofm.io import atomic_path, write_json
-from radiofm.reproduce.steps import Log, Step, last_record, prepare_folder, run_steps
+from radiofm.reproduce.steps import Log, Step, last_record, prepare_folder, pretrain_backbone, run_steps
 from radiofm.synth.nrlte.traffic import REGIMES
-from radiofm.tasks import pretrain_mae
 from radiofm.tasks.finetune import DEFAULT_TRAIN as FINETUNE_TRAIN
 from radiofm.tasks.segmentation import SegmentationConfig, finetune_segmentation
 from radiofm.tasks.segmentation_eval import SegmentationEvalConfig, evaluate_segmentation_run
@@ -142,23 +141,8 @@ def _ism(out: Path, s: GeneralisationSettings, log: Log | None) -> dict:
 
 
 def _pretrain(out: Path, s: GeneralisationSettings, log: Log | None) -> dict:
-    config = pretrain_mae.MAEPretrainConfig(
-        model=s.model, mask_ratio=float(s.mask_ratio), image_size=tuple(s.image_size), workers=s.workers
-    )
-    train = dataclasses.replace(
-        pretrain_mae.DEFAULT_TRAIN,
-        epochs=s.pretrain_epochs,
-        batch_size=s.pretrain_batch,
-        lr=float(s.pretrain_lr),
-        warmup_epochs=float(max(1, s.pretrain_epochs // 10)),
-        seed=s.seed,
-        device=s.device,
-        progress=False,
-    )
     run = out / "runs" / "pretrain"
-    pretrain_mae.pretrain_mae(out / "data" / "ism", config, train, run, resume=(run / "config.json").exists(), log=log)
-    last = last_record(run)
-    return {"train_loss": last.get("train_loss"), "val_loss": last.get("val_loss")}
+    return pretrain_backbone(out / "data" / "ism", run, s, model=s.model, mask_ratio=s.mask_ratio, log=log)
 
 
 def _data(regime: str, out: Path, s: GeneralisationSettings, log: Log | None) -> dict:

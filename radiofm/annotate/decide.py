@@ -224,9 +224,7 @@ def decide_carriers(
         evidence = None
         if phy:
             main = max(members, key=lambda b: b.col_hi - b.col_lo)
-            lo = float(plan.row_freq_hz(plan.grid[0] + min(b.row_lo for b in members) - 0.5))
-            hi = float(plan.row_freq_hz(plan.grid[0] + max(b.row_hi for b in members) + 0.5))
-            lo, hi = max(lo, -plan.sample_rate_hz / 2), min(hi, plan.sample_rate_hz / 2)
+            lo, hi = plan.band_hz(min(b.row_lo for b in members), max(b.row_hi for b in members))
             a = int(round((main.col_lo + 1) * spc)) if main.col_hi - main.col_lo > 2 else int(round(main.col_lo * spc))
             z = min(int(round(main.col_hi * spc)), plan.n_samples)
             cut = min(b.row_lo for b in members) == 0 or max(b.row_hi for b in members) == plan.n_rows - 1
@@ -267,8 +265,7 @@ def absorb_fragments(boxes: Sequence[Box], decisions: Sequence[Decision], plan: 
     for i, (b, d) in enumerate(zip(boxes, decisions, strict=True)):
         if id(d) in cells or d.decided_by == "phy":
             continue
-        lo = float(plan.row_freq_hz(plan.grid[0] + b.row_lo - 0.5))
-        hi = float(plan.row_freq_hz(plan.grid[0] + b.row_hi + 0.5))
+        lo, hi = plan.band_hz(b.row_lo, b.row_hi)
         for cell, c0, c1 in cells.values():
             inside = min(hi, cell.band_hz[1]) - max(lo, cell.band_hz[0])
             if b.col_lo < c1 and b.col_hi > c0 and inside >= 0.8 * (hi - lo):

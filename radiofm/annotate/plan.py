@@ -76,6 +76,13 @@ class Plan:
         """Centre frequency (Hz from the recording centre) of analysis row(s) ``a``."""
         return (np.asarray(a) - self.n_bins / 2) * self.row_hz
 
+    def band_hz(self, row_lo: int, row_hi: int) -> tuple[float, float]:
+        """(lower, upper) edge in Hz from the recording centre of a box's rows ``row_lo``..``row_hi`` (inclusive,
+        counted from ``grid[0]``), clipped to the recording's band."""
+        lo = float(self.row_freq_hz(self.grid[0] + row_lo - 0.5))
+        hi = float(self.row_freq_hz(self.grid[0] + row_hi + 0.5))
+        return max(lo, -self.sample_rate_hz / 2), min(hi, self.sample_rate_hz / 2)
+
 
 def plan_analysis(sample_rate_hz: float, n_samples: int, *, name: str = "recording") -> Plan:
     """Check the rate and duration and lay out the analysis; RecordingError naming what is supported otherwise."""

@@ -304,9 +304,8 @@ def _to_annotations(
         stop = n if b.col_hi >= plan.n_columns else int(round(b.col_hi * spc))
         if d.band_hz is not None:  # the physical-layer stage measured the carrier's edges (decide.measured_band)
             lo, hi = max(d.band_hz[0], -fs / 2), min(d.band_hz[1], fs / 2)
-        else:  # box rows count from grid[0]
-            lo = max(float(plan.row_freq_hz(plan.grid[0] + b.row_lo - 0.5)), -fs / 2)
-            hi = min(float(plan.row_freq_hz(plan.grid[0] + b.row_hi + 0.5)), fs / 2)
+        else:
+            lo, hi = plan.band_hz(b.row_lo, b.row_hi)
         pieces: list[list] = []  # [start, stop, centre] per run of captures with one centre frequency
         for i, c in enumerate(caps):
             a = max(start, c.sample_start) if pieces else start

@@ -24,6 +24,8 @@ are resolved; hence :func:`refine_edges`.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from radiofm.dsp.ofdm_rx import span_spectrum
@@ -204,7 +206,7 @@ def lte_band_at_centre(
 
     best = None
     shifts = 15e3 * np.arange(-int(centre_tolerance_hz // 15e3), int(centre_tolerance_hz // 15e3) + 1)
-    for n_rb, shift in ((n, d) for n in sorted(LTE_N_RB.values()) for d in shifts):
+    for n_rb, shift in itertools.product(sorted(LTE_N_RB.values()), shifts):
         half = 90e3 * n_rb + 7.5e3
         lo, hi = centre_hz + shift - half, centre_hz + shift + half
         if lo - 2 * step_hz < -0.49 * sample_rate_hz or hi + 2 * step_hz > 0.49 * sample_rate_hz:

@@ -287,12 +287,6 @@ def _static_paths(env: Environment, freqs: np.ndarray, lam: float) -> dict:
     return {"vertex": vertex, "tones": tones, "diffuse": np.repeat(diffuse[None], n_ant, axis=0)}
 
 
-def _static_channel(env: Environment, freqs: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray]:
-    """Unshadowed LoS (A, K) and everything else static (A, K), complex."""
-    paths = _static_paths(env, freqs, lam)
-    return paths["tones"][0], paths["tones"][1:].sum(0) + paths["diffuse"]
-
-
 def _body_channel(env: Environment, pos: np.ndarray, rcs: np.ndarray, freqs, lam, rng) -> np.ndarray:
     """(A, K, T) complex: the body's direct scattering plus the torso's wall-bounced paths.
 

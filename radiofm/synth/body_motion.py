@@ -49,11 +49,9 @@ ACTIVITIES = ("box", "circle", "clean", "fall", "run", "walk")  # sorted, as the
 PARTS = ("torso", "head", "elbow_l", "elbow_r", "hand_l", "hand_r", "leg_l", "leg_r")
 # radar cross-section of each part for an average adult, m^2 [ours: order of magnitude of human RCS at 5 GHz]
 PART_RCS_M2 = np.array([0.6, 0.08, 0.04, 0.04, 0.04, 0.04, 0.06, 0.06])
-_SIDE = {"l": 1.0, "r": -1.0}
+_SIDE = {"l": 1.0, "r": -1.0}  # left is +left in the body frame
 ACROSS_PROBABILITY = 0.5  # walking/running lines: across the link (crossing it) or along it [ours]
-LINE_SPREAD_RAD = np.radians(
-    25
-)  # spread of the line's direction around across/along [ours]  # left is +left in the body frame
+LINE_SPREAD_RAD = np.radians(25)  # spread of the line's direction around across/along [ours]
 
 
 def motion(

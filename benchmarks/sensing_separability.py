@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import welch
 
 from radiofm.data.ntufi import CLASSES, open_ntufi, write_ntufi
+from radiofm.synth.csi_har import doppler_summary
 from radiofm.tasks import pooled
 
 DURATION_S = 4.0
@@ -73,17 +73,6 @@ def slow_features(img):
     return np.concatenate([np.atleast_1d(v) for v in feats])
 
 
-def doppler_features(a):
-    lin = 10 ** (a.astype(np.float64) / 20)
-    x = lin / lin.mean(2, keepdims=True) - 1
-    f, p = welch(x, fs=500, nperseg=128, axis=2)
-    p = p.mean((0, 1))
-    p = np.clip(p - np.median(p[f > 200]), 0, None)
-    band = (f > 1) & (f < 150)
-    power = p[band].sum()
-    return np.array([power, (f * p)[band].sum() / power, p[(f > 25) & (f < 150)].sum() / power, a.std(2).mean()])
-
-
 def zscore(train, test):
     mu, sd = train.mean(0), train.std(0) + 1e-12
     return (train - mu) / sd, (test - mu) / sd
@@ -110,8 +99,8 @@ def main() -> None:
     train, test = open_ntufi(args.data, "train"), open_ntufi(args.data, "test")
     ytr, yte = np.asarray(train.labels), np.asarray(test.labels)
     results = {"data": str(args.data), "train": len(train), "test": len(test)}
-    raw_tr = np.array([doppler_features(train.read(i)) for i in range(len(train))])
-    raw_te = np.array([doppler_features(test.read(i)) for i in range(len(test))])
+    raw_tr = np.array([doppler_summary(train.read(i)) for i in range(len(train))])
+    raw_te = np.array([doppler_summary(test.read(i)) for i in range(len(test))])
     raw_tr, raw_te = zscore(raw_tr, raw_te)
     results["raw Doppler 5-NN"] = score(knn(raw_tr, ytr, raw_te, 5), yte)
     for size in (int(s) for s in args.sizes.split(",")):

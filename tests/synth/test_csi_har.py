@@ -104,20 +104,6 @@ def test_moving_scatterer_beats_at_its_doppler_frequency():
 
 
 # ------------------------------------------------------------------------------------------ separability
-def _features(a):
-    """Scalar summaries of one recording: fluctuation power, Doppler centroid, high-Doppler fraction, dB std."""
-    from scipy.signal import welch
-
-    lin = 10 ** (a.astype(np.float64) / 20)
-    x = lin / lin.mean(2, keepdims=True) - 1
-    f, p = welch(x, fs=500, nperseg=128, axis=2)
-    p = p.mean((0, 1))
-    p = np.clip(p - np.median(p[f > 200]), 0, None)  # remove the estimation-noise floor
-    band = (f > 1) & (f < 150)
-    power = p[band].sum()
-    return np.array([power, (f * p)[band].sum() / power, p[(f > 25) & (f < 150)].sum() / power, a.std(2).mean()])
-
-
 @pytest.fixture(scope="module")
 def recordings():
     """Four recordings of each activity in one room (about 6 s on one core)."""
@@ -130,7 +116,7 @@ def recordings():
 
 @pytest.fixture(scope="module")
 def class_features(recordings):
-    return {c: np.array([_features(a) for a in recordings[c]]) for c in ("clean", "fall", "run", "walk")}
+    return {c: np.array([csi_har.doppler_summary(a) for a in recordings[c]]) for c in ("clean", "fall", "run", "walk")}
 
 
 def _best_threshold_accuracy(a, b):

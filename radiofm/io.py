@@ -82,6 +82,20 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
+def remove_orphans(path: str | os.PathLike) -> None:
+    """Remove what killed writes of ``path`` left beside it: the temporary (``.NAME.*.tmp``) and set-aside
+    (``.NAME.old-*``) files and folders of :func:`atomic_path` and the directory swap."""
+    final = Path(path)
+    if not final.parent.is_dir():
+        return
+    for pattern in (f".{final.name}.*.tmp", f".{final.name}.old-*"):
+        for orphan in final.parent.glob(pattern):
+            if orphan.is_dir() and not orphan.is_symlink():
+                shutil.rmtree(orphan, ignore_errors=True)
+            else:
+                orphan.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def build_lock(path: str | os.PathLike) -> Iterator[None]:
     """Hold an exclusive lock for building the output ``path`` (a cache folder): a second process building the
@@ -101,12 +115,7 @@ def build_lock(path: str | os.PathLike) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         except ImportError:
             pass
-        for pattern in (f".{final.name}.*.tmp", f".{final.name}.old-*"):
-            for orphan in final.parent.glob(pattern):
-                if orphan.is_dir() and not orphan.is_symlink():
-                    shutil.rmtree(orphan, ignore_errors=True)
-                else:
-                    orphan.unlink(missing_ok=True)
+        remove_orphans(final)
         yield
     finally:
         fh.close()  # releases the lock

@@ -20,7 +20,7 @@ from torch import nn
 from tqdm import tqdm
 
 from radiofm.errors import ConfigError, OutputError
-from radiofm.io import atomic_path
+from radiofm.io import atomic_path, remove_orphans
 from radiofm.models.checkpoint import load_train_state, save_checkpoint
 from radiofm.train.config import Task, TrainConfig, TrainingDiverged, lr_at, param_groups
 from radiofm.train.distributed import DistInfo, epoch_batches, init_distributed
@@ -346,18 +346,6 @@ def _save_run(out: Path, model, kind, extra, train_state, save_checkpoint, line:
         ) from None
     except OutputError as exc:
         raise OutputError(f"{exc}; the previous checkpoint in {out} is intact") from None
-
-
-def remove_orphans(out: Path) -> None:
-    """Remove what killed saves of run folder ``out`` left beside it (temporary and set-aside folders)."""
-    if not out.parent.is_dir():
-        return
-    for pattern in (f".{out.name}.*.tmp", f".{out.name}.old-*"):
-        for p in out.parent.glob(pattern):
-            if p.is_dir() and not p.is_symlink():
-                shutil.rmtree(p, ignore_errors=True)
-            else:
-                p.unlink(missing_ok=True)
 
 
 def _load_resume(out: Path, model, load_train_state) -> dict:

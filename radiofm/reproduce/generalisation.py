@@ -53,17 +53,18 @@ class GeneralisationSettings:
     ism_kwargs: dict = field(default_factory=dict)  # extra ISM generator arguments (quick: tiny recordings)
     model: str = "vit-tiny"
     image_size: tuple[int, int] = (224, 224)
-    pretrain_epochs: int = 20
+    pretrain_epochs: int = 12
     pretrain_batch: int = 32
     pretrain_lr: float = 5e-4
     mask_ratio: float = 0.75
     train_frames: int = 400  # main generator, train split, every regime but the held-out one
     test_frames: int = 100  # main generator, test split, the held-out regime only
     alt_frames: int = 100  # alt generator, test split, the held-out regime only
-    seg_epochs: int = 40
+    seg_epochs: int = 20
     seg_batch: int = 16
     seg_lr: float = 1e-3
     seg_readout: str = "mix"
+    seg_class_weights: str = "inverse-frequency"
     workers: int = 2
     device: str = "auto"
     seed: int = 0
@@ -153,7 +154,8 @@ def _data(regime: str, out: Path, s: GeneralisationSettings, log: Log | None) ->
 
 def _train(regime: str, out: Path, s: GeneralisationSettings, log: Log | None) -> dict:
     run = out / "runs" / f"without-{regime}"
-    config = SegmentationConfig(init=out / "runs" / "pretrain", mode="frozen", readout=s.seg_readout)
+    config = SegmentationConfig(init=out / "runs" / "pretrain", mode="frozen", readout=s.seg_readout,
+                                class_weights=s.seg_class_weights)  # fmt: skip
     train = dataclasses.replace(FINETUNE_TRAIN, epochs=s.seg_epochs, batch_size=s.seg_batch, lr=float(s.seg_lr),
                                 seed=s.seed, device=s.device, progress=False)  # fmt: skip
     finetune_segmentation(out / "data" / f"loro-{regime}" / "train", config, train, run,

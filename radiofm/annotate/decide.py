@@ -251,11 +251,15 @@ def decide_carriers(
     return [d for d in out if d is not None]
 
 
+EDGE_BLEED_ROWS = 4  # how far (240 kHz rows) a piece of a measured LTE cell may stick out past its band
+
+
 def absorb_fragments(boxes: Sequence[Box], decisions: Sequence[Decision], plan: Plan) -> list[Decision]:
     """Decisions after pieces of a measured LTE cell have joined it: a box whose band lies >= 80 % inside the band
     of an LTE carrier measured from its PSS (``lte_band_hz``), while that carrier is on, is a fragment of it (the
     model cut the cell into bands: sparse traffic, faint reference signals) and takes its decision, unless its
-    own physical-layer evidence decided (another cell found in it)."""
+    own physical-layer evidence decided (another cell found in it). So is a piece at least half inside that
+    sticks out by no more than :data:`EDGE_BLEED_ROWS` grid rows (the model's rows blur past the cell's edge)."""
     out = list(decisions)
     cells = {}
     for b, d in zip(boxes, decisions, strict=True):
@@ -268,7 +272,8 @@ def absorb_fragments(boxes: Sequence[Box], decisions: Sequence[Decision], plan: 
         lo, hi = plan.band_hz(b.row_lo, b.row_hi)
         for cell, c0, c1 in cells.values():
             inside = min(hi, cell.band_hz[1]) - max(lo, cell.band_hz[0])
-            if b.col_lo < c1 and b.col_hi > c0 and inside >= 0.8 * (hi - lo):
+            bleed = inside >= 0.5 * (hi - lo) and hi - lo - inside <= EDGE_BLEED_ROWS * plan.row_hz
+            if b.col_lo < c1 and b.col_hi > c0 and (inside >= 0.8 * (hi - lo) or bleed):
                 out[i] = cell
                 break
     return out

@@ -15,9 +15,9 @@ Every step calls the library as ``radiofm generate`` / ``pretrain`` / ``finetune
 segmentation`` do and is skipped when done (a rerun resumes). Outputs: ``report.json`` (settings, one row per
 (held-out regime, test generator), step times) and ``generalisation.md`` (the table).
 
-Presets: ``cpu`` — the demo's recipe (vit-tiny 224x224, 64 ISM recordings, 20 pretraining epochs, 400 train /
-100 + 100 test frames per fold, 40 head epochs) for all five regimes, ≈ 40 min on 2 idle cores (estimated from
-the demo's step times: ≈ 3 min of pretraining + ≈ 7 min per fold); ``quick`` — tiny sizes, two folds, seconds
+Presets: ``cpu`` — the demo's recipe (vit-tiny 224x224, 64 ISM recordings, 12 pretraining epochs, 400 train /
+100 + 100 test frames per fold, 20 head epochs, class-balanced loss) for all five regimes, ≈ 30 min on 2 idle
+cores (docs/RESULTS.md); ``quick`` — tiny sizes, two folds, seconds
 (tests). The demo (:mod:`radiofm.reproduce.demo`) runs the ``matlab`` fold of the ``cpu`` preset with the same
 data seeds through :func:`generate_fold_data` and :func:`evaluate_fold`.
 """

@@ -309,3 +309,25 @@ def test_pieces_of_a_measured_lte_cell_join_it(tmp_path):
     (a,) = A.annotate_recording(rec, pred).annotations
     assert a.label == "LTE" and a.extra["radiofm:edges"] == "measured"
     assert abs(a.freq_lower_edge_hz - (FC + lo)) < 20e3 and abs(a.freq_upper_edge_hz - (FC + hi)) < 20e3
+
+
+def test_a_piece_sticking_out_of_a_measured_lte_cell_joins_it_but_a_neighbour_does_not():
+    """A box at least half inside a measured LTE cell's band that sticks out by < 4 rows (the model's rows
+    blurring past the cell's edge) is part of the cell; one sticking out further (another carrier) is not."""
+    from radiofm.annotate.boxes import Box
+    from radiofm.annotate.plan import plan_analysis
+
+    plan = plan_analysis(FS, 2_457_600)
+    cell = decide.Decision("LTE", {"NR": 0.1, "LTE": 0.9}, "phy", 0.9, {"lte_band_hz": [-10.5e6, -1.5e6]},
+                           band_hz=(-10.5e6, -1.5e6))  # fmt: skip
+    other = decide.Decision("unknown", {"NR": 0.5, "LTE": 0.5}, "undecided", 0.5)
+
+    def box_at(lo_hz, hi_hz):  # the rows whose band is [lo_hz, hi_hz] (to a row)
+        freq = plan.row_freq_hz(plan.grid[0] + np.arange(plan.grid[1] - plan.grid[0]))
+        rows = np.flatnonzero((freq >= lo_hz) & (freq <= hi_hz))
+        return Box(int(rows[0]), int(rows[-1]), 0, 100, 2, 1.0, 1)
+
+    centre = box_at(-7.5e6, -4.5e6)
+    for piece, joins in (((-2.3e6, -0.8e6), True), ((-2.3e6, 1.5e6), False), ((-2.3e6, -1.7e6), True)):
+        got = decide.absorb_fragments([centre, box_at(*piece)], [cell, other], plan)
+        assert (got[1] is cell) == joins, piece

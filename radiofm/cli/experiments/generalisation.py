@@ -10,11 +10,11 @@ from radiofm.cli import _args
 
 PRESET_CHOICES = ("cpu", "quick")
 SIZE_FLAGS = {  # settings field -> help; each overrides the preset's value when given
-    "pretrain_epochs": "MAE pretraining epochs (cpu: 20)",
+    "pretrain_epochs": "MAE pretraining epochs (cpu: 12)",
     "train_frames": "training frames per fold (cpu: 400)",
     "test_frames": "held-out-regime test frames of the main generator (cpu: 100)",
     "alt_frames": "held-out-regime test frames of the alt generator (cpu: 100)",
-    "seg_epochs": "segmentation head epochs (cpu: 40)",
+    "seg_epochs": "segmentation head epochs (cpu: 20)",
 }
 
 

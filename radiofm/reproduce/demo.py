@@ -52,7 +52,7 @@ class DemoSettings:
     seg_batch: int = 16
     seg_lr: float = 1e-3
     seg_readout: str = "mix"  # frozen head reads a learned mix of every encoder level (see docs/RESULTS.md)
-    seg_class_weights: str = "inverse-frequency"  # the target is the mean per-class accuracy (docs/RESULTS.md)
+    seg_class_weights: str = "signal-balanced"  # NR against LTE balanced, noise unweighted (docs/RESULTS.md)
     held_out: str = "matlab"  # traffic regime left out of the NR/LTE training mix, scored separately
     held_out_frames: int = 100  # test frames of the held-out regime (main generator)
     alt_frames: int = 100  # test frames of the held-out regime from the independent alt generator

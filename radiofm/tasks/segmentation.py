@@ -239,6 +239,28 @@ def predict(
 # ------------------------------------------------------------------------------------------- fine-tuning
 
 
+CLASS_WEIGHTS = ("none", "inverse-frequency", "signal-balanced")
+
+
+def class_weights(counts: np.ndarray, scheme: str) -> list[float] | None:
+    """Loss weights per class (noise, NR, LTE) from the training pixels' class ``counts``.
+
+    ``inverse-frequency``: every class weighs the same in total (noise, the majority, is down-weighted, so more
+    pixels around carriers are called signal). ``signal-balanced``: noise keeps weight 1 and NR and LTE share
+    their pixels' total weight equally (w_c = (n_NR + n_LTE) / (2 n_c)), so the noise-vs-signal balance of the
+    loss is the unweighted one and only NR against LTE is balanced. ``none``: None.
+    """
+    if scheme == "none":
+        return None
+    if scheme == "inverse-frequency":
+        return ft.inverse_frequency_weights(counts)
+    counts = np.asarray(counts, dtype=np.float64)
+    signal = counts[1:]
+    if (signal <= 0).any():  # a class never seen: nothing to balance against
+        return [1.0] * len(counts)
+    return [1.0] + [float(round(v, 6)) for v in signal.sum() / (len(signal) * signal)]
+
+
 @dataclass
 class SegmentationConfig(ft.FinetuneConfig):
     """A segmentation fine-tune: the shared fine-tuning settings plus the head, loss and data options."""
@@ -252,7 +274,7 @@ class SegmentationConfig(ft.FinetuneConfig):
     max_frames: int | None = None  # use only the first N frames of the data
     cache_views: int = 1  # with cached features: each frame as is plus N-1 fixed augmented copies
     label_smoothing: float = 0.1  # label smoothing alpha (paper B eq. 3)
-    class_weights: str = "none"  # "none" or "inverse-frequency" (per-class loss weights from the training labels)
+    class_weights: str = "none"  # one of CLASS_WEIGHTS (per-class loss weights from the training labels)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -262,8 +284,8 @@ class SegmentationConfig(ft.FinetuneConfig):
             raise ConfigError(f"--cache-views must be at least 1, got {self.cache_views}")
         if self.norm not in NORMS:
             raise ConfigError(f"--norm must be one of {', '.join(NORMS)}, got {self.norm!r}")
-        if self.class_weights not in ("none", "inverse-frequency"):
-            raise ConfigError(f"--class-weights must be none or inverse-frequency, got {self.class_weights!r}")
+        if self.class_weights not in CLASS_WEIGHTS:
+            raise ConfigError(f"--class-weights must be one of {', '.join(CLASS_WEIGHTS)}, got {self.class_weights!r}")
 
 
 def finetune_segmentation(
@@ -301,9 +323,9 @@ def finetune_segmentation(
     if say:
         say(ft.summary_line(KIND, config.mode, counts))
     weights = None
-    if config.class_weights == "inverse-frequency":
+    if config.class_weights != "none":
         hist = sum(np.bincount(np.asarray(full.labels[i]).ravel(), minlength=len(CLASSES)) for i in train_idx)
-        weights = ft.inverse_frequency_weights(hist[: len(CLASSES)])
+        weights = class_weights(hist[: len(CLASSES)], config.class_weights)
     cache = config.mode == "frozen" and config.cache_features
     task = SegmentationTask(config.label_smoothing, weights, augment=config.augment and not cache)
     if cache:

@@ -13,10 +13,10 @@ def test_quick_demo_runs_every_step_and_resumes(tmp_path, capsys):
         assert (out / step.output).exists(), step.output
     text = capsys.readouterr().out
     assert "radiofm demo summary" in text and "gallery.png" in text
-    # both segmentation runs (pretrained and its scratch baseline) train with the same class-balanced loss
+    # both segmentation runs (pretrained and its scratch baseline) train with the same NR-vs-LTE balanced loss
     for run in ("segmentation", "segmentation-scratch"):
         weights = json.loads((out / run / "config.json").read_text())["extra"]["finetune"]["class_weights"]
-        assert len(weights) == 3 and weights[0] < min(weights[1:]), (run, weights)
+        assert len(weights) == 3 and weights[0] == 1.0, (run, weights)
 
     # a second run skips finished steps
     assert main(["demo", "--preset", "quick", "--out", str(out)]) == 0

@@ -223,3 +223,14 @@ def test_quantize_dynamic_close_to_float_and_original_untouched():
     assert a.shape == b.shape and np.abs(a - b).max() < 0.05
     with pytest.raises(ConfigError, match="int8"):
         seg.quantize_dynamic(model, "int4")
+
+
+def test_signal_balanced_weights_keep_noise_and_balance_nr_against_lte():
+    class_weights = seg.class_weights
+    counts = np.array([700, 240, 60])
+    w = class_weights(counts, "signal-balanced")
+    assert w[0] == 1.0 and w[1] * 240 == pytest.approx(w[2] * 60)  # NR and LTE weigh the same in total
+    assert w[1] * 240 + w[2] * 60 == pytest.approx(300)  # signal keeps its unweighted total against noise
+    inv = class_weights(counts, "inverse-frequency")
+    assert inv[0] < 1.0 and inv[0] * 700 == pytest.approx(inv[1] * 240, rel=1e-4)
+    assert class_weights(counts, "none") is None and class_weights(np.array([9, 5, 0]), "signal-balanced") == [1.0] * 3

@@ -15,9 +15,10 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-smoothing", type=float, default=0.1, help="label smoothing alpha (default 0.1)")
     p.add_argument(
         "--class-weights",
-        choices=("none", "inverse-frequency"),
+        choices=("none", "inverse-frequency", "signal-balanced"),
         default="none",
-        help="weight the loss per class (default none)",
+        help="weight the loss per class: every class equally (inverse-frequency) or NR against LTE only, noise "
+        "unweighted (signal-balanced); default none",
     )
     p.add_argument("--norm", choices=NORMS, default="per-sample", help="input normalisation (default per-sample)")
     p.add_argument("--head-dim", type=int, default=None, help="head width (default: the backbone's)")

@@ -16,7 +16,7 @@ segmentation`` do and is skipped when done (a rerun resumes). Outputs: ``report.
 (held-out regime, test generator), step times) and ``generalisation.md`` (the table).
 
 Presets: ``cpu`` — the demo's recipe (vit-tiny 224x224, 64 ISM recordings, 12 pretraining epochs, 400 train /
-100 + 100 test frames per fold, 20 head epochs, NR-vs-LTE-balanced loss) for all five regimes, ≈ 30 min on 2 idle
+100 + 100 test frames per fold, 20 head epochs, NR-vs-LTE-balanced loss) for all five regimes, ≈ 20 min on 2 idle
 cores (docs/RESULTS.md); ``quick`` — tiny sizes, two folds, seconds
 (tests). The demo (:mod:`radiofm.reproduce.demo`) runs the ``matlab`` fold of the ``cpu`` preset with the same
 data seeds through :func:`generate_fold_data` and :func:`evaluate_fold`.

@@ -22,7 +22,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
     for action in p._actions:  # the shared --preset (cpu|paper): this experiment has cpu|quick
         if action.dest == "preset":
             action.choices = list(PRESET_CHOICES)
-            action.help = "cpu (default: all five regimes; ≈ 40 min on 2 idle cores, estimated) or quick (seconds)"
+            action.help = "cpu (default: all five regimes; ≈ 20 min on 2 idle cores) or quick (seconds)"
     _args.add_reproduce_args(p)
     p.add_argument(
         "--held-out",

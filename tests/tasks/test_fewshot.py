@@ -72,12 +72,12 @@ def test_augmentation_stage_raw_or_normalised():
     for stage in ("raw", "normalised"):
         task = ProtoEpisodeTask(augment=True, augment_stage=stage)
         loss, _ = task.step(model, batch, generator=torch.Generator().manual_seed(1), train=True)
-        seen[stage] = float(loss)
+        seen[stage] = float(loss.detach())
         assert torch.isfinite(loss)
     assert seen["raw"] != seen["normalised"]  # rotating before the per-channel min-max is another input
     plain = ProtoEpisodeTask(augment=False).step(model, batch, generator=torch.Generator(), train=True)[0]
     evaluation = ProtoEpisodeTask().step(model, batch, generator=torch.Generator().manual_seed(1), train=False)[0]
-    assert float(plain) == pytest.approx(float(evaluation))  # no augmentation outside training
+    assert float(plain.detach()) == pytest.approx(float(evaluation.detach()))  # no augmentation outside training
     with pytest.raises(ConfigError, match="augment_stage"):
         ProtoEpisodeTask(augment_stage="late")
 

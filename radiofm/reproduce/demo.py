@@ -39,7 +39,7 @@ class DemoSettings:
     ism_eval_recordings: int = 6  # held-out corpus for the reconstruction evaluation
     model: str = "vit-tiny"
     image_size: tuple[int, int] = (224, 224)
-    pretrain_epochs: int = 12  # 120 steps: val loss 0.655 against 0.636 after 200 (docs/RESULTS.md)
+    pretrain_epochs: int = 12  # 120 steps: val loss 0.675 against 0.636 after 200 (docs/RESULTS.md)
     pretrain_batch: int = 32
     pretrain_lr: float = 5e-4  # peak; base-lr scaling gives 1.25e-4 at batch 32, too low for a short schedule
     mask_ratio: float = 0.75
@@ -47,7 +47,7 @@ class DemoSettings:
     eval_max_samples: int = 64
     seg_train_frames: int = 400  # NR/LTE train split (normal noise power)
     seg_test_frames: int = 100  # NR/LTE test split (uniform noise power): the demo target is measured here
-    seg_epochs: int = 20  # frozen: cached features make an epoch cheap (≈9 s); class weights need no more (RESULTS)
+    seg_epochs: int = 20  # frozen: cached features make an epoch cheap (≈9 s); 40 do not fit 15 min (RESULTS)
     seg_scratch_epochs: int = 4  # end to end: ≈45 s an epoch, so about the frozen run's wall time
     seg_batch: int = 16
     seg_lr: float = 1e-3

@@ -10,12 +10,13 @@ from radiofm.cli import _args
 
 def add_finetune_args(p: argparse.ArgumentParser) -> None:
     from radiofm.models.finetuned import NORMS, READOUTS
+    from radiofm.tasks.segmentation import CLASS_WEIGHTS
 
     _args.add_finetune_args(p)
     p.add_argument("--label-smoothing", type=float, default=0.1, help="label smoothing alpha (default 0.1)")
     p.add_argument(
         "--class-weights",
-        choices=("none", "inverse-frequency", "signal-balanced"),
+        choices=CLASS_WEIGHTS,
         default="none",
         help="weight the loss per class: every class equally (inverse-frequency) or NR against LTE only, noise "
         "unweighted (signal-balanced); default none",

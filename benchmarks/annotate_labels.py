@@ -8,12 +8,13 @@ stage on). Each true carrier is matched to the annotation overlapping it in time
 (>= 0.5: found; else missed); its label with the PHY stage is that annotation's ``core:label``, without it the
 rule applied to the same annotation's pooled spectrogram scores (``radiofm.annotate.decide.decide(scores,
 None)``: the boxes are the same, only the decision differs — exactly what ``--no-phy`` writes). Annotations
-matching no carrier are counted as false boxes. ``--model energy`` replaces the model by a model-free energy
-detector (a pixel is a carrier when >= 3 dB above the image's 30th percentile, p(NR) = p(LTE)): it isolates the
-physical-layer stage (without it, every carrier is "unknown").
+matching no carrier are counted as false boxes, each recorded with the share of its band inside a true carrier on
+at the same time (>= 0.5: a fragment of that carrier, else spurious). ``--model energy`` replaces the model by a
+model-free energy detector (a pixel is a carrier when >= 3 dB above the image's 30th percentile, p(NR) = p(LTE)):
+it isolates the physical-layer stage (without it, every carrier is "unknown").
 
     .venv/bin/python benchmarks/annotate_labels.py --model RUN [--captures 8] [--generators main,alt]
-        [--regimes random,matlab,full,idle,gated] [--seed 0] [--name annotate_labels]
+        [--regimes random,matlab,full,idle,gated] [--seed 0] [--threshold 0.5] [--no-lte-scan] [--name annotate_labels]
 
 Prints one row per generator x regime x class (right / wrong / unknown / missed, with and without PHY; the
 frequency IoU of each true carrier's band with its best annotation, 0 when none overlaps it, as a mean and as the
@@ -79,6 +80,27 @@ def _match(c: dict, anns) -> tuple[object | None, float]:
     return (best if best_iou >= 0.5 else None), best_iou
 
 
+def _false_box(a, truth: list[dict]) -> dict:
+    """An annotation matching no carrier: its band, label, and the largest share of its band that lies inside one
+    true carrier active at the same time (>= 0.5: a fragment of that carrier; else a spurious box)."""
+    lo, hi = a.freq_lower_edge_hz, a.freq_upper_edge_hz
+    inside, kind = 0.0, None
+    for c in truth:
+        t0, t1 = c["sample_start"], c["sample_start"] + c["sample_count"]
+        if a.sample_start >= t1 or a.sample_start + a.sample_count <= t0:
+            continue
+        share = max(min(hi, c["upper_edge_hz"]) - max(lo, c["lower_edge_hz"]), 0.0) / max(hi - lo, 1.0)
+        if share > inside:
+            inside, kind = share, c["type"]
+    return {
+        "band_mhz": [round(lo / 1e6, 2), round(hi / 1e6, 2)],
+        "label": a.label,
+        "inside_carrier": round(inside, 3),
+        "carrier_type": kind,
+        "fragment": inside >= 0.5,
+    }
+
+
 def _totals(counts: dict, ious: dict) -> dict:
     """Per generator and class over all regimes: labels right with PHY over ALL true carriers (a missed carrier
     counts as not right), and the frequency IoU (mean, share >= 0.9) over all true carriers."""
@@ -106,8 +128,14 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--phy-max-ms", type=float, default=PHY_MAX_MS)
     ap.add_argument("--min-score", type=float, default=MIN_SCORE)
+    ap.add_argument("--threshold", type=float, default=0.5, help="annotate's p(carrier) threshold")
+    ap.add_argument("--no-lte-scan", action="store_true", help="skip annotate.lte_scan (the stage before it)")
     ap.add_argument("--name", default="annotate_labels")
     args = ap.parse_args()
+    if args.no_lte_scan:  # compare against annotate without the LTE cell scan
+        import radiofm.annotate.run as annotate_run
+
+        annotate_run.find_lte_cells = lambda boxes, decisions, *a, **k: (list(boxes), list(decisions), 0)
     if args.model == "energy":
         predictor = energy_predictor
     else:
@@ -116,7 +144,7 @@ def main() -> None:
     counts: dict = defaultdict(lambda: defaultdict(int))
     ious: dict = defaultdict(list)  # frequency IoU of each true carrier with its best annotation (0: none)
     measured: dict = defaultdict(int)  # found carriers whose edges the PHY stage measured
-    carriers_out, phy_cpu, total_cpu, false_boxes = [], [], [], defaultdict(int)
+    carriers_out, phy_cpu, total_cpu, false_boxes, false_out = [], [], [], defaultdict(int), []
     with tempfile.TemporaryDirectory() as tmp:
         for gen in args.generators.split(","):
             for regime in args.regimes.split(","):
@@ -126,7 +154,12 @@ def main() -> None:
                     rec = open_recording(write_sigmf(Path(tmp) / "c", iq, sample_rate_hz=FS))
                     t0 = time.process_time()
                     res = annotate_recording(
-                        rec, predictor, phy=True, phy_max_ms=args.phy_max_ms, min_score=args.min_score
+                        rec,
+                        predictor,
+                        phy=True,
+                        phy_max_ms=args.phy_max_ms,
+                        min_score=args.min_score,
+                        threshold=args.threshold,
                     )
                     total_cpu.append(time.process_time() - t0)
                     if res.phy and res.phy["carriers"]:
@@ -168,7 +201,10 @@ def main() -> None:
                                 "true_pci": c.get("pci", c.get("n_id_cell")),
                             }
                         )
-                    false_boxes[(gen, regime)] += sum(id(a) not in used for a in res.annotations)
+                    unmatched = [a for a in res.annotations if id(a) not in used]
+                    false_boxes[(gen, regime)] += len(unmatched)
+                    for a in unmatched:
+                        false_out.append({"generator": gen, "regime": regime, "capture": i} | _false_box(a, truth))
     rows = []
     for (gen, regime, kind), k in sorted(counts.items()):
         n = k["n"]
@@ -199,6 +235,7 @@ def main() -> None:
         },
         "annotate_cpu_s_per_capture_median": float(np.median(total_cpu)),
         "false_boxes": {f"{g}/{r}": v for (g, r), v in sorted(false_boxes.items())},
+        "false_boxes_that_are_fragments": sum(f["fragment"] for f in false_out),
     }
     print(summary)
     path = write_results(
@@ -211,7 +248,10 @@ def main() -> None:
             "min_score": args.min_score,
             "rows": rows,
             "summary": summary,
+            "threshold": args.threshold,
+            "lte_scan": not args.no_lte_scan,
             "carriers": carriers_out,
+            "false_boxes": false_out,
         },
     )
     print(f"wrote {path}")

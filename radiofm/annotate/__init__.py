@@ -70,7 +70,10 @@ Carrier-level decision (:mod:`~radiofm.annotate.decide`): the boxes of one band 
 carrier; its label comes from the class probabilities pooled over all its pixels and frames and, unless
 ``phy=False`` (``--no-phy``), from physical-layer evidence on up to 20 ms of its samples at native resolution
 (PSS/SSS of both standards, LTE's DC null, occupied-bandwidth tables): decisive PHY evidence decides, else a
-pooled score >= ``min_score`` (0.75), else ``unknown``.
+pooled score >= ``min_score`` (0.75), else ``unknown``. Then (:mod:`~radiofm.annotate.lte_scan`) the carriers
+no sync signal identified are searched again for LTE cells within 9 MHz of them (PSS + SSS at every DC
+position, the band from the cell's reference signals): the boxes of each cell found become one carrier with
+its PCI and measured band — an idle cell the model saw in pieces, two adjacent cells it saw as one block.
 
 Each annotation: ``core:sample_start``/``core:sample_count`` (column edges mapped back to recording samples),
 ``core:freq_lower_edge``/``core:freq_upper_edge`` (absolute Hz from the capture's centre frequency; relative to 0
@@ -96,7 +99,8 @@ Modules: :mod:`~radiofm.annotate.plan` (rates, windows, columns), :mod:`~radiofm
 power on the grid, floor, level, images), :mod:`~radiofm.annotate.boxes` (probabilities -> boxes),
 :mod:`~radiofm.annotate.run` (:func:`annotate_recording`), :mod:`~radiofm.annotate.stream` (blocks, reader
 thread, bounded picture, settled boxes), :mod:`~radiofm.annotate.follow` (growing files),
-:mod:`~radiofm.annotate.output` (annotated SigMF through the one SigMF writer), :mod:`~radiofm.annotate.figure`
+:mod:`~radiofm.annotate.lte_scan` (LTE cells around unidentified pieces), :mod:`~radiofm.annotate.output`
+(annotated SigMF through the one SigMF writer), :mod:`~radiofm.annotate.figure`
 (the overlay). From Python::
 
     from radiofm.annotate import annotate_recording, model_predictor, write_annotated

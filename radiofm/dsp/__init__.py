@@ -9,7 +9,8 @@
   generator and ``annotate``.
 - NR/LTE physical layer of one carrier: :func:`carrier_evidence` (NR / LTE / unknown with scores, PCI and
   reasons), :func:`lte_pss_search`, :func:`nr_pss_search`, :func:`dc_null_score`, :func:`bandwidth_evidence`,
-  :func:`refine_edges`; 3GPP sequences in :mod:`radiofm.dsp.sequences`.
+  :func:`refine_edges`; LTE cells anywhere in a band with their CRS-measured bands in
+  :mod:`radiofm.dsp.lte_cells`; 3GPP sequences in :mod:`radiofm.dsp.sequences`.
 """
 
 from radiofm.dsp.bandwidth import bandwidth_evidence, refine_edges

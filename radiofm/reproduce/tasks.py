@@ -55,22 +55,22 @@ class TasksSettings:
     model: str = "vit-tiny"  # MAE preset
     image_size: tuple[int, int] = (64, 64)  # backbone input (F, T)
     mask_ratio: float = 0.75
-    ism_recordings: int = 24  # pretraining corpus
+    ism_recordings: int = 48  # pretraining corpus
     ism_kwargs: dict = field(default_factory=dict)  # extra generate_corpus arguments (tests: tiny recordings)
-    pretrain_epochs: int = 12
+    pretrain_epochs: int = 30
     pretrain_batch: int = 32
     pretrain_lr: float | None = 5e-4  # peak; None: base-lr scaling
     # data sizes
     signals_per_class: int = 24  # training captures per class (20 classes)
     signals_test_per_class: int = 8
     signals_duration_s: float = 0.25
-    sensing_train_per_class: int = 24  # NTU-Fi: 156 (936 files)
-    sensing_test_per_class: int = 8  # NTU-Fi: 44 (264 files)
-    positioning_train: int = 400  # public data set: 3100
-    positioning_test: int = 100  # public data set: 776
+    sensing_train_per_class: int = 48  # NTU-Fi: 156 (936 files)
+    sensing_test_per_class: int = 16  # NTU-Fi: 44 (264 files)
+    positioning_train: int = 800  # public data set: 3100
+    positioning_test: int = 200  # public data set: 776
     # fine-tuning
-    epochs: int = 6  # end-to-end modes (last-k, lora, full, scratch)
-    frozen_epochs: int = 20  # frozen backbone (features cached once: cheap epochs)
+    epochs: int = 20  # end-to-end modes (last-k, lora, full, scratch)
+    frozen_epochs: int = 60  # frozen backbone (features cached once: cheap epochs)
     batch_size: int = 16
     lr: float = 1e-3
     workers: int = 2  # data-generation processes

@@ -191,6 +191,7 @@ def test_knob_draws_stay_in_their_documented_ranges():
             c = nr.draw_nr(rng, traffic_regime=regime)
             assert c.traffic == regime and c.bandwidth_mhz <= 50 and c.n_rb == nr.NR_N_RB[c.scs_hz][c.bandwidth_mhz]
             assert 0 <= c.n_id_cell < 1008 and 0 <= c.time_shift_symbols < N_SYM[c.scs_hz]
+            assert c.time_shift_symbols % 14 == 0  # whole slots: CP lengths and slot structure kept
             assert c.tdd_pattern in (None, *nr.TDD_PATTERNS) and (c.tdd_pattern is None or c.scs_hz == 30e3)
             assert (c.tdd_pattern is None) == (c.tdd_special_dl_symbols is None)
             assert c.tdd_special_dl_symbols in (None, 6, 10, 12)
@@ -217,6 +218,7 @@ def test_knob_draws_stay_in_their_documented_ranges():
             l = lte.draw_lte(rng, traffic_regime=regime)
             assert l.reference_channel in lte.REFERENCE_CHANNELS and 0 <= l.n_id_cell < 504
             assert 0 <= l.time_shift_symbols < N_SYM[15e3] and l.crs_ports in (1, 2, 4)
+            assert l.time_shift_symbols % 7 == 0
             assert l.crs_boost_db in lte.CRS_BOOSTS_DB
             assert l.cfi in ((2, 3, 4) if l.n_rb <= 10 else (1, 2, 3))
             assert (l.profile, l.doppler_hz) in lte.LTE_CHANNELS or regime == "matlab"

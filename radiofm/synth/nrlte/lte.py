@@ -23,7 +23,9 @@ Knobs drawn per carrier (``draw_lte``; all recorded in the carrier metadata):
   [36.101 A.3.3.1; MATLAB example].
 - n_id_cell: 0..503 [36.211 §6.11].
 - traffic, load: the grid regime; load U(0.2, 1) random, 1 full, 0 idle, the RMC pattern's share matlab [traffic].
-- time_shift_symbols: 0..559, a circular shift of the frame [MATLAB example; ours elsewhere].
+- time_shift_symbols: 0, 7, .. 553, a circular shift of the frame by whole slots (a random time shift of the
+  waveform in the MATLAB example; whole slots keep the PSS in the last symbol of a slot, the CRS on symbols 0
+  and 4 and every CP its length, as a receiver expects) [MATLAB example; ours elsewhere].
 - crs_ports: 1, 2 or 4 (matlab: 1) [36.211 §6.10.1].
 - crs_boost_db: -P_A, one of -3, -2, -1, 0, 1.77, 3, 4.77, 6 dB (matlab: 0) [36.213 §5.2].
 - cfi: 1..3 (2..4 at 6 RB); matlab: the RMC's, 4 at 1.4 MHz, 3 at 3/5 MHz, 2 at >= 10 MHz [36.211 Table 6.7-1;
@@ -145,7 +147,7 @@ def draw_lte(rng: np.random.Generator, *, traffic_regime: str = "random", max_ba
         n_id_cell=int(rng.integers(0, 504)),
         traffic=traffic_regime,
         load=float(load),
-        time_shift_symbols=int(rng.integers(0, numerology(SCS_HZ)["n_symbols"])),
+        time_shift_symbols=7 * int(rng.integers(0, numerology(SCS_HZ)["n_symbols"] // 7)),  # whole slots
         crs_ports=1 if matlab else int(rng.choice([1, 2, 4])),
         crs_boost_db=0.0 if matlab else float(rng.choice(CRS_BOOSTS_DB)),
         cfi=rmc_cfi(n_rb) if matlab else int(rng.integers(1, 4)) + int(n_rb <= 10),

@@ -26,7 +26,10 @@ Knobs drawn per carrier (``draw_nr``; all recorded in the carrier metadata):
 - scs_hz, bandwidth_mhz, n_rb: 15 or 30 kHz; a 38.101-1 Table 5.3.2-1 bandwidth <= 50 MHz [38.101-1].
 - n_id_cell: 0..1007 [38.211 §7.4.2.1].
 - traffic, load: the grid regime; load U(0.2, 1) random, 1 full, 0 idle, slot share x RB share matlab [traffic].
-- time_shift_symbols: 0 .. n_symbols - 1, a circular shift of the frame [MATLAB example; ours elsewhere].
+- time_shift_symbols: a circular shift of the frame by whole slots (0, 14, .. n_symbols - 14 symbols): the
+  MATLAB example rotates each waveform by a random time; a shift by whole slots keeps every symbol's CP length
+  and the slot structure a receiver relies on (a shift by single symbols would put long CPs mid-slot)
+  [MATLAB example; ours elsewhere].
 - tdd_pattern: 30 kHz outside matlab: p = 0.6 one of DDDSU, DDDDDDDSUU, DDDSUDDSUU, DDSUU, else FDD (None)
   [38.331 TDD-UL-DL-ConfigCommon; common n77/n78 deployments].
 - tdd_special_dl_symbols: 6, 10 or 12 downlink symbols in the S slot [38.213 Table 11.1.1-1 slot formats].
@@ -155,7 +158,7 @@ def draw_nr(rng: np.random.Generator, *, traffic_regime: str = "random", max_ban
         n_id_cell=int(rng.integers(0, 1008)),
         traffic=traffic_regime,
         load=float(load),
-        time_shift_symbols=int(rng.integers(0, numerology(scs)["n_symbols"])),
+        time_shift_symbols=14 * int(rng.integers(0, numerology(scs)["n_symbols"] // 14)),  # whole slots
         tdd_pattern=tdd,
         tdd_special_dl_symbols=special,
         ssb_case=case,

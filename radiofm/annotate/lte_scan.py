@@ -1,0 +1,151 @@
+"""LTE cells found around the model's pieces: one carrier per cell, with the band its reference signals show.
+
+The spectrogram model sees an idle or lightly loaded LTE cell in pieces (its central six RBs, scheduled RBs)
+and two adjacent cells as one block; a piece whose centre is not the cell's DC gives the per-carrier PSS search
+of :mod:`radiofm.annotate.decide` nothing. So, after the per-carrier decisions, every carrier not already
+identified (an NR cell found by its SSB, an LTE cell with a measured band) is searched again for LTE cells:
+:func:`radiofm.dsp.lte_cells.scan_lte_cells` looks for an LTE PSS + SSS at every DC position within
+:data:`SCAN_REACH_HZ` of the piece (half the widest LTE channel: a piece of a 20 MHz cell may lie that far
+from its DC) and measures each cell's band from its CRS. Every box lying at least half inside a cell's band, or
+covering at least half of it while sticking out of the cells it covers by at most :data:`BLUR_HZ` (a 1.4 MHz
+cell the model drew 2.4 MHz wide), becomes part of that cell (a box covering two cells goes to both): one annotation
+per cell and time run, labelled LTE with the cell's PCI and band (``radiofm:edges`` "measured",
+``radiofm:evidence`` ``scan``). A cell needs PSS, SSS and CRS to agree, so a false cell is unlikely (each test
+~1e-3 or rarer on noise, ``radiofm.dsp.lte_cells``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from radiofm.annotate.boxes import Box
+from radiofm.annotate.decide import Decision, _read, pooled_scores
+from radiofm.annotate.plan import Plan
+from radiofm.data.recording import Recording
+from radiofm.dsp.lte_cells import PSS_HALF_BAND_HZ, scan_lte_cells
+
+SCAN_REACH_HZ = 9.0e6  # a piece of a 20 MHz cell lies within 9 MHz of the cell's DC
+MIN_SCAN_MS = 5.0  # a box shorter than one PSS period is not scanned
+BLUR_HZ = 1.5e6  # a box may stick out of its cell by this much in all (the model's rows blur past narrow cells)
+
+
+def _identified(d: Decision) -> bool:
+    """A carrier the per-carrier stage already pinned down: an NR cell by its sync signals, an LTE cell with a
+    measured band."""
+    return d.decided_by == "phy" and d.pci is not None and (d.label == "NR" or d.band_hz is not None)
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return max(min(a[1], b[1]) - max(a[0], b[0]), 0.0)
+
+
+def _cell_decision(cell: dict, members: Sequence[Box], span_ms: float, reach: tuple[float, float]) -> Decision:
+    n_pix = sum(b.n_pixels for b in members) or 1
+    lo, hi = cell["lower_hz"], cell["upper_hz"]
+    evidence = {
+        "label": "LTE",
+        "scores": {"NR": 0.0, "LTE": 1.0},
+        "pci": cell["pci"],
+        "both_cells": False,
+        "sync": True,
+        "span_ms": round(span_ms, 2),
+        "occupied_hz": [round(lo), round(hi)],
+        "edges_confident": True,
+        "lte_band_hz": [round(lo), round(hi)],
+        "lte_n_rb": cell["n_rb"],
+        "scan": {
+            "reach_hz": [round(reach[0]), round(reach[1])],
+            "dc_hz": round(cell["dc_hz"]),
+            "pss_z": round(cell["z"], 2),
+            "sss_z": round(cell["sss_z"], 2),
+            "duplex": cell["duplex"],
+            "crs_z": round(cell["z_inside"], 2),
+            "crs_z2": round(cell["z2_inside"], 2),
+        },  # fmt: skip
+        "items": [
+            f"LTE PSS z {cell['z']:.1f} and SSS z {cell['sss_z']:.1f}: PCI {cell['pci']}, DC at "
+            f"{cell['dc_hz'] / 1e6:.3f} MHz (scan of {reach[0] / 1e6:.2f}..{reach[1] / 1e6:.2f} MHz)",
+            f"CRS of PCI {cell['pci']} up to the edges of {cell['n_rb']} RB and not beyond "
+            f"(weaker edge z {cell['z_inside']:.1f}, Z^2 {cell['z2_inside']:.0f})",
+        ],
+    }
+    lte = sum(b.lte_sum for b in members)
+    return Decision("LTE", pooled_scores(members), "phy", round(float(lte / n_pix), 4), evidence, cell["pci"],
+                    (float(lo), float(hi)))  # fmt: skip
+
+
+def find_lte_cells(
+    boxes: Sequence[Box],
+    decisions: Sequence[Decision],
+    rec: Recording,
+    plan: Plan,
+    *,
+    max_ms: float,
+    nonfinite: str = "error",
+) -> tuple[list[Box], list[Decision], int]:
+    """(boxes, decisions, scans run) with every LTE cell found around an unidentified carrier made one carrier
+    (module docstring). Boxes of identified carriers are never changed."""
+    fs, spc = plan.sample_rate_hz, plan.samples_per_column
+    edge = 0.5 * fs - PSS_HALF_BAND_HZ
+    cells: list[dict] = []
+    scans = 0
+    carriers: dict[int, list[int]] = {}
+    for i, d in enumerate(decisions):
+        carriers.setdefault(id(d), []).append(i)
+    for members in carriers.values():
+        if _identified(decisions[members[0]]):
+            continue
+        lo = min(plan.band_hz(boxes[i].row_lo, boxes[i].row_hi)[0] for i in members)
+        hi = max(plan.band_hz(boxes[i].row_lo, boxes[i].row_hi)[1] for i in members)
+        main = max((boxes[i] for i in members), key=lambda b: b.col_hi - b.col_lo)
+        start = int(round(main.col_lo * spc))
+        count = min(int(round(main.col_hi * spc)), plan.n_samples) - start
+        count = min(count, int(round(max_ms * 1e-3 * fs)))
+        if count < MIN_SCAN_MS * 1e-3 * fs:
+            continue
+        t0, t1 = start, start + count
+        known = [c for c in cells if _overlap((lo, hi), (c["lower_hz"], c["upper_hz"])) >= 0.5 * (hi - lo)
+                 and c["t0"] < t1 and c["t1"] > t0]  # fmt: skip
+        if known:  # a piece of a cell already found
+            continue
+        reach = (max(lo - SCAN_REACH_HZ, -edge), min(hi + SCAN_REACH_HZ, edge))
+        if reach[1] <= reach[0]:
+            continue
+        x = _read(rec, start, count, nonfinite)
+        scans += 1
+        for cell in scan_lte_cells(x, fs, lower_hz=reach[0], upper_hz=reach[1]):
+            cell |= {"t0": t0, "t1": t1, "reach": reach, "span_ms": count / fs * 1e3}
+            if not any(c["pci"] == cell["pci"] and abs(c["dc_hz"] - cell["dc_hz"]) < 30e3 for c in cells):
+                cells.append(cell)
+    if not cells:
+        return list(boxes), list(decisions), scans
+    joined: list[list[int]] = [[] for _ in cells]
+    for i, (b, d) in enumerate(zip(boxes, decisions, strict=True)):
+        if _identified(d):
+            continue
+        band = plan.band_hz(b.row_lo, b.row_hi)
+        width = band[1] - band[0]
+        hits = [k for k, c in enumerate(cells) if (ov := _overlap(band, (c["lower_hz"], c["upper_hz"]))) > 0
+                and (ov >= 0.5 * width or ov >= 0.5 * (c["upper_hz"] - c["lower_hz"]))]  # fmt: skip
+        covered = sum(_overlap(band, (cells[k]["lower_hz"], cells[k]["upper_hz"])) for k in hits)
+        if hits and (covered >= 0.5 * width or width - covered <= BLUR_HZ):
+            for k in hits:
+                joined[k].append(i)
+    out_b: list[Box] = []
+    out_d: list[Decision] = []
+    taken = {i for members in joined for i in members}
+    for i, (b, d) in enumerate(zip(boxes, decisions, strict=True)):
+        if i not in taken:
+            out_b.append(b)
+            out_d.append(d)
+    for cell, members in zip(cells, joined, strict=True):
+        if not members:
+            continue
+        decision = _cell_decision(cell, [boxes[i] for i in members], cell["span_ms"], cell["reach"])
+        for i in members:
+            out_b.append(Box(**vars(boxes[i])))
+            out_d.append(decision)
+    order = np.argsort([b.col_lo for b in out_b], kind="stable")
+    return [out_b[i] for i in order], [out_d[i] for i in order], scans

@@ -1,0 +1,61 @@
+"""annotate.lte_scan: LTE cells found around the model's pieces become whole carriers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import radiofm.annotate as A
+from radiofm.data import open_recording, write_sigmf
+from radiofm.synth.nrlte.carrier import single_carrier
+
+FS = 61.44e6
+FC = 2.6e9
+
+
+def band_predictor(bands):
+    """Predictor calling the rows of each (lo_hz, hi_hz) band LTE (0.85) in every frame; noise elsewhere."""
+
+    def predict(images, frames):
+        out = np.zeros((len(images), 3, 256, 256), np.float32)
+        out[:, 0] = 1.0
+        for i, f in enumerate(frames):
+            freqs = f.center_offset_hz + (np.arange(256) - 128) * f.row_hz
+            for lo, hi in bands:
+                rows = (freqs >= lo) & (freqs < hi)
+                out[i, 0, rows], out[i, 1, rows], out[i, 2, rows] = 0.05, 0.1, 0.85
+        return out
+
+    return predict
+
+
+def _record(tmp_path, *carriers):
+    iq = sum(c[0] for c in carriers)
+    return open_recording(write_sigmf(tmp_path / "c", iq, sample_rate_hz=FS, center_freq_hz=FC))
+
+
+def test_a_piece_off_the_dc_of_an_idle_cell_becomes_the_whole_cell(tmp_path):
+    """The model sees 2 MHz near the upper edge of a lightly loaded 10 MHz cell: no PSS at that piece's centre
+    (before this stage: a 2 MHz annotation with the spectrogram's label); the scan finds the cell 3 MHz away,
+    and its CRS give the band."""
+    iq, meta = single_carrier("LTE", np.random.default_rng(11), bandwidth_mhz=10, snr_db=6.0, centre_hz=-6e6,
+                              load=0.05)  # fmt: skip
+    lo, hi = meta["lower_edge_hz"], meta["upper_edge_hz"]
+    rec = _record(tmp_path, (iq, meta))
+    (a,) = A.annotate_recording(rec, band_predictor([(hi - 2.2e6, hi - 0.2e6)])).annotations
+    assert a.label == "LTE" and a.extra["radiofm:pci"] == meta["n_id_cell"]
+    assert a.extra["radiofm:edges"] == "measured" and "scan" in a.extra["radiofm:evidence"]
+    assert abs(a.freq_lower_edge_hz - (FC + lo)) < 2e3 and abs(a.freq_upper_edge_hz - (FC + hi)) < 2e3
+    (b,) = A.annotate_recording(rec, band_predictor([(hi - 2.2e6, hi - 0.2e6)]), phy=False).annotations
+    assert b.freq_upper_edge_hz - b.freq_lower_edge_hz < 2.5e6  # the model's piece, without the PHY stage
+
+
+def test_one_box_over_two_adjacent_cells_becomes_two_annotations(tmp_path):
+    a, ma = single_carrier("LTE", np.random.default_rng(3), bandwidth_mhz=10, snr_db=12.0, centre_hz=-4.8e6, load=0.3)
+    b, mb = single_carrier("LTE", np.random.default_rng(4), bandwidth_mhz=10, snr_db=12.0, centre_hz=4.8e6, load=0.3)
+    rec = _record(tmp_path, (a, ma), (b, mb))
+    anns = A.annotate_recording(rec, band_predictor([(ma["lower_edge_hz"], mb["upper_edge_hz"])])).annotations
+    assert sorted(x.extra["radiofm:pci"] for x in anns) == sorted([ma["n_id_cell"], mb["n_id_cell"]])
+    for x in anns:
+        m = ma if x.extra["radiofm:pci"] == ma["n_id_cell"] else mb
+        assert x.label == "LTE" and abs(x.freq_lower_edge_hz - (FC + m["lower_edge_hz"])) < 2e3
+        assert abs(x.freq_upper_edge_hz - (FC + m["upper_edge_hz"])) < 2e3

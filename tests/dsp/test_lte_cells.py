@@ -1,0 +1,76 @@
+"""dsp.lte_cells: the CRS sequence, an LTE cell's band from its CRS, and the scan for cells anywhere in a band."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from radiofm.dsp import lte_cells
+from radiofm.synth.nrlte import sequences as synth_sequences
+from radiofm.synth.nrlte.carrier import single_carrier
+
+FS = 61.44e6
+SPAN = int(20e-3 * FS)  # 20 ms, as annotate analyses
+
+
+def _lte(seed: int, bandwidth_mhz: float, centre_hz: float, snr_db: float, load: float):
+    iq, meta = single_carrier("LTE", np.random.default_rng(seed), bandwidth_mhz=bandwidth_mhz, snr_db=snr_db,
+                              centre_hz=centre_hz, load=load)  # fmt: skip
+    return iq[:SPAN], meta
+
+
+@pytest.mark.parametrize("pci", [0, 17, 503])
+def test_crs_sequence_matches_the_generators_for_every_bandwidth(pci):
+    """r(m') with m' = m + 110 - N_RB: the cell's CRS is the middle of the 110-RB sequence, whatever its width
+    (the generator writes the spec's formula for its own N_RB; the receiver indexes from the DC)."""
+    slots, symbols = np.arange(20), np.tile([0, 4], 10)
+    full = lte_cells.crs_sequence(pci, slots, symbols)
+    assert full.shape == (20, 220) and np.allclose(np.abs(full), 1.0)
+    for n_rb in (6, 50, 100):
+        ours = full[:, 110 - n_rb : 110 + n_rb]
+        np.testing.assert_allclose(ours, synth_sequences.lte_crs(pci, slots, symbols, n_rb), atol=1e-6)
+
+
+def test_crs_offsets_skip_the_dc_and_follow_v_shift():
+    off = lte_cells.crs_offsets(7, 0)  # v_shift = 1, port 0 symbol 0: v = 0
+    assert off[110] == 2 and off[109] == -5 and 0 not in off  # j = 0 -> 6*0 + 1 + 1 (above the DC)
+    assert np.all(np.diff(lte_cells.crs_offsets(7, 4)) >= 6)
+
+
+def test_scan_finds_a_lightly_loaded_cell_and_its_band_from_the_crs():
+    """A 10 MHz cell at 6 dB with 5 % of its RBs in use: its spectrum hardly steps at the edges, its CRS do."""
+    x, meta = _lte(11, 10, -6e6, 6.0, 0.05)
+    cells = lte_cells.scan_lte_cells(x, FS, lower_hz=-15e6, upper_hz=3e6)
+    assert [c["pci"] for c in cells] == [meta["n_id_cell"]]
+    (c,) = cells
+    assert c["n_rb"] == 50
+    assert c["lower_hz"] == pytest.approx(meta["lower_edge_hz"], abs=1e3)
+    assert c["upper_hz"] == pytest.approx(meta["upper_edge_hz"], abs=1e3)
+
+
+def test_scan_splits_two_adjacent_cells():
+    """Two 10 MHz cells side by side (what a spectrogram model sees as one block): both, each with its band."""
+    a, ma = _lte(3, 10, -4.8e6, 12.0, 0.3)
+    b, mb = _lte(4, 10, 4.8e6, 12.0, 0.3)
+    cells = lte_cells.scan_lte_cells(a + b, FS, lower_hz=-9.6e6, upper_hz=9.6e6)
+    assert [c["pci"] for c in cells] == [ma["n_id_cell"], mb["n_id_cell"]]
+    for c, m in zip(cells, (ma, mb), strict=True):
+        assert c["lower_hz"] == pytest.approx(m["lower_edge_hz"], abs=1e3)
+        assert c["upper_hz"] == pytest.approx(m["upper_edge_hz"], abs=1e3)
+
+
+def test_no_cell_on_noise_or_on_an_nr_carrier():
+    rng = np.random.default_rng(0)
+    noise = ((rng.standard_normal(SPAN) + 1j * rng.standard_normal(SPAN)) / np.sqrt(2)).astype(np.complex64)
+    assert lte_cells.scan_lte_cells(noise, FS, lower_hz=-20e6, upper_hz=20e6) == []
+    iq, _ = single_carrier("NR", np.random.default_rng(5), bandwidth_mhz=20, snr_db=15.0, centre_hz=0.0)
+    assert lte_cells.scan_lte_cells(iq[:SPAN], FS, lower_hz=-10e6, upper_hz=10e6) == []
+
+
+def test_band_from_crs_needs_the_right_cell():
+    """The CRS test is specific: the same capture with another PCI's CRS shows no band."""
+    x, meta = _lte(11, 10, -6e6, 10.0, 0.05)
+    (c,) = lte_cells.scan_lte_cells(x, FS, lower_hz=-8e6, upper_hz=-4e6)
+    kw = {"dc_hz": c["dc_hz"], "frame_start_sample": c["frame_start_sample"]}
+    assert lte_cells.cell_band(x, FS, pci=c["pci"], **kw)["n_rb"] == 50
+    assert lte_cells.cell_band(x, FS, pci=(c["pci"] + 1) % 504, **kw) is None

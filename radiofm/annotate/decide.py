@@ -148,7 +148,8 @@ def _scs30(cp: dict) -> bool:
     return cp["rho_30k"] >= CP_RHO_CLEAR and cp["rho_30k"] >= 4 * cp["rho_15k"]
 
 
-def _read(rec: Recording, start: int, count: int, nonfinite: str) -> np.ndarray:
+def read_span(rec: Recording, start: int, count: int, nonfinite: str) -> np.ndarray:
+    """Samples [start, start + count) of ``rec``; ``nonfinite="repair"`` zeroes NaN/inf samples without a warning."""
     if nonfinite == "repair":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -174,7 +175,7 @@ def phy_evidence(
     n = min(count, int(round(max_ms * 1e-3 * fs)))
     if n < PHY_MIN_MS * 1e-3 * fs:
         return None
-    x = _read(rec, start, n, nonfinite)
+    x = read_span(rec, start, n, nonfinite)
     centre = 0.5 * (lower_hz + upper_hz)
     spectrum = ofdm_rx.span_spectrum(x)
     bb = ofdm_rx.extract_band(

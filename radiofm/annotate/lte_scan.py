@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from radiofm.annotate.boxes import Box
-from radiofm.annotate.decide import Decision, _read, pooled_scores
+from radiofm.annotate.decide import Decision, pooled_scores, read_span
 from radiofm.annotate.plan import Plan
 from radiofm.data.recording import Recording
 from radiofm.dsp.lte_cells import PSS_HALF_BAND_HZ, scan_lte_cells
@@ -113,7 +113,7 @@ def find_lte_cells(
         reach = (max(lo - SCAN_REACH_HZ, -edge), min(hi + SCAN_REACH_HZ, edge))
         if reach[1] <= reach[0]:
             continue
-        x = _read(rec, start, count, nonfinite)
+        x = read_span(rec, start, count, nonfinite)
         scans += 1
         for cell in scan_lte_cells(x, fs, lower_hz=reach[0], upper_hz=reach[1]):
             cell |= {"t0": t0, "t1": t1, "reach": reach, "span_ms": count / fs * 1e3}

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
-from scipy.signal import firwin, resample_poly
 
 from radiofm.annotate.plan import IMAGE, POOL, Plan
 from radiofm.data.recording import Recording
@@ -32,6 +31,8 @@ class _Filter:
 
 
 def design_filter(up: int, down: int) -> _Filter:
+    from scipy.signal import firwin  # imported here: scipy.signal costs ~0.5 s of start-up, resampling is rare
+
     rate = max(up, down)
     half = 24 * rate
     taps = firwin(2 * half + 1, 1.0 / rate, window=("kaiser", 8.0)).astype(np.float32)
@@ -91,6 +92,8 @@ def _columns_power(rec: Recording, plan: Plan, flt: _Filter | None, c0: int, c1:
         up, down = plan.up, plan.down
         k0 = max(0, (a0 * down // up - flt.pad) // down)  # start on a multiple of down: output stays on the grid
         i0, i1 = k0 * down, min(rec.n_samples, -(-a1 * down // up) + flt.pad)
+        from scipy.signal import resample_poly  # only for rates that are not a multiple of 3.84 MHz
+
         x = resample_poly(_read(rec, i0, i1 - i0, nonfinite, stats), up, down, window=flt.taps)
         j0 = a0 - k0 * up
         x = x[j0 : j0 + a1 - a0]

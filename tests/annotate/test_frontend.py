@@ -33,3 +33,13 @@ def test_block_reads_release_the_memory_map(tmp_path):
     q = 2.0**-15  # ci16 in one pass equals the old three-pass conversion exactly
     raw = np.fromfile(rec.data_path, dtype="<i2", count=2000).astype(np.float32)
     assert np.array_equal(rec.read(0, 1000).view(np.float32), (raw / np.float32(1 / q)).astype(np.float32))
+
+
+def test_importing_annotate_leaves_scipy_signal_out():
+    """scipy.signal costs ~0.5 s of every `radiofm annotate` start-up; only resampled rates need it."""
+    import subprocess
+    import sys
+
+    code = "import sys, radiofm.annotate.run, radiofm.annotate.output; print('scipy.signal' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

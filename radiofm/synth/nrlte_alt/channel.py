@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.signal
 
 PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...], bool, bool]] = {
     # name: (delays, powers dB, delays are normalised (× delay spread), first tap is LOS)
@@ -156,6 +155,8 @@ def tx_filter(x: np.ndarray, sample_rate_hz: float, lower_hz: float, upper_hz: f
     """
     if guard_hz <= 0:
         return x
+    import scipy.signal  # here: importing it costs ~0.5 s of every CLI start-up (annotate imports this module)
+
     numtaps, beta = scipy.signal.kaiserord(50.0, guard_hz / (0.5 * sample_rate_hz))
     if numtaps > 4001:
         return x

@@ -97,8 +97,8 @@ def find_lte_cells(
     for members in carriers.values():
         if _identified(decisions[members[0]]):
             continue
-        lo = min(plan.band_hz(boxes[i].row_lo, boxes[i].row_hi)[0] for i in members)
-        hi = max(plan.band_hz(boxes[i].row_lo, boxes[i].row_hi)[1] for i in members)
+        bands = [plan.band_hz(boxes[i].row_lo, boxes[i].row_hi) for i in members]
+        lo, hi = min(b[0] for b in bands), max(b[1] for b in bands)
         main = max((boxes[i] for i in members), key=lambda b: b.col_hi - b.col_lo)
         start = int(round(main.col_lo * spc))
         count = min(int(round(main.col_hi * spc)), plan.n_samples) - start

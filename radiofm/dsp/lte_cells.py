@@ -32,13 +32,14 @@ from __future__ import annotations
 import numpy as np
 
 from radiofm.dsp import ofdm_rx
+from radiofm.dsp.bandwidth import LTE_N_RB
 from radiofm.dsp.cellsearch import lte_search_grid
 from radiofm.dsp.ofdm_rx import SymbolGrid
-from radiofm.dsp.sequences import gold
+from radiofm.dsp.sequences import lte_crs
 from radiofm.errors import RadioFMError
 
 N_RB_MAX = 110  # N_RB^max,DL (36.211 §6.10.1.1)
-LTE_N_RB = (6, 15, 25, 50, 75, 100)  # 36.101 Table 5.6-1: 1.4, 3, 5, 10, 15, 20 MHz
+LTE_RBS = tuple(sorted(LTE_N_RB.values()))  # 6 .. 100 RB (36.101 Table 5.6-1)
 CRS_Z_THRESHOLD = 6.0  # blockwise CFAR z of an edge test (crs_z); noise and a wrong PCI: about 0 +- 1
 CRS_Z2_THRESHOLD = 16.0  # coherent test (crs_z2): on noise P(Gamma(2, 1) >= 16) = 17 e^-16 ~ 2e-6
 EDGE_PAIRS = 3  # neighbouring CRS pairs tested at each edge (inside and outside)
@@ -46,14 +47,6 @@ BLOCK_SYMBOLS = 8  # CRS symbols of one index summed coherently in crs_z (4 ms)
 PSS_HALF_BAND_HZ = 0.6e6  # the PSS occupies +-0.47 MHz around the DC; kept beside a scanned band
 SCAN_STEP_HZ = 1.2e6  # DC positions searched per sub-band (each on a grid of 2.4 MHz with its own timing)
 HALF_MS_S = 0.5e-3
-
-
-def crs_sequence(pci: int, slot: np.ndarray, symbol: np.ndarray) -> np.ndarray:
-    """CRS r_{l,ns}(m), m = 0..2 N_RB^max - 1, normal CP (36.211 §6.10.1.1): complex64 (..., 220)."""
-    slot, symbol = np.asarray(slot, dtype=np.int64), np.asarray(symbol, dtype=np.int64)
-    c_init = 2**10 * (7 * (slot + 1) + symbol + 1) * (2 * pci + 1) + 2 * pci + 1
-    c = gold(c_init, 4 * N_RB_MAX).astype(np.float32)
-    return ((1 - 2 * c[..., 0::2]) + 1j * (1 - 2 * c[..., 1::2])).astype(np.complex64) / np.float32(np.sqrt(2))
 
 
 def crs_offsets(pci: int, symbol: int) -> np.ndarray:
@@ -86,7 +79,7 @@ def crs_products(grid: SymbolGrid, *, dc_hz: float, pci: int, frame_start_sample
         bins = dc + crs_offsets(pci, sym)
         inside = (bins >= 0) & (bins < k)
         valid &= inside[:-1] & inside[1:]
-        ref = crs_sequence(pci, slots[rows], np.full(rows.size, sym))  # (R, 220)
+        ref = lte_crs(pci, slots[rows], np.full(rows.size, sym))  # (R, 220): all 110 RB, indexed from the DC
         z = grid.y[rows][:, np.clip(bins, 0, k - 1)] * np.conj(ref)
         z[:, ~inside] = 0
         products.append(z[:, 1:] * np.conj(z[:, :-1]))
@@ -149,7 +142,7 @@ def lte_band_from_crs(grid: SymbolGrid, *, dc_hz: float, pci: int, frame_start_s
     if centre is None or not centre[0]:
         return None
     best = None
-    for n_rb in LTE_N_RB:
+    for n_rb in LTE_RBS:
         inner = [test(-n_rb, -n_rb + EDGE_PAIRS), test(n_rb - 1 - EDGE_PAIRS, n_rb - 1)]
         outer = [test(-n_rb - 1 - EDGE_PAIRS, -n_rb - 1), test(n_rb, n_rb + EDGE_PAIRS)]
         if any(v is None for v in inner + outer):
@@ -180,7 +173,7 @@ def _cell_grid(x: np.ndarray, fs: float, dc_hz: float, frame_start_sample: float
     """15 kHz grid of ``x`` around an LTE DC, wide enough for a 20 MHz cell and timed on that cell: symbol timing
     from its frame start (its PSS/SSS), the subcarrier grid's offset from the CP correlation of its central
     1.2 MHz (sync signals, PBCH and CRS: always sent); a neighbour in the wide band may have other timing."""
-    half = 90e3 * (LTE_N_RB[-1] + EDGE_PAIRS + 2) + 60e3
+    half = 90e3 * (LTE_RBS[-1] + EDGE_PAIRS + 2) + 60e3
     lower, upper = max(dc_hz - half, -0.49 * fs), min(dc_hz + half, 0.49 * fs)
     if upper - dc_hz < PSS_HALF_BAND_HZ or dc_hz - lower < PSS_HALF_BAND_HZ:
         return None

@@ -135,3 +135,24 @@ def gold(c_init: np.ndarray | int, length: int) -> np.ndarray:
     chosen = np.where(bits[..., None], packed[:, :n_bytes], np.uint8(0))  # (..., 31, n_bytes)
     x2 = np.unpackbits(np.bitwise_xor.reduce(chosen, axis=-2), axis=-1, count=length)
     return x2 ^ x1[:length]
+
+
+# ---------------------------------------------------------------- QPSK reference signals on the Gold sequence
+
+
+def qpsk_from_bits(c: np.ndarray) -> np.ndarray:
+    """r(m) = ((1 - 2c(2m)) + j(1 - 2c(2m+1))) / sqrt(2): (..., 2M) bits -> complex64 (..., M)."""
+    b = 1.0 - 2.0 * c.astype(np.float32)
+    return ((b[..., 0::2] + 1j * b[..., 1::2]) / np.sqrt(2.0)).astype(np.complex64)
+
+
+def lte_crs(n_id_cell: int, slots: np.ndarray, symbols: np.ndarray, n_rb: int = 110) -> np.ndarray:
+    """LTE cell-specific RS r_{l,ns}(m') for m = 0..2*n_rb-1 (36.211 §6.10.1.1, normal CP, N_RB^max,DL = 110).
+
+    ``slots``, ``symbols`` (S,) pairs -> complex64 (S, 2*n_rb). The cell's CRS are the middle of the 110-RB
+    sequence (m' = m + 110 - n_rb), so a receiver that knows only the DC uses ``n_rb=110``.
+    """
+    slots, symbols = np.asarray(slots, np.int64), np.asarray(symbols, np.int64)
+    c_init = 1024 * (7 * (slots + 1) + symbols + 1) * (2 * n_id_cell + 1) + 2 * n_id_cell + 1
+    r = qpsk_from_bits(gold(c_init, 4 * 110))
+    return r[..., 110 - n_rb : 110 + n_rb]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from radiofm.dsp import lte_cells
-from radiofm.synth.nrlte import sequences as synth_sequences
+from radiofm.dsp.sequences import gold, lte_crs
 from radiofm.synth.nrlte.carrier import single_carrier
 
 FS = 61.44e6
@@ -20,15 +20,17 @@ def _lte(seed: int, bandwidth_mhz: float, centre_hz: float, snr_db: float, load:
 
 
 @pytest.mark.parametrize("pci", [0, 17, 503])
-def test_crs_sequence_matches_the_generators_for_every_bandwidth(pci):
-    """r(m') with m' = m + 110 - N_RB: the cell's CRS is the middle of the 110-RB sequence, whatever its width
-    (the generator writes the spec's formula for its own N_RB; the receiver indexes from the DC)."""
+def test_crs_sequence_is_the_specs_and_indexed_from_the_dc(pci):
+    """36.211 §6.10.1.1 written out here: c_init = 2^10 (7 (ns + 1) + l + 1)(2 PCI + 1) + 2 PCI + N_CP, r(m) =
+    QPSK of c(2m), c(2m + 1); a cell of N_RB uses m' = m + 110 - N_RB, the middle of the 110-RB sequence."""
     slots, symbols = np.arange(20), np.tile([0, 4], 10)
-    full = lte_cells.crs_sequence(pci, slots, symbols)
+    full = lte_crs(pci, slots, symbols)
     assert full.shape == (20, 220) and np.allclose(np.abs(full), 1.0)
+    for ns, sym, row in ((0, 0, 0), (7, 4, 7), (19, 4, 19)):
+        c = gold(2**10 * (7 * (ns + 1) + sym + 1) * (2 * pci + 1) + 2 * pci + 1, 440).astype(float)
+        np.testing.assert_allclose(full[row], ((1 - 2 * c[0::2]) + 1j * (1 - 2 * c[1::2])) / np.sqrt(2), atol=1e-6)
     for n_rb in (6, 50, 100):
-        ours = full[:, 110 - n_rb : 110 + n_rb]
-        np.testing.assert_allclose(ours, synth_sequences.lte_crs(pci, slots, symbols, n_rb), atol=1e-6)
+        np.testing.assert_array_equal(lte_crs(pci, slots, symbols, n_rb), full[:, 110 - n_rb : 110 + n_rb])
 
 
 def test_crs_offsets_skip_the_dc_and_follow_v_shift():

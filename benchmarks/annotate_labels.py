@@ -14,7 +14,8 @@ model-free energy detector (a pixel is a carrier when >= 3 dB above the image's 
 it isolates the physical-layer stage (without it, every carrier is "unknown").
 
     .venv/bin/python benchmarks/annotate_labels.py --model RUN [--captures 8] [--generators main,alt]
-        [--regimes random,matlab,full,idle,gated] [--seed 0] [--threshold 0.5] [--no-lte-scan] [--name annotate_labels]
+        [--regimes random,matlab,full,idle,gated] [--seed 0] [--threshold 0.5] [--no-lte-scan] [--no-nr-scan]
+        [--name annotate_labels]
 
 Prints one row per generator x regime x class (right / wrong / unknown / missed, with and without PHY; the
 frequency IoU of each true carrier's band with its best annotation, 0 when none overlaps it, as a mean and as the
@@ -129,13 +130,16 @@ def main() -> None:
     ap.add_argument("--phy-max-ms", type=float, default=PHY_MAX_MS)
     ap.add_argument("--min-score", type=float, default=MIN_SCORE)
     ap.add_argument("--threshold", type=float, default=0.5, help="annotate's p(carrier) threshold")
-    ap.add_argument("--no-lte-scan", action="store_true", help="skip annotate.lte_scan (the stage before it)")
+    ap.add_argument("--no-lte-scan", action="store_true", help="skip annotate.lte_scan (compare without it)")
+    ap.add_argument("--no-nr-scan", action="store_true", help="skip annotate.nr_scan (compare without it)")
     ap.add_argument("--name", default="annotate_labels")
     args = ap.parse_args()
-    if args.no_lte_scan:  # compare against annotate without the LTE cell scan
+    skipped = [name for name, off in (("find_lte_cells", args.no_lte_scan), ("find_nr_cells", args.no_nr_scan)) if off]
+    if skipped:  # compare against annotate without the LTE / NR cell stages
         import radiofm.annotate.run as annotate_run
 
-        annotate_run.find_lte_cells = lambda boxes, decisions, *a, **k: (list(boxes), list(decisions), 0)
+        for name in skipped:
+            setattr(annotate_run, name, lambda boxes, decisions, *a, **k: (list(boxes), list(decisions), 0))
     if args.model == "energy":
         predictor = energy_predictor
     else:
@@ -250,6 +254,7 @@ def main() -> None:
             "summary": summary,
             "threshold": args.threshold,
             "lte_scan": not args.no_lte_scan,
+            "nr_scan": not args.no_nr_scan,
             "carriers": carriers_out,
             "false_boxes": false_out,
         },

@@ -129,7 +129,7 @@ def summarise_evidence(ev: dict, *, centre_hz: float, span_ms: float) -> dict:
     """The JSON-ready part of a :func:`carrier_evidence` result written to ``radiofm:evidence``."""
     lte, nr = ev.get("lte") or {}, ev.get("nr") or {}
     edges = ev["edges"]
-    return {
+    out = {
         "label": ev["label"],
         "scores": {k: round(float(v), 4) for k, v in ev["scores"].items()},
         "llr": round(float(ev["llr"]), 2),
@@ -141,6 +141,9 @@ def summarise_evidence(ev: dict, *, centre_hz: float, span_ms: float) -> dict:
         "edges_confident": bool(edges.get("confident") and all(edges["confident"].values())),
         "items": list(ev["standard_evidence"]),
     }
+    if nr.get("pci") is not None:  # where the SSB is, for annotate.nr_scan
+        out["ssb"] = {"scs_hz": nr["scs_hz"], "center_hz": round(nr["ssb_center_hz"] + centre_hz)}
+    return out
 
 
 def _scs30(cp: dict) -> bool:

@@ -31,6 +31,7 @@ from radiofm.annotate.frontend import (
     window_weights,
 )
 from radiofm.annotate.lte_scan import find_lte_cells
+from radiofm.annotate.nr_scan import find_nr_cells
 from radiofm.annotate.plan import IMAGE, Plan, plan_analysis
 from radiofm.annotate.stream import Picture, Prefetch, Settler, block_bounds
 from radiofm.data.recording import Annotation, Recording
@@ -279,12 +280,13 @@ def _decided(an: Analysis, rec: Recording, boxes: Sequence[Box], min_duration_ms
     decisions = decide_carriers(
         boxes, rec, an.plan, phy=an.phy, phy_max_ms=an.phy_max_ms, min_score=an.min_score, nonfinite=nonfin
     )
-    scans = 0
-    if an.phy:  # LTE cells around the pieces no sync signal identified (annotate.lte_scan)
+    scans = nr_searches = 0
+    if an.phy:  # LTE cells around the pieces no sync signal identified (annotate.lte_scan), NR cells' pieces
         boxes, decisions, scans = find_lte_cells(boxes, decisions, rec, an.plan, max_ms=an.phy_max_ms,
                                                  nonfinite=nonfin)  # fmt: skip
+        boxes, decisions, nr_searches = find_nr_cells(boxes, decisions, rec, an.plan, nonfinite=nonfin)
     info = {"max_ms": an.phy_max_ms, "carriers": len({id(d) for d in decisions}), "lte_scans": scans,
-            "cpu_s": round(time.process_time() - t_phy, 3)}  # fmt: skip
+            "nr_searches": nr_searches, "cpu_s": round(time.process_time() - t_phy, 3)}  # fmt: skip
     boxes, decisions = merge_by_decision(boxes, absorb_fragments(boxes, decisions, an.plan))
     return _to_annotations(boxes, decisions, rec, an.plan), info if an.phy else None
 

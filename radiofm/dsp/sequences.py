@@ -1,9 +1,10 @@
-"""3GPP synchronisation and scrambling sequences: NR PSS/SSS (38.211 §7.4.2), LTE PSS/SSS (36.211 §6.11) and the
-length-31 Gold sequence c(n) (38.211 §5.2.1 = 36.211 §7.2).
+"""3GPP synchronisation and scrambling sequences: NR PSS/SSS (38.211 §7.4.2), LTE PSS/SSS (36.211 §6.11), the
+length-31 Gold sequence c(n) (38.211 §5.2.1 = 36.211 §7.2) and the reference signals built on it (LTE CRS, NR
+PDSCH DMRS).
 
-Used by the generator (:mod:`radiofm.synth.nrlte`) to build carriers and by the cell search
-(:mod:`radiofm.dsp.cellsearch`) to find them. All functions are pure and vectorised; m-sequences are tiny and
-cached.
+Used by the generator (:mod:`radiofm.synth.nrlte`) to build carriers and by the receivers
+(:mod:`radiofm.dsp.cellsearch`, :mod:`radiofm.dsp.lte_cells`, :mod:`radiofm.dsp.nr_cells`) to find them. All
+functions are pure and vectorised; m-sequences are tiny and cached.
 """
 
 from __future__ import annotations
@@ -156,3 +157,10 @@ def lte_crs(n_id_cell: int, slots: np.ndarray, symbols: np.ndarray, n_rb: int = 
     c_init = 1024 * (7 * (slots + 1) + symbols + 1) * (2 * n_id_cell + 1) + 2 * n_id_cell + 1
     r = qpsk_from_bits(gold(c_init, 4 * 110))
     return r[..., 110 - n_rb : 110 + n_rb]
+
+
+def nr_dmrs(n_id: int, slots: np.ndarray, symbols: np.ndarray, n_values: int, *, symbols_per_slot: int = 14):
+    """NR PDSCH DMRS sequence r(m), m = 0..n_values-1 (38.211 §7.4.1.1.1, n_SCID = 0): complex64 (S, n_values)."""
+    slots, symbols = np.asarray(slots, np.int64), np.asarray(symbols, np.int64)
+    c_init = (2**17 * (symbols_per_slot * slots + symbols + 1) * (2 * n_id + 1) + 2 * n_id) % 2**31
+    return qpsk_from_bits(gold(c_init, 2 * n_values))

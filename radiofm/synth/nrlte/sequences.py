@@ -1,8 +1,9 @@
 """3GPP physical-layer sequences: NR PSS/SSS (38.211 §7.4.2), LTE PSS/SSS (36.211 §6.11), the length-31 Gold
 sequence c(n) (38.211 §5.2.1 = 36.211 §7.2) and the QPSK reference signals built on it (NR DMRS, LTE CRS).
 
-All functions are pure and vectorised. The PSS/SSS, Gold and LTE CRS sequences (and ``qpsk_from_bits``) live in
-:mod:`radiofm.dsp.sequences` (the cell search and the CRS band measurement use them too) and are re-exported here.
+All functions are pure and vectorised. The PSS/SSS, Gold, LTE CRS and NR DMRS sequences (and ``qpsk_from_bits``)
+live in :mod:`radiofm.dsp.sequences` (the cell search and the CRS / DMRS band measurements use them too) and are
+re-exported here.
 """
 
 from __future__ import annotations
@@ -11,16 +12,9 @@ import functools
 
 import numpy as np
 
-from radiofm.dsp.sequences import gold, lte_crs, lte_pss, lte_sss, nr_pss, nr_sss, qpsk_from_bits
+from radiofm.dsp.sequences import gold, lte_crs, lte_pss, lte_sss, nr_dmrs, nr_pss, nr_sss, qpsk_from_bits
 
 __all__ = ["gold", "lte_crs", "lte_pss", "lte_sss", "nr_dmrs", "nr_pbch_dmrs", "nr_pss", "nr_sss", "qpsk_from_bits"]
-
-
-def nr_dmrs(n_id: int, slots: np.ndarray, symbols: np.ndarray, n_values: int, *, symbols_per_slot: int = 14):
-    """NR PDSCH DMRS sequence r(m), m = 0..n_values-1 (38.211 §7.4.1.1.1, n_SCID = 0): complex64 (S, n_values)."""
-    slots, symbols = np.asarray(slots, np.int64), np.asarray(symbols, np.int64)
-    c_init = (2**17 * (symbols_per_slot * slots + symbols + 1) * (2 * n_id + 1) + 2 * n_id) % 2**31
-    return qpsk_from_bits(gold(c_init, 2 * n_values))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -1,0 +1,96 @@
+"""dsp.nr_cells: the PDSCH DMRS sequence, point A and the used RBs from the DMRS, an NR carrier's band."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from radiofm.dsp import nr_cells
+from radiofm.dsp.nr_cellsearch import nr_pss_search
+from radiofm.dsp.ofdm_rx import SymbolGrid
+from radiofm.dsp.sequences import gold, nr_dmrs
+from radiofm.synth.nrlte.carrier import single_carrier
+
+FS = 61.44e6
+SPAN = int(20e-3 * FS)
+
+
+@pytest.mark.parametrize("n_id", [0, 419, 1007])
+def test_dmrs_sequence_is_the_specs(n_id):
+    """38.211 §7.4.1.1.1 written out here: c_init = (2^17 (14 n_s + l + 1)(2 N_ID + 1) + 2 N_ID) mod 2^31,
+    r(m) = QPSK of c(2m), c(2m + 1)."""
+    for slot, sym in ((0, 2), (7, 3), (19, 11)):
+        c = gold((2**17 * (14 * slot + sym + 1) * (2 * n_id + 1) + 2 * n_id) % 2**31, 200).astype(float)
+        expected = ((1 - 2 * c[0::2]) + 1j * (1 - 2 * c[1::2])) / np.sqrt(2)
+        np.testing.assert_allclose(nr_dmrs(n_id, [slot], [sym], 100)[0], expected, atol=1e-6)
+
+
+def _hand_grid(config: int, *, pci: int, start: int, slot_offset: int, label_shift: int, rbs: range, snr_db: float):
+    """A 30 kHz grid of 40 half-ms holding cell ``pci``'s PDSCH DMRS (configuration ``config``, symbol 2 of every
+    slot, RBs ``rbs`` from point A at bin ``start``) in noise; the grid's symbol labels are ``label_shift`` off
+    and its first half-ms is half-ms ``slot_offset`` of a frame."""
+    rng = np.random.default_rng(config)
+    k, per_half, n_sym = 1024, 14, 40 * 14
+    noise = 10 ** (-snr_db / 20) / np.sqrt(2)
+    y = (rng.standard_normal((n_sym, k)) + 1j * rng.standard_normal((n_sym, k))).astype(np.complex64) * noise
+    period, offsets = nr_cells.DMRS_PATTERNS[config]
+    per_rb = len(offsets) * (12 // period)
+    phase = np.exp(1j * 0.7)  # a channel phase, the same everywhere
+    for i in range(n_sym):
+        u = i + label_shift  # the true symbol index, counted from the span's first half-ms
+        if u % per_half != 2:
+            continue
+        slot = (u // per_half + slot_offset) % 20
+        r = nr_dmrs(pci, [slot], [2], per_rb * rbs.stop)[0]
+        m = np.arange(per_rb * rbs.start, per_rb * rbs.stop)
+        y[i, nr_cells._positions(start, config, per_rb * rbs.stop)[m]] += r[m] * phase
+    half = 0.5e-3 * FS
+    starts = (np.arange(n_sym) // per_half) * half + (np.arange(n_sym) % per_half) * half / per_half
+    return SymbolGrid(y, 30e3, 0.0, starts, np.arange(n_sym) % per_half, FS, 0)
+
+
+@pytest.mark.parametrize("config", [1, 2])
+def test_dmrs_search_finds_point_a_the_frame_and_the_rbs(config):
+    """Both DMRS configuration types, a frame offset and a label shift the search must find; point A far below the
+    RBs in use (the carrier's lower part idle) and the used RBs exactly."""
+    grid = _hand_grid(config, pci=321, start=100, slot_offset=7, label_shift=4, rbs=range(20, 35), snr_db=0.0)
+    found = nr_cells.nr_dmrs_search(grid, pci=321, ssb_first_bin=400, symbol_shifts=(0, 2, 4, 6))
+    assert found is not None and found["config"] == config
+    assert (found["start_bin"], found["slot_offset"], found["symbol_shift"]) == (100, 7, 4)
+    np.testing.assert_array_equal(np.flatnonzero(found["rb_present"]), np.arange(20, 35))
+    assert found["top_rb"] == 34
+
+
+def test_dmrs_search_finds_nothing_for_another_cell_or_noise():
+    grid = _hand_grid(1, pci=321, start=100, slot_offset=7, label_shift=0, rbs=range(20, 35), snr_db=0.0)
+    assert nr_cells.nr_dmrs_search(grid, pci=322, ssb_first_bin=400) is None
+    noise = _hand_grid(1, pci=321, start=100, slot_offset=7, label_shift=0, rbs=range(0), snr_db=0.0)
+    assert nr_cells.nr_dmrs_search(noise, pci=321, ssb_first_bin=400) is None
+
+
+def test_carrier_band_is_the_narrowest_table_bandwidth_holding_the_rbs_seen():
+    grid = SymbolGrid(np.zeros((1, 8), np.complex64), 30e3, -1e6, np.zeros(1), np.zeros(1, np.int64), FS, 0)
+    band = nr_cells.nr_carrier_band({"start_bin": 0, "top_rb": 40}, scs_hz=30e3, grid=grid, ssb_first_bin=12)
+    assert band["n_rb"] == 51 and band["lower_hz"] == pytest.approx(-1e6 - 15e3)  # 41 RBs seen: 20 MHz (51 RB)
+    assert band["upper_hz"] == pytest.approx(band["lower_hz"] + 51 * 12 * 30e3)
+    ssb_high = nr_cells.nr_carrier_band({"start_bin": 0, "top_rb": 3}, scs_hz=30e3, grid=grid, ssb_first_bin=12 * 30)
+    assert ssb_high["n_rb"] == 51  # the SSB (RBs 30..49) lies inside the carrier too
+
+
+@pytest.mark.parametrize(("scs", "bw", "seed"), [(30e3, 20, 5), (15e3, 10, 8)])
+def test_band_of_a_partly_loaded_carrier_from_its_ssb_and_dmrs(scs, bw, seed):
+    """A carrier with 30 % of its RBs scheduled per slot: from its SSB (found by the NR search) the DMRS give the
+    lower edge to the subcarrier and, over 20 ms of random scheduling, every RB: the band."""
+    iq, m = single_carrier("NR", np.random.default_rng(seed), bandwidth_mhz=bw, scs_hz=scs, snr_db=8.0,
+                           centre_hz=-5e6, load=0.3)  # fmt: skip
+    x = iq[:SPAN]
+    ssb = nr_pss_search(x, FS, lower_hz=m["lower_edge_hz"], upper_hz=m["upper_edge_hz"], scs_hz=(scs,))
+    assert ssb["pci"] == m["n_id_cell"]
+    band = nr_cells.nr_cell_band(x, FS, pci=ssb["pci"], scs_hz=scs, ssb_center_hz=ssb["ssb_center_hz"],
+                                 lower_hz=-25e6, upper_hz=25e6)  # fmt: skip
+    assert band is not None and band["n_rb"] == m["n_rb"]
+    assert band["lower_hz"] == pytest.approx(m["lower_edge_hz"], abs=1e3)
+    assert band["upper_hz"] == pytest.approx(m["upper_edge_hz"], abs=1e3)
+    wrong = nr_cells.nr_cell_band(x, FS, pci=(ssb["pci"] + 3) % 1008, scs_hz=scs, ssb_center_hz=ssb["ssb_center_hz"],
+                                  lower_hz=-25e6, upper_hz=25e6)  # fmt: skip
+    assert wrong is None

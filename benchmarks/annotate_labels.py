@@ -15,7 +15,7 @@ it isolates the physical-layer stage (without it, every carrier is "unknown").
 
     .venv/bin/python benchmarks/annotate_labels.py --model RUN [--captures 8] [--generators main,alt]
         [--regimes random,matlab,full,idle,gated] [--seed 0] [--threshold 0.5] [--no-lte-scan] [--no-nr-scan]
-        [--name annotate_labels]
+        [--scan-all] [--name annotate_labels]
 
 Prints one row per generator x regime x class (right / wrong / unknown / missed, with and without PHY; the
 frequency IoU of each true carrier's band with its best annotation, 0 when none overlaps it, as a mean and as the
@@ -132,6 +132,7 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, default=0.5, help="annotate's p(carrier) threshold")
     ap.add_argument("--no-lte-scan", action="store_true", help="skip annotate.lte_scan (compare without it)")
     ap.add_argument("--no-nr-scan", action="store_true", help="skip annotate.nr_scan (compare without it)")
+    ap.add_argument("--scan-all", action="store_true", help="annotate --scan-all (annotate.blind_scan)")
     ap.add_argument("--name", default="annotate_labels")
     args = ap.parse_args()
     skipped = [name for name, off in (("find_lte_cells", args.no_lte_scan), ("find_nr_cells", args.no_nr_scan)) if off]
@@ -164,6 +165,7 @@ def main() -> None:
                         phy_max_ms=args.phy_max_ms,
                         min_score=args.min_score,
                         threshold=args.threshold,
+                        scan_all=args.scan_all,
                     )
                     total_cpu.append(time.process_time() - t0)
                     if res.phy and res.phy["carriers"]:
@@ -255,6 +257,7 @@ def main() -> None:
             "threshold": args.threshold,
             "lte_scan": not args.no_lte_scan,
             "nr_scan": not args.no_nr_scan,
+            "scan_all": args.scan_all,
             "carriers": carriers_out,
             "false_boxes": false_out,
         },

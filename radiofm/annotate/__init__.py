@@ -74,6 +74,11 @@ pooled score >= ``min_score`` (0.75), else ``unknown``. Then (:mod:`~radiofm.ann
 no sync signal identified are searched again for LTE cells within 9 MHz of them (PSS + SSS at every DC
 position, the band from the cell's reference signals): the boxes of each cell found become one carrier with
 its PCI and measured band — an idle cell the model saw in pieces, two adjacent cells it saw as one block.
+Then (:mod:`~radiofm.annotate.nr_scan`) the carriers still unidentified are searched for an NR SSB within 4 MHz,
+and every NR cell's carrier is measured from its PDSCH DMRS (numbered from point A: the lower edge to the
+subcarrier, every RB it used): the pieces inside become one carrier with its PCI and band (the narrowest
+38.101-1 bandwidth holding what was seen). ``scan_all=True`` (``--scan-all``, :mod:`~radiofm.annotate.blind_scan`)
+also searches the band no identified cell occupies for cells the model did not see at all (first 40 ms).
 
 Each annotation: ``core:sample_start``/``core:sample_count`` (column edges mapped back to recording samples),
 ``core:freq_lower_edge``/``core:freq_upper_edge`` (absolute Hz from the capture's centre frequency; relative to 0
@@ -99,8 +104,9 @@ Modules: :mod:`~radiofm.annotate.plan` (rates, windows, columns), :mod:`~radiofm
 power on the grid, floor, level, images), :mod:`~radiofm.annotate.boxes` (probabilities -> boxes),
 :mod:`~radiofm.annotate.run` (:func:`annotate_recording`), :mod:`~radiofm.annotate.stream` (blocks, reader
 thread, bounded picture, settled boxes), :mod:`~radiofm.annotate.follow` (growing files),
-:mod:`~radiofm.annotate.lte_scan` (LTE cells around unidentified pieces), :mod:`~radiofm.annotate.output`
-(annotated SigMF through the one SigMF writer), :mod:`~radiofm.annotate.figure`
+:mod:`~radiofm.annotate.lte_scan` (LTE cells around unidentified pieces), :mod:`~radiofm.annotate.nr_scan`
+(NR cells' pieces joined), :mod:`~radiofm.annotate.blind_scan` (cells the model missed),
+:mod:`~radiofm.annotate.output` (annotated SigMF through the one SigMF writer), :mod:`~radiofm.annotate.figure`
 (the overlay). From Python::
 
     from radiofm.annotate import annotate_recording, model_predictor, write_annotated

@@ -41,7 +41,7 @@ def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
     return max(min(a[1], b[1]) - max(a[0], b[0]), 0.0)
 
 
-def _cell_decision(cell: dict, members: Sequence[Box], span_ms: float, reach: tuple[float, float]) -> Decision:
+def cell_decision(cell: dict, members: Sequence[Box], span_ms: float, reach: tuple[float, float]) -> Decision:
     n_pix = sum(b.n_pixels for b in members) or 1
     lo, hi = cell["lower_hz"], cell["upper_hz"]
     evidence = {
@@ -143,7 +143,7 @@ def find_lte_cells(
     for cell, members in zip(cells, joined, strict=True):
         if not members:
             continue
-        decision = _cell_decision(cell, [boxes[i] for i in members], cell["span_ms"], cell["reach"])
+        decision = cell_decision(cell, [boxes[i] for i in members], cell["span_ms"], cell["reach"])
         for i in members:
             out_b.append(Box(**vars(boxes[i])))
             out_d.append(decision)

@@ -17,7 +17,8 @@ whole SSB is labelled NR with its PCI, the others stay separate carriers, often 
    cell's PCI and band (``radiofm:edges`` "measured", ``radiofm:evidence`` ``nr_band``).
 
 Boxes of another identified cell (an LTE cell, an NR cell with another PCI) are never taken. A cell whose DMRS are
-not found (idle: SSB and CORESET only; no PDSCH in the span; too weak) keeps its boxes as they were. Each SSB
+not found (idle: SSB and CORESET only; no PDSCH in the span; too weak) takes only the boxes lying at least half
+inside its SSB's band, without a measured band. Each SSB
 search costs what the per-carrier one does on a band 8 MHz wider; each DMRS search about 0.3-0.6 CPU-s for a
 61.44 MS/s, 40 ms span (one FFT per OFDM symbol over the band, then FFT correlations).
 """
@@ -51,7 +52,7 @@ def _other_cell(d: Decision, pci: int) -> bool:
     return d.decided_by == "phy" and d.pci is not None and not (d.label == "NR" and d.pci == pci)
 
 
-def _cell_decision(base: Decision, band: dict, members: Sequence[Box]) -> Decision:
+def cell_decision(base: Decision, band: dict, members: Sequence[Box]) -> Decision:
     lo, hi = band["lower_hz"], band["upper_hz"]
     seen = int(np.count_nonzero(band["rb_present"]))
     evidence = dict(base.evidence or {})
@@ -75,7 +76,7 @@ def _cell_decision(base: Decision, band: dict, members: Sequence[Box]) -> Decisi
                     (float(lo), float(hi)))  # fmt: skip
 
 
-def _ssb_decision(found: dict, members: Sequence[Box], window: tuple[float, float], span_ms: float) -> Decision:
+def ssb_decision(found: dict, members: Sequence[Box], window: tuple[float, float], span_ms: float) -> Decision:
     """The decision of a carrier whose SSB the scan found (its PCI, no band yet)."""
     z = max(found["z"], found["z_burst"])
     evidence = {
@@ -135,7 +136,7 @@ def _scan_ssbs(boxes: list[Box], decisions: list[Decision], rec: Recording, plan
         half = 0.5 * SSB_SUBCARRIERS * found["scs_hz"]
         ssb = (found["ssb_center_hz"] - half, found["ssb_center_hz"] + half)
         own = [i for i in members if _overlap(plan.band_hz(boxes[i].row_lo, boxes[i].row_hi), ssb) > 0]
-        decision = _ssb_decision(found, [boxes[i] for i in own or members], (lo, hi), count / fs * 1e3)
+        decision = ssb_decision(found, [boxes[i] for i in own or members], (lo, hi), count / fs * 1e3)
         for i in own:
             decisions[i] = decision
         found_at.append(found["ssb_center_hz"])
@@ -183,17 +184,16 @@ def find_nr_cells(
         x = read_span(rec, start, count, nonfinite)
         searches += 1
         band = nr_cell_band(x, fs, pci=base.pci, scs_hz=scs, ssb_center_hz=centre, lower_hz=lo, upper_hz=hi)
-        if band is None:
-            continue
+        half = 0.5 * SSB_SUBCARRIERS * scs  # without DMRS only the SSB's band is the cell's for sure
+        edges = (band["lower_hz"], band["upper_hz"]) if band is not None else (centre - half, centre + half)
         members = []
         for i, (b, d) in enumerate(zip(out_b, out_d, strict=True)):
             if _other_cell(d, base.pci):
                 continue
             blo, bhi = plan.band_hz(b.row_lo, b.row_hi)
-            inside = min(bhi, band["upper_hz"]) - max(blo, band["lower_hz"])
-            if d is base or inside >= 0.5 * (bhi - blo):
+            if d is base or _overlap((blo, bhi), edges) >= 0.5 * (bhi - blo):
                 members.append(i)
-        decision = _cell_decision(base, band, [out_b[i] for i in members])
+        decision = cell_decision(base, band, [out_b[i] for i in members]) if band is not None else base
         for i in members:
             out_d[i] = decision
     order = np.argsort([b.col_lo for b in out_b], kind="stable")

@@ -116,6 +116,7 @@ class AnnotateConfig:
     phy: bool = True  # physical-layer evidence per carrier (annotate.decide); False: spectrogram scores only
     phy_max_ms: float = PHY_MAX_MS  # samples of each carrier the physical-layer stage analyses
     min_score: float = MIN_SCORE  # pooled spectrogram score needed to label without decisive PHY evidence
+    scan_all: bool = False  # also search the band for cells the model missed (annotate.blind_scan; not with follow)
     picture: bool = True  # write PREFIX.png (the overlay); False: no picture is computed or written
     quantize: str | None = None  # "int8": dynamically quantised transformer blocks (CPU; see docs/RESULTS.md)
     threads: int | None = None  # torch threads for the model (None: torch's default, one per core)
@@ -140,6 +141,8 @@ def annotate_file(
     ``on_annotations`` receives each batch of final annotations as it is decided). Returns (the result,
     {"meta", "data"[, "png"]} paths)."""
     cfg = config or AnnotateConfig()
+    if cfg.scan_all and (cfg.follow or not cfg.phy):
+        raise ConfigError("scan_all needs the physical-layer stage and a finished recording (not phy=False, follow)")
     if not cfg.follow:
         rec = open_recording(recording, sample_rate_hz=cfg.sample_rate_hz)
         if not rec.is_complex:
@@ -187,6 +190,6 @@ def annotate_file(
             **common,
         )
     else:
-        result = annotate_recording(rec, predictor, progress=cfg.progress, **common)
+        result = annotate_recording(rec, predictor, progress=cfg.progress, scan_all=cfg.scan_all, **common)
     paths = write_annotated(rec, result, out, model=str(model))
     return result, paths

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
+from radiofm.annotate.blind_scan import find_missed_cells
 from radiofm.annotate.boxes import MIN_CONTRAST_DB, Box, carrier_boxes, contrast_db, edge_alias
 from radiofm.annotate.decide import (
     MIN_SCORE,
@@ -112,6 +113,7 @@ class Analysis:
     phy: bool = True  # label decision: physical-layer evidence per carrier (annotate.decide)
     phy_max_ms: float = PHY_MAX_MS
     min_score: float = MIN_SCORE
+    scan_all: bool = False  # search the whole band for cells the model missed (annotate.blind_scan)
 
     @classmethod
     def create(cls, rec: Recording, predictor: Predictor, **kw) -> Analysis:
@@ -213,6 +215,7 @@ def annotate_recording(
     phy: bool = True,
     phy_max_ms: float = PHY_MAX_MS,
     min_score: float = MIN_SCORE,
+    scan_all: bool = False,
 ) -> AnnotateResult:
     """Detect NR/LTE carriers in ``rec`` with ``predictor`` (see :data:`Predictor`); reads ``rec`` only.
 
@@ -223,7 +226,8 @@ def annotate_recording(
 
     Each carrier's label is decided over the whole recording (:mod:`radiofm.annotate.decide`): pooled spectrogram
     scores, and with ``phy`` the physical-layer evidence on up to ``phy_max_ms`` of its samples; ``min_score``:
-    pooled score the spectrogram alone needs (else "unknown").
+    pooled score the spectrogram alone needs (else "unknown"). ``scan_all`` (with ``phy``): also search the band
+    outside the identified cells for LTE and NR cells the model missed (:mod:`radiofm.annotate.blind_scan`).
 
     Raises RecordingError for an unsupported sample rate, a recording under 10 ms, a real-valued datatype, or
     non-finite samples (unless ``nonfinite="repair"``).
@@ -234,7 +238,7 @@ def annotate_recording(
                          min_bandwidth_khz=min_bandwidth_khz, min_contrast_db=min_contrast_db, batch_size=batch_size,
                          block_frames=block_frames, seed=seed,
                          max_picture_columns=max_picture_columns if picture else 0,
-                         phy=phy, phy_max_ms=phy_max_ms, min_score=min_score)  # fmt: skip
+                         phy=phy, phy_max_ms=phy_max_ms, min_score=min_score, scan_all=scan_all)  # fmt: skip
     n_cols = plan.n_columns
     bounds = block_bounds(n_cols, an.block)
     first = None
@@ -280,13 +284,16 @@ def _decided(an: Analysis, rec: Recording, boxes: Sequence[Box], min_duration_ms
     decisions = decide_carriers(
         boxes, rec, an.plan, phy=an.phy, phy_max_ms=an.phy_max_ms, min_score=an.min_score, nonfinite=nonfin
     )
-    scans = nr_searches = 0
+    scans = nr_searches = blind = 0
     if an.phy:  # LTE cells around the pieces no sync signal identified (annotate.lte_scan), NR cells' pieces
         boxes, decisions, scans = find_lte_cells(boxes, decisions, rec, an.plan, max_ms=an.phy_max_ms,
                                                  nonfinite=nonfin)  # fmt: skip
         boxes, decisions, nr_searches = find_nr_cells(boxes, decisions, rec, an.plan, nonfinite=nonfin)
+        if an.scan_all:  # cells the model did not see (annotate.blind_scan)
+            boxes, decisions, blind = find_missed_cells(boxes, decisions, rec, an.plan, nonfinite=nonfin)
     info = {"max_ms": an.phy_max_ms, "carriers": len({id(d) for d in decisions}), "lte_scans": scans,
-            "nr_searches": nr_searches, "cpu_s": round(time.process_time() - t_phy, 3)}  # fmt: skip
+            "nr_searches": nr_searches, "blind_searches": blind,
+            "cpu_s": round(time.process_time() - t_phy, 3)}  # fmt: skip
     boxes, decisions = merge_by_decision(boxes, absorb_fragments(boxes, decisions, an.plan))
     return _to_annotations(boxes, decisions, rec, an.plan), info if an.phy else None
 

@@ -69,6 +69,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="label carriers from the spectrogram scores only (no PSS/SSS, DC-null and bandwidth evidence)",
     )
     p.add_argument(
+        "--scan-all",
+        action="store_true",
+        help="also search the whole band (first 40 ms) for LTE/NR cells the model missed (~2 CPU-s more; "
+        "not with --follow or --no-phy)",
+    )
+    p.add_argument(
         "--phy-max-ms",
         type=_args.positive_float,
         default=20.0,
@@ -136,6 +142,9 @@ def run(args: argparse.Namespace) -> int:
     from radiofm.annotate import AnnotateConfig, annotate_file
     from radiofm.annotate.output import output_paths
 
+    if args.scan_all and (args.follow or args.no_phy):
+        print("radiofm annotate: error: --scan-all cannot be used with --follow or --no-phy", file=sys.stderr)
+        return 2
     if (args.duration is not None or args.idle_timeout != 10.0) and not args.follow:
         print("radiofm annotate: error: --duration and --idle-timeout need --follow (see --help)", file=sys.stderr)
         return 2
@@ -150,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
         phy=not args.no_phy,
         phy_max_ms=args.phy_max_ms,
         min_score=args.min_score,
+        scan_all=args.scan_all,
         picture=not args.no_picture,
         quantize=None if args.quantize == "none" else args.quantize,
         threads=args.threads,

@@ -17,9 +17,12 @@ reference signals (CRS, §6.10.1), sent on every downlink subframe over the whol
    cancels), tested two ways on a few neighbouring pairs: summed coherently over the whole span
    (:func:`crs_z2`, the most sensitive for a static flat channel) and in blocks of a few consecutive CRS symbols
    combined non-coherently (:func:`crs_z`, robust to fading); either passing its threshold marks the CRS
-   present. The band is the 36.101 bandwidth (6, 15, 25, 50, 75 or 100 RB) whose outermost CRS on both sides
-   are present while the first ones beyond are absent: the band of an idle cell, at in-band SNRs
-   where its spectrum shows no edge. The grid is timed on the cell itself (its frame start from the SSS),
+   present. The cell's CRS must show in its central 6 RBs (inside every band); the band is the 36.101 bandwidth
+   (6, 15, 25, 50, 75 or 100 RB) whose outermost :data:`EDGE_PAIRS` pairs (4 RB) on both sides are present while
+   the as many beyond are absent (neighbouring bandwidths differ by at least 9 RB): the band of an idle cell, at
+   in-band SNRs where its spectrum shows no edge. (Tests on 3 pairs, until session 19, missed cells at ~3 dB
+   whose channel faded over those 1.5 RB: ``benchmarks/lte_cell_bands.py`` 49 -> 51 of 65 right, no wrong cell.)
+   The grid is timed on the cell itself (its frame start from the SSS),
    since neighbouring carriers need not share its timing.
 
 Frame timing (which slot each symbol is, for the CRS sequence of that slot) comes from the SSS
@@ -42,7 +45,7 @@ N_RB_MAX = 110  # N_RB^max,DL (36.211 §6.10.1.1)
 LTE_RBS = tuple(sorted(LTE_N_RB.values()))  # 6 .. 100 RB (36.101 Table 5.6-1)
 CRS_Z_THRESHOLD = 6.0  # blockwise CFAR z of an edge test (crs_z); noise and a wrong PCI: about 0 +- 1
 CRS_Z2_THRESHOLD = 16.0  # coherent test (crs_z2): on noise P(Gamma(2, 1) >= 16) = 17 e^-16 ~ 2e-6
-EDGE_PAIRS = 3  # neighbouring CRS pairs tested at each edge (inside and outside)
+EDGE_PAIRS = 8  # neighbouring CRS pairs (4 RB) tested at each edge (inside and outside)
 BLOCK_SYMBOLS = 8  # CRS symbols of one index summed coherently in crs_z (4 ms)
 PSS_HALF_BAND_HZ = 0.6e6  # the PSS occupies +-0.47 MHz around the DC; kept beside a scanned band
 SCAN_STEP_HZ = 1.2e6  # DC positions searched per sub-band (each on a grid of 2.4 MHz with its own timing)
@@ -138,7 +141,7 @@ def lte_band_from_crs(grid: SymbolGrid, *, dc_hz: float, pci: int, frame_start_s
             return None
         return crs_present(products, a, b)
 
-    centre = test(-2, 1)
+    centre = test(-6, 5)  # the central 6 RBs: inside every LTE band
     if centre is None or not centre[0]:
         return None
     best = None

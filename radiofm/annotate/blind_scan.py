@@ -1,5 +1,6 @@
 """Cells the model missed: the band searched for LTE and NR cells wherever no identified cell is
-(``radiofm annotate --scan-all``; off by default, it costs ~2 CPU-s per recording).
+(``radiofm annotate --scan-all``: :func:`find_missed_cells`; off by default, it costs ~2 CPU-s per recording),
+and always beside a box that reaches beyond the cell identified in it (:func:`find_cells_beside`).
 
 The physical-layer stages before this one only look around the model's boxes: a carrier the model did not see at
 all (in-band SNR around 0 dB and below, where its spectrogram hardly shows it) gets no annotation. A cell's
@@ -15,6 +16,10 @@ occupies:
 Each new cell becomes one carrier over the searched span (and takes any unidentified box lying at least half
 inside its band, at any time), with ``radiofm:evidence`` saying it was found by this scan. A cell is annotated only
 for the span searched: in a recording longer than :data:`SCAN_MS` it may be on elsewhere too.
+
+The same search runs, by default, on the part of a box that sticks out of the measured band of the cell
+identified in it by at least :data:`MIN_FREE_HZ`: the model drew one box over two adjacent carriers and the
+per-carrier search found the stronger one. A cell found there gets a copy of the box, with its own band.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ LTE_SCAN_MS = 20.0  # of which the LTE search uses the first (four PSS/SSS, as a
 NR_WINDOW_HZ = 16e6  # NR SSB search windows (a 30 kHz PSS is 3.8 MHz wide: windows overlap by 4 MHz)
 NR_STEP_HZ = 12e6
 MIN_FREE_HZ = 1.4e6  # a gap narrower than the narrowest carrier is not searched
+MIN_SPAN_MS = 5.0  # a box shorter than one LTE PSS period is not searched beside its cell
 
 
 def free_bands(lower_hz: float, upper_hz: float, taken: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -53,11 +59,11 @@ def free_bands(lower_hz: float, upper_hz: float, taken: Sequence[tuple[float, fl
     return [(lo, hi) for lo, hi in out if hi - lo >= MIN_FREE_HZ]
 
 
-def _box(plan: Plan, band: tuple[float, float], n_cols: int, cls: int) -> Box:
-    """A box of no model pixels over ``band`` (Hz from the centre) and the first ``n_cols`` columns."""
+def _box(plan: Plan, band: tuple[float, float], cols: tuple[int, int], cls: int) -> Box:
+    """A box of no model pixels over ``band`` (Hz from the centre) and columns [cols[0], cols[1])."""
     rows = np.round(np.asarray(band) / plan.row_hz + plan.n_bins / 2 - plan.grid[0]).astype(int)
     lo, hi = np.clip(rows, 0, plan.n_rows - 1)
-    return Box(int(lo), int(max(hi - 1, lo)), 0, n_cols, cls, 0.0, 0)
+    return Box(int(lo), int(max(hi - 1, lo)), int(cols[0]), int(cols[1]), cls, 0.0, 0)
 
 
 def _nr_windows(free: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -68,6 +74,55 @@ def _nr_windows(free: Sequence[tuple[float, float]]) -> list[tuple[float, float]
             if a + NR_WINDOW_HZ >= hi:
                 break
     return out
+
+
+def search_cells(
+    x: np.ndarray, fs: float, free: Sequence[tuple[float, float]], known: set, *, edge_hz: float, spectrum=None
+) -> tuple[list[tuple[Decision, tuple[float, float], int]], int]:
+    """LTE and NR cells in the ``free`` bands of the span ``x`` whose (label, PCI) is not in ``known`` (updated):
+    ([(decision, band of its box, class 1 NR / 2 LTE)], searches run). NR cells' bands may reach ``edge_hz``."""
+    spectrum = ofdm_rx.span_spectrum(x) if spectrum is None else spectrum
+    found: list[tuple[Decision, tuple[float, float], int]] = []
+    searches = 0
+    n_lte = min(x.size, int(round(LTE_SCAN_MS * 1e-3 * fs)))
+    for lo, hi in free:
+        searches += 1
+        for cell in scan_lte_cells(x[:n_lte], fs, lower_hz=lo, upper_hz=hi, max_cells=8):
+            if ("LTE", cell["pci"]) not in known:
+                known.add(("LTE", cell["pci"]))
+                band = (cell["lower_hz"], cell["upper_hz"])
+                found.append((lte_cell_decision(cell, [], n_lte / fs * 1e3, (lo, hi)), band, 2))
+    lte_bands = [b for _, b, _ in found]
+    for lo, hi in _nr_windows([f for band in free for f in free_bands(*band, lte_bands)]):
+        searches += 1
+        ssb = nr_pss_search(x, fs, lower_hz=lo, upper_hz=hi)
+        if not ssb["detected"] or ssb.get("pci") is None or ("NR", ssb["pci"]) in known:
+            continue
+        known.add(("NR", ssb["pci"]))
+        scs, centre = ssb["scs_hz"], ssb["ssb_center_hz"]
+        base = ssb_decision(ssb, [], (lo, hi), x.size / fs * 1e3)
+        reach = 12 * N_RB_MAX * scs
+        window = (max(centre - reach, -edge_hz), min(centre + reach, edge_hz))
+        band = nr_cell_band(x, fs, pci=ssb["pci"], scs_hz=scs, ssb_center_hz=centre, lower_hz=window[0],
+                            upper_hz=window[1], spectrum=spectrum)  # fmt: skip
+        if band is not None:
+            found.append((nr_cell_decision(base, band, []), (band["lower_hz"], band["upper_hz"]), 1))
+        else:  # idle: only its SSB is known
+            half = 0.5 * SSB_SUBCARRIERS * scs
+            found.append((base, (centre - half, centre + half), 1))
+    return found, searches
+
+
+def _identified(d: Decision) -> bool:
+    return d.decided_by == "phy" and d.pci is not None
+
+
+def _join(boxes: list[Box], decisions: list[Decision], plan: Plan, decision: Decision, band: tuple[float, float]):
+    """Unidentified boxes lying at least half inside ``band`` take ``decision`` (in place)."""
+    for i, (b, d) in enumerate(zip(boxes, decisions, strict=True)):
+        blo, bhi = plan.band_hz(b.row_lo, b.row_hi)
+        if not _identified(d) and min(bhi, band[1]) - max(blo, band[0]) >= 0.5 * (bhi - blo):
+            decisions[i] = decision
 
 
 def find_missed_cells(
@@ -84,48 +139,57 @@ def find_missed_cells(
     fs = plan.sample_rate_hz
     count = min(int(round(ms * 1e-3 * fs)), plan.n_samples)
     n_cols = min(int(np.ceil(count / plan.samples_per_column)), plan.n_columns)
-    x = read_span(rec, 0, count, nonfinite)
-    spectrum = ofdm_rx.span_spectrum(x)
     edge = 0.5 * fs - EDGE_GUARD_HZ
-    known = {(d.label, d.pci) for d in decisions if d.decided_by == "phy" and d.pci is not None}
+    known = {(d.label, d.pci) for d in decisions if _identified(d)}
     taken = [d.band_hz for d in decisions if d.band_hz is not None and d.pci is not None]
-    free = free_bands(-edge, edge, taken)
-    found: list[tuple[Decision, tuple[float, float], int]] = []  # decision, band of its box, class
-    searches = 0
-    n_lte = min(count, int(round(LTE_SCAN_MS * 1e-3 * fs)))
-    for lo, hi in free:
-        searches += 1
-        for cell in scan_lte_cells(x[:n_lte], fs, lower_hz=lo, upper_hz=hi, max_cells=8):
-            if ("LTE", cell["pci"]) not in known:
-                known.add(("LTE", cell["pci"]))
-                band = (cell["lower_hz"], cell["upper_hz"])
-                found.append((lte_cell_decision(cell, [], n_lte / fs * 1e3, (lo, hi)), band, 2))
-    free = free_bands(-edge, edge, taken + [b for _, b, _ in found])
-    for lo, hi in _nr_windows(free):
-        searches += 1
-        ssb = nr_pss_search(x, fs, lower_hz=lo, upper_hz=hi)
-        if not ssb["detected"] or ssb.get("pci") is None or ("NR", ssb["pci"]) in known:
-            continue
-        known.add(("NR", ssb["pci"]))
-        scs, centre = ssb["scs_hz"], ssb["ssb_center_hz"]
-        base = ssb_decision(ssb, [], (lo, hi), count / fs * 1e3)
-        reach = 12 * N_RB_MAX * scs
-        window = (max(centre - reach, -edge), min(centre + reach, edge))
-        band = nr_cell_band(x, fs, pci=ssb["pci"], scs_hz=scs, ssb_center_hz=centre, lower_hz=window[0],
-                            upper_hz=window[1], spectrum=spectrum)  # fmt: skip
-        if band is not None:
-            found.append((nr_cell_decision(base, band, []), (band["lower_hz"], band["upper_hz"]), 1))
-        else:  # idle: only its SSB is known
-            half = 0.5 * SSB_SUBCARRIERS * scs
-            found.append((base, (centre - half, centre + half), 1))
+    x = read_span(rec, 0, count, nonfinite)
+    found, searches = search_cells(x, fs, free_bands(-edge, edge, taken), known, edge_hz=edge)
     out_b, out_d = list(boxes), list(decisions)
     for decision, band, cls in found:
-        for i, (b, d) in enumerate(zip(out_b, out_d, strict=True)):
-            blo, bhi = plan.band_hz(b.row_lo, b.row_hi)
-            inside = min(bhi, band[1]) - max(blo, band[0])
-            if not (d.decided_by == "phy" and d.pci is not None) and inside >= 0.5 * (bhi - blo):
-                out_d[i] = decision
-        out_b.append(_box(plan, band, n_cols, cls))
+        _join(out_b, out_d, plan, decision, band)
+        out_b.append(_box(plan, band, (0, n_cols), cls))
         out_d.append(decision)
+    order = np.argsort([b.col_lo for b in out_b], kind="stable")
+    return [out_b[i] for i in order], [out_d[i] for i in order], searches
+
+
+def find_cells_beside(
+    boxes: Sequence[Box],
+    decisions: Sequence[Decision],
+    rec: Recording,
+    plan: Plan,
+    *,
+    ms: float = SCAN_MS,
+    nonfinite: str = "error",
+) -> tuple[list[Box], list[Decision], int]:
+    """(boxes, decisions, searches run) after the part of each box sticking out of its measured cell's band by at
+    least :data:`MIN_FREE_HZ` was searched for other cells (:func:`search_cells`, over ``ms`` from the box's
+    start): the model drew one box over two carriers, the per-carrier stage identified one. Each cell found
+    there takes a copy of the box (its band from the cell) and any unidentified box lying half inside it."""
+    fs = plan.sample_rate_hz
+    edge = 0.5 * fs - EDGE_GUARD_HZ
+    known = {(d.label, d.pci) for d in decisions if _identified(d)}
+    taken = [d.band_hz for d in decisions if d.band_hz is not None and d.pci is not None]
+    out_b, out_d = list(boxes), list(decisions)
+    searches, searched = 0, set()
+    for b, d in zip(boxes, decisions, strict=True):
+        if d.band_hz is None or d.pci is None:
+            continue
+        blo, bhi = plan.band_hz(b.row_lo, b.row_hi)
+        free = free_bands(max(blo, -edge), min(bhi, edge), taken)
+        if not free or all((round(lo), round(hi)) in searched for lo, hi in free):
+            continue
+        searched |= {(round(lo), round(hi)) for lo, hi in free}
+        start = int(round(b.col_lo * plan.samples_per_column))
+        count = min(int(round(ms * 1e-3 * fs)), plan.n_samples - start)
+        if count < MIN_SPAN_MS * 1e-3 * fs:
+            continue
+        found, n = search_cells(read_span(rec, start, count, nonfinite), fs, free, known, edge_hz=edge)
+        searches += n
+        for decision, band, cls in found:
+            _join(out_b, out_d, plan, decision, band)
+            out_b.append(_box(plan, band, (b.col_lo, b.col_hi), cls))
+            out_d.append(decision)
+            taken.append(band)
     order = np.argsort([b.col_lo for b in out_b], kind="stable")
     return [out_b[i] for i in order], [out_d[i] for i in order], searches

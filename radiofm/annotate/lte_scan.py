@@ -8,10 +8,10 @@ identified (an NR cell found by its SSB, an LTE cell with a measured band) is se
 :data:`SCAN_REACH_HZ` of the piece (half the widest LTE channel: a piece of a 20 MHz cell may lie that far
 from its DC) and measures each cell's band from its CRS. Every box lying at least half inside a cell's band, or
 covering at least half of it while sticking out of the cells it covers by at most :data:`BLUR_HZ` (a 1.4 MHz
-cell the model drew 2.4 MHz wide), becomes part of that cell (a box covering two cells goes to both): one annotation
-per cell and time run, labelled LTE with the cell's PCI and band (``radiofm:edges`` "measured",
-``radiofm:evidence`` ``scan``). A cell needs PSS, SSS and CRS to agree, so a false cell is unlikely (each test
-~1e-3 or rarer on noise, ``radiofm.dsp.lte_cells``).
+cell the model drew 2.4 MHz wide) or whose own PSS/SSS gave the cell's PCI, becomes part of that cell (a box
+covering two cells goes to both): one annotation per cell and time run, labelled LTE with the cell's PCI and band
+(``radiofm:edges`` "measured", ``radiofm:evidence`` ``scan``). A cell needs PSS, SSS and CRS to agree, so a false
+cell is unlikely (each test ~1e-3 or rarer on noise, ``radiofm.dsp.lte_cells``).
 """
 
 from __future__ import annotations
@@ -130,7 +130,8 @@ def find_lte_cells(
         hits = [k for k, c in enumerate(cells) if (ov := _overlap(band, (c["lower_hz"], c["upper_hz"]))) > 0
                 and (ov >= 0.5 * width or ov >= 0.5 * (c["upper_hz"] - c["lower_hz"]))]  # fmt: skip
         covered = sum(_overlap(band, (cells[k]["lower_hz"], cells[k]["upper_hz"])) for k in hits)
-        if hits and (covered >= 0.5 * width or width - covered <= BLUR_HZ):
+        same = d.label == "LTE" and any(cells[k]["pci"] == d.pci for k in hits)  # its own PSS/SSS named the cell
+        if hits and (covered >= 0.5 * width or width - covered <= BLUR_HZ or same):
             for k in hits:
                 joined[k].append(i)
     out_b: list[Box] = []

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from radiofm.annotate.blind_scan import find_missed_cells
+from radiofm.annotate.blind_scan import find_cells_beside, find_missed_cells
 from radiofm.annotate.boxes import MIN_CONTRAST_DB, Box, carrier_boxes, contrast_db, edge_alias
 from radiofm.annotate.decide import (
     MIN_SCORE,
@@ -284,15 +284,16 @@ def _decided(an: Analysis, rec: Recording, boxes: Sequence[Box], min_duration_ms
     decisions = decide_carriers(
         boxes, rec, an.plan, phy=an.phy, phy_max_ms=an.phy_max_ms, min_score=an.min_score, nonfinite=nonfin
     )
-    scans = nr_searches = blind = 0
+    scans = nr_searches = beside = blind = 0
     if an.phy:  # LTE cells around the pieces no sync signal identified (annotate.lte_scan), NR cells' pieces
         boxes, decisions, scans = find_lte_cells(boxes, decisions, rec, an.plan, max_ms=an.phy_max_ms,
                                                  nonfinite=nonfin)  # fmt: skip
         boxes, decisions, nr_searches = find_nr_cells(boxes, decisions, rec, an.plan, nonfinite=nonfin)
+        boxes, decisions, beside = find_cells_beside(boxes, decisions, rec, an.plan, nonfinite=nonfin)
         if an.scan_all:  # cells the model did not see (annotate.blind_scan)
             boxes, decisions, blind = find_missed_cells(boxes, decisions, rec, an.plan, nonfinite=nonfin)
     info = {"max_ms": an.phy_max_ms, "carriers": len({id(d) for d in decisions}), "lte_scans": scans,
-            "nr_searches": nr_searches, "blind_searches": blind,
+            "nr_searches": nr_searches, "beside_searches": beside, "blind_searches": blind,
             "cpu_s": round(time.process_time() - t_phy, 3)}  # fmt: skip
     boxes, decisions = merge_by_decision(boxes, absorb_fragments(boxes, decisions, an.plan))
     return _to_annotations(boxes, decisions, rec, an.plan), info if an.phy else None

@@ -41,3 +41,35 @@ def test_scan_all_finds_a_cell_the_model_missed(tmp_path, kind, snr_db):
     assert a.label == kind and a.extra["radiofm:pci"] == m["n_id_cell"] and a.sample_start == 0
     assert abs(a.freq_lower_edge_hz - (FC + m["lower_edge_hz"])) < 2e3
     assert abs(a.freq_upper_edge_hz - (FC + m["upper_edge_hz"])) < 2e3
+
+
+def box_predictor(lo_hz, hi_hz):
+    """A model that sees one NR block over [lo_hz, hi_hz] in every frame."""
+
+    def predict(images, frames):
+        out = blind_predictor(images, frames)
+        for i, f in enumerate(frames):
+            rows = (f.center_offset_hz + (np.arange(256) - 128) * f.row_hz >= lo_hz) & (
+                f.center_offset_hz + (np.arange(256) - 128) * f.row_hz < hi_hz
+            )
+            out[i, 0, rows], out[i, 1, rows], out[i, 2, rows] = 0.05, 0.85, 0.1
+        return out
+
+    return predict
+
+
+def test_one_box_over_two_nr_carriers_becomes_both(tmp_path):
+    """Two 10 MHz NR carriers 0.36 MHz apart (too close for annotate's guard-band cut) the model drew as one block:
+    the per-carrier search finds one SSB, its DMRS give that carrier's band, and the rest of the box is searched:
+    the other carrier, with its own band."""
+    a, ma = single_carrier("NR", np.random.default_rng(5), bandwidth_mhz=10, scs_hz=SCS, snr_db=12.0,
+                           centre_hz=-4.5e6, load=0.3)  # fmt: skip
+    b, mb = single_carrier("NR", np.random.default_rng(6), bandwidth_mhz=10, scs_hz=SCS, snr_db=12.0,
+                           centre_hz=4.5e6, load=0.3)  # fmt: skip
+    rec = open_recording(write_sigmf(tmp_path / "c", a + b, sample_rate_hz=FS, center_freq_hz=FC))
+    anns = A.annotate_recording(rec, box_predictor(ma["lower_edge_hz"], mb["upper_edge_hz"])).annotations
+    assert sorted(x.extra["radiofm:pci"] for x in anns) == sorted([ma["n_id_cell"], mb["n_id_cell"]])
+    for x in anns:
+        m = ma if x.extra["radiofm:pci"] == ma["n_id_cell"] else mb
+        assert x.label == "NR" and abs(x.freq_lower_edge_hz - (FC + m["lower_edge_hz"])) < 2e3
+        assert abs(x.freq_upper_edge_hz - (FC + m["upper_edge_hz"])) < 2e3

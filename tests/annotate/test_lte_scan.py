@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import radiofm.annotate as A
+from radiofm.annotate.boxes import Box
+from radiofm.annotate.decide import Decision
+from radiofm.annotate.lte_scan import find_lte_cells
+from radiofm.annotate.plan import plan_analysis
 from radiofm.data import open_recording, write_sigmf
 from radiofm.synth.nrlte.carrier import single_carrier
 
@@ -59,3 +64,19 @@ def test_one_box_over_two_adjacent_cells_becomes_two_annotations(tmp_path):
         m = ma if x.extra["radiofm:pci"] == ma["n_id_cell"] else mb
         assert x.label == "LTE" and abs(x.freq_lower_edge_hz - (FC + m["lower_edge_hz"])) < 2e3
         assert abs(x.freq_upper_edge_hz - (FC + m["upper_edge_hz"])) < 2e3
+
+
+def test_a_box_much_wider_than_its_cell_joins_it_when_its_pss_named_the_cell(tmp_path):
+    """A 1.4 MHz cell whose box is 3.1 MHz wide (2 MHz more than BLUR_HZ allows; the alt generator's spectrum
+    made the model draw such a box): the per-carrier stage found its PSS/SSS (its PCI) but no band; the scan
+    measures the CRS band, and the PCI ties the box to the cell."""
+    iq, meta = single_carrier("LTE", np.random.default_rng(7), bandwidth_mhz=1.4, snr_db=15.0, centre_hz=8e6,
+                              load=0.05)  # fmt: skip
+    lo, hi = meta["lower_edge_hz"], meta["upper_edge_hz"]
+    rec = _record(tmp_path, (iq, meta))
+    plan = plan_analysis(FS, rec.n_samples)
+    rows = np.round(np.array([lo - 0.5e6, hi + 1.5e6]) / plan.row_hz + plan.n_bins / 2 - plan.grid[0]).astype(int)
+    box = Box(int(rows[0]), int(rows[1]) - 1, 0, plan.n_columns, 2, 100.0, 120, 10.0, 100.0)
+    own = Decision("LTE", {"NR": 0.1, "LTE": 0.9}, "phy", 0.8, {"label": "LTE"}, meta["n_id_cell"], None)
+    _, (d,), _ = find_lte_cells([box], [own], rec, plan, max_ms=20.0)
+    assert d.pci == meta["n_id_cell"] and d.band_hz == pytest.approx((lo, hi), abs=2e3)

@@ -3,24 +3,26 @@
 A spectrogram model sees a partly loaded NR carrier in pieces: the SS/PBCH block, the CORESET, the RB groups
 the scheduler used. Unlike LTE's CRS, NR sends no reference signal over the whole band, so an idle part of the
 carrier cannot be seen; but every scheduled PDSCH RB carries DMRS whose value tells its place in the carrier:
-with the default configuration (38.211 §7.4.1.1, DMRS configuration type 1, port 1000, n_SCID = 0, N_ID = the
-PCI) the DMRS of symbol ``l`` of slot ``n_s`` sits on every second subcarrier counted from subcarrier 0 of
-common resource block 0 (point A) and the one ``2 m`` subcarriers above it carries r(m), the QPSK Gold sequence
-with c_init = (2^17 (14 n_s + l + 1)(2 N_ID + 1) + 2 N_ID) mod 2^31. So the PCI (from the SSS) and the
+with the default configuration (38.211 §7.4.1.1, port 1000, n_SCID = 0, N_ID = the PCI) the DMRS of symbol ``l``
+of slot ``n_s`` is numbered from subcarrier 0 of common resource block 0 (point A): with configuration type 1
+value r(m) sits ``2 m`` subcarriers above it, with type 2 value r(2n + k') at ``6 n + k'``; r is the QPSK Gold
+sequence with c_init = (2^17 (14 n_s + l + 1)(2 N_ID + 1) + 2 N_ID) mod 2^31. So the PCI (from the SSS) and the
 received DMRS anywhere in the carrier give point A, to the subcarrier, and every RB that carries the cell's
 PDSCH.
 
 :func:`nr_dmrs_search` correlates a symbol grid (on the cell's numerology and subcarrier raster) with that
-sequence for every position of point A below the SSB (up to 275 RB), both parities of the subcarrier, and
-every slot numbering (the SSB does not give the frame's half: 20 half-millisecond offsets), on the symbols that
-carry DMRS (l = 2 or 3, the dmrs-TypeA-Position, and 11, the commonest additional position; other symbols only
+sequence for every position of point A below the SSB (up to 275 RB), both configuration types, every slot
+numbering (the SSB does not give the frame's half: 20 half-millisecond offsets) and every place of the PSS in its
+half millisecond (the grid is timed on the PSS, :func:`pss_timing`), on the symbols that carry DMRS (l = 2 or 3,
+the dmrs-TypeA-Position, and 11, the commonest additional position; other symbols only
 add noise). The statistic is the product of neighbouring DMRS channel estimates, z(m + 1) z*(m) with
 z = Y r* (its phase is the channel's phase step over 60 kHz, the same in every symbol, so it sums coherently over
 the whole span whatever the channel's phase), computed for all positions at once with FFTs, as |sum|^2 over its
-mean over all hypotheses. On noise that is Exp(1) and the largest of the ~2.6e5 hypotheses about 12.5; next to a
-strong carrier the tail is heavier: searching 40 wrong PCIs beside real cells of both generators gave maxima of
-11..28 (mean 13.9), the found cells 80..1800. A cell needs :data:`DMRS_THRESHOLD` (40) and at least one block of
-RBs whose DMRS pass the presence test.
+mean over all hypotheses. On noise that is Exp(1) and the largest of the ~5e5 hypotheses about 13; next to a
+strong or sparse carrier the tail is heavier: ``benchmarks/nr_cell_bands.py`` (32 NR carriers of both generators,
+8 wrong PCIs of the same N_ID2 each) gave wrong-PCI maxima up to 44 (mean 22.6; the highest on an idle carrier),
+while the cells found score 80..18000. A cell needs :data:`DMRS_THRESHOLD` (60) and at least one
+block of RBs whose DMRS pass the presence test.
 
 Then :func:`nr_dmrs_search` marks the RBs whose DMRS are present (coherent sum over blocks of
 :data:`RB_BLOCK` RBs, the CRS band test of :mod:`radiofm.dsp.lte_cells` with the same threshold). Point A is
@@ -47,7 +49,7 @@ N_RB_MAX = 275  # largest NR carrier (38.211 §4.4.2)
 # period * (i // len(offsets)) + offsets[i % len(offsets)]; type 1: k = 4n + 2k' (every 2nd), type 2: 6n + k'
 DMRS_PATTERNS = {1: (2, (0,)), 2: (6, (0, 1))}
 DMRS_SYMBOLS = (2, 3, 11)  # dmrs-TypeA-Position (2 or 3) and the commonest additional position
-DMRS_THRESHOLD = 40.0  # |sum|^2 of the best hypothesis over the mean of all (wrong PCI: 11..28, docstring)
+DMRS_THRESHOLD = 60.0  # |sum|^2 of the best hypothesis over the mean of all (wrong PCI: <= 44, docstring)
 RB_BLOCK = 4  # RBs tested together for presence
 RB_THRESHOLD = 16.0  # coherent presence test of a block (the CRS band test's Z^2 threshold)
 RB_SINGLE_THRESHOLD = 6.0  # each RB of a present block, on its own: P(noise) = e^-6 ~ 0.25 %

@@ -46,15 +46,20 @@ def _capture(generator: str, regime: str, rng: np.random.Generator):
 
 
 def _z_any(x, spectrum, pci: int, ssb: dict) -> float:
-    """The DMRS statistic of ``pci`` with the threshold and the presence test off."""
-    threshold, presence = nr_cells.DMRS_THRESHOLD, nr_cells._rb_presence
+    """The DMRS statistic of ``pci``, the larger of the two configuration types, with the threshold and the
+    presence test off (the search itself stops after type 1 when that passes)."""
+    threshold, presence, patterns = nr_cells.DMRS_THRESHOLD, nr_cells._rb_presence, nr_cells.DMRS_PATTERNS
     nr_cells.DMRS_THRESHOLD = -1.0
     nr_cells._rb_presence = lambda *a, **k: {"rb_present": np.zeros(1, bool), "rb_z": None, "top_rb": 0}
+    z = 0.0
     try:
-        out = _band(x, spectrum, pci, ssb)
+        for config in patterns:
+            nr_cells.DMRS_PATTERNS = {config: patterns[config]}
+            out = _band(x, spectrum, pci, ssb)
+            z = max(z, float(out["z"]) if out else 0.0)
     finally:
-        nr_cells.DMRS_THRESHOLD, nr_cells._rb_presence = threshold, presence
-    return float(out["z"]) if out else 0.0
+        nr_cells.DMRS_THRESHOLD, nr_cells._rb_presence, nr_cells.DMRS_PATTERNS = threshold, presence, patterns
+    return z
 
 
 def _band(x, spectrum, pci: int, ssb: dict):

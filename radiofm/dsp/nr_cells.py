@@ -121,7 +121,9 @@ def nr_dmrs_search(
     groups, first = np.unique(g[order], return_index=True)
     y = grid.y[order]
     best = None
-    for config, (period, offsets) in DMRS_PATTERNS.items():
+    for config, (period, offsets) in DMRS_PATTERNS.items():  # type 2 only when type 1 found nothing
+        if best is not None and best["z"] >= DMRS_THRESHOLD:
+            break
         n_off = len(offsets)
         n_values = n_off * (12 // period) * max_rb
         r = nr_dmrs(pci, [d[2] for d in dmrs], [d[3] for d in dmrs], n_values)

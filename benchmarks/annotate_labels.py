@@ -34,24 +34,12 @@ from pathlib import Path
 
 import numpy as np
 from _common import print_table, write_results
+from _nrlte_cases import FS, REGIMES, cases
 
 from radiofm.annotate import annotate_recording, model_predictor
 from radiofm.annotate.decide import MIN_SCORE, PHY_MAX_MS, decide
 from radiofm.data import open_recording, write_sigmf
-from radiofm.synth import nrlte, nrlte_alt
 from radiofm.tasks.segmentation import load_segmentation_model
-
-FS = 61.44e6
-REGIMES = ("random", "matlab", "full", "idle", "gated")
-GENERATORS = {"main": 0, "alt": 1}
-
-
-def _capture(generator: str, regime: str, rng: np.random.Generator) -> tuple[np.ndarray, list[dict]]:
-    if generator == "main":
-        iq, meta = nrlte.make_frame(rng, split="test", traffic_mix=[regime])
-    else:
-        iq, meta = nrlte_alt.make_capture(rng, split="test", traffic=[regime])
-    return iq, meta["carriers"]
 
 
 def energy_predictor(images: np.ndarray, frames) -> np.ndarray:
@@ -151,66 +139,64 @@ def main() -> None:
     measured: dict = defaultdict(int)  # found carriers whose edges the PHY stage measured
     carriers_out, phy_cpu, total_cpu, false_boxes, false_out = [], [], [], defaultdict(int), []
     with tempfile.TemporaryDirectory() as tmp:
-        for gen in args.generators.split(","):
-            for regime in args.regimes.split(","):
-                for i in range(args.captures):
-                    ss = np.random.SeedSequence([args.seed, GENERATORS[gen], REGIMES.index(regime), i])
-                    iq, truth = _capture(gen, regime, np.random.default_rng(ss))
-                    rec = open_recording(write_sigmf(Path(tmp) / "c", iq, sample_rate_hz=FS))
-                    t0 = time.process_time()
-                    res = annotate_recording(
-                        rec,
-                        predictor,
-                        phy=True,
-                        phy_max_ms=args.phy_max_ms,
-                        min_score=args.min_score,
-                        threshold=args.threshold,
-                        scan_all=args.scan_all,
-                    )
-                    total_cpu.append(time.process_time() - t0)
-                    if res.phy and res.phy["carriers"]:
-                        phy_cpu.append(res.phy["cpu_s"] / res.phy["carriers"])
-                    used = set()
-                    for c in truth:
-                        a, iou = _match(c, res.annotations)
-                        key = (gen, regime, c["type"])
-                        counts[key]["n"] += 1
-                        ious[key].append(iou)
-                        if a is not None:
-                            measured[key] += a.extra.get("radiofm:edges") == "measured"
-                        if a is None:
-                            counts[key]["missed"] += 1
-                            with_phy = without = "missed"
-                        else:
-                            used.add(id(a))
-                            with_phy = a.label
-                            without = decide(a.extra["radiofm:scores"], None, min_score=args.min_score)[0]
-                        for tag, lab in (("phy", with_phy), ("nophy", without)):
-                            if lab != "missed":
-                                out = "right" if lab == c["type"] else "unknown" if lab == "unknown" else "wrong"
-                                counts[key][f"{tag}_{out}"] += 1
-                        carriers_out.append(
-                            {
-                                "generator": gen,
-                                "regime": regime,
-                                "capture": i,
-                                "type": c["type"],
-                                "snr_db": round(float(c.get("snr_db", float("nan"))), 1),
-                                "bandwidth_hz": c.get("bandwidth_hz"),
-                                "freq_iou": round(float(iou), 4),
-                                "edges": None if a is None else a.extra.get("radiofm:edges"),
-                                "label_phy": with_phy,
-                                "label_nophy": without,
-                                "scores": None if a is None else a.extra["radiofm:scores"],
-                                "decision": None if a is None else a.extra["radiofm:decision"],
-                                "pci": None if a is None else a.extra.get("radiofm:pci"),
-                                "true_pci": c.get("pci", c.get("n_id_cell")),
-                            }
-                        )
-                    unmatched = [a for a in res.annotations if id(a) not in used]
-                    false_boxes[(gen, regime)] += len(unmatched)
-                    for a in unmatched:
-                        false_out.append({"generator": gen, "regime": regime, "capture": i} | _false_box(a, truth))
+        for gen, regime, i, iq, truth in cases(
+            args.captures, args.seed, args.generators.split(","), args.regimes.split(",")
+        ):
+            rec = open_recording(write_sigmf(Path(tmp) / "c", iq, sample_rate_hz=FS))
+            t0 = time.process_time()
+            res = annotate_recording(
+                rec,
+                predictor,
+                phy=True,
+                phy_max_ms=args.phy_max_ms,
+                min_score=args.min_score,
+                threshold=args.threshold,
+                scan_all=args.scan_all,
+            )
+            total_cpu.append(time.process_time() - t0)
+            if res.phy and res.phy["carriers"]:
+                phy_cpu.append(res.phy["cpu_s"] / res.phy["carriers"])
+            used = set()
+            for c in truth:
+                a, iou = _match(c, res.annotations)
+                key = (gen, regime, c["type"])
+                counts[key]["n"] += 1
+                ious[key].append(iou)
+                if a is not None:
+                    measured[key] += a.extra.get("radiofm:edges") == "measured"
+                if a is None:
+                    counts[key]["missed"] += 1
+                    with_phy = without = "missed"
+                else:
+                    used.add(id(a))
+                    with_phy = a.label
+                    without = decide(a.extra["radiofm:scores"], None, min_score=args.min_score)[0]
+                for tag, lab in (("phy", with_phy), ("nophy", without)):
+                    if lab != "missed":
+                        out = "right" if lab == c["type"] else "unknown" if lab == "unknown" else "wrong"
+                        counts[key][f"{tag}_{out}"] += 1
+                carriers_out.append(
+                    {
+                        "generator": gen,
+                        "regime": regime,
+                        "capture": i,
+                        "type": c["type"],
+                        "snr_db": round(float(c.get("snr_db", float("nan"))), 1),
+                        "bandwidth_hz": c.get("bandwidth_hz"),
+                        "freq_iou": round(float(iou), 4),
+                        "edges": None if a is None else a.extra.get("radiofm:edges"),
+                        "label_phy": with_phy,
+                        "label_nophy": without,
+                        "scores": None if a is None else a.extra["radiofm:scores"],
+                        "decision": None if a is None else a.extra["radiofm:decision"],
+                        "pci": None if a is None else a.extra.get("radiofm:pci"),
+                        "true_pci": c.get("pci", c.get("n_id_cell")),
+                    }
+                )
+            unmatched = [a for a in res.annotations if id(a) not in used]
+            false_boxes[(gen, regime)] += len(unmatched)
+            for a in unmatched:
+                false_out.append({"generator": gen, "regime": regime, "capture": i} | _false_box(a, truth))
     rows = []
     for (gen, regime, kind), k in sorted(counts.items()):
         n = k["n"]

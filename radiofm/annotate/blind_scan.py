@@ -117,12 +117,21 @@ def _identified(d: Decision) -> bool:
     return d.decided_by == "phy" and d.pci is not None
 
 
-def _join(boxes: list[Box], decisions: list[Decision], plan: Plan, decision: Decision, band: tuple[float, float]):
-    """Unidentified boxes lying at least half inside ``band`` take ``decision`` (in place)."""
-    for i, (b, d) in enumerate(zip(boxes, decisions, strict=True)):
-        blo, bhi = plan.band_hz(b.row_lo, b.row_hi)
-        if not _identified(d) and min(bhi, band[1]) - max(blo, band[0]) >= 0.5 * (bhi - blo):
-            decisions[i] = decision
+def _add(boxes: list[Box], decisions: list[Decision], plan: Plan, found, cols: tuple[int, int]) -> None:
+    """Each found (decision, band, class): unidentified boxes lying at least half inside the band take the
+    decision, and a box of the band over columns ``cols`` is added with it (in place)."""
+    for decision, band, cls in found:
+        for i, (b, d) in enumerate(zip(boxes, decisions, strict=True)):
+            blo, bhi = plan.band_hz(b.row_lo, b.row_hi)
+            if not _identified(d) and min(bhi, band[1]) - max(blo, band[0]) >= 0.5 * (bhi - blo):
+                decisions[i] = decision
+        boxes.append(_box(plan, band, cols, cls))
+        decisions.append(decision)
+
+
+def _in_time_order(boxes: list[Box], decisions: list[Decision], searches: int):
+    order = np.argsort([b.col_lo for b in boxes], kind="stable")
+    return [boxes[i] for i in order], [decisions[i] for i in order], searches
 
 
 def find_missed_cells(
@@ -145,12 +154,8 @@ def find_missed_cells(
     x = read_span(rec, 0, count, nonfinite)
     found, searches = search_cells(x, fs, free_bands(-edge, edge, taken), known, edge_hz=edge)
     out_b, out_d = list(boxes), list(decisions)
-    for decision, band, cls in found:
-        _join(out_b, out_d, plan, decision, band)
-        out_b.append(_box(plan, band, (0, n_cols), cls))
-        out_d.append(decision)
-    order = np.argsort([b.col_lo for b in out_b], kind="stable")
-    return [out_b[i] for i in order], [out_d[i] for i in order], searches
+    _add(out_b, out_d, plan, found, (0, n_cols))
+    return _in_time_order(out_b, out_d, searches)
 
 
 def find_cells_beside(
@@ -186,10 +191,6 @@ def find_cells_beside(
             continue
         found, n = search_cells(read_span(rec, start, count, nonfinite), fs, free, known, edge_hz=edge)
         searches += n
-        for decision, band, cls in found:
-            _join(out_b, out_d, plan, decision, band)
-            out_b.append(_box(plan, band, (b.col_lo, b.col_hi), cls))
-            out_d.append(decision)
-            taken.append(band)
-    order = np.argsort([b.col_lo for b in out_b], kind="stable")
-    return [out_b[i] for i in order], [out_d[i] for i in order], searches
+        _add(out_b, out_d, plan, found, (b.col_lo, b.col_hi))
+        taken += [band for _, band, _ in found]
+    return _in_time_order(out_b, out_d, searches)

@@ -113,6 +113,22 @@ def pooled_scores(boxes: Sequence[Box]) -> dict:
     return {"NR": round(float(p), 4), "LTE": round(float(1 - p), 4)}
 
 
+def sync_evidence(label: str, pci: int, span_ms: float, **more) -> dict:
+    """The ``radiofm:evidence`` of a carrier a cell stage identified by its sync signals (then ``more``)."""
+    scores = {"NR": float(label == "NR"), "LTE": float(label == "LTE")}
+    return {"label": label, "scores": scores, "pci": pci, "both_cells": False, "sync": True,
+            "span_ms": round(span_ms, 2)} | more  # fmt: skip
+
+
+def phy_decision(label: str, members: Sequence[Box], evidence: dict, pci: int, band=None) -> Decision:
+    """A carrier identified at the physical layer (a cell stage's decision): ``label`` with ``pci``, the members'
+    pooled scores and mean p(label), ``band`` (lower, upper) Hz or None."""
+    n_pix = sum(b.n_pixels for b in members) or 1
+    mass = sum(b.nr_sum if label == "NR" else b.lte_sum for b in members)
+    band = None if band is None else (float(band[0]), float(band[1]))
+    return Decision(label, pooled_scores(members), "phy", round(float(mass / n_pix), 4), evidence, pci, band)
+
+
 def decide(scores: dict, evidence: dict | None, *, min_score: float = MIN_SCORE) -> tuple[str, str]:
     """(label, decided_by) from pooled spectrogram ``scores`` and the physical-layer ``evidence`` summary (or
     None); the rule is in the module docstring."""

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from radiofm.annotate.boxes import Box
-from radiofm.annotate.decide import Decision, pooled_scores, read_span
+from radiofm.annotate.decide import Decision, phy_decision, read_span, sync_evidence
 from radiofm.annotate.plan import Plan
 from radiofm.data.recording import Recording
 from radiofm.dsp.lte_cells import PSS_HALF_BAND_HZ, scan_lte_cells
@@ -42,20 +42,17 @@ def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 def cell_decision(cell: dict, members: Sequence[Box], span_ms: float, reach: tuple[float, float]) -> Decision:
-    n_pix = sum(b.n_pixels for b in members) or 1
+    """The decision of an LTE cell the scan found (:func:`radiofm.dsp.lte_cells.scan_lte_cells`'s ``cell``)."""
     lo, hi = cell["lower_hz"], cell["upper_hz"]
-    evidence = {
-        "label": "LTE",
-        "scores": {"NR": 0.0, "LTE": 1.0},
-        "pci": cell["pci"],
-        "both_cells": False,
-        "sync": True,
-        "span_ms": round(span_ms, 2),
-        "occupied_hz": [round(lo), round(hi)],
-        "edges_confident": True,
-        "lte_band_hz": [round(lo), round(hi)],
-        "lte_n_rb": cell["n_rb"],
-        "scan": {
+    evidence = sync_evidence(
+        "LTE",
+        cell["pci"],
+        span_ms,
+        occupied_hz=[round(lo), round(hi)],
+        edges_confident=True,
+        lte_band_hz=[round(lo), round(hi)],
+        lte_n_rb=cell["n_rb"],
+        scan={
             "reach_hz": [round(reach[0]), round(reach[1])],
             "dc_hz": round(cell["dc_hz"]),
             "pss_z": round(cell["z"], 2),
@@ -63,17 +60,15 @@ def cell_decision(cell: dict, members: Sequence[Box], span_ms: float, reach: tup
             "duplex": cell["duplex"],
             "crs_z": round(cell["z_inside"], 2),
             "crs_z2": round(cell["z2_inside"], 2),
-        },  # fmt: skip
-        "items": [
+        },
+        items=[
             f"LTE PSS z {cell['z']:.1f} and SSS z {cell['sss_z']:.1f}: PCI {cell['pci']}, DC at "
             f"{cell['dc_hz'] / 1e6:.3f} MHz (scan of {reach[0] / 1e6:.2f}..{reach[1] / 1e6:.2f} MHz)",
             f"CRS of PCI {cell['pci']} up to the edges of {cell['n_rb']} RB and not beyond "
             f"(weaker edge z {cell['z_inside']:.1f}, Z^2 {cell['z2_inside']:.0f})",
         ],
-    }
-    lte = sum(b.lte_sum for b in members)
-    return Decision("LTE", pooled_scores(members), "phy", round(float(lte / n_pix), 4), evidence, cell["pci"],
-                    (float(lo), float(hi)))  # fmt: skip
+    )
+    return phy_decision("LTE", members, evidence, cell["pci"], (lo, hi))
 
 
 def find_lte_cells(

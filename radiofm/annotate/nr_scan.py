@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from radiofm.annotate.boxes import Box
-from radiofm.annotate.decide import Decision, pooled_scores, read_span
+from radiofm.annotate.decide import Decision, phy_decision, read_span, sync_evidence
 from radiofm.annotate.plan import Plan
 from radiofm.data.recording import Recording
 from radiofm.dsp.nr_cells import N_RB_MAX, SSB_SUBCARRIERS, nr_cell_band
@@ -53,6 +53,7 @@ def _other_cell(d: Decision, pci: int) -> bool:
 
 
 def cell_decision(base: Decision, band: dict, members: Sequence[Box]) -> Decision:
+    """The decision of an NR cell whose band the DMRS gave: ``base``'s evidence plus ``nr_band``."""
     lo, hi = band["lower_hz"], band["upper_hz"]
     seen = int(np.count_nonzero(band["rb_present"]))
     evidence = dict(base.evidence or {})
@@ -70,32 +71,24 @@ def cell_decision(base: Decision, band: dict, members: Sequence[Box]) -> Decisio
         f"PDSCH DMRS of PCI {base.pci} (z {band['z']:.0f}) on {seen} RBs from point A at "
         f"{band['start_hz'] / 1e6:.3f} MHz: carrier of at least {band['n_rb']} RB",
     ]
-    n_pix = sum(b.n_pixels for b in members) or 1
-    nr = sum(b.nr_sum for b in members)
-    return Decision("NR", pooled_scores(members), "phy", round(float(nr / n_pix), 4), evidence, base.pci,
-                    (float(lo), float(hi)))  # fmt: skip
+    return phy_decision("NR", members, evidence, base.pci, (lo, hi))
 
 
 def ssb_decision(found: dict, members: Sequence[Box], window: tuple[float, float], span_ms: float) -> Decision:
     """The decision of a carrier whose SSB the scan found (its PCI, no band yet)."""
     z = max(found["z"], found["z_burst"])
-    evidence = {
-        "label": "NR",
-        "scores": {"NR": 1.0, "LTE": 0.0},
-        "pci": found["pci"],
-        "both_cells": False,
-        "sync": True,
-        "span_ms": round(span_ms, 2),
-        "ssb": {"scs_hz": found["scs_hz"], "center_hz": round(found["ssb_center_hz"])},
-        "items": [
+    evidence = sync_evidence(
+        "NR",
+        found["pci"],
+        span_ms,
+        ssb={"scs_hz": found["scs_hz"], "center_hz": round(found["ssb_center_hz"])},
+        items=[
             f"NR PSS z {z:.1f} and SSS z {found['sss_z']:.1f}: PCI {found['pci']}, SSB at "
             f"{found['ssb_center_hz'] / 1e6:.3f} MHz, {found['scs_hz'] / 1e3:.0f} kHz (scan of "
             f"{window[0] / 1e6:.2f}..{window[1] / 1e6:.2f} MHz)"
         ],
-    }
-    n_pix = sum(b.n_pixels for b in members) or 1
-    nr = sum(b.nr_sum for b in members)
-    return Decision("NR", pooled_scores(members), "phy", round(float(nr / n_pix), 4), evidence, found["pci"])
+    )
+    return phy_decision("NR", members, evidence, found["pci"])
 
 
 def _span(boxes: Sequence[Box], plan: Plan, ms: float) -> tuple[int, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from band_predictors import NR, band_predictor
 
 import radiofm.annotate as A
 from radiofm.annotate.blind_scan import free_bands
@@ -13,13 +14,6 @@ from radiofm.synth.nrlte.carrier import single_carrier
 FS = 61.44e6
 FC = 3.5e9
 SCS = 30e3
-
-
-def blind_predictor(images, frames):
-    """A model that sees nothing: noise everywhere."""
-    out = np.zeros((len(images), 3, 256, 256), np.float32)
-    out[:, 0] = 1.0
-    return out
 
 
 def test_free_bands_are_the_gaps_wide_enough_for_a_carrier():
@@ -36,26 +30,11 @@ def test_scan_all_finds_a_cell_the_model_missed(tmp_path, kind, snr_db):
     iq, m = single_carrier(kind, np.random.default_rng(5 if kind == "NR" else 11), snr_db=snr_db, centre_hz=8e6,
                            load=0.3, **kw)  # fmt: skip
     rec = open_recording(write_sigmf(tmp_path / "c", iq, sample_rate_hz=FS, center_freq_hz=FC))
-    assert A.annotate_recording(rec, blind_predictor).annotations == []
-    (a,) = A.annotate_recording(rec, blind_predictor, scan_all=True).annotations
+    assert A.annotate_recording(rec, band_predictor([])).annotations == []
+    (a,) = A.annotate_recording(rec, band_predictor([]), scan_all=True).annotations
     assert a.label == kind and a.extra["radiofm:pci"] == m["n_id_cell"] and a.sample_start == 0
     assert abs(a.freq_lower_edge_hz - (FC + m["lower_edge_hz"])) < 2e3
     assert abs(a.freq_upper_edge_hz - (FC + m["upper_edge_hz"])) < 2e3
-
-
-def box_predictor(lo_hz, hi_hz):
-    """A model that sees one NR block over [lo_hz, hi_hz] in every frame."""
-
-    def predict(images, frames):
-        out = blind_predictor(images, frames)
-        for i, f in enumerate(frames):
-            rows = (f.center_offset_hz + (np.arange(256) - 128) * f.row_hz >= lo_hz) & (
-                f.center_offset_hz + (np.arange(256) - 128) * f.row_hz < hi_hz
-            )
-            out[i, 0, rows], out[i, 1, rows], out[i, 2, rows] = 0.05, 0.85, 0.1
-        return out
-
-    return predict
 
 
 def test_one_box_over_two_nr_carriers_becomes_both(tmp_path):
@@ -67,7 +46,7 @@ def test_one_box_over_two_nr_carriers_becomes_both(tmp_path):
     b, mb = single_carrier("NR", np.random.default_rng(6), bandwidth_mhz=10, scs_hz=SCS, snr_db=12.0,
                            centre_hz=4.5e6, load=0.3)  # fmt: skip
     rec = open_recording(write_sigmf(tmp_path / "c", a + b, sample_rate_hz=FS, center_freq_hz=FC))
-    anns = A.annotate_recording(rec, box_predictor(ma["lower_edge_hz"], mb["upper_edge_hz"])).annotations
+    anns = A.annotate_recording(rec, band_predictor([(ma["lower_edge_hz"], mb["upper_edge_hz"])], NR)).annotations
     assert sorted(x.extra["radiofm:pci"] for x in anns) == sorted([ma["n_id_cell"], mb["n_id_cell"]])
     for x in anns:
         m = ma if x.extra["radiofm:pci"] == ma["n_id_cell"] else mb

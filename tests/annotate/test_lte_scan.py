@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from band_predictors import band_predictor
 
 import radiofm.annotate as A
 from radiofm.annotate.boxes import Box
@@ -15,22 +16,6 @@ from radiofm.synth.nrlte.carrier import single_carrier
 
 FS = 61.44e6
 FC = 2.6e9
-
-
-def band_predictor(bands):
-    """Predictor calling the rows of each (lo_hz, hi_hz) band LTE (0.85) in every frame; noise elsewhere."""
-
-    def predict(images, frames):
-        out = np.zeros((len(images), 3, 256, 256), np.float32)
-        out[:, 0] = 1.0
-        for i, f in enumerate(frames):
-            freqs = f.center_offset_hz + (np.arange(256) - 128) * f.row_hz
-            for lo, hi in bands:
-                rows = (freqs >= lo) & (freqs < hi)
-                out[i, 0, rows], out[i, 1, rows], out[i, 2, rows] = 0.05, 0.1, 0.85
-        return out
-
-    return predict
 
 
 def _record(tmp_path, *carriers):

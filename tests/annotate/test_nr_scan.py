@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from band_predictors import NR, band_predictor
 
 import radiofm.annotate as A
 from radiofm.data import open_recording, write_sigmf
@@ -11,22 +12,6 @@ from radiofm.synth.nrlte.carrier import single_carrier
 FS = 61.44e6
 FC = 3.5e9
 SCS = 30e3
-
-
-def nr_predictor(bands):
-    """Predictor calling the rows of each (lo_hz, hi_hz) band NR (0.85) in every frame; noise elsewhere."""
-
-    def predict(images, frames):
-        out = np.zeros((len(images), 3, 256, 256), np.float32)
-        out[:, 0] = 1.0
-        for i, f in enumerate(frames):
-            freqs = f.center_offset_hz + (np.arange(256) - 128) * f.row_hz
-            for lo, hi in bands:
-                rows = (freqs >= lo) & (freqs < hi)
-                out[i, 0, rows], out[i, 1, rows], out[i, 2, rows] = 0.05, 0.85, 0.1
-        return out
-
-    return predict
 
 
 def _carrier(tmp_path):
@@ -50,9 +35,9 @@ def test_pieces_of_a_carrier_around_its_ssb_become_the_whole_carrier(tmp_path):
     Before this stage: two carriers, the second labelled by the spectrogram alone."""
     rec, m, ssb = _carrier(tmp_path)
     pieces = [(ssb - 3.8e6, ssb + 3.8e6), (m["lower_edge_hz"] + 0.5e6, m["lower_edge_hz"] + 3.5e6)]
-    (a,) = A.annotate_recording(rec, nr_predictor(pieces)).annotations
+    (a,) = A.annotate_recording(rec, band_predictor(pieces, NR)).annotations
     _whole_carrier(a, m)
-    assert len(A.annotate_recording(rec, nr_predictor(pieces), phy=False).annotations) == 2
+    assert len(A.annotate_recording(rec, band_predictor(pieces, NR), phy=False).annotations) == 2
 
 
 def test_a_piece_cutting_the_ssb_is_scanned_for_it(tmp_path):
@@ -60,7 +45,7 @@ def test_a_piece_cutting_the_ssb_is_scanned_for_it(tmp_path):
     the PSS; the scan around it finds the SSB, then the DMRS give the carrier."""
     rec, m, ssb = _carrier(tmp_path)
     piece = (ssb + 1.0e6, min(ssb + 5.0e6, m["upper_edge_hz"] - 0.3e6))
-    anns = A.annotate_recording(rec, nr_predictor([piece])).annotations
+    anns = A.annotate_recording(rec, band_predictor([piece], NR)).annotations
     (a,) = anns
     _whole_carrier(a, m)
     assert "scan of" in a.extra["radiofm:evidence"]["items"][0]

@@ -1,0 +1,28 @@
+"""Stand-in segmentation models for the annotate tests: fixed class probabilities on chosen bands.
+
+``from band_predictors import band_predictor, NR, LTE`` (the tests folder is on ``sys.path``, as for
+``fuzz_support``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+LTE = (0.05, 0.1, 0.85)  # (noise, NR, LTE) probabilities of a band the model calls LTE
+NR = (0.05, 0.85, 0.1)
+
+
+def band_predictor(bands, probs=LTE):
+    """Predictor giving the rows of each (lo_hz, hi_hz) band (Hz from the recording centre) the class
+    probabilities ``probs`` in every frame; noise elsewhere. ``bands=[]``: a model that sees nothing."""
+
+    def predict(images, frames):
+        out = np.zeros((len(images), 3, 256, 256), np.float32)
+        out[:, 0] = 1.0
+        for i, f in enumerate(frames):
+            freqs = f.center_offset_hz + (np.arange(256) - 128) * f.row_hz
+            for lo, hi in bands:
+                rows = (freqs >= lo) & (freqs < hi)
+                out[i, 0, rows], out[i, 1, rows], out[i, 2, rows] = probs
+        return out
+
+    return predict

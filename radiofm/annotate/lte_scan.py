@@ -139,7 +139,10 @@ def find_lte_cells(
     for cell, members in zip(cells, joined, strict=True):
         if not members:
             continue
-        decision = cell_decision(cell, [boxes[i] for i in members], cell["span_ms"], cell["reach"])
+        same = [d for d in decisions if d.label == "LTE" and d.pci == cell["pci"] and d.band_hz is not None
+                and _overlap(d.band_hz, (cell["lower_hz"], cell["upper_hz"])) > 0]  # fmt: skip
+        # a cell the per-carrier stage already measured keeps one decision (one annotation per time run)
+        decision = same[0] if same else cell_decision(cell, [boxes[i] for i in members], cell["span_ms"], cell["reach"])
         for i in members:
             out_b.append(Box(**vars(boxes[i])))
             out_d.append(decision)

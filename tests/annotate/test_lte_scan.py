@@ -65,3 +65,23 @@ def test_a_box_much_wider_than_its_cell_joins_it_when_its_pss_named_the_cell(tmp
     own = Decision("LTE", {"NR": 0.1, "LTE": 0.9}, "phy", 0.8, {"label": "LTE"}, meta["n_id_cell"], None)
     _, (d,), _ = find_lte_cells([box], [own], rec, plan, max_ms=20.0)
     assert d.pci == meta["n_id_cell"] and d.band_hz == pytest.approx((lo, hi), abs=2e3)
+
+
+def test_a_piece_of_a_cell_already_measured_joins_that_carrier(tmp_path):
+    """The per-carrier stage measured the cell from one box; the scan, started from an unidentified piece of the
+    same cell, finds it again: the piece takes the existing decision (one annotation, not two of one cell)."""
+    iq, meta = single_carrier("LTE", np.random.default_rng(11), bandwidth_mhz=10, snr_db=10.0, centre_hz=-6e6,
+                              load=0.05)  # fmt: skip
+    lo, hi = meta["lower_edge_hz"], meta["upper_edge_hz"]
+    rec = _record(tmp_path, (iq, meta))
+    plan = plan_analysis(FS, rec.n_samples)
+
+    def box(a_hz, b_hz):
+        rows = np.round(np.array([a_hz, b_hz]) / plan.row_hz + plan.n_bins / 2 - plan.grid[0]).astype(int)
+        return Box(int(rows[0]), int(rows[1]) - 1, 0, plan.n_columns, 2, 100.0, 120, 10.0, 100.0)
+
+    measured = Decision("LTE", {"NR": 0.1, "LTE": 0.9}, "phy", 0.8, {"label": "LTE"}, meta["n_id_cell"], (lo, hi))
+    piece = Decision("unknown", {"NR": 0.5, "LTE": 0.5}, "undecided", 0.5, None, None, None)
+    _, out, scans = find_lte_cells([box(lo, hi), box(hi - 2.2e6, hi - 0.2e6)], [measured, piece], rec, plan,
+                                   max_ms=20.0)  # fmt: skip
+    assert scans == 1 and all(d is measured for d in out)

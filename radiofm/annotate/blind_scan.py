@@ -182,9 +182,10 @@ def find_cells_beside(
             continue
         blo, bhi = plan.band_hz(b.row_lo, b.row_hi)
         free = free_bands(max(blo, -edge), min(bhi, edge), taken)
-        if not free or all((round(lo), round(hi)) in searched for lo, hi in free):
+        keys = {(round(lo / 1e6), round(hi / 1e6)) for lo, hi in free}  # to the MHz: the carrier's other time runs
+        if not free or keys <= searched:  # (a long recording's boxes of one carrier) are not searched again
             continue
-        searched |= {(round(lo), round(hi)) for lo, hi in free}
+        searched |= keys
         start = int(round(b.col_lo * plan.samples_per_column))
         count = min(int(round(ms * 1e-3 * fs)), plan.n_samples - start)
         if count < MIN_SPAN_MS * 1e-3 * fs:

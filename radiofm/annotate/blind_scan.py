@@ -40,7 +40,7 @@ from radiofm.dsp.lte_cells import scan_lte_cells
 from radiofm.dsp.nr_cells import N_RB_MAX, SSB_SUBCARRIERS, nr_cell_band
 from radiofm.dsp.nr_cellsearch import nr_pss_search
 
-SCAN_MS = 40.0  # span searched (two NR SSB bursts at the default 20 ms period, eight LTE PSS/SSS)
+SCAN_MS = 40.0  # span searched (two NR SSB bursts at the default 20 ms period)
 LTE_SCAN_MS = 20.0  # of which the LTE search uses the first (four PSS/SSS, as annotate's per-carrier stage)
 NR_WINDOW_HZ = 16e6  # NR SSB search windows (a 30 kHz PSS is 3.8 MHz wide: windows overlap by 4 MHz)
 NR_STEP_HZ = 12e6

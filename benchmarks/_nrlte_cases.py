@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from radiofm.dsp import ofdm_rx
 from radiofm.synth import nrlte, nrlte_alt
 
 FS = 61.44e6
@@ -36,3 +37,16 @@ def cases(
             for i in range(captures):
                 ss = np.random.SeedSequence([seed, GENERATORS[gen], REGIMES.index(regime), i])
                 yield (gen, regime, i, *capture(gen, regime, np.random.default_rng(ss)))
+
+
+def carriers_of(
+    kind: str, captures: int, seed: int, span_ms: float
+) -> Iterator[tuple[str, str, int, np.ndarray, np.ndarray, dict, int]]:
+    """(generator, regime, i, the first ``span_ms`` of the capture, its span spectrum, carrier, its PCI) of every
+    ``kind`` ("NR" or "LTE") carrier of :func:`cases`."""
+    for gen, regime, i, iq, truth in cases(captures, seed):
+        x = np.asarray(iq[: int(span_ms * 1e-3 * FS)], dtype=np.complex64)
+        spectrum = ofdm_rx.span_spectrum(x)
+        for c in truth:
+            if c["type"] == kind:
+                yield gen, regime, i, x, spectrum, c, c.get("pci", c.get("n_id_cell"))

@@ -21,11 +21,10 @@ import argparse
 import time
 from collections import defaultdict
 
-import numpy as np
 from _common import print_table, write_results
-from _nrlte_cases import FS, cases
+from _nrlte_cases import FS, carriers_of
 
-from radiofm.dsp import lte_cells, ofdm_rx
+from radiofm.dsp import lte_cells
 from radiofm.dsp.bandwidth import lte_band_at_centre
 
 TOLERANCE_HZ = 1e3
@@ -45,31 +44,25 @@ def main() -> None:
     args = ap.parse_args()
     counts: dict = defaultdict(lambda: defaultdict(float))
     carriers = []
-    for gen, regime, i, iq, truth in cases(args.captures, args.seed):
-        x = np.asarray(iq[: int(20e-3 * FS)], dtype=np.complex64)
-        spectrum = ofdm_rx.span_spectrum(x)
-        for c in truth:
-            if c["type"] != "LTE":
-                continue
-            lo, hi = c["lower_edge_hz"], c["upper_edge_hz"]
-            pci = c.get("pci", c.get("n_id_cell"))
-            t0 = time.process_time()
-            cells = lte_cells.scan_lte_cells(x, FS, lower_hz=lo - 2e6, upper_hz=hi + 2e6, spectrum=spectrum)
-            cpu = time.process_time() - t0
-            scan_right = any(k["pci"] == pci and _same_band(k, lo, hi) for k in cells)
-            wrong = sum(not (k["pci"] == pci and _same_band(k, lo, hi)) for k in cells)
-            steps = lte_band_at_centre(x, FS, 0.5 * (lo + hi), spectrum=spectrum)
-            key = counts[(gen, regime)]
-            key["n"] += 1
-            key["scan_right"] += scan_right
-            key["scan_wrong_cells"] += wrong
-            key["steps_right"] += _same_band(steps, lo, hi)
-            key["scan_cpu_s"] += cpu
-            carriers.append(
-                {"generator": gen, "regime": regime, "capture": i, "snr_db": round(float(c["snr_db"]), 1),
-                 "bandwidth_hz": c.get("bandwidth_hz"), "scan_right": scan_right, "scan_wrong_cells": wrong,
-                 "steps_right": _same_band(steps, lo, hi), "scan_cpu_s": round(cpu, 3)}
-            )  # fmt: skip
+    for gen, regime, i, x, spectrum, c, pci in carriers_of("LTE", args.captures, args.seed, span_ms=20):
+        lo, hi = c["lower_edge_hz"], c["upper_edge_hz"]
+        t0 = time.process_time()
+        cells = lte_cells.scan_lte_cells(x, FS, lower_hz=lo - 2e6, upper_hz=hi + 2e6, spectrum=spectrum)
+        cpu = time.process_time() - t0
+        scan_right = any(k["pci"] == pci and _same_band(k, lo, hi) for k in cells)
+        wrong = sum(not (k["pci"] == pci and _same_band(k, lo, hi)) for k in cells)
+        steps = lte_band_at_centre(x, FS, 0.5 * (lo + hi), spectrum=spectrum)
+        key = counts[(gen, regime)]
+        key["n"] += 1
+        key["scan_right"] += scan_right
+        key["scan_wrong_cells"] += wrong
+        key["steps_right"] += _same_band(steps, lo, hi)
+        key["scan_cpu_s"] += cpu
+        carriers.append(
+            {"generator": gen, "regime": regime, "capture": i, "snr_db": round(float(c["snr_db"]), 1),
+             "bandwidth_hz": c.get("bandwidth_hz"), "scan_right": scan_right, "scan_wrong_cells": wrong,
+             "steps_right": _same_band(steps, lo, hi), "scan_cpu_s": round(cpu, 3)}
+        )  # fmt: skip
     rows = [
         {"generator": g, "regime": r, "lte_carriers": int(k["n"]), "scan_right": int(k["scan_right"]),
          "steps_right (true DC given)": int(k["steps_right"]), "scan_wrong_cells": int(k["scan_wrong_cells"]),

@@ -25,9 +25,9 @@ from collections import defaultdict
 
 import numpy as np
 from _common import print_table, write_results
-from _nrlte_cases import FS, cases
+from _nrlte_cases import FS, carriers_of
 
-from radiofm.dsp import nr_cells, ofdm_rx
+from radiofm.dsp import nr_cells
 from radiofm.dsp.nr_cellsearch import nr_pss_search
 
 TOLERANCE_HZ = 1e3
@@ -65,41 +65,35 @@ def main() -> None:
     args = ap.parse_args()
     counts: dict = defaultdict(lambda: defaultdict(float))
     carriers, wrong_max = [], []
-    for gen, regime, i, iq, truth in cases(args.captures, args.seed):
-        x = np.asarray(iq[: int(40e-3 * FS)], dtype=np.complex64)
-        spectrum = ofdm_rx.span_spectrum(x)
-        for c in truth:
-            if c["type"] != "NR":
-                continue
-            lo, hi = c["lower_edge_hz"], c["upper_edge_hz"]
-            pci = c.get("pci", c.get("n_id_cell"))
-            key = counts[(gen, regime)]
-            key["n"] += 1
-            ssb = nr_pss_search(x, FS, lower_hz=max(lo, -EDGE_HZ), upper_hz=min(hi, EDGE_HZ))
-            row = {"generator": gen, "regime": regime, "capture": i, "snr_db": round(float(c["snr_db"]), 1),
-                   "bandwidth_hz": c["bandwidth_hz"], "pci": pci, "ssb_pci": ssb.get("pci")}  # fmt: skip
-            if ssb.get("pci") != pci:
-                carriers.append(row)
-                continue
-            key["ssb_found"] += 1
-            t0 = time.process_time()
-            band = _band(x, spectrum, pci, ssb)
-            row["cpu_s"] = round(time.process_time() - t0, 3)
-            wrong = [(pci + 3 * k) % 1008 for k in range(1, args.wrong + 1)]
-            zw = [_z_any(x, spectrum, p, ssb) for p in wrong]
-            passed = sum(_band(x, spectrum, p, ssb) is not None for p in wrong)
-            wrong_max.append(max(zw))
-            row |= {"z": round(band["z"], 1) if band else None, "wrong_z_max": round(max(zw), 1),
-                    "wrong_found": passed}  # fmt: skip
-            if band is not None:
-                key["dmrs_found"] += 1
-                low_ok = abs(band["lower_hz"] - lo) <= TOLERANCE_HZ
-                key["lower_edge_right"] += low_ok
-                key["band_right"] += low_ok and abs(band["upper_hz"] - hi) <= TOLERANCE_HZ
-                row |= {"lower_hz": round(band["lower_hz"]), "upper_hz": round(band["upper_hz"]),
-                        "true_hz": [round(lo), round(hi)]}  # fmt: skip
-            key["wrong_found"] += passed
+    for gen, regime, i, x, spectrum, c, pci in carriers_of("NR", args.captures, args.seed, span_ms=40):
+        lo, hi = c["lower_edge_hz"], c["upper_edge_hz"]
+        key = counts[(gen, regime)]
+        key["n"] += 1
+        ssb = nr_pss_search(x, FS, lower_hz=max(lo, -EDGE_HZ), upper_hz=min(hi, EDGE_HZ))
+        row = {"generator": gen, "regime": regime, "capture": i, "snr_db": round(float(c["snr_db"]), 1),
+               "bandwidth_hz": c["bandwidth_hz"], "pci": pci, "ssb_pci": ssb.get("pci")}  # fmt: skip
+        if ssb.get("pci") != pci:
             carriers.append(row)
+            continue
+        key["ssb_found"] += 1
+        t0 = time.process_time()
+        band = _band(x, spectrum, pci, ssb)
+        row["cpu_s"] = round(time.process_time() - t0, 3)
+        wrong = [(pci + 3 * k) % 1008 for k in range(1, args.wrong + 1)]
+        zw = [_z_any(x, spectrum, p, ssb) for p in wrong]
+        passed = sum(_band(x, spectrum, p, ssb) is not None for p in wrong)
+        wrong_max.append(max(zw))
+        row |= {"z": round(band["z"], 1) if band else None, "wrong_z_max": round(max(zw), 1),
+                "wrong_found": passed}  # fmt: skip
+        if band is not None:
+            key["dmrs_found"] += 1
+            low_ok = abs(band["lower_hz"] - lo) <= TOLERANCE_HZ
+            key["lower_edge_right"] += low_ok
+            key["band_right"] += low_ok and abs(band["upper_hz"] - hi) <= TOLERANCE_HZ
+            row |= {"lower_hz": round(band["lower_hz"]), "upper_hz": round(band["upper_hz"]),
+                    "true_hz": [round(lo), round(hi)]}  # fmt: skip
+        key["wrong_found"] += passed
+        carriers.append(row)
     rows = []
     for (gen, regime), k in counts.items():
         zs = [c["wrong_z_max"] for c in carriers if c["generator"] == gen and c["regime"] == regime and "z" in c]

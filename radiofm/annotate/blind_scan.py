@@ -29,15 +29,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from radiofm.annotate.boxes import Box
-from radiofm.annotate.decide import Decision, read_span
+from radiofm.annotate.decide import Decision, in_time_order, is_cell, overlap_hz, read_span
 from radiofm.annotate.lte_scan import cell_decision as lte_cell_decision
-from radiofm.annotate.nr_scan import EDGE_GUARD_HZ, ssb_decision
+from radiofm.annotate.nr_scan import EDGE_GUARD_HZ, measure_band, ssb_band, ssb_decision
 from radiofm.annotate.nr_scan import cell_decision as nr_cell_decision
 from radiofm.annotate.plan import Plan
 from radiofm.data.recording import Recording
 from radiofm.dsp import ofdm_rx
 from radiofm.dsp.lte_cells import scan_lte_cells
-from radiofm.dsp.nr_cells import N_RB_MAX, SSB_SUBCARRIERS, nr_cell_band
 from radiofm.dsp.nr_cellsearch import nr_pss_search
 
 SCAN_MS = 40.0  # span searched (two NR SSB bursts at the default 20 ms period)
@@ -77,44 +76,37 @@ def _nr_windows(free: Sequence[tuple[float, float]]) -> list[tuple[float, float]
 
 
 def search_cells(
-    x: np.ndarray, fs: float, free: Sequence[tuple[float, float]], known: set, *, edge_hz: float, spectrum=None
+    x: np.ndarray, fs: float, free: Sequence[tuple[float, float]], known: set
 ) -> tuple[list[tuple[Decision, tuple[float, float], int]], int]:
     """LTE and NR cells in the ``free`` bands of the span ``x`` whose (label, PCI) is not in ``known`` (updated):
-    ([(decision, band of its box, class 1 NR / 2 LTE)], searches run). NR cells' bands may reach ``edge_hz``."""
-    spectrum = ofdm_rx.span_spectrum(x) if spectrum is None else spectrum
+    ([(decision, band of its box, class 1 NR / 2 LTE)], searches run)."""
     found: list[tuple[Decision, tuple[float, float], int]] = []
     searches = 0
     n_lte = min(x.size, int(round(LTE_SCAN_MS * 1e-3 * fs)))
+    spectrum = ofdm_rx.span_spectrum(x[:n_lte])  # one FFT of the span for every band searched
     for lo, hi in free:
         searches += 1
-        for cell in scan_lte_cells(x[:n_lte], fs, lower_hz=lo, upper_hz=hi, max_cells=8):
+        for cell in scan_lte_cells(x[:n_lte], fs, lower_hz=lo, upper_hz=hi, max_cells=8, spectrum=spectrum):
             if ("LTE", cell["pci"]) not in known:
                 known.add(("LTE", cell["pci"]))
                 band = (cell["lower_hz"], cell["upper_hz"])
                 found.append((lte_cell_decision(cell, [], n_lte / fs * 1e3, (lo, hi)), band, 2))
     lte_bands = [b for _, b, _ in found]
+    spectrum = spectrum if n_lte == x.size else ofdm_rx.span_spectrum(x)
     for lo, hi in _nr_windows([f for band in free for f in free_bands(*band, lte_bands)]):
         searches += 1
-        ssb = nr_pss_search(x, fs, lower_hz=lo, upper_hz=hi)
+        ssb = nr_pss_search(x, fs, lower_hz=lo, upper_hz=hi, spectrum=spectrum)
         if not ssb["detected"] or ssb.get("pci") is None or ("NR", ssb["pci"]) in known:
             continue
         known.add(("NR", ssb["pci"]))
         scs, centre = ssb["scs_hz"], ssb["ssb_center_hz"]
         base = ssb_decision(ssb, [], (lo, hi), x.size / fs * 1e3)
-        reach = 12 * N_RB_MAX * scs
-        window = (max(centre - reach, -edge_hz), min(centre + reach, edge_hz))
-        band = nr_cell_band(x, fs, pci=ssb["pci"], scs_hz=scs, ssb_center_hz=centre, lower_hz=window[0],
-                            upper_hz=window[1], spectrum=spectrum)  # fmt: skip
+        band = measure_band(x, fs, pci=ssb["pci"], scs_hz=scs, ssb_center_hz=centre, spectrum=spectrum)
         if band is not None:
             found.append((nr_cell_decision(base, band, []), (band["lower_hz"], band["upper_hz"]), 1))
         else:  # idle: only its SSB is known
-            half = 0.5 * SSB_SUBCARRIERS * scs
-            found.append((base, (centre - half, centre + half), 1))
+            found.append((base, ssb_band(scs, centre), 1))
     return found, searches
-
-
-def _identified(d: Decision) -> bool:
-    return d.decided_by == "phy" and d.pci is not None
 
 
 def _add(boxes: list[Box], decisions: list[Decision], plan: Plan, found, cols: tuple[int, int]) -> None:
@@ -123,15 +115,16 @@ def _add(boxes: list[Box], decisions: list[Decision], plan: Plan, found, cols: t
     for decision, band, cls in found:
         for i, (b, d) in enumerate(zip(boxes, decisions, strict=True)):
             blo, bhi = plan.band_hz(b.row_lo, b.row_hi)
-            if not _identified(d) and min(bhi, band[1]) - max(blo, band[0]) >= 0.5 * (bhi - blo):
+            if not is_cell(d) and overlap_hz((blo, bhi), band) >= 0.5 * (bhi - blo):
                 decisions[i] = decision
         boxes.append(_box(plan, band, cols, cls))
         decisions.append(decision)
 
 
-def _in_time_order(boxes: list[Box], decisions: list[Decision], searches: int):
-    order = np.argsort([b.col_lo for b in boxes], kind="stable")
-    return [boxes[i] for i in order], [decisions[i] for i in order], searches
+def _known(decisions: Sequence[Decision]) -> tuple[set, list]:
+    """((label, PCI) of every identified cell, the bands measured for them)."""
+    known = {(d.label, d.pci) for d in decisions if is_cell(d)}
+    return known, [d.band_hz for d in decisions if d.band_hz is not None and d.pci is not None]
 
 
 def find_missed_cells(
@@ -149,13 +142,12 @@ def find_missed_cells(
     count = min(int(round(ms * 1e-3 * fs)), plan.n_samples)
     n_cols = min(int(np.ceil(count / plan.samples_per_column)), plan.n_columns)
     edge = 0.5 * fs - EDGE_GUARD_HZ
-    known = {(d.label, d.pci) for d in decisions if _identified(d)}
-    taken = [d.band_hz for d in decisions if d.band_hz is not None and d.pci is not None]
+    known, taken = _known(decisions)
     x = read_span(rec, 0, count, nonfinite)
-    found, searches = search_cells(x, fs, free_bands(-edge, edge, taken), known, edge_hz=edge)
+    found, searches = search_cells(x, fs, free_bands(-edge, edge, taken), known)
     out_b, out_d = list(boxes), list(decisions)
     _add(out_b, out_d, plan, found, (0, n_cols))
-    return _in_time_order(out_b, out_d, searches)
+    return *in_time_order(out_b, out_d), searches
 
 
 def find_cells_beside(
@@ -173,8 +165,7 @@ def find_cells_beside(
     there takes a copy of the box (its band from the cell) and any unidentified box lying half inside it."""
     fs = plan.sample_rate_hz
     edge = 0.5 * fs - EDGE_GUARD_HZ
-    known = {(d.label, d.pci) for d in decisions if _identified(d)}
-    taken = [d.band_hz for d in decisions if d.band_hz is not None and d.pci is not None]
+    known, taken = _known(decisions)
     out_b, out_d = list(boxes), list(decisions)
     searches, searched = 0, set()
     for b, d in zip(boxes, decisions, strict=True):
@@ -190,8 +181,8 @@ def find_cells_beside(
         count = min(int(round(ms * 1e-3 * fs)), plan.n_samples - start)
         if count < MIN_SPAN_MS * 1e-3 * fs:
             continue
-        found, n = search_cells(read_span(rec, start, count, nonfinite), fs, free, known, edge_hz=edge)
+        found, n = search_cells(read_span(rec, start, count, nonfinite), fs, free, known)
         searches += n
         _add(out_b, out_d, plan, found, (b.col_lo, b.col_hi))
         taken += [band for _, band, _ in found]
-    return _in_time_order(out_b, out_d, searches)
+    return *in_time_order(out_b, out_d), searches

@@ -113,6 +113,22 @@ def pooled_scores(boxes: Sequence[Box]) -> dict:
     return {"NR": round(float(p), 4), "LTE": round(float(1 - p), 4)}
 
 
+def overlap_hz(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Width (Hz) of the overlap of bands ``a`` and ``b`` (0 when apart)."""
+    return max(min(a[1], b[1]) - max(a[0], b[0]), 0.0)
+
+
+def is_cell(d: Decision) -> bool:
+    """A carrier identified as a cell at the physical layer (its PCI known)."""
+    return d.decided_by == "phy" and d.pci is not None
+
+
+def in_time_order(boxes: Sequence[Box], decisions: Sequence[Decision]) -> tuple[list[Box], list[Decision]]:
+    """``boxes`` and their ``decisions`` sorted by start column (stable)."""
+    order = np.argsort([b.col_lo for b in boxes], kind="stable")
+    return [boxes[i] for i in order], [decisions[i] for i in order]
+
+
 def sync_evidence(label: str, pci: int, span_ms: float, **more) -> dict:
     """The ``radiofm:evidence`` of a carrier a cell stage identified by its sync signals (then ``more``)."""
     scores = {"NR": float(label == "NR"), "LTE": float(label == "LTE")}
@@ -291,7 +307,7 @@ def absorb_fragments(boxes: Sequence[Box], decisions: Sequence[Decision], plan: 
             continue
         lo, hi = plan.band_hz(b.row_lo, b.row_hi)
         for cell, c0, c1 in cells.values():
-            inside = min(hi, cell.band_hz[1]) - max(lo, cell.band_hz[0])
+            inside = overlap_hz((lo, hi), cell.band_hz)
             bleed = inside >= 0.5 * (hi - lo) and hi - lo - inside <= EDGE_BLEED_ROWS * plan.row_hz
             if b.col_lo < c1 and b.col_hi > c0 and (inside >= 0.8 * (hi - lo) or bleed):
                 out[i] = cell

@@ -18,10 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 from radiofm.annotate.boxes import Box
-from radiofm.annotate.decide import Decision, phy_decision, read_span, sync_evidence
+from radiofm.annotate.decide import (
+    Decision,
+    in_time_order,
+    is_cell,
+    overlap_hz,
+    phy_decision,
+    read_span,
+    sync_evidence,
+)
 from radiofm.annotate.plan import Plan
 from radiofm.data.recording import Recording
 from radiofm.dsp.lte_cells import PSS_HALF_BAND_HZ, scan_lte_cells
@@ -34,11 +40,7 @@ BLUR_HZ = 1.5e6  # a box may stick out of its cell by this much in all (the mode
 def _identified(d: Decision) -> bool:
     """A carrier the per-carrier stage already pinned down: an NR cell by its sync signals, an LTE cell with a
     measured band."""
-    return d.decided_by == "phy" and d.pci is not None and (d.label == "NR" or d.band_hz is not None)
-
-
-def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
-    return max(min(a[1], b[1]) - max(a[0], b[0]), 0.0)
+    return is_cell(d) and (d.label == "NR" or d.band_hz is not None)
 
 
 def cell_decision(cell: dict, members: Sequence[Box], span_ms: float, reach: tuple[float, float]) -> Decision:
@@ -101,7 +103,7 @@ def find_lte_cells(
         if count < MIN_SCAN_MS * 1e-3 * fs:
             continue
         t0, t1 = start, start + count
-        known = [c for c in cells if _overlap((lo, hi), (c["lower_hz"], c["upper_hz"])) >= 0.5 * (hi - lo)
+        known = [c for c in cells if overlap_hz((lo, hi), (c["lower_hz"], c["upper_hz"])) >= 0.5 * (hi - lo)
                  and c["t0"] < t1 and c["t1"] > t0]  # fmt: skip
         if known:  # a piece of a cell already found
             continue
@@ -122,9 +124,9 @@ def find_lte_cells(
             continue
         band = plan.band_hz(b.row_lo, b.row_hi)
         width = band[1] - band[0]
-        hits = [k for k, c in enumerate(cells) if (ov := _overlap(band, (c["lower_hz"], c["upper_hz"]))) > 0
+        hits = [k for k, c in enumerate(cells) if (ov := overlap_hz(band, (c["lower_hz"], c["upper_hz"]))) > 0
                 and (ov >= 0.5 * width or ov >= 0.5 * (c["upper_hz"] - c["lower_hz"]))]  # fmt: skip
-        covered = sum(_overlap(band, (cells[k]["lower_hz"], cells[k]["upper_hz"])) for k in hits)
+        covered = sum(overlap_hz(band, (cells[k]["lower_hz"], cells[k]["upper_hz"])) for k in hits)
         same = d.label == "LTE" and any(cells[k]["pci"] == d.pci for k in hits)  # its own PSS/SSS named the cell
         if hits and (covered >= 0.5 * width or width - covered <= BLUR_HZ or same):
             for k in hits:
@@ -140,11 +142,10 @@ def find_lte_cells(
         if not members:
             continue
         same = [d for d in decisions if d.label == "LTE" and d.pci == cell["pci"] and d.band_hz is not None
-                and _overlap(d.band_hz, (cell["lower_hz"], cell["upper_hz"])) > 0]  # fmt: skip
+                and overlap_hz(d.band_hz, (cell["lower_hz"], cell["upper_hz"])) > 0]  # fmt: skip
         # a cell the per-carrier stage already measured keeps one decision (one annotation per time run)
         decision = same[0] if same else cell_decision(cell, [boxes[i] for i in members], cell["span_ms"], cell["reach"])
         for i in members:
             out_b.append(Box(**vars(boxes[i])))
             out_d.append(decision)
-    order = np.argsort([b.col_lo for b in out_b], kind="stable")
-    return [out_b[i] for i in order], [out_d[i] for i in order], scans
+    return *in_time_order(out_b, out_d), scans

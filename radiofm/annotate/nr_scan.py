@@ -30,7 +30,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from radiofm.annotate.boxes import Box
-from radiofm.annotate.decide import Decision, phy_decision, read_span, sync_evidence
+from radiofm.annotate.decide import (
+    Decision,
+    in_time_order,
+    is_cell,
+    overlap_hz,
+    phy_decision,
+    read_span,
+    sync_evidence,
+)
 from radiofm.annotate.plan import Plan
 from radiofm.data.recording import Recording
 from radiofm.dsp.nr_cells import N_RB_MAX, SSB_SUBCARRIERS, nr_cell_band
@@ -49,7 +57,22 @@ def _nr_cell(d: Decision) -> bool:
 
 def _other_cell(d: Decision, pci: int) -> bool:
     """A box already identified as another cell."""
-    return d.decided_by == "phy" and d.pci is not None and not (d.label == "NR" and d.pci == pci)
+    return is_cell(d) and not (d.label == "NR" and d.pci == pci)
+
+
+def ssb_band(scs_hz: float, ssb_center_hz: float) -> tuple[float, float]:
+    """(lower, upper) Hz of an SSB's 240 subcarriers: all of an idle cell that is sure to be its own."""
+    half = 0.5 * SSB_SUBCARRIERS * scs_hz
+    return ssb_center_hz - half, ssb_center_hz + half
+
+
+def measure_band(x: np.ndarray, fs: float, *, pci: int, scs_hz: float, ssb_center_hz: float, spectrum=None):
+    """:func:`radiofm.dsp.nr_cells.nr_cell_band` of the cell over every carrier position its SSB allows (up to
+    275 RB either side) inside the recording's band (:data:`EDGE_GUARD_HZ` off its edges), or None."""
+    reach, edge = 12 * N_RB_MAX * scs_hz, 0.5 * fs - EDGE_GUARD_HZ
+    lo, hi = max(ssb_center_hz - reach, -edge), min(ssb_center_hz + reach, edge)
+    return nr_cell_band(x, fs, pci=pci, scs_hz=scs_hz, ssb_center_hz=ssb_center_hz, lower_hz=lo, upper_hz=hi,
+                        spectrum=spectrum)  # fmt: skip
 
 
 def cell_decision(base: Decision, band: dict, members: Sequence[Box]) -> Decision:
@@ -91,13 +114,17 @@ def ssb_decision(found: dict, members: Sequence[Box], window: tuple[float, float
     return phy_decision("NR", members, evidence, found["pci"])
 
 
-def _span(boxes: Sequence[Box], plan: Plan, ms: float) -> tuple[int, int]:
-    """(start, count) in samples: ``ms`` from the start of the longest of ``boxes`` (earlier where the recording
-    ends first). A cell's SSB bursts and scheduled slots need not fall inside the box the model drew."""
-    main = max(boxes, key=lambda b: b.col_hi - b.col_lo)
+def _window(start: int, plan: Plan, ms: float) -> tuple[int, int]:
+    """(start, count) in samples: ``ms`` from ``start`` (earlier where the recording ends first)."""
     count = min(int(round(ms * 1e-3 * plan.sample_rate_hz)), plan.n_samples)
-    start = min(int(round(main.col_lo * plan.samples_per_column)), plan.n_samples - count)
-    return max(start, 0), count
+    return max(min(start, plan.n_samples - count), 0), count
+
+
+def _span(boxes: Sequence[Box], plan: Plan, ms: float) -> tuple[int, int]:
+    """:func:`_window` from the start of the longest of ``boxes``: a cell's SSB bursts and scheduled slots need
+    not fall inside the box the model drew."""
+    main = max(boxes, key=lambda b: b.col_hi - b.col_lo)
+    return _window(int(round(main.col_lo * plan.samples_per_column)), plan, ms)
 
 
 def _scan_ssbs(boxes: list[Box], decisions: list[Decision], rec: Recording, plan: Plan, max_ms: float,
@@ -110,7 +137,7 @@ def _scan_ssbs(boxes: list[Box], decisions: list[Decision], rec: Recording, plan
     found_at = [float(d.evidence["ssb"]["center_hz"]) for d in decisions if _nr_cell(d)]
     groups: dict[int, list[int]] = {}
     for i, d in enumerate(decisions):
-        if not (d.decided_by == "phy" and d.pci is not None):
+        if not is_cell(d):
             groups.setdefault(id(d), []).append(i)
     searches, cells = 0, []
     for members in groups.values():
@@ -126,19 +153,14 @@ def _scan_ssbs(boxes: list[Box], decisions: list[Decision], rec: Recording, plan
         found = nr_pss_search(read_span(rec, start, count, nonfinite), fs, lower_hz=lo, upper_hz=hi)
         if not found["detected"] or found.get("pci") is None:
             continue
-        half = 0.5 * SSB_SUBCARRIERS * found["scs_hz"]
-        ssb = (found["ssb_center_hz"] - half, found["ssb_center_hz"] + half)
-        own = [i for i in members if _overlap(plan.band_hz(boxes[i].row_lo, boxes[i].row_hi), ssb) > 0]
+        ssb = ssb_band(found["scs_hz"], found["ssb_center_hz"])
+        own = [i for i in members if overlap_hz(plan.band_hz(boxes[i].row_lo, boxes[i].row_hi), ssb) > 0]
         decision = ssb_decision(found, [boxes[i] for i in own or members], (lo, hi), count / fs * 1e3)
         for i in own:
             decisions[i] = decision
         found_at.append(found["ssb_center_hz"])
         cells.append((decision, start))
     return cells, searches
-
-
-def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
-    return max(min(a[1], b[1]) - max(a[0], b[0]), 0.0)
 
 
 def find_nr_cells(
@@ -154,7 +176,6 @@ def find_nr_cells(
     """(boxes, decisions, searches run) with NR SSBs searched around the carriers not yet identified and every
     NR cell whose DMRS were found made one carrier (module docstring). Boxes of other identified cells are never
     changed."""
-    fs = plan.sample_rate_hz
     out_b, out_d = list(boxes), list(decisions)
     scanned, searches = _scan_ssbs(out_b, out_d, rec, plan, ssb_max_ms, nonfinite)
     cells: list[tuple[Decision, int]] = []
@@ -168,26 +189,21 @@ def find_nr_cells(
         if base.pci in pcis:
             continue
         pcis.add(base.pci)
-        count = min(int(round(max_ms * 1e-3 * fs)), plan.n_samples)
-        start = max(min(start, plan.n_samples - count), 0)
         ssb = base.evidence["ssb"]
         scs, centre = float(ssb["scs_hz"]), float(ssb["center_hz"])
-        reach = 12 * N_RB_MAX * scs
-        lo, hi = max(centre - reach, -0.5 * fs + EDGE_GUARD_HZ), min(centre + reach, 0.5 * fs - EDGE_GUARD_HZ)
-        x = read_span(rec, start, count, nonfinite)
+        x = read_span(rec, *_window(start, plan, max_ms), nonfinite)
         searches += 1
-        band = nr_cell_band(x, fs, pci=base.pci, scs_hz=scs, ssb_center_hz=centre, lower_hz=lo, upper_hz=hi)
-        half = 0.5 * SSB_SUBCARRIERS * scs  # without DMRS only the SSB's band is the cell's for sure
-        edges = (band["lower_hz"], band["upper_hz"]) if band is not None else (centre - half, centre + half)
+        band = measure_band(x, plan.sample_rate_hz, pci=base.pci, scs_hz=scs, ssb_center_hz=centre)
+        # without DMRS only the SSB's band is the cell's for sure
+        edges = (band["lower_hz"], band["upper_hz"]) if band is not None else ssb_band(scs, centre)
         members = []
         for i, (b, d) in enumerate(zip(out_b, out_d, strict=True)):
             if _other_cell(d, base.pci):
                 continue
             blo, bhi = plan.band_hz(b.row_lo, b.row_hi)
-            if d is base or _overlap((blo, bhi), edges) >= 0.5 * (bhi - blo):
+            if d is base or overlap_hz((blo, bhi), edges) >= 0.5 * (bhi - blo):
                 members.append(i)
         decision = cell_decision(base, band, [out_b[i] for i in members]) if band is not None else base
         for i in members:
             out_d[i] = decision
-    order = np.argsort([b.col_lo for b in out_b], kind="stable")
-    return [out_b[i] for i in order], [out_d[i] for i in order], searches
+    return *in_time_order(out_b, out_d), searches

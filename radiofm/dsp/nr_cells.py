@@ -42,7 +42,7 @@ from radiofm.dsp.bandwidth import NR_N_RB
 from radiofm.dsp.nr_cellsearch import SSB_PSS_FIRST
 from radiofm.dsp.ofdm_rx import SymbolGrid
 from radiofm.dsp.sequences import nr_dmrs, nr_pss
-from radiofm.errors import RadioFMError
+from radiofm.errors import RadioFMError, RecordingError
 
 N_RB_MAX = 275  # largest NR carrier (38.211 §4.4.2)
 # PDSCH DMRS of port 1000 (38.211 §7.4.1.1.2) from point A, type -> (period, offsets): value i on subcarrier
@@ -194,14 +194,14 @@ def _rb_presence(grid: SymbolGrid, pci: int, best: dict, h: np.ndarray, sym: np.
     p = _diff(z)  # (R, n_values - 1): pair (m, m + 1)
     p = np.concatenate([p, np.zeros((p.shape[0], 1), p.dtype)], axis=1).reshape(len(rows), max_rb, per_rb)
     p[:, :, -1] = 0  # the pair across an RB boundary belongs to neither RB
-    n_blocks = -(-max_rb // RB_BLOCK)
-    pad = n_blocks * RB_BLOCK - max_rb
-    pb = np.concatenate([p, np.zeros((p.shape[0], pad, per_rb), p.dtype)], axis=1)
-    pb = pb.reshape(len(rows), n_blocks, RB_BLOCK * per_rb)
-    s, e = pb.sum(axis=(0, 2)), (np.abs(pb) ** 2).sum(axis=(0, 2))
-    zb = np.where(e > 0, np.abs(s) ** 2 / np.maximum(e, 1e-30), 0.0)
-    rs, re_ = p.sum(axis=(0, 2)), (np.abs(p) ** 2).sum(axis=(0, 2))
-    z_rb = np.where(re_ > 0, np.abs(rs) ** 2 / np.maximum(re_, 1e-30), 0.0)
+    s, e = p.sum(axis=(0, 2)), (np.abs(p) ** 2).sum(axis=(0, 2))  # per RB: coherent sum, energy
+    pad = -max_rb % RB_BLOCK  # blocks of RB_BLOCK RBs: their sums and energies added
+    sb, eb = (np.r_[v, np.zeros(pad, v.dtype)].reshape(-1, RB_BLOCK).sum(axis=1) for v in (s, e))
+
+    def coherent(s_: np.ndarray, e_: np.ndarray) -> np.ndarray:  # |sum|^2 / sum |.|^2 (0 where nothing)
+        return np.where(e_ > 0, np.abs(s_) ** 2 / np.maximum(e_, 1e-30), 0.0)
+
+    zb, z_rb = coherent(sb, eb), coherent(s, e)
     rb_inside = inside.reshape(max_rb, per_rb).all(axis=1)
     rb_present = np.repeat(zb >= RB_THRESHOLD, RB_BLOCK)[:max_rb] & rb_inside
     rb_present &= z_rb >= RB_SINGLE_THRESHOLD  # each RB of a present block too (a carrier may end inside one)
@@ -233,6 +233,8 @@ def pss_timing(x: np.ndarray, fs: float, *, ssb_center_hz: float, scs_hz: float,
     spectrum_pss[np.arange(SSB_PSS_FIRST - 120, SSB_PSS_FIRST + 7) % nfft] = nr_pss(n_id2)
     wave = scipy.fft.ifft(spectrum_pss)
     n = bb.x.size
+    if n <= nfft:
+        raise RecordingError(f"NR cell band: span of {n} samples is shorter than one OFDM symbol")
     f = scipy.fft.next_fast_len(n + nfft)
     corr = scipy.fft.ifft(scipy.fft.fft(bb.x, f, workers=1) * np.conj(scipy.fft.fft(wave, f, workers=1)), workers=1)
     t = int(np.argmax(np.abs(corr[: n - nfft])))  # corr[t] = sum_u x[t + u] conj(wave[u])

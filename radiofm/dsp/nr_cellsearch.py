@@ -174,6 +174,7 @@ def nr_pss_search(
     lower_hz: float,
     upper_hz: float,
     scs_hz: tuple[float, ...] = (15e3, 30e3),
+    spectrum: np.ndarray | None = None,
 ) -> dict:
     """Search an NR SS/PBCH block anywhere in [lower_hz, upper_hz] (Hz from the recording centre).
 
@@ -187,11 +188,13 @@ def nr_pss_search(
     Cost: one FFT of the span (unless the band is the whole span), the CP sync, then per numerology searched
     ~5 FFTs of fs/SCS per OFDM symbol. Measured (``benchmarks/cellsearch_timing.py``, one shared core): 0.27 s
     CPU for a 60 MHz band over 40 ms at 61.44 MS/s holding a loaded carrier (one numerology), 0.50 s for noise
-    (both); linear in span length (plus ~0.1 s) and ~K log K in the band's width.
+    (both); linear in span length (plus ~0.1 s) and ~K log K in the band's width. ``spectrum``: the span's
+    :func:`radiofm.dsp.ofdm_rx.span_spectrum` when already computed (several bands of one span share it).
     """
     if not upper_hz > lower_hz:
         raise ConfigError(f"nr_pss_search: need lower_hz < upper_hz, got {lower_hz}, {upper_hz}")
     x = ofdm_rx.check_iq(iq, sample_rate_hz)
     centre = 0.5 * (lower_hz + upper_hz)
-    bb = ofdm_rx.extract_band(x, sample_rate_hz, centre_hz=centre, lower_hz=lower_hz, upper_hz=upper_hz)
+    bb = ofdm_rx.extract_band(x, sample_rate_hz, centre_hz=centre, lower_hz=lower_hz, upper_hz=upper_hz,
+                              spectrum=spectrum)  # fmt: skip
     return nr_search_baseband(bb, lower_hz=lower_hz, upper_hz=upper_hz, scs_hz=tuple(scs_hz))

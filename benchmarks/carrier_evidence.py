@@ -102,7 +102,7 @@ def _null_stats(result: dict, is_nr: bool) -> dict:
         return {}
     if is_nr:
         return {"nr_z": result["z"], "nr_z_burst": result["z_burst"], "nr_sss_z": result.get("sss_z")}
-    return {"lte_z": result["z"], "lte_sss_z": result.get("sss_z")}
+    return {"lte_z": result["z"], "lte_z_diff": result["z_diff"], "lte_sss_z": result.get("sss_z")}
 
 
 def _rates(rows: list[dict]) -> dict:
@@ -138,7 +138,8 @@ def summarise(result: dict) -> dict:
         {"carriers": "noise"} | _rates(noise) | {"cpu_s_median": float(np.median([r["cpu_s"] for r in noise]))}
     )
     thresholds = {
-        "lte_z": cellsearch.LTE_PSS_Z_THRESHOLD,
+        "lte_z": cellsearch.LTE_COHERENT_Z_THRESHOLD,
+        "lte_z_diff": cellsearch.LTE_PSS_Z_THRESHOLD,
         "nr_z": cellsearch.NR_PSS_Z_THRESHOLD,
         "nr_z_burst": cellsearch.NR_BURST_Z_THRESHOLD,
         "lte_sss_z": cellsearch.SSS_Z_THRESHOLD,

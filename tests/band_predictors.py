@@ -13,16 +13,20 @@ NR = (0.05, 0.85, 0.1)
 
 def band_predictor(bands, probs=LTE):
     """Predictor giving the rows of each (lo_hz, hi_hz) band (Hz from the recording centre) the class
-    probabilities ``probs`` in every frame; noise elsewhere. ``bands=[]``: a model that sees nothing."""
+    probabilities ``probs`` in every frame; noise elsewhere. ``bands=[]``: a model that sees nothing. A band
+    (lo_hz, hi_hz, first_sample, end_sample) is seen only in the columns of those recording samples."""
 
     def predict(images, frames):
         out = np.zeros((len(images), 3, 256, 256), np.float32)
         out[:, 0] = 1.0
         for i, f in enumerate(frames):
             freqs = f.center_offset_hz + (np.arange(256) - 128) * f.row_hz
-            for lo, hi in bands:
+            samples = (f.column + np.arange(256)) * f.samples_per_column
+            for lo, hi, *when in bands:
                 rows = (freqs >= lo) & (freqs < hi)
-                out[i, 0, rows], out[i, 1, rows], out[i, 2, rows] = probs
+                cols = (samples >= when[0]) & (samples < when[1]) if when else np.ones(256, bool)
+                for k in range(3):
+                    out[i, k][np.ix_(rows, cols)] = probs[k]
         return out
 
     return predict

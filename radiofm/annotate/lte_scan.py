@@ -6,7 +6,8 @@ of :mod:`radiofm.annotate.decide` nothing. So, after the per-carrier decisions, 
 identified (an NR cell found by its SSB, an LTE cell with a measured band) is searched again for LTE cells:
 :func:`radiofm.dsp.lte_cells.scan_lte_cells` looks for an LTE PSS + SSS at every DC position within
 :data:`SCAN_REACH_HZ` of the piece (half the widest LTE channel: a piece of a 20 MHz cell may lie that far
-from its DC) and measures each cell's band from its CRS. Every box lying at least half inside a cell's band, or
+from its DC), over :data:`SCAN_MS` of samples around the piece (a weak cell may show only in a few milliseconds
+of the model's image, too few PSS to find it), and measures each cell's band from its CRS. Every box lying at least half inside a cell's band, or
 covering at least half of it while sticking out of the cells it covers by at most :data:`BLUR_HZ` (a 1.4 MHz
 cell the model drew 2.4 MHz wide) or whose own PSS/SSS gave the cell's PCI, becomes part of that cell (a box
 covering two cells goes to both): one annotation per cell and time run, labelled LTE with the cell's PCI and band
@@ -34,7 +35,16 @@ from radiofm.dsp.lte_cells import PSS_HALF_BAND_HZ, scan_lte_cells
 
 SCAN_REACH_HZ = 9.0e6  # a piece of a 20 MHz cell lies within 9 MHz of the cell's DC
 MIN_SCAN_MS = 5.0  # a box shorter than one PSS period is not scanned
+SCAN_MS = 40.0  # samples scanned around a piece (8 PSS; more than ``max_ms`` when that is shorter)
 BLUR_HZ = 1.5e6  # a box may stick out of its cell by this much in all (the model's rows blur past narrow cells)
+
+
+def _covered(reach: tuple[float, float], span: tuple[int, int], done: tuple) -> bool:
+    """True when the scan ``done`` ((reach, span)) already searched most of ``reach`` over most of ``span``: the
+    pieces of one weak cell would each scan the same band again."""
+    (lo, hi), (t0, t1) = done
+    width, length = reach[1] - reach[0], span[1] - span[0]
+    return overlap_hz(reach, (lo, hi)) >= 0.8 * width and min(span[1], t1) - max(span[0], t0) >= 0.5 * length
 
 
 def _identified(d: Decision) -> bool:
@@ -88,6 +98,7 @@ def find_lte_cells(
     edge = 0.5 * fs - PSS_HALF_BAND_HZ
     cells: list[dict] = []
     scans = 0
+    scanned: list[tuple] = []  # (reach, span) of every scan run
     carriers: dict[int, list[int]] = {}
     for i, d in enumerate(decisions):
         carriers.setdefault(id(d), []).append(i)
@@ -99,17 +110,22 @@ def find_lte_cells(
         main = max((boxes[i] for i in members), key=lambda b: b.col_hi - b.col_lo)
         start = int(round(main.col_lo * spc))
         count = min(int(round(main.col_hi * spc)), plan.n_samples) - start
-        count = min(count, int(round(max_ms * 1e-3 * fs)))
         if count < MIN_SCAN_MS * 1e-3 * fs:
             continue
+        # a short piece of a weak cell holds too few PSS: read at least SCAN_MS around it (the recording allowing)
+        wanted = min(max(count, int(round(SCAN_MS * 1e-3 * fs))), int(round(max(max_ms, SCAN_MS) * 1e-3 * fs)))
+        wanted = min(wanted, plan.n_samples)
+        start = min(max(start + count // 2 - wanted // 2, 0), plan.n_samples - wanted)
+        count = wanted
         t0, t1 = start, start + count
         known = [c for c in cells if overlap_hz((lo, hi), (c["lower_hz"], c["upper_hz"])) >= 0.5 * (hi - lo)
                  and c["t0"] < t1 and c["t1"] > t0]  # fmt: skip
         if known:  # a piece of a cell already found
             continue
         reach = (max(lo - SCAN_REACH_HZ, -edge), min(hi + SCAN_REACH_HZ, edge))
-        if reach[1] <= reach[0]:
+        if reach[1] <= reach[0] or any(_covered(reach, (t0, t1), s) for s in scanned):
             continue
+        scanned.append((reach, (t0, t1)))
         x = read_span(rec, start, count, nonfinite)
         scans += 1
         for cell in scan_lte_cells(x, fs, lower_hz=reach[0], upper_hz=reach[1]):

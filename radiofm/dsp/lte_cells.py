@@ -6,7 +6,7 @@ which sit on the 62 subcarriers around its DC (36.211 §6.11), and its band is f
 reference signals (CRS, §6.10.1), sent on every downlink subframe over the whole band, loaded or not. So:
 
 1. :func:`scan_lte_cells` searches the LTE PSS at every DC position of a band (:func:`radiofm.dsp.cellsearch.
-   lte_search_grid`, sub-band by sub-band, each CP-synchronised on its own), keeps a cell only when its SSS is
+   lte_search_baseband`, sub-band by sub-band, each CP-synchronised on its own), keeps a cell only when its SSS is
    confirmed (a PCI) and its CRS show a band (step 2), strongest first.
 2. :func:`lte_band_from_crs` correlates the received grid with the cell's port-0 CRS. With the DC known (PSS) and
    the PCI known (SSS), the CRS sequence value at a subcarrier depends only on its distance from the DC, not on
@@ -36,7 +36,7 @@ import numpy as np
 
 from radiofm.dsp import ofdm_rx
 from radiofm.dsp.bandwidth import LTE_N_RB
-from radiofm.dsp.cellsearch import lte_search_grid
+from radiofm.dsp.cellsearch import lte_search_baseband
 from radiofm.dsp.ofdm_rx import SymbolGrid
 from radiofm.dsp.sequences import lte_crs
 from radiofm.errors import RadioFMError
@@ -48,6 +48,7 @@ CRS_Z2_THRESHOLD = 16.0  # coherent test (crs_z2): on noise P(Gamma(2, 1) >= 16)
 EDGE_PAIRS = 8  # neighbouring CRS pairs (4 RB) tested at each edge (inside and outside)
 BLOCK_SYMBOLS = 8  # CRS symbols of one index summed coherently in crs_z (4 ms)
 PSS_HALF_BAND_HZ = 0.6e6  # the PSS occupies +-0.47 MHz around the DC; kept beside a scanned band
+MAX_GRID_REFINEMENT_HZ = 2.0e3  # a CP-measured grid offset beyond this is not the cell's (see _cell_grid)
 SCAN_STEP_HZ = 1.2e6  # DC positions searched per sub-band (each on a grid of 2.4 MHz with its own timing)
 HALF_MS_S = 0.5e-3
 
@@ -157,9 +158,10 @@ def lte_band_from_crs(grid: SymbolGrid, *, dc_hz: float, pci: int, frame_start_s
     return best
 
 
-def _grid(x: np.ndarray, fs: float, lower_hz: float, upper_hz: float, spectrum: np.ndarray) -> SymbolGrid | None:
-    """15 kHz grid of [lower_hz, upper_hz] of the span ``x`` (CP-synchronised), or None when too short."""
-    lower_hz, upper_hz = max(lower_hz, -0.49 * fs), min(upper_hz, 0.49 * fs)
+def _search(x: np.ndarray, fs: float, lo: float, hi: float, spectrum: np.ndarray) -> dict | None:
+    """:func:`lte_search_baseband` for DCs in [lo, hi] on a 15 kHz grid of the band plus the PSS's half width, CP-
+    synchronised on that band alone; None when the band or the span is too short."""
+    lower_hz, upper_hz = max(lo - PSS_HALF_BAND_HZ, -0.49 * fs), min(hi + PSS_HALF_BAND_HZ, 0.49 * fs)
     if upper_hz - lower_hz < 2 * PSS_HALF_BAND_HZ:
         return None
     centre = 0.5 * (lower_hz + upper_hz)
@@ -168,14 +170,18 @@ def _grid(x: np.ndarray, fs: float, lower_hz: float, upper_hz: float, spectrum: 
         sync = ofdm_rx.cp_sync(bb, 15e3)
     except RadioFMError:  # span shorter than 0.5 ms at this rate
         return None
-    grid = ofdm_rx.symbol_grid(bb, 15e3, tau0=sync.tau0, freq_offset_hz=sync.freq_offset_hz)
-    return grid if grid.y.shape[0] >= 2 else None
+    kw = {"tau0": sync.tau0, "freq_offset_hz": sync.freq_offset_hz}
+    hit, grid = lte_search_baseband(bb, center_hz=0.5 * (lo + hi), max_offset_hz=0.5 * (hi - lo), **kw)
+    return hit if grid.y.shape[0] >= 2 else None
 
 
 def _cell_grid(x: np.ndarray, fs: float, dc_hz: float, frame_start_sample: float, spectrum: np.ndarray):
     """15 kHz grid of ``x`` around an LTE DC, wide enough for a 20 MHz cell and timed on that cell: symbol timing
-    from its frame start (its PSS/SSS), the subcarrier grid's offset from the CP correlation of its central
-    1.2 MHz (sync signals, PBCH and CRS: always sent); a neighbour in the wide band may have other timing."""
+    from its frame start (its PSS/SSS); a neighbour in the wide band may have other timing. The DC comes from the
+    PSS search to within ~1.3 kHz (:func:`radiofm.dsp.cellsearch.lte_search_baseband`); the CP correlation of
+    the cell's central 1.2 MHz (sync signals, PBCH and CRS: always sent) refines the grid's offset when it
+    agrees (|offset| <= :data:`MAX_GRID_REFINEMENT_HZ`); further off it measured something else (a neighbour's
+    leakage, an IQ image) and is not used."""
     half = 90e3 * (LTE_RBS[-1] + EDGE_PAIRS + 2) + 60e3
     lower, upper = max(dc_hz - half, -0.49 * fs), min(dc_hz + half, 0.49 * fs)
     if upper - dc_hz < PSS_HALF_BAND_HZ or dc_hz - lower < PSS_HALF_BAND_HZ:
@@ -189,7 +195,8 @@ def _cell_grid(x: np.ndarray, fs: float, dc_hz: float, frame_start_sample: float
         return None
     period = int(round(7.5 * wide.nf15))  # samples per 0.5 ms at the wide rate
     tau0 = int(round(frame_start_sample * wide.rate_hz / fs)) % period
-    grid = ofdm_rx.symbol_grid(wide, 15e3, tau0=tau0, freq_offset_hz=sync.freq_offset_hz)
+    offset = sync.freq_offset_hz if abs(sync.freq_offset_hz) <= MAX_GRID_REFINEMENT_HZ else 0.0
+    grid = ofdm_rx.symbol_grid(wide, 15e3, tau0=tau0, freq_offset_hz=offset)
     return grid if grid.y.shape[0] >= 2 * BLOCK_SYMBOLS else None
 
 
@@ -218,11 +225,8 @@ def scan_lte_cells(
     found = []
     for lo in np.arange(lower_hz, upper_hz, SCAN_STEP_HZ):
         hi = min(lo + SCAN_STEP_HZ, upper_hz)
-        grid = _grid(x, fs, lo - PSS_HALF_BAND_HZ, hi + PSS_HALF_BAND_HZ, spectrum)
-        if grid is None:
-            continue
-        hit = lte_search_grid(grid, center_hz=0.5 * (lo + hi), max_offset_hz=0.5 * (hi - lo))
-        if hit.get("detected") and hit.get("pci") is not None:
+        hit = _search(x, fs, lo, hi, spectrum)
+        if hit is not None and hit.get("detected") and hit.get("pci") is not None:
             found.append(hit)
     cells: list[dict] = []
     for hit in sorted(found, key=lambda h: -h["z"]):

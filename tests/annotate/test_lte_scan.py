@@ -85,3 +85,16 @@ def test_a_piece_of_a_cell_already_measured_joins_that_carrier(tmp_path):
     _, out, scans = find_lte_cells([box(lo, hi), box(hi - 2.2e6, hi - 0.2e6)], [measured, piece], rec, plan,
                                    max_ms=20.0)  # fmt: skip
     assert scans == 1 and all(d is measured for d in out)
+
+
+def test_a_short_piece_of_a_weak_cell_is_scanned_over_40_ms(tmp_path):
+    """A fully loaded 10 MHz cell at -3 dB, seen by the model only as a 2 MHz piece off its DC for 7 ms: one
+    PSS in the piece (not enough at this SNR); the scan reads 40 ms around it and finds the cell with its band."""
+    iq, meta = single_carrier("LTE", np.random.default_rng(0), bandwidth_mhz=10, snr_db=-3.0, centre_hz=-6e6,
+                              load=1.0)  # fmt: skip
+    lo, hi = meta["lower_edge_hz"], meta["upper_edge_hz"]
+    rec = _record(tmp_path, (iq, meta))
+    piece = (hi - 2.2e6, hi - 0.2e6, 0.017 * FS, 0.024 * FS)
+    (a,) = A.annotate_recording(rec, band_predictor([piece])).annotations
+    assert a.label == "LTE" and a.extra["radiofm:pci"] == meta["n_id_cell"]
+    assert abs(a.freq_lower_edge_hz - (FC + lo)) < 2e3 and abs(a.freq_upper_edge_hz - (FC + hi)) < 2e3

@@ -122,7 +122,8 @@ def test_nr_search_and_the_lte_search_stays_low(snr_db):
     assert nr["detected"] and nr["pci"] == meta["n_id_cell"]
     assert nr["n_bursts"] >= 2 and nr["burst_period_ms"] == meta["ssb_period_ms"]  # the random start may split one
     lte = cellsearch.lte_pss_search(iq, FS, center_offset_hz=meta["centre_offset_hz"])
-    assert not lte["detected"] and lte["z"] < 0.8 * cellsearch.LTE_PSS_Z_THRESHOLD
+    assert not lte["detected"] and lte["pci"] is None and lte["z_diff"] < 0.8 * cellsearch.LTE_PSS_Z_THRESHOLD
+    assert lte["sss_z"] < cellsearch.SSS_Z_THRESHOLD  # what keeps a coherent PSS statistic on an SSB from counting
 
 
 def test_dc_null_separates_loaded_lte_from_nr():
@@ -241,3 +242,31 @@ def test_bad_input_raises_one_line_errors():
         evidence.carrier_evidence(np.zeros(int(0.01 * FS), np.complex64), FS, lower_hz=-1, upper_hz=1, max_duration_s=0)
     with pytest.raises(ConfigError, match="span"):
         evidence.carrier_evidence(np.zeros(int(0.01 * FS), np.complex64), FS, lower_hz=-1e6, upper_hz=1e6, start=-5)
+
+
+# ---------------------------------------------------------------- the coherent LTE PSS statistic
+
+
+@pytest.mark.parametrize(("bw", "snr_db"), [(10, -5.0), (20, -6.0)])
+def test_weak_lte_is_found_by_the_coherent_pss_where_the_differential_one_misses(bw, snr_db):
+    iq, meta = _carrier("LTE", bw, 15e3, snr_db)
+    lte = cellsearch.lte_pss_search(iq, FS, center_offset_hz=meta["centre_offset_hz"])
+    assert lte["z_diff"] < cellsearch.LTE_PSS_Z_THRESHOLD  # the differential statistic alone misses this cell
+    assert lte["detected"] and lte["z"] >= cellsearch.LTE_COHERENT_Z_THRESHOLD
+    assert lte["pci"] == meta["n_id_cell"]
+
+
+def test_coherent_pss_tolerates_a_grid_timed_late_and_corrects_the_frame_start():
+    iq, meta = _carrier("LTE", 10, 15e3, 0.0)
+    centre = meta["centre_offset_hz"]
+    bb = ofdm_rx.extract_band(iq, FS, centre_hz=centre, lower_hz=centre - 0.72e6, upper_hz=centre + 0.72e6)
+    sync = ofdm_rx.cp_sync(bb, 15e3)
+    period = int(round(7.5 * bb.nf15))
+    results = []
+    for late in (0, int(0.08 * bb.nf15)):  # 5.3 us late: beyond the CP, so the windows cut into the next symbol
+        grid = ofdm_rx.symbol_grid(bb, 15e3, tau0=(sync.tau0 + late) % period, freq_offset_hz=sync.freq_offset_hz)
+        results.append(cellsearch.lte_search_grid(grid, center_hz=centre))
+    assert all(r["detected"] and r["pci"] == meta["n_id_cell"] for r in results)
+    assert results[1]["z_diff"] < results[0]["z_diff"]  # ISI costs the differential statistic too
+    step = cellsearch.LAG_STEP * FS / 15e3  # one lag step in recording samples
+    assert abs(results[1]["frame_start_sample"] - results[0]["frame_start_sample"]) <= step

@@ -7,10 +7,10 @@ identified (an NR cell found by its SSB, an LTE cell with a measured band) is se
 :func:`radiofm.dsp.lte_cells.scan_lte_cells` looks for an LTE PSS + SSS at every DC position within
 :data:`SCAN_REACH_HZ` of the piece (half the widest LTE channel: a piece of a 20 MHz cell may lie that far
 from its DC), over :data:`SCAN_MS` of samples around the piece (a weak cell may show only in a few milliseconds
-of the model's image, too few PSS to find it), and measures each cell's band from its CRS. Every box lying at least half inside a cell's band, or
-covering at least half of it while sticking out of the cells it covers by at most :data:`BLUR_HZ` (a 1.4 MHz
-cell the model drew 2.4 MHz wide) or whose own PSS/SSS gave the cell's PCI, becomes part of that cell (a box
-covering two cells goes to both): one annotation per cell and time run, labelled LTE with the cell's PCI and band
+of the model's image, too few PSS to find it), and measures each cell's band from its CRS. Every box lying at
+least half inside a cell's band, or covering at least half of it while sticking out of the cells it covers by at
+most :data:`BLUR_HZ` (a 1.4 MHz cell the model drew 2.4 MHz wide) or whose own PSS/SSS gave the cell's PCI,
+becomes part of that cell (a box covering two cells goes to both): one annotation per cell and time run, labelled LTE with the cell's PCI and band
 (``radiofm:edges`` "measured", ``radiofm:evidence`` ``scan``). A cell needs PSS, SSS and CRS to agree, so a false
 cell is unlikely (each test ~1e-3 or rarer on noise, ``radiofm.dsp.lte_cells``).
 """

@@ -10,9 +10,9 @@ from its DC), over :data:`SCAN_MS` of samples around the piece (a weak cell may 
 of the model's image, too few PSS to find it), and measures each cell's band from its CRS. Every box lying at
 least half inside a cell's band, or covering at least half of it while sticking out of the cells it covers by at
 most :data:`BLUR_HZ` (a 1.4 MHz cell the model drew 2.4 MHz wide) or whose own PSS/SSS gave the cell's PCI,
-becomes part of that cell (a box covering two cells goes to both): one annotation per cell and time run, labelled LTE with the cell's PCI and band
-(``radiofm:edges`` "measured", ``radiofm:evidence`` ``scan``). A cell needs PSS, SSS and CRS to agree, so a false
-cell is unlikely (each test ~1e-3 or rarer on noise, ``radiofm.dsp.lte_cells``).
+becomes part of that cell (a box covering two cells goes to both): one annotation per cell and time run, labelled
+LTE with the cell's PCI and band (``radiofm:edges`` "measured", ``radiofm:evidence`` ``scan``). A cell needs PSS,
+SSS and CRS to agree, so a false cell is unlikely (each test ~1e-3 or rarer on noise, ``radiofm.dsp.lte_cells``).
 """
 
 from __future__ import annotations

@@ -47,8 +47,8 @@ NR_BURST_Z_THRESHOLD = 8.0  # burst-pattern average (an average of 4-8: a lighte
 SSS_Z_THRESHOLD = 6.0
 OCCURRENCE_Z = 5.0  # a single symbol counts as a PSS occurrence above this z (periodicity, SSS combining)
 # The coherent LTE PSS statistic (lte_search_grid), counted only with a confirmed SSS. Its nulls (same benchmark,
-# session 20, 150 trials): noise median 6.2, max 8.5; fully loaded NR carriers at 15 kHz max 9.2 (4 of 70 above
-# 9: a strong SSB correlates partly with an LTE PSS), none of them with an SSS above 5.6.
+# session 20, 150 trials): noise median 6.1, max 8.6; fully loaded NR carriers at 15 kHz max 9.8 (2 of 70 above
+# 9: a strong SSB correlates partly with an LTE PSS), none of them with an SSS above 5.3.
 LTE_COHERENT_Z_THRESHOLD = 9.0
 # coherent LTE PSS: residual timing searched over +- LAG_REACH of the useful symbol (+-8.3 us: a CP correlation
 # that a neighbour's leakage or an IQ image pulled off the cell's timing; 2.5 us did not cover what we saw), in

@@ -108,6 +108,24 @@ def span_spectrum(iq: np.ndarray) -> np.ndarray:
     return scipy.fft.fft(np.asarray(iq, dtype=np.complex64), workers=1)
 
 
+def block_powers(spectrum: np.ndarray, fs: float, lower_hz: float, upper_hz: float, block_hz: float) -> np.ndarray:
+    """Mean |X|^2 of :func:`span_spectrum`'s bins in consecutive blocks of ``block_hz`` over [lower_hz, upper_hz)
+    (Hz from the centre; the last partial block dropped, at least one block). float64 (B,)."""
+    n = spectrum.size
+    df = fs / n
+    first, per = int(np.ceil(lower_hz / df)), max(int(round(block_hz / df)), 1)
+    count = max(int((upper_hz - lower_hz) / df) // per, 1)
+    bins = (first + np.arange(count * per)) % n
+    power = spectrum[bins].real.astype(np.float64) ** 2 + spectrum[bins].imag.astype(np.float64) ** 2
+    return power.reshape(count, per).mean(axis=1)
+
+
+def noise_floor(spectrum: np.ndarray, fs: float, block_hz: float = 100e3) -> float:
+    """The quietest ``block_hz`` block's mean |X|^2 within +-0.45 fs (away from the anti-alias roll-off): at most
+    the noise floor where any part of the band holds only noise (a little below it: the minimum of many blocks)."""
+    return float(block_powers(spectrum, fs, -0.45 * fs, 0.45 * fs, block_hz).min())
+
+
 def choose_nf15(width_hz: float) -> int:
     """Smallest FFT size in :data:`NF15_CHOICES` whose rate nf15 * 15 kHz covers ``width_hz``."""
     for nf in NF15_CHOICES:

@@ -270,3 +270,15 @@ def test_coherent_pss_tolerates_a_grid_timed_late_and_corrects_the_frame_start()
     assert results[1]["z_diff"] < results[0]["z_diff"]  # ISI costs the differential statistic too
     step = cellsearch.LAG_STEP * FS / 15e3  # one lag step in recording samples
     assert abs(results[1]["frame_start_sample"] - results[0]["frame_start_sample"]) <= step
+
+
+def test_noise_floor_and_block_powers_of_the_span_spectrum():
+    rng = np.random.default_rng(2)
+    n = int(0.01 * FS)
+    noise = ((rng.standard_normal(n) + 1j * rng.standard_normal(n)) / np.sqrt(2)).astype(np.complex64)
+    tone = 10 * np.exp(2j * np.pi * 5e6 / FS * np.arange(n)).astype(np.complex64)
+    spectrum = ofdm_rx.span_spectrum(noise + tone)
+    floor = ofdm_rx.noise_floor(spectrum, FS)
+    assert 0.85 * n < floor < n  # E|X|^2 = N for unit-power white noise; the quietest of ~550 blocks lies below
+    blocks = ofdm_rx.block_powers(spectrum, FS, 4.5e6, 5.5e6, 200e3)
+    assert blocks.shape == (5,) and blocks.max() > 100 * floor  # the tone's block

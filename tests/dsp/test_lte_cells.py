@@ -76,3 +76,21 @@ def test_band_from_crs_needs_the_right_cell():
     kw = {"dc_hz": c["dc_hz"], "frame_start_sample": c["frame_start_sample"]}
     assert lte_cells.cell_band(x, FS, pci=c["pci"], **kw)["n_rb"] == 50
     assert lte_cells.cell_band(x, FS, pci=(c["pci"] + 1) % 504, **kw) is None
+
+
+def test_scan_skips_noise_only_sub_bands_and_still_finds_a_weak_idle_cell(monkeypatch):
+    """An idle 10 MHz cell at -3 dB in 42 MHz of otherwise empty band (40 ms): the cell is found, and the
+    sub-bands holding only noise are not searched (QUIET_DB above the span's noise floor)."""
+    iq, meta = single_carrier("LTE", np.random.default_rng(1), bandwidth_mhz=10, snr_db=-3.0, centre_hz=-6e6, load=0.0)
+    searched = []
+    search = lte_cells._search
+
+    def counting(x, fs, lo, hi, spectrum):
+        searched.append((lo, hi))
+        return search(x, fs, lo, hi, spectrum)
+
+    monkeypatch.setattr(lte_cells, "_search", counting)
+    cells = lte_cells.scan_lte_cells(iq, FS, lower_hz=-24e6, upper_hz=18e6)
+    assert [(c["pci"], c["n_rb"]) for c in cells] == [(meta["n_id_cell"], 50)]
+    assert len(searched) < 35 / 2  # 35 sub-bands of 1.2 MHz
+    assert all(hi > meta["lower_edge_hz"] and lo < meta["upper_edge_hz"] for lo, hi in searched)

@@ -40,7 +40,7 @@ from radiofm.dsp.lte_cells import scan_lte_cells
 from radiofm.dsp.nr_cellsearch import nr_pss_search
 
 SCAN_MS = 40.0  # span searched (two NR SSB bursts at the default 20 ms period)
-LTE_SCAN_MS = 20.0  # of which the LTE search uses the first (four PSS/SSS, as annotate's per-carrier stage)
+LTE_SCAN_MS = 40.0  # of which the LTE search uses the first (eight PSS/SSS: a cell at -4 dB needs them)
 NR_WINDOW_HZ = 16e6  # NR SSB search windows (a 30 kHz PSS is 3.8 MHz wide: windows overlap by 4 MHz)
 NR_STEP_HZ = 12e6
 MIN_FREE_HZ = 1.4e6  # a gap narrower than the narrowest carrier is not searched

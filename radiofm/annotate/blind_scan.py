@@ -39,8 +39,7 @@ from radiofm.dsp import ofdm_rx
 from radiofm.dsp.lte_cells import scan_lte_cells
 from radiofm.dsp.nr_cellsearch import nr_pss_search
 
-SCAN_MS = 40.0  # span searched (two NR SSB bursts at the default 20 ms period)
-LTE_SCAN_MS = 40.0  # of which the LTE search uses the first (eight PSS/SSS: a cell at -4 dB needs them)
+SCAN_MS = 40.0  # span searched (two NR SSB bursts at the default 20 ms period; eight LTE PSS: -4 dB cells need them)
 NR_WINDOW_HZ = 16e6  # NR SSB search windows (a 30 kHz PSS is 3.8 MHz wide: windows overlap by 4 MHz)
 NR_STEP_HZ = 12e6
 MIN_FREE_HZ = 1.4e6  # a gap narrower than the narrowest carrier is not searched
@@ -82,17 +81,15 @@ def search_cells(
     ([(decision, band of its box, class 1 NR / 2 LTE)], searches run)."""
     found: list[tuple[Decision, tuple[float, float], int]] = []
     searches = 0
-    n_lte = min(x.size, int(round(LTE_SCAN_MS * 1e-3 * fs)))
-    spectrum = ofdm_rx.span_spectrum(x[:n_lte])  # one FFT of the span for every band searched
+    spectrum = ofdm_rx.span_spectrum(x)  # one FFT of the span for every band searched
     for lo, hi in free:
         searches += 1
-        for cell in scan_lte_cells(x[:n_lte], fs, lower_hz=lo, upper_hz=hi, max_cells=8, spectrum=spectrum):
+        for cell in scan_lte_cells(x, fs, lower_hz=lo, upper_hz=hi, max_cells=8, spectrum=spectrum):
             if ("LTE", cell["pci"]) not in known:
                 known.add(("LTE", cell["pci"]))
                 band = (cell["lower_hz"], cell["upper_hz"])
-                found.append((lte_cell_decision(cell, [], n_lte / fs * 1e3, (lo, hi)), band, 2))
+                found.append((lte_cell_decision(cell, [], x.size / fs * 1e3, (lo, hi)), band, 2))
     lte_bands = [b for _, b, _ in found]
-    spectrum = spectrum if n_lte == x.size else ofdm_rx.span_spectrum(x)
     for lo, hi in _nr_windows([f for band in free for f in free_bands(*band, lte_bands)]):
         searches += 1
         ssb = nr_pss_search(x, fs, lower_hz=lo, upper_hz=hi, spectrum=spectrum)

@@ -6,7 +6,10 @@ symbol), so timing is known to the symbol and frequency to the subcarrier; what 
 - **LTE** (36.211 §6.11): the PSS (length-63 Zadoff-Chu, roots 25/29/34 for N_ID2 = 0/1/2, DC punctured) sits on
   the 62 subcarriers around the carrier's DC, in the last symbol of slots 0 and 10, i.e. every 5 ms (70 symbols).
   The search tries the three roots at DC positions within ``max_offset_hz`` of the expected centre and averages
-  the differential metric over the 5 ms periods (non-coherent gain: 8 periods in 40 ms).
+  over the 5 ms periods (non-coherent gain: 8 periods in 40 ms) two metrics: the differential one (any timing)
+  and a coherent one over +-8.3 us of residual timing (~6 dB more sensitive near 0 dB SNR; counted only with a
+  confirmed SSS, see :func:`lte_search_grid`); :func:`lte_search_baseband` checks the grid's subcarrier offset
+  on the PSS itself.
   The SSS (the symbol before the PSS for FDD, three symbols before for TDD; both tried) is detected coherently
   across subcarriers with the PSS as channel estimate, jointly over all periods and both subframe parities (its
   two halves swap between subframes 0 and 5) -> N_ID1, frame timing and duplex mode.

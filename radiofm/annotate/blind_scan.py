@@ -81,10 +81,11 @@ def search_cells(
     ([(decision, band of its box, class 1 NR / 2 LTE)], searches run)."""
     found: list[tuple[Decision, tuple[float, float], int]] = []
     searches = 0
-    spectrum = ofdm_rx.span_spectrum(x)  # one FFT of the span for every band searched
+    spectrum = ofdm_rx.span_spectrum(x)  # one FFT and one noise floor of the span for every band searched
+    kw = {"max_cells": 8, "spectrum": spectrum, "floor": ofdm_rx.noise_floor(spectrum, fs)}
     for lo, hi in free:
         searches += 1
-        for cell in scan_lte_cells(x, fs, lower_hz=lo, upper_hz=hi, max_cells=8, spectrum=spectrum):
+        for cell in scan_lte_cells(x, fs, lower_hz=lo, upper_hz=hi, **kw):
             if ("LTE", cell["pci"]) not in known:
                 known.add(("LTE", cell["pci"]))
                 band = (cell["lower_hz"], cell["upper_hz"])

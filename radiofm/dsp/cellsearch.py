@@ -140,7 +140,8 @@ def lte_search_grid(
     single_mean, single_std = mean_std(single)
     occ_z = (single[n2, occ, di] - single_mean) / single_std
     # the DC: the coherent candidates (a few, see _lte_candidates), the one whose SSS stands out best
-    candidates = _lte_candidates(grid, occ, dcs, int(n2), lag_reach)
+    lags, _ = _lag_steering(grid.y.shape[1], grid.advance, lag_reach)
+    candidates = _lte_candidates(coherent[n2][:, occ].sum(axis=1), dcs, lags)
     tries = [(c, _lte_sss(grid, occ, c, int(n2), lag)) for c, lag in candidates]
     dc_bin, sss = max(tries, key=lambda t: t[1].get("sss_z", -np.inf))
     # the coherent statistic's null tail is heavier (a strong NR SSB can reach its threshold): alone, it counts
@@ -271,22 +272,18 @@ def _box7(a: np.ndarray) -> np.ndarray:
     return c[:, 7:] - c[:, :-7]
 
 
-def _lte_candidates(
-    grid: SymbolGrid, occ: np.ndarray, dcs: np.ndarray, n_id2: int, reach: float, keep: int = 4
-) -> list:
+def _lte_candidates(values: np.ndarray, dcs: np.ndarray, lags: np.ndarray, keep: int = 4) -> list:
     """The DC bins among ``dcs`` where the PSS correlates best coherently, each with its best lag: [(bin, lag)].
 
     The differential products of a Zadoff-Chu sequence are a pure tone, so the differential metric barely changes
     when the pattern slides by a few bins. Coherently, a slide by d bins looks like a timing offset of d u / 63
     symbols modulo one (the ZC time-frequency coupling): far outside the timing uncertainty, except for the
     slides with d u = +-1 or +-2 (mod 63) (d = +-5, +-10 for u = 25; +-13, +-26 for u = 29, 34), which pass for
-    1-2 us of delay. So every DC is correlated coherently at the PSS symbols ``occ`` allowing ``reach`` of a
-    symbol of residual timing (CP-sync error, channel delay), and the ``keep`` best local maxima (>= 0.6 of the
-    best) are returned, best first, for the SSS to decide (with a wide ``reach`` more slides pass, so the SSS
-    decides more often).
+    1-2 us of delay. ``values`` (L, D) is the coherent metric (:func:`_coherent_metric`, N_ID2 chosen) summed over
+    the PSS symbols, for every lag of ``lags`` (residual timing: CP-sync error, channel delay) and every DC; the
+    ``keep`` best local maxima over DCs (>= 0.6 of the best) are returned, best first, for the SSS to decide (with
+    a wide lag range more slides pass, so the SSS decides more often).
     """
-    lags, _ = _lag_steering(grid.y.shape[1], grid.advance, reach)
-    values = _coherent_metric(grid.y[occ], grid.advance, dcs, reach)[n_id2].sum(axis=1)  # (L, D)
     best_lag = lags[np.argmax(values, axis=0)]
     values = values.max(axis=0)
     padded = np.r_[-np.inf, values, -np.inf]

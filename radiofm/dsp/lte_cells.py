@@ -176,8 +176,8 @@ def _search(x: np.ndarray, fs: float, lo: float, hi: float, spectrum: np.ndarray
     except RadioFMError:  # span shorter than 0.5 ms at this rate
         return None
     kw = {"tau0": sync.tau0, "freq_offset_hz": sync.freq_offset_hz}
-    hit, grid = lte_search_baseband(bb, center_hz=0.5 * (lo + hi), max_offset_hz=0.5 * (hi - lo), **kw)
-    return hit if grid.y.shape[0] >= 2 else None
+    hit, _ = lte_search_baseband(bb, center_hz=0.5 * (lo + hi), max_offset_hz=0.5 * (hi - lo), **kw)
+    return hit  # a grid of fewer than 2 symbols: not detected (lte_search_grid)
 
 
 def _cell_grid(x: np.ndarray, fs: float, dc_hz: float, frame_start_sample: float, spectrum: np.ndarray):
@@ -215,7 +215,14 @@ def cell_band(x: np.ndarray, fs: float, *, dc_hz: float, pci: int, frame_start_s
 
 
 def scan_lte_cells(
-    x: np.ndarray, fs: float, *, lower_hz: float, upper_hz: float, max_cells: int = 4, spectrum=None
+    x: np.ndarray,
+    fs: float,
+    *,
+    lower_hz: float,
+    upper_hz: float,
+    max_cells: int = 4,
+    spectrum: np.ndarray | None = None,
+    floor: float | None = None,
 ) -> list[dict]:
     """LTE cells whose DC lies in [lower_hz, upper_hz] (Hz from the centre of the span ``x`` at ``fs``).
 
@@ -225,10 +232,12 @@ def scan_lte_cells(
     counts only with a confirmed SSS (a PCI) and a CRS band (:func:`cell_band`); the strongest cells are kept
     first and a detection inside a kept cell's band is dropped. Each cell: ``pci``, ``dc_hz``, ``z`` (PSS CFAR
     z), ``sss_z``, ``duplex``, ``frame_start_sample`` and the band (``n_rb``, ``lower_hz``, ``upper_hz``,
-    ``z_inside``, ``z2_inside``). Sub-bands holding only noise (:data:`QUIET_DB`) are skipped. Cost: ~50 ms per
-    sub-band searched on one core for 20 ms of samples."""
+    ``z_inside``, ``z2_inside``). Sub-bands holding only noise (:data:`QUIET_DB`) are skipped. ``spectrum`` /
+    ``floor``: the span's :func:`ofdm_rx.span_spectrum` / :func:`ofdm_rx.noise_floor` when already computed.
+    Cost: ~50 ms per sub-band searched on one core for 20 ms of samples."""
     spectrum = ofdm_rx.span_spectrum(x) if spectrum is None else spectrum
-    quiet = ofdm_rx.noise_floor(spectrum, fs) * 10 ** (QUIET_DB / 10)
+    floor = ofdm_rx.noise_floor(spectrum, fs) if floor is None else floor
+    quiet = floor * 10 ** (QUIET_DB / 10)
     found = []
     for lo in np.arange(lower_hz, upper_hz, SCAN_STEP_HZ):
         hi = min(lo + SCAN_STEP_HZ, upper_hz)

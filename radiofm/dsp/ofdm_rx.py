@@ -115,8 +115,8 @@ def block_powers(spectrum: np.ndarray, fs: float, lower_hz: float, upper_hz: flo
     df = fs / n
     first, per = int(np.ceil(lower_hz / df)), max(int(round(block_hz / df)), 1)
     count = max(int((upper_hz - lower_hz) / df) // per, 1)
-    bins = (first + np.arange(count * per)) % n
-    power = spectrum[bins].real.astype(np.float64) ** 2 + spectrum[bins].imag.astype(np.float64) ** 2
+    picked = spectrum[(first + np.arange(count * per)) % n]
+    power = picked.real.astype(np.float64) ** 2 + picked.imag.astype(np.float64) ** 2
     return power.reshape(count, per).mean(axis=1)
 
 

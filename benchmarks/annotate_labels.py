@@ -15,7 +15,7 @@ it isolates the physical-layer stage (without it, every carrier is "unknown").
 
     .venv/bin/python benchmarks/annotate_labels.py --model RUN [--captures 8] [--generators main,alt]
         [--regimes random,matlab,full,idle,gated] [--seed 0] [--threshold 0.5] [--no-lte-scan] [--no-nr-scan]
-        [--scan-all] [--name annotate_labels]
+        [--scan-all] [--no-scan-nr] [--name annotate_labels]
 
 Prints one row per generator x regime x class (right / wrong / unknown / missed, with and without PHY; the
 frequency IoU of each true carrier's band with its best annotation, 0 when none overlaps it, as a mean and as the
@@ -38,7 +38,9 @@ from _nrlte_cases import FS, REGIMES, cases
 
 from radiofm.annotate import annotate_recording, model_predictor
 from radiofm.annotate.decide import MIN_SCORE, PHY_MAX_MS, decide
+from radiofm.annotate.score import AnnotateScore
 from radiofm.data import open_recording, write_sigmf
+from radiofm.data.sigmf_format import Annotation
 from radiofm.tasks.segmentation import load_segmentation_model
 
 
@@ -108,6 +110,30 @@ def _totals(counts: dict, ious: dict) -> dict:
     return out
 
 
+def _as_annotation(c: dict) -> Annotation:
+    return Annotation(c["sample_start"], c["sample_count"], c["lower_edge_hz"], c["upper_edge_hz"], c["type"])
+
+
+def _pixel_rows(pixels: dict) -> list[dict]:
+    """Pixel scores of annotate's boxes per generator and regime, then per generator over the regimes other than
+    ``matlab`` (the demo model's training regimes: in distribution for ``main``) and over ``matlab``."""
+    groups = {f"{g}/{r}": [(g, r)] for g, r in sorted(pixels)}
+    for gen in sorted({g for g, _ in pixels}):
+        groups[f"{gen}/not matlab"] = [(g, r) for g, r in pixels if g == gen and r != "matlab"]
+    rows = []
+    for name, keys in groups.items():
+        score = AnnotateScore()
+        for key in keys:
+            score += pixels[key]
+        px = score.report()["pixel"]
+        acc = px["per_class_accuracy"]
+        rows.append(
+            {"group": name, "pixel_mca": round(px["mean_class_accuracy"], 4)}
+            | {f"acc_{c}": None if v is None else round(v, 4) for c, v in acc.items()}
+        )
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, help="segmentation run folder, or 'energy' (no model)")
@@ -121,6 +147,7 @@ def main() -> None:
     ap.add_argument("--no-lte-scan", action="store_true", help="skip annotate.lte_scan (compare without it)")
     ap.add_argument("--no-nr-scan", action="store_true", help="skip annotate.nr_scan (compare without it)")
     ap.add_argument("--scan-all", action="store_true", help="annotate --scan-all (annotate.blind_scan)")
+    ap.add_argument("--no-scan-nr", action="store_true", help="annotate --no-scan-nr (no blind NR SSB search)")
     ap.add_argument("--name", default="annotate_labels")
     args = ap.parse_args()
     skipped = [name for name, off in (("find_lte_cells", args.no_lte_scan), ("find_nr_cells", args.no_nr_scan)) if off]
@@ -138,6 +165,7 @@ def main() -> None:
     ious: dict = defaultdict(list)  # frequency IoU of each true carrier with its best annotation (0: none)
     measured: dict = defaultdict(int)  # found carriers whose edges the PHY stage measured
     carriers_out, phy_cpu, total_cpu, false_boxes, false_out = [], [], [], defaultdict(int), []
+    pixels: dict = defaultdict(AnnotateScore)  # (generator, regime) -> annotate's boxes scored per pixel
     with tempfile.TemporaryDirectory() as tmp:
         for gen, regime, i, iq, truth in cases(
             args.captures, args.seed, args.generators.split(","), args.regimes.split(",")
@@ -152,10 +180,18 @@ def main() -> None:
                 min_score=args.min_score,
                 threshold=args.threshold,
                 scan_all=args.scan_all,
+                scan_nr=not args.no_scan_nr,
             )
             total_cpu.append(time.process_time() - t0)
             if res.phy and res.phy["carriers"]:
                 phy_cpu.append(res.phy["cpu_s"] / res.phy["carriers"])
+            pixels[(gen, regime)].add(
+                [_as_annotation(c) for c in truth],
+                res.annotations,
+                n_samples=len(iq),
+                lower_hz=-FS / 2,
+                upper_hz=FS / 2,
+            )
             used = set()
             for c in truth:
                 a, iou = _match(c, res.annotations)
@@ -219,6 +255,8 @@ def main() -> None:
             }
         )
     print_table(rows)
+    pixel_rows = _pixel_rows(pixels)
+    print_table(pixel_rows)
     summary = {
         "all_carriers": _totals(counts, ious),
         "phy_cpu_s_per_carrier": {
@@ -244,6 +282,8 @@ def main() -> None:
             "lte_scan": not args.no_lte_scan,
             "nr_scan": not args.no_nr_scan,
             "scan_all": args.scan_all,
+            "scan_nr": not args.no_scan_nr,
+            "pixels": pixel_rows,
             "carriers": carriers_out,
             "false_boxes": false_out,
         },

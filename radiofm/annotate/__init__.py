@@ -83,7 +83,9 @@ also searches the band no identified cell occupies for cells the model did not s
 Each annotation: ``core:sample_start``/``core:sample_count`` (column edges mapped back to recording samples),
 ``core:freq_lower_edge``/``core:freq_upper_edge`` (absolute Hz from the capture's centre frequency; relative to 0
 when unknown: the occupied band the PHY stage measured to a few kHz when it could, else the model's row edges;
-``radiofm:edges`` says which, "measured" or "grid"; see :mod:`radiofm.annotate.decide`), ``core:label``
+``radiofm:edges`` says which, "measured" or "grid", or "estimated" for an NR cell without DMRS: its SSB's band
+widened over the model's boxes and the power above the noise beside them; see :mod:`radiofm.annotate.decide`),
+``core:label``
 "NR"/"LTE"/"unknown", ``radiofm:scores`` (the pooled spectrogram scores {"NR": p, "LTE": 1 - p}),
 ``radiofm:decision`` (what decided: "phy", "spectrogram", "undecided", "both cells"), ``radiofm:confidence``
 (mean probability of the label's class over the carrier's pixels; of NR + LTE for "unknown"), and when the PHY

@@ -1,6 +1,7 @@
-"""Cells the model missed: the band searched for LTE and NR cells wherever no identified cell is
-(``radiofm annotate --scan-all``: :func:`find_missed_cells`; off by default, it costs ~2 CPU-s per recording),
-and always beside a box that reaches beyond the cell identified in it (:func:`find_cells_beside`).
+"""Cells the model missed: the band searched for NR cells wherever no identified cell is (by default; ~1 CPU-s per
+recording; ``--no-scan-nr`` skips it), with ``radiofm annotate --scan-all`` for LTE cells too (~2 CPU-s more)
+(:func:`find_missed_cells`), and always beside a box that reaches beyond the cell identified in it
+(:func:`find_cells_beside`).
 
 The physical-layer stages before this one only look around the model's boxes: a carrier the model did not see at
 all (in-band SNR around 0 dB and below, where its spectrogram hardly shows it) gets no annotation. A cell's
@@ -11,7 +12,8 @@ occupies:
 - LTE: :func:`radiofm.dsp.lte_cells.scan_lte_cells` (PSS + SSS + a CRS band at every DC position);
 - NR: :func:`radiofm.dsp.nr_cellsearch.nr_pss_search` in overlapping windows of :data:`NR_WINDOW_HZ` (each
   returns its strongest SSB), then the cell's band from its PDSCH DMRS (:func:`radiofm.dsp.nr_cells.
-  nr_cell_band`; without DMRS, idle, only the SSB's 20 RBs are known: the annotation covers those, edges "grid").
+  nr_cell_band`; without DMRS (idle, weak) the SSB's band widened over the power above the noise beside it, edges
+  "estimated").
 
 Each new cell becomes one carrier over the searched span (and takes any unidentified box lying at least half
 inside its band, at any time), with ``radiofm:evidence`` saying it was found by this scan. A cell is annotated only
@@ -31,7 +33,7 @@ import numpy as np
 from radiofm.annotate.boxes import Box
 from radiofm.annotate.decide import Decision, in_time_order, is_cell, overlap_hz, read_span
 from radiofm.annotate.lte_scan import cell_decision as lte_cell_decision
-from radiofm.annotate.nr_scan import EDGE_GUARD_HZ, measure_band, ssb_band, ssb_decision
+from radiofm.annotate.nr_scan import EDGE_GUARD_HZ, energy_limits, idle_decision, measure_band, ssb_decision
 from radiofm.annotate.nr_scan import cell_decision as nr_cell_decision
 from radiofm.annotate.plan import Plan
 from radiofm.data.recording import Recording
@@ -75,15 +77,15 @@ def _nr_windows(free: Sequence[tuple[float, float]]) -> list[tuple[float, float]
 
 
 def search_cells(
-    x: np.ndarray, fs: float, free: Sequence[tuple[float, float]], known: set
+    x: np.ndarray, fs: float, free: Sequence[tuple[float, float]], known: set, *, lte: bool = True
 ) -> tuple[list[tuple[Decision, tuple[float, float], int]], int]:
-    """LTE and NR cells in the ``free`` bands of the span ``x`` whose (label, PCI) is not in ``known`` (updated):
-    ([(decision, band of its box, class 1 NR / 2 LTE)], searches run)."""
+    """LTE (unless ``lte`` is False) and NR cells in the ``free`` bands of the span ``x`` whose (label, PCI) is not
+    in ``known`` (updated): ([(decision, band of its box, class 1 NR / 2 LTE)], searches run)."""
     found: list[tuple[Decision, tuple[float, float], int]] = []
     searches = 0
     spectrum = ofdm_rx.span_spectrum(x)  # one FFT and one noise floor of the span for every band searched
-    kw = {"max_cells": 8, "spectrum": spectrum, "floor": ofdm_rx.noise_floor(spectrum, fs)}
-    for lo, hi in free:
+    kw = {"max_cells": 8, "spectrum": spectrum, "floor": ofdm_rx.noise_floor(spectrum, fs) if lte else None}
+    for lo, hi in free if lte else ():
         searches += 1
         for cell in scan_lte_cells(x, fs, lower_hz=lo, upper_hz=hi, **kw):
             if ("LTE", cell["pci"]) not in known:
@@ -102,8 +104,12 @@ def search_cells(
         band = measure_band(x, fs, pci=ssb["pci"], scs_hz=scs, ssb_center_hz=centre, spectrum=spectrum)
         if band is not None:
             found.append((nr_cell_decision(base, band, []), (band["lower_hz"], band["upper_hz"]), 1))
-        else:  # idle: only its SSB is known
-            found.append((base, ssb_band(scs, centre), 1))
+        else:  # idle or weak: its SSB, and the power beside it up to the cells found
+            within = next(((a, b) for a, b in free if a <= centre <= b), (lo, hi))
+            taken = [band for _, band, _ in found]
+            limits = energy_limits(base.evidence["ssb"], fs, taken, within)
+            idle = idle_decision(base, [], [], spectrum=spectrum, fs=fs, limits=limits)
+            found.append((idle, idle.band_hz, 1))
     return found, searches
 
 
@@ -133,16 +139,17 @@ def find_missed_cells(
     *,
     ms: float = SCAN_MS,
     nonfinite: str = "error",
+    lte: bool = True,
 ) -> tuple[list[Box], list[Decision], int]:
-    """(boxes, decisions, searches run) with every LTE or NR cell found outside the identified cells added as a
-    carrier (module docstring)."""
+    """(boxes, decisions, searches run) with every LTE (unless ``lte`` is False) or NR cell found outside the
+    identified cells added as a carrier (module docstring)."""
     fs = plan.sample_rate_hz
     count = min(int(round(ms * 1e-3 * fs)), plan.n_samples)
     n_cols = min(int(np.ceil(count / plan.samples_per_column)), plan.n_columns)
     edge = 0.5 * fs - EDGE_GUARD_HZ
     known, taken = _known(decisions)
     x = read_span(rec, 0, count, nonfinite)
-    found, searches = search_cells(x, fs, free_bands(-edge, edge, taken), known)
+    found, searches = search_cells(x, fs, free_bands(-edge, edge, taken), known, lte=lte)
     out_b, out_d = list(boxes), list(decisions)
     _add(out_b, out_d, plan, found, (0, n_cols))
     return *in_time_order(out_b, out_d), searches

@@ -82,6 +82,7 @@ class Decision:
     evidence: dict | None = None  # summary of the physical-layer evidence (None: not run)
     pci: int | None = None
     band_hz: tuple[float, float] | None = None  # measured occupied band (Hz from the recording centre), if any
+    band_source: str = "measured"  # how band_hz was found: "measured", or "estimated" (an NR cell without DMRS)
 
 
 def group_carriers(boxes: Sequence[Box], *, row_tolerance: int = 1) -> list[list[int]]:
@@ -136,13 +137,16 @@ def sync_evidence(label: str, pci: int, span_ms: float, **more) -> dict:
             "span_ms": round(span_ms, 2)} | more  # fmt: skip
 
 
-def phy_decision(label: str, members: Sequence[Box], evidence: dict, pci: int, band=None) -> Decision:
+def phy_decision(
+    label: str, members: Sequence[Box], evidence: dict, pci: int, band=None, band_source: str = "measured"
+) -> Decision:
     """A carrier identified at the physical layer (a cell stage's decision): ``label`` with ``pci``, the members'
-    pooled scores and mean p(label), ``band`` (lower, upper) Hz or None."""
+    pooled scores and mean p(label), ``band`` (lower, upper) Hz or None, found as ``band_source`` says."""
     n_pix = sum(b.n_pixels for b in members) or 1
     mass = sum(b.nr_sum if label == "NR" else b.lte_sum for b in members)
     band = None if band is None else (float(band[0]), float(band[1]))
-    return Decision(label, pooled_scores(members), "phy", round(float(mass / n_pix), 4), evidence, pci, band)
+    confidence = round(float(mass / n_pix), 4)
+    return Decision(label, pooled_scores(members), "phy", confidence, evidence, pci, band, band_source)
 
 
 def decide(scores: dict, evidence: dict | None, *, min_score: float = MIN_SCORE) -> tuple[str, str]:
@@ -365,7 +369,7 @@ def measured_band(evidence: dict, grid_band: tuple[float, float], label: str = "
 def annotation_extra(d: Decision) -> dict:
     """The ``radiofm:`` keys of one annotation from its carrier's decision."""
     extra = {"radiofm:confidence": d.confidence, "radiofm:scores": dict(d.scores), "radiofm:decision": d.decided_by}
-    extra["radiofm:edges"] = "measured" if d.band_hz is not None else "grid"
+    extra["radiofm:edges"] = d.band_source if d.band_hz is not None else "grid"
     if d.pci is not None:
         extra["radiofm:pci"] = int(d.pci)
     if d.evidence is not None:

@@ -18,7 +18,9 @@ whole SSB is labelled NR with its PCI, the others stay separate carriers, often 
 
 Boxes of another identified cell (an LTE cell, an NR cell with another PCI) are never taken. A cell whose DMRS are
 not found (idle: SSB and CORESET only; no PDSCH in the span; too weak) takes only the boxes lying at least half
-inside its SSB's band, without a measured band. Each SSB
+inside its SSB's band, and its band is the SSB's widened over those boxes (the SSB lies inside the carrier; the
+model's boxes of an idle cell are mostly its CORESET) and over the power above the noise floor beside them, up to
+the nearest other cell (:func:`idle_decision`): ``radiofm:edges`` "estimated". Each SSB
 search costs what the per-carrier one does on a band 8 MHz wider; each DMRS search about 0.3-0.6 CPU-s for a
 61.44 MS/s, 40 ms span (one FFT per OFDM symbol over the band, then FFT correlations).
 """
@@ -41,6 +43,7 @@ from radiofm.annotate.decide import (
 )
 from radiofm.annotate.plan import Plan
 from radiofm.data.recording import Recording
+from radiofm.dsp import ofdm_rx
 from radiofm.dsp.nr_cells import N_RB_MAX, SSB_SUBCARRIERS, nr_cell_band
 from radiofm.dsp.nr_cellsearch import nr_pss_search
 
@@ -95,6 +98,55 @@ def cell_decision(base: Decision, band: dict, members: Sequence[Box]) -> Decisio
         f"{band['start_hz'] / 1e6:.3f} MHz: carrier of at least {band['n_rb']} RB",
     ]
     return phy_decision("NR", members, evidence, base.pci, (lo, hi))
+
+
+def idle_decision(
+    base: Decision,
+    members: Sequence[Box],
+    bands: Sequence[tuple[float, float]],
+    *,
+    spectrum: np.ndarray | None = None,
+    fs: float = 0.0,
+    limits: tuple[float, float] | None = None,
+) -> Decision:
+    """The decision of an NR cell whose DMRS were not found (idle, or too weak, or no PDSCH in the span): its band
+    is its SSB's widened over the ``bands`` of the boxes it took (the CORESET, scheduled pieces), then, given the
+    span's ``spectrum``, over the power standing above the noise floor next to it within ``limits``
+    (:func:`radiofm.dsp.ofdm_rx.energy_band`: the CORESET and scheduled RBs the model did not box). Edges
+    "estimated"."""
+    ssb = base.evidence["ssb"]
+    edges = [ssb_band(float(ssb["scs_hz"]), float(ssb["center_hz"])), *bands]
+    core = min(e[0] for e in edges), max(e[1] for e in edges)
+    lo, hi = core
+    if spectrum is not None and limits is not None:
+        floor = ofdm_rx.noise_floor(spectrum, fs)
+        lo, hi = ofdm_rx.energy_band(spectrum, fs, core=core, limits=limits, floor=floor)
+    evidence = dict(base.evidence or {})
+    evidence["nr_band"] = {"band_hz": [round(lo), round(hi)], "from": "SSB, the model's boxes and the power beside "
+                           "them (no DMRS found)", "ssb_and_boxes_hz": [round(core[0]), round(core[1])]}  # fmt: skip
+    evidence["items"] = [
+        *evidence.get("items", []),
+        f"no PDSCH DMRS of PCI {base.pci} found: band {lo / 1e6:.3f}..{hi / 1e6:.3f} MHz from its SSB, the model's "
+        f"boxes ({core[0] / 1e6:.3f}..{core[1] / 1e6:.3f} MHz) and the power above the noise beside them",
+    ]
+    return phy_decision("NR", members, evidence, base.pci, (lo, hi), band_source="estimated")
+
+
+def energy_limits(
+    ssb: dict, fs: float, taken: Sequence[tuple[float, float]], within: tuple[float, float] | None = None
+) -> tuple[float, float]:
+    """How far an NR cell without DMRS may extend: its largest carrier around the SSB (275 RB either side), the
+    recording's band (:data:`EDGE_GUARD_HZ` off its edges) or ``within``, up to the nearest ``taken`` band (other
+    cells') on either side."""
+    centre, reach = float(ssb["center_hz"]), 12 * N_RB_MAX * float(ssb["scs_hz"])
+    lo, hi = within or (-0.5 * fs + EDGE_GUARD_HZ, 0.5 * fs - EDGE_GUARD_HZ)
+    lo, hi = max(lo, centre - reach), min(hi, centre + reach)
+    for a, b in taken:
+        if b <= centre:
+            lo = max(lo, b)
+        elif a >= centre:
+            hi = min(hi, a)
+    return lo, hi
 
 
 def ssb_decision(found: dict, members: Sequence[Box], window: tuple[float, float], span_ms: float) -> Decision:
@@ -184,18 +236,24 @@ def find_nr_cells(
             own = [b for b, e in zip(out_b, out_d, strict=True) if e is d]
             cells.append((d, _span(own, plan, max_ms)[0]))
     cells += [(d, start) for d, start in scanned if all(d is not c for c, _ in cells)]
-    pcis: set[int] = set()
-    for base, start in cells:
-        if base.pci in pcis:
+    measured = []  # (cell, its span's spectrum, its DMRS band or None): every cell first, so that a cell without
+    for base, start in cells:  # DMRS does not extend over another cell's band measured after it
+        if any(base.pci == m[0].pci for m in measured):
             continue
-        pcis.add(base.pci)
         ssb = base.evidence["ssb"]
-        scs, centre = float(ssb["scs_hz"]), float(ssb["center_hz"])
         x = read_span(rec, *_window(start, plan, max_ms), nonfinite)
         searches += 1
-        band = measure_band(x, plan.sample_rate_hz, pci=base.pci, scs_hz=scs, ssb_center_hz=centre)
+        spectrum = ofdm_rx.span_spectrum(x)
+        band = measure_band(x, plan.sample_rate_hz, pci=base.pci, scs_hz=float(ssb["scs_hz"]),
+                            ssb_center_hz=float(ssb["center_hz"]), spectrum=spectrum)  # fmt: skip
+        measured.append((base, spectrum if band is None else None, band))
+    # the bands no cell without DMRS may extend over: every other cell's measured band, or its SSB's
+    cell_bands = {m[0].pci: (m[2]["lower_hz"], m[2]["upper_hz"]) if m[2] else ssb_band(
+        float(m[0].evidence["ssb"]["scs_hz"]), float(m[0].evidence["ssb"]["center_hz"])) for m in measured}  # fmt: skip
+    for base, spectrum, band in measured:
+        ssb = base.evidence["ssb"]
         # without DMRS only the SSB's band is the cell's for sure
-        edges = (band["lower_hz"], band["upper_hz"]) if band is not None else ssb_band(scs, centre)
+        edges = (band["lower_hz"], band["upper_hz"]) if band is not None else cell_bands[base.pci]
         members = []
         for i, (b, d) in enumerate(zip(out_b, out_d, strict=True)):
             if _other_cell(d, base.pci):
@@ -203,7 +261,15 @@ def find_nr_cells(
             blo, bhi = plan.band_hz(b.row_lo, b.row_hi)
             if d is base or overlap_hz((blo, bhi), edges) >= 0.5 * (bhi - blo):
                 members.append(i)
-        decision = cell_decision(base, band, [out_b[i] for i in members]) if band is not None else base
+        own = [out_b[i] for i in members]
+        if band is not None:
+            decision = cell_decision(base, band, own)
+        else:
+            taken = [d.band_hz for d in out_d if _other_cell(d, base.pci) and d.band_hz is not None]
+            taken += [b for pci, b in cell_bands.items() if pci != base.pci]
+            limits = energy_limits(ssb, plan.sample_rate_hz, taken)
+            bands = [plan.band_hz(b.row_lo, b.row_hi) for b in own]
+            decision = idle_decision(base, own, bands, spectrum=spectrum, fs=plan.sample_rate_hz, limits=limits)
         for i in members:
             out_d[i] = decision
     return *in_time_order(out_b, out_d), searches

@@ -117,6 +117,7 @@ class AnnotateConfig:
     phy_max_ms: float = PHY_MAX_MS  # samples of each carrier the physical-layer stage analyses
     min_score: float = MIN_SCORE  # pooled spectrogram score needed to label without decisive PHY evidence
     scan_all: bool = False  # also search the band for cells the model missed (annotate.blind_scan; not with follow)
+    scan_nr: bool = True  # the same for NR SSBs only (~1 CPU-s per recording; not with follow)
     picture: bool = True  # write PREFIX.png (the overlay); False: no picture is computed or written
     quantize: str | None = None  # "int8": dynamically quantised transformer blocks (CPU; see docs/RESULTS.md)
     threads: int | None = None  # torch threads for the model (None: torch's default, one per core)
@@ -157,27 +158,8 @@ def annotate_file(
         for p in output_paths(out).values():
             if p.resolve() in ins:
                 raise RecordingError(f"output {p} would overwrite the input recording; choose another --out")
-    net, info = load_segmentation_model(model)
-    device = cfg.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    if cfg.quantize and device != "cpu":
-        raise ConfigError(f"quantize={cfg.quantize!r} runs on the CPU only, not on {device}")
-    predictor = model_predictor(net, info, batch_size=cfg.batch_size, device=device, quantize=cfg.quantize)
-    common = dict(
-        threshold=cfg.threshold,
-        min_duration_ms=cfg.min_duration_ms,
-        min_bandwidth_khz=cfg.min_bandwidth_khz,
-        batch_size=cfg.batch_size,
-        nonfinite="repair" if cfg.repair_nonfinite else "error",
-        phy=cfg.phy,
-        phy_max_ms=cfg.phy_max_ms,
-        min_score=cfg.min_score,
-        picture=cfg.picture,
-        prefetch=cfg.prefetch,
-    )
+    predictor = load_predictor(model, cfg)
+    common = analysis_kwargs(cfg)
     if cfg.follow:
         from radiofm.annotate.follow import follow_recording
 
@@ -190,6 +172,38 @@ def annotate_file(
             **common,
         )
     else:
-        result = annotate_recording(rec, predictor, progress=cfg.progress, scan_all=cfg.scan_all, **common)
+        result = annotate_recording(rec, predictor, progress=cfg.progress, scan_all=cfg.scan_all,
+                                    scan_nr=cfg.scan_nr, **common)  # fmt: skip
     paths = write_annotated(rec, result, out, model=str(model))
     return result, paths
+
+
+def load_predictor(model: str | Path, cfg: AnnotateConfig):
+    """The segmentation run ``model`` as a :data:`~radiofm.annotate.run.Predictor` with ``cfg``'s device, threads,
+    batch size and quantisation."""
+    net, info = load_segmentation_model(model)
+    device = cfg.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if cfg.quantize and device != "cpu":
+        raise ConfigError(f"quantize={cfg.quantize!r} runs on the CPU only, not on {device}")
+    return model_predictor(net, info, batch_size=cfg.batch_size, device=device, quantize=cfg.quantize)
+
+
+def analysis_kwargs(cfg: AnnotateConfig) -> dict:
+    """The keyword arguments of :func:`~radiofm.annotate.annotate_recording` that ``cfg`` sets (all but
+    ``progress``, ``scan_all`` and ``scan_nr``, which one-shot runs add)."""
+    return dict(
+        threshold=cfg.threshold,
+        min_duration_ms=cfg.min_duration_ms,
+        min_bandwidth_khz=cfg.min_bandwidth_khz,
+        batch_size=cfg.batch_size,
+        nonfinite="repair" if cfg.repair_nonfinite else "error",
+        phy=cfg.phy,
+        phy_max_ms=cfg.phy_max_ms,
+        min_score=cfg.min_score,
+        picture=cfg.picture,
+        prefetch=cfg.prefetch,
+    )

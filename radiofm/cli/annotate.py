@@ -71,8 +71,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument(
         "--scan-all",
         action="store_true",
-        help="also search the whole band (first 40 ms) for LTE/NR cells the model missed (~2 CPU-s more; "
-        "not with --follow or --no-phy)",
+        help="also search the band outside the identified cells (first 40 ms) for LTE cells the model missed, as "
+        "it is for NR cells by default (~2 CPU-s more; not with --follow or --no-phy)",
+    )
+    p.add_argument(
+        "--no-scan-nr",
+        action="store_true",
+        help="do not search the band outside the identified cells for NR SSBs the model missed (first 40 ms; "
+        "~1 CPU-s per recording; implied by --follow and --no-phy)",
     )
     p.add_argument(
         "--phy-max-ms",
@@ -160,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
         phy_max_ms=args.phy_max_ms,
         min_score=args.min_score,
         scan_all=args.scan_all,
+        scan_nr=not args.no_scan_nr,
         picture=not args.no_picture,
         quantize=None if args.quantize == "none" else args.quantize,
         threads=args.threads,

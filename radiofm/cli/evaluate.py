@@ -12,6 +12,7 @@ from radiofm.cli import _args
 EVALUATIONS = {
     "reconstruction": ("radiofm.cli.tasks.reconstruction", "MAE reconstruction accuracy per mask ratio (paper B)"),
     "segmentation": ("radiofm.cli.tasks.segmentation", "NR/LTE segmentation confusion matrices (paper A/B)"),
+    "annotate": ("radiofm.cli.tasks.annotate_eval", "annotate's output on labelled recordings: carriers and pixels"),
     "forecasting": ("radiofm.cli.tasks.forecasting", "resource-block forecasting metric (paper A Fig. 6)"),
     "signals": ("radiofm.cli.tasks.signals", "signal identification accuracy, per class, confusion (slides Task 1)"),
     "sensing": ("radiofm.cli.tasks.sensing", "CSI activity sensing accuracy and confusion matrix (paper B)"),

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from radiofm.annotate import AnnotateConfig, annotate_file
+from radiofm.annotate.evaluate import evaluate_annotate
 from radiofm.data.ism import generate_corpus
 from radiofm.data.nrlte import generate_dataset
 from radiofm.io import write_json
-from radiofm.reproduce.generalisation import evaluate_fold, generate_fold_data, train_regimes
+from radiofm.reproduce.generalisation import ALT_SEED, TEST_SEED, evaluate_fold, generate_fold_data, train_regimes
 from radiofm.reproduce.steps import Log, Step, last_record, prepare_folder, run_steps
 from radiofm.tasks import pretrain_mae
 from radiofm.tasks.finetune import DEFAULT_TRAIN as FINETUNE_TRAIN
@@ -56,6 +58,7 @@ class DemoSettings:
     held_out: str = "matlab"  # traffic regime left out of the NR/LTE training mix, scored separately
     held_out_frames: int = 100  # test frames of the held-out regime (main generator)
     alt_frames: int = 100  # test frames of the held-out regime from the independent alt generator
+    annotate_frames: int = 16  # captures per set that `annotate` is scored on (in distribution, held out, alt)
     workers: int = 2
     ism_kwargs: dict = field(default_factory=dict)  # extra generator arguments (shorter recordings for quick)
     seed: int = 0
@@ -74,6 +77,7 @@ PRESETS = {
         seg_test_frames=2,
         held_out_frames=1,
         alt_frames=1,
+        annotate_frames=1,
         seg_epochs=1,
         seg_scratch_epochs=1,
         seg_batch=2,
@@ -234,6 +238,35 @@ def _report(out: Path, s: DemoSettings, log: Log | None) -> dict:
     }
 
 
+def _annotate_sets(s: DemoSettings) -> dict[str, dict]:
+    """The capture sets `annotate` is scored on: the first frames of the in-distribution test split, of the
+    held-out regime's test split, and of the alt generator's (the same seeds as the model's test sets)."""
+    return {
+        "in_distribution": dict(seed=s.seed + TEST_SEED, traffic=train_regimes(s.held_out)),
+        "held_out": dict(seed=s.seed + TEST_SEED, traffic=[s.held_out]),
+        "held_out_alt": dict(seed=s.seed + ALT_SEED, traffic=[s.held_out], generator="alt"),
+    }
+
+
+def _annotate_test(out: Path, s: DemoSettings, log: Log | None) -> dict:
+    """What a user of `annotate` gets: its output on test captures scored per pixel and per carrier
+    (``radiofm evaluate annotate``). The IQ (19 MB a capture) is deleted once scored; the scores stay."""
+    result = {}
+    for name, kw in _annotate_sets(s).items():
+        data = out / "annotate-test" / name
+        generate_dataset(data, n_frames=s.annotate_frames, split="test", iq=True, workers=s.workers, progress=False,
+                         **kw)  # fmt: skip
+        report = evaluate_annotate(out / "segmentation", data / "iq", out / "annotate-eval" / name,
+                                   AnnotateConfig(progress=False, picture=False), progress=False)  # fmt: skip
+        shutil.rmtree(data)
+        short = {"in_distribution": "in", "held_out": "ho", "held_out_alt": "alt"}[name]
+        result[f"{short}_pixel_mca"] = _r(report["pixel"]["mean_class_accuracy"])
+        for c, r in report["carriers"].items():
+            result[f"{short}_carrier_{c}"] = _r(r["accuracy"])
+    write_json(out / "annotate-eval" / "summary.json", result | {"captures_per_set": s.annotate_frames})
+    return result
+
+
 def _annotate_showcase(out: Path, s: DemoSettings, log: Log | None) -> dict:
     rec = sorted((out / "showcase" / "iq").glob("*.sigmf-meta"))[0]
     annotate_file(rec, out / "segmentation", out / "annotated" / "showcase", AnnotateConfig())
@@ -256,6 +289,7 @@ PIPELINE: list[Step] = [
     Step("test: held-out regime, alt", "held-out-eval/alt/segmentation.json", _held_out),
     Step("segment: scratch baseline", "segmentation-scratch-eval/segmentation.json", _segment_scratch),
     Step("segmentation report", "segmentation_report.json", _report),
+    Step("annotate: test captures", "annotate-eval/summary.json", _annotate_test),
     Step("annotate a capture", "annotated/showcase.sigmf-meta", _annotate_showcase),
 ]
 

@@ -49,3 +49,18 @@ def test_a_piece_cutting_the_ssb_is_scanned_for_it(tmp_path):
     (a,) = anns
     _whole_carrier(a, m)
     assert "scan of" in a.extra["radiofm:evidence"]["items"][0]
+
+
+def test_an_idle_cell_spans_at_least_its_ssb():
+    """A cell whose DMRS were not found (idle: SSB and CORESET only): its band is its SSB's (7.2 MHz at 30 kHz)
+    widened over the boxes it took, edges "estimated"; without boxes, the SSB's band."""
+    from radiofm.annotate.decide import Decision, annotation_extra
+    from radiofm.annotate.nr_scan import idle_decision
+
+    base = Decision("NR", {"NR": 0.6, "LTE": 0.4}, "phy", 0.5, {"ssb": {"scs_hz": SCS, "center_hz": 1e6},
+                    "items": ["NR PSS"]}, pci=7)  # fmt: skip
+    box = A.Box(10, 40, 0, 255, 1, 100.0, 200, 80.0, 20.0)
+    d = idle_decision(base, [box], [(3e6, 9e6)])  # a CORESET box reaching 4.4 MHz above the SSB
+    assert d.band_hz == (1e6 - 120 * SCS, 9e6) and d.pci == 7 and d.label == "NR"
+    assert annotation_extra(d)["radiofm:edges"] == "estimated" and "no PDSCH DMRS" in d.evidence["items"][-1]
+    assert idle_decision(base, [], []).band_hz == (1e6 - 120 * SCS, 1e6 + 120 * SCS)

@@ -138,3 +138,34 @@ def test_no_picture_int8_and_follow_of_a_finished_file(world, tmp_path, capsys):
     for extra in (["--follow"], ["--no-phy"]):
         assert main(["annotate", str(src), "--model", seg, "--out", str(fast), "--scan-all", *extra]) == 2
         assert "--scan-all cannot be used with --follow or --no-phy" in capsys.readouterr().err
+
+
+def test_evaluate_annotate_scores_the_output_against_the_recordings_annotations(world, tmp_path, capsys):
+    from radiofm.annotate.score import paint
+    from radiofm.data.recording import find_recordings
+
+    out = tmp_path / "ev"
+    argv = ["evaluate", "annotate", "--model", str(world / "seg"), "--data", str(world / "train" / "iq")]
+    assert main([*argv, "--out", str(out), "--no-progress", "--max-recordings", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "annotate output scored on 2 recordings" in printed and "annotate_score.json" in printed
+    rep = json.loads((out / "annotate_score.json").read_text())
+    recs = [open_recording(p) for p in find_recordings(world / "train" / "iq")[:2]]
+    truth = [a for r in recs for a in r.annotations if a.label in ("NR", "LTE")]
+    assert len(rep["records"]) == len(truth) == sum(c["n"] for c in rep["carriers"].values())
+    assert {r["group"] for r in rep["records"]} == {a.extra["radiofm:traffic"] for a in truth}
+    band = dict(n_samples=recs[0].n_samples, lower_hz=recs[0].center_freq_hz - FS / 2)
+    pixels = [paint([a for a in r.annotations if a.label in ("NR", "LTE")], **band, upper_hz=band["lower_hz"] + FS)
+              for r in recs]  # fmt: skip
+    confusion = np.array(rep["pixel"]["confusion"])
+    assert (
+        confusion.shape == (3, 4)
+        and (confusion.sum(1) == np.bincount(np.concatenate(pixels).ravel(), minlength=3)).all()
+    )
+    # bad input: a folder whose recordings carry no NR/LTE annotation, --scan-all with --no-phy
+    bare = tmp_path / "bare"
+    write_sigmf(bare / "x", np.zeros(700_000, np.complex64), sample_rate_hz=FS)
+    assert main(["evaluate", "annotate", "--model", str(world / "seg"), "--data", str(bare), "--out", str(out)]) == 2
+    assert "no recording under" in capsys.readouterr().err
+    assert main([*argv, "--out", str(tmp_path / "e2"), "--scan-all", "--no-phy"]) == 2
+    assert "--scan-all needs the physical-layer stage" in capsys.readouterr().err and not (tmp_path / "e2").exists()

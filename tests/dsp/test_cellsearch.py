@@ -282,3 +282,28 @@ def test_noise_floor_and_block_powers_of_the_span_spectrum():
     assert 0.85 * n < floor < n  # E|X|^2 = N for unit-power white noise; the quietest of ~550 blocks lies below
     blocks = ofdm_rx.block_powers(spectrum, FS, 4.5e6, 5.5e6, 200e3)
     assert blocks.shape == (5,) and blocks.max() > 100 * floor  # the tone's block
+
+
+def test_energy_band_extends_over_power_above_the_noise_up_to_the_limits():
+    """A synthetic 10 ms spectrum: unit noise, +1 dB (x1.26) over [-4, 6] MHz except a 1 MHz gap at [2.5, 3.5],
+    a strong carrier (x100) over [10, 15] MHz. The core [0, 2] MHz (an SSB) extends over the weak band and bridges
+    its gap; the limits stop it before the strong carrier; on plain noise the core stays as it is."""
+    rng = np.random.default_rng(4)
+    n = int(0.01 * FS)
+    f = np.fft.fftfreq(n, 1 / FS)
+    level = np.ones(n)
+    level[(f >= -4e6) & (f < 6e6) & ~((f >= 2.5e6) & (f < 3.5e6))] = 1.26
+    level[(f >= 10e6) & (f < 15e6)] = 100.0
+    noise = (rng.standard_normal(n) + 1j * rng.standard_normal(n)) / np.sqrt(2)
+    spectrum = (noise * np.sqrt(level * n)).astype(np.complex64)
+    floor = ofdm_rx.noise_floor(spectrum, FS)
+    lo, hi = ofdm_rx.energy_band(spectrum, FS, core=(0.0, 2e6), limits=(-20e6, 9.6e6), floor=floor)
+    assert abs(lo + 4e6) <= 0.2e6 and abs(hi - 6e6) <= 0.2e6
+    assert ofdm_rx.energy_band(spectrum, FS, core=(0.0, 2e6), limits=(-20e6, 20e6), floor=floor)[1] >= 14.8e6
+    plain = (noise * np.sqrt(n)).astype(np.complex64)
+    assert ofdm_rx.energy_band(
+        plain, FS, core=(0.0, 2e6), limits=(-20e6, 20e6), floor=ofdm_rx.noise_floor(plain, FS)
+    ) == (
+        0.0,
+        2e6,
+    )

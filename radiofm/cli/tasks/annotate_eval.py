@@ -1,0 +1,73 @@
+"""``radiofm evaluate annotate``: run annotate over labelled recordings and score its output (carriers, pixels)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from radiofm.cli import _args
+
+
+def add_eval_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model", required=True, type=Path, help="segmentation model folder (radiofm finetune segmentation)"
+    )
+    p.add_argument(
+        "--data",
+        required=True,
+        type=Path,
+        help="folder of recordings whose annotations labelled NR/LTE are the truth (radiofm generate nrlte --iq)",
+    )
+    p.add_argument("--out", required=True, type=Path, help="output folder for annotate_score.json")
+    p.add_argument("--max-recordings", type=_args.positive_int, default=None, help="score at most N recordings")
+    p.add_argument("--scan-all", action="store_true", help="annotate --scan-all (cells the model missed)")
+    p.add_argument("--no-scan-nr", action="store_true", help="annotate --no-scan-nr")
+    p.add_argument("--no-phy", action="store_true", help="annotate --no-phy (spectrogram scores only)")
+    p.add_argument("--threshold", type=_args.ratio, default=0.5, metavar="P", help="annotate --threshold (0.5)")
+    p.add_argument("--group-key", default="radiofm:traffic", help="annotation key to report carriers by")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default auto)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from radiofm.annotate import AnnotateConfig
+    from radiofm.annotate.evaluate import evaluate_annotate
+    from radiofm.errors import ConfigError
+
+    if args.scan_all and args.no_phy:
+        raise ConfigError("--scan-all needs the physical-layer stage (not with --no-phy)")
+    config = AnnotateConfig(
+        threshold=args.threshold,
+        phy=not args.no_phy,
+        scan_all=args.scan_all,
+        scan_nr=not args.no_scan_nr,
+        device=args.device,
+        picture=False,
+    )
+    report = evaluate_annotate(args.model, args.data, args.out, config, max_recordings=args.max_recordings,
+                               group_key=args.group_key, progress=not args.no_progress)  # fmt: skip
+    print_report(report)
+    _args.wrote(args.out / "annotate_score.json")
+    return 0
+
+
+def _f(v) -> str:
+    return "   -  " if v is None else f"{v:6.3f}"
+
+
+def print_report(report: dict) -> None:
+    px = report["pixel"]
+    print(f"annotate output scored on {report['recordings']} recordings")
+    print("pixels (boxes painted on a 256x256 grid): " + ", ".join(
+        f"{c} {_f(px['per_class_accuracy'][c]).strip()}" for c in px["classes"]
+    ) + f"; mean {_f(px['mean_class_accuracy']).strip()}")  # fmt: skip
+    print(
+        f"{'group':>10} {'class':>5} {'n':>4} {'right':>5} {'wrong':>5} {'unkn':>5} {'miss':>5} {'acc':>6} {'IoU':>6}"
+    )
+    for group, block in [("all", report["carriers"]), *report.get("per_group", {}).items()]:
+        for c, r in block.items():
+            print(
+                f"{group:>10} {c:>5} {r['n']:>4} {r['right']:>5} {r['wrong']:>5} {r['unknown']:>5} {r['missed']:>5} "
+                f"{_f(r['accuracy'])} {_f(r['freq_iou_mean'])}"
+            )
+    print(f"false boxes: {report['false_boxes']}")

@@ -119,7 +119,9 @@ def _pixel_rows(pixels: dict) -> list[dict]:
     ``matlab`` (the demo model's training regimes: in distribution for ``main``) and over ``matlab``."""
     groups = {f"{g}/{r}": [(g, r)] for g, r in sorted(pixels)}
     for gen in sorted({g for g, _ in pixels}):
-        groups[f"{gen}/not matlab"] = [(g, r) for g, r in pixels if g == gen and r != "matlab"]
+        keys = [(g, r) for g, r in pixels if g == gen and r != "matlab"]
+        if keys:
+            groups[f"{gen}/not matlab"] = keys
     rows = []
     for name, keys in groups.items():
         score = AnnotateScore()

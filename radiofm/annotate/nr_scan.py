@@ -44,6 +44,7 @@ from radiofm.annotate.decide import (
 from radiofm.annotate.plan import Plan
 from radiofm.data.recording import Recording
 from radiofm.dsp import ofdm_rx
+from radiofm.dsp.lte_cells import scan_lte_cells
 from radiofm.dsp.nr_cells import N_RB_MAX, SSB_SUBCARRIERS, nr_cell_band
 from radiofm.dsp.nr_cellsearch import nr_pss_search
 
@@ -52,6 +53,7 @@ SSB_SCAN_MS = 40.0  # span searched for an SSB (two bursts at the default 20 ms 
 MIN_SSB_SCAN_MS = 5.0
 SSB_REACH_HZ = 4.0e6  # an SSB (7.2 MHz wide at 30 kHz) overlapping a piece has its centre within 3.6 MHz of it
 EDGE_GUARD_HZ = 0.5e6  # kept off the recording's band edges
+CHECK_LTE_HZ = 1.4e6  # an estimated band's extension this wide is searched for LTE cells (the narrowest carrier)
 
 
 def _nr_cell(d: Decision) -> bool:
@@ -105,30 +107,48 @@ def idle_decision(
     members: Sequence[Box],
     bands: Sequence[tuple[float, float]],
     *,
-    spectrum: np.ndarray | None = None,
+    x: np.ndarray | None = None,
     fs: float = 0.0,
     limits: tuple[float, float] | None = None,
+    spectrum: np.ndarray | None = None,
 ) -> Decision:
     """The decision of an NR cell whose DMRS were not found (idle, or too weak, or no PDSCH in the span): its band
     is its SSB's widened over the ``bands`` of the boxes it took (the CORESET, scheduled pieces), then, given the
-    span's ``spectrum``, over the power standing above the noise floor next to it within ``limits``
-    (:func:`radiofm.dsp.ofdm_rx.energy_band`: the CORESET and scheduled RBs the model did not box). Edges
-    "estimated"."""
+    span ``x`` (and its ``spectrum`` when computed), over the power standing above the noise floor next to it
+    within ``limits`` (:func:`radiofm.dsp.ofdm_rx.energy_band`: the CORESET and scheduled RBs the model did not
+    box). Power alone cannot tell this cell's RBs from a weak carrier beside it that no stage identified, so an
+    extension of :data:`CHECK_LTE_HZ` or more is searched for LTE cells (:func:`scan_lte_cells`) and stops at
+    the band of any found. Edges "estimated"."""
     ssb = base.evidence["ssb"]
     edges = [ssb_band(float(ssb["scs_hz"]), float(ssb["center_hz"])), *bands]
     core = min(e[0] for e in edges), max(e[1] for e in edges)
     lo, hi = core
-    if spectrum is not None and limits is not None:
+    stopped = []
+    if x is not None and limits is not None:
+        spectrum = ofdm_rx.span_spectrum(x) if spectrum is None else spectrum
         floor = ofdm_rx.noise_floor(spectrum, fs)
         lo, hi = ofdm_rx.energy_band(spectrum, fs, core=core, limits=limits, floor=floor)
+        kw = {"max_cells": 2, "spectrum": spectrum, "floor": floor}
+        if core[0] - lo >= CHECK_LTE_HZ:
+            cells = scan_lte_cells(x, fs, lower_hz=lo, upper_hz=core[0], **kw)
+            if cells:
+                lo = min(max(lo, max(c["upper_hz"] for c in cells)), core[0])
+                stopped += cells
+        if hi - core[1] >= CHECK_LTE_HZ:
+            cells = scan_lte_cells(x, fs, lower_hz=core[1], upper_hz=hi, **kw)
+            if cells:
+                hi = max(min(hi, min(c["lower_hz"] for c in cells)), core[1])
+                stopped += cells
     evidence = dict(base.evidence or {})
     evidence["nr_band"] = {"band_hz": [round(lo), round(hi)], "from": "SSB, the model's boxes and the power beside "
                            "them (no DMRS found)", "ssb_and_boxes_hz": [round(core[0]), round(core[1])]}  # fmt: skip
-    evidence["items"] = [
-        *evidence.get("items", []),
+    items = [
         f"no PDSCH DMRS of PCI {base.pci} found: band {lo / 1e6:.3f}..{hi / 1e6:.3f} MHz from its SSB, the model's "
-        f"boxes ({core[0] / 1e6:.3f}..{core[1] / 1e6:.3f} MHz) and the power above the noise beside them",
+        f"boxes ({core[0] / 1e6:.3f}..{core[1] / 1e6:.3f} MHz) and the power above the noise beside them"
     ]
+    items += [f"stopped at LTE cell PCI {c['pci']} ({c['lower_hz'] / 1e6:.3f}..{c['upper_hz'] / 1e6:.3f} MHz)"
+              for c in stopped]  # fmt: skip
+    evidence["items"] = [*evidence.get("items", []), *items]
     return phy_decision("NR", members, evidence, base.pci, (lo, hi), band_source="estimated")
 
 
@@ -246,11 +266,11 @@ def find_nr_cells(
         spectrum = ofdm_rx.span_spectrum(x)
         band = measure_band(x, plan.sample_rate_hz, pci=base.pci, scs_hz=float(ssb["scs_hz"]),
                             ssb_center_hz=float(ssb["center_hz"]), spectrum=spectrum)  # fmt: skip
-        measured.append((base, spectrum if band is None else None, band))
+        measured.append((base, (x, spectrum) if band is None else None, band))
     # the bands no cell without DMRS may extend over: every other cell's measured band, or its SSB's
     cell_bands = {m[0].pci: (m[2]["lower_hz"], m[2]["upper_hz"]) if m[2] else ssb_band(
         float(m[0].evidence["ssb"]["scs_hz"]), float(m[0].evidence["ssb"]["center_hz"])) for m in measured}  # fmt: skip
-    for base, spectrum, band in measured:
+    for base, span, band in measured:
         ssb = base.evidence["ssb"]
         # without DMRS only the SSB's band is the cell's for sure
         edges = (band["lower_hz"], band["upper_hz"]) if band is not None else cell_bands[base.pci]
@@ -269,7 +289,8 @@ def find_nr_cells(
             taken += [b for pci, b in cell_bands.items() if pci != base.pci]
             limits = energy_limits(ssb, plan.sample_rate_hz, taken)
             bands = [plan.band_hz(b.row_lo, b.row_hi) for b in own]
-            decision = idle_decision(base, own, bands, spectrum=spectrum, fs=plan.sample_rate_hz, limits=limits)
+            x, spectrum = span
+            decision = idle_decision(base, own, bands, x=x, fs=plan.sample_rate_hz, limits=limits, spectrum=spectrum)
         for i in members:
             out_d[i] = decision
     return *in_time_order(out_b, out_d), searches

@@ -134,31 +134,40 @@ def energy_band(
     limits: tuple[float, float],
     floor: float,
     block_hz: float = 200e3,
-    margin_db: float = 0.15,
+    margin_db: float = 0.2,
+    max_gap_hz: float = 3e6,
 ) -> tuple[float, float]:
     """The band around ``core`` (Hz from the centre) whose power stands above the noise: ``core`` extended on each
     side, within ``limits``, by the run of ``block_hz`` blocks (:func:`block_powers`) with the largest sum of
     (power / ``floor`` - threshold): a block above the threshold adds, one below subtracts, so a gap of noise is
-    bridged only when more power lies beyond it. The threshold is ``margin_db`` above ``floor`` (:func:`noise_floor`,
-    which lies a little under the mean noise) plus 4 standard errors of a noise block's mean (1 / sqrt(bins per
-    block): 0.05 dB for 40 ms of 200 kHz blocks). For a carrier whose reference signals were not found (an idle NR
-    cell's CORESET, a weak cell's scheduled RBs)."""
-    lo, hi = limits
-    out_lo, out_hi = core
+    bridged only when more power lies beyond it, and never one wider than ``max_gap_hz`` (three blocks' mean
+    below the threshold; the RB groups a cell leaves unscheduled are narrower than the noise between two
+    carriers, mostly). The threshold is ``margin_db`` above ``floor`` (:func:`noise_floor`, the quietest block: on
+    the benchmark captures the noise stood 0.1-0.4 dB above it) plus 4 standard errors of a noise block's mean
+    (1 / sqrt(bins per block): 0.05 dB for 40 ms of 200 kHz blocks). For a carrier whose reference signals
+    were not found (an idle NR cell's CORESET, a weak cell's scheduled RBs)."""
     per_block = block_hz * spectrum.size / fs
     threshold = (1 + 4 / np.sqrt(max(per_block, 1.0))) * 10 ** (margin_db / 10)
-    if core[0] - lo >= block_hz:  # below the core, from its edge outwards
-        n = int((core[0] - lo) // block_hz)
-        below = block_powers(spectrum, fs, core[0] - n * block_hz, core[0], block_hz)[::-1] / floor - threshold
-        gain = np.cumsum(below)
-        if gain.max() > 0:
-            out_lo = core[0] - (int(np.argmax(gain)) + 1) * block_hz
-    if hi - core[1] >= block_hz:
-        n = int((hi - core[1]) // block_hz)
-        gain = np.cumsum(block_powers(spectrum, fs, core[1], core[1] + n * block_hz, block_hz) / floor - threshold)
-        if gain.max() > 0:
-            out_hi = core[1] + (int(np.argmax(gain)) + 1) * block_hz
-    return float(out_lo), float(out_hi)
+    max_gap = max(int(max_gap_hz // block_hz), 1)
+
+    def reach(first: float, n: int, sign: int) -> int:
+        """Blocks to add going ``sign`` (+1 up, -1 down) from ``first`` (a core edge), up to ``n``."""
+        if n < 1:
+            return 0
+        a, b = (first, first + n * block_hz) if sign > 0 else (first - n * block_hz, first)
+        values = block_powers(spectrum, fs, a, b, block_hz)[::sign] / floor - threshold
+        smooth = np.convolve(values, np.ones(3) / 3, mode="same")  # a gap: where 3 blocks' mean is below
+        above = np.flatnonzero(smooth > 0)
+        gaps = np.diff(np.r_[-1, above]) - 1  # noise blocks before each block above the threshold
+        wide = np.flatnonzero(gaps > max_gap)
+        stop = int(above[wide[0]]) if wide.size else values.size  # beyond a wide gap nothing counts
+        gain = np.cumsum(values[:stop])
+        return int(np.argmax(gain)) + 1 if gain.size and gain.max() > 0 else 0
+
+    lo, hi = limits
+    below = reach(core[0], int((core[0] - lo) // block_hz), -1)
+    above = reach(core[1], int((hi - core[1]) // block_hz), +1)
+    return float(core[0] - below * block_hz), float(core[1] + above * block_hz)
 
 
 def choose_nf15(width_hz: float) -> int:

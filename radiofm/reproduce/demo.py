@@ -7,7 +7,10 @@ resumes; ``force`` redoes). Later features append steps to :data:`PIPELINE`.
 NR/LTE data (issue 8): the segmentation model trains on the main generator's broad traffic mix minus one regime
 (``held_out``, default ``matlab``: the papers' data), is scored in distribution (the test split of the same
 mix), on the held-out regime, and on the independent generator :mod:`radiofm.synth.nrlte_alt` (held-out regime,
-carrier level) — the ``matlab`` fold of ``radiofm reproduce generalisation --preset cpu``, same data seeds.
+carrier level) — the ``matlab`` fold of ``radiofm reproduce generalisation --preset cpu``, same data seeds. Then
+what a user of ``annotate`` gets: its output (boxes, labels from the pooled scores and the physical layer) on the
+first ``annotate_frames`` captures of the in-distribution, held-out and alt test sets, scored per pixel and per
+carrier like the model (``radiofm evaluate annotate``).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from radiofm.tasks.segmentation_eval import evaluate_segmentation_run
 
 @dataclass
 class DemoSettings:
-    """Sizes of the demo. ``full``: 9.5–13.6 min on a 2-core CPU (docs/RESULTS.md); ``quick``: seconds (tests)."""
+    """Sizes of the demo. ``full``: 12–14 min on a 2-core CPU (docs/RESULTS.md); ``quick``: seconds (tests)."""
 
     ism_recordings: int = 64  # pretraining corpus (≈340 spectrograms of 16 ms)
     ism_eval_recordings: int = 6  # held-out corpus for the reconstruction evaluation
@@ -58,7 +61,7 @@ class DemoSettings:
     held_out: str = "matlab"  # traffic regime left out of the NR/LTE training mix, scored separately
     held_out_frames: int = 100  # test frames of the held-out regime (main generator)
     alt_frames: int = 100  # test frames of the held-out regime from the independent alt generator
-    annotate_frames: int = 16  # captures per set that `annotate` is scored on (in distribution, held out, alt)
+    annotate_frames: int = 12  # captures per set that `annotate` is scored on (in distribution, held out, alt)
     workers: int = 2
     ism_kwargs: dict = field(default_factory=dict)  # extra generator arguments (shorter recordings for quick)
     seed: int = 0

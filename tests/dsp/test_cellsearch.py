@@ -287,7 +287,8 @@ def test_noise_floor_and_block_powers_of_the_span_spectrum():
 def test_energy_band_extends_over_power_above_the_noise_up_to_the_limits():
     """A synthetic 10 ms spectrum: unit noise, +1 dB (x1.26) over [-4, 6] MHz except a 1 MHz gap at [2.5, 3.5],
     a strong carrier (x100) over [10, 15] MHz. The core [0, 2] MHz (an SSB) extends over the weak band and bridges
-    its gap; the limits stop it before the strong carrier; on plain noise the core stays as it is."""
+    its 1 MHz gap, but not the 4 MHz of noise before the strong carrier (wider than ``max_gap_hz``, 3 MHz) nor
+    beyond the limits; on plain noise the core stays as it is."""
     rng = np.random.default_rng(4)
     n = int(0.01 * FS)
     f = np.fft.fftfreq(n, 1 / FS)
@@ -296,14 +297,12 @@ def test_energy_band_extends_over_power_above_the_noise_up_to_the_limits():
     level[(f >= 10e6) & (f < 15e6)] = 100.0
     noise = (rng.standard_normal(n) + 1j * rng.standard_normal(n)) / np.sqrt(2)
     spectrum = (noise * np.sqrt(level * n)).astype(np.complex64)
-    floor = ofdm_rx.noise_floor(spectrum, FS)
-    lo, hi = ofdm_rx.energy_band(spectrum, FS, core=(0.0, 2e6), limits=(-20e6, 9.6e6), floor=floor)
+    kw = {"core": (0.0, 2e6), "floor": ofdm_rx.noise_floor(spectrum, FS)}
+    lo, hi = ofdm_rx.energy_band(spectrum, FS, limits=(-20e6, 20e6), **kw)
     assert abs(lo + 4e6) <= 0.2e6 and abs(hi - 6e6) <= 0.2e6
-    assert ofdm_rx.energy_band(spectrum, FS, core=(0.0, 2e6), limits=(-20e6, 20e6), floor=floor)[1] >= 14.8e6
+    assert ofdm_rx.energy_band(spectrum, FS, limits=(-20e6, 20e6), max_gap_hz=5e6, **kw)[1] >= 14.8e6
+    lo, hi = ofdm_rx.energy_band(spectrum, FS, limits=(-2e6, 3e6), **kw)  # within the limits: the 2.5 MHz gap edge
+    assert lo == -2e6 and abs(hi - 2.5e6) <= 0.2e6
     plain = (noise * np.sqrt(n)).astype(np.complex64)
-    assert ofdm_rx.energy_band(
-        plain, FS, core=(0.0, 2e6), limits=(-20e6, 20e6), floor=ofdm_rx.noise_floor(plain, FS)
-    ) == (
-        0.0,
-        2e6,
-    )
+    floor = ofdm_rx.noise_floor(plain, FS)
+    assert ofdm_rx.energy_band(plain, FS, core=(0.0, 2e6), limits=(-20e6, 20e6), floor=floor) == (0.0, 2e6)

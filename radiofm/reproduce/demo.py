@@ -61,7 +61,7 @@ class DemoSettings:
     held_out: str = "matlab"  # traffic regime left out of the NR/LTE training mix, scored separately
     held_out_frames: int = 100  # test frames of the held-out regime (main generator)
     alt_frames: int = 100  # test frames of the held-out regime from the independent alt generator
-    annotate_frames: int = 12  # captures per set that `annotate` is scored on (in distribution, held out, alt)
+    annotate_frames: int = 8  # captures per set that `annotate` is scored on (in distribution, held out, alt)
     workers: int = 2
     ism_kwargs: dict = field(default_factory=dict)  # extra generator arguments (shorter recordings for quick)
     seed: int = 0

@@ -1,4 +1,4 @@
-"""Cells the model missed: the band searched for NR cells wherever no identified cell is (by default; ~1 CPU-s per
+"""Cells the model missed: the band searched for NR cells wherever no identified cell is (by default; ~1.4 CPU-s per
 recording; ``--no-scan-nr`` skips it), with ``radiofm annotate --scan-all`` for LTE cells too (~2 CPU-s more)
 (:func:`find_missed_cells`), and always beside a box that reaches beyond the cell identified in it
 (:func:`find_cells_beside`).

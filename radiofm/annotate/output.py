@@ -117,7 +117,7 @@ class AnnotateConfig:
     phy_max_ms: float = PHY_MAX_MS  # samples of each carrier the physical-layer stage analyses
     min_score: float = MIN_SCORE  # pooled spectrogram score needed to label without decisive PHY evidence
     scan_all: bool = False  # also search the band for cells the model missed (annotate.blind_scan; not with follow)
-    scan_nr: bool = True  # the same for NR SSBs only (~1 CPU-s per recording; not with follow)
+    scan_nr: bool = True  # the same for NR SSBs only (~1.4 CPU-s per recording; not with follow)
     picture: bool = True  # write PREFIX.png (the overlay); False: no picture is computed or written
     quantize: str | None = None  # "int8": dynamically quantised transformer blocks (CPU; see docs/RESULTS.md)
     threads: int | None = None  # torch threads for the model (None: torch's default, one per core)

@@ -230,7 +230,7 @@ def annotate_recording(
     scores, and with ``phy`` the physical-layer evidence on up to ``phy_max_ms`` of its samples; ``min_score``:
     pooled score the spectrogram alone needs (else "unknown"). ``scan_all`` (with ``phy``): also search the band
     outside the identified cells for LTE and NR cells the model missed (:mod:`radiofm.annotate.blind_scan`);
-    ``scan_nr`` (default, with ``phy``): only for NR SSBs (~1 CPU-s per recording, the LTE search costs more).
+    ``scan_nr`` (default, with ``phy``): only for NR SSBs (~1.4 CPU-s per recording, the LTE search costs more).
 
     Raises RecordingError for an unsupported sample rate, a recording under 10 ms, a real-valued datatype, or
     non-finite samples (unless ``nonfinite="repair"``).

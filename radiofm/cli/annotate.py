@@ -78,7 +78,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "--no-scan-nr",
         action="store_true",
         help="do not search the band outside the identified cells for NR SSBs the model missed (first 40 ms; "
-        "~1 CPU-s per recording; implied by --follow and --no-phy)",
+        "~1.4 CPU-s per recording; implied by --follow and --no-phy)",
     )
     p.add_argument(
         "--phy-max-ms",

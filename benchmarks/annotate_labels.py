@@ -38,7 +38,7 @@ from _nrlte_cases import FS, REGIMES, cases
 
 from radiofm.annotate import annotate_recording, model_predictor
 from radiofm.annotate.decide import MIN_SCORE, PHY_MAX_MS, decide
-from radiofm.annotate.score import AnnotateScore
+from radiofm.annotate.score import AnnotateScore, match
 from radiofm.data import open_recording, write_sigmf
 from radiofm.data.sigmf_format import Annotation
 from radiofm.tasks.segmentation import load_segmentation_model
@@ -55,20 +55,6 @@ def energy_predictor(images: np.ndarray, frames) -> np.ndarray:
         out[i, 1] = out[i, 2] = 0.49 * m
         out[i, 0] = 1 - 0.98 * m
     return out
-
-
-def _match(c: dict, anns) -> tuple[object | None, float]:
-    lo, hi, t0, t1 = c["lower_edge_hz"], c["upper_edge_hz"], c["sample_start"], c["sample_start"] + c["sample_count"]
-    best, best_iou = None, 0.0
-    for a in anns:
-        if a.sample_start >= t1 or a.sample_start + a.sample_count <= t0:
-            continue
-        inter = min(hi, a.freq_upper_edge_hz) - max(lo, a.freq_lower_edge_hz)
-        union = max(hi, a.freq_upper_edge_hz) - min(lo, a.freq_lower_edge_hz)
-        iou = inter / union if union > 0 else 0.0
-        if iou > best_iou:
-            best, best_iou = a, iou
-    return (best if best_iou >= 0.5 else None), best_iou
 
 
 def _false_box(a, truth: list[dict]) -> dict:
@@ -187,16 +173,17 @@ def main() -> None:
             total_cpu.append(time.process_time() - t0)
             if res.phy and res.phy["carriers"]:
                 phy_cpu.append(res.phy["cpu_s"] / res.phy["carriers"])
+            truth_anns = [_as_annotation(c) for c in truth]
             pixels[(gen, regime)].add(
-                [_as_annotation(c) for c in truth],
+                truth_anns,
                 res.annotations,
                 n_samples=len(iq),
                 lower_hz=-FS / 2,
                 upper_hz=FS / 2,
             )
             used = set()
-            for c in truth:
-                a, iou = _match(c, res.annotations)
+            for c, c_ann in zip(truth, truth_anns, strict=True):
+                a, iou = match(c_ann, res.annotations)
                 key = (gen, regime, c["type"])
                 counts[key]["n"] += 1
                 ious[key].append(iou)

@@ -60,17 +60,17 @@ def evaluate_annotate(
     recordings = [open_recording(p, sample_rate_hz=cfg.sample_rate_hz) for p in paths]
     if not any(is_carrier(a) for rec in recordings for a in rec.annotations):
         raise ConfigError(f"no recording under {data} has an annotation labelled NR or LTE to score against")
-    for rec in recordings:  # refuse early, before the model loads
-        _band(rec)
+    bands = [_band(rec) for rec in recordings]  # refuse early, before the model loads
+    for rec in recordings:
         if not rec.is_complex:
             raise RecordingError(f"{rec.path}: real-valued datatype {rec.datatype}; annotate needs complex IQ")
     predictor = load_predictor(model, cfg)
     kwargs = analysis_kwargs(cfg) | {"picture": False}
     score = AnnotateScore()
-    for rec in tqdm(recordings, disable=not progress, unit="rec", desc="annotate + score"):
+    bar = tqdm(recordings, disable=not progress, unit="rec", desc="annotate + score")
+    for rec, (lower, upper) in zip(bar, bands, strict=True):
         truth = [a for a in rec.annotations if is_carrier(a)]
         result = annotate_recording(rec, predictor, scan_all=cfg.scan_all, scan_nr=cfg.scan_nr, **kwargs)
-        lower, upper = _band(rec)
         records = score.add(truth, result.annotations, n_samples=rec.n_samples, lower_hz=lower, upper_hz=upper,
                             tags={"recording": str(Path(rec.path).name)})  # fmt: skip
         for r, a in zip(records, truth, strict=True):

@@ -256,24 +256,23 @@ def find_nr_cells(
             own = [b for b, e in zip(out_b, out_d, strict=True) if e is d]
             cells.append((d, _span(own, plan, max_ms)[0]))
     cells += [(d, start) for d, start in scanned if all(d is not c for c, _ in cells)]
-    measured = []  # (cell, its span's spectrum, its DMRS band or None): every cell first, so that a cell without
-    for base, start in cells:  # DMRS does not extend over another cell's band measured after it
-        if any(base.pci == m[0].pci for m in measured):
+    # every cell's DMRS band first, so that a cell without DMRS does not extend over another cell measured after it
+    measured = []  # (cell, (its span, the span's spectrum) when no DMRS were found, its DMRS band or None)
+    cell_bands: dict[int, tuple[float, float]] = {}  # PCI -> its DMRS band, else its SSB's
+    for base, start in cells:
+        if base.pci in cell_bands:
             continue
         ssb = base.evidence["ssb"]
+        scs, centre = float(ssb["scs_hz"]), float(ssb["center_hz"])
         x = read_span(rec, *_window(start, plan, max_ms), nonfinite)
         searches += 1
         spectrum = ofdm_rx.span_spectrum(x)
-        band = measure_band(x, plan.sample_rate_hz, pci=base.pci, scs_hz=float(ssb["scs_hz"]),
-                            ssb_center_hz=float(ssb["center_hz"]), spectrum=spectrum)  # fmt: skip
+        band = measure_band(x, plan.sample_rate_hz, pci=base.pci, scs_hz=scs, ssb_center_hz=centre, spectrum=spectrum)
         measured.append((base, (x, spectrum) if band is None else None, band))
-    # the bands no cell without DMRS may extend over: every other cell's measured band, or its SSB's
-    cell_bands = {m[0].pci: (m[2]["lower_hz"], m[2]["upper_hz"]) if m[2] else ssb_band(
-        float(m[0].evidence["ssb"]["scs_hz"]), float(m[0].evidence["ssb"]["center_hz"])) for m in measured}  # fmt: skip
+        cell_bands[base.pci] = (band["lower_hz"], band["upper_hz"]) if band is not None else ssb_band(scs, centre)
     for base, span, band in measured:
         ssb = base.evidence["ssb"]
-        # without DMRS only the SSB's band is the cell's for sure
-        edges = (band["lower_hz"], band["upper_hz"]) if band is not None else cell_bands[base.pci]
+        edges = cell_bands[base.pci]  # without DMRS only the SSB's band is the cell's for sure
         members = []
         for i, (b, d) in enumerate(zip(out_b, out_d, strict=True)):
             if _other_cell(d, base.pci):

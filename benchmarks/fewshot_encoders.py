@@ -59,7 +59,7 @@ def linear_head_accuracies(emb: np.ndarray, labels: np.ndarray, k: int, cfg: Few
 def compare(embeddings: dict[str, np.ndarray], labels: np.ndarray, cfg: FewShotEvalConfig, head_on: str) -> dict:
     classes, idx = np.unique(labels, return_inverse=True)
     out = {
-        name: summarise({k: episode_accuracies(e, idx, k, cfg, normalize=False) for k in cfg.shots})
+        name: summarise({k: episode_accuracies(e, idx, k, cfg, norm=None) for k in cfg.shots})
         for name, e in embeddings.items()
     }
     out[f"linear head on {head_on}"] = summarise(

@@ -35,16 +35,18 @@ def add_parser(sub) -> None:
     t.add_argument("--model", type=_args.model_name, default="protobeam", help="model preset (default protobeam)")
     t.add_argument("--no-data-norm", action="store_true", help="no per-frame min-max scaling")
     t.add_argument("--no-augment", action="store_true", help="no amplitude/phase augmentation")
-    t.add_argument("--no-proto-norm", action="store_true", help="no unit-norm prototypes")
+    t.add_argument("--no-proto-norm", action="store_true", help="no prototype normalisation")
     t.add_argument(
         "--proto-norm-mode",
-        choices=["prototypes", "cosine"],
+        choices=["support", "cosine", "prototypes"],
         default=None,
-        help="prototypes: only prototypes unit-norm; cosine: embeddings too, distances scaled (default: "
-        "ProtoTrainConfig's)",
+        help="support: every embedding dimension standardised by the support set's statistics (default); "
+        "cosine: embeddings and prototypes unit-norm, distances scaled; prototypes: only prototypes unit-norm",
     )
-    t.add_argument("--proto-scale", type=_args.positive_float, default=10.0, help="cosine: initial scale (10)")
-    t.add_argument("--fixed-scale", action="store_true", help="cosine: keep the scale fixed instead of learning it")
+    t.add_argument("--proto-scale", type=_args.positive_float, default=10.0, help="cosine/support: initial scale (10)")
+    t.add_argument(
+        "--fixed-scale", action="store_true", help="cosine/support: keep the scale fixed instead of learning it"
+    )
     t.add_argument(
         "--augment-stage",
         choices=["normalised", "raw"],

@@ -30,6 +30,11 @@ Classification: prototype c = mean embedding of class c's support frames; logits
   ``s`` (learned from ``proto_scale`` when ``learn_scale``): logits = −s‖q̂ − p̂‖² = 2s·cos(q, p) − 2s.
   Without a scale the logits of unit vectors lie in [−4, 0] and the softmax cannot become confident (it
   underfits). Both modes rank classes alike at test time (‖q‖ is common to every class); they train differently.
+  "support" (the default of training since session 22) standardises every embedding dimension by the mean and
+  standard deviation of the episode's support embeddings — at test time, the k shots of the new front end —
+  and compares per dimension: logits = −(s/D)‖q̃ − p̃‖². A new front end shifts and stretches the embedding as
+  a whole; its own support set measures that and removes it, using only the labelled shots. Unit norms would
+  discard the embedding's length, which carries beam information here (docs/RESULTS.md, few-shot beams).
 
 ``n_classes > 0`` adds a linear classification head on the embedding: the supervised baselines use the same
 network. The family registers itself (``protonet``) with presets ``protobeam`` and ``protobeam-tiny``.
@@ -60,10 +65,10 @@ class ProtoNetConfig:
     hidden: int = 256  # width of the hidden layer
     embed_dim: int = 128  # embedding width D
     data_norm: bool = True  # per-frame, per-channel min-max scaling to [-1, 1] before the network
-    proto_norm: bool = True  # prototypes scaled to unit L2 norm
-    proto_norm_mode: str = "prototypes"  # "prototypes" (only prototypes unit-norm) or "cosine" (both, scaled)
-    proto_scale: float = 10.0  # cosine mode: scale s of the squared distances (its initial value when learned)
-    learn_scale: bool = True  # cosine mode: learn s (as log s)
+    proto_norm: bool = True  # normalise prototypes as proto_norm_mode says
+    proto_norm_mode: str = "prototypes"  # "prototypes" (only prototypes unit-norm), "cosine", "support" (see above)
+    proto_scale: float = 10.0  # cosine/support: scale s of the distances (its initial value when learned)
+    learn_scale: bool = True  # cosine/support: learn s (as log s)
     n_classes: int = 0  # > 0: a linear head on the embedding (supervised baselines)
 
     def __post_init__(self) -> None:
@@ -73,8 +78,9 @@ class ProtoNetConfig:
             raise ConfigError(f"invalid ProtoNetConfig: {self}")
         if self.n_classes < 0 or self.frame_len < self.filter_len:
             raise ConfigError("n_classes must be >= 0 and frame_len >= filter_len")
-        if self.proto_norm_mode not in ("prototypes", "cosine"):
-            raise ConfigError(f"proto_norm_mode must be 'prototypes' or 'cosine', got {self.proto_norm_mode!r}")
+        if self.proto_norm_mode not in PROTO_NORM_MODES:
+            modes = ", ".join(repr(m) for m in PROTO_NORM_MODES)
+            raise ConfigError(f"proto_norm_mode must be one of {modes}, got {self.proto_norm_mode!r}")
         if not self.proto_scale > 0:
             raise ConfigError(f"proto_scale must be positive, got {self.proto_scale}")
 
@@ -82,6 +88,26 @@ class ProtoNetConfig:
     def cosine(self) -> bool:
         """Embeddings and prototypes on the unit sphere, scaled distances."""
         return self.proto_norm and self.proto_norm_mode == "cosine"
+
+    @property
+    def test_norm(self) -> str | None:
+        """How prototypes are compared at test time: None, "unit" (unit-norm prototypes) or "support"."""
+        if not self.proto_norm:
+            return None
+        return "support" if self.proto_norm_mode == "support" else "unit"
+
+
+PROTO_NORM_MODES = ("prototypes", "cosine", "support")
+SUPPORT_EPS = 1e-3  # added to the support set's standard deviation per dimension
+
+
+def support_standardise(support: torch.Tensor, *others: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Standardise every embedding dimension by the support set's statistics: support (S, D) and each of
+    ``others`` (·, D) minus the support mean, over the support's standard deviation (population, + SUPPORT_EPS).
+    Returns (support, *others) standardised."""
+    mu = support.mean(0, keepdim=True)
+    sd = support.std(0, keepdim=True, correction=0) + SUPPORT_EPS
+    return tuple((t - mu) / sd for t in (support, *others))
 
 
 def minmax_frames(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
@@ -166,7 +192,7 @@ class ProtoNet(nn.Module):
             nn.Linear(c.hidden, c.embed_dim),
         )
         self.head = nn.Linear(c.embed_dim, c.n_classes) if c.n_classes > 0 else None
-        if c.cosine:
+        if c.cosine or c.test_norm == "support":
             log_s = torch.tensor(math.log(c.proto_scale))
             self.log_scale = nn.Parameter(log_s, requires_grad=c.learn_scale)
 
@@ -195,12 +221,24 @@ class ProtoNet(nn.Module):
         return F.normalize(z, dim=-1) if self.config.cosine else z
 
     def scale(self) -> torch.Tensor | float:
-        """The factor of the squared distances in the logits: s in the cosine mode, else 1."""
+        """The factor of the squared distances in the logits: s in the cosine mode, s/D in the support mode,
+        else 1."""
+        if self.config.test_norm == "support":
+            return self.log_scale.exp() / self.config.embed_dim
         return self.log_scale.exp() if self.config.cosine else 1.0
 
     def proto_logits(self, query: torch.Tensor, protos: torch.Tensor) -> torch.Tensor:
         """Training logits of query embeddings (Q, D) against prototypes (K, D) -> (Q, K)."""
         return proto_logits(query, protos, self.scale())
+
+    def episode_logits(
+        self, support: torch.Tensor, support_labels: torch.Tensor, query: torch.Tensor, n_classes: int
+    ) -> torch.Tensor:
+        """Logits of query embeddings (Q, D) against the prototypes of the support embeddings (S, D) with labels
+        (S,) in 0..n_classes-1, normalised as this model's ``proto_norm`` says -> (Q, n_classes)."""
+        if self.config.test_norm == "support":
+            support, query = support_standardise(support, query)
+        return self.proto_logits(query, self.prototypes(support, support_labels, n_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Raw frames (B, C, L) -> embeddings (B, D)."""
@@ -213,8 +251,9 @@ class ProtoNet(nn.Module):
         return self.head(self(x))
 
     def prototypes(self, embeddings: torch.Tensor, labels: torch.Tensor, n_classes: int) -> torch.Tensor:
-        """Class prototypes under this model's ``proto_norm`` setting: (S, D), (S,) -> (K, D)."""
-        return prototypes(embeddings, labels, n_classes, normalize=self.config.proto_norm)
+        """Class prototypes under this model's ``proto_norm`` setting: (S, D), (S,) -> (K, D) (unit norm in the
+        "prototypes" and "cosine" modes; the support mode standardises the embeddings first, see episode_logits)."""
+        return prototypes(embeddings, labels, n_classes, normalize=self.config.test_norm == "unit")
 
 
 register_family("protonet", ProtoNetConfig, ProtoNet)

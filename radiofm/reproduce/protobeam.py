@@ -39,8 +39,8 @@ class ProtoBeamSettings:
     n_support: int = 4  # n_S
     n_query: int = 8  # n_Q
     lr: float = 1e-3  # peak learning rate
-    proto_norm_mode: str = "cosine"  # how the "+ prototype norm" row normalises (radiofm.models.protonet)
-    proto_scale: float = 10.0  # cosine mode: initial scale of the distances
+    proto_norm_mode: str = "support"  # how the "+ prototype norm" row normalises (radiofm.models.protonet)
+    proto_scale: float = 10.0  # cosine/support mode: initial scale of the distances
     augment_stage: str = "raw"  # augmentation before ("raw") or after ("normalised") the data norm
     shots: tuple[int, ...] = (2, 4, 8, 16, 32)  # k of the evaluation
     eval_episodes: int = 100  # evaluation episodes per k (≥ 100 for the reported intervals)
@@ -263,7 +263,7 @@ def _raw_spectrum(s, data: Path, train_fe: str, targets: list[str]) -> dict:
     for fe in targets:
         d = load_front_end(data, fe)
         emb = log_spectrum_embed(d.frames)
-        out[fe] = summarise({k: episode_accuracies(emb, d.tx_beam, k, cfg, normalize=False) for k in s.shots})
+        out[fe] = summarise({k: episode_accuracies(emb, d.tx_beam, k, cfg, norm=None) for k in s.shots})
     return {"tota": out}
 
 
@@ -303,9 +303,7 @@ def _aoa(s: ProtoBeamSettings, data: Path, run: Path, progress: bool) -> dict:
         emb = log_spectrum_embed(d.frames)
         raw[fe] = {
             str(k): float(
-                aoa_episode_errors(emb, d.angle.astype(float), unseen, k, ecfg, normalize=False)[
-                    "classification"
-                ].mean()
+                aoa_episode_errors(emb, d.angle.astype(float), unseen, k, ecfg, norm=None)["classification"].mean()
             )
             for k in s.aoa_shots
         }

@@ -166,10 +166,9 @@ class ProtoEpisodeTask:
         if aug and self.augment_stage == "normalised":
             x = augment_iq(x, generator, scale_range=self.scale_range)
         emb = model.embed(x)  # (N_B·(n_S + n_Q), D)
-        support = emb[: n_way * n_s]
         labels = torch.arange(n_way, device=emb.device)
-        protos = model.prototypes(support, labels.repeat_interleave(n_s), n_way)
-        logits = model.proto_logits(emb[n_way * n_s :], protos)  # (N_B·n_Q, N_B)
+        support, query = emb[: n_way * n_s], emb[n_way * n_s :]
+        logits = model.episode_logits(support, labels.repeat_interleave(n_s), query, n_way)  # (N_B·n_Q, N_B)
         target = labels.repeat_interleave(n_q)
         loss = F.cross_entropy(logits.float(), target)
         acc = (logits.argmax(-1) == target).float().mean()
@@ -225,10 +224,10 @@ class ProtoTrainConfig:
     model: str = "protobeam"  # model preset (radiofm models)
     data_norm: bool = True  # per-frame min-max scaling (slides Table I row 2)
     augment: bool = True  # amplitude/phase augmentation (row 3)
-    proto_norm: bool = True  # unit-norm prototypes (row 4)
-    proto_norm_mode: str = "cosine"  # "cosine" or "prototypes" (the first version; see radiofm.models.protonet)
-    proto_scale: float = 10.0  # cosine mode: initial scale of the distances
-    learn_scale: bool = True  # cosine mode: learn the scale
+    proto_norm: bool = True  # prototype normalisation (row 4)
+    proto_norm_mode: str = "support"  # "support", "cosine" or "prototypes" (see radiofm.models.protonet)
+    proto_scale: float = 10.0  # cosine/support mode: initial scale of the distances
+    learn_scale: bool = True  # cosine/support mode: learn the scale
     augment_stage: str = "raw"  # augmentation before ("raw") or after ("normalised", the first version) the data norm
     label: str = "tx_beam"  # the class: "tx_beam" (ProtoBeam) or "angle" (ProtoAoA)
     classes: tuple[float, ...] | None = None  # train only on these classes (ProtoAoA: the seen angles)

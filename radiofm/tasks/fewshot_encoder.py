@@ -44,7 +44,7 @@ class Encoder:
     """A frozen embedding of I/Q: ``unit_len(rate)`` samples per unit, ``embed(units (N, unit_len), rate)``."""
 
     name = "encoder"
-    normalize_prototypes = False
+    test_norm: str | None = None  # how prototypes are compared (fewshot_eval.prototype_distances)
 
     def unit_len(self, sample_rate_hz: float) -> int:
         raise NotImplementedError
@@ -59,7 +59,7 @@ class IQEncoder(Encoder):
     def __init__(self, model, *, batch_size: int = 256, device: str = "cpu"):
         self.model = model.eval().to(device)
         self.name = "protonet"
-        self.normalize_prototypes = bool(model.config.proto_norm)
+        self.test_norm = model.config.test_norm
         self.batch_size, self.device = batch_size, device
 
     def unit_len(self, sample_rate_hz: float) -> int:
@@ -206,8 +206,10 @@ def _rate_of(rates: dict[str, float], where: str) -> float:
 
 
 def build_prototypes(encoder: Encoder, examples: list[Example], cfg: EncoderPrototypeConfig) -> dict:
-    """{"classes": [...], "prototypes": (K, D), "counts": {class: units}, "shots": {class: examples},
-    "sample_rate_hz"}. DatasetError for mixed rates or a class without a single usable unit (zero shots)."""
+    """{"classes": [...], "support": (S, D) embeddings, "support_labels": (S,) class indices, "norm", "counts":
+    {class: units}, "shots": {class: examples}, "sample_rate_hz"}; prototypes are formed from the support
+    embeddings by :func:`prototype_scores`. DatasetError for mixed rates or a class without a single usable
+    unit (zero shots)."""
     embs: dict[str, list[np.ndarray]] = {}
     shots: dict[str, int] = {}
     rates = {}
@@ -225,21 +227,25 @@ def build_prototypes(encoder: Encoder, examples: list[Example], cfg: EncoderProt
             f"class {empty[0]!r} has zero shots: none of its recordings holds one {encoder.unit_len(rate)}-sample unit"
         )
     classes = sorted(embs)
-    protos = np.stack([np.concatenate(embs[c]).mean(0) for c in classes])
-    if encoder.normalize_prototypes:
-        protos = protos / np.maximum(np.linalg.norm(protos, axis=1, keepdims=True), 1e-12)
+    support = np.concatenate([np.concatenate(embs[c]) for c in classes])
+    s_lab = np.concatenate([np.full(sum(len(e) for e in embs[c]), i) for i, c in enumerate(classes)])
     return {
         "classes": classes,
-        "prototypes": protos,
+        "support": support,
+        "support_labels": s_lab,
+        "norm": encoder.test_norm,
         "shots": shots,
         "sample_rate_hz": rate,
         "counts": {c: int(sum(len(e) for e in embs[c])) for c in classes},
     }
 
 
-def prototype_scores(emb: np.ndarray, protos: np.ndarray) -> np.ndarray:
-    """Softmax over negative squared distances: (N, D), (K, D) -> (N, K) probabilities."""
-    d = (emb**2).sum(1)[:, None] - 2 * emb @ protos.T + (protos**2).sum(1)[None, :]
+def prototype_scores(emb: np.ndarray, protos: dict) -> np.ndarray:
+    """Softmax over negative squared distances to the prototypes of :func:`build_prototypes`: (N, D) -> (N, K)
+    probabilities."""
+    from radiofm.tasks.fewshot_eval import prototype_distances
+
+    _, d = prototype_distances(protos["support"], protos["support_labels"], emb, protos["norm"])
     z = -(d - d.min(1, keepdims=True))
     p = np.exp(z)
     return p / p.sum(1, keepdims=True)
@@ -268,7 +274,7 @@ def classify_recordings(
         units, _ = _units(Example(Path(q), "?"), encoder, cfg)
         if not len(units):
             raise DatasetError(f"query {q} is shorter than one {encoder.unit_len(rate)}-sample unit of the encoder")
-        probs = prototype_scores(encoder.embed(units, rate), protos["prototypes"]).mean(0)
+        probs = prototype_scores(encoder.embed(units, rate), protos).mean(0)
         scores = {c: float(p) for c, p in zip(protos["classes"], probs)}
         results.append(
             {

@@ -94,14 +94,31 @@ def adapt_batchnorm(model, frames: np.ndarray, *, batch_size: int = 256, device:
     return adapted.eval()
 
 
-def _prototype_accuracy(
-    support: np.ndarray, s_lab: np.ndarray, query: np.ndarray, q_lab: np.ndarray, normalize: bool
-) -> float:
+def prototype_distances(
+    support: np.ndarray, s_lab: np.ndarray, query: np.ndarray, norm: str | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(classes (K,), squared distances (Q, K)) of query embeddings to the class means of the support embeddings.
+
+    ``norm`` (a model config's ``test_norm``): None, "unit" (unit-norm prototypes) or "support" (every dimension
+    standardised by the support set's mean and standard deviation first; the distances are then per dimension).
+    """
+    from radiofm.models.protonet import support_standardise
+
     classes = np.unique(s_lab)
+    if norm == "support":
+        st, qt = support_standardise(torch.from_numpy(support).double(), torch.from_numpy(query).double())
+        support, query = st.numpy(), qt.numpy()
     protos = np.stack([support[s_lab == c].mean(0) for c in classes])
-    if normalize:
+    if norm == "unit":
         protos = protos / np.maximum(np.linalg.norm(protos, axis=1, keepdims=True), 1e-12)
     d = (query**2).sum(1)[:, None] - 2 * query @ protos.T + (protos**2).sum(1)[None, :]
+    return classes, d / support.shape[1] if norm == "support" else d
+
+
+def _prototype_accuracy(
+    support: np.ndarray, s_lab: np.ndarray, query: np.ndarray, q_lab: np.ndarray, norm: str | None
+) -> float:
+    classes, d = prototype_distances(support, s_lab, query, norm)
     return float(np.mean(classes[d.argmin(1)] == q_lab))
 
 
@@ -134,7 +151,7 @@ def episode_accuracies(
     k: int,
     cfg: FewShotEvalConfig,
     *,
-    normalize: bool,
+    norm: str | None,
     query_emb: np.ndarray | None = None,
     query_labels: np.ndarray | None = None,
     where: str = "the data",
@@ -156,7 +173,7 @@ def episode_accuracies(
         ep = sample_episode(labels, ecfg, rng, query_labels=query_labels)
         s_lab = np.repeat(ep.classes, k)
         q_lab = np.repeat(ep.classes, cfg.n_query)
-        accs[e] = _prototype_accuracy(emb[ep.support.reshape(-1)], s_lab, q_emb[ep.query.reshape(-1)], q_lab, normalize)
+        accs[e] = _prototype_accuracy(emb[ep.support.reshape(-1)], s_lab, q_emb[ep.query.reshape(-1)], q_lab, norm)
     return accs
 
 
@@ -197,7 +214,7 @@ def evaluate_run(model, record: dict, data: str | Path, front_end: str, cfg: Few
         data, front_end, max_frames_per_label=record.get("max_frames_per_label"), aoa=label == "angle"
     )
     labels = class_labels(target, label)
-    normalize = bool(model.config.proto_norm)
+    norm = model.config.test_norm
     same_front_end = target.front_end == record.get("front_end_identity")
     where = f"front end {front_end!r}"
     accs: dict[int, np.ndarray] = {}
@@ -218,7 +235,7 @@ def evaluate_run(model, record: dict, data: str | Path, front_end: str, cfg: Few
                 labels[train_idx],
                 k,
                 cfg,
-                normalize=normalize,
+                norm=norm,
                 query_emb=emb[test_idx],
                 query_labels=labels[test_idx],
                 where=where,
@@ -233,7 +250,7 @@ def evaluate_run(model, record: dict, data: str | Path, front_end: str, cfg: Few
             net, target.frames[pool], batch_size=cfg.batch_size, device=cfg.device, progress=cfg.progress
         )
         for k in cfg.shots:
-            accs[k] = episode_accuracies(emb, labels[pool], k, cfg, normalize=normalize, where=where)
+            accs[k] = episode_accuracies(emb, labels[pool], k, cfg, norm=norm, where=where)
     n_classes = len(np.unique(labels))
     return {
         "setting": "ttsa" if same_front_end else "tota",

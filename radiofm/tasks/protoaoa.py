@@ -51,9 +51,12 @@ class AoAEvalConfig:
 
 
 def aoa_episode_errors(
-    emb: np.ndarray, angles: np.ndarray, unseen: list[float], k: int, cfg: AoAEvalConfig, *, normalize: bool
+    emb: np.ndarray, angles: np.ndarray, unseen: list[float], k: int, cfg: AoAEvalConfig, *, norm: str | None
 ) -> dict[str, np.ndarray]:
-    """Per-episode mean absolute error (deg) of classification and regression, and exact-angle accuracy."""
+    """Per-episode mean absolute error (deg) of classification and regression, and exact-angle accuracy.
+    ``norm``: how prototypes are compared (:func:`radiofm.tasks.fewshot_eval.prototype_distances`)."""
+    from radiofm.tasks.fewshot_eval import prototype_distances
+
     grid = np.unique(angles)
     pools = {a: np.flatnonzero(angles == a) for a in grid}
     for a in grid:
@@ -67,19 +70,17 @@ def aoa_episode_errors(
     cls_err, reg_err, acc = (np.empty(cfg.episodes) for _ in range(3))
     for e in range(cfg.episodes):
         rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 31, k, e]))
-        protos, q_idx, q_ang = [], [], []
+        s_idx, s_ang, q_idx, q_ang = [], [], [], []
         for a in grid:
             pick = rng.choice(pools[a], k + (cfg.n_query if a in unseen else 0), replace=False)
-            protos.append(emb[pick[:k]].mean(0))
+            s_idx.append(pick[:k])
+            s_ang.append(np.full(k, a))
             if a in unseen:
                 q_idx.append(pick[k:])
                 q_ang.append(np.full(cfg.n_query, a))
-        p = np.stack(protos)
-        if normalize:
-            p = p / np.maximum(np.linalg.norm(p, axis=1, keepdims=True), 1e-12)
-        q = emb[np.concatenate(q_idx)]
         truth = np.concatenate(q_ang)
-        d = (q**2).sum(1)[:, None] - 2 * q @ p.T + (p**2).sum(1)[None, :]
+        support, s_lab = emb[np.concatenate(s_idx)], np.concatenate(s_ang)
+        _, d = prototype_distances(support, s_lab, emb[np.concatenate(q_idx)], norm)  # classes = grid
         pred = grid[d.argmin(1)]
         w = np.exp(-(d - d.min(1, keepdims=True)))
         soft = (w * grid[None, :]).sum(1) / w.sum(1)
@@ -117,7 +118,7 @@ def evaluate_aoa(model, record: dict, data, front_end: str, cfg: AoAEvalConfig) 
         "accuracy": {},
     }
     for k in cfg.shots:
-        r = aoa_episode_errors(emb, angles, unseen, k, cfg, normalize=bool(model.config.proto_norm))
+        r = aoa_episode_errors(emb, angles, unseen, k, cfg, norm=model.config.test_norm)
         out["mae_deg"][str(k)] = float(r["classification"].mean())
         out["ci95_deg"][str(k)] = float(1.96 * r["classification"].std(ddof=1) / np.sqrt(cfg.episodes))
         out["regression_mae_deg"][str(k)] = float(r["regression"].mean())

@@ -16,6 +16,7 @@ from radiofm.models.protonet import (
     proto_logits,
     prototypes,
     squared_distances,
+    support_standardise,
 )
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -125,6 +126,38 @@ def test_cosine_prototype_norm_scaled_distance_by_hand():
         ProtoNetConfig(proto_norm_mode="sphere")
     with pytest.raises(ConfigError, match="proto_scale"):
         ProtoNetConfig(proto_scale=0.0)
+
+
+def test_support_standardisation_by_hand():
+    support = torch.tensor([[1.0, 10.0], [3.0, 10.0], [5.0, 13.0], [7.0, 15.0]])
+    query = torch.tensor([[4.0, 12.0]])
+    s, q = support_standardise(support, query)
+    # dim 0: mean 4, population std √5; dim 1: mean 12, std √4.5
+    sd = torch.tensor([5**0.5, 4.5**0.5]) + 1e-3
+    assert torch.allclose(s, (support - torch.tensor([4.0, 12.0])) / sd)
+    assert torch.allclose(q, torch.zeros(1, 2)) and torch.allclose(s.mean(0), torch.zeros(2), atol=1e-6)
+    # a constant dimension stays finite
+    s1, _ = support_standardise(torch.ones(3, 2), torch.ones(1, 2))
+    assert torch.isfinite(s1).all()
+
+
+def test_support_mode_logits_by_hand_and_invariant_to_a_shift_of_the_new_unit():
+    m = create_model("protobeam-tiny", proto_norm_mode="support", proto_scale=8.0, learn_scale=False)
+    assert m.config.test_norm == "support" and abs(float(m.scale()) - 8.0 / 16) < 1e-6  # s / D
+    g = torch.Generator().manual_seed(1)
+    support = torch.randn(6, 16, generator=g)
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    query = torch.randn(4, 16, generator=g)
+    logits = m.episode_logits(support, labels, query, 3)
+    s, q = support_standardise(support, query)
+    p = torch.stack([s[labels == c].mean(0) for c in range(3)])  # plain means, not unit norm
+    assert torch.allclose(logits, -(8.0 / 16) * squared_distances(q, p), atol=1e-5)
+    # a new front end that shifts and stretches every dimension gives the same logits
+    a, b = torch.rand(16, generator=g) + 0.5, torch.randn(16, generator=g)
+    moved = m.episode_logits(support * a + b, labels, query * a + b, 3)
+    assert torch.allclose(moved, logits, rtol=2e-3)  # up to the eps added to the std
+    # the support mode keeps the embedding's length (no unit norm)
+    assert not torch.allclose(m.eval()(torch.randn(3, 2, 2048)).norm(dim=1), torch.ones(3))
 
 
 def test_checkpoint_without_the_cosine_fields_loads_as_before(tmp_path):

@@ -17,7 +17,13 @@ from radiofm.tasks.fewshot import (
     split_frames,
     train_protonet,
 )
-from radiofm.tasks.fewshot_eval import FewShotEvalConfig, adapt_batchnorm, evaluate_run, load_protonet_run
+from radiofm.tasks.fewshot_eval import (
+    FewShotEvalConfig,
+    adapt_batchnorm,
+    evaluate_run,
+    load_protonet_run,
+    prototype_distances,
+)
 from radiofm.tasks.protoaoa import AoAEvalConfig, evaluate_aoa, skip_split
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -102,6 +108,28 @@ def _two_class_folder(tmp_path):
     }
     write_deepbeam(tmp_path / "d" / "two-tx-ant-0-rx-ant-0.h5", arrays)
     return tmp_path / "d"
+
+
+def test_prototype_distances_in_each_norm():
+    support = np.array([[0.0, 2.0], [2.0, 2.0], [4.0, 0.0], [4.0, 4.0]])
+    s_lab = np.array([7, 7, 3, 3])
+    query = np.array([[1.0, 2.0]])
+    classes, d = prototype_distances(support, s_lab, query, None)  # prototypes (1, 2) for 7, (4, 2) for 3
+    assert classes.tolist() == [3, 7] and np.allclose(d, [[9.0, 0.0]])
+    _, d = prototype_distances(support, s_lab, query, "unit")
+    unit = np.array([[4.0, 2.0], [1.0, 2.0]]) / np.sqrt([[20.0], [5.0]])
+    assert np.allclose(d, ((query - unit) ** 2).sum(1)[None])
+    # support: dim 0 mean 2.5 std √2.75, dim 1 mean 2 std √2; distances per dimension
+    _, d = prototype_distances(support, s_lab, query, "support")
+    sd = np.sqrt([2.75, 2.0]) + 1e-3
+    p = (np.array([[4.0, 2.0], [1.0, 2.0]]) - [2.5, 2.0]) / sd
+    q = (query - [2.5, 2.0]) / sd
+    assert np.allclose(d, ((q - p) ** 2).sum(1)[None] / 2)
+    # a front end that shifts and stretches every dimension changes nothing in the support mode
+    _, moved = prototype_distances(
+        support * [3.0, 0.5] + [10.0, -1.0], s_lab, query * [3.0, 0.5] + [10.0, -1.0], "support"
+    )
+    assert np.allclose(moved, d, rtol=5e-3)  # up to the eps added to the std
 
 
 def test_network_separates_two_trivial_classes(tmp_path):

@@ -15,7 +15,7 @@ it isolates the physical-layer stage (without it, every carrier is "unknown").
 
     .venv/bin/python benchmarks/annotate_labels.py --model RUN [--captures 8] [--generators main,alt]
         [--regimes random,matlab,full,idle,gated] [--seed 0] [--threshold 0.5] [--no-lte-scan] [--no-nr-scan]
-        [--scan-all] [--no-scan-nr] [--name annotate_labels]
+        [--no-scan-nr] [--no-scan-lte] [--name annotate_labels]
 
 Prints one row per generator x regime x class (right / wrong / unknown / missed, with and without PHY; the
 frequency IoU of each true carrier's band with its best annotation, 0 when none overlaps it, as a mean and as the
@@ -134,8 +134,8 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, default=0.5, help="annotate's p(carrier) threshold")
     ap.add_argument("--no-lte-scan", action="store_true", help="skip annotate.lte_scan (compare without it)")
     ap.add_argument("--no-nr-scan", action="store_true", help="skip annotate.nr_scan (compare without it)")
-    ap.add_argument("--scan-all", action="store_true", help="annotate --scan-all (annotate.blind_scan)")
     ap.add_argument("--no-scan-nr", action="store_true", help="annotate --no-scan-nr (no blind NR SSB search)")
+    ap.add_argument("--no-scan-lte", action="store_true", help="annotate --no-scan-lte (no blind LTE cell search)")
     ap.add_argument("--name", default="annotate_labels")
     args = ap.parse_args()
     skipped = [name for name, off in (("find_lte_cells", args.no_lte_scan), ("find_nr_cells", args.no_nr_scan)) if off]
@@ -167,8 +167,8 @@ def main() -> None:
                 phy_max_ms=args.phy_max_ms,
                 min_score=args.min_score,
                 threshold=args.threshold,
-                scan_all=args.scan_all,
                 scan_nr=not args.no_scan_nr,
+                scan_lte=not args.no_scan_lte,
             )
             total_cpu.append(time.process_time() - t0)
             if res.phy and res.phy["carriers"]:
@@ -270,8 +270,8 @@ def main() -> None:
             "threshold": args.threshold,
             "lte_scan": not args.no_lte_scan,
             "nr_scan": not args.no_nr_scan,
-            "scan_all": args.scan_all,
             "scan_nr": not args.no_scan_nr,
+            "scan_lte": not args.no_scan_lte,
             "pixels": pixel_rows,
             "carriers": carriers_out,
             "false_boxes": false_out,

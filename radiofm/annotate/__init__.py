@@ -77,8 +77,9 @@ its PCI and measured band — an idle cell the model saw in pieces, two adjacent
 Then (:mod:`~radiofm.annotate.nr_scan`) the carriers still unidentified are searched for an NR SSB within 4 MHz,
 and every NR cell's carrier is measured from its PDSCH DMRS (numbered from point A: the lower edge to the
 subcarrier, every RB it used): the pieces inside become one carrier with its PCI and band (the narrowest
-38.101-1 bandwidth holding what was seen). ``scan_all=True`` (``--scan-all``, :mod:`~radiofm.annotate.blind_scan`)
-also searches the band no identified cell occupies for cells the model did not see at all (first 40 ms).
+38.101-1 bandwidth holding what was seen). By default (``scan_nr``, ``scan_lte``; :mod:`~radiofm.annotate.blind_scan`)
+the band no identified cell occupies is also searched for NR and LTE cells the model did not see at all (first
+40 ms; ``--no-scan-nr`` / ``--no-scan-lte`` skip them).
 
 Each annotation: ``core:sample_start``/``core:sample_count`` (column edges mapped back to recording samples),
 ``core:freq_lower_edge``/``core:freq_upper_edge`` (absolute Hz from the capture's centre frequency; relative to 0

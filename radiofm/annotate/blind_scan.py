@@ -1,7 +1,6 @@
-"""Cells the model missed: the band searched for NR cells wherever no identified cell is (by default; ~1.4 CPU-s per
-recording; ``--no-scan-nr`` skips it), with ``radiofm annotate --scan-all`` for LTE cells too (~2 CPU-s more)
-(:func:`find_missed_cells`), and always beside a box that reaches beyond the cell identified in it
-(:func:`find_cells_beside`).
+"""Cells the model missed: the band searched for NR and LTE cells wherever no identified cell is (by default; ~1.4
+and ~2 CPU-s per recording; ``--no-scan-nr`` / ``--no-scan-lte`` skip them) (:func:`find_missed_cells`), and always
+beside a box that reaches beyond the cell identified in it (:func:`find_cells_beside`).
 
 The physical-layer stages before this one only look around the model's boxes: a carrier the model did not see at
 all (in-band SNR around 0 dB and below, where its spectrogram hardly shows it) gets no annotation. A cell's
@@ -77,10 +76,17 @@ def _nr_windows(free: Sequence[tuple[float, float]]) -> list[tuple[float, float]
 
 
 def search_cells(
-    x: np.ndarray, fs: float, free: Sequence[tuple[float, float]], known: set, *, lte: bool = True
+    x: np.ndarray,
+    fs: float,
+    free: Sequence[tuple[float, float]],
+    known: set,
+    *,
+    nr: bool = True,
+    lte: bool = True,
 ) -> tuple[list[tuple[Decision, tuple[float, float], int]], int]:
-    """LTE (unless ``lte`` is False) and NR cells in the ``free`` bands of the span ``x`` whose (label, PCI) is not
-    in ``known`` (updated): ([(decision, band of its box, class 1 NR / 2 LTE)], searches run)."""
+    """LTE (unless ``lte`` is False) and NR (unless ``nr`` is False) cells in the ``free`` bands of the span ``x``
+    whose (label, PCI) is not in ``known`` (updated): ([(decision, band of its box, class 1 NR / 2 LTE)],
+    searches run)."""
     found: list[tuple[Decision, tuple[float, float], int]] = []
     searches = 0
     spectrum = ofdm_rx.span_spectrum(x)  # one FFT and one noise floor of the span for every band searched
@@ -93,7 +99,8 @@ def search_cells(
                 band = (cell["lower_hz"], cell["upper_hz"])
                 found.append((lte_cell_decision(cell, [], x.size / fs * 1e3, (lo, hi)), band, 2))
     lte_bands = [b for _, b, _ in found]
-    for lo, hi in _nr_windows([f for band in free for f in free_bands(*band, lte_bands)]):
+    nr_free = [f for band in free for f in free_bands(*band, lte_bands)] if nr else []
+    for lo, hi in _nr_windows(nr_free):
         searches += 1
         ssb = nr_pss_search(x, fs, lower_hz=lo, upper_hz=hi, spectrum=spectrum)
         if not ssb["detected"] or ssb.get("pci") is None or ("NR", ssb["pci"]) in known:
@@ -139,17 +146,18 @@ def find_missed_cells(
     *,
     ms: float = SCAN_MS,
     nonfinite: str = "error",
+    nr: bool = True,
     lte: bool = True,
 ) -> tuple[list[Box], list[Decision], int]:
-    """(boxes, decisions, searches run) with every LTE (unless ``lte`` is False) or NR cell found outside the
-    identified cells added as a carrier (module docstring)."""
+    """(boxes, decisions, searches run) with every LTE (unless ``lte`` is False) or NR (unless ``nr`` is False)
+    cell found outside the identified cells added as a carrier (module docstring)."""
     fs = plan.sample_rate_hz
     count = min(int(round(ms * 1e-3 * fs)), plan.n_samples)
     n_cols = min(int(np.ceil(count / plan.samples_per_column)), plan.n_columns)
     edge = 0.5 * fs - EDGE_GUARD_HZ
     known, taken = _known(decisions)
     x = read_span(rec, 0, count, nonfinite)
-    found, searches = search_cells(x, fs, free_bands(-edge, edge, taken), known, lte=lte)
+    found, searches = search_cells(x, fs, free_bands(-edge, edge, taken), known, nr=nr, lte=lte)
     out_b, out_d = list(boxes), list(decisions)
     _add(out_b, out_d, plan, found, (0, n_cols))
     return *in_time_order(out_b, out_d), searches

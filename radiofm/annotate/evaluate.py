@@ -52,8 +52,6 @@ def evaluate_annotate(
     one recording has one; a folder with none is refused.
     """
     cfg = config or AnnotateConfig()
-    if cfg.scan_all and not cfg.phy:
-        raise ConfigError("scan_all needs the physical-layer stage (not phy=False)")
     paths = find_recordings(data)[:max_recordings]
     if not paths:
         raise RecordingError(f"no recordings (.sigmf-meta, .npy) under {data}")
@@ -70,7 +68,7 @@ def evaluate_annotate(
     bar = tqdm(recordings, disable=not progress, unit="rec", desc="annotate + score")
     for rec, (lower, upper) in zip(bar, bands, strict=True):
         truth = [a for a in rec.annotations if is_carrier(a)]
-        result = annotate_recording(rec, predictor, scan_all=cfg.scan_all, scan_nr=cfg.scan_nr, **kwargs)
+        result = annotate_recording(rec, predictor, scan_nr=cfg.scan_nr, scan_lte=cfg.scan_lte, **kwargs)
         records = score.add(truth, result.annotations, n_samples=rec.n_samples, lower_hz=lower, upper_hz=upper,
                             tags={"recording": str(Path(rec.path).name)})  # fmt: skip
         for r, a in zip(records, truth, strict=True):
@@ -84,8 +82,8 @@ def evaluate_annotate(
         "data": str(data),
         "config": {
             "phy": cfg.phy,
-            "scan_all": cfg.scan_all,
-            "scan_nr": cfg.scan_nr,
+            "scan_nr": cfg.scan_nr and cfg.phy,
+            "scan_lte": cfg.scan_lte and cfg.phy,
             "threshold": cfg.threshold,
             "min_score": cfg.min_score,
         },

@@ -116,8 +116,8 @@ class AnnotateConfig:
     phy: bool = True  # physical-layer evidence per carrier (annotate.decide); False: spectrogram scores only
     phy_max_ms: float = PHY_MAX_MS  # samples of each carrier the physical-layer stage analyses
     min_score: float = MIN_SCORE  # pooled spectrogram score needed to label without decisive PHY evidence
-    scan_all: bool = False  # also search the band for cells the model missed (annotate.blind_scan; not with follow)
-    scan_nr: bool = True  # the same for NR SSBs only (~1.4 CPU-s per recording; not with follow)
+    scan_nr: bool = True  # search the band outside the identified cells for NR SSBs the model missed (~1.4 CPU-s)
+    scan_lte: bool = True  # the same for LTE cells (~2 CPU-s; annotate.blind_scan; neither with follow)
     picture: bool = True  # write PREFIX.png (the overlay); False: no picture is computed or written
     quantize: str | None = None  # "int8": dynamically quantised transformer blocks (CPU; see docs/RESULTS.md)
     threads: int | None = None  # torch threads for the model (None: torch's default, one per core)
@@ -142,8 +142,6 @@ def annotate_file(
     ``on_annotations`` receives each batch of final annotations as it is decided). Returns (the result,
     {"meta", "data"[, "png"]} paths)."""
     cfg = config or AnnotateConfig()
-    if cfg.scan_all and (cfg.follow or not cfg.phy):
-        raise ConfigError("scan_all needs the physical-layer stage and a finished recording (not phy=False, follow)")
     if not cfg.follow:
         rec = open_recording(recording, sample_rate_hz=cfg.sample_rate_hz)
         if not rec.is_complex:
@@ -172,8 +170,8 @@ def annotate_file(
             **common,
         )
     else:
-        result = annotate_recording(rec, predictor, progress=cfg.progress, scan_all=cfg.scan_all,
-                                    scan_nr=cfg.scan_nr, **common)  # fmt: skip
+        result = annotate_recording(rec, predictor, progress=cfg.progress, scan_nr=cfg.scan_nr,
+                                    scan_lte=cfg.scan_lte, **common)  # fmt: skip
     paths = write_annotated(rec, result, out, model=str(model))
     return result, paths
 
@@ -194,7 +192,7 @@ def load_predictor(model: str | Path, cfg: AnnotateConfig):
 
 def analysis_kwargs(cfg: AnnotateConfig) -> dict:
     """The keyword arguments of :func:`~radiofm.annotate.annotate_recording` that ``cfg`` sets (all but
-    ``progress``, ``scan_all`` and ``scan_nr``, which one-shot runs add)."""
+    ``progress``, ``scan_nr`` and ``scan_lte``, which one-shot runs add)."""
     return dict(
         threshold=cfg.threshold,
         min_duration_ms=cfg.min_duration_ms,

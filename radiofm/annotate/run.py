@@ -113,8 +113,8 @@ class Analysis:
     phy: bool = True  # label decision: physical-layer evidence per carrier (annotate.decide)
     phy_max_ms: float = PHY_MAX_MS
     min_score: float = MIN_SCORE
-    scan_all: bool = False  # search the whole band for cells the model missed (annotate.blind_scan)
-    scan_nr: bool = False  # the same for NR SSBs only (annotate_recording's default; not with follow)
+    scan_nr: bool = False  # search the band outside the identified cells for NR SSBs the model missed
+    scan_lte: bool = False  # the same for LTE cells (both: annotate_recording's default; not with follow)
 
     @classmethod
     def create(cls, rec: Recording, predictor: Predictor, **kw) -> Analysis:
@@ -216,8 +216,8 @@ def annotate_recording(
     phy: bool = True,
     phy_max_ms: float = PHY_MAX_MS,
     min_score: float = MIN_SCORE,
-    scan_all: bool = False,
     scan_nr: bool = True,
+    scan_lte: bool = True,
 ) -> AnnotateResult:
     """Detect NR/LTE carriers in ``rec`` with ``predictor`` (see :data:`Predictor`); reads ``rec`` only.
 
@@ -228,9 +228,9 @@ def annotate_recording(
 
     Each carrier's label is decided over the whole recording (:mod:`radiofm.annotate.decide`): pooled spectrogram
     scores, and with ``phy`` the physical-layer evidence on up to ``phy_max_ms`` of its samples; ``min_score``:
-    pooled score the spectrogram alone needs (else "unknown"). ``scan_all`` (with ``phy``): also search the band
-    outside the identified cells for LTE and NR cells the model missed (:mod:`radiofm.annotate.blind_scan`);
-    ``scan_nr`` (default, with ``phy``): only for NR SSBs (~1.4 CPU-s per recording, the LTE search costs more).
+    pooled score the spectrogram alone needs (else "unknown"). ``scan_nr`` / ``scan_lte`` (both by default, with
+    ``phy``): also search the band outside the identified cells for NR SSBs / LTE cells the model missed
+    (:mod:`radiofm.annotate.blind_scan`; the first 40 ms, ~1.4 / ~2 CPU-s per recording).
 
     Raises RecordingError for an unsupported sample rate, a recording under 10 ms, a real-valued datatype, or
     non-finite samples (unless ``nonfinite="repair"``).
@@ -241,8 +241,8 @@ def annotate_recording(
                          min_bandwidth_khz=min_bandwidth_khz, min_contrast_db=min_contrast_db, batch_size=batch_size,
                          block_frames=block_frames, seed=seed,
                          max_picture_columns=max_picture_columns if picture else 0,
-                         phy=phy, phy_max_ms=phy_max_ms, min_score=min_score, scan_all=scan_all,
-                         scan_nr=scan_nr)  # fmt: skip
+                         phy=phy, phy_max_ms=phy_max_ms, min_score=min_score, scan_nr=scan_nr,
+                         scan_lte=scan_lte)  # fmt: skip
     n_cols = plan.n_columns
     bounds = block_bounds(n_cols, an.block)
     first = None
@@ -294,9 +294,9 @@ def _decided(an: Analysis, rec: Recording, boxes: Sequence[Box], min_duration_ms
                                                  nonfinite=nonfin)  # fmt: skip
         boxes, decisions, nr_searches = find_nr_cells(boxes, decisions, rec, an.plan, nonfinite=nonfin)
         boxes, decisions, beside = find_cells_beside(boxes, decisions, rec, an.plan, nonfinite=nonfin)
-        if an.scan_all or an.scan_nr:  # cells the model did not see (annotate.blind_scan)
+        if an.scan_lte or an.scan_nr:  # cells the model did not see (annotate.blind_scan)
             boxes, decisions, blind = find_missed_cells(boxes, decisions, rec, an.plan, nonfinite=nonfin,
-                                                        lte=an.scan_all)  # fmt: skip
+                                                        nr=an.scan_nr, lte=an.scan_lte)  # fmt: skip
     info = {"max_ms": an.phy_max_ms, "carriers": len({id(d) for d in decisions}), "lte_scans": scans,
             "nr_searches": nr_searches, "beside_searches": beside, "blind_searches": blind,
             "cpu_s": round(time.process_time() - t_phy, 3)}  # fmt: skip

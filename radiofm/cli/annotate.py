@@ -71,14 +71,20 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument(
         "--scan-all",
         action="store_true",
-        help="also search the band outside the identified cells (first 40 ms) for LTE cells the model missed, as "
-        "it is for NR cells by default (~2 CPU-s more; not with --follow or --no-phy)",
+        help="search the band outside the identified cells (first 40 ms) for NR and LTE cells the model missed: the "
+        "default since session 22, kept so older commands run (not with --follow, --no-phy or --no-scan-*)",
     )
     p.add_argument(
         "--no-scan-nr",
         action="store_true",
         help="do not search the band outside the identified cells for NR SSBs the model missed (first 40 ms; "
         "~1.4 CPU-s per recording; implied by --follow and --no-phy)",
+    )
+    p.add_argument(
+        "--no-scan-lte",
+        action="store_true",
+        help="do not search the band outside the identified cells for LTE cells the model missed (first 40 ms; "
+        "~2 CPU-s per recording; implied by --follow and --no-phy)",
     )
     p.add_argument(
         "--phy-max-ms",
@@ -148,8 +154,10 @@ def run(args: argparse.Namespace) -> int:
     from radiofm.annotate import AnnotateConfig, annotate_file
     from radiofm.annotate.output import output_paths
 
-    if args.scan_all and (args.follow or args.no_phy):
-        print("radiofm annotate: error: --scan-all cannot be used with --follow or --no-phy", file=sys.stderr)
+    if args.scan_all and (args.follow or args.no_phy or args.no_scan_nr or args.no_scan_lte):
+        print(
+            "radiofm annotate: error: --scan-all cannot be used with --follow, --no-phy or --no-scan-*", file=sys.stderr
+        )
         return 2
     if (args.duration is not None or args.idle_timeout != 10.0) and not args.follow:
         print("radiofm annotate: error: --duration and --idle-timeout need --follow (see --help)", file=sys.stderr)
@@ -165,8 +173,8 @@ def run(args: argparse.Namespace) -> int:
         phy=not args.no_phy,
         phy_max_ms=args.phy_max_ms,
         min_score=args.min_score,
-        scan_all=args.scan_all,
         scan_nr=not args.no_scan_nr,
+        scan_lte=not args.no_scan_lte,
         picture=not args.no_picture,
         quantize=None if args.quantize == "none" else args.quantize,
         threads=args.threads,

@@ -1,4 +1,4 @@
-"""annotate.blind_scan (``annotate --scan-all``): cells the model did not see, found in the band left free."""
+"""annotate.blind_scan (by default in ``annotate``): cells the model did not see, found in the band left free."""
 
 from __future__ import annotations
 
@@ -23,18 +23,19 @@ def test_free_bands_are_the_gaps_wide_enough_for_a_carrier():
 
 
 @pytest.mark.parametrize(("kind", "snr_db"), [("NR", 0.0), ("LTE", 10.0)])
-def test_scan_all_finds_a_cell_the_model_missed(tmp_path, kind, snr_db):
+def test_blind_scan_finds_a_cell_the_model_missed(tmp_path, kind, snr_db):
     """A cell the model does not see at all (an NR carrier at 0 dB, an LTE cell at 10 dB, 30 % load): nothing
-    without the blind scan (NR: ``scan_nr=False``; LTE: without ``scan_all``); with it, the cell over the searched
-    span, its band from its DMRS or CRS. NR cells are searched by default, LTE cells only with ``scan_all``."""
+    without the blind scan of its standard (``scan_nr=False`` / ``scan_lte=False``); by default, the cell over the
+    searched span, its band from its DMRS or CRS."""
     kw = {"bandwidth_mhz": 20, "scs_hz": SCS} if kind == "NR" else {"bandwidth_mhz": 10}
     iq, m = single_carrier(kind, np.random.default_rng(5 if kind == "NR" else 11), snr_db=snr_db, centre_hz=8e6,
                            load=0.3, **kw)  # fmt: skip
     rec = open_recording(write_sigmf(tmp_path / "c", iq, sample_rate_hz=FS, center_freq_hz=FC))
-    assert A.annotate_recording(rec, band_predictor([]), scan_nr=False).annotations == []
-    default = A.annotate_recording(rec, band_predictor([])).annotations
-    (a,) = A.annotate_recording(rec, band_predictor([]), scan_all=True).annotations
-    assert default == ([a] if kind == "NR" else [])
+    off = {"scan_nr": False} if kind == "NR" else {"scan_lte": False}
+    other = {"scan_lte": False} if kind == "NR" else {"scan_nr": False}
+    assert A.annotate_recording(rec, band_predictor([]), **off).annotations == []
+    (a,) = A.annotate_recording(rec, band_predictor([])).annotations
+    assert A.annotate_recording(rec, band_predictor([]), **other).annotations == [a]
     assert a.label == kind and a.extra["radiofm:pci"] == m["n_id_cell"] and a.sample_start == 0
     assert abs(a.freq_lower_edge_hz - (FC + m["lower_edge_hz"])) < 2e3
     assert abs(a.freq_upper_edge_hz - (FC + m["upper_edge_hz"])) < 2e3

@@ -135,9 +135,9 @@ def test_no_picture_int8_and_follow_of_a_finished_file(world, tmp_path, capsys):
     capsys.readouterr()
     assert main(["annotate", str(src), "--model", seg, "--out", str(fast), "--duration", "1"]) == 2
     assert "need --follow" in capsys.readouterr().err
-    for extra in (["--follow"], ["--no-phy"]):
+    for extra in (["--follow"], ["--no-phy"], ["--no-scan-lte"]):
         assert main(["annotate", str(src), "--model", seg, "--out", str(fast), "--scan-all", *extra]) == 2
-        assert "--scan-all cannot be used with --follow or --no-phy" in capsys.readouterr().err
+        assert "--scan-all cannot be used with --follow, --no-phy or --no-scan-*" in capsys.readouterr().err
 
 
 def test_evaluate_annotate_scores_the_output_against_the_recordings_annotations(world, tmp_path, capsys):

@@ -20,8 +20,9 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--out", required=True, type=Path, help="output folder for annotate_score.json")
     p.add_argument("--max-recordings", type=_args.positive_int, default=None, help="score at most N recordings")
-    p.add_argument("--scan-all", action="store_true", help="annotate --scan-all (cells the model missed)")
+    p.add_argument("--scan-all", action="store_true", help="annotate --scan-all (the default; kept for old commands)")
     p.add_argument("--no-scan-nr", action="store_true", help="annotate --no-scan-nr")
+    p.add_argument("--no-scan-lte", action="store_true", help="annotate --no-scan-lte")
     p.add_argument("--no-phy", action="store_true", help="annotate --no-phy (spectrogram scores only)")
     p.add_argument("--threshold", type=_args.ratio, default=0.5, metavar="P", help="annotate --threshold (0.5)")
     p.add_argument("--group-key", default="radiofm:traffic", help="annotation key to report carriers by")
@@ -34,13 +35,15 @@ def run_eval(args: argparse.Namespace) -> int:
     from radiofm.annotate.evaluate import evaluate_annotate
     from radiofm.errors import ConfigError
 
-    if args.scan_all and args.no_phy:
-        raise ConfigError("--scan-all needs the physical-layer stage (not with --no-phy)")
+    if args.scan_all and (args.no_phy or args.no_scan_nr or args.no_scan_lte):
+        raise ConfigError(
+            "--scan-all needs the physical-layer stage and both searches (not with --no-phy, --no-scan-*)"
+        )
     config = AnnotateConfig(
         threshold=args.threshold,
         phy=not args.no_phy,
-        scan_all=args.scan_all,
         scan_nr=not args.no_scan_nr,
+        scan_lte=not args.no_scan_lte,
         device=args.device,
         picture=False,
     )

@@ -38,7 +38,7 @@ from radiofm.tasks.segmentation_eval import evaluate_segmentation_run
 
 @dataclass
 class DemoSettings:
-    """Sizes of the demo. ``full``: 12.3 min measured on a 2-core CPU (docs/RESULTS.md); ``quick``: seconds (tests)."""
+    """Sizes of the demo. ``full``: 12.1 min measured on a 2-core CPU (docs/RESULTS.md); ``quick``: seconds (tests)."""
 
     ism_recordings: int = 64  # pretraining corpus (≈340 spectrograms of 16 ms)
     ism_eval_recordings: int = 6  # held-out corpus for the reconstruction evaluation

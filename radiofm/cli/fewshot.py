@@ -66,7 +66,7 @@ def add_parser(sub) -> None:
         default="train-every",
         help="train-every: keep one angle, skip K (default); hold-every: hold out every K-th",
     )
-    t.add_argument("--episodes", type=_args.positive_int, default=1000, help="training episodes (default 1000)")
+    t.add_argument("--episodes", type=_args.positive_int, default=3000, help="training episodes (default 3000)")
     t.add_argument("--n-way", type=_args.positive_int, default=8, help="classes per episode N_B (default 8)")
     t.add_argument("--n-support", type=_args.positive_int, default=4, help="support frames per class (default 4)")
     t.add_argument("--n-query", type=_args.positive_int, default=8, help="query frames per class (default 8)")

@@ -34,7 +34,7 @@ from radiofm.reproduce.protobeam_report import SETUPS, build_report, markdown, r
 class ProtoBeamSettings:
     beam_config: dict = field(default_factory=dict)  # BeamConfig overrides of the generated data set
     train_front_end: str = "tx-ant-0"  # the front end every model trains on
-    episodes: int = 1000  # episodic training steps per row
+    episodes: int = 3000  # episodic training steps per row (chosen on validation units, docs/RESULTS.md)
     n_way: int = 8  # N_B classes per training episode
     n_support: int = 4  # n_S
     n_query: int = 8  # n_Q

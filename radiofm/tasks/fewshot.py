@@ -233,7 +233,7 @@ class ProtoTrainConfig:
     classes: tuple[float, ...] | None = None  # train only on these classes (ProtoAoA: the seen angles)
     episode: EpisodeConfig = field(default_factory=EpisodeConfig)  # N_B, n_S, n_Q
     train_filter_bank: bool = False  # learn the DFT-initialised filter bank (False: a fixed STFT front end)
-    episodes: int = 1500  # training episodes (= optimiser steps)
+    episodes: int = 3000  # training episodes (= optimiser steps)
     lr: float = 1e-3  # peak learning rate (AdamW, warm-up then cosine)
     weight_decay: float = 1e-4  # AdamW weight decay
     warmup_fraction: float = 0.05  # share of the steps spent warming up

@@ -15,7 +15,7 @@ it isolates the physical-layer stage (without it, every carrier is "unknown").
 
     .venv/bin/python benchmarks/annotate_labels.py --model RUN [--captures 8] [--generators main,alt]
         [--regimes random,matlab,full,idle,gated] [--seed 0] [--threshold 0.5] [--no-lte-scan] [--no-nr-scan]
-        [--no-scan-nr] [--no-scan-lte] [--name annotate_labels]
+        [--no-scan-nr] [--no-scan-lte] [--scan-all] [--name annotate_labels]
 
 Prints one row per generator x regime x class (right / wrong / unknown / missed, with and without PHY; the
 frequency IoU of each true carrier's band with its best annotation, 0 when none overlaps it, as a mean and as the
@@ -136,8 +136,11 @@ def main() -> None:
     ap.add_argument("--no-nr-scan", action="store_true", help="skip annotate.nr_scan (compare without it)")
     ap.add_argument("--no-scan-nr", action="store_true", help="annotate --no-scan-nr (no blind NR SSB search)")
     ap.add_argument("--no-scan-lte", action="store_true", help="annotate --no-scan-lte (no blind LTE cell search)")
+    ap.add_argument("--scan-all", action="store_true", help="both blind searches: the default, kept for older commands")
     ap.add_argument("--name", default="annotate_labels")
     args = ap.parse_args()
+    if args.scan_all and (args.no_scan_nr or args.no_scan_lte):
+        ap.error("--scan-all cannot be used with --no-scan-nr or --no-scan-lte")
     skipped = [name for name, off in (("find_lte_cells", args.no_lte_scan), ("find_nr_cells", args.no_nr_scan)) if off]
     if skipped:  # compare against annotate without the LTE / NR cell stages
         import radiofm.annotate.run as annotate_run

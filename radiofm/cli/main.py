@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -89,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("radiofm: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `radiofm ... | head`: the reader left; no traceback, no second error at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except MemoryError:
         print("radiofm: error: out of memory (try a smaller --batch-size or fewer --workers)", file=sys.stderr)
         return 1

@@ -222,6 +222,8 @@ def check_finetune_config(config: Any, where: str) -> None:
             raise CheckpointError(f"{where}: head {key} = {_short(value)} is larger than {MAX_SIDE}")
     if not isinstance(head.get("type", "transformer"), str) or head.get("type", "transformer") not in HEAD_TYPES:
         raise CheckpointError(f"{where}: unknown head type {_short(head.get('type'))}")
+    if config.get("channels", "joint") not in (None, "joint", "separate"):
+        raise CheckpointError(f"{where}: 'channels' must be 'joint' or 'separate', got {_short(config['channels'])}")
     lora = config.get("lora")
     if lora not in (None, False, {}):
         rank, alpha = (lora.get("rank"), lora.get("alpha")) if isinstance(lora, dict) else (None, None)

@@ -6,7 +6,8 @@ the checkpoint feeds it spectrograms in dB and nothing else. Its ``config`` is a
 
     {"task": "segmentation", "backbone_family": "mae", "backbone": {MAEConfig fields},
      "head": {head config, see radiofm.models.heads}, "input": {"norm": "per-sample" | "dataset", "mean_db",
-     "std_db"}, "readout": "last" | "mix", "lora": null | {"rank": r, "alpha": a}, ...}
+     "std_db"}, "readout": "last" | "mix", "lora": null | {"rank": r, "alpha": a},
+     "channels": "joint" | "separate", ...}
 
 so :func:`rebuild` makes it again from config.json alone: every kind in :data:`FINETUNED_KINDS` loads with
 ``radiofm.models.load_checkpoint(path)``. Backbone families come from :mod:`radiofm.models.backbones`.
@@ -19,6 +20,13 @@ face (``backbone``, ``head``, ``spec``), e.g. :class:`radiofm.models.forecaster.
 - ``lora``    rank-r adapters on the attention qkv/proj linears; base weights frozen
 - ``full``    everything trained (with layer-wise lr decay: :func:`layer_decay_scales`)
 - ``scratch`` the same architecture, randomly initialised, everything trained
+
+Channels (``config["channels"]``, for C-channel inputs such as 4 base stations' CSI): ``"joint"`` (default) feeds
+the C channels to one backbone that takes C channels; ``"separate"`` keeps a 1-channel backbone and encodes each
+channel on its own with the same weights, so the head receives C·L tokens, channel-major, and knows which channel
+each came from (:class:`~radiofm.models.heads.PooledHead` ``groups``). A frozen single-channel pretrained
+encoder then sees inputs like the ones it was pretrained on, and channels that differ in meaning (one per base
+station) are not mixed before the encoder.
 """
 
 from __future__ import annotations
@@ -43,6 +51,8 @@ MODES = ("frozen", "last-k", "lora", "full", "scratch")
 NORMS = ("per-sample", "dataset")
 # what the head reads from the backbone: "last" its final output (paper B), "mix" a learned mix of every level
 READOUTS = ("last", "mix")
+# how a C-channel input meets the backbone: "joint" one C-channel backbone, "separate" each channel on its own
+CHANNELS = ("joint", "separate")
 LORA_SEED_SALT = 13  # configure_mode's LoRA init generator: SeedSequence([seed, 13])
 # checkpoint kinds whose model is a FineTuneModel (one per fine-tuning task that trains a head on a backbone)
 FINETUNED_KINDS = ("segmentation", "sensing", "positioning", "signals")
@@ -98,6 +108,14 @@ class FineTuneModel(nn.Module):
             raise ConfigError(f"readout must be one of {', '.join(READOUTS)}, got {self.readout!r}")
         if self.readout == "mix" and self.spec.levels is None:
             raise ConfigError(f"the {self.spec.family!r} backbone supports only --readout last")
+        if self.channels not in CHANNELS:
+            raise ConfigError(f"channels must be one of {', '.join(CHANNELS)}, got {self.channels!r}")
+        if self.channels == "separate" and (self.readout != "last" or int(config["backbone"].get("in_chans", 1)) != 1):
+            raise ConfigError("channels 'separate' needs a 1-channel backbone and readout 'last'")
+
+    @property
+    def channels(self) -> str:
+        return self.config.get("channels") or "joint"
 
     @property
     def readout(self) -> str:
@@ -126,8 +144,14 @@ class FineTuneModel(nn.Module):
         """Backbone features of dB input; no autograd graph when the backbone is frozen."""
         ctx = torch.no_grad() if self.backbone_frozen else contextlib.nullcontext()
         features = self.spec.levels if self.readout == "mix" else self.spec.features
+        x = self.normalize(x_db)
+        if self.channels == "separate":  # (B, C, F, T) -> (B*C, 1, F, T) -> (B*C, L, D) -> (B, C*L, D)
+            b, c = x.shape[:2]
+            with ctx:
+                tokens = features(self.backbone, x.reshape(b * c, 1, *x.shape[2:]))
+            return tokens.reshape(b, c * tokens.shape[1], tokens.shape[2])
         with ctx:
-            return features(self.backbone, self.normalize(x_db))
+            return features(self.backbone, x)
 
     def forward(self, x_db: torch.Tensor) -> torch.Tensor:
         return self.head(self.encode(x_db))

@@ -134,22 +134,28 @@ class PooledHeadConfig:
     hidden: tuple[int, ...] = ()  # hidden layer widths (GELU between layers); () = one linear layer
     norm: bool = True  # layer-normalise the pooled features (no affine: a fixed, per-item feature scaling)
     dropout: float = 0.0  # dropout before each linear layer (training only)
+    groups: int = 1  # token groups pooled apart and concatenated (channels encoded separately: one per channel)
 
     def __post_init__(self) -> None:
         self.hidden = tuple(int(h) for h in self.hidden)
-        if self.in_dim < 1 or self.out_dim < 1 or any(h < 1 for h in self.hidden) or not 0.0 <= self.dropout < 1.0:
+        bad = self.in_dim < 1 or self.out_dim < 1 or not 1 <= self.groups <= 1024
+        if bad or any(h < 1 for h in self.hidden) or not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"invalid PooledHeadConfig: {self}")
 
 
 class PooledHead(nn.Module):
-    """Tokens (B, L, D) -> (B, out_dim): mean over L, optional LayerNorm (no affine), linear / MLP."""
+    """Tokens (B, L, D) -> (B, out_dim): mean over L, optional LayerNorm (no affine), linear / MLP.
+
+    With ``groups`` G > 1 the L tokens are G consecutive groups (channel-major, one per separately encoded
+    channel): each group is pooled and normalised on its own and the G vectors are concatenated (G·D inputs).
+    """
 
     def __init__(self, config: PooledHeadConfig):
         super().__init__()
         c = self.config = config
         self.norm = nn.LayerNorm(c.in_dim, eps=1e-6, elementwise_affine=False) if c.norm else nn.Identity()
         layers: list[nn.Module] = []
-        width = c.in_dim
+        width = c.in_dim * c.groups
         for h in c.hidden:
             layers += [nn.Dropout(c.dropout), nn.Linear(width, h), nn.GELU()]
             width = h
@@ -161,9 +167,14 @@ class PooledHead(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        if tokens.ndim != 3 or tokens.shape[-1] != self.config.in_dim:
-            raise ConfigError(f"pooled head expects (B, L, {self.config.in_dim}) tokens, got {tuple(tokens.shape)}")
-        return self.mlp(self.norm(tokens.float().mean(dim=1)))
+        g = self.config.groups
+        if tokens.ndim != 3 or tokens.shape[-1] != self.config.in_dim or tokens.shape[1] % g:
+            raise ConfigError(
+                f"pooled head expects (B, L, {self.config.in_dim}) tokens with L a multiple of {g}, "
+                f"got {tuple(tokens.shape)}"
+            )
+        pooled = self.norm(tokens.float().reshape(tokens.shape[0], g, -1, tokens.shape[-1]).mean(dim=2))
+        return self.mlp(pooled.flatten(1))
 
 
 # head "type" -> builder from the head config dict (without "type" and "mix_levels")

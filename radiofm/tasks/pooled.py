@@ -34,6 +34,13 @@ from radiofm.tasks import finetune as ft
 from radiofm.train import RunResult, TrainConfig, init_distributed, is_main_process, seeded
 
 IDENTITY_INPUT = {"norm": "dataset", "mean_db": 0.0, "std_db": 1.0}
+ADAPT_METHODS = ("mean", "separate")  # how a 1-channel pretrained MAE takes C channels (module docstring)
+
+
+def check_adapt(adapt: str) -> str:
+    if adapt not in ADAPT_METHODS:
+        raise ConfigError(f"--adapt must be one of {', '.join(ADAPT_METHODS)}, got {adapt!r}")
+    return adapt
 
 
 class ImageItems(torch.utils.data.Dataset):
@@ -91,12 +98,26 @@ def norm_of(resized: np.ndarray, rows, *, source: str) -> ChannelNorm:
 
 
 def backbone_for(config: ft.FinetuneConfig, in_chans: int) -> tuple[str, dict, dict | None]:
-    """(family, backbone config with ``in_chans`` channels, init info); only the ViT-MAE adapts its channels."""
+    """(family, backbone config for ``in_chans`` input channels, init info); only the ViT-MAE adapts its channels.
+
+    With ``config.adapt == "separate"`` the backbone keeps 1 channel (each input channel is encoded on its own).
+    """
     family, bcfg, init_info = ft.backbone_config(config)
     if family != "mae":
         raise ConfigError(f"this task needs a ViT-MAE backbone (channel adaptation), got family {family!r}")
-    bcfg["in_chans"] = int(in_chans)
+    bcfg["in_chans"] = 1 if _adapt(config) == "separate" else int(in_chans)
     return family, bcfg, init_info
+
+
+def _adapt(config) -> str:
+    return check_adapt(getattr(config, "adapt", "mean"))
+
+
+def pooled_head(config: ft.FinetuneConfig, bcfg: dict, in_chans: int, out_dim: int, hidden, dropout: float) -> dict:
+    """The :class:`~radiofm.models.heads.PooledHead` config: one token group per channel when encoded apart."""
+    groups = int(in_chans) if _adapt(config) == "separate" else 1
+    return {"type": "pooled", "in_dim": int(bcfg["embed_dim"]), "out_dim": int(out_dim), "hidden": list(hidden),
+            "dropout": float(dropout), "groups": groups}  # fmt: skip
 
 
 def build_model(
@@ -112,6 +133,7 @@ def build_model(
         "input": {**IDENTITY_INPUT, "channel_norm": norm.to_dict()},
         "readout": "last",
         "lora": None,
+        "channels": "separate" if _adapt(config) == "separate" else "joint",
         **task_config,
     }
     with seeded(seed):
@@ -199,8 +221,11 @@ __all__ = [
     "norm_of",
     "resized_stack",
     "standardiser",
+    "ADAPT_METHODS",
     "backbone_for",
     "build_model",
+    "check_adapt",
+    "pooled_head",
     "check_new_run",
     "head_output",
     "load_model",

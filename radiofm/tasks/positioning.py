@@ -6,12 +6,14 @@ SEPARATE files: ``finetune_positioning`` reads the training file (a folder means
 ``radiofm generate positioning`` writes it) and holds out a validation part of it; ``evaluate_positioning_run``
 reads the test file (a folder: its ``test.mat``).
 
-Model: the ViT-MAE adapted to C channels (:mod:`radiofm.tasks.pooled`: channel adaptation, per-channel
-standardisation with the training file's statistics, images resized to the backbone's input) and a regression
-head on the mean of the encoder tokens (an MLP, default one hidden layer; the slides found a linear probe
-insufficient and tuned the last 2 blocks: ``mode="last-k", k=2``). Targets are scaled to [−1, 1] inside a box
-around the training positions (:class:`~radiofm.data.positioning.PositionScaler`, stored in the model config);
-the loss is the MSE of the scaled positions. Metrics: mean / median / 90th-percentile Euclidean error in metres.
+Model: the ViT-MAE adapted to C channels (:mod:`radiofm.tasks.pooled`: channel adaptation — by default
+``adapt="separate"``, each base station's image through the 1-channel encoder on its own, so the head knows which
+station saw what —, per-channel standardisation with the training file's statistics, images resized to the
+backbone's input) and a regression head on the mean of each station's encoder tokens (an MLP, default one hidden
+layer; the slides found a linear probe insufficient and tuned the last 2 blocks: ``mode="last-k", k=2``).
+Targets are scaled to [−1, 1] inside a box around the training positions
+(:class:`~radiofm.data.positioning.PositionScaler`, stored in the model config); the loss is the MSE of the
+scaled positions. Metrics: mean / median / 90th-percentile Euclidean error in metres.
 """
 
 from __future__ import annotations
@@ -43,9 +45,11 @@ class PositioningConfig(ft.FinetuneConfig):
 
     head_hidden: tuple[int, ...] = (256,)  # hidden widths of the regression MLP; () = a linear probe
     head_dropout: float = 0.0  # dropout before each of the head's linear layers
+    adapt: str = "separate"  # channels (base stations) through the 1-channel encoder: pooled.ADAPT_METHODS
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        pooled.check_adapt(self.adapt)
         self.head_hidden = tuple(int(h) for h in self.head_hidden)
         if any(h < 1 for h in self.head_hidden):
             raise ConfigError(f"--head-hidden widths must be positive, got {self.head_hidden}")
@@ -111,8 +115,7 @@ def finetune_positioning(
     norm = pooled.norm_of(resized, [row[i] for i in train_idx], source=f"{path}, {len(train_idx)} samples")
     scaler = fit_scaler(d.positions[train_idx])
     targets = scaler.to_unit(d.positions).astype(np.float32)
-    head = {"type": "pooled", "in_dim": int(bcfg["embed_dim"]), "out_dim": 3,
-            "hidden": list(config.head_hidden), "dropout": config.head_dropout}  # fmt: skip
+    head = pooled.pooled_head(config, bcfg, d.features.shape[1], 3, config.head_hidden, config.head_dropout)
     model, settings, loaded = pooled.build_model(
         KIND, family, bcfg, head, norm, config, seed=train.seed, task_config={"targets": scaler.to_dict()}
     )

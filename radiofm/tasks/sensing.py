@@ -42,7 +42,7 @@ class SensingConfig(ft.FinetuneConfig):
     head_hidden: tuple[int, ...] = ()  # hidden widths of the head; () = linear (paper B)
     head_dropout: float = 0.0  # dropout before the head's linear layer(s)
     label_smoothing: float = 0.1  # label smoothing alpha of the cross-entropy (paper B eq. 3)
-    adapt: str = "mean"  # 1 -> 3 channel patch-embedding adaptation (radiofm.models.adapt.METHODS)
+    adapt: str = "mean"  # how the 1-channel MAE takes the 3 antennas: pooled.ADAPT_METHODS
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -53,8 +53,7 @@ class SensingConfig(ft.FinetuneConfig):
             raise ConfigError(f"--head-dropout must be in [0, 1), got {self.head_dropout}")
         if any(h < 1 for h in self.head_hidden):
             raise ConfigError(f"--head-hidden widths must be positive, got {self.head_hidden}")
-        if self.adapt != "mean":
-            raise ConfigError(f"--adapt must be 'mean', got {self.adapt!r}")
+        pooled.check_adapt(self.adapt)
 
 
 @dataclass
@@ -108,8 +107,7 @@ def finetune_sensing(
     source = f"NTU-Fi {data} {SPLIT_DIRS['train']}, {len(train_idx)} training files"
     norm = pooled.norm_of(resized, [row[i] for i in train_idx], source=source)
     present = sorted({int(full.labels[i]) for i in train_idx})
-    head = {"type": "pooled", "in_dim": int(bcfg["embed_dim"]), "out_dim": len(CLASSES),
-            "hidden": list(config.head_hidden), "dropout": config.head_dropout}  # fmt: skip
+    head = pooled.pooled_head(config, bcfg, N_ANTENNAS, len(CLASSES), config.head_hidden, config.head_dropout)
     model, settings, loaded = pooled.build_model(
         KIND, family, bcfg, head, norm, config, seed=train.seed, task_config={"classes": list(CLASSES)}
     )

@@ -96,6 +96,7 @@ def test_absurd_head_is_refused(tmp_path, field, value):
         (lambda c: c.pop("backbone_family"), "lacks 'backbone_family'"),
         (lambda c: c.__setitem__("head", "transformer"), "'head' must be"),
         (lambda c: c.__setitem__("lora", "yes"), "'lora'"),
+        (lambda c: c.__setitem__("channels", "interleaved"), "'channels'"),
         (lambda c: c.__setitem__("lora", {"rank": 10**9, "alpha": 1.0}), "'lora'"),
         (lambda c: c.__setitem__("classes", "NR"), "'classes'"),
         (lambda c: c.__setitem__("classes", [f"c{i}" for i in range(10)]), "10 class names"),

@@ -185,3 +185,23 @@ def test_lora_adapters_are_drawn_from_the_seed(mae_ckpt):
     b, c = adapters(3), adapters(4)
     assert a and all(torch.equal(a[n], b[n]) for n in a)
     assert not any(torch.equal(a[n], c[n]) for n in a)
+
+
+def test_separate_channels_encode_each_channel_with_the_shared_backbone():
+    backbone = ft.build_backbone("mae", dataclasses.asdict(_tiny_mae().config))
+    head = {"type": "pooled", "in_dim": backbone.config.embed_dim, "out_dim": 3, "groups": 4}
+    inp = {"norm": "dataset", "mean_db": 0.0, "std_db": 1.0}
+    config = {"task": "positioning", "backbone_family": "mae", "backbone": dataclasses.asdict(backbone.config),
+              "head": head, "input": inp, "channels": "separate"}  # fmt: skip
+    model = ft.rebuild(config)
+    model.backbone.load_state_dict(backbone.state_dict())
+    ft.configure_mode(model, "frozen")
+    x = torch.randn(2, 4, 32, 32)
+    tokens = model.encode(x)
+    alone = [backbone.forward_features(x[:, c : c + 1]) for c in range(4)]  # (2, L, D) each
+    torch.testing.assert_close(tokens, torch.cat(alone, dim=1))
+    assert model(x).shape == (2, 3)
+    with pytest.raises(ConfigError, match="separate"):  # a 4-channel backbone cannot take one channel at a time
+        ft.rebuild({**config, "backbone": {**config["backbone"], "in_chans": 4}})
+    with pytest.raises(ConfigError, match="channels must be one of"):
+        ft.rebuild({**config, "channels": "interleaved"})

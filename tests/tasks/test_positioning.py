@@ -79,13 +79,18 @@ def test_scaler_errors_and_file_resolution(tmp_path):
 def test_run_on_the_train_file_and_evaluation_on_the_test_file(tmp_path, mae_dir):
     folder = _files(tmp_path / "pos")
     train = dataclasses.replace(pos.DEFAULT_TRAIN, epochs=2, batch_size=8, progress=False, device="cpu")
-    for mode in ("frozen", "last-k"):
-        config = pos.PositioningConfig(init=mae_dir, mode=mode, k=1, head_hidden=(16,))
-        result = pos.finetune_positioning(folder, config, train, tmp_path / mode)
+    for mode, adapt in (("frozen", "separate"), ("last-k", "separate"), ("frozen", "mean")):
+        config = pos.PositioningConfig(init=mae_dir, mode=mode, k=1, head_hidden=(16,), adapt=adapt)
+        result = pos.finetune_positioning(folder, config, train, tmp_path / f"{mode}-{adapt}")
         assert result.train_size + result.val_size == 40
-        info = json.loads((tmp_path / mode / "config.json").read_text())
-        assert info["extra"]["data"]["source"].endswith("train.mat") and info["config"]["backbone"]["in_chans"] == 4
-    report = pos.evaluate_positioning_run(tmp_path / "last-k", folder / "test.mat", tmp_path / "eval")
+        info = json.loads((tmp_path / f"{mode}-{adapt}" / "config.json").read_text())
+        assert info["extra"]["data"]["source"].endswith("train.mat")
+        # separate (the default): the 1-channel encoder sees each base station apart, the head pools 4 groups
+        chans, groups = (1, 4) if adapt == "separate" else (4, 1)
+        assert info["config"]["backbone"]["in_chans"] == chans and info["config"]["head"]["groups"] == groups
+        assert info["config"]["channels"] == ("separate" if adapt == "separate" else "joint")
+    assert pos.PositioningConfig(init=mae_dir).adapt == "separate"
+    report = pos.evaluate_positioning_run(tmp_path / "last-k-separate", folder / "test.mat", tmp_path / "eval")
     assert report["samples"] == 10 and report["data"].endswith("test.mat") and len(report["errors_m"]) == 10
     assert 0 < report["median_error_m"] <= report["p90_error_m"] <= report["max_error_m"]
     assert {p.name for p in (tmp_path / "eval").iterdir()} == {"positioning.json", "error_cdf.png", "error_map.png"}
@@ -101,3 +106,5 @@ def test_an_hdf5_file_that_is_not_the_positioning_layout_is_a_one_line_error(tmp
     assert "\n" not in str(exc.value) and not (tmp_path / "run").exists()
     with pytest.raises(ConfigError):
         pos.PositioningConfig(init=mae_dir, label_fraction=0.0)
+    with pytest.raises(ConfigError, match="--adapt must be one of mean, separate"):
+        pos.PositioningConfig(init=mae_dir, adapt="replicate")

@@ -18,6 +18,13 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
         help="comma list of hidden widths of the regression MLP, or 'none' for a linear probe (default 256)",
     )
     g.add_argument("--head-dropout", type=float, default=0.0, help="dropout before the head's linear layers")
+    g.add_argument(
+        "--adapt",
+        choices=("separate", "mean"),
+        default="separate",
+        help="how the 1-channel encoder takes the 4 base stations: 'separate' encodes each station's image on its "
+        "own with shared weights (default), 'mean' widens the patch embedding (the stations' mean image)",
+    )
 
 
 def _hidden(text: str) -> tuple[int, ...]:
@@ -28,7 +35,10 @@ def run_finetune(args: argparse.Namespace) -> int:
     from radiofm.tasks.positioning import KIND, PositioningConfig, finetune_positioning
 
     config = PositioningConfig(
-        **_args.finetune_fields(args), head_hidden=tuple(args.head_hidden), head_dropout=args.head_dropout
+        **_args.finetune_fields(args),
+        head_hidden=tuple(args.head_hidden),
+        head_dropout=args.head_dropout,
+        adapt=args.adapt,
     )
     train = _args.train_config(args)
     result = finetune_positioning(args.data, config, train, args.out, resume=args.resume, log=_args.say)

@@ -19,6 +19,13 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
         help="comma list of hidden widths of the head (default none: a linear head, paper B)",
     )
     g.add_argument("--head-dropout", type=float, default=0.0, help="dropout before the head's linear layers")
+    g.add_argument(
+        "--adapt",
+        choices=("mean", "separate"),
+        default="mean",
+        help="how the 1-channel encoder takes the 3 antennas: 'mean' widens its patch embedding (the channel mean, "
+        "paper B; default), 'separate' encodes each antenna on its own with shared weights",
+    )
 
 
 def run_finetune(args: argparse.Namespace) -> int:
@@ -29,6 +36,7 @@ def run_finetune(args: argparse.Namespace) -> int:
         head_hidden=tuple(args.head_hidden),
         head_dropout=args.head_dropout,
         label_smoothing=args.label_smoothing,
+        adapt=args.adapt,
     )
     train = _args.train_config(args)
     result = finetune_sensing(args.data, config, train, args.out, resume=args.resume, log=_args.say)

@@ -93,7 +93,7 @@ def main() -> None:
         {
             "features": "none: the training positions' mean",
             "error_m": round(float(np.linalg.norm(y.mean(0) - y_test, axis=1).mean()), 3),
-        },  # fmt: skip
+        },
         {"features": "standardised pixels", **best(flat["train"], flat["test"], y, y_test)},
     ]
     for adapt in ("mean", "separate"):

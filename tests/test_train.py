@@ -89,6 +89,38 @@ def test_resume_gives_the_same_next_step_loss(tmp_path):
         assert torch.allclose(va, vb, atol=1e-6), k
 
 
+class PositionSet(TensorSet):
+    def __getitem__(self, i):
+        return {"x": self.x[i], "y": self.x[i, 0, 0, :3]}
+
+
+def _dropout_model():
+    import dataclasses
+
+    from radiofm.models.finetuned import rebuild
+
+    backbone = dataclasses.asdict(tiny_mae().config)
+    head = {"type": "pooled", "in_dim": backbone["embed_dim"], "out_dim": 3, "hidden": [16], "dropout": 0.5}
+    return rebuild({"task": "positioning", "backbone_family": "mae", "backbone": backbone, "head": head,
+                    "input": {"norm": "dataset", "mean_db": 0.0, "std_db": 1.0}})  # fmt: skip
+
+
+def test_dropout_draws_are_the_same_on_every_run(tmp_path):
+    # a fresh process seeds torch's global RNG at random: the loop must seed what dropout draws, per step
+    from radiofm.tasks.positioning import PositioningTask
+
+    runs = []
+    for i, disturb in enumerate((1, 12345)):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model = _dropout_model()
+            torch.manual_seed(disturb)  # the state a new process would start training from
+            runs.append([])
+            fit(model, PositioningTask(), PositionSet(), cfg=_cfg(), out_dir=tmp_path / str(i),
+                on_step=lambda s, l, out=runs[-1]: out.append(l))  # fmt: skip
+    assert len(runs[0]) == 9 and runs[0] == runs[1]
+
+
 def test_non_finite_loss_stops_and_keeps_last_checkpoint(tmp_path):
     class Exploding:
         kind = "mae"

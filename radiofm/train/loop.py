@@ -50,6 +50,19 @@ def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, step, rank]).generate_state(1)[0]))
 
 
+@contextlib.contextmanager
+def step_rng(seed: int, step: int, rank: int, device: torch.device):
+    """The torch global RNG for one training step, seeded from (seed, step, rank) and restored afterwards.
+
+    What cannot take a generator — dropout, stochastic depth — draws from the global RNG, whose seed differs from
+    process to process; seeding it per step makes those draws the same on every run and after a resume.
+    """
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(int(np.random.SeedSequence([seed, step, rank, 1]).generate_state(1)[0]))
+        yield
+
+
 def to_device(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, torch.Tensor):
         return batch.to(device, non_blocking=True)
@@ -109,7 +122,7 @@ def train_one_epoch(
         for g in optimizer.param_groups:
             g["lr"] = lr * g.get("lr_scale", 1.0)
         gen = step_generator(cfg.seed, state["global_step"], dist.rank)
-        with autocast_for(dist.device, cfg.amp):
+        with step_rng(cfg.seed, state["global_step"], dist.rank, dist.device), autocast_for(dist.device, cfg.amp):
             loss, metrics = task.step(model, batch, generator=gen, train=True)
         finite = torch.isfinite(loss.detach()).float()
         if dist.world_size > 1:

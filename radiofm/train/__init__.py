@@ -8,8 +8,10 @@ exactly (same data order, same masks, same optimizer state).
 
 Randomness: the loop draws nothing from the global RNGs. Data order comes from ``(seed, epoch)``, every step's
 draws (masks, augmentation) from :func:`step_generator` ``(seed, step, rank)``; model initialisation belongs to
-the caller (:func:`seeded`). So resuming needs no RNG state, and the global torch RNG is neither seeded nor
-saved (checkpoints written before issue 9 hold a ``torch_rng`` entry in their train state; it is ignored).
+the caller (:func:`seeded`). What cannot take a generator (dropout) draws from the global torch RNG, which each
+training step forks and seeds from ``(seed, step, rank)`` (:func:`~radiofm.train.loop.step_rng`) and restores
+afterwards. So resuming needs no RNG state, and the global torch RNG is never saved (checkpoints written before
+issue 9 hold a ``torch_rng`` entry in their train state; it is ignored).
 
 Progress: the one JSON line per epoch is appended to ``metrics.jsonl`` in the run folder and handed to the
 ``log`` callable of :func:`fit` (the CLI passes ``print``; the default prints nothing); the per-batch bar is

@@ -7,7 +7,7 @@ widened patch embedding, i.e. their mean; ``separate``: each station through the
 concatenated per station), then fit a closed-form ridge regression (features standardised with the training
 items' statistics) from the token mean of the last level, or of every level, to the position. Baselines in the
 same run: the training positions' mean, and ridge on the standardised pixels. Prints a table (mean test error in
-metres, best λ of the grid) and writes JSON.
+metres, best λ of the grid) and writes ``benchmarks/results/<--name>.json``.
 
     PYTHONPATH=. .venv/bin/python benchmarks/positioning_probe.py --data RUN/data/positioning --init RUN/runs/mae
 """
@@ -15,11 +15,11 @@ metres, best λ of the grid) and writes JSON.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
+from _common import print_table, write_results
 
 LAMBDAS = (1.0, 10.0, 100.0, 1000.0)
 
@@ -42,7 +42,7 @@ def best(a, b, y, y_test) -> dict:
     return {"error_m": round(errs[lam], 3), "lambda": lam}
 
 
-def encoder_levels(data, init: Path, adapt: str, pretrained: bool, images: dict) -> dict:
+def encoder_levels(init: Path, adapt: str, pretrained: bool, images: dict) -> dict:
     """{"train", "test"}: float32 (N, C', levels, D) token means per level (C' = C separate, 1 mean)."""
     from radiofm.tasks import pooled
     from radiofm.tasks.positioning import PositioningConfig
@@ -76,7 +76,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True, help="folder with train.mat and test.mat")
     ap.add_argument("--init", type=Path, required=True, help="1-channel MAE checkpoint")
-    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/positioning_probe.json"))
+    ap.add_argument("--name", default="positioning_probe", help="results file name (benchmarks/results/NAME.json)")
     args = ap.parse_args()
     torch.manual_seed(0)
     train, test = open_positioning(args.data / "train.mat"), open_positioning(args.data / "test.mat")
@@ -98,20 +98,16 @@ def main() -> None:
     ]
     for adapt in ("mean", "separate"):
         for pretrained in (True, False):
-            f = encoder_levels(train, args.init, adapt, pretrained, images)
+            f = encoder_levels(args.init, adapt, pretrained, images)
             name = f"adapt={adapt}, {'pretrained' if pretrained else 'random init'}"
             n, m = len(f["train"]), len(f["test"])
             last = best(f["train"][:, :, -1].reshape(n, -1), f["test"][:, :, -1].reshape(m, -1), y, y_test)
             every = best(f["train"].reshape(n, -1), f["test"].reshape(m, -1), y, y_test)
             rows.append({"features": f"{name}: last level", **last})
             rows.append({"features": f"{name}: every level", **every})
-    print(f"{'ridge probe features':<55} {'test error (m)':>14} {'lambda':>7}")
-    for r in rows:
-        print(f"{r['features']:<55} {r['error_m']:>14.2f} {r.get('lambda', ''):>7}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    print_table(rows)
     report = {"data": str(args.data), "init": str(args.init), "train": len(train), "test": len(test), "rows": rows}
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    print(f"wrote {write_results(args.name, report)}")
 
 
 if __name__ == "__main__":

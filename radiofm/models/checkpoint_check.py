@@ -206,7 +206,6 @@ def check_family_config(family: Any, config: Any, where: str) -> None:
 
 def check_finetune_config(config: Any, where: str) -> None:
     """The config of a fine-tuned model (:func:`radiofm.models.finetuned.rebuild`): backbone, head, classes, LoRA."""
-    from radiofm.models.finetuned import CHANNELS  # imported here: finetuned imports this module
     from radiofm.models.heads import HEAD_TYPES
 
     if not isinstance(config, dict):
@@ -223,9 +222,8 @@ def check_finetune_config(config: Any, where: str) -> None:
             raise CheckpointError(f"{where}: head {key} = {_short(value)} is larger than {MAX_SIDE}")
     if not isinstance(head.get("type", "transformer"), str) or head.get("type", "transformer") not in HEAD_TYPES:
         raise CheckpointError(f"{where}: unknown head type {_short(head.get('type'))}")
-    if config.get("channels") not in (None, *CHANNELS):
-        wanted = ", ".join(CHANNELS)
-        raise CheckpointError(f"{where}: 'channels' must be one of {wanted}, got {_short(config['channels'])}")
+    if config.get("channels", "joint") not in (None, "joint", "separate"):  # finetuned.CHANNELS (it imports us)
+        raise CheckpointError(f"{where}: 'channels' must be 'joint' or 'separate', got {_short(config['channels'])}")
     lora = config.get("lora")
     if lora not in (None, False, {}):
         rank, alpha = (lora.get("rank"), lora.get("alpha")) if isinstance(lora, dict) else (None, None)

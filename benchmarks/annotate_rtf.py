@@ -14,7 +14,10 @@ processes falls on all of them alike. Figures per configuration:
 Configurations: ``baseline`` is the code before this benchmark's changes (``--baseline-src``: a folder holding that
 ``radiofm`` package; by default ``git archive`` of ``--baseline-rev`` into a temporary folder), with its defaults;
 ``stream`` the current defaults (reader thread, bounded picture); ``int8`` adds ``--quantize int8 --no-picture``;
-``fast`` also ``--threads 1`` (the reader thread and one model thread: no OpenMP spinning on a loaded machine).
+``fast`` also ``--threads 1`` (the reader thread and one model thread: no OpenMP spinning on a loaded machine);
+``torch`` and ``numpy`` set ``--engine`` (and ``--no-picture``): the model on torch, or on the numpy engine that
+never imports torch (the default "auto" picks it on a CPU-only machine). ``--model RUN`` times a trained model
+(its carriers decide the physical-layer stage's work) instead of the demo architecture with random weights.
 ``--memory-seconds S`` also annotates an S-second capture (written in chunks, never held in memory) with the
 current code and reports its peak RSS (issue 13: <= 1 GB for >= 60 s).
 Results: ``benchmarks/results/annotate_rtf.json``.
@@ -43,6 +46,8 @@ CONFIGS = {
     "stream": [],
     "int8": ["--quantize", "int8", "--no-picture"],
     "fast": ["--quantize", "int8", "--no-picture", "--threads", "1"],  # reader thread + one model thread
+    "torch": ["--engine", "torch", "--no-picture"],  # the model on torch (fp32, its default threads)
+    "numpy": ["--engine", "numpy", "--no-picture"],  # the model on the numpy engine: no torch import
 }
 
 
@@ -106,6 +111,8 @@ def main() -> None:
     p.add_argument("--name", default="annotate_rtf", help="results file benchmarks/results/NAME.json")
     p.add_argument("--keep-memory-capture", action="store_true", help="do not delete the long capture afterwards")
     p.add_argument("--frames", type=int, default=8, help="generator frames the captures repeat")
+    p.add_argument("--model", type=Path, default=None, help="segmentation run to use (default: the demo's "
+                   "architecture with random weights, written to WORK/seg)")  # fmt: skip
     args = p.parse_args()
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
@@ -114,7 +121,7 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "radiofm.cli.main", "generate", "nrlte", "--out", str(frames),
                         "--frames", str(args.frames), "--iq", "--seed", "1", "--no-progress", "--workers", "1"],
                        check=True)  # fmt: skip
-    model = demo_model(work / "seg")
+    model = args.model or demo_model(work / "seg")
     caps = {s: tiled_capture(work / f"capture-{s:g}s", s, frames) for s in (args.short_s, args.long_s)}
     names = [c for c in args.configs.split(",") if c]
     base = _baseline_src(args, work) if "baseline" in names or args.memory_config == "baseline" else None
@@ -178,7 +185,9 @@ def main() -> None:
         "sample_rate_hz": FS,
         "short_s": args.short_s,
         "long_s": args.long_s,
-        "model": "demo architecture: vit-tiny MAE encoder 224x224, frozen, mix readout, transformer head (random)",
+        "model": str(args.model)
+        if args.model
+        else "demo architecture: vit-tiny MAE 224x224, frozen, mix readout, transformer head (random weights)",
         "load_before": os.getloadavg(),
         "rows": rows,
         "runs": {

@@ -18,6 +18,7 @@ LAYERS = {
     "radiofm": 0,
     "radiofm.errors": 0,
     "radiofm.io": 0,
+    "radiofm.checkpoint_files": 0,
     "radiofm.viz": 0,
     "radiofm.dsp": 1,
     "radiofm.synth": 2,

@@ -7,10 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from radiofm import __version__
 from radiofm.annotate.decide import MIN_SCORE, PHY_MAX_MS
+from radiofm.annotate.engine import ENGINES, EngineUnsupported, load_numpy_segmenter, numpy_predictor
 from radiofm.annotate.figure import overlay_figure
 from radiofm.annotate.plan import plan_analysis
 from radiofm.annotate.run import AnnotateResult, annotate_recording, model_predictor
@@ -18,7 +17,6 @@ from radiofm.data.recording import Recording, open_recording
 from radiofm.data.sigmf_format import SIGMF_VERSION
 from radiofm.data.sigmf_writer import sigmf_source, write_sigmf_copy
 from radiofm.errors import ConfigError, RecordingError
-from radiofm.tasks.segmentation import load_segmentation_model
 
 
 def output_paths(prefix: str | Path) -> dict[str, Path]:
@@ -121,6 +119,9 @@ class AnnotateConfig:
     picture: bool = True  # write PREFIX.png (the overlay); False: no picture is computed or written
     quantize: str | None = None  # "int8": dynamically quantised transformer blocks (CPU; see docs/RESULTS.md)
     threads: int | None = None  # torch threads for the model (None: torch's default, one per core)
+    # "auto": the numpy engine (annotate.engine; no torch import, ~2 s less start-up) on a CPU-only machine when
+    # the model is one it computes and neither quantize nor threads is set, else torch; "torch"; "numpy"
+    engine: str = "auto"
     prefetch: int = 1  # blocks whose spectrogram a reader thread computes ahead of the model (0: no thread)
     follow: bool = False  # the recording is still being written: annotate it as it grows (annotate.follow)
     duration_s: float | None = None  # with follow: stop once this much of the recording has arrived
@@ -176,9 +177,35 @@ def annotate_file(
     return result, paths
 
 
+def choose_engine(cfg: AnnotateConfig) -> str:
+    """ "numpy" or "torch" for ``cfg`` (see :attr:`AnnotateConfig.engine`); ConfigError for a combination that
+    cannot run. "auto" takes numpy only where torch would run on the CPU in fp32 anyway: device "cpu", or "auto"
+    on a machine without an NVIDIA driver (/proc/driver/nvidia), no quantize, no threads."""
+    if cfg.engine not in ENGINES:
+        raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got {cfg.engine!r}")
+    if cfg.engine == "numpy" and (cfg.quantize or cfg.threads or cfg.device not in ("auto", "cpu")):
+        raise ConfigError("--engine numpy runs fp32 on the CPU: it takes no --quantize, --threads or --device cuda")
+    if cfg.engine != "auto":
+        return cfg.engine
+    cpu = cfg.device == "cpu" or (cfg.device == "auto" and not Path("/proc/driver/nvidia").exists())
+    return "numpy" if cpu and not cfg.quantize and not cfg.threads else "torch"
+
+
 def load_predictor(model: str | Path, cfg: AnnotateConfig):
-    """The segmentation run ``model`` as a :data:`~radiofm.annotate.run.Predictor` with ``cfg``'s device, threads,
-    batch size and quantisation."""
+    """The segmentation run ``model`` as a :data:`~radiofm.annotate.run.Predictor` with ``cfg``'s engine, device,
+    threads, batch size and quantisation. With engine "auto", a model the numpy engine does not compute
+    (:class:`~radiofm.annotate.engine.EngineUnsupported`) runs on torch."""
+    if choose_engine(cfg) == "numpy":
+        try:
+            seg, info = load_numpy_segmenter(model)
+            return numpy_predictor(seg, info, batch_size=cfg.batch_size)
+        except EngineUnsupported:
+            if cfg.engine == "numpy":
+                raise
+    import torch
+
+    from radiofm.tasks.segmentation import load_segmentation_model
+
     net, info = load_segmentation_model(model)
     device = cfg.device
     if device == "auto":

@@ -22,6 +22,7 @@ from radiofm.annotate.decide import (
     decide_carriers,
     merge_by_decision,
 )
+from radiofm.annotate.engine import standardises_each_image
 from radiofm.annotate.frontend import (
     block_power,
     design_filter,
@@ -38,7 +39,6 @@ from radiofm.annotate.stream import Picture, Prefetch, Settler, block_bounds
 from radiofm.data.recording import Annotation, Recording
 from radiofm.errors import RecordingError
 from radiofm.synth.nrlte import CLASSES
-from radiofm.tasks.segmentation import predict, quantize_dynamic
 
 BLOCK_FRAMES = 32
 LABELS = {1: CLASSES[1], 2: CLASSES[2]}  # class index -> "NR" / "LTE"
@@ -68,13 +68,15 @@ def model_predictor(
     :func:`radiofm.tasks.segmentation.quantize_dynamic`). The predictor's ``level_invariant`` attribute is True
     when the model standardises each image (its output does not depend on a dB offset, so no level shift is
     needed)."""
+    from radiofm.tasks.segmentation import predict, quantize_dynamic  # torch: imported only by this engine
+
     if quantize is not None:
         model = quantize_dynamic(model, quantize)
 
     def run(images: np.ndarray, frames: Sequence[FrameInfo]) -> np.ndarray:
         return predict(model, images, info=info, batch_size=batch_size, device=device)
 
-    run.level_invariant = ((info or {}).get("config", {}).get("input") or {}).get("norm", "per-sample") == "per-sample"
+    run.level_invariant = standardises_each_image(info)
     return run
 
 

@@ -123,6 +123,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "--threads", type=_args.positive_int, default=None, metavar="N", help="torch threads (default: one per core)"
     )
     p.add_argument(
+        "--engine",
+        choices=("auto", "torch", "numpy"),
+        default="auto",
+        help="model inference: numpy (no torch import, ~2 s faster start; fp32 on the CPU, MAE models), torch, "
+        "or auto: numpy on a CPU-only machine when the model allows and neither --quantize nor --threads is set "
+        "(default auto)",
+    )
+    p.add_argument(
         "--prefetch",
         type=_args.non_negative_int,
         default=1,
@@ -178,6 +186,7 @@ def run(args: argparse.Namespace) -> int:
         picture=not args.no_picture,
         quantize=None if args.quantize == "none" else args.quantize,
         threads=args.threads,
+        engine=args.engine,
         prefetch=args.prefetch,
         follow=args.follow,
         duration_s=args.duration,

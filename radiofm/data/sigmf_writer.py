@@ -4,8 +4,10 @@ the samples of an existing recording, e.g. annotations found in it), both valida
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -182,7 +184,6 @@ def write_sigmf_copy(
     The metadata is validated against the SigMF schema first. Returns (meta path, data path).
     """
     import contextlib
-    import shutil
 
     base = Path(path)
     if base.suffix.lower() in (META_EXT, DATA_EXT):
@@ -202,9 +203,7 @@ def write_sigmf_copy(
         tmp_data = stack.enter_context(atomic_path(data_path))
         current = data_path
         try:
-            with open(rec.data_path, "rb") as src, open(tmp_data, "wb") as dst:
-                src.seek(data_offset)
-                shutil.copyfileobj(src, dst, length=16 << 20)
+            copy_bytes(rec.data_path, data_offset, tmp_data)
             tmp_meta = stack.enter_context(atomic_path(meta_path))
             current = meta_path
             tmp_meta.write_text(text + "\n", encoding="utf-8")
@@ -214,6 +213,32 @@ def write_sigmf_copy(
         except OSError as exc:  # disk full, read-only: one line; every temporary file is removed
             raise OutputError(f"cannot write {current}: {exc.strerror or type(exc).__name__}") from None
     return meta_path, data_path
+
+
+def copy_bytes(src_path: str | Path, offset: int, dst_path: str | Path) -> None:
+    """Copy ``src_path`` from byte ``offset`` to its end into a new file ``dst_path``.
+
+    In the kernel (``os.copy_file_range``: no user-space buffer, a reflink where the filesystem offers one) when the
+    platform and filesystems allow, else by 16 MiB chunks. OSError from either reaches the caller.
+    """
+    import shutil
+
+    with open(src_path, "rb") as src, open(dst_path, "wb") as dst:
+        end = os.fstat(src.fileno()).st_size
+        pos = offset
+        if hasattr(os, "copy_file_range"):
+            try:
+                while pos < end:
+                    n = os.copy_file_range(src.fileno(), dst.fileno(), end - pos, pos)
+                    if n == 0:
+                        break
+                    pos += n
+            except OSError as exc:
+                if pos != offset or exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                    raise
+        if pos == offset:  # nothing copied in the kernel: chunks through user space
+            src.seek(offset)
+            shutil.copyfileobj(src, dst, length=16 << 20)
 
 
 def _is_npy(rec) -> bool:

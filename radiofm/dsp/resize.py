@@ -15,8 +15,6 @@ Choice of method (documented because it changes the data the models see):
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from radiofm.errors import ConfigError
 
@@ -58,6 +56,9 @@ def resize(image: np.ndarray, shape: tuple[int, int], *, mode: str = "bilinear")
     dtype = np.float64 if x.dtype == np.float64 else np.float32
     if (in_h, in_w) == (h, w):
         return x.astype(dtype, copy=True)
+    import torch  # here, not at the top: importing radiofm.dsp must not cost torch's 2 s (radiofm annotate)
+    import torch.nn.functional as F
+
     lead = x.shape[:-2]
     t = torch.from_numpy(np.ascontiguousarray(x, dtype=dtype).reshape(-1, 1, in_h, in_w))
     if mode == "bilinear":

@@ -27,7 +27,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.fft
-import torch
 
 from radiofm.errors import ConfigError, RecordingError
 
@@ -156,6 +155,8 @@ def _frames(x: np.ndarray, win_length: int, hop: int, t: int) -> np.ndarray:
 
 def _spectrogram_frames(x: np.ndarray, fft_size: int, win_length: int, hop: int, log: bool, eps: float) -> np.ndarray:
     """(S, N) float32/complex64 -> (S, F, T) float32; parameters already checked."""
+    import torch  # here, not at the top: importing radiofm.dsp must not cost torch's 2 s (radiofm annotate)
+
     s, t = x.shape[0], n_frames(x.shape[-1], win_length=win_length, hop=hop)
     frames = _frames(x, win_length, hop, t)  # (S, T, W)
     out = np.empty((s, fft_size, t), dtype=np.float32)
@@ -207,6 +208,8 @@ def _cpus() -> int:
 
 
 def _num_threads() -> int:
+    import torch
+
     return max(1, min(torch.get_num_threads(), _cpus()))
 
 

@@ -27,6 +27,7 @@ import safetensors.torch
 import torch
 from torch import nn
 
+from radiofm.checkpoint_files import CONFIG_FILE, FORMAT, MODEL_FILE, VERSION, read_checkpoint_info
 from radiofm.errors import CheckpointError, ConfigError, OutputError
 from radiofm.io import JSONLimitError, atomic_path, read_json_untrusted, write_json
 from radiofm.models import registry
@@ -39,11 +40,7 @@ from radiofm.models.checkpoint_check import (
     register_kind_check,
 )
 
-FORMAT = "radiofm-checkpoint"
-VERSION = 1
 TRAIN_STATE_FORMAT = "radiofm-train-state"
-MODEL_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
 TRAIN_DIR = "train_state"
 _MARK = "__radiofm__"
 
@@ -262,37 +259,6 @@ def _save_tensors(tensors: dict, path: Path, folder: Path, metadata: dict | None
 
 
 # --------------------------------------------------------------------------- load
-def read_checkpoint_info(folder: str | Path) -> dict:
-    """Parse and validate ``folder/config.json``; CheckpointError naming the problem otherwise."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise CheckpointError(f"checkpoint folder {folder} does not exist")
-    cfg_path = folder / CONFIG_FILE
-    if not cfg_path.is_file() or not (folder / MODEL_FILE).is_file():
-        raise CheckpointError(f"{folder} is not a radiofm checkpoint (needs {CONFIG_FILE} and {MODEL_FILE})")
-    try:
-        info = read_json_untrusted(cfg_path, max_bytes=16 << 20, max_depth=32)
-    except OSError as exc:
-        raise CheckpointError(f"cannot read {cfg_path}: {exc.strerror or type(exc).__name__}") from None
-    except JSONLimitError as exc:
-        raise CheckpointError(f"{cfg_path} is malformed: {exc}") from None
-    if not isinstance(info, dict) or info.get("format") != FORMAT:
-        raise CheckpointError(f"{folder} is not a radiofm checkpoint ({cfg_path} lacks format {FORMAT!r})")
-    if info.get("version") != VERSION:
-        raise CheckpointError(f"{cfg_path} has unsupported version {info.get('version')!r} (expected {VERSION})")
-    for key, typ in (("kind", str), ("config", dict), ("extra", dict)):
-        if not isinstance(info.get(key), typ):
-            raise CheckpointError(f"{cfg_path} is malformed: {key!r} must be a {typ.__name__}")
-    if info.get("family") is not None and not isinstance(info["family"], str):
-        raise CheckpointError(f"{cfg_path} is malformed: 'family' must be a string or null")
-    tied = info.get("tied")
-    if tied is not None and (
-        not isinstance(tied, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tied.items())
-    ):
-        raise CheckpointError(f"{cfg_path} is malformed: 'tied' must map tensor names to tensor names")
-    return info
-
-
 def check_checkpoint_config(info: dict, folder: Path) -> None:
     """The config of ``info`` (from :func:`read_checkpoint_info`) fits its kind's schema or family dataclass."""
     kind, where = info["kind"], str(folder / CONFIG_FILE)

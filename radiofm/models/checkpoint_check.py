@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import struct
 import types
 import typing
 from collections.abc import Callable, Iterator
@@ -31,11 +30,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from radiofm import checkpoint_files
 from radiofm.errors import CheckpointError, ConfigError
-from radiofm.io import JSONLimitError, parse_json_untrusted
 from radiofm.models import registry
 
-MAX_HEADER_BYTES = 64 << 20
 MAX_INT = 10**9  # any integer in a model config (sizes, depths, counts)
 MAX_FLOAT = 1e12
 MAX_SIDE = 8192  # image, grid, token and patch sides (as the CLI's --image-size)
@@ -62,54 +60,10 @@ def register_kind_check(kind: str, check: Callable[[Any, str], None]) -> None:
 
 # --------------------------------------------------------------------------- safetensors header
 def read_safetensors_header(path: Path) -> dict[str, tuple[torch.dtype, tuple[int, ...]]]:
-    """{tensor name: (dtype, shape)} from a safetensors file's header, every entry checked against the file."""
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-            n = struct.unpack("<Q", head)[0] if len(head) == 8 else -1
-            if not 2 <= n <= min(MAX_HEADER_BYTES, size - 8):
-                raise CheckpointError(f"{path} is not a safetensors file (no valid header length)")
-            raw = fh.read(n)
-    except OSError as exc:
-        raise CheckpointError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
-    try:
-        header = parse_json_untrusted(raw, max_depth=4)
-    except JSONLimitError as exc:
-        raise CheckpointError(f"{path} is not a safetensors file (header {exc})") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{path} is not a safetensors file (header is not an object)")
-    data_bytes = size - 8 - n
-    out: dict[str, tuple[torch.dtype, tuple[int, ...]]] = {}
-    spans = []
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        where = f"{path}: tensor {name[:80]!r}"
-        if not isinstance(entry, dict) or not isinstance(entry.get("dtype"), str) or entry["dtype"] not in DTYPES:
-            raise CheckpointError(f"{where} has no supported dtype")
-        shape, offsets = entry.get("shape"), entry.get("data_offsets")
-        if not _ints(shape, 8) or not _ints(offsets, 2) or len(offsets) != 2:
-            raise CheckpointError(f"{where} has a malformed shape or data_offsets")
-        dtype = DTYPES[entry["dtype"]]
-        numel = math.prod(shape)
-        lo, hi = offsets
-        if not 0 <= lo <= hi <= data_bytes or hi - lo != numel * dtype.itemsize:
-            raise CheckpointError(f"{where}: shape {shape} does not match its bytes in the file")
-        spans.append((lo, hi))
-        out[name] = (dtype, tuple(shape))
-    spans.sort()
-    if any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
-        raise CheckpointError(f"{path}: tensors overlap in the file")
-    return out
-
-
-def _ints(value: Any, max_len: int) -> bool:
-    return (
-        isinstance(value, list)
-        and len(value) <= max_len
-        and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 2**53 for v in value)
-    )
+    """{tensor name: (dtype, shape)} from a safetensors file's header, every entry checked against the file
+    (:func:`radiofm.checkpoint_files.read_safetensors_header`, with torch dtypes)."""
+    header = checkpoint_files.read_safetensors_header(path)
+    return {name: (DTYPES[dtype], shape) for name, (dtype, shape) in header.items()}
 
 
 # --------------------------------------------------------------------------- config against a dataclass

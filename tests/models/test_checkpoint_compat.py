@@ -45,7 +45,7 @@ for name in names:
     ref = np.load(f"{root}/{name}.output.npy")
     out[name] = {"kind": info["kind"], "shape": list(y.shape), "max_abs_diff": float(np.abs(y.numpy() - ref).max())}
 leaked = sorted(m for m in sys.modules if m.startswith("radiofm.") and not m.startswith("radiofm.models")
-                and m not in ("radiofm.errors", "radiofm.io"))
+                and m not in ("radiofm.errors", "radiofm.io", "radiofm.checkpoint_files"))
 print(json.dumps({"results": out, "other_radiofm_modules": leaked}))
 """
 
@@ -93,11 +93,18 @@ def test_training_reproduces_the_old_checkpoint(tmp_path):
     old = json.loads((FIXTURES / "mae" / "config.json").read_text())
     with seeded(0):
         model = create_model("vit-tiny", **old["config"])
+    init = {k: v.detach().clone() for k, v in model.state_dict().items()}
     fit(model, MAEPretrainTask(0.75), _tiny_data(), cfg=_fixture_train_config(), out_dir=tmp_path / "mae")
     new, ref = load_file(tmp_path / "mae" / "model.safetensors"), load_file(FIXTURES / "mae" / "model.safetensors")
-    assert new.keys() == ref.keys()
-    for k in ref:
-        torch.testing.assert_close(new[k], ref[k], rtol=1e-5, atol=1e-6)
+    assert new.keys() == ref.keys() == init.keys()
+    # The two steps are the same up to the float rounding of the CPU's kernels: oneDNN picks other kernels on an
+    # AVX-512 CPU than on the AVX2 one that wrote the fixture, and Adam's normalised update turns those 1e-7
+    # differences of near-zero gradients into up to ~1.6e-4 (lr 1e-3). Anything the loop does differently (another
+    # seed, step, lr or loss) moves the weights by a sizeable share of the whole update: held to 1 % here.
+    diff = sum(float((new[k] - ref[k]).norm() ** 2) for k in ref) ** 0.5
+    update = sum(float((ref[k] - init[k]).norm() ** 2) for k in ref) ** 0.5
+    assert update > 0.05 and diff <= 0.01 * update, (diff, update)
+    assert max(float((new[k] - ref[k]).abs().max()) for k in ref) <= 1e-3
 
 
 @pytest.mark.usefixtures("one_thread")

@@ -27,6 +27,7 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=_args.ratio, default=0.5, metavar="P", help="annotate --threshold (0.5)")
     p.add_argument("--group-key", default="radiofm:traffic", help="annotation key to report carriers by")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default auto)")
+    p.add_argument("--engine", choices=("auto", "torch", "numpy"), default="auto", help="annotate --engine")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -45,6 +46,7 @@ def run_eval(args: argparse.Namespace) -> int:
         scan_nr=not args.no_scan_nr,
         scan_lte=not args.no_scan_lte,
         device=args.device,
+        engine=args.engine,
         picture=False,
     )
     report = evaluate_annotate(args.model, args.data, args.out, config, max_recordings=args.max_recordings,

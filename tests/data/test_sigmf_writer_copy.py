@@ -1,0 +1,39 @@
+"""``copy_bytes``: the data copy of annotated recordings, in the kernel or through user space, from any offset."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import numpy as np
+import pytest
+
+from radiofm.data import sigmf_writer
+from radiofm.data.sigmf_writer import copy_bytes
+
+
+@pytest.mark.parametrize("offset", [0, 1, 128, 5000])
+@pytest.mark.parametrize("kernel", [True, False], ids=["copy_file_range", "chunks"])
+def test_copy_bytes_copies_the_tail_from_the_offset(tmp_path, monkeypatch, offset, kernel):
+    data = np.random.default_rng(0).integers(0, 256, size=5000, dtype=np.uint8).tobytes()
+    (tmp_path / "src").write_bytes(data)
+    if not kernel:
+
+        def unsupported(*args):
+            raise OSError(errno.EXDEV, "cross-device")
+
+        monkeypatch.setattr(sigmf_writer.os, "copy_file_range", unsupported, raising=False)
+    copy_bytes(tmp_path / "src", offset, tmp_path / "dst")
+    assert (tmp_path / "dst").read_bytes() == data[offset:]
+    assert (tmp_path / "src").read_bytes() == data
+
+
+def test_copy_bytes_reports_other_errors(tmp_path, monkeypatch):
+    (tmp_path / "src").write_bytes(b"x" * 100)
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(sigmf_writer.os, "copy_file_range", full, raising=False)
+    with pytest.raises(OSError, match="space"):
+        copy_bytes(tmp_path / "src", 0, tmp_path / "dst")

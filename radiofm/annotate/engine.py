@@ -209,6 +209,13 @@ def expected_shapes(config: dict, where: str) -> dict[str, tuple[int, ...]]:
     readout, channels = config.get("readout") or "last", config.get("channels") or "joint"
     if config.get("backbone_family") != "mae" or hd.get("type", "transformer") != "transformer":
         raise EngineUnsupported(f"{where}: the numpy engine computes MAE backbones with the transformer head only")
+    inp = config.get("input") or {"norm": "per-sample"}
+    norm_ok = isinstance(inp, dict) and inp.get("norm") in ("per-sample", "dataset")
+    if norm_ok and inp["norm"] == "dataset":
+        stats = (inp.get("mean_db"), inp.get("std_db"))
+        norm_ok = all(isinstance(v, (int, float)) and math.isfinite(v) for v in stats) and stats[1] > 0
+    if not norm_ok:
+        raise CheckpointError(f"{where}: 'input' must be per-sample or dataset with a finite mean_db and std_db > 0")
     if readout not in ("last", "mix") or channels != "joint" or bb.get("in_chans", 1) != 1:
         raise EngineUnsupported(f"{where}: the numpy engine computes 1-channel inputs with readout last or mix")
     if bb.get("qkv_bias", True) is not True or float(bb.get("mlp_ratio", 4.0)) <= 0:

@@ -136,6 +136,7 @@ def test_bad_checkpoints_are_refused(tmp_path):
         "kind": (lambda i: i.update(kind="sensing"), None, "expected 'segmentation'"),
         "depth": (lambda i: i["config"]["backbone"].update(depth=10**9), None, "depth"),
         "grid": (lambda i: i["config"]["head"].update(grid_size=[9, 9]), None, "grid"),
+        "norm": (lambda i: i["config"].update(input={"norm": "dataset", "mean_db": 0.0, "std_db": 0.0}), None, "input"),
     }
     for name, (config, tensors, match) in cases.items():
         path = _save(tmp_path / name)

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from radiofm.annotate.engine_ops import affine, gelu_, layer_norm, resize_matrix, sincos_2d, softmax_
-from radiofm.checkpoint_files import MODEL_FILE, read_checkpoint_info, read_safetensors_header
+from radiofm.checkpoint_files import CONFIG_FILE, MODEL_FILE, read_checkpoint_info, read_safetensors_header
 from radiofm.errors import CheckpointError, ConfigError, DatasetError
 
 ENGINES = ("auto", "torch", "numpy")
@@ -75,34 +76,25 @@ class NumpySegmenter:
     """A segmentation checkpoint's forward pass in numpy; ``seg(x_db)`` = :func:`~radiofm.tasks.segmentation.predict`.
 
     Build it with :func:`load_numpy_segmenter`. ``weights`` maps the checkpoint's tensor names to float32 arrays
-    (LoRA already folded in), ``config`` is config.json's "config".
+    (LoRA already folded in), ``arch`` is :func:`architecture` of config.json's "config".
     """
 
-    def __init__(self, weights: dict[str, np.ndarray], config: dict):
-        bb, hd = config["backbone"], config["head"]
-        self.image_size = (int(bb["img_size"][0]), int(bb["img_size"][1]))
-        self.patch = int(bb["patch_size"])
-        self.grid = (self.image_size[0] // self.patch, self.image_size[1] // self.patch)
-        self.num_classes = int(hd["num_classes"])
-        self.readout = config.get("readout") or "last"
-        inp = config.get("input") or {"norm": "per-sample"}
-        self.norm = inp["norm"]
-        self.mean_db, self.std_db = float(inp.get("mean_db", 0.0)), float(inp.get("std_db", 1.0))
+    def __init__(self, weights: dict[str, np.ndarray], arch: Architecture):
+        self.image_size, self.patch, self.grid = arch.image_size, arch.patch, arch.grid
+        self.num_classes = arch.classes
+        self.norm = arch.norm["norm"]
+        self.mean_db, self.std_db = float(arch.norm.get("mean_db", 0.0)), float(arch.norm.get("std_db", 1.0))
         w = weights
         self.embed = _linear(w, "backbone.patch_embed")
-        pos = sincos_2d(int(bb["embed_dim"]), self.grid)
-        self.pos = pos
+        self.pos = sincos_2d(arch.width, self.grid)
         self.cls = (w["backbone.cls_token"].reshape(1, 1, -1)).astype(np.float32)  # + the cls row's zero position
-        self.blocks = [
-            _Block(w, f"backbone.encoder_blocks.{i}.", int(bb["num_heads"])) for i in range(int(bb["depth"]))
-        ]
+        self.blocks = [_Block(w, f"backbone.encoder_blocks.{i}.", arch.heads) for i in range(arch.depth)]
         self.enc_norm = (w["backbone.encoder_norm.weight"], w["backbone.encoder_norm.bias"])
-        pre = "head.inner." if self.readout == "mix" else "head."
-        self.level_weights = softmax_(w["head.level_weights"].astype(np.float32), 0) if self.readout == "mix" else None
+        pre = _head_prefix(arch)
+        self.level_weights = softmax_(w["head.level_weights"].astype(np.float32), 0) if arch.readout == "mix" else None
         self.head_proj = _linear(w, pre + "proj")
-        self.head_pos = sincos_2d(int(hd.get("embed_dim", bb["embed_dim"])), self.grid)
-        heads = int(hd.get("num_heads", 3))
-        self.head_blocks = [_Block(w, f"{pre}blocks.{i}.", heads) for i in range(int(hd.get("depth", 2)))]
+        self.head_pos = sincos_2d(arch.head_width, self.grid)
+        self.head_blocks = [_Block(w, f"{pre}blocks.{i}.", arch.head_heads) for i in range(arch.head_depth)]
         self.head_norm = (w[pre + "norm.weight"], w[pre + "norm.bias"])
         self.pred = _linear(w, pre + "pred")
         self._resize: dict[tuple[int, int, bool], np.ndarray] = {}
@@ -196,9 +188,32 @@ def _int(section: dict, key: str, where: str, *, lo: int = 1, hi: int = _MAX_SID
     return v
 
 
-def expected_shapes(config: dict, where: str) -> dict[str, tuple[int, ...]]:
-    """{tensor name: shape} of the segmentation model ``config`` describes; EngineUnsupported for architectures
-    the numpy engine does not compute, CheckpointError for a malformed config."""
+class Architecture(NamedTuple):
+    """The sizes of a segmentation checkpoint's model, resolved once from its config (defaults as the torch
+    model's: :class:`radiofm.models.mae.MAEConfig`, :class:`radiofm.models.heads.SegHeadConfig`)."""
+
+    image_size: tuple[int, int]  # (F, T)
+    patch: int  # p
+    width: int  # D
+    depth: int
+    heads: int
+    mlp_ratio: float
+    head_width: int  # Dh
+    head_depth: int
+    head_heads: int
+    head_mlp_ratio: float
+    classes: int  # C
+    readout: str  # "last" | "mix"
+    norm: dict  # config["input"]: {"norm": "per-sample"} or {"norm": "dataset", "mean_db", "std_db"}
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        return self.image_size[0] // self.patch, self.image_size[1] // self.patch
+
+
+def architecture(config: dict, where: str) -> Architecture:
+    """The model ``config`` (config.json's "config") describes; EngineUnsupported for architectures the numpy
+    engine does not compute, CheckpointError for a malformed config."""
     if (
         not isinstance(config, dict)
         or not isinstance(config.get("backbone"), dict)
@@ -218,33 +233,46 @@ def expected_shapes(config: dict, where: str) -> dict[str, tuple[int, ...]]:
         raise CheckpointError(f"{where}: 'input' must be per-sample or dataset with a finite mean_db and std_db > 0")
     if readout not in ("last", "mix") or channels != "joint" or bb.get("in_chans", 1) != 1:
         raise EngineUnsupported(f"{where}: the numpy engine computes 1-channel inputs with readout last or mix")
-    if bb.get("qkv_bias", True) is not True or float(bb.get("mlp_ratio", 4.0)) <= 0:
-        raise EngineUnsupported(f"{where}: the numpy engine needs qkv biases")
+    ratios = (bb.get("mlp_ratio", 4.0), hd.get("mlp_ratio", 4.0))
+    if bb.get("qkv_bias", True) is not True or not all(isinstance(r, (int, float)) and 0 < r <= 64 for r in ratios):
+        raise EngineUnsupported(f"{where}: the numpy engine needs qkv biases and MLP ratios in (0, 64]")
     img = bb.get("img_size")
     if not isinstance(img, list) or len(img) != 2:
         raise CheckpointError(f"{where}: backbone img_size must be [F, T]")
     F, T = (_int({"img_size": v}, "img_size", where) for v in img)
-    p = _int(bb, "patch_size", where)
-    D, depth, heads = _int(bb, "embed_dim", where, hi=1 << 16), _int(bb, "depth", where, lo=0, hi=1024), None
-    heads = _int(bb, "num_heads", where, hi=1024)
+    p = _int(bb, "patch_size", where, default=16)
+    D, depth = (
+        _int(bb, "embed_dim", where, hi=1 << 16, default=192),
+        _int(bb, "depth", where, lo=0, hi=1024, default=12),
+    )
+    heads = _int(bb, "num_heads", where, hi=1024, default=3)
     if F % p or T % p or (F // p) * (T // p) > _MAX_TOKENS or D % heads or D % 4:
         raise CheckpointError(f"{where}: backbone sizes do not fit (image {F}x{T}, patch {p}, width {D}/{heads})")
     grid = [F // p, T // p]
-    if list(hd.get("grid_size", grid)) != grid or int(hd.get("patch_size", p)) != p:
+    if list(hd.get("grid_size", grid)) != grid or hd.get("patch_size", p) != p:
         raise CheckpointError(f"{where}: the head's grid or patch size is not the backbone's")
-    Dh, C = _int(hd, "embed_dim", where, hi=1 << 16, default=D), _int(hd, "num_classes", where, lo=2, hi=4096)
+    Dh, C = _int(hd, "embed_dim", where, hi=1 << 16, default=192), _int(hd, "num_classes", where, lo=2, hi=4096)
     hdepth, hheads = _int(hd, "depth", where, lo=0, hi=1024, default=2), _int(hd, "num_heads", where, default=3)
-    if Dh % hheads or Dh % 4 or _int(hd, "in_dim", where, hi=1 << 16, default=D) != D:
+    if Dh % hheads or Dh % 4 or _int(hd, "in_dim", where, hi=1 << 16, default=192) != D:
         raise CheckpointError(f"{where}: head width {Dh} does not fit {hheads} heads or the backbone's {D}")
+    if readout == "mix" and hd.get("mix_levels") != depth + 1:
+        raise CheckpointError(f"{where}: head mix_levels must be the backbone's depth + 1 = {depth + 1}")
+    return Architecture((F, T), p, D, depth, heads, float(ratios[0]), Dh, hdepth, hheads, float(ratios[1]), C,
+                        readout, inp)  # fmt: skip
 
-    def block(prefix: str, d: int, ratio: float) -> dict[str, tuple[int, ...]]:
-        m = int(round(d * ratio))
-        shapes = {"norm1": (d,), "norm2": (d,)}
-        out = {f"{prefix}{n}.{s}": shp for n, shp in shapes.items() for s in ("weight", "bias")}
-        for name, (o, i) in {"attn.qkv": (3 * d, d), "attn.proj": (d, d), "mlp.fc1": (m, d), "mlp.fc2": (d, m)}.items():
-            out[f"{prefix}{name}.weight"], out[f"{prefix}{name}.bias"] = (o, i), (o,)
-        return out
 
+def _block_shapes(prefix: str, d: int, ratio: float) -> dict[str, tuple[int, ...]]:
+    """{name: shape} of one :class:`radiofm.models.vit.Block` of width ``d`` under ``prefix``."""
+    m = int(round(d * ratio))
+    out = {f"{prefix}{norm}.{s}": (d,) for norm in ("norm1", "norm2") for s in ("weight", "bias")}
+    for name, (o, i) in {"attn.qkv": (3 * d, d), "attn.proj": (d, d), "mlp.fc1": (m, d), "mlp.fc2": (d, m)}.items():
+        out[f"{prefix}{name}.weight"], out[f"{prefix}{name}.bias"] = (o, i), (o,)
+    return out
+
+
+def expected_shapes(arch: Architecture) -> dict[str, tuple[int, ...]]:
+    """{tensor name: shape} of the segmentation model ``arch`` describes (LoRA adapters aside)."""
+    D, Dh, p, C = arch.width, arch.head_width, arch.patch, arch.classes
     shapes: dict[str, tuple[int, ...]] = {
         "backbone.cls_token": (1, 1, D),
         "backbone.patch_embed.weight": (D, p * p),
@@ -252,18 +280,20 @@ def expected_shapes(config: dict, where: str) -> dict[str, tuple[int, ...]]:
         "backbone.encoder_norm.weight": (D,),
         "backbone.encoder_norm.bias": (D,),
     }
-    for i in range(depth):
-        shapes.update(block(f"backbone.encoder_blocks.{i}.", D, float(bb.get("mlp_ratio", 4.0))))
-    pre = "head.inner." if readout == "mix" else "head."
-    if readout == "mix":
-        if hd.get("mix_levels") != depth + 1:
-            raise CheckpointError(f"{where}: head mix_levels must be the backbone's depth + 1 = {depth + 1}")
-        shapes["head.level_weights"] = (depth + 1,)
+    for i in range(arch.depth):
+        shapes.update(_block_shapes(f"backbone.encoder_blocks.{i}.", D, arch.mlp_ratio))
+    pre = _head_prefix(arch)
+    if arch.readout == "mix":
+        shapes["head.level_weights"] = (arch.depth + 1,)
     shapes.update({pre + "proj.weight": (Dh, D), pre + "proj.bias": (Dh,), pre + "norm.weight": (Dh,)})
     shapes.update({pre + "norm.bias": (Dh,), pre + "pred.weight": (p * p * C, Dh), pre + "pred.bias": (p * p * C,)})
-    for i in range(hdepth):
-        shapes.update(block(f"{pre}blocks.{i}.", Dh, float(hd.get("mlp_ratio", 4.0))))
+    for i in range(arch.head_depth):
+        shapes.update(_block_shapes(f"{pre}blocks.{i}.", Dh, arch.head_mlp_ratio))
     return shapes
+
+
+def _head_prefix(arch: Architecture) -> str:
+    return "head.inner." if arch.readout == "mix" else "head."  # a LevelMix wraps the head for "mix"
 
 
 def _fold_lora(weights: dict[str, np.ndarray], lora: dict | None, where: str) -> None:
@@ -294,9 +324,10 @@ def load_numpy_segmenter(path: str | Path) -> tuple[NumpySegmenter, dict]:
     info = read_checkpoint_info(folder)
     if info["kind"] != "segmentation":
         raise CheckpointError(f"{folder} is a {info['kind']!r} checkpoint, expected 'segmentation'")
-    where = str(folder / "config.json")
+    where = str(folder / CONFIG_FILE)
     config = info["config"]
-    shapes = expected_shapes(config, where)
+    arch = architecture(config, where)
+    shapes = expected_shapes(arch)
     header = read_safetensors_header(folder / MODEL_FILE)
     tied = info.get("tied") or {}
     lora = config.get("lora") or None
@@ -331,15 +362,17 @@ def load_numpy_segmenter(path: str | Path) -> tuple[NumpySegmenter, dict]:
         if src in weights:
             weights[alias] = weights[src]
     _fold_lora(weights, lora, where)
-    return NumpySegmenter(weights, config), {**info, "path": str(folder)}
+    return NumpySegmenter(weights, arch), {**info, "path": str(folder)}
 
 
 __all__ = [
     "ENGINES",
+    "Architecture",
     "EngineUnsupported",
     "NumpySegmenter",
     "expected_shapes",
     "load_numpy_segmenter",
+    "architecture",
     "numpy_predictor",
     "standardises_each_image",
 ]

@@ -19,6 +19,11 @@ if TYPE_CHECKING:  # radiofm.train imports torch: only the commands that train p
     from radiofm.train import RunResult, TrainConfig
 
 
+# annotate's --engine choices: radiofm.annotate.engine.ENGINES, not imported so that the parsers stay numpy-free
+# (tests/annotate/test_engine.py checks that the two agree)
+ENGINES = ("auto", "torch", "numpy")
+
+
 def positive_int(text: str) -> int:
     try:
         v = int(text)

@@ -124,7 +124,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--engine",
-        choices=("auto", "torch", "numpy"),
+        choices=_args.ENGINES,
         default="auto",
         help="model inference: numpy (no torch import, ~2 s faster start; fp32 on the CPU, MAE models), torch, "
         "or auto: numpy on a CPU-only machine when the model allows and neither --quantize nor --threads is set "

@@ -167,6 +167,10 @@ def test_other_architectures_fall_back_to_torch(tmp_path):
 
 
 def test_engine_choice():
+    from radiofm.annotate.engine import ENGINES
+    from radiofm.cli import _args
+
+    assert _args.ENGINES == ENGINES  # the CLI's --engine choices, kept apart so that --help loads no numpy
     assert choose_engine(AnnotateConfig(device="cpu")) == "numpy"
     assert choose_engine(AnnotateConfig(device="cpu", quantize="int8")) == "torch"
     assert choose_engine(AnnotateConfig(device="cpu", threads=1)) == "torch"
@@ -175,6 +179,14 @@ def test_engine_choice():
     for bad in (dict(engine="numpy", quantize="int8"), dict(engine="numpy", device="cuda"), dict(engine="onnx")):
         with pytest.raises(ConfigError):
             choose_engine(AnnotateConfig(**bad))
+
+
+def test_checkpoint_dtype_tables_agree():
+    from radiofm.checkpoint_files import ITEMSIZE
+    from radiofm.models.checkpoint_check import DTYPES
+
+    assert ITEMSIZE.keys() == DTYPES.keys()  # the header check (no torch) and its torch dtypes name the same types
+    assert all(DTYPES[k].itemsize == n for k, n in ITEMSIZE.items())
 
 
 def test_annotate_imports_no_torch():

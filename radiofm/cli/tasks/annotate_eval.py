@@ -27,7 +27,7 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=_args.ratio, default=0.5, metavar="P", help="annotate --threshold (0.5)")
     p.add_argument("--group-key", default="radiofm:traffic", help="annotation key to report carriers by")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default auto)")
-    p.add_argument("--engine", choices=("auto", "torch", "numpy"), default="auto", help="annotate --engine")
+    p.add_argument("--engine", choices=_args.ENGINES, default="auto", help="annotate --engine")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

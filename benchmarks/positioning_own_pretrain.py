@@ -4,8 +4,9 @@ Issue 10 left every pretrained row of ``reproduce tasks --preset cpu`` at or beh
 the domain: the backbone was pretrained on ISM spectrograms, not on CSI images. This benchmark removes it. It
 pretrains the same MAE (the cpu preset's model, image size, batch, lr and mask ratio) on the positioning TRAIN
 file's images with their positions unused — each base station's image on its own, resized and standardised
-exactly as ``finetune positioning`` does. It then fine-tunes positioning from that backbone in the ``--modes``
-(default frozen and last-2) and trains scratch, all with the preset's fine-tuning settings, in one run. The
+exactly as ``finetune positioning`` does (:func:`radiofm.tasks.task_inputs.task_images`; ``reproduce tasks
+--backbones own`` builds such a backbone for every task). It then fine-tunes positioning from that backbone in the
+``--modes`` (default frozen and last-2) and trains scratch, all with the preset's fine-tuning settings, in one run. The
 ISM-pretrained backbone of the preset (its corpus and pretraining steps) joins the run with ``--ism``.
 
 Prints a table (mean / median / 90th-percentile test error in metres, seconds) and writes
@@ -21,25 +22,14 @@ import dataclasses
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from _common import print_table, write_results
 
-from radiofm.data.positioning import open_positioning
 from radiofm.models import create_model
 from radiofm.reproduce.tasks import TasksSettings, _finetune, _generate, _pretrain
-from radiofm.tasks import pooled
 from radiofm.tasks.pretrain_mae import MAEPretrainTask
+from radiofm.tasks.task_inputs import task_images
 from radiofm.train import TrainConfig, fit, seeded
-
-
-def own_images(train_file: Path, size: tuple[int, int]) -> np.ndarray:
-    """(N * C, 1, F, T) float32: every base station's image of the train file, standardised per station with the
-    train file's statistics (as the fine-tuning input)."""
-    d = open_positioning(train_file)
-    resized = pooled.resized_stack(d.features.__getitem__, range(len(d)), size)
-    std = pooled.standardiser(pooled.norm_of(resized, range(len(d)), source=str(train_file)))
-    return np.stack([std(x) for x in resized]).reshape(-1, 1, *size).astype(np.float32)
 
 
 def main() -> None:
@@ -54,7 +44,7 @@ def main() -> None:
     s, work = TasksSettings(), args.work
     if not (work / "data" / "positioning" / "test.mat").exists():
         _generate("positioning", work, s, None)
-    imgs = own_images(work / "data" / "positioning" / "train.mat", s.image_size)
+    imgs = task_images("positioning", work / "data" / "positioning" / "train.mat", s.image_size)
     run = work / "runs" / f"mae-own-e{args.pretrain_epochs}"
     t0 = time.perf_counter()
     if not (run / "model.safetensors").exists():

@@ -61,11 +61,8 @@ def last_record(run: Path) -> dict:
     return json.loads((Path(run) / "metrics.jsonl").read_text().splitlines()[-1])
 
 
-def pretrain_backbone(data: Path, run: Path, s: Any, *, model: str, mask_ratio: float, log: Log | None = None) -> dict:
-    """MAE-pretrain one backbone of a reproduction on the ISM corpus ``data`` into ``run`` (resumed when it holds a
-    checkpoint). ``s``: the reproduction's settings (``image_size``, ``workers``, ``pretrain_epochs``,
-    ``pretrain_batch``, ``pretrain_lr`` (None: base-lr scaling), ``seed``, ``device``); warm-up is a tenth of the
-    epochs (at least one). Returns the last train and validation loss."""
+def _pretrain_configs(s: Any, model: str, mask_ratio: float):
+    """(MAEPretrainConfig, TrainConfig) of a reproduction's backbone from its settings ``s``."""
     config = pretrain_mae.MAEPretrainConfig(
         model=model, mask_ratio=float(mask_ratio), image_size=tuple(s.image_size), workers=s.workers
     )
@@ -79,6 +76,30 @@ def pretrain_backbone(data: Path, run: Path, s: Any, *, model: str, mask_ratio: 
         device=s.device,
         progress=False,
     )
-    pretrain_mae.pretrain_mae(data, config, train, run, resume=(run / "config.json").exists(), log=log)
+    return config, train
+
+
+def _losses(run: Path) -> dict:
     last = last_record(run)
     return {"train_loss": last.get("train_loss"), "val_loss": last.get("val_loss")}
+
+
+def pretrain_backbone(data: Path, run: Path, s: Any, *, model: str, mask_ratio: float, log: Log | None = None) -> dict:
+    """MAE-pretrain one backbone of a reproduction on the ISM corpus ``data`` into ``run`` (resumed when it holds a
+    checkpoint). ``s``: the reproduction's settings (``image_size``, ``workers``, ``pretrain_epochs``,
+    ``pretrain_batch``, ``pretrain_lr`` (None: base-lr scaling), ``seed``, ``device``); warm-up is a tenth of the
+    epochs (at least one). Returns the last train and validation loss."""
+    config, train = _pretrain_configs(s, model, mask_ratio)
+    pretrain_mae.pretrain_mae(data, config, train, run, resume=(run / "config.json").exists(), log=log)
+    return _losses(run)
+
+
+def pretrain_backbone_on_images(
+    images, run: Path, s: Any, *, model: str, mask_ratio: float, source: str, log: Log | None = None
+) -> dict:
+    """:func:`pretrain_backbone` on an array of normalised 1-channel images (a task's own inputs) instead of a
+    corpus of recordings: the same optimisation settings, epochs counted over ``images``."""
+    config, train = _pretrain_configs(s, model, mask_ratio)
+    resume = (run / "config.json").exists()
+    pretrain_mae.pretrain_mae_on_images(images, config, train, run, source=source, resume=resume, log=log)
+    return {**_losses(run), "images": len(images)}

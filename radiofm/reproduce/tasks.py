@@ -6,10 +6,13 @@ Steps, each skipped when its output exists (a rerun resumes):
 
 1. the data: an ISM pretraining corpus, the signal-identification train/test SigMF folders, the NTU-Fi-layout
    sensing folder (official-style train/test split) and the positioning train/test files;
-2. one ViT-MAE backbone pretrained on the ISM corpus (or ``init``, an existing ``mae`` checkpoint, reused);
-3. the table: for each task, a fine-tune per mode — frozen (linear probe for sensing; the task's head), last-2
-   blocks, LoRA, full, and scratch (same architecture, random init) — each evaluated on the task's test data;
-4. the label-efficiency curve: the pretrained backbone in ``curve_mode`` (default last-2) and scratch at each label
+2. the backbones (``backbones``): ``ism`` — one ViT-MAE pretrained on the ISM corpus (or ``init``, an existing
+   ``mae`` checkpoint, reused); ``own`` — one per task, the same MAE pretrained on that task's own training inputs
+   with their labels unused (:mod:`radiofm.tasks.task_inputs`; the same epochs, batch and learning rate);
+3. the table: for each task and backbone, a fine-tune per mode — frozen (linear probe for sensing; the task's head),
+   last-2 blocks, LoRA, full — and scratch (same architecture, random init; once per task), each evaluated on the
+   task's test data;
+4. the label-efficiency curve: the first backbone in ``curve_mode`` (default last-2) and scratch at each label
    fraction (1, 10, 100 %), the 100 % points shared with the table;
 5. ``report.json``, ``tasks.md`` (ours beside the authors' follow-up figures) and ``label_efficiency.png``.
 
@@ -36,8 +39,8 @@ from radiofm.data.signals import write_signal_dataset
 from radiofm.errors import ConfigError
 from radiofm.io import atomic_path, write_json
 from radiofm.models.finetuned import MODES
-from radiofm.reproduce.steps import Log, Step, prepare_folder, pretrain_backbone, run_steps
-from radiofm.reproduce.tasks_report import TASKS, build_report, markdown, plot_label_efficiency
+from radiofm.reproduce.steps import Log, Step, prepare_folder, pretrain_backbone, pretrain_backbone_on_images, run_steps
+from radiofm.reproduce.tasks_report import BACKBONES, TASKS, build_report, markdown, plot_label_efficiency
 from radiofm.tasks.finetune import DEFAULT_TRAIN as FINETUNE_TRAIN
 
 
@@ -51,7 +54,8 @@ class TasksSettings:
     curve_mode: str = "last-k"  # the pretrained model's mode on the curve (against scratch)
     curve_min_steps: int = 60  # small label fractions train at least this many optimiser steps
     # backbone
-    init: str | None = None  # an existing "mae" checkpoint to reuse instead of pretraining
+    backbones: tuple[str, ...] = ("ism",)  # "ism": pretrained on the ISM corpus; "own": on each task's inputs
+    init: str | None = None  # an existing "mae" checkpoint to reuse instead of pretraining on ISM
     model: str = "vit-tiny"  # MAE preset
     image_size: tuple[int, int] = (64, 64)  # backbone input (F, T)
     mask_ratio: float = 0.75
@@ -79,6 +83,9 @@ class TasksSettings:
 
     def __post_init__(self) -> None:
         self.tasks, self.modes, self.fractions = tuple(self.tasks), tuple(self.modes), tuple(self.fractions)
+        self.backbones = tuple(self.backbones)
+        if not self.backbones or len(set(self.backbones)) < len(self.backbones) or set(self.backbones) - set(BACKBONES):
+            raise ConfigError(f"backbones must be distinct names among {', '.join(BACKBONES)}, got {self.backbones}")
         self.image_size = tuple(int(v) for v in self.image_size)
         unknown = [t for t in self.tasks if t not in TASKS] + [m for m in self.modes if m not in MODES]
         if unknown or self.curve_mode not in MODES or self.curve_mode == "scratch":
@@ -201,7 +208,10 @@ DATA_DONE = {
 }
 
 
-def backbone_path(out: Path, s: TasksSettings) -> Path:
+def backbone_path(out: Path, s: TasksSettings, task: str | None = None, backbone: str = "ism") -> Path:
+    """The ISM backbone (``init`` or ``OUT/runs/mae``) or ``task``'s own one (``OUT/runs/mae-own-<task>``)."""
+    if backbone == "own":
+        return out / "runs" / f"mae-own-{task}"
     return Path(s.init) if s.init else out / "runs" / "mae"
 
 
@@ -212,18 +222,37 @@ def _pretrain(out: Path, s: TasksSettings, log: Log | None) -> dict:
     return pretrain_backbone(out / "data" / "ism", run, s, model=s.model, mask_ratio=s.mask_ratio, log=log)
 
 
-def run_name(task: str, mode: str, fraction: float = 1.0) -> str:
-    return f"{task}-{mode}" + ("" if fraction == 1.0 else f"-labels{fraction:g}")
+def _pretrain_own(task: str, out: Path, s: TasksSettings, log: Log | None) -> dict:
+    """Pretrain ``task``'s own backbone on its training inputs (labels unused; never its test data)."""
+    from radiofm.tasks.task_inputs import task_images
+
+    train_data = _paths(task, out)[0]
+    images = task_images(task, train_data, s.image_size)
+    if log is not None:
+        log(f"{len(images)} {task} training images ({'x'.join(map(str, s.image_size))}, one per input channel)")
+    source = f"{task} training inputs {train_data}"
+    run = backbone_path(out, s, task, "own")
+    return pretrain_backbone_on_images(images, run, s, model=s.model, mask_ratio=s.mask_ratio, source=source, log=log)
 
 
-def _finetune(task: str, mode: str, fraction: float, out: Path, s: TasksSettings, log: Log | None) -> dict:
-    """Fine-tune ``task`` in ``mode`` on ``fraction`` of its training labels and evaluate it on its test data."""
+def run_name(task: str, mode: str, fraction: float = 1.0, backbone: str = "ism") -> str:
+    """``<task>-<mode>[-labels<f>][-own]``: scratch runs do not depend on a backbone and carry no suffix."""
+    own = "-own" if backbone == "own" and mode != "scratch" else ""
+    return f"{task}-{mode}" + ("" if fraction == 1.0 else f"-labels{fraction:g}") + own
+
+
+def _finetune(
+    task: str, mode: str, fraction: float, out: Path, s: TasksSettings, log: Log | None, *, backbone: str = "ism"
+) -> dict:
+    """Fine-tune ``task`` in ``mode`` from ``backbone`` on ``fraction`` of its training labels and evaluate it on its
+    test data."""
     mod = task_module(task)
-    name = run_name(task, mode, fraction)
+    name = run_name(task, mode, fraction, backbone)
     run, ev = out / "runs" / name, out / "eval" / name
     train_data, test_data = _paths(task, out)
     config_cls = next(v for k, v in vars(mod).items() if k.lower() == f"{task}config")
-    config = config_cls(init=backbone_path(out, s), mode=mode, k=s.k, lora_rank=s.lora_rank, label_fraction=fraction)
+    init = backbone_path(out, s, task, backbone)
+    config = config_cls(init=init, mode=mode, k=s.k, lora_rank=s.lora_rank, label_fraction=fraction)
     epochs = s.frozen_epochs if mode == "frozen" else s.epochs
     if fraction < 1.0:  # as many optimiser steps as the full set would get, at least curve_min_steps
         steps = max(1, math.ceil(_train_items(task, s) * 0.9 * fraction / s.batch_size))
@@ -238,8 +267,8 @@ def _finetune(task: str, mode: str, fraction: float, out: Path, s: TasksSettings
     seconds = time.perf_counter() - t0
     report = _evaluate(task, mod, run, test_data, ev)
     keep = ("accuracy", "mean_class_accuracy", "mean_error_m", "median_error_m", "p90_error_m")
-    return {"task": task, "mode": mode, "fraction": fraction, "epochs": epochs, "train_s": round(seconds, 1),
-            **{k: report[k] for k in keep if k in report}}  # fmt: skip
+    return {"task": task, "mode": mode, "fraction": fraction, "backbone": "none" if mode == "scratch" else backbone,
+            "epochs": epochs, "train_s": round(seconds, 1), **{k: report[k] for k in keep if k in report}}  # fmt: skip
 
 
 def _result_file(task: str) -> str:
@@ -248,17 +277,28 @@ def _result_file(task: str) -> str:
 
 def pipeline(s: TasksSettings, available: dict[str, bool] | None = None) -> list[Step]:
     available = available or {t: task_module(t) is not None for t in s.tasks}
-    steps = [] if s.init else [Step("generate ism data", DATA_DONE["ism"], partial(_generate, "ism"))]
+    ism = "ism" in s.backbones and s.init is None
+    steps = [Step("generate ism data", DATA_DONE["ism"], partial(_generate, "ism"))] if ism else []
     steps += [Step(f"generate {t} data", DATA_DONE[t], partial(_generate, t)) for t in s.tasks if available[t]]
-    if s.init is None:
+    if ism:
         steps.append(Step("pretrain backbone", "runs/mae/model.safetensors", _pretrain))
-    runs = [(t, m, 1.0) for t in s.tasks for m in s.modes]
-    runs += [(t, m, f) for t in s.tasks for f in s.fractions if f != 1.0 for m in (s.curve_mode, "scratch")]
-    for task, mode, fraction in runs:
-        if not available[task]:
+    if "own" in s.backbones:
+        steps += [
+            Step(f"pretrain {t} backbone on its own inputs", f"runs/mae-own-{t}/model.safetensors",
+                 partial(_pretrain_own, t))
+            for t in s.tasks if available[t]
+        ]  # fmt: skip
+    runs = [(t, m, 1.0, b) for b in s.backbones for t in s.tasks for m in s.modes]
+    first = s.backbones[0]
+    runs += [(t, m, f, first) for t in s.tasks for f in s.fractions if f != 1.0 for m in (s.curve_mode, "scratch")]
+    seen = set()
+    for task, mode, fraction, backbone in runs:
+        name = run_name(task, mode, fraction, backbone)
+        if not available[task] or name in seen:  # scratch: once, whatever the backbones
             continue
-        name = run_name(task, mode, fraction)
-        steps.append(Step(f"finetune {name}", f"eval/{name}", partial(_finetune, task, mode, fraction)))
+        seen.add(name)
+        run = partial(_finetune, task, mode, fraction, backbone=backbone)
+        steps.append(Step(f"finetune {name}", f"eval/{name}", run))
     return steps
 
 

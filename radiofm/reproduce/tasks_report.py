@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 TASKS = ("sensing", "signals", "positioning")
+# what a backbone was pretrained on: the ISM corpus, or each task's own training inputs (labels unused)
+BACKBONES = ("ism", "own")
 # task -> (report key, unit, higher is better)
 METRICS = {
     "sensing": ("accuracy", "%", True),
@@ -30,15 +32,20 @@ def _value(task: str, result: dict) -> float | None:
 
 
 def build_report(steps: list[dict], settings: dict, preset: str, available: dict, *, total_s: float) -> dict:
-    """{"table": {task: {mode: value}}, "curve": {task: {"pretrained"|"scratch": {fraction: value}}}, ...}."""
+    """{"table": {task: {mode: value}} (the first backbone's), "tables": {backbone: {task: {mode: value}}},
+    "curve": {task: {"pretrained"|"scratch": {fraction: value}}}, ...}; scratch stands in every backbone's table."""
     runs = [st for st in steps if "task" in st]
-    table = {t: {} for t in settings["tasks"] if available.get(t)}
+    backbones = list(settings.get("backbones") or ["ism"])
+    tables = {b: {t: {} for t in settings["tasks"] if available.get(t)} for b in backbones}
+    table = tables[backbones[0]]
     curve = {t: {"pretrained": {}, "scratch": {}} for t in table}
     for r in runs:
         v = _value(r["task"], r)
+        backbone = r.get("backbone", "ism")  # runs recorded before there was a choice: the ISM backbone
         if r["fraction"] == 1.0:
-            table[r["task"]][r["mode"]] = v
-        if r["mode"] in (settings["curve_mode"], "scratch"):
+            for b in backbones if r["mode"] == "scratch" else [backbone]:
+                tables[b][r["task"]][r["mode"]] = v
+        if r["mode"] == "scratch" or (r["mode"] == settings["curve_mode"] and backbone == backbones[0]):
             side = "scratch" if r["mode"] == "scratch" else "pretrained"
             curve[r["task"]][side][f"{r['fraction']:g}"] = v
     for t in curve:  # fractions in increasing order
@@ -49,6 +56,8 @@ def build_report(steps: list[dict], settings: dict, preset: str, available: dict
         "settings": settings,
         "metrics": {t: {"key": METRICS[t][0], "unit": METRICS[t][1]} for t in table},
         "table": table,
+        "backbones": backbones,
+        "tables": tables,
         "curve": curve,
         "curve_mode": settings["curve_mode"],
         "reference": REFERENCE,
@@ -64,31 +73,46 @@ def _cell(v, unit: str) -> str:
     return "—" if v is None else (f"{v:.1f}" if unit == "%" else f"{v:.2f}")
 
 
+def _backbone_text(r: dict) -> str:
+    st = r["settings"]
+    ism = f"reused from {st['init']}" if st.get("init") else "pretrained on the ISM corpus"
+    texts = {"ism": ism, "own": "pretrained on each task's own training inputs (labels unused)"}
+    return " / ".join(f"{b}: {texts[b]}" if len(r["backbones"]) > 1 else texts[b] for b in r["backbones"])
+
+
 def markdown(r: dict) -> str:
     modes = list(r["settings"]["modes"])
+    r = {**r, "backbones": r.get("backbones") or ["ism"]}
+    tables = r.get("tables") or {r["backbones"][0]: r["table"]}
+    several = len(r["backbones"]) > 1
+    size = r["settings"]["image_size"]
     lines = [
         f"# One backbone, three tasks ({r['preset']} preset)",
         "",
-        f"Backbone: {r['settings']['model']} MAE at {r['settings']['image_size'][0]}x{r['settings']['image_size'][1]}"
-        + (f", reused from {r['settings']['init']}" if r["settings"].get("init") else ", pretrained on the ISM corpus")
-        + ". Sensing and signals: test accuracy (%); positioning: mean error (m). last-2 = the last "
-        f"{r['settings']['k']} blocks trained; scratch = same architecture, random init.",
+        f"Backbone: {r['settings']['model']} MAE at {size[0]}x{size[1]}, {_backbone_text(r)}. Sensing and signals: "
+        f"test accuracy (%); positioning: mean error (m). last-2 = the last {r['settings']['k']} blocks trained; "
+        "scratch = same architecture, random init.",
         "",
-        "| task | " + " | ".join(MODE_TITLES[m] for m in modes) + " | reference: linear probe / last blocks / LoRA |",
-        "|---" * (len(modes) + 2) + "|",
-    ]
-    for task, row in r["table"].items():
+        "| task | " + ("backbone | " if several else "") + " | ".join(MODE_TITLES[m] for m in modes)
+        + " | reference: linear probe / last blocks / LoRA |",
+        "|---" * (len(modes) + 2 + several) + "|",
+    ]  # fmt: skip
+    for task in r["table"]:
         unit = METRICS[task][1]
         ref = REFERENCE[task]
         ref_cell = " / ".join(_cell(ref[m], unit) for m in ("frozen", "last-k", "lora")) + f" {unit}"
-        lines.append(f"| {task} ({unit}) | " + " | ".join(_cell(row.get(m), unit) for m in modes) + f" | {ref_cell} |")
+        for b in r["backbones"]:
+            row = tables[b].get(task, {})
+            cells = " | ".join(_cell(row.get(m), unit) for m in modes)
+            lines.append(f"| {task} ({unit}) | " + (f"{b} | " if several else "") + f"{cells} | {ref_cell} |")
     for task in r.get("missing_tasks", []):
-        lines.append(f"| {task} | " + " | ".join("not run" for _ in modes) + " | |")
+        lines.append(f"| {task} | " + ("| " if several else "") + " | ".join("not run" for _ in modes) + " | |")
     fractions = sorted({f for c in r["curve"].values() for side in c.values() for f in side}, key=float)
     lines += [
         "",
-        f"Label efficiency (pretrained = {MODE_TITLES[r['curve_mode']]} vs scratch; fraction of the training labels, "
-        "class-stratified):",
+        f"Label efficiency (pretrained = {MODE_TITLES[r['curve_mode']]}"
+        + (f" from the {r['backbones'][0]} backbone" if several else "")
+        + " vs scratch; fraction of the training labels, class-stratified):",
         "",
         "| task | model | " + " | ".join(f"{100 * float(f):g} %" for f in fractions) + " |",
         "|---" * (len(fractions) + 2) + "|",

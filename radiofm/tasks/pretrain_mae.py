@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from radiofm.data.spectrograms import SpectrogramParams, build_spectrogram_dataset
@@ -110,3 +111,42 @@ def pretrain_mae(
     )
     info = {"model": config.model, "mask_ratio": task.mask_ratio, "unit": "spectrograms"}
     return RunResult(out, record, len(train_set), len(val_set) if val_set else 0, info)
+
+
+def pretrain_mae_on_images(
+    images: np.ndarray,
+    config: MAEPretrainConfig,
+    train: TrainConfig,
+    out: str | Path,
+    *,
+    source: str,
+    resume: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> RunResult:
+    """MSM-pretrain ``config.model`` on ``images`` (N, 1, F, T), already normalised — e.g. a downstream task's own
+    unlabelled inputs (:func:`radiofm.tasks.task_inputs.task_images`) — with the same task, split and checkpoint as
+    :func:`pretrain_mae`. ``source`` names the images in the checkpoint (``extra["data"]``)."""
+    images = np.asarray(images)
+    size = tuple(config.image_size or get_config(config.model).img_size)
+    if images.ndim != 4 or images.shape[1] != 1 or tuple(images.shape[2:]) != size or len(images) < 2:
+        raise ConfigError(f"pretraining images must be (N >= 2, 1, {size[0]}, {size[1]}), got {images.shape}")
+    if not np.isfinite(images).all():
+        raise ConfigError(f"pretraining images from {source} hold NaN or Inf values")
+    ds = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+    train_idx, val_idx = train_val_split(len(ds), config.val_fraction, seed=train.seed, salt=SPLIT_SALT)
+    train_set = torch.utils.data.Subset(ds, train_idx)
+    val_set = torch.utils.data.Subset(ds, val_idx) if val_idx else None
+    with seeded(train.seed):
+        model = create_model(config.model, img_size=size)
+    task = MAEPretrainTask(mask_ratio=config.mask_ratio, masked_only=fast_wanted(train.fast, train.device))
+    extra = {
+        "model_name": config.model,
+        "mask_ratio": task.mask_ratio,
+        "data": {"source": str(source), "count": len(ds), "images": "normalised task inputs"},
+    }
+    record = fit(
+        model, task, train_set, cfg=train, out_dir=out, extra=extra, val_set=val_set, resume=resume,
+        run_info={"command": "pretrain (task inputs)"}, log=log,
+    )  # fmt: skip
+    info = {"model": config.model, "mask_ratio": task.mask_ratio, "unit": "images"}
+    return RunResult(Path(out), record, len(train_set), len(val_set) if val_set else 0, info)

@@ -73,3 +73,62 @@ def test_report_puts_lower_is_better_errors_in_metres():
     r = build_report(steps, settings, "quick", {"positioning": True}, total_s=1.0)
     assert r["table"] == {"positioning": {"frozen": 2.5}} and r["reference"] == REFERENCE
     assert "| positioning (m) | 2.50 | 3.17 / 1.24 / 1.45 m |" in markdown(r)
+
+
+def test_own_backbones_add_a_pretraining_per_task_and_their_own_runs():
+    s = dataclasses.replace(PRESETS["cpu"], tasks=("signals", "positioning"), backbones=("ism", "own"))
+    names = [st.name for st in pipeline(s, {"signals": True, "positioning": True})]
+    assert names[:6] == [
+        "generate ism data", "generate signals data", "generate positioning data", "pretrain backbone",
+        "pretrain signals backbone on its own inputs", "pretrain positioning backbone on its own inputs",
+    ]  # fmt: skip
+    table = [n for n in names if n.startswith("finetune") and "labels" not in n]
+    assert table[:5] == [f"finetune signals-{m}" for m in s.modes]
+    own = [n for n in table if n.endswith("-own")]
+    assert own == [f"finetune {t}-{m}-own" for t in s.tasks for m in s.modes if m != "scratch"]
+    assert len(table) == len(set(table)) == 2 * 5 + 2 * 4  # scratch once per task
+    assert all("-own" not in n for n in names if "labels" in n)  # the curve follows the first backbone
+    own_only = [
+        st.name for st in pipeline(dataclasses.replace(s, backbones=("own",)), {"signals": True, "positioning": True})
+    ]
+    assert "generate ism data" not in own_only and "pretrain backbone" not in own_only
+    assert "finetune signals-last-k-labels0.01-own" in own_only and "finetune signals-scratch-labels0.01" in own_only
+    assert run_name("signals", "scratch", 1.0, "own") == "signals-scratch"
+    for bad in ((), ("ism", "ism"), ("imagenet",)):
+        with pytest.raises(ConfigError, match="backbones"):
+            TasksSettings(backbones=bad)
+
+
+def test_report_has_a_row_per_backbone_and_scratch_in_each():
+    settings = dataclasses.asdict(
+        dataclasses.replace(
+            PRESETS["quick"], tasks=("positioning",), modes=("frozen", "scratch"), backbones=("ism", "own")
+        )
+    )
+    steps = [
+        {"name": "a", "task": "positioning", "mode": "frozen", "fraction": 1.0, "mean_error_m": 6.6},  # recorded before
+        {"name": "b", "task": "positioning", "mode": "frozen", "fraction": 1.0, "backbone": "own", "mean_error_m": 5.1},
+        {
+            "name": "c",
+            "task": "positioning",
+            "mode": "scratch",
+            "fraction": 1.0,
+            "backbone": "none",
+            "mean_error_m": 5.2,
+        },
+        {"name": "d", "task": "positioning", "mode": "last-k", "fraction": 0.5, "backbone": "ism", "mean_error_m": 9.0},
+    ]
+    r = build_report(steps, settings, "quick", {"positioning": True}, total_s=1.0)
+    assert r["tables"] == {"ism": {"positioning": {"frozen": 6.6, "scratch": 5.2}},
+                           "own": {"positioning": {"frozen": 5.1, "scratch": 5.2}}}  # fmt: skip
+    assert r["table"] == r["tables"]["ism"] and r["curve"]["positioning"]["pretrained"] == {"0.5": 9.0}
+    md = markdown(r)
+    assert "| positioning (m) | ism | 6.60 | 5.20 |" in md and "| positioning (m) | own | 5.10 | 5.20 |" in md
+    assert "own: pretrained on each task's own training inputs" in md and "from the ism backbone" in md
+
+
+def test_cli_refuses_an_unknown_backbone(tmp_path, capsys):
+    argv = ["reproduce", "tasks", "--preset", "quick", "--out", str(tmp_path / "t"), "--backbones", "ism,imagenet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "backbones" in err and "Traceback" not in err and not (tmp_path / "t").exists()

@@ -21,6 +21,11 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--tasks", default=None, metavar="NAMES", help="comma list of sensing, signals, positioning (default: all)"
     )
+    p.add_argument(
+        "--backbones", default=None, metavar="NAMES",
+        help="comma list of ism (pretrained on the ISM corpus, the default) and own (one per task, pretrained on the "
+        "task's own training inputs, labels unused): rows of the table; the curve uses the first",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,6 +39,9 @@ def run(args: argparse.Namespace) -> int:
         settings = dataclasses.replace(settings, init=str(args.init))
     if args.tasks:
         settings = dataclasses.replace(settings, tasks=tuple(t.strip() for t in args.tasks.split(",") if t.strip()))
+    if args.backbones:
+        names = tuple(b.strip() for b in args.backbones.split(",") if b.strip())
+        settings = dataclasses.replace(settings, backbones=names)
     report = run_tasks(settings, args.out, preset=args.preset, force=args.force, log=_args.say)
     print("\n" + markdown(report))
     _args.wrote(args.out / "report.json", args.out / "tasks.md", args.out / "label_efficiency.png")

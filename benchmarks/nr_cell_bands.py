@@ -35,19 +35,23 @@ EDGE_HZ = 0.5 * FS - 0.5e6
 
 
 def _z_any(x, spectrum, pci: int, ssb: dict) -> float:
-    """The DMRS statistic of ``pci``, the larger of the two configuration types, with the threshold and the
-    presence test off (the search itself stops after type 1 when that passes)."""
+    """The DMRS statistic of ``pci``, the largest over the two configuration types and both weightings of the
+    sums, with the threshold and the presence test off (the search itself stops at the first that passes)."""
     threshold, presence, patterns = nr_cells.DMRS_THRESHOLD, nr_cells._rb_presence, nr_cells.DMRS_PATTERNS
+    weightings = nr_cells.WEIGHTINGS
     nr_cells.DMRS_THRESHOLD = -1.0
     nr_cells._rb_presence = lambda *a, **k: {"rb_present": np.zeros(1, bool), "rb_z": None, "top_rb": 0}
     z = 0.0
     try:
-        for config in patterns:
-            nr_cells.DMRS_PATTERNS = {config: patterns[config]}
-            out = _band(x, spectrum, pci, ssb)
-            z = max(z, float(out["z"]) if out else 0.0)
+        for weighting in weightings:
+            nr_cells.WEIGHTINGS = (weighting,)
+            for config in patterns:
+                nr_cells.DMRS_PATTERNS = {config: patterns[config]}
+                out = _band(x, spectrum, pci, ssb)
+                z = max(z, float(out["z"]) if out else 0.0)
     finally:
         nr_cells.DMRS_THRESHOLD, nr_cells._rb_presence, nr_cells.DMRS_PATTERNS = threshold, presence, patterns
+        nr_cells.WEIGHTINGS = weightings
     return z
 
 

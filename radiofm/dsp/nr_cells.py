@@ -22,7 +22,8 @@ mean over all hypotheses. On noise that is Exp(1) and the largest of the ~5e5 hy
 strong or sparse carrier the tail is heavier: ``benchmarks/nr_cell_bands.py`` (32 NR carriers of both generators,
 8 wrong PCIs of the same N_ID2 each) gave wrong-PCI maxima up to 44 (mean 22.6; the highest on an idle carrier),
 while the cells found score 80..18000. A cell needs :data:`DMRS_THRESHOLD` (60) and at least one
-block of RBs whose DMRS pass the presence test.
+block of RBs whose DMRS pass the presence test. Where the sums as received find nothing they are repeated
+whitened (each bin over its RMS), which finds cells next to a much stronger carrier (:func:`nr_dmrs_search`).
 
 Then :func:`nr_dmrs_search` marks the RBs whose DMRS are present (coherent sum over blocks of
 :data:`RB_BLOCK` RBs, the CRS band test of :mod:`radiofm.dsp.lte_cells` with the same threshold). Point A is
@@ -49,6 +50,8 @@ N_RB_MAX = 275  # largest NR carrier (38.211 §4.4.2)
 # period * (i // len(offsets)) + offsets[i % len(offsets)]; type 1: k = 4n + 2k' (every 2nd), type 2: 6n + k'
 DMRS_PATTERNS = {1: (2, (0,)), 2: (6, (0, 1))}
 DMRS_SYMBOLS = (2, 3, 11)  # dmrs-TypeA-Position (2 or 3) and the commonest additional position
+# the search's sums: as received, then (when that finds nothing) with every bin divided by its RMS (whitened)
+WEIGHTINGS = ("raw", "whitened")
 DMRS_THRESHOLD = 60.0  # |sum|^2 of the best hypothesis over the mean of all (wrong PCI: <= 44, docstring)
 RB_BLOCK = 4  # RBs tested together for presence
 RB_THRESHOLD = 16.0  # coherent presence test of a block (the CRS band test's Z^2 threshold)
@@ -68,12 +71,8 @@ def _half_ms_index(grid: SymbolGrid) -> np.ndarray:
 
 
 def whitened(y: np.ndarray) -> np.ndarray:
-    """``y`` (S, K) with every bin divided by its RMS over the symbols (floored at a tenth of the median bin power).
-
-    The search sums DMRS products over up to 275 RB above each point-A hypothesis, so a carrier 20 dB stronger
-    beside the cell adds its data's products to every hypothesis's sum and buries the cell's DMRS (an 11.8 dB
-    5 MHz cell next to a 29.8 dB one scored 18 against 870 alone). Dividing each bin by its RMS weighs every bin
-    alike, as noise would be; a cell's own bins keep their coherent DMRS. The floor keeps empty (filtered) bins
+    """``y`` (S, K) with every bin divided by its RMS over the symbols (floored at a tenth of the median bin power),
+    so that every bin weighs alike in the search's sums, as noise would; the floor keeps empty (filtered) bins
     from being raised above the noise."""
     power = np.mean(np.abs(y) ** 2, axis=0)
     floor = 0.1 * float(np.median(power)) or 1.0
@@ -118,21 +117,52 @@ def nr_dmrs_search(
     subcarrier 0 (point A lies at or below it, and the SSB inside the carrier). Returns ``start_bin`` (point A,
     maybe < 0: below the grid), ``z`` (the statistic), ``config`` (DMRS type), ``slot_offset`` (the frame's
     half-ms at the span's first), ``symbol_shift``, ``rb_present`` (bool per RB from point A, up to ``max_rb``;
-    RBs outside the grid are False), ``rb_z`` (per block), ``top_rb`` (highest RB present).
+    RBs outside the grid are False), ``rb_z`` (per block), ``top_rb`` (highest RB present), ``weighting`` (of
+    :data:`WEIGHTINGS`).
+
+    The sums run over up to ``max_rb`` RB above each point A, so a carrier much stronger than the cell beside it
+    adds its data's products to every hypothesis and can bury the cell's DMRS (an 11.8 dB 5 MHz cell next to a
+    29.8 dB one scored 18, against 870 alone). When the sums as received find nothing, they are repeated with
+    every bin divided by its RMS over the symbols (:func:`whitened`): each bin then weighs as much as noise would,
+    whatever sits in it. Not always first: whitening also raises the noise bins to a strong cell's weight, which
+    costs a strong, sparsely scheduled cell its margin (one at 28 dB fell from 50 to 12).
 
     All hypotheses at once: the symbols' differentials are summed per (half-ms mod 20, symbol label), so a frame
     offset is a circular lag along the 20 half-ms (one FFT along them) and point A a lag along frequency."""
+    h0, t = _half_ms_index(grid), grid.symbol_in_half_ms
+    per_half = 7 if grid.scs_hz == 15e3 else 14
+    best = None
+    for weighting in WEIGHTINGS:  # whitened only when the raw sums found nothing
+        y = grid.y if weighting == "raw" else whitened(grid.y)
+        found = _best_hypothesis(grid, y, h0, pci=pci, ssb_first_bin=ssb_first_bin, max_rb=max_rb,
+                                 symbol_shifts=symbol_shifts)  # fmt: skip
+        if found is not None and (best is None or found["z"] > best["z"]):
+            best = found | {"weighting": weighting}
+        if best is not None and best["z"] >= DMRS_THRESHOLD:
+            break
+    if best is None or best["z"] < DMRS_THRESHOLD:
+        return None
+    h, sym = _relabel(h0, t, best["symbol_shift"], per_half)
+    found = best | _rb_presence(grid, pci, best, h, sym, max_rb)
+    return found if found["top_rb"] >= 0 else None
+
+
+def _best_hypothesis(
+    grid: SymbolGrid, y: np.ndarray, h0: np.ndarray, *, pci: int, ssb_first_bin: int, max_rb: int,
+    symbol_shifts: tuple[int, ...],
+) -> dict | None:  # fmt: skip
+    """The best (point A, configuration type, frame offset, symbol shift) hypothesis for the symbols ``y`` (the
+    grid's, maybe weighted) and its statistic, or None when no hypothesis fits the grid."""
     scs = grid.scs_hz
     k = grid.y.shape[1]
     per_half = 7 if scs == 15e3 else 14
-    h0 = _half_ms_index(grid)
     u, t = h0 % 20, grid.symbol_in_half_ms
     dmrs = _dmrs_slot_symbols(scs)
     lambdas = sorted({lam for _, lam, _, _ in dmrs})
     g = u * per_half + t
     order = np.argsort(g, kind="stable")
     groups, first = np.unique(g[order], return_index=True)
-    y = whitened(grid.y)[order]
+    y = y[order]
     best = None
     for config, (period, offsets) in DMRS_PATTERNS.items():  # type 2 only when type 1 found nothing
         if best is not None and best["z"] >= DMRS_THRESHOLD:
@@ -181,11 +211,7 @@ def nr_dmrs_search(
                 if best is None or stat > best["z"]:
                     best = {"z": stat, "start_bin": int(b[ok][i]), "config": config, "slot_offset": int(o),
                             "symbol_shift": shift}  # fmt: skip
-    if best is None or best["z"] < DMRS_THRESHOLD:
-        return None
-    h, sym = _relabel(h0, t, best["symbol_shift"], per_half)
-    found = best | _rb_presence(grid, pci, best, h, sym, max_rb)
-    return found if found["top_rb"] >= 0 else None
+    return best
 
 
 def _rb_presence(grid: SymbolGrid, pci: int, best: dict, h: np.ndarray, sym: np.ndarray, max_rb: int) -> dict:

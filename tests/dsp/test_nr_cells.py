@@ -55,7 +55,7 @@ def test_dmrs_search_finds_point_a_the_frame_and_the_rbs(config):
     RBs in use (the carrier's lower part idle) and the used RBs exactly."""
     grid = _hand_grid(config, pci=321, start=100, slot_offset=7, label_shift=4, rbs=range(20, 35), snr_db=0.0)
     found = nr_cells.nr_dmrs_search(grid, pci=321, ssb_first_bin=400, symbol_shifts=(0, 2, 4, 6))
-    assert found is not None and found["config"] == config
+    assert found is not None and found["config"] == config and found["weighting"] == "raw"
     assert (found["start_bin"], found["slot_offset"], found["symbol_shift"]) == (100, 7, 4)
     np.testing.assert_array_equal(np.flatnonzero(found["rb_present"]), np.arange(20, 35))
     assert found["top_rb"] == 34
@@ -63,15 +63,15 @@ def test_dmrs_search_finds_point_a_the_frame_and_the_rbs(config):
 
 def test_a_strong_neighbour_does_not_hide_a_cells_dmrs(monkeypatch):
     """Random data 25 dB above the noise on 400 bins beside the cell (inside the 275 RB the search sums over):
-    with every bin weighed by its RMS the cell is found as it is alone; summed raw, the neighbour buries it."""
+    summed as received the neighbour buries it, whitened the cell is found as it is alone."""
     grid = _hand_grid(1, pci=321, start=100, slot_offset=7, label_shift=0, rbs=range(20, 35), snr_db=0.0)
     rng = np.random.default_rng(3)
     data = rng.choice(np.array([1, 1j, -1, -1j], np.complex64), size=(grid.y.shape[0], 400))
     grid.y[:, 600:1000] += data * np.float32(10 ** (25 / 20) / np.sqrt(2))
     found = nr_cells.nr_dmrs_search(grid, pci=321, ssb_first_bin=400)
-    assert found is not None and found["start_bin"] == 100
+    assert found is not None and found["start_bin"] == 100 and found["weighting"] == "whitened"
     np.testing.assert_array_equal(np.flatnonzero(found["rb_present"]), np.arange(20, 35))
-    monkeypatch.setattr(nr_cells, "whitened", lambda y: y)
+    monkeypatch.setattr(nr_cells, "WEIGHTINGS", ("raw",))
     assert nr_cells.nr_dmrs_search(grid, pci=321, ssb_first_bin=400) is None
 
 

@@ -86,31 +86,27 @@ def pretrain_mae(
         ),
         train.device,
     )
+    data_info = {"source": str(data), "params": ds.params.to_dict(), "stats": ds.stats, "count": len(ds)}
+    return _fit_mae(ds, image_size, config, train, out, data_info, "pretrain", "spectrograms", resume, log)
+
+
+def _fit_mae(ds, image_size, config: MAEPretrainConfig, train: TrainConfig, out, data_info: dict, command: str,
+             unit: str, resume: bool, log) -> RunResult:  # fmt: skip
+    """The validation holdout, the seeded model, :class:`MAEPretrainTask` and :func:`radiofm.train.fit` of both
+    pretraining entry points; ``data_info`` goes to the checkpoint's ``extra["data"]``."""
     train_idx, val_idx = train_val_split(len(ds), config.val_fraction, seed=train.seed, salt=SPLIT_SALT)
     train_set = torch.utils.data.Subset(ds, train_idx)
     val_set = torch.utils.data.Subset(ds, val_idx) if val_idx else None
     with seeded(train.seed):  # initialisation from the seed: same command, same weights
         model = create_model(config.model, img_size=image_size)
     task = MAEPretrainTask(mask_ratio=config.mask_ratio, masked_only=fast_wanted(train.fast, train.device))
-    extra = {
-        "model_name": config.model,
-        "mask_ratio": task.mask_ratio,
-        "data": {"source": str(data), "params": ds.params.to_dict(), "stats": ds.stats, "count": len(ds)},
-    }
+    extra = {"model_name": config.model, "mask_ratio": task.mask_ratio, "data": data_info}
     record = fit(
-        model,
-        task,
-        train_set,
-        cfg=train,
-        out_dir=out,
-        extra=extra,
-        val_set=val_set,
-        resume=resume,
-        run_info={"command": "pretrain"},
-        log=log,
-    )
-    info = {"model": config.model, "mask_ratio": task.mask_ratio, "unit": "spectrograms"}
-    return RunResult(out, record, len(train_set), len(val_set) if val_set else 0, info)
+        model, task, train_set, cfg=train, out_dir=out, extra=extra, val_set=val_set, resume=resume,
+        run_info={"command": command}, log=log,
+    )  # fmt: skip
+    info = {"model": config.model, "mask_ratio": task.mask_ratio, "unit": unit}
+    return RunResult(Path(out), record, len(train_set), len(val_set) if val_set else 0, info)
 
 
 def pretrain_mae_on_images(
@@ -133,20 +129,5 @@ def pretrain_mae_on_images(
     if not np.isfinite(images).all():
         raise ConfigError(f"pretraining images from {source} hold NaN or Inf values")
     ds = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
-    train_idx, val_idx = train_val_split(len(ds), config.val_fraction, seed=train.seed, salt=SPLIT_SALT)
-    train_set = torch.utils.data.Subset(ds, train_idx)
-    val_set = torch.utils.data.Subset(ds, val_idx) if val_idx else None
-    with seeded(train.seed):
-        model = create_model(config.model, img_size=size)
-    task = MAEPretrainTask(mask_ratio=config.mask_ratio, masked_only=fast_wanted(train.fast, train.device))
-    extra = {
-        "model_name": config.model,
-        "mask_ratio": task.mask_ratio,
-        "data": {"source": str(source), "count": len(ds), "images": "normalised task inputs"},
-    }
-    record = fit(
-        model, task, train_set, cfg=train, out_dir=out, extra=extra, val_set=val_set, resume=resume,
-        run_info={"command": "pretrain (task inputs)"}, log=log,
-    )  # fmt: skip
-    info = {"model": config.model, "mask_ratio": task.mask_ratio, "unit": "images"}
-    return RunResult(Path(out), record, len(train_set), len(val_set) if val_set else 0, info)
+    data_info = {"source": str(source), "count": len(ds), "images": "normalised task inputs"}
+    return _fit_mae(ds, size, config, train, out, data_info, "pretrain (task inputs)", "images", resume, log)

@@ -1,5 +1,5 @@
 """Writing an annotated recording: ``PREFIX.sigmf-meta`` (the detected carriers), ``PREFIX.sigmf-data`` (the
-input's samples, copied) and ``PREFIX.png`` (the overlay figure), all or nothing, through the one SigMF writer
+input's samples: a hard link to its data file where possible, else a copy) and ``PREFIX.png`` (the overlay figure), all or nothing, through the one SigMF writer
 (:func:`radiofm.data.sigmf_writer.write_sigmf_copy`)."""
 
 from __future__ import annotations
@@ -30,11 +30,15 @@ def output_paths(prefix: str | Path) -> dict[str, Path]:
 
 
 def check_outputs(rec: Recording, prefix: str | Path) -> dict[str, Path]:
-    """The output paths for ``prefix``; RecordingError when one of them is the input's metadata or data file."""
+    """The output paths for ``prefix``; RecordingError when one of them is the input's metadata or data file.
+
+    An existing ``PREFIX.sigmf-data`` that is a hard link to the input's data (an earlier run's output) is not the
+    input: writing replaces that name only (:func:`radiofm.io.atomic_path`), the input's bytes stay untouched."""
     paths = output_paths(prefix)
-    for out in paths.values():
+    for key, out in paths.items():
         for src in (rec.path, rec.data_path):
-            if _same_file(out, src) or out.resolve() == Path(src).resolve():
+            same = out.resolve() == Path(src).resolve()
+            if same or (key != "data" and _same_file(out, src)):
                 raise RecordingError(f"output {out} would overwrite the input recording {src}; choose another --out")
     return paths
 
@@ -47,12 +51,15 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def write_annotated(
-    rec: Recording, result: AnnotateResult, prefix: str | Path, *, model: str | None = None
+    rec: Recording, result: AnnotateResult, prefix: str | Path, *, model: str | None = None, link: bool = True
 ) -> dict[str, Path]:
-    """Write ``PREFIX.sigmf-meta`` + ``PREFIX.sigmf-data`` (the input's bytes, copied in chunks) + ``PREFIX.png``
-    (not when ``result.picture_db`` is None: annotated without a picture).
+    """Write ``PREFIX.sigmf-meta`` + ``PREFIX.sigmf-data`` (the input's bytes) + ``PREFIX.png`` (not when
+    ``result.picture_db`` is None: annotated without a picture).
 
-    All of them appear together or not at all (temporary names, renamed at the end); the input is only read.
+    ``link`` (the default): the data file is a hard link to the input's where the filesystem allows (no copy: a
+    60 s capture at 61.44 MS/s is 14.7 GB; :func:`radiofm.data.sigmf_writer.link_or_copy`), else a byte copy;
+    ``link=False`` always copies. All files appear together or not at all (temporary names, renamed at the end);
+    the input is only read.
     """
     paths = check_outputs(rec, prefix)
     glob, caps = sigmf_source(rec)
@@ -96,7 +103,7 @@ def write_annotated(
         also[paths["png"]] = lambda tmp: fig.savefig(tmp, format="png", dpi=110)
     else:
         paths.pop("png")
-    write_sigmf_copy(rec, paths["meta"], global_meta=glob, captures=caps, annotations=anns, also=also)
+    write_sigmf_copy(rec, paths["meta"], global_meta=glob, captures=caps, annotations=anns, also=also, link=link)
     return paths
 
 
@@ -127,6 +134,7 @@ class AnnotateConfig:
     duration_s: float | None = None  # with follow: stop once this much of the recording has arrived
     idle_timeout_s: float = 10.0  # with follow: stop when the data file has not grown for this long
     sample_rate_hz: float | None = None  # Hz, for a recording that gives none (a .npy without sidecar)
+    copy_data: bool = False  # PREFIX.sigmf-data as a byte copy even where a hard link to the input is possible
 
 
 def annotate_file(
@@ -173,7 +181,8 @@ def annotate_file(
     else:
         result = annotate_recording(rec, predictor, progress=cfg.progress, scan_nr=cfg.scan_nr,
                                     scan_lte=cfg.scan_lte, **common)  # fmt: skip
-    paths = write_annotated(rec, result, out, model=str(model))
+    # a followed recording may still grow after the run: its output holds a copy of what had arrived
+    paths = write_annotated(rec, result, out, model=str(model), link=not (cfg.copy_data or cfg.follow))
     return result, paths
 
 

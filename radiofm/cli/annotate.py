@@ -1,7 +1,7 @@
 """``radiofm annotate REC --model RUN --out PREFIX``: find NR/LTE carriers in a recording with a segmentation model.
 
-Writes ``PREFIX.sigmf-meta`` (one annotation per carrier and time span), ``PREFIX.sigmf-data`` (a byte copy of
-the input samples) and ``PREFIX.png`` (spectrogram overlay), all or nothing; the input is only read. The
+Writes ``PREFIX.sigmf-meta`` (one annotation per carrier and time span), ``PREFIX.sigmf-data`` (the input
+samples: a hard link to the input's data file where the filesystem allows, else a byte copy) and ``PREFIX.png`` (spectrogram overlay), all or nothing; the input is only read. The
 pipeline and its assumptions are described in :mod:`radiofm.annotate`.
 """
 
@@ -113,6 +113,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-picture", action="store_true", help="write no PREFIX.png (and spend no time on it)")
     p.add_argument(
+        "--copy-data",
+        action="store_true",
+        help="write PREFIX.sigmf-data as a byte copy of the input's samples (default: a hard link to the input's "
+        "data file where both are on one filesystem: no time or space spent; always a copy with --follow)",
+    )
+    p.add_argument(
         "--quantize",
         choices=("none", "int8"),
         default="none",
@@ -192,6 +198,7 @@ def run(args: argparse.Namespace) -> int:
         duration_s=args.duration,
         idle_timeout_s=args.idle_timeout,
         sample_rate_hz=args.sample_rate_hz,
+        copy_data=args.copy_data,
     )
     live = None
     if args.follow:
@@ -217,9 +224,10 @@ def run(args: argparse.Namespace) -> int:
     if result.n_repaired:
         print(f"radiofm: repaired {result.n_repaired} non-finite samples (set to 0 for the analysis)", file=sys.stderr)
     counts = {lab: sum(a.label == lab for a in result.annotations) for lab in ("NR", "LTE", "unknown")}
+    linked = paths["data"].stat().st_nlink > 1  # made as a hard link: nothing else links a fresh copy
+    wrote = [f"{p} (hard link to the input's samples)" if k == "data" and linked else str(p) for k, p in paths.items()]
     print(
         f"{len(result.annotations)} carrier annotations ({counts['NR']} NR, {counts['LTE']} LTE, "
-        f"{counts['unknown']} unknown) in "
-        f"{Path(args.recording).name}; wrote {', '.join(str(p) for p in paths.values())}"
+        f"{counts['unknown']} unknown) in {Path(args.recording).name}; wrote {', '.join(wrote)}"
     )
     return 0

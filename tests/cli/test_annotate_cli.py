@@ -50,7 +50,12 @@ def test_annotate_round_trip(world, tmp_path, capsys):
     out = tmp_path / "out" / "cap"
     argv = ["annotate", str(src), "--model", str(world / "seg"), "--out", str(out), "--no-progress"]
     assert main([*argv, "--threshold", "0.4", "--min-duration-ms", "0.5", "--batch-size", "1"]) == 0
-    assert "wrote" in capsys.readouterr().out
+    assert "cap.sigmf-data (hard link to the input's samples)" in capsys.readouterr().out
+    assert (out.parent / "cap.sigmf-data").samefile(src.with_suffix(".sigmf-data"))  # no copy made
+    assert main([*argv, "--copy-data"]) == 0  # the same prefix again: the earlier link is replaced, not refused
+    assert "hard link" not in capsys.readouterr().out
+    assert not (out.parent / "cap.sigmf-data").samefile(src.with_suffix(".sigmf-data"))
+    assert main([*argv, "--threshold", "0.4", "--min-duration-ms", "0.5", "--batch-size", "1"]) == 0
     assert _hashes(src.parent) == before  # the input is never modified
     assert sorted(p.name for p in out.parent.iterdir()) == ["cap.png", "cap.sigmf-data", "cap.sigmf-meta"]
     fromfile(str(out) + ".sigmf-meta").validate()
@@ -127,6 +132,7 @@ def test_no_picture_int8_and_follow_of_a_finished_file(world, tmp_path, capsys):
     assert main(argv) == 0
     assert sorted(p.name for p in follow.parent.iterdir()) == ["fol.live.jsonl", "fol.png", "fol.sigmf-data",
                                                                 "fol.sigmf-meta"]  # fmt: skip
+    assert (follow.parent / "fol.sigmf-data").stat().st_nlink == 1  # a followed file may grow on: copied
     strip = lambda p: json.loads(p.read_text())["annotations"]  # noqa: E731
     assert strip(follow.parent / "fol.sigmf-meta") == strip(one.parent / "one.sigmf-meta")
     live = [json.loads(line) for line in (follow.parent / "fol.live.jsonl").read_text().splitlines()]

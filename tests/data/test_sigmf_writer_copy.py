@@ -37,3 +37,42 @@ def test_copy_bytes_reports_other_errors(tmp_path, monkeypatch):
     monkeypatch.setattr(sigmf_writer.os, "copy_file_range", full, raising=False)
     with pytest.raises(OSError, match="space"):
         copy_bytes(tmp_path / "src", 0, tmp_path / "dst")
+
+
+def test_link_or_copy_links_whole_files_and_copies_the_rest(tmp_path):
+    from radiofm.data.sigmf_writer import link_or_copy
+
+    (tmp_path / "src").write_bytes(b"abcdefgh")
+    assert link_or_copy(tmp_path / "src", 0, tmp_path / "a", link=True)
+    assert (tmp_path / "a").samefile(tmp_path / "src")
+    assert not link_or_copy(tmp_path / "src", 2, tmp_path / "b", link=True)  # a .npy's header: copy the tail
+    assert (tmp_path / "b").read_bytes() == b"cdefgh" and (tmp_path / "b").stat().st_nlink == 1
+    assert not link_or_copy(tmp_path / "src", 0, tmp_path / "c", link=False)
+    assert (tmp_path / "c").read_bytes() == b"abcdefgh" and not (tmp_path / "c").samefile(tmp_path / "src")
+
+
+@pytest.mark.parametrize("code", [errno.EXDEV, errno.EPERM, errno.EMLINK])
+def test_link_or_copy_copies_where_no_link_can_be_made(tmp_path, monkeypatch, code):
+    from radiofm.data.sigmf_writer import link_or_copy
+
+    (tmp_path / "src").write_bytes(b"abcdefgh")
+
+    def refuse(*args):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(sigmf_writer.os, "link", refuse)
+    assert not link_or_copy(tmp_path / "src", 0, tmp_path / "dst", link=True)
+    assert (tmp_path / "dst").read_bytes() == b"abcdefgh"
+
+
+def test_link_or_copy_reports_other_errors(tmp_path, monkeypatch):
+    from radiofm.data.sigmf_writer import link_or_copy
+
+    (tmp_path / "src").write_bytes(b"x")
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(sigmf_writer.os, "link", full)
+    with pytest.raises(OSError, match="space"):
+        link_or_copy(tmp_path / "src", 0, tmp_path / "dst", link=True)

@@ -1,6 +1,6 @@
 """Writing an annotated recording: ``PREFIX.sigmf-meta`` (the detected carriers), ``PREFIX.sigmf-data`` (the
-input's samples: a hard link to its data file where possible, else a copy) and ``PREFIX.png`` (the overlay figure), all or nothing, through the one SigMF writer
-(:func:`radiofm.data.sigmf_writer.write_sigmf_copy`)."""
+input's samples: a hard link to its data file where possible, else a copy) and ``PREFIX.png`` (the overlay
+figure), all or nothing, through the one SigMF writer (:func:`radiofm.data.sigmf_writer.write_sigmf_copy`)."""
 
 from __future__ import annotations
 

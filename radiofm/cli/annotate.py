@@ -1,8 +1,9 @@
 """``radiofm annotate REC --model RUN --out PREFIX``: find NR/LTE carriers in a recording with a segmentation model.
 
 Writes ``PREFIX.sigmf-meta`` (one annotation per carrier and time span), ``PREFIX.sigmf-data`` (the input
-samples: a hard link to the input's data file where the filesystem allows, else a byte copy) and ``PREFIX.png`` (spectrogram overlay), all or nothing; the input is only read. The
-pipeline and its assumptions are described in :mod:`radiofm.annotate`.
+samples: a hard link to the input's data file where the filesystem allows, else a byte copy) and ``PREFIX.png``
+(spectrogram overlay), all or nothing; the input is only read. The pipeline and its assumptions are described in
+:mod:`radiofm.annotate`.
 """
 
 from __future__ import annotations

@@ -16,8 +16,12 @@ Configurations: ``baseline`` is the code before this benchmark's changes (``--ba
 ``stream`` the current defaults (reader thread, bounded picture); ``int8`` adds ``--quantize int8 --no-picture``;
 ``fast`` also ``--threads 1`` (the reader thread and one model thread: no OpenMP spinning on a loaded machine);
 ``torch`` and ``numpy`` set ``--engine`` (and ``--no-picture``): the model on torch, or on the numpy engine that
-never imports torch (the default "auto" picks it on a CPU-only machine). ``--model RUN`` times a trained model
-(its carriers decide the physical-layer stage's work) instead of the demo architecture with random weights.
+never imports torch (the default "auto" picks it on a CPU-only machine); ``bf16`` runs torch under bfloat16 autocast
+(``--quantize bf16``); ``numpy-copy`` is ``numpy`` with ``--copy-data`` (the output's data copied instead of
+hard-linked, as every run did before session 26); ``*-stepK`` adds ``--frame-step K`` (every K-th 40 ms frame
+analysed: a monitoring mode; its annotations differ from every-frame analysis by design, see ``same_as_first``).
+``--model RUN`` times a trained model (its carriers decide the physical-layer stage's work) instead of the demo
+architecture with random weights.
 ``--memory-seconds S`` also annotates an S-second capture (written in chunks, never held in memory) with the
 current code and reports its peak RSS (issue 13: <= 1 GB for >= 60 s).
 Results: ``benchmarks/results/annotate_rtf.json``.
@@ -48,6 +52,12 @@ CONFIGS = {
     "fast": ["--quantize", "int8", "--no-picture", "--threads", "1"],  # reader thread + one model thread
     "torch": ["--engine", "torch", "--no-picture"],  # the model on torch (fp32, its default threads)
     "numpy": ["--engine", "numpy", "--no-picture"],  # the model on the numpy engine: no torch import
+    "bf16": ["--quantize", "bf16", "--no-picture"],  # torch under bfloat16 autocast (CPUs with AVX512-BF16/AMX)
+    "numpy-copy": ["--engine", "numpy", "--no-picture", "--copy-data"],  # the data copied, as before session 26
+    "numpy-step2": ["--engine", "numpy", "--no-picture", "--frame-step", "2"],  # every 2nd frame analysed
+    "numpy-step4": ["--engine", "numpy", "--no-picture", "--frame-step", "4"],  # every 4th frame analysed
+    "bf16-step2": ["--quantize", "bf16", "--no-picture", "--frame-step", "2"],
+    "picture-step4": ["--frame-step", "4"],  # the defaults (numpy engine, overlay picture) at every 4th frame
 }
 
 

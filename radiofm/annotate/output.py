@@ -124,7 +124,9 @@ class AnnotateConfig:
     scan_nr: bool = True  # search the band outside the identified cells for NR SSBs the model missed (~1.4 CPU-s)
     scan_lte: bool = True  # the same for LTE cells (~2 CPU-s; annotate.blind_scan; neither with follow)
     picture: bool = True  # write PREFIX.png (the overlay); False: no picture is computed or written
-    quantize: str | None = None  # "int8": dynamically quantised transformer blocks (CPU; see docs/RESULTS.md)
+    # "int8": dynamically quantised transformer blocks (CPU); "bf16": bfloat16 autocast (CPUs with native bf16,
+    # CUDA); both change probabilities slightly (docs/RESULTS.md)
+    quantize: str | None = None
     threads: int | None = None  # torch threads for the model (None: torch's default, one per core)
     # "auto": the numpy engine (annotate.engine; no torch import, ~2 s less start-up) on a CPU-only machine when
     # the model is one it computes and neither quantize nor threads is set, else torch; "torch"; "numpy"
@@ -135,6 +137,7 @@ class AnnotateConfig:
     idle_timeout_s: float = 10.0  # with follow: stop when the data file has not grown for this long
     sample_rate_hz: float | None = None  # Hz, for a recording that gives none (a .npy without sidecar)
     copy_data: bool = False  # PREFIX.sigmf-data as a byte copy even where a hard link to the input is possible
+    frame_step: int = 1  # analyse every K-th 40 ms frame only (~K x faster; carriers between sightings bridged)
 
 
 def annotate_file(
@@ -151,6 +154,10 @@ def annotate_file(
     ``on_annotations`` receives each batch of final annotations as it is decided). Returns (the result,
     {"meta", "data"[, "png"]} paths)."""
     cfg = config or AnnotateConfig()
+    if not isinstance(cfg.frame_step, int) or isinstance(cfg.frame_step, bool) or cfg.frame_step < 1:
+        raise ConfigError(f"frame_step must be an integer >= 1, got {cfg.frame_step!r}")
+    if cfg.follow and cfg.frame_step != 1:
+        raise ConfigError("frame_step > 1 cannot be used with follow (a growing recording is analysed frame by frame)")
     if not cfg.follow:
         rec = open_recording(recording, sample_rate_hz=cfg.sample_rate_hz)
         if not rec.is_complex:
@@ -180,7 +187,7 @@ def annotate_file(
         )
     else:
         result = annotate_recording(rec, predictor, progress=cfg.progress, scan_nr=cfg.scan_nr,
-                                    scan_lte=cfg.scan_lte, **common)  # fmt: skip
+                                    scan_lte=cfg.scan_lte, frame_step=cfg.frame_step, **common)  # fmt: skip
     # a followed recording may still grow after the run: its output holds a copy of what had arrived
     paths = write_annotated(rec, result, out, model=str(model), link=not (cfg.copy_data or cfg.follow))
     return result, paths
@@ -221,8 +228,18 @@ def load_predictor(model: str | Path, cfg: AnnotateConfig):
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    if cfg.quantize and device != "cpu":
+    if cfg.quantize not in (None, "int8", "bf16"):
+        raise ConfigError(f"quantize must be None, 'int8' or 'bf16', got {cfg.quantize!r}")
+    if cfg.quantize == "int8" and device != "cpu":
         raise ConfigError(f"quantize={cfg.quantize!r} runs on the CPU only, not on {device}")
+    if cfg.quantize == "bf16":
+        from radiofm.tasks.segmentation import native_bf16
+
+        if not native_bf16(device):
+            raise ConfigError(
+                "quantize='bf16': this CPU has no native bfloat16 (AVX512-BF16 or AMX), where bf16 is emulated and "
+                "slower than float32; leave --quantize at none"
+            )
     return model_predictor(net, info, batch_size=cfg.batch_size, device=device, quantize=cfg.quantize)
 
 

@@ -35,7 +35,7 @@ from radiofm.annotate.frontend import (
 from radiofm.annotate.lte_scan import find_lte_cells
 from radiofm.annotate.nr_scan import find_nr_cells
 from radiofm.annotate.plan import IMAGE, Plan, plan_analysis
-from radiofm.annotate.stream import Picture, Prefetch, Settler, block_bounds
+from radiofm.annotate.stream import Picture, Prefetch, Settler, block_bounds, merge_strided, strided_frames
 from radiofm.data.recording import Annotation, Recording
 from radiofm.errors import RecordingError
 from radiofm.synth.nrlte import CLASSES
@@ -65,16 +65,26 @@ def model_predictor(
     """A :data:`Predictor` around a model from :func:`radiofm.tasks.segmentation.load_segmentation_model`.
 
     ``quantize="int8"``: the transformer blocks' linear layers dynamically quantised to int8 (CPU only; see
-    :func:`radiofm.tasks.segmentation.quantize_dynamic`). The predictor's ``level_invariant`` attribute is True
-    when the model standardises each image (its output does not depend on a dB offset, so no level shift is
+    :func:`radiofm.tasks.segmentation.quantize_dynamic`); ``"bf16"``: the model under bfloat16 autocast (matmuls
+    and the patch embedding in bf16, norms and softmax in float32; for CPUs with native bf16, see
+    :func:`~radiofm.tasks.segmentation.native_bf16`, and CUDA). The predictor's ``level_invariant`` attribute is
+    True when the model standardises each image (its output does not depend on a dB offset, so no level shift is
     needed)."""
+    import contextlib
+
+    import torch
+
     from radiofm.tasks.segmentation import predict, quantize_dynamic  # torch: imported only by this engine
 
-    if quantize is not None:
+    cast = contextlib.nullcontext
+    if quantize == "bf16":
+        cast = lambda: torch.autocast(torch.device(device).type, dtype=torch.bfloat16)  # noqa: E731
+    elif quantize is not None:
         model = quantize_dynamic(model, quantize)
 
     def run(images: np.ndarray, frames: Sequence[FrameInfo]) -> np.ndarray:
-        return predict(model, images, info=info, batch_size=batch_size, device=device)
+        with cast():
+            return predict(model, images, info=info, batch_size=batch_size, device=device)
 
     run.level_invariant = standardises_each_image(info)
     return run
@@ -145,7 +155,28 @@ class Analysis:
 
     def analyse(self, power: np.ndarray, b0: int, bar=None) -> list[Box]:
         """Boxes (global columns) of the block of columns starting at ``b0`` whose power is ``power``."""
-        plan, weights, length, lo = self.plan, self.weights, power.shape[1], self.plan.grid[0]
+        return self.analyse_many([(power, b0)], bar)
+
+    def analyse_many(self, blocks: Sequence[tuple[np.ndarray, int]], bar=None) -> list[Box]:
+        """Boxes (global columns) of several blocks ``(power, b0)`` in time order, their images through the model
+        in shared batches (with a frame step every block is one frame: batches of one would cost more)."""
+        staged = [self._images(power, b0) for power, b0 in blocks]
+        jobs = [(k, *job) for k, st in enumerate(staged) for job in st["jobs"]]
+        bs, weights, lo = self.batch_size, self.weights, self.plan.grid[0]
+        for i in range(0, len(jobs), bs):
+            chunk = jobs[i : i + bs]
+            probs = np.asarray(self.predictor(np.stack([j[1] for j in chunk]), [j[2] for j in chunk]))
+            for p, (k, _, _, (w0, s, kept)) in zip(probs, chunk):
+                acc, length = staged[k]["acc"], staged[k]["length"]
+                n, rows = min(IMAGE, length - s), w0 + np.flatnonzero(kept) - lo
+                acc[:, rows, s : s + n] += weights[kept][None, :, None] * p[1:3, kept, :n]
+            if bar is not None:
+                bar.update(len(probs))
+        return [b for (power, b0), st in zip(blocks, staged) for b in self._boxes(power, b0, st)]
+
+    def _images(self, power: np.ndarray, b0: int) -> dict:
+        """One block's model images (level-shifted power, picture updated) and its empty probability sums."""
+        plan, length = self.plan, power.shape[1]
         if self.shift:
             power *= np.float32(10 ** (self.shift / 10))
         if self.picture is not None:
@@ -155,25 +186,20 @@ class Analysis:
         cover = np.zeros(max(length, IMAGE), dtype=np.float32)
         for s in starts:
             cover[s : s + IMAGE] += 1
-        acc = np.zeros((2, plan.n_rows, length), dtype=np.float32)
-        images, infos, where = [], [], []
+        jobs = []
         for w0 in plan.windows:
             img, kept = window_image(plan, power, w0, floor, self.rng)
             db = 10.0 * np.log10(img + 1e-12, dtype=np.float32)
             centre = float(plan.row_freq_hz(w0 + IMAGE // 2))
             for s in starts:
-                images.append(db[:, s : s + IMAGE])
-                infos.append(FrameInfo(b0 + s, centre, plan.row_hz, plan.samples_per_column))
-                where.append((w0, s, kept))
-        bs = self.batch_size
-        for i in range(0, len(images), bs):
-            probs = np.asarray(self.predictor(np.stack(images[i : i + bs]), infos[i : i + bs]))
-            for p, (w0, s, kept) in zip(probs, where[i : i + bs]):
-                n, rows = min(IMAGE, length - s), w0 + np.flatnonzero(kept) - lo
-                acc[:, rows, s : s + n] += weights[kept][None, :, None] * p[1:3, kept, :n]
-            if bar is not None:
-                bar.update(len(probs))
-        acc /= self.wsum[None, :, None] * cover[None, None, :length]
+                jobs.append((db[:, s : s + IMAGE], FrameInfo(b0 + s, centre, plan.row_hz, plan.samples_per_column),
+                             (w0, s, kept)))  # fmt: skip
+        acc = np.zeros((2, plan.n_rows, length), dtype=np.float32)
+        return {"jobs": jobs, "acc": acc, "cover": cover, "length": length}
+
+    def _boxes(self, power: np.ndarray, b0: int, staged: dict) -> list[Box]:
+        acc, length = staged["acc"], staged["length"]
+        acc /= self.wsum[None, :, None] * staged["cover"][None, None, :length]
         full = np.concatenate([np.clip(1.0 - acc.sum(axis=0, keepdims=True), 0.0, 1.0), acc])
         found = carrier_boxes(full, threshold=self.threshold, min_rows=self.min_rows, power=power,
                               floor=noise_floor(power))  # fmt: skip
@@ -220,6 +246,7 @@ def annotate_recording(
     min_score: float = MIN_SCORE,
     scan_nr: bool = True,
     scan_lte: bool = True,
+    frame_step: int = 1,
 ) -> AnnotateResult:
     """Detect NR/LTE carriers in ``rec`` with ``predictor`` (see :data:`Predictor`); reads ``rec`` only.
 
@@ -234,10 +261,16 @@ def annotate_recording(
     ``phy``): also search the band outside the identified cells for NR SSBs / LTE cells the model missed
     (:mod:`radiofm.annotate.blind_scan`; the first 40 ms, ~1.4 / ~2 CPU-s per recording).
 
+    ``frame_step`` K > 1: only every K-th 40 ms frame is read and analysed (a monitoring mode, about K times less
+    work): a carrier seen in consecutive analysed frames is one annotation across the frames between them, its
+    start and stop are known to within the K - 1 frames skipped, and a carrier on only in skipped frames is missed.
+
     Raises RecordingError for an unsupported sample rate, a recording under 10 ms, a real-valued datatype, or
     non-finite samples (unless ``nonfinite="repair"``).
     """
     check_inputs(rec, level, threshold)
+    if not isinstance(frame_step, int) or isinstance(frame_step, bool) or frame_step < 1:
+        raise ValueError(f"frame_step must be an integer >= 1, got {frame_step!r}")
     plan = plan_analysis(rec.sample_rate_hz, rec.n_samples, name=f"recording {rec.path}")
     an = Analysis.create(rec, predictor, plan=plan, nonfinite=nonfinite, threshold=threshold,
                          min_bandwidth_khz=min_bandwidth_khz, min_contrast_db=min_contrast_db, batch_size=batch_size,
@@ -246,23 +279,32 @@ def annotate_recording(
                          phy=phy, phy_max_ms=phy_max_ms, min_score=min_score, scan_nr=scan_nr,
                          scan_lte=scan_lte)  # fmt: skip
     n_cols = plan.n_columns
-    bounds = block_bounds(n_cols, an.block)
+    bounds = block_bounds(n_cols, an.block) if frame_step == 1 else strided_frames(n_cols, frame_step, IMAGE)
     first = None
     if level == "auto" and not getattr(predictor, "level_invariant", False):  # one gain for the whole recording
-        if len(bounds) == 1:
+        if len(bounds) == 1 and frame_step == 1:
             first = an.power(rec, 0, n_cols)
             an.set_level([first])
         else:  # from up to 8 frames spread over it
-            picks = np.linspace(0, n_cols - IMAGE, 8).astype(int)
-            an.set_level([an.power(rec, c, c + IMAGE) for c in picks])
+            picks = np.linspace(0, max(n_cols - IMAGE, 0), 8).astype(int)
+            an.set_level([an.power(rec, c, min(c + IMAGE, n_cols)) for c in picks])
 
     bar = tqdm(total=an.frames_in(bounds), disable=not progress, unit="frame", desc="annotate")
-    settler = Settler()
-    blocks = Prefetch(lambda b: first if first is not None else an.power(rec, *b), bounds, depth=prefetch)
-    for (b0, _), power in blocks:
-        settler.add(an.analyse(power, b0, bar))
+    if frame_step == 1:
+        settler = Settler()
+        blocks = Prefetch(lambda b: first if first is not None else an.power(rec, *b), bounds, depth=prefetch)
+        for (b0, _), power in blocks:
+            settler.add(an.analyse(power, b0, bar))
+        boxes = settler.rest()
+    else:  # frames a step apart, a block's worth at a time through the model; merged across the skipped frames
+        per = max(1, an.block // IMAGE)
+        groups = [bounds[i : i + per] for i in range(0, len(bounds), per)]
+        raw: list[Box] = []
+        for _, powers in Prefetch(lambda g: [(an.power(rec, a, b), a) for a, b in g], groups, depth=prefetch):
+            raw += an.analyse_many(powers, bar)
+        boxes = merge_strided(raw, bounds)
     bar.close()
-    return finish(an, rec, settler.rest(), min_duration_ms=min_duration_ms)
+    return finish(an, rec, boxes, min_duration_ms=min_duration_ms)
 
 
 def finish(an: Analysis, rec: Recording, boxes: Sequence[Box], *, min_duration_ms: float) -> AnnotateResult:

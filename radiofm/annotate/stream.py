@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -28,6 +28,46 @@ def block_bounds(n_cols: int, block: int) -> list[tuple[int, int]]:
     """Blocks [a, b) of ``block`` columns; the last one takes the remainder (between 1 and 2 blocks long)."""
     n_blocks = max(1, n_cols // block)
     return [(i * block, (i + 1) * block if i < n_blocks - 1 else n_cols) for i in range(n_blocks)]
+
+
+def strided_frames(n_cols: int, step: int, frame: int) -> list[tuple[int, int]]:
+    """Frames [a, a + ``frame``) starting at every ``step``-th frame of a recording of ``n_cols`` columns, and a
+    last one flush with its end where it overlaps none of them, so that the end is analysed too (one frame of all
+    columns when the recording is shorter than a frame)."""
+    if n_cols < frame:
+        return [(0, n_cols)]
+    out = [(a, a + frame) for a in range(0, n_cols - frame + 1, step * frame)]
+    if out[-1][1] <= n_cols - frame:
+        out.append((n_cols - frame, n_cols))
+    return out
+
+
+def merge_strided(boxes: Sequence[Box], frames: Sequence[tuple[int, int]]) -> list[Box]:
+    """:func:`merge_boxes` (``same_class=False``) of raw boxes found in the analysed ``frames`` (in time order, not
+    overlapping) as if those frames were contiguous: a gap between two boxes counts only its analysed columns, so a
+    carrier is bridged across skipped frames exactly when it would be inside one frame (on at the end of one
+    analysed frame and at the start of the next), and a carrier off for a whole analysed frame is two annotations.
+    The merged boxes come back in recording columns (spanning the skipped frames they bridge)."""
+    starts = np.array([a for a, _ in frames])
+    offsets = np.cumsum([0] + [b - a for a, b in frames[:-1]])  # analysed columns before each frame
+
+    def squeeze(c: int, end: bool) -> int:
+        j = int(np.searchsorted(starts, c - end, side="right")) - 1
+        return int(offsets[j] + c - starts[j])
+
+    def expand(c: int, end: bool) -> int:
+        j = int(np.searchsorted(offsets, c - end, side="right")) - 1
+        return int(starts[j] + c - offsets[j])
+
+    squeezed = []
+    for b in boxes:
+        s = Box(**vars(b))
+        s.col_lo, s.col_hi = squeeze(b.col_lo, False), squeeze(b.col_hi, True)
+        squeezed.append(s)
+    merged = merge_boxes(squeezed, same_class=False)
+    for m in merged:
+        m.col_lo, m.col_hi = expand(m.col_lo, False), expand(m.col_hi, True)
+    return merged
 
 
 def ready_blocks(n_cols: int, block: int, done: int) -> list[tuple[int, int]]:
@@ -112,9 +152,13 @@ class Picture:
         self.n_cols = max(self.n_cols, end)
 
     def db(self) -> np.ndarray:
-        """float32 (rows, bins) in dB over the columns added so far."""
+        """float32 (rows, bins) in dB over the columns added so far; NaN in bins no column was added to (frames
+        an analysis with a frame step skipped)."""
         nb = -(-self.n_cols // self.q)
-        return (10 * np.log10(self._sum[:, :nb] / np.maximum(self._n[:nb], 1)[None, :] + 1e-12)).astype(np.float32)
+        n = self._n[:nb]
+        out = (10 * np.log10(self._sum[:, :nb] / np.maximum(n, 1)[None, :] + 1e-12)).astype(np.float32)
+        out[:, n == 0] = np.nan
+        return out
 
 
 def _overlap(a: Box, b: Box) -> bool:

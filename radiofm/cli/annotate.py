@@ -121,10 +121,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--quantize",
-        choices=("none", "int8"),
+        choices=("none", "int8", "bf16"),
         default="none",
-        help="int8: dynamically quantised transformer blocks on the CPU (faster; probabilities change slightly, "
-        "see docs/RESULTS.md); default none",
+        help="int8: dynamically quantised transformer blocks on the CPU; bf16: bfloat16 autocast (CPUs with "
+        "AVX512-BF16 or AMX, and CUDA); both faster, with slightly different probabilities (see docs/RESULTS.md); "
+        "default none",
     )
     p.add_argument(
         "--threads", type=_args.positive_int, default=None, metavar="N", help="torch threads (default: one per core)"
@@ -136,6 +137,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="model inference: numpy (no torch import, ~2 s faster start; fp32 on the CPU, MAE models), torch, "
         "or auto: numpy on a CPU-only machine when the model allows and neither --quantize nor --threads is set "
         "(default auto)",
+    )
+    p.add_argument(
+        "--frame-step",
+        type=_args.positive_int,
+        default=1,
+        metavar="K",
+        help="analyse only every K-th 40 ms frame (about K times faster, for monitoring long recordings): a carrier "
+        "seen in consecutive analysed frames is one annotation, its start and stop known to within K-1 frames; a "
+        "carrier on only in skipped frames is missed (default 1: every frame; not with --follow)",
     )
     p.add_argument(
         "--prefetch",
@@ -174,6 +184,9 @@ def run(args: argparse.Namespace) -> int:
             "radiofm annotate: error: --scan-all cannot be used with --follow, --no-phy or --no-scan-*", file=sys.stderr
         )
         return 2
+    if args.frame_step != 1 and args.follow:
+        print("radiofm annotate: error: --frame-step cannot be used with --follow", file=sys.stderr)
+        return 2
     if (args.duration is not None or args.idle_timeout != 10.0) and not args.follow:
         print("radiofm annotate: error: --duration and --idle-timeout need --follow (see --help)", file=sys.stderr)
         return 2
@@ -200,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
         idle_timeout_s=args.idle_timeout,
         sample_rate_hz=args.sample_rate_hz,
         copy_data=args.copy_data,
+        frame_step=args.frame_step,
     )
     live = None
     if args.follow:

@@ -205,6 +205,17 @@ def quantize_dynamic(model: nn.Module, dtype: str = "int8") -> nn.Module:
     return q
 
 
+def native_bf16(device: str) -> bool:
+    """True when bfloat16 matmuls run natively on ``device``: CUDA, or a CPU whose oneDNN build has bf16 kernels
+    (AVX512-BF16 or AMX); elsewhere torch emulates bf16 and it is slower than float32."""
+    if torch.device(device).type == "cuda":
+        return True
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch build without the query
+        return False
+
+
 @torch.no_grad()
 def predict(
     model: nn.Module, spectrograms_db: np.ndarray, *, info: dict, batch_size: int = 16, device: str = "cpu"

@@ -196,3 +196,20 @@ def test_annotate_imports_no_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_bf16_predictor_is_close_to_float_and_refused_where_emulated(tmp_path, monkeypatch):
+    from radiofm.tasks import segmentation
+
+    path = _save(tmp_path / "mix")
+    x = _images((2, 32, 48))
+    monkeypatch.setattr(segmentation, "native_bf16", lambda device: True)  # whatever this CPU has: the numerics
+    pred = load_predictor(path, AnnotateConfig(device="cpu", quantize="bf16"))
+    assert pred.__module__ == "radiofm.annotate.run"  # bf16 runs on torch
+    p, ref = pred(x, []), _torch_probs(path, x)
+    assert p.dtype == np.float32 and p.shape == ref.shape and 0 < np.abs(p - ref).max() < 0.05
+    monkeypatch.setattr(segmentation, "native_bf16", lambda device: False)
+    with pytest.raises(ConfigError, match="no native bfloat16"):
+        load_predictor(path, AnnotateConfig(device="cpu", quantize="bf16"))
+    with pytest.raises(ConfigError, match="quantize must be"):
+        load_predictor(path, AnnotateConfig(device="cpu", quantize="fp8"))

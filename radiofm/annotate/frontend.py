@@ -123,7 +123,11 @@ def pooled_power(x: np.ndarray, fft_size: int, win_length: int, pool: int, *, ch
     buf = np.zeros((m, fft_size), dtype=np.complex64)  # columns >= win_length stay zero (the padding)
     head = buf.view(np.float32)[:, : 2 * win_length] if pairs else buf[:, :win_length]
     power = np.empty((m, fft_size), dtype=np.float32)
-    power_t = np.empty((fft_size, m), dtype=np.float32)
+    lanes = 8 <= pool <= 128 and pool % 8 == 0  # numpy's pairwise sum of `pool` values: 8 running sums
+    if lanes:
+        runs = np.empty((chunk, 8, fft_size), dtype=np.float32)
+    else:
+        power_t = np.empty((fft_size, m), dtype=np.float32)
     for c0 in range(0, n_cols, chunk):
         k = min(chunk, n_cols - c0)
         np.multiply(frames[c0 * pool : (c0 + k) * pool], window, out=head[: k * pool])
@@ -131,10 +135,27 @@ def pooled_power(x: np.ndarray, fft_size: int, win_length: int, pool: int, *, ch
         p = power[: k * pool]
         np.abs(spec, out=p)
         np.square(p, out=p)
-        pt = power_t[:, : k * pool]
-        pt[...] = p.T
-        out[:, c0 : c0 + k] = pt.reshape(fft_size, k, pool).mean(axis=2)  # same summation order as before
+        if lanes:  # the frames' mean in numpy's own summation order, without transposing (k * pool, fft) first
+            out[:, c0 : c0 + k] = _lane_mean(p.reshape(k, pool // 8, 8, fft_size), runs[:k]).T
+        else:
+            pt = power_t[:, : k * pool]
+            pt[...] = p.T
+            out[:, c0 : c0 + k] = pt.reshape(fft_size, k, pool).mean(axis=2)  # same summation order as before
     return out
+
+
+def _lane_mean(p: np.ndarray, runs: np.ndarray) -> np.ndarray:
+    """(k, G, 8, F) -> (k, F): the mean over the G x 8 values of each (k, F), rounded exactly as numpy's
+    ``mean`` over a contiguous axis of 8 <= n <= 128 values (n a multiple of 8) rounds it: numpy's pairwise sum
+    keeps 8 running sums (value j + 8 i into sum j), adds them as ((s0+s1)+(s2+s3))+((s4+s5)+(s6+s7)), then divides.
+    Here the 8 sums run over whole (k, F) planes, which costs a quarter of transposing the power first."""
+    np.copyto(runs, p[:, 0])
+    for i in range(1, p.shape[1]):
+        runs += p[:, i]
+    r = [runs[:, j] for j in range(8)]
+    total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    total /= np.float32(p.shape[1] * 8)
+    return total
 
 
 def noise_floor(power: np.ndarray, axis=None) -> np.ndarray:

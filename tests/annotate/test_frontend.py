@@ -11,9 +11,11 @@ from radiofm.data import open_recording, write_sigmf
 from radiofm.dsp.stft import spectrogram
 
 
-@pytest.mark.parametrize(("n_bins", "cols", "chunk"), [(256, 37, 16), (64, 5, 2), (512, 3, 16)])
-def test_pooled_power_bit_identical_to_spectrogram_then_mean(n_bins, cols, chunk):
-    win, pool = n_bins * 15 // 16, 40
+@pytest.mark.parametrize(
+    ("n_bins", "cols", "chunk", "pool"), [(256, 37, 16, 40), (64, 5, 2, 40), (512, 3, 16, 40), (64, 7, 3, 12)]
+)
+def test_pooled_power_bit_identical_to_spectrogram_then_mean(n_bins, cols, chunk, pool):
+    win = n_bins * 15 // 16  # pool 40: the 8-lane sum; 12: the transposed mean
     rng = np.random.default_rng(n_bins)
     x = (rng.standard_normal(2 * (cols * win * pool + 7), np.float32) * 3).view(np.complex64)
     ref = spectrogram(x, fft_size=n_bins, win_length=win, hop=win, log=False)

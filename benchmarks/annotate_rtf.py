@@ -119,6 +119,7 @@ def main() -> None:
     p.add_argument("--memory-seconds", type=float, default=0.0, help="also measure peak RSS on this long a capture")
     p.add_argument("--memory-config", default="int8", choices=list(CONFIGS), help="configuration of that run")
     p.add_argument("--name", default="annotate_rtf", help="results file benchmarks/results/NAME.json")
+    p.add_argument("--results-dir", type=Path, default=None, help="write NAME.json here instead")
     p.add_argument("--keep-memory-capture", action="store_true", help="do not delete the long capture afterwards")
     p.add_argument("--frames", type=int, default=8, help="generator frames the captures repeat")
     p.add_argument("--model", type=Path, default=None, help="segmentation run to use (default: the demo's "
@@ -209,7 +210,7 @@ def main() -> None:
         },  # fmt: skip
         "memory": memory,
     }
-    print(f"wrote {write_results(args.name, payload)}")
+    print(f"wrote {write_results(args.name, payload, args.results_dir)}")
     shutil.rmtree(out, ignore_errors=True)
 
 

@@ -7,7 +7,8 @@
 #
 # Prints: the device; pretraining step samples/s and MFU, bf16 autocast, eager and torch.compile, vit-s/m/l
 # (plus the transformers ViTMAEForPreTraining reference where installed); an end-to-end `radiofm pretrain`
-# on CUDA with --compile (epoch JSON lines: samples/s, data_wait_frac, peak_rss_mb).
+# on CUDA with --compile (epoch JSON lines: samples/s, data_wait_frac, peak_rss_mb); `radiofm annotate`'s
+# real-time factor at 61.44 MS/s with the model on CUDA, fp32 and bf16 autocast (benchmarks/annotate_rtf.py).
 # Environment: PYTHON (default .venv/bin/python), GPU_CHECK_CORPUS (a recordings folder to pretrain on;
 # default: a small generated ISM corpus), GPU_CHECK_STAGE_S (time limit per stage, default 150).
 set -euo pipefail
@@ -23,12 +24,13 @@ trap 'rm -rf "$WORK"' EXIT
 if [[ $DRY == 1 ]]; then
     DEVICE=cpu; DTYPE=fp32; SIZES="vit-tiny"; IMG=32; BATCH=2; ROUNDS=1; WARMUP=0
     IMPLS="radiofm"; PRE_MODEL=vit-tiny; PRE_IMG=32; PRE_BATCH=2; PRE_COMPILE=off; N_REC=2
+    ANN_CONFIGS="torch"; ANN_LONG_S=0.08
     RESULTS="--results-dir $WORK"  # a dry run leaves benchmarks/results alone
     echo "== gpu_check dry run: CPU, tiny sizes, no compile =="
 else
     DEVICE=cuda; DTYPE=bf16; SIZES="vit-s vit-m vit-l"; IMG=224; BATCH=128; ROUNDS=5; WARMUP=3
     IMPLS="radiofm radiofm-compile transformers"; PRE_MODEL=vit-s; PRE_IMG=224; PRE_BATCH=32; PRE_COMPILE=on
-    N_REC=16; RESULTS=""
+    N_REC=16; ANN_CONFIGS="torch,bf16"; ANN_LONG_S=4; RESULTS=""
 fi
 
 echo "== device =="
@@ -63,4 +65,10 @@ timeout "$STAGE_S" "$PY" -m radiofm pretrain --data "$CORPUS" --cache-dir "$WORK
     --image-size "$PRE_IMG" --epochs 2 --batch-size "$PRE_BATCH" --device "$DEVICE" --compile "$PRE_COMPILE" \
     --val-fraction 0 --out "$WORK/run" --no-progress \
     || echo "gpu_check: pretrain stage failed or ran out of time (exit $?)"
+
+echo "== annotate real-time factor (model on $DEVICE: $ANN_CONFIGS; 40 ms and ${ANN_LONG_S} s captures) =="
+# shellcheck disable=SC2086  # $RESULTS is empty or two words
+timeout "$STAGE_S" "$PY" benchmarks/annotate_rtf.py --work "$WORK/annotate" --configs "$ANN_CONFIGS" --frames 1 \
+    --long-s "$ANN_LONG_S" --name gpu_check_annotate_rtf $RESULTS \
+    || echo "gpu_check: annotate stage failed or ran out of time (exit $?)"
 echo "== gpu_check done =="

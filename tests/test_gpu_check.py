@@ -16,6 +16,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.sh"
 def test_gpu_check_dry_run_on_cpu(tiny_corpus, tmp_path):
     results = SCRIPT.parent / "results" / "gpu_check_throughput.json"
     before = results.stat().st_mtime_ns if results.exists() else None
+    assert not (SCRIPT.parent / "results" / "gpu_check_annotate_rtf.json").exists()
     env = {**os.environ, "PYTHON": sys.executable, "GPU_CHECK_CORPUS": str(tiny_corpus), "TMPDIR": str(tmp_path)}
     env.update(OMP_NUM_THREADS="1", GPU_CHECK_STAGE_S="500")  # a loaded CI box: no stage timeout
     proc = subprocess.run(
@@ -24,12 +25,17 @@ def test_gpu_check_dry_run_on_cpu(tiny_corpus, tmp_path):
     out = proc.stdout
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "failed" not in out, out
-    for heading in ("== device ==", "== pretraining step throughput", "== end-to-end radiofm pretrain", "done =="):
+    headings = ("== device ==", "== pretraining step throughput", "== end-to-end radiofm pretrain",
+                "== annotate real-time factor", "done ==")  # fmt: skip
+    for heading in headings:
         assert heading in out
+    rtf = [line.split() for line in out.splitlines() if line.startswith("torch ")]  # annotate_rtf's table row
+    assert rtf and float(rtf[-1][3]) > 0, out[-3000:]
     table = [line.split() for line in out.splitlines() if line.startswith("vit-tiny")]
     assert table and table[0][1] == "radiofm" and float(table[0][2]) > 0  # samples/s
     epochs = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert [e["epoch"] for e in epochs] == [1, 2]
     assert all(0 <= e["data_wait_frac"] < 1 and e["peak_rss_mb"] > 0 for e in epochs)
     assert (results.stat().st_mtime_ns if results.exists() else None) == before  # dry run: repository untouched
+    assert not (SCRIPT.parent / "results" / "gpu_check_annotate_rtf.json").exists()
     assert not any(p.name.startswith("gpu_check") for p in tmp_path.iterdir())  # its work folder removed

@@ -8,6 +8,10 @@ block can extend it, and stops when the stream has delivered ``duration_s`` or h
 :func:`radiofm.annotate.annotate_recording` on the finished file (the same blocks, random draws and merges), with
 one exception: a level shift for a model that does not standardise its images (``level="auto"`` with a predictor
 that is not ``level_invariant``) comes from the first block instead of frames spread over the whole recording.
+
+With ``frame_step`` K > 1 every K-th 40 ms frame is analysed as soon as it is complete, its boxes kept in analysed
+columns (:func:`radiofm.annotate.stream.squeeze_boxes`) so that carriers settle exactly as
+:func:`~radiofm.annotate.stream.merge_strided` merges them in a one-shot run with the same step.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pathlib import Path
 
 from radiofm.annotate.boxes import MIN_CONTRAST_DB
 from radiofm.annotate.decide import MIN_SCORE, PHY_MAX_MS
-from radiofm.annotate.plan import plan_analysis
+from radiofm.annotate.plan import IMAGE, plan_analysis
 from radiofm.annotate.run import (
     BLOCK_FRAMES,
     Analysis,
@@ -29,7 +33,16 @@ from radiofm.annotate.run import (
     check_inputs,
     finish,
 )
-from radiofm.annotate.stream import Prefetch, Settler, block_bounds, ready_blocks
+from radiofm.annotate.stream import (
+    Prefetch,
+    Settler,
+    block_bounds,
+    expand_boxes,
+    ready_blocks,
+    squeeze_boxes,
+    strided_frames,
+    strided_grid,
+)
 from radiofm.data.recording import Annotation, Recording, open_recording
 from radiofm.errors import RecordingError
 
@@ -61,6 +74,7 @@ def follow_recording(
     phy: bool = True,
     phy_max_ms: float = PHY_MAX_MS,
     min_score: float = MIN_SCORE,
+    frame_step: int = 1,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[AnnotateResult, Recording]:
@@ -74,6 +88,7 @@ def follow_recording(
     last_growth, last_n, rec, error = clock(), -1, None, None
     an: Analysis | None = None
     settler, settled, done = Settler(), [], 0
+    frames: list[tuple[int, int]] = []  # frame_step > 1: the frames analysed so far
     limit = None
     while True:
         try:
@@ -102,10 +117,18 @@ def follow_recording(
         if an is not None:
             n_cols = _columns(an.plan, n)
             an.plan = dataclasses.replace(an.plan, n_samples=n, n_columns=n_cols)
-            ready = ready_blocks(n_cols, an.block, done)
-            done += _analyse(an, rec, ready, settler, level, predictor, prefetch, first=done == 0)
+            if frame_step == 1:
+                ready = ready_blocks(n_cols, an.block, done)
+                done += _analyse(an, rec, ready, settler, level, predictor, prefetch, first=done == 0)
+                horizon = done * an.block
+            else:
+                ready = strided_grid(n_cols, frame_step, IMAGE)[len(frames) :]
+                _analyse_frames(an, rec, ready, frames, settler, level, predictor, prefetch)
+                horizon = len(frames) * IMAGE  # in analysed columns
             if ready:
-                new = settler.settle(done * an.block)
+                new = settler.settle(horizon)
+                if frame_step > 1:
+                    new = expand_boxes(new, frames)
                 settled.extend(new)
                 anns = annotations_of(an, rec, new, min_duration_ms)
                 if anns and on_annotations is not None:
@@ -120,9 +143,26 @@ def follow_recording(
     if an is None:  # pragma: no cover - plan_analysis above raised already
         raise RecordingError(f"{rec.path}: nothing to annotate")
     an.plan = plan
-    rest = block_bounds(plan.n_columns, an.block)[done:]
-    _analyse(an, rec, rest, settler, level, predictor, prefetch, first=done == 0)
-    return finish(an, rec, settled + settler.rest(), min_duration_ms=min_duration_ms), rec
+    if frame_step == 1:
+        rest = block_bounds(plan.n_columns, an.block)[done:]
+        _analyse(an, rec, rest, settler, level, predictor, prefetch, first=done == 0)
+        return finish(an, rec, settled + settler.rest(), min_duration_ms=min_duration_ms), rec
+    rest = strided_frames(plan.n_columns, frame_step, IMAGE)[len(frames) :]
+    _analyse_frames(an, rec, rest, frames, settler, level, predictor, prefetch)
+    boxes = settled + expand_boxes(settler.rest(), frames)
+    return finish(an, rec, boxes, min_duration_ms=min_duration_ms), rec
+
+
+def _analyse_frames(an, rec, ready, frames, settler, level, predictor, prefetch) -> None:
+    """Analyse the frames ``ready`` (after those in ``frames``, which grows by them); their boxes go to ``settler``
+    in analysed columns. The level (when needed) is set from the first frame."""
+    if not ready:
+        return
+    if not frames and level == "auto" and not getattr(predictor, "level_invariant", False):
+        an.set_level([an.power(rec, *ready[0])])
+    raw = an.analyse_frames(rec, ready, prefetch=prefetch)
+    frames.extend(ready)
+    settler.add(squeeze_boxes(raw, frames))
 
 
 def _analyse(an, rec, bounds, settler, level, predictor, prefetch, *, first: bool) -> int:

@@ -156,8 +156,6 @@ def annotate_file(
     cfg = config or AnnotateConfig()
     if not isinstance(cfg.frame_step, int) or isinstance(cfg.frame_step, bool) or cfg.frame_step < 1:
         raise ConfigError(f"frame_step must be an integer >= 1, got {cfg.frame_step!r}")
-    if cfg.follow and cfg.frame_step != 1:
-        raise ConfigError("frame_step > 1 cannot be used with follow (a growing recording is analysed frame by frame)")
     if not cfg.follow:
         rec = open_recording(recording, sample_rate_hz=cfg.sample_rate_hz)
         if not rec.is_complex:
@@ -183,6 +181,7 @@ def annotate_file(
             duration_s=cfg.duration_s,
             idle_timeout_s=cfg.idle_timeout_s,
             on_annotations=on_annotations,
+            frame_step=cfg.frame_step,
             **common,
         )
     else:

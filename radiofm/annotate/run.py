@@ -174,6 +174,16 @@ class Analysis:
                 bar.update(len(probs))
         return [b for (power, b0), st in zip(blocks, staged) for b in self._boxes(power, b0, st)]
 
+    def analyse_frames(self, rec: Recording, frames: Sequence[tuple[int, int]], *, prefetch: int = 1, bar=None):
+        """Raw boxes (recording columns) of separate ``frames`` [a, b): read a block's worth at a time by the
+        reader thread, their images through the model together (a frame step's analysis)."""
+        per = max(1, self.block // IMAGE)
+        groups = [frames[i : i + per] for i in range(0, len(frames), per)]
+        raw: list[Box] = []
+        for _, powers in Prefetch(lambda g: [(self.power(rec, a, b), a) for a, b in g], groups, depth=prefetch):
+            raw += self.analyse_many(powers, bar)
+        return raw
+
     def _images(self, power: np.ndarray, b0: int) -> dict:
         """One block's model images (level-shifted power, picture updated) and its empty probability sums."""
         plan, length = self.plan, power.shape[1]
@@ -297,12 +307,7 @@ def annotate_recording(
             settler.add(an.analyse(power, b0, bar))
         boxes = settler.rest()
     else:  # frames a step apart, a block's worth at a time through the model; merged across the skipped frames
-        per = max(1, an.block // IMAGE)
-        groups = [bounds[i : i + per] for i in range(0, len(bounds), per)]
-        raw: list[Box] = []
-        for _, powers in Prefetch(lambda g: [(an.power(rec, a, b), a) for a, b in g], groups, depth=prefetch):
-            raw += an.analyse_many(powers, bar)
-        boxes = merge_strided(raw, bounds)
+        boxes = merge_strided(an.analyse_frames(rec, bounds, prefetch=prefetch, bar=bar), bounds)
     bar.close()
     return finish(an, rec, boxes, min_duration_ms=min_duration_ms)
 

@@ -36,7 +36,7 @@ def strided_frames(n_cols: int, step: int, frame: int) -> list[tuple[int, int]]:
     columns when the recording is shorter than a frame)."""
     if n_cols < frame:
         return [(0, n_cols)]
-    out = [(a, a + frame) for a in range(0, n_cols - frame + 1, step * frame)]
+    out = strided_grid(n_cols, step, frame)
     if out[-1][1] <= n_cols - frame:
         out.append((n_cols - frame, n_cols))
     return out
@@ -48,26 +48,44 @@ def merge_strided(boxes: Sequence[Box], frames: Sequence[tuple[int, int]]) -> li
     carrier is bridged across skipped frames exactly when it would be inside one frame (on at the end of one
     analysed frame and at the start of the next), and a carrier off for a whole analysed frame is two annotations.
     The merged boxes come back in recording columns (spanning the skipped frames they bridge)."""
+    return expand_boxes(merge_boxes(squeeze_boxes(boxes, frames), same_class=False), frames)
+
+
+def _frame_map(frames: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
     starts = np.array([a for a, _ in frames])
-    offsets = np.cumsum([0] + [b - a for a, b in frames[:-1]])  # analysed columns before each frame
+    return starts, np.cumsum([0] + [b - a for a, b in frames[:-1]])  # analysed columns before each frame
 
-    def squeeze(c: int, end: bool) -> int:
-        j = int(np.searchsorted(starts, c - end, side="right")) - 1
-        return int(offsets[j] + c - starts[j])
 
-    def expand(c: int, end: bool) -> int:
-        j = int(np.searchsorted(offsets, c - end, side="right")) - 1
-        return int(starts[j] + c - offsets[j])
-
-    squeezed = []
+def squeeze_boxes(boxes: Sequence[Box], frames: Sequence[tuple[int, int]]) -> list[Box]:
+    """Copies of ``boxes`` (in recording columns, each inside one of ``frames``) in analysed columns: the
+    ``frames`` laid end to end (see :func:`merge_strided`)."""
+    starts, offsets = _frame_map(frames)
+    out = []
     for b in boxes:
         s = Box(**vars(b))
-        s.col_lo, s.col_hi = squeeze(b.col_lo, False), squeeze(b.col_hi, True)
-        squeezed.append(s)
-    merged = merge_boxes(squeezed, same_class=False)
-    for m in merged:
-        m.col_lo, m.col_hi = expand(m.col_lo, False), expand(m.col_hi, True)
-    return merged
+        for attr, end in (("col_lo", 0), ("col_hi", 1)):
+            c = getattr(b, attr)
+            j = int(np.searchsorted(starts, c - end, side="right")) - 1
+            setattr(s, attr, int(offsets[j] + c - starts[j]))
+        out.append(s)
+    return out
+
+
+def expand_boxes(boxes: Sequence[Box], frames: Sequence[tuple[int, int]]) -> list[Box]:
+    """The inverse of :func:`squeeze_boxes`, in place: boxes in analysed columns -> recording columns."""
+    starts, offsets = _frame_map(frames)
+    for b in boxes:
+        for attr, end in (("col_lo", 0), ("col_hi", 1)):
+            c = getattr(b, attr)
+            j = int(np.searchsorted(offsets, c - end, side="right")) - 1
+            setattr(b, attr, int(starts[j] + c - offsets[j]))
+    return list(boxes)
+
+
+def strided_grid(n_cols: int, step: int, frame: int) -> list[tuple[int, int]]:
+    """The frames of :func:`strided_frames` that a longer recording would analyse too (every ``step``-th whole
+    frame; not the last one flush with the end): those a follow run can analyse as soon as they are complete."""
+    return [(a, a + frame) for a in range(0, n_cols - frame + 1, step * frame)]
 
 
 def ready_blocks(n_cols: int, block: int, done: int) -> list[tuple[int, int]]:

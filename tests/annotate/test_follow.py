@@ -43,7 +43,8 @@ def _ci16(x):
     return np.round(x.view(np.float32) * 8000).astype("<i2").tobytes()
 
 
-def test_follow_equals_one_shot_on_the_finished_file(tmp_path):
+@pytest.mark.parametrize("step", [1, 2], ids=["every-frame", "frame-step-2"])
+def test_follow_equals_one_shot_on_the_finished_file(tmp_path, step):
     n = 7 * 256 * COL + 5 * COL + 77  # 7 frames and a bit (a partial column at the end)
     carriers = _carriers(n)
     data = _ci16(band_capture(FS, n, carriers, seed=3))
@@ -77,11 +78,12 @@ def test_follow_equals_one_shot_on_the_finished_file(tmp_path):
     t = threading.Thread(target=writer)
     t.start()
     res, rec = follow_recording(
-        meta, predictor, idle_timeout_s=3.0, poll_s=0.01, block_frames=1, on_annotations=on_annotations
-    )
+        meta, predictor, idle_timeout_s=3.0, poll_s=0.01, block_frames=1, on_annotations=on_annotations,
+        frame_step=step,
+    )  # fmt: skip
     t.join()
     assert rec.n_samples == n
-    one = A.annotate_recording(open_recording(meta), predictor, block_frames=1)
+    one = A.annotate_recording(open_recording(meta), predictor, block_frames=1, frame_step=step)
     assert res.annotations == one.annotations and len(one.annotations) >= 4
     np.testing.assert_array_equal(res.picture_db, one.picture_db)
     assert res.plan == one.plan

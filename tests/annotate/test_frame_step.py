@@ -73,7 +73,6 @@ def test_frame_step_config_is_checked(tmp_path):
     from radiofm.annotate import AnnotateConfig, annotate_file
     from radiofm.errors import ConfigError
 
-    for cfg, match in ((AnnotateConfig(frame_step=0), "frame_step"), (AnnotateConfig(frame_step=2, follow=True),
-                                                                        "follow")):  # fmt: skip
-        with pytest.raises(ConfigError, match=match):
-            annotate_file(tmp_path / "x.sigmf-meta", tmp_path / "model", tmp_path / "out", cfg)
+    for bad in (0, 1.5, True):
+        with pytest.raises(ConfigError, match="frame_step"):
+            annotate_file(tmp_path / "x.sigmf-meta", tmp_path / "m", tmp_path / "o", AnnotateConfig(frame_step=bad))

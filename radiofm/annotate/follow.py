@@ -102,6 +102,8 @@ def follow_recording(
             n = rec.n_samples if limit is None else min(rec.n_samples, limit)
         if n > last_n:
             last_n, last_growth = n, clock()
+        # decided on this poll's observation: growth during the analysis below is seen at the next poll
+        stop = (limit is not None and n >= limit) or clock() - last_growth > idle_timeout_s
         if an is None and rec is not None:
             check_inputs(rec, level, threshold)
             try:
@@ -133,7 +135,7 @@ def follow_recording(
                 anns = annotations_of(an, rec, new, min_duration_ms)
                 if anns and on_annotations is not None:
                     on_annotations(anns)
-        if (limit is not None and n >= limit) or clock() - last_growth > idle_timeout_s:
+        if stop:
             break
         sleep(poll_s)
 

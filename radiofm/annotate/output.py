@@ -187,8 +187,10 @@ def annotate_file(
     else:
         result = annotate_recording(rec, predictor, progress=cfg.progress, scan_nr=cfg.scan_nr,
                                     scan_lte=cfg.scan_lte, frame_step=cfg.frame_step, **common)  # fmt: skip
-    # a followed recording may still grow after the run: its output holds a copy of what had arrived
-    paths = write_annotated(rec, result, out, model=str(model), link=not (cfg.copy_data or cfg.follow))
+    # a follow run stopped by --duration may leave the recording growing: its output holds a copy of what had
+    # arrived; one that ended because the file stopped growing links it like a one-shot run
+    grows = cfg.follow and cfg.duration_s is not None
+    paths = write_annotated(rec, result, out, model=str(model), link=not (cfg.copy_data or grows))
     return result, paths
 
 

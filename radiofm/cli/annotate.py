@@ -117,7 +117,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "--copy-data",
         action="store_true",
         help="write PREFIX.sigmf-data as a byte copy of the input's samples (default: a hard link to the input's "
-        "data file where both are on one filesystem: no time or space spent; always a copy with --follow)",
+        "data file where both are on one filesystem: no time or space spent; always a copy with --follow --duration, "
+        "where the recording may still be growing)",
     )
     p.add_argument(
         "--quantize",

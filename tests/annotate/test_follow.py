@@ -109,3 +109,33 @@ def test_follow_duration_and_nothing_arriving(tmp_path):
     (tmp_path / "e.sigmf-data").write_bytes(b"")
     with pytest.raises(RecordingError, match="empty"):
         follow_recording(empty, predictor, idle_timeout_s=0.2, poll_s=0.05)
+
+
+def test_an_analysis_slower_than_the_idle_timeout_does_not_end_the_stream(tmp_path):
+    """Growth that happens while a block is analysed is seen at the next poll: it must not read as idleness."""
+    n = 4 * 256 * COL
+    carriers = _carriers(n)
+    data = _ci16(band_capture(FS, n, carriers, seed=5))
+    meta, dat = tmp_path / "s.sigmf-meta", tmp_path / "s.sigmf-data"
+    _meta(meta)
+    dat.write_bytes(b"")
+    fast = oracle(carriers)
+
+    def slow(images, frames):
+        time.sleep(0.3)  # longer than the idle timeout below
+        return fast(images, frames)
+
+    slow.level_invariant = True
+
+    def writer():
+        with open(dat, "ab") as f:
+            for k in range(0, len(data), len(data) // 16):
+                f.write(data[k : k + len(data) // 16])
+                f.flush()
+                time.sleep(0.05)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    res, rec = follow_recording(meta, slow, idle_timeout_s=0.2, poll_s=0.01, block_frames=1, phy=False)
+    t.join()
+    assert res.plan.n_samples == rec.n_samples == n  # the whole stream, not the part before the first analysis

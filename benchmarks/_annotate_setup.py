@@ -3,6 +3,7 @@
 - ``demo_model(path, *, seed=0)``: a segmentation checkpoint with the demo's architecture (vit-tiny MAE encoder at
   224 x 224, frozen, "mix" readout, the default transformer head) and seeded random weights: the timing does not
   depend on the weights. Written once; reused when ``path/model.safetensors`` exists.
+- ``generator_frames(work, n_frames)``: ``WORK/frames``, holding ``radiofm generate nrlte --iq`` frames (made once).
 - ``tiled_capture(prefix, seconds, frames_dir, *, datatype="ci16_le")``: a SigMF recording of ``seconds`` at
   61.44 MS/s made by repeating the generator's 40 ms IQ frames (``radiofm generate nrlte --iq``), written in
   chunks (never held in memory), so a 60 s capture costs no more RAM than a 40 ms one.
@@ -11,6 +12,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +45,15 @@ def demo_model(path: Path, *, seed: int = 0) -> Path:
     extra = {"classes": ["noise", "NR", "LTE"], "finetune": {**settings, "readout": s.seg_readout}}
     save_checkpoint(path, model, kind="segmentation", extra=extra)
     return path
+
+
+def generator_frames(work: Path, n_frames: int) -> Path:
+    frames = Path(work) / "frames"
+    if not (frames / "iq").exists():
+        subprocess.run([sys.executable, "-m", "radiofm.cli.main", "generate", "nrlte", "--out", str(frames),
+                        "--frames", str(n_frames), "--iq", "--seed", "1", "--no-progress", "--workers", "1"],
+                       check=True)  # fmt: skip
+    return frames
 
 
 def _frames(frames_dir: Path) -> list[np.ndarray]:

@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from _annotate_setup import FC, FRAME, FS, demo_model, tiled_capture
+from _annotate_setup import FC, FRAME, FS, demo_model, generator_frames, tiled_capture
 from _common import print_table, write_results
 
 CONFIGS = {"follow": [], "follow-step2": ["--frame-step", "2"], "follow-step4": ["--frame-step", "4"]}
@@ -90,11 +90,7 @@ def main() -> None:
     args = p.parse_args()
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
-    frames = work / "frames"
-    if not (frames / "iq").exists():
-        subprocess.run([sys.executable, "-m", "radiofm.cli.main", "generate", "nrlte", "--out", str(frames),
-                        "--frames", "1", "--iq", "--seed", "1", "--no-progress", "--workers", "1"],
-                       check=True)  # fmt: skip
+    frames = generator_frames(work, 1)
     model = args.model or demo_model(work / "seg")
     one = tiled_capture(work / "frame", FRAME / FS, frames)  # exactly one 40 ms frame
     frame = one.with_suffix(".sigmf-data")

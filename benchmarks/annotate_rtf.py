@@ -41,7 +41,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _annotate_setup import FS, demo_model, tiled_capture
+from _annotate_setup import FS, demo_model, generator_frames, tiled_capture
 from _common import print_table, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,11 +127,7 @@ def main() -> None:
     args = p.parse_args()
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
-    frames = work / "frames"
-    if not (frames / "iq").exists():
-        subprocess.run([sys.executable, "-m", "radiofm.cli.main", "generate", "nrlte", "--out", str(frames),
-                        "--frames", str(args.frames), "--iq", "--seed", "1", "--no-progress", "--workers", "1"],
-                       check=True)  # fmt: skip
+    frames = generator_frames(work, args.frames)
     model = args.model or demo_model(work / "seg")
     caps = {s: tiled_capture(work / f"capture-{s:g}s", s, frames) for s in (args.short_s, args.long_s)}
     names = [c for c in args.configs.split(",") if c]

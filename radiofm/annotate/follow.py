@@ -24,15 +24,8 @@ from pathlib import Path
 from radiofm.annotate.boxes import MIN_CONTRAST_DB
 from radiofm.annotate.decide import MIN_SCORE, PHY_MAX_MS
 from radiofm.annotate.plan import IMAGE, plan_analysis
-from radiofm.annotate.run import (
-    BLOCK_FRAMES,
-    Analysis,
-    AnnotateResult,
-    Predictor,
-    annotations_of,
-    check_inputs,
-    finish,
-)
+from radiofm.annotate.result import AnnotateResult, annotations_of, finish
+from radiofm.annotate.run import BLOCK_FRAMES, Analysis, Predictor, check_inputs
 from radiofm.annotate.stream import (
     Prefetch,
     Settler,

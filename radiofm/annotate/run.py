@@ -4,24 +4,14 @@ carrier boxes, SigMF annotations in recording samples and absolute Hz. See :mod:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from tqdm import tqdm
 
-from radiofm.annotate.blind_scan import find_cells_beside, find_missed_cells
 from radiofm.annotate.boxes import MIN_CONTRAST_DB, Box, carrier_boxes, contrast_db, edge_alias
-from radiofm.annotate.decide import (
-    MIN_SCORE,
-    PHY_MAX_MS,
-    Decision,
-    absorb_fragments,
-    annotation_extra,
-    decide_carriers,
-    merge_by_decision,
-)
+from radiofm.annotate.decide import MIN_SCORE, PHY_MAX_MS
 from radiofm.annotate.engine import standardises_each_image
 from radiofm.annotate.frontend import (
     block_power,
@@ -32,11 +22,10 @@ from radiofm.annotate.frontend import (
     window_image,
     window_weights,
 )
-from radiofm.annotate.lte_scan import find_lte_cells
-from radiofm.annotate.nr_scan import find_nr_cells
 from radiofm.annotate.plan import IMAGE, Plan, plan_analysis
+from radiofm.annotate.result import AnnotateResult, finish
 from radiofm.annotate.stream import Picture, Prefetch, Settler, block_bounds, merge_strided, strided_frames
-from radiofm.data.recording import Annotation, Recording
+from radiofm.data.recording import Recording
 from radiofm.errors import RecordingError
 from radiofm.synth.nrlte import CLASSES
 
@@ -88,19 +77,6 @@ def model_predictor(
 
     run.level_invariant = standardises_each_image(info)
     return run
-
-
-@dataclass
-class AnnotateResult:
-    """Annotations plus what the overlay picture and the report need."""
-
-    annotations: list[Annotation]
-    plan: Plan
-    picture_db: np.ndarray | None  # (rows, P) decimated spectrogram on the kept rows, row 0 lowest frequency
-    picture_extent: tuple[float, float, float, float]  # (t0_s, t1_s, f_lo_hz, f_hi_hz) relative frequencies
-    level_shift_db: float = 0.0  # added to every image (level="auto")
-    n_repaired: int = 0
-    phy: dict | None = None  # the physical-layer stage's settings and cost (None: off)
 
 
 @dataclass
@@ -310,92 +286,3 @@ def annotate_recording(
         boxes = merge_strided(an.analyse_frames(rec, bounds, prefetch=prefetch, bar=bar), bounds)
     bar.close()
     return finish(an, rec, boxes, min_duration_ms=min_duration_ms)
-
-
-def finish(an: Analysis, rec: Recording, boxes: Sequence[Box], *, min_duration_ms: float) -> AnnotateResult:
-    """Merged boxes (:func:`merge_boxes` of every block's boxes) -> the result (annotations filtered by duration
-    and bandwidth)."""
-    plan = an.plan
-    annotations, phy_info = _decided(an, rec, boxes, min_duration_ms)
-    f_lo, f_hi = plan.row_freq_hz(plan.grid[0] - 0.5), plan.row_freq_hz(plan.grid[1] - 0.5)
-    extent = (0.0, plan.n_columns * plan.samples_per_column / plan.sample_rate_hz, float(f_lo), float(f_hi))
-    pic = an.picture.db() if an.picture is not None else None
-    return AnnotateResult(annotations, plan, pic, extent, an.shift, int(an.stats.get("repaired", 0)), phy_info)
-
-
-def annotations_of(an: Analysis, rec: Recording, boxes: Sequence[Box], min_duration_ms: float) -> list[Annotation]:
-    """Merged boxes -> the annotations of those long and wide enough (recording samples, absolute Hz)."""
-    return _decided(an, rec, boxes, min_duration_ms)[0]
-
-
-def _decided(an: Analysis, rec: Recording, boxes: Sequence[Box], min_duration_ms: float) -> tuple[list, dict | None]:
-    """(annotations, the physical-layer stage's settings and cost or None) of the merged ``boxes``: each carrier
-    labelled by :func:`radiofm.annotate.decide.decide_carriers` over all its boxes."""
-    boxes = final_boxes(an, boxes, min_duration_ms)
-    nonfin = "repair" if an.stats.get("repaired") or an.nonfinite == "repair" else "error"
-    t_phy = time.process_time()
-    decisions = decide_carriers(
-        boxes, rec, an.plan, phy=an.phy, phy_max_ms=an.phy_max_ms, min_score=an.min_score, nonfinite=nonfin
-    )
-    scans = nr_searches = beside = blind = 0
-    if an.phy:  # LTE cells around the pieces no sync signal identified (annotate.lte_scan), NR cells' pieces
-        boxes, decisions, scans = find_lte_cells(boxes, decisions, rec, an.plan, max_ms=an.phy_max_ms,
-                                                 nonfinite=nonfin)  # fmt: skip
-        boxes, decisions, nr_searches = find_nr_cells(boxes, decisions, rec, an.plan, nonfinite=nonfin)
-        boxes, decisions, beside = find_cells_beside(boxes, decisions, rec, an.plan, nonfinite=nonfin)
-        if an.scan_lte or an.scan_nr:  # cells the model did not see (annotate.blind_scan)
-            boxes, decisions, blind = find_missed_cells(boxes, decisions, rec, an.plan, nonfinite=nonfin,
-                                                        nr=an.scan_nr, lte=an.scan_lte)  # fmt: skip
-    info = {"max_ms": an.phy_max_ms, "carriers": len({id(d) for d in decisions}), "lte_scans": scans,
-            "nr_searches": nr_searches, "beside_searches": beside, "blind_searches": blind,
-            "cpu_s": round(time.process_time() - t_phy, 3)}  # fmt: skip
-    boxes, decisions = merge_by_decision(boxes, absorb_fragments(boxes, decisions, an.plan))
-    return _to_annotations(boxes, decisions, rec, an.plan), info if an.phy else None
-
-
-def final_boxes(an: Analysis, boxes: Sequence[Box], min_duration_ms: float) -> list[Box]:
-    """Merged boxes long and wide enough to be annotations."""
-    plan = an.plan
-    min_cols = min_duration_ms * 1e-3 * plan.sample_rate_hz / plan.samples_per_column
-    return [b for b in boxes if b.col_hi - b.col_lo >= min_cols - 1e-9 and b.row_hi - b.row_lo + 1 >= an.min_rows]
-
-
-def _to_annotations(
-    boxes: Sequence[Box], decisions: Sequence[Decision], rec: Recording, plan: Plan
-) -> list[Annotation]:
-    """Boxes on the global grid and their carriers' decisions -> annotations in recording samples and absolute
-    Hz, split at retunes."""
-    fs, n, spc = plan.sample_rate_hz, plan.n_samples, plan.samples_per_column
-    caps = sorted(rec.captures, key=lambda c: c.sample_start) or []
-    out = []
-    for b, d in zip(boxes, decisions, strict=True):
-        start = int(round(b.col_lo * spc))
-        stop = n if b.col_hi >= plan.n_columns else int(round(b.col_hi * spc))
-        if d.band_hz is not None:  # the physical-layer stage measured the carrier's edges (decide.measured_band)
-            lo, hi = max(d.band_hz[0], -fs / 2), min(d.band_hz[1], fs / 2)
-        else:
-            lo, hi = plan.band_hz(b.row_lo, b.row_hi)
-        pieces: list[list] = []  # [start, stop, centre] per run of captures with one centre frequency
-        for i, c in enumerate(caps):
-            a = max(start, c.sample_start) if pieces else start
-            z = min(stop, caps[i + 1].sample_start if i + 1 < len(caps) else n)
-            if a >= z:
-                continue
-            if pieces and pieces[-1][2] == c.center_freq_hz:
-                pieces[-1][1] = z
-            else:
-                pieces.append([a, z, c.center_freq_hz])
-        for a, z, fc in pieces or [[start, stop, None]]:
-            base = fc or 0.0
-            out.append(
-                Annotation(
-                    sample_start=a,
-                    sample_count=z - a,
-                    freq_lower_edge_hz=base + lo,
-                    freq_upper_edge_hz=base + hi,
-                    label=d.label,
-                    extra=annotation_extra(d),
-                )
-            )
-    out.sort(key=lambda a: (a.sample_start, a.freq_lower_edge_hz))
-    return out

@@ -82,6 +82,7 @@ def follow_recording(
     an: Analysis | None = None
     settler, settled, done = Settler(), [], 0
     frames: list[tuple[int, int]] = []  # frame_step > 1: the frames analysed so far
+    settled_to = 0  # frame_step > 1: the recording column up to which carriers were last settled
     limit = None
     while True:
         try:
@@ -120,6 +121,12 @@ def follow_recording(
                 ready = strided_grid(n_cols, frame_step, IMAGE)[len(frames) :]
                 _analyse_frames(an, rec, ready, frames, settler, level, predictor, prefetch)
                 horizon = len(frames) * IMAGE  # in analysed columns
+                # settle (and decide carriers) once per block of stream, as without a frame step, not per frame:
+                # each settling runs the physical-layer stage on the carriers it hands out
+                if ready and frames[-1][1] - settled_to < an.block:
+                    ready = []
+                elif ready:
+                    settled_to = frames[-1][1]
             if ready:
                 new = settler.settle(horizon)
                 if frame_step > 1:

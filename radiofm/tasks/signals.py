@@ -13,6 +13,10 @@ Front end (one image per item, at the backbone's input size (H, W), 224 x 224 fo
   bilinear resize to (H, W). The whole capture rather than paper B's 16 ms segment, because classes differ by their
   timing (ADS-B frames, AIS slots, DAB null symbols, Morse elements), which 16 ms would cut off; a 1024-point FFT
   because a longer one (finer bins for Morse/RTTY) would be averaged away by the resize to 224 rows anyway.
+  Two-scale by default (``zoom_rows``, auto = half the image height): the upper half is the whole band, the lower
+  half one FFT bin per row around the strongest emission, where the narrowband classes keep their structure
+  (:class:`radiofm.data.signals.SignalSpectrogramParams`). ``--zoom-rows 0`` gives the one-scale image of
+  checkpoints made before it (a checkpoint records its front end; one without ``zoom_rows`` is one-scale).
 - PNG: the follow-up's transform (rotate 90° CCW, greyscale, bicubic resize, (x - 0.5) / 0.5).
 
 Either way the model standardises each image itself (per-sample mean/std), so dB and grey levels look alike.
@@ -74,14 +78,27 @@ def open_labelled(folder: str | Path) -> tuple[LabelledFiles, str]:
     raise DatasetError(f"{root}: no SigMF recordings (.sigmf-meta) or PNG spectrogram images")
 
 
-def frontend_config(fmt: str, image_size: tuple[int, int], *, fft_size: int = 1024, hop: int = 1024) -> dict:
-    """The front end a checkpoint records (config["frontend"]) and evaluation repeats."""
+def auto_zoom_rows(image_size: tuple[int, int], fft_size: int) -> int:
+    """The default zoom of the SigMF front end: half the image height, at most ``fft_size`` bins."""
+    return min(int(image_size[0]) // 2, int(fft_size))
+
+
+def frontend_config(
+    fmt: str, image_size: tuple[int, int], *, fft_size: int = 1024, hop: int = 1024, zoom_rows: int | None = None
+) -> dict:
+    """The front end a checkpoint records (config["frontend"]) and evaluation repeats. ``zoom_rows`` None: the
+    default (:func:`auto_zoom_rows`); 0: one-scale (then not recorded, as before the zoom existed)."""
     if fmt not in FORMATS:
         raise ConfigError(f"front end format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     out = {"format": fmt, "image_size": [int(v) for v in image_size]}
     if fmt == "sigmf":
-        SignalSpectrogramParams(fft_size=fft_size, win_length=fft_size, hop=hop, image_size=image_size)  # validates
+        zoom = auto_zoom_rows(image_size, fft_size) if zoom_rows is None else int(zoom_rows)
+        SignalSpectrogramParams(
+            fft_size=fft_size, win_length=fft_size, hop=hop, image_size=image_size, zoom_rows=zoom
+        )  # validates
         out.update(fft_size=int(fft_size), hop=int(hop))
+        if zoom:
+            out["zoom_rows"] = zoom
     return out
 
 
@@ -91,7 +108,11 @@ def load_images(files: LabelledFiles, frontend: dict, *, progress: bool = False)
     params = None
     if frontend["format"] == "sigmf":
         params = SignalSpectrogramParams(
-            fft_size=frontend["fft_size"], win_length=frontend["fft_size"], hop=frontend["hop"], image_size=size
+            fft_size=frontend["fft_size"],
+            win_length=frontend["fft_size"],
+            hop=frontend["hop"],
+            image_size=size,
+            zoom_rows=int(frontend.get("zoom_rows", 0)),
         )
     out = np.empty((len(files), 1, *size), dtype=np.float32)
     bar = tqdm(files.items, desc="spectrograms", unit="item", disable=not progress, leave=False, file=sys.stderr)
@@ -230,6 +251,7 @@ class SignalsConfig(ft.FinetuneConfig):
     augment: bool = True  # circular time shifts in training (off anyway when features are cached)
     fft_size: int = 1024  # SigMF front end: FFT length (and Hann window), 2 kHz bins at 2.048 MS/s
     hop: int = 1024  # SigMF front end: frame advance in samples
+    zoom_rows: int | None = None  # SigMF front end: rows of the zoom on the strongest emission; None: half the height
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -239,6 +261,8 @@ class SignalsConfig(ft.FinetuneConfig):
             raise ConfigError(f"--head-hidden must be >= 1 and --head-dropout in [0, 1), got {self}")
         if self.fft_size < 16 or self.hop < 1:
             raise ConfigError(f"--fft-size must be >= 16 and --hop >= 1, got {self.fft_size}, {self.hop}")
+        if self.zoom_rows is not None and self.zoom_rows < 0:
+            raise ConfigError(f"--zoom-rows must be >= 0, got {self.zoom_rows}")
 
 
 def finetune_signals(
@@ -261,7 +285,9 @@ def finetune_signals(
     if len(classes) < 2:
         raise DatasetError(f"{data}: signal identification needs at least 2 classes, found {classes}")
     family, bcfg, init_info = ft.backbone_config(config)
-    frontend = frontend_config(fmt, tuple(bcfg["img_size"]), fft_size=config.fft_size, hop=config.hop)
+    frontend = frontend_config(
+        fmt, tuple(bcfg["img_size"]), fft_size=config.fft_size, hop=config.hop, zoom_rows=config.zoom_rows
+    )
     labels = np.array([classes.index(label) for _, label in files.items], dtype=np.int64)
     t0 = time.perf_counter()
     full = SignalImages(cached_images(files, frontend, progress=train.progress), labels)

@@ -9,8 +9,8 @@ backbone, so pretraining and fine-tuning see the same distribution:
   standardised per station with the train file's statistics (``finetune positioning``'s ChannelNorm);
 - ``sensing``: every antenna's 114 x 2000 amplitude map of the NTU-Fi ``train_amp`` split, resized and
   standardised per antenna with the split's statistics;
-- ``signals``: the fine-tune's front end (SigMF: 1024-point STFT over the capture; or the PNG images) of every item
-  of the training folder, standardised per image as the signals model standardises its input.
+- ``signals``: the fine-tune's default front end (SigMF: 1024-point STFT over the capture, two-scale; or the PNG
+  images) of every item of the training folder, standardised per image as the signals model standardises its input.
 
 Only training data: the test files are never read. Each input channel becomes its own image (the MAE has one
 input channel): (N * C, 1, F, T) float32.
@@ -69,7 +69,9 @@ def task_images(task: str, data: str | Path, image_size: tuple[int, int], *, pro
         from radiofm.tasks.signals import SignalsConfig, cached_images, frontend_config, open_labelled
 
         files, fmt = open_labelled(data)
-        frontend = frontend_config(fmt, size, fft_size=SignalsConfig.fft_size, hop=SignalsConfig.hop)
+        frontend = frontend_config(
+            fmt, size, fft_size=SignalsConfig.fft_size, hop=SignalsConfig.hop, zoom_rows=SignalsConfig.zoom_rows
+        )
         out = per_image_standardised(cached_images(files, frontend, progress=progress))
     else:
         raise ConfigError(f"no own-input pretraining for task {task!r}; choose one of {', '.join(TASKS)}")

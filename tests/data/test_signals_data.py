@@ -13,6 +13,7 @@ from radiofm.data.signals import (
     open_signal_dataset,
     signal_spectrogram,
     write_signal_dataset,
+    zoom_band,
 )
 from radiofm.data.spectrogram_images import (
     export_image_dataset,
@@ -315,6 +316,37 @@ def test_signal_spectrogram_span_and_bad_params(small_dataset):
         SignalSpectrogramParams(fft_size=256, win_length=1024)
     with pytest.raises(ConfigError, match="image size"):
         SignalSpectrogramParams(image_size=(0, 10))
+
+
+def test_zoom_band_centres_the_strongest_emission_not_the_dc_spike():
+    rng = np.random.default_rng(0)
+    spec = 1.0 + 0.05 * rng.random(1024)
+    spec[300:303] += 40.0  # a narrowband emission
+    spec[512] += 1000.0  # the receiver's DC spike, stronger than any emission
+    assert zoom_band(spec, 32) == 301 - 16
+    spec[1020:1023] += 100.0  # a stronger emission at the band edge: the window stays inside the band
+    assert zoom_band(spec, 32) == 1024 - 32
+    assert zoom_band(spec, 1024) == 0
+    with pytest.raises(ConfigError, match="zoom of 2000 rows"):
+        zoom_band(spec, 2000)
+
+
+def test_two_scale_image_keeps_the_band_above_and_the_emission_below(tmp_path):
+    n = 1024 * 64
+    tone = _tone(n, f=0.1).astype(np.complex128)  # +204.8 kHz at 2.048 MS/s: bin 512 + 102.4
+    noise = np.random.default_rng(1).normal(0, 0.01, (n, 2)) @ [1, 1j]
+    write_sigmf(tmp_path / "t", (tone + noise + 0.5).astype(np.complex64), sample_rate_hz=FS)  # + a DC spike
+    path = tmp_path / "t.sigmf-meta"
+    plain = signal_spectrogram(path, SignalSpectrogramParams(image_size=(32, 16)))
+    two = signal_spectrogram(path, SignalSpectrogramParams(image_size=(64, 16), zoom_rows=32))
+    assert two.shape == (1, 64, 16) and two.dtype == np.float32 and np.isfinite(two).all()
+    assert np.allclose(two[0, :32], plain[0], atol=1e-3)  # the upper rows are the one-scale image of 32 rows
+    zoom = two[0, 32:].mean(axis=1)  # one 2 kHz bin per row, the tone in the middle row
+    assert abs(int(np.argmax(zoom)) - 16) <= 1 and zoom.max() > np.median(zoom) + 20
+    default = signal_spectrogram(path, SignalSpectrogramParams(image_size=(64, 16)))
+    assert np.array_equal(default, signal_spectrogram(path, SignalSpectrogramParams(image_size=(64, 16), zoom_rows=0)))
+    with pytest.raises(ConfigError, match="zoom rows"):
+        SignalSpectrogramParams(image_size=(64, 16), zoom_rows=64)
 
 
 def test_export_to_the_commrad_image_layout(tmp_path, small_dataset):

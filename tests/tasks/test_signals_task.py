@@ -99,7 +99,15 @@ def test_config_and_folder_errors(tmp_path):
 
 def test_frontend_config_records_the_stft_only_for_sigmf():
     assert frontend_config("sigmf", (64, 32)) == {"format": "sigmf", "image_size": [64, 32], "fft_size": 1024,
-                                                  "hop": 1024}  # fmt: skip
+                                                  "hop": 1024, "zoom_rows": 32}  # fmt: skip
+    # zoom 0 is the one-scale front end, recorded as checkpoints made before the zoom recorded it
+    assert frontend_config("sigmf", (64, 32), zoom_rows=0) == {"format": "sigmf", "image_size": [64, 32],
+                                                               "fft_size": 1024, "hop": 1024}  # fmt: skip
+    assert frontend_config("sigmf", (64, 32), fft_size=16)["zoom_rows"] == 16
+    with pytest.raises(ConfigError, match="zoom rows"):
+        frontend_config("sigmf", (64, 32), zoom_rows=64)
+    with pytest.raises(ConfigError, match="--zoom-rows"):
+        SignalsConfig(init=None, mode="scratch", model="vit-tiny", zoom_rows=-1)
     assert frontend_config("png", (64, 64)) == {"format": "png", "image_size": [64, 64]}
     with pytest.raises(ConfigError):
         frontend_config("wav", (64, 64))

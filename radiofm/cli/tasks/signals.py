@@ -16,6 +16,13 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-augment", action="store_true", help="no circular time shifts in training")
     p.add_argument("--fft-size", type=_args.positive_int, default=1024, help="SigMF front end: FFT length (1024)")
     p.add_argument("--hop", type=_args.positive_int, default=1024, help="SigMF front end: frame advance (1024)")
+    p.add_argument(
+        "--zoom-rows",
+        type=_args.non_negative_int,
+        default=None,
+        help="SigMF front end: image rows showing one FFT bin each around the strongest emission "
+        "(default: half the image height; 0: the whole band only)",
+    )
 
 
 def run_finetune(args: argparse.Namespace) -> int:
@@ -29,6 +36,7 @@ def run_finetune(args: argparse.Namespace) -> int:
         augment=not args.no_augment,
         fft_size=args.fft_size,
         hop=args.hop,
+        zoom_rows=args.zoom_rows,
     )
     train = _args.train_config(args)
     result = finetune_signals(args.data, config, train, args.out, resume=args.resume, log=_args.say)

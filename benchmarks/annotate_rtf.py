@@ -1,15 +1,15 @@
 """Real-time factor, start-up and peak memory of ``radiofm annotate`` at 61.44 MS/s with the demo's model.
 
 Each configuration annotates a short and a long capture (default 40 ms and 4 s, ci16) as a fresh ``radiofm``
-process under ``/usr/bin/time``; the runs are interleaved (round-robin over configurations) so that load from other
-processes falls on all of them alike. Figures per configuration:
+process (its CPU time and peak RSS from the kernel's rusage, ``os.wait4``); the runs are interleaved (round-robin
+over configurations) so that load from other processes falls on all of them alike. Figures per configuration:
 
 - RTF = (long - short capture duration) / (long - short wall time): start-up cancels (issue 13's definition);
 - ``cpu_rtf_2core`` = the same with the process's CPU time (user + sys) spread over 2 cores: what an idle 2-core
   machine would give at best; on a shared machine the wall-clock RTF is lower by the load;
 - start-up = short wall time - short duration / RTF (the fixed cost: imports, model load, outputs), and the wall
   time of ``radiofm annotate --help`` (imports of the CLI alone);
-- peak RSS of each run (``/usr/bin/time`` %M).
+- peak RSS of each run (``ru_maxrss``).
 
 Configurations: ``baseline`` is the code before this benchmark's changes (``--baseline-src``: a folder holding that
 ``radiofm`` package; by default ``git archive`` of ``--baseline-rev`` into a temporary folder), with its defaults;
@@ -62,21 +62,27 @@ CONFIGS = {
 
 
 def _time(cmd: list[str], env: dict) -> dict:
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
+    """Wall time, CPU time (user + sys) and peak RSS of ``cmd``, read from the kernel's rusage of that one child
+    (``os.wait4``: no ``/usr/bin/time`` needed, which a bare accelerator machine may lack)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
-        proc = subprocess.run(["/usr/bin/time", "-f", "%U %S %M", "-o", tf.name, *cmd], env=env,
-                              capture_output=True, text=True)  # fmt: skip
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+        out.seek(0)
+        err.seek(0)
         if proc.returncode:
-            raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
-        user, sys_, rss_kb = tf.read().split()[-3:]
-    return {"wall_s": wall, "cpu_s": float(user) + float(sys_), "peak_rss_mb": int(rss_kb) / 1024, "out": proc.stdout}
+            raise SystemExit(f"{' '.join(cmd)} failed:\n{err.read()[-2000:]}")
+        stdout = out.read()
+    rss_mb = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)  # bytes on macOS, KiB on Linux
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": rss_mb, "out": stdout}
 
 
 def _env(src: Path | None, threads: int | None) -> dict:
     env = dict(os.environ)
-    if src is not None:
-        env["PYTHONPATH"] = str(src)
+    if src is not None:  # first on the path; what the caller put there (e.g. a folder of extra packages) stays
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), env.get("PYTHONPATH", "")) if p)
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
     return env

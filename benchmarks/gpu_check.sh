@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Every GPU figure of issue 13 in one go (about 5 minutes on one accelerator); installs nothing: run it after
+# Every GPU figure of issue 13 in one go (8 minutes on one H200 in session 28); installs nothing: run it after
 # the README's setup (`make setup`, plus `pip install -e '.[bench]'` for the transformers reference rows).
 #
 #   benchmarks/gpu_check.sh              # on a machine with CUDA
 #   benchmarks/gpu_check.sh --dry-run    # the same flow on CPU with tiny sizes (tests/test_gpu_check.py)
 #
-# Prints: the device; pretraining step samples/s and MFU, bf16 autocast, eager and torch.compile, vit-s/m/l
-# (plus the transformers ViTMAEForPreTraining reference where installed); an end-to-end `radiofm pretrain`
-# on CUDA with --compile (epoch JSON lines: samples/s, data_wait_frac, peak_rss_mb); `radiofm annotate`'s
-# real-time factor at 61.44 MS/s with the model on CUDA, fp32 and bf16 autocast (benchmarks/annotate_rtf.py).
+# Prints: the device; the GPU tests (tests/test_cuda.py, needs pytest); pretraining step samples/s and MFU, bf16
+# autocast, eager and torch.compile, vit-s/m/l (plus the transformers ViTMAEForPreTraining reference where
+# installed); an end-to-end `radiofm pretrain` on CUDA with --compile (epoch JSON lines: samples/s,
+# data_wait_frac, peak_rss_mb); `radiofm annotate`'s real-time factor at 61.44 MS/s with the model on CUDA, fp32
+# and bf16 autocast, 40 ms against 16 s (benchmarks/annotate_rtf.py; a 4 s capture drowned in start-up jitter).
 # Environment: PYTHON (default .venv/bin/python), GPU_CHECK_CORPUS (a recordings folder to pretrain on;
-# default: a small generated ISM corpus), GPU_CHECK_STAGE_S (time limit per stage, default 150).
+# default: a small generated ISM corpus), GPU_CHECK_STAGE_S (time limit of the pretrain and annotate stages, default
+# 150), GPU_CHECK_THROUGHPUT_S (of the throughput stage, which compiles three models; default twice the stage limit).
+# The throughput table is printed and its JSON written after each model size, so a stage cut short keeps the sizes
+# it finished; an implementation that fails (say, a transformers version without ViTMAE's API) is skipped, not fatal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +22,7 @@ DRY=0
 if [[ "${1:-}" == "--dry-run" ]]; then DRY=1; fi
 PY=${PYTHON:-.venv/bin/python}
 STAGE_S=${GPU_CHECK_STAGE_S:-150}
+THROUGHPUT_S=${GPU_CHECK_THROUGHPUT_S:-$((2 * STAGE_S))}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gpu_check.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
@@ -30,7 +35,7 @@ if [[ $DRY == 1 ]]; then
 else
     DEVICE=cuda; DTYPE=bf16; SIZES="vit-s vit-m vit-l"; IMG=224; BATCH=128; ROUNDS=5; WARMUP=3
     IMPLS="radiofm radiofm-compile transformers"; PRE_MODEL=vit-s; PRE_IMG=224; PRE_BATCH=32; PRE_COMPILE=on
-    N_REC=16; ANN_CONFIGS="torch,bf16"; ANN_LONG_S=4; RESULTS=""
+    N_REC=16; ANN_CONFIGS="torch,bf16"; ANN_LONG_S=16; RESULTS=""
 fi
 
 echo "== device =="
@@ -48,9 +53,15 @@ if dev == "cuda":
     print(f"device: {torch.cuda.get_device_name(0)}, bf16: {torch.cuda.is_bf16_supported()}")
 EOF
 
+if [[ $DRY == 0 ]]; then
+    echo "== GPU tests (tests/test_cuda.py: the CUDA paths compute what the CPU computes) =="
+    timeout "$STAGE_S" "$PY" -m pytest -q -m gpu -o addopts="" -p no:cacheprovider tests/test_cuda.py \
+        || echo "gpu_check: GPU tests failed or ran out of time (exit $?)"
+fi
+
 echo "== pretraining step throughput ($DTYPE, batch $BATCH, ${IMG}x${IMG}) =="
 # shellcheck disable=SC2086  # word splitting of the size and implementation lists is intended
-timeout "$STAGE_S" "$PY" benchmarks/pretrain_throughput.py --device "$DEVICE" --dtype "$DTYPE" \
+timeout "$THROUGHPUT_S" "$PY" benchmarks/pretrain_throughput.py --device "$DEVICE" --dtype "$DTYPE" \
     --sizes $SIZES --impls $IMPLS --batch-size "$BATCH" --image-size "$IMG" \
     --rounds "$ROUNDS" --warmup "$WARMUP" --out-name "gpu_check_throughput" $RESULTS \
     || echo "gpu_check: throughput stage failed or ran out of time (exit $?)"

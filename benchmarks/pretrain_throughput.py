@@ -141,6 +141,23 @@ def _build(impl: str, size: str, args, device: torch.device):
     return model, step
 
 
+def _build_all(impls: list[str], size: str, args, device: torch.device) -> dict:
+    """``{impl: (model, step)}`` for each implementation that builds and runs one step; one that fails (a
+    transformers version without this API, a compiler error) is reported on stderr and left out, not fatal."""
+    built = {}
+    for impl in impls:
+        try:
+            model, step = _build(impl, size, args, device)
+            step()  # the first step (compilation for "-compile"): a failure shows here, before any timing
+        except Exception as exc:  # noqa: BLE001  (any failure of one implementation leaves the others to run)
+            print(f"{size} {impl}: skipped, it failed: {type(exc).__name__}: {str(exc)[:300]}", file=sys.stderr)
+            continue
+        built[impl] = (model, step)
+    if not built:
+        raise SystemExit(f"{size}: no implementation ran")
+    return built
+
+
 def _peak_tflops(device: torch.device, given: float | None) -> float | None:
     if given:
         return given
@@ -184,15 +201,17 @@ def main(argv: list[str] | None = None) -> int:
     peak = _peak_tflops(device, args.peak_tflops)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
 
+    settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    settings["peak_tflops_used"] = peak
     rows, results = [], []
     for size in args.sizes:
         cfg = get_config(size)
         flops = mae_step_flops(cfg, args.batch_size, args.image_size, args.mask_ratio)
-        built = {impl: _build(impl, size, args, device) for impl in impls}
+        built = _build_all(impls, size, args, device)
         t_start = time.perf_counter()
         timing = time_many({k: v[1] for k, v in built.items()}, repeats=args.rounds, warmup=args.warmup, clock=clock)
         wall = time.perf_counter() - t_start
-        for impl in impls:
+        for impl in built:
             t = timing[impl]
             ref = "transformers-compile" if impl.endswith("-compile") else "transformers"
             ref = ref if ref in timing else None
@@ -220,12 +239,17 @@ def main(argv: list[str] | None = None) -> int:
                     "params": sum(p.numel() for p in built[impl][0].parameters()),
                 }
             )
-        print(f"{size}: {len(impls)} implementations × {args.rounds} rounds in {wall:.0f} s", file=sys.stderr)
+        print(f"{size}: {len(built)} implementations × {args.rounds} rounds in {wall:.0f} s", file=sys.stderr)
         del built
-    print_table(rows)
-    settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
-    settings["peak_tflops_used"] = peak
-    path = write_results(args.out_name, {"settings": settings, "results": results}, args.results_dir)
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        # after every size: a run stopped by a time limit (benchmarks/gpu_check.sh) keeps what it measured
+        print_table(rows[-len(timing) :])
+        sys.stdout.flush()
+        path = write_results(args.out_name, {"settings": settings, "results": results}, args.results_dir)
+    if len(args.sizes) > 1:
+        print("all sizes:")
+        print_table(rows)
     print(f"wrote {path}", file=sys.stderr)
     return 0
 

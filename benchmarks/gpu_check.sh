@@ -15,6 +15,8 @@
 # 150), GPU_CHECK_THROUGHPUT_S (of the throughput stage, which compiles three models; default twice the stage limit).
 # The throughput table is printed and its JSON written after each model size, so a stage cut short keeps the sizes
 # it finished; an implementation that fails (say, a transformers version without ViTMAE's API) is skipped, not fatal.
+# GPU_CHECK_TESTS=0 skips the GPU tests (95 s on an H200). Session 28's run took 478 s with them (a 4 s annotate
+# capture then; 16 s now); each stage prints the seconds elapsed before it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,12 +55,14 @@ if dev == "cuda":
     print(f"device: {torch.cuda.get_device_name(0)}, bf16: {torch.cuda.is_bf16_supported()}")
 EOF
 
-if [[ $DRY == 0 ]]; then
+if [[ $DRY == 0 && ${GPU_CHECK_TESTS:-1} == 1 ]]; then
+    echo "   (${SECONDS} s so far)"
     echo "== GPU tests (tests/test_cuda.py: the CUDA paths compute what the CPU computes) =="
     timeout "$STAGE_S" "$PY" -m pytest -q -m gpu -o addopts="" -p no:cacheprovider tests/test_cuda.py \
         || echo "gpu_check: GPU tests failed or ran out of time (exit $?)"
 fi
 
+echo "   (${SECONDS} s so far)"
 echo "== pretraining step throughput ($DTYPE, batch $BATCH, ${IMG}x${IMG}) =="
 # shellcheck disable=SC2086  # word splitting of the size and implementation lists is intended
 timeout "$THROUGHPUT_S" "$PY" benchmarks/pretrain_throughput.py --device "$DEVICE" --dtype "$DTYPE" \
@@ -66,6 +70,7 @@ timeout "$THROUGHPUT_S" "$PY" benchmarks/pretrain_throughput.py --device "$DEVIC
     --rounds "$ROUNDS" --warmup "$WARMUP" --out-name "gpu_check_throughput" $RESULTS \
     || echo "gpu_check: throughput stage failed or ran out of time (exit $?)"
 
+echo "   (${SECONDS} s so far)"
 echo "== end-to-end radiofm pretrain ($PRE_MODEL, batch $PRE_BATCH, --compile $PRE_COMPILE) =="
 CORPUS=${GPU_CHECK_CORPUS:-}
 if [[ -z "$CORPUS" ]]; then
@@ -77,9 +82,11 @@ timeout "$STAGE_S" "$PY" -m radiofm pretrain --data "$CORPUS" --cache-dir "$WORK
     --val-fraction 0 --out "$WORK/run" --no-progress \
     || echo "gpu_check: pretrain stage failed or ran out of time (exit $?)"
 
+echo "   (${SECONDS} s so far)"
 echo "== annotate real-time factor (model on $DEVICE: $ANN_CONFIGS; 40 ms and ${ANN_LONG_S} s captures) =="
 # shellcheck disable=SC2086  # $RESULTS is empty or two words
 timeout "$STAGE_S" "$PY" benchmarks/annotate_rtf.py --work "$WORK/annotate" --configs "$ANN_CONFIGS" --frames 1 \
     --long-s "$ANN_LONG_S" --name gpu_check_annotate_rtf $RESULTS \
     || echo "gpu_check: annotate stage failed or ran out of time (exit $?)"
 echo "== gpu_check done =="
+echo "total: ${SECONDS} s"

@@ -8,6 +8,8 @@ Implementations (``--impls``):
 - ``radiofm``: what ``radiofm pretrain --fast`` runs (the default on CUDA): masked-only decoder head
   (``full_pred=False``), fused AdamW (:func:`radiofm.train.speed.make_adamw`);
 - ``radiofm-compile``: the same under ``torch.compile`` (inductor);
+- ``radiofm-graphs``: the same under ``torch.compile(mode="reduce-overhead")`` (inductor + CUDA graphs on CUDA:
+  one replay instead of a launch per kernel; on the CPU the same as ``radiofm-compile``);
 - ``radiofm-fullhead``: ablation, the decoder's last block and head on every patch (``full_pred=True``);
 - ``radiofm-plainadam``: ablation, torch's default AdamW (per-tensor loop on CPU) instead of the fused kernel;
 - ``radiofm-v0``: ablation, both of the above (the step before issue 13, still the CPU default);
@@ -44,6 +46,7 @@ from radiofm.train.speed import make_adamw, setup_device  # noqa: E402
 IMPLS = (
     "radiofm",
     "radiofm-compile",
+    "radiofm-graphs",
     "radiofm-fullhead",
     "radiofm-plainadam",
     "radiofm-v0",
@@ -116,12 +119,17 @@ def _build(impl: str, size: str, args, device: torch.device):
             else make_adamw(groups, lr=1e-4, betas=(0.9, 0.95))
         )
         full = impl in ("radiofm-fullhead", "radiofm-v0")
-        gen = torch.Generator().manual_seed(0)
+        # CUDA graphs: the mask noise from torch's own RNG on the device (traced into the graph); a CPU generator's
+        # noise would be a host tensor inside the graph, which makes torch skip the graphs
+        gen = None if impl.endswith("-graphs") else torch.Generator().manual_seed(0)
 
         def forward(m, x):
             return m(x, args.mask_ratio, generator=gen, full_pred=full)[0]
 
-    runner = torch.compile(model) if impl.endswith("-compile") else model
+    if impl.endswith("-graphs"):
+        runner = torch.compile(model, mode="reduce-overhead")
+    else:
+        runner = torch.compile(model) if impl.endswith("-compile") else model
     if args.dtype == "bf16":
         autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16)  # noqa: E731
     else:
@@ -213,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         wall = time.perf_counter() - t_start
         for impl in built:
             t = timing[impl]
-            ref = "transformers-compile" if impl.endswith("-compile") else "transformers"
+            ref = "transformers-compile" if impl.endswith(("-compile", "-graphs")) else "transformers"
             ref = ref if ref in timing else None
             sps, best = args.batch_size / t["median_s"], args.batch_size / t["min_s"]
             ratio = timing[ref]["median_s"] / t["median_s"] if ref else None

@@ -128,8 +128,10 @@ def _build(impl: str, size: str, args, device: torch.device):
 
     if impl.endswith("-graphs"):
         runner = torch.compile(model, mode="reduce-overhead")
+    elif impl.endswith("-compile"):
+        runner = torch.compile(model)
     else:
-        runner = torch.compile(model) if impl.endswith("-compile") else model
+        runner = model
     if args.dtype == "bf16":
         autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16)  # noqa: E731
     else:

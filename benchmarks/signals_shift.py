@@ -45,13 +45,13 @@ MODES = ("frozen", "last-k", "lora", "full", "scratch")
 
 
 def _runs(run: Path) -> dict[str, Path]:
-    found = {}
-    for mode in MODES:
-        for suffix in ("-own", ""):
-            path = run / "runs" / f"signals-{mode}{suffix if mode != 'scratch' else ''}"
-            if (path / "model.safetensors").exists():
-                found[f"{mode}{suffix if mode != 'scratch' else ''}"] = path
-    return found
+    """``{"frozen-own": RUN/runs/signals-frozen-own, …, "scratch": …}``: the run's models trained on all labels,
+    named as ``reproduce tasks`` names them (:func:`radiofm.reproduce.tasks.run_name`) without the task."""
+    from radiofm.reproduce.tasks import run_name
+
+    names = dict.fromkeys(run_name("signals", mode, 1.0, backbone) for mode in MODES for backbone in ("own", "ism"))
+    found = {name.removeprefix("signals-"): run / "runs" / name for name in names}
+    return {key: path for key, path in found.items() if (path / "model.safetensors").exists()}
 
 
 def main() -> None:

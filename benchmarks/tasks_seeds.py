@@ -19,18 +19,25 @@ import statistics
 from pathlib import Path
 
 
+def _metric(report: dict) -> float:
+    """The task's headline figure: accuracy (sensing, signals) or mean error in metres (positioning)."""
+    return report.get("accuracy", report.get("mean_error_m"))
+
+
 def main() -> None:
     from radiofm.reproduce.tasks import PRESETS, _finetune, backbone_path
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", type=Path, required=True, help="a finished reproduce tasks folder")
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--preset", default="cpu")
+    ap.add_argument("--preset", default="cpu", choices=tuple(PRESETS))
     ap.add_argument("--tasks", default="signals")
     ap.add_argument("--backbone", default="own", choices=("own", "ism"))
     ap.add_argument("--seeds", default="1,2")
     ap.add_argument("--fractions", default="0.01,0.1,1.0")
     args = ap.parse_args()
+    if not (args.run / "data").is_dir():
+        ap.error(f"{args.run} is not a reproduce tasks folder (no data/ in it)")
     base = PRESETS[args.preset]
     tasks = [t for t in args.tasks.split(",") if t]
     seeds = [int(v) for v in args.seeds.split(",") if v]
@@ -51,19 +58,13 @@ def main() -> None:
                 for mode in (base.curve_mode, "scratch"):
                     r = _finetune(task, mode, fraction, out, s, None, backbone=args.backbone)
                     rows.append({"seed": seed, **r})
-                    metric = r.get("accuracy", r.get("mean_error_m"))
-                    print(
-                        json.dumps({k: rows[-1][k] for k in ("seed", "task", "mode", "fraction")} | {"metric": metric})
-                    )
+                    keys = ("seed", "task", "mode", "fraction")
+                    print(json.dumps({k: rows[-1][k] for k in keys} | {"metric": _metric(r)}))
     summary = {}
     for task in tasks:
         for fraction in fractions:
             for mode in (base.curve_mode, "scratch"):
-                vals = [
-                    r.get("accuracy", r.get("mean_error_m"))
-                    for r in rows
-                    if (r["task"], r["mode"], r["fraction"]) == (task, mode, fraction)
-                ]
+                vals = [_metric(r) for r in rows if (r["task"], r["mode"], r["fraction"]) == (task, mode, fraction)]
                 summary[f"{task} {mode} {fraction:g}"] = {"values": vals, "mean": statistics.mean(vals)}
     print("| task | mode | label fraction | per seed | mean |")
     print("|---|---|---|---|---|")

@@ -1,6 +1,7 @@
-"""Stand-in segmentation models for the annotate tests: fixed class probabilities on chosen bands.
+"""Stand-in segmentation models for the annotate tests: fixed class probabilities on chosen bands, and the
+backbone of the smallest real one (``TINY_MAE``).
 
-``from band_predictors import band_predictor, NR, LTE`` (the tests folder is on ``sys.path``, as for
+``from band_predictors import band_predictor, NR, LTE, TINY_MAE`` (the tests folder is on ``sys.path``, as for
 ``fuzz_support``)."""
 
 from __future__ import annotations
@@ -9,6 +10,10 @@ import numpy as np
 
 LTE = (0.05, 0.1, 0.85)  # (noise, NR, LTE) probabilities of a band the model calls LTE
 NR = (0.05, 0.85, 0.1)
+
+# MAE backbone options of a segmentation model that builds and runs in milliseconds (32 x 48 input, 6 patches)
+TINY_MAE = dict(img_size=[32, 48], patch_size=16, embed_dim=16, depth=2, num_heads=2, decoder_embed_dim=8,
+                decoder_depth=1, decoder_num_heads=2)  # fmt: skip
 
 
 def band_predictor(bands, probs=LTE):

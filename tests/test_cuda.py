@@ -8,14 +8,12 @@ import json
 import numpy as np
 import pytest
 import torch
+from band_predictors import TINY_MAE
 
 from radiofm.cli.main import main
 from radiofm.models import create_model, load_checkpoint
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]
-
-TINY_SEG = dict(img_size=[32, 48], patch_size=16, embed_dim=16, depth=2, num_heads=2, decoder_embed_dim=8,
-                decoder_depth=1, decoder_num_heads=2)  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -81,7 +79,7 @@ def test_segmentation_probabilities_on_cuda_match_the_cpu(tmp_path):
     from radiofm.tasks.segmentation import build_segmentation_model, load_segmentation_model, predict
 
     torch.manual_seed(0)
-    net = build_segmentation_model("mae", TINY_SEG, readout="mix", head={"embed_dim": 24, "depth": 2, "num_heads": 3})
+    net = build_segmentation_model("mae", TINY_MAE, readout="mix", head={"embed_dim": 24, "depth": 2, "num_heads": 3})
     with torch.no_grad():
         for p in net.parameters():
             p.add_(torch.randn_like(p) * 0.1)

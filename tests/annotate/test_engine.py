@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from band_predictors import TINY_MAE
 
 from radiofm.annotate.engine import EngineUnsupported, load_numpy_segmenter, numpy_predictor
 from radiofm.annotate.engine_ops import gelu_, resize_matrix, sincos_2d
@@ -18,9 +19,6 @@ from radiofm.errors import CheckpointError, ConfigError
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-TINY = dict(img_size=[32, 48], patch_size=16, embed_dim=16, depth=2, num_heads=2, decoder_embed_dim=8,
-            decoder_depth=1, decoder_num_heads=2)  # fmt: skip
-
 
 def _save(path, *, readout="mix", norm=None, lora=False, seed=0, backbone=None):
     from radiofm.models import save_checkpoint
@@ -28,7 +26,7 @@ def _save(path, *, readout="mix", norm=None, lora=False, seed=0, backbone=None):
     from radiofm.tasks.segmentation import build_segmentation_model
 
     torch.manual_seed(seed)
-    model = build_segmentation_model("mae", {**TINY, **(backbone or {})}, readout=readout, norm=norm,
+    model = build_segmentation_model("mae", {**TINY_MAE, **(backbone or {})}, readout=readout, norm=norm,
                                      head={"embed_dim": 24, "depth": 2, "num_heads": 3})  # fmt: skip
     with torch.no_grad():  # non-trivial weights everywhere (fresh LayerNorms are ones/zeros)
         for p in model.parameters():

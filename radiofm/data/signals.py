@@ -1,5 +1,6 @@
 """Signal-identification datasets (CommRad RF layout and ours): a SigMF writer for the synthetic classes, a reader for
-labelled SigMF folders, the class-list check, and the spectrogram front end that turns a recording into an image.
+labelled SigMF folders and the class-list check. The spectrogram front end that turns a recording into an image is
+:mod:`radiofm.data.signals_frontend` (its names are importable from here too).
 
 Layouts read:
 
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from radiofm.data.signals_frontend import SignalSpectrogramParams, signal_spectrogram, zoom_band  # noqa: F401
 from radiofm.errors import ConfigError, DatasetError
 from radiofm.io import atomic_path, manifest_kind, write_json
 
@@ -276,99 +278,3 @@ def write_signal_dataset(
             },
         )
     return open_signal_dataset(out)
-
-
-# ------------------------------------------------------------------------------------------ spectrogram front end
-
-
-@dataclass(frozen=True)
-class SignalSpectrogramParams:
-    """How a signal-identification recording becomes a (1, H, W) dB image, with the pretraining front end's
-    conventions (:func:`radiofm.dsp.spectrogram`: periodic Hann, DC-centred rows, 10·log10(|X|² + 1e-12);
-    :func:`radiofm.dsp.resize`: anti-aliased bilinear). Unlike paper B's 16 ms segments, the image spans the capture
-    (0.25 s by default): a class shows itself by its timing (frames, bursts, lines), which 16 ms would cut off.
-
-    ``zoom_rows`` > 0 makes the image two-scale: the first H - zoom_rows rows are the whole band resized as above,
-    the last ``zoom_rows`` rows are ``zoom_rows`` FFT bins (one bin per row, time resized only) centred on the
-    strongest emission (:func:`zoom_band`). Resizing 1024 bins to 64 rows averages 16 bins (32 kHz) per row in dB,
-    so every narrowband class (AIS, POCSAG, RTTY, SSTV, …) becomes the same faint line; the zoom keeps their 2 kHz
-    structure (docs/RESULTS.md: 20-class accuracy from scratch 35.6 -> 58.8 % at 64 x 64)."""
-
-    fft_size: int = 1024  # FFT length; 2 kHz bins at 2.048 MS/s
-    win_length: int = 1024  # Hann window length, samples (<= fft_size)
-    hop: int = 1024  # frame advance, samples; 0.25 s at 2.048 MS/s → 500 frames, averaged down to the width
-    duration_s: float | None = None  # seconds of the recording used (from offset_s); None = all of it
-    offset_s: float = 0.0  # where the used span starts, seconds
-    image_size: tuple[int, int] = (224, 224)  # (H = frequency, W = time) after resizing
-    nonfinite: str = "error"  # NaN/Inf samples: "error" or "repair" (zeroed, with a warning)
-    zoom_rows: int = 0  # > 0: the last rows show this many FFT bins around the strongest emission (see above)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "image_size", tuple(int(v) for v in self.image_size))
-        if not 0 <= self.zoom_rows <= self.fft_size or (self.zoom_rows and self.zoom_rows >= self.image_size[0]):
-            raise ConfigError(
-                f"zoom rows must be in [0, fft_size] and below the image height, got {self.zoom_rows} "
-                f"(fft_size {self.fft_size}, image {self.image_size})"
-            )
-        if self.win_length <= 0 or self.hop <= 0 or self.fft_size < self.win_length:
-            raise ConfigError(
-                f"need fft_size >= win_length > 0 and hop > 0, got fft_size={self.fft_size}, "
-                f"win_length={self.win_length}, hop={self.hop}"
-            )
-        if len(self.image_size) != 2 or min(self.image_size) < 1 or max(self.image_size) > 8192:
-            raise ConfigError(f"image size must be two positive sizes up to 8192, got {self.image_size}")
-        if (self.duration_s is not None and not self.duration_s > 0) or self.offset_s < 0:
-            raise ConfigError(f"duration_s must be > 0 and offset_s >= 0, got {self.duration_s}, {self.offset_s}")
-        if self.nonfinite not in ("error", "repair"):
-            raise ConfigError(f"nonfinite must be 'error' or 'repair', got {self.nonfinite!r}")
-
-
-def signal_spectrogram(recording, params: SignalSpectrogramParams | None = None) -> np.ndarray:
-    """A recording (path or :class:`~radiofm.data.Recording`) as a float32 (1, H, W) dB spectrogram image: rows are
-    frequency (row 0 = most negative, as the pretraining spectrograms), columns time."""
-    from radiofm.data.recording import Recording, open_recording
-    from radiofm.dsp import resize, spectrogram
-
-    params = params or SignalSpectrogramParams()
-    rec = recording if isinstance(recording, Recording) else open_recording(recording)
-    fs = rec.sample_rate_hz
-    start = int(round(params.offset_s * fs))
-    count = rec.n_samples - start if params.duration_s is None else int(round(params.duration_s * fs))
-    if start + count > rec.n_samples or count < params.win_length:
-        raise DatasetError(
-            f"{rec.path}: needs {count / fs:g} s from {params.offset_s:g} s (at least one {params.win_length}-sample "
-            f"window) but holds {rec.n_samples / fs:g} s"
-        )
-    iq = rec.read(start, count, nonfinite=params.nonfinite)
-    if not params.zoom_rows:
-        spec = spectrogram(iq, fft_size=params.fft_size, win_length=params.win_length, hop=params.hop)
-        return resize(spec, params.image_size, mode="bilinear").astype(np.float32, copy=False)[None]
-    power = spectrogram(iq, fft_size=params.fft_size, win_length=params.win_length, hop=params.hop, log=False)
-    (h, w), z = params.image_size, params.zoom_rows
-    lo = zoom_band(power.mean(axis=1), z)
-    db = 10.0 * np.log10(power + np.float32(1e-12))
-    full = resize(db, (h - z, w), mode="bilinear")
-    zoom = resize(db[lo : lo + z], (z, w), mode="bilinear")
-    return np.concatenate([full, zoom]).astype(np.float32, copy=False)[None]
-
-
-DC_NOTCH = 1  # bins each side of DC replaced before the peak search (a receiver's DC/LO spike is no emission)
-PEAK_SMOOTH = 5  # bins of the moving average the peak search runs on
-
-
-def zoom_band(mean_power: np.ndarray, rows: int) -> int:
-    """First bin of the ``rows``-bin window centred on the strongest emission of a DC-centred mean power spectrum
-    (F,): the DC bin and its ``DC_NOTCH`` neighbours each side are replaced by the median of the 5 bins beyond
-    them on both sides, the spectrum is smoothed over ``PEAK_SMOOTH`` bins, and the window is centred on its maximum
-    and shifted inside the band at the edges."""
-    f = mean_power.shape[0]
-    if not 0 < rows <= f:
-        raise ConfigError(f"zoom of {rows} rows does not fit a {f}-bin spectrum")
-    avg = np.asarray(mean_power, dtype=np.float64).copy()
-    dc, n = f // 2, DC_NOTCH
-    side = np.r_[avg[max(dc - n - 5, 0) : max(dc - n, 0)], avg[dc + n + 1 : dc + n + 6]]
-    if side.size:
-        avg[max(dc - n, 0) : dc + n + 1] = np.median(side)
-    smooth = np.convolve(avg, np.ones(PEAK_SMOOTH) / PEAK_SMOOTH, mode="same")
-    centre = int(np.argmax(smooth))
-    return min(max(centre - rows // 2, 0), f - rows)

@@ -15,8 +15,10 @@ Front end (one image per item, at the backbone's input size (H, W), 224 x 224 fo
   because a longer one (finer bins for Morse/RTTY) would be averaged away by the resize to 224 rows anyway.
   Two-scale by default (``zoom_rows``, auto = half the image height): the upper half is the whole band, the lower
   half one FFT bin per row around the strongest emission, where the narrowband classes keep their structure
-  (:class:`radiofm.data.signals.SignalSpectrogramParams`). ``--zoom-rows 0`` gives the one-scale image of
+  (:class:`radiofm.data.signals_frontend.SignalSpectrogramParams`). ``--zoom-rows 0`` gives the one-scale image of
   checkpoints made before it (a checkpoint records its front end; one without ``zoom_rows`` is one-scale).
+  ``--fine-rows N`` (opt-in) adds N rows of a 16384-point FFT (125 Hz bins) on the emission: RTTY and SSTV gain,
+  wideband classes lose the band rows it takes; the 20-class mean did not move at 64 x 64 (docs/RESULTS.md).
 - PNG: the follow-up's transform (rotate 90° CCW, greyscale, bicubic resize, (x - 0.5) / 0.5).
 
 Either way the model standardises each image itself (per-sample mean/std), so dB and grey levels look alike.
@@ -84,36 +86,52 @@ def auto_zoom_rows(image_size: tuple[int, int], fft_size: int) -> int:
 
 
 def frontend_config(
-    fmt: str, image_size: tuple[int, int], *, fft_size: int = 1024, hop: int = 1024, zoom_rows: int | None = None
+    fmt: str,
+    image_size: tuple[int, int],
+    *,
+    fft_size: int = 1024,
+    hop: int = 1024,
+    zoom_rows: int | None = None,
+    fine_rows: int = 0,
+    fine_fft_size: int = 16384,
 ) -> dict:
     """The front end a checkpoint records (config["frontend"]) and evaluation repeats. ``zoom_rows`` None: the
-    default (:func:`auto_zoom_rows`); 0: one-scale (then not recorded, as before the zoom existed)."""
+    default (:func:`auto_zoom_rows`); 0: one-scale (then not recorded, as before the zoom existed). ``fine_rows``
+    > 0 adds the fine zoom (recorded with its FFT length; a checkpoint without it has none)."""
     if fmt not in FORMATS:
         raise ConfigError(f"front end format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     out = {"format": fmt, "image_size": [int(v) for v in image_size]}
     if fmt == "sigmf":
         zoom = auto_zoom_rows(image_size, fft_size) if zoom_rows is None else int(zoom_rows)
         SignalSpectrogramParams(
-            fft_size=fft_size, win_length=fft_size, hop=hop, image_size=image_size, zoom_rows=zoom
-        )  # validates
+            fft_size=fft_size, win_length=fft_size, hop=hop, image_size=image_size, zoom_rows=zoom,
+            fine_rows=int(fine_rows), fine_fft_size=int(fine_fft_size),
+        )  # validates  # fmt: skip
         out.update(fft_size=int(fft_size), hop=int(hop))
         if zoom:
             out["zoom_rows"] = zoom
+        if fine_rows:
+            out.update(fine_rows=int(fine_rows), fine_fft_size=int(fine_fft_size))
     return out
+
+
+def frontend_params(frontend: dict) -> SignalSpectrogramParams:
+    """The SigMF front end a recorded ``frontend`` (:func:`frontend_config`) describes."""
+    return SignalSpectrogramParams(
+        fft_size=frontend["fft_size"],
+        win_length=frontend["fft_size"],
+        hop=frontend["hop"],
+        image_size=tuple(frontend["image_size"]),
+        zoom_rows=int(frontend.get("zoom_rows", 0)),
+        fine_rows=int(frontend.get("fine_rows", 0)),
+        fine_fft_size=int(frontend.get("fine_fft_size", 16384)),
+    )
 
 
 def load_images(files: LabelledFiles, frontend: dict, *, progress: bool = False) -> np.ndarray:
     """float32 (N, 1, H, W): every item of ``files`` through the front end ``frontend`` (:func:`frontend_config`)."""
     size = tuple(frontend["image_size"])
-    params = None
-    if frontend["format"] == "sigmf":
-        params = SignalSpectrogramParams(
-            fft_size=frontend["fft_size"],
-            win_length=frontend["fft_size"],
-            hop=frontend["hop"],
-            image_size=size,
-            zoom_rows=int(frontend.get("zoom_rows", 0)),
-        )
+    params = frontend_params(frontend) if frontend["format"] == "sigmf" else None
     out = np.empty((len(files), 1, *size), dtype=np.float32)
     bar = tqdm(files.items, desc="spectrograms", unit="item", disable=not progress, leave=False, file=sys.stderr)
     for i, (path, _) in enumerate(bar):
@@ -252,6 +270,8 @@ class SignalsConfig(ft.FinetuneConfig):
     fft_size: int = 1024  # SigMF front end: FFT length (and Hann window), 2 kHz bins at 2.048 MS/s
     hop: int = 1024  # SigMF front end: frame advance in samples
     zoom_rows: int | None = None  # SigMF front end: rows of the zoom on the strongest emission; None: half the height
+    fine_rows: int = 0  # SigMF front end: rows of the fine zoom (a fine_fft_size FFT) on that emission; 0: none
+    fine_fft_size: int = 16384  # SigMF front end: the fine zoom's FFT length (125 Hz bins at 2.048 MS/s)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -263,6 +283,9 @@ class SignalsConfig(ft.FinetuneConfig):
             raise ConfigError(f"--fft-size must be >= 16 and --hop >= 1, got {self.fft_size}, {self.hop}")
         if self.zoom_rows is not None and self.zoom_rows < 0:
             raise ConfigError(f"--zoom-rows must be >= 0, got {self.zoom_rows}")
+        if self.fine_rows < 0 or self.fine_fft_size < 16:
+            raise ConfigError(f"--fine-rows must be >= 0 and --fine-fft-size >= 16, got {self.fine_rows}, "
+                              f"{self.fine_fft_size}")  # fmt: skip
 
 
 def finetune_signals(
@@ -286,8 +309,9 @@ def finetune_signals(
         raise DatasetError(f"{data}: signal identification needs at least 2 classes, found {classes}")
     family, bcfg, init_info = ft.backbone_config(config)
     frontend = frontend_config(
-        fmt, tuple(bcfg["img_size"]), fft_size=config.fft_size, hop=config.hop, zoom_rows=config.zoom_rows
-    )
+        fmt, tuple(bcfg["img_size"]), fft_size=config.fft_size, hop=config.hop, zoom_rows=config.zoom_rows,
+        fine_rows=config.fine_rows, fine_fft_size=config.fine_fft_size,
+    )  # fmt: skip
     labels = np.array([classes.index(label) for _, label in files.items], dtype=np.int64)
     t0 = time.perf_counter()
     full = SignalImages(cached_images(files, frontend, progress=train.progress), labels)

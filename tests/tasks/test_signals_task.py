@@ -14,6 +14,7 @@ from radiofm.tasks.signals import (
     SignalsTask,
     build_signals_model,
     frontend_config,
+    frontend_params,
     open_labelled,
     time_roll,
 )
@@ -113,6 +114,20 @@ def test_frontend_config_records_the_stft_only_for_sigmf():
         frontend_config("wav", (64, 64))
     with torch.no_grad():
         assert torch.isfinite(_tiny_model()(torch.zeros(1, 1, 32, 32))).all()
+
+
+def test_the_fine_zoom_is_recorded_and_read_back_and_absent_from_older_records():
+    fine = frontend_config("sigmf", (64, 32), fine_rows=16, fine_fft_size=8192)
+    assert fine == {"format": "sigmf", "image_size": [64, 32], "fft_size": 1024, "hop": 1024, "zoom_rows": 32,
+                    "fine_rows": 16, "fine_fft_size": 8192}  # fmt: skip
+    params = frontend_params(fine)
+    assert (params.zoom_rows, params.fine_rows, params.fine_fft_size, params.image_size) == (32, 16, 8192, (64, 32))
+    older = frontend_params(frontend_config("sigmf", (64, 32)))  # a checkpoint made before the fine zoom
+    assert older.fine_rows == 0 and older.zoom_rows == 32
+    with pytest.raises(ConfigError, match="below the image height"):
+        frontend_config("sigmf", (64, 32), fine_rows=32)  # 32 zoom + 32 fine rows leave no band
+    with pytest.raises(ConfigError, match="--fine-rows"):
+        SignalsConfig(init=None, mode="scratch", model="vit-tiny", fine_rows=-1)
 
 
 def test_front_end_images_are_cached_and_rebuilt_when_a_file_changes(tmp_path):

@@ -23,6 +23,19 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
         help="SigMF front end: image rows showing one FFT bin each around the strongest emission "
         "(default: half the image height; 0: the whole band only)",
     )
+    p.add_argument(
+        "--fine-rows",
+        type=_args.non_negative_int,
+        default=0,
+        help="SigMF front end: image rows showing bins of a --fine-fft-size FFT around that emission, below the "
+        "zoom (default 0: none)",
+    )
+    p.add_argument(
+        "--fine-fft-size",
+        type=_args.positive_int,
+        default=16384,
+        help="SigMF front end: FFT length of the fine zoom (default 16384: 125 Hz bins at 2.048 MS/s)",
+    )
 
 
 def run_finetune(args: argparse.Namespace) -> int:
@@ -37,6 +50,8 @@ def run_finetune(args: argparse.Namespace) -> int:
         fft_size=args.fft_size,
         hop=args.hop,
         zoom_rows=args.zoom_rows,
+        fine_rows=args.fine_rows,
+        fine_fft_size=args.fine_fft_size,
     )
     train = _args.train_config(args)
     result = finetune_signals(args.data, config, train, args.out, resume=args.resume, log=_args.say)

@@ -48,6 +48,7 @@ class SignalSpectrogramParams:
     zoom_rows: int = 0  # > 0: rows showing this many FFT bins around the strongest emission
     fine_rows: int = 0  # > 0: rows showing this many bins of the fine_fft_size FFT around that emission
     fine_fft_size: int = 16384  # the fine zoom's FFT length (and Hann window, and hop); 125 Hz at 2.048 MS/s
+    sample_rate_hz: float | None = None  # the training rate: other rates get FFTs scaled to its bin width (below)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "image_size", tuple(int(v) for v in self.image_size))
@@ -70,11 +71,19 @@ class SignalSpectrogramParams:
             raise ConfigError(f"duration_s must be > 0 and offset_s >= 0, got {self.duration_s}, {self.offset_s}")
         if self.nonfinite not in ("error", "repair"):
             raise ConfigError(f"nonfinite must be 'error' or 'repair', got {self.nonfinite!r}")
+        if self.sample_rate_hz is not None and not 0 < self.sample_rate_hz < 1e11:
+            raise ConfigError(f"sample_rate_hz must be a positive rate, got {self.sample_rate_hz}")
 
 
 def signal_spectrogram(recording, params: SignalSpectrogramParams | None = None) -> np.ndarray:
     """A recording (path or :class:`~radiofm.data.Recording`) as a float32 (1, H, W) dB spectrogram image: rows are
-    frequency (row 0 = most negative, as the pretraining spectrograms), columns time."""
+    frequency (row 0 = most negative, as the pretraining spectrograms), columns time.
+
+    With ``params.sample_rate_hz`` set and a recording at another rate, every FFT, window and hop is scaled by the
+    rate ratio (1024 points at 2.048 MS/s become 1200 at 2.4 MS/s): the same 2 kHz bins and 0.5 ms frames as in
+    training. The whole captured band is kept (a wider one is resized into the band rows like any other; a narrower
+    one is padded with each frame's median power to the training band). Measured against resampling the samples and
+    against cutting the spectrum to the training band, this kept the most accuracy (docs/RESULTS.md, session 29)."""
     from radiofm.data.recording import Recording, open_recording
     from radiofm.dsp import resize, spectrogram
 
@@ -83,18 +92,30 @@ def signal_spectrogram(recording, params: SignalSpectrogramParams | None = None)
     fs = rec.sample_rate_hz
     start = int(round(params.offset_s * fs))
     count = rec.n_samples - start if params.duration_s is None else int(round(params.duration_s * fs))
-    need = max(params.win_length, params.fine_fft_size if params.fine_rows else 0)
+    target = params.sample_rate_hz
+    scale = 1.0 if target is None or abs(fs - target) <= 1e-6 * target else fs / target
+    need = round(max(params.win_length, params.fine_fft_size if params.fine_rows else 0) * scale)
     if start + count > rec.n_samples or count < need:
         raise DatasetError(
             f"{rec.path}: needs {count / fs:g} s from {params.offset_s:g} s (at least one {need}-sample window) but "
             f"holds {rec.n_samples / fs:g} s"
         )
     iq = rec.read(start, count, nonfinite=params.nonfinite)
+
+    def stft(fft_size: int, win_length: int, hop: int, log: bool) -> np.ndarray:
+        if scale == 1.0:
+            return spectrogram(iq, fft_size=fft_size, win_length=win_length, hop=hop, log=log)
+        n = [max(1, round(v * scale)) for v in (fft_size, win_length, hop)]
+        power = spectrogram(iq, fft_size=n[0], win_length=n[1], hop=n[2], log=False)
+        power = power if power.shape[0] >= fft_size else pad_band(power, fft_size)
+        power /= np.float32(scale**2)  # |X|^2 of a tone and of noise of the same PSD both grow with the window^2
+        return 10.0 * np.log10(power + np.float32(1e-12)) if log else power
+
     (h, w), z, f = params.image_size, params.zoom_rows, params.fine_rows
     if not z and not f:
-        spec = spectrogram(iq, fft_size=params.fft_size, win_length=params.win_length, hop=params.hop)
+        spec = stft(params.fft_size, params.win_length, params.hop, True)
         return resize(spec, params.image_size, mode="bilinear").astype(np.float32, copy=False)[None]
-    power = spectrogram(iq, fft_size=params.fft_size, win_length=params.win_length, hop=params.hop, log=False)
+    power = stft(params.fft_size, params.win_length, params.hop, False)
     mean = power.mean(axis=1)
     db = 10.0 * np.log10(power + np.float32(1e-12))
     parts = [resize(db, (h - z - f, w), mode="bilinear")]
@@ -103,10 +124,22 @@ def signal_spectrogram(recording, params: SignalSpectrogramParams | None = None)
         parts.append(resize(db[lo : lo + z], (z, w), mode="bilinear"))
     if f:
         n = params.fine_fft_size
-        fine = spectrogram(iq, fft_size=n, win_length=n, hop=n, log=False)
-        lo = fine_band(fine.mean(axis=1), f, coarse_peak=emission_bin(mean), coarse_bins=params.fft_size)
+        fine = stft(n, n, n, False)
+        lo = fine_band(fine.mean(axis=1), f, coarse_peak=emission_bin(mean), coarse_bins=len(mean))
         parts.append(resize(10.0 * np.log10(fine[lo : lo + f] + np.float32(1e-12)), (f, w), mode="bilinear"))
     return np.concatenate(parts).astype(np.float32, copy=False)[None]
+
+
+def pad_band(power: np.ndarray, bins: int) -> np.ndarray:
+    """A DC-centred power spectrogram (F', T) of F' < ``bins`` rows widened to ``bins`` rows of the same width, DC
+    on row ``bins // 2``: the rows a narrower recording did not capture hold each frame's median power (its noise
+    floor)."""
+    have, t = power.shape
+    out = np.empty((bins, t), dtype=power.dtype)
+    out[...] = np.median(power, axis=0)
+    c = bins // 2 - have // 2
+    out[c : c + have] = power
+    return out
 
 
 def emission_bin(mean_power: np.ndarray) -> int:

@@ -19,6 +19,8 @@ Front end (one image per item, at the backbone's input size (H, W), 224 x 224 fo
   checkpoints made before it (a checkpoint records its front end; one without ``zoom_rows`` is one-scale).
   ``--fine-rows N`` (opt-in) adds N rows of a 16384-point FFT (125 Hz bins) on the emission: RTTY and SSTV gain,
   wideband classes lose the band rows it takes; the 20-class mean did not move at 64 x 64 (docs/RESULTS.md).
+  A recording at another rate than the training set's (recorded in the checkpoint; older checkpoints record none)
+  is analysed with FFTs scaled to the training bins: 2 kHz bins and 0.5 ms frames at any rate.
 - PNG: the follow-up's transform (rotate 90° CCW, greyscale, bicubic resize, (x - 0.5) / 0.5).
 
 Either way the model standardises each image itself (per-sample mean/std), so dB and grey levels look alike.
@@ -94,10 +96,12 @@ def frontend_config(
     zoom_rows: int | None = None,
     fine_rows: int = 0,
     fine_fft_size: int = 16384,
+    sample_rate_hz: float | None = None,
 ) -> dict:
     """The front end a checkpoint records (config["frontend"]) and evaluation repeats. ``zoom_rows`` None: the
     default (:func:`auto_zoom_rows`); 0: one-scale (then not recorded, as before the zoom existed). ``fine_rows``
-    > 0 adds the fine zoom (recorded with its FFT length; a checkpoint without it has none)."""
+    > 0 adds the fine zoom (recorded with its FFT length; a checkpoint without it has none). ``sample_rate_hz``:
+    the training rate, whose bin width and frame duration every recording is analysed at (none: as recorded)."""
     if fmt not in FORMATS:
         raise ConfigError(f"front end format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     out = {"format": fmt, "image_size": [int(v) for v in image_size]}
@@ -105,13 +109,15 @@ def frontend_config(
         zoom = auto_zoom_rows(image_size, fft_size) if zoom_rows is None else int(zoom_rows)
         SignalSpectrogramParams(
             fft_size=fft_size, win_length=fft_size, hop=hop, image_size=image_size, zoom_rows=zoom,
-            fine_rows=int(fine_rows), fine_fft_size=int(fine_fft_size),
+            fine_rows=int(fine_rows), fine_fft_size=int(fine_fft_size), sample_rate_hz=sample_rate_hz,
         )  # validates  # fmt: skip
         out.update(fft_size=int(fft_size), hop=int(hop))
         if zoom:
             out["zoom_rows"] = zoom
         if fine_rows:
             out.update(fine_rows=int(fine_rows), fine_fft_size=int(fine_fft_size))
+        if sample_rate_hz is not None:
+            out["sample_rate_hz"] = float(sample_rate_hz)
     return out
 
 
@@ -125,7 +131,18 @@ def frontend_params(frontend: dict) -> SignalSpectrogramParams:
         zoom_rows=int(frontend.get("zoom_rows", 0)),
         fine_rows=int(frontend.get("fine_rows", 0)),
         fine_fft_size=int(frontend.get("fine_fft_size", 16384)),
+        sample_rate_hz=frontend.get("sample_rate_hz"),
     )
+
+
+def training_rate(files: LabelledFiles, fmt: str) -> float | None:
+    """The sample rate a SigMF training set is imaged at: its first recording's (others, in training or later, are
+    analysed on its bins: :func:`radiofm.data.signals_frontend.signal_spectrogram`); None for PNG images."""
+    if fmt != "sigmf" or not files.items:
+        return None
+    from radiofm.data.recording import open_recording
+
+    return open_recording(files.items[0][0]).sample_rate_hz
 
 
 def load_images(files: LabelledFiles, frontend: dict, *, progress: bool = False) -> np.ndarray:
@@ -310,7 +327,7 @@ def finetune_signals(
     family, bcfg, init_info = ft.backbone_config(config)
     frontend = frontend_config(
         fmt, tuple(bcfg["img_size"]), fft_size=config.fft_size, hop=config.hop, zoom_rows=config.zoom_rows,
-        fine_rows=config.fine_rows, fine_fft_size=config.fine_fft_size,
+        fine_rows=config.fine_rows, fine_fft_size=config.fine_fft_size, sample_rate_hz=training_rate(files, fmt),
     )  # fmt: skip
     labels = np.array([classes.index(label) for _, label in files.items], dtype=np.int64)
     t0 = time.perf_counter()

@@ -1,11 +1,13 @@
 """The fine zoom of the signal-identification front end: where it looks, what it resolves, what it refuses. (The one-
 and two-scale images are tested in test_signals_data.py.)"""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from radiofm.data import write_sigmf
-from radiofm.data.signals_frontend import SignalSpectrogramParams, fine_band, signal_spectrogram
+from radiofm.data.signals_frontend import SignalSpectrogramParams, fine_band, pad_band, signal_spectrogram
 from radiofm.errors import ConfigError, DatasetError
 
 FS = 2.048e6
@@ -64,3 +66,34 @@ def test_fine_zoom_settings_refused_or_too_long_for_the_recording(tmp_path):
     with pytest.raises(DatasetError, match=r"short\.sigmf-meta: .*16384-sample window") as exc:
         signal_spectrogram(tmp_path / "short.sigmf-meta", SignalSpectrogramParams(image_size=(64, 16), fine_rows=8))
     assert "\n" not in str(exc.value)
+
+
+def _fsk_capture(path, rate_hz: float):
+    """0.05 s of 2-FSK 10 kHz apart (tones 5 bins of 2 kHz apart) at +300 kHz, recorded at ``rate_hz``."""
+    n = int(rate_hz * 0.05)
+    rng = np.random.default_rng(3)
+    freq = 300e3 + 10e3 * ((np.arange(n) * 100 / rate_hz).astype(int) % 2 - 0.5)
+    x = 0.5 * np.exp(2j * np.pi * np.cumsum(freq) / rate_hz) + rng.normal(0, 0.01, (n, 2)) @ [1, 1j]
+    write_sigmf(path, x.astype(np.complex64), sample_rate_hz=rate_hz)
+    return path.with_suffix(".sigmf-meta")
+
+
+def test_another_rate_is_analysed_on_the_training_bins(tmp_path):
+    params = SignalSpectrogramParams(image_size=(64, 16), zoom_rows=32, sample_rate_hz=FS)
+    plain = dataclasses.replace(params, sample_rate_hz=None)
+    a, b = _fsk_capture(tmp_path / "a", FS), _fsk_capture(tmp_path / "b", 2.4e6)
+    native, other, unscaled = (signal_spectrogram(p, q)[0] for p, q in ((a, params), (b, params), (b, plain)))
+    zoom = [img[32:].max(axis=1) for img in (native, other, unscaled)]  # the two tones over the zoom rows (dB)
+    assert np.abs(zoom[1] - zoom[0]).max() < 5  # 2 kHz rows at both rates: the same profile, noise aside
+    assert np.abs(zoom[2] - zoom[0]).max() > 15  # unscaled, 2.34 kHz rows: the tones land on other rows
+    assert other.shape == native.shape and np.isfinite(other).all()
+    assert np.array_equal(signal_spectrogram(a, params), signal_spectrogram(a, plain))  # nothing changes at the rate
+    assert signal_spectrogram(_fsk_capture(tmp_path / "c", 1.8e6), params).shape == (1, 64, 16)  # narrower: padded
+
+
+def test_pad_band_keeps_dc_in_the_middle_and_fills_with_the_noise_floor():
+    p = np.arange(12, dtype=np.float32)[:, None] * np.ones((1, 3), np.float32)  # 12 rows, DC on row 6
+    padded = pad_band(p, 16)[:, 0]  # DC on row 8
+    assert padded[2:14].tolist() == list(range(12)) and (padded[[0, 1, 14, 15]] == 5.5).all()  # median elsewhere
+    with pytest.raises(ConfigError, match="sample_rate_hz"):
+        SignalSpectrogramParams(sample_rate_hz=0.0)

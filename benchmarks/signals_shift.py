@@ -11,7 +11,8 @@ same emissions as far as the changed setting leaves the generator's draws in ste
 - ``ci16``: 16-bit samples (another receiver's ADC; no cu8 quantisation);
 - ``cfo-10k``: CFO within ±10 kHz and drift within ±200 Hz/s (a poorer oscillator);
 - ``clean``: no fading and no receiver impairments (a lab bench);
-- ``rate-2.4M``: 2.4 MS/s (another common RTL-SDR rate: the FFT bins are 2.34 kHz wide instead of 2 kHz).
+- ``rate-2.4M``: 2.4 MS/s (another common RTL-SDR rate: a 1024-point FFT has 2.34 kHz bins; checkpoints made
+  since session 29 record their training rate and are analysed on its 2 kHz bins instead).
 
 Each model in ``RUN/runs/signals-*`` trained on all labels (frozen, last-2, LoRA, full from the run's backbone,
 and scratch) is evaluated on each regime with ``radiofm.tasks.signals_eval.evaluate_signals_run``, as ``radiofm

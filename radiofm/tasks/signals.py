@@ -18,7 +18,8 @@ Front end (one image per item, at the backbone's input size (H, W), 224 x 224 fo
   (:class:`radiofm.data.signals_frontend.SignalSpectrogramParams`). ``--zoom-rows 0`` gives the one-scale image of
   checkpoints made before it (a checkpoint records its front end; one without ``zoom_rows`` is one-scale).
   ``--fine-rows N`` (opt-in) adds N rows of a 16384-point FFT (125 Hz bins) on the emission: RTTY and SSTV gain,
-  wideband classes lose the band rows it takes; the 20-class mean did not move at 64 x 64 (docs/RESULTS.md).
+  wideband classes lose the band rows it takes; the 20-class mean did not move at 64 x 64 and fell by ~5 points
+  at 128 x 128 (docs/RESULTS.md).
   A recording at another rate than the training set's (recorded in the checkpoint; older checkpoints record none)
   is analysed with FFTs scaled to the training bins: 2 kHz bins and 0.5 ms frames at any rate.
 - PNG: the follow-up's transform (rotate 90° CCW, greyscale, bicubic resize, (x - 0.5) / 0.5).

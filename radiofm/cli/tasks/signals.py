@@ -28,7 +28,7 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
         type=_args.non_negative_int,
         default=0,
         help="SigMF front end: image rows showing bins of a --fine-fft-size FFT around that emission, below the "
-        "zoom (default 0: none)",
+        "zoom (default 0: none; narrowband classes such as RTTY gain, wideband ones lose the band rows it takes)",
     )
     p.add_argument(
         "--fine-fft-size",

@@ -109,7 +109,7 @@ def signal_spectrogram(recording, params: SignalSpectrogramParams | None = None)
         power = spectrogram(iq, fft_size=n[0], win_length=n[1], hop=n[2], log=False)
         power = power if power.shape[0] >= fft_size else pad_band(power, fft_size)
         power /= np.float32(scale**2)  # |X|^2 of a tone and of noise of the same PSD both grow with the window^2
-        return 10.0 * np.log10(power + np.float32(1e-12)) if log else power
+        return _db(power) if log else power
 
     (h, w), z, f = params.image_size, params.zoom_rows, params.fine_rows
     if not z and not f:
@@ -117,7 +117,7 @@ def signal_spectrogram(recording, params: SignalSpectrogramParams | None = None)
         return resize(spec, params.image_size, mode="bilinear").astype(np.float32, copy=False)[None]
     power = stft(params.fft_size, params.win_length, params.hop, False)
     mean = power.mean(axis=1)
-    db = 10.0 * np.log10(power + np.float32(1e-12))
+    db = _db(power)
     parts = [resize(db, (h - z - f, w), mode="bilinear")]
     if z:
         lo = zoom_band(mean, z)
@@ -126,8 +126,13 @@ def signal_spectrogram(recording, params: SignalSpectrogramParams | None = None)
         n = params.fine_fft_size
         fine = stft(n, n, n, False)
         lo = fine_band(fine.mean(axis=1), f, coarse_peak=emission_bin(mean), coarse_bins=len(mean))
-        parts.append(resize(10.0 * np.log10(fine[lo : lo + f] + np.float32(1e-12)), (f, w), mode="bilinear"))
+        parts.append(resize(_db(fine[lo : lo + f]), (f, w), mode="bilinear"))
     return np.concatenate(parts).astype(np.float32, copy=False)[None]
+
+
+def _db(power: np.ndarray) -> np.ndarray:
+    """10·log10(power + 1e-12), as :func:`radiofm.dsp.spectrogram` with ``log=True``."""
+    return 10.0 * np.log10(power + np.float32(1e-12))
 
 
 def pad_band(power: np.ndarray, bins: int) -> np.ndarray:

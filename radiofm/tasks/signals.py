@@ -96,7 +96,7 @@ def frontend_config(
     hop: int = 1024,
     zoom_rows: int | None = None,
     fine_rows: int = 0,
-    fine_fft_size: int = 16384,
+    fine_fft_size: int = SignalSpectrogramParams.fine_fft_size,
     sample_rate_hz: float | None = None,
 ) -> dict:
     """The front end a checkpoint records (config["frontend"]) and evaluation repeats. ``zoom_rows`` None: the
@@ -131,7 +131,7 @@ def frontend_params(frontend: dict) -> SignalSpectrogramParams:
         image_size=tuple(frontend["image_size"]),
         zoom_rows=int(frontend.get("zoom_rows", 0)),
         fine_rows=int(frontend.get("fine_rows", 0)),
-        fine_fft_size=int(frontend.get("fine_fft_size", 16384)),
+        fine_fft_size=int(frontend.get("fine_fft_size", SignalSpectrogramParams.fine_fft_size)),
         sample_rate_hz=frontend.get("sample_rate_hz"),
     )
 
@@ -289,7 +289,7 @@ class SignalsConfig(ft.FinetuneConfig):
     hop: int = 1024  # SigMF front end: frame advance in samples
     zoom_rows: int | None = None  # SigMF front end: rows of the zoom on the strongest emission; None: half the height
     fine_rows: int = 0  # SigMF front end: rows of the fine zoom (a fine_fft_size FFT) on that emission; 0: none
-    fine_fft_size: int = 16384  # SigMF front end: the fine zoom's FFT length (125 Hz bins at 2.048 MS/s)
+    fine_fft_size: int = SignalSpectrogramParams.fine_fft_size  # SigMF front end: the fine zoom's FFT length
 
     def __post_init__(self) -> None:
         super().__post_init__()

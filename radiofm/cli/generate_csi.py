@@ -38,6 +38,12 @@ def add_generators(gsub) -> None:
     p.add_argument("--train", type=_args.positive_int, default=3100, help="training UEs (default 3100)")
     p.add_argument("--test", type=_args.positive_int, default=776, help="test UEs (default 776)")
     p.add_argument("--seed", type=_args.non_negative_int, default=0, help="seed: same seed, same bytes")
+    p.add_argument(
+        "--phase",
+        action="store_true",
+        help="also 4 phase channels (each BS's phase relative to its first antenna and tone, in [-1, 1]): "
+        "features (N, 8, H, W); the public files hold magnitude only",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(run=_run_positioning)
 
@@ -61,7 +67,12 @@ def _run_sensing(args: argparse.Namespace) -> int:
 
 def _run_positioning(args: argparse.Namespace) -> int:
     from radiofm.data.positioning import write_positioning_files
+    from radiofm.synth.positioning import PositioningConfig
 
-    paths = write_positioning_files(args.out, args.train, args.test, seed=args.seed, progress=not args.no_progress)
-    print(f"wrote {args.train} training and {args.test} test UEs to {paths['train'].parent}")
+    config = PositioningConfig(phase=args.phase)
+    paths = write_positioning_files(
+        args.out, args.train, args.test, seed=args.seed, config=config, progress=not args.no_progress
+    )
+    channels = "magnitude and phase" if args.phase else "magnitude"
+    print(f"wrote {args.train} training and {args.test} test UEs ({channels}) to {paths['train'].parent}")
     return 0

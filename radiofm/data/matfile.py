@@ -75,6 +75,35 @@ def load_mat(path: str | os.PathLike, names: Sequence[str]) -> tuple[str, dict[s
     return "5", {k: np.asarray(mat[k]) for k in names if k in mat}, found
 
 
+def mat_shapes(path: str | os.PathLike) -> tuple[str, dict[str, tuple[int, ...]]]:
+    """The variables of a .mat file (v5 or v7.3) and their shapes, without reading their data.
+
+    Returns (version "5" or "7.3", {name: shape as :func:`load_mat` would return it}); v7.3 names may be paths
+    into groups. DatasetError naming the file when it is missing or unreadable.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such file")
+    if is_hdf5(path):
+        import h5py
+
+        try:
+            with h5py.File(path, "r") as f:
+                shapes: dict[str, tuple[int, ...]] = {}
+                f.visititems(lambda n, obj: shapes.setdefault(n, obj.shape) if isinstance(obj, h5py.Dataset) else None)
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError) as exc:
+            raise DatasetError(f"{path}: unreadable MATLAB v7.3 (HDF5) file ({_short(exc)})") from None
+        return "7.3", {n: tuple(int(d) for d in v) for n, v in shapes.items() if not n.startswith("#")}
+    import scipy.io
+
+    check_mat5(path)  # as in load_mat: the layout is checked before scipy's compiled reader sees it
+    try:
+        found = scipy.io.whosmat(path)
+    except Exception as exc:  # the same many exception types as loadmat
+        raise DatasetError(f"{path}: unreadable .mat file ({_short(exc)})") from None
+    return "5", {name: tuple(int(d) for d in shape) for name, shape, _ in found}
+
+
 def _load_h5(path: Path, names: Sequence[str]) -> tuple[dict[str, np.ndarray], list[str]]:
     import h5py
 
@@ -118,4 +147,4 @@ def write_mat73(path: str | os.PathLike, variables: Mapping[str, np.ndarray]) ->
         fh.write(header.ljust(_USERBLOCK, b"\x00"))
 
 
-__all__ = ["is_hdf5", "load_mat", "write_mat73"]
+__all__ = ["is_hdf5", "load_mat", "mat_shapes", "write_mat73"]

@@ -34,7 +34,7 @@ import numpy as np
 from tqdm import tqdm
 
 from radiofm.data.channel_norm import ChannelNorm, fit_channel_norm
-from radiofm.data.matfile import listed, load_mat, write_mat73
+from radiofm.data.matfile import listed, load_mat, mat_shapes, write_mat73
 from radiofm.errors import ConfigError, DatasetError
 from radiofm.io import atomic_path, read_json, write_json
 from radiofm.synth.body_motion import ACTIVITIES
@@ -134,6 +134,39 @@ class NTUFiDataset:
 
     def __repr__(self) -> str:
         return f"NTUFiDataset({str(self.root)!r}, split={self.split!r}, files={len(self)})"
+
+
+def check_ntufi(root: str | os.PathLike) -> dict[str, int]:
+    """Check a whole NTU-Fi HAR folder before long work: both splits in the layout, every file's ``CSIamp`` present
+    with the right shape (from the file headers; the data are not read), and no test class without training
+    files. DatasetError (one line, naming the file) at the first problem; returns the file count per split."""
+    counts = {}
+    for split in SPLIT_DIRS:
+        files, _ = _scan(Path(root), split)
+        for path in files:
+            _, shapes = mat_shapes(path)
+            if KEY not in shapes:
+                raise DatasetError(f"{path}: no '{KEY}' variable (found: {listed(sorted(shapes))})")
+            rows = N_ANTENNAS * N_SUBCARRIERS
+            if shapes[KEY] not in ((rows, N_SAMPLES), (N_SAMPLES, rows)):
+                raise DatasetError(
+                    f"{path}: '{KEY}' has shape {shapes[KEY]}, expected {rows}x{N_SAMPLES} (3 antennas x 114 x 2000)"
+                )
+        counts[split] = len(files)
+    check_split_classes(root)
+    return counts
+
+
+def check_split_classes(root: str | os.PathLike) -> None:
+    """DatasetError when the test split holds a class with no training files (it could never be predicted)."""
+    root = Path(root)
+    if not (root / SPLIT_DIRS["test"]).is_dir():
+        return
+    train, test = (set(_scan(root, split)[1]) for split in ("train", "test"))
+    missing = sorted(test - train)
+    if missing:
+        names = ", ".join(CLASSES[i] for i in missing)
+        raise DatasetError(f"{root}: class(es) {names} in {SPLIT_DIRS['test']}/ but not in {SPLIT_DIRS['train']}/")
 
 
 def open_ntufi(root: str | os.PathLike, split: str = "train", *, transform: Callable | None = None) -> NTUFiDataset:
@@ -274,6 +307,8 @@ __all__ = [
     "SENSING_IMAGE_SIZE",
     "SPLIT_DIRS",
     "NTUFiDataset",
+    "check_ntufi",
+    "check_split_classes",
     "fit_sensing_norm",
     "open_ntufi",
     "read_csi_mat",

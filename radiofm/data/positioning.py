@@ -164,7 +164,7 @@ def write_positioning_files(
     with atomic_path(out) as tmp:  # the folder appears complete or not at all
         tmp.mkdir()
         for s, (split, pos) in enumerate((("train", train_pos), ("test", test_pos))):
-            feats = np.empty((len(pos), config.n_bs, config.n_antennas, config.n_subcarriers), np.float32)
+            feats = np.empty((len(pos), config.n_channels, config.n_antennas, config.n_subcarriers), np.float32)
             for j, i in enumerate(range(0, len(pos), _CHUNK)):
                 rng = np.random.default_rng(np.random.SeedSequence([int(seed), 10 + s, j]))
                 feats[i : i + _CHUNK] = synth.csi_features(scene, pos[i : i + _CHUNK], rng)
@@ -198,7 +198,8 @@ def _manifest(scene, config, seed: int, n_train: int, n_test: int) -> dict:
         "n_train": int(n_train),
         "n_test": int(n_test),
         "min_separation_m": 0.25,
-        "features": "(N, C=base stations, H=receive antennas, W=subcarriers), normalised |H|",
+        "features": "(N, C, H=receive antennas, W=subcarriers): C = base stations, normalised |H|"
+        + (", then as many channels of relative phase / pi" if config.phase else ""),
         "scene": scene.describe(),
         "scaler": PositionScaler((0.0, 0.0, 0.0), box).to_dict(),
     }

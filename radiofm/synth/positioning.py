@@ -66,6 +66,11 @@ class PositioningConfig:
     def n_bs(self) -> int:
         return len(self.bs_m)
 
+    @property
+    def n_channels(self) -> int:
+        """Image channels C: one magnitude channel per BS, and as many phase channels with ``phase``."""
+        return self.n_bs * (2 if self.phase else 1)
+
 
 @dataclass(frozen=True)
 class Scene:

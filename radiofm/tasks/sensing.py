@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from radiofm.data.ntufi import CLASSES, N_ANTENNAS, SPLIT_DIRS, open_ntufi
+from radiofm.data.ntufi import CLASSES, N_ANTENNAS, SPLIT_DIRS, check_split_classes, open_ntufi
 from radiofm.data.splits import label_subset, train_val_split
 from radiofm.errors import ConfigError, DatasetError
 from radiofm.io import atomic_path, write_json
@@ -68,18 +68,6 @@ class SensingTask:
         y = batch["y"].long().to(logits.device)
         loss = F.cross_entropy(logits.float(), y, label_smoothing=self.label_smoothing)
         return loss, {"acc": float((logits.argmax(1) == y).float().mean())}
-
-
-def check_split_classes(root: str | Path) -> None:
-    """DatasetError when the test split holds a class with no training files (it could never be predicted)."""
-    root = Path(root)
-    if not (root / SPLIT_DIRS["test"]).is_dir():
-        return
-    train, test = open_ntufi(root, "train"), open_ntufi(root, "test")
-    missing = sorted(set(np.unique(test.labels)) - set(np.unique(train.labels)))
-    if missing:
-        names = ", ".join(CLASSES[i] for i in missing)
-        raise DatasetError(f"{root}: class(es) {names} in {SPLIT_DIRS['test']}/ but not in {SPLIT_DIRS['train']}/")
 
 
 def finetune_sensing(

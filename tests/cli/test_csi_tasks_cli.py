@@ -99,3 +99,17 @@ def test_bad_input_is_one_line_and_exit_2_with_no_output(world, tmp_path, capsys
     ev = tmp_path / "ev"
     argv = ["evaluate", "positioning", "--model", str(world / "mae"), "--data", str(world / "pos"), "--out", str(ev)]
     assert "checkpoint" in _one_line_error(capsys, argv, ev)
+
+
+def test_generate_positioning_with_phase_channels(tmp_path, capsys):
+    import h5py
+
+    argv = ["generate", "positioning", "--out", str(tmp_path / "pos"), "--train", "6", "--test", "3", "--phase"]
+    assert main([*argv, "--no-progress"]) == 0
+    assert "(magnitude and phase)" in capsys.readouterr().out
+    with h5py.File(tmp_path / "pos" / "train.mat", "r") as f:
+        features = f["features"][()]
+    assert features.shape == (6, 8, 16, 193)  # 4 magnitude channels, then 4 phase channels
+    assert features[:, :4].min() >= 0 and features[:, 4:].min() < 0 <= features[:, 4:].max() <= 1
+    scene = json.loads((tmp_path / "pos" / "scene.json").read_text())
+    assert scene["scene"]["phase"] is True and "phase" in scene["features"]

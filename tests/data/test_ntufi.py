@@ -139,6 +139,13 @@ def test_layout_errors_are_one_line(set_v5, tmp_path):
 )
 def test_bad_files_raise_one_line_errors_naming_the_file(tmp_path, kind, expect):
     path = tmp_path / f"{kind}.mat"
+    _write_bad(path, kind)
+    with pytest.raises(DatasetError) as e:
+        ntufi.read_csi_mat(path)
+    assert expect in _one_line_naming(e, path)
+
+
+def _write_bad(path, kind):
     good = np.ones((342, 2000), np.float32)
     if kind == "wrong_key":
         scipy.io.savemat(path, {"amp": good, "other": np.zeros(3)})
@@ -159,9 +166,35 @@ def test_bad_files_raise_one_line_errors_naming_the_file(tmp_path, kind, expect)
 
         name = "CSIphase" if kind == "h5_wrong_key" else "CSIamp"
         write_mat73(path, {name: good[:114].T})
+
+
+@pytest.mark.parametrize(
+    "kind, expect",
+    [
+        ("wrong_key", "no 'CSIamp' variable (found: amp, other)"),
+        ("wrong_shape", "has shape (342, 1000)"),
+        ("garbage", "unreadable .mat"),
+        ("h5_wrong_key", "no 'CSIamp' variable (found: CSIphase)"),
+        ("h5_wrong_shape", "has shape (2000, 114)"),
+    ],
+)
+def test_the_whole_folder_check_finds_a_bad_file_from_its_header(set_v5, tmp_path, kind, expect):
+    """check_ntufi (run before long work such as `reproduce table4 --ntufi`) reads every file's header only."""
+    assert ntufi.check_ntufi(set_v5) == {"train": 12, "test": 6}
+    root = shutil.copytree(set_v5, tmp_path / "bad")
+    bad = root / "test_amp" / "walk" / "walk_0000.mat"
+    _write_bad(bad, kind)
     with pytest.raises(DatasetError) as e:
-        ntufi.read_csi_mat(path)
-    assert expect in _one_line_naming(e, path)
+        ntufi.check_ntufi(root)
+    assert expect in _one_line_naming(e, bad)
+
+
+def test_the_whole_folder_check_refuses_a_test_class_without_training_files(set_v5, tmp_path):
+    root = shutil.copytree(set_v5, tmp_path / "gap")
+    shutil.rmtree(root / "train_amp" / "fall")
+    with pytest.raises(DatasetError) as e:
+        ntufi.check_ntufi(root)
+    assert "class(es) fall in test_amp/ but not in train_amp/" in _one_line_naming(e, root)
 
 
 def test_dataset_item_names_the_damaged_file(set_v5, tmp_path):

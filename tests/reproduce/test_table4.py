@@ -1,5 +1,8 @@
 import json
 
+import numpy as np
+import scipy.io
+
 from radiofm.cli.main import main
 from radiofm.reproduce import table4
 
@@ -42,3 +45,16 @@ def test_a_bad_ntufi_folder_fails_before_any_work(tmp_path, capsys):
     out = tmp_path / "t4"
     assert main(["reproduce", "table4", "--preset", "quick", "--out", str(out), "--ntufi", str(tmp_path / "no")]) == 2
     assert capsys.readouterr().err.startswith("radiofm: error: ") and not out.exists()
+
+
+def test_a_bad_file_in_the_ntufi_folder_fails_before_any_work(tmp_path, capsys):
+    from radiofm.data.ntufi import write_ntufi
+
+    root = write_ntufi(tmp_path / "har", 1, 1, seed=0, progress=False)
+    bad = root / "train_amp" / "run" / "run_0000.mat"
+    scipy.io.savemat(bad, {"CSIphase": np.ones((342, 2000))})
+    out = tmp_path / "t4"
+    assert main(["reproduce", "table4", "--preset", "quick", "--out", str(out), "--ntufi", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("radiofm: error: ") and str(bad) in err and "CSIamp" in err and err.count("\n") == 1
+    assert not out.exists()

@@ -132,3 +132,11 @@ def test_cli_refuses_an_unknown_backbone(tmp_path, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "backbones" in err and "Traceback" not in err and not (tmp_path / "t").exists()
+
+
+def test_cli_refuses_a_missing_init_before_any_work(tmp_path, capsys):
+    argv = ["reproduce", "tasks", "--preset", "quick", "--out", str(tmp_path / "t"), "--init", str(tmp_path / "no")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("radiofm: error: ") and str(tmp_path / "no") in err and "Traceback" not in err
+    assert not (tmp_path / "t").exists()

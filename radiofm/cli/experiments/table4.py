@@ -37,9 +37,9 @@ def run(args: argparse.Namespace) -> int:
 
     settings = _args.settings_from_args(PRESETS[args.preset], args, ("workers", "device"))
     if args.ntufi is not None:
-        from radiofm.data.ntufi import open_ntufi
+        from radiofm.data.ntufi import check_ntufi
 
-        open_ntufi(args.ntufi, "train"), open_ntufi(args.ntufi, "test")  # a one-line error now, not after pretraining
+        check_ntufi(args.ntufi)  # every file's header and the classes: a one-line error now, not after pretraining
         settings = dataclasses.replace(settings, ntufi_root=str(args.ntufi))
     if args.per_class is not None:
         if len(args.per_class) != 2:

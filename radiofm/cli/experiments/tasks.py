@@ -36,6 +36,9 @@ def run(args: argparse.Namespace) -> int:
 
     settings = _args.settings_from_args(PRESETS[args.preset], args, ("workers", "device"))
     if args.init is not None:
+        from radiofm.models.finetuned import read_init
+
+        read_init(args.init)  # a pretrained backbone, or a one-line error now rather than after the data steps
         settings = dataclasses.replace(settings, init=str(args.init))
     if args.tasks:
         settings = dataclasses.replace(settings, tasks=tuple(t.strip() for t in args.tasks.split(",") if t.strip()))

@@ -8,8 +8,8 @@ frozen encoder with label-smoothing cross-entropy on ``train_amp`` and measure a
 end). The data are the synthetic NTU-Fi stand-in (``radiofm generate sensing``) unless ``ntufi_root`` names a
 real NTU-Fi HAR folder, which is then used unchanged. Steps are resumable (:mod:`radiofm.reproduce.steps`).
 
-Presets: ``cpu`` (vit-tiny at 112 × 112 — a quarter of the paper's 224 × 224 tokens, to fit ≈ 40 min on 2
-cores; the official 936/264 split), ``paper`` (ViT-S/M/L at 224 × 224, the paper's pretraining length, for a
+Presets: ``cpu`` (vit-tiny at 112 × 112 — a quarter of the paper's 224 × 224 tokens; the official 936/264 split;
+about 9 min on 2 idle cores), ``paper`` (ViT-S/M/L at 224 × 224, the paper's pretraining length, for a
 GPU) and ``quick`` (a tiny end-to-end check in about a minute). Outputs: ``report.json``, ``table4.md``,
 ``fig7.png`` (confusion matrices of the 75 % model and scratch), every run and evaluation folder.
 """
@@ -46,7 +46,7 @@ class Table4Settings:
     image_size: tuple[int, int] = (112, 112)  # backbone input (pretraining and sensing); paper: 224 x 224
     ism_recordings: int = 48  # pretraining corpus (stand-in for the RRD)
     ism_kwargs: dict = field(default_factory=dict)  # extra generator arguments (quick: tiny recordings)
-    pretrain_epochs: int = 15
+    pretrain_epochs: int = 60  # 15 gave linear probes of 31 %, 60 gives 37-42 % (docs/RESULTS.md, session 30)
     pretrain_batch: int = 32
     pretrain_lr: float | None = 5e-4  # peak; None: base-lr scaling
     ntufi_root: str | None = None  # a real NTU-Fi HAR folder; None: generate the synthetic stand-in

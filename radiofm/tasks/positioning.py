@@ -138,6 +138,7 @@ def finetune_positioning(
             "train_samples": len(train_idx),
             "val_samples": len(val_idx),
             "channels": int(d.features.shape[1]),
+            "feature_hw": [int(v) for v in d.features.shape[2:]],  # antennas x subcarriers before the resize
             "image_size": list(size),
             "scaler": scaler.to_dict(),
         },  # fmt: skip
@@ -171,6 +172,13 @@ def evaluate_positioning_run(
     d = open_positioning(path)
     if d.features.shape[1] != norm.n_channels:
         raise DatasetError(f"{path}: {d.features.shape[1]} channels, the model was trained on {norm.n_channels}")
+    trained_hw = info["extra"].get("data", {}).get("feature_hw")  # absent in runs before session 30
+    hw = [int(v) for v in d.features.shape[2:]]
+    if trained_hw is not None and hw != list(trained_hw):
+        raise DatasetError(
+            f"{path}: CSI images of {hw[0]}x{hw[1]} (antennas x subcarriers), the model was trained on "
+            f"{trained_hw[0]}x{trained_hw[1]}: another array or band, which a resize would not make comparable"
+        )
     scaler = PositionScaler.from_dict(model.config["targets"])
     out_unit = pooled.predict(model, d.features.__getitem__, len(d), norm, batch_size=batch_size, device=device)
     pred = scaler.from_unit(out_unit)

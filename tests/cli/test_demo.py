@@ -18,6 +18,12 @@ def test_quick_demo_runs_every_step_and_resumes(tmp_path, capsys):
         weights = json.loads((out / run / "config.json").read_text())["extra"]["finetune"]["class_weights"]
         assert len(weights) == 3 and weights[0] == 1.0, (run, weights)
 
+    # one backbone, another head: the sensing linear probe on the demo's frozen pretrained encoder
+    sensing = json.loads((out / "sensing" / "config.json").read_text())
+    assert sensing["kind"] == "sensing" and sensing["extra"]["finetune"]["mode"] == "frozen"
+    probe = next(s for s in summary["steps"] if s["name"].startswith("sensing"))
+    assert 0.0 <= probe["accuracy"] <= 1.0 and probe["chance"] == round(1 / 6, 4) and probe["test_files"] == 6
+
     # a second run skips finished steps
     assert main(["demo", "--preset", "quick", "--out", str(out)]) == 0
     assert text.count("skipped") == 0 and capsys.readouterr().out.count("(done, skipped)") == len(PIPELINE)

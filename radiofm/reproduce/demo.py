@@ -10,7 +10,8 @@ mix), on the held-out regime, and on the independent generator :mod:`radiofm.syn
 carrier level) — the ``matlab`` fold of ``radiofm reproduce generalisation --preset cpu``, same data seeds. Then
 what a user of ``annotate`` gets: its output (boxes, labels from the pooled scores and the physical layer) on the
 first ``annotate_frames`` captures of the in-distribution, held-out and alt test sets, scored per pixel and per
-carrier like the model (``radiofm evaluate annotate``).
+carrier like the model (``radiofm evaluate annotate``). Last, one backbone with another head (issue 10): a linear
+probe for CSI activity sensing on the same frozen encoder, on a small synthetic NTU-Fi set.
 """
 
 from __future__ import annotations

@@ -324,7 +324,7 @@ PIPELINE: list[Step] = [
     Step("segmentation report", "segmentation_report.json", _report),
     Step("annotate: test captures", "annotate-eval/summary.json", _annotate_test),
     Step("annotate a capture", "annotated/showcase.sigmf-meta", _annotate_showcase),
-    Step("sensing: linear probe, same backbone", "sensing-eval/sensing.json", _sensing_probe),
+    Step("sensing: linear probe", "sensing-eval/sensing.json", _sensing_probe),
 ]
 
 

@@ -295,7 +295,8 @@ def _annotate_showcase(out: Path, s: DemoSettings, log: Log | None) -> dict:
 def _sensing_probe(out: Path, s: DemoSettings, log: Log | None) -> dict:
     """One backbone, another head (issue 10): paper B's linear probe for CSI activity sensing on the frozen
     pretrained encoder (the segmentation model's backbone), on a small synthetic NTU-Fi set. What `radiofm
-    generate sensing`, `finetune sensing --mode frozen` and `evaluate sensing` do."""
+    generate sensing`, `finetune sensing --mode frozen` and `evaluate sensing` do. The CSI files (about 0.5 GB)
+    are deleted once scored; the run and its evaluation stay."""
     data = out / "sensing-data"
     write_ntufi(data, s.sensing_train_per_class, s.sensing_test_per_class, seed=s.seed, workers=s.workers,
                 progress=False)  # fmt: skip
@@ -305,6 +306,7 @@ def _sensing_probe(out: Path, s: DemoSettings, log: Log | None) -> dict:
     )  # the linear-probe recipe of `reproduce table4`
     finetune_sensing(data, config, train, out / "sensing", resume=(out / "sensing" / "config.json").exists())
     r = evaluate_sensing_run(out / "sensing", data, out / "sensing-eval")
+    shutil.rmtree(data)
     return {
         "accuracy": _r(r["accuracy"]),
         "chance": _r(1 / len(r["per_class"])),

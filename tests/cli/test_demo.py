@@ -23,6 +23,7 @@ def test_quick_demo_runs_every_step_and_resumes(tmp_path, capsys):
     assert sensing["kind"] == "sensing" and sensing["extra"]["finetune"]["mode"] == "frozen"
     probe = next(s for s in summary["steps"] if s["name"].startswith("sensing"))
     assert 0.0 <= probe["accuracy"] <= 1.0 and probe["chance"] == round(1 / 6, 4) and probe["test_files"] == 6
+    assert not (out / "sensing-data").exists()  # the CSI files are deleted once scored
 
     # a second run skips finished steps
     assert main(["demo", "--preset", "quick", "--out", str(out)]) == 0

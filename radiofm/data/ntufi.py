@@ -52,6 +52,21 @@ _V5_HEADER = b"MATLAB 5.0 MAT-file, Platform: posix, Created by: radiofm".ljust(
 _LAYOUT = "expected the NTU-Fi HAR layout ROOT/{train_amp,test_amp}/<class>/*.mat"
 
 
+_ROWS = N_ANTENNAS * N_SUBCARRIERS  # rows of CSIamp in MATLAB's orientation
+
+
+def _no_key(path: Path, found) -> DatasetError:
+    return DatasetError(f"{path}: no '{KEY}' variable (found: {listed(found)})")
+
+
+def _check_shape(path: Path, shape: tuple[int, ...]) -> None:
+    """DatasetError unless ``shape`` is CSIamp's 342 x 2000, in MATLAB's orientation or h5py's (transposed)."""
+    if tuple(shape) not in ((_ROWS, N_SAMPLES), (N_SAMPLES, _ROWS)):
+        raise DatasetError(
+            f"{path}: '{KEY}' has shape {tuple(shape)}, expected {_ROWS}x{N_SAMPLES} (3 antennas x 114 x 2000)"
+        )
+
+
 def read_csi_mat(path: str | os.PathLike) -> np.ndarray:
     """One NTU-Fi recording: float32 (3, 114, 2000), from a v5 or v7.3 .mat with ``CSIamp``.
 
@@ -61,17 +76,13 @@ def read_csi_mat(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     version, arrays, found = load_mat(path, [KEY])
     if KEY not in arrays:
-        raise DatasetError(f"{path}: no '{KEY}' variable (found: {listed(found)})")
+        raise _no_key(path, found)
     x = arrays[KEY]
-    rows = N_ANTENNAS * N_SUBCARRIERS
     if not np.issubdtype(x.dtype, np.number) or np.iscomplexobj(x):
         raise DatasetError(f"{path}: '{KEY}' must be a real amplitude array, got dtype {x.dtype}")
-    if x.shape == (N_SAMPLES, rows):  # v7.3 seen by h5py (column-major), or a transposed save
+    _check_shape(path, x.shape)
+    if x.shape == (N_SAMPLES, _ROWS):  # v7.3 seen by h5py (column-major), or a transposed save
         x = x.T
-    if x.shape != (rows, N_SAMPLES):
-        raise DatasetError(
-            f"{path}: '{KEY}' has shape {x.shape}, expected {rows}x{N_SAMPLES} (3 antennas x 114 x 2000)"
-        )
     x = x.astype(np.float32)
     if not np.isfinite(x).all():
         raise DatasetError(f"{path}: '{KEY}' holds {int((~np.isfinite(x)).sum())} NaN/Inf values")
@@ -140,30 +151,28 @@ def check_ntufi(root: str | os.PathLike) -> dict[str, int]:
     """Check a whole NTU-Fi HAR folder before long work: both splits in the layout, every file's ``CSIamp`` present
     with the right shape (from the file headers; the data are not read), and no test class without training
     files. DatasetError (one line, naming the file) at the first problem; returns the file count per split."""
-    counts = {}
+    root = Path(root)
+    labels = {}
     for split in SPLIT_DIRS:
-        files, _ = _scan(Path(root), split)
+        files, labels[split] = _scan(root, split)
         for path in files:
             _, shapes = mat_shapes(path)
             if KEY not in shapes:
-                raise DatasetError(f"{path}: no '{KEY}' variable (found: {listed(sorted(shapes))})")
-            rows = N_ANTENNAS * N_SUBCARRIERS
-            if shapes[KEY] not in ((rows, N_SAMPLES), (N_SAMPLES, rows)):
-                raise DatasetError(
-                    f"{path}: '{KEY}' has shape {shapes[KEY]}, expected {rows}x{N_SAMPLES} (3 antennas x 114 x 2000)"
-                )
-        counts[split] = len(files)
-    check_split_classes(root)
-    return counts
+                raise _no_key(path, sorted(shapes))
+            _check_shape(path, shapes[KEY])
+    _refuse_class_gap(root, labels["train"], labels["test"])
+    return {split: len(found) for split, found in labels.items()}
 
 
 def check_split_classes(root: str | os.PathLike) -> None:
     """DatasetError when the test split holds a class with no training files (it could never be predicted)."""
     root = Path(root)
-    if not (root / SPLIT_DIRS["test"]).is_dir():
-        return
-    train, test = (set(_scan(root, split)[1]) for split in ("train", "test"))
-    missing = sorted(test - train)
+    if (root / SPLIT_DIRS["test"]).is_dir():
+        _refuse_class_gap(root, _scan(root, "train")[1], _scan(root, "test")[1])
+
+
+def _refuse_class_gap(root: Path, train_labels: list[int], test_labels: list[int]) -> None:
+    missing = sorted(set(test_labels) - set(train_labels))
     if missing:
         names = ", ".join(CLASSES[i] for i in missing)
         raise DatasetError(f"{root}: class(es) {names} in {SPLIT_DIRS['test']}/ but not in {SPLIT_DIRS['train']}/")

@@ -31,6 +31,7 @@ from radiofm.data.ntufi import write_ntufi
 from radiofm.io import write_json
 from radiofm.reproduce.generalisation import ALT_SEED, TEST_SEED, evaluate_fold, generate_fold_data, train_regimes
 from radiofm.reproduce.steps import Log, Step, last_record, prepare_folder, run_steps
+from radiofm.reproduce.table4 import Table4Settings
 from radiofm.tasks import pretrain_mae
 from radiofm.tasks.finetune import DEFAULT_TRAIN as FINETUNE_TRAIN
 from radiofm.tasks.reconstruction import ReconstructionEvalConfig, evaluate_reconstruction_run
@@ -300,10 +301,11 @@ def _sensing_probe(out: Path, s: DemoSettings, log: Log | None) -> dict:
     data = out / "sensing-data"
     write_ntufi(data, s.sensing_train_per_class, s.sensing_test_per_class, seed=s.seed, workers=s.workers,
                 progress=False)  # fmt: skip
-    config = SensingConfig(init=out / "pretrain", mode="frozen")
+    probe = Table4Settings()  # the linear-probe recipe of `reproduce table4` (paper B)
+    config = SensingConfig(init=out / "pretrain", mode="frozen", label_smoothing=probe.label_smoothing)
     train = dataclasses.replace(
-        FINETUNE_TRAIN, epochs=s.sensing_epochs, batch_size=32, lr=3e-3, seed=s.seed, progress=False
-    )  # the linear-probe recipe of `reproduce table4`
+        FINETUNE_TRAIN, epochs=s.sensing_epochs, batch_size=probe.batch, lr=probe.linear_lr, seed=s.seed, progress=False
+    )
     finetune_sensing(data, config, train, out / "sensing", resume=(out / "sensing" / "config.json").exists())
     r = evaluate_sensing_run(out / "sensing", data, out / "sensing-eval")
     shutil.rmtree(data)

@@ -15,9 +15,9 @@
 #   4. an end-to-end `radiofm pretrain` on CUDA, eager (epoch JSON lines: samples/s, data_wait_frac, peak_rss_mb);
 #   5. the step under torch.compile, vit-s then vit-m then vit-l, for as long as the budget lasts (compiling
 #      takes 30-60 s per size; the table and its JSON are written after each size, so a cut keeps what finished).
-# The device check has 60 s. Each later stage runs under `timeout`: at most its share of the budget, and never into the time kept for the stages
-# after it, so the whole script ends within the budget however slow one stage is. A stage that fails (say, a
-# transformers version without ViTMAE's API) prints a line and the script goes on.
+# The device check has 60 s. Each later stage runs under `timeout`: at most its share of the budget, and never
+# into the time kept for the stages after it, so the whole script ends within the budget however slow one stage
+# is. A stage that fails (say, a transformers version without ViTMAE's API) prints a line and the script goes on.
 # Environment: PYTHON (default .venv/bin/python); GPU_CHECK_BUDGET_S (default 295); GPU_CHECK_CORPUS (a recordings
 # folder to pretrain on; default: 16 generated ISM recordings); GPU_CHECK_TESTS=1 first runs the GPU tests
 # (tests/test_cuda.py, needs pytest; 95 s on an H200), with 100 s more budget for them.

@@ -140,3 +140,15 @@ def test_cli_refuses_a_missing_init_before_any_work(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("radiofm: error: ") and str(tmp_path / "no") in err and "Traceback" not in err
     assert not (tmp_path / "t").exists()
+
+
+def test_cli_pretrain_epochs_reach_the_backbone(tmp_path, capsys):
+    out = tmp_path / "t"
+    argv = ["reproduce", "tasks", "--preset", "quick", "--out", str(out), "--tasks", "sensing"]
+    with pytest.raises(SystemExit) as bad:  # argparse: usage and a one-line error
+        main([*argv, "--pretrain-epochs", "0"])
+    assert bad.value.code == 2 and "positive integer" in capsys.readouterr().err and not out.exists()
+    assert main([*argv, "--pretrain-epochs", "2"]) == 0
+    epochs = [json.loads(line)["epoch"] for line in (out / "runs" / "mae" / "metrics.jsonl").read_text().splitlines()]
+    assert max(epochs) == 2  # the quick preset pretrains 1 epoch
+    assert json.loads((out / "report.json").read_text())["settings"]["pretrain_epochs"] == 2

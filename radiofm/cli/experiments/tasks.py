@@ -19,6 +19,9 @@ def add_args(p: argparse.ArgumentParser) -> None:
     _args.add_reproduce_args(p)
     p.add_argument("--init", type=Path, default=None, help="reuse this pretrained MAE checkpoint (skip pretraining)")
     p.add_argument(
+        "--pretrain-epochs", type=_args.positive_int, default=None, help="MAE pretraining epochs (default: preset)"
+    )
+    p.add_argument(
         "--tasks", default=None, metavar="NAMES", help="comma list of sensing, signals, positioning (default: all)"
     )
     p.add_argument(
@@ -40,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
 
         read_init(args.init)  # a pretrained backbone, or a one-line error now rather than after the data steps
         settings = dataclasses.replace(settings, init=str(args.init))
+    if args.pretrain_epochs is not None:
+        settings = dataclasses.replace(settings, pretrain_epochs=args.pretrain_epochs)
     if args.tasks:
         settings = dataclasses.replace(settings, tasks=tuple(t.strip() for t in args.tasks.split(",") if t.strip()))
     if args.backbones:

@@ -6,7 +6,9 @@ the same process, alternating round by round after a warm-up, so machine noise h
 Implementations (``--impls``):
 
 - ``radiofm``: what ``radiofm pretrain --fast`` runs (the default on CUDA): masked-only decoder head
-  (``full_pred=False``), fused AdamW (:func:`radiofm.train.speed.make_adamw`);
+  (``full_pred=False``), fused AdamW (:func:`radiofm.train.speed.make_adamw`), and on the CPU the batch split
+  across the intra-op threads, one core each (:mod:`radiofm.train.split`);
+- ``radiofm-nosplit``: ablation, ``radiofm`` without the split (the step of sessions 13-30);
 - ``radiofm-compile``: the same under ``torch.compile`` (inductor);
 - ``radiofm-graphs``: the same under ``torch.compile(mode="reduce-overhead")`` (inductor + CUDA graphs on CUDA:
   one replay instead of a launch per kernel; on the CPU the same as ``radiofm-compile``);
@@ -41,10 +43,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repositor
 from _common import print_table, time_many, write_results  # noqa: E402  (this script's folder)
 
 from radiofm.models import create_model, get_config  # noqa: E402
+from radiofm.tasks.pretrain_mae import MAEPretrainTask  # noqa: E402
 from radiofm.train.speed import make_adamw, setup_device  # noqa: E402
+from radiofm.train.split import BatchSplitter, split_threads  # noqa: E402
 
 IMPLS = (
     "radiofm",
+    "radiofm-nosplit",
     "radiofm-compile",
     "radiofm-graphs",
     "radiofm-fullhead",
@@ -126,6 +131,20 @@ def _build(impl: str, size: str, args, device: torch.device):
         def forward(m, x):
             return m(x, args.mask_ratio, generator=gen, full_pred=full)[0]
 
+        task = MAEPretrainTask(mask_ratio=args.mask_ratio, masked_only=not full)
+        parts = split_threads(0, fast=True, device=device, task=task, world_size=1, compiled=False)
+        if impl != "radiofm":  # the ablations and the compiled steps run the batch whole
+            parts = 1
+        if args.dtype == "fp32" and parts > 1:  # the loop's CPU step (radiofm.train.loop.train_one_epoch)
+            splitter = BatchSplitter(parts, list(model.parameters()))
+            x = _input(cfg, args, device)
+
+            def split_step() -> None:
+                splitter.step(model, task, x, gen)
+                opt.step()
+
+            return model, split_step
+
     if impl.endswith("-graphs"):
         runner = torch.compile(model, mode="reduce-overhead")
     elif impl.endswith("-compile"):
@@ -136,8 +155,7 @@ def _build(impl: str, size: str, args, device: torch.device):
         autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16)  # noqa: E731
     else:
         autocast = contextlib.nullcontext
-    g = torch.Generator().manual_seed(1)
-    x = torch.randn(args.batch_size, cfg.in_chans, args.image_size, args.image_size, generator=g).to(device)
+    x = _input(cfg, args, device)
 
     def step() -> None:
         opt.zero_grad(set_to_none=True)
@@ -149,6 +167,11 @@ def _build(impl: str, size: str, args, device: torch.device):
             torch.cuda.synchronize()
 
     return model, step
+
+
+def _input(cfg, args, device: torch.device) -> torch.Tensor:
+    g = torch.Generator().manual_seed(1)
+    return torch.randn(args.batch_size, cfg.in_chans, args.image_size, args.image_size, generator=g).to(device)
 
 
 def _build_all(impls: list[str], size: str, args, device: torch.device) -> dict:

@@ -156,6 +156,13 @@ def add_train_args(p: argparse.ArgumentParser, defaults: TrainConfig) -> None:
         default=d.fast,
         help="fused AdamW + loss-only shortcuts, not bit-reproducible with the plain path (default auto: CUDA only)",
     )
+    g.add_argument(
+        "--batch-threads",
+        type=non_negative_int,
+        default=d.batch_threads,
+        help="CPU: split each batch across N threads, each with one core (pretrain only; default 0 = auto: the "
+        "cores with --fast, else 1)",
+    )
     g.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -180,6 +187,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         progress=not args.no_progress,
         compile=args.compile,
         fast=args.fast,
+        batch_threads=args.batch_threads,
     )
 
 

@@ -135,19 +135,34 @@ class MaskedAutoencoderViT(nn.Module):
         ids_shuffle, ids_restore, len_keep = self._shuffle(batch_size, mask_ratio, device, generator)
         return ids_shuffle[:, :len_keep], (ids_restore >= len_keep).float(), ids_restore
 
+    def mask_noise(
+        self, batch_size: int, *, device: torch.device, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """The (B, L) uniform noise whose order picks the masked patches: what :meth:`forward` draws from
+        ``generator``, drawn ahead (a batch split across threads passes each part its rows as ``noise``)."""
+        gen_device = generator.device if generator is not None else device
+        return torch.rand(batch_size, self.num_patches, generator=generator, device=gen_device).to(device)
+
     def _shuffle(
-        self, batch_size: int, mask_ratio: float, device: torch.device, generator: torch.Generator | None
+        self,
+        batch_size: int,
+        mask_ratio: float,
+        device: torch.device,
+        generator: torch.Generator | None,
+        noise: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, int]:
         """ids_shuffle (B, L) (patch indices by ascending noise; the first K are kept), ids_restore (B, L) (its
-        inverse), K."""
+        inverse), K. ``noise``: (B, L) drawn ahead (:meth:`mask_noise`), else drawn here from ``generator``."""
         if not 0.0 < float(mask_ratio) < 1.0:
             raise ConfigError(f"mask_ratio must be strictly between 0 and 1, got {mask_ratio}")
         L = self.num_patches
         len_keep = int(L * (1 - mask_ratio))
         if len_keep < 1:
             raise ConfigError(f"mask_ratio {mask_ratio} leaves no visible patch out of {L}")
-        gen_device = generator.device if generator is not None else device
-        noise = torch.rand(batch_size, L, generator=generator, device=gen_device).to(device)  # (B, L)
+        if noise is None:
+            noise = self.mask_noise(batch_size, device=device, generator=generator)
+        elif tuple(noise.shape) != (batch_size, L):
+            raise ConfigError(f"mask noise must be ({batch_size}, {L}), got {tuple(noise.shape)}")
         ids_shuffle = torch.argsort(noise, dim=1)  # ascending: the first len_keep are kept
         return ids_shuffle, torch.argsort(ids_shuffle, dim=1), len_keep
 
@@ -245,18 +260,22 @@ class MaskedAutoencoderViT(nn.Module):
         *,
         generator: torch.Generator | None = None,
         full_pred: bool = True,
+        noise: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
         """x: (B, C, F, T) -> (loss scalar, pred (B, L, p*p*C), mask (B, L) with 1 = masked).
 
         ``full_pred=False`` (training): pred is None and the decoder's last block and head run on the masked
         patches only (:meth:`_masked_only_loss`); the loss and the mask are the same (to float rounding).
+        ``noise``: the masking noise drawn ahead (:meth:`mask_noise`) instead of from ``generator``.
         """
         patches = self.patchify(x)  # (B, L, P), shared by the encoder and the loss
+        B = patches.shape[0]
+        ids_shuffle, ids_restore, len_keep = self._shuffle(B, mask_ratio, patches.device, generator, noise)
         if full_pred:
-            latent, mask, ids_restore = self._encode_masked(patches, mask_ratio, generator)
+            latent = self._encode_visible(patches, ids_shuffle[:, :len_keep])
+            mask = (ids_restore >= len_keep).float()
             pred = self.forward_decoder(latent, ids_restore)
             return self._patch_loss(patches, pred, mask), pred, mask
-        ids_shuffle, ids_restore, len_keep = self._shuffle(patches.shape[0], mask_ratio, patches.device, generator)
         loss = self._masked_only_loss(patches, ids_shuffle, ids_restore, len_keep)
         return loss, None, (ids_restore >= len_keep).float()
 

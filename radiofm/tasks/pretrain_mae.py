@@ -43,11 +43,18 @@ class MAEPretrainTask:
         if not 0.0 < self.mask_ratio < 1.0:
             raise ConfigError(f"mask ratio must be in (0, 1), got {self.mask_ratio}")
 
-    def step(self, model, batch: torch.Tensor, *, generator: torch.Generator, train: bool):
-        """batch: (B, C, F, T) normalised spectrograms."""
+    def step(self, model, batch, *, generator: torch.Generator | None, train: bool):
+        """batch: (B, C, F, T) normalised spectrograms, or ``(spectrograms, mask noise)`` from :meth:`draw`."""
+        x, noise = batch if isinstance(batch, (tuple, list)) else (batch, None)
         full = not self.masked_only
-        loss, _pred, _mask = model(batch, mask_ratio=self.mask_ratio, generator=generator, full_pred=full)
+        loss, _pred, _mask = model(x, mask_ratio=self.mask_ratio, generator=generator, full_pred=full, noise=noise)
         return loss, {}
+
+    def draw(self, model, batch: torch.Tensor, generator: torch.Generator):
+        """``(batch, mask noise)``: the step's random draws taken ahead, one row per item, so that the batch can be
+        split across threads (:mod:`radiofm.train.split`) with the masks of the whole batch. The loss is a mean over
+        items with equally many masked patches each, so the parts' losses weighted by their sizes give it."""
+        return batch, model.mask_noise(batch.shape[0], device=batch.device, generator=generator)
 
 
 @dataclass

@@ -41,6 +41,7 @@ class TrainConfig:
     progress: bool = True  # progress bar on stderr
     compile: str = "auto"  # torch.compile the training step: "auto" (on CUDA only), "on" or "off"
     fast: str = "auto"  # fused AdamW + tasks' loss-only shortcuts (MAE: masked-only head): "auto" (CUDA only), on, off
+    batch_threads: int = 0  # CPU: each batch split across N threads (radiofm.train.split); 0 = auto (fast: cores)
 
     def __post_init__(self) -> None:
         self.betas = tuple(self.betas)
@@ -52,6 +53,8 @@ class TrainConfig:
             raise ConfigError(f"learning rate must be positive, got {self.lr}")
         if not self.base_lr > 0:
             raise ConfigError(f"base learning rate must be positive, got {self.base_lr}")
+        if self.batch_threads < 0:
+            raise ConfigError(f"batch threads must be 0 (auto) or more, got {self.batch_threads}")
         if self.warmup_epochs < 0 or self.weight_decay < 0:
             raise ConfigError("warm-up epochs and weight decay must be non-negative")
         for name in ("compile", "fast"):

@@ -25,6 +25,7 @@ from radiofm.models.checkpoint import load_train_state, save_checkpoint
 from radiofm.train.config import Task, TrainConfig, TrainingDiverged, lr_at, param_groups
 from radiofm.train.distributed import DistInfo, epoch_batches, init_distributed
 from radiofm.train.speed import fast_wanted, make_adamw, maybe_compile, peak_rss_mb, setup_device
+from radiofm.train.split import BatchSplitter, batch_len, split_threads
 
 RUN_FILES = ("metrics.jsonl", "run.json")  # carried across checkpoint swaps
 
@@ -86,11 +87,12 @@ def _loader(dataset, batches, collate_fn, num_workers, device: torch.device | No
 
 
 def train_one_epoch(
-    model, task, loader, optimizer, *, epoch, state, sched, cfg, dist, unwrapped, save_fn=None, on_step=None
-) -> dict:
+    model, task, loader, optimizer, *, epoch, state, sched, cfg, dist, unwrapped, save_fn=None, on_step=None,
+    splitter: BatchSplitter | None = None,
+) -> dict:  # fmt: skip
     """One pass over ``loader``; returns mean loss/metrics weighted by batch size, samples/s and the fraction of
     the epoch's wall time spent waiting for the next batch (``data_wait_frac``, loading and copying to the
-    device)."""
+    device). ``splitter``: each step's batch split across threads (:mod:`radiofm.train.split`)."""
     model.train()
     # the sums of this epoch so far: restored from the checkpoint when resuming mid-epoch, so the epoch's mean
     # loss covers all of its steps
@@ -122,8 +124,12 @@ def train_one_epoch(
         for g in optimizer.param_groups:
             g["lr"] = lr * g.get("lr_scale", 1.0)
         gen = step_generator(cfg.seed, state["global_step"], dist.rank)
-        with step_rng(cfg.seed, state["global_step"], dist.rank, dist.device), autocast_for(dist.device, cfg.amp):
-            loss, metrics = task.step(model, batch, generator=gen, train=True)
+        if splitter is not None:  # forward and backward of the batch's parts in threads: the gradients are set
+            with step_rng(cfg.seed, state["global_step"], dist.rank, dist.device):
+                loss, metrics = splitter.step(model, task, batch, gen)
+        else:
+            with step_rng(cfg.seed, state["global_step"], dist.rank, dist.device), autocast_for(dist.device, cfg.amp):
+                loss, metrics = task.step(model, batch, generator=gen, train=True)
         finite = torch.isfinite(loss.detach()).float()
         if dist.world_size > 1:
             torch.distributed.all_reduce(finite, op=torch.distributed.ReduceOp.MIN)
@@ -132,12 +138,13 @@ def train_one_epoch(
                 f"non-finite loss at epoch {epoch + 1}, step {state['global_step']} (lr {lr:.3g}); "
                 "stopped, last checkpoint kept — try a lower --lr or --clip-grad"
             )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        if splitter is None:
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
         if cfg.clip_grad:
             torch.nn.utils.clip_grad_norm_(unwrapped.parameters(), cfg.clip_grad)
         optimizer.step()
-        n = _batch_len(batch)
+        n = batch_len(batch)
         seen += n
         sums["__seen__"] = seen
         sums["loss"] = sums.get("loss", 0.0) + float(loss.detach()) * n
@@ -175,22 +182,12 @@ def evaluate(
         batch = to_device(batch, dist.device)
         with autocast_for(dist.device, amp):
             loss, metrics = task.step(model, batch, generator=step_generator(seed, i, 0), train=False)
-        n = _batch_len(batch)
+        n = batch_len(batch)
         seen += n
         sums["loss"] = sums.get("loss", 0.0) + float(loss) * n
         for k, v in (metrics or {}).items():
             sums[k] = sums.get(k, 0.0) + float(v) * n
     return {f"val_{k}": v / max(seen, 1) for k, v in sums.items()}
-
-
-def _batch_len(batch: Any) -> int:
-    if isinstance(batch, torch.Tensor):
-        return int(batch.shape[0])
-    if isinstance(batch, (list, tuple)):
-        return _batch_len(batch[0])
-    if isinstance(batch, dict):
-        return _batch_len(next(iter(batch.values())))
-    return 1
 
 
 def fit(
@@ -252,9 +249,26 @@ def fit(
         peak_lr=peak,
         min_lr=cfg.min_lr,
     )
-    adamw = make_adamw if fast_wanted(cfg.fast, dist.device) else torch.optim.AdamW
+    fast = fast_wanted(cfg.fast, dist.device)
+    adamw = make_adamw if fast else torch.optim.AdamW
     optimizer = adamw(groups or param_groups(unwrapped, cfg.weight_decay), lr=peak, betas=cfg.betas)
     step_model = maybe_compile(model, cfg.compile, dist.device, log if dist.is_main else None)
+    parts = split_threads(
+        cfg.batch_threads, fast=fast, device=dist.device, task=task, world_size=dist.world_size,
+        compiled=step_model is not model,
+    )  # fmt: skip
+    if cfg.batch_threads > 1 and parts == 1 and dist.is_main and log is not None:
+        why = (
+            "batches are split on the CPU only, in one process, without torch.compile"
+            if hasattr(task, "draw")
+            else f"{task.kind} batches are not split (only MAE pretraining's are)"
+        )
+        log(f"note: --batch-threads {cfg.batch_threads} ignored: {why}")
+    splitter = (
+        BatchSplitter(parts, list(unwrapped.parameters()), lambda: autocast_for(dist.device, cfg.amp))
+        if parts > 1
+        else None
+    )
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0}
     if ts is not None:
         optimizer.load_state_dict(ts["optimizer"])
@@ -266,6 +280,7 @@ def fit(
         "effective_batch": eff_batch,
         "world_size": dist.world_size,
         "steps_per_epoch": steps_per_epoch,
+        "batch_threads": parts,
         **(run_info or {}),
     }
 
@@ -297,6 +312,7 @@ def fit(
             unwrapped=unwrapped,
             save_fn=save,
             on_step=on_step,
+            splitter=splitter,
         )
         if val_set is not None and dist.is_main and len(val_set):
             record.update(

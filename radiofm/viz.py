@@ -19,6 +19,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from radiofm.errors import OutputError
 from radiofm.io import atomic_path
+from radiofm.text import plain_label  # noqa: F401  (re-exported: radiofm.viz.plain_label)
 
 if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
     import matplotlib
@@ -85,13 +86,6 @@ def plot_spectrogram(
     if colorbar and ax.figure is not None:
         ax.figure.colorbar(im, ax=ax, label="power (dB)")
     return im
-
-
-def plain_label(text: object, limit: int = 40) -> str:
-    """User text for a picture: one line, at most ``limit`` characters (draw it with ``parse_math=False``)."""
-    text = " ".join(str(text).split())
-    text = text.encode("utf-8", "replace").decode("utf-8")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def label_colors(labels: Iterable[str]) -> dict[str, tuple]:

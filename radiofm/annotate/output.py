@@ -99,8 +99,8 @@ def write_annotated(
         anns.append(d)
     also = {}
     if result.picture_db is not None:
-        fig = overlay_figure(rec, result)
-        also[paths["png"]] = lambda tmp: fig.savefig(tmp, format="png", dpi=110)
+        picture = overlay_figure(rec, result)
+        also[paths["png"]] = picture.save
     else:
         paths.pop("png")
     write_sigmf_copy(rec, paths["meta"], global_meta=glob, captures=caps, annotations=anns, also=also, link=link)

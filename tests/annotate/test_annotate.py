@@ -432,7 +432,7 @@ def test_npy_input_and_no_partial_output(tmp_path, frame3, monkeypatch):
     np.testing.assert_array_equal(out.read(), rec.read())
 
     class Broken:
-        def savefig(self, *a, **k):
+        def save(self, *a, **k):
             raise OSError("disk full")
 
     monkeypatch.setattr(output, "overlay_figure", lambda rec, res: Broken())  # fails after data and meta are written

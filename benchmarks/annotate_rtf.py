@@ -61,12 +61,13 @@ CONFIGS = {
 }
 
 
-def _time(cmd: list[str], env: dict) -> dict:
+def _time(cmd: list[str], env: dict, cwd: Path) -> dict:
     """Wall time, CPU time (user + sys) and peak RSS of ``cmd``, read from the kernel's rusage of that one child
-    (``os.wait4``: no ``/usr/bin/time`` needed, which a bare accelerator machine may lack)."""
+    (``os.wait4``: no ``/usr/bin/time`` needed, which a bare accelerator machine may lack). ``cwd``: a folder
+    without a ``radiofm`` package (see :func:`_annotate`)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
@@ -92,7 +93,10 @@ def _annotate(name: str, rec: Path, model: Path, out: Path, args: argparse.Names
     src = base if name == "baseline" else ROOT
     cmd = [sys.executable, "-m", "radiofm.cli.main", "annotate", str(rec), "--model", str(model)]
     cmd += ["--out", str(out / f"{name}-{rec.stem}"), "--no-progress", *CONFIGS[name]]
-    r = _time(cmd, _env(src, args.threads))
+    # run from the work folder: ``python -m`` puts the current folder first on sys.path, ahead of PYTHONPATH, so a
+    # benchmark started from the repository root ran the current radiofm in its baseline rows too (session 29's
+    # overlay A/B was one: docs/RESULTS.md, session 31)
+    r = _time(cmd, _env(src, args.threads), cwd=args.work)
     meta = json.loads((out / f"{name}-{rec.stem}.sigmf-meta").read_text())
     r["annotations"] = [{k: v for k, v in a.items() if k != "core:generator"} for a in meta["annotations"]]
     for p in out.glob(f"{name}-{rec.stem}.*"):
@@ -131,7 +135,8 @@ def main() -> None:
     p.add_argument("--model", type=Path, default=None, help="segmentation run to use (default: the demo's "
                    "architecture with random weights, written to WORK/seg)")  # fmt: skip
     args = p.parse_args()
-    work = args.work
+    args.work = work = args.work.resolve()
+    args.model = args.model.resolve() if args.model else None
     work.mkdir(parents=True, exist_ok=True)
     frames = generator_frames(work, args.frames)
     model = args.model or demo_model(work / "seg")
@@ -146,7 +151,7 @@ def main() -> None:
         src = base if name == "baseline" else ROOT
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-m", "radiofm.cli.main", "annotate", "--help"], env=_env(src, None),
-                       capture_output=True, check=True)  # fmt: skip
+                       capture_output=True, check=True, cwd=work)  # fmt: skip
         help_wall[name] = time.perf_counter() - t0
 
     runs: dict = {n: {s: [] for s in caps} for n in names}

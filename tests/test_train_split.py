@@ -79,7 +79,7 @@ def test_mask_noise_is_what_forward_draws():
 def test_where_the_split_applies():
     task, cpu = MAEPretrainTask(), torch.device("cpu")
     kw = dict(device=cpu, task=task, world_size=1, compiled=False)
-    assert split_threads(0, fast=True, **kw) == torch.get_num_threads()
+    assert split_threads(0, fast=True, **kw) == min(torch.get_num_threads(), 8)
     assert split_threads(0, fast=False, **kw) == 1  # the plain CPU path stays bit-reproducible
     assert split_threads(3, fast=False, **kw) == 3
     assert split_threads(2, fast=True, **{**kw, "device": torch.device("cuda")}) == 1

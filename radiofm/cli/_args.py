@@ -161,7 +161,7 @@ def add_train_args(p: argparse.ArgumentParser, defaults: TrainConfig) -> None:
         type=non_negative_int,
         default=d.batch_threads,
         help="CPU: split each batch across N threads, each with one core (pretrain only; default 0 = auto: the "
-        "cores with --fast, else 1)",
+        "CPU threads, at most 8, with --fast, else 1)",
     )
     g.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")

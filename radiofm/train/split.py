@@ -25,15 +25,17 @@ from typing import Any
 import torch
 from torch import nn
 
+MAX_AUTO_PARTS = 8  # auto splits no finer (each part holds the GIL between kernels); only 2 cores were measured
+
 
 def split_threads(wanted: int, *, fast: bool, device: torch.device, task, world_size: int, compiled: bool) -> int:
-    """How many parts each batch is split into: ``wanted`` (0 = auto: the intra-op threads when ``fast``, else 1),
-    1 wherever splitting does not apply (not the CPU, several processes, a compiled step, a task without
-    ``draw``)."""
+    """How many parts each batch is split into: ``wanted`` (0 = auto: the intra-op threads, at most
+    :data:`MAX_AUTO_PARTS`, when ``fast``, else 1), 1 wherever splitting does not apply (not the CPU, several
+    processes, a compiled step, a task without ``draw``)."""
     if device.type != "cpu" or world_size > 1 or compiled or not hasattr(task, "draw"):
         return 1
     if wanted == 0:
-        return torch.get_num_threads() if fast else 1
+        return min(torch.get_num_threads(), MAX_AUTO_PARTS) if fast else 1
     return wanted
 
 

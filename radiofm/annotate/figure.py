@@ -4,8 +4,8 @@ Drawn with Pillow, not matplotlib: matplotlib's import and its figure took ~0.5 
 (issue 13's start-up target is 2 s); this picture costs ~0.05 s (``benchmarks/overlay_picture.py``). What it shows
 is what the matplotlib figure showed: the spectrogram in dB on a dark-to-bright colour map (5th to 99.9th
 percentile), time on x (ms below 2 s, else s), absolute frequency in MHz on y (baseband when the recording has no
-centre frequency), each annotation as a box in its label's colour with the label inside its top-left corner, a
-legend, a colour bar in dB and a title with the file name and the counts per label.
+centre frequency), each annotation as a box in its label's colour with the label inside its top-left corner (where
+the box is wide enough), a legend, a colour bar in dB and a title with the file name and the counts per label.
 """
 
 from __future__ import annotations
@@ -134,6 +134,8 @@ def _boxes(img: Image.Image, out: Overlay, annotations, rec: Recording, extent: 
         draw.rectangle((round(xa), round(ya), max(round(xb), round(xa) + 1), max(round(yb), round(ya) + 1)),
                        outline=colors[name], width=2)  # fmt: skip
         box = draw.textbbox((round(xa) + 4, round(ya) + 3), name, font=font)
+        if box[2] + 3 > xb:  # a box narrower than its label (bursts of a long capture): the legend's colour says it
+            continue
         draw.rectangle((box[0] - 2, box[1] - 1, box[2] + 2, box[3] + 1), fill=(255, 255, 255, 200))
         draw.text((round(xa) + 4, round(ya) + 3), name, font=font, fill=_TEXT)
         out.texts.append(("box", name, (box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0)))

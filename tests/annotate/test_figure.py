@@ -122,3 +122,18 @@ def test_drawing_the_overlay_imports_no_plotting_library():
     here = str(Path(__file__).parent)
     out = subprocess.run([sys.executable, "-c", code, here], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_boxes_narrower_than_their_label_go_without_it():
+    rec, result = _inputs(3.5e9, 61.44e6, duration_s=4.0)
+    wide = result.annotations[0]  # the first half of 4 s
+    bursts = [
+        SimpleNamespace(label="LTE", sample_start=int(k * 0.04 * 61.44e6), sample_count=int(0.01 * 61.44e6),
+                        freq_lower_edge_hz=3.51e9, freq_upper_edge_hz=3.52e9)
+        for k in range(50, 100)
+    ]  # fmt: skip
+    result.annotations = [wide, *bursts]
+    ov = overlay_figure(rec, result)
+    labels = [t for r, t, _ in ov.texts if r == "box"]
+    assert labels == ["NR"]  # 10 ms bursts in a 4 s picture are ~3 px wide: no label, the legend names them
+    assert sorted(t for r, t, _ in ov.texts if r == "legend") == ["LTE", "NR"]

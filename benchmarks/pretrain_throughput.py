@@ -132,9 +132,8 @@ def _build(impl: str, size: str, args, device: torch.device):
             return m(x, args.mask_ratio, generator=gen, full_pred=full)[0]
 
         task = MAEPretrainTask(mask_ratio=args.mask_ratio, masked_only=not full)
-        parts = split_threads(0, fast=True, device=device, task=task, world_size=1, compiled=False)
-        if impl != "radiofm":  # the ablations and the compiled steps run the batch whole
-            parts = 1
+        whole = impl != "radiofm"  # the ablations and the compiled steps run the batch whole
+        parts = 1 if whole else split_threads(0, fast=True, device=device, task=task, world_size=1, compiled=False)
         if args.dtype == "fp32" and parts > 1:  # the loop's CPU step (radiofm.train.loop.train_one_epoch)
             splitter = BatchSplitter(parts, list(model.parameters()))
             x = _input(cfg, args, device)

@@ -19,7 +19,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from radiofm.errors import OutputError
 from radiofm.io import atomic_path
-from radiofm.text import plain_label  # noqa: F401  (re-exported: radiofm.viz.plain_label)
+from radiofm.text import legend_entries, plain_label
 
 if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
     import matplotlib
@@ -27,7 +27,6 @@ if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
     matplotlib.use("Agg")  # headless by default; an explicit MPLBACKEND (e.g. Jupyter's) wins
 
 _TIME_SCALE = {"s": 1.0, "ms": 1e3, "us": 1e6}
-MAX_LEGEND = 20  # legend entries drawn; more labels are summarised as "... N more"
 
 
 def new_figure(figsize: tuple[float, float] = (10.0, 5.0), *, layout: str | None = "constrained") -> Figure:
@@ -144,9 +143,10 @@ def draw_annotations(
         )
     if legend:
         names = list(colors)
-        handles = [Patch(facecolor="none", edgecolor=colors[n], label=n) for n in names[:MAX_LEGEND]]
-        if len(names) > MAX_LEGEND:
-            handles.append(Patch(facecolor="none", edgecolor="none", label=f"... {len(names) - MAX_LEGEND} more"))
+        shown, more = legend_entries(names)
+        handles = [Patch(facecolor="none", edgecolor=colors[n], label=n) for n in shown]
+        if more:
+            handles.append(Patch(facecolor="none", edgecolor="none", label=more))
         leg = ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.6)
         for text in leg.get_texts():
             text.set_parse_math(False)

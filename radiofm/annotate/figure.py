@@ -19,12 +19,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from radiofm.annotate.run import ANNOTATION_LABELS, AnnotateResult
 from radiofm.data.recording import Recording
-from radiofm.text import plain_label
+from radiofm.text import legend_entries, plain_label
 
 SIZE = (1210, 605)  # px: the 11 x 5.5 in, 110 dpi picture the matplotlib figure was
 LABEL_COLORS = {"NR": (255, 80, 170), "LTE": (80, 230, 255), "unknown": (255, 255, 255)}
 _OTHER_COLORS = ((255, 175, 50), (170, 255, 90), (255, 120, 90), (200, 160, 255), (255, 235, 100), (140, 210, 255))
-MAX_LEGEND = 20  # legend entries; more labels are summarised as "... N more"
 # the colour map: dark blue through teal and green to pale yellow (position in [0, 1], RGB); ordered by lightness
 _CMAP_ANCHORS = (
     (0.0, (18, 10, 52)),
@@ -139,7 +138,8 @@ def _boxes(img: Image.Image, out: Overlay, annotations, rec: Recording, extent: 
         draw.rectangle((box[0] - 2, box[1] - 1, box[2] + 2, box[3] + 1), fill=(255, 255, 255, 200))
         draw.text((round(xa) + 4, round(ya) + 3), name, font=font, fill=_TEXT)
         out.texts.append(("box", name, (box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0)))
-    shown = names[:MAX_LEGEND] + ([f"... {len(names) - MAX_LEGEND} more"] if len(names) > MAX_LEGEND else [])
+    shown, more = legend_entries(names)
+    shown += [more] if more else []
     line = _height(font) + 6
     width = 22 + max(_width(s, font) for s in shown) + 8
     lx, ly = w - width - 6, 6

@@ -42,6 +42,9 @@ def main() -> None:
     p.add_argument("--name", default="nrlte_own_pretrain")
     args = p.parse_args()
     s, demo, work = DemoSettings(), args.demo, args.work
+    missing = [n for n in ("nrlte-train", "nrlte-test", "held-out", "segmentation") if not (demo / n).is_dir()]
+    if missing:
+        raise SystemExit(f"{demo}: not a finished `make demo` folder (no {', '.join(missing)})")
     t0 = time.perf_counter()
     spec = np.load(demo / "nrlte-train" / "spectrograms.npy")
     images = per_image_standardised(np.stack([resize(x, (224, 224)) for x in spec])[:, None])

@@ -28,6 +28,15 @@ that resolution:
   row's 80th percentile over time, from the whole recording when it fits one block, else from 8 frames spread
   over it) into that range; inside it nothing is shifted (``level="auto"``; ``"none"`` turns it off). Models
   that standardise each image (segmentation's default) are unaffected; models with dataset statistics need it.
+- **Dynamic range**: the model saw carriers at most ~31 dB above receiver noise. A block whose noise floor lies
+  more than ``frontend.MAX_RANGE_DB`` (50 dB) under its carrier level (a simulated waveform without noise, a
+  carrier far stronger than the rest) gets noise added until it does, as a receiver would add it (seeded, 40-frame
+  statistics); the model and the box checks see that, the overlay picture shows the recording as it is. Without
+  it a noise-free capture's spectral skirts and filter leakage came out as carriers (docs/RESULTS.md, session 32).
+- **Band edges**: a radio's anti-alias filter lowers the noise over the outer part of the band; the darker edge
+  rows stretch each image's statistics and the model then took plain noise inside the band for a carrier. A
+  ramp of row floors falling 6 dB or more towards a band edge (``frontend.fill_rolloff``, outer 15 % of the rows)
+  is filled with noise up to the floor inside, for the model and the box checks only.
 - Long recordings are processed in blocks (32 frames, 1.28 s at 61.44 MS/s; the last one takes the remainder) so
   memory stays bounded: a reader thread computes the next block's power while the model runs on the current one,
   large reads go through the file (no memory map left resident), and the overlay picture is averaged into at
@@ -96,7 +105,8 @@ Accuracy: grid edges within one row (240 kHz) and one column (0.16 ms) of the mo
 
 Assumptions: complex baseband IQ (real-valued recordings are refused), one channel, downlink NR/LTE carriers
 that are rectangular in time x frequency at 240 kHz x 0.16 ms resolution (constant bandwidth while on), a
-roughly flat noise floor (the floor estimate, the noise fill and the gap/contrast checks rely on it) that
+roughly flat noise floor apart from a filter's roll-off at the band edges (the floor estimate, the noise fill and
+the gap/contrast checks rely on it) that
 occupies at least ~10 % of the band somewhere in time, and a model trained on the 61.44 MS/s front end above.
 Measured with a mid-training vit-tiny model (pixel accuracy ~0.95) on 10 generator test frames per case
 (native 61.44 MS/s, decimated to 30.72 and 25 MS/s, embedded in 122.88 MS/s, 53 ms long): 79 of 82 carriers

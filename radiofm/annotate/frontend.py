@@ -20,6 +20,12 @@ from radiofm.errors import RecordingError
 
 # carrier level of our training frames (see level_shift): 12.4..23.3 dB over 50 train/test frames
 TRAIN_LEVEL_DB = (12.0, 24.0)
+# carrier level above the noise floor the model is shown at most (see limit_range). Our training frames reach 31 dB
+# (the demo's 400 train and 100 test frames: median 14, 99th percentile 28); 35-60 dB were compared on noise-free
+# and +30 dB captures of the alt generator (docs/RESULTS.md, session 32) and 50 scored best
+MAX_RANGE_DB = 50.0
+EDGE_SHARE = 0.15  # share of the rows at each band edge searched for a receiver filter's roll-off (fill_rolloff)
+FILL_ROLLOFF = True  # fill_rolloff on (the module switch benchmarks turn off to compare)
 _GAMMA20 = 0.8650867  # 20th percentile of Gamma(40, 1/40): a 40-frame average of noise power, per unit mean
 _CHUNK_SAMPLES = 5_000_000  # analysis samples per read
 
@@ -166,6 +172,63 @@ def noise_floor(power: np.ndarray, axis=None) -> np.ndarray:
 
 def _noise(floor, shape, rng: np.random.Generator) -> np.ndarray:
     return (floor * rng.gamma(float(POOL), 1.0 / POOL, size=shape)).astype(np.float32)
+
+
+def row_floors_db(power: np.ndarray) -> np.ndarray:
+    """(rows,) each row's noise floor in dB: the 20th percentile over time, corrected for its bias (noise_floor)."""
+    return 10 * np.log10(np.percentile(power, 20, axis=1) / _GAMMA20 + 1e-30)
+
+
+def fill_rolloff(power: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``power`` with the band edges a receiver's anti-alias filter rolled off raised to the noise floor inside.
+
+    A radio's filter lowers the noise (and everything else) over the outer part of the band, while the model only
+    saw flat noise floors: the darker edge rows stretch the image's statistics and the model then calls the noise
+    inside the band a carrier (a gated carrier became one lasting the whole capture, docs/RESULTS.md, session 32).
+    At each band edge, within the outer ``EDGE_SHARE`` of the rows, the roll-off is the run of rows ending at the
+    edge whose floors all lie 1.5 dB or more under the reference (the 10th percentile of the inner rows' floors),
+    falling towards the edge (correlation with the distance from the edge <= -0.6) and reaching 6 dB or more under
+    it in the outermost rows: a ramp, not the flat noise beside a wide carrier. Those rows get noise added (seeded
+    40-frame statistics) up to the reference. Unchanged, and ``rng`` not drawn from, when no edge has a ramp."""
+    n = power.shape[0]
+    k = int(n * EDGE_SHARE)
+    if not FILL_ROLLOFF or k < 4:
+        return power
+    floors = row_floors_db(power)
+    ref = float(np.percentile(floors[k : n - k], 10))
+    out = power
+    for rows in (np.arange(k - 1, -1, -1), np.arange(n - k, n)):  # each edge region, from its inner end outwards
+        below = floors[rows] < ref - 1.5
+        if not below[-1]:
+            continue
+        start = len(below) - int(np.argmin(below[::-1])) if not below.all() else 0  # the run that ends at the edge
+        run = rows[start:]
+        if len(run) < 4 or floors[run[-3:]].mean() > ref - 6.0:
+            continue
+        if np.corrcoef(np.arange(len(run)), floors[run])[0, 1] > -0.6:
+            continue
+        if out is power:
+            out = power.copy()
+        add = 10 ** (ref / 10) - 10 ** (floors[run] / 10)
+        out[run] += _noise(add[:, None], (len(run), power.shape[1]), rng)
+    return out
+
+
+def limit_range(power: np.ndarray, rng: np.random.Generator, max_range_db: float | None = None) -> np.ndarray:
+    """``power`` with its noise floor raised to ``max_range_db`` below the carrier level when it lies lower, as
+    receiver noise would raise it: 40-frame-average noise (seeded by ``rng``) added to every cell. The model never
+    saw a spectrum without noise: on a noise-free simulation (floor 100+ dB down) it boxes the carriers' spectral
+    skirts and the filters' leakage as carriers. Within the range (every recording with receiver noise and
+    carriers less than ``max_range_db`` above it) ``power`` is returned unchanged and ``rng`` is not drawn from.
+    Carrier level: the 98th percentile over rows of each row's 80th percentile over time (as :func:`level_shift`).
+    ``max_range_db`` None: the module's :data:`MAX_RANGE_DB` at call time (inf turns the limit off)."""
+    max_range_db = MAX_RANGE_DB if max_range_db is None else max_range_db
+    floor = float(noise_floor(power))
+    top = float(np.percentile(np.percentile(power, 80, axis=1), 98))
+    target = top * 10 ** (-max_range_db / 10)
+    if not (math.isfinite(top) and top > 0) or floor >= target:
+        return power
+    return power + _noise(target - floor, power.shape, rng)
 
 
 def level_shift(dbs: Sequence[np.ndarray]) -> float:

@@ -16,8 +16,10 @@ from radiofm.annotate.engine import standardises_each_image
 from radiofm.annotate.frontend import (
     block_power,
     design_filter,
+    fill_rolloff,
     frame_starts,
     level_shift,
+    limit_range,
     noise_floor,
     window_image,
     window_weights,
@@ -136,7 +138,7 @@ class Analysis:
     def analyse_many(self, blocks: Sequence[tuple[np.ndarray, int]], bar=None) -> list[Box]:
         """Boxes (global columns) of several blocks ``(power, b0)`` in time order, their images through the model
         in shared batches (with a frame step every block is one frame: batches of one would cost more)."""
-        staged = [self._images(power, b0) for power, b0 in blocks]
+        staged = [self._images(power, b0) for power, b0 in blocks]  # each holds its power, floor limited
         jobs = [(k, *job) for k, st in enumerate(staged) for job in st["jobs"]]
         bs, weights, lo = self.batch_size, self.weights, self.plan.grid[0]
         for i in range(0, len(jobs), bs):
@@ -148,7 +150,7 @@ class Analysis:
                 acc[:, rows, s : s + n] += weights[kept][None, :, None] * p[1:3, kept, :n]
             if bar is not None:
                 bar.update(len(probs))
-        return [b for (power, b0), st in zip(blocks, staged) for b in self._boxes(power, b0, st)]
+        return [b for (_, b0), st in zip(blocks, staged) for b in self._boxes(st["power"], b0, st)]
 
     def analyse_frames(self, rec: Recording, frames: Sequence[tuple[int, int]], *, prefetch: int = 1, bar=None):
         """Raw boxes (recording columns) of separate ``frames`` [a, b): read a block's worth at a time by the
@@ -166,7 +168,8 @@ class Analysis:
         if self.shift:
             power *= np.float32(10 ** (self.shift / 10))
         if self.picture is not None:
-            self.picture.add(power, b0)
+            self.picture.add(power, b0)  # the spectrum as recorded; the model and the boxes see its limited range
+        power = limit_range(fill_rolloff(power, self.rng), self.rng)
         floor = noise_floor(power) if plan.resampled or plan.n_bins < IMAGE else 0.0
         starts = frame_starts(max(length, IMAGE))
         cover = np.zeros(max(length, IMAGE), dtype=np.float32)
@@ -181,7 +184,7 @@ class Analysis:
                 jobs.append((db[:, s : s + IMAGE], FrameInfo(b0 + s, centre, plan.row_hz, plan.samples_per_column),
                              (w0, s, kept)))  # fmt: skip
         acc = np.zeros((2, plan.n_rows, length), dtype=np.float32)
-        return {"jobs": jobs, "acc": acc, "cover": cover, "length": length}
+        return {"jobs": jobs, "acc": acc, "cover": cover, "length": length, "power": power}
 
     def _boxes(self, power: np.ndarray, b0: int, staged: dict) -> list[Box]:
         acc, length = staged["acc"], staged["length"]

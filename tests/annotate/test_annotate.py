@@ -344,6 +344,46 @@ def test_merge_boxes_across_blocks():
     assert merged[0].confidence == 0.75
 
 
+def test_noise_free_recording_shown_to_the_model_with_a_noise_floor(tmp_path, monkeypatch):
+    """A simulated waveform without receiver noise: the model's images get a floor MAX_RANGE_DB under the carriers
+    (the model never saw a spectrum without noise); the picture keeps the recording's own; the boxes stay right."""
+    n = 384 * COL  # a 256-column frame and half of another (60 ms)
+    cars = [carrier("LTE", -20e6, -2.02e6, 0, n), carrier("NR", 5e6, 15e6, 200 * COL, 150 * COL)]
+    iq = band_capture(FS, n, cars, snr_db=300.0)  # noise 300 dB under the carriers: float32 rounding only
+    rec = open_recording(write_sigmf(tmp_path / "clean", iq, sample_rate_hz=FS, center_freq_hz=FC))
+    assert 40.0 <= frontend.MAX_RANGE_DB <= 60.0  # the default: beyond our training frames' 31 dB, finite
+    monkeypatch.setattr(frontend, "MAX_RANGE_DB", 45.0)
+    seen = []
+    res = A.annotate_recording(rec, oracle(cars, seen), phy=False)
+    check_match(res.annotations, cars)
+    for img, _ in seen:
+        top = np.percentile(np.percentile(img, 80, axis=1), 98)  # dB: the limit's own carrier level
+        assert np.percentile(img, 1) > top - 48.0  # a floor ~45 dB down, not ~300 dB
+    assert np.percentile(res.picture_db, 1) < np.percentile(res.picture_db, 99) - 100  # the picture as recorded
+    again = A.annotate_recording(rec, oracle(cars), phy=False)
+    assert again.annotations == res.annotations  # the added floor is seeded
+
+
+def test_rolled_off_band_edges_shown_to_the_model_at_the_noise_floor(tmp_path):
+    """A receiver whose anti-alias filter rolls the outer 15 % of the band off (to -30 dB at the edges): the model's
+    image has a flat floor across the band again; the picture shows the roll-off; the boxes stay right."""
+    import scipy.fft
+
+    n = 300 * COL
+    cars = [carrier("LTE", -20e6, -2.02e6, 0, n), carrier("NR", 5e6, 15e6, 100 * COL, 120 * COL)]
+    iq = band_capture(FS, n, cars)
+    u = np.clip((np.abs(scipy.fft.fftfreq(n)) * 2 - 0.85) / 0.15, 0, 1)
+    iq = scipy.fft.ifft(scipy.fft.fft(iq) * 10 ** (-30 * (1 - np.cos(np.pi * u)) / 40)).astype(np.complex64)
+    rec = open_recording(write_sigmf(tmp_path / "rolled", iq, sample_rate_hz=FS, center_freq_hz=FC))
+    seen = []
+    res = A.annotate_recording(rec, oracle(cars, seen), phy=False)
+    check_match(res.annotations, cars)
+    floors = np.percentile(seen[0][0], 20, axis=1)  # dB, per row; rows 0-15 and 240-255: beyond 0.875 fs/2
+    inside = np.median(floors[124:146])  # noise only (-1..+4 MHz)
+    assert np.all(np.abs(floors[:16] - inside) < 2.0) and np.all(np.abs(floors[240:] - inside) < 2.0)
+    assert res.picture_db[:3].mean() < inside - 15  # the picture as recorded
+
+
 def test_level_shift_only_outside_training_range():
     db = np.full((256, 256), 5.0, np.float32)
     db[100:150] = 18.0

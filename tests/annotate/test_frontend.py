@@ -45,3 +45,74 @@ def test_importing_annotate_leaves_scipy_signal_out():
     code = "import sys, radiofm.annotate.run, radiofm.annotate.output; print('scipy.signal' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def _band_power(floor: float, level: float, seed: int = 0) -> np.ndarray:
+    """(256, 300) 40-frame-average powers: noise at ``floor`` everywhere, rows 80-140 at ``level`` more."""
+    rng = np.random.default_rng(seed)
+    p = floor * rng.gamma(40.0, 1 / 40, size=(256, 300))
+    p[80:140] += level * rng.gamma(40.0, 1 / 40, size=(60, 300))
+    return p.astype(np.float32)
+
+
+def test_limit_range_leaves_a_noisy_recording_alone():
+    power = _band_power(1.0, 10**3.5)  # a 35 dB carrier: beyond our training frames, within the limit
+    rng = np.random.default_rng(1)
+    state = rng.bit_generator.state
+    assert frontend.limit_range(power, rng, 50.0) is power
+    assert rng.bit_generator.state == state  # nothing drawn: the rest of the analysis sees the same noise
+    assert frontend.limit_range(np.zeros((256, 300), np.float32), rng).max() == 0  # nothing to refer to
+
+
+@pytest.mark.parametrize("floor", [0.0, 1e-12, 1e-3])
+def test_limit_range_raises_a_floor_far_below_the_carriers(floor):
+    level = 1e4  # 40 dB over a unit floor; the recording's own floor is 0 (no noise at all) or 70-160 dB down
+    power = _band_power(floor, level)
+    out = frontend.limit_range(power, np.random.default_rng(2), 30.0)
+    assert out.dtype == np.float32 and out.shape == power.shape
+    top = np.percentile(np.percentile(power, 80, axis=1), 98)  # the carrier level (~1.1 level)
+    assert 1.0 < top / level < 1.2
+    np.testing.assert_allclose(frontend.noise_floor(out), top * 1e-3, rtol=0.05)  # 30 dB under the carrier
+    outside = 10 * np.log10(out[:70] / (top * 1e-3))
+    assert abs(outside.mean()) < 0.1 and 0.2 < outside.std() < 1.5  # noise of 40-frame averages, not a flat floor
+    np.testing.assert_allclose(out[80:140], power[80:140], rtol=5e-3)  # the carrier barely moves (+0.1 % of top)
+    again = frontend.limit_range(power, np.random.default_rng(2), 30.0)
+    assert np.array_equal(out, again)  # seeded
+
+
+def _rolled_off(power: np.ndarray, flat: float = 0.8, stop_db: float = -30.0) -> np.ndarray:
+    """``power`` times a receiver filter's gain: flat over the inner ``flat`` of the rows, a raised-cosine fall to
+    ``stop_db`` at both band edges."""
+    n = power.shape[0]
+    d = np.abs(np.arange(n) - (n - 1) / 2) / (n / 2)  # 0 at the centre, ~1 at the edges
+    u = np.clip((d - flat) / (1 - flat), 0, 1)
+    return (power * 10 ** (stop_db * (1 - np.cos(np.pi * u)) / 20)[:, None]).astype(np.float32)
+
+
+def test_fill_rolloff_raises_the_band_edges_to_the_floor_inside():
+    power = _rolled_off(_band_power(1.0, 100.0))  # a 20 dB carrier on rows 80-140, the edges rolled off
+    out = frontend.fill_rolloff(power, np.random.default_rng(3))
+    floors = frontend.row_floors_db(out)
+    assert np.all(np.abs(floors[:80]) < 1.5) and np.all(np.abs(floors[140:]) < 1.5)  # flat again (within 1.5 dB)
+    assert frontend.row_floors_db(power)[:3].max() < -20  # (they were 20-30 dB down)
+    np.testing.assert_array_equal(out[40:216], power[40:216])  # the flat part untouched
+    assert np.array_equal(out, frontend.fill_rolloff(power, np.random.default_rng(3)))  # seeded
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "flat",  # plain receiver noise: nothing to fill
+        "wide",  # a carrier over the inner 80 % of the band: the noise beside it is lower, but flat, not a ramp
+        "edge carrier",  # a carrier at the band edge: above the floor inside, not under it
+    ],
+)
+def test_fill_rolloff_leaves_flat_floors_alone(case):
+    power = _band_power(1.0, 0.0)
+    if case == "wide":
+        power[26:230] += 100.0 * np.random.default_rng(4).gamma(40.0, 1 / 40, size=(204, 300)).astype(np.float32)
+    if case == "edge carrier":
+        power[:20] *= 30.0
+    rng = np.random.default_rng(5)
+    state = rng.bit_generator.state
+    assert frontend.fill_rolloff(power, rng) is power and rng.bit_generator.state == state

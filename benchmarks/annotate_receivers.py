@@ -1,0 +1,143 @@
+"""``radiofm annotate`` on captures from receivers our generators never model: no noise at all, 8-bit and 16-bit
+ADCs, carriers 30 dB stronger than the training range, a filter's roll-off at the band edges; with and without the
+front end's guards for them.
+
+Each condition renders the same scenes of the independent generator (:mod:`radiofm.synth.nrlte_alt`: the plan of
+``plan_scene`` and each carrier from ``render_carrier``, test split, every traffic regime, scene ``i`` from
+``SeedSequence([seed, i])``) and changes only the receiver:
+
+- ``noisy``: unit-power white noise (the generator's own receiver, without its IQ imbalance and DC spike), cf32;
+- ``clean``: no noise (a simulated waveform never passed through a receiver), scaled to 0.3 rms, cf32;
+- ``hot``: the noise 30 dB lower (every carrier 30 dB stronger: 25-60 dB in-band SNR), cf32;
+- ``ci8``: ``noisy`` quantised to 8 bits, the noise at 2 LSB rms (an RTL-SDR-like ADC);
+- ``ci16``: ``noisy`` quantised to 16 bits, the noise at 1 LSB rms;
+- ``rolloff``: ``noisy`` through a receiver's anti-alias filter: flat to 0.9 x fs/2, then a raised-cosine
+  fall to -30 dB at fs/2 (noise and carriers alike), so the noise floor is not flat across the band.
+
+Each capture is written as SigMF with its carriers' annotations, then scored by
+:func:`radiofm.annotate.evaluate.evaluate_annotate` (``radiofm evaluate annotate``) with the model ``--model``,
+once per front end of ``--front-ends``: ``old`` (neither guard: the code before session 32), ``range`` (only the
+dynamic-range limit, ``radiofm.annotate.frontend.limit_range``), ``new`` (the defaults: the limit and
+``fill_rolloff``). Prints pixel and carrier scores and false boxes per condition and front end; writes
+``benchmarks/results/<name>.json``.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/annotate_receivers.py --model DEMO/segmentation --work W \\
+        [--captures 12] [--seed 77] [--conditions noisy,clean,hot,ci8,ci16,rolloff] [--front-ends old,new]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+from _common import print_table, write_results
+
+from radiofm.annotate import frontend
+from radiofm.annotate.evaluate import evaluate_annotate
+from radiofm.data import write_sigmf
+from radiofm.synth.nrlte import scene as main_scene
+from radiofm.synth.nrlte_alt import TRAFFIC_REGIMES, scene
+from radiofm.synth.nrlte_alt.capture import carrier_meta
+
+FS, N = 61.44e6, 2_457_600  # 40 ms
+CONDITIONS = ("noisy", "clean", "hot", "ci8", "ci16", "rolloff")
+FRONT_ENDS = {  # (MAX_RANGE_DB, FILL_ROLLOFF) from the defaults
+    "old": lambda limit, fill: (math.inf, False),
+    "range": lambda limit, fill: (limit, False),
+    "new": lambda limit, fill: (limit, fill),
+}
+
+
+def receiver(condition: str, carriers: np.ndarray, noise: np.ndarray) -> tuple[np.ndarray, str]:
+    """(samples, SigMF datatype) of ``carriers`` (unit noise power scale) received under ``condition``."""
+    if condition == "clean":
+        return carriers * np.float32(0.3 / np.sqrt(np.mean(np.abs(carriers) ** 2))), "cf32_le"
+    if condition == "hot":
+        return carriers + noise * np.float32(10 ** (-30 / 20)), "cf32_le"
+    y = carriers + noise
+    if condition == "noisy":
+        return y, "cf32_le"
+    if condition == "rolloff":
+        return rolloff(y), "cf32_le"
+    lsb, datatype = {"ci8": (2.0 / 128, "ci8"), "ci16": (1.0 / 32768, "ci16_le")}[condition]
+    y = y * np.float32(lsb)  # noise rms: 2 LSB (8 bits) or 1 LSB (16 bits)
+    peak = float(np.max(np.abs(y.view(np.float32))))
+    return (y * np.float32(0.99 / peak) if peak > 0.99 else y), datatype  # no clipping
+
+
+def rolloff(x: np.ndarray, flat: float = 0.9, stop_db: float = -30.0) -> np.ndarray:
+    """``x`` through a filter flat over |f| <= flat x fs/2, falling as a raised cosine to ``stop_db`` at fs/2."""
+    import scipy.fft
+
+    f = np.abs(scipy.fft.fftfreq(len(x))) * 2  # |f| / (fs/2)
+    u = np.clip((f - flat) / (1 - flat), 0, 1)
+    gain_db = stop_db * (1 - np.cos(np.pi * u)) / 2
+    return scipy.fft.ifft(scipy.fft.fft(x) * 10 ** (gain_db / 20)).astype(np.complex64)
+
+
+def write_captures(work: Path, conditions: list[str], captures: int, seed: int) -> None:
+    for i in range(captures):
+        rng = np.random.default_rng(np.random.SeedSequence([seed, i]))
+        plans = scene.plan_scene(rng, split="test", regimes=list(TRAFFIC_REGIMES), sample_rate_hz=FS,
+                                 n_samples=N)  # fmt: skip
+        x = np.zeros(N, np.complex64)
+        for plan in plans:
+            x += scene.render_carrier(plan, rng, FS, N)[0]
+        noise = rng.standard_normal(2 * N, dtype=np.float32).view(np.complex64) * np.float32(math.sqrt(0.5))
+        truth = main_scene.annotations([carrier_meta(p, FS, N, -10 * math.log10(FS)) for p in plans])
+        for cond in conditions:
+            y, datatype = receiver(cond, x, noise)
+            write_sigmf(work / cond / f"capture_{i:03d}", y, sample_rate_hz=FS, datatype=datatype,
+                        center_freq_hz=main_scene.CENTER_FREQ_HZ, annotations=truth)  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", required=True, help="segmentation run folder (e.g. a demo's segmentation)")
+    ap.add_argument("--work", type=Path, required=True, help="folder for the captures and the scores")
+    ap.add_argument("--captures", type=int, default=12)
+    ap.add_argument("--seed", type=int, default=77)
+    ap.add_argument("--conditions", default=",".join(CONDITIONS))
+    ap.add_argument("--front-ends", default="old,new", help="comma list of old, range, new")
+    ap.add_argument("--name", default="annotate_receivers")
+    ap.add_argument("--results-dir", type=Path, default=None, help="where the JSON goes (default benchmarks/results)")
+    args = ap.parse_args(argv)
+    conditions = [c for c in args.conditions.split(",") if c]
+    unknown = sorted(set(conditions) - set(CONDITIONS))
+    if unknown:
+        ap.error(f"unknown conditions {unknown}; choose from {', '.join(CONDITIONS)}")
+    front_ends = [f for f in args.front_ends.split(",") if f]
+    if set(front_ends) - set(FRONT_ENDS):
+        ap.error(f"unknown front ends {sorted(set(front_ends) - set(FRONT_ENDS))}; choose from {', '.join(FRONT_ENDS)}")
+
+    t0 = time.perf_counter()
+    write_captures(args.work, conditions, args.captures, args.seed)
+    print(f"{args.captures} scenes x {len(conditions)} receivers written in {time.perf_counter() - t0:.0f} s")
+    default, rows, results = (frontend.MAX_RANGE_DB, frontend.FILL_ROLLOFF), [], []
+    try:
+        for front_end in front_ends:
+            frontend.MAX_RANGE_DB, frontend.FILL_ROLLOFF = FRONT_ENDS[front_end](*default)
+            for cond in conditions:
+                t = time.perf_counter()
+                out = args.work / f"score_{cond}_{front_end}"
+                rep = evaluate_annotate(args.model, args.work / cond, out, progress=False)
+                px, car = rep["pixel"], rep["carriers"]
+                row = {"receiver": cond, "front end": front_end, "pixel mean": px["mean_class_accuracy"],
+                       "noise px": px["per_class_accuracy"]["noise"], "NR right": car["NR"]["accuracy"],
+                       "LTE right": car["LTE"]["accuracy"], "NR IoU": car["NR"]["freq_iou_mean"],
+                       "false boxes": rep["false_boxes"], "s": time.perf_counter() - t}  # fmt: skip
+                rows.append(row)
+                results.append(row | {"report": str(out / "annotate_score.json")})
+    finally:
+        frontend.MAX_RANGE_DB, frontend.FILL_ROLLOFF = default
+    print_table(rows)
+    settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    write_results(args.name, {"settings": settings, "rows": results}, args.results_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -12,17 +12,20 @@ Each condition renders the same scenes of the independent generator (:mod:`radio
 - ``ci8``: ``noisy`` quantised to 8 bits, the noise at 2 LSB rms (an RTL-SDR-like ADC);
 - ``ci16``: ``noisy`` quantised to 16 bits, the noise at 1 LSB rms;
 - ``rolloff``: ``noisy`` through a receiver's anti-alias filter: flat to 0.9 x fs/2, then a raised-cosine
-  fall to -30 dB at fs/2 (noise and carriers alike), so the noise floor is not flat across the band.
+  fall to -30 dB at fs/2 (noise and carriers alike), so the noise floor is not flat across the band;
+- ``dc``: ``noisy`` plus an uncorrected LO leakage 40 dB above the noise in its STFT bin;
+- ``spurs``: ``noisy`` plus four CW tones 30 dB above the noise in their bins, at random frequencies;
+- ``agc``: ``noisy`` with the receiver gain stepping up 10 dB half-way through the capture.
 
 Each capture is written as SigMF with its carriers' annotations, then scored by
 :func:`radiofm.annotate.evaluate.evaluate_annotate` (``radiofm evaluate annotate``) with the model ``--model``,
-once per front end of ``--front-ends``: ``old`` (neither guard: the code before session 32), ``range`` (only the
+once per front end of ``--front-ends``: ``old`` (no guard: the code before session 32), ``range`` (only the
 dynamic-range limit, ``radiofm.annotate.frontend.limit_range``), ``new`` (the defaults: the limit and
-``fill_rolloff``). Prints pixel and carrier scores and false boxes per condition and front end; writes
-``benchmarks/results/<name>.json``.
+``fill_rolloff``). Prints pixel and carrier scores and false boxes per condition and front
+end; writes ``benchmarks/results/<name>.json``.
 
     PYTHONPATH=. .venv/bin/python benchmarks/annotate_receivers.py --model DEMO/segmentation --work W \\
-        [--captures 12] [--seed 77] [--conditions noisy,clean,hot,ci8,ci16,rolloff] [--front-ends old,new]
+        [--captures 12] [--seed 77] [--conditions noisy,clean,hot,ci8,ci16,rolloff,dc,spurs,agc] [--front-ends old,new]
 """
 
 from __future__ import annotations
@@ -43,15 +46,18 @@ from radiofm.synth.nrlte_alt import TRAFFIC_REGIMES, scene
 from radiofm.synth.nrlte_alt.capture import carrier_meta
 
 FS, N = 61.44e6, 2_457_600  # 40 ms
-CONDITIONS = ("noisy", "clean", "hot", "ci8", "ci16", "rolloff")
-FRONT_ENDS = {  # (MAX_RANGE_DB, FILL_ROLLOFF) from the defaults
-    "old": lambda limit, fill: (math.inf, False),
-    "range": lambda limit, fill: (limit, False),
-    "new": lambda limit, fill: (limit, fill),
+CONDITIONS = ("noisy", "clean", "hot", "ci8", "ci16", "rolloff", "dc", "spurs", "agc")
+BIN_SHARE = 1 / 256  # share of white noise's power in one bin of the 256-point analysis
+FRONT_ENDS = {  # radiofm.annotate.frontend attributes changed from the defaults
+    "old": {"MAX_RANGE_DB": math.inf, "FILL_ROLLOFF": False},
+    "range": {"FILL_ROLLOFF": False},
+    "new": {},
 }
 
 
-def receiver(condition: str, carriers: np.ndarray, noise: np.ndarray) -> tuple[np.ndarray, str]:
+def receiver(
+    condition: str, carriers: np.ndarray, noise: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, str]:
     """(samples, SigMF datatype) of ``carriers`` (unit noise power scale) received under ``condition``."""
     if condition == "clean":
         return carriers * np.float32(0.3 / np.sqrt(np.mean(np.abs(carriers) ** 2))), "cf32_le"
@@ -62,6 +68,16 @@ def receiver(condition: str, carriers: np.ndarray, noise: np.ndarray) -> tuple[n
         return y, "cf32_le"
     if condition == "rolloff":
         return rolloff(y), "cf32_le"
+    if condition == "dc":
+        return y + np.complex64(math.sqrt(1e4 * BIN_SHARE)), "cf32_le"
+    if condition == "spurs":
+        t = np.arange(len(y))
+        for f in rng.uniform(-0.45, 0.45, size=4):
+            y = y + (math.sqrt(1e3 * BIN_SHARE) * np.exp(2j * np.pi * f * t)).astype(np.complex64)
+        return y, "cf32_le"
+    if condition == "agc":
+        y[len(y) // 2 :] *= np.float32(10 ** (10 / 20))
+        return y, "cf32_le"
     lsb, datatype = {"ci8": (2.0 / 128, "ci8"), "ci16": (1.0 / 32768, "ci16_le")}[condition]
     y = y * np.float32(lsb)  # noise rms: 2 LSB (8 bits) or 1 LSB (16 bits)
     peak = float(np.max(np.abs(y.view(np.float32))))
@@ -89,7 +105,7 @@ def write_captures(work: Path, conditions: list[str], captures: int, seed: int) 
         noise = rng.standard_normal(2 * N, dtype=np.float32).view(np.complex64) * np.float32(math.sqrt(0.5))
         truth = main_scene.annotations([carrier_meta(p, FS, N, -10 * math.log10(FS)) for p in plans])
         for cond in conditions:
-            y, datatype = receiver(cond, x, noise)
+            y, datatype = receiver(cond, x, noise, np.random.default_rng([seed, i, CONDITIONS.index(cond)]))
             write_sigmf(work / cond / f"capture_{i:03d}", y, sample_rate_hz=FS, datatype=datatype,
                         center_freq_hz=main_scene.CENTER_FREQ_HZ, annotations=truth)  # fmt: skip
 
@@ -116,10 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     write_captures(args.work, conditions, args.captures, args.seed)
     print(f"{args.captures} scenes x {len(conditions)} receivers written in {time.perf_counter() - t0:.0f} s")
-    default, rows, results = (frontend.MAX_RANGE_DB, frontend.FILL_ROLLOFF), [], []
+    names = sorted({k for v in FRONT_ENDS.values() for k in v})
+    default, rows, results = {k: getattr(frontend, k) for k in names}, [], []
     try:
         for front_end in front_ends:
-            frontend.MAX_RANGE_DB, frontend.FILL_ROLLOFF = FRONT_ENDS[front_end](*default)
+            for k, v in (default | FRONT_ENDS[front_end]).items():
+                setattr(frontend, k, v)
             for cond in conditions:
                 t = time.perf_counter()
                 out = args.work / f"score_{cond}_{front_end}"
@@ -132,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row)
                 results.append(row | {"report": str(out / "annotate_score.json")})
     finally:
-        frontend.MAX_RANGE_DB, frontend.FILL_ROLLOFF = default
+        for k, v in default.items():
+            setattr(frontend, k, v)
     print_table(rows)
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
     write_results(args.name, {"settings": settings, "rows": results}, args.results_dir)

@@ -205,8 +205,8 @@ def fill_rolloff(power: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         run = rows[start:]
         if len(run) < 4 or floors[run[-3:]].mean() > ref - 6.0:
             continue
-        if np.corrcoef(np.arange(len(run)), floors[run])[0, 1] > -0.6:
-            continue
+        if np.ptp(floors[run]) > 0 and np.corrcoef(np.arange(len(run)), floors[run])[0, 1] > -0.6:
+            continue  # (a run of equal floors, e.g. zeroed edge rows, has no correlation and is filled)
         if out is power:
             out = power.copy()
         add = 10 ** (ref / 10) - 10 ** (floors[run] / 10)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -116,3 +118,14 @@ def test_fill_rolloff_leaves_flat_floors_alone(case):
     rng = np.random.default_rng(5)
     state = rng.bit_generator.state
     assert frontend.fill_rolloff(power, rng) is power and rng.bit_generator.state == state
+
+
+def test_fill_rolloff_fills_zeroed_band_edges_without_warnings():
+    power = _band_power(1.0, 100.0)
+    power[:20] = power[-20:] = 0.0  # a recorder that zeroes the bins beyond its filter
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = frontend.fill_rolloff(power, np.random.default_rng(6))
+    assert np.all(np.abs(frontend.row_floors_db(out)[:20]) < 1.0) and np.all(
+        np.abs(frontend.row_floors_db(out)[-20:]) < 1.0
+    )

@@ -20,8 +20,8 @@ Each condition renders the same scenes of the independent generator (:mod:`radio
 Each capture is written as SigMF with its carriers' annotations, then scored by
 :func:`radiofm.annotate.evaluate.evaluate_annotate` (``radiofm evaluate annotate``) with the model ``--model``,
 once per front end of ``--front-ends``: ``old`` (no guard: the code before session 32), ``range`` (only the
-dynamic-range limit, ``radiofm.annotate.frontend.limit_range``), ``new`` (the defaults: the limit and
-``fill_rolloff``). Prints pixel and carrier scores and false boxes per condition and front
+dynamic-range limit, ``radiofm.annotate.frontend.limit_range``), ``new`` (the defaults: the limit,
+``fill_rolloff`` and ``undo_gain_steps``). Prints pixel and carrier scores and false boxes per condition and front
 end; writes ``benchmarks/results/<name>.json``.
 
     PYTHONPATH=. .venv/bin/python benchmarks/annotate_receivers.py --model DEMO/segmentation --work W \\
@@ -49,8 +49,8 @@ FS, N = 61.44e6, 2_457_600  # 40 ms
 CONDITIONS = ("noisy", "clean", "hot", "ci8", "ci16", "rolloff", "dc", "spurs", "agc")
 BIN_SHARE = 1 / 256  # share of white noise's power in one bin of the 256-point analysis
 FRONT_ENDS = {  # radiofm.annotate.frontend attributes changed from the defaults
-    "old": {"MAX_RANGE_DB": math.inf, "FILL_ROLLOFF": False},
-    "range": {"FILL_ROLLOFF": False},
+    "old": {"MAX_RANGE_DB": math.inf, "FILL_ROLLOFF": False, "UNDO_GAIN_STEPS": False},
+    "range": {"FILL_ROLLOFF": False, "UNDO_GAIN_STEPS": False},
     "new": {},
 }
 

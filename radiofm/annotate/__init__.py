@@ -37,6 +37,10 @@ that resolution:
   rows stretch each image's statistics and the model then took plain noise inside the band for a carrier. A
   ramp of row floors falling 6 dB or more towards a band edge (``frontend.fill_rolloff``, outer 15 % of the rows)
   is filled with noise up to the floor inside, for the model and the box checks only.
+- **Gain steps**: an AGC or a gain change moves every row, noise included, by the same factor; the model took the
+  louder columns' noise for carriers. When the columns' floors split into two levels 3 dB or more apart and the
+  noise rows moved by that step (``frontend.undo_gain_steps``), the louder columns are scaled back. A carrier
+  switching on moves only its own rows and is left alone.
 - Long recordings are processed in blocks (32 frames, 1.28 s at 61.44 MS/s; the last one takes the remainder) so
   memory stays bounded: a reader thread computes the next block's power while the model runs on the current one,
   large reads go through the file (no memory map left resident), and the overlay picture is averaged into at

@@ -26,6 +26,7 @@ TRAIN_LEVEL_DB = (12.0, 24.0)
 MAX_RANGE_DB = 50.0
 EDGE_SHARE = 0.15  # share of the rows at each band edge searched for a receiver filter's roll-off (fill_rolloff)
 FILL_ROLLOFF = True  # fill_rolloff on (the module switch benchmarks turn off to compare)
+UNDO_GAIN_STEPS = True  # undo_gain_steps on (likewise)
 _GAMMA20 = 0.8650867  # 20th percentile of Gamma(40, 1/40): a 40-frame average of noise power, per unit mean
 _CHUNK_SAMPLES = 5_000_000  # analysis samples per read
 
@@ -211,6 +212,40 @@ def fill_rolloff(power: np.ndarray, rng: np.random.Generator) -> np.ndarray:
             out = power.copy()
         add = 10 ** (ref / 10) - 10 ** (floors[run] / 10)
         out[run] += _noise(add[:, None], (len(run), power.shape[1]), rng)
+    return out
+
+
+def undo_gain_steps(power: np.ndarray) -> np.ndarray:
+    """``power`` with a receiver's gain change inside the block undone: the columns at the other gain scaled back.
+
+    A gain step (an AGC, a retune of the gain) moves every row's power by the same factor, noise and carriers alike;
+    the model only saw constant gains and called the louder columns' noise a carrier (docs/RESULTS.md, session
+    32). Each column's floor (10th percentile over rows, smoothed over 8 columns) is split at the mid-point of its
+    25th and 75th percentiles; when the two groups differ by 3 dB or more, and each row's median moved between them
+    by that much within 2 dB for 90 % of the quietest 30 % of the rows (the noise) and 75 % of all rows (carriers'
+    traffic varies), the louder group is scaled down by it. A carrier switching on moves its own rows, not the
+    noise, and is left alone. Unchanged when there is no step."""
+    n_rows, n_cols = power.shape
+    if not UNDO_GAIN_STEPS or n_cols < 32 or n_rows < 16:
+        return power
+    col = np.percentile(power, 10, axis=0)
+    k = n_cols // 8
+    smooth = np.repeat(np.median(col[: k * 8].reshape(k, 8), axis=1), 8)
+    smooth = np.concatenate([smooth, np.full(n_cols - k * 8, smooth[-1])])
+    f = 10 * np.log10(smooth + 1e-30)
+    lo, hi = np.percentile(f, [25, 75])
+    if hi - lo < 3.0:
+        return power
+    loud = f >= (lo + hi) / 2
+    step = float(np.median(f[loud]) - np.median(f[~loud]))
+    quiet_rows = np.median(power[:, ~loud], axis=1) + 1e-30
+    per_row = 10 * np.log10((np.median(power[:, loud], axis=1) + 1e-30) / quiet_rows)
+    moved = np.abs(per_row - step) < 2.0
+    floor_rows = quiet_rows <= np.percentile(quiet_rows, 30)  # the noise: it moves with a gain, not with a carrier
+    if step < 3.0 or moved[floor_rows].mean() < 0.9 or moved.mean() < 0.75:
+        return power
+    out = power.copy()
+    out[:, loud] *= np.float32(10 ** (-step / 10))
     return out
 
 

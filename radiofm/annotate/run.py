@@ -21,6 +21,7 @@ from radiofm.annotate.frontend import (
     level_shift,
     limit_range,
     noise_floor,
+    undo_gain_steps,
     window_image,
     window_weights,
 )
@@ -169,7 +170,7 @@ class Analysis:
             power *= np.float32(10 ** (self.shift / 10))
         if self.picture is not None:
             self.picture.add(power, b0)  # the spectrum as recorded; the model and the boxes see its limited range
-        power = limit_range(fill_rolloff(power, self.rng), self.rng)
+        power = limit_range(fill_rolloff(undo_gain_steps(power), self.rng), self.rng)
         floor = noise_floor(power) if plan.resampled or plan.n_bins < IMAGE else 0.0
         starts = frame_starts(max(length, IMAGE))
         cover = np.zeros(max(length, IMAGE), dtype=np.float32)

@@ -129,3 +129,24 @@ def test_fill_rolloff_fills_zeroed_band_edges_without_warnings():
     assert np.all(np.abs(frontend.row_floors_db(out)[:20]) < 1.0) and np.all(
         np.abs(frontend.row_floors_db(out)[-20:]) < 1.0
     )
+
+
+def test_undo_gain_steps_scales_the_louder_columns_back():
+    power = _band_power(1.0, 100.0)
+    stepped = power.copy()
+    stepped[:, 120:] *= 10.0  # the gain up 10 dB from column 120 on
+    out = frontend.undo_gain_steps(stepped)
+    np.testing.assert_allclose(out, power, rtol=0.15)  # back within the step estimate's error (~0.5 dB)
+    col = 10 * np.log10(np.percentile(out, 10, axis=0))
+    assert np.ptp(col) < 1.5
+
+
+@pytest.mark.parametrize("case", ["no step", "wide carrier switching on", "carrier switching on"])
+def test_undo_gain_steps_leaves_carriers_switching_alone(case):
+    power = _band_power(1.0, 0.0)
+    rng = np.random.default_rng(7)
+    if case == "wide carrier switching on":  # 84 % of the rows, on from column 150: its rows move, the noise rows not
+        power[20:236, 150:] += 1000.0 * rng.gamma(40.0, 1 / 40, size=(216, 150)).astype(np.float32)
+    if case == "carrier switching on":
+        power[80:140, 100:] += 100.0 * rng.gamma(40.0, 1 / 40, size=(60, 200)).astype(np.float32)
+    assert frontend.undo_gain_steps(power) is power

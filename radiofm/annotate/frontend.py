@@ -176,8 +176,8 @@ def _noise(floor, shape, rng: np.random.Generator) -> np.ndarray:
 
 
 def row_floors_db(power: np.ndarray) -> np.ndarray:
-    """(rows,) each row's noise floor in dB: the 20th percentile over time, corrected for its bias (noise_floor)."""
-    return 10 * np.log10(np.percentile(power, 20, axis=1) / _GAMMA20 + 1e-30)
+    """(rows,) each row's noise floor (:func:`noise_floor` per row) in dB."""
+    return 10 * np.log10(noise_floor(power, axis=1) + 1e-30)
 
 
 def fill_rolloff(power: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -20,8 +20,9 @@ Each condition renders the same scenes of the independent generator (:mod:`radio
 Each capture is written as SigMF with its carriers' annotations, then scored by
 :func:`radiofm.annotate.evaluate.evaluate_annotate` (``radiofm evaluate annotate``) with the model ``--model``,
 once per front end of ``--front-ends``: ``old`` (no guard: the code before session 32), ``range`` (only the
-dynamic-range limit, ``radiofm.annotate.frontend.limit_range``), ``new`` (the defaults: the limit,
-``fill_rolloff`` and ``undo_gain_steps``). Prints pixel and carrier scores and false boxes per condition and front
+dynamic-range limit, ``radiofm.annotate.frontend.limit_range``), ``s32`` (session 32's: the limit,
+``fill_rolloff`` and ``undo_gain_steps``), ``new`` (the defaults: those, and the receiver lines removed,
+:mod:`radiofm.annotate.clean`). Prints pixel and carrier scores and false boxes per condition and front
 end; writes ``benchmarks/results/<name>.json``.
 
     PYTHONPATH=. .venv/bin/python benchmarks/annotate_receivers.py --model DEMO/segmentation --work W \\
@@ -38,7 +39,7 @@ from pathlib import Path
 import numpy as np
 from _common import print_table, write_results
 
-from radiofm.annotate import frontend
+from radiofm.annotate import clean, frontend
 from radiofm.annotate.evaluate import evaluate_annotate
 from radiofm.data import write_sigmf
 from radiofm.synth.nrlte import scene as main_scene
@@ -48,11 +49,13 @@ from radiofm.synth.nrlte_alt.capture import carrier_meta
 FS, N = 61.44e6, 2_457_600  # 40 ms
 CONDITIONS = ("noisy", "clean", "hot", "ci8", "ci16", "rolloff", "dc", "spurs", "agc")
 BIN_SHARE = 1 / 256  # share of white noise's power in one bin of the 256-point analysis
-FRONT_ENDS = {  # radiofm.annotate.frontend attributes changed from the defaults
-    "old": {"MAX_RANGE_DB": math.inf, "FILL_ROLLOFF": False, "UNDO_GAIN_STEPS": False},
-    "range": {"FILL_ROLLOFF": False, "UNDO_GAIN_STEPS": False},
+FRONT_ENDS = {  # radiofm.annotate.frontend / .clean attributes changed from the defaults
+    "old": {"MAX_RANGE_DB": math.inf, "FILL_ROLLOFF": False, "UNDO_GAIN_STEPS": False, "REMOVE_LINES": False},
+    "range": {"FILL_ROLLOFF": False, "UNDO_GAIN_STEPS": False, "REMOVE_LINES": False},
+    "s32": {"REMOVE_LINES": False},
     "new": {},
 }
+MODULES = (frontend, clean)
 
 
 def receiver(
@@ -117,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--captures", type=int, default=12)
     ap.add_argument("--seed", type=int, default=77)
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
-    ap.add_argument("--front-ends", default="old,new", help="comma list of old, range, new")
+    ap.add_argument("--front-ends", default="old,new", help="comma list of old, range, s32, new")
     ap.add_argument("--name", default="annotate_receivers")
     ap.add_argument("--results-dir", type=Path, default=None, help="where the JSON goes (default benchmarks/results)")
     args = ap.parse_args(argv)
@@ -133,11 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     write_captures(args.work, conditions, args.captures, args.seed)
     print(f"{args.captures} scenes x {len(conditions)} receivers written in {time.perf_counter() - t0:.0f} s")
     names = sorted({k for v in FRONT_ENDS.values() for k in v})
-    default, rows, results = {k: getattr(frontend, k) for k in names}, [], []
+    owner = {k: next(m for m in MODULES if hasattr(m, k)) for k in names}
+    default, rows, results = {k: getattr(owner[k], k) for k in names}, [], []
     try:
         for front_end in front_ends:
             for k, v in (default | FRONT_ENDS[front_end]).items():
-                setattr(frontend, k, v)
+                setattr(owner[k], k, v)
             for cond in conditions:
                 t = time.perf_counter()
                 out = args.work / f"score_{cond}_{front_end}"
@@ -151,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(row | {"report": str(out / "annotate_score.json")})
     finally:
         for k, v in default.items():
-            setattr(frontend, k, v)
+            setattr(owner[k], k, v)
     print_table(rows)
     settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
     write_results(args.name, {"settings": settings, "rows": results}, args.results_dir)

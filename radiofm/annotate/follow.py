@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from radiofm.annotate.boxes import MIN_CONTRAST_DB
+from radiofm.annotate.clean import cleaned, detect_samples, receiver_lines
 from radiofm.annotate.decide import MIN_SCORE, PHY_MAX_MS
 from radiofm.annotate.plan import IMAGE, plan_analysis
 from radiofm.annotate.result import AnnotateResult, annotations_of, finish
@@ -110,16 +111,19 @@ def follow_recording(
                                      batch_size=batch_size, block_frames=block_frames, seed=seed,
                                      max_picture_columns=max_picture_columns if picture else 0,
                                      phy=phy, phy_max_ms=phy_max_ms, min_score=min_score)  # fmt: skip
-        if an is not None:
+        if an is not None and an.lines is None and (n >= detect_samples(rec.sample_rate_hz) or stop):
+            an.lines = receiver_lines(rec, nonfinite, n)  # the same first samples as a one-shot run reads
+        if an is not None and an.lines is not None:
+            src = cleaned(rec, an.lines)
             n_cols = _columns(an.plan, n)
             an.plan = dataclasses.replace(an.plan, n_samples=n, n_columns=n_cols)
             if frame_step == 1:
                 ready = ready_blocks(n_cols, an.block, done)
-                done += _analyse(an, rec, ready, settler, level, predictor, prefetch, first=done == 0)
+                done += _analyse(an, src, ready, settler, level, predictor, prefetch, first=done == 0)
                 horizon = done * an.block
             else:
                 ready = strided_grid(n_cols, frame_step, IMAGE)[len(frames) :]
-                _analyse_frames(an, rec, ready, frames, settler, level, predictor, prefetch)
+                _analyse_frames(an, src, ready, frames, settler, level, predictor, prefetch)
                 horizon = len(frames) * IMAGE  # in analysed columns
                 # settle (and decide carriers) once per block of stream, as without a frame step, not per frame:
                 # each settling runs the physical-layer stage on the carriers it hands out
@@ -132,7 +136,7 @@ def follow_recording(
                 if frame_step > 1:
                     new = expand_boxes(new, frames)
                 settled.extend(new)
-                anns = annotations_of(an, rec, new, min_duration_ms)
+                anns = annotations_of(an, src, new, min_duration_ms)
                 if anns and on_annotations is not None:
                     on_annotations(anns)
         if stop:
@@ -145,14 +149,15 @@ def follow_recording(
     if an is None:  # pragma: no cover - plan_analysis above raised already
         raise RecordingError(f"{rec.path}: nothing to annotate")
     an.plan = plan
+    src = cleaned(rec, an.lines)
     if frame_step == 1:
         rest = block_bounds(plan.n_columns, an.block)[done:]
-        _analyse(an, rec, rest, settler, level, predictor, prefetch, first=done == 0)
-        return finish(an, rec, settled + settler.rest(), min_duration_ms=min_duration_ms), rec
+        _analyse(an, src, rest, settler, level, predictor, prefetch, first=done == 0)
+        return finish(an, src, settled + settler.rest(), min_duration_ms=min_duration_ms), rec
     rest = strided_frames(plan.n_columns, frame_step, IMAGE)[len(frames) :]
-    _analyse_frames(an, rec, rest, frames, settler, level, predictor, prefetch)
+    _analyse_frames(an, src, rest, frames, settler, level, predictor, prefetch)
     boxes = settled + expand_boxes(settler.rest(), frames)
-    return finish(an, rec, boxes, min_duration_ms=min_duration_ms), rec
+    return finish(an, src, boxes, min_duration_ms=min_duration_ms), rec
 
 
 def _analyse_frames(an, rec, ready, frames, settler, level, predictor, prefetch) -> None:

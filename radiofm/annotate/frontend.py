@@ -63,6 +63,12 @@ def _read(rec: Recording, start: int, count: int, nonfinite: str, stats: dict) -
         rec.close()
 
 
+def read_samples(rec: Recording, start: int, count: int, nonfinite: str) -> np.ndarray:
+    """Samples [start, start+count) as the analysis reads them (the same non-finite handling and error), without
+    counting repaired samples."""
+    return _read(rec, start, count, nonfinite, {})
+
+
 def _read_mapped(rec: Recording, start: int, count: int, nonfinite: str, stats: dict) -> np.ndarray:
     if nonfinite == "error":
         try:

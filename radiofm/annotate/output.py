@@ -79,6 +79,7 @@ def write_annotated(
         "frequency_windows": len(result.plan.windows),
         "level_shift_db": round(result.level_shift_db, 2),
         "nonfinite_repaired": result.n_repaired,
+        "lines_removed_hz": list(result.lines_hz),
         "phy": result.phy,
     }
     exts = [e for e in glob.get("core:extensions", []) if e.get("name") != "radiofm"]

@@ -33,6 +33,7 @@ class AnnotateResult:
     level_shift_db: float = 0.0  # added to every image (level="auto")
     n_repaired: int = 0
     phy: dict | None = None  # the physical-layer stage's settings and cost (None: off)
+    lines_hz: tuple[float, ...] = ()  # receiver lines removed before the analysis (Hz from the centre; annotate.clean)
 
 
 def finish(an, rec: Recording, boxes: Sequence[Box], *, min_duration_ms: float) -> AnnotateResult:
@@ -43,7 +44,8 @@ def finish(an, rec: Recording, boxes: Sequence[Box], *, min_duration_ms: float) 
     f_lo, f_hi = plan.row_freq_hz(plan.grid[0] - 0.5), plan.row_freq_hz(plan.grid[1] - 0.5)
     extent = (0.0, plan.n_columns * plan.samples_per_column / plan.sample_rate_hz, float(f_lo), float(f_hi))
     pic = an.picture.db() if an.picture is not None else None
-    return AnnotateResult(annotations, plan, pic, extent, an.shift, int(an.stats.get("repaired", 0)), phy_info)
+    lines = tuple(round(float(f), 1) for f in an.lines.freqs_hz) if an.lines else ()
+    return AnnotateResult(annotations, plan, pic, extent, an.shift, int(an.stats.get("repaired", 0)), phy_info, lines)
 
 
 def annotations_of(an, rec: Recording, boxes: Sequence[Box], min_duration_ms: float) -> list[Annotation]:

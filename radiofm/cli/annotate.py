@@ -237,6 +237,11 @@ def run(args: argparse.Namespace) -> int:
             live.close()
     if result.n_repaired:
         print(f"radiofm: repaired {result.n_repaired} non-finite samples (set to 0 for the analysis)", file=sys.stderr)
+    if result.lines_hz:
+        where = ", ".join(f"{f / 1e6:+.4f}" for f in result.lines_hz)
+        k = len(result.lines_hz)
+        print(f"radiofm: removed {k} narrow receiver line{'s' if k > 1 else ''} (LO leakage or spurs) at {where} MHz "
+              "from the centre before the analysis", file=sys.stderr)  # fmt: skip
     counts = {lab: sum(a.label == lab for a in result.annotations) for lab in ("NR", "LTE", "unknown")}
     linked = paths["data"].stat().st_nlink > 1  # made as a hard link: nothing else links a fresh copy
     wrote = [f"{p} (hard link to the input's samples)" if k == "data" and linked else str(p) for k, p in paths.items()]

@@ -384,6 +384,55 @@ def test_rolled_off_band_edges_shown_to_the_model_at_the_noise_floor(tmp_path):
     assert res.picture_db[:3].mean() < inside - 15  # the picture as recorded
 
 
+def test_receiver_lines_removed_before_the_model_and_reported(tmp_path, monkeypatch):
+    """LO leakage and two CW spurs (one inside a carrier), 30 dB over the noise in their 240 kHz bins: removed from
+    every read, so the model's images are those of the capture without them; the output names them."""
+    from radiofm.annotate import clean
+
+    n = 300 * COL
+    cars = [carrier("LTE", -20e6, -2.02e6, 0, n), carrier("NR", 5e6, 15e6, 100 * COL, 120 * COL)]
+    iq = band_capture(FS, n, cars)
+    t = np.arange(n)
+    amp = np.sqrt(1e3 * 10 ** (-25 / 10) / 256)  # the noise (25 dB under the carriers' unit power) x 1000 in a bin
+    lines_hz = [0.0, 9.1e6, 23.4e6]
+    spurs = sum(amp * np.exp(2j * np.pi * f / FS * t + 1j * k) for k, f in enumerate(lines_hz))
+    dirty = open_recording(write_sigmf(tmp_path / "dirty", (iq + spurs).astype(np.complex64), sample_rate_hz=FS,
+                                       center_freq_hz=FC))  # fmt: skip
+    plain = open_recording(write_sigmf(tmp_path / "plain", iq, sample_rate_hz=FS, center_freq_hz=FC))
+    seen_dirty, seen_plain, seen_kept = [], [], []
+    res = A.annotate_recording(dirty, oracle(cars, seen_dirty), phy=False)
+    A.annotate_recording(plain, oracle(cars, seen_plain), phy=False)
+    check_match(res.annotations, cars)
+    assert np.allclose(sorted(res.lines_hz), lines_hz, atol=5.0)
+    row = 128 + round(23.4e6 / ROW_HZ)  # the spur outside the carriers
+    d, p = seen_dirty[0][0], seen_plain[0][0]
+    assert abs(np.median(d[row]) - np.median(p[row])) < 0.5  # dB: the spur's row is noise again
+    assert np.abs(d - p).mean() < 0.1
+    monkeypatch.setattr(clean, "REMOVE_LINES", False)
+    kept = A.annotate_recording(dirty, oracle(cars, seen_kept), phy=False)
+    assert kept.lines_hz == () and np.median(seen_kept[0][0][row]) > np.median(p[row]) + 20
+    paths = output.write_annotated(dirty, res, tmp_path / "out" / "dirty")
+    meta = json.loads(paths["meta"].read_text())
+    assert np.allclose(sorted(meta["global"]["radiofm:annotate"]["lines_removed_hz"]), lines_hz, atol=5.0)
+
+
+@pytest.mark.parametrize(("dc_db", "removed"), [(15.0, False), (22.0, False), (28.0, True)])
+def test_dc_line_removed_only_beyond_the_trained_leakage(tmp_path, dc_db, removed):
+    """The NR/LTE generator's LO leakage reaches ~24 dB over the noise of the DC row: the model was trained to look
+    through it, so such a line stays; a stronger one goes. A spur elsewhere goes at any strength found."""
+    from radiofm.annotate.clean import DC_TRAINED_DB, receiver_lines
+
+    assert 23.0 < DC_TRAINED_DB < 25.0
+    n = 120 * COL
+    iq = band_capture(FS, n, [carrier("NR", 5e6, 15e6, 0, n)])
+    row_noise = 10 ** (-25 / 10) * ROW_HZ / FS  # the noise's power in one 240 kHz row
+    spur = np.sqrt(row_noise * 10 ** (12 / 10)) * np.exp(2j * np.pi * -7.3e6 / FS * np.arange(n))
+    iq = (iq + np.sqrt(row_noise * 10 ** (dc_db / 10)) + spur).astype(np.complex64)
+    rec = open_recording(write_sigmf(tmp_path / "dc", iq, sample_rate_hz=FS))
+    freqs = sorted(receiver_lines(rec, "error").freqs_hz)
+    assert np.allclose(freqs, [-7.3e6, 0.0] if removed else [-7.3e6], atol=5.0)
+
+
 def test_level_shift_only_outside_training_range():
     db = np.full((256, 256), 5.0, np.float32)
     db[100:150] = 18.0

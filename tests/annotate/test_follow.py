@@ -47,7 +47,9 @@ def _ci16(x):
 def test_follow_equals_one_shot_on_the_finished_file(tmp_path, step):
     n = 7 * 256 * COL + 5 * COL + 77  # 7 frames and a bit (a partial column at the end)
     carriers = _carriers(n)
-    data = _ci16(band_capture(FS, n, carriers, seed=3))
+    t = np.arange(n)
+    lines = 0.2 + 0.3 * np.exp(2j * np.pi * 6.5e6 / FS * t)  # LO leakage and a spur: found once, removed alike
+    data = _ci16(band_capture(FS, n, carriers, seed=3) + lines.astype(np.complex64))
     meta, dat = tmp_path / "g.sigmf-meta", tmp_path / "g.sigmf-data"
     _meta(meta)
     sizes, emitted = [], threading.Event()
@@ -85,6 +87,7 @@ def test_follow_equals_one_shot_on_the_finished_file(tmp_path, step):
     assert rec.n_samples == n
     one = A.annotate_recording(open_recording(meta), predictor, block_frames=1, frame_step=step)
     assert res.annotations == one.annotations and len(one.annotations) >= 4
+    assert res.lines_hz == one.lines_hz and np.allclose(sorted(one.lines_hz), [0.0, 6.5e6], atol=5.0)
     np.testing.assert_array_equal(res.picture_db, one.picture_db)
     assert res.plan == one.plan
     assert sum(k for _, k in sizes) < len(one.annotations)  # the carrier running to the end waits for the end

@@ -15,18 +15,21 @@ Each condition renders the same scenes of the independent generator (:mod:`radio
   fall to -30 dB at fs/2 (noise and carriers alike), so the noise floor is not flat across the band;
 - ``dc``: ``noisy`` plus an uncorrected LO leakage 40 dB above the noise in its STFT bin;
 - ``spurs``: ``noisy`` plus four CW tones 30 dB above the noise in their bins, at random frequencies;
-- ``agc``: ``noisy`` with the receiver gain stepping up 10 dB half-way through the capture.
+- ``agc``: ``noisy`` with the receiver gain stepping up 10 dB half-way through the capture;
+- ``iq``, ``iqhot``: ``noisy`` / ``hot`` through an uncalibrated quadrature mixer (Q gain +1.5 dB, 6° off
+  quadrature: every carrier's mirror image 19.9 dB under it; the training generator's is 28.2 dB or more, the
+  alt one's 24 dB or more).
 
 Each capture is written as SigMF with its carriers' annotations, then scored by
 :func:`radiofm.annotate.evaluate.evaluate_annotate` (``radiofm evaluate annotate``) with the model ``--model``,
 once per front end of ``--front-ends``: ``old`` (no guard: the code before session 32), ``range`` (only the
 dynamic-range limit, ``radiofm.annotate.frontend.limit_range``), ``s32`` (session 32's: the limit,
-``fill_rolloff`` and ``undo_gain_steps``), ``new`` (the defaults: those, and the receiver lines removed,
-:mod:`radiofm.annotate.clean`). Prints pixel and carrier scores and false boxes per condition and front
-end; writes ``benchmarks/results/<name>.json``.
+``fill_rolloff`` and ``undo_gain_steps``), ``lines`` (those, and the receiver lines removed), ``new`` (the
+defaults: all that, and a mixer's I/Q imbalance undone; :mod:`radiofm.annotate.clean`). Prints pixel and carrier
+scores and false boxes per condition and front end; writes ``benchmarks/results/<name>.json``.
 
     PYTHONPATH=. .venv/bin/python benchmarks/annotate_receivers.py --model DEMO/segmentation --work W \\
-        [--captures 12] [--seed 77] [--conditions noisy,clean,hot,ci8,ci16,rolloff,dc,spurs,agc] [--front-ends old,new]
+        [--captures 12] [--seed 77] [--conditions noisy,clean,hot,...,iqhot] [--front-ends old,new]
 """
 
 from __future__ import annotations
@@ -42,17 +45,26 @@ from _common import print_table, write_results
 from radiofm.annotate import clean, frontend
 from radiofm.annotate.evaluate import evaluate_annotate
 from radiofm.data import write_sigmf
+from radiofm.synth.impairments import apply_iq_imbalance_
 from radiofm.synth.nrlte import scene as main_scene
 from radiofm.synth.nrlte_alt import TRAFFIC_REGIMES, scene
 from radiofm.synth.nrlte_alt.capture import carrier_meta
 
 FS, N = 61.44e6, 2_457_600  # 40 ms
-CONDITIONS = ("noisy", "clean", "hot", "ci8", "ci16", "rolloff", "dc", "spurs", "agc")
+CONDITIONS = ("noisy", "clean", "hot", "ci8", "ci16", "rolloff", "dc", "spurs", "agc", "iq", "iqhot")
+IQ_IMBALANCE = {"gain_db": 1.5, "phase_deg": 6.0}  # image rejection 19.9 dB (training: 28.2 dB or more)
 BIN_SHARE = 1 / 256  # share of white noise's power in one bin of the 256-point analysis
 FRONT_ENDS = {  # radiofm.annotate.frontend / .clean attributes changed from the defaults
-    "old": {"MAX_RANGE_DB": math.inf, "FILL_ROLLOFF": False, "UNDO_GAIN_STEPS": False, "REMOVE_LINES": False},
-    "range": {"FILL_ROLLOFF": False, "UNDO_GAIN_STEPS": False, "REMOVE_LINES": False},
-    "s32": {"REMOVE_LINES": False},
+    "old": {
+        "MAX_RANGE_DB": math.inf,
+        "FILL_ROLLOFF": False,
+        "UNDO_GAIN_STEPS": False,
+        "REMOVE_LINES": False,
+        "FIX_IMAGE": False,
+    },
+    "range": {"FILL_ROLLOFF": False, "UNDO_GAIN_STEPS": False, "REMOVE_LINES": False, "FIX_IMAGE": False},
+    "s32": {"REMOVE_LINES": False, "FIX_IMAGE": False},
+    "lines": {"FIX_IMAGE": False},
     "new": {},
 }
 MODULES = (frontend, clean)
@@ -66,6 +78,8 @@ def receiver(
         return carriers * np.float32(0.3 / np.sqrt(np.mean(np.abs(carriers) ** 2))), "cf32_le"
     if condition == "hot":
         return carriers + noise * np.float32(10 ** (-30 / 20)), "cf32_le"
+    if condition == "iqhot":
+        return apply_iq_imbalance_(carriers + noise * np.float32(10 ** (-30 / 20)), **IQ_IMBALANCE), "cf32_le"
     y = carriers + noise
     if condition == "noisy":
         return y, "cf32_le"
@@ -78,6 +92,8 @@ def receiver(
         for f in rng.uniform(-0.45, 0.45, size=4):
             y = y + (math.sqrt(1e3 * BIN_SHARE) * np.exp(2j * np.pi * f * t)).astype(np.complex64)
         return y, "cf32_le"
+    if condition == "iq":
+        return apply_iq_imbalance_(y, **IQ_IMBALANCE), "cf32_le"
     if condition == "agc":
         y[len(y) // 2 :] *= np.float32(10 ** (10 / 20))
         return y, "cf32_le"
@@ -120,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--captures", type=int, default=12)
     ap.add_argument("--seed", type=int, default=77)
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
-    ap.add_argument("--front-ends", default="old,new", help="comma list of old, range, s32, new")
+    ap.add_argument("--front-ends", default="old,new", help="comma list of old, range, s32, lines, new")
     ap.add_argument("--name", default="annotate_receivers")
     ap.add_argument("--results-dir", type=Path, default=None, help="where the JSON goes (default benchmarks/results)")
     args = ap.parse_args(argv)

@@ -1,26 +1,36 @@
-"""A receiver's narrow lines — LO leakage at DC, spurious CW tones — removed before ``annotate`` analyses a recording.
+"""A receiver's own artefacts undone before ``annotate`` analyses a recording: narrow lines (LO leakage at DC,
+spurious CW tones) and a quadrature mixer's imbalance (every carrier's mirror image).
 
-They are found once, in the recording's first :func:`detect_samples` samples (about 17 ms at 61.44 MS/s: sixteen
-1 kHz-resolution FFTs, :func:`radiofm.dsp.lines.find_lines`), and removed from every span any stage reads
-(:class:`CleanedRecording`): the spectrogram the model sees, the overlay picture, and the physical-layer checks at
-native resolution. A one-shot run and a ``--follow`` run find the same lines, since both look at the same first
-samples. A line that starts later in the recording is not removed. A DC line no stronger than the LO leakage the
-model was trained with (``DC_TRAINED_DB`` over the rest of its 240 kHz row) is left alone. ``REMOVE_LINES = False``
-turns this off (benchmarks compare both).
+Both are measured once, on the recording's first :func:`detect_samples` samples (about 17 ms at 61.44 MS/s):
+the imbalance from the samples' improperness (:func:`radiofm.dsp.iq_image.image_coefficient`), then the lines in
+sixteen 1 kHz-resolution FFTs of the corrected samples (:func:`radiofm.dsp.lines.find_lines`). Both are undone
+in every span any stage reads (:class:`CleanedRecording`): the spectrogram the model sees, the overlay picture, the
+physical-layer checks at native resolution and the blind scans. A one-shot run and a ``--follow`` run measure the
+same, since both look at the same first samples. A line that starts later in the recording is not removed.
+
+The NR/LTE model was trained with some of both (:mod:`radiofm.synth.nrlte.receiver`): LO leakage up to
+``DC_TRAINED_DB`` over the rest of its 240 kHz row and image rejection down to ``IQ_TRAINED_DB``. It learned to
+look through them, and undoing them changed annotate's scores on our own test captures (docs/RESULTS.md, session
+33), so only what lies beyond that range is undone; a spur away from DC (never in training) always is.
+``REMOVE_LINES`` / ``FIX_IMAGE`` = False turn either off (benchmarks compare).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from radiofm.annotate.frontend import read_samples
 from radiofm.data.recording import Recording
+from radiofm.dsp.iq_image import image_coefficient, remove_image_
 from radiofm.dsp.lines import LineRemover, find_lines, line_fft_size
-from radiofm.synth.nrlte.receiver import DC_OFFSET_DB
+from radiofm.synth.impairments import image_rejection_db
+from radiofm.synth.nrlte.receiver import DC_OFFSET_DB, IQ_GAIN_DB, IQ_PHASE_DEG
 
 REMOVE_LINES = True
+FIX_IMAGE = True
 DETECT_SEGMENTS = 16  # FFTs of line_fft_size averaged by the search
 ROW_HZ = 240e3  # a row of the model's image
 DC_HZ = 2e3  # a line this close to 0 Hz is the receiver's LO leakage
@@ -28,6 +38,7 @@ DC_HZ = 2e3  # a line this close to 0 Hz is the receiver's LO leakage
 # over the noise in the DC row: the model learned to look through such a spike, and removing it changed annotate's
 # scores on our test captures (docs/RESULTS.md, session 33). Only a stronger one is removed.
 DC_TRAINED_DB = DC_OFFSET_DB[1] + 10 * math.log10(61.44e6 / ROW_HZ)
+IQ_TRAINED_DB = image_rejection_db(IQ_GAIN_DB[1], IQ_PHASE_DEG[1])  # 28.2 dB: the generator's worst mixer
 
 
 def detect_samples(sample_rate_hz: float) -> int:
@@ -35,32 +46,64 @@ def detect_samples(sample_rate_hz: float) -> int:
     return DETECT_SEGMENTS * line_fft_size(sample_rate_hz)
 
 
-def receiver_lines(rec: Recording, nonfinite: str, n_samples: int | None = None) -> LineRemover:
-    """The remover of the lines in the first :func:`detect_samples` of ``rec`` (of its first ``n_samples`` when
-    fewer); empty (falsy) when none are found or ``REMOVE_LINES`` is off."""
+@dataclass
+class Repair:
+    """What :func:`receiver_repair` measured and will undo in every read."""
+
+    lines: LineRemover
+    image_coef: complex = 0j  # w of z = x - w·conj(x); 0: the mixer's imbalance is left alone
+    image_rejection_db: float = math.inf  # as measured (inf: none)
+
+    def __bool__(self) -> bool:
+        return bool(self.lines) or self.image_coef != 0
+
+    @property
+    def freqs_hz(self) -> np.ndarray:
+        return self.lines.freqs_hz
+
+    @property
+    def image_fixed(self) -> bool:
+        return self.image_coef != 0
+
+    def apply(self, x: np.ndarray, start: int) -> np.ndarray:
+        """Samples [start, start + len(x)) -> repaired, in place."""
+        if self.image_coef:
+            remove_image_(x, self.image_coef)
+        return self.lines.apply(x, start)
+
+
+def receiver_repair(rec: Recording, nonfinite: str, n_samples: int | None = None) -> Repair:
+    """What to undo, measured on the first :func:`detect_samples` of ``rec`` (on its first ``n_samples`` when
+    fewer); falsy when nothing."""
     fs = rec.sample_rate_hz
-    if not REMOVE_LINES:
-        return LineRemover([], fs)
     n = min(detect_samples(fs), rec.n_samples if n_samples is None else n_samples)
-    freqs, excess = find_lines(read_samples(rec, 0, n, nonfinite), fs, band_hz=ROW_HZ)
+    x = read_samples(rec, 0, n, nonfinite) if REMOVE_LINES or FIX_IMAGE else np.zeros(0, np.complex64)
+    w, irr = image_coefficient(x) if FIX_IMAGE and len(x) else (0j, math.inf)
+    if irr >= IQ_TRAINED_DB:
+        w = 0j
+    elif w:
+        remove_image_(x, w)
+    if not REMOVE_LINES:
+        return Repair(LineRemover([], fs), w, irr)
+    freqs, excess = find_lines(x, fs, band_hz=ROW_HZ)
     trained = (np.abs(freqs) <= DC_HZ) & (excess <= DC_TRAINED_DB)  # LO leakage the model was trained with
-    return LineRemover(freqs[~trained], fs)
+    return Repair(LineRemover(freqs[~trained], fs), w, irr)
 
 
 class CleanedRecording:
-    """``rec`` read through ``remover``: every attribute is the recording's, :meth:`read` returns its samples with
-    the lines removed."""
+    """``rec`` read through ``repair``: every attribute is the recording's, :meth:`read` returns its samples
+    repaired."""
 
-    def __init__(self, rec: Recording, remover: LineRemover):
-        self._rec, self.remover = rec, remover
+    def __init__(self, rec: Recording, repair: Repair):
+        self._rec, self.repair = rec, repair
 
     def __getattr__(self, name: str):
         return getattr(self._rec, name)
 
     def read(self, start: int = 0, count: int | None = None, *, nonfinite: str = "error") -> np.ndarray:
-        return self.remover.apply(self._rec.read(start, count, nonfinite=nonfinite), int(start))
+        return self.repair.apply(self._rec.read(start, count, nonfinite=nonfinite), int(start))
 
 
-def cleaned(rec: Recording, remover: LineRemover | None):
-    """``rec`` itself when there is nothing to remove, else a :class:`CleanedRecording`."""
-    return CleanedRecording(rec, remover) if remover else rec
+def cleaned(rec: Recording, repair: Repair | None):
+    """``rec`` itself when there is nothing to undo, else a :class:`CleanedRecording`."""
+    return CleanedRecording(rec, repair) if repair else rec

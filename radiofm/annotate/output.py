@@ -80,6 +80,7 @@ def write_annotated(
         "level_shift_db": round(result.level_shift_db, 2),
         "nonfinite_repaired": result.n_repaired,
         "lines_removed_hz": list(result.lines_hz),
+        "image_rejection_db_corrected": result.image_rejection_db,
         "phy": result.phy,
     }
     exts = [e for e in glob.get("core:extensions", []) if e.get("name") != "radiofm"]

@@ -34,6 +34,7 @@ class AnnotateResult:
     n_repaired: int = 0
     phy: dict | None = None  # the physical-layer stage's settings and cost (None: off)
     lines_hz: tuple[float, ...] = ()  # receiver lines removed before the analysis (Hz from the centre; annotate.clean)
+    image_rejection_db: float | None = None  # a mixer imbalance undone: its measured image rejection (else None)
 
 
 def finish(an, rec: Recording, boxes: Sequence[Box], *, min_duration_ms: float) -> AnnotateResult:
@@ -44,8 +45,11 @@ def finish(an, rec: Recording, boxes: Sequence[Box], *, min_duration_ms: float) 
     f_lo, f_hi = plan.row_freq_hz(plan.grid[0] - 0.5), plan.row_freq_hz(plan.grid[1] - 0.5)
     extent = (0.0, plan.n_columns * plan.samples_per_column / plan.sample_rate_hz, float(f_lo), float(f_hi))
     pic = an.picture.db() if an.picture is not None else None
-    lines = tuple(round(float(f), 1) for f in an.lines.freqs_hz) if an.lines else ()
-    return AnnotateResult(annotations, plan, pic, extent, an.shift, int(an.stats.get("repaired", 0)), phy_info, lines)
+    rep = an.repair
+    lines = tuple(round(float(f), 1) for f in rep.freqs_hz) if rep else ()
+    irr = round(rep.image_rejection_db, 2) if rep is not None and rep.image_fixed else None
+    return AnnotateResult(annotations, plan, pic, extent, an.shift, int(an.stats.get("repaired", 0)), phy_info, lines,
+                          irr)  # fmt: skip
 
 
 def annotations_of(an, rec: Recording, boxes: Sequence[Box], min_duration_ms: float) -> list[Annotation]:

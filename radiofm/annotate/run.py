@@ -11,7 +11,7 @@ import numpy as np
 from tqdm import tqdm
 
 from radiofm.annotate.boxes import MIN_CONTRAST_DB, Box, carrier_boxes, contrast_db, edge_alias
-from radiofm.annotate.clean import cleaned, receiver_lines
+from radiofm.annotate.clean import Repair, cleaned, receiver_repair
 from radiofm.annotate.decide import MIN_SCORE, PHY_MAX_MS
 from radiofm.annotate.engine import standardises_each_image
 from radiofm.annotate.frontend import (
@@ -30,7 +30,6 @@ from radiofm.annotate.plan import IMAGE, Plan, plan_analysis
 from radiofm.annotate.result import AnnotateResult, finish
 from radiofm.annotate.stream import Picture, Prefetch, Settler, block_bounds, merge_strided, strided_frames
 from radiofm.data.recording import Recording
-from radiofm.dsp.lines import LineRemover
 from radiofm.errors import RecordingError
 from radiofm.synth.nrlte import CLASSES
 
@@ -108,7 +107,7 @@ class Analysis:
     min_score: float = MIN_SCORE
     scan_nr: bool = False  # search the band outside the identified cells for NR SSBs the model missed
     scan_lte: bool = False  # the same for LTE cells (both: annotate_recording's default; not with follow)
-    lines: LineRemover | None = None  # the receiver lines removed from every read (annotate.clean); None: not yet
+    repair: Repair | None = None  # receiver lines / mixer image undone in every read (annotate.clean); None: not yet
 
     @classmethod
     def create(cls, rec: Recording, predictor: Predictor, **kw) -> Analysis:
@@ -265,14 +264,14 @@ def annotate_recording(
     if not isinstance(frame_step, int) or isinstance(frame_step, bool) or frame_step < 1:
         raise ValueError(f"frame_step must be an integer >= 1, got {frame_step!r}")
     plan = plan_analysis(rec.sample_rate_hz, rec.n_samples, name=f"recording {rec.path}")
-    lines = receiver_lines(rec, nonfinite)
-    rec = cleaned(rec, lines)
+    repair = receiver_repair(rec, nonfinite)
+    rec = cleaned(rec, repair)
     an = Analysis.create(rec, predictor, plan=plan, nonfinite=nonfinite, threshold=threshold,
                          min_bandwidth_khz=min_bandwidth_khz, min_contrast_db=min_contrast_db, batch_size=batch_size,
                          block_frames=block_frames, seed=seed,
                          max_picture_columns=max_picture_columns if picture else 0,
                          phy=phy, phy_max_ms=phy_max_ms, min_score=min_score, scan_nr=scan_nr,
-                         scan_lte=scan_lte, lines=lines)  # fmt: skip
+                         scan_lte=scan_lte, repair=repair)  # fmt: skip
     n_cols = plan.n_columns
     bounds = block_bounds(n_cols, an.block) if frame_step == 1 else strided_frames(n_cols, frame_step, IMAGE)
     first = None

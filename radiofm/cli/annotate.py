@@ -237,6 +237,10 @@ def run(args: argparse.Namespace) -> int:
             live.close()
     if result.n_repaired:
         print(f"radiofm: repaired {result.n_repaired} non-finite samples (set to 0 for the analysis)", file=sys.stderr)
+    if result.image_rejection_db is not None:
+        irr = result.image_rejection_db
+        print(f"radiofm: undid the receiver's I/Q imbalance (every carrier's mirror image {irr:.1f} dB under it) "
+              "before the analysis", file=sys.stderr)  # fmt: skip
     if result.lines_hz:
         where = ", ".join(f"{f / 1e6:+.4f}" for f in result.lines_hz)
         k = len(result.lines_hz)

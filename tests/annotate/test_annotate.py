@@ -420,7 +420,7 @@ def test_receiver_lines_removed_before_the_model_and_reported(tmp_path, monkeypa
 def test_dc_line_removed_only_beyond_the_trained_leakage(tmp_path, dc_db, removed):
     """The NR/LTE generator's LO leakage reaches ~24 dB over the noise of the DC row: the model was trained to look
     through it, so such a line stays; a stronger one goes. A spur elsewhere goes at any strength found."""
-    from radiofm.annotate.clean import DC_TRAINED_DB, receiver_lines
+    from radiofm.annotate.clean import DC_TRAINED_DB, receiver_repair
 
     assert 23.0 < DC_TRAINED_DB < 25.0
     n = 120 * COL
@@ -429,8 +429,42 @@ def test_dc_line_removed_only_beyond_the_trained_leakage(tmp_path, dc_db, remove
     spur = np.sqrt(row_noise * 10 ** (12 / 10)) * np.exp(2j * np.pi * -7.3e6 / FS * np.arange(n))
     iq = (iq + np.sqrt(row_noise * 10 ** (dc_db / 10)) + spur).astype(np.complex64)
     rec = open_recording(write_sigmf(tmp_path / "dc", iq, sample_rate_hz=FS))
-    freqs = sorted(receiver_lines(rec, "error").freqs_hz)
+    freqs = sorted(receiver_repair(rec, "error").freqs_hz)
     assert np.allclose(freqs, [-7.3e6, 0.0] if removed else [-7.3e6], atol=5.0)
+
+
+def test_mixer_image_undone_beyond_the_trained_imbalance(tmp_path, monkeypatch):
+    """An uncalibrated mixer (image rejection 19.9 dB) mirrors each carrier 15 dB over the noise on the other side:
+    undone, the model's images are those of a balanced receiver; within the generator's imbalance nothing is done."""
+    from radiofm.annotate import clean
+    from radiofm.synth.impairments import apply_iq_imbalance_
+
+    n = 300 * COL
+    cars = [carrier("NR", 5e6, 15e6, 0, n), carrier("LTE", 20.02e6, 24.5e6, 60 * COL, 200 * COL)]
+    iq = band_capture(FS, n, cars, snr_db=35.0)
+    plain = open_recording(write_sigmf(tmp_path / "plain", iq, sample_rate_hz=FS, center_freq_hz=FC))
+    bad = apply_iq_imbalance_(iq.copy(), gain_db=1.5, phase_deg=6.0)
+    rec = open_recording(write_sigmf(tmp_path / "bad", bad, sample_rate_hz=FS, center_freq_hz=FC))
+    seen_plain, seen_fixed, seen_kept = [], [], []
+    A.annotate_recording(plain, oracle(cars, seen_plain), phy=False)
+    res = A.annotate_recording(rec, oracle(cars, seen_fixed), phy=False)
+    check_match(res.annotations, cars)
+    assert res.image_rejection_db == pytest.approx(19.93, abs=0.3)
+    mirror = slice(128 - round(15e6 / ROW_HZ), 128 - round(5e6 / ROW_HZ))  # the NR carrier's image: -15..-5 MHz
+    noise = slice(128 - round(28e6 / ROW_HZ), 128 - round(20e6 / ROW_HZ))  # nothing there, nor mirrored there
+
+    def over_noise(img):  # the mirror band over the noise, dB (the correction leaves a constant gain: ~0.7 dB here)
+        return np.median(img[mirror]) - np.median(img[noise])
+
+    assert abs(over_noise(seen_fixed[0][0]) - over_noise(seen_plain[0][0])) < 0.3
+    monkeypatch.setattr(clean, "FIX_IMAGE", False)
+    kept = A.annotate_recording(rec, oracle(cars, seen_kept), phy=False)
+    assert kept.image_rejection_db is None and over_noise(seen_kept[0][0]) > over_noise(seen_plain[0][0]) + 10
+    monkeypatch.setattr(clean, "FIX_IMAGE", True)
+    mild = apply_iq_imbalance_(iq.copy(), gain_db=0.3, phase_deg=2.0)  # 32.2 dB: inside what the model was taught
+    rec = open_recording(write_sigmf(tmp_path / "mild", mild, sample_rate_hz=FS, center_freq_hz=FC))
+    rep = clean.receiver_repair(rec, "error")
+    assert rep.image_rejection_db == pytest.approx(32.2, abs=0.5) and not rep.image_fixed and not rep
 
 
 def test_level_shift_only_outside_training_range():

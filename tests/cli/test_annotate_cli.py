@@ -122,16 +122,22 @@ def test_nonfinite_refused_or_repaired(world, tmp_path, capsys):
     assert sorted(p.name for p in out_dir.iterdir()) == ["x.png", "x.sigmf-data", "x.sigmf-meta"]
 
 
-def test_receiver_lines_removed_and_named(world, tmp_path, capsys):
+def test_receiver_lines_and_mixer_image_undone_and_named(world, tmp_path, capsys):
+    from radiofm.synth.impairments import apply_iq_imbalance_
+
     rng = np.random.default_rng(1)
     x = rng.standard_normal(2 * 12 * 61440).astype(np.float32).view(np.complex64)
     x += np.exp(2j * np.pi * 5e6 / (FS / 2) * np.arange(x.size)).astype(np.complex64)  # a CW spur at +5 MHz
+    apply_iq_imbalance_(x, gain_db=1.5, phase_deg=6.0)  # ... mirrored at -5 MHz, 20 dB down: gone once undone
     src = write_sigmf(tmp_path / "spur", x, sample_rate_hz=FS / 2)
     out = tmp_path / "o" / "x"
     assert main(["annotate", str(src), "--model", str(world / "seg"), "--out", str(out), "--no-progress"]) == 0
-    assert "removed 1 narrow receiver line (LO leakage or spurs) at +5.0000 MHz" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "undid the receiver's I/Q imbalance (every carrier's mirror image 19.9 dB under it)" in err
+    assert "removed 1 narrow receiver line (LO leakage or spurs) at +5.0000 MHz" in err
     meta = json.loads(out.with_suffix(".sigmf-meta").read_text())
     assert meta["global"]["radiofm:annotate"]["lines_removed_hz"] == [pytest.approx(5e6, abs=5.0)]
+    assert meta["global"]["radiofm:annotate"]["image_rejection_db_corrected"] == pytest.approx(19.93, abs=0.3)
 
 
 def test_no_picture_int8_and_follow_of_a_finished_file(world, tmp_path, capsys):

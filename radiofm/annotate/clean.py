@@ -10,8 +10,10 @@ same, since both look at the same first samples. A line that starts later in the
 
 The NR/LTE model was trained with some of both (:mod:`radiofm.synth.nrlte.receiver`): LO leakage up to
 ``DC_TRAINED_DB`` over the rest of its 240 kHz row and image rejection down to ``IQ_TRAINED_DB``. It learned to
-look through them, and undoing them changed annotate's scores on our own test captures (docs/RESULTS.md, session
-33), so only what lies beyond that range is undone; a spur away from DC (never in training) always is.
+look through them: removing in-range LO leakage lowered annotate's scores on our own test captures, undoing
+in-range imbalances moved them both ways (docs/RESULTS.md, session 33). So only what lies beyond that range is
+undone, and a capture like the training ones is analysed exactly as before; a spur away from DC (never in
+training) is always removed.
 ``REMOVE_LINES`` / ``FIX_IMAGE`` = False turn either off (benchmarks compare).
 """
 

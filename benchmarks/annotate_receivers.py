@@ -18,7 +18,9 @@ Each condition renders the same scenes of the independent generator (:mod:`radio
 - ``agc``: ``noisy`` with the receiver gain stepping up 10 dB half-way through the capture;
 - ``iq``, ``iqhot``: ``noisy`` / ``hot`` through an uncalibrated quadrature mixer (Q gain +1.5 dB, 6° off
   quadrature: every carrier's mirror image 19.9 dB under it; the training generator's is 28.2 dB or more, the
-  alt one's 24 dB or more).
+  alt one's 24 dB or more);
+- ``clip``: ``noisy`` into an 8-bit ADC with the gain 6 dB too high (rms 6 dB under full scale): 0.5-3 % of the
+  I/Q values at the rails. Not undone (it cannot be); ``annotate`` warns.
 
 Each capture is written as SigMF with its carriers' annotations, then scored by
 :func:`radiofm.annotate.evaluate.evaluate_annotate` (``radiofm evaluate annotate``) with the model ``--model``,
@@ -51,7 +53,8 @@ from radiofm.synth.nrlte_alt import TRAFFIC_REGIMES, scene
 from radiofm.synth.nrlte_alt.capture import carrier_meta
 
 FS, N = 61.44e6, 2_457_600  # 40 ms
-CONDITIONS = ("noisy", "clean", "hot", "ci8", "ci16", "rolloff", "dc", "spurs", "agc", "iq", "iqhot")
+CONDITIONS = ("noisy", "clean", "hot", "ci8", "ci16", "rolloff", "dc", "spurs", "agc", "iq", "iqhot", "clip")
+CLIP_BACKOFF_DB = 6.0  # "clip": the capture's rms this far under an 8-bit ADC's full scale
 IQ_IMBALANCE = {"gain_db": 1.5, "phase_deg": 6.0}  # image rejection 19.9 dB (training: 28.2 dB or more)
 BIN_SHARE = 1 / 256  # share of white noise's power in one bin of the 256-point analysis
 FRONT_ENDS = {  # radiofm.annotate.frontend / .clean attributes changed from the defaults
@@ -97,6 +100,10 @@ def receiver(
     if condition == "agc":
         y[len(y) // 2 :] *= np.float32(10 ** (10 / 20))
         return y, "cf32_le"
+    if condition == "clip":  # a gain set too high: the strongest samples hit the 8-bit ADC's rails
+        y = y * np.float32(10 ** (-CLIP_BACKOFF_DB / 20) / np.sqrt(np.mean(np.abs(y) ** 2)))
+        parts = np.clip(np.round(y.view(np.float32) * 128), -128, 127) / np.float32(128)
+        return parts.astype(np.float32).view(np.complex64), "ci8"
     lsb, datatype = {"ci8": (2.0 / 128, "ci8"), "ci16": (1.0 / 32768, "ci16_le")}[condition]
     y = y * np.float32(lsb)  # noise rms: 2 LSB (8 bits) or 1 LSB (16 bits)
     peak = float(np.max(np.abs(y.view(np.float32))))

@@ -48,7 +48,8 @@ that resolution:
   trained one and CW spurs, which looked like narrow carriers to the model and masked the physical-layer evidence
   (LTE's empty DC subcarrier, the cell search's correlations): lines at most ~2 kHz wide standing 15 dB over the
   spectrum around them (1 kHz resolution, :func:`radiofm.dsp.lines.find_lines`) are subtracted (a 2 kHz notch
-  each). The SigMF output records both (``lines_removed_hz``, ``image_rejection_db_corrected``).
+  each). The SigMF output records both (``lines_removed_hz``, ``image_rejection_db_corrected``). A clipped ADC
+  cannot be undone: the share of integer I/Q values at the rails is recorded (``clipped_share``) and the CLI warns.
 - Long recordings are processed in blocks (32 frames, 1.28 s at 61.44 MS/s; the last one takes the remainder) so
   memory stays bounded: a reader thread computes the next block's power while the model runs on the current one,
   large reads go through the file (no memory map left resident), and the overlay picture is averaged into at

@@ -15,6 +15,10 @@ in-range imbalances moved them both ways (docs/RESULTS.md, session 33). So only 
 undone, and a capture like the training ones is analysed exactly as before; a spur away from DC (never in
 training) is always removed.
 ``REMOVE_LINES`` / ``FIX_IMAGE`` = False turn either off (benchmarks compare).
+
+Clipping cannot be undone, only reported: for an integer datatype, the share of I/Q values at the ADC's rails in the
+same first samples (:func:`clipped_share`); ``annotate`` warns from ``CLIP_WARN`` up (a receiver gain set too high
+spreads intermodulation over the band, and the model boxes some of it; docs/RESULTS.md, session 33).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import numpy as np
 
 from radiofm.annotate.frontend import read_samples
 from radiofm.data.recording import Recording
+from radiofm.data.sigmf_format import datatype_layout
 from radiofm.dsp.iq_image import image_coefficient, remove_image_
 from radiofm.dsp.lines import LineRemover, find_lines, line_fft_size
 from radiofm.synth.impairments import image_rejection_db
@@ -33,6 +38,7 @@ from radiofm.synth.nrlte.receiver import DC_OFFSET_DB, IQ_GAIN_DB, IQ_PHASE_DEG
 
 REMOVE_LINES = True
 FIX_IMAGE = True
+CLIP_WARN = 1e-4  # share of I/Q values at the rails from which annotate warns that the ADC clipped
 DETECT_SEGMENTS = 16  # FFTs of line_fft_size averaged by the search
 ROW_HZ = 240e3  # a row of the model's image
 DC_HZ = 2e3  # a line this close to 0 Hz is the receiver's LO leakage
@@ -55,6 +61,7 @@ class Repair:
     lines: LineRemover
     image_coef: complex = 0j  # w of z = x - w·conj(x); 0: the mixer's imbalance is left alone
     image_rejection_db: float = math.inf  # as measured (inf: none)
+    clipped: float | None = None  # share of I/Q values at the ADC's rails (None: a float datatype, no rails)
 
     def __bool__(self) -> bool:
         return bool(self.lines) or self.image_coef != 0
@@ -79,17 +86,29 @@ def receiver_repair(rec: Recording, nonfinite: str, n_samples: int | None = None
     fewer); falsy when nothing."""
     fs = rec.sample_rate_hz
     n = min(detect_samples(fs), rec.n_samples if n_samples is None else n_samples)
-    x = read_samples(rec, 0, n, nonfinite) if REMOVE_LINES or FIX_IMAGE else np.zeros(0, np.complex64)
+    x = read_samples(rec, 0, n, nonfinite)
+    clipped = clipped_share(x, rec.datatype)
     w, irr = image_coefficient(x) if FIX_IMAGE and len(x) else (0j, math.inf)
     if irr >= IQ_TRAINED_DB:
         w = 0j
     elif w:
         remove_image_(x, w)
     if not REMOVE_LINES:
-        return Repair(LineRemover([], fs), w, irr)
+        return Repair(LineRemover([], fs), w, irr, clipped)
     freqs, excess = find_lines(x, fs, band_hz=ROW_HZ)
     trained = (np.abs(freqs) <= DC_HZ) & (excess <= DC_TRAINED_DB)  # LO leakage the model was trained with
-    return Repair(LineRemover(freqs[~trained], fs), w, irr)
+    return Repair(LineRemover(freqs[~trained], fs), w, irr, clipped)
+
+
+def clipped_share(x: np.ndarray, datatype: str) -> float | None:
+    """Share of the I and Q values of ``x`` (as :meth:`Recording.read` scales them) at an integer ADC's rails: -1
+    or the largest code, 1 - 2^(1-bits). None for a float datatype (no rails to know)."""
+    lay = datatype_layout(datatype)
+    if lay.fmt == "f" or len(x) == 0:
+        return None
+    top = np.float32(1.0 - 2.0 ** (1 - lay.bits))
+    v = x.view(np.float32)
+    return float(np.count_nonzero((v <= -1.0) | (v >= top)) / v.size)
 
 
 class CleanedRecording:

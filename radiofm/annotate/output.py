@@ -81,6 +81,7 @@ def write_annotated(
         "nonfinite_repaired": result.n_repaired,
         "lines_removed_hz": list(result.lines_hz),
         "image_rejection_db_corrected": result.image_rejection_db,
+        "clipped_share": result.clipped,
         "phy": result.phy,
     }
     exts = [e for e in glob.get("core:extensions", []) if e.get("name") != "radiofm"]

@@ -35,6 +35,7 @@ class AnnotateResult:
     phy: dict | None = None  # the physical-layer stage's settings and cost (None: off)
     lines_hz: tuple[float, ...] = ()  # receiver lines removed before the analysis (Hz from the centre; annotate.clean)
     image_rejection_db: float | None = None  # a mixer imbalance undone: its measured image rejection (else None)
+    clipped: float | None = None  # share of I/Q values at the ADC's rails in the first ~17 ms (None: float data)
 
 
 def finish(an, rec: Recording, boxes: Sequence[Box], *, min_duration_ms: float) -> AnnotateResult:
@@ -48,8 +49,9 @@ def finish(an, rec: Recording, boxes: Sequence[Box], *, min_duration_ms: float) 
     rep = an.repair
     lines = tuple(round(float(f), 1) for f in rep.freqs_hz) if rep else ()
     irr = round(rep.image_rejection_db, 2) if rep is not None and rep.image_fixed else None
+    clipped = None if rep is None or rep.clipped is None else round(rep.clipped, 6)
     return AnnotateResult(annotations, plan, pic, extent, an.shift, int(an.stats.get("repaired", 0)), phy_info, lines,
-                          irr)  # fmt: skip
+                          irr, clipped)  # fmt: skip
 
 
 def annotations_of(an, rec: Recording, boxes: Sequence[Box], min_duration_ms: float) -> list[Annotation]:

@@ -179,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from radiofm.annotate import AnnotateConfig, annotate_file
+    from radiofm.annotate.clean import CLIP_WARN
     from radiofm.annotate.output import output_paths
 
     if args.scan_all and (args.follow or args.no_phy or args.no_scan_nr or args.no_scan_lte):
@@ -237,6 +238,10 @@ def run(args: argparse.Namespace) -> int:
             live.close()
     if result.n_repaired:
         print(f"radiofm: repaired {result.n_repaired} non-finite samples (set to 0 for the analysis)", file=sys.stderr)
+    if result.clipped is not None and result.clipped >= CLIP_WARN:
+        share = 100 * result.clipped
+        print(f"radiofm: warning: {share:.2g} % of the I/Q values sit at the ADC's full scale: the receiver clipped, "
+              "and its intermodulation may be boxed as carriers; lower the gain", file=sys.stderr)  # fmt: skip
     if result.image_rejection_db is not None:
         irr = result.image_rejection_db
         print(f"radiofm: undid the receiver's I/Q imbalance (every carrier's mirror image {irr:.1f} dB under it) "

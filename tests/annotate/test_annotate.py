@@ -467,6 +467,20 @@ def test_mixer_image_undone_beyond_the_trained_imbalance(tmp_path, monkeypatch):
     assert rep.image_rejection_db == pytest.approx(32.2, abs=0.5) and not rep.image_fixed and not rep
 
 
+@pytest.mark.parametrize("datatype", ["ci8", "cu8", "ci16_le", "ci32_le"])
+def test_clipped_share_counts_values_at_the_rails(tmp_path, datatype):
+    from radiofm.annotate.clean import clipped_share, receiver_repair
+
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(2 * 200_000, dtype=np.float32) * np.float32(0.1)).view(np.complex64)
+    x.view(np.float32)[:100] = 5.0  # 100 of 400 000 values beyond full scale: written at the top code
+    x.view(np.float32)[100:150] = -5.0
+    rec = open_recording(write_sigmf(tmp_path / "c", x, sample_rate_hz=FS / 4, datatype=datatype))
+    assert clipped_share(rec.read(), rec.datatype) == pytest.approx(150 / 400_000)
+    assert receiver_repair(rec, "error").clipped == pytest.approx(150 / 400_000)
+    assert clipped_share(x, "cf32_le") is None  # a float recording has no rails
+
+
 def test_level_shift_only_outside_training_range():
     db = np.full((256, 256), 5.0, np.float32)
     db[100:150] = 18.0

@@ -140,6 +140,20 @@ def test_receiver_lines_and_mixer_image_undone_and_named(world, tmp_path, capsys
     assert meta["global"]["radiofm:annotate"]["image_rejection_db_corrected"] == pytest.approx(19.93, abs=0.3)
 
 
+def test_a_clipped_capture_is_reported(world, tmp_path, capsys):
+    x = np.random.default_rng(2).standard_normal(2 * 12 * 61440).astype(np.float32).view(np.complex64)
+    src = write_sigmf(tmp_path / "hot", x * np.float32(0.4), sample_rate_hz=FS / 2, datatype="ci8")  # ~1.2 % at rails
+    out = tmp_path / "o" / "x"
+    assert main(["annotate", str(src), "--model", str(world / "seg"), "--out", str(out), "--no-progress"]) == 0
+    assert "of the I/Q values sit at the ADC's full scale: the receiver clipped" in capsys.readouterr().err
+    meta = json.loads(out.with_suffix(".sigmf-meta").read_text())
+    assert meta["global"]["radiofm:annotate"]["clipped_share"] == pytest.approx(0.0124, abs=0.003)
+    quiet = write_sigmf(tmp_path / "quiet", x * np.float32(0.1), sample_rate_hz=FS / 2, datatype="ci8")
+    argv = ["annotate", str(quiet), "--model", str(world / "seg"), "--out", str(tmp_path / "q"), "--no-progress"]
+    assert main(argv) == 0
+    assert "clipped" not in capsys.readouterr().err
+
+
 def test_no_picture_int8_and_follow_of_a_finished_file(world, tmp_path, capsys):
     src = world / "train" / "iq" / "frame_0002.sigmf-meta"
     seg = str(world / "seg")

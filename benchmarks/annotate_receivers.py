@@ -19,6 +19,7 @@ Each condition renders the same scenes of the independent generator (:mod:`radio
 - ``iq``, ``iqhot``: ``noisy`` / ``hot`` through an uncalibrated quadrature mixer (Q gain +1.5 dB, 6° off
   quadrature: every carrier's mirror image 19.9 dB under it; the training generator's is 28.2 dB or more, the
   alt one's 24 dB or more);
+- ``radio``: all of ``rolloff``, ``iq``, ``dc`` and ``spurs`` at once, in a receiver's order;
 - ``clip``: ``noisy`` into an 8-bit ADC with the gain 6 dB too high (rms 6 dB under full scale): 0.5-3 % of the
   I/Q values at the rails. Not undone (it cannot be); ``annotate`` warns.
 
@@ -53,7 +54,7 @@ from radiofm.synth.nrlte_alt import TRAFFIC_REGIMES, scene
 from radiofm.synth.nrlte_alt.capture import carrier_meta
 
 FS, N = 61.44e6, 2_457_600  # 40 ms
-CONDITIONS = ("noisy", "clean", "hot", "ci8", "ci16", "rolloff", "dc", "spurs", "agc", "iq", "iqhot", "clip")
+CONDITIONS = ("noisy", "clean", "hot", "ci8", "ci16", "rolloff", "dc", "spurs", "agc", "iq", "iqhot", "clip", "radio")
 CLIP_BACKOFF_DB = 6.0  # "clip": the capture's rms this far under an 8-bit ADC's full scale
 IQ_IMBALANCE = {"gain_db": 1.5, "phase_deg": 6.0}  # image rejection 19.9 dB (training: 28.2 dB or more)
 BIN_SHARE = 1 / 256  # share of white noise's power in one bin of the 256-point analysis
@@ -90,6 +91,9 @@ def receiver(
         return rolloff(y), "cf32_le"
     if condition == "dc":
         return y + np.complex64(math.sqrt(1e4 * BIN_SHARE)), "cf32_le"
+    if condition == "radio":  # all at once, in a receiver's order: the filter, the mixer, then leakage and spurs
+        y = apply_iq_imbalance_(rolloff(y), **IQ_IMBALANCE) + np.complex64(math.sqrt(1e4 * BIN_SHARE))
+        condition = "spurs"
     if condition == "spurs":
         t = np.arange(len(y))
         for f in rng.uniform(-0.45, 0.45, size=4):

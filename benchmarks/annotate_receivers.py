@@ -58,6 +58,7 @@ CONDITIONS = ("noisy", "clean", "hot", "ci8", "ci16", "rolloff", "dc", "spurs", 
 CLIP_BACKOFF_DB = 6.0  # "clip": the capture's rms this far under an 8-bit ADC's full scale
 IQ_IMBALANCE = {"gain_db": 1.5, "phase_deg": 6.0}  # image rejection 19.9 dB (training: 28.2 dB or more)
 BIN_SHARE = 1 / 256  # share of white noise's power in one bin of the 256-point analysis
+DC_LEAK = np.complex64(math.sqrt(1e4 * BIN_SHARE))  # "dc": an LO leakage 40 dB over the noise in its bin
 FRONT_ENDS = {  # radiofm.annotate.frontend / .clean attributes changed from the defaults
     "old": {
         "MAX_RANGE_DB": math.inf,
@@ -90,15 +91,11 @@ def receiver(
     if condition == "rolloff":
         return rolloff(y), "cf32_le"
     if condition == "dc":
-        return y + np.complex64(math.sqrt(1e4 * BIN_SHARE)), "cf32_le"
-    if condition == "radio":  # all at once, in a receiver's order: the filter, the mixer, then leakage and spurs
-        y = apply_iq_imbalance_(rolloff(y), **IQ_IMBALANCE) + np.complex64(math.sqrt(1e4 * BIN_SHARE))
-        condition = "spurs"
+        return y + DC_LEAK, "cf32_le"
     if condition == "spurs":
-        t = np.arange(len(y))
-        for f in rng.uniform(-0.45, 0.45, size=4):
-            y = y + (math.sqrt(1e3 * BIN_SHARE) * np.exp(2j * np.pi * f * t)).astype(np.complex64)
-        return y, "cf32_le"
+        return add_spurs(y, rng), "cf32_le"
+    if condition == "radio":  # all at once, in a receiver's order: the filter, the mixer, then leakage and spurs
+        return add_spurs(apply_iq_imbalance_(rolloff(y), **IQ_IMBALANCE) + DC_LEAK, rng), "cf32_le"
     if condition == "iq":
         return apply_iq_imbalance_(y, **IQ_IMBALANCE), "cf32_le"
     if condition == "agc":
@@ -112,6 +109,14 @@ def receiver(
     y = y * np.float32(lsb)  # noise rms: 2 LSB (8 bits) or 1 LSB (16 bits)
     peak = float(np.max(np.abs(y.view(np.float32))))
     return (y * np.float32(0.99 / peak) if peak > 0.99 else y), datatype  # no clipping
+
+
+def add_spurs(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``y`` plus four CW tones 30 dB over the unit noise in their bins, at random frequencies."""
+    t = np.arange(len(y))
+    for f in rng.uniform(-0.45, 0.45, size=4):
+        y = y + (math.sqrt(1e3 * BIN_SHARE) * np.exp(2j * np.pi * f * t)).astype(np.complex64)
+    return y
 
 
 def rolloff(x: np.ndarray, flat: float = 0.9, stop_db: float = -30.0) -> np.ndarray:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from radiofm.annotate.frontend import read_samples
+from radiofm.annotate.plan import IMAGE, ROW_HZ
 from radiofm.data.recording import Recording
 from radiofm.data.sigmf_format import datatype_layout
 from radiofm.dsp.iq_image import image_coefficient, remove_image_
@@ -40,12 +41,11 @@ REMOVE_LINES = True
 FIX_IMAGE = True
 CLIP_WARN = 1e-4  # share of I/Q values at the rails from which annotate warns that the ADC clipped
 DETECT_SEGMENTS = 16  # FFTs of line_fft_size averaged by the search
-ROW_HZ = 240e3  # a row of the model's image
 DC_HZ = 2e3  # a line this close to 0 Hz is the receiver's LO leakage
 # The NR/LTE generator's LO leakage reaches DC_OFFSET_DB[1] over the noise power of the whole band, i.e. this much
 # over the noise in the DC row: the model learned to look through such a spike, and removing it changed annotate's
 # scores on our test captures (docs/RESULTS.md, session 33). Only a stronger one is removed.
-DC_TRAINED_DB = DC_OFFSET_DB[1] + 10 * math.log10(61.44e6 / ROW_HZ)
+DC_TRAINED_DB = DC_OFFSET_DB[1] + 10 * math.log10(IMAGE)  # the DC row holds 1/IMAGE of the band's noise
 IQ_TRAINED_DB = image_rejection_db(IQ_GAIN_DB[1], IQ_PHASE_DEG[1])  # 28.2 dB: the generator's worst mixer
 
 
@@ -64,7 +64,7 @@ class Repair:
     clipped: float | None = None  # share of I/Q values at the ADC's rails (None: a float datatype, no rails)
 
     def __bool__(self) -> bool:
-        return bool(self.lines) or self.image_coef != 0
+        return bool(self.lines) or self.image_fixed
 
     @property
     def freqs_hz(self) -> np.ndarray:

@@ -107,7 +107,8 @@ Each annotation: ``core:sample_start``/``core:sample_count`` (column edges mappe
 ``core:freq_lower_edge``/``core:freq_upper_edge`` (absolute Hz from the capture's centre frequency; relative to 0
 when unknown: the occupied band the PHY stage measured to a few kHz when it could, else the model's row edges;
 ``radiofm:edges`` says which, "measured" or "grid", or "estimated" for an NR cell without DMRS: its SSB's band
-widened over the model's boxes and the power above the noise beside them; see :mod:`radiofm.annotate.decide`),
+widened over the model's boxes, the pieces on the cell's OFDM clock (:mod:`~radiofm.annotate.nr_fragments`) and the
+power above the noise beside them; see :mod:`radiofm.annotate.decide`),
 ``core:label``
 "NR"/"LTE"/"unknown", ``radiofm:scores`` (the pooled spectrogram scores {"NR": p, "LTE": 1 - p}),
 ``radiofm:decision`` (what decided: "phy", "spectrogram", "undecided", "both cells"), ``radiofm:confidence``

@@ -20,7 +20,10 @@ Boxes of another identified cell (an LTE cell, an NR cell with another PCI) are 
 not found (idle: SSB and CORESET only; no PDSCH in the span; too weak) takes only the boxes lying at least half
 inside its SSB's band, and its band is the SSB's widened over those boxes (the SSB lies inside the carrier; the
 model's boxes of an idle cell are mostly its CORESET) and over the power above the noise floor beside them, up to
-the nearest other cell (:func:`idle_decision`): ``radiofm:edges`` "estimated". Each SSB
+the nearest other cell (:func:`idle_decision`): ``radiofm:edges`` "estimated". Before that, every box no cell
+identified within the cell's reach (:func:`energy_limits`) is tested against the cell's OFDM clock
+(:func:`radiofm.annotate.nr_fragments.aligned`): the pieces on its symbol timing and subcarrier raster (the
+CORESET and PDCCH bursts the model boxed apart) are taken into it and widen its band. Each SSB
 search costs what the per-carrier one does on a band 8 MHz wider; each DMRS search about 0.3-0.6 CPU-s for a
 61.44 MS/s, 40 ms span (one FFT per OFDM symbol over the band, then FFT correlations).
 """
@@ -41,12 +44,14 @@ from radiofm.annotate.decide import (
     read_span,
     sync_evidence,
 )
+from radiofm.annotate.nr_fragments import aligned
 from radiofm.annotate.plan import Plan
 from radiofm.data.recording import Recording
 from radiofm.dsp import ofdm_rx
 from radiofm.dsp.lte_cells import scan_lte_cells
-from radiofm.dsp.nr_cells import N_RB_MAX, SSB_SUBCARRIERS, nr_cell_band
+from radiofm.dsp.nr_cells import N_RB_MAX, SSB_SUBCARRIERS, nr_cell_band, pss_timing
 from radiofm.dsp.nr_cellsearch import nr_pss_search
+from radiofm.errors import RadioFMError
 
 MAX_SCAN_MS = 40.0  # span searched for DMRS (the MATLAB example's traffic fills the first slots of each 10/20 ms)
 SSB_SCAN_MS = 40.0  # span searched for an SSB (two bursts at the default 20 ms period)
@@ -54,6 +59,7 @@ MIN_SSB_SCAN_MS = 5.0
 SSB_REACH_HZ = 4.0e6  # an SSB (7.2 MHz wide at 30 kHz) overlapping a piece has its centre within 3.6 MHz of it
 EDGE_GUARD_HZ = 0.5e6  # kept off the recording's band edges
 CHECK_LTE_HZ = 1.4e6  # an estimated band's extension this wide is searched for LTE cells (the narrowest carrier)
+PIECE_MS = 10.0  # of a piece boxed apart read to test it against a cell without DMRS
 
 
 def _nr_cell(d: Decision) -> bool:
@@ -169,6 +175,41 @@ def energy_limits(
     return lo, hi
 
 
+def _pieces_of(
+    base: Decision, boxes: Sequence[Box], decisions: Sequence[Decision], members: Sequence[int], x: np.ndarray,
+    x_start: int, limits: tuple[float, float], rec: Recording, plan: Plan, nonfinite: str,
+) -> list[int]:  # fmt: skip
+    """Indices of the boxes no cell identified, inside ``limits`` and not yet ``members``, whose OFDM runs on the
+    clock of ``base``'s cell (:func:`radiofm.annotate.nr_fragments.aligned`; its PSS timed in the span ``x`` read
+    from sample ``x_start``)."""
+    ssb = base.evidence["ssb"]
+    scs, centre, fs = float(ssb["scs_hz"]), float(ssb["center_hz"]), plan.sample_rate_hz
+    candidates = [
+        i for i, (b, d) in enumerate(zip(boxes, decisions, strict=True))
+        if i not in members and not is_cell(d)
+        and limits[0] <= plan.band_hz(b.row_lo, b.row_hi)[0] and plan.band_hz(b.row_lo, b.row_hi)[1] <= limits[1]
+    ]  # fmt: skip
+    if not candidates:
+        return []
+    try:
+        pss = x_start + pss_timing(x, fs, ssb_center_hz=centre, scs_hz=scs, n_id2=base.pci % 3)
+    except RadioFMError:
+        return []
+    out = []
+    for i in candidates:
+        b = boxes[i]
+        start = int(round(b.col_lo * plan.samples_per_column))
+        count = min(int(round((b.col_hi - b.col_lo) * plan.samples_per_column)), int(PIECE_MS * 1e-3 * fs))
+        count = min(count, plan.n_samples - start)
+        if count <= 0:
+            continue
+        piece = read_span(rec, start, count, nonfinite)
+        if aligned(piece, fs, band_hz=plan.band_hz(b.row_lo, b.row_hi), scs_hz=scs, pss_cp_start=pss - start,
+                   ssb_center_hz=centre):  # fmt: skip
+            out.append(i)
+    return out
+
+
 def ssb_decision(found: dict, members: Sequence[Box], window: tuple[float, float], span_ms: float) -> Decision:
     """The decision of a carrier whose SSB the scan found (its PCI, no band yet)."""
     z = max(found["z"], found["z_burst"])
@@ -268,7 +309,7 @@ def find_nr_cells(
         searches += 1
         spectrum = ofdm_rx.span_spectrum(x)
         band = measure_band(x, plan.sample_rate_hz, pci=base.pci, scs_hz=scs, ssb_center_hz=centre, spectrum=spectrum)
-        measured.append((base, (x, spectrum) if band is None else None, band))
+        measured.append((base, (x, spectrum, _window(start, plan, max_ms)[0]) if band is None else None, band))
         cell_bands[base.pci] = (band["lower_hz"], band["upper_hz"]) if band is not None else ssb_band(scs, centre)
     for base, span, band in measured:
         ssb = base.evidence["ssb"]
@@ -287,9 +328,17 @@ def find_nr_cells(
             taken = [d.band_hz for d in out_d if _other_cell(d, base.pci) and d.band_hz is not None]
             taken += [b for pci, b in cell_bands.items() if pci != base.pci]
             limits = energy_limits(ssb, plan.sample_rate_hz, taken)
+            x, spectrum, x_start = span
+            pieces = _pieces_of(base, out_b, out_d, members, x, x_start, limits, rec, plan, nonfinite)
+            members += pieces
+            own = [out_b[i] for i in members]
             bands = [plan.band_hz(b.row_lo, b.row_hi) for b in own]
-            x, spectrum = span
             decision = idle_decision(base, own, bands, x=x, fs=plan.sample_rate_hz, limits=limits, spectrum=spectrum)
+            if pieces:
+                decision.evidence["items"].append(
+                    f"{len(pieces)} piece(s) the model boxed apart run on this cell's OFDM symbol timing and "
+                    "subcarrier raster: taken into the cell"
+                )
         for i in members:
             out_d[i] = decision
     return *in_time_order(out_b, out_d), searches

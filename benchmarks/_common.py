@@ -95,6 +95,15 @@ def print_table(rows: list[dict[str, Any]], *, file=None) -> None:
         print("  ".join(c.rjust(w) if _numeric(c) else c.ljust(w) for c, w in zip(r, widths)), file=file)
 
 
+def scene_arguments(ap, *, captures: int, seed: int) -> None:
+    """The options of the benchmarks that annotate generated scenes: ``--model``, ``--work``, ``--captures``,
+    ``--seed`` (``ap`` an ``argparse.ArgumentParser``)."""
+    ap.add_argument("--model", required=True, help="segmentation run folder (e.g. a demo's segmentation)")
+    ap.add_argument("--work", type=Path, required=True, help="folder for the captures and the scores")
+    ap.add_argument("--captures", type=int, default=captures)
+    ap.add_argument("--seed", type=int, default=seed)
+
+
 def write_results(name: str, payload: dict[str, Any], directory: Path | None = None) -> Path:
     """Write ``benchmarks/results/<name>.json`` (or ``directory/<name>.json``; atomic) and return its path."""
     from radiofm.io import write_json

@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import print_table, write_results
+from _common import print_table, scene_arguments, write_results
 
 from radiofm.annotate.evaluate import evaluate_annotate
 from radiofm.data import write_sigmf
@@ -254,10 +254,7 @@ def per_regime(results: list[dict], carriers: list[dict]) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", required=True, help="segmentation run folder (e.g. a demo's segmentation)")
-    ap.add_argument("--work", type=Path, required=True, help="folder for the captures and the scores")
-    ap.add_argument("--captures", type=int, default=24)
-    ap.add_argument("--seed", type=int, default=91)
+    scene_arguments(ap, captures=24, seed=91)
     ap.add_argument("--renderings", default=",".join(RENDERINGS))
     ap.add_argument("--sample-rate", type=float, default=FS, help="Hz (the generators' rates: 30.72e6, 61.44e6, ...)")
     ap.add_argument("--ms", type=float, default=MS, help="capture length")

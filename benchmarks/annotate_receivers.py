@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import print_table, write_results
+from _common import print_table, scene_arguments, write_results
 
 from radiofm.annotate import clean, frontend
 from radiofm.annotate.evaluate import evaluate_annotate
@@ -147,10 +147,7 @@ def write_captures(work: Path, conditions: list[str], captures: int, seed: int) 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", required=True, help="segmentation run folder (e.g. a demo's segmentation)")
-    ap.add_argument("--work", type=Path, required=True, help="folder for the captures and the scores")
-    ap.add_argument("--captures", type=int, default=12)
-    ap.add_argument("--seed", type=int, default=77)
+    scene_arguments(ap, captures=12, seed=77)
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
     ap.add_argument("--front-ends", default="old,new", help="comma list of old, range, s32, lines, new")
     ap.add_argument("--name", default="annotate_receivers")

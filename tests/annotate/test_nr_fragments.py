@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+from band_predictors import LTE, band_predictor
 
+import radiofm.annotate as A
+from radiofm.annotate import nr_scan
 from radiofm.annotate.nr_fragments import aligned
+from radiofm.data import open_recording, write_sigmf
 from radiofm.dsp.nr_cells import pss_timing
 from radiofm.synth.nrlte.carrier import single_carrier
+from radiofm.synth.nrlte_alt import scene
 
 FS = 61.44e6
 SCS = 30e3
@@ -56,3 +63,30 @@ def test_noise_and_short_pieces_are_not_tested(cell):
     assert not aligned(noise, FS, band_hz=(10e6, 13e6), scs_hz=SCS, pss_cp_start=pss, ssb_center_hz=ssb)
     short = iq[: int(0.8e-3 * FS)]
     assert not aligned(short, FS, band_hz=_far_from_ssb(m, ssb), scs_hz=SCS, pss_cp_start=pss, ssb_center_hz=ssb)
+
+
+def test_an_idle_cells_coreset_boxed_apart_joins_the_cell(tmp_path, monkeypatch):
+    """An idle cell (SSB and CORESET only, no PDSCH: no DMRS to find) whose CORESET the model boxed apart from the
+    SSB and called LTE: the piece runs on the cell's clock, so it is one NR carrier with the cell's PCI, its band
+    over both pieces; without the test, two carriers."""
+    n = 2_457_600
+    plans = scene.plan_scene(np.random.default_rng(2), split="test", regimes=["idle"], sample_rate_hz=FS, n_samples=n)
+    p = scene.replace(next(q for q in plans if q.kind == "NR"), snr_db=20.0)
+    c, f0 = p.cell, p.center_hz - 6 * p.cell.n_rb * p.scs_hz
+    ssb = (f0 + c.ssb_sc0 * p.scs_hz, f0 + (c.ssb_sc0 + 240) * p.scs_hz)
+    coreset = (f0 + 12 * c.coreset_rb0 * p.scs_hz, f0 + 12 * (c.coreset_rb0 + c.coreset_n_rb) * p.scs_hz)
+    assert coreset[1] < ssb[0] - 1e6  # the scene this test needs: the CORESET well apart from the SSB
+    x = scene.render_carrier(p, np.random.default_rng(1), FS, n)[0]
+    x += np.random.default_rng(2).standard_normal(2 * n, dtype=np.float32).view(np.complex64) * np.float32(
+        math.sqrt(0.5)
+    )
+    rec = open_recording(write_sigmf(tmp_path / "idle", x, sample_rate_hz=FS, center_freq_hz=3.5e9))
+    model = band_predictor([(ssb[0] - 0.1e6, ssb[1] + 0.1e6), (coreset[0] + 0.1e6, coreset[1] - 0.1e6)], LTE)
+
+    (a,) = A.annotate_recording(rec, model).annotations
+    assert a.label == "NR" and a.extra["radiofm:pci"] == c.pci and a.extra["radiofm:edges"] == "estimated"
+    assert a.freq_lower_edge_hz - 3.5e9 <= coreset[0] + 0.3e6 and a.freq_upper_edge_hz - 3.5e9 >= ssb[1] - 0.3e6
+    assert "taken into the cell" in a.extra["radiofm:evidence"]["items"][-1]
+
+    monkeypatch.setattr(nr_scan, "_pieces_of", lambda *args, **kwargs: [])
+    assert len(A.annotate_recording(rec, model).annotations) == 2

@@ -42,12 +42,9 @@ from radiofm.annotate.evaluate import evaluate_annotate
 from radiofm.data import write_sigmf
 from radiofm.synth.nrlte import scene as main_scene
 from radiofm.synth.nrlte_alt import TRAFFIC_REGIMES, ofdm, scene
-from radiofm.synth.nrlte_alt import channel as ch
 from radiofm.synth.nrlte_alt import grid as g
 from radiofm.synth.nrlte_alt.capture import carrier_meta
 from radiofm.synth.nrlte_alt.nr import ssb_positions
-from radiofm.synth.nrlte_alt.nr_grid import build_nr_grid
-from radiofm.synth.nrlte_alt.traffic import Traffic
 
 try:
     import py3gpp
@@ -143,22 +140,6 @@ def py3gpp_modulate(values: np.ndarray, cell, first_slot: int, f0_hz: float, fs:
     return out
 
 
-def nr_schedule(plan, rng: np.random.Generator, fs: float, n: int) -> g.Grid:
-    """The NR carrier's grid over the whole slots holding capture samples [0, n), as :func:`scene.render_carrier`
-    draws it from ``rng`` (gated-off slots emptied)."""
-    cell, t0 = plan.cell, plan.timing_offset_samples
-    _, _, slot_len = ofdm.slot_layout(plan.scs_hz, fs)
-    first = t0 // slot_len
-    n_slots = -(-(t0 + n) // slot_len) - first
-    grid = build_nr_grid(cell, Traffic(plan.inner_traffic, cell.n_rb, False, rng, plan.matlab_rc), first, n_slots, rng)
-    if plan.gate_slots is not None:
-        on = np.zeros(n_slots, bool)
-        on[max(plan.gate_slots[0] - first, 0) : max(plan.gate_slots[1] - first, 0)] = True
-        grid.values[np.repeat(~on, 14)] = 0
-        grid.kind[np.repeat(~on, 14)] = g.EMPTY
-    return grid
-
-
 def visible_iou(plan, grid: g.Grid) -> float:
     """Frequency IoU of the carrier's true band with the band its grid actually used during the capture (the
     lowest to the highest subcarrier holding anything; the first and last slot may reach up to one slot outside
@@ -177,18 +158,9 @@ def render_nr(
 ) -> np.ndarray:
     """One NR carrier of the scene through py3gpp; the rest as :func:`scene.render_carrier` does it, with the same
     draws from ``rng`` (schedule, fading); py3gpp's data bits come from ``values_rng``."""
-    cell, t0 = plan.cell, plan.timing_offset_samples
-    n_fft, _, slot_len = ofdm.slot_layout(plan.scs_hz, fs)
-    grid = nr_schedule(plan, rng, fs, n)
-    first = grid.first_slot
-    x = py3gpp_modulate(py3gpp_values(grid, cell, values_rng), cell, first, f0_hz, fs)
-    x = x[t0 - first * slot_len : t0 - first * slot_len + n]
-    if plan.tx_filter:
-        lo, hi = ofdm.occupied_edges_hz(12 * cell.n_rb, plan.scs_hz, False)
-        x = ch.tx_filter(x, fs, lo, hi, 0.5 * cell.bandwidth_hz - max(-lo, hi))
-    x *= np.float32(np.sqrt(10 ** (plan.snr_db / 10) / n_fft))
-    x = ch.apply_tdl(x, fs, plan.channel, rng)
-    return ch.mix(x, plan.center_hz + plan.cfo_hz, fs)
+    grid = scene.carrier_grid(plan, rng, fs, n)
+    x = py3gpp_modulate(py3gpp_values(grid, plan.cell, values_rng), plan.cell, grid.first_slot, f0_hz, fs)
+    return scene.transmit(plan, x, rng, fs, n)
 
 
 def write_captures(
@@ -217,7 +189,7 @@ def write_captures(
         for j, plan in enumerate(plans):
             if plan.kind == "NR":
                 lower = main_scene.CENTER_FREQ_HZ + scene.occupied_edges(plan)[0]
-                grid = nr_schedule(plan, np.random.default_rng(np.random.SeedSequence([seed, i, 1 + j])), fs, n)
+                grid = scene.carrier_grid(plan, np.random.default_rng(np.random.SeedSequence([seed, i, 1 + j])), fs, n)
                 knobs = {"traffic": plan.traffic, "scs_khz": plan.scs_hz / 1e3, "snr_db": round(plan.snr_db, 1),
                          "visible_iou": round(visible_iou(plan, grid), 4)}  # fmt: skip
                 where = {"recording": f"capture_{i:03d}.sigmf-meta", "lower_hz": round(lower), "pci": plan.cell.pci}

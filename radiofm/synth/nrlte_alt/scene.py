@@ -156,8 +156,17 @@ def render_carrier(
     plan: CarrierPlan, rng: np.random.Generator, sample_rate_hz: float, n_samples: int
 ) -> tuple[np.ndarray, object]:
     """(n_samples,) complex64 of one carrier at unit noise power (σ² = 1), and its resource grid."""
-    fs, t0, lte = sample_rate_hz, plan.timing_offset_samples, plan.kind == "LTE"
-    n_fft, _, slot_len = ofdm.slot_layout(plan.scs_hz, fs)
+    grid = carrier_grid(plan, rng, sample_rate_hz, n_samples)
+    x = ofdm.modulate(grid.values, scs_hz=plan.scs_hz, sample_rate_hz=sample_rate_hz, lte_dc=plan.kind == "LTE",
+                      window_len=plan.window_len)  # fmt: skip
+    return transmit(plan, x, rng, sample_rate_hz, n_samples), grid
+
+
+def carrier_grid(plan: CarrierPlan, rng: np.random.Generator, sample_rate_hz: float, n_samples: int):
+    """The carrier's resource grid over the whole slots holding capture samples [0, n_samples) (traffic and data
+    drawn from ``rng``; gated-off slots emptied): the first half of :func:`render_carrier`."""
+    t0, lte = plan.timing_offset_samples, plan.kind == "LTE"
+    _, _, slot_len = ofdm.slot_layout(plan.scs_hz, sample_rate_hz)
     first = t0 // slot_len
     n_slots = -(-(t0 + n_samples) // slot_len) - first
     traffic = Traffic(plan.inner_traffic, plan.cell.n_rb, lte, rng, plan.matlab_rc)
@@ -169,14 +178,22 @@ def render_carrier(
         off = np.repeat(~on, 14)
         grid.values[off] = 0
         grid.kind[off] = 0
-    x = ofdm.modulate(grid.values, scs_hz=plan.scs_hz, sample_rate_hz=fs, lte_dc=lte, window_len=plan.window_len)
-    x = x[t0 - first * slot_len : t0 - first * slot_len + n_samples]
+    return grid
+
+
+def transmit(plan: CarrierPlan, x: np.ndarray, rng: np.random.Generator, sample_rate_hz: float, n_samples: int):
+    """The second half of :func:`render_carrier`: the OFDM waveform ``x`` of :func:`carrier_grid`'s slots (unit
+    subcarrier amplitude, no 1/N in the IFFT) cut to the capture, through the transmit filter, scaled to the
+    plan's SNR, faded (draws from ``rng``) and moved to the carrier's centre: (n_samples,) complex64."""
+    fs, t0 = sample_rate_hz, plan.timing_offset_samples
+    n_fft, _, slot_len = ofdm.slot_layout(plan.scs_hz, fs)
+    x = x[t0 % slot_len : t0 % slot_len + n_samples]
     if plan.tx_filter:
-        lo, hi = ofdm.occupied_edges_hz(12 * plan.cell.n_rb, plan.scs_hz, lte)
+        lo, hi = ofdm.occupied_edges_hz(12 * plan.cell.n_rb, plan.scs_hz, plan.kind == "LTE")
         x = ch.tx_filter(x, fs, lo, hi, 0.5 * plan.cell.bandwidth_hz - max(-lo, hi))
     x *= np.float32(np.sqrt(10 ** (plan.snr_db / 10) / n_fft))
     x = ch.apply_tdl(x, fs, plan.channel, rng)
-    return ch.mix(x, plan.center_hz + plan.cfo_hz, fs), grid
+    return ch.mix(x, plan.center_hz + plan.cfo_hz, fs)
 
 
 def gate_span(plan: CarrierPlan, sample_rate_hz: float, n_samples: int) -> tuple[int, int]:

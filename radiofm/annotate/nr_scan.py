@@ -117,6 +117,7 @@ def idle_decision(
     fs: float = 0.0,
     limits: tuple[float, float] | None = None,
     spectrum: np.ndarray | None = None,
+    pieces: int = 0,
 ) -> Decision:
     """The decision of an NR cell whose DMRS were not found (idle, or too weak, or no PDSCH in the span): its band
     is its SSB's widened over the ``bands`` of the boxes it took (the CORESET, scheduled pieces), then, given the
@@ -124,7 +125,8 @@ def idle_decision(
     within ``limits`` (:func:`radiofm.dsp.ofdm_rx.energy_band`: the CORESET and scheduled RBs the model did not
     box). Power alone cannot tell this cell's RBs from a weak carrier beside it that no stage identified, so an
     extension of :data:`CHECK_LTE_HZ` or more is searched for LTE cells (:func:`scan_lte_cells`) and stops at
-    the band of any found. Edges "estimated"."""
+    the band of any found. Edges "estimated". ``pieces``: how many of the boxes were taken in by the cell's OFDM
+    clock (:func:`_pieces_of`), said in the evidence."""
     ssb = base.evidence["ssb"]
     edges = [ssb_band(float(ssb["scs_hz"]), float(ssb["center_hz"])), *bands]
     core = min(e[0] for e in edges), max(e[1] for e in edges)
@@ -154,6 +156,9 @@ def idle_decision(
     ]
     items += [f"stopped at LTE cell PCI {c['pci']} ({c['lower_hz'] / 1e6:.3f}..{c['upper_hz'] / 1e6:.3f} MHz)"
               for c in stopped]  # fmt: skip
+    if pieces:
+        items.append(f"{pieces} piece(s) the model boxed apart run on this cell's OFDM symbol timing and subcarrier "
+                     "raster: taken into the cell")  # fmt: skip
     evidence["items"] = [*evidence.get("items", []), *items]
     return phy_decision("NR", members, evidence, base.pci, (lo, hi), band_source="estimated")
 
@@ -184,10 +189,10 @@ def _pieces_of(
     from sample ``x_start``)."""
     ssb = base.evidence["ssb"]
     scs, centre, fs = float(ssb["scs_hz"]), float(ssb["center_hz"]), plan.sample_rate_hz
+    bands = {i: plan.band_hz(b.row_lo, b.row_hi) for i, b in enumerate(boxes)}
     candidates = [
-        i for i, (b, d) in enumerate(zip(boxes, decisions, strict=True))
-        if i not in members and not is_cell(d)
-        and limits[0] <= plan.band_hz(b.row_lo, b.row_hi)[0] and plan.band_hz(b.row_lo, b.row_hi)[1] <= limits[1]
+        i for i, d in enumerate(decisions)
+        if i not in members and not is_cell(d) and limits[0] <= bands[i][0] and bands[i][1] <= limits[1]
     ]  # fmt: skip
     if not candidates:
         return []
@@ -204,8 +209,7 @@ def _pieces_of(
         if count <= 0:
             continue
         piece = read_span(rec, start, count, nonfinite)
-        if aligned(piece, fs, band_hz=plan.band_hz(b.row_lo, b.row_hi), scs_hz=scs, pss_cp_start=pss - start,
-                   ssb_center_hz=centre):  # fmt: skip
+        if aligned(piece, fs, band_hz=bands[i], scs_hz=scs, pss_cp_start=pss - start, ssb_center_hz=centre):
             out.append(i)
     return out
 
@@ -305,11 +309,12 @@ def find_nr_cells(
             continue
         ssb = base.evidence["ssb"]
         scs, centre = float(ssb["scs_hz"]), float(ssb["center_hz"])
-        x = read_span(rec, *_window(start, plan, max_ms), nonfinite)
+        x_start, count = _window(start, plan, max_ms)
+        x = read_span(rec, x_start, count, nonfinite)
         searches += 1
         spectrum = ofdm_rx.span_spectrum(x)
         band = measure_band(x, plan.sample_rate_hz, pci=base.pci, scs_hz=scs, ssb_center_hz=centre, spectrum=spectrum)
-        measured.append((base, (x, spectrum, _window(start, plan, max_ms)[0]) if band is None else None, band))
+        measured.append((base, (x, spectrum, x_start) if band is None else None, band))
         cell_bands[base.pci] = (band["lower_hz"], band["upper_hz"]) if band is not None else ssb_band(scs, centre)
     for base, span, band in measured:
         ssb = base.evidence["ssb"]
@@ -333,12 +338,8 @@ def find_nr_cells(
             members += pieces
             own = [out_b[i] for i in members]
             bands = [plan.band_hz(b.row_lo, b.row_hi) for b in own]
-            decision = idle_decision(base, own, bands, x=x, fs=plan.sample_rate_hz, limits=limits, spectrum=spectrum)
-            if pieces:
-                decision.evidence["items"].append(
-                    f"{len(pieces)} piece(s) the model boxed apart run on this cell's OFDM symbol timing and "
-                    "subcarrier raster: taken into the cell"
-                )
+            decision = idle_decision(base, own, bands, x=x, fs=plan.sample_rate_hz, limits=limits, spectrum=spectrum,
+                                     pieces=len(pieces))  # fmt: skip
         for i in members:
             out_d[i] = decision
     return *in_time_order(out_b, out_d), searches

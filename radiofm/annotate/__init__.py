@@ -101,7 +101,11 @@ and every NR cell's carrier is measured from its PDSCH DMRS (numbered from point
 subcarrier, every RB it used): the pieces inside become one carrier with its PCI and band (the narrowest
 38.101-1 bandwidth holding what was seen). By default (``scan_nr``, ``scan_lte``; :mod:`~radiofm.annotate.blind_scan`)
 the band no identified cell occupies is also searched for NR and LTE cells the model did not see at all (first
-40 ms; ``--no-scan-nr`` / ``--no-scan-lte`` skip them).
+40 ms; ``--no-scan-nr`` / ``--no-scan-lte`` skip them). A cell whose PCI was read is one annotation across
+silences of up to a radio frame, 10 ms (a TDD cell's uplink slots, an idle cell's empty slots;
+:data:`~radiofm.annotate.decide.CELL_GAP_MS`).
+Carriers no cell identified that the model boxed apart are one carrier when they run on one OFDM clock (symbol
+timing and subcarrier raster; :mod:`~radiofm.annotate.clock_pieces`).
 
 Each annotation: ``core:sample_start``/``core:sample_count`` (column edges mapped back to recording samples),
 ``core:freq_lower_edge``/``core:freq_upper_edge`` (absolute Hz from the capture's centre frequency; relative to 0

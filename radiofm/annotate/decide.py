@@ -41,7 +41,9 @@ than +-2, and a carrier narrower than its channel matches the other standard's t
 clear-cut and the carrier is not cut by the recording's band edge, every annotation of the carrier takes the
 measured band (:func:`measured_band`; ``radiofm:edges`` = "measured"), else the model's 240 kHz rows ("grid").
 Boxes lying inside a measured LTE cell's band while it is on are pieces of it and join it
-(:func:`absorb_fragments`, :func:`merge_by_decision`).
+(:func:`absorb_fragments`, :func:`merge_by_decision`). A cell identified by its synchronisation signals is one
+annotation across silences of up to :data:`CELL_GAP_MS` (a TDD cell's uplink slots, an idle cell's empty slots):
+it was on throughout.
 An LTE cell whose PSS was found has a known centre, so only six bands are possible (36.101): the one whose
 edges step clearly in the spectrum is taken (``radiofm:evidence`` ``lte_band_hz``, ``lte_n_rb``), even when the
 model saw only part of the carrier (an idle cell's faint reference signals, a box cut short).
@@ -68,6 +70,11 @@ MIN_SCORE = 0.75  # pooled spectrogram score needed to label without decisive ph
 PHY_MAX_MS = 20.0  # analysed span per carrier
 PHY_MIN_MS = 1.0  # a shorter box gets no physical-layer stage
 PHY_MARGIN_HZ = 1.5e6  # band kept beside the carrier (floor for the edge refinement)
+# Silence inside one identified cell that does not end it (merge_by_decision), up to a radio frame: a TDD cell's
+# uplink slots (DDSUU at 15 kHz leaves ~3 ms of each 5 ms period silent in a downlink capture), an idle cell's empty
+# slots between its SSB bursts and CORESETs (1-8.5 ms in the py3gpp benchmark's scenes, docs/RESULTS.md). A longer
+# one may be the carrier switched off (gated), so it ends the annotation.
+CELL_GAP_MS = 10.0
 LABELS = ("NR", "LTE")
 
 
@@ -319,16 +326,22 @@ def absorb_fragments(boxes: Sequence[Box], decisions: Sequence[Decision], plan: 
     return out
 
 
-def merge_by_decision(boxes: Sequence[Box], decisions: Sequence[Decision]) -> tuple[list[Box], list[Decision]]:
+def merge_by_decision(
+    boxes: Sequence[Box], decisions: Sequence[Decision], plan: Plan | None = None
+) -> tuple[list[Box], list[Decision]]:
     """Boxes of one carrier with a measured band (they share its :class:`Decision` and will share its edges)
-    merged where they overlap or touch in time, so that a carrier is one annotation per time run."""
+    merged where they overlap or touch in time, so that a carrier is one annotation per time run. With the
+    ``plan``, a cell whose synchronisation signals gave its PCI is on between two of its pieces at most
+    :data:`CELL_GAP_MS` apart: that silence is the cell idling between its bursts, so they merge across it."""
+    cell_gap = 0 if plan is None else int(CELL_GAP_MS * 1e-3 * plan.sample_rate_hz / plan.samples_per_column)
     out_b: list[Box] = []
     out_d: list[Decision] = []
     order = sorted(range(len(boxes)), key=lambda i: boxes[i].col_lo)
     for i in order:
         b, d = boxes[i], decisions[i]
+        gap = cell_gap if d.pci is not None else 0
         for j, (m, e) in enumerate(zip(out_b, out_d, strict=True)):
-            if e is d and d.band_hz is not None and b.col_lo <= m.col_hi and m.col_lo <= b.col_hi:
+            if e is d and d.band_hz is not None and b.col_lo <= m.col_hi + gap and m.col_lo <= b.col_hi + gap:
                 out_b[j] = Box(
                     min(m.row_lo, b.row_lo), max(m.row_hi, b.row_hi), min(m.col_lo, b.col_lo),
                     max(m.col_hi, b.col_hi), m.cls, m.prob_sum + b.prob_sum, m.n_pixels + b.n_pixels,

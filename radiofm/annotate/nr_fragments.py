@@ -14,16 +14,68 @@ that pass it to the cell.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from radiofm.dsp import ofdm_rx
-from radiofm.dsp.nr_cells import PSS_SYMBOL_IN_HALF_MS
 from radiofm.errors import RadioFMError
 
 TIMING_TOLERANCE = 0.5  # of a normal cyclic prefix: the piece's symbol boundaries against the cell's
 RASTER_TOLERANCE = 0.0625  # of the subcarrier spacing: the piece's subcarrier grid against the SSB's
 MIN_RHO = 0.3  # CP correlation of the piece (noise: ~1 / sqrt(CP samples) < 0.03; the pieces seen: 0.6-0.96)
 MIN_SPAN_MS = 1.0  # a piece shorter than this is not tested (two half milliseconds of CP to correlate)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The OFDM clock of a piece: its numerology, symbol timing and subcarrier raster, in recording terms."""
+
+    scs_hz: float
+    tau: float  # a half-ms boundary (first symbol's CP start), recording sample
+    at: tuple[float, ...]  # the symbols' CP starts within the half ms, recording samples from its boundary
+    half_ms: float  # recording samples per half millisecond
+    cp: float  # a normal cyclic prefix, recording samples
+    grid_hz: float  # one of its subcarrier frequencies, Hz from the recording centre (mod scs_hz)
+    rho: float = 0.0  # CP correlation coefficient it was measured with
+
+    def on_timing(self, cp_start: float) -> bool:
+        """Whether a symbol of this clock starts at recording sample ``cp_start`` (within half a CP). A piece of a
+        few symbols per slot (a CORESET) fits the half-ms template as well one symbol off, so its boundary may be
+        any symbol's start: every symbol start counted from every one is compared."""
+        at = np.asarray(self.at)
+        h = self.half_ms
+        starts = self.tau + at[None, :] - at[:, None]
+        miss = np.abs((cp_start - starts + 0.5 * h) % h - 0.5 * h).min()
+        return bool(miss <= TIMING_TOLERANCE * self.cp)
+
+    def on_raster(self, freq_hz: float) -> bool:
+        """Whether ``freq_hz`` lies on this clock's subcarrier raster (within 1/16 of the spacing)."""
+        return abs(((freq_hz - self.grid_hz) / self.scs_hz + 0.5) % 1.0 - 0.5) <= RASTER_TOLERANCE
+
+
+def piece_clock(
+    x: np.ndarray, fs: float, *, band_hz: tuple[float, float], scs_hz: float, x_start: int = 0, min_rho: float = MIN_RHO
+) -> Clock | None:
+    """The :class:`Clock` of the OFDM signal in ``band_hz`` (Hz from the recording centre) of the span ``x``
+    (read from recording sample ``x_start``, rate ``fs``) at numerology ``scs_hz``; None when the span is shorter
+    than :data:`MIN_SPAN_MS` or its cyclic prefixes correlate less than ``min_rho`` (not OFDM of that
+    numerology)."""
+    if x.size < MIN_SPAN_MS * 1e-3 * fs:
+        return None
+    lo, hi = band_hz
+    try:
+        bb = ofdm_rx.extract_band(x, fs, centre_hz=0.5 * (lo + hi), lower_hz=lo, upper_hz=hi)
+        sync = ofdm_rx.cp_sync(bb, scs_hz)
+    except RadioFMError:
+        return None
+    if sync.rho < min_rho:
+        return None
+    _, offsets, cps = ofdm_rx.half_ms_layout(scs_hz, bb.nf15)
+    tau = x_start + float(bb.to_recording_sample(sync.tau0))
+    at = tuple(float(v) for v in bb.to_recording_sample(offsets))
+    cp = float(bb.to_recording_sample(cps[1]))
+    return Clock(scs_hz, tau, at, 0.5e-3 * fs, cp, bb.centre_hz + sync.freq_offset_hz, sync.rho)
 
 
 def aligned(
@@ -40,26 +92,11 @@ def aligned(
     ``pss_cp_start`` (counted from ``x[0]``; any earlier or later PSS of the cell will do) and whose SSB has its
     subcarrier 120 at ``ssb_center_hz``: numerology ``scs_hz``, the same symbol timing (within
     :data:`TIMING_TOLERANCE` of a CP) and the same subcarrier raster (within :data:`RASTER_TOLERANCE`)."""
-    if x.size < MIN_SPAN_MS * 1e-3 * fs:
-        return False
-    lo, hi = band_hz
-    try:
-        bb = ofdm_rx.extract_band(x, fs, centre_hz=0.5 * (lo + hi), lower_hz=lo, upper_hz=hi)
-        sync = ofdm_rx.cp_sync(bb, scs_hz)
-    except RadioFMError:
-        return False
-    if sync.rho < MIN_RHO:
-        return False
-    _, offsets, cps = ofdm_rx.half_ms_layout(scs_hz, bb.nf15)
-    half_ms = 0.5e-3 * fs
-    tau = float(bb.to_recording_sample(sync.tau0))  # the piece's half-ms boundary, recording samples
-    at = [float(v) for v in bb.to_recording_sample(offsets)]  # symbol starts within the half ms
-    # a piece of a few symbols per slot (a CORESET) fits the half-ms template as well one symbol off: compare
-    # with every symbol start of the cell
-    starts = [pss_cp_start - at[p] + at[k] for p in PSS_SYMBOL_IN_HALF_MS[scs_hz] for k in range(len(at))]
-    miss = min(abs((tau - s + 0.5 * half_ms) % half_ms - 0.5 * half_ms) for s in starts)
-    if miss > TIMING_TOLERANCE * float(bb.to_recording_sample(cps[1])):
-        return False
-    grid = bb.centre_hz + sync.freq_offset_hz  # one of the piece's subcarrier frequencies
-    off = ((grid - ssb_center_hz) / scs_hz + 0.5) % 1.0 - 0.5
-    return abs(off) <= RASTER_TOLERANCE
+    clock = piece_clock(x, fs, band_hz=band_hz, scs_hz=scs_hz)
+    return clock is not None and clock.on_timing(pss_cp_start) and clock.on_raster(ssb_center_hz)
+
+
+def same_clock(a: Clock, b: Clock) -> bool:
+    """Whether two pieces run on one OFDM clock: the same numerology, a symbol of one starting where a symbol of
+    the other does, and the same subcarrier raster."""
+    return a.scs_hz == b.scs_hz and a.on_timing(b.tau) and a.on_raster(b.grid_hz)

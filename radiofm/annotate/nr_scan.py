@@ -71,6 +71,15 @@ def _other_cell(d: Decision, pci: int) -> bool:
     return is_cell(d) and not (d.label == "NR" and d.pci == pci)
 
 
+def _same_cell(d: Decision, base: Decision) -> bool:
+    """Another decision on the cell ``base``: the same PCI from an SSB at the same place (two carriers' stages
+    found it, e.g. on boxes of different widths)."""
+    if not _nr_cell(d) or d.pci != base.pci:
+        return False
+    a, b = d.evidence["ssb"], base.evidence["ssb"]
+    return a["scs_hz"] == b["scs_hz"] and abs(float(a["center_hz"]) - float(b["center_hz"])) < 0.5 * float(b["scs_hz"])
+
+
 def ssb_band(scs_hz: float, ssb_center_hz: float) -> tuple[float, float]:
     """(lower, upper) Hz of an SSB's 240 subcarriers: all of an idle cell that is sure to be its own."""
     half = 0.5 * SSB_SUBCARRIERS * scs_hz
@@ -324,7 +333,7 @@ def find_nr_cells(
             if _other_cell(d, base.pci):
                 continue
             blo, bhi = plan.band_hz(b.row_lo, b.row_hi)
-            if d is base or overlap_hz((blo, bhi), edges) >= 0.5 * (bhi - blo):
+            if d is base or _same_cell(d, base) or overlap_hz((blo, bhi), edges) >= 0.5 * (bhi - blo):
                 members.append(i)
         own = [out_b[i] for i in members]
         if band is not None:

@@ -15,6 +15,7 @@ import numpy as np
 
 from radiofm.annotate.blind_scan import find_cells_beside, find_missed_cells
 from radiofm.annotate.boxes import Box
+from radiofm.annotate.clock_pieces import join_pieces
 from radiofm.annotate.decide import Decision, absorb_fragments, annotation_extra, decide_carriers, merge_by_decision
 from radiofm.annotate.lte_scan import find_lte_cells
 from radiofm.annotate.nr_scan import find_nr_cells
@@ -68,7 +69,7 @@ def _decided(an, rec: Recording, boxes: Sequence[Box], min_duration_ms: float) -
     decisions = decide_carriers(
         boxes, rec, an.plan, phy=an.phy, phy_max_ms=an.phy_max_ms, min_score=an.min_score, nonfinite=nonfin
     )
-    scans = nr_searches = beside = blind = 0
+    scans = nr_searches = beside = blind = clocks = 0
     if an.phy:  # LTE cells around the pieces no sync signal identified (annotate.lte_scan), NR cells' pieces
         boxes, decisions, scans = find_lte_cells(boxes, decisions, rec, an.plan, max_ms=an.phy_max_ms,
                                                  nonfinite=nonfin)  # fmt: skip
@@ -77,10 +78,12 @@ def _decided(an, rec: Recording, boxes: Sequence[Box], min_duration_ms: float) -
         if an.scan_lte or an.scan_nr:  # cells the model did not see (annotate.blind_scan)
             boxes, decisions, blind = find_missed_cells(boxes, decisions, rec, an.plan, nonfinite=nonfin,
                                                         nr=an.scan_nr, lte=an.scan_lte)  # fmt: skip
+        boxes, decisions, clocks = join_pieces(boxes, decisions, rec, an.plan, min_score=an.min_score,
+                                               phy_max_ms=an.phy_max_ms, nonfinite=nonfin)  # fmt: skip
     info = {"max_ms": an.phy_max_ms, "carriers": len({id(d) for d in decisions}), "lte_scans": scans,
-            "nr_searches": nr_searches, "beside_searches": beside, "blind_searches": blind,
+            "nr_searches": nr_searches, "beside_searches": beside, "blind_searches": blind, "clocks": clocks,
             "cpu_s": round(time.process_time() - t_phy, 3)}  # fmt: skip
-    boxes, decisions = merge_by_decision(boxes, absorb_fragments(boxes, decisions, an.plan))
+    boxes, decisions = merge_by_decision(boxes, absorb_fragments(boxes, decisions, an.plan), an.plan)
     return _to_annotations(boxes, decisions, rec, an.plan), info if an.phy else None
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import radiofm.annotate as A
-from radiofm.annotate import boxes, frontend, output
+from radiofm.annotate import boxes, decide, frontend, output
 from radiofm.annotate.plan import EDGE_MARGIN
 from radiofm.data import Capture, open_recording, write_sigmf
 from radiofm.errors import OutputError, RecordingError
@@ -136,23 +136,30 @@ def test_oracle_generator_frames_exact(tmp_path, seed):  # the guard-band rule r
 
 @pytest.mark.parametrize("block_frames", [32, 1])
 def test_multi_frame_stitching_and_merge(tmp_path, frame3, block_frames):
-    """96 ms: frame 18 twice (its full-span LTE carrier continues -> one 80 ms annotation), then 16 ms more."""
+    """96 ms: frame 18 twice (its full-span LTE carrier continues -> one 80 ms annotation), then 16 ms more. Its NR
+    cell is off for 6.1 ms between the copies: its PCI is read, so the silence (under CELL_GAP_MS) does not end it
+    and it is one annotation too; with no silence bridged, two."""
     iq, carriers = frame3
     n = 2 * iq.size + 16 * 61440
     x = np.concatenate([iq, iq, iq[: n - 2 * iq.size]])
     nr = next(c for c in carriers if c["type"] == "NR")
     lte = next(c for c in carriers if c["type"] == "LTE")
-    truth = [
-        carrier("LTE", lte["lower_edge_hz"], lte["upper_edge_hz"], 0, n),
+    bursts = [
         carrier("NR", nr["lower_edge_hz"], nr["upper_edge_hz"], nr["sample_start"], nr["sample_count"]),
         carrier("NR", nr["lower_edge_hz"], nr["upper_edge_hz"], iq.size + nr["sample_start"], nr["sample_count"]),
     ]
+    assert iq.size - nr["sample_count"] < decide.CELL_GAP_MS * 1e-3 * FS  # the scene this test needs
+    truth = [carrier("LTE", lte["lower_edge_hz"], lte["upper_edge_hz"], 0, n), *bursts]
     rec = open_recording(write_sigmf(tmp_path / "m", x, sample_rate_hz=FS, center_freq_hz=FC))
     seen = []
     res = A.annotate_recording(rec, oracle(truth, seen), block_frames=block_frames)
     assert res.plan.n_columns == n // COL == 614
     assert [f.column for _, f in seen] == [0, 256, 358]  # the last frame overlaps back, never past the data
-    check_match(res.annotations, truth)
+    whole = carrier("NR", nr["lower_edge_hz"], nr["upper_edge_hz"], nr["sample_start"], iq.size + nr["sample_count"])
+    check_match(res.annotations, [truth[0], whole])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(decide, "CELL_GAP_MS", 0.0)
+        check_match(A.annotate_recording(rec, oracle(truth), block_frames=block_frames).annotations, truth)
     lte_ann = [a for a in res.annotations if a.label == "LTE"]
     assert lte_ann[0].sample_start == 0 and lte_ann[0].sample_count == n  # runs to the very end
     assert [a.sample_start for a in res.annotations] == sorted(a.sample_start for a in res.annotations)

@@ -331,3 +331,31 @@ def test_a_piece_sticking_out_of_a_measured_lte_cell_joins_it_but_a_neighbour_do
     for piece, joins in (((-2.3e6, -0.8e6), True), ((-2.3e6, 1.5e6), False), ((-2.3e6, -1.7e6), True)):
         got = decide.absorb_fragments([centre, box_at(*piece)], [cell, other], plan)
         assert (got[1] is cell) == joins, piece
+
+
+def test_an_identified_cell_is_one_annotation_across_its_silences():
+    """Pieces of a cell whose PCI is known merge across a silence of up to CELL_GAP_MS (the cell idles between
+    bursts), not across a longer one; a carrier with a measured band but no PCI merges only where its pieces touch;
+    pieces of another carrier never merge with it."""
+    from radiofm.annotate.boxes import Box
+    from radiofm.annotate.plan import plan_analysis
+
+    plan = plan_analysis(FS, 4 * 2_457_600)
+    ms = 1e-3 * FS / plan.samples_per_column  # columns per millisecond
+    band = (-10e6, -1e6)
+    cell = decide.Decision("NR", {"NR": 1.0, "LTE": 0.0}, "phy", 0.9, {}, pci=17, band_hz=band)
+    no_pci = decide.Decision("NR", {"NR": 1.0, "LTE": 0.0}, "spectrogram", 0.9, {}, band_hz=band)
+
+    def box(t0_ms, t1_ms):
+        return Box(10, 40, int(t0_ms * ms), int(t1_ms * ms), 1, 1.0, 1)
+
+    pieces = [box(0, 5), box(8, 20), box(23, 40), box(40 + decide.CELL_GAP_MS + 1, 100)]
+    got, _ = decide.merge_by_decision(pieces, [cell] * 4, plan)
+    assert [(b.col_lo, b.col_hi) for b in got] == [
+        (pieces[0].col_lo, pieces[2].col_hi),
+        (pieces[3].col_lo, pieces[3].col_hi),
+    ]
+    assert len(decide.merge_by_decision(pieces, [cell] * 4)[0]) == 4  # without the plan: no silence bridged
+    assert len(decide.merge_by_decision(pieces, [no_pci] * 4, plan)[0]) == 4
+    other = decide.Decision("NR", {"NR": 1.0, "LTE": 0.0}, "phy", 0.9, {}, pci=17, band_hz=band)
+    assert len(decide.merge_by_decision(pieces[:2], [cell, other], plan)[0]) == 2

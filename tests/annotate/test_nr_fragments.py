@@ -90,3 +90,31 @@ def test_an_idle_cells_coreset_boxed_apart_joins_the_cell(tmp_path, monkeypatch)
 
     monkeypatch.setattr(nr_scan, "_pieces_of", lambda *args, **kwargs: [])
     assert len(A.annotate_recording(rec, model).annotations) == 2
+
+
+def test_an_idle_cell_seen_in_pieces_is_one_annotation_over_its_silences(tmp_path, monkeypatch):
+    """The model sees an idle cell's SSB band only now and then (2-3 ms of silence between its pieces, as a TDD
+    cell's uplink slots leave): the SSB gives its PCI, so the cell is on throughout and is one annotation from its
+    first piece to its last; with no silence bridged (``CELL_GAP_MS`` = 0), one per piece."""
+    from radiofm.annotate import decide
+
+    n = 2_457_600
+    plans = scene.plan_scene(np.random.default_rng(2), split="test", regimes=["idle"], sample_rate_hz=FS, n_samples=n)
+    p = scene.replace(next(q for q in plans if q.kind == "NR"), snr_db=20.0)
+    c, f0 = p.cell, p.center_hz - 6 * p.cell.n_rb * p.scs_hz
+    ssb = (f0 + c.ssb_sc0 * p.scs_hz, f0 + (c.ssb_sc0 + 240) * p.scs_hz)
+    x = scene.render_carrier(p, np.random.default_rng(1), FS, n)[0]
+    x += np.random.default_rng(2).standard_normal(2 * n, dtype=np.float32).view(np.complex64) * np.float32(
+        math.sqrt(0.5)
+    )
+    rec = open_recording(write_sigmf(tmp_path / "idle", x, sample_rate_hz=FS, center_freq_hz=3.5e9))
+    pieces = [(0, 1_300_000), (1_500_000, 2_000_000), (2_150_000, n)]
+    model = band_predictor([(ssb[0] - 0.1e6, ssb[1] + 0.1e6, a, z) for a, z in pieces], LTE)
+
+    (a,) = A.annotate_recording(rec, model).annotations
+    assert a.label == "NR" and a.extra["radiofm:pci"] == c.pci
+    assert a.sample_start == 0 and a.sample_count == n
+
+    monkeypatch.setattr(decide, "CELL_GAP_MS", 0.0)
+    got = A.annotate_recording(rec, model).annotations
+    assert len(got) == 3 and all(g.extra["radiofm:pci"] == c.pci for g in got)

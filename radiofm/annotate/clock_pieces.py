@@ -24,6 +24,7 @@ from radiofm.annotate.decide import (
     decide,
     in_time_order,
     is_cell,
+    linked_groups,
     measured_band,
     phy_evidence,
     pooled_scores,
@@ -87,24 +88,14 @@ def join_pieces(
         if clock is not None:
             band = plan.band_hz(min(b.row_lo for b in own), max(b.row_hi for b in own))
             info.append((idx, band, min(b.col_lo for b in own), max(b.col_hi for b in own), clock))
-    parent = list(range(len(info)))
 
-    def root(k: int) -> int:
-        while parent[k] != k:
-            parent[k] = parent[parent[k]]
-            k = parent[k]
-        return k
+    def joins(a: int, b: int) -> bool:
+        (_, band_a, c0a, c1a, ka), (_, band_b, c0b, c1b, kb) = info[a], info[b]
+        width = max(band_a[1], band_b[1]) - min(band_a[0], band_b[0])
+        return c0a < c1b and c0b < c1a and width <= 12 * N_RB_MAX * ka.scs_hz and same_clock(ka, kb)
 
-    for a in range(len(info)):
-        for b in range(a):
-            (_, band_a, c0a, c1a, ka), (_, band_b, c0b, c1b, kb) = info[a], info[b]
-            width = max(band_a[1], band_b[1]) - min(band_a[0], band_b[0])
-            if c0a < c1b and c0b < c1a and width <= 12 * N_RB_MAX * ka.scs_hz and same_clock(ka, kb):
-                parent[root(a)] = root(b)
-    groups: dict[int, list[int]] = {}
-    for k in range(len(info)):
-        groups.setdefault(root(k), []).append(k)
-    for ks in groups.values():
+    groups = linked_groups(len(info), joins)
+    for ks in groups:
         if len(ks) < 2:
             continue
         idx = sorted(i for k in ks for i in info[k][0])

@@ -92,10 +92,9 @@ class Decision:
     band_source: str = "measured"  # how band_hz was found: "measured", or "estimated" (an NR cell without DMRS)
 
 
-def group_carriers(boxes: Sequence[Box], *, row_tolerance: int = 1) -> list[list[int]]:
-    """Indices of ``boxes`` grouped into carriers: boxes whose band edges both lie within ``row_tolerance`` rows
-    of a box already in the group (transitively), anywhere in time. Groups in order of their first box."""
-    parent = list(range(len(boxes)))
+def linked_groups(n: int, linked) -> list[list[int]]:
+    """Indices 0..n-1 grouped transitively by ``linked(i, j)`` (called for j < i); each group in index order."""
+    parent = list(range(n))
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -103,15 +102,26 @@ def group_carriers(boxes: Sequence[Box], *, row_tolerance: int = 1) -> list[list
             i = parent[i]
         return i
 
-    for i, a in enumerate(boxes):
+    for i in range(n):
         for j in range(i):
-            b = boxes[j]
-            if abs(a.row_lo - b.row_lo) <= row_tolerance and abs(a.row_hi - b.row_hi) <= row_tolerance:
+            if linked(i, j):
                 parent[root(i)] = root(j)
     groups: dict[int, list[int]] = {}
-    for i in range(len(boxes)):
+    for i in range(n):
         groups.setdefault(root(i), []).append(i)
-    return sorted(groups.values(), key=lambda g: min(boxes[i].col_lo for i in g))
+    return list(groups.values())
+
+
+def group_carriers(boxes: Sequence[Box], *, row_tolerance: int = 1) -> list[list[int]]:
+    """Indices of ``boxes`` grouped into carriers: boxes whose band edges both lie within ``row_tolerance`` rows
+    of a box already in the group (transitively), anywhere in time. Groups in order of their first box."""
+
+    def same_band(i: int, j: int) -> bool:
+        a, b = boxes[i], boxes[j]
+        return abs(a.row_lo - b.row_lo) <= row_tolerance and abs(a.row_hi - b.row_hi) <= row_tolerance
+
+    groups = linked_groups(len(boxes), same_band)
+    return sorted(groups, key=lambda g: min(boxes[i].col_lo for i in g))
 
 
 def pooled_scores(boxes: Sequence[Box]) -> dict:

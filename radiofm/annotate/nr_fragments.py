@@ -9,7 +9,8 @@ subcarriers sit on the cell's raster (within 1/16 of the spacing), whatever freq
 since it adds the same to both. Another transmitter matches both only by chance: the symbol starts cover about 7 %
 of the time, the raster window 1/8 of the spacing, ~1 % together (cells of one synchronised site may match; their
 own SSBs identify them first). :func:`aligned` is that test; :mod:`radiofm.annotate.nr_scan` gives the pieces
-that pass it to the cell.
+that pass it to the cell. Without a cell, two pieces are compared with each other (:func:`piece_clock`,
+:func:`same_clock`; :mod:`radiofm.annotate.clock_pieces` joins them into one carrier).
 """
 
 from __future__ import annotations

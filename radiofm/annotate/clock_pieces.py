@@ -21,13 +21,11 @@ from collections.abc import Sequence
 from radiofm.annotate.boxes import Box
 from radiofm.annotate.decide import (
     Decision,
-    decide,
+    box_span,
+    carrier_decision,
     in_time_order,
     is_cell,
     linked_groups,
-    measured_band,
-    phy_evidence,
-    pooled_scores,
     read_span,
 )
 from radiofm.annotate.nr_fragments import Clock, piece_clock, same_clock
@@ -42,14 +40,13 @@ MIN_RHO = 0.1
 NUMEROLOGIES = (15e3, 30e3)
 
 
-def _clock(members: Sequence[Box], rec: Recording, plan: Plan, nonfinite: str) -> Clock | None:
-    """The clock of the carrier made of ``members`` (its longest box), at the numerology whose cyclic prefixes
-    correlate best; None when neither does (not OFDM, too short)."""
+def _clock(
+    members: Sequence[Box], band: tuple[float, float], rec: Recording, plan: Plan, nonfinite: str
+) -> Clock | None:
+    """The clock of the carrier made of ``members`` in ``band`` (its longest box), at the numerology whose cyclic
+    prefixes correlate best; None when neither does (not OFDM, too short)."""
     main = max(members, key=lambda b: b.col_hi - b.col_lo)
-    band = plan.band_hz(min(b.row_lo for b in members), max(b.row_hi for b in members))
-    start = int(round(main.col_lo * plan.samples_per_column))
-    count = min(int(round((main.col_hi - main.col_lo) * plan.samples_per_column)), plan.n_samples - start)
-    count = min(count, int(READ_MS * 1e-3 * plan.sample_rate_hz))
+    start, count = box_span(main, plan, READ_MS)
     if count <= 0:
         return None
     x = read_span(rec, start, count, nonfinite)
@@ -84,9 +81,9 @@ def join_pieces(
     info = []  # (box indices, band, first column, end column, clock)
     for idx in carriers.values():
         own = [boxes[i] for i in idx]
-        clock = _clock(own, rec, plan, nonfinite)
+        band = plan.band_hz(min(b.row_lo for b in own), max(b.row_hi for b in own))
+        clock = _clock(own, band, rec, plan, nonfinite)
         if clock is not None:
-            band = plan.band_hz(min(b.row_lo for b in own), max(b.row_hi for b in own))
             info.append((idx, band, min(b.col_lo for b in own), max(b.col_hi for b in own), clock))
 
     def joins(a: int, b: int) -> bool:
@@ -99,36 +96,23 @@ def join_pieces(
         if len(ks) < 2:
             continue
         idx = sorted(i for k in ks for i in info[k][0])
-        out_d_new = _joined(idx, [info[k][1] for k in ks], boxes, rec, plan, min_score, phy_max_ms, nonfinite)
+        decision = _joined(idx, len(ks), boxes, rec, plan, min_score, phy_max_ms, nonfinite)
         for i in idx:
-            out_d[i] = out_d_new
+            out_d[i] = decision
     return *in_time_order(boxes, out_d), len(info)
 
 
-def _joined(
-    idx: Sequence[int], bands: Sequence[tuple[float, float]], boxes: Sequence[Box], rec: Recording, plan: Plan,
-    min_score: float, phy_max_ms: float, nonfinite: str,
-) -> Decision:  # fmt: skip
-    """The decision of one carrier made of the boxes ``idx`` (the joined carriers' ``bands``)."""
+def _joined(idx: Sequence[int], n: int, boxes: Sequence[Box], rec: Recording, plan: Plan, min_score: float,
+            phy_max_ms: float, nonfinite: str) -> Decision:  # fmt: skip
+    """The decision of one carrier made of the boxes ``idx`` (``n`` carriers joined): decided as any carrier
+    (:func:`radiofm.annotate.decide.carrier_decision`), its band the measured one or else the union of the boxes'
+    rows."""
     members = [boxes[i] for i in idx]
-    lo, hi = min(b[0] for b in bands), max(b[1] for b in bands)
-    main = max(members, key=lambda b: b.col_hi - b.col_lo)
-    spc = plan.samples_per_column
-    start = int(round(main.col_lo * spc))
-    stop = min(int(round(main.col_hi * spc)), plan.n_samples)
-    cut = min(b.row_lo for b in members) == 0 or max(b.row_hi for b in members) == plan.n_rows - 1
-    evidence = phy_evidence(rec, lower_hz=lo, upper_hz=hi, start=start, count=stop - start, max_ms=phy_max_ms,
-                            nonfinite=nonfinite, band_complete=not cut)  # fmt: skip
-    scores = pooled_scores(members)
-    label, by = decide(scores, evidence, min_score=min_score)
-    n_pix = sum(b.n_pixels for b in members) or 1
-    nr, lte = sum(b.nr_sum for b in members), sum(b.lte_sum for b in members)
-    confidence = round(float({"NR": nr, "LTE": lte}.get(label, nr + lte) / n_pix), 4)
-    band, source = (lo, hi), "grid"
-    if evidence is not None:
-        measured = None if cut else measured_band(evidence, (lo, hi), label)
-        band, source = (measured, "measured") if measured is not None else (band, source)
-        joined = f"{len(bands)} carriers the model boxed apart run on one OFDM clock: one carrier over their bands"
-        evidence["items"] = [*evidence.get("items", []), joined]
-    pci = evidence["pci"] if evidence is not None and label == evidence["label"] else None
-    return Decision(label, scores, by, confidence, evidence, pci, band, source)
+    d = carrier_decision(members, rec, plan, phy=True, phy_max_ms=phy_max_ms, min_score=min_score, nonfinite=nonfinite)
+    if d.evidence is not None:
+        joined = f"{n} carriers the model boxed apart run on one OFDM clock: one carrier over their bands"
+        d.evidence["items"] = [*d.evidence.get("items", []), joined]
+    if d.band_hz is None:
+        d.band_hz = plan.band_hz(min(b.row_lo for b in members), max(b.row_hi for b in members))
+        d.band_source = "grid"
+    return d

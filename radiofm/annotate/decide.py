@@ -204,6 +204,13 @@ def _scs30(cp: dict) -> bool:
     return cp["rho_30k"] >= CP_RHO_CLEAR and cp["rho_30k"] >= 4 * cp["rho_15k"]
 
 
+def box_span(box: Box, plan: Plan, max_ms: float) -> tuple[int, int]:
+    """(start, count) in recording samples of ``box``'s own columns, at most ``max_ms`` of them."""
+    start = int(round(box.col_lo * plan.samples_per_column))
+    count = min(int(round((box.col_hi - box.col_lo) * plan.samples_per_column)), plan.n_samples - start)
+    return start, min(count, int(max_ms * 1e-3 * plan.sample_rate_hz))
+
+
 def read_span(rec: Recording, start: int, count: int, nonfinite: str) -> np.ndarray:
     """Samples [start, start + count) of ``rec``; ``nonfinite="repair"`` zeroes NaN/inf samples without a warning."""
     if nonfinite == "repair":
@@ -274,38 +281,53 @@ def decide_carriers(
 ) -> list[Decision]:
     """One :class:`Decision` per box (boxes of one carrier share it); see the module docstring."""
     out: list[Decision | None] = [None] * len(boxes)
-    spc = plan.samples_per_column
     for group in group_carriers(boxes):
-        members = [boxes[i] for i in group]
-        scores = pooled_scores(members)
-        evidence = None
-        if phy:
-            main = max(members, key=lambda b: b.col_hi - b.col_lo)
-            lo, hi = plan.band_hz(min(b.row_lo for b in members), max(b.row_hi for b in members))
-            a = int(round((main.col_lo + 1) * spc)) if main.col_hi - main.col_lo > 2 else int(round(main.col_lo * spc))
-            z = min(int(round(main.col_hi * spc)), plan.n_samples)
-            cut = min(b.row_lo for b in members) == 0 or max(b.row_hi for b in members) == plan.n_rows - 1
-            if z > a:
-                evidence = phy_evidence(
-                    rec,
-                    lower_hz=lo,
-                    upper_hz=hi,
-                    start=a,
-                    count=z - a,
-                    max_ms=phy_max_ms,
-                    nonfinite=nonfinite,
-                    band_complete=not cut,
-                )
-        label, by = decide(scores, evidence, min_score=min_score)
-        n_pix = sum(b.n_pixels for b in members) or 1
-        nr, lte = sum(b.nr_sum for b in members), sum(b.lte_sum for b in members)
-        conf = {"NR": nr, "LTE": lte}.get(label, nr + lte) / n_pix
-        pci = evidence["pci"] if evidence is not None and label == evidence["label"] else None
-        band = measured_band(evidence, (lo, hi), label) if evidence is not None and not cut else None
-        decision = Decision(label, scores, by, round(float(conf), 4), evidence, pci, band)
+        decision = carrier_decision([boxes[i] for i in group], rec, plan, phy=phy, phy_max_ms=phy_max_ms,
+                                    min_score=min_score, nonfinite=nonfinite)  # fmt: skip
         for i in group:
             out[i] = decision
     return [d for d in out if d is not None]
+
+
+def carrier_decision(
+    members: Sequence[Box],
+    rec: Recording,
+    plan: Plan,
+    *,
+    phy: bool = True,
+    phy_max_ms: float = PHY_MAX_MS,
+    min_score: float = MIN_SCORE,
+    nonfinite: str = "error",
+) -> Decision:
+    """The :class:`Decision` of the carrier made of ``members``: their pooled scores and (``phy``) the
+    physical-layer evidence over their band on the longest of them, combined by :func:`decide`."""
+    spc = plan.samples_per_column
+    scores = pooled_scores(members)
+    lo, hi = plan.band_hz(min(b.row_lo for b in members), max(b.row_hi for b in members))
+    cut = min(b.row_lo for b in members) == 0 or max(b.row_hi for b in members) == plan.n_rows - 1
+    evidence = None
+    if phy:
+        main = max(members, key=lambda b: b.col_hi - b.col_lo)
+        a = int(round((main.col_lo + 1) * spc)) if main.col_hi - main.col_lo > 2 else int(round(main.col_lo * spc))
+        z = min(int(round(main.col_hi * spc)), plan.n_samples)
+        if z > a:
+            evidence = phy_evidence(
+                rec,
+                lower_hz=lo,
+                upper_hz=hi,
+                start=a,
+                count=z - a,
+                max_ms=phy_max_ms,
+                nonfinite=nonfinite,
+                band_complete=not cut,
+            )
+    label, by = decide(scores, evidence, min_score=min_score)
+    n_pix = sum(b.n_pixels for b in members) or 1
+    nr, lte = sum(b.nr_sum for b in members), sum(b.lte_sum for b in members)
+    conf = {"NR": nr, "LTE": lte}.get(label, nr + lte) / n_pix
+    pci = evidence["pci"] if evidence is not None and label == evidence["label"] else None
+    band = measured_band(evidence, (lo, hi), label) if evidence is not None and not cut else None
+    return Decision(label, scores, by, round(float(conf), 4), evidence, pci, band)
 
 
 EDGE_BLEED_ROWS = 4  # how far (240 kHz rows) a piece of a measured LTE cell may stick out past its band

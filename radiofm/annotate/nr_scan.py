@@ -37,6 +37,7 @@ import numpy as np
 from radiofm.annotate.boxes import Box
 from radiofm.annotate.decide import (
     Decision,
+    box_span,
     in_time_order,
     is_cell,
     overlap_hz,
@@ -211,10 +212,7 @@ def _pieces_of(
         return []
     out = []
     for i in candidates:
-        b = boxes[i]
-        start = int(round(b.col_lo * plan.samples_per_column))
-        count = min(int(round((b.col_hi - b.col_lo) * plan.samples_per_column)), int(PIECE_MS * 1e-3 * fs))
-        count = min(count, plan.n_samples - start)
+        start, count = box_span(boxes[i], plan, PIECE_MS)
         if count <= 0:
             continue
         piece = read_span(rec, start, count, nonfinite)

@@ -223,7 +223,9 @@ def _lte_sss(grid: SymbolGrid, occ: np.ndarray, dc_bin: int, n_id2: int, lag: fl
         if o.size == 0:
             continue
         h = _smooth_channel(grid.y[o][:, bins] * np.conj(pss)[None, :], lag + grid.advance, grid.y.shape[1])
-        z_sss = grid.y[o - gap][:, bins] * np.conj(h)  # (O, 62)
+        # the SSS one normal symbol before its PSS (FDD), or three and the next slot's long CP (TDD)
+        ramp = ofdm_rx.window_ramp(grid, o, o - gap, bins, symbols=-gap, long_cps=-int(duplex == "TDD"))
+        z_sss = grid.y[o - gap][:, bins] * np.conj(h) * ramp  # (O, 62)
         s0, s5 = np.abs(z_sss @ a0.T), np.abs(z_sss @ a5.T)  # (O, 168) each
         even = np.arange(o.size) % 2 == 0
         scores = np.concatenate([s0[even].sum(0) + s5[~even].sum(0), s5[even].sum(0) + s0[~even].sum(0)])

@@ -114,7 +114,8 @@ def nr_search_grid(grid: SymbolGrid, *, lower_hz: float, upper_hz: float) -> dic
     out["ssb_count"] = int(strong.size)
     bins = np.arange(pss_bin, pss_bin + 127)
     h = grid.y[occ][:, bins] * nr_pss(n2)[None, :]
-    z_sss = grid.y[occ + 2][:, bins] * np.conj(h)  # (O, 127)
+    # the SSS two normal symbols after its PSS: no long CP lies between them in any SSB case (38.213 §4.1)
+    z_sss = grid.y[occ + 2][:, bins] * np.conj(h) * ofdm_rx.window_ramp(grid, occ, occ + 2, bins, symbols=2)
     sss_z, n1 = best_sss(np.abs(z_sss @ _nr_sss_table(n2).T).sum(0))
     out["sss_z"] = sss_z
     if out["detected"] and sss_z >= SSS_Z_THRESHOLD:

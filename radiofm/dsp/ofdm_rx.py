@@ -12,6 +12,8 @@ The cell search (:mod:`radiofm.dsp.cellsearch`) and the carrier evidence (:mod:`
    frequency offset of the subcarrier grid modulo the SCS (from the phase, van de Beek et al. 1997).
 4. :func:`symbol_grid` — one FFT per OFDM symbol, each window inside its symbol (half the CP before the useful
    part), after removing the fractional grid offset: the received resource grid, bins at exact subcarriers.
+   :func:`window_ramp` undoes, in a product of two symbols (an SSS against its PSS), the shift between their
+   windows that a half-ms boundary placed a symbol off leaves.
 5. :func:`diff_correlate` — correlation along frequency of adjacent-subcarrier products Y(k+1) Y*(k) with the
    same products of a known sequence (e.g. a PSS), for every symbol and every frequency position at once. The
    product removes the unknown timing phase ramp and most of the channel. The metric is the normalised
@@ -279,6 +281,29 @@ def symbol_grid(bb: Baseband, scs_hz: float, *, tau0: int, freq_offset_hz: float
     y = np.fft.fftshift(scipy.fft.fft(frames, axis=1, workers=1, overwrite_x=True), axes=1)
     f0 = bb.centre_hz + freq_offset_hz - (nfft // 2) * scs_hz
     return SymbolGrid(y, float(scs_hz), float(f0), bb.to_recording_sample(starts), index, bb.sample_rate_hz, advance)
+
+
+def window_ramp(
+    grid: SymbolGrid, a: np.ndarray, b: np.ndarray, bins: np.ndarray, *, symbols: int, long_cps: int = 0
+) -> np.ndarray:
+    """(O, len(bins)) phase ramps that put the FFT window of each symbol ``b`` where that of symbol ``a`` lies
+    relative to its own symbol, for Y[b] Y*[a] products (an SSS against the channel seen on its PSS); ``b`` lies
+    ``symbols`` normal symbols and ``long_cps`` long-CP excesses after ``a`` on the air (negative: before).
+
+    The grid gives the long CP (16 kappa Tc longer) to the symbol it takes for the first of each 0.5 ms. When the
+    CP correlation put that boundary a symbol off (at low SNR it may), windows on either side of a wrongly
+    placed long CP lie the excess apart relative to their symbols (1/128 of a 15 kHz symbol, 1/64 of a 30 kHz
+    one): across the subcarriers of a product that is a phase ramp of half a turn over an LTE SSS's 62, one turn
+    over a 15 kHz NR SSS's 127 and two at 30 kHz, which costs the SSS its detection (docs/RESULTS.md, session
+    36) and which the ramp returned here undoes. All ones (exactly) when the boundaries are right, so nothing
+    changes then. A phase common to a row is left in."""
+    nfft = grid.y.shape[1]
+    nf15 = int(round(nfft * grid.scs_hz / BASE_SCS_HZ))
+    _, _, cps = half_ms_layout(grid.scs_hz, nf15)
+    normal, excess = nfft + int(cps[1]), int(cps[0] - cps[1])
+    window = grid.start_sample * (nf15 * BASE_SCS_HZ / grid.sample_rate_hz) + cps[grid.symbol_in_half_ms]
+    slip = np.round(window[b] - window[a] - (symbols * normal + long_cps * excess))  # 0 or +-excess
+    return np.exp(-2j * np.pi * slip[:, None] * np.asarray(bins)[None, :] / nfft).astype(np.complex64)
 
 
 def diff_correlate(y: np.ndarray, patterns: np.ndarray, first: int = 0, count: int | None = None) -> np.ndarray:

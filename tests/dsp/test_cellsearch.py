@@ -306,3 +306,48 @@ def test_energy_band_extends_over_power_above_the_noise_up_to_the_limits():
     plain = (noise * np.sqrt(n)).astype(np.complex64)
     floor = ofdm_rx.noise_floor(plain, FS)
     assert ofdm_rx.energy_band(plain, FS, core=(0.0, 2e6), limits=(-20e6, 20e6), floor=floor) == (0.0, 2e6)
+
+
+# ---------------------------------------------------------------- a grid whose half-ms boundaries are a symbol off
+
+
+def _grids_symbols_apart(iq, rate, *, centre, lower, upper, scs, shift):
+    """The grid of the CP-measured half-ms boundaries, and the two ``shift`` normal symbols earlier and later: what
+    the CP correlation may give at low SNR, where only the long CP's 16 kappa Tc tells the boundary (every window
+    still lies inside its symbol, but the long CP is put on the wrong one)."""
+    bb = ofdm_rx.extract_band(iq, rate, centre_hz=centre, lower_hz=lower, upper_hz=upper)
+    sync = ofdm_rx.cp_sync(bb, scs)
+    nfft, _, cps = ofdm_rx.half_ms_layout(scs, bb.nf15)
+    period = int(round(7.5 * bb.nf15))
+    taus = [(sync.tau0 + s * (nfft + int(cps[1]))) % period for s in (0, -shift, shift)]
+    return [ofdm_rx.symbol_grid(bb, scs, tau0=t, freq_offset_hz=sync.freq_offset_hz) for t in taus]
+
+
+@pytest.mark.parametrize("tdd", [False, True])
+def test_the_lte_sss_holds_on_a_grid_whose_half_ms_boundaries_are_a_symbol_off(tdd):
+    iq = _tiny_lte(np.random.default_rng(8), tdd=tdd, n_id_cell=301, snr_db=5.0)
+    grids = _grids_symbols_apart(iq, 7.68e6, centre=0.0, lower=-1.2e6, upper=1.2e6, scs=15e3, shift=1)
+    hits = [cellsearch.lte_search_grid(g, center_hz=0.0) for g in grids]
+    assert all(h["pci"] == 301 and h["duplex"] == ("TDD" if tdd else "FDD") for h in hits)
+    # the PSS's channel estimate is moved onto the SSS's window: the SSS loses (almost) nothing
+    assert min(h["sss_z"] for h in hits[1:]) > 0.85 * hits[0]["sss_z"]
+    occ = np.arange(hits[0]["pss_symbol"], grids[0].y.shape[0], cellsearch.LTE_PERIOD_SYMBOLS)
+    gap = 3 if tdd else 1
+    bins = np.arange(10)
+    right = ofdm_rx.window_ramp(grids[0], occ, occ - gap, bins, symbols=-gap, long_cps=-int(tdd))
+    assert np.array_equal(right, np.ones_like(right))  # boundaries right: the products are left exactly as they were
+    occ = np.arange(hits[1]["pss_symbol"], grids[1].y.shape[0], cellsearch.LTE_PERIOD_SYMBOLS)
+    off = ofdm_rx.window_ramp(grids[1], occ, occ - gap, bins, symbols=-gap, long_cps=-int(tdd))
+    assert not np.allclose(off, 1.0)
+
+
+@pytest.mark.parametrize(("scs", "bw"), [(15e3, 10), (30e3, 20)])
+def test_the_nr_sss_holds_on_a_grid_whose_half_ms_boundaries_are_symbols_off(scs, bw):
+    # three symbols: the long CP then lies between some SSB's PSS (symbol 2 or 8) and its SSS (4 or 10); one or two
+    # put it on no PSS or SSS of any SSB case
+    iq, meta = _carrier("NR", bw, scs, 10.0)
+    lo, hi, centre = meta["lower_edge_hz"], meta["upper_edge_hz"], meta["centre_offset_hz"]
+    grids = _grids_symbols_apart(iq, FS, centre=centre, lower=lo - 60e3, upper=hi + 60e3, scs=scs, shift=3)
+    hits = [nr_cellsearch.nr_search_grid(g, lower_hz=lo, upper_hz=hi) for g in grids]
+    assert all(h["pci"] == meta["n_id_cell"] for h in hits)
+    assert min(h["sss_z"] for h in hits[1:]) > 0.85 * hits[0]["sss_z"]

@@ -185,7 +185,7 @@ def build_sentences(
     config, seed and source fingerprints; otherwise it is rebuilt atomically. The same seed gives the same bytes.
     Recordings too short for one ``min_s`` sentence are skipped with a warning; no sentence at all is an error.
     """
-    from radiofm.data.recording import resolve_sources
+    from radiofm.data.sources import resolve_sources
 
     config = config or SentenceConfig()
     built, paths, cache_base = resolve_sources(source, built_kind=MANIFEST_KIND)

@@ -160,7 +160,7 @@ def build_spectrogram_dataset(
     rebuilt into a temporary folder and swapped in atomically. Recordings too short for one segment are
     skipped with a warning; a folder that yields no segment at all is an error.
     """
-    from radiofm.data.recording import resolve_sources
+    from radiofm.data.sources import resolve_sources
 
     params = params or SpectrogramParams()
     built, paths, cache_base = resolve_sources(source, built_kind=MANIFEST_KIND)

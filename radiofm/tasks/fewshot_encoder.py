@@ -154,7 +154,8 @@ class Example:
 
 def support_examples(folder: str | Path) -> list[Example]:
     """Labelled examples of a support folder (class = sub-folder name, else each ``core:label`` annotation)."""
-    from radiofm.data.recording import find_recordings, open_recording
+    from radiofm.data.recording import open_recording
+    from radiofm.data.sources import find_recordings
 
     root = Path(folder)
     paths = find_recordings(root)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import radiofm.annotate as A
-from radiofm.annotate import boxes, decide, frontend, output
+from radiofm.annotate import boxes, frontend, merge, output
 from radiofm.annotate.plan import EDGE_MARGIN
 from radiofm.data import Capture, open_recording, write_sigmf
 from radiofm.errors import OutputError, RecordingError
@@ -148,7 +148,7 @@ def test_multi_frame_stitching_and_merge(tmp_path, frame3, block_frames):
         carrier("NR", nr["lower_edge_hz"], nr["upper_edge_hz"], nr["sample_start"], nr["sample_count"]),
         carrier("NR", nr["lower_edge_hz"], nr["upper_edge_hz"], iq.size + nr["sample_start"], nr["sample_count"]),
     ]
-    assert iq.size - nr["sample_count"] < decide.CELL_GAP_MS * 1e-3 * FS  # the scene this test needs
+    assert iq.size - nr["sample_count"] < merge.CELL_GAP_MS * 1e-3 * FS  # the scene this test needs
     truth = [carrier("LTE", lte["lower_edge_hz"], lte["upper_edge_hz"], 0, n), *bursts]
     rec = open_recording(write_sigmf(tmp_path / "m", x, sample_rate_hz=FS, center_freq_hz=FC))
     seen = []
@@ -158,7 +158,7 @@ def test_multi_frame_stitching_and_merge(tmp_path, frame3, block_frames):
     whole = carrier("NR", nr["lower_edge_hz"], nr["upper_edge_hz"], nr["sample_start"], iq.size + nr["sample_count"])
     check_match(res.annotations, [truth[0], whole])
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(decide, "CELL_GAP_MS", 0.0)
+        mp.setattr(merge, "CELL_GAP_MS", 0.0)
         check_match(A.annotate_recording(rec, oracle(truth), block_frames=block_frames).annotations, truth)
     lte_ann = [a for a in res.annotations if a.label == "LTE"]
     assert lte_ann[0].sample_start == 0 and lte_ann[0].sample_count == n  # runs to the very end

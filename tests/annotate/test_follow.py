@@ -79,8 +79,10 @@ def test_follow_equals_one_shot_on_the_finished_file(tmp_path, step):
 
     t = threading.Thread(target=writer)
     t.start()
+    # the idle timeout must outlast any pause of the writer thread: 3 s was once too short on a 2-core machine
+    # running three other jobs (the file stopped growing halfway and the run ended there)
     res, rec = follow_recording(
-        meta, predictor, idle_timeout_s=3.0, poll_s=0.01, block_frames=1, on_annotations=on_annotations,
+        meta, predictor, idle_timeout_s=8.0, poll_s=0.01, block_frames=1, on_annotations=on_annotations,
         frame_step=step,
     )  # fmt: skip
     t.join()

@@ -54,7 +54,8 @@ def test_a_piece_cutting_the_ssb_is_scanned_for_it(tmp_path):
 def test_an_idle_cell_spans_at_least_its_ssb():
     """A cell whose DMRS were not found (idle: SSB and CORESET only): its band is its SSB's (7.2 MHz at 30 kHz)
     widened over the boxes it took, edges "estimated"; without boxes, the SSB's band."""
-    from radiofm.annotate.decide import Decision, annotation_extra
+    from radiofm.annotate.decide import Decision
+    from radiofm.annotate.merge import annotation_extra
     from radiofm.annotate.nr_scan import idle_decision
 
     base = Decision("NR", {"NR": 0.6, "LTE": 0.4}, "phy", 0.5, {"ssb": {"scs_hz": SCS, "center_hz": 1e6},

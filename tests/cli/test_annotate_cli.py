@@ -187,7 +187,7 @@ def test_no_picture_int8_and_follow_of_a_finished_file(world, tmp_path, capsys):
 
 def test_evaluate_annotate_scores_the_output_against_the_recordings_annotations(world, tmp_path, capsys):
     from radiofm.annotate.score import paint
-    from radiofm.data.recording import find_recordings
+    from radiofm.data.sources import find_recordings
 
     out = tmp_path / "ev"
     argv = ["evaluate", "annotate", "--model", str(world / "seg"), "--data", str(world / "train" / "iq")]

@@ -1,0 +1,89 @@
+"""After the decisions (:mod:`radiofm.annotate.decide` and the cell stages): the boxes of one carrier become its
+annotations, and each annotation gets its carrier's ``radiofm:`` fields. See :mod:`radiofm.annotate`.
+
+- :func:`absorb_fragments`: a box lying inside a measured LTE cell's band while the cell is on is a piece of it and
+  takes its decision;
+- :func:`merge_by_decision`: the boxes sharing a decision with a measured band merge where they overlap or touch in
+  time, and a cell identified by its synchronisation signals is one annotation across silences of up to
+  :data:`CELL_GAP_MS` (a TDD cell's uplink slots, an idle cell's empty slots): it was on throughout;
+- :func:`annotation_extra`: the SigMF ``radiofm:`` keys of a decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from radiofm.annotate.boxes import Box
+from radiofm.annotate.decide import Decision, overlap_hz
+from radiofm.annotate.plan import Plan
+
+# Silence inside one identified cell that does not end it (merge_by_decision), up to a radio frame: a TDD cell's
+# uplink slots (DDSUU at 15 kHz leaves ~3 ms of each 5 ms period silent in a downlink capture), an idle cell's empty
+# slots between its SSB bursts and CORESETs (1-8.5 ms in the py3gpp benchmark's scenes, docs/RESULTS.md). A longer
+# one may be the carrier switched off (gated), so it ends the annotation.
+CELL_GAP_MS = 10.0
+EDGE_BLEED_ROWS = 4  # how far (240 kHz rows) a piece of a measured LTE cell may stick out past its band
+
+
+def absorb_fragments(boxes: Sequence[Box], decisions: Sequence[Decision], plan: Plan) -> list[Decision]:
+    """Decisions after pieces of a measured LTE cell have joined it: a box whose band lies >= 80 % inside the band
+    of an LTE carrier measured from its PSS (``lte_band_hz``), while that carrier is on, is a fragment of it (the
+    model cut the cell into bands: sparse traffic, faint reference signals) and takes its decision, unless its
+    own physical-layer evidence decided (another cell found in it). So is a piece at least half inside that
+    sticks out by no more than :data:`EDGE_BLEED_ROWS` grid rows (the model's rows blur past the cell's edge)."""
+    out = list(decisions)
+    cells = {}
+    for b, d in zip(boxes, decisions, strict=True):
+        if d.band_hz is not None and d.label == "LTE" and d.evidence and d.evidence.get("lte_band_hz"):
+            c0, c1 = cells.get(id(d), (d, b.col_lo, b.col_hi))[1:]
+            cells[id(d)] = (d, min(c0, b.col_lo), max(c1, b.col_hi))
+    for i, (b, d) in enumerate(zip(boxes, decisions, strict=True)):
+        if id(d) in cells or d.decided_by == "phy":
+            continue
+        lo, hi = plan.band_hz(b.row_lo, b.row_hi)
+        for cell, c0, c1 in cells.values():
+            inside = overlap_hz((lo, hi), cell.band_hz)
+            bleed = inside >= 0.5 * (hi - lo) and hi - lo - inside <= EDGE_BLEED_ROWS * plan.row_hz
+            if b.col_lo < c1 and b.col_hi > c0 and (inside >= 0.8 * (hi - lo) or bleed):
+                out[i] = cell
+                break
+    return out
+
+
+def merge_by_decision(
+    boxes: Sequence[Box], decisions: Sequence[Decision], plan: Plan | None = None
+) -> tuple[list[Box], list[Decision]]:
+    """Boxes of one carrier with a measured band (they share its :class:`Decision` and will share its edges)
+    merged where they overlap or touch in time, so that a carrier is one annotation per time run. With the
+    ``plan``, a cell whose synchronisation signals gave its PCI is on between two of its pieces at most
+    :data:`CELL_GAP_MS` apart: that silence is the cell idling between its bursts, so they merge across it."""
+    cell_gap = 0 if plan is None else int(CELL_GAP_MS * 1e-3 * plan.sample_rate_hz / plan.samples_per_column)
+    out_b: list[Box] = []
+    out_d: list[Decision] = []
+    order = sorted(range(len(boxes)), key=lambda i: boxes[i].col_lo)
+    for i in order:
+        b, d = boxes[i], decisions[i]
+        gap = cell_gap if d.pci is not None else 0
+        for j, (m, e) in enumerate(zip(out_b, out_d, strict=True)):
+            if e is d and d.band_hz is not None and b.col_lo <= m.col_hi + gap and m.col_lo <= b.col_hi + gap:
+                out_b[j] = Box(
+                    min(m.row_lo, b.row_lo), max(m.row_hi, b.row_hi), min(m.col_lo, b.col_lo),
+                    max(m.col_hi, b.col_hi), m.cls, m.prob_sum + b.prob_sum, m.n_pixels + b.n_pixels,
+                    m.nr_sum + b.nr_sum, m.lte_sum + b.lte_sum,
+                )  # fmt: skip
+                break
+        else:
+            out_b.append(b)
+            out_d.append(d)
+    return out_b, out_d
+
+
+def annotation_extra(d: Decision) -> dict:
+    """The ``radiofm:`` keys of one annotation from its carrier's decision."""
+    extra = {"radiofm:confidence": d.confidence, "radiofm:scores": dict(d.scores), "radiofm:decision": d.decided_by}
+    extra["radiofm:edges"] = d.band_source if d.band_hz is not None else "grid"
+    if d.pci is not None:
+        extra["radiofm:pci"] = int(d.pci)
+    if d.evidence is not None:
+        extra["radiofm:evidence"] = d.evidence
+    return extra

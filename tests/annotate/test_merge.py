@@ -1,0 +1,56 @@
+"""After the decisions: pieces of a measured LTE cell join it, an identified cell bridges its silences
+(radiofm.annotate.merge)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from radiofm.annotate import decide, merge
+from radiofm.annotate.boxes import Box
+from radiofm.annotate.plan import plan_analysis
+
+FS = 61.44e6
+
+
+def test_a_piece_sticking_out_of_a_measured_lte_cell_joins_it_but_a_neighbour_does_not():
+    """A box at least half inside a measured LTE cell's band that sticks out by < 4 rows (the model's rows
+    blurring past the cell's edge) is part of the cell; one sticking out further (another carrier) is not."""
+    plan = plan_analysis(FS, 2_457_600)
+    cell = decide.Decision("LTE", {"NR": 0.1, "LTE": 0.9}, "phy", 0.9, {"lte_band_hz": [-10.5e6, -1.5e6]},
+                           band_hz=(-10.5e6, -1.5e6))  # fmt: skip
+    other = decide.Decision("unknown", {"NR": 0.5, "LTE": 0.5}, "undecided", 0.5)
+
+    def box_at(lo_hz, hi_hz):  # the rows whose band is [lo_hz, hi_hz] (to a row)
+        freq = plan.row_freq_hz(plan.grid[0] + np.arange(plan.grid[1] - plan.grid[0]))
+        rows = np.flatnonzero((freq >= lo_hz) & (freq <= hi_hz))
+        return Box(int(rows[0]), int(rows[-1]), 0, 100, 2, 1.0, 1)
+
+    centre = box_at(-7.5e6, -4.5e6)
+    for piece, joins in (((-2.3e6, -0.8e6), True), ((-2.3e6, 1.5e6), False), ((-2.3e6, -1.7e6), True)):
+        got = merge.absorb_fragments([centre, box_at(*piece)], [cell, other], plan)
+        assert (got[1] is cell) == joins, piece
+
+
+def test_an_identified_cell_is_one_annotation_across_its_silences():
+    """Pieces of a cell whose PCI is known merge across a silence of up to CELL_GAP_MS (the cell idles between
+    bursts), not across a longer one; a carrier with a measured band but no PCI merges only where its pieces touch;
+    pieces of another carrier never merge with it."""
+    plan = plan_analysis(FS, 4 * 2_457_600)
+    ms = 1e-3 * FS / plan.samples_per_column  # columns per millisecond
+    band = (-10e6, -1e6)
+    cell = decide.Decision("NR", {"NR": 1.0, "LTE": 0.0}, "phy", 0.9, {}, pci=17, band_hz=band)
+    no_pci = decide.Decision("NR", {"NR": 1.0, "LTE": 0.0}, "spectrogram", 0.9, {}, band_hz=band)
+
+    def box(t0_ms, t1_ms):
+        return Box(10, 40, int(t0_ms * ms), int(t1_ms * ms), 1, 1.0, 1)
+
+    pieces = [box(0, 5), box(8, 20), box(23, 40), box(40 + merge.CELL_GAP_MS + 1, 100)]
+    got, _ = merge.merge_by_decision(pieces, [cell] * 4, plan)
+    assert [(b.col_lo, b.col_hi) for b in got] == [
+        (pieces[0].col_lo, pieces[2].col_hi),
+        (pieces[3].col_lo, pieces[3].col_hi),
+    ]
+    assert len(merge.merge_by_decision(pieces, [cell] * 4)[0]) == 4  # without the plan: no silence bridged
+    assert len(merge.merge_by_decision(pieces, [no_pci] * 4, plan)[0]) == 4
+    other = decide.Decision("NR", {"NR": 1.0, "LTE": 0.0}, "phy", 0.9, {}, pci=17, band_hz=band)
+    assert len(merge.merge_by_decision(pieces[:2], [cell, other], plan)[0]) == 2

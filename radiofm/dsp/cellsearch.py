@@ -37,6 +37,14 @@ import functools
 import numpy as np
 
 from radiofm.dsp import ofdm_rx
+from radiofm.dsp.lte_pss import (
+    LAG_REACH,
+    alias_candidates,
+    coherent_metric,
+    dc_candidates,
+    lag_steering,
+    lte_patterns,
+)
 from radiofm.dsp.ofdm_rx import SymbolGrid
 from radiofm.dsp.sequences import lte_pss, lte_sss
 
@@ -53,23 +61,9 @@ OCCURRENCE_Z = 5.0  # a single symbol counts as a PSS occurrence above this z (p
 # session 20, 150 trials): noise median 6.1, max 8.6; fully loaded NR carriers at 15 kHz max 9.8 (2 of 70 above
 # 9: a strong SSB correlates partly with an LTE PSS), none of them with an SSS above 5.3.
 LTE_COHERENT_Z_THRESHOLD = 9.0
-# coherent LTE PSS: residual timing searched over +- LAG_REACH of the useful symbol (+-8.3 us: a CP correlation
-# that a neighbour's leakage or an IQ image pulled off the cell's timing; 2.5 us did not cover what we saw), in
-# steps of LAG_STEP of it (the phase ramp across the PSS's 63 bins moves by 3 rad per step: <= 0.5 dB lost)
-LAG_REACH = 0.125
-LAG_STEP = 0.0075
 CP_RHO_CLEAR = 0.15  # CP correlation that marks a numerology as present (noise: ~1 / sqrt(CP samples) < 0.03)
 
 LTE_PERIOD_SYMBOLS = 70  # 5 ms at 15 kHz
-
-
-@functools.cache
-def _lte_patterns() -> np.ndarray:
-    """The three LTE PSS mapped on 63 subcarriers around DC (index 31 = DC, empty): complex64 (3, 63)."""
-    out = np.zeros((3, 63), dtype=np.complex64)
-    for n2 in range(3):
-        out[n2, np.r_[0:31, 32:63]] = lte_pss(n2)
-    return out
 
 
 @functools.cache
@@ -106,15 +100,23 @@ def best_sss(scores: np.ndarray) -> tuple[float, int]:
 
 
 def lte_search_grid(
-    grid: SymbolGrid, *, center_hz: float, max_offset_hz: float = 120e3, lag_reach: float = LAG_REACH
+    grid: SymbolGrid,
+    *,
+    center_hz: float,
+    max_offset_hz: float = 120e3,
+    lag_reach: float = LAG_REACH,
+    beyond: bool = False,
 ) -> dict:
     """LTE PSS/SSS search on a 15 kHz grid with the DC expected at ``center_hz`` +- ``max_offset_hz``.
 
     Two PSS statistics, each folded over the 5 ms periods and CFAR-normalised: the differential one (any timing
-    error, ~6 dB less sensitive) and the coherent one (:func:`_coherent_metric`: timing within ``lag_reach`` of a
-    useful symbol from the grid's, ~6 dB more sensitive at low SNR). The PSS counts when either reaches its
-    threshold; ``z`` is the coherent z, ``z_diff`` the differential, and the hit's symbol, N_ID2 and DC come from
-    the one further above its threshold.
+    error, ~6 dB less sensitive) and the coherent one (:func:`radiofm.dsp.lte_pss.coherent_metric`: timing within
+    ``lag_reach`` of a useful symbol from the grid's, ~6 dB more sensitive at low SNR). The PSS counts when either
+    reaches its threshold; ``z`` is the coherent z, ``z_diff`` the differential, and the hit's symbol, N_ID2 and
+    DC come from the one further above its threshold. ``beyond``: the SSS may also find the DC at the PSS's
+    Zadoff-Chu aliases of the best candidate that lie outside the searched range
+    (:func:`radiofm.dsp.lte_pss.alias_candidates`): a band scanned in pieces, where the piece that holds the DC
+    may not hold the alias that stands out.
     """
     k = grid.y.shape[1]
     dc = grid.bin_of(center_hz)
@@ -125,12 +127,12 @@ def lte_search_grid(
     if dcs.size == 0 or n_sym < 2:
         return out | {"reason": "carrier centre outside the analysed band or span too short"}
     n_fold = n_sym // LTE_PERIOD_SYMBOLS
-    metric = ofdm_rx.diff_correlate(grid.y, _lte_patterns(), int(dcs[0]) - 31, dcs.size)  # (3, S, D)
+    metric = ofdm_rx.diff_correlate(grid.y, lte_patterns(), int(dcs[0]) - 31, dcs.size)  # (3, S, D)
     folded_d = _fold(metric[:, None], n_fold)[:, 0]
     z_d, peak_d = cfar_z(folded_d)
     # the coherent statistic on every symbol: at low SNR the CP correlation may put the half-ms boundary a
     # symbol off (the long CP is 16 of 2208 samples longer), so which symbols could be the PSS is not known
-    coherent = _coherent_metric(grid.y, grid.advance, dcs, lag_reach)  # (3, L, S, D)
+    coherent = coherent_metric(grid.y, grid.advance, dcs, lag_reach)  # (3, L, S, D)
     folded_c = _fold(coherent, n_fold).max(axis=1)  # (3, 70, D): each position at its best lag
     z_c, peak_c = cfar_z(folded_c)
     diff_wins = z_d / LTE_PSS_Z_THRESHOLD > z_c / LTE_COHERENT_Z_THRESHOLD
@@ -139,9 +141,11 @@ def lte_search_grid(
     single = metric if diff_wins else coherent.max(axis=1)  # (3, S, D)
     single_mean, single_std = mean_std(single)
     occ_z = (single[n2, occ, di] - single_mean) / single_std
-    # the DC: the coherent candidates (a few, see _lte_candidates), the one whose SSS stands out best
-    lags, _ = _lag_steering(grid.y.shape[1], grid.advance, lag_reach)
-    candidates = _lte_candidates(coherent[n2][:, occ].sum(axis=1), dcs, lags)
+    # the DC: the coherent candidates (a few, see lte_pss.dc_candidates), the one whose SSS stands out best
+    lags, _ = lag_steering(grid.y.shape[1], grid.advance, lag_reach)
+    candidates = dc_candidates(coherent[n2][:, occ].sum(axis=1), dcs, lags)
+    if beyond:
+        candidates += alias_candidates(grid, occ, int(n2), candidates[0][0], dcs, lag_reach)
     tries = [(c, _lte_sss(grid, occ, c, int(n2), lag)) for c, lag in candidates]
     dc_bin, sss = max(tries, key=lambda t: t[1].get("sss_z", -np.inf))
     # the coherent statistic's null tail is heavier (a strong NR SSB can reach its threshold): alone, it counts
@@ -173,36 +177,6 @@ def _fold(values: np.ndarray, n_fold: int) -> np.ndarray:
         return values
     a, b, _, d = values.shape
     return values[:, :, : n_fold * LTE_PERIOD_SYMBOLS].reshape(a, b, n_fold, LTE_PERIOD_SYMBOLS, d).mean(axis=2)
-
-
-@functools.cache
-def _lag_steering(nfft: int, advance: int, reach: float) -> tuple[np.ndarray, np.ndarray]:
-    """Lags (+-``reach`` nfft samples at nfft * 15 kHz) and the matrix (63, 3 L) correlating a 63-bin window with
-    each LTE PSS at each lag: conj(PSS) times the phase ramp of a window starting ``advance`` + lag samples early."""
-    k = np.arange(63)
-    lags = np.linspace(-reach * nfft, reach * nfft, 2 * int(round(reach / LAG_STEP)) + 1)
-    ramp = np.exp(2j * np.pi * np.outer(k, lags + advance) / nfft)  # (63, L)
-    steer = np.conj(_lte_patterns())[:, :, None] * ramp[None]  # (3, 63, L)
-    return lags, np.ascontiguousarray(steer.transpose(1, 0, 2).reshape(63, -1)).astype(np.complex64)
-
-
-def _coherent_metric(y: np.ndarray, advance: int, dcs: np.ndarray, reach: float) -> np.ndarray:
-    """Coherent PSS metric float32 (3, L, S, D) of the grid rows ``y`` (S, nfft) whose windows start ``advance``
-    samples early: |sum_k Y[s, d-31+k] conj(P_r[k]) ramp_l[k]|^2 / (62 sum_k |Y|^2) (DC bin d left out).
-
-    In [0, 1] (Cauchy-Schwarz), about 1 / 62 for noise; for a PSS at SNR r per subcarrier, 62 r / (1 + r) times
-    larger than noise when the timing is within the lags searched (a flat channel over the PSS's 0.93 MHz).
-    """
-    _, steer = _lag_steering(y.shape[1], advance, reach)
-    windows = np.lib.stride_tricks.sliding_window_view(y, 63, axis=1)[:, dcs - 31]  # (S, D, 63)
-    s, d = windows.shape[:2]
-    corr = windows.reshape(s * d, 63) @ steer  # (S D, 3 L)
-    power = corr.real**2 + corr.imag**2
-    energy = y.real**2 + y.imag**2
-    cum = np.concatenate([np.zeros((s, 1), np.float64), np.cumsum(energy, axis=1, dtype=np.float64)], axis=1)
-    window_energy = cum[:, dcs + 32] - cum[:, dcs - 31] - energy[:, dcs]  # (S, D): the 62 PSS bins
-    power /= (62 * np.maximum(window_energy, 1e-30)).reshape(s * d, 1).astype(np.float32)
-    return power.reshape(s, d, 3, -1).transpose(2, 3, 0, 1)
 
 
 def _lte_sss(grid: SymbolGrid, occ: np.ndarray, dc_bin: int, n_id2: int, lag: float) -> dict:
@@ -274,26 +248,6 @@ def _box7(a: np.ndarray) -> np.ndarray:
     return c[:, 7:] - c[:, :-7]
 
 
-def _lte_candidates(values: np.ndarray, dcs: np.ndarray, lags: np.ndarray, keep: int = 4) -> list:
-    """The DC bins among ``dcs`` where the PSS correlates best coherently, each with its best lag: [(bin, lag)].
-
-    The differential products of a Zadoff-Chu sequence are a pure tone, so the differential metric barely changes
-    when the pattern slides by a few bins. Coherently, a slide by d bins looks like a timing offset of d u / 63
-    symbols modulo one (the ZC time-frequency coupling): far outside the timing uncertainty, except for the
-    slides with d u = +-1 or +-2 (mod 63) (d = +-5, +-10 for u = 25; +-13, +-26 for u = 29, 34), which pass for
-    1-2 us of delay. ``values`` (L, D) is the coherent metric (:func:`_coherent_metric`, N_ID2 chosen) summed over
-    the PSS symbols, for every lag of ``lags`` (residual timing: CP-sync error, channel delay) and every DC; the
-    ``keep`` best local maxima over DCs (>= 0.6 of the best) are returned, best first, for the SSS to decide (with
-    a wide lag range more slides pass, so the SSS decides more often).
-    """
-    best_lag = lags[np.argmax(values, axis=0)]
-    values = values.max(axis=0)
-    padded = np.r_[-np.inf, values, -np.inf]
-    peaks = np.flatnonzero((values >= padded[:-2]) & (values >= padded[2:]) & (values >= 0.6 * values.max()))
-    order = peaks[np.argsort(-values[peaks])][:keep]
-    return [(int(dcs[i]), float(best_lag[i])) for i in order]
-
-
 def lte_pss_search(
     iq: np.ndarray, sample_rate_hz: float, *, center_offset_hz: float, max_offset_hz: float = 120e3
 ) -> dict:
@@ -338,6 +292,7 @@ def lte_search_baseband(
     center_hz: float,
     max_offset_hz: float,
     lag_reach: float = LAG_REACH,
+    beyond: bool = False,
 ) -> tuple[dict, SymbolGrid]:
     """:func:`lte_search_grid` on the 15 kHz grid of ``bb`` at ``tau0`` / ``freq_offset_hz`` (from
     :func:`ofdm_rx.cp_sync`), with the grid's frequency offset checked on the PSS itself. Returns (hit, grid).
@@ -350,7 +305,8 @@ def lte_search_baseband(
     on the best grid when that is not the first.
     """
     grid = ofdm_rx.symbol_grid(bb, 15e3, tau0=tau0, freq_offset_hz=freq_offset_hz)
-    hit = lte_search_grid(grid, center_hz=center_hz, max_offset_hz=max_offset_hz, lag_reach=lag_reach)
+    kw = {"center_hz": center_hz, "max_offset_hz": max_offset_hz, "lag_reach": lag_reach, "beyond": beyond}
+    hit = lte_search_grid(grid, **kw)
     if hit["z"] < LTE_COHERENT_Z_THRESHOLD or "pss_symbol" not in hit:
         return hit, grid
     occ = np.arange(hit["pss_symbol"], grid.y.shape[0], LTE_PERIOD_SYMBOLS)
@@ -360,7 +316,7 @@ def lte_search_baseband(
         dcs = np.arange(max(dc - 1, 31), min(dc + 1, g.y.shape[1] - 32) + 1)
         if dcs.size == 0:
             return -np.inf
-        return float(_coherent_metric(g.y[occ], g.advance, dcs, lag_reach)[hit["n_id2"]].sum(axis=1).max())
+        return float(coherent_metric(g.y[occ], g.advance, dcs, lag_reach)[hit["n_id2"]].sum(axis=1).max())
 
     best_value, best = pss_value(grid), None
     for step in GRID_OFFSET_STEPS_HZ:
@@ -370,7 +326,7 @@ def lte_search_baseband(
             best_value, best = value, g
     if best is None:
         return hit, grid
-    return lte_search_grid(best, center_hz=center_hz, max_offset_hz=max_offset_hz, lag_reach=lag_reach), best
+    return lte_search_grid(best, **kw), best
 
 
 def ruled_out(syncs: dict, scs_hz: float) -> bool:

@@ -176,7 +176,7 @@ def _search(x: np.ndarray, fs: float, lo: float, hi: float, spectrum: np.ndarray
     except RadioFMError:  # span shorter than 0.5 ms at this rate
         return None
     kw = {"tau0": sync.tau0, "freq_offset_hz": sync.freq_offset_hz}
-    hit, _ = lte_search_baseband(bb, center_hz=0.5 * (lo + hi), max_offset_hz=0.5 * (hi - lo), **kw)
+    hit, _ = lte_search_baseband(bb, center_hz=0.5 * (lo + hi), max_offset_hz=0.5 * (hi - lo), beyond=True, **kw)
     return hit  # a grid of fewer than 2 symbols: not detected (lte_search_grid)
 
 

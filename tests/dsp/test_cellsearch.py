@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from radiofm.dsp import bandwidth, cellsearch, evidence, nr_cellsearch, ofdm_rx, sequences
+from radiofm.dsp import bandwidth, cellsearch, evidence, lte_pss, nr_cellsearch, ofdm_rx, sequences
 from radiofm.errors import ConfigError, RecordingError
 from radiofm.synth.nrlte.carrier import single_carrier
 from radiofm.synth.nrlte.ofdm import SAMPLE_RATE_HZ as FS
@@ -268,7 +268,7 @@ def test_coherent_pss_tolerates_a_grid_timed_late_and_corrects_the_frame_start()
         results.append(cellsearch.lte_search_grid(grid, center_hz=centre))
     assert all(r["detected"] and r["pci"] == meta["n_id_cell"] for r in results)
     assert results[1]["z_diff"] < results[0]["z_diff"]  # ISI costs the differential statistic too
-    step = cellsearch.LAG_STEP * FS / 15e3  # one lag step in recording samples
+    step = lte_pss.LAG_STEP * FS / 15e3  # one lag step in recording samples
     assert abs(results[1]["frame_start_sample"] - results[0]["frame_start_sample"]) <= step
 
 
@@ -351,3 +351,21 @@ def test_the_nr_sss_holds_on_a_grid_whose_half_ms_boundaries_are_symbols_off(scs
     hits = [nr_cellsearch.nr_search_grid(g, lower_hz=lo, upper_hz=hi) for g in grids]
     assert all(h["pci"] == meta["n_id_cell"] for h in hits)
     assert min(h["sss_z"] for h in hits[1:]) > 0.85 * hits[0]["sss_z"]
+
+
+def test_a_dc_just_outside_the_searched_range_is_found_through_its_pss_alias():
+    """A PSS slid by 5 bins (N_ID2 = 0) passes for ~1 us of delay: with the DC two bins beyond the searched range,
+    the alias inside it stands out and only the SSS, tried at the aliases of the best candidate beyond the range
+    (``beyond=True``, what the band scan uses), puts the DC where it is."""
+    iq = _tiny_lte(np.random.default_rng(9), tdd=False, n_id_cell=300, snr_db=5.0)  # N_ID2 = 300 mod 3 = 0
+    bb = ofdm_rx.extract_band(iq, 7.68e6, centre_hz=0.0, lower_hz=-2.3e6, upper_hz=2.3e6)
+    sync = ofdm_rx.cp_sync(bb, 15e3)
+    grid = ofdm_rx.symbol_grid(bb, 15e3, tau0=sync.tau0, freq_offset_hz=sync.freq_offset_hz)
+    reach = 300e3
+    centre = -(reach + 2 * 15e3)  # the DC (0 Hz) two bins above the range
+    inside = cellsearch.lte_search_grid(grid, center_hz=centre, max_offset_hz=reach)
+    assert inside["pci"] is None and inside["z"] >= cellsearch.LTE_COHERENT_Z_THRESHOLD  # the alias, no SSS
+    found = cellsearch.lte_search_grid(grid, center_hz=centre, max_offset_hz=reach, beyond=True)
+    assert found["pci"] == 300 and abs(found["center_hz"]) < 2e3
+    centred = cellsearch.lte_search_grid(grid, center_hz=0.0, max_offset_hz=reach, beyond=True)
+    assert centred["pci"] == 300 and abs(centred["center_hz"]) < 2e3

@@ -19,6 +19,11 @@ Each condition renders the same scenes of the independent generator (:mod:`radio
 - ``iq``, ``iqhot``: ``noisy`` / ``hot`` through an uncalibrated quadrature mixer (Q gain +1.5 dB, 6° off
   quadrature: every carrier's mirror image 19.9 dB under it; the training generator's is 28.2 dB or more, the
   alt one's 24 dB or more);
+- ``skew``, ``skewhot``: ``noisy`` / ``hot`` through a wideband receiver whose I/Q imbalance varies across the
+  band (:func:`radiofm.synth.impairments.apply_iq_skew_`: Q gain +0.5 dB, 1° off quadrature, the Q branch
+  ``IQ_SKEW_SAMPLES`` (about 1 ns) late: image rejection 28 dB near the centre, 21-24 dB at the band edges);
+- ``mildhot``: ``hot`` through a mixer within the training generator's range (Q gain +0.3 dB, 2° off quadrature:
+  image rejection 32.2 dB), whose images of such strong carriers stand up to ~25 dB over the noise;
 - ``radio``: all of ``rolloff``, ``iq``, ``dc`` and ``spurs`` at once, in a receiver's order;
 - ``clip``: ``noisy`` into an 8-bit ADC with the gain 6 dB too high (rms 6 dB under full scale): 0.5-3 % of the
   I/Q values at the rails. Not undone (it cannot be); ``annotate`` warns.
@@ -28,7 +33,8 @@ Each capture is written as SigMF with its carriers' annotations, then scored by
 once per front end of ``--front-ends``: ``old`` (no guard: the code before session 32), ``range`` (only the
 dynamic-range limit, ``radiofm.annotate.frontend.limit_range``), ``s32`` (session 32's: the limit,
 ``fill_rolloff`` and ``undo_gain_steps``), ``lines`` (those, and the receiver lines removed), ``new`` (the
-defaults: all that, and a mixer's I/Q imbalance undone; :mod:`radiofm.annotate.clean`). Prints pixel and carrier
+defaults: all that, and a mixer's I/Q imbalance undone; :mod:`radiofm.annotate.clean`), ``s36`` (the defaults
+of session 36: a constant I/Q correction only, no filter for a frequency-dependent imbalance). Prints pixel and carrier
 scores and false boxes per condition and front end; writes ``benchmarks/results/<name>.json``.
 
     PYTHONPATH=. .venv/bin/python benchmarks/annotate_receivers.py --model DEMO/segmentation --work W \\
@@ -48,15 +54,18 @@ from _common import print_table, scene_arguments, write_results
 from radiofm.annotate import clean, frontend
 from radiofm.annotate.evaluate import evaluate_annotate
 from radiofm.data import write_sigmf
-from radiofm.synth.impairments import apply_iq_imbalance_
+from radiofm.synth.impairments import apply_iq_imbalance_, apply_iq_skew_
 from radiofm.synth.nrlte import scene as main_scene
 from radiofm.synth.nrlte_alt import TRAFFIC_REGIMES, scene
 from radiofm.synth.nrlte_alt.capture import carrier_meta
 
 FS, N = 61.44e6, 2_457_600  # 40 ms
-CONDITIONS = ("noisy", "clean", "hot", "ci8", "ci16", "rolloff", "dc", "spurs", "agc", "iq", "iqhot", "clip", "radio")
+CONDITIONS = ("noisy", "clean", "hot", "ci8", "ci16", "rolloff", "dc", "spurs", "agc", "iq", "iqhot", "clip", "radio",
+              "skew", "skewhot", "mildhot")  # fmt: skip
 CLIP_BACKOFF_DB = 6.0  # "clip": the capture's rms this far under an 8-bit ADC's full scale
 IQ_IMBALANCE = {"gain_db": 1.5, "phase_deg": 6.0}  # image rejection 19.9 dB (training: 28.2 dB or more)
+IQ_MILD = {"gain_db": 0.3, "phase_deg": 2.0}  # image rejection 32.2 dB: within the training generator's range
+IQ_SKEW = {"gain_db": 0.5, "phase_deg": 1.0, "skew_samples": 0.06}  # 28 dB near the centre, 21-24 at the edges
 BIN_SHARE = 1 / 256  # share of white noise's power in one bin of the 256-point analysis
 DC_LEAK = np.complex64(math.sqrt(1e4 * BIN_SHARE))  # "dc": an LO leakage 40 dB over the noise in its bin
 FRONT_ENDS = {  # radiofm.annotate.frontend / .clean attributes changed from the defaults
@@ -70,6 +79,7 @@ FRONT_ENDS = {  # radiofm.annotate.frontend / .clean attributes changed from the
     "range": {"FILL_ROLLOFF": False, "UNDO_GAIN_STEPS": False, "REMOVE_LINES": False, "FIX_IMAGE": False},
     "s32": {"REMOVE_LINES": False, "FIX_IMAGE": False},
     "lines": {"FIX_IMAGE": False},
+    "s36": {"FIX_IMAGE_BANDS": False},
     "new": {},
 }
 MODULES = (frontend, clean)
@@ -85,6 +95,10 @@ def receiver(
         return carriers + noise * np.float32(10 ** (-30 / 20)), "cf32_le"
     if condition == "iqhot":
         return apply_iq_imbalance_(carriers + noise * np.float32(10 ** (-30 / 20)), **IQ_IMBALANCE), "cf32_le"
+    if condition == "mildhot":
+        return apply_iq_imbalance_(carriers + noise * np.float32(10 ** (-30 / 20)), **IQ_MILD), "cf32_le"
+    if condition == "skewhot":
+        return apply_iq_skew_(carriers + noise * np.float32(10 ** (-30 / 20)), **IQ_SKEW), "cf32_le"
     y = carriers + noise
     if condition == "noisy":
         return y, "cf32_le"
@@ -98,6 +112,8 @@ def receiver(
         return add_spurs(apply_iq_imbalance_(rolloff(y), **IQ_IMBALANCE) + DC_LEAK, rng), "cf32_le"
     if condition == "iq":
         return apply_iq_imbalance_(y, **IQ_IMBALANCE), "cf32_le"
+    if condition == "skew":
+        return apply_iq_skew_(y, **IQ_SKEW), "cf32_le"
     if condition == "agc":
         y[len(y) // 2 :] *= np.float32(10 ** (10 / 20))
         return y, "cf32_le"
@@ -149,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     scene_arguments(ap, captures=12, seed=77)
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
-    ap.add_argument("--front-ends", default="old,new", help="comma list of old, range, s32, lines, new")
+    ap.add_argument("--front-ends", default="old,new", help="comma list of old, range, s32, lines, s36, new")
     ap.add_argument("--name", default="annotate_receivers")
     ap.add_argument("--results-dir", type=Path, default=None, help="where the JSON goes (default benchmarks/results)")
     args = ap.parse_args(argv)

@@ -2,19 +2,27 @@
 spurious CW tones) and a quadrature mixer's imbalance (every carrier's mirror image).
 
 Both are measured once, on the recording's first :func:`detect_samples` samples (about 17 ms at 61.44 MS/s):
-the imbalance from the samples' improperness (:func:`radiofm.dsp.iq_image.image_coefficient`), then the lines in
-sixteen 1 kHz-resolution FFTs of the corrected samples (:func:`radiofm.dsp.lines.find_lines`). Both are undone
-in every span any stage reads (:class:`CleanedRecording`): the spectrogram the model sees, the overlay picture, the
-physical-layer checks at native resolution and the blind scans. A one-shot run and a ``--follow`` run measure the
-same, since both look at the same first samples. A line that starts later in the recording is not removed.
+the imbalance from the samples' improperness (:func:`radiofm.dsp.iq_image.image_coefficient`; and bin by bin,
+:func:`~radiofm.dsp.iq_image.image_filter`, for a wideband receiver whose I and Q branches differ across the
+band), then the lines in sixteen 1 kHz-resolution FFTs of the corrected samples
+(:func:`radiofm.dsp.lines.find_lines`). Both are undone in every span any stage reads (:class:`CleanedRecording`):
+the spectrogram the model sees, the overlay picture, the physical-layer checks at native resolution and the blind
+scans. A one-shot run and a ``--follow`` run measure the same, since both look at the same first samples. A line
+that starts later in the recording is not removed, nor an image of a carrier absent from those samples.
 
 The NR/LTE model was trained with some of both (:mod:`radiofm.synth.nrlte.receiver`): LO leakage up to
 ``DC_TRAINED_DB`` over the rest of its 240 kHz row and image rejection down to ``IQ_TRAINED_DB``. It learned to
 look through them: removing in-range LO leakage lowered annotate's scores on our own test captures, undoing
 in-range imbalances moved them both ways (docs/RESULTS.md, session 33). So only what lies beyond that range is
 undone, and a capture like the training ones is analysed exactly as before; a spur away from DC (never in
-training) is always removed.
-``REMOVE_LINES`` / ``FIX_IMAGE`` = False turn either off (benchmarks compare).
+training) is always removed. For the imbalance, "beyond" is judged where an image would show (:func:`image_repair`,
+session 37):
+- an imbalance within the range is undone all the same when one of its images stands more than ``IMAGE_SEEN_DB``
+  over the noise (carriers far stronger than the training's; no training image stood more than 1.8 dB over it);
+- the frequency-dependent compensator replaces the constant one where the constant one (or none) would leave such
+  an image, or a rejection beyond the range somewhere in the band that the band-wide figure averages away.
+``REMOVE_LINES`` / ``FIX_IMAGE`` / ``FIX_IMAGE_BANDS`` = False turn each off (benchmarks compare; the last gives
+session 33's band-wide decision alone).
 
 Clipping cannot be undone, only reported: for an integer datatype, the share of I/Q values at the ADC's rails in the
 same first samples (:func:`clipped_share`); ``annotate`` warns from ``CLIP_WARN`` up (a receiver gain set too high
@@ -32,13 +40,24 @@ from radiofm.annotate.frontend import read_samples
 from radiofm.annotate.plan import IMAGE, ROW_HZ
 from radiofm.data.recording import Recording
 from radiofm.data.sigmf_format import datatype_layout
-from radiofm.dsp.iq_image import image_coefficient, remove_image_
+from radiofm.dsp.iq_image import (
+    carrier_peak_db,
+    image_coefficient,
+    image_filter,
+    remove_image_,
+    remove_image_fir,
+    strongest_image_db,
+    visible_rejection_db,
+)
 from radiofm.dsp.lines import LineRemover, find_lines, line_fft_size
 from radiofm.synth.impairments import image_rejection_db
 from radiofm.synth.nrlte.receiver import DC_OFFSET_DB, IQ_GAIN_DB, IQ_PHASE_DEG
+from radiofm.synth.nrlte.scene import SNR_DB
 
 REMOVE_LINES = True
 FIX_IMAGE = True
+FIX_IMAGE_BANDS = True  # a frequency-dependent imbalance undone with a filter where a constant leaves images
+BAND_MARGIN_DB = 3.0  # an in-range capture's band figure must fall this far under its band-wide one (noise margin)
 CLIP_WARN = 1e-4  # share of I/Q values at the rails from which annotate warns that the ADC clipped
 DETECT_SEGMENTS = 16  # FFTs of line_fft_size averaged by the search
 DC_HZ = 2e3  # a line this close to 0 Hz is the receiver's LO leakage
@@ -47,6 +66,10 @@ DC_HZ = 2e3  # a line this close to 0 Hz is the receiver's LO leakage
 # scores on our test captures (docs/RESULTS.md, session 33). Only a stronger one is removed.
 DC_TRAINED_DB = DC_OFFSET_DB[1] + 10 * math.log10(IMAGE)  # the DC row holds 1/IMAGE of the band's noise
 IQ_TRAINED_DB = image_rejection_db(IQ_GAIN_DB[1], IQ_PHASE_DEG[1])  # 28.2 dB: the generator's worst mixer
+# The generator's strongest carrier (30 dB in-band SNR) through its worst mixer leaves an image 1.8 dB over the noise;
+# 6 dB more for a carrier's power varying across its band and the measurement's spread.
+IMAGE_SEEN_DB = SNR_DB[1] - IQ_TRAINED_DB + 6.0
+BALANCED_DB = 60.0  # a mixer rejecting its images this well is balanced: nothing to undo, however clean the capture
 
 
 def detect_samples(sample_rate_hz: float) -> int:
@@ -60,8 +83,10 @@ class Repair:
 
     lines: LineRemover
     image_coef: complex = 0j  # w of z = x - w·conj(x); 0: the mixer's imbalance is left alone
-    image_rejection_db: float = math.inf  # as measured (inf: none)
+    image_rejection_db: float = math.inf  # as measured (inf: none); with a filter, the worst across the band
     clipped: float | None = None  # share of I/Q values at the ADC's rails (None: a float datatype, no rails)
+    image_taps: np.ndarray | None = None  # h of z = x - h * conj(x) (centred taps) when the imbalance varies
+    image_rejection_range_db: tuple[float, float] | None = None  # (worst, best) across the band, with a filter
 
     def __bool__(self) -> bool:
         return bool(self.lines) or self.image_fixed
@@ -72,13 +97,33 @@ class Repair:
 
     @property
     def image_fixed(self) -> bool:
-        return self.image_coef != 0
+        return self.image_coef != 0 or self.image_taps is not None
 
     def apply(self, x: np.ndarray, start: int) -> np.ndarray:
-        """Samples [start, start + len(x)) -> repaired, in place."""
+        """Samples [start, start + len(x)) -> repaired, in place. Not for a filter (it needs the neighbours:
+        :meth:`read`)."""
+        if self.image_taps is not None:
+            raise ValueError("a frequency-dependent image repair reads its span's neighbours: use Repair.read")
         if self.image_coef:
             remove_image_(x, self.image_coef)
         return self.lines.apply(x, start)
+
+    def read(self, rec: Recording, start: int, count: int | None, nonfinite: str) -> np.ndarray:
+        """Samples [start, start + count) of ``rec`` repaired (``count`` None: to the end). With a filter, its
+        half-length of samples either side is read as well (zero beyond the recording), so a span comes out as it
+        does within the whole recording, however the reads are cut. (In a recording still being written, a span
+        that ends at its current end gets its last few samples as at the end of a recording.)"""
+        if self.image_taps is None:
+            return self.apply(rec.read(start, count, nonfinite=nonfinite), int(start))
+        start = int(start)
+        count = rec.n_samples - start if count is None else int(count)
+        if count <= 0 or start < 0 or start + count > rec.n_samples:
+            return rec.read(start, count, nonfinite=nonfinite)  # raises (out of range) or an empty span
+        half = len(self.image_taps) // 2
+        a, b = max(0, start - half), min(rec.n_samples, start + count + half)
+        x = rec.read(a, b - a, nonfinite=nonfinite)
+        z = remove_image_fir(x, self.image_taps, start - a, start - a + count)
+        return self.lines.apply(z, start)
 
 
 def receiver_repair(rec: Recording, nonfinite: str, n_samples: int | None = None) -> Repair:
@@ -88,16 +133,52 @@ def receiver_repair(rec: Recording, nonfinite: str, n_samples: int | None = None
     n = min(detect_samples(fs), rec.n_samples if n_samples is None else n_samples)
     x = read_samples(rec, 0, n, nonfinite)
     clipped = clipped_share(x, rec.datatype)
-    w, irr = image_coefficient(x) if FIX_IMAGE and len(x) else (0j, math.inf)
-    if irr >= IQ_TRAINED_DB:
-        w = 0j
+    w, irr, taps, span = image_repair(x) if FIX_IMAGE and len(x) else (0j, math.inf, None, None)
+    if taps is not None:
+        x = remove_image_fir(x, taps)
     elif w:
         remove_image_(x, w)
     if not REMOVE_LINES:
-        return Repair(LineRemover([], fs), w, irr, clipped)
+        return Repair(LineRemover([], fs), w, irr, clipped, taps, span)
     freqs, excess = find_lines(x, fs, band_hz=ROW_HZ)
     trained = (np.abs(freqs) <= DC_HZ) & (excess <= DC_TRAINED_DB)  # LO leakage the model was trained with
-    return Repair(LineRemover(freqs[~trained], fs), w, irr, clipped)
+    return Repair(LineRemover(freqs[~trained], fs), w, irr, clipped, taps, span)
+
+
+def image_repair(x: np.ndarray) -> tuple[complex, float, np.ndarray | None, tuple[float, float] | None]:
+    """What to undo of a mixer's imbalance measured on ``x``: (w, image rejection in dB, taps, (worst, best)).
+
+    The band-wide figure decides first, as in session 33: w is kept when it is under ``IQ_TRAINED_DB`` (else 0).
+    Then the imbalance is measured bin by bin (:func:`radiofm.dsp.iq_image.image_filter`, one step).
+    - An in-range imbalance is undone all the same (w kept) when the image of the capture's strongest carrier would
+      stand more than ``IMAGE_SEEN_DB`` over the noise floor (:func:`~radiofm.dsp.iq_image.carrier_peak_db` minus
+      the worst rejection where an image shows, else the band-wide one; wherever the carrier's mirror lies: a
+      carrier there now may switch off later), as no image did
+      in training: carriers far stronger than the training's 30 dB in-band SNR make an in-range imbalance's images
+      plain carriers.
+    - The filter (refined, three steps) replaces w where w leaves, at a bin where an image shows, one standing that
+      far over the floor (:func:`~radiofm.dsp.iq_image.strongest_image_db`) or a rejection under ``IQ_TRAINED_DB``
+      (:func:`~radiofm.dsp.iq_image.visible_rejection_db`; for an in-range capture also ``BAND_MARGIN_DB`` under its
+      band-wide figure, so that the measurement's noise alone does not decide). Only there is the filter well
+      determined. The rejection reported is then the worst across the band.
+    - Neither for a rejection of ``BALANCED_DB`` or more: the images of a noise-free capture stand over nothing.
+    ``FIX_IMAGE_BANDS`` = False: the band-wide decision alone (session 33's)."""
+    w_band, irr = image_coefficient(x)
+    w = w_band if irr < IQ_TRAINED_DB else 0j
+    if not FIX_IMAGE_BANDS:
+        return w, irr, None, None
+    h, power = image_filter(x, steps=1)
+    seen, _ = visible_rejection_db(h, power)  # the rejection where an image shows (inf: nowhere)
+    rejection = irr if math.isinf(seen) else seen
+    if not w and rejection < BALANCED_DB and carrier_peak_db(power) - rejection > IMAGE_SEEN_DB:
+        w = w_band
+    left, _ = visible_rejection_db(h, power, w)
+    bound = IQ_TRAINED_DB if w else min(IQ_TRAINED_DB, irr - BAND_MARGIN_DB)
+    if left >= bound and (left >= BALANCED_DB or strongest_image_db(h, power, w) <= IMAGE_SEEN_DB):
+        return w, irr, None, None
+    taps, _ = image_filter(x)
+    worst, best = visible_rejection_db(taps, power)
+    return 0j, worst, taps, (worst, best)
 
 
 def clipped_share(x: np.ndarray, datatype: str) -> float | None:
@@ -122,7 +203,7 @@ class CleanedRecording:
         return getattr(self._rec, name)
 
     def read(self, start: int = 0, count: int | None = None, *, nonfinite: str = "error") -> np.ndarray:
-        return self.repair.apply(self._rec.read(start, count, nonfinite=nonfinite), int(start))
+        return self.repair.read(self._rec, start, count, nonfinite)
 
 
 def cleaned(rec: Recording, repair: Repair | None):

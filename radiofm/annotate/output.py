@@ -81,6 +81,7 @@ def write_annotated(
         "nonfinite_repaired": result.n_repaired,
         "lines_removed_hz": list(result.lines_hz),
         "image_rejection_db_corrected": result.image_rejection_db,
+        "image_rejection_db_range": None if (span := result.image_rejection_range_db) is None else list(span),
         "clipped_share": result.clipped,
         "phy": result.phy,
     }

@@ -38,6 +38,7 @@ class AnnotateResult:
     lines_hz: tuple[float, ...] = ()  # receiver lines removed before the analysis (Hz from the centre; annotate.clean)
     image_rejection_db: float | None = None  # a mixer imbalance undone: its measured image rejection (else None)
     clipped: float | None = None  # share of I/Q values at the ADC's rails in the first ~17 ms (None: float data)
+    image_rejection_range_db: tuple[float, float] | None = None  # (worst, best) across the band: a filter undid it
 
 
 def finish(an, rec: Recording, boxes: Sequence[Box], *, min_duration_ms: float) -> AnnotateResult:
@@ -52,8 +53,10 @@ def finish(an, rec: Recording, boxes: Sequence[Box], *, min_duration_ms: float) 
     lines = tuple(round(float(f), 1) for f in rep.freqs_hz) if rep else ()
     irr = round(rep.image_rejection_db, 2) if rep is not None and rep.image_fixed else None
     clipped = None if rep is None or rep.clipped is None else round(rep.clipped, 6)
+    span = rep.image_rejection_range_db if rep is not None else None
+    span = None if span is None else (round(span[0], 2), round(span[1], 2))
     return AnnotateResult(annotations, plan, pic, extent, an.shift, int(an.stats.get("repaired", 0)), phy_info, lines,
-                          irr, clipped)  # fmt: skip
+                          irr, clipped, span)  # fmt: skip
 
 
 def annotations_of(an, rec: Recording, boxes: Sequence[Box], min_duration_ms: float) -> list[Annotation]:

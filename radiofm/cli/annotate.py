@@ -242,7 +242,11 @@ def run(args: argparse.Namespace) -> int:
         share = 100 * result.clipped
         print(f"radiofm: warning: {share:.2g} % of the I/Q values sit at the ADC's full scale: the receiver clipped, "
               "and its intermodulation may be boxed as carriers; lower the gain", file=sys.stderr)  # fmt: skip
-    if result.image_rejection_db is not None:
+    if result.image_rejection_range_db is not None:
+        worst, best = result.image_rejection_range_db
+        print(f"radiofm: undid the receiver's frequency-dependent I/Q imbalance (mirror images {worst:.1f} to "
+              f"{best:.1f} dB under their carriers across the band) before the analysis", file=sys.stderr)  # fmt: skip
+    elif result.image_rejection_db is not None:
         irr = result.image_rejection_db
         print(f"radiofm: undid the receiver's I/Q imbalance (every carrier's mirror image {irr:.1f} dB under it) "
               "before the analysis", file=sys.stderr)  # fmt: skip

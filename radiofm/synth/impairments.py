@@ -38,6 +38,31 @@ def apply_iq_imbalance_(iq: np.ndarray, *, gain_db: float, phase_deg: float) -> 
     return iq
 
 
+def apply_iq_skew_(iq: np.ndarray, *, gain_db: float, phase_deg: float, skew_samples: float) -> np.ndarray:
+    """A wideband receiver's frequency-dependent I/Q imbalance, in place on complex64 ``iq``: the mixer of
+    :func:`apply_iq_imbalance_`, then the Q branch's filter and ADC ``skew_samples`` later than the I branch's (a
+    real fractional delay, applied over the whole array in the frequency domain). The quadrature error is then
+    ``phase_deg`` − 360°·f·skew at frequency f (in cycles per sample): the image rejection varies across the band,
+    best where the two cancel and worst at one band edge, as on an uncalibrated wideband front end."""
+    apply_iq_imbalance_(iq, gain_db=gain_db, phase_deg=phase_deg)
+    parts = iq.view(np.float32).reshape(-1, 2)
+    q = np.fft.rfft(parts[:, 1].astype(np.float64))
+    q *= np.exp(-2j * np.pi * np.fft.rfftfreq(len(iq)) * skew_samples)
+    parts[:, 1] = np.fft.irfft(q, len(iq))
+    return iq
+
+
+def iq_skew_rejection_db(gain_db: float, phase_deg: float, skew_samples: float, freq: np.ndarray) -> np.ndarray:
+    """Image rejection (dB) of :func:`apply_iq_skew_` at frequencies ``freq`` (cycles per sample, |f| ≤ 0.5): a
+    tone at f over its image at −f."""
+    g = 10 ** (gain_db / 20)
+    f = np.asarray(freq, dtype=np.float64)
+    d = lambda v: np.exp(-2j * np.pi * v * skew_samples)  # noqa: E731 - the Q branch's delay at v
+    alpha = (1 + g * np.exp(-1j * np.deg2rad(phase_deg)) * d(f)) / 2  # the tone at f
+    beta = (1 - g * np.exp(1j * np.deg2rad(phase_deg)) * d(-f)) / 2  # what lands at −f from it
+    return 20 * np.log10(np.abs(alpha) / np.abs(beta))
+
+
 def image_rejection_db(gain_db: float, phase_deg: float) -> float:
     """Power ratio (dB) of a tone to its image under :func:`iq_imbalance`."""
     alpha, beta = _imbalance_coeffs(gain_db, phase_deg)

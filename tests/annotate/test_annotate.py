@@ -474,6 +474,21 @@ def test_mixer_image_undone_beyond_the_trained_imbalance(tmp_path, monkeypatch):
     assert rep.image_rejection_db == pytest.approx(32.2, abs=0.5) and not rep.image_fixed and not rep
 
 
+def test_an_in_range_imbalance_undone_when_its_images_stand_out(tmp_path):
+    """A 32.2 dB mixer is within what the model was trained with, at the training's SNR (35 dB: images 3 dB over
+    the noise, left alone above). Under carriers 60 dB over the noise its images stand ~28 dB over it, as no image
+    did in training: the constant correction is applied."""
+    from radiofm.annotate import clean
+    from radiofm.synth.impairments import apply_iq_imbalance_
+
+    n = 300 * COL
+    iq = band_capture(FS, n, [carrier("NR", 5e6, 15e6, 0, n)], snr_db=60.0)
+    mild = apply_iq_imbalance_(iq, gain_db=0.3, phase_deg=2.0)
+    rep = clean.receiver_repair(open_recording(write_sigmf(tmp_path / "loud", mild, sample_rate_hz=FS)), "error")
+    assert rep.image_rejection_db == pytest.approx(32.2, abs=0.5) and rep.image_coef != 0 and rep.image_taps is None
+    assert clean.IQ_TRAINED_DB < rep.image_rejection_db
+
+
 @pytest.mark.parametrize("datatype", ["ci8", "cu8", "ci16_le", "ci32_le"])
 def test_clipped_share_counts_values_at_the_rails(tmp_path, datatype):
     from radiofm.annotate.clean import clipped_share, receiver_repair
@@ -603,3 +618,46 @@ def test_absolute_sample_indices_kept(tmp_path, frame3):
     assert sorted(a.sample_start for a in open_recording(paths["meta"]).annotations) == sorted(
         a.sample_start for a in res.annotations
     )
+
+
+def test_a_frequency_dependent_imbalance_undone_with_a_filter(tmp_path, monkeypatch):
+    """A wideband receiver whose Q branch runs ~1 ns late: the image rejection is ~31 dB at +10 MHz but ~22 dB at
+    -22 MHz. Measured over the band as a whole it looks like a mixer the model was trained with, so the constant
+    correction leaves the LTE carrier's image as it is; the filter measured bin by bin removes both, and any span
+    reads as it does within the whole recording."""
+    from radiofm.annotate import clean
+    from radiofm.synth.impairments import apply_iq_skew_
+
+    n = 300 * COL
+    cars = [carrier("NR", 5e6, 15e6, 0, n), carrier("LTE", -24.5e6, -20.02e6, 0, n)]
+    iq = band_capture(FS, n, cars, snr_db=40.0)
+    plain = open_recording(write_sigmf(tmp_path / "plain", iq, sample_rate_hz=FS, center_freq_hz=FC))
+    bad = apply_iq_skew_(iq.copy(), gain_db=0.5, phase_deg=1.0, skew_samples=0.06)
+    rec = open_recording(write_sigmf(tmp_path / "bad", bad, sample_rate_hz=FS, center_freq_hz=FC))
+    seen_plain, seen_fixed, seen_flat = [], [], []
+    A.annotate_recording(plain, oracle(cars, seen_plain), phy=False)
+    res = A.annotate_recording(rec, oracle(cars, seen_fixed), phy=False)
+    check_match(res.annotations, cars)
+    worst, best = res.image_rejection_range_db
+    assert res.image_rejection_db == worst and 19.0 < worst < 25.0 and best > worst + 3.0
+    mirrors = [slice(128 + round(20.02e6 / ROW_HZ), 128 + round(24.5e6 / ROW_HZ)),  # the LTE carrier's image
+               slice(128 - round(15e6 / ROW_HZ), 128 - round(5e6 / ROW_HZ))]  # the NR carrier's  # fmt: skip
+    noise = slice(128 - round(28e6 / ROW_HZ), 128 - round(26e6 / ROW_HZ))  # nothing there, nor mirrored there
+
+    def over_noise(img, band):
+        return np.median(img[band]) - np.median(img[noise])
+
+    for band in mirrors:
+        assert abs(over_noise(seen_fixed[0][0], band) - over_noise(seen_plain[0][0], band)) < 0.5
+    monkeypatch.setattr(clean, "FIX_IMAGE_BANDS", False)  # session 36's constant correction only
+    flat = A.annotate_recording(rec, oracle(cars, seen_flat), phy=False)
+    assert flat.image_rejection_range_db is None and flat.image_rejection_db is None  # band-wide: within training
+    assert clean.image_coefficient(bad[: clean.detect_samples(FS)])[1] > clean.IQ_TRAINED_DB
+    assert over_noise(seen_flat[0][0], mirrors[0]) > over_noise(seen_plain[0][0], mirrors[0]) + 5.0
+    monkeypatch.setattr(clean, "FIX_IMAGE_BANDS", True)
+    src = clean.cleaned(rec, clean.receiver_repair(rec, "error"))
+    whole = src.read(0, n)
+    for a, b in [(0, 1000), (12345, 54321), (n - 777, n)]:
+        np.testing.assert_array_equal(src.read(a, b - a), whole[a:b])
+    with pytest.raises(RecordingError):
+        src.read(n - 10, 20)

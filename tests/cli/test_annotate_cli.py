@@ -140,6 +140,26 @@ def test_receiver_lines_and_mixer_image_undone_and_named(world, tmp_path, capsys
     assert meta["global"]["radiofm:annotate"]["image_rejection_db_corrected"] == pytest.approx(19.93, abs=0.3)
 
 
+def test_a_frequency_dependent_imbalance_undone_and_named(world, tmp_path, capsys):
+    from radiofm.synth.impairments import apply_iq_skew_
+
+    rng = np.random.default_rng(3)
+    n = 12 * 61440
+    x = rng.standard_normal(2 * n).astype(np.float32).view(np.complex64)
+    f = np.fft.fftfreq(n)
+    band = ((f > 0.30) & (f < 0.42)) | ((f > -0.20) & (f < -0.12))  # images ~22 and ~28 dB under the carriers
+    x += np.fft.ifft(np.fft.fft(rng.standard_normal(n) + 1j * rng.standard_normal(n)) * band * 30).astype(np.complex64)
+    apply_iq_skew_(x, gain_db=0.5, phase_deg=1.0, skew_samples=0.06)
+    src = write_sigmf(tmp_path / "skew", x, sample_rate_hz=FS / 2)
+    out = tmp_path / "o" / "x"
+    assert main(["annotate", str(src), "--model", str(world / "seg"), "--out", str(out), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "undid the receiver's frequency-dependent I/Q imbalance (mirror images 2" in err
+    got = json.loads(out.with_suffix(".sigmf-meta").read_text())["global"]["radiofm:annotate"]
+    worst, best = got["image_rejection_db_range"]
+    assert got["image_rejection_db_corrected"] == worst and 20.0 < worst < 24.0 and best > worst + 3.0
+
+
 def test_a_clipped_capture_is_reported(world, tmp_path, capsys):
     x = np.random.default_rng(2).standard_normal(2 * 12 * 61440).astype(np.float32).view(np.complex64)
     src = write_sigmf(tmp_path / "hot", x * np.float32(0.4), sample_rate_hz=FS / 2, datatype="ci8")  # ~1.2 % at rails

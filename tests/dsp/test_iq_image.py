@@ -7,8 +7,20 @@ import math
 import numpy as np
 import pytest
 
-from radiofm.dsp.iq_image import CHUNK, image_coefficient, remove_image_
-from radiofm.synth.impairments import apply_iq_imbalance_, image_rejection_db
+from radiofm.dsp.iq_image import (
+    CHUNK,
+    PAIR_NFFT,
+    carrier_peak_db,
+    fir_response,
+    image_coefficient,
+    image_filter,
+    pair_statistics,
+    remove_image_,
+    remove_image_fir,
+    strongest_image_db,
+    visible_rejection_db,
+)
+from radiofm.synth.impairments import apply_iq_imbalance_, apply_iq_skew_, image_rejection_db, iq_skew_rejection_db
 
 
 def capture(n: int = 1 << 20, seed: int = 0) -> np.ndarray:
@@ -54,3 +66,123 @@ def test_correction_in_chunks_equals_the_formula():
     np.testing.assert_allclose(remove_image_(x.copy(), w), expected, rtol=0, atol=1e-6)  # float rounding apart
     a, b = CHUNK - 7, 2 * CHUNK + 50  # any span is corrected as it is within the whole
     np.testing.assert_array_equal(remove_image_(x[a:b].copy(), w), remove_image_(x.copy(), w)[a:b])
+
+
+# --------------------------------------------------------------------------- frequency-dependent imbalance
+SKEW = {"gain_db": 0.5, "phase_deg": 1.0, "skew_samples": 0.06}  # 28 dB near the centre, ~21 dB at +0.4
+
+
+def two_sided(n: int = 1 << 20, seed: int = 3, level_db: float = 25.0) -> np.ndarray:
+    """Noise and two band-limited carriers ``level_db`` + 3 dB over it per bin, at +30..+42 % and -20..-12 % of
+    fs: mirrors empty."""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(2 * n, dtype=np.float32) * np.float32(math.sqrt(0.5))).view(np.complex64)
+    f = np.fft.fftfreq(n)
+    band = ((f > 0.30) & (f < 0.42)) | ((f > -0.20) & (f < -0.12))
+    spec = np.fft.fft(rng.standard_normal(n) + 1j * rng.standard_normal(n)) * band * 10 ** (level_db / 20)
+    return (x + np.fft.ifft(spec)).astype(np.complex64)
+
+
+def band_db(x: np.ndarray, lo: float, hi: float) -> float:
+    """Mean power (dB) of ``x`` in lo < f < hi (cycles per sample)."""
+    p = np.abs(np.fft.fft(x)) ** 2
+    f = np.fft.fftfreq(len(x))
+    return float(10 * np.log10(p[(f > lo) & (f < hi)].mean()))
+
+
+def test_a_frequency_dependent_imbalance_is_measured_and_its_images_removed():
+    x = two_sided()
+    y = apply_iq_skew_(x.copy(), **SKEW)
+    mirrors = [(-0.42, -0.30), (0.12, 0.20)]
+    for lo, hi in mirrors:  # both images stand over the noise before
+        assert band_db(y, lo, hi) > band_db(x, lo, hi) + 2.0
+    # the constant correction cannot remove both: the rejection differs by ~6 dB between the two carriers
+    w, _ = image_coefficient(y)
+    flat = remove_image_(y.copy(), w)
+    assert max(band_db(flat, lo, hi) - band_db(x, lo, hi) for lo, hi in mirrors) > 1.0
+    h, p = image_filter(y)
+    z = remove_image_fir(y, h)
+    for lo, hi in mirrors:
+        assert band_db(z, lo, hi) - band_db(x, lo, hi) < 0.3  # back to the noise
+    worst, best = visible_rejection_db(h, p)
+    truth = iq_skew_rejection_db(**SKEW, freq=np.array([0.36, -0.16]))  # the carriers' centres
+    assert worst == pytest.approx(truth.min(), abs=1.5) and best == pytest.approx(truth.max(), abs=1.5)
+
+
+def test_a_constant_imbalance_measures_flat_and_a_balanced_one_as_none():
+    x = two_sided(seed=4)
+    y = apply_iq_imbalance_(x.copy(), gain_db=1.5, phase_deg=6.0)
+    h, p = image_filter(y, steps=1)
+    worst, best = visible_rejection_db(h, p)
+    assert worst == pytest.approx(19.9, abs=0.5) and best == pytest.approx(19.9, abs=0.5)
+    w, _ = image_coefficient(y)
+    assert visible_rejection_db(h, p, w)[0] > 40.0  # the constant correction leaves nothing the filter would add
+    h0, p0 = image_filter(x, steps=1)
+    assert visible_rejection_db(h0, p0)[0] > 40.0
+    assert visible_rejection_db(h0, np.ones(PAIR_NFFT)) == (math.inf, math.inf)  # no bin with a carrier's mirror
+
+
+def test_pair_statistics_and_the_filter_response_by_hand():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(2 * 8 * PAIR_NFFT, dtype=np.float32).view(np.complex64)
+    c, p = pair_statistics(x)
+    seg = (x - x.mean()).reshape(-1, PAIR_NFFT) * np.hanning(PAIR_NFFT)
+    f = np.fft.fft(seg, axis=1)
+    np.testing.assert_allclose(p, (np.abs(f) ** 2).mean(0), rtol=1e-4)
+    np.testing.assert_allclose(c, (f * f[:, (-np.arange(PAIR_NFFT)) % PAIR_NFFT]).mean(0), rtol=1e-3, atol=1e-3)
+    h = np.array([0.1, -0.2j, 0.05])  # taps at n = -1, 0, 1
+    k = np.arange(PAIR_NFFT)
+    expected = 0.1 * np.exp(2j * np.pi * k / PAIR_NFFT) - 0.2j + 0.05 * np.exp(-2j * np.pi * k / PAIR_NFFT)
+    np.testing.assert_allclose(fir_response(h), expected, atol=1e-12)
+
+
+def test_the_filter_is_the_formula_and_a_span_comes_out_as_within_the_whole():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(2 * (2 * CHUNK + 99), dtype=np.float32).view(np.complex64)
+    h = np.array([0.01 + 0.02j, -0.03, 0.05 - 0.01j, 0.02j, -0.01])  # n = -2..2
+    pad = np.concatenate([np.zeros(2, np.complex64), np.conj(x), np.zeros(2, np.complex64)])
+    expected = x.astype(np.complex128).copy()
+    for j, n in enumerate(range(-2, 3)):
+        expected -= h[j] * pad[2 - n : 2 - n + len(x)]  # conj(x)[t - n], zero outside
+    whole = remove_image_fir(x, h)
+    np.testing.assert_allclose(whole, expected, rtol=0, atol=1e-6)
+    a, b = CHUNK - 5, 2 * CHUNK + 40
+    np.testing.assert_array_equal(remove_image_fir(x[a - 2 : b + 2], h, 2, 2 + b - a), whole[a:b])
+
+
+def test_spurs_after_the_mixer_do_not_bend_the_filter():
+    """Tones added after the mixer (ADC or clock spurs) have no image, so they do not follow the imbalance's model:
+    their bins are left out, even two of them 700 kHz apart, and the filter still measures the mixer."""
+    x = two_sided(seed=7)
+    y = apply_iq_imbalance_(x.copy(), gain_db=1.5, phase_deg=6.0)
+    t = np.arange(len(y))
+    for f in (-0.0199, -0.0313, 0.2464, -0.2462):  # 30 dB over the noise in a 240 kHz bin at 61.44 MS/s
+        y += (math.sqrt(1e3 / 256) * np.exp(2j * np.pi * f * t)).astype(np.complex64)
+    h, p = image_filter(y, steps=1)
+    worst, best = visible_rejection_db(h, p)
+    assert worst == pytest.approx(19.9, abs=0.5) and best == pytest.approx(19.9, abs=0.7)
+
+
+def test_the_strongest_image_over_the_noise():
+    """Carriers 28 dB over the noise per bin through a 19.9 dB mixer: images ~8 dB over the noise; 10 dB more
+    carrier power, about 10 dB more image; a balanced receiver, none; what a right constant correction leaves, none.
+    Heights over what else is in the bin, at bins where an image shows."""
+    x = two_sided(seed=8)
+    y = apply_iq_imbalance_(x.copy(), gain_db=1.5, phase_deg=6.0)
+    h, p = image_filter(y, steps=1)
+    image = 25 + 3.0 - 19.93  # the carriers are 28 dB over the noise per bin (complex noise in their spectrum)
+    assert strongest_image_db(h, p) == pytest.approx(image, abs=1.0)
+    w, _ = image_coefficient(y)
+    assert strongest_image_db(h, p, w) < -10.0
+    louder = apply_iq_imbalance_(two_sided(seed=8, level_db=35.0), gain_db=1.5, phase_deg=6.0)
+    h2, p2 = image_filter(louder, steps=1)
+    # the noise did not grow: 10 dB more (the estimate loses precision once the image fills its bin: P - image)
+    assert image + 7.0 < strongest_image_db(h2, p2) < image + 11.0
+    h0, p0 = image_filter(x, steps=1)
+    assert strongest_image_db(h0, p0) < -10.0
+    assert strongest_image_db(h0, np.ones(PAIR_NFFT)) == -math.inf  # no carrier: no bin where an image would show
+    # the strongest carrier over the floor, which an imbalance's rejection turns into its image's height
+    assert carrier_peak_db(p) == pytest.approx(28.0, abs=1.0) and carrier_peak_db(p2) == pytest.approx(38.0, abs=1.0)
+    lines = np.ones(PAIR_NFFT)
+    lines[::64] = 1e6  # narrow lines are not carriers
+    assert abs(carrier_peak_db(lines)) < 0.1

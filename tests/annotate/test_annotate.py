@@ -468,16 +468,17 @@ def test_mixer_image_undone_beyond_the_trained_imbalance(tmp_path, monkeypatch):
     kept = A.annotate_recording(rec, oracle(cars, seen_kept), phy=False)
     assert kept.image_rejection_db is None and over_noise(seen_kept[0][0]) > over_noise(seen_plain[0][0]) + 10
     monkeypatch.setattr(clean, "FIX_IMAGE", True)
-    mild = apply_iq_imbalance_(iq.copy(), gain_db=0.3, phase_deg=2.0)  # 32.2 dB: inside what the model was taught
+    # 32.2 dB under carriers at 25 dB: both inside what the model was taught (images 7 dB under the noise)
+    mild = apply_iq_imbalance_(band_capture(FS, n, cars, snr_db=25.0), gain_db=0.3, phase_deg=2.0)
     rec = open_recording(write_sigmf(tmp_path / "mild", mild, sample_rate_hz=FS, center_freq_hz=FC))
     rep = clean.receiver_repair(rec, "error")
     assert rep.image_rejection_db == pytest.approx(32.2, abs=0.5) and not rep.image_fixed and not rep
 
 
 def test_an_in_range_imbalance_undone_when_its_images_stand_out(tmp_path):
-    """A 32.2 dB mixer is within what the model was trained with, at the training's SNR (35 dB: images 3 dB over
-    the noise, left alone above). Under carriers 60 dB over the noise its images stand ~28 dB over it, as no image
-    did in training: the constant correction is applied."""
+    """A 32.2 dB mixer is within what the model was trained with, and left alone under carriers at the training's
+    SNR (above). Under carriers 60 dB over the noise its images stand ~28 dB over it, as no image did in training:
+    the constant correction is applied."""
     from radiofm.annotate import clean
     from radiofm.synth.impairments import apply_iq_imbalance_
 

@@ -57,6 +57,7 @@ from radiofm.synth.nrlte.scene import SNR_DB
 REMOVE_LINES = True
 FIX_IMAGE = True
 FIX_IMAGE_BANDS = True  # a frequency-dependent imbalance undone with a filter where a constant leaves images
+BAND_SPREAD_DB = 3.0  # a correction uses the filter when the rejection varies this much where images show
 BAND_MARGIN_DB = 3.0  # an in-range capture's band figure must fall this far under its band-wide one (noise margin)
 CLIP_WARN = 1e-4  # share of I/Q values at the rails from which annotate warns that the ADC clipped
 DETECT_SEGMENTS = 16  # FFTs of line_fft_size averaged by the search
@@ -150,18 +151,20 @@ def image_repair(x: np.ndarray) -> tuple[complex, float, np.ndarray | None, tupl
     """What to undo of a mixer's imbalance measured on ``x``: (w, image rejection in dB, taps, (worst, best)).
 
     The band-wide figure decides first, as in session 33: w is kept when it is under ``IQ_TRAINED_DB`` (else 0).
-    Then the imbalance is measured bin by bin (:func:`radiofm.dsp.iq_image.image_filter`, one step).
+    Then the imbalance is measured bin by bin (:func:`radiofm.dsp.iq_image.image_filter`, one step); the filter is
+    well determined only where an image shows (:func:`~radiofm.dsp.iq_image.image_bins`), so only those bins judge.
     - An in-range imbalance is undone all the same (w kept) when the image of the capture's strongest carrier would
-      stand more than ``IMAGE_SEEN_DB`` over the noise floor (:func:`~radiofm.dsp.iq_image.carrier_peak_db` minus
-      the worst rejection where an image shows, else the band-wide one; wherever the carrier's mirror lies: a
-      carrier there now may switch off later), as no image did
-      in training: carriers far stronger than the training's 30 dB in-band SNR make an in-range imbalance's images
-      plain carriers.
-    - The filter (refined, three steps) replaces w where w leaves, at a bin where an image shows, one standing that
-      far over the floor (:func:`~radiofm.dsp.iq_image.strongest_image_db`) or a rejection under ``IQ_TRAINED_DB``
-      (:func:`~radiofm.dsp.iq_image.visible_rejection_db`; for an in-range capture also ``BAND_MARGIN_DB`` under its
-      band-wide figure, so that the measurement's noise alone does not decide). Only there is the filter well
-      determined. The rejection reported is then the worst across the band.
+      stand more than ``IMAGE_SEEN_DB`` over the noise floor, as no image did in training
+      (:func:`~radiofm.dsp.iq_image.carrier_peak_db` minus the worst rejection where an image shows, else the
+      band-wide one; wherever the carrier's mirror lies: a carrier there now may switch off later). Carriers far
+      stronger than the training's 30 dB in-band SNR make an in-range imbalance's images plain carriers.
+    - The filter (refined, three steps) replaces w for a correction whose rejection varies by more than
+      ``BAND_SPREAD_DB`` where images show (a constant fits only a flat profile; the images that a carrier switched
+      on later would uncover are not measured yet), and where w leaves an image standing ``IMAGE_SEEN_DB`` over
+      what else is in its bin (:func:`~radiofm.dsp.iq_image.strongest_image_db`) or a rejection under
+      ``IQ_TRAINED_DB`` (:func:`~radiofm.dsp.iq_image.visible_rejection_db`; for an in-range capture also
+      ``BAND_MARGIN_DB`` under its band-wide figure, so that the measurement's noise alone does not decide). The
+      rejection reported is then the worst across the band.
     - Neither for a rejection of ``BALANCED_DB`` or more: the images of a noise-free capture stand over nothing.
     ``FIX_IMAGE_BANDS`` = False: the band-wide decision alone (session 33's)."""
     w_band, irr = image_coefficient(x)
@@ -169,13 +172,14 @@ def image_repair(x: np.ndarray) -> tuple[complex, float, np.ndarray | None, tupl
     if not FIX_IMAGE_BANDS:
         return w, irr, None, None
     h, power = image_filter(x, steps=1)
-    seen, _ = visible_rejection_db(h, power)  # the rejection where an image shows (inf: nowhere)
-    rejection = irr if math.isinf(seen) else seen
+    worst, best = visible_rejection_db(h, power)  # where an image shows (inf: nowhere)
+    rejection = irr if math.isinf(worst) else worst
     if not w and rejection < BALANCED_DB and carrier_peak_db(power) - rejection > IMAGE_SEEN_DB:
         w = w_band
+    varies = bool(w) and not math.isinf(worst) and best - worst > BAND_SPREAD_DB
     left, _ = visible_rejection_db(h, power, w)
     bound = IQ_TRAINED_DB if w else min(IQ_TRAINED_DB, irr - BAND_MARGIN_DB)
-    if left >= bound and (left >= BALANCED_DB or strongest_image_db(h, power, w) <= IMAGE_SEEN_DB):
+    if not varies and left >= bound and (left >= BALANCED_DB or strongest_image_db(h, power, w) <= IMAGE_SEEN_DB):
         return w, irr, None, None
     taps, _ = image_filter(x)
     worst, best = visible_rejection_db(taps, power)

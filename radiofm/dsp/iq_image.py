@@ -114,6 +114,8 @@ def _fir_step(c: np.ndarray, p: np.ndarray, taps: int) -> np.ndarray:
     b = c[k] / spread
     normal = a.conj().T @ a
     ridge = RIDGE * float(np.real(np.trace(normal))) / taps
+    if not ridge > 0:  # nothing but lines (or silence): nothing to measure
+        return np.zeros(taps, complex)
     return np.linalg.solve(normal + ridge * np.eye(taps), a.conj().T @ b)
 
 

@@ -186,3 +186,13 @@ def test_the_strongest_image_over_the_noise():
     lines = np.ones(PAIR_NFFT)
     lines[::64] = 1e6  # narrow lines are not carriers
     assert abs(carrier_peak_db(lines)) < 0.1
+
+
+def test_nothing_to_measure_gives_no_filter():
+    t = np.arange(1 << 16)
+    tone = np.exp(2j * np.pi * 0.1 * t).astype(np.complex64)  # one line and float rounding: nothing to fit
+    h, p = image_filter(tone)
+    assert np.abs(h).max() < 1e-4 and visible_rejection_db(h, p)[0] > 60.0
+    for x in (np.zeros(1 << 16, np.complex64), np.ones(100, np.complex64)):  # silence; shorter than a segment
+        h, p = image_filter(x)
+        assert not h.any() and visible_rejection_db(h, p) == (math.inf, math.inf)

@@ -44,6 +44,7 @@ from radiofm.dsp.iq_image import (
     carrier_peak_db,
     image_coefficient,
     image_filter,
+    refine_filter,
     remove_image_,
     remove_image_fir,
     strongest_image_db,
@@ -181,7 +182,7 @@ def image_repair(x: np.ndarray) -> tuple[complex, float, np.ndarray | None, tupl
     bound = IQ_TRAINED_DB if w else min(IQ_TRAINED_DB, irr - BAND_MARGIN_DB)
     if not varies and left >= bound and (left >= BALANCED_DB or strongest_image_db(h, power, w) <= IMAGE_SEEN_DB):
         return w, irr, None, None
-    taps, _ = image_filter(x)
+    taps = refine_filter(x, h, 2)  # = image_filter(x), from the first step already measured
     worst, best = visible_rejection_db(taps, power)
     return 0j, worst, taps, (worst, best)
 

@@ -135,9 +135,9 @@ def image_bins(p: np.ndarray) -> np.ndarray:
 
 
 def visible_rejection_db(h: np.ndarray, p: np.ndarray, flat: complex = 0j) -> tuple[float, float]:
-    """(worst, best) image rejection in dB that the compensator ``h`` measures where an image would show: at bins
-    whose mirror carries ``VISIBLE`` times their power (not a narrow line, :func:`line_bins`). ``flat``: a constant
-    correction already applied (the rejection of what it leaves). (inf, inf) when no bin qualifies."""
+    """(worst, best) image rejection in dB that the compensator ``h`` measures where an image would show
+    (:func:`image_bins`). ``flat``: a constant correction already applied (the rejection of what it leaves).
+    (inf, inf) when no bin qualifies."""
     seen = image_bins(p)
     resp = fir_response(h, len(p)) - flat
     if not seen.any():
@@ -156,8 +156,10 @@ def _smoothed(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def _smooth(v: np.ndarray) -> np.ndarray:
-    half = SMOOTH_BINS // 2
-    return np.convolve(np.concatenate([v[-half:], v, v[:half]]), np.ones(SMOOTH_BINS) / SMOOTH_BINS, mode="valid")
+    """Circular moving average over ``SMOOTH_BINS`` bins (the bins wrap around at the band's edges)."""
+    from scipy.ndimage import uniform_filter1d
+
+    return uniform_filter1d(v, SMOOTH_BINS, mode="wrap")
 
 
 def carrier_peak_db(p: np.ndarray) -> float:
@@ -191,12 +193,17 @@ def image_filter(
     c, p = pair_statistics(x, nfft)
     if not p.any():
         return np.zeros(taps, complex), p
-    h = _fir_step(c, p, taps)
-    for _ in range(steps - 1):
-        z = remove_image_fir(np.asarray(x, dtype=np.complex64), h)
-        c2, p2 = pair_statistics(z, nfft)
-        h = h + _fir_step(c2, p2, taps)
-    return h, p
+    return refine_filter(x, _fir_step(c, p, taps), steps - 1, nfft=nfft), p
+
+
+def refine_filter(x: np.ndarray, h: np.ndarray, steps: int, *, nfft: int = PAIR_NFFT) -> np.ndarray:
+    """``h`` after ``steps`` re-measurements of what it leaves of ``x``'s improperness: :func:`image_filter` with
+    ``steps`` more steps, continued from a solution already at hand."""
+    y = np.asarray(x, dtype=np.complex64)
+    for _ in range(steps):
+        c, p = pair_statistics(remove_image_fir(y, h), nfft)
+        h = h + _fir_step(c, p, len(h))
+    return h
 
 
 def remove_image_fir(x: np.ndarray, h: np.ndarray, lo: int = 0, hi: int | None = None) -> np.ndarray:

@@ -24,6 +24,9 @@ Each condition renders the same scenes of the independent generator (:mod:`radio
   ``IQ_SKEW_SAMPLES`` (about 1 ns) late: image rejection 28 dB near the centre, 21-24 dB at the band edges);
 - ``mildhot``: ``hot`` through a mixer within the training generator's range (Q gain +0.3 dB, 2° off quadrature:
   image rejection 32.2 dB), whose images of such strong carriers stand up to ~25 dB over the noise;
+- ``mildlate``, ``skewlate``: ``mildhot`` / ``skewhot`` with every carrier off for the capture's first
+  ``LATE_MS`` (a receiver started before the transmitters came on; the truth starts there too): the first 17 ms hold
+  the mixer's noise but no image;
 - ``radio``: all of ``rolloff``, ``iq``, ``dc`` and ``spurs`` at once, in a receiver's order;
 - ``clip``: ``noisy`` into an 8-bit ADC with the gain 6 dB too high (rms 6 dB under full scale): 0.5-3 % of the
   I/Q values at the rails. Not undone (it cannot be); ``annotate`` warns.
@@ -34,7 +37,9 @@ once per front end of ``--front-ends``: ``old`` (no guard: the code before sessi
 dynamic-range limit, ``radiofm.annotate.frontend.limit_range``), ``s32`` (session 32's: the limit,
 ``fill_rolloff`` and ``undo_gain_steps``), ``lines`` (those, and the receiver lines removed), ``new`` (the
 defaults: all that, and a mixer's I/Q imbalance undone; :mod:`radiofm.annotate.clean`), ``s36`` (the defaults
-of session 36: a constant I/Q correction only, no filter for a frequency-dependent imbalance). Prints pixel and carrier
+of session 36: a constant I/Q correction only, no filter for a frequency-dependent imbalance), ``s37`` (those of
+session 37: the imbalance measured on the first 17 ms alone, not on spans spread over the capture, its band-wide
+constant with the spurs in). Prints pixel and carrier
 scores and false boxes per condition and front end; writes ``benchmarks/results/<name>.json``.
 
     PYTHONPATH=. .venv/bin/python benchmarks/annotate_receivers.py --model DEMO/segmentation --work W \\
@@ -61,7 +66,8 @@ from radiofm.synth.nrlte_alt.capture import carrier_meta
 
 FS, N = 61.44e6, 2_457_600  # 40 ms
 CONDITIONS = ("noisy", "clean", "hot", "ci8", "ci16", "rolloff", "dc", "spurs", "agc", "iq", "iqhot", "clip", "radio",
-              "skew", "skewhot", "mildhot")  # fmt: skip
+              "skew", "skewhot", "mildhot", "mildlate", "skewlate")  # fmt: skip
+LATE_MS = 20.0  # "...late": the carriers come on this far into the capture
 CLIP_BACKOFF_DB = 6.0  # "clip": the capture's rms this far under an 8-bit ADC's full scale
 IQ_IMBALANCE = {"gain_db": 1.5, "phase_deg": 6.0}  # image rejection 19.9 dB (training: 28.2 dB or more)
 IQ_MILD = {"gain_db": 0.3, "phase_deg": 2.0}  # image rejection 32.2 dB: within the training generator's range
@@ -79,7 +85,8 @@ FRONT_ENDS = {  # radiofm.annotate.frontend / .clean attributes changed from the
     "range": {"FILL_ROLLOFF": False, "UNDO_GAIN_STEPS": False, "REMOVE_LINES": False, "FIX_IMAGE": False},
     "s32": {"REMOVE_LINES": False, "FIX_IMAGE": False},
     "lines": {"FIX_IMAGE": False},
-    "s36": {"FIX_IMAGE_BANDS": False},
+    "s36": {"FIX_IMAGE_BANDS": False, "SPREAD_SPANS": False, "LINE_FREE_CONSTANT": False},
+    "s37": {"SPREAD_SPANS": False, "LINE_FREE_CONSTANT": False},
     "new": {},
 }
 MODULES = (frontend, clean)
@@ -97,8 +104,10 @@ def receiver(
         return apply_iq_imbalance_(carriers + noise * np.float32(10 ** (-30 / 20)), **IQ_IMBALANCE), "cf32_le"
     if condition == "mildhot":
         return apply_iq_imbalance_(carriers + noise * np.float32(10 ** (-30 / 20)), **IQ_MILD), "cf32_le"
-    if condition == "skewhot":
+    if condition in ("skewhot", "skewlate"):  # "...late": the carriers were blanked by write_captures
         return apply_iq_skew_(carriers + noise * np.float32(10 ** (-30 / 20)), **IQ_SKEW), "cf32_le"
+    if condition == "mildlate":
+        return receiver("mildhot", carriers, noise, rng)
     y = carriers + noise
     if condition == "noisy":
         return y, "cf32_le"
@@ -156,16 +165,30 @@ def write_captures(work: Path, conditions: list[str], captures: int, seed: int) 
         noise = rng.standard_normal(2 * N, dtype=np.float32).view(np.complex64) * np.float32(math.sqrt(0.5))
         truth = main_scene.annotations([carrier_meta(p, FS, N, -10 * math.log10(FS)) for p in plans])
         for cond in conditions:
-            y, datatype = receiver(cond, x, noise, np.random.default_rng([seed, i, CONDITIONS.index(cond)]))
+            xc, tc = late(x, truth) if cond.endswith("late") else (x, truth)
+            y, datatype = receiver(cond, xc, noise, np.random.default_rng([seed, i, CONDITIONS.index(cond)]))
             write_sigmf(work / cond / f"capture_{i:03d}", y, sample_rate_hz=FS, datatype=datatype,
-                        center_freq_hz=main_scene.CENTER_FREQ_HZ, annotations=truth)  # fmt: skip
+                        center_freq_hz=main_scene.CENTER_FREQ_HZ, annotations=tc)  # fmt: skip
+
+
+def late(carriers: np.ndarray, truth: list[dict]) -> tuple[np.ndarray, list[dict]]:
+    """``carriers`` off for the first ``LATE_MS``, and the truth's annotations cut to what is left on."""
+    a = int(round(LATE_MS * 1e-3 * FS))
+    x = carriers.copy()
+    x[:a] = 0
+    out = []
+    for ann in truth:
+        s0, s1 = ann["core:sample_start"], ann["core:sample_start"] + ann["core:sample_count"]
+        if s1 > a:
+            out.append(ann | {"core:sample_start": max(s0, a), "core:sample_count": s1 - max(s0, a)})
+    return x, out
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     scene_arguments(ap, captures=12, seed=77)
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
-    ap.add_argument("--front-ends", default="old,new", help="comma list of old, range, s32, lines, s36, new")
+    ap.add_argument("--front-ends", default="old,new", help="comma list of old, range, s32, lines, s36, s37, new")
     ap.add_argument("--name", default="annotate_receivers")
     ap.add_argument("--results-dir", type=Path, default=None, help="where the JSON goes (default benchmarks/results)")
     args = ap.parse_args(argv)

@@ -2,11 +2,12 @@
 capture stays from its thresholds: the check that the I/Q-imbalance repair leaves training-like captures alone.
 
 Generates ``--frames`` captures (40 ms, 61.44 MS/s) of the main generator's test and train splits and of the alt
-generator's test split (every traffic regime; seeds 5001-5003), then, on each capture's first ~17 ms, as
-``annotate`` measures them:
+generator's test split (every traffic regime; seeds 5001-5003), then, on the samples ``annotate`` measures the
+imbalance on (:func:`radiofm.annotate.clean.image_samples`: spans spread over the capture since session 38, its
+first ~17 ms before; ``--first-ms`` for session 37's measurement):
 
 - the decision: nothing, the constant correction, or the filter;
-- the strongest carrier's image height over the noise floor (:func:`radiofm.dsp.iq_image.carrier_peak_db` minus
+- the strongest carrier's image height over the noise floor (:func:`radiofm.annotate.clean.image_height_db` of
   the rejection where images show), against ``clean.IMAGE_SEEN_DB`` (2.8 dB);
 - the margin of the rejection where images show over the in-range bound ``min(IQ_TRAINED_DB, band - 3 dB)``.
 
@@ -38,15 +39,15 @@ SETS = {
 
 def measure(path: Path) -> dict:
     rec = open_recording(path)
-    x = rec.read(0, min(rec.n_samples, clean.detect_samples(rec.sample_rate_hz)), nonfinite="repair")
+    x = clean.image_samples(rec, "repair")
     w, irr, taps, _ = clean.image_repair(x)
     _, band = iq_image.image_coefficient(x)
-    h, power = iq_image.image_filter(x, steps=1)
+    h, power = iq_image.image_filter(x, steps=1, spans=clean.measured_spans(x))
     seen, _ = iq_image.visible_rejection_db(h, power)
     rejection = band if math.isinf(seen) else seen
     return {
         "decision": "filter" if taps is not None else ("constant" if w else "none"),
-        "image_height_db": iq_image.carrier_peak_db(power) - rejection,
+        "image_height_db": clean.image_height_db(x, power, rejection),
         "margin_db": seen - min(clean.IQ_TRAINED_DB, band - clean.BAND_MARGIN_DB),
     }
 
@@ -56,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, required=True, help="folder for the captures")
     ap.add_argument("--frames", type=int, default=40, help="captures per set")
     ap.add_argument("--name", default="image_repair_decisions")
+    ap.add_argument("--first-ms", action="store_true", help="session 37's measurement: the first ~17 ms, the "
+                    "band-wide constant with the lines in")  # fmt: skip
     args = ap.parse_args(argv)
+    clean.SPREAD_SPANS = clean.LINE_FREE_CONSTANT = not args.first_ms
     rows = []
     for name, kw in SETS.items():
         folder = args.work / name
@@ -76,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             "margin min dB": float(margins[np.isfinite(margins)].min()) if np.isfinite(margins).any() else math.inf,
         })  # fmt: skip
     print_table(rows)
-    write_results(args.name, {"settings": {"frames": args.frames, "sets": SETS}, "rows": rows})
+    settings = {"frames": args.frames, "sets": SETS, "first_ms": args.first_ms}
+    write_results(args.name, {"settings": settings, "rows": rows})
     return 0
 
 

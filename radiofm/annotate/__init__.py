@@ -41,16 +41,16 @@ that resolution:
   louder columns' noise for carriers. When the columns' floors split into two levels 3 dB or more apart and the
   noise rows moved by that step (``frontend.undo_gain_steps``), the louder columns are scaled back. A carrier
   switching on moves only its own rows and is left alone.
-- **Receiver artefacts** (:mod:`radiofm.annotate.clean`), measured on the first ~17 ms and undone in every span any
-  stage reads, the picture included: a quadrature mixer's I/Q imbalance worse than the generator's (image
-  rejection under 28.2 dB; every carrier's mirror image came out as a carrier), measured blind from the samples'
-  improperness (:mod:`radiofm.dsp.iq_image`), and bin by bin where a wideband receiver's I and Q branches differ
-  across the band (a short filter then replaces the constant, where the constant would leave an image beyond
-  that range somewhere); an in-range imbalance too when carriers far stronger than the training's make its
-  images stand out over the noise; then narrow lines, an LO leakage (DC offset) stronger than the
-  trained one and CW spurs, which looked like narrow carriers to the model and masked the physical-layer evidence
-  (LTE's empty DC subcarrier, the cell search's correlations): lines at most ~2 kHz wide standing 15 dB over the
-  spectrum around them (1 kHz resolution, :func:`radiofm.dsp.lines.find_lines`) are subtracted (a 2 kHz notch
+- **Receiver artefacts** (:mod:`radiofm.annotate.clean`), measured at the start (the imbalance over the first second,
+  the lines over the first ~17 ms) and undone in every span any stage reads, the picture included: a quadrature
+  mixer's I/Q imbalance worse than the generator's (image rejection under 28.2 dB; every carrier's mirror image came
+  out as a carrier), measured blind from the samples' improperness (:mod:`radiofm.dsp.iq_image`), and bin by bin where
+  a wideband receiver's I and Q branches differ across the band (a short filter then replaces the constant, where the
+  constant would leave an image beyond that range somewhere); an in-range imbalance too when carriers far stronger
+  than the training's make its images stand out over the noise; then narrow lines, an LO leakage (DC offset) stronger
+  than the trained one and CW spurs, which looked like narrow carriers to the model and masked the physical-layer
+  evidence (LTE's empty DC subcarrier, the cell search's correlations): lines at most ~2 kHz wide standing 15 dB over
+  the spectrum around them (1 kHz resolution, :func:`radiofm.dsp.lines.find_lines`) are subtracted (a 2 kHz notch
   each). The SigMF output records both (``lines_removed_hz``, ``image_rejection_db_corrected``,
   ``image_rejection_db_range``). A clipped ADC cannot be undone: the share of integer I/Q values at the rails is
   recorded (``clipped_share``) and the CLI warns.

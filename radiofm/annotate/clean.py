@@ -1,14 +1,22 @@
 """A receiver's own artefacts undone before ``annotate`` analyses a recording: narrow lines (LO leakage at DC,
 spurious CW tones) and a quadrature mixer's imbalance (every carrier's mirror image).
 
-Both are measured once, on the recording's first :func:`detect_samples` samples (about 17 ms at 61.44 MS/s):
-the imbalance from the samples' improperness (:func:`radiofm.dsp.iq_image.image_coefficient`; and bin by bin,
-:func:`~radiofm.dsp.iq_image.image_filter`, for a wideband receiver whose I and Q branches differ across the
-band), then the lines in sixteen 1 kHz-resolution FFTs of the corrected samples
-(:func:`radiofm.dsp.lines.find_lines`). Both are undone in every span any stage reads (:class:`CleanedRecording`):
-the spectrogram the model sees, the overlay picture, the physical-layer checks at native resolution and the blind
-scans. A one-shot run and a ``--follow`` run measure the same, since both look at the same first samples. A line
-that starts later in the recording is not removed, nor an image of a carrier absent from those samples.
+Both are measured once, at the start of the recording:
+- the imbalance from the samples' improperness (:func:`radiofm.dsp.iq_image.band_coefficient`, narrow lines left
+  out; and bin by bin, :func:`~radiofm.dsp.iq_image.image_filter` with the spans' equations solved together, for a
+  wideband receiver whose I and Q branches differ across the band), on sixteen 1 ms spans spread evenly over the
+  recording's first ``REPAIR_WINDOW_S`` (all of a shorter one; :func:`image_spans`). A mixer's imbalance is
+  steady, but its images show only while strong carriers are on: spread spans see the carriers that switch on
+  after the first milliseconds, and a receiver's start-up transient takes only a span or two (session 38; session
+  37 read the first 17 ms as a whole);
+- the lines in sixteen consecutive 1 kHz-resolution FFTs of the first :func:`detect_samples` samples (about 17 ms
+  at 61.44 MS/s), corrected (:func:`radiofm.dsp.lines.find_lines`: consecutive, since a line's frequency is refined
+  from its phase's advance from one FFT to the next).
+Both are undone in every span any stage reads (:class:`CleanedRecording`): the spectrogram the model sees, the
+overlay picture, the physical-layer checks at native resolution and the blind scans. A ``--follow`` run waits for
+:func:`measure_window` samples (at 61.44 MS/s it analyses its first block only after 2.6 s anyway) and so measures
+what a one-shot run on the finished file measures. A line that starts after the first 17 ms is not removed, nor an
+image of a carrier off throughout the first second.
 
 The NR/LTE model was trained with some of both (:mod:`radiofm.synth.nrlte.receiver`): LO leakage up to
 ``DC_TRAINED_DB`` over the rest of its 240 kHz row and image rejection down to ``IQ_TRAINED_DB``. It learned to
@@ -22,10 +30,11 @@ session 37):
 - the frequency-dependent compensator replaces the constant one where the constant one (or none) would leave such
   an image, or a rejection beyond the range somewhere in the band that the band-wide figure averages away.
 ``REMOVE_LINES`` / ``FIX_IMAGE`` / ``FIX_IMAGE_BANDS`` = False turn each off (benchmarks compare; the last gives
-session 33's band-wide decision alone).
+session 33's band-wide decision alone); ``SPREAD_SPANS`` and ``LINE_FREE_CONSTANT`` = False give session 37's
+measurement (the first 17 ms as a whole, the band-wide constant with the lines in).
 
 Clipping cannot be undone, only reported: for an integer datatype, the share of I/Q values at the ADC's rails in the
-same first samples (:func:`clipped_share`); ``annotate`` warns from ``CLIP_WARN`` up (a receiver gain set too high
+same spans (:func:`clipped_share`); ``annotate`` warns from ``CLIP_WARN`` up (a receiver gain set too high
 spreads intermodulation over the band, and the model boxes some of it; docs/RESULTS.md, session 33).
 """
 
@@ -36,17 +45,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from radiofm.annotate import frontend
 from radiofm.annotate.frontend import read_samples
 from radiofm.annotate.plan import IMAGE, ROW_HZ
 from radiofm.data.recording import Recording
 from radiofm.data.sigmf_format import datatype_layout
 from radiofm.dsp.iq_image import (
+    PAIR_NFFT,
+    band_coefficient,
     carrier_peak_db,
     image_coefficient,
     image_filter,
+    noise_floor,
+    pair_statistics,
     refine_filter,
     remove_image_,
     remove_image_fir,
+    span_powers,
     strongest_image_db,
     visible_rejection_db,
 )
@@ -61,7 +76,10 @@ FIX_IMAGE_BANDS = True  # a frequency-dependent imbalance undone with a filter w
 BAND_SPREAD_DB = 3.0  # a correction uses the filter when the rejection varies this much where images show
 BAND_MARGIN_DB = 3.0  # an in-range capture's band figure must fall this far under its band-wide one (noise margin)
 CLIP_WARN = 1e-4  # share of I/Q values at the rails from which annotate warns that the ADC clipped
-DETECT_SEGMENTS = 16  # FFTs of line_fft_size averaged by the search
+DETECT_SEGMENTS = 16  # FFTs of line_fft_size averaged by the search; spans of the imbalance's measurement
+SPREAD_SPANS = True  # the imbalance measured on spans spread over the first REPAIR_WINDOW_S (False: the first 17 ms)
+LINE_FREE_CONSTANT = True  # the band-wide constant measured with narrow lines left out (False: session 37's)
+REPAIR_WINDOW_S = 1.0  # how much of the recording's start the spans spread over (about one block of the analysis)
 DC_HZ = 2e3  # a line this close to 0 Hz is the receiver's LO leakage
 # The NR/LTE generator's LO leakage reaches DC_OFFSET_DB[1] over the noise power of the whole band, i.e. this much
 # over the noise in the DC row: the model learned to look through such a spike, and removing it changed annotate's
@@ -78,6 +96,25 @@ BALANCED_DB = 60.0  # a mixer rejecting its images this well is balanced: nothin
 def detect_samples(sample_rate_hz: float) -> int:
     """How many samples from the start the line search reads."""
     return DETECT_SEGMENTS * line_fft_size(sample_rate_hz)
+
+
+def measure_window(sample_rate_hz: float) -> int:
+    """How many samples from the start :func:`receiver_repair` may read: a ``--follow`` run waits for them."""
+    n = detect_samples(sample_rate_hz)
+    return max(n, int(round(REPAIR_WINDOW_S * sample_rate_hz))) if SPREAD_SPANS else n
+
+
+def image_spans(sample_rate_hz: float, n_samples: int) -> list[tuple[int, int]]:
+    """(start, count) of the spans the imbalance is measured on in a recording of ``n_samples``: ``DETECT_SEGMENTS``
+    spans of ``line_fft_size`` (whole segments of the pair statistics) spread evenly over its first
+    :func:`measure_window` samples; the first :func:`detect_samples` as one span when those leave no room between
+    spans (or ``SPREAD_SPANS`` is off)."""
+    window = min(int(n_samples), measure_window(sample_rate_hz))
+    span = max(PAIR_NFFT, line_fft_size(sample_rate_hz))
+    if not SPREAD_SPANS or window <= DETECT_SEGMENTS * span:
+        return [(0, min(window, detect_samples(sample_rate_hz)))]
+    starts = np.linspace(0, window - span, DETECT_SEGMENTS).astype(np.int64)
+    return [(int(a), span) for a in starts]
 
 
 @dataclass
@@ -129,14 +166,25 @@ class Repair:
         return self.lines.apply(z, start)
 
 
+def image_samples(rec: Recording, nonfinite: str, n_samples: int | None = None) -> np.ndarray:
+    """The samples of :func:`image_spans` of ``rec`` (of its first ``n_samples``, when given), one after another."""
+    n = rec.n_samples if n_samples is None else min(rec.n_samples, n_samples)
+    parts = [read_samples(rec, a, c, nonfinite) for a, c in image_spans(rec.sample_rate_hz, n)]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
 def receiver_repair(rec: Recording, nonfinite: str, n_samples: int | None = None) -> Repair:
-    """What to undo, measured on the first :func:`detect_samples` of ``rec`` (on its first ``n_samples`` when
-    fewer); falsy when nothing."""
+    """What to undo, measured at the start of ``rec`` (of its first ``n_samples``, when given: a recording still
+    being written): the imbalance and the clipping on :func:`image_spans`, the lines on the first
+    :func:`detect_samples`; falsy when nothing."""
     fs = rec.sample_rate_hz
-    n = min(detect_samples(fs), rec.n_samples if n_samples is None else n_samples)
-    x = read_samples(rec, 0, n, nonfinite)
+    n_all = rec.n_samples if n_samples is None else min(rec.n_samples, n_samples)
+    x = image_samples(rec, nonfinite, n_all)
     clipped = clipped_share(x, rec.datatype)
     w, irr, taps, span = image_repair(x) if FIX_IMAGE and len(x) else (0j, math.inf, None, None)
+    n = min(detect_samples(fs), n_all)
+    if len(image_spans(fs, n_all)) > 1:  # the line search reads consecutive FFTs: the first samples, read apart
+        x = read_samples(rec, 0, n, nonfinite)
     if taps is not None:
         x = remove_image_fir(x, taps)
     elif w:
@@ -156,7 +204,7 @@ def image_repair(x: np.ndarray) -> tuple[complex, float, np.ndarray | None, tupl
     well determined only where an image shows (:func:`~radiofm.dsp.iq_image.image_bins`), so only those bins judge.
     - An in-range imbalance is undone all the same (w kept) when the image of the capture's strongest carrier would
       stand more than ``IMAGE_SEEN_DB`` over the noise floor, as no image did in training
-      (:func:`~radiofm.dsp.iq_image.carrier_peak_db` minus the worst rejection where an image shows, else the
+      (:func:`image_height_db`: the carrier's peak minus the worst rejection where an image shows, else the
       band-wide one; wherever the carrier's mirror lies: a carrier there now may switch off later). Carriers far
       stronger than the training's 30 dB in-band SNR make an in-range imbalance's images plain carriers.
     - The filter (refined, three steps) replaces w for a correction whose rejection varies by more than
@@ -167,24 +215,53 @@ def image_repair(x: np.ndarray) -> tuple[complex, float, np.ndarray | None, tupl
       ``BAND_MARGIN_DB`` under its band-wide figure, so that the measurement's noise alone does not decide). The
       rejection reported is then the worst across the band.
     - Neither for a rejection of ``BALANCED_DB`` or more: the images of a noise-free capture stand over nothing.
-    ``FIX_IMAGE_BANDS`` = False: the band-wide decision alone (session 33's)."""
-    w_band, irr = image_coefficient(x)
+    ``FIX_IMAGE_BANDS`` = False: the band-wide decision alone (session 33's).
+    Since session 38 the band-wide figure leaves narrow lines out (:func:`~radiofm.dsp.iq_image.band_coefficient`:
+    spurs after the mixer diluted it), the filter solves the equations of each of :func:`measured_spans` together,
+    and the image height is judged over the quietest span's noise floor (:func:`image_height_db`)."""
+    w_band, irr = band_coefficient(*pair_statistics(x)) if LINE_FREE_CONSTANT else image_coefficient(x)
     w = w_band if irr < IQ_TRAINED_DB else 0j
     if not FIX_IMAGE_BANDS:
         return w, irr, None, None
-    h, power = image_filter(x, steps=1)
+    spans = measured_spans(x)
+    h, power = image_filter(x, steps=1, spans=spans)
     worst, best = visible_rejection_db(h, power)  # where an image shows (inf: nowhere)
     rejection = irr if math.isinf(worst) else worst
-    if not w and rejection < BALANCED_DB and carrier_peak_db(power) - rejection > IMAGE_SEEN_DB:
+    if not w and rejection < BALANCED_DB and image_height_db(x, power, rejection) > IMAGE_SEEN_DB:
         w = w_band
     varies = bool(w) and not math.isinf(worst) and best - worst > BAND_SPREAD_DB
     left, _ = visible_rejection_db(h, power, w)
     bound = IQ_TRAINED_DB if w else min(IQ_TRAINED_DB, irr - BAND_MARGIN_DB)
     if not varies and left >= bound and (left >= BALANCED_DB or strongest_image_db(h, power, w) <= IMAGE_SEEN_DB):
         return w, irr, None, None
-    taps = refine_filter(x, h, 2)  # = image_filter(x), from the first step already measured
+    taps = refine_filter(x, h, 2, spans=spans)  # = image_filter(x, spans=spans), from the first step at hand
     worst, best = visible_rejection_db(taps, power)
     return 0j, worst, taps, (worst, best)
+
+
+def measured_spans(x: np.ndarray) -> int:
+    """Into how many equal parts :func:`image_repair` cuts ``x`` (the samples of :func:`image_samples`): one per span
+    (``DETECT_SEGMENTS``) when each holds a whole segment of the pair statistics, else 1 (also with
+    ``SPREAD_SPANS`` off: session 37's measurement, every statistic over all of ``x``)."""
+    return DETECT_SEGMENTS if SPREAD_SPANS and len(x) >= DETECT_SEGMENTS * PAIR_NFFT else 1
+
+
+def image_height_db(x: np.ndarray, power: np.ndarray, rejection_db: float) -> float:
+    """How far (dB) the image of the strongest carrier in ``x`` would stand over the noise floor through a mixer of
+    ``rejection_db``: :func:`~radiofm.dsp.iq_image.carrier_peak_db` of ``power`` (the average over all of ``x``)
+    minus the rejection.
+
+    The noise floor is the lowest of ``DETECT_SEGMENTS`` equal parts of ``x``, each measured on its own
+    (:func:`~radiofm.dsp.iq_image.noise_floor`): carriers that fill the band for part of the time raise the floor of
+    the average over all, and hid strong carriers' images behind it (docs/RESULTS.md, session 38). The peak stays
+    the average's: a span's own peak also holds the fades and boosted sync blocks that the training's images had too.
+    At most ``frontend.MAX_RANGE_DB``: the analysis floors everything further under the strongest carrier with
+    noise, so an image that far down is never seen (a noise-free capture). With ``SPREAD_SPANS`` off, or fewer
+    samples, session 37's figure: ``power``'s own floor."""
+    if measured_spans(x) == 1:
+        return carrier_peak_db(power) - rejection_db
+    floor = min(noise_floor(q) for q in span_powers(x, DETECT_SEGMENTS))
+    return min(carrier_peak_db(power, floor), frontend.MAX_RANGE_DB) - rejection_db
 
 
 def clipped_share(x: np.ndarray, datatype: str) -> float | None:

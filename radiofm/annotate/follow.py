@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from radiofm.annotate.boxes import MIN_CONTRAST_DB
-from radiofm.annotate.clean import cleaned, detect_samples, receiver_repair
+from radiofm.annotate.clean import cleaned, measure_window, receiver_repair
 from radiofm.annotate.decide import MIN_SCORE, PHY_MAX_MS
 from radiofm.annotate.plan import IMAGE, plan_analysis
 from radiofm.annotate.result import AnnotateResult, annotations_of, finish
@@ -111,8 +111,8 @@ def follow_recording(
                                      batch_size=batch_size, block_frames=block_frames, seed=seed,
                                      max_picture_columns=max_picture_columns if picture else 0,
                                      phy=phy, phy_max_ms=phy_max_ms, min_score=min_score)  # fmt: skip
-        if an is not None and an.repair is None and (n >= detect_samples(rec.sample_rate_hz) or stop):
-            an.repair = receiver_repair(rec, nonfinite, n)  # the same first samples as a one-shot run reads
+        if an is not None and an.repair is None and (n >= measure_window(rec.sample_rate_hz) or stop):
+            an.repair = receiver_repair(rec, nonfinite, n)  # the same samples as a one-shot run reads
         if an is not None and an.repair is not None:
             src = cleaned(rec, an.repair)
             n_cols = _columns(an.plan, n)

@@ -37,7 +37,7 @@ class AnnotateResult:
     phy: dict | None = None  # the physical-layer stage's settings and cost (None: off)
     lines_hz: tuple[float, ...] = ()  # receiver lines removed before the analysis (Hz from the centre; annotate.clean)
     image_rejection_db: float | None = None  # a mixer imbalance undone: its measured image rejection (else None)
-    clipped: float | None = None  # share of I/Q values at the ADC's rails in the first ~17 ms (None: float data)
+    clipped: float | None = None  # share of I/Q values at the ADC's rails where the imbalance is measured (None: float)
     image_rejection_range_db: tuple[float, float] | None = None  # (worst, best) across the band: a filter undid it
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 
 import numpy as np
 import pytest
@@ -488,6 +489,68 @@ def test_an_in_range_imbalance_undone_when_its_images_stand_out(tmp_path):
     rep = clean.receiver_repair(open_recording(write_sigmf(tmp_path / "loud", mild, sample_rate_hz=FS)), "error")
     assert rep.image_rejection_db == pytest.approx(32.2, abs=0.5) and rep.image_coef != 0 and rep.image_taps is None
     assert clean.IQ_TRAINED_DB < rep.image_rejection_db
+
+
+def test_an_imbalance_measured_where_the_carriers_came_on_later(tmp_path, monkeypatch):
+    """A capture whose only carrier comes on 25 ms in (a receiver started before the transmitter), 60 dB over the
+    noise, through a 32.2 dB mixer: within what the model was trained with, but its image will stand ~28 dB over the
+    noise, so it is undone (the test above). The first 17 ms hold noise alone: the mixer measures the same there
+    (the noise passed through it too), but no carrier shows how high its images would stand. Measured on spans
+    spread over the capture, the imbalance is undone; on the first 17 ms alone (session 37) it was not."""
+    from radiofm.annotate import clean
+    from radiofm.synth.impairments import apply_iq_imbalance_
+
+    n = 300 * COL  # 47 ms
+    late = apply_iq_imbalance_(band_capture(FS, n, [carrier("NR", 5e6, 15e6, 160 * COL, 140 * COL)], snr_db=60.0),
+                               gain_db=0.3, phase_deg=2.0)  # fmt: skip
+    rec = open_recording(write_sigmf(tmp_path / "late", late, sample_rate_hz=FS))
+    spans = clean.image_spans(FS, n)
+    assert len(spans) == clean.DETECT_SEGMENTS and spans[0][0] == 0 and sum(spans[-1]) == n  # the whole capture
+    assert all(b[0] >= a[0] + a[1] for a, b in zip(spans, spans[1:]))  # apart, in order
+    rep = clean.receiver_repair(rec, "error")
+    assert rep.image_fixed and rep.image_rejection_db == pytest.approx(32.2, abs=0.5)  # the constant or the filter
+    monkeypatch.setattr(clean, "SPREAD_SPANS", False)
+    assert clean.image_spans(FS, n) == [(0, clean.detect_samples(FS))]
+    first = clean.receiver_repair(rec, "error")
+    assert first.image_rejection_db == pytest.approx(32.2, abs=1.0) and not first.image_fixed
+
+
+def test_an_image_judged_over_the_noise_not_over_a_carrier_on_half_the_time(monkeypatch):
+    """A 32.2 dB mixer (within the training's range) under a carrier 45 dB over the noise: its image stands ~13 dB
+    over the noise, so it is undone. For half the capture a carrier 30 dB over the noise fills the band: the average
+    over the whole capture puts the floor 27 dB up and the image under it (session 37 left the mixer alone); the
+    floor of the quietest span is the noise's."""
+    from radiofm.annotate import clean
+    from radiofm.synth.impairments import apply_iq_imbalance_
+
+    rng = np.random.default_rng(5)
+    n = clean.DETECT_SEGMENTS * 61440
+    noise = (rng.standard_normal(2 * n, dtype=np.float32) * np.float32(math.sqrt(0.5))).view(np.complex64)
+    f = np.fft.fftfreq(n)
+    strong = np.fft.ifft(np.fft.fft(rng.standard_normal(n) + 1j * rng.standard_normal(n)) * ((f > 0.05) & (f < 0.10)))
+    filler = (rng.standard_normal(2 * n, dtype=np.float32) * np.float32(math.sqrt(0.5e3))).view(np.complex64)
+    filler[: n // 2] = 0
+    x = apply_iq_imbalance_((noise + strong * 10 ** (45 / 20) + filler).astype(np.complex64), gain_db=0.3,
+                            phase_deg=2.0)  # fmt: skip
+    w, irr, taps, _ = clean.image_repair(x)
+    assert irr == pytest.approx(32.2, abs=0.5) and (w != 0 or taps is not None)
+    monkeypatch.setattr(clean, "SPREAD_SPANS", False)
+    w, irr, taps, _ = clean.image_repair(x)
+    assert w == 0 and taps is None
+
+
+def test_the_imbalance_spans_spread_over_the_first_second_only():
+    """A long recording is measured over its first REPAIR_WINDOW_S (a --follow run waits for that much); a short one
+    that leaves no room between spans is read in one piece."""
+    from radiofm.annotate import clean
+
+    window = clean.measure_window(FS)
+    assert window == round(clean.REPAIR_WINDOW_S * FS) > clean.detect_samples(FS)
+    for n in (window, 10 * window):
+        spans = clean.image_spans(FS, n)
+        assert len(spans) == clean.DETECT_SEGMENTS and sum(spans[-1]) == window
+    short = clean.DETECT_SEGMENTS * clean.line_fft_size(FS)
+    assert clean.image_spans(FS, short) == [(0, short)] and clean.image_spans(FS, 1000) == [(0, 1000)]
 
 
 @pytest.mark.parametrize("datatype", ["ci8", "cu8", "ci16_le", "ci32_le"])

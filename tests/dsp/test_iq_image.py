@@ -10,13 +10,16 @@ import pytest
 from radiofm.dsp.iq_image import (
     CHUNK,
     PAIR_NFFT,
+    band_coefficient,
     carrier_peak_db,
     fir_response,
     image_coefficient,
     image_filter,
+    noise_floor,
     pair_statistics,
     remove_image_,
     remove_image_fir,
+    span_powers,
     strongest_image_db,
     visible_rejection_db,
 )
@@ -109,6 +112,35 @@ def test_a_frequency_dependent_imbalance_is_measured_and_its_images_removed():
     assert worst == pytest.approx(truth.min(), abs=1.5) and best == pytest.approx(truth.max(), abs=1.5)
 
 
+def test_spans_solved_together_tell_a_mirror_pair_apart():
+    """A carrier at +0.30..+0.42 and another on its mirror for the first half of the capture only: averaged over the
+    whole capture, the pair's statistics blend the half where H(k) and H(-k) cannot be told apart with the half where
+    they can, and the filter leaves 1.7 dB of image in the second half; the 16 spans' equations solved together
+    leave what the noise allows. A carrier with an empty mirror is served alike by both."""
+    rng = np.random.default_rng(0)
+    n = 1 << 20
+    x = (rng.standard_normal(2 * n, dtype=np.float32) * np.float32(math.sqrt(0.5))).view(np.complex64)
+    f = np.fft.fftfreq(n)
+
+    def carrier(lo, hi):  # 28 dB over the noise per bin
+        return np.fft.ifft(
+            np.fft.fft(rng.standard_normal(n) + 1j * rng.standard_normal(n)) * ((f > lo) & (f < hi)) * 10**1.25
+        )
+
+    b = carrier(-0.42, -0.30)
+    b[n // 2 :] = 0
+    x = (x + carrier(0.30, 0.42) + carrier(-0.20, -0.12) + b).astype(np.complex64)
+    y = apply_iq_skew_(x.copy(), **SKEW)
+    half = n // 2
+    left = {}
+    for spans in (1, 16):
+        z = remove_image_fir(y, image_filter(y, spans=spans)[0])
+        left[spans] = band_db(z[half:], -0.42, -0.30) - band_db(x[half:], -0.42, -0.30)
+        assert band_db(z, 0.12, 0.20) - band_db(x, 0.12, 0.20) < 0.3
+    assert band_db(y[half:], -0.42, -0.30) - band_db(x[half:], -0.42, -0.30) > 7.0  # the image before
+    assert left[16] < 0.35 and left[1] > 1.0
+
+
 def test_a_constant_imbalance_measures_flat_and_a_balanced_one_as_none():
     x = two_sided(seed=4)
     y = apply_iq_imbalance_(x.copy(), gain_db=1.5, phase_deg=6.0)
@@ -161,6 +193,43 @@ def test_spurs_after_the_mixer_do_not_bend_the_filter():
     h, p = image_filter(y, steps=1)
     worst, best = visible_rejection_db(h, p)
     assert worst == pytest.approx(19.9, abs=0.5) and best == pytest.approx(19.9, abs=0.7)
+
+
+def test_the_band_wide_constant_leaves_spurs_out():
+    """Four spurs after a 19.9 dB mixer hold most of the capture's power outside its carriers: the time-domain
+    figure reads the mixer far better than it is, the same figure from the pair statistics with their bins left out
+    reads it right. Without spurs the two agree."""
+    x = two_sided(seed=7)
+    y = apply_iq_imbalance_(x.copy(), gain_db=1.5, phase_deg=6.0)
+    w0, plain = image_coefficient(y)
+    w1, fd = band_coefficient(*pair_statistics(y))
+    assert plain == pytest.approx(19.93, abs=0.3) and fd == pytest.approx(plain, abs=0.2) and abs(w1 - w0) < 3e-3
+    t = np.arange(len(y))
+    for f in (-0.0199, -0.0313, 0.2464, -0.2462):  # together twice the carriers' power
+        y += (math.sqrt(30.0) * np.exp(2j * np.pi * f * t)).astype(np.complex64)
+    assert image_coefficient(y)[1] > 23.0
+    assert band_coefficient(*pair_statistics(y))[1] == pytest.approx(19.93, abs=0.3)
+    assert band_coefficient(np.zeros(PAIR_NFFT, complex), np.zeros(PAIR_NFFT)) == (0j, math.inf)
+
+
+def test_the_noise_floor_from_the_quietest_span():
+    """A carrier that fills the whole band half of the time raises the floor of the average over all to its own
+    level; the span by span floors keep the noise's. The peak over a given floor is the peak over that floor."""
+    rng = np.random.default_rng(3)
+    n = 16 * 8 * PAIR_NFFT
+    x = (rng.standard_normal(2 * n, dtype=np.float32) * np.float32(math.sqrt(0.5))).view(np.complex64)
+    x[n // 2 :] *= np.float32(10.0)  # the second half: a band-filling carrier 20 dB over the noise
+    parts = span_powers(x, 16)
+    assert parts.shape == (16, PAIR_NFFT)
+    # equal parts: their mean is the whole's (but at DC, where each part's own mean is removed)
+    np.testing.assert_allclose(parts.mean(0)[3:-2], pair_statistics(x)[1][3:-2], rtol=1e-4)
+    _, p = pair_statistics(x)
+    floors = [noise_floor(q) for q in parts]
+    quiet = noise_floor(pair_statistics(x[: n // 2])[1])  # the noise's floor (the lowest of 8 spans: a bit under)
+    assert 0 < 10 * np.log10(quiet / min(floors)) < 1.0
+    assert 10 * np.log10(noise_floor(p) / quiet) == pytest.approx(17.0, abs=0.5)  # (1 + 100) / 2 over 1
+    assert 10 * np.log10(max(floors) / min(floors)) == pytest.approx(20.0, abs=0.5)
+    assert carrier_peak_db(p, quiet) == pytest.approx(carrier_peak_db(p) + 17.0, abs=0.5)
 
 
 def test_the_strongest_image_over_the_noise():

@@ -62,6 +62,7 @@ from radiofm.dsp.iq_image import (
     remove_image_,
     remove_image_fir,
     span_powers,
+    span_statistics,
     strongest_image_db,
     visible_rejection_db,
 )
@@ -224,10 +225,12 @@ def image_repair(x: np.ndarray) -> tuple[complex, float, np.ndarray | None, tupl
     if not FIX_IMAGE_BANDS:
         return w, irr, None, None
     spans = measured_spans(x)
-    h, power = image_filter(x, steps=1, spans=spans)
+    stats = pair_statistics(x) if spans == 1 else span_statistics(x, spans)
+    h, power = image_filter(x, steps=1, spans=spans, stats=stats)
     worst, best = visible_rejection_db(h, power)  # where an image shows (inf: nowhere)
     rejection = irr if math.isinf(worst) else worst
-    if not w and rejection < BALANCED_DB and image_height_db(x, power, rejection) > IMAGE_SEEN_DB:
+    height = image_height_db(x, power, rejection, stats[1] if spans > 1 else None)
+    if not w and rejection < BALANCED_DB and height > IMAGE_SEEN_DB:
         w = w_band
     varies = bool(w) and not math.isinf(worst) and best - worst > BAND_SPREAD_DB
     left, _ = visible_rejection_db(h, power, w)
@@ -246,7 +249,7 @@ def measured_spans(x: np.ndarray) -> int:
     return DETECT_SEGMENTS if SPREAD_SPANS and len(x) >= DETECT_SEGMENTS * PAIR_NFFT else 1
 
 
-def image_height_db(x: np.ndarray, power: np.ndarray, rejection_db: float) -> float:
+def image_height_db(x: np.ndarray, power: np.ndarray, rejection_db: float, parts: np.ndarray | None = None) -> float:
     """How far (dB) the image of the strongest carrier in ``x`` would stand over the noise floor through a mixer of
     ``rejection_db``: :func:`~radiofm.dsp.iq_image.carrier_peak_db` of ``power`` (the average over all of ``x``)
     minus the rejection.
@@ -257,10 +260,12 @@ def image_height_db(x: np.ndarray, power: np.ndarray, rejection_db: float) -> fl
     the average's: a span's own peak also holds the fades and boosted sync blocks that the training's images had too.
     At most ``frontend.MAX_RANGE_DB``: the analysis floors everything further under the strongest carrier with
     noise, so an image that far down is never seen (a noise-free capture). With ``SPREAD_SPANS`` off, or fewer
-    samples, session 37's figure: ``power``'s own floor."""
+    samples, session 37's figure: ``power``'s own floor. ``parts``: the parts' powers
+    (:func:`~radiofm.dsp.iq_image.span_powers` of ``x``), when already at hand."""
     if measured_spans(x) == 1:
         return carrier_peak_db(power) - rejection_db
-    floor = min(noise_floor(q) for q in span_powers(x, DETECT_SEGMENTS))
+    parts = span_powers(x, DETECT_SEGMENTS) if parts is None else parts
+    floor = min(noise_floor(q) for q in parts)
     return min(carrier_peak_db(power, floor), frontend.MAX_RANGE_DB) - rejection_db
 
 

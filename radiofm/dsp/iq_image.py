@@ -230,13 +230,16 @@ def strongest_image_db(h: np.ndarray, p: np.ndarray, flat: complex = 0j) -> floa
 
 
 def image_filter(
-    x: np.ndarray, taps: int = FIR_TAPS, *, steps: int = 3, nfft: int = PAIR_NFFT, spans: int = 1
+    x: np.ndarray, taps: int = FIR_TAPS, *, steps: int = 3, nfft: int = PAIR_NFFT, spans: int = 1, stats=None
 ) -> tuple[np.ndarray, np.ndarray]:
     """(h, P): the taps of z = y - h * conj(y) (n = -L..L, complex128) that make ``x`` proper bin by bin, and the
     power per bin of ``x`` (for :func:`visible_rejection_db`). ``steps`` - 1 re-measurements of what the
     compensator leaves refine the first solution (its error is second order in the imbalance). ``spans`` > 1: the
-    statistics of that many equal parts of ``x`` (:func:`span_statistics`), solved together."""
-    c, p = pair_statistics(x, nfft) if spans == 1 else span_statistics(x, spans, nfft)
+    statistics of that many equal parts of ``x`` (:func:`span_statistics`), solved together. ``stats``: those
+    statistics of ``x`` ((C, P) of :func:`pair_statistics` or :func:`span_statistics`), when already at hand."""
+    if stats is None:
+        stats = pair_statistics(x, nfft) if spans == 1 else span_statistics(x, spans, nfft)
+    c, p = stats
     power = p if spans == 1 else p.mean(0)
     if not power.any():
         return np.zeros(taps, complex), power

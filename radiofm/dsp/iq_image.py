@@ -43,7 +43,7 @@ def band_coefficient(c: np.ndarray, p: np.ndarray) -> tuple[complex, float]:
     """:func:`image_coefficient` from the pair statistics of :func:`pair_statistics`, the bins of narrow lines and
     their mirrors left out (:func:`line_bins`): Σ C(k) / Σ P(k) is the (windowed) E[y²] / E[|y|²]. A spur or LO
     leakage added after the mixer has no image; in the time-domain figure its power dilutes the imbalance (a 19.9 dB
-    mixer with four spurs 30 dB over the noise measured 21-24 dB)."""
+    mixer with four spurs after it measured 21-24 dB, and 38-43 dB on some captures; docs/RESULTS.md, session 38)."""
     lines = line_bins(p)
     keep = ~(lines | lines[(-np.arange(len(p))) % len(p)])
     total = float(p[keep].sum())

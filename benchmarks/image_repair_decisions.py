@@ -41,7 +41,7 @@ def measure(path: Path) -> dict:
     rec = open_recording(path)
     x = clean.image_samples(rec, "repair")
     w, irr, taps, _ = clean.image_repair(x)
-    _, band = iq_image.image_coefficient(x)
+    _, band = clean.band_imbalance(x)  # the band-wide figure the decision uses
     h, power = iq_image.image_filter(x, steps=1, spans=clean.measured_spans(x))
     seen, _ = iq_image.visible_rejection_db(h, power)
     rejection = band if math.isinf(seen) else seen

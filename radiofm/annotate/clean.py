@@ -220,12 +220,13 @@ def image_repair(x: np.ndarray) -> tuple[complex, float, np.ndarray | None, tupl
     Since session 38 the band-wide figure leaves narrow lines out (:func:`~radiofm.dsp.iq_image.band_coefficient`:
     spurs after the mixer diluted it), the filter solves the equations of each of :func:`measured_spans` together,
     and the image height is judged over the quietest span's noise floor (:func:`image_height_db`)."""
-    w_band, irr = band_coefficient(*pair_statistics(x)) if LINE_FREE_CONSTANT else image_coefficient(x)
+    spans = measured_spans(x)
+    whole = pair_statistics(x) if LINE_FREE_CONSTANT or spans == 1 else None
+    w_band, irr = band_imbalance(x, whole)
     w = w_band if irr < IQ_TRAINED_DB else 0j
     if not FIX_IMAGE_BANDS:
         return w, irr, None, None
-    spans = measured_spans(x)
-    stats = pair_statistics(x) if spans == 1 else span_statistics(x, spans)
+    stats = whole if spans == 1 else span_statistics(x, spans)
     h, power = image_filter(x, steps=1, spans=spans, stats=stats)
     worst, best = visible_rejection_db(h, power)  # where an image shows (inf: nowhere)
     rejection = irr if math.isinf(worst) else worst
@@ -240,6 +241,15 @@ def image_repair(x: np.ndarray) -> tuple[complex, float, np.ndarray | None, tupl
     taps = refine_filter(x, h, 2, spans=spans)  # = image_filter(x, spans=spans), from the first step at hand
     worst, best = visible_rejection_db(taps, power)
     return 0j, worst, taps, (worst, best)
+
+
+def band_imbalance(x: np.ndarray, stats: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[complex, float]:
+    """(w, image rejection in dB) of the mixer over the whole band, as :func:`image_repair` first judges it:
+    :func:`~radiofm.dsp.iq_image.band_coefficient` of ``x``'s pair statistics (``stats``, when at hand), narrow
+    lines left out; with ``LINE_FREE_CONSTANT`` off, session 37's :func:`~radiofm.dsp.iq_image.image_coefficient`."""
+    if not LINE_FREE_CONSTANT:
+        return image_coefficient(x)
+    return band_coefficient(*(pair_statistics(x) if stats is None else stats))
 
 
 def measured_spans(x: np.ndarray) -> int:

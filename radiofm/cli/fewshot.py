@@ -55,6 +55,12 @@ def add_parser(sub) -> None:
     )
     t.add_argument("--learn-filter-bank", action="store_true", help="train the DFT-initialised filter bank too")
     t.add_argument(
+        "--filter-bank-lr-scale",
+        type=_args.positive_float,
+        default=1.0,
+        help="with --learn-filter-bank: the bank's learning rate as a share of --lr (default 1)",
+    )
+    t.add_argument(
         "--skip",
         type=_args.positive_int,
         default=None,
@@ -153,6 +159,7 @@ def _run_train(args: argparse.Namespace) -> int:
         device=args.device,
         progress=not args.no_progress,
         train_filter_bank=args.learn_filter_bank,
+        filter_bank_lr_scale=args.filter_bank_lr_scale,
     )
     r = train_protonet(cfg, args.out, resume=args.resume, log=_args.say)
     final = r["final"] or {}

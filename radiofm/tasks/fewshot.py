@@ -233,6 +233,7 @@ class ProtoTrainConfig:
     classes: tuple[float, ...] | None = None  # train only on these classes (ProtoAoA: the seen angles)
     episode: EpisodeConfig = field(default_factory=EpisodeConfig)  # N_B, n_S, n_Q
     train_filter_bank: bool = False  # learn the DFT-initialised filter bank (False: a fixed STFT front end)
+    filter_bank_lr_scale: float = 1.0  # learned bank: its learning rate as a share of lr (RESULTS, session 39)
     episodes: int = 3000  # training episodes (= optimiser steps)
     lr: float = 1e-3  # peak learning rate (AdamW, warm-up then cosine)
     weight_decay: float = 1e-4  # AdamW weight decay
@@ -264,8 +265,10 @@ def train_protonet(cfg: ProtoTrainConfig, out: str | Path, *, resume: bool = Fal
     Returns {"run": out, "final": last log record, "front_end", "n_classes", "frames"}.
     """
     from radiofm.models import create_model
-    from radiofm.train import TrainConfig, fit, seeded
+    from radiofm.train import TrainConfig, fit, param_groups, seeded
 
+    if not 0 < cfg.filter_bank_lr_scale < float("inf"):
+        raise ConfigError(f"filter_bank_lr_scale must be a positive number, got {cfg.filter_bank_lr_scale!r}")
     data, labels, train_idx, test_idx = load_training_frames(cfg)
     classes = None
     if cfg.classes is not None:
@@ -302,6 +305,7 @@ def train_protonet(cfg: ProtoTrainConfig, out: str | Path, *, resume: bool = Fal
         save_every_steps=cfg.save_every_steps,
     )
     extra = {"model_name": cfg.model, "fewshot": run_record(cfg, data, labels)}
+    groups = param_groups(model, cfg.weight_decay, lr_scales={"filters.weight": cfg.filter_bank_lr_scale})
     record = fit(
         model,
         task,
@@ -310,6 +314,7 @@ def train_protonet(cfg: ProtoTrainConfig, out: str | Path, *, resume: bool = Fal
         out_dir=out,
         extra=extra,
         resume=resume,
+        groups=groups,
         collate_fn=episode_collate,
         run_info={"command": "fewshot train"},
         log=log,

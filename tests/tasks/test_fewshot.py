@@ -155,6 +155,31 @@ def test_network_separates_two_trivial_classes(tmp_path):
     assert rep["setting"] == "ttsa" and rep["accuracy"]["3"] > 0.9 and rep["n_way"] == 2
 
 
+def test_filter_bank_learning_rate_scale(tmp_path):
+    """A learned bank moves from its DFT start in proportion to its lr share; a fixed one does not move."""
+    from radiofm.models.protonet import dft_filter_bank
+
+    data = _two_class_folder(tmp_path)
+    start = dft_filter_bank(16, 32)  # the protobeam-tiny preset's bank
+
+    def moved(name, **over):
+        cfg = ProtoTrainConfig(
+            data=str(data), front_end="tx-ant-0", model="protobeam-tiny", episodes=6, episode=EpisodeConfig(2, 2, 2),
+            lr=1e-3, warmup_fraction=0.0, progress=False, save_every_steps=0, **over,
+        )  # fmt: skip
+        train_protonet(cfg, tmp_path / name)
+        model, _ = load_protonet_run(tmp_path / name)
+        assert model.filters.weight.shape == start.shape
+        return float((model.filters.weight.detach() - start).abs().max())
+
+    full = moved("full", train_filter_bank=True)
+    slow = moved("slow", train_filter_bank=True, filter_bank_lr_scale=0.01)
+    assert moved("fixed") == 0.0
+    assert full > 1e-4 and 0 < slow < 0.05 * full
+    with pytest.raises(ConfigError, match="filter_bank_lr_scale"):
+        moved("bad", train_filter_bank=True, filter_bank_lr_scale=0.0)
+
+
 @pytest.fixture(scope="module")
 def beam_run(beam_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "pb"

@@ -11,7 +11,7 @@ H = 64
 F = row_freqs_hz(H, 256)
 
 
-def _carrier(kind, row0, row1, traffic, start=0, count=FRAME_SAMPLES):
+def _carrier(kind, row0, row1, traffic, start=0, count=FRAME_SAMPLES, scs_hz=15e3):
     """A carrier whose occupied band covers exactly rows row0..row1-1 of a 64-row image."""
     step = F[1] - F[0]
     return {
@@ -22,6 +22,7 @@ def _carrier(kind, row0, row1, traffic, start=0, count=FRAME_SAMPLES):
         "sample_count": count,
         "traffic": traffic,
         "snr_db": 10.0,
+        "scs_hz": scs_hz,
     }
 
 
@@ -93,3 +94,20 @@ def test_tally_report_per_regime_and_class():
     assert full["carriers"] == 2 and full["carrier_accuracy"] == 0.5 and full["pixel_accuracy"] == 0.5
     assert set(full["per_class"]) == {"LTE"} and full["freq_iou_mean"] == 1.0
     assert [r["frame"] for r in cl["records"]] == [0, 0, 1, 1]
+    assert cl["per_numerology"]["NR 15 kHz"]["carrier_accuracy"] == 1.0
+    assert cl["per_numerology"]["LTE 15 kHz"]["carriers"] == 2
+
+
+def test_tally_report_per_numerology():
+    tally = sc.CarrierTally(fft_size=256)
+    nr15, nr30 = _carrier("NR", 5, 25, "full"), _carrier("NR", 35, 55, "full", scs_hz=30e3)
+    pred = np.zeros((H, H), int)
+    pred[5:25], pred[35:55] = 2, 1  # the 15 kHz NR carrier called LTE, the 30 kHz one right
+    tally.add(_probs(pred)[None], [[nr15, nr30]])
+    per = tally.report()["carrier_level"]["per_numerology"]
+    assert list(per) == ["NR 15 kHz", "NR 30 kHz"]
+    assert per["NR 15 kHz"]["carrier_accuracy"] == 0.0 and per["NR 30 kHz"]["carrier_accuracy"] == 1.0
+    del nr15["scs_hz"], nr30["scs_hz"]  # a manifest without numerologies: no block entries
+    tally = sc.CarrierTally(fft_size=256)
+    tally.add(_probs(pred)[None], [[nr15, nr30]])
+    assert tally.report()["carrier_level"]["per_numerology"] == {}

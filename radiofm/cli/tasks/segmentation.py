@@ -111,3 +111,9 @@ def print_report(report: dict) -> None:
                 f"{regime:>8} {c:>6} {r['carriers']:>4} {f(r['carrier_accuracy'])} {f(r['pixel_accuracy'])} "
                 f"{f(r['freq_iou_mean'])}"
             )
+    numerologies = cl.get("per_numerology") or {}
+    if len(numerologies) > 1:
+        print(
+            "by numerology: "
+            + "; ".join(f"{k} {f(r['carrier_accuracy']).strip()} (n {r['carriers']})" for k, r in numerologies.items())
+        )

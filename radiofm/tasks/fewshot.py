@@ -269,6 +269,10 @@ def train_protonet(cfg: ProtoTrainConfig, out: str | Path, *, resume: bool = Fal
 
     if not 0 < cfg.filter_bank_lr_scale < float("inf"):
         raise ConfigError(f"filter_bank_lr_scale must be a positive number, got {cfg.filter_bank_lr_scale!r}")
+    if cfg.filter_bank_lr_scale != 1.0 and not cfg.train_filter_bank:
+        raise ConfigError(
+            "filter_bank_lr_scale applies to a learned filter bank (train_filter_bank / --learn-filter-bank)"
+        )
     data, labels, train_idx, test_idx = load_training_frames(cfg)
     classes = None
     if cfg.classes is not None:

@@ -209,3 +209,14 @@ def test_classify(run, tmp_path, capsys):
     (support / "high" / "b.sigmf-data").write_bytes((support / "high" / "a.sigmf-data").read_bytes())
     assert main(["fewshot", "classify", "--encoder", str(run), "--support", str(support), "--query", str(q)]) == 2
     assert "holds one class ('high')" in _error_line(capsys)
+
+
+def test_train_filter_bank_lr_scale(beam_data, tmp_path, capsys):
+    argv = ["fewshot", "train", "--data", str(beam_data), "--front-end", "tx-ant-0", "--out", str(tmp_path / "r"),
+            "--model", "protobeam-tiny", "--episodes", "2", "--n-way", "3", "--n-support", "2", "--n-query", "2",
+            "--no-progress", "--filter-bank-lr-scale", "0.01"]  # fmt: skip
+    assert main(argv) == 2
+    assert "applies to a learned filter bank" in _error_line(capsys)
+    assert not (tmp_path / "r").exists()
+    assert main([*argv, "--learn-filter-bank"]) == 0
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["extra"]["fewshot"]["filter_bank_lr_scale"] == 0.01

@@ -178,6 +178,8 @@ def test_filter_bank_learning_rate_scale(tmp_path):
     assert full > 1e-4 and 0 < slow < 0.05 * full
     with pytest.raises(ConfigError, match="filter_bank_lr_scale"):
         moved("bad", train_filter_bank=True, filter_bank_lr_scale=0.0)
+    with pytest.raises(ConfigError, match="learned filter bank"):
+        moved("ignored", filter_bank_lr_scale=0.1)
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,8 @@
 """Few-shot classification from three embeddings, on the same k shots: the MAE foundation-model encoder's
 prototypes, the episodic ProtoBeam network's prototypes, and a supervised linear head on the MAE features;
-plus prototypes of the untrained log-spectrum as a no-learning reference.
+plus prototypes of the untrained log-spectrum as a no-learning reference. Every embedding's prototypes are scored
+plain and with every dimension standardised by the support set's statistics (the comparison ProtoBeam trains
+for since session 22, ``norm="support"``).
 
 Two tasks:
 
@@ -58,10 +60,10 @@ def linear_head_accuracies(emb: np.ndarray, labels: np.ndarray, k: int, cfg: Few
 
 def compare(embeddings: dict[str, np.ndarray], labels: np.ndarray, cfg: FewShotEvalConfig, head_on: str) -> dict:
     classes, idx = np.unique(labels, return_inverse=True)
-    out = {
-        name: summarise({k: episode_accuracies(e, idx, k, cfg, norm=None) for k in cfg.shots})
-        for name, e in embeddings.items()
-    }
+    out = {}
+    for name, e in embeddings.items():  # plain prototypes, and with the support set's standardisation (session 22)
+        for norm, suffix in ((None, ""), ("support", ", support-standardised")):
+            out[name + suffix] = summarise({k: episode_accuracies(e, idx, k, cfg, norm=norm) for k in cfg.shots})
     out[f"linear head on {head_on}"] = summarise(
         {k: linear_head_accuracies(embeddings[head_on], idx, k, cfg) for k in cfg.shots}
     )

@@ -152,7 +152,8 @@ def _summary(records: list[dict]) -> dict:
 
 
 def numerology(record: dict) -> str | None:
-    """ "NR 15 kHz", "NR 30 kHz", "LTE 15 kHz", ... for a carrier record with its subcarrier spacing, else None."""
+    """A carrier record's standard and subcarrier spacing ("NR 15 kHz", "NR 30 kHz", "LTE 15 kHz", ...), or None
+    when the record has no spacing."""
     scs = record.get("scs_hz")
     return None if scs is None else f"{record['type']} {scs / 1e3:g} kHz"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import re
 from pathlib import Path
 
 from _common import print_table, write_results
@@ -21,6 +22,19 @@ def cp_numerology(evidence: dict) -> str:
     """What the CP correlation showed, from the evidence's reasons: "30", "15" (kHz) or "?"."""
     items = " | ".join(evidence.get("items", []))
     return "30" if "shows 30 kHz" in items else "15" if "shows 15 kHz" in items else "?"
+
+
+def cp_rhos(evidence: dict) -> dict[str, float | None]:
+    """The CP correlations at 15 and 30 kHz as the evidence's reasons print them (None where not printed)."""
+    items = " | ".join(evidence.get("items", []))
+    out: dict[str, float | None] = {"rho_15k": None, "rho_30k": None}
+    if m := re.search(r"CP rho ([0-9.]+) at 15 kHz, ([0-9.]+) at 30 kHz", items):
+        out = {"rho_15k": float(m[1]), "rho_30k": float(m[2])}
+    elif m := re.search(r"shows 30 kHz subcarriers \(rho ([0-9.]+) vs ([0-9.]+) at 15 kHz\)", items):
+        out = {"rho_15k": float(m[2]), "rho_30k": float(m[1])}
+    elif m := re.search(r"shows 15 kHz subcarriers \(rho ([0-9.]+)\)", items):
+        out["rho_15k"] = float(m[1])
+    return out
 
 
 def main() -> None:
@@ -54,6 +68,7 @@ def main() -> None:
                         "label": a.label,
                         "decision": extra.get("radiofm:decision"),
                         "cp_khz": cp_numerology(extra.get("radiofm:evidence") or {}),
+                        **cp_rhos(extra.get("radiofm:evidence") or {}),
                         "truth": truth[best][2] if best is not None else "none",
                         "scores": extra.get("radiofm:scores"),
                     }

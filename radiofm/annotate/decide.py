@@ -29,8 +29,12 @@ count (``band_complete=False``; an LTE carrier cut so that its PSS lies outside 
    alone do not override the spectrogram: both assume the box's edges are the carrier's, and a box the model
    cut short moves the supposed DC (an LTE carrier whose box missed 1.3 MHz read "no DC null": NR);
 2. both standards' cells found on one carrier (spectrum sharing, or two carriers the model merged): unknown;
-3. else the spectrogram decides when its larger pooled score is >= ``min_score`` (default 0.75);
-4. else unknown. An "unknown" annotation still carries both scores, so a user can apply another threshold.
+3. no OFDM clock of either numerology at all (the CP correlation under ``CP_RHO_CLEAR`` at 15 and at 30 kHz, as
+   for Wi-Fi, Bluetooth or a DSSS signal): unknown ("no OFDM"). The model knows only noise, NR and LTE, so it
+   calls any wideband signal one of the two; on the ISM corpus it labelled Wi-Fi and Bluetooth NR 32 times
+   (docs/RESULTS.md, session 39);
+4. else the spectrogram decides when its larger pooled score is >= ``min_score`` (default 0.75);
+5. else unknown. An "unknown" annotation still carries both scores, so a user can apply another threshold.
 
 Non-decisive physical-layer evidence does not vote: on its own it is mostly the occupied bandwidth (never more
 than +-2, and a carrier narrower than its channel matches the other standard's table) or a shallow DC null.
@@ -167,6 +171,9 @@ def decide(scores: dict, evidence: dict | None, *, min_score: float = MIN_SCORE)
             return evidence["label"], "phy"
         if evidence.get("both_cells"):
             return "unknown", "both cells"
+        rho = evidence.get("cp_rho")
+        if rho is not None and not evidence["sync"] and max(rho.values()) < CP_RHO_CLEAR:
+            return "unknown", "no OFDM"
     top = max(LABELS, key=lambda k: scores[k])
     return (top, "spectrogram") if scores[top] >= min_score else ("unknown", "undecided")
 
@@ -182,6 +189,7 @@ def summarise_evidence(ev: dict, *, centre_hz: float, span_ms: float) -> dict:
         "pci": ev["pci"],
         "both_cells": lte.get("pci") is not None and nr.get("pci") is not None,
         "sync": bool(lte.get("detected") or nr.get("detected") or _scs30(ev["cp"])),
+        "cp_rho": {"15k": round(float(ev["cp"]["rho_15k"]), 3), "30k": round(float(ev["cp"]["rho_30k"]), 3)},
         "span_ms": round(span_ms, 2),
         "occupied_hz": [round(edges["lower_hz"] + centre_hz), round(edges["upper_hz"] + centre_hz)],
         "edges_confident": bool(edges.get("confident") and all(edges["confident"].values())),

@@ -115,11 +115,16 @@ def test_decide_rule():
     assert decide.decide(even, None) == ("unknown", "undecided")
     assert decide.decide(lean, {**phy_none, "both_cells": True}) == ("unknown", "both cells")
     assert decide.decide(even, None, min_score=0.5) == ("NR", "spectrogram")
+    # no OFDM clock at either numerology (Wi-Fi, Bluetooth, band-limited noise): the model's NR/LTE vote is void
+    flat = {**phy_none, "cp_rho": {"15k": 0.04, "30k": 0.06}}
+    assert decide.decide(lean, flat) == ("unknown", "no OFDM")
+    assert decide.decide(lean, {**flat, "cp_rho": {"15k": 0.04, "30k": 0.4}}) == ("NR", "spectrogram")
+    assert decide.decide(lean, {**phy_lte, "cp_rho": {"15k": 0.04, "30k": 0.06}}) == ("LTE", "phy")  # sync first
 
 
 def test_unknown_when_both_are_ambiguous(tmp_path):
-    """Band-limited noise (no OFDM: the physical layer cannot tell) and a model torn 0.45/0.45: "unknown", with
-    the scores, through the SigMF writer, the reader and the overlay."""
+    """Band-limited noise (no OFDM: the physical layer cannot tell, and the "no OFDM" rule voids the model's vote)
+    and a model torn 0.45/0.45: "unknown", with the scores, through the SigMF writer, the reader and the overlay."""
     from tests.annotate.test_annotate import band_capture, carrier
 
     n = int(0.04 * FS)
@@ -133,7 +138,8 @@ def test_unknown_when_both_are_ambiguous(tmp_path):
     assert [a.label for a in res.annotations] == ["unknown"]
     a = res.annotations[0]
     assert a.extra["radiofm:scores"] == {"NR": 0.5, "LTE": 0.5}
-    assert a.extra["radiofm:decision"] == "undecided"
+    assert a.extra["radiofm:decision"] == "no OFDM"
+    assert max(a.extra["radiofm:evidence"]["cp_rho"].values()) < 0.15
     assert a.extra["radiofm:evidence"]["label"] == "unknown" and "radiofm:pci" not in a.extra
     paths = A.write_annotated(rec, res, tmp_path / "out")
     back = open_recording(paths["meta"])

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import re
 from pathlib import Path
 
 from _common import print_table, write_results
@@ -25,16 +24,9 @@ def cp_numerology(evidence: dict) -> str:
 
 
 def cp_rhos(evidence: dict) -> dict[str, float | None]:
-    """The CP correlations at 15 and 30 kHz as the evidence's reasons print them (None where not printed)."""
-    items = " | ".join(evidence.get("items", []))
-    out: dict[str, float | None] = {"rho_15k": None, "rho_30k": None}
-    if m := re.search(r"CP rho ([0-9.]+) at 15 kHz, ([0-9.]+) at 30 kHz", items):
-        out = {"rho_15k": float(m[1]), "rho_30k": float(m[2])}
-    elif m := re.search(r"shows 30 kHz subcarriers \(rho ([0-9.]+) vs ([0-9.]+) at 15 kHz\)", items):
-        out = {"rho_15k": float(m[2]), "rho_30k": float(m[1])}
-    elif m := re.search(r"shows 15 kHz subcarriers \(rho ([0-9.]+)\)", items):
-        out["rho_15k"] = float(m[1])
-    return out
+    """The CP correlations at 15 and 30 kHz that the evidence carries (``cp_rho``; None for a cell stage's)."""
+    rho = evidence.get("cp_rho") or {}
+    return {"rho_15k": rho.get("15k"), "rho_30k": rho.get("30k")}
 
 
 def main() -> None:

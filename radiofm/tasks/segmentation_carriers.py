@@ -175,8 +175,8 @@ class CarrierTally:
         for r in self.records:
             by_class[r["type"]].append(r)
             by_regime[r["traffic"]].append(r)
-            if numerology(r) is not None:
-                by_numerology[numerology(r)].append(r)
+            if (key := numerology(r)) is not None:
+                by_numerology[key].append(r)
         confusion = {t: {p: sum(r["predicted"] == p for r in by_class[t]) for p in SIGNAL_CLASSES} for t in by_class}
         carrier_level = {
             "definition": "label = argmax over NR/LTE of the class probabilities summed over the carrier's true box; "

@@ -2,8 +2,9 @@
 
 Annotates every SigMF recording under the given folders with ``--model`` and matches each annotation to the true
 carrier it overlaps most (none: a false box). Counts annotations by (``radiofm:decision``: "phy", "spectrogram",
-"undecided", "both cells"; what the CP correlation said: "15" kHz, "30" kHz or "?"; the true class; the label).
-The recordings must carry their truth as annotations, as the generators and the receivers benchmark write them.
+"undecided", "both cells", "no OFDM", "NR unconfirmed"; what the CP correlation said: "15" kHz, "30" kHz or
+"?"; the true class; the label). The recordings must carry their truth as annotations, as the generators and the
+receivers benchmark write them.
 
     PYTHONPATH=. .venv/bin/python benchmarks/annotate_decisions.py --model DEMO/segmentation --name N FOLDER...
 """

@@ -119,7 +119,8 @@ widened over the model's boxes, the pieces on the cell's OFDM clock (:mod:`~radi
 power above the noise beside them; see :mod:`radiofm.annotate.decide`),
 ``core:label``
 "NR"/"LTE"/"unknown", ``radiofm:scores`` (the pooled spectrogram scores {"NR": p, "LTE": 1 - p}),
-``radiofm:decision`` (what decided: "phy", "spectrogram", "undecided", "both cells", "no OFDM"), ``radiofm:confidence``
+``radiofm:decision`` (what decided: "phy", "spectrogram", "undecided", "both cells", "no OFDM", "NR unconfirmed"),
+``radiofm:confidence``
 (mean probability of the label's class over the carrier's pixels; of NR + LTE for "unknown"), and when the PHY
 stage ran ``radiofm:evidence`` (its label, scores, llr, PCI, refined occupied band, one line per piece of
 evidence) and ``radiofm:pci`` (the physical cell ID, when its PSS and SSS were found and agree with the label).

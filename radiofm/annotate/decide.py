@@ -33,12 +33,18 @@ count (``band_complete=False``; an LTE carrier cut so that its PSS lies outside 
    for Wi-Fi, Bluetooth or a DSSS signal): unknown ("no OFDM"). The model knows only noise, NR and LTE, so it
    calls any wideband signal one of the two; on the ISM corpus it labelled Wi-Fi and Bluetooth NR 32 times
    (docs/RESULTS.md, session 39);
-4. else the spectrogram decides when its larger pooled score is >= ``min_score`` (default 0.75);
-5. else unknown. An "unknown" annotation still carries both scores, so a user can apply another threshold.
+4. a carrier whose CP correlation shows 15 kHz subcarriers and no sync signal, which the spectrogram calls NR:
+   unknown ("NR unconfirmed"). A 15 kHz NR carrier shares LTE's grid, so its spectrogram differs from LTE's
+   only in single resource elements; on validation captures the model's "NR" for such carriers was right 14
+   times in 23 (3 in 8 on the alt generator), its "LTE" 43 in 45 (docs/RESULTS.md, session 40). LTE uplink
+   and NR uplink carriers (no sync signals) fall here too;
+5. else the spectrogram decides when its larger pooled score is >= ``min_score`` (default 0.75);
+6. else unknown. An "unknown" annotation still carries both scores, so a user can apply another threshold.
 
 Non-decisive physical-layer evidence does not vote: on its own it is mostly the occupied bandwidth (never more
 than +-2, and a carrier narrower than its channel matches the other standard's table) or a shallow DC null.
-``radiofm:decision`` records which step decided ("phy", "both cells", "spectrogram", "undecided").
+``radiofm:decision`` records which step decided ("phy", "both cells", "no OFDM", "NR unconfirmed",
+"spectrogram", "undecided").
 
 **Edges.** The physical-layer stage also measures the carrier's occupied band to a few kHz
 (:func:`radiofm.dsp.bandwidth.refine_edges`, within 360 kHz of the model's edges). When both measured edges are
@@ -81,7 +87,7 @@ class Decision:
 
     label: str  # "NR", "LTE" or "unknown"
     scores: dict  # pooled spectrogram scores {"NR": p, "LTE": 1 - p}
-    decided_by: str  # "phy", "both cells", "spectrogram", "undecided"
+    decided_by: str  # "phy", "both cells", "no OFDM", "NR unconfirmed", "spectrogram", "undecided"
     confidence: float  # mean p(label) over the carrier's pixels (p(NR) + p(LTE) for "unknown")
     evidence: dict | None = None  # summary of the physical-layer evidence (None: not run)
     pci: int | None = None
@@ -175,7 +181,11 @@ def decide(scores: dict, evidence: dict | None, *, min_score: float = MIN_SCORE)
         if rho is not None and not evidence["sync"] and max(rho.values()) < CP_RHO_CLEAR:
             return "unknown", "no OFDM"
     top = max(LABELS, key=lambda k: scores[k])
-    return (top, "spectrogram") if scores[top] >= min_score else ("unknown", "undecided")
+    if scores[top] < min_score:
+        return "unknown", "undecided"
+    if top == "NR" and evidence is not None and not evidence["sync"] and _scs15(evidence.get("cp_rho")):
+        return "unknown", "NR unconfirmed"
+    return top, "spectrogram"
 
 
 def summarise_evidence(ev: dict, *, centre_hz: float, span_ms: float) -> dict:
@@ -203,6 +213,11 @@ def summarise_evidence(ev: dict, *, centre_hz: float, span_ms: float) -> dict:
 def _scs30(cp: dict) -> bool:
     """The CP correlation shows 30 kHz subcarriers (LTE has none): the rule of cellsearch.ruled_out."""
     return cp["rho_30k"] >= CP_RHO_CLEAR and cp["rho_30k"] >= 4 * cp["rho_15k"]
+
+
+def _scs15(rho: dict | None) -> bool:
+    """The evidence's ``cp_rho`` shows 15 kHz subcarriers (LTE, or NR at 15 kHz): :func:`_scs30` mirrored."""
+    return rho is not None and rho["15k"] >= CP_RHO_CLEAR and rho["15k"] >= 4 * rho["30k"]
 
 
 def box_span(box: Box, plan: Plan, max_ms: float) -> tuple[int, int]:

@@ -120,6 +120,13 @@ def test_decide_rule():
     assert decide.decide(lean, flat) == ("unknown", "no OFDM")
     assert decide.decide(lean, {**flat, "cp_rho": {"15k": 0.04, "30k": 0.4}}) == ("NR", "spectrogram")
     assert decide.decide(lean, {**phy_lte, "cp_rho": {"15k": 0.04, "30k": 0.06}}) == ("LTE", "phy")  # sync first
+    # a 15 kHz numerology and no sync signal: the model's NR is not trusted there (LTE's grid), its LTE is
+    cp15 = {**phy_none, "cp_rho": {"15k": 0.5, "30k": 0.05}}
+    assert decide.decide(lean, cp15) == ("unknown", "NR unconfirmed")
+    assert decide.decide({"NR": 0.1, "LTE": 0.9}, cp15) == ("LTE", "spectrogram")
+    assert decide.decide(even, cp15) == ("unknown", "undecided")
+    assert decide.decide(lean, {**cp15, "cp_rho": {"15k": 0.5, "30k": 0.2}}) == ("NR", "spectrogram")  # unclear
+    assert decide.decide(lean, {**cp15, "label": "NR", "sync": True}) == ("NR", "phy")  # an SSB confirms it
 
 
 def test_unknown_when_both_are_ambiguous(tmp_path):
@@ -146,6 +153,49 @@ def test_unknown_when_both_are_ambiguous(tmp_path):
     assert [x.label for x in back.annotations] == ["unknown"]
     assert back.annotations[0].extra["radiofm:scores"] == {"NR": 0.5, "LTE": 0.5}
     assert paths["png"].stat().st_size > 0
+
+
+def ofdm_15khz_without_sync(rng, *, centre_hz: float, n_used: int = 600, snr_db: float = 15.0) -> np.ndarray:
+    """40 ms of plain OFDM at 61.44 MS/s: 15 kHz subcarriers (4096-point IFFT, 288-sample cyclic prefix), QPSK on
+    ``n_used`` subcarriers around an empty DC one, no sync signal of either standard (like an uplink carrier, or
+    a cell whose PSS/SSB faded), at ``centre_hz``, in white noise at ``snr_db`` per used subcarrier."""
+    n_fft, cp = 4096, 288
+    n_sym = int(0.04 * FS) // (n_fft + cp)
+    k = np.r_[1 : n_used // 2 + 1, -(n_used // 2) : 0]
+    grid = np.zeros((n_sym, n_fft), np.complex128)
+    grid[:, k] = rng.choice([-1.0, 1.0], (n_sym, n_used)) + 1j * rng.choice([-1.0, 1.0], (n_sym, n_used))
+    sym = np.fft.ifft(grid, axis=1)
+    x = np.concatenate([sym[:, -cp:], sym], axis=1).ravel()
+    x *= np.exp(2j * np.pi * centre_hz / FS * np.arange(x.size))
+    x /= np.sqrt(np.mean(np.abs(x) ** 2) * n_fft / n_used)  # unit power per used subcarrier and FFT bin
+    noise_std = 10 ** (-snr_db / 20) / np.sqrt(2)
+    x = x + noise_std * (rng.standard_normal(x.size) + 1j * rng.standard_normal(x.size))
+    out = np.zeros(int(0.04 * FS), np.complex64)
+    out[: x.size] = x
+    return out
+
+
+@pytest.mark.parametrize("says, expected", [("NR", ("unknown", "NR unconfirmed")), ("LTE", ("LTE", "spectrogram"))])
+def test_15khz_carrier_without_sync(tmp_path, says, expected):
+    """A 15 kHz OFDM carrier with no sync signal: the model's NR is not trusted there (a 15 kHz NR carrier shares
+    LTE's grid), so "NR" becomes unknown ("NR unconfirmed", scores kept); its LTE stands."""
+    x = ofdm_15khz_without_sync(np.random.default_rng(5), centre_hz=-5e6)
+    rec = open_recording(write_sigmf(tmp_path / "c", x, sample_rate_hz=FS, center_freq_hz=FC))
+    p = 0.9 if says == "NR" else 0.05
+
+    def p_nr(c):
+        return np.full((1, c.size), p, np.float32)
+
+    def p_lte(c):
+        return np.full((1, c.size), 0.95 - p, np.float32)
+
+    res = A.annotate_recording(rec, band_predictor([(-9.5e6, -0.5e6, p_nr, p_lte)]))
+    assert len(res.annotations) == 1
+    a = res.annotations[0]
+    assert (a.label, a.extra["radiofm:decision"]) == expected
+    assert a.extra["radiofm:scores"][says] > 0.9
+    ev = a.extra["radiofm:evidence"]
+    assert not ev["sync"] and ev["cp_rho"]["15k"] >= 0.15 and ev["cp_rho"]["15k"] >= 4 * ev["cp_rho"]["30k"]
 
 
 # ------------------------------------------------------------------------------------------ physical layer

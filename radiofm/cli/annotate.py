@@ -255,11 +255,23 @@ def run(args: argparse.Namespace) -> int:
         k = len(result.lines_hz)
         print(f"radiofm: removed {k} narrow receiver line{'s' if k > 1 else ''} (LO leakage or spurs) at {where} MHz "
               "from the centre before the analysis", file=sys.stderr)  # fmt: skip
-    counts = {lab: sum(a.label == lab for a in result.annotations) for lab in ("NR", "LTE", "unknown")}
     linked = paths["data"].stat().st_nlink > 1  # made as a hard link: nothing else links a fresh copy
     wrote = [f"{p} (hard link to the input's samples)" if k == "data" and linked else str(p) for k, p in paths.items()]
     print(
-        f"{len(result.annotations)} carrier annotations ({counts['NR']} NR, {counts['LTE']} LTE, "
-        f"{counts['unknown']} unknown) in {Path(args.recording).name}; wrote {', '.join(wrote)}"
+        f"{len(result.annotations)} carrier annotations ({label_counts(result.annotations)}) in "
+        f"{Path(args.recording).name}; wrote {', '.join(wrote)}"
     )
     return 0
+
+
+def label_counts(annotations) -> str:
+    """The annotations' labels, and what left each "unknown" (its ``radiofm:decision``), e.g.
+    "3 NR, 1 LTE, 2 unknown: 1 NR unconfirmed, 1 no OFDM"."""
+    n = {lab: sum(a.label == lab for a in annotations) for lab in ("NR", "LTE", "unknown")}
+    why: dict[str, int] = {}
+    for a in annotations:
+        if a.label == "unknown":
+            reason = (a.extra or {}).get("radiofm:decision") or "undecided"
+            why[reason] = why.get(reason, 0) + 1
+    reasons = ": " + ", ".join(f"{k} {r}" for r, k in sorted(why.items())) if why else ""
+    return f"{n['NR']} NR, {n['LTE']} LTE, {n['unknown']} unknown{reasons}"

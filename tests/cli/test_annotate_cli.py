@@ -251,3 +251,18 @@ def test_numpy_and_torch_engines_write_the_same_annotations(world, tmp_path, cap
     assert main(["annotate", str(src), "--model", str(world / "seg"), "--out", str(tmp_path / "q"), "--engine",
                  "numpy", "--quantize", "int8"]) == 2  # fmt: skip
     assert "--engine numpy runs fp32 on the CPU" in capsys.readouterr().err
+
+
+def test_the_summary_line_says_why_a_carrier_is_unknown():
+    from types import SimpleNamespace
+
+    from radiofm.cli.annotate import label_counts
+
+    def ann(label, decision=None):
+        return SimpleNamespace(label=label, extra={"radiofm:decision": decision} if decision else {})
+
+    anns = [ann("NR", "phy"), ann("unknown", "no OFDM"), ann("LTE", "spectrogram"), ann("unknown", "NR unconfirmed")]
+    anns += [ann("unknown", "no OFDM"), ann("unknown")]
+    assert label_counts(anns) == "1 NR, 1 LTE, 4 unknown: 1 NR unconfirmed, 2 no OFDM, 1 undecided"
+    assert label_counts(anns[:1]) == "1 NR, 0 LTE, 0 unknown"
+    assert label_counts([]) == "0 NR, 0 LTE, 0 unknown"

@@ -87,6 +87,7 @@ class AnnotateScore:
     carriers: list[dict] = field(default_factory=list)
     false_boxes: int = 0
     recordings: int = 0
+    false_by_decision: dict = field(default_factory=dict)  # radiofm:decision -> false boxes
 
     def add(
         self,
@@ -121,9 +122,14 @@ class AnnotateScore:
                     "label": None if a is None else a.label,
                     "freq_iou": round(float(iou), 4),
                     "pci": None if a is None else a.extra.get("radiofm:pci"),
+                    "decision": None if a is None else a.extra.get("radiofm:decision"),
                 }
             )
-        self.false_boxes += sum(id(a) not in used for a in predicted)
+        for a in predicted:
+            if id(a) not in used:
+                self.false_boxes += 1
+                key = str(a.extra.get("radiofm:decision"))
+                self.false_by_decision[key] = self.false_by_decision.get(key, 0) + 1
         self.recordings += 1
         self.carriers.extend(records)
         return records
@@ -133,11 +139,15 @@ class AnnotateScore:
         self.carriers.extend(other.carriers)
         self.false_boxes += other.false_boxes
         self.recordings += other.recordings
+        for key, n in other.false_by_decision.items():
+            self.false_by_decision[key] = self.false_by_decision.get(key, 0) + n
         return self
 
     def report(self) -> dict:
         """Pixel per-class and mean accuracy, confusion; carriers per class: counts, accuracy (right over all true
-        carriers: a missed one is not right), frequency IoU (mean, share >= 0.9); false boxes."""
+        carriers: a missed one is not right), frequency IoU (mean, share >= 0.9); false boxes; ``per_decision``:
+        for each ``radiofm:decision`` (the step of annotate that gave the label, "None" for annotations without
+        one), the found carriers it decided (right / wrong / unknown) and the false boxes."""
         totals = self.confusion.sum(axis=1)
         per_class = {c: (float(self.confusion[i, i] / totals[i]) if totals[i] else None) for i, c in enumerate(CLASSES)}
         present = [v for v in per_class.values() if v is not None]
@@ -158,6 +168,16 @@ class AnnotateScore:
                 "freq_iou_mean": float(iou.mean()),
                 "freq_iou_ge_0.9": float((iou >= 0.9).mean()),
             }
+        by_decision: dict[str, dict] = {}  # which step of annotate decided the found carriers, and how well
+        for r in self.carriers:
+            if r["outcome"] != "missed":
+                d = by_decision.setdefault(str(r["decision"]), {"carriers": 0, "right": 0, "wrong": 0, "unknown": 0})
+                d["carriers"] += 1
+                d[r["outcome"]] += 1
+        for key, n in self.false_by_decision.items():
+            by_decision.setdefault(key, {"carriers": 0, "right": 0, "wrong": 0, "unknown": 0})["false_boxes"] = n
+        for d in by_decision.values():
+            d.setdefault("false_boxes", 0)
         return {
             "recordings": self.recordings,
             "pixel": {
@@ -169,4 +189,5 @@ class AnnotateScore:
             },
             "carriers": carriers,
             "false_boxes": self.false_boxes,
+            "per_decision": dict(sorted(by_decision.items())),
         }

@@ -45,6 +45,9 @@ def test_outcomes_pixels_and_false_boxes():
         "n": 2, "right": 1, "wrong": 0, "unknown": 0, "missed": 1, "accuracy": 0.5, "accuracy_of_found": 1.0,
         "freq_iou_mean": 0.5, "freq_iou_ge_0.9": 0.5,
     }  # fmt: skip
+    assert rep["per_decision"] == {  # annotations without a radiofm:decision: all under "None"
+        "None": {"carriers": 3, "right": 1, "wrong": 1, "unknown": 1, "false_boxes": 1}
+    }
     px = rep["pixel"]
     assert px["per_class_accuracy"]["NR"] == 0.5  # rows 128-137 right, 188-197 missed
     assert px["per_class_accuracy"]["LTE"] == 0.0  # one called NR, one unknown
@@ -63,3 +66,26 @@ def test_scores_add_up_over_recordings():
     rep = total.report()
     assert rep["recordings"] == 2 and rep["carriers"]["NR"]["right"] == 1 and rep["carriers"]["LTE"]["missed"] == 1
     assert np.array(rep["pixel"]["confusion"]).sum() == 2 * 256 * 256
+
+
+def test_carriers_and_false_boxes_by_the_step_that_decided_them():
+    def by(decision, *args):
+        return ann(*args, **{"radiofm:decision": decision})
+
+    truth = [ann(0, 10, "NR"), ann(20, 30, "LTE"), ann(40, 50, "NR"), ann(60, 70, "LTE")]
+    predicted = [by("phy", 0, 10, "NR"), by("spectrogram", 20, 30, "NR"), by("NR unconfirmed", 40, 50, "unknown")]
+    predicted += [by("spectrogram", -50, -40, "LTE"), by("no OFDM", -30, -20, "unknown")]
+    a = AnnotateScore()
+    a.add(truth, predicted, **BAND)
+    b = AnnotateScore()
+    b.add([ann(0, 10, "LTE")], [by("phy", 0, 10, "LTE"), by("phy", 50, 60, "LTE")], **BAND)
+    a += b
+    rep = a.report()
+    assert rep["false_boxes"] == 3
+    assert rep["per_decision"] == {
+        "NR unconfirmed": {"carriers": 1, "right": 0, "wrong": 0, "unknown": 1, "false_boxes": 0},
+        "no OFDM": {"carriers": 0, "right": 0, "wrong": 0, "unknown": 0, "false_boxes": 1},
+        "phy": {"carriers": 2, "right": 2, "wrong": 0, "unknown": 0, "false_boxes": 1},
+        "spectrogram": {"carriers": 1, "right": 0, "wrong": 1, "unknown": 0, "false_boxes": 1},
+    }  # the LTE at 60-70 MHz was missed: no step decided it
+    assert [r["decision"] for r in a.carriers] == ["phy", "spectrogram", "NR unconfirmed", None, "phy"]

@@ -221,6 +221,10 @@ def test_evaluate_annotate_scores_the_output_against_the_recordings_annotations(
     truth = [a for r in recs for a in r.annotations if a.label in ("NR", "LTE")]
     assert len(rep["records"]) == len(truth) == sum(c["n"] for c in rep["carriers"].values())
     assert {r["group"] for r in rep["records"]} == {a.extra["radiofm:traffic"] for a in truth}
+    found = [r for r in rep["records"] if r["outcome"] != "missed"]  # each found carrier: the step that decided it
+    assert sum(d["carriers"] for d in rep["per_decision"].values()) == len(found)
+    assert sum(d["false_boxes"] for d in rep["per_decision"].values()) == rep["false_boxes"]
+    assert (not rep["per_decision"]) or "decided by" in printed
     band = dict(n_samples=recs[0].n_samples, lower_hz=recs[0].center_freq_hz - FS / 2)
     pixels = [paint([a for a in r.annotations if a.label in ("NR", "LTE")], **band, upper_hz=band["lower_hz"] + FS)
               for r in recs]  # fmt: skip

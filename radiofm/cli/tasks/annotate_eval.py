@@ -76,3 +76,8 @@ def print_report(report: dict) -> None:
                 f"{_f(r['accuracy'])} {_f(r['freq_iou_mean'])}"
             )
     print(f"false boxes: {report['false_boxes']}")
+    if report.get("per_decision"):
+        print(f"{'decided by':>16} {'found':>5} {'right':>5} {'wrong':>5} {'unkn':>5} {'false boxes':>11}")
+        for d, r in report["per_decision"].items():
+            counts = " ".join(f"{r[k]:>5}" for k in ("carriers", "right", "wrong", "unknown"))
+            print(f"{d:>16} {counts} {r['false_boxes']:>11}")

@@ -56,8 +56,10 @@ class DemoSettings:
     eval_max_samples: int = 64
     seg_train_frames: int = 400  # NR/LTE train split (normal noise power)
     seg_test_frames: int = 100  # NR/LTE test split (uniform noise power): the demo target is measured here
-    seg_epochs: int = 20  # frozen: cached features make an epoch cheap (≈9 s); 40 do not fit 15 min (RESULTS)
-    seg_scratch_epochs: int = 4  # end to end: ≈45 s an epoch, so about the frozen run's wall time
+    # frozen: cached features make an epoch cheap (≈3.5 s). More epochs or frames raise the in-distribution score
+    # but not the alt generator's (docs/RESULTS.md, session 41: benchmarks/nrlte_head_budget.py)
+    seg_epochs: int = 20
+    seg_scratch_epochs: int = 4  # end to end: ≈17 s an epoch, so about the frozen run's wall time
     seg_batch: int = 16
     seg_lr: float = 1e-3
     seg_readout: str = "mix"  # frozen head reads a learned mix of every encoder level (see docs/RESULTS.md)

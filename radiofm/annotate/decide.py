@@ -70,7 +70,7 @@ from radiofm.annotate.plan import Plan
 from radiofm.data.recording import Recording
 from radiofm.dsp import ofdm_rx
 from radiofm.dsp.bandwidth import lte_band_at_centre
-from radiofm.dsp.cellsearch import CP_RHO_CLEAR
+from radiofm.dsp.cellsearch import CP_RHO_CLEAR, cp_shows
 from radiofm.dsp.evidence import carrier_evidence
 from radiofm.errors import RadioFMError
 
@@ -212,12 +212,12 @@ def summarise_evidence(ev: dict, *, centre_hz: float, span_ms: float) -> dict:
 
 def _scs30(cp: dict) -> bool:
     """The CP correlation shows 30 kHz subcarriers (LTE has none): the rule of cellsearch.ruled_out."""
-    return cp["rho_30k"] >= CP_RHO_CLEAR and cp["rho_30k"] >= 4 * cp["rho_15k"]
+    return cp_shows(cp["rho_30k"], cp["rho_15k"])
 
 
 def _scs15(rho: dict | None) -> bool:
     """The evidence's ``cp_rho`` shows 15 kHz subcarriers (LTE, or NR at 15 kHz): :func:`_scs30` mirrored."""
-    return rho is not None and rho["15k"] >= CP_RHO_CLEAR and rho["15k"] >= 4 * rho["30k"]
+    return rho is not None and cp_shows(rho["15k"], rho["30k"])
 
 
 def box_span(box: Box, plan: Plan, max_ms: float) -> tuple[int, int]:

@@ -21,6 +21,7 @@ frequency, else Hz from the band centre), as annotate's output and the recording
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -87,7 +88,7 @@ class AnnotateScore:
     carriers: list[dict] = field(default_factory=list)
     false_boxes: int = 0
     recordings: int = 0
-    false_by_decision: dict = field(default_factory=dict)  # radiofm:decision -> false boxes
+    false_by_decision: Counter = field(default_factory=Counter)  # radiofm:decision -> false boxes
 
     def add(
         self,
@@ -128,8 +129,7 @@ class AnnotateScore:
         for a in predicted:
             if id(a) not in used:
                 self.false_boxes += 1
-                key = str(a.extra.get("radiofm:decision"))
-                self.false_by_decision[key] = self.false_by_decision.get(key, 0) + 1
+                self.false_by_decision[str(a.extra.get("radiofm:decision"))] += 1
         self.recordings += 1
         self.carriers.extend(records)
         return records
@@ -139,8 +139,7 @@ class AnnotateScore:
         self.carriers.extend(other.carriers)
         self.false_boxes += other.false_boxes
         self.recordings += other.recordings
-        for key, n in other.false_by_decision.items():
-            self.false_by_decision[key] = self.false_by_decision.get(key, 0) + n
+        self.false_by_decision.update(other.false_by_decision)
         return self
 
     def report(self) -> dict:
@@ -168,16 +167,15 @@ class AnnotateScore:
                 "freq_iou_mean": float(iou.mean()),
                 "freq_iou_ge_0.9": float((iou >= 0.9).mean()),
             }
-        by_decision: dict[str, dict] = {}  # which step of annotate decided the found carriers, and how well
+        # which step of annotate decided the found carriers, and how well
+        by_decision = defaultdict(lambda: dict.fromkeys(("carriers", "right", "wrong", "unknown", "false_boxes"), 0))
         for r in self.carriers:
             if r["outcome"] != "missed":
-                d = by_decision.setdefault(str(r["decision"]), {"carriers": 0, "right": 0, "wrong": 0, "unknown": 0})
+                d = by_decision[str(r["decision"])]
                 d["carriers"] += 1
                 d[r["outcome"]] += 1
         for key, n in self.false_by_decision.items():
-            by_decision.setdefault(key, {"carriers": 0, "right": 0, "wrong": 0, "unknown": 0})["false_boxes"] = n
-        for d in by_decision.values():
-            d.setdefault("false_boxes", 0)
+            by_decision[key]["false_boxes"] = n
         return {
             "recordings": self.recordings,
             "pixel": {

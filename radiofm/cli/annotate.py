@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 from radiofm.cli import _args
@@ -268,10 +269,6 @@ def label_counts(annotations) -> str:
     """The annotations' labels, and what left each "unknown" (its ``radiofm:decision``), e.g.
     "3 NR, 1 LTE, 2 unknown: 1 NR unconfirmed, 1 no OFDM"."""
     n = {lab: sum(a.label == lab for a in annotations) for lab in ("NR", "LTE", "unknown")}
-    why: dict[str, int] = {}
-    for a in annotations:
-        if a.label == "unknown":
-            reason = (a.extra or {}).get("radiofm:decision") or "undecided"
-            why[reason] = why.get(reason, 0) + 1
+    why = Counter((a.extra or {}).get("radiofm:decision") or "undecided" for a in annotations if a.label == "unknown")
     reasons = ": " + ", ".join(f"{k} {r}" for r, k in sorted(why.items())) if why else ""
     return f"{n['NR']} NR, {n['LTE']} LTE, {n['unknown']} unknown{reasons}"

@@ -329,6 +329,12 @@ def lte_search_baseband(
     return lte_search_grid(best, **kw), best
 
 
+def cp_shows(rho: float, other_rho: float) -> bool:
+    """True when a CP correlation ``rho`` clearly marks its numerology present: >= CP_RHO_CLEAR and >= 4x the
+    other numerology's ``other_rho``."""
+    return rho >= CP_RHO_CLEAR and rho >= 4 * other_rho
+
+
 def ruled_out(syncs: dict, scs_hz: float) -> bool:
     """True when the CP correlation clearly shows the other numerology (rho >= CP_RHO_CLEAR, >= 4x this one's).
 
@@ -338,4 +344,4 @@ def ruled_out(syncs: dict, scs_hz: float) -> bool:
     if len(syncs) < 2 or scs_hz not in syncs:
         return False
     other = max((s for k, s in syncs.items() if k != scs_hz), key=lambda s: s.rho)
-    return other.rho >= CP_RHO_CLEAR and other.rho >= 4 * syncs[scs_hz].rho
+    return cp_shows(other.rho, syncs[scs_hz].rho)

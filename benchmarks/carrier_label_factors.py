@@ -48,12 +48,10 @@ def factors(report: dict, manifest: dict) -> dict[str, dict[str, dict[str, list[
     """{standard: {knob: {value: [right, n]}}} over the report's carrier records joined with the manifest."""
     records = report.get("carrier_level", {}).get("records")
     carriers = [c for f in manifest.get("frames", []) for c in f.get("carriers", [])]
-    if not records or len(records) != len(carriers):
+    if not records or [r["type"] for r in records] != [c["type"] for c in carriers]:
         raise SystemExit("the report's carrier records do not match the manifest's carriers (another dataset?)")
     out: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: [0, 0])))
     for r, c in zip(records, carriers):
-        if r["type"] != c["type"]:
-            raise SystemExit("the report's carrier records do not match the manifest's carriers (another dataset?)")
         for knob in KNOBS:
             if (value := knob_value(c, knob)) is not None:
                 cell = out[c["type"]][knob][value]
@@ -71,8 +69,11 @@ def main() -> None:
         raise SystemExit("give REPORT DATA pairs")
     results = {}
     for report_path, data in zip(args.pairs[::2], args.pairs[1::2]):
-        report = json.loads(Path(report_path).read_text())
-        manifest = json.loads((Path(data) / "manifest.json").read_text())
+        try:
+            report = json.loads(Path(report_path).read_text())
+            manifest = json.loads((Path(data) / "manifest.json").read_text())
+        except (OSError, ValueError) as e:
+            raise SystemExit(f"{report_path} / {data}: not a readable report and dataset folder ({e})") from None
         table = factors(report, manifest)
         results[report_path] = table
         for standard, knobs in sorted(table.items()):

@@ -26,13 +26,15 @@ VALIDATION = ("tx-ant-4", "tx-ant-5")
 def main() -> None:
     from radiofm.data.deepbeam import generate_beam_dataset
     from radiofm.synth.beams import BeamConfig
-    from radiofm.tasks.fewshot import ProtoTrainConfig, train_protonet
+    from radiofm.tasks.fewshot import EpisodeConfig, ProtoTrainConfig, train_protonet
     from radiofm.tasks.fewshot_eval import FewShotEvalConfig, evaluate_run, load_protonet_run
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True, help="validation folder (generated when missing)")
     ap.add_argument("--name", default="run")
-    ap.add_argument("--overrides", default="{}", help="JSON of ProtoTrainConfig fields")
+    ap.add_argument(
+        "--overrides", default="{}", help='JSON of ProtoTrainConfig fields ("episode": {"n_way": 24, ...} allowed)'
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--episodes", type=int, default=400)
     ap.add_argument(
@@ -54,6 +56,9 @@ def main() -> None:
             workers=2,
             progress=False,
         )
+    overrides = json.loads(args.overrides)
+    if isinstance(overrides.get("episode"), dict):
+        overrides["episode"] = EpisodeConfig(**overrides["episode"])
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         cfg = ProtoTrainConfig(
@@ -64,7 +69,7 @@ def main() -> None:
             device="cpu",
             progress=False,
             save_every_steps=0,
-            **json.loads(args.overrides),
+            **overrides,
         )
         train_protonet(cfg, Path(tmp) / "run")
         model, record = load_protonet_run(Path(tmp) / "run")

@@ -30,6 +30,11 @@ Each condition renders the same scenes of the independent generator (:mod:`radio
 - ``radio``: all of ``rolloff``, ``iq``, ``dc`` and ``spurs`` at once, in a receiver's order;
 - ``clip``: ``noisy`` into an 8-bit ADC with the gain 6 dB too high (rms 6 dB under full scale): 0.5-3 % of the
   I/Q values at the rails. Not undone (it cannot be); ``annotate`` warns.
+- ``rate<R>`` (``rate100``, ``rate50``, ``rate40``, ``rate25``, ``rate20``, any R in MS/s): a receiver clocked off
+  the LTE/NR rates (a USRP's 200 MHz / N, say): the carriers resampled to R MS/s (``scipy.signal.resample_poly``),
+  then white noise of the same density as ``noisy``'s at the new rate. Below the scene's rate the band is narrower
+  than the scene: the truth is cut to the captured band, and a carrier with less than ``MIN_KEPT_HZ`` of it left is
+  dropped from the truth. With ``--scene-rate`` under R (30.72 or 15.36 MS/s scenes) every carrier stays whole.
 
 Each capture is written as SigMF with its carriers' annotations, then scored by
 :func:`radiofm.annotate.evaluate.evaluate_annotate` (``radiofm evaluate annotate``) with the model ``--model``,
@@ -50,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import time
 from pathlib import Path
 
@@ -64,9 +70,12 @@ from radiofm.synth.nrlte import scene as main_scene
 from radiofm.synth.nrlte_alt import TRAFFIC_REGIMES, scene
 from radiofm.synth.nrlte_alt.capture import carrier_meta
 
-FS, N = 61.44e6, 2_457_600  # 40 ms
+FS = 61.44e6  # the scenes' sample rate unless --scene-rate says otherwise
+DURATION_S = 0.04
 CONDITIONS = ("noisy", "clean", "hot", "ci8", "ci16", "rolloff", "dc", "spurs", "agc", "iq", "iqhot", "clip", "radio",
               "skew", "skewhot", "mildhot", "mildlate", "skewlate")  # fmt: skip
+RATE = re.compile(r"^rate([1-9][0-9]*(?:\.[0-9]+)?)$")  # "rate<R>": a receiver at R MS/s
+MIN_KEPT_HZ = 1.0e6  # "rate...": a carrier with less of its band inside the captured band leaves the truth
 LATE_MS = 20.0  # "...late": the carriers come on this far into the capture
 CLIP_BACKOFF_DB = 6.0  # "clip": the capture's rms this far under an 8-bit ADC's full scale
 IQ_IMBALANCE = {"gain_db": 1.5, "phase_deg": 6.0}  # image rejection 19.9 dB (training: 28.2 dB or more)
@@ -154,26 +163,66 @@ def rolloff(x: np.ndarray, flat: float = 0.9, stop_db: float = -30.0) -> np.ndar
     return scipy.fft.ifft(scipy.fft.fft(x) * 10 ** (gain_db / 20)).astype(np.complex64)
 
 
-def write_captures(work: Path, conditions: list[str], captures: int, seed: int) -> None:
+def write_captures(work: Path, conditions: list[str], captures: int, seed: int, fs: float = FS) -> None:
+    n = int(round(DURATION_S * fs))
     for i in range(captures):
         rng = np.random.default_rng(np.random.SeedSequence([seed, i]))
-        plans = scene.plan_scene(rng, split="test", regimes=list(TRAFFIC_REGIMES), sample_rate_hz=FS,
-                                 n_samples=N)  # fmt: skip
-        x = np.zeros(N, np.complex64)
+        plans = scene.plan_scene(rng, split="test", regimes=list(TRAFFIC_REGIMES), sample_rate_hz=fs,
+                                 n_samples=n)  # fmt: skip
+        x = np.zeros(n, np.complex64)
         for plan in plans:
-            x += scene.render_carrier(plan, rng, FS, N)[0]
-        noise = rng.standard_normal(2 * N, dtype=np.float32).view(np.complex64) * np.float32(math.sqrt(0.5))
-        truth = main_scene.annotations([carrier_meta(p, FS, N, -10 * math.log10(FS)) for p in plans])
+            x += scene.render_carrier(plan, rng, fs, n)[0]
+        noise = rng.standard_normal(2 * n, dtype=np.float32).view(np.complex64) * np.float32(math.sqrt(0.5))
+        truth = main_scene.annotations([carrier_meta(p, fs, n, -10 * math.log10(fs)) for p in plans])
         for cond in conditions:
-            xc, tc = late(x, truth) if cond.endswith("late") else (x, truth)
-            y, datatype = receiver(cond, xc, noise, np.random.default_rng([seed, i, CONDITIONS.index(cond)]))
-            write_sigmf(work / cond / f"capture_{i:03d}", y, sample_rate_hz=FS, datatype=datatype,
+            rng_c = np.random.default_rng([seed, i, condition_index(cond)])
+            if RATE.match(cond):
+                rate = float(RATE.match(cond).group(1)) * 1e6
+                y, tc = at_rate(x, truth, fs, rate, rng_c)
+                write_sigmf(work / cond / f"capture_{i:03d}", y, sample_rate_hz=rate,
+                            center_freq_hz=main_scene.CENTER_FREQ_HZ, annotations=tc)  # fmt: skip
+                continue
+            xc, tc = late(x, truth, fs) if cond.endswith("late") else (x, truth)
+            y, datatype = receiver(cond, xc, noise, rng_c)
+            write_sigmf(work / cond / f"capture_{i:03d}", y, sample_rate_hz=fs, datatype=datatype,
                         center_freq_hz=main_scene.CENTER_FREQ_HZ, annotations=tc)  # fmt: skip
 
 
-def late(carriers: np.ndarray, truth: list[dict]) -> tuple[np.ndarray, list[dict]]:
+def condition_index(cond: str) -> int:
+    """A number per condition for its random draws (the fixed conditions keep the numbers they always had)."""
+    if cond in CONDITIONS:
+        return CONDITIONS.index(cond)
+    return 1000 + int(round(float(RATE.match(cond).group(1)) * 1000))
+
+
+def at_rate(
+    carriers: np.ndarray, truth: list[dict], fs_scene: float, fs: float, rng: np.random.Generator
+) -> tuple[np.ndarray, list[dict]]:
+    """``carriers`` (at ``fs_scene``, unit noise scale) received at ``fs``: resampled, white noise of the same density
+    added; the truth's sample indices moved to ``fs`` and its bands cut to the captured ``fs`` around the centre."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    ratio = Fraction(fs / fs_scene).limit_denominator(10_000)
+    y = resample_poly(carriers, ratio.numerator, ratio.denominator).astype(np.complex64)
+    noise_rms = np.float32(math.sqrt(0.5 * fs / fs_scene))  # the same noise density as the scene's unit noise
+    y += rng.standard_normal(2 * len(y), dtype=np.float32).view(np.complex64) * noise_rms
+    lo, hi = main_scene.CENTER_FREQ_HZ - fs / 2, main_scene.CENTER_FREQ_HZ + fs / 2
+    out = []
+    for ann in truth:
+        f0, f1 = max(ann["core:freq_lower_edge"], lo), min(ann["core:freq_upper_edge"], hi)
+        if f1 - f0 >= MIN_KEPT_HZ:
+            start = int(round(ann["core:sample_start"] * fs / fs_scene))
+            count = min(int(round(ann["core:sample_count"] * fs / fs_scene)), len(y) - start)
+            out.append(ann | {"core:sample_start": start, "core:sample_count": count,
+                              "core:freq_lower_edge": f0, "core:freq_upper_edge": f1})  # fmt: skip
+    return y, out
+
+
+def late(carriers: np.ndarray, truth: list[dict], fs: float = FS) -> tuple[np.ndarray, list[dict]]:
     """``carriers`` off for the first ``LATE_MS``, and the truth's annotations cut to what is left on."""
-    a = int(round(LATE_MS * 1e-3 * FS))
+    a = int(round(LATE_MS * 1e-3 * fs))
     x = carriers.copy()
     x[:a] = 0
     out = []
@@ -187,21 +236,22 @@ def late(carriers: np.ndarray, truth: list[dict]) -> tuple[np.ndarray, list[dict
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     scene_arguments(ap, captures=12, seed=77)
-    ap.add_argument("--conditions", default=",".join(CONDITIONS))
+    ap.add_argument("--conditions", default=",".join(CONDITIONS), help="comma list; also rate<R> (R in MS/s)")
+    ap.add_argument("--scene-rate", type=float, default=FS, help="sample rate the scenes are planned at (Hz)")
     ap.add_argument("--front-ends", default="old,new", help="comma list of old, range, s32, lines, s36, s37, new")
     ap.add_argument("--name", default="annotate_receivers")
     ap.add_argument("--results-dir", type=Path, default=None, help="where the JSON goes (default benchmarks/results)")
     args = ap.parse_args(argv)
     conditions = [c for c in args.conditions.split(",") if c]
-    unknown = sorted(set(conditions) - set(CONDITIONS))
+    unknown = sorted(c for c in conditions if c not in CONDITIONS and not RATE.match(c))
     if unknown:
-        ap.error(f"unknown conditions {unknown}; choose from {', '.join(CONDITIONS)}")
+        ap.error(f"unknown conditions {unknown}; choose from {', '.join(CONDITIONS)} or rate<R>")
     front_ends = [f for f in args.front_ends.split(",") if f]
     if set(front_ends) - set(FRONT_ENDS):
         ap.error(f"unknown front ends {sorted(set(front_ends) - set(FRONT_ENDS))}; choose from {', '.join(FRONT_ENDS)}")
 
     t0 = time.perf_counter()
-    write_captures(args.work, conditions, args.captures, args.seed)
+    write_captures(args.work, conditions, args.captures, args.seed, args.scene_rate)
     print(f"{args.captures} scenes x {len(conditions)} receivers written in {time.perf_counter() - t0:.0f} s")
     names = sorted({k for v in FRONT_ENDS.values() for k in v})
     owner = {k: next(m for m in MODULES if hasattr(m, k)) for k in names}

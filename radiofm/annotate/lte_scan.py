@@ -76,11 +76,22 @@ def cell_decision(cell: dict, members: Sequence[Box], span_ms: float, reach: tup
         items=[
             f"LTE PSS z {cell['z']:.1f} and SSS z {cell['sss_z']:.1f}: PCI {cell['pci']}, DC at "
             f"{cell['dc_hz'] / 1e6:.3f} MHz (scan of {reach[0] / 1e6:.2f}..{reach[1] / 1e6:.2f} MHz)",
-            f"CRS of PCI {cell['pci']} up to the edges of {cell['n_rb']} RB and not beyond "
-            f"(weaker edge z {cell['z_inside']:.1f}, Z^2 {cell['z2_inside']:.0f})",
+            crs_item(cell),
         ],
     )
     return phy_decision("LTE", members, evidence, cell["pci"], (lo, hi))
+
+
+def crs_item(cell: dict) -> str:
+    """The evidence line of a scanned cell's CRS band (one edge seen where the capture cuts the other side)."""
+    cut = cell.get("cut") or ()
+    if not cut:
+        where = f"up to the edges of {cell['n_rb']} RB and not beyond"
+    else:
+        seen = "upper" if cut == ("lower",) else "lower"
+        where = (f"up to the {seen} edge of {cell['n_rb']} RB and not beyond, and to the capture's {cut[0]} edge "
+                 "(the band runs past it: cut there)")  # fmt: skip
+    return f"CRS of PCI {cell['pci']} {where} (weaker edge z {cell['z_inside']:.1f}, Z^2 {cell['z2_inside']:.0f})"
 
 
 def find_lte_cells(

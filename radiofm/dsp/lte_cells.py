@@ -54,6 +54,10 @@ MAX_GRID_REFINEMENT_HZ = 2.0e3  # a CP-measured grid offset beyond this is not t
 # noise measures a 200 kHz block to ~0.05 dB). Measured on the annotate_labels captures (session 20): the central
 # 1 MHz of every LTE cell at in-band SNR <= 2 dB, idle ones at -4.2..1.9 dB included, stood 0.6-7 dB out.
 QUIET_DB = 0.3
+# a band running past the capture is fitted on the CRS within +-CRS_REACH x fs of the centre: a receiver's anti-alias
+# filter (or annotate's resampler, for rates off the LTE grid) attenuates the outer part of the band (a 10 MHz cell
+# cut by a 25 MS/s capture showed its CRS up to 0.93 x fs/2, benchmarks/annotate_receivers.py rate25)
+CRS_REACH = 0.45
 SCAN_STEP_HZ = 1.2e6  # DC positions searched per sub-band (each on a grid of 2.4 MHz with its own timing)
 HALF_MS_S = 0.5e-3
 
@@ -74,25 +78,33 @@ def _slot_of_symbols(grid: SymbolGrid, frame_start_sample: float) -> np.ndarray:
     return h % 20
 
 
-def crs_products(grid: SymbolGrid, *, dc_hz: float, pci: int, frame_start_sample: float) -> tuple:
+def crs_products(
+    grid: SymbolGrid, *, dc_hz: float, pci: int, frame_start_sample: float, reach_hz: tuple[float, float] | None = None
+) -> tuple:
     """Per CRS symbol index (0, 4): z(j + 1) z*(j) for every symbol of that index, j = -110..108, with z = Y r*
     at the port-0 CRS of the cell (zero where the grid does not reach). Returns ([(R0, 219), (R4, 219)]
-    complex64, valid (219,) bool)."""
+    complex64, valid (219,) bool: both elements on the grid, within (219,) bool: valid and both elements inside
+    ``reach_hz`` (Hz from the recording centre; ``valid`` itself when None))."""
     k = grid.y.shape[1]
     dc = grid.bin_of(dc_hz)
     slots = _slot_of_symbols(grid, frame_start_sample)
     products = []
     valid = np.ones(2 * N_RB_MAX - 1, bool)
+    within = valid.copy()
     for sym in (0, 4):
         rows = np.flatnonzero(grid.symbol_in_half_ms == sym)
         bins = dc + crs_offsets(pci, sym)
         inside = (bins >= 0) & (bins < k)
         valid &= inside[:-1] & inside[1:]
+        if reach_hz is not None:
+            freqs = grid.f0_hz + bins * grid.scs_hz
+            near = (freqs >= reach_hz[0]) & (freqs <= reach_hz[1])
+            within &= near[:-1] & near[1:]
         ref = lte_crs(pci, slots[rows], np.full(rows.size, sym))  # (R, 220): all 110 RB, indexed from the DC
         z = grid.y[rows][:, np.clip(bins, 0, k - 1)] * np.conj(ref)
         z[:, ~inside] = 0
         products.append(z[:, 1:] * np.conj(z[:, :-1]))
-    return products, valid
+    return products, valid, valid & within
 
 
 def crs_z(products: list[np.ndarray], lo: int, hi: int, *, block: int = BLOCK_SYMBOLS) -> float:
@@ -131,35 +143,68 @@ def crs_present(products: list[np.ndarray], lo: int, hi: int) -> tuple[bool, flo
     return bool(z >= CRS_Z_THRESHOLD or z2 >= CRS_Z2_THRESHOLD), z, z2
 
 
-def lte_band_from_crs(grid: SymbolGrid, *, dc_hz: float, pci: int, frame_start_sample: float) -> dict | None:
+def lte_band_from_crs(
+    grid: SymbolGrid, *, dc_hz: float, pci: int, frame_start_sample: float, reach_hz: tuple[float, float] | None = None
+) -> dict | None:
     """The occupied band of the LTE cell ``pci`` whose DC is at ``dc_hz``, from its CRS (module docstring), or None.
 
     ``grid``: a 15 kHz :class:`SymbolGrid` timed on this cell, reaching a few RBs beyond the band;
     ``frame_start_sample``: a radio frame start in the grid's span samples (``lte_search_grid(...)
     ["frame_start_sample"]``). Returns ``n_rb``, ``lower_hz``, ``upper_hz`` (Hz from the recording centre, DC +-
-    (90 kHz N_RB + 7.5 kHz)) and the weaker inner edge's statistics ``z_inside``, ``z2_inside``."""
-    products, valid = crs_products(grid, dc_hz=dc_hz, pci=pci, frame_start_sample=frame_start_sample)
-    off = N_RB_MAX  # pair index of j = 0 (pair p joins elements p - 110 and p - 109)
+    (90 kHz N_RB + 7.5 kHz)), the weaker inner edge's statistics ``z_inside``, ``z2_inside`` and ``cut``: the
+    sides ("lower", "upper") that run past the capture.
 
-    def test(j0: int, j1: int) -> tuple[bool, float, float] | None:  # pairs whose lower element j is in [j0, j1)
-        a, b = j0 + off, j1 + off
-        if a < 0 or b > valid.size or not valid[a:b].all():
-            return None
-        return crs_present(products, a, b)
-
-    centre = test(-6, 5)  # the central 6 RBs: inside every LTE band
+    Both edges are looked for on the whole grid first. Where no bandwidth fits there and ``reach_hz`` is given
+    (the part of the band a receiver's filter leaves flat), the band may run past the capture on one side: a band
+    is symmetric about its DC, so the edge seen on the other side fixes it, as long as the CRS runs on up to the
+    reach on the cut side (its last :data:`EDGE_PAIRS` pairs there). With both sides cut, no edge is seen: None.
+    """
+    kw = {"dc_hz": dc_hz, "pci": pci, "frame_start_sample": frame_start_sample, "reach_hz": reach_hz}
+    products, valid, within = crs_products(grid, **kw)
+    centre = _crs_test(products, valid, -6, 5)  # the central 6 RBs: inside every LTE band
     if centre is None or not centre[0]:
         return None
-    best = None
+    band = _fit_band(products, valid, dc_hz, cut_ok=False)
+    if band is None and reach_hz is not None:
+        band = _fit_band(products, within, dc_hz, cut_ok=True)
+    return band
+
+
+def _crs_test(products: list[np.ndarray], valid: np.ndarray, j0: int, j1: int) -> tuple[bool, float, float] | None:
+    """:func:`crs_present` of the pairs whose lower element j is in [j0, j1), or None where one is not ``valid``."""
+    a, b = j0 + N_RB_MAX, j1 + N_RB_MAX  # pair index of j = 0 is N_RB_MAX (pair p joins elements p - 110, p - 109)
+    if a < 0 or b > valid.size or not valid[a:b].all():
+        return None
+    return crs_present(products, a, b)
+
+
+def _fit_band(products: list[np.ndarray], valid: np.ndarray, dc_hz: float, *, cut_ok: bool) -> dict | None:
+    """The widest 36.101 bandwidth whose edges the CRS show (:func:`lte_band_from_crs`) among the ``valid`` pairs;
+    with ``cut_ok``, one side may run past them."""
+    held = np.flatnonzero(valid) - N_RB_MAX  # lower elements j of the pairs held
+    lowest, highest = int(held.min()), int(held.max())
+
+    def edge(inner, outer, last) -> tuple[bool | None, tuple | None]:
+        """(True: the band ends here; False: it does not; None: the pairs end first, the CRS present up to their
+        end), and the inner test's (present, z, Z^2) where held."""
+        a, b = _crs_test(products, valid, *inner), _crs_test(products, valid, *outer)
+        if a is not None and b is not None:
+            return a[0] and not b[0], a
+        run = a if a is not None else _crs_test(products, valid, *last)
+        return (None if cut_ok and run is not None and run[0] else False), a
+
+    best, e = None, EDGE_PAIRS
     for n_rb in LTE_RBS:
-        inner = [test(-n_rb, -n_rb + EDGE_PAIRS), test(n_rb - 1 - EDGE_PAIRS, n_rb - 1)]
-        outer = [test(-n_rb - 1 - EDGE_PAIRS, -n_rb - 1), test(n_rb, n_rb + EDGE_PAIRS)]
-        if any(v is None for v in inner + outer):
+        low = edge((-n_rb, -n_rb + e), (-n_rb - 1 - e, -n_rb - 1), (lowest, lowest + e))
+        high = edge((n_rb - 1 - e, n_rb - 1), (n_rb, n_rb + e), (highest + 1 - e, highest + 1))
+        ends = (low[0], high[0])
+        if False in ends or True not in ends:
             continue
-        if all(v[0] for v in inner) and not any(v[0] for v in outer):
-            half = 90e3 * n_rb + 7.5e3
-            best = {"n_rb": n_rb, "lower_hz": dc_hz - half, "upper_hz": dc_hz + half,
-                    "z_inside": min(v[1] for v in inner), "z2_inside": min(v[2] for v in inner)}  # fmt: skip
+        inner = [v for _, v in (low, high) if v is not None]
+        half = 90e3 * n_rb + 7.5e3
+        cut = tuple(side for side, end in zip(("lower", "upper"), ends, strict=True) if end is None)
+        best = {"n_rb": n_rb, "lower_hz": dc_hz - half, "upper_hz": dc_hz + half, "cut": cut,
+                "z_inside": min(v[1] for v in inner), "z2_inside": min(v[2] for v in inner)}  # fmt: skip
     return best
 
 
@@ -206,12 +251,14 @@ def _cell_grid(x: np.ndarray, fs: float, dc_hz: float, frame_start_sample: float
 
 
 def cell_band(x: np.ndarray, fs: float, *, dc_hz: float, pci: int, frame_start_sample: float, spectrum=None):
-    """:func:`lte_band_from_crs` of the cell ``pci`` with its DC at ``dc_hz`` in the span ``x``, or None."""
+    """:func:`lte_band_from_crs` of the cell ``pci`` with its DC at ``dc_hz`` in the span ``x``, or None; a band
+    running past the span is fitted within :data:`CRS_REACH` of it (a receiver's filter rolls off beyond)."""
     spectrum = ofdm_rx.span_spectrum(x) if spectrum is None else spectrum
     grid = _cell_grid(x, fs, dc_hz, frame_start_sample, spectrum)
     if grid is None:
         return None
-    return lte_band_from_crs(grid, dc_hz=dc_hz, pci=pci, frame_start_sample=frame_start_sample)
+    reach = (-CRS_REACH * fs, CRS_REACH * fs)
+    return lte_band_from_crs(grid, dc_hz=dc_hz, pci=pci, frame_start_sample=frame_start_sample, reach_hz=reach)
 
 
 def scan_lte_cells(
@@ -232,8 +279,9 @@ def scan_lte_cells(
     counts only with a confirmed SSS (a PCI) and a CRS band (:func:`cell_band`); the strongest cells are kept
     first and a detection inside a kept cell's band is dropped. Each cell: ``pci``, ``dc_hz``, ``z`` (PSS CFAR
     z), ``sss_z``, ``duplex``, ``frame_start_sample`` and the band (``n_rb``, ``lower_hz``, ``upper_hz``,
-    ``z_inside``, ``z2_inside``). Sub-bands holding only noise (:data:`QUIET_DB`) are skipped. ``spectrum`` /
-    ``floor``: the span's :func:`ofdm_rx.span_spectrum` / :func:`ofdm_rx.noise_floor` when already computed.
+    ``z_inside``, ``z2_inside``, ``cut``: the sides where the band runs past the span's, which ends it there).
+    Sub-bands holding only noise (:data:`QUIET_DB`) are skipped. ``spectrum`` / ``floor``: the span's
+    :func:`ofdm_rx.span_spectrum` / :func:`ofdm_rx.noise_floor` when already computed.
     Cost: ~50 ms per sub-band searched on one core for 20 ms of samples."""
     spectrum = ofdm_rx.span_spectrum(x) if spectrum is None else spectrum
     floor = ofdm_rx.noise_floor(spectrum, fs) if floor is None else floor
@@ -255,6 +303,7 @@ def scan_lte_cells(
                          spectrum=spectrum)  # fmt: skip
         if band is None:
             continue
+        band |= {"lower_hz": max(band["lower_hz"], -0.5 * fs), "upper_hz": min(band["upper_hz"], 0.5 * fs)}
         cells.append(
             {"pci": int(hit["pci"]), "dc_hz": dc, "z": float(hit["z"]), "sss_z": float(hit["sss_z"]),
              "duplex": hit.get("duplex"), "frame_start_sample": int(hit["frame_start_sample"])} | band

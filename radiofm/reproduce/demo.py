@@ -42,7 +42,8 @@ from radiofm.tasks.sensing import SensingConfig, evaluate_sensing_run, finetune_
 
 @dataclass
 class DemoSettings:
-    """Sizes of the demo. ``full``: about 7 min on an idle 2-core CPU, set-up included (docs/RESULTS.md); ``quick``: seconds (tests)."""
+    """Sizes of the demo. ``full``: about 7 min on an idle 2-core CPU, set-up included (docs/RESULTS.md);
+    ``quick``: seconds (tests)."""
 
     ism_recordings: int = 64  # pretraining corpus (≈340 spectrograms of 16 ms)
     ism_eval_recordings: int = 6  # held-out corpus for the reconstruction evaluation

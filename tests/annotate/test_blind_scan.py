@@ -41,6 +41,23 @@ def test_blind_scan_finds_a_cell_the_model_missed(tmp_path, kind, snr_db):
     assert abs(a.freq_upper_edge_hz - (FC + m["upper_edge_hz"])) < 2e3
 
 
+def test_blind_scan_finds_an_lte_cell_cut_by_the_capture(tmp_path):
+    """A 10 MHz LTE cell at 4.5..13.5 MHz received at 25 MS/s (a rate off the LTE grid, so annotate resamples): the
+    capture ends at 12.5 MHz, past which the cell's band runs. Its PSS/SSS and lower edge are in the capture, so it
+    is the cell, with its PCI, over the band it shows, and the evidence says where the band was cut."""
+    from scipy.signal import resample_poly
+
+    iq, m = single_carrier("LTE", np.random.default_rng(11), bandwidth_mhz=10, snr_db=10.0, centre_hz=9e6, load=0.3)
+    rate = 25e6
+    x = resample_poly(iq, 625, 1536).astype(np.complex64)  # 61.44 -> 25 MS/s
+    rec = open_recording(write_sigmf(tmp_path / "c", x, sample_rate_hz=rate, center_freq_hz=FC))
+    (a,) = A.annotate_recording(rec, band_predictor([]), scan_nr=False).annotations
+    assert a.label == "LTE" and a.extra["radiofm:pci"] == m["n_id_cell"]
+    assert abs(a.freq_lower_edge_hz - (FC + m["lower_edge_hz"])) < 2e3 and a.freq_upper_edge_hz == FC + rate / 2
+    assert a.extra["radiofm:evidence"]["lte_n_rb"] == 50
+    assert any("cut there" in item for item in a.extra["radiofm:evidence"]["items"])
+
+
 def test_one_box_over_two_nr_carriers_becomes_both(tmp_path):
     """Two 10 MHz NR carriers 0.36 MHz apart (too close for annotate's guard-band cut) the model drew as one block:
     the per-carrier search finds one SSB, its DMRS give that carrier's band, and the rest of the box is searched:

@@ -299,8 +299,10 @@ def test_short_lte_clip_is_labelled_lte(tmp_path):
 
 def test_lte_carrier_cut_by_the_band_edge_is_not_called_nr(tmp_path):
     """An LTE 20 MHz carrier at -10 MHz in a capture decimated to 30.72 MS/s: the band edge cuts it at -15.36 MHz,
-    so the visible band's centre is not the carrier's (no LTE PSS there) and its width matches an NR table entry.
-    Those two used to add up to a decisive "NR"; for a cut carrier only the sync signals count now."""
+    so the visible band's centre is not the carrier's and its width matches an NR table entry. Those two used to
+    add up to a decisive "NR"; for a cut carrier only the sync signals count. Its LTE PSS/SSS (at -10 MHz) are in
+    the capture and its CRS show the upper edge, so the cell is identified: LTE, its PCI, the band cut at the
+    capture's edge (until session 42 the band could not be measured and the label was "unknown")."""
     from scipy.signal import resample_poly
 
     iq, meta = single_carrier("LTE", np.random.default_rng(11), bandwidth_mhz=20, snr_db=20.0, centre_hz=-10e6)
@@ -313,8 +315,10 @@ def test_lte_carrier_cut_by_the_band_edge_is_not_called_nr(tmp_path):
     res = A.annotate_recording(rec, band_predictor([(-15.36e6, meta["upper_edge_hz"], even, even)]))
     assert len(res.annotations) == 1
     a = res.annotations[0]
-    assert a.freq_lower_edge_hz == -15.36e6 and a.label == "unknown", a.extra["radiofm:evidence"]
-    assert any("cut by the band edge" in line for line in a.extra["radiofm:evidence"]["items"])
+    assert a.freq_lower_edge_hz == -15.36e6 and a.label == "LTE", a.extra["radiofm:evidence"]
+    assert a.extra["radiofm:pci"] == meta["n_id_cell"]
+    assert abs(a.freq_upper_edge_hz - meta["upper_edge_hz"]) < 2e3
+    assert any("cut there" in line for line in a.extra["radiofm:evidence"]["items"])
 
 
 def _light_lte_10mhz(tmp_path):

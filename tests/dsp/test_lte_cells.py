@@ -45,9 +45,24 @@ def test_scan_finds_a_lightly_loaded_cell_and_its_band_from_the_crs():
     cells = lte_cells.scan_lte_cells(x, FS, lower_hz=-15e6, upper_hz=3e6)
     assert [c["pci"] for c in cells] == [meta["n_id_cell"]]
     (c,) = cells
-    assert c["n_rb"] == 50
+    assert c["n_rb"] == 50 and c["cut"] == ()
     assert c["lower_hz"] == pytest.approx(meta["lower_edge_hz"], abs=1e3)
     assert c["upper_hz"] == pytest.approx(meta["upper_edge_hz"], abs=1e3)
+
+
+def test_a_cell_running_past_the_capture_takes_its_band_from_the_edge_it_shows():
+    """A 10 MHz cell at 7.5..16.5 MHz received at 30.72 MS/s: the receiver's band ends at 15.36 MHz, so its upper
+    edge is never seen. A band is symmetric about its DC, so the lower edge fixes it (50 RB), as long as the CRS
+    runs on up to the capture's edge; the band is reported up to that edge."""
+    from scipy.signal import resample_poly
+
+    wide, meta = _lte(11, 10, 12e6, 10.0, 0.05)
+    x = resample_poly(wide, 1, 2).astype(np.complex64)  # 30.72 MS/s: the decimation filter cuts above 15.36 MHz
+    (c,) = lte_cells.scan_lte_cells(x, FS / 2, lower_hz=10e6, upper_hz=14e6)
+    assert c["pci"] == meta["n_id_cell"] and c["n_rb"] == 50 and c["cut"] == ("upper",)
+    assert c["lower_hz"] == pytest.approx(meta["lower_edge_hz"], abs=1e3) and c["upper_hz"] == FS / 4
+    kw = {"dc_hz": c["dc_hz"], "frame_start_sample": c["frame_start_sample"]}
+    assert lte_cells.cell_band(x, FS / 2, pci=(c["pci"] + 1) % 504, **kw) is None  # still the cell's own CRS only
 
 
 def test_scan_splits_two_adjacent_cells():

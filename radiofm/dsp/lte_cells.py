@@ -55,8 +55,9 @@ MAX_GRID_REFINEMENT_HZ = 2.0e3  # a CP-measured grid offset beyond this is not t
 # 1 MHz of every LTE cell at in-band SNR <= 2 dB, idle ones at -4.2..1.9 dB included, stood 0.6-7 dB out.
 QUIET_DB = 0.3
 # a band running past the capture is fitted on the CRS within +-CRS_REACH x fs of the centre: a receiver's anti-alias
-# filter (or annotate's resampler, for rates off the LTE grid) attenuates the outer part of the band (a 10 MHz cell
-# cut by a 25 MS/s capture showed its CRS up to 0.93 x fs/2, benchmarks/annotate_receivers.py rate25)
+# filter (or a resampler before the file was written) attenuates the outer part of the band (a 10 MHz cell cut by a
+# 25 MS/s capture, resampled with scipy's resample_poly, showed its CRS up to 0.93 x fs/2:
+# benchmarks/annotate_receivers.py rate25)
 CRS_REACH = 0.45
 SCAN_STEP_HZ = 1.2e6  # DC positions searched per sub-band (each on a grid of 2.4 MHz with its own timing)
 HALF_MS_S = 0.5e-3
@@ -151,13 +152,14 @@ def lte_band_from_crs(
     ``grid``: a 15 kHz :class:`SymbolGrid` timed on this cell, reaching a few RBs beyond the band;
     ``frame_start_sample``: a radio frame start in the grid's span samples (``lte_search_grid(...)
     ["frame_start_sample"]``). Returns ``n_rb``, ``lower_hz``, ``upper_hz`` (Hz from the recording centre, DC +-
-    (90 kHz N_RB + 7.5 kHz)), the weaker inner edge's statistics ``z_inside``, ``z2_inside`` and ``cut``: the
-    sides ("lower", "upper") that run past the capture.
+    (90 kHz N_RB + 7.5 kHz)), the weaker inner edge's statistics ``z_inside``, ``z2_inside`` and ``unseen``: the
+    side ("lower" or "upper") whose edge was not tested, if any.
 
     Both edges are looked for on the whole grid first. Where no bandwidth fits there and ``reach_hz`` is given
-    (the part of the band a receiver's filter leaves flat), the band may run past the capture on one side: a band
-    is symmetric about its DC, so the edge seen on the other side fixes it, as long as the CRS runs on up to the
-    reach on the cut side (its last :data:`EDGE_PAIRS` pairs there). With both sides cut, no edge is seen: None.
+    (the part of the band a receiver's filter leaves flat), one side's edge may lie beyond the reach: a band is
+    symmetric about its DC, so the edge seen on the other side fixes it, as long as the CRS is present on that
+    side's inner edge pairs where the reach holds them, else on the last :data:`EDGE_PAIRS` pairs it holds on
+    that side. With neither edge seen: None.
     """
     kw = {"dc_hz": dc_hz, "pci": pci, "frame_start_sample": frame_start_sample, "reach_hz": reach_hz}
     products, valid, within = crs_products(grid, **kw)
@@ -182,6 +184,8 @@ def _fit_band(products: list[np.ndarray], valid: np.ndarray, dc_hz: float, *, cu
     """The widest 36.101 bandwidth whose edges the CRS show (:func:`lte_band_from_crs`) among the ``valid`` pairs;
     with ``cut_ok``, one side may run past them."""
     held = np.flatnonzero(valid) - N_RB_MAX  # lower elements j of the pairs held
+    if held.size == 0:  # the whole grid beyond the reach (a DC near the edge of a very wide capture)
+        return None
     lowest, highest = int(held.min()), int(held.max())
 
     def edge(inner, outer, last) -> tuple[bool | None, tuple | None]:
@@ -190,8 +194,10 @@ def _fit_band(products: list[np.ndarray], valid: np.ndarray, dc_hz: float, *, cu
         a, b = _crs_test(products, valid, *inner), _crs_test(products, valid, *outer)
         if a is not None and b is not None:
             return a[0] and not b[0], a
+        if not cut_ok:
+            return False, a
         run = a if a is not None else _crs_test(products, valid, *last)
-        return (None if cut_ok and run is not None and run[0] else False), a
+        return (None if run is not None and run[0] else False), a
 
     best, e = None, EDGE_PAIRS
     for n_rb in LTE_RBS:
@@ -202,8 +208,8 @@ def _fit_band(products: list[np.ndarray], valid: np.ndarray, dc_hz: float, *, cu
             continue
         inner = [v for _, v in (low, high) if v is not None]
         half = 90e3 * n_rb + 7.5e3
-        cut = tuple(side for side, end in zip(("lower", "upper"), ends, strict=True) if end is None)
-        best = {"n_rb": n_rb, "lower_hz": dc_hz - half, "upper_hz": dc_hz + half, "cut": cut,
+        unseen = tuple(side for side, end in zip(("lower", "upper"), ends, strict=True) if end is None)
+        best = {"n_rb": n_rb, "lower_hz": dc_hz - half, "upper_hz": dc_hz + half, "unseen": unseen,
                 "z_inside": min(v[1] for v in inner), "z2_inside": min(v[2] for v in inner)}  # fmt: skip
     return best
 
@@ -279,7 +285,8 @@ def scan_lte_cells(
     counts only with a confirmed SSS (a PCI) and a CRS band (:func:`cell_band`); the strongest cells are kept
     first and a detection inside a kept cell's band is dropped. Each cell: ``pci``, ``dc_hz``, ``z`` (PSS CFAR
     z), ``sss_z``, ``duplex``, ``frame_start_sample`` and the band (``n_rb``, ``lower_hz``, ``upper_hz``,
-    ``z_inside``, ``z2_inside``, ``cut``: the sides where the band runs past the span's, which ends it there).
+    ``z_inside``, ``z2_inside``, ``unseen``: the side whose edge was not tested, ``cut``: the side where the band
+    runs past the span's, which ends it there).
     Sub-bands holding only noise (:data:`QUIET_DB`) are skipped. ``spectrum`` / ``floor``: the span's
     :func:`ofdm_rx.span_spectrum` / :func:`ofdm_rx.noise_floor` when already computed.
     Cost: ~50 ms per sub-band searched on one core for 20 ms of samples."""
@@ -303,7 +310,8 @@ def scan_lte_cells(
                          spectrum=spectrum)  # fmt: skip
         if band is None:
             continue
-        band |= {"lower_hz": max(band["lower_hz"], -0.5 * fs), "upper_hz": min(band["upper_hz"], 0.5 * fs)}
+        cut = tuple(side for side in band["unseen"] if abs(band[f"{side}_hz"]) > 0.5 * fs)
+        band |= {"lower_hz": max(band["lower_hz"], -0.5 * fs), "upper_hz": min(band["upper_hz"], 0.5 * fs), "cut": cut}
         cells.append(
             {"pci": int(hit["pci"]), "dc_hz": dc, "z": float(hit["z"]), "sss_z": float(hit["sss_z"]),
              "duplex": hit.get("duplex"), "frame_start_sample": int(hit["frame_start_sample"])} | band

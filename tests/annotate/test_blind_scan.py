@@ -42,7 +42,7 @@ def test_blind_scan_finds_a_cell_the_model_missed(tmp_path, kind, snr_db):
 
 
 def test_blind_scan_finds_an_lte_cell_cut_by_the_capture(tmp_path):
-    """A 10 MHz LTE cell at 4.5..13.5 MHz received at 25 MS/s (a rate off the LTE grid, so annotate resamples): the
+    """A 10 MHz LTE cell at 4.5..13.5 MHz received at 25 MS/s (a rate off the LTE grid; resampled before writing): the
     capture ends at 12.5 MHz, past which the cell's band runs. Its PSS/SSS and lower edge are in the capture, so it
     is the cell, with its PCI, over the band it shows, and the evidence says where the band was cut."""
     from scipy.signal import resample_poly

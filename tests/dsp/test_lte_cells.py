@@ -45,7 +45,7 @@ def test_scan_finds_a_lightly_loaded_cell_and_its_band_from_the_crs():
     cells = lte_cells.scan_lte_cells(x, FS, lower_hz=-15e6, upper_hz=3e6)
     assert [c["pci"] for c in cells] == [meta["n_id_cell"]]
     (c,) = cells
-    assert c["n_rb"] == 50 and c["cut"] == ()
+    assert c["n_rb"] == 50 and c["cut"] == () and c["unseen"] == ()
     assert c["lower_hz"] == pytest.approx(meta["lower_edge_hz"], abs=1e3)
     assert c["upper_hz"] == pytest.approx(meta["upper_edge_hz"], abs=1e3)
 
@@ -59,10 +59,23 @@ def test_a_cell_running_past_the_capture_takes_its_band_from_the_edge_it_shows()
     wide, meta = _lte(11, 10, 12e6, 10.0, 0.05)
     x = resample_poly(wide, 1, 2).astype(np.complex64)  # 30.72 MS/s: the decimation filter cuts above 15.36 MHz
     (c,) = lte_cells.scan_lte_cells(x, FS / 2, lower_hz=10e6, upper_hz=14e6)
-    assert c["pci"] == meta["n_id_cell"] and c["n_rb"] == 50 and c["cut"] == ("upper",)
+    assert c["pci"] == meta["n_id_cell"] and c["n_rb"] == 50 and c["cut"] == c["unseen"] == ("upper",)
     assert c["lower_hz"] == pytest.approx(meta["lower_edge_hz"], abs=1e3) and c["upper_hz"] == FS / 4
     kw = {"dc_hz": c["dc_hz"], "frame_start_sample": c["frame_start_sample"]}
     assert lte_cells.cell_band(x, FS / 2, pci=(c["pci"] + 1) % 504, **kw) is None  # still the cell's own CRS only
+
+
+def test_no_band_when_the_whole_grid_lies_beyond_the_crs_reach(monkeypatch):
+    """The cut cell above with a reach that holds none of its grid (as for a DC near the edge of a very wide
+    capture): no band, and no error."""
+    from scipy.signal import resample_poly
+
+    wide, _ = _lte(11, 10, 12e6, 10.0, 0.05)
+    x = resample_poly(wide, 1, 2).astype(np.complex64)
+    (c,) = lte_cells.scan_lte_cells(x, FS / 2, lower_hz=10e6, upper_hz=14e6)
+    monkeypatch.setattr(lte_cells, "CRS_REACH", 0.05)
+    kw = {"dc_hz": c["dc_hz"], "frame_start_sample": c["frame_start_sample"]}
+    assert lte_cells.cell_band(x, FS / 2, pci=c["pci"], **kw) is None
 
 
 def test_scan_splits_two_adjacent_cells():

@@ -176,8 +176,8 @@ def write_captures(work: Path, conditions: list[str], captures: int, seed: int, 
         truth = main_scene.annotations([carrier_meta(p, fs, n, -10 * math.log10(fs)) for p in plans])
         for cond in conditions:
             rng_c = np.random.default_rng([seed, i, condition_index(cond)])
-            if RATE.match(cond):
-                rate = float(RATE.match(cond).group(1)) * 1e6
+            rate = rate_hz(cond)
+            if rate is not None:
                 y, tc = at_rate(x, truth, fs, rate, rng_c)
                 write_sigmf(work / cond / f"capture_{i:03d}", y, sample_rate_hz=rate,
                             center_freq_hz=main_scene.CENTER_FREQ_HZ, annotations=tc)  # fmt: skip
@@ -188,11 +188,17 @@ def write_captures(work: Path, conditions: list[str], captures: int, seed: int, 
                         center_freq_hz=main_scene.CENTER_FREQ_HZ, annotations=tc)  # fmt: skip
 
 
+def rate_hz(cond: str) -> float | None:
+    """The sample rate of a ``rate<R>`` condition (Hz), None for any other name."""
+    m = RATE.match(cond)
+    return None if m is None else float(m.group(1)) * 1e6
+
+
 def condition_index(cond: str) -> int:
     """A number per condition for its random draws (the fixed conditions keep the numbers they always had)."""
     if cond in CONDITIONS:
         return CONDITIONS.index(cond)
-    return 1000 + int(round(float(RATE.match(cond).group(1)) * 1000))
+    return 1000 + int(round(rate_hz(cond) / 1e3))
 
 
 def at_rate(
@@ -243,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results-dir", type=Path, default=None, help="where the JSON goes (default benchmarks/results)")
     args = ap.parse_args(argv)
     conditions = [c for c in args.conditions.split(",") if c]
-    unknown = sorted(c for c in conditions if c not in CONDITIONS and not RATE.match(c))
+    unknown = sorted(c for c in conditions if c not in CONDITIONS and rate_hz(c) is None)
     if unknown:
         ap.error(f"unknown conditions {unknown}; choose from {', '.join(CONDITIONS)} or rate<R>")
     front_ends = [f for f in args.front_ends.split(",") if f]

@@ -85,12 +85,12 @@ def cell_decision(cell: dict, members: Sequence[Box], span_ms: float, reach: tup
 def crs_item(cell: dict) -> str:
     """The evidence line of a scanned cell's CRS band (one edge seen where the other lies past the capture, or
     beyond the CRS reach)."""
-    unseen = cell.get("unseen") or ()
+    unseen = cell["unseen"]
     where = f"up to the edges of {cell['n_rb']} RB and not beyond"
     if unseen:
         side = unseen[0]
         seen = "upper" if side == "lower" else "lower"
-        why = ("lies past the capture's edge (cut there)" if side in (cell.get("cut") or ())
+        why = ("lies past the capture's edge (cut there)" if side in cell["cut"]
                else "lies beyond the CRS reach (the band is symmetric about its DC)")  # fmt: skip
         where = f"up to the {seen} edge of {cell['n_rb']} RB and not beyond; its {side} edge {why}"
     return f"CRS of PCI {cell['pci']} {where} (weaker edge z {cell['z_inside']:.1f}, Z^2 {cell['z2_inside']:.0f})"

@@ -26,6 +26,7 @@ TIMING_TOLERANCE = 0.5  # of a normal cyclic prefix: the piece's symbol boundari
 RASTER_TOLERANCE = 0.0625  # of the subcarrier spacing: the piece's subcarrier grid against the SSB's
 MIN_RHO = 0.3  # CP correlation of the piece (noise: ~1 / sqrt(CP samples) < 0.03; the pieces seen: 0.6-0.96)
 MIN_SPAN_MS = 1.0  # a piece shorter than this is not tested (two half milliseconds of CP to correlate)
+OTHER_NUMEROLOGY = {15e3: 30e3, 30e3: 15e3}  # FR1 SSB numerologies: the other one a neighbour may use
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,38 @@ def piece_clock(
     return Clock(scs_hz, tau, at, 0.5e-3 * fs, cp, bb.centre_hz + sync.freq_offset_hz, sync.rho)
 
 
+def relation(
+    x: np.ndarray,
+    fs: float,
+    *,
+    band_hz: tuple[float, float],
+    scs_hz: float,
+    pss_cp_start: float,
+    ssb_center_hz: float,
+) -> str | None:
+    """How the OFDM signal in ``band_hz`` (Hz from the recording centre) of the span ``x`` (sample rate ``fs``)
+    stands to the NR cell whose strongest PSS symbol's cyclic prefix starts at sample ``pss_cp_start`` (counted
+    from ``x[0]``; any earlier or later PSS of the cell will do) and whose SSB has its subcarrier 120 at
+    ``ssb_center_hz``, numerology ``scs_hz``:
+
+    - "same": it runs on the cell's clock (the same symbol timing, within :data:`TIMING_TOLERANCE` of a CP, and
+      the same subcarrier raster, within :data:`RASTER_TOLERANCE`);
+    - "other": it is another transmitter for sure: a clear OFDM clock of the cell's numerology whose symbols start
+      elsewhere, or a clear clock of the other FR1 numerology (15 / 30 kHz) and none of the cell's. A clock on the
+      cell's timing but off its raster is not counted: an SSB may sit half a 30 kHz subcarrier off its carrier's
+      grid (38.211 7.4.3.1: k_SSB counts 15 kHz), and cells of one synchronised site share a timing;
+    - None: neither (no clear clock, too short a span, or on the timing but off the raster)."""
+    clock = piece_clock(x, fs, band_hz=band_hz, scs_hz=scs_hz)
+    if clock is not None:
+        if not clock.on_timing(pss_cp_start):
+            return "other"
+        return "same" if clock.on_raster(ssb_center_hz) else None
+    other_scs = OTHER_NUMEROLOGY.get(scs_hz)
+    if other_scs is not None and piece_clock(x, fs, band_hz=band_hz, scs_hz=other_scs) is not None:
+        return "other"
+    return None
+
+
 def aligned(
     x: np.ndarray,
     fs: float,
@@ -88,13 +121,10 @@ def aligned(
     pss_cp_start: float,
     ssb_center_hz: float,
 ) -> bool:
-    """Whether the OFDM signal in ``band_hz`` (Hz from the recording centre) of the span ``x`` (sample rate
-    ``fs``) runs on the clock of the NR cell whose strongest PSS symbol's cyclic prefix starts at sample
-    ``pss_cp_start`` (counted from ``x[0]``; any earlier or later PSS of the cell will do) and whose SSB has its
-    subcarrier 120 at ``ssb_center_hz``: numerology ``scs_hz``, the same symbol timing (within
-    :data:`TIMING_TOLERANCE` of a CP) and the same subcarrier raster (within :data:`RASTER_TOLERANCE`)."""
-    clock = piece_clock(x, fs, band_hz=band_hz, scs_hz=scs_hz)
-    return clock is not None and clock.on_timing(pss_cp_start) and clock.on_raster(ssb_center_hz)
+    """Whether the OFDM signal in ``band_hz`` of the span ``x`` runs on the clock of the NR cell (:func:`relation`
+    is "same")."""
+    kw = {"band_hz": band_hz, "scs_hz": scs_hz, "pss_cp_start": pss_cp_start, "ssb_center_hz": ssb_center_hz}
+    return relation(x, fs, **kw) == "same"
 
 
 def same_clock(a: Clock, b: Clock) -> bool:

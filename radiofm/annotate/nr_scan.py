@@ -20,10 +20,12 @@ Boxes of another identified cell (an LTE cell, an NR cell with another PCI) are 
 not found (idle: SSB and CORESET only; no PDSCH in the span; too weak) takes only the boxes lying at least half
 inside its SSB's band, and its band is the SSB's widened over those boxes (the SSB lies inside the carrier; the
 model's boxes of an idle cell are mostly its CORESET) and over the power above the noise floor beside them, up to
-the nearest other cell (:func:`idle_decision`): ``radiofm:edges`` "estimated". Before that, every box no cell
-identified within the cell's reach (:func:`energy_limits`) is tested against the cell's OFDM clock
-(:func:`radiofm.annotate.nr_fragments.aligned`): the pieces on its symbol timing and subcarrier raster (the
-CORESET and PDCCH bursts the model boxed apart) are taken into it and widen its band. Each SSB
+:data:`NEIGHBOUR_GUARD_HZ` short of the nearest other carrier (:func:`idle_decision`): ``radiofm:edges``
+"estimated". Before that, every box no cell identified within the cell's reach (:func:`energy_limits`) is tested
+against the cell's OFDM clock (:func:`radiofm.annotate.nr_fragments.relation`): the pieces on its symbol timing
+and subcarrier raster (the CORESET and PDCCH bursts the model boxed apart) are taken into it and widen its band;
+a box whose OFDM runs on another clock is another transmitter's carrier and bounds the band as another cell does
+(the power walk bridges gaps of noise up to 3 MHz wide, and took a neighbouring NR carrier 1.5 MHz away). Each SSB
 search costs what the per-carrier one does on a band 8 MHz wider; each DMRS search about 0.3-0.6 CPU-s for a
 61.44 MS/s, 40 ms span (one FFT per OFDM symbol over the band, then FFT correlations).
 """
@@ -45,7 +47,7 @@ from radiofm.annotate.decide import (
     read_span,
     sync_evidence,
 )
-from radiofm.annotate.nr_fragments import aligned
+from radiofm.annotate.nr_fragments import relation
 from radiofm.annotate.plan import Plan
 from radiofm.data.recording import Recording
 from radiofm.dsp import ofdm_rx
@@ -61,6 +63,10 @@ SSB_REACH_HZ = 4.0e6  # an SSB (7.2 MHz wide at 30 kHz) overlapping a piece has 
 EDGE_GUARD_HZ = 0.5e6  # kept off the recording's band edges
 CHECK_LTE_HZ = 1.4e6  # an estimated band's extension this wide is searched for LTE cells (the narrowest carrier)
 PIECE_MS = 10.0  # of a piece boxed apart read to test it against a cell without DMRS
+# kept between a cell without DMRS and another carrier's band: a strong neighbour's edge leaks into the power
+# blocks beside it, enough to pull the power walk across the noise between them. Two standard carriers side by
+# side leave at least two guard bands between their occupied bands (>= 2 x 150 kHz: LTE at 3 MHz, 36.101 5.6)
+NEIGHBOUR_GUARD_HZ = 250e3
 
 
 def _nr_cell(d: Decision) -> bool:
@@ -147,16 +153,19 @@ def idle_decision(
         floor = ofdm_rx.noise_floor(spectrum, fs)
         lo, hi = ofdm_rx.energy_band(spectrum, fs, core=core, limits=limits, floor=floor)
         kw = {"max_cells": 2, "spectrum": spectrum, "floor": floor}
+        new_limits = list(limits)
         if core[0] - lo >= CHECK_LTE_HZ:
             cells = scan_lte_cells(x, fs, lower_hz=lo, upper_hz=core[0], **kw)
             if cells:
-                lo = min(max(lo, max(c["upper_hz"] for c in cells)), core[0])
+                new_limits[0] = max(limits[0], max(c["upper_hz"] for c in cells) + NEIGHBOUR_GUARD_HZ)
                 stopped += cells
         if hi - core[1] >= CHECK_LTE_HZ:
             cells = scan_lte_cells(x, fs, lower_hz=core[1], upper_hz=hi, **kw)
             if cells:
-                hi = max(min(hi, min(c["lower_hz"] for c in cells)), core[1])
+                new_limits[1] = min(limits[1], min(c["lower_hz"] for c in cells) - NEIGHBOUR_GUARD_HZ)
                 stopped += cells
+        if stopped:  # the walk again, short of the cells found (the power beside them is partly theirs)
+            lo, hi = ofdm_rx.energy_band(spectrum, fs, core=core, limits=tuple(new_limits), floor=floor)
     evidence = dict(base.evidence or {})
     evidence["nr_band"] = {"band_hz": [round(lo), round(hi)], "from": "SSB, the model's boxes and the power beside "
                            "them (no DMRS found)", "ssb_and_boxes_hz": [round(core[0]), round(core[1])]}  # fmt: skip
@@ -177,26 +186,27 @@ def energy_limits(
     ssb: dict, fs: float, taken: Sequence[tuple[float, float]], within: tuple[float, float] | None = None
 ) -> tuple[float, float]:
     """How far an NR cell without DMRS may extend: its largest carrier around the SSB (275 RB either side), the
-    recording's band (:data:`EDGE_GUARD_HZ` off its edges) or ``within``, up to the nearest ``taken`` band (other
-    cells') on either side."""
+    recording's band (:data:`EDGE_GUARD_HZ` off its edges) or ``within``, up to :data:`NEIGHBOUR_GUARD_HZ` short
+    of the nearest ``taken`` band (other carriers') on either side."""
     centre, reach = float(ssb["center_hz"]), 12 * N_RB_MAX * float(ssb["scs_hz"])
     lo, hi = within or (-0.5 * fs + EDGE_GUARD_HZ, 0.5 * fs - EDGE_GUARD_HZ)
     lo, hi = max(lo, centre - reach), min(hi, centre + reach)
     for a, b in taken:
         if b <= centre:
-            lo = max(lo, b)
+            lo = max(lo, b + NEIGHBOUR_GUARD_HZ)
         elif a >= centre:
-            hi = min(hi, a)
+            hi = min(hi, a - NEIGHBOUR_GUARD_HZ)
     return lo, hi
 
 
 def _pieces_of(
     base: Decision, boxes: Sequence[Box], decisions: Sequence[Decision], members: Sequence[int], x: np.ndarray,
     x_start: int, limits: tuple[float, float], rec: Recording, plan: Plan, nonfinite: str,
-) -> list[int]:  # fmt: skip
-    """Indices of the boxes no cell identified, inside ``limits`` and not yet ``members``, whose OFDM runs on the
-    clock of ``base``'s cell (:func:`radiofm.annotate.nr_fragments.aligned`; its PSS timed in the span ``x`` read
-    from sample ``x_start``)."""
+) -> tuple[list[int], list[int]]:  # fmt: skip
+    """(pieces, apart): indices of the boxes no cell identified, inside ``limits`` and not yet ``members``, whose
+    OFDM runs on the clock of ``base``'s cell, and of those that another transmitter sent
+    (:func:`radiofm.annotate.nr_fragments.relation` "same" and "other"; the cell's PSS timed in the span ``x``
+    read from sample ``x_start``)."""
     ssb = base.evidence["ssb"]
     scs, centre, fs = float(ssb["scs_hz"]), float(ssb["center_hz"]), plan.sample_rate_hz
     bands = {i: plan.band_hz(b.row_lo, b.row_hi) for i, b in enumerate(boxes)}
@@ -205,20 +215,23 @@ def _pieces_of(
         if i not in members and not is_cell(d) and limits[0] <= bands[i][0] and bands[i][1] <= limits[1]
     ]  # fmt: skip
     if not candidates:
-        return []
+        return [], []
     try:
         pss = x_start + pss_timing(x, fs, ssb_center_hz=centre, scs_hz=scs, n_id2=base.pci % 3)
     except RadioFMError:
-        return []
-    out = []
+        return [], []
+    same, apart = [], []
     for i in candidates:
         start, count = box_span(boxes[i], plan, PIECE_MS)
         if count <= 0:
             continue
         piece = read_span(rec, start, count, nonfinite)
-        if aligned(piece, fs, band_hz=bands[i], scs_hz=scs, pss_cp_start=pss - start, ssb_center_hz=centre):
-            out.append(i)
-    return out
+        how = relation(piece, fs, band_hz=bands[i], scs_hz=scs, pss_cp_start=pss - start, ssb_center_hz=centre)
+        if how == "same":
+            same.append(i)
+        elif how == "other":
+            apart.append(i)
+    return same, apart
 
 
 def ssb_decision(found: dict, members: Sequence[Box], window: tuple[float, float], span_ms: float) -> Decision:
@@ -341,7 +354,11 @@ def find_nr_cells(
             taken += [b for pci, b in cell_bands.items() if pci != base.pci]
             limits = energy_limits(ssb, plan.sample_rate_hz, taken)
             x, spectrum, x_start = span
-            pieces = _pieces_of(base, out_b, out_d, members, x, x_start, limits, rec, plan, nonfinite)
+            pieces, apart = _pieces_of(base, out_b, out_d, members, x, x_start, limits, rec, plan, nonfinite)
+            # a carrier another transmitter sends bounds the cell as another cell's band does: the power walk
+            # beside the cell would otherwise run over it (two NR carriers 1.5 MHz apart became one band)
+            limits = energy_limits(ssb, plan.sample_rate_hz, [*taken, *(plan.band_hz(out_b[i].row_lo,
+                                   out_b[i].row_hi) for i in apart)])  # fmt: skip
             members += pieces
             own = [out_b[i] for i in members]
             bands = [plan.band_hz(b.row_lo, b.row_hi) for b in own]

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from band_predictors import LTE, band_predictor
+from band_predictors import LTE, NR, band_predictor
 
 import radiofm.annotate as A
 from radiofm.annotate import nr_scan
@@ -88,7 +88,7 @@ def test_an_idle_cells_coreset_boxed_apart_joins_the_cell(tmp_path, monkeypatch)
     assert a.freq_lower_edge_hz - 3.5e9 <= coreset[0] + 0.3e6 and a.freq_upper_edge_hz - 3.5e9 >= ssb[1] - 0.3e6
     assert "taken into the cell" in a.extra["radiofm:evidence"]["items"][-1]
 
-    monkeypatch.setattr(nr_scan, "_pieces_of", lambda *args, **kwargs: [])
+    monkeypatch.setattr(nr_scan, "_pieces_of", lambda *args, **kwargs: ([], []))
     assert len(A.annotate_recording(rec, model).annotations) == 2
 
 
@@ -118,3 +118,83 @@ def test_an_idle_cell_seen_in_pieces_is_one_annotation_over_its_silences(tmp_pat
     monkeypatch.setattr(merge, "CELL_GAP_MS", 0.0)
     got = A.annotate_recording(rec, model).annotations
     assert len(got) == 3 and all(g.extra["radiofm:pci"] == c.pci for g in got)
+
+
+def _ofdm_neighbour(n: int, *, lower_hz: float, n_sc: int, shift: int, seed: int) -> np.ndarray:
+    """A fully loaded 30 kHz OFDM carrier with no sync signal (no SSB: no stage can identify it as a cell),
+    occupying [lower_hz, lower_hz + n_sc * 30 kHz), its symbols ``shift`` samples off frame timing: (n,)
+    complex64 at an in-band SNR of about 20 dB over unit noise."""
+    from radiofm.synth.nrlte_alt import ofdm
+
+    rng = np.random.default_rng(seed)
+    _, _, slot_len = ofdm.slot_layout(SCS, FS)
+    n_sym = 14 * (-(-(n + shift) // slot_len))
+    qpsk = (rng.choice([-1.0, 1.0], (n_sym, n_sc)) + 1j * rng.choice([-1.0, 1.0], (n_sym, n_sc))) / math.sqrt(2)
+    x = ofdm.modulate(qpsk.astype(np.complex64), scs_hz=SCS, sample_rate_hz=FS, lte_dc=False)[shift : shift + n]
+    n_fft = ofdm.slot_layout(SCS, FS)[0]
+    x *= np.float32(math.sqrt(100.0 / n_fft))
+    centre = lower_hz + 0.5 * n_sc * SCS
+    return (x * np.exp(2j * np.pi * centre / FS * np.arange(n))).astype(np.complex64)
+
+
+def test_a_cell_without_dmrs_stops_short_of_a_carrier_on_another_clock(tmp_path, monkeypatch):
+    """An idle cell (SSB and CORESET only) 1.5 MHz below a fully loaded 30 kHz carrier with no sync signal: the
+    power walk beside the cell used to bridge the gap and take the neighbour's band (two NR carriers became one
+    band over both, found on an alt-generator clip). The neighbour's symbols start elsewhere, so it is another
+    transmitter: the cell's band stops short of it. Without that test (every piece "unclear"), it does not."""
+    n = 737_280  # 12 ms
+    plans = scene.plan_scene(np.random.default_rng(2), split="test", regimes=["idle"], sample_rate_hz=FS, n_samples=n)
+    p = next(q for q in plans if q.kind == "NR")
+    half = 6 * p.cell.n_rb * p.scs_hz
+    p = scene.replace(p, snr_db=20.0, center_hz=p.scs_hz * round((-0.5 * FS + 2e6 + half) / p.scs_hz))  # low
+    c, f0 = p.cell, p.center_hz - half
+    ssb = (f0 + c.ssb_sc0 * p.scs_hz, f0 + (c.ssb_sc0 + 240) * p.scs_hz)
+    top = scene.occupied_edges(p)[1]
+    neighbour = (top + 1.5e6, top + 1.5e6 + 300 * SCS)  # 9 MHz
+    assert neighbour[1] < 0.5 * FS - 1e6  # the scene this test needs: room for the neighbour above the cell
+    x = scene.render_carrier(p, np.random.default_rng(1), FS, n)[0]
+    x += _ofdm_neighbour(n, lower_hz=neighbour[0], n_sc=300, shift=700, seed=3)
+    x += np.random.default_rng(2).standard_normal(2 * n, dtype=np.float32).view(np.complex64) * np.float32(
+        math.sqrt(0.5)
+    )
+    rec = open_recording(write_sigmf(tmp_path / "pair", x, sample_rate_hz=FS, center_freq_hz=3.5e9))
+    model = band_predictor([(ssb[0] - 0.1e6, ssb[1] + 0.1e6), (neighbour[0] + 0.1e6, neighbour[1] - 0.1e6)], NR)
+
+    def cell_upper():
+        got = A.annotate_recording(rec, model).annotations
+        (a,) = [g for g in got if g.extra.get("radiofm:pci") == c.pci]
+        assert any(g is not a and g.freq_lower_edge_hz - 3.5e9 > neighbour[0] - 0.5e6 for g in got)  # neighbour
+        return a.freq_upper_edge_hz - 3.5e9
+
+    assert ssb[1] - 0.3e6 <= cell_upper() <= neighbour[0] - nr_scan.NEIGHBOUR_GUARD_HZ + 1.0
+    monkeypatch.setattr(nr_scan, "relation", lambda *args, **kwargs: None)
+    assert cell_upper() > neighbour[0] + 1e6
+
+
+def test_a_cell_without_dmrs_stops_short_of_an_lte_cell_found_beside_it(tmp_path):
+    """An idle cell 1.5 MHz below an LTE cell the model did not box: the power walk beside the cell runs into the
+    LTE carrier, the LTE search over the extension finds its cell, and the cell's band is walked again short of
+    it (it used to end on the LTE cell's edge, the noise between them taken as the NR cell's)."""
+    from radiofm.synth.nrlte.carrier import single_carrier
+
+    n = 2_457_600
+    plans = scene.plan_scene(np.random.default_rng(2), split="test", regimes=["idle"], sample_rate_hz=FS, n_samples=n)
+    p = next(q for q in plans if q.kind == "NR")
+    half = 6 * p.cell.n_rb * p.scs_hz
+    p = scene.replace(p, snr_db=20.0, center_hz=p.scs_hz * round((-0.5 * FS + 2e6 + half) / p.scs_hz))
+    c, f0 = p.cell, p.center_hz - half
+    ssb = (f0 + c.ssb_sc0 * p.scs_hz, f0 + (c.ssb_sc0 + 240) * p.scs_hz)
+    top = scene.occupied_edges(p)[1]
+    rng = np.random.default_rng(5)
+    lte, m = single_carrier("LTE", rng, bandwidth_mhz=5, snr_db=20.0, centre_hz=top + 1.5e6 + 2.25e6)
+    x = scene.render_carrier(p, np.random.default_rng(1), FS, n)[0] + lte
+    x += np.random.default_rng(2).standard_normal(2 * n, dtype=np.float32).view(np.complex64) * np.float32(
+        math.sqrt(0.5)
+    )
+    rec = open_recording(write_sigmf(tmp_path / "pair", x, sample_rate_hz=FS, center_freq_hz=3.5e9))
+    model = band_predictor([(ssb[0] - 0.1e6, ssb[1] + 0.1e6)], NR)
+
+    got = A.annotate_recording(rec, model).annotations
+    (a,) = [g for g in got if g.extra.get("radiofm:pci") == c.pci]
+    assert any("stopped at LTE cell" in item for item in a.extra["radiofm:evidence"]["items"])
+    assert ssb[1] - 0.3e6 <= a.freq_upper_edge_hz - 3.5e9 <= m["lower_edge_hz"] - nr_scan.NEIGHBOUR_GUARD_HZ + 1.0

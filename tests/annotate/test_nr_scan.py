@@ -67,13 +67,13 @@ def test_an_idle_cell_spans_at_least_its_ssb():
     assert idle_decision(base, [], []).band_hz == (1e6 - 120 * SCS, 1e6 + 120 * SCS)
 
 
-def test_energy_limits_stop_at_the_nearest_other_cell_on_each_side():
-    from radiofm.annotate.nr_scan import EDGE_GUARD_HZ, energy_limits
+def test_energy_limits_stop_short_of_the_nearest_other_cell_on_each_side():
+    from radiofm.annotate.nr_scan import EDGE_GUARD_HZ, NEIGHBOUR_GUARD_HZ, energy_limits
 
     ssb = {"center_hz": 1e6, "scs_hz": 15e3}  # 275 RB either side: 49.5 MHz, beyond the recording's band
     assert energy_limits(ssb, FS, []) == (-FS / 2 + EDGE_GUARD_HZ, FS / 2 - EDGE_GUARD_HZ)
     taken = [(-20e6, -15e6), (-12e6, -8e6), (5e6, 9e6), (12e6, 20e6)]
-    assert energy_limits(ssb, FS, taken) == (-8e6, 5e6)
+    assert energy_limits(ssb, FS, taken) == (-8e6 + NEIGHBOUR_GUARD_HZ, 5e6 - NEIGHBOUR_GUARD_HZ)
     assert energy_limits(ssb, FS, taken, within=(-6e6, 3e6)) == (-6e6, 3e6)
     assert energy_limits({"center_hz": 1e6, "scs_hz": 15e3 / 8}, FS, []) == (
         1e6 - 12 * 275 * 15e3 / 8,

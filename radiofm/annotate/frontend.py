@@ -27,6 +27,9 @@ MAX_RANGE_DB = 50.0
 EDGE_SHARE = 0.15  # share of the rows at each band edge searched for a receiver filter's roll-off (fill_rolloff)
 FILL_ROLLOFF = True  # fill_rolloff on (the module switch benchmarks turn off to compare)
 UNDO_GAIN_STEPS = True  # undo_gain_steps on (likewise)
+# share of rows whose power may stay within 1 dB across a gain step (carriers that faded by just the step): over
+# it, something else than a gain moved the band (a carrier switching on leaves the rows beside it unmoved)
+GAIN_STEP_UNMOVED = 0.02
 _GAMMA20 = 0.8650867  # 20th percentile of Gamma(40, 1/40): a 40-frame average of noise power, per unit mean
 _CHUNK_SAMPLES = 5_000_000  # analysis samples per read
 
@@ -228,9 +231,12 @@ def undo_gain_steps(power: np.ndarray) -> np.ndarray:
     the model only saw constant gains and called the louder columns' noise a carrier (docs/RESULTS.md, session
     32). Each column's floor (10th percentile over rows, smoothed over 8 columns) is split at the mid-point of its
     25th and 75th percentiles; when the two groups differ by 3 dB or more, and each row's median moved between them
-    by that much within 2 dB for 90 % of the quietest 30 % of the rows (the noise) and 75 % of all rows (carriers'
-    traffic varies), the louder group is scaled down by it. A carrier switching on moves its own rows, not the
-    noise, and is left alone. Unchanged when there is no step."""
+    by that much within 2 dB for 90 % of the quietest 30 % of the rows (the noise), the louder group is scaled down
+    by it, provided the rest of the band agrees: 75 % of all rows moved by the step too, or under
+    :data:`GAIN_STEP_UNMOVED` of them stayed where they were (within 1 dB). A carrier switching on moves its own
+    rows, not the noise beside it, and is left alone: the rows it does not cover stay put. Faded carriers over
+    half the band move by other amounts than the step, but a gain moves them all (docs/RESULTS.md, session 43).
+    Unchanged when there is no step."""
     n_rows, n_cols = power.shape
     if not UNDO_GAIN_STEPS or n_cols < 32 or n_rows < 16:
         return power
@@ -248,7 +254,8 @@ def undo_gain_steps(power: np.ndarray) -> np.ndarray:
     per_row = 10 * np.log10((np.median(power[:, loud], axis=1) + 1e-30) / quiet_rows)
     moved = np.abs(per_row - step) < 2.0
     floor_rows = quiet_rows <= np.percentile(quiet_rows, 30)  # the noise: it moves with a gain, not with a carrier
-    if step < 3.0 or moved[floor_rows].mean() < 0.9 or moved.mean() < 0.75:
+    unmoved = float(np.mean(np.abs(per_row) < 1.0))
+    if step < 3.0 or moved[floor_rows].mean() < 0.9 or (moved.mean() < 0.75 and unmoved > GAIN_STEP_UNMOVED):
         return power
     out = power.copy()
     out[:, loud] *= np.float32(10 ** (-step / 10))

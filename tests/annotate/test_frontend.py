@@ -141,6 +141,23 @@ def test_undo_gain_steps_scales_the_louder_columns_back():
     assert np.ptp(col) < 1.5
 
 
+def test_undo_gain_steps_over_fading_carriers():
+    """A gain step under carriers that fill 60 % of the band and fade (each row's power drifts by up to +-6 dB
+    between the two halves, as the validation `agc` captures' LTE carriers did): the noise moved by the step and
+    no row stayed put, so it is a gain, undone (the rule before asked 75 % of all rows to move by the step)."""
+    rng = np.random.default_rng(8)
+    power = rng.gamma(40.0, 1 / 40, size=(256, 300)).astype(np.float32)
+    fade = 10 ** (rng.uniform(-6, 6, size=(154, 1)) / 10)
+    power[60:214, :152] += 300.0 * rng.gamma(40.0, 1 / 40, size=(154, 152)).astype(np.float32)
+    power[60:214, 152:] += (300.0 * fade * rng.gamma(40.0, 1 / 40, size=(154, 148))).astype(np.float32)
+    stepped = power.copy()
+    stepped[:, 152:] *= 10.0
+    out = frontend.undo_gain_steps(stepped)
+    np.testing.assert_allclose(out[:60], power[:60], rtol=0.15)  # the noise back at its level
+    by_step = np.abs(10 * np.log10(np.median(stepped[:, 152:], 1) / np.median(stepped[:, :152], 1)) - 10) < 2
+    assert by_step.mean() < 0.75  # the case the old rule left alone
+
+
 @pytest.mark.parametrize("case", ["no step", "wide carrier switching on", "carrier switching on"])
 def test_undo_gain_steps_leaves_carriers_switching_alone(case):
     power = _band_power(1.0, 0.0)

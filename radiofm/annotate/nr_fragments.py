@@ -112,19 +112,10 @@ def relation(
     return None
 
 
-def aligned(
-    x: np.ndarray,
-    fs: float,
-    *,
-    band_hz: tuple[float, float],
-    scs_hz: float,
-    pss_cp_start: float,
-    ssb_center_hz: float,
-) -> bool:
-    """Whether the OFDM signal in ``band_hz`` of the span ``x`` runs on the clock of the NR cell (:func:`relation`
-    is "same")."""
-    kw = {"band_hz": band_hz, "scs_hz": scs_hz, "pss_cp_start": pss_cp_start, "ssb_center_hz": ssb_center_hz}
-    return relation(x, fs, **kw) == "same"
+def aligned(x: np.ndarray, fs: float, **cell) -> bool:
+    """Whether the OFDM signal in the span ``x`` runs on the clock of the NR cell: :func:`relation` (same keyword
+    arguments: ``band_hz``, ``scs_hz``, ``pss_cp_start``, ``ssb_center_hz``) is "same"."""
+    return relation(x, fs, **cell) == "same"
 
 
 def same_clock(a: Clock, b: Clock) -> bool:

@@ -355,13 +355,17 @@ def find_nr_cells(
             limits = energy_limits(ssb, plan.sample_rate_hz, taken)
             x, spectrum, x_start = span
             pieces, apart = _pieces_of(base, out_b, out_d, members, x, x_start, limits, rec, plan, nonfinite)
-            # a carrier another transmitter sends bounds the cell as another cell's band does: the power walk
-            # beside the cell would otherwise run over it (two NR carriers 1.5 MHz apart became one band)
-            limits = energy_limits(ssb, plan.sample_rate_hz, [*taken, *(plan.band_hz(out_b[i].row_lo,
-                                   out_b[i].row_hi) for i in apart)])  # fmt: skip
             members += pieces
             own = [out_b[i] for i in members]
             bands = [plan.band_hz(b.row_lo, b.row_hi) for b in own]
+            # a carrier another transmitter sends beside the cell bounds it as another cell's band does: the power
+            # walk would otherwise run over it (two NR carriers 1.5 MHz apart became one band). A piece within the
+            # cell's own span (its SSB and pieces) is no neighbour, whatever its clock said
+            core = [ssb_band(float(ssb["scs_hz"]), float(ssb["center_hz"])), *bands]
+            lo_core, hi_core = min(e[0] for e in core), max(e[1] for e in core)
+            beside = [plan.band_hz(out_b[i].row_lo, out_b[i].row_hi) for i in apart]
+            beside = [b for b in beside if b[1] <= lo_core or b[0] >= hi_core]
+            limits = energy_limits(ssb, plan.sample_rate_hz, [*taken, *beside])
             decision = idle_decision(base, own, bands, x=x, fs=plan.sample_rate_hz, limits=limits, spectrum=spectrum,
                                      pieces=len(pieces))  # fmt: skip
         for i in members:

@@ -93,6 +93,13 @@ def ssb_band(scs_hz: float, ssb_center_hz: float) -> tuple[float, float]:
     return ssb_center_hz - half, ssb_center_hz + half
 
 
+def cell_span(ssb: dict, bands: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    """(lower, upper) Hz of what is sure to be an NR cell without DMRS: its SSB's band widened over ``bands`` (the
+    boxes it took)."""
+    edges = [ssb_band(float(ssb["scs_hz"]), float(ssb["center_hz"])), *bands]
+    return min(e[0] for e in edges), max(e[1] for e in edges)
+
+
 def measure_band(x: np.ndarray, fs: float, *, pci: int, scs_hz: float, ssb_center_hz: float, spectrum=None):
     """:func:`radiofm.dsp.nr_cells.nr_cell_band` of the cell over every carrier position its SSB allows (up to
     275 RB either side) inside the recording's band (:data:`EDGE_GUARD_HZ` off its edges), or None."""
@@ -143,9 +150,7 @@ def idle_decision(
     extension of :data:`CHECK_LTE_HZ` or more is searched for LTE cells (:func:`scan_lte_cells`) and stops at
     the band of any found. Edges "estimated". ``pieces``: how many of the boxes were taken in by the cell's OFDM
     clock (:func:`_pieces_of`), said in the evidence."""
-    ssb = base.evidence["ssb"]
-    edges = [ssb_band(float(ssb["scs_hz"]), float(ssb["center_hz"])), *bands]
-    core = min(e[0] for e in edges), max(e[1] for e in edges)
+    core = cell_span(base.evidence["ssb"], bands)
     lo, hi = core
     stopped = []
     if x is not None and limits is not None:
@@ -361,8 +366,7 @@ def find_nr_cells(
             # a carrier another transmitter sends beside the cell bounds it as another cell's band does: the power
             # walk would otherwise run over it (two NR carriers 1.5 MHz apart became one band). A piece within the
             # cell's own span (its SSB and pieces) is no neighbour, whatever its clock said
-            core = [ssb_band(float(ssb["scs_hz"]), float(ssb["center_hz"])), *bands]
-            lo_core, hi_core = min(e[0] for e in core), max(e[1] for e in core)
+            lo_core, hi_core = cell_span(ssb, bands)
             beside = [plan.band_hz(out_b[i].row_lo, out_b[i].row_hi) for i in apart]
             beside = [b for b in beside if b[1] <= lo_core or b[0] >= hi_core]
             limits = energy_limits(ssb, plan.sample_rate_hz, [*taken, *beside])

@@ -127,14 +127,32 @@ def _ofdm_neighbour(n: int, *, lower_hz: float, n_sc: int, shift: int, seed: int
     from radiofm.synth.nrlte_alt import ofdm
 
     rng = np.random.default_rng(seed)
-    _, _, slot_len = ofdm.slot_layout(SCS, FS)
+    n_fft, _, slot_len = ofdm.slot_layout(SCS, FS)
     n_sym = 14 * (-(-(n + shift) // slot_len))
     qpsk = (rng.choice([-1.0, 1.0], (n_sym, n_sc)) + 1j * rng.choice([-1.0, 1.0], (n_sym, n_sc))) / math.sqrt(2)
     x = ofdm.modulate(qpsk.astype(np.complex64), scs_hz=SCS, sample_rate_hz=FS, lte_dc=False)[shift : shift + n]
-    n_fft = ofdm.slot_layout(SCS, FS)[0]
     x *= np.float32(math.sqrt(100.0 / n_fft))
     centre = lower_hz + 0.5 * n_sc * SCS
     return (x * np.exp(2j * np.pi * centre / FS * np.arange(n))).astype(np.complex64)
+
+
+def _low_idle_cell(n: int):
+    """An idle 30 kHz cell (SSB and CORESET only) of the alt generator, moved to the bottom of the band so that
+    a neighbour fits above it: (its plan, its SSB band (Hz), its occupied upper edge (Hz), its samples (n,) at an
+    in-band SNR of 20 dB over unit noise, noise not yet added)."""
+    plans = scene.plan_scene(np.random.default_rng(2), split="test", regimes=["idle"], sample_rate_hz=FS, n_samples=n)
+    p = next(q for q in plans if q.kind == "NR")
+    half = 6 * p.cell.n_rb * p.scs_hz
+    p = scene.replace(p, snr_db=20.0, center_hz=p.scs_hz * round((-0.5 * FS + 2e6 + half) / p.scs_hz))
+    c, f0 = p.cell, p.center_hz - half
+    ssb = (f0 + c.ssb_sc0 * p.scs_hz, f0 + (c.ssb_sc0 + 240) * p.scs_hz)
+    return p, ssb, scene.occupied_edges(p)[1], scene.render_carrier(p, np.random.default_rng(1), FS, n)[0]
+
+
+def _with_noise(x: np.ndarray) -> np.ndarray:
+    """``x`` plus unit-power complex noise (seed 2)."""
+    noise = np.random.default_rng(2).standard_normal(2 * x.size, dtype=np.float32).view(np.complex64)
+    return x + noise * np.float32(math.sqrt(0.5))
 
 
 def test_a_cell_without_dmrs_stops_short_of_a_carrier_on_another_clock(tmp_path, monkeypatch):
@@ -143,20 +161,11 @@ def test_a_cell_without_dmrs_stops_short_of_a_carrier_on_another_clock(tmp_path,
     band over both, found on an alt-generator clip). The neighbour's symbols start elsewhere, so it is another
     transmitter: the cell's band stops short of it. Without that test (every piece "unclear"), it does not."""
     n = 737_280  # 12 ms
-    plans = scene.plan_scene(np.random.default_rng(2), split="test", regimes=["idle"], sample_rate_hz=FS, n_samples=n)
-    p = next(q for q in plans if q.kind == "NR")
-    half = 6 * p.cell.n_rb * p.scs_hz
-    p = scene.replace(p, snr_db=20.0, center_hz=p.scs_hz * round((-0.5 * FS + 2e6 + half) / p.scs_hz))  # low
-    c, f0 = p.cell, p.center_hz - half
-    ssb = (f0 + c.ssb_sc0 * p.scs_hz, f0 + (c.ssb_sc0 + 240) * p.scs_hz)
-    top = scene.occupied_edges(p)[1]
+    p, ssb, top, x = _low_idle_cell(n)
+    c = p.cell
     neighbour = (top + 1.5e6, top + 1.5e6 + 300 * SCS)  # 9 MHz
     assert neighbour[1] < 0.5 * FS - 1e6  # the scene this test needs: room for the neighbour above the cell
-    x = scene.render_carrier(p, np.random.default_rng(1), FS, n)[0]
-    x += _ofdm_neighbour(n, lower_hz=neighbour[0], n_sc=300, shift=700, seed=3)
-    x += np.random.default_rng(2).standard_normal(2 * n, dtype=np.float32).view(np.complex64) * np.float32(
-        math.sqrt(0.5)
-    )
+    x = _with_noise(x + _ofdm_neighbour(n, lower_hz=neighbour[0], n_sc=300, shift=700, seed=3))
     rec = open_recording(write_sigmf(tmp_path / "pair", x, sample_rate_hz=FS, center_freq_hz=3.5e9))
     model = band_predictor([(ssb[0] - 0.1e6, ssb[1] + 0.1e6), (neighbour[0] + 0.1e6, neighbour[1] - 0.1e6)], NR)
 
@@ -177,21 +186,11 @@ def test_a_cell_without_dmrs_stops_short_of_an_lte_cell_found_beside_it(tmp_path
     it (it used to end on the LTE cell's edge, the noise between them taken as the NR cell's)."""
     from radiofm.synth.nrlte.carrier import single_carrier
 
-    n = 2_457_600
-    plans = scene.plan_scene(np.random.default_rng(2), split="test", regimes=["idle"], sample_rate_hz=FS, n_samples=n)
-    p = next(q for q in plans if q.kind == "NR")
-    half = 6 * p.cell.n_rb * p.scs_hz
-    p = scene.replace(p, snr_db=20.0, center_hz=p.scs_hz * round((-0.5 * FS + 2e6 + half) / p.scs_hz))
-    c, f0 = p.cell, p.center_hz - half
-    ssb = (f0 + c.ssb_sc0 * p.scs_hz, f0 + (c.ssb_sc0 + 240) * p.scs_hz)
-    top = scene.occupied_edges(p)[1]
+    p, ssb, top, x = _low_idle_cell(2_457_600)
+    c = p.cell
     rng = np.random.default_rng(5)
     lte, m = single_carrier("LTE", rng, bandwidth_mhz=5, snr_db=20.0, centre_hz=top + 1.5e6 + 2.25e6)
-    x = scene.render_carrier(p, np.random.default_rng(1), FS, n)[0] + lte
-    x += np.random.default_rng(2).standard_normal(2 * n, dtype=np.float32).view(np.complex64) * np.float32(
-        math.sqrt(0.5)
-    )
-    rec = open_recording(write_sigmf(tmp_path / "pair", x, sample_rate_hz=FS, center_freq_hz=3.5e9))
+    rec = open_recording(write_sigmf(tmp_path / "pair", _with_noise(x + lte), sample_rate_hz=FS, center_freq_hz=3.5e9))
     model = band_predictor([(ssb[0] - 0.1e6, ssb[1] + 0.1e6)], NR)
 
     got = A.annotate_recording(rec, model).annotations

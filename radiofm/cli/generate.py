@@ -61,6 +61,14 @@ def add_parser(sub) -> None:
         help="main (default): radiofm.synth.nrlte, for training; alt: the independent second generator "
         "radiofm.synth.nrlte_alt (same layout; regimes drawn uniformly from --traffic), for validation only",
     )
+    n.add_argument(
+        "--lte-frames",
+        default=None,
+        metavar="NAMES",
+        help="alt generator only: comma list of LTE frame structures to draw each LTE carrier's from: fdd, tdd "
+        "(TS 36.211 uplink-downlink configurations 0-6, silent uplink), mbsfn (FDD with empty MBSFN subframes) "
+        "(default: fdd)",
+    )
     n.add_argument("--iq", action="store_true", help="also write each capture as SigMF with carrier annotations")
     n.add_argument("--workers", type=_args.positive_int, default=1, help="parallel worker processes")
     n.add_argument("--no-progress", action="store_true")
@@ -133,6 +141,7 @@ def _run_nrlte(args: argparse.Namespace) -> int:
         traffic=args.traffic,
         iq=args.iq,
         generator=args.generator,
+        lte_frames=args.lte_frames,
         workers=args.workers,
         progress=not args.no_progress,
     )

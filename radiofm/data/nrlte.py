@@ -44,15 +44,18 @@ from radiofm.io import atomic_path, read_json, write_json
 from radiofm.synth.nrlte import receiver, scene
 from radiofm.synth.nrlte import traffic as traffic_module
 from radiofm.synth.nrlte_alt.capture import make_capture as make_alt_capture
+from radiofm.synth.nrlte_alt.lte import FRAME_STRUCTURES
 
 KIND = "nrlte-segmentation"
 SCHEMA_VERSION = 1
 GENERATORS = ("main", "alt")  # main: radiofm.synth.nrlte (training); alt: radiofm.synth.nrlte_alt (validation)
 
 
-def _alt_frame(rng: np.random.Generator, split: str, mix: dict[str, float]) -> tuple[np.ndarray, dict]:
+def _alt_frame(
+    rng: np.random.Generator, split: str, mix: dict[str, float], lte_frames: Sequence[str] | None = None
+) -> tuple[np.ndarray, dict]:
     """One capture of the independent generator, its metadata in the main generator's shape (carriers, receiver)."""
-    iq, meta = make_alt_capture(rng, split=split, traffic=list(mix), n_samples=FRAME_SAMPLES)
+    iq, meta = make_alt_capture(rng, split=split, traffic=list(mix), n_samples=FRAME_SAMPLES, lte_frames=lte_frames)
     receiver_meta = {"iq_imbalance_db_deg": meta["iq_imbalance_db_deg"], "dc_offset_db": meta["dc_offset_db"]}
     return iq, {"noise_power_db": meta["noise_power_db"], "receiver": receiver_meta, "carriers": meta["carriers"]}
 
@@ -67,17 +70,19 @@ def render_frame(
     image_size: int = 256,
     iq_dir: Path | None = None,
     generator: str = "main",
+    lte_frames: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """Frame ``index`` of the dataset with ``seed``: (spectrogram float32 (H, W), label uint8 (H, W), metadata).
 
     ``traffic_mix``: as in :func:`~radiofm.synth.nrlte.scene.make_frame` (None = the default mix of all five).
     With ``iq_dir`` the capture is also written there as SigMF ``frame_{index:04d}``. ``generator``: "main" or
-    "alt" (:mod:`radiofm.synth.nrlte_alt`, which draws each carrier's regime uniformly from the mix's names).
+    "alt" (:mod:`radiofm.synth.nrlte_alt`, which draws each carrier's regime uniformly from the mix's names);
+    ``lte_frames`` (alt only): the LTE frame structures to draw from ("fdd", "tdd", "mbsfn"; None = FDD).
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
     if generator == "alt":
         mix = traffic_mix if isinstance(traffic_mix, dict) else traffic_module.resolve_mix(traffic_mix)
-        iq, meta = _alt_frame(rng, split, mix)
+        iq, meta = _alt_frame(rng, split, mix, lte_frames)
     else:
         buffer = scene._scratch("iq", (FRAME_SAMPLES,), np.complex64)  # reused: the capture never leaves here
         iq, meta = scene.make_frame(rng, split=split, traffic_mix=traffic_mix, out=buffer)
@@ -123,15 +128,19 @@ def generate_dataset(
     fft_size: int = 256,
     image_size: int = 256,
     generator: str = "main",
+    lte_frames: Sequence[str] | str | None = None,
 ) -> Path:
     """Generate ``n_frames`` captures into ``out_dir`` (see the module docstring); returns ``out_dir``.
 
     ``traffic``: the regimes to draw carriers' traffic from (names or a comma list, see
     :mod:`~radiofm.synth.nrlte.traffic`); None = all five in the default mix. An unknown name -> ConfigError.
-    ``generator``: "main" (default) or "alt" (the independent validation generator).
+    ``generator``: "main" (default) or "alt" (the independent validation generator). ``lte_frames`` (alt only):
+    LTE frame structures to draw each LTE carrier's from, names or a comma list of "fdd", "tdd", "mbsfn"
+    (:mod:`radiofm.synth.nrlte_alt.lte`); None = FDD, the captures as before the option.
     """
     if generator not in GENERATORS:
         raise ConfigError(f"unknown generator {generator!r}; valid: {', '.join(GENERATORS)}")
+    lte_frames = _lte_frames(lte_frames, generator)
     mix = traffic_module.resolve_mix(traffic)
     if split not in scene.NOISE:
         raise ConfigError(f"split must be 'train' or 'test', got {split!r}")
@@ -163,6 +172,7 @@ def generate_dataset(
             image_size=image_size,
             iq_dir=iq_dir,
             generator=generator,
+            lte_frames=lte_frames,
         )
         frames = []
         bar = dict(total=n_frames, disable=not progress, unit="frame", desc=f"nrlte {split}")
@@ -183,8 +193,25 @@ def generate_dataset(
         manifest = _manifest(split, seed, n_frames, fft_size, image_size, iq, frames, mix)
         if generator == "alt":
             manifest = _alt_manifest(manifest)
+        if lte_frames is not None:
+            manifest["lte_frames"] = list(lte_frames)
         write_json(tmp / "manifest.json", manifest)
     return out
+
+
+def _lte_frames(lte_frames: Sequence[str] | str | None, generator: str) -> tuple[str, ...] | None:
+    """The LTE frame structures asked for, checked: a tuple of names, or None for the default (FDD)."""
+    if lte_frames is None:
+        return None
+    names = tuple(n.strip() for n in lte_frames.split(",")) if isinstance(lte_frames, str) else tuple(lte_frames)
+    if generator != "alt":
+        raise ConfigError("LTE frame structures (--lte-frames) exist only in the alt generator (--generator alt)")
+    bad = [n for n in names if n not in FRAME_STRUCTURES]
+    if bad or not names:
+        raise ConfigError(
+            f"unknown LTE frame structure {', '.join(bad) or repr(lte_frames)}; valid: {', '.join(FRAME_STRUCTURES)}"
+        )
+    return names
 
 
 def _manifest(split, seed, n_frames, fft_size, image_size, iq, frames, mix) -> dict:

@@ -1,4 +1,5 @@
-"""``radiofm generate nrlte --traffic``: the regime list parses, an unknown name is a one-line error (exit 2)."""
+"""``radiofm generate nrlte --traffic`` and ``--lte-frames``: the lists parse, an unknown name is a one-line
+error (exit 2)."""
 
 import json
 
@@ -50,3 +51,23 @@ def test_nrlte_alt_generator_flag(tmp_path, capsys):
         "radiofm: error: unknown traffic regime 'busy'; valid: random, matlab, full, idle, gated"
     ]
     assert not (tmp_path / "bad").exists()
+
+
+def test_nrlte_lte_frames_flag(tmp_path, capsys):
+    """``--lte-frames`` (alt only): every LTE carrier TDD; the main generator and unknown names are one-line errors."""
+    out = tmp_path / "tdd"
+    args = ["generate", "nrlte", "--generator", "alt", "--out", str(out), "--frames", "2", "--no-progress"]
+    assert main([*args, "--lte-frames", "tdd"]) == 0
+    m = json.loads((out / "manifest.json").read_text())
+    lte = [c for f in m["frames"] for c in f["carriers"] if c["type"] == "LTE"]
+    assert m["lte_frames"] == ["tdd"] and lte and all(c["duplex"] == "TDD" and c["tdd_pattern"] for c in lte)
+    capsys.readouterr()
+    for extra, message in (
+        (["--lte-frames", "tdd,hd-fdd"], "unknown LTE frame structure hd-fdd; valid: fdd, tdd, mbsfn"),
+        (["--generator", "main", "--lte-frames", "tdd"], "LTE frame structures (--lte-frames) exist only in the alt "
+         "generator (--generator alt)"),
+    ):  # fmt: skip
+        bad = tmp_path / "bad"
+        assert main(["generate", "nrlte", "--generator", "alt", "--out", str(bad), "--no-progress", *extra]) == 2
+        assert capsys.readouterr().err.strip().splitlines() == [f"radiofm: error: {message}"]
+        assert not bad.exists()

@@ -12,7 +12,7 @@ from radiofm.synth.nrlte_alt import TRAFFIC_REGIMES, detect, make_capture, scene
 from radiofm.synth.nrlte_alt import channel as ch
 from radiofm.synth.nrlte_alt import grid as g
 from radiofm.synth.nrlte_alt.capture import carrier_meta
-from radiofm.synth.nrlte_alt.lte import build_lte_grid, draw_lte_cell
+from radiofm.synth.nrlte_alt.lte import DWPTS_SYMBOLS, TDD_CONFIGS, build_lte_grid, draw_lte_cell, with_frame_structure
 from radiofm.synth.nrlte_alt.nr import draw_nr_cell
 from radiofm.synth.nrlte_alt.nr_grid import build_nr_grid
 from radiofm.synth.nrlte_alt.sequences import gold, lte_pss, lte_sss, nr_pss, nr_sss
@@ -281,6 +281,63 @@ def test_gated_span_respected_in_iq():
             before = np.mean(np.abs(x[: max(start - margin, 1)]) ** 2)
             after = np.mean(np.abs(x[start + count + margin :]) ** 2)
             assert before < 1e-6 * on and after < 1e-6 * on
+
+
+def _framed_grid(structure: str, seed: int, regime: str = "full"):
+    rng = np.random.default_rng(seed)
+    cell = with_frame_structure(draw_lte_cell(rng, 5e6, regime), structure, rng)
+    traffic = Traffic(regime, cell.n_rb, True, rng, "R.6")
+    return cell, build_lte_grid(cell, traffic, 3, 20, rng)  # subframes 3..22: two frames' worth of every kind
+
+
+def _frame_rows(grid, kind: int) -> set[int]:
+    """The rows (14 x subframe + symbol, within the radio frame) holding REs of ``kind`` in a grid from subframe 3."""
+    return {(3 + r // 14) % 10 * 14 + r % 14 for r in np.flatnonzero((grid.kind == kind).any(axis=1))}
+
+
+def test_lte_tdd_frame_structure():
+    """TDD (TS 36.211 §4.2, §6.11): uplink subframes silent, the special subframe sends its DwPTS only, the PSS
+    on symbol 2 of subframes 1 and 6 and the SSS on the last symbol of subframes 0 and 5."""
+    for seed in range(4):
+        cell, grid = _framed_grid("tdd", seed)
+        assert cell.duplex == "TDD" and cell.subframe_pattern == TDD_CONFIGS[cell.tdd_config]
+        sent = (grid.values != 0).any(axis=1).reshape(20, 14)
+        for i in range(20):
+            kind = cell.subframe_pattern[(3 + i) % 10]
+            n = {"D": 14, "U": 0, "S": DWPTS_SYMBOLS[cell.special_config]}[kind]
+            assert sent[i, :n].all() and not sent[i, n:].any(), (seed, i, kind)
+        assert _frame_rows(grid, g.PSS) == {14 + 2, 6 * 14 + 2} and _frame_rows(grid, g.SSS) == {13, 5 * 14 + 13}
+    fdd, fdd_grid = _framed_grid("fdd", 0)
+    assert fdd.duplex == "FDD" and (fdd_grid.values != 0).any(axis=1).all()
+
+
+def test_lte_mbsfn_subframes_send_only_their_first_symbols():
+    for seed in range(4):
+        cell, grid = _framed_grid("mbsfn", seed)
+        assert cell.mbsfn_subframes and set(cell.mbsfn_subframes) <= {1, 2, 3, 6, 7, 8}
+        sent = (grid.values != 0).any(axis=1).reshape(20, 14)
+        for i in range(20):
+            if (3 + i) % 10 in cell.mbsfn_subframes:
+                n = int(sent[i].sum())
+                assert 1 <= n <= 2 and sent[i, :n].all()
+            else:
+                assert sent[i].all()
+
+
+def test_lte_frame_structures_in_captures():
+    """``lte_frames`` reaches every LTE carrier's metadata; without it nothing changes."""
+    for seed in range(8):
+        _, meta = make_capture(np.random.default_rng(seed), sample_rate_hz=FS, n_samples=int(0.002 * FS),
+                               lte_frames=["tdd"])  # fmt: skip
+        lte = [c for c in meta["carriers"] if c["type"] == "LTE"]
+        if lte:
+            break
+    assert lte and all(c["duplex"] == "TDD" and c["tdd_pattern"] in TDD_CONFIGS for c in lte)
+    a = make_capture(np.random.default_rng(seed), sample_rate_hz=FS, n_samples=int(0.002 * FS))
+    b = make_capture(np.random.default_rng(seed), sample_rate_hz=FS, n_samples=int(0.002 * FS), lte_frames=None)
+    assert np.array_equal(a[0], b[0]) and all(c["duplex"] == "FDD" for c in a[1]["carriers"] if c["type"] == "LTE")
+    with pytest.raises(ConfigError, match="frame structure"):
+        make_capture(np.random.default_rng(0), sample_rate_hz=FS, n_samples=int(0.002 * FS), lte_frames=["hd-fdd"])
 
 
 def test_bad_arguments_raise_config_error():

@@ -14,7 +14,7 @@ null DC, relative to the capture centre, CFO not included), ``sample_start``/``s
 span), ``snr_db``, ``psd_db`` — and extras: ``inner_traffic`` (what fills a gated carrier), ``center_hz``,
 ``pci``, ``n_rb``, ``duplex``, ``tdd_pattern``, ``timing_offset_samples``, ``channel``, ``delay_spread_ns``,
 ``doppler_hz``, ``cfo_hz``, ``window_len``, ``tx_filter``; LTE: ``cfi``, ``crs_ports``, ``crs_boost_db``,
-``matlab_rc``; NR: ``ssb_period_ms``, ``ssb_case``, ``ssb_bitmap``, ``ssb_first_subcarrier``,
+``matlab_rc`` (and ``special_subframe_config`` / ``mbsfn_subframes`` where drawn); NR: ``ssb_period_ms``, ``ssb_case``, ``ssb_bitmap``, ``ssb_first_subcarrier``,
 ``coreset_symbols``.
 
 Levels. Noise is complex white Gaussian. ``snr_db`` is the in-band SNR of a fully loaded carrier: the power
@@ -33,7 +33,10 @@ Randomised knobs (source of each value):
 - LTE (:mod:`.lte`): bandwidth 1.4/3/5/10/15/20 MHz → N_RB 6/15/25/50/75/100 (TS 36.104 Table 5.6-1); PCI
   0–503; CRS ports 1/2/4 (p = 0.3/0.5/0.2), every port's CRS present, each through a random complex gain as
   one receive antenna sees them (port 0 gain 1); CRS boost 0/3 dB; CFI 1–3 (+1 symbol at N_RB ≤ 10,
-  TS 36.211 Table 6.7-1); PHICH N_g ∈ {1/6, 1/2, 1, 2}; P_B ∈ {0, 1} (TS 36.213 Table 5.2-1).
+  TS 36.211 Table 6.7-1); PHICH N_g ∈ {1/6, 1/2, 1, 2}; P_B ∈ {0, 1} (TS 36.213 Table 5.2-1). Frame structure:
+  FDD unless ``make_capture(lte_frames=...)`` asks for others, drawn uniformly per LTE carrier: ``tdd`` (TS 36.211
+  uplink-downlink configuration 0–6 and special subframe configuration 0–9, uniformly; silent uplink) or
+  ``mbsfn`` (FDD with a random non-empty set of subframes 1/2/3/6/7/8 sending only their first 1–2 symbols).
 - NR (:mod:`.nr`): SCS 15 kHz (5–50 MHz) or 30 kHz (10–100 MHz), N_RB from TS 38.101-1 Table 5.3.2-1,
   limited to what fits the band; PCI 0–1007; FDD, or TDD (p = 0.3 at 15 kHz, 0.8 at 30 kHz) with a pattern
   from DDDSU/DDSUU/DDDDDDDSUU/DDDSUDDSUU and 6/10/11/12 downlink symbols in the special slot; SSB case A
@@ -55,7 +58,8 @@ Randomised knobs (source of each value):
 
 NOT modelled: channel coding and real payloads (MIB, SIBs, DCIs, transport blocks are random QPSK/QAM, so
 no receiver can decode them); the LTE PDCCH CCE interleaver (REG-level random fill instead) and PHICH
-spreading; MIMO precoding and multiple receive antennas; PT-RS, CSI-RS other than TRS, PRS, MBSFN, LTE TDD,
+spreading; MIMO precoding and multiple receive antennas; PT-RS, CSI-RS other than TRS, PRS, PMCH (MBSFN subframes
+are left empty past their first symbols), LTE TDD's UpPTS and uplink (silent),
 NR 60 kHz and FR2, BWPs other than the whole carrier, mixed numerologies; ISI and intra-symbol Doppler are
 included only through the time-domain TDL (delays rounded to the sample); phase noise, AGC, ADC
 quantisation/clipping, adjacent-band interferers other than the drawn carriers.

@@ -9,7 +9,7 @@ import numpy as np
 from radiofm.errors import ConfigError
 from radiofm.synth.nrlte_alt import channel as ch
 from radiofm.synth.nrlte_alt import ofdm
-from radiofm.synth.nrlte_alt.lte import LteCell
+from radiofm.synth.nrlte_alt.lte import FRAME_STRUCTURES, LteCell, with_frame_structure
 from radiofm.synth.nrlte_alt.scene import (
     CAPTURE_POWER_DB,
     CarrierPlan,
@@ -17,6 +17,7 @@ from radiofm.synth.nrlte_alt.scene import (
     occupied_edges,
     plan_scene,
     render_carrier,
+    replace,
 )
 from radiofm.synth.nrlte_alt.traffic import TRAFFIC_REGIMES
 
@@ -24,13 +25,20 @@ SPLITS = ("train", "val", "test")
 MAX_SAMPLES = 50_000_000
 
 
-def _check(split: str, traffic, sample_rate_hz: float, n_samples: int) -> list[str]:
+def _check(split: str, traffic, sample_rate_hz: float, n_samples: int, lte_frames) -> list[str]:
     if split not in SPLITS:
         raise ConfigError(f"nrlte_alt: split {split!r} unknown (one of {', '.join(SPLITS)})")
     regimes = list(TRAFFIC_REGIMES) if traffic is None else [str(t) for t in traffic]
     bad = [t for t in regimes if t not in TRAFFIC_REGIMES]
     if bad or not regimes:
         raise ConfigError(f"nrlte_alt: traffic {bad or regimes!r} invalid (choose from {', '.join(TRAFFIC_REGIMES)})")
+    if lte_frames is not None:
+        bad = [f for f in lte_frames if f not in FRAME_STRUCTURES]
+        if bad or not list(lte_frames):
+            raise ConfigError(
+                f"nrlte_alt: LTE frame structure {bad or list(lte_frames)!r} invalid "
+                f"(choose from {', '.join(FRAME_STRUCTURES)})"
+            )
     ofdm.check_rate(sample_rate_hz)
     if not isinstance(n_samples, (int, np.integer)) or not int(0.002 * sample_rate_hz) <= n_samples <= MAX_SAMPLES:
         raise ConfigError(f"nrlte_alt: n_samples {n_samples!r} must be an integer, ≥ 2 ms of samples, ≤ {MAX_SAMPLES}")
@@ -67,13 +75,17 @@ def carrier_meta(plan: CarrierPlan, sample_rate_hz: float, n_samples: int, noise
     }
     if isinstance(c, LteCell):
         meta.update(
-            duplex="FDD",
-            tdd_pattern=None,
+            duplex=c.duplex,
+            tdd_pattern=c.subframe_pattern if c.duplex == "TDD" else None,
             cfi=int(c.cfi),
             crs_ports=int(c.crs_ports),
             crs_boost_db=float(c.crs_boost_db),
             matlab_rc=plan.matlab_rc,
         )
+        if c.duplex == "TDD":
+            meta["special_subframe_config"] = int(c.special_config)
+        if c.mbsfn_subframes:
+            meta["mbsfn_subframes"] = list(c.mbsfn_subframes)
     else:
         meta.update(
             duplex=c.duplex,
@@ -94,6 +106,7 @@ def make_capture(
     traffic: Sequence[str] | None = None,
     sample_rate_hz: float = 61.44e6,
     n_samples: int = 2_457_600,
+    lte_frames: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, dict]:
     """One capture of 1–3 NR/LTE downlink carriers in noise.
 
@@ -103,13 +116,22 @@ def make_capture(
         traffic: regimes to draw each carrier's from (uniformly); None = all of :data:`TRAFFIC_REGIMES`.
         sample_rate_hz: 61.44 or 30.72 MS/s (15.36 and 122.88 also work).
         n_samples: capture length (default 40 ms at 61.44 MS/s).
+        lte_frames: frame structures to draw each LTE carrier's from (uniformly): "fdd", "tdd", "mbsfn"
+            (:func:`radiofm.synth.nrlte_alt.lte.with_frame_structure`); None = FDD without MBSFN subframes and no
+            extra draws, so captures are the same as before the option existed.
 
     Returns:
         ``iq`` (n_samples,) complex64 and ``meta`` = {"generator": "nrlte_alt", "sample_rate_hz",
         "noise_power_db", "carriers": [...]} with one dict per carrier (keys in :func:`carrier_meta`).
     """
-    regimes = _check(split, traffic, sample_rate_hz, n_samples)
+    regimes = _check(split, traffic, sample_rate_hz, n_samples, lte_frames)
     plans = plan_scene(rng, split=split, regimes=regimes, sample_rate_hz=sample_rate_hz, n_samples=n_samples)
+    if lte_frames is not None:
+        structures = list(lte_frames)
+        plans = [
+            replace(p, cell=with_frame_structure(p.cell, str(rng.choice(structures)), rng)) if p.kind == "LTE" else p
+            for p in plans
+        ]
     y = np.zeros(n_samples, np.complex64)
     for plan in plans:
         x, _ = render_carrier(plan, rng, sample_rate_hz, n_samples)

@@ -1,4 +1,4 @@
-"""LTE FDD downlink resource grid (normal CP, 15 kHz), written from TS 36.211 / 36.213 / 36.101.
+"""LTE downlink resource grid (normal CP, 15 kHz), written from TS 36.211 / 36.213 / 36.101.
 
 One grid row block per 1 ms subframe (14 symbols, slots ``2i`` and ``2i+1``); subcarrier ``k`` of
 ``K = 12·N_RB`` in 36.211 order, the DC carrier left to the modulator. What a subframe holds:
@@ -17,10 +17,23 @@ One grid row block per 1 ms subframe (14 symbols, slots ``2i`` and ``2i+1``); su
   of the remaining REGs — a stand-in for the CCE interleaver of §6.8.5, which we do not implement.
 - PDSCH: the plan's PRBs from the first symbol after the control region, rate-matched around CRS,
   PSS/SSS/PBCH; EPRE ratio ρ_B/ρ_A in CRS symbols from TS 36.213 Table 5.2-1 (P_B ∈ {0, 1}).
+
+Frame structure (off unless :func:`with_frame_structure` is asked for it, so the default draws are unchanged):
+
+- FDD (type 1), the default: every subframe downlink.
+- TDD (type 2, §4.2): an uplink-downlink configuration 0–6 (Table 4.2-2) and a special subframe configuration
+  0–9 (Table 4.2-1, normal CP: DwPTS of 3/9/10/11/12/3/9/10/11/6 symbols). Uplink subframes and the special
+  subframe after its DwPTS are silent (a downlink capture near the cell does not see the handsets); the PSS is
+  on the third symbol of subframes 1 and 6 (§6.11.1.2), the SSS on the last symbol of subframes 0 and 5
+  (§6.11.2.2); at most 2 control symbols in the special subframe (Table 6.7-1).
+- MBSFN subframes (FDD, §6.10.1 and TS 36.331 MBSFN-SubframeConfig): a random non-empty subset of subframes
+  1, 2, 3, 6, 7, 8 carry only their non-MBSFN region (the first 1–2 symbols: control and CRS) and nothing after
+  it — the MBSFN region left empty, as operators reserve it for NR in dynamic spectrum sharing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +45,11 @@ from radiofm.synth.nrlte_alt.traffic import Traffic
 LTE_NRB = {1.4e6: 6, 3e6: 15, 5e6: 25, 10e6: 50, 15e6: 75, 20e6: 100}  # TS 36.104 Table 5.6-1
 NRB_MAX = 110
 RESERVED = 255  # internal: neither data nor signal (rate-matched around), emptied at the end
+# TS 36.211 Table 4.2-2: uplink-downlink configurations 0..6 (D downlink, S special, U uplink), subframes 0..9
+TDD_CONFIGS = ("DSUUUDSUUU", "DSUUDDSUUD", "DSUDDDSUDD", "DSUUUDDDDD", "DSUUDDDDDD", "DSUDDDDDDD", "DSUUUDSUUD")
+DWPTS_SYMBOLS = (3, 9, 10, 11, 12, 3, 9, 10, 11, 6)  # Table 4.2-1, normal CP, special configurations 0..9
+MBSFN_CANDIDATES = (1, 2, 3, 6, 7, 8)  # FDD subframes an MBSFN-SubframeConfig may name (TS 36.331)
+FRAME_STRUCTURES = ("fdd", "tdd", "mbsfn")
 _RHO_B_OVER_A = {1: (1.0, 0.8, 0.6, 0.4), 2: (1.25, 1.0, 0.75, 0.5), 4: (1.25, 1.0, 0.75, 0.5)}
 
 
@@ -47,10 +65,24 @@ class LteCell:
     cfi: int = 2  # control format indicator 1..3
     p_b: int = 1  # PDSCH ρ_B/ρ_A index (TS 36.213 Table 5.2-1)
     phich_ng: float = 1.0  # N_g ∈ {1/6, 1/2, 1, 2}
+    tdd_config: int | None = None  # uplink-downlink configuration 0..6; None = FDD
+    special_config: int = 7  # special subframe configuration 0..9 (TDD only)
+    mbsfn_subframes: tuple[int, ...] = ()  # FDD subframes (of MBSFN_CANDIDATES) that are MBSFN
 
     @property
     def n_rb(self) -> int:
         return LTE_NRB[self.bandwidth_hz]
+
+    @property
+    def duplex(self) -> str:
+        return "FDD" if self.tdd_config is None else "TDD"
+
+    @property
+    def subframe_pattern(self) -> str:
+        """One letter per subframe 0..9: D downlink, S special, U uplink, M MBSFN."""
+        if self.tdd_config is not None:
+            return TDD_CONFIGS[self.tdd_config]
+        return "".join("M" if sf in self.mbsfn_subframes else "D" for sf in range(10))
 
     @property
     def n_ctrl(self) -> int:
@@ -75,6 +107,22 @@ def draw_lte_cell(rng: np.random.Generator, bandwidth_hz: float, regime: str = "
         p_b=int(rng.integers(0, 2)),
         phich_ng=float(rng.choice([1 / 6, 0.5, 1.0, 2.0])),
     )
+
+
+def with_frame_structure(cell: LteCell, structure: str, rng: np.random.Generator) -> LteCell:
+    """``cell`` with a frame structure of ``structure`` ("fdd", "tdd" or "mbsfn", see the module docstring) drawn
+    from ``rng``: TDD configuration and special subframe configuration uniformly, MBSFN subframes each with
+    probability ½ (at least one)."""
+    if structure == "fdd":
+        return dataclasses.replace(cell, tdd_config=None, mbsfn_subframes=())
+    if structure == "tdd":
+        config, special = int(rng.integers(0, len(TDD_CONFIGS))), int(rng.integers(0, len(DWPTS_SYMBOLS)))
+        return dataclasses.replace(cell, tdd_config=config, special_config=special, mbsfn_subframes=())
+    if structure == "mbsfn":
+        chosen = [sf for sf in MBSFN_CANDIDATES if rng.random() < 0.5]
+        chosen = chosen or [int(rng.choice(MBSFN_CANDIDATES))]
+        return dataclasses.replace(cell, tdd_config=None, mbsfn_subframes=tuple(chosen))
+    raise ValueError(f"frame structure {structure!r} unknown (one of {', '.join(FRAME_STRUCTURES)})")
 
 
 def _crs_positions(cell: LteCell) -> list[tuple[int, int, int, int]]:
@@ -116,10 +164,16 @@ def _frame_template(cell: LteCell) -> tuple[np.ndarray, np.ndarray]:
             kind[14 * sf + l_sf, cols] = g.CRS
     c = k_tot // 2
     nid1, nid2 = divmod(nid, 3)
-    for sf in (0, 5):  # 62 sequence REs around DC, the 5 subcarriers either side reserved (§6.11.1.2)
-        for l, seq, kd in ((6, lte_pss(nid2), g.PSS), (5, lte_sss(nid1, nid2, sf), g.SSS)):
-            kind[14 * sf + l, c - 36 : c + 36] = RESERVED
-            vals[14 * sf + l, c - 31 : c + 31], kind[14 * sf + l, c - 31 : c + 31] = seq, kd
+    # 62 sequence REs around DC, the 5 subcarriers either side reserved (§6.11.1.2); FDD: PSS on the last symbol
+    # of slots 0 and 10, SSS on the one before; TDD: PSS on symbol 2 of subframes 1 and 6, SSS on the last
+    # symbol of subframes 0 and 5
+    tdd = cell.tdd_config is not None
+    for sf in (0, 5):
+        pss_row = 14 * (sf + 1) + 2 if tdd else 14 * sf + 6
+        sss_row = 14 * sf + (13 if tdd else 5)
+        for row, seq, kd in ((pss_row, lte_pss(nid2), g.PSS), (sss_row, lte_sss(nid1, nid2, sf), g.SSS)):
+            kind[row, c - 36 : c + 36] = RESERVED
+            vals[row, c - 31 : c + 31], kind[row, c - 31 : c + 31] = seq, kd
     # PBCH: subframe 0, symbols 7..10, central 72 subcarriers; REs of 4-port CRS in symbols 7, 8 are reserved
     pb = np.arange(c - 36, c + 36)
     for l in (7, 8, 9, 10):
@@ -163,10 +217,16 @@ def build_lte_grid(
     crs_rows = np.unique([l for _, l, _, _ in _crs_positions(cell)])
     rho_b = np.sqrt(_RHO_B_OVER_A[cell.crs_ports][cell.p_b])
     sc_of_rb = np.arange(k_tot).reshape(n_rb, 12)
+    pattern = cell.subframe_pattern
     for i in range(n_subframes):
         plan = traffic.plan(first_subframe + i, rng)
         r0 = 14 * i
-        for l, reg in enumerate(regs):  # control region
+        sf_kind = pattern[(first_subframe + i) % 10]
+        # symbols sent in this subframe; at most 2 control symbols in special and MBSFN subframes (Table 6.7-1)
+        n_ctrl = min(cell.n_ctrl, 2) if sf_kind in "SM" else cell.n_ctrl
+        non_mbsfn = max(n_ctrl, 2 if cell.crs_ports == 4 else 1)  # symbols 0 (and 1 for 4 ports' CRS)
+        sent = {"D": 14, "U": 0, "S": DWPTS_SYMBOLS[cell.special_config], "M": non_mbsfn}[sf_kind]
+        for l, reg in enumerate(regs[:n_ctrl]):  # control region
             use = rng.random(reg.shape[0]) < (1.0 if plan.fill_control else plan.control_load)
             kinds = np.full(reg.shape[0], g.PDCCH, np.uint8)
             if l == 0:
@@ -179,7 +239,7 @@ def build_lte_grid(
                 sel = use & (kinds == kd)
                 if sel.any():
                     grid.mark(r0 + l, reg[sel].reshape(-1), kd)
-        data_rows = slice(r0 + cell.n_ctrl, r0 + 14)
+        data_rows = slice(r0 + n_ctrl, r0 + 14)
         for a in plan.allocs:
             cols = sc_of_rb[a.rbs].reshape(-1)
             grid.mark(data_rows, cols, g.PDSCH, a.bits, a.gain)
@@ -187,10 +247,12 @@ def build_lte_grid(
             grid.mark(data_rows, np.arange(k_tot), g.OCNG)
         # PDSCH REs in CRS-bearing symbols get the ρ_B/ρ_A ratio
         for l in crs_rows:
-            if l >= cell.n_ctrl:
+            if l >= n_ctrl:
                 row = grid.gain[r0 + l]
                 row[grid.kind[r0 + l] == g.PDSCH] *= rho_b
+        silent = slice(r0 + sent, r0 + 14)  # uplink, the special subframe's guard and UpPTS, the MBSFN region
+        grid.values[silent], grid.kind[silent], grid.bits[silent], grid.gain[silent] = 0, g.EMPTY, 0, 0
     grid.kind[grid.kind == RESERVED] = g.EMPTY
     g.fill_data(grid, rng)
-    grid.info.update(traffic.info, n_ctrl_symbols=cell.n_ctrl)
+    grid.info.update(traffic.info, n_ctrl_symbols=cell.n_ctrl, subframe_pattern=pattern)
     return grid

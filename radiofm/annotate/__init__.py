@@ -123,7 +123,8 @@ power above the noise beside them; see :mod:`radiofm.annotate.decide`),
 ``radiofm:confidence``
 (mean probability of the label's class over the carrier's pixels; of NR + LTE for "unknown"), and when the PHY
 stage ran ``radiofm:evidence`` (its label, scores, llr, PCI, refined occupied band, one line per piece of
-evidence) and ``radiofm:pci`` (the physical cell ID, when its PSS and SSS were found and agree with the label).
+evidence) and ``radiofm:pci`` (the physical cell ID, when its PSS and SSS were found and agree with the label); an
+LTE cell's ``radiofm:duplex`` ("FDD" or "TDD": the SSS one symbol or three symbols before the PSS).
 Accuracy: grid edges within one row (240 kHz) and one column (0.16 ms) of the model's map.
 
 Assumptions: complex baseband IQ (real-valued recordings are refused), one channel, downlink NR/LTE carriers

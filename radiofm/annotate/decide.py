@@ -205,6 +205,8 @@ def summarise_evidence(ev: dict, *, centre_hz: float, span_ms: float) -> dict:
         "edges_confident": bool(edges.get("confident") and all(edges["confident"].values())),
         "items": list(ev["standard_evidence"]),
     }
+    if lte.get("pci") is not None and lte.get("duplex"):  # which SSS spacing confirmed the PCI
+        out["duplex"] = lte["duplex"]
     if nr.get("pci") is not None:  # where the SSB is, for annotate.nr_scan
         out["ssb"] = {"scs_hz": nr["scs_hz"], "center_hz": round(nr["ssb_center_hz"] + centre_hz)}
     return out

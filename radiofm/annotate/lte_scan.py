@@ -62,6 +62,7 @@ def cell_decision(cell: dict, members: Sequence[Box], span_ms: float, reach: tup
         span_ms,
         occupied_hz=[round(lo), round(hi)],
         edges_confident=True,
+        duplex=cell["duplex"],
         lte_band_hz=[round(lo), round(hi)],
         lte_n_rb=cell["n_rb"],
         scan={

@@ -84,6 +84,8 @@ def annotation_extra(d: Decision) -> dict:
     extra["radiofm:edges"] = d.band_source if d.band_hz is not None else "grid"
     if d.pci is not None:
         extra["radiofm:pci"] = int(d.pci)
+        if d.label == "LTE" and d.evidence is not None and d.evidence.get("duplex"):
+            extra["radiofm:duplex"] = d.evidence["duplex"]  # FDD or TDD, from the PSS-SSS spacing
     if d.evidence is not None:
         extra["radiofm:evidence"] = d.evidence
     return extra

@@ -98,3 +98,30 @@ def test_a_short_piece_of_a_weak_cell_is_scanned_over_40_ms(tmp_path):
     (a,) = A.annotate_recording(rec, band_predictor([piece])).annotations
     assert a.label == "LTE" and a.extra["radiofm:pci"] == meta["n_id_cell"]
     assert abs(a.freq_lower_edge_hz - (FC + lo)) < 2e3 and abs(a.freq_upper_edge_hz - (FC + hi)) < 2e3
+
+
+@pytest.mark.parametrize("structure", ["tdd", "mbsfn", "fdd"])
+def test_tdd_and_mbsfn_cells_are_found_and_the_duplex_written(tmp_path, structure):
+    """LTE frame structures our training generator never draws (the alt generator's, 20 ms): a TDD cell (silent
+    uplink subframes, the PSS three symbols after the SSS) and an FDD cell with empty MBSFN subframes are found,
+    banded and named; ``radiofm:duplex`` says which spacing of PSS and SSS confirmed the PCI."""
+    from radiofm.synth.nrlte_alt import channel, scene
+    from radiofm.synth.nrlte_alt.lte import with_frame_structure
+
+    n = int(0.020 * FS)
+    for seed in range(50):
+        rng = np.random.default_rng(seed)
+        plans = scene.plan_scene(rng, split="test", regimes=["random"], sample_rate_hz=FS, n_samples=n)
+        lte = [p for p in plans if p.kind == "LTE" and p.cell.bandwidth_hz >= 5e6]
+        if lte:
+            break
+    cell = with_frame_structure(lte[0].cell, structure, rng)
+    plan = scene.replace(lte[0], cell=cell, channel=channel.ChannelSpec(), cfo_hz=0.0, snr_db=10.0, gate_slots=None)
+    x, _ = scene.render_carrier(plan, rng, FS, n)
+    iq = x + rng.standard_normal(2 * n, dtype=np.float32).view(np.complex64) * np.float32(np.sqrt(0.5))
+    lo, hi = scene.occupied_edges(plan)
+    rec = open_recording(write_sigmf(tmp_path / "c", iq, sample_rate_hz=FS, center_freq_hz=FC))
+    (a,) = A.annotate_recording(rec, band_predictor([(lo, hi)])).annotations
+    assert a.label == "LTE" and a.extra["radiofm:pci"] == cell.pci
+    assert a.extra["radiofm:duplex"] == ("TDD" if structure == "tdd" else "FDD")
+    assert abs(a.freq_lower_edge_hz - (FC + lo)) < 20e3 and abs(a.freq_upper_edge_hz - (FC + hi)) < 20e3

@@ -36,7 +36,7 @@ import numpy as np
 
 from radiofm.dsp import ofdm_rx
 from radiofm.dsp.bandwidth import LTE_N_RB
-from radiofm.dsp.cellsearch import lte_search_baseband
+from radiofm.dsp.cellsearch import LTE_COHERENT_Z_THRESHOLD, lte_search_baseband
 from radiofm.dsp.ofdm_rx import SymbolGrid
 from radiofm.dsp.sequences import lte_crs
 from radiofm.errors import RadioFMError
@@ -59,6 +59,9 @@ QUIET_DB = 0.3
 # 25 MS/s capture, resampled with scipy's resample_poly, showed its CRS up to 0.93 x fs/2:
 # benchmarks/annotate_receivers.py rate25)
 CRS_REACH = 0.45
+# the retry's CP synchronisation band reaches this far beyond a sub-band (a 20 MHz idle cell at 1.4 dB, 26 ms of 40
+# on: synchronised on its DC's 2.4 MHz the PSS pointed 0.34 MHz off and no SSS confirmed it; on 9.6 MHz, PCI found)
+RETRY_SYNC_PAD_HZ = 3.6e6
 SCAN_STEP_HZ = 1.2e6  # DC positions searched per sub-band (each on a grid of 2.4 MHz with its own timing)
 HALF_MS_S = 0.5e-3
 
@@ -216,8 +219,21 @@ def _fit_band(products: list[np.ndarray], valid: np.ndarray, dc_hz: float, *, cu
 
 def _search(x: np.ndarray, fs: float, lo: float, hi: float, spectrum: np.ndarray) -> dict | None:
     """:func:`lte_search_baseband` for DCs in [lo, hi] on a 15 kHz grid of the band plus the PSS's half width, CP-
-    synchronised on that band alone; None when the band or the span is too short."""
-    lower_hz, upper_hz = max(lo - PSS_HALF_BAND_HZ, -0.49 * fs), min(hi + PSS_HALF_BAND_HZ, 0.49 * fs)
+    synchronised on that band alone; None when the band or the span is too short. Where a PSS stands out (coherent
+    z >= its threshold) but no SSS confirms it, the search runs again CP-synchronised on the band plus
+    :data:`RETRY_SYNC_PAD_HZ` each side: the CP correlation of a weak idle cell's few central RBs (mostly CRS) can
+    miss its symbol timing, and a wrong timing puts the DC on a PSS alias the SSS does not confirm."""
+    hit = _search_synced(x, fs, lo, hi, spectrum, PSS_HALF_BAND_HZ)
+    if hit is not None and hit.get("pci") is None and hit.get("z", 0.0) >= LTE_COHERENT_Z_THRESHOLD:
+        wide = _search_synced(x, fs, lo, hi, spectrum, RETRY_SYNC_PAD_HZ)
+        if wide is not None and wide.get("pci") is not None:
+            return wide | {"sync_band": "wide"}
+    return hit
+
+
+def _search_synced(x: np.ndarray, fs: float, lo: float, hi: float, spectrum: np.ndarray, pad_hz: float) -> dict | None:
+    """One :func:`_search`: DCs in [lo, hi], the grid and its CP synchronisation on [lo - pad_hz, hi + pad_hz]."""
+    lower_hz, upper_hz = max(lo - pad_hz, -0.49 * fs), min(hi + pad_hz, 0.49 * fs)
     if upper_hz - lower_hz < 2 * PSS_HALF_BAND_HZ:
         return None
     centre = 0.5 * (lower_hz + upper_hz)

@@ -122,3 +122,27 @@ def test_scan_skips_noise_only_sub_bands_and_still_finds_a_weak_idle_cell(monkey
     assert [(c["pci"], c["n_rb"]) for c in cells] == [(meta["n_id_cell"], 50)]
     assert len(searched) < 35 / 2  # 35 sub-bands of 1.2 MHz
     assert all(hi > meta["lower_edge_hz"] and lo < meta["upper_edge_hz"] for lo, hi in searched)
+
+
+def test_a_weak_cell_under_another_carriers_image_is_found_by_the_wider_sync(monkeypatch):
+    """An idle 20 MHz cell at 1.4 dB (EVA, 216 Hz Doppler) on for 26 of 40 ms, under the mixer image of an idle NR
+    cell 26 dB up (the alt generator's validation capture 7, seed 310): synchronised on the 2.4 MHz around its DC
+    alone, the CP timing is the image's and the SSS confirms nothing (before session 44: no cell); the retry
+    synchronised 3.6 MHz wider finds PCI 110 and its 100 RB."""
+    from radiofm.synth.nrlte_alt import channel, scene
+
+    n = 2_457_600
+    regimes = ["random", "matlab", "full", "idle", "gated"]
+    plans = scene.plan_scene(np.random.default_rng(np.random.SeedSequence([310, 7])), split="test", regimes=regimes,
+                             sample_rate_hz=FS, n_samples=n)  # fmt: skip
+    rng = np.random.default_rng(3)
+    y = sum(scene.render_carrier(p, rng, FS, n)[0] for p in plans[:2])
+    y = channel.iq_imbalance(y + rng.standard_normal(2 * n, dtype=np.float32).view(np.complex64) * np.float32(0.5**0.5),
+                             -0.2, 2.8)  # fmt: skip
+    assert plans[0].kind == "LTE" and plans[0].cell.pci == 110 and plans[0].cell.n_rb == 100
+    scan = {"lower_hz": -17.5e6, "upper_hz": -15.1e6}
+    (cell,) = lte_cells.scan_lte_cells(y, FS, **scan)
+    lo, hi = scene.occupied_edges(plans[0])
+    assert cell["pci"] == 110 and cell["n_rb"] == 100 and abs(cell["lower_hz"] - lo) < 5e3
+    monkeypatch.setattr(lte_cells, "RETRY_SYNC_PAD_HZ", lte_cells.PSS_HALF_BAND_HZ)  # no wider retry
+    assert lte_cells.scan_lte_cells(y, FS, **scan) == []

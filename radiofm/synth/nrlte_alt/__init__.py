@@ -14,8 +14,8 @@ null DC, relative to the capture centre, CFO not included), ``sample_start``/``s
 span), ``snr_db``, ``psd_db`` — and extras: ``inner_traffic`` (what fills a gated carrier), ``center_hz``,
 ``pci``, ``n_rb``, ``duplex``, ``tdd_pattern``, ``timing_offset_samples``, ``channel``, ``delay_spread_ns``,
 ``doppler_hz``, ``cfo_hz``, ``window_len``, ``tx_filter``; LTE: ``cfi``, ``crs_ports``, ``crs_boost_db``,
-``matlab_rc`` (and ``special_subframe_config`` / ``mbsfn_subframes`` where drawn); NR: ``ssb_period_ms``, ``ssb_case``, ``ssb_bitmap``, ``ssb_first_subcarrier``,
-``coreset_symbols``.
+``matlab_rc`` (and ``special_subframe_config`` / ``mbsfn_subframes`` where drawn); NR: ``ssb_period_ms``,
+``ssb_case``, ``ssb_bitmap``, ``ssb_first_subcarrier``, ``coreset_symbols``.
 
 Levels. Noise is complex white Gaussian. ``snr_db`` is the in-band SNR of a fully loaded carrier: the power
 of a 0 dB (unit) RE against the noise power in one subcarrier bandwidth, i.e. the carrier's PSD with every

@@ -44,7 +44,7 @@ from radiofm.io import atomic_path, read_json, write_json
 from radiofm.synth.nrlte import receiver, scene
 from radiofm.synth.nrlte import traffic as traffic_module
 from radiofm.synth.nrlte_alt.capture import make_capture as make_alt_capture
-from radiofm.synth.nrlte_alt.lte import FRAME_STRUCTURES
+from radiofm.synth.nrlte_alt.lte import check_frame_structures
 
 KIND = "nrlte-segmentation"
 SCHEMA_VERSION = 1
@@ -206,12 +206,7 @@ def _lte_frames(lte_frames: Sequence[str] | str | None, generator: str) -> tuple
     names = tuple(n.strip() for n in lte_frames.split(",")) if isinstance(lte_frames, str) else tuple(lte_frames)
     if generator != "alt":
         raise ConfigError("LTE frame structures (--lte-frames) exist only in the alt generator (--generator alt)")
-    bad = [n for n in names if n not in FRAME_STRUCTURES]
-    if bad or not names:
-        raise ConfigError(
-            f"unknown LTE frame structure {', '.join(bad) or repr(lte_frames)}; valid: {', '.join(FRAME_STRUCTURES)}"
-        )
-    return names
+    return check_frame_structures(names)
 
 
 def _manifest(split, seed, n_frames, fft_size, image_size, iq, frames, mix) -> dict:

@@ -9,7 +9,7 @@ import numpy as np
 from radiofm.errors import ConfigError
 from radiofm.synth.nrlte_alt import channel as ch
 from radiofm.synth.nrlte_alt import ofdm
-from radiofm.synth.nrlte_alt.lte import FRAME_STRUCTURES, LteCell, with_frame_structure
+from radiofm.synth.nrlte_alt.lte import LteCell, check_frame_structures, with_frame_structure
 from radiofm.synth.nrlte_alt.scene import (
     CAPTURE_POWER_DB,
     CarrierPlan,
@@ -33,12 +33,7 @@ def _check(split: str, traffic, sample_rate_hz: float, n_samples: int, lte_frame
     if bad or not regimes:
         raise ConfigError(f"nrlte_alt: traffic {bad or regimes!r} invalid (choose from {', '.join(TRAFFIC_REGIMES)})")
     if lte_frames is not None:
-        bad = [f for f in lte_frames if f not in FRAME_STRUCTURES]
-        if bad or not list(lte_frames):
-            raise ConfigError(
-                f"nrlte_alt: LTE frame structure {bad or list(lte_frames)!r} invalid "
-                f"(choose from {', '.join(FRAME_STRUCTURES)})"
-            )
+        check_frame_structures(lte_frames)
     ofdm.check_rate(sample_rate_hz)
     if not isinstance(n_samples, (int, np.integer)) or not int(0.002 * sample_rate_hz) <= n_samples <= MAX_SAMPLES:
         raise ConfigError(f"nrlte_alt: n_samples {n_samples!r} must be an integer, ≥ 2 ms of samples, ≤ {MAX_SAMPLES}")

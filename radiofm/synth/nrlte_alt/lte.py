@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from radiofm.errors import ConfigError
 from radiofm.synth.nrlte_alt import grid as g
 from radiofm.synth.nrlte_alt.sequences import gold, lte_pss, lte_sss, qpsk_from_bits
 from radiofm.synth.nrlte_alt.traffic import Traffic
@@ -107,6 +108,17 @@ def draw_lte_cell(rng: np.random.Generator, bandwidth_hz: float, regime: str = "
         p_b=int(rng.integers(0, 2)),
         phich_ng=float(rng.choice([1 / 6, 0.5, 1.0, 2.0])),
     )
+
+
+def check_frame_structures(names) -> tuple[str, ...]:
+    """``names`` (a sequence of :data:`FRAME_STRUCTURES`) as a tuple; ConfigError naming the unknown ones, or
+    saying the list is empty."""
+    names = tuple(names)
+    bad = [str(n) or "''" for n in names if n not in FRAME_STRUCTURES]
+    if bad or not names:
+        shown = ", ".join(bad) or "(none given)"
+        raise ConfigError(f"unknown LTE frame structure {shown}; valid: {', '.join(FRAME_STRUCTURES)}")
+    return names
 
 
 def with_frame_structure(cell: LteCell, structure: str, rng: np.random.Generator) -> LteCell:

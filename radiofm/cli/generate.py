@@ -65,9 +65,9 @@ def add_parser(sub) -> None:
         "--lte-frames",
         default=None,
         metavar="NAMES",
-        help="alt generator only: comma list of LTE frame structures to draw each LTE carrier's from: fdd, tdd "
-        "(TS 36.211 uplink-downlink configurations 0-6, silent uplink), mbsfn (FDD with empty MBSFN subframes) "
-        "(default: fdd)",
+        help="comma list of LTE frame structures to draw each LTE carrier's from: fdd, tdd (TS 36.211 "
+        "uplink-downlink configurations 0-6, silent uplink), mbsfn (FDD with empty MBSFN subframes) (default: main "
+        "generator all three, in the mix 0.6/0.25/0.15; alt generator fdd)",
     )
     n.add_argument("--iq", action="store_true", help="also write each capture as SigMF with carrier annotations")
     n.add_argument("--workers", type=_args.positive_int, default=1, help="parallel worker processes")

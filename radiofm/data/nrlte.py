@@ -41,6 +41,7 @@ from radiofm.dsp.frontend import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE_HZ, frame_s
 from radiofm.dsp.resize import resize
 from radiofm.errors import ConfigError, DatasetError
 from radiofm.io import atomic_path, read_json, write_json
+from radiofm.synth.nrlte import lte as lte_module
 from radiofm.synth.nrlte import receiver, scene
 from radiofm.synth.nrlte import traffic as traffic_module
 from radiofm.synth.nrlte_alt.capture import make_capture as make_alt_capture
@@ -77,7 +78,8 @@ def render_frame(
     ``traffic_mix``: as in :func:`~radiofm.synth.nrlte.scene.make_frame` (None = the default mix of all five).
     With ``iq_dir`` the capture is also written there as SigMF ``frame_{index:04d}``. ``generator``: "main" or
     "alt" (:mod:`radiofm.synth.nrlte_alt`, which draws each carrier's regime uniformly from the mix's names);
-    ``lte_frames`` (alt only): the LTE frame structures to draw from ("fdd", "tdd", "mbsfn"; None = FDD).
+    ``lte_frames``: the LTE frame structures to draw from ("fdd", "tdd", "mbsfn"; None = main: all three in
+    :data:`radiofm.synth.nrlte.lte.FRAME_MIX`, alt: FDD).
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed, index]))
     if generator == "alt":
@@ -85,7 +87,7 @@ def render_frame(
         iq, meta = _alt_frame(rng, split, mix, lte_frames)
     else:
         buffer = scene._scratch("iq", (FRAME_SAMPLES,), np.complex64)  # reused: the capture never leaves here
-        iq, meta = scene.make_frame(rng, split=split, traffic_mix=traffic_mix, out=buffer)
+        iq, meta = scene.make_frame(rng, split=split, traffic_mix=traffic_mix, lte_frames=lte_frames, out=buffer)
     spec = frame_spectrogram(iq, fft_size=fft_size, image_size=image_size)
     label = scene.label_image(meta["carriers"], fft_size=fft_size, image_size=image_size)
     if iq_dir is not None:
@@ -134,13 +136,14 @@ def generate_dataset(
 
     ``traffic``: the regimes to draw carriers' traffic from (names or a comma list, see
     :mod:`~radiofm.synth.nrlte.traffic`); None = all five in the default mix. An unknown name -> ConfigError.
-    ``generator``: "main" (default) or "alt" (the independent validation generator). ``lte_frames`` (alt only):
-    LTE frame structures to draw each LTE carrier's from, names or a comma list of "fdd", "tdd", "mbsfn"
-    (:mod:`radiofm.synth.nrlte_alt.lte`); None = FDD, the captures as before the option.
+    ``generator``: "main" (default) or "alt" (the independent validation generator). ``lte_frames``: LTE frame
+    structures to draw each LTE carrier's from, names or a comma list of "fdd", "tdd", "mbsfn"
+    (:mod:`radiofm.synth.nrlte.lte`, :mod:`radiofm.synth.nrlte_alt.lte`); None = main: all three in the mix
+    :data:`radiofm.synth.nrlte.lte.FRAME_MIX`; alt: FDD, its captures as before the option.
     """
     if generator not in GENERATORS:
         raise ConfigError(f"unknown generator {generator!r}; valid: {', '.join(GENERATORS)}")
-    lte_frames = _lte_frames(lte_frames, generator)
+    lte_frames = _lte_frames(lte_frames)
     mix = traffic_module.resolve_mix(traffic)
     if split not in scene.NOISE:
         raise ConfigError(f"split must be 'train' or 'test', got {split!r}")
@@ -193,20 +196,20 @@ def generate_dataset(
         manifest = _manifest(split, seed, n_frames, fft_size, image_size, iq, frames, mix)
         if generator == "alt":
             manifest = _alt_manifest(manifest)
-        if lte_frames is not None:
+        if generator == "main":
+            manifest["lte_frames"] = lte_module.frame_mix(lte_frames)
+        elif lte_frames is not None:
             manifest["lte_frames"] = list(lte_frames)
         write_json(tmp / "manifest.json", manifest)
     return out
 
 
-def _lte_frames(lte_frames: Sequence[str] | str | None, generator: str) -> tuple[str, ...] | None:
-    """The LTE frame structures asked for, checked: a tuple of names, or None for the default (FDD)."""
+def _lte_frames(lte_frames: Sequence[str] | str | None) -> tuple[str, ...] | None:
+    """The LTE frame structures asked for, checked: a tuple of names, or None for the generator's default."""
     if lte_frames is None:
         return None
     names = tuple(n.strip() for n in lte_frames.split(",")) if isinstance(lte_frames, str) else tuple(lte_frames)
-    if generator != "alt":
-        raise ConfigError("LTE frame structures (--lte-frames) exist only in the alt generator (--generator alt)")
-    return check_frame_structures(names)
+    return check_frame_structures(names)  # the two generators name the same three structures
 
 
 def _manifest(split, seed, n_frames, fft_size, image_size, iq, frames, mix) -> dict:

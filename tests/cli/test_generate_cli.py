@@ -54,20 +54,21 @@ def test_nrlte_alt_generator_flag(tmp_path, capsys):
 
 
 def test_nrlte_lte_frames_flag(tmp_path, capsys):
-    """``--lte-frames`` (alt only): every LTE carrier TDD; the main generator and unknown names are one-line errors."""
-    out = tmp_path / "tdd"
-    args = ["generate", "nrlte", "--generator", "alt", "--out", str(out), "--frames", "2", "--no-progress"]
-    assert main([*args, "--lte-frames", "tdd"]) == 0
-    m = json.loads((out / "manifest.json").read_text())
-    lte = [c for f in m["frames"] for c in f["carriers"] if c["type"] == "LTE"]
-    assert m["lte_frames"] == ["tdd"] and lte and all(c["duplex"] == "TDD" and c["tdd_pattern"] for c in lte)
+    """``--lte-frames``: every LTE carrier TDD, from either generator; unknown names are one-line errors."""
+    for generator, pattern_key in (("alt", "tdd_pattern"), ("main", "subframe_pattern")):
+        out = tmp_path / generator
+        args = ["generate", "nrlte", "--generator", generator, "--out", str(out), "--frames", "3", "--no-progress"]
+        assert main([*args, "--lte-frames", "tdd"]) == 0
+        m = json.loads((out / "manifest.json").read_text())
+        lte = [c for f in m["frames"] for c in f["carriers"] if c["type"] == "LTE"]
+        assert lte and all(c["duplex"] == "TDD" and "U" in c[pattern_key] for c in lte)
+        assert m["lte_frames"] == (["tdd"] if generator == "alt" else {"tdd": 1.0})
     capsys.readouterr()
-    for extra, message in (
-        (["--lte-frames", "tdd,hd-fdd"], "unknown LTE frame structure hd-fdd; valid: fdd, tdd, mbsfn"),
-        (["--generator", "main", "--lte-frames", "tdd"], "LTE frame structures (--lte-frames) exist only in the alt "
-         "generator (--generator alt)"),
-    ):  # fmt: skip
-        bad = tmp_path / "bad"
-        assert main(["generate", "nrlte", "--generator", "alt", "--out", str(bad), "--no-progress", *extra]) == 2
-        assert capsys.readouterr().err.strip().splitlines() == [f"radiofm: error: {message}"]
-        assert not bad.exists()
+    for generator in ("alt", "main"):
+        for names, shown in (("tdd,hd-fdd", "hd-fdd"), ("tdd,,fdd", "''")):
+            bad = tmp_path / "bad"
+            args = ["generate", "nrlte", "--generator", generator, "--out", str(bad), "--no-progress"]
+            assert main([*args, "--lte-frames", names]) == 2
+            message = f"radiofm: error: unknown LTE frame structure {shown}; valid: fdd, tdd, mbsfn"
+            assert capsys.readouterr().err.strip().splitlines() == [message]
+            assert not bad.exists()

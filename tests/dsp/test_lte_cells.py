@@ -50,6 +50,19 @@ def test_scan_finds_a_lightly_loaded_cell_and_its_band_from_the_crs():
     assert c["upper_hz"] == pytest.approx(meta["upper_edge_hz"], abs=1e3)
 
 
+@pytest.mark.parametrize("structure", ["tdd", "mbsfn"])
+def test_scan_finds_tdd_and_mbsfn_cells_of_the_main_generator_and_their_duplex(structure):
+    """The scan was written against the alt generator's TDD; the main generator's TDD (written apart) must agree:
+    the PSS three symbols after the SSS, only downlink subframes, and MBSFN subframes with their CRS cut short."""
+    iq, meta = single_carrier("LTE", np.random.default_rng(4), bandwidth_mhz=5, snr_db=8.0, centre_hz=2e6,
+                              load=0.5, frame_structure=structure)  # fmt: skip
+    cells = lte_cells.scan_lte_cells(iq[:SPAN], FS, lower_hz=-1e6, upper_hz=5e6)
+    assert [(c["pci"], c["duplex"]) for c in cells] == [(meta["n_id_cell"], meta["duplex"])]
+    assert meta["duplex"] == ("TDD" if structure == "tdd" else "FDD")
+    assert cells[0]["lower_hz"] == pytest.approx(meta["lower_edge_hz"], abs=1e3)
+    assert cells[0]["upper_hz"] == pytest.approx(meta["upper_edge_hz"], abs=1e3)
+
+
 def test_a_cell_running_past_the_capture_takes_its_band_from_the_edge_it_shows():
     """A 10 MHz cell at 7.5..16.5 MHz received at 30.72 MS/s: the receiver's band ends at 15.36 MHz, so its upper
     edge is never seen. A band is symmetric about its DC, so the lower edge fixes it (50 RB), as long as the CRS

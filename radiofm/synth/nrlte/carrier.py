@@ -32,6 +32,7 @@ def single_carrier(
     centre_hz: float = 0.0,
     cfo_hz: float = 0.0,
     time_shift: int | None = None,
+    frame_structure: str = "fdd",
 ) -> tuple[np.ndarray, dict]:
     """A 40 ms capture at 61.44 MS/s holding one carrier: (iq complex64 (FRAME_SAMPLES,), metadata dict).
 
@@ -39,8 +40,9 @@ def single_carrier(
     generator's NR table at ``scs_hz`` (None: drawn); ``load`` the PRB load (1 = fully loaded); ``snr_db`` the
     in-band SNR of a loaded resource element; ``centre_hz`` the carrier centre from the capture centre (snapped
     to the SCS grid); ``cfo_hz`` a frequency offset applied to the whole capture; ``time_shift`` the rotation of
-    the capture in samples (None: drawn uniformly). The metadata is the generator's carrier dict (edges, cell ID,
-    SSB offset, channel, ...) plus ``cfo_hz`` and ``time_shift``.
+    the capture in samples (None: drawn uniformly); ``frame_structure`` (LTE) "fdd", "tdd" or "mbsfn", its
+    configuration drawn (:func:`~radiofm.synth.nrlte.lte.draw_frame_structure`). The metadata is the
+    generator's carrier dict (edges, cell ID, SSB offset, channel, ...) plus ``cfo_hz`` and ``time_shift``.
     """
     regime = "full" if load >= 1.0 else "random"  # the grid regime that honours ``load``
     if kind == "LTE":
@@ -52,6 +54,8 @@ def single_carrier(
             bw, n_rb, mod = lte.REFERENCE_CHANNELS[rc]
             cfi = 4 if n_rb <= 10 else 3 if n_rb <= 25 else 2
             cfg = dataclasses.replace(cfg, reference_channel=rc, bandwidth_mhz=bw, n_rb=n_rb, modulation=mod, cfi=cfi)
+        if frame_structure != "fdd":
+            cfg = lte.draw_frame_structure(cfg, rng, lte.frame_mix([frame_structure]))
     elif kind == "NR":
         cfg = nr.draw_nr(rng, traffic_regime=regime)
         if bandwidth_mhz is not None:

@@ -1,4 +1,5 @@
-"""LTE FDD downlink carrier (frame structure type 1, 15 kHz, normal CP) shaped by the 36.101 reference channels.
+"""LTE downlink carrier (15 kHz, normal CP; FDD, TDD or FDD with MBSFN subframes) shaped by the 36.101 reference
+channels.
 
 What is modelled, per 36.211 unless noted (every traffic regime renders all of it; see
 :mod:`~radiofm.synth.nrlte.traffic` for the PDSCH schedules):
@@ -16,6 +17,17 @@ What is modelled, per 36.211 unless noted (every traffic regime renders all of i
   whole carrier (on symbol 0 of a one-port cell the port-1 CRS positions stay empty, §6.2.4).
 - PDSCH on the remaining symbols of the scheduled PRBs, skipping CRS, sync and PBCH resource elements, with the
   reference channel's modulation; which PRBs in which subframe is the traffic regime's.
+- Frame structure (``frame_structure``; the list above is FDD, type 1, every subframe downlink):
+  - ``tdd`` (type 2, §4.2): uplink-downlink configuration 0-6 (Table 4.2-2) and special subframe configuration
+    0-9 (Table 4.2-1, normal CP: DwPTS of 3, 9, 10, 11, 12, 3, 9, 10, 11, 6 symbols). Uplink subframes and the
+    guard period/UpPTS of special subframes are empty (a capture of the downlink; the NR TDD slots are treated
+    alike in :mod:`~radiofm.synth.nrlte.nr`); the PSS moves to the third symbol of subframes 1 and 6
+    (§6.11.1.2), the SSS to the last symbol of subframes 0 and 5 (§6.11.2.2); the control region of a special
+    subframe has at most 2 symbols (Table 6.7-1) and a DwPTS of 3 symbols carries no PDSCH (36.213 §7.1.7).
+  - ``mbsfn`` (FDD): 1-6 of the subframes 1, 2, 3, 6, 7, 8 that an MBSFN-SubframeConfig can name (36.331) are
+    MBSFN subframes: only their non-MBSFN region (control and CRS, 1-2 symbols, 2 with four CRS ports or
+    <= 10 RBs, Table 6.7-1) is sent; the MBSFN region is empty, as when an operator reserves it for NR in
+    dynamic spectrum sharing (no PMCH is modelled).
 
 Knobs drawn per carrier (``draw_lte``; all recorded in the carrier metadata):
 
@@ -34,6 +46,11 @@ Knobs drawn per carrier (``draw_lte``; all recorded in the carrier metadata):
 - subframes_off: matlab otherwise: 1-8 of the 10 subframes without a transport block; None otherwise [MATLAB].
 - profile, doppler_hz: EPA5, EVA5, EVA70, ETU70, ETU300 (matlab: EPA/EVA/ETU at 0, 10 or 500 Hz)
   [36.101 Annex B.2; MATLAB example].
+- frame_structure: drawn last, from the mix given to :func:`draw_lte` (``radiofm generate nrlte --lte-frames``;
+  the scene's default :data:`FRAME_MIX`: fdd 0.6, tdd 0.25, mbsfn 0.15 [ours; bands 38-43 and 40 run TDD
+  LTE, and DSS networks configure MBSFN subframes]); matlab: always FDD (the RMCs of the example are FDD);
+  without a mix FDD and nothing drawn. tdd_config, special_config: uniform over 0-6 and 0-9; mbsfn_subframes:
+  1-6 of the candidates, the count uniform [36.211 §4.2; 36.331 MBSFN-SubframeConfig].
 
 36.101 Annex A.3.3.1 (FDD, single-antenna CRS) reference channels used here (Tables A.3.3.1-1 QPSK R=1/3,
 -2 16QAM R=1/2, -3 64QAM R=3/4; the same set as MATLAB's ``lteRMCDL`` R.2-R.9). The RMCs carry no PDSCH in
@@ -80,6 +97,11 @@ LTE_CHANNELS = (("EPA", 5.0), ("EVA", 5.0), ("EVA", 70.0), ("ETU", 70.0), ("ETU"
 MATLAB_DOPPLERS_HZ = (0.0, 10.0, 500.0)
 CRS_BOOSTS_DB = (-3.0, -2.0, -1.0, 0.0, 1.77, 3.0, 4.77, 6.0)  # -P_A, 36.213 §5.2
 SCS_HZ = 15e3
+# 36.211 Table 4.2-2: uplink-downlink configurations 0..6, subframes 0..9 (D downlink, S special, U uplink)
+TDD_UL_DL = ("DSUUUDSUUU", "DSUUDDSUUD", "DSUDDDSUDD", "DSUUUDDDDD", "DSUUDDDDDD", "DSUDDDDDDD", "DSUUUDSUUD")
+DWPTS_SYMBOLS = (3, 9, 10, 11, 12, 3, 9, 10, 11, 6)  # 36.211 Table 4.2-1, normal CP, special configurations 0..9
+MBSFN_CANDIDATES = (1, 2, 3, 6, 7, 8)  # FDD subframes an MBSFN-SubframeConfig can name (36.331)
+FRAME_MIX = {"fdd": 0.6, "tdd": 0.25, "mbsfn": 0.15}  # the scene's default frame-structure mix [ours]
 # CRS (port, symbol l of the slot, v in even slots, v in odd slots), 36.211 §6.10.1.2; ports 0-1 first, then 2-3
 _CRS_PATTERNS = ((0, 0, 0, 0), (0, 4, 3, 3), (1, 0, 3, 3), (1, 4, 0, 0), (2, 1, 0, 3), (3, 1, 3, 6))
 
@@ -104,13 +126,29 @@ class LTEConfig:
     profile: str
     doppler_hz: float
     scs_hz: float = SCS_HZ
+    frame_structure: str = "fdd"  # fdd, tdd or mbsfn (FDD with MBSFN subframes)
+    tdd_config: int | None = None  # tdd: uplink-downlink configuration 0..6
+    special_config: int | None = None  # tdd: special subframe configuration 0..9
+    mbsfn_subframes: list[int] | None = None  # mbsfn: the MBSFN subframes of every radio frame
 
     @property
     def n_subcarriers(self) -> int:
         return 12 * self.n_rb
 
+    @property
+    def duplex(self) -> str:
+        return "TDD" if self.frame_structure == "tdd" else "FDD"
+
+    def subframe_pattern(self) -> str:
+        """The radio frame's subframes 0..9: D downlink, S special, U uplink, M MBSFN."""
+        if self.frame_structure == "tdd":
+            return TDD_UL_DL[self.tdd_config]
+        mbsfn = set(self.mbsfn_subframes or ())
+        return "".join("M" if sf in mbsfn else "D" for sf in range(10))
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        extra = {} if self.frame_structure == "fdd" else {"subframe_pattern": self.subframe_pattern()}
+        return asdict(self) | {"duplex": self.duplex} | extra
 
 
 def rmc_cfi(n_rb: int) -> int:
@@ -118,8 +156,29 @@ def rmc_cfi(n_rb: int) -> int:
     return 4 if n_rb <= 10 else 3 if n_rb <= 25 else 2
 
 
-def draw_lte(rng: np.random.Generator, *, traffic_regime: str = "random", max_bandwidth_mhz: float = 20) -> LTEConfig:
-    """Draw a random LTE carrier within the bandwidth for a grid regime (see the knob table)."""
+def frame_mix(names=None) -> dict[str, float]:
+    """{frame structure: probability} for ``names`` (a sequence of "fdd", "tdd", "mbsfn"; None = all three):
+    :data:`FRAME_MIX` renormalised over them. Unknown names -> ValueError (users' names are checked, with a
+    one-line message, where they enter: :mod:`radiofm.data.nrlte`)."""
+    names = list(FRAME_MIX) if names is None else list(dict.fromkeys(names))
+    if not names or any(n not in FRAME_MIX for n in names):
+        raise ValueError(f"frame structures must be some of {tuple(FRAME_MIX)}, got {names!r}")
+    total = sum(FRAME_MIX[n] for n in names)
+    return {n: FRAME_MIX[n] / total for n in FRAME_MIX if n in names}
+
+
+def draw_lte(
+    rng: np.random.Generator,
+    *,
+    traffic_regime: str = "random",
+    max_bandwidth_mhz: float = 20,
+    frames: dict[str, float] | None = None,
+) -> LTEConfig:
+    """Draw a random LTE carrier within the bandwidth for a grid regime (see the knob table).
+
+    ``frames``: {frame structure: probability} (:func:`frame_mix`) to draw the frame structure from, last; None,
+    FDD alone or the matlab regime: FDD, drawing nothing more (the carriers as before frame structures existed).
+    """
     if traffic_regime not in traffic.GRID_REGIMES:
         raise ValueError(f"grid regime must be one of {traffic.GRID_REGIMES}, got {traffic_regime!r}")
     matlab = traffic_regime == "matlab"
@@ -139,7 +198,7 @@ def draw_lte(rng: np.random.Generator, *, traffic_regime: str = "random", max_ba
             load = (10 - len(set(subframes_off) | {5})) / 10
     else:
         load = {"random": float(rng.uniform(0.2, 1.0)), "full": 1.0, "idle": 0.0}[traffic_regime]
-    return LTEConfig(
+    cfg = LTEConfig(
         reference_channel=rc,
         bandwidth_mhz=bw,
         n_rb=n_rb,
@@ -156,6 +215,50 @@ def draw_lte(rng: np.random.Generator, *, traffic_regime: str = "random", max_ba
         profile=profile,
         doppler_hz=float(doppler),
     )
+    if frames is None or matlab or list(frames) == ["fdd"]:
+        return cfg
+    return draw_frame_structure(cfg, rng, frames)
+
+
+def draw_frame_structure(cfg: LTEConfig, rng: np.random.Generator, frames: dict[str, float]) -> LTEConfig:
+    """``cfg`` (changed in place and returned) with a frame structure drawn from ``frames`` and its knobs."""
+    names = list(frames)
+    structure = names[int(rng.choice(len(names), p=[frames[n] for n in names]))]
+    cfg.frame_structure = structure
+    if structure == "tdd":
+        cfg.tdd_config = int(rng.integers(len(TDD_UL_DL)))
+        cfg.special_config = int(rng.integers(len(DWPTS_SYMBOLS)))
+    elif structure == "mbsfn":
+        count = int(rng.integers(1, len(MBSFN_CANDIDATES) + 1))
+        cfg.mbsfn_subframes = sorted(int(k) for k in rng.choice(MBSFN_CANDIDATES, size=count, replace=False))
+    return cfg
+
+
+def control_symbols(cfg: LTEConfig) -> np.ndarray:
+    """Control-region length of each subframe of a radio frame, int (10,): the CFI in downlink subframes, at most
+    2 in special and MBSFN subframes (2 at <= 10 RBs; MBSFN: also 2 with four CRS ports), 0 in uplink ones
+    (36.211 Table 6.7-1)."""
+    two = 2 if cfg.n_rb <= 10 else min(cfg.cfi, 2)
+    sizes = {"D": cfg.cfi, "S": two, "M": 2 if cfg.crs_ports == 4 else two, "U": 0}
+    return np.array([sizes[c] for c in cfg.subframe_pattern()])
+
+
+def downlink_rows(cfg: LTEConfig) -> np.ndarray:
+    """Symbols the cell may send in, bool (n_symbols,) over 40 ms (its own frame timing): all of a downlink
+    subframe, the DwPTS of a special one, the non-MBSFN region of an MBSFN one, nothing of an uplink one."""
+    pattern = cfg.subframe_pattern()
+    sent = {"D": 14, "U": 0, "S": DWPTS_SYMBOLS[cfg.special_config or 0]}
+    per_sf = np.array([control_symbols(cfg)[sf] if c == "M" else sent[c] for sf, c in enumerate(pattern)])
+    rows = np.arange(14)[None, :] < per_sf[:, None]  # (10, 14)
+    return np.tile(rows.ravel(), numerology(SCS_HZ)["n_symbols"] // 140)
+
+
+def sync_rows(cfg: LTEConfig) -> tuple[tuple[int, int, int], ...]:
+    """(SSS row, PSS row, subframe of the SSS) within a radio frame, twice per frame: FDD the last two symbols of
+    slots 0 and 10; TDD the SSS on the last symbol of subframes 0 and 5, the PSS on the third of 1 and 6."""
+    if cfg.frame_structure == "tdd":
+        return ((13, 16, 0), (83, 86, 5))
+    return ((5, 6, 0), (75, 76, 5))
 
 
 def pdsch_allocation(cfg: LTEConfig, rng: np.random.Generator) -> np.ndarray:
@@ -214,6 +317,8 @@ def build_grid(cfg: LTEConfig, rng: np.random.Generator) -> np.ndarray:
         data *= np.repeat(alloc[used], 12, axis=1)[:, None, :]
         grid[used, cfi:] = data
     grid[:, :cfi] = random_symbols(rng, "QPSK", (n_sf, cfi, n_sc))  # control region, full band
+    if cfg.frame_structure != "fdd":
+        _short_subframes(grid, cfg, alloc, rng)
     grid = grid.reshape(n_sym, n_sc)
     v_shift = cfg.n_id_cell % 6
     if cfg.crs_ports == 1:  # REGs on symbol 0 are defined around two ports' CRS
@@ -225,32 +330,50 @@ def build_grid(cfg: LTEConfig, rng: np.random.Generator) -> np.ndarray:
     reserved = (np.arange(c0, c0 + 72) % 3) == (v_shift % 3)  # CRS positions of four ports on l = 0, 1
     for frame in range(n_sym // 140):
         base = 140 * frame
-        for sf in (0, 5):
-            row = base + 14 * sf
-            grid[row + 5 : row + 7, c0 : c0 + 72] = 0
-            grid[row + 5, c0 + 5 : c0 + 67] = sequences.lte_sss(n_id1, n_id2, sf)
-            grid[row + 6, c0 + 5 : c0 + 67] = pss
+        for sss_row, pss_row, sf in sync_rows(cfg):
+            grid[[base + sss_row, base + pss_row], c0 : c0 + 72] = 0
+            grid[base + sss_row, c0 + 5 : c0 + 67] = sequences.lte_sss(n_id1, n_id2, sf)
+            grid[base + pss_row, c0 + 5 : c0 + 67] = pss
         block = random_symbols(rng, "QPSK", (4, 72))
         block[:2, reserved] = 0
         grid[base + 7 : base + 11, c0 : c0 + 72] = block  # slot 1, symbols 0..3
     rows, cols, vals = crs_mask_and_values(cfg)
     grid[rows, cols] = vals * np.float32(10 ** (cfg.crs_boost_db / 20))
+    if cfg.frame_structure != "fdd":
+        grid[~downlink_rows(cfg)] = 0  # uplink, guard period and UpPTS, MBSFN regions
     return grid
+
+
+def _short_subframes(grid: np.ndarray, cfg: LTEConfig, alloc: np.ndarray, rng: np.random.Generator) -> None:
+    """In place on the (n_subframes, 14, n_sc) grid of downlink-subframe layout: a special subframe's symbols
+    between its (at most 2-symbol) control region and the CFI carry its PDSCH, none in a 3-symbol DwPTS; an
+    MBSFN subframe keeps only its control region (its CRS are written later, the rest blanked after)."""
+    ctrl = control_symbols(cfg)
+    for sf, kind in enumerate(cfg.subframe_pattern() * (grid.shape[0] // 10)):
+        lo = int(ctrl[sf % 10])
+        if kind == "M":
+            grid[sf, min(lo, cfg.cfi) :] = 0
+        elif kind == "S" and DWPTS_SYMBOLS[cfg.special_config] == 3:
+            grid[sf, lo:] = 0  # no PDSCH in a 3-symbol DwPTS (the PSS is written later)
+        elif kind == "S" and cfg.cfi > lo:
+            rbs = np.repeat(alloc[sf], 12)
+            grid[sf, lo : cfg.cfi] = random_symbols(rng, cfg.modulation, (cfg.cfi - lo, grid.shape[2])) * rbs
 
 
 def reference_mask(cfg: LTEConfig) -> np.ndarray:
     """REs an idle cell may occupy: control region, CRS, PSS/SSS and PBCH, bool (n_symbols, n_sc)."""
     n_sym = numerology(SCS_HZ)["n_symbols"]
-    mask = np.zeros((n_sym // 14, 14, cfg.n_subcarriers), dtype=bool)
-    mask[:, : cfg.cfi] = True
-    mask = mask.reshape(n_sym, -1)
+    ctrl = np.tile(control_symbols(cfg), n_sym // 140)
+    mask = np.arange(14)[None, :, None] < ctrl[:, None, None]  # (n_subframes, 14, 1)
+    mask = np.broadcast_to(mask, (n_sym // 14, 14, cfg.n_subcarriers)).reshape(n_sym, -1).copy()
     rows, cols, _ = crs_mask_and_values(cfg)
     mask[rows, cols] = True
     c0 = 6 * cfg.n_rb - 36
+    sync = [row for pair in sync_rows(cfg) for row in pair[:2]]
     for base in range(0, n_sym, 140):
-        for row in (base + 5, base + 6, base + 75, base + 76, *range(base + 7, base + 11)):
-            mask[row, c0 : c0 + 72] = True
-    return mask
+        for row in (*sync, *range(7, 11)):
+            mask[base + row, c0 : c0 + 72] = True
+    return mask & downlink_rows(cfg)[:, None]
 
 
 def subcarrier_bins(cfg: LTEConfig, centre_bin: int) -> np.ndarray:

@@ -17,7 +17,9 @@ centres are snapped to the carrier's SCS raster (the FFT bin grid). Combinations
 
 Traffic: each carrier draws its regime (random, matlab, full, idle, gated) from the mix given to
 :func:`make_frame` (:mod:`~radiofm.synth.nrlte.traffic` has the table) and its knobs from
-:func:`~radiofm.synth.nrlte.nr.draw_nr` / :func:`~radiofm.synth.nrlte.lte.draw_lte`. Its frame is circularly
+:func:`~radiofm.synth.nrlte.nr.draw_nr` / :func:`~radiofm.synth.nrlte.lte.draw_lte`; an LTE carrier also its
+frame structure (FDD, TDD or FDD with MBSFN subframes) from the frame mix given (default
+:data:`~radiofm.synth.nrlte.lte.FRAME_MIX`). Its frame is circularly
 shifted by ``time_shift_symbols`` whole symbols. A carrier is on for the whole capture unless gated: then for
 one slot-aligned span >= 5 ms (``sample_start``, ``sample_count``; the label and the SigMF annotation follow it).
 
@@ -142,7 +144,7 @@ def draw_noise_power_db(rng: np.random.Generator, split: str) -> float:
 
 
 def _draw_configs(
-    rng: np.random.Generator, mix: dict[str, float]
+    rng: np.random.Generator, mix: dict[str, float], frames: dict[str, float]
 ) -> list[tuple[str, str, nr.NRConfig | lte.LTEConfig]]:
     """(kind, traffic name, configuration) per carrier of a random carrier mix that fits the span."""
     kinds = MIXES[rng.choice(len(MIXES), p=[p for _, p in MIXES])][0]
@@ -150,19 +152,27 @@ def _draw_configs(
         out = []
         for kind in kinds:
             name, regime = traffic.draw_regime(rng, mix)
-            draw = nr.draw_nr if kind == "NR" else lte.draw_lte
-            out.append((kind, name, draw(rng, traffic_regime=regime)))
+            if kind == "NR":
+                out.append((kind, name, nr.draw_nr(rng, traffic_regime=regime)))
+            else:
+                out.append((kind, name, lte.draw_lte(rng, traffic_regime=regime, frames=frames)))
         if sum(c.bandwidth_mhz for _, _, c in out) * 1e6 <= MAX_TOTAL_BANDWIDTH_HZ:
             return out
     raise RuntimeError("could not draw carriers that fit the span")  # unreachable in practice
 
 
-def draw_scene(rng: np.random.Generator, mix: dict[str, float] | None = None) -> list[Carrier]:
+def draw_scene(
+    rng: np.random.Generator, mix: dict[str, float] | None = None, frames: dict[str, float] | None = None
+) -> list[Carrier]:
     """Random carriers, placed adjacent and non-overlapping inside the span, with levels, traffic and spans.
 
     ``mix``: {regime: probability} (:func:`~radiofm.synth.nrlte.traffic.resolve_mix`); None = the default mix.
+    ``frames``: {LTE frame structure: probability} (:func:`~radiofm.synth.nrlte.lte.frame_mix`); None = the
+    default :data:`~radiofm.synth.nrlte.lte.FRAME_MIX`.
     """
-    cfgs = _draw_configs(rng, traffic.resolve_mix(None) if mix is None else mix)
+    cfgs = _draw_configs(
+        rng, traffic.resolve_mix(None) if mix is None else mix, lte.frame_mix(None) if frames is None else frames
+    )
     order = rng.permutation(len(cfgs))
     widths = np.array([cfgs[i][2].bandwidth_mhz * 1e6 for i in order])
     raster_reserve = 30e3 * len(cfgs)  # centres snap up to one raster step to the right
@@ -287,13 +297,17 @@ def make_frame(
     *,
     split: str,
     traffic_mix: Sequence[str] | str | dict[str, float] | None = None,
+    lte_frames: Sequence[str] | None = None,
     out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict]:
     """One random capture: (iq complex64 (FRAME_SAMPLES,), metadata dict).
 
     Metadata: "carriers" (one dict per carrier, see :meth:`Carrier.to_dict`), "noise_power_db" and "receiver"
     (:func:`~radiofm.synth.nrlte.receiver.draw_receiver`). ``traffic_mix``: regime names (or a comma list, or a
-    ready {name: probability} mix); None = all five regimes in the default mix. ``out``: optional
+    ready {name: probability} mix); None = all five regimes in the default mix. ``lte_frames``: the LTE frame
+    structures to draw from ("fdd", "tdd", "mbsfn", :func:`~radiofm.synth.nrlte.lte.frame_mix`); None = all
+    three in :data:`~radiofm.synth.nrlte.lte.FRAME_MIX`; ["fdd"] = the captures as before frame structures
+    existed, byte for byte. ``out``: optional
     (FRAME_SAMPLES,) complex64 buffer to write the capture into (reused by the dataset writer).
     """
     if split not in NOISE:
@@ -301,7 +315,7 @@ def make_frame(
 
         raise ConfigError(f"split must be 'train' or 'test', got {split!r}")
     mix = traffic_mix if isinstance(traffic_mix, dict) else traffic.resolve_mix(traffic_mix)
-    carriers = draw_scene(rng, mix)
+    carriers = draw_scene(rng, mix, lte.frame_mix(lte_frames))
     noise_db = draw_noise_power_db(rng, split)
     iq = synthesize(carriers, noise_db, rng, out=out)
     rx = receiver.draw_receiver(rng, CENTER_FREQ_HZ)

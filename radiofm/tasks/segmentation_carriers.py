@@ -132,6 +132,7 @@ def score_frame(probs: np.ndarray, carriers: list[dict], *, fft_size: int, frame
                 "freq_iou": round(band_iou(rows, predicted_band(pred, rows, cols, region)), 4),
                 "snr_db": round(float(c["snr_db"]), 2) if c.get("snr_db") is not None else None,
                 "scs_hz": float(c["scs_hz"]) if c.get("scs_hz") is not None else None,
+                "duplex": duplex(c),
             }
         )
     return out
@@ -149,6 +150,16 @@ def _summary(records: list[dict]) -> dict:
         "freq_iou_median": float(np.median(ious)) if n else None,
         "freq_iou_at_least_0.9": float((ious >= 0.9).mean()) if n else None,
     }
+
+
+def duplex(carrier: dict) -> str | None:
+    """A manifest carrier's duplex mode: its ``duplex`` (LTE of the main generator; both standards of the alt one),
+    else "TDD"/"FDD" from an NR ``tdd_pattern`` key (the main generator's NR); None when the manifest says neither."""
+    if carrier.get("duplex") is not None:
+        return str(carrier["duplex"])
+    if "tdd_pattern" in carrier:
+        return "TDD" if carrier["tdd_pattern"] else "FDD"
+    return None
 
 
 def numerology(record: dict) -> str | None:
@@ -172,11 +183,14 @@ class CarrierTally:
 
     def report(self) -> dict:
         by_class, by_regime, by_numerology = defaultdict(list), defaultdict(list), defaultdict(list)
+        by_duplex = defaultdict(list)
         for r in self.records:
             by_class[r["type"]].append(r)
             by_regime[r["traffic"]].append(r)
             if (key := numerology(r)) is not None:
                 by_numerology[key].append(r)
+            if r.get("duplex") is not None:
+                by_duplex[f"{r['type']} {r['duplex']}"].append(r)
         confusion = {t: {p: sum(r["predicted"] == p for r in by_class[t]) for p in SIGNAL_CLASSES} for t in by_class}
         carrier_level = {
             "definition": "label = argmax over NR/LTE of the class probabilities summed over the carrier's true box; "
@@ -186,6 +200,8 @@ class CarrierTally:
             "confusion": confusion,
             # NR at 15 kHz shares LTE's grid (docs/RESULTS.md, session 39): the numerologies apart
             "per_numerology": {k: _summary(by_numerology[k]) for k in sorted(by_numerology)},
+            # TDD leaves silent subframes/slots: an LTE TDD carrier can look like NR TDD (docs/RESULTS.md, s44-45)
+            "per_duplex": {k: _summary(by_duplex[k]) for k in sorted(by_duplex)},
             "records": self.records,
         }
         per_regime = {}

@@ -111,3 +111,20 @@ def test_tally_report_per_numerology():
     tally = sc.CarrierTally(fft_size=256)
     tally.add(_probs(pred)[None], [[nr15, nr30]])
     assert tally.report()["carrier_level"]["per_numerology"] == {}
+
+
+def test_tally_report_per_duplex():
+    """Both generators' manifests: ``duplex`` (LTE main, all alt) or an NR ``tdd_pattern`` (main NR)."""
+    lte_tdd, lte_fdd = _carrier("LTE", 2, 14, "full"), _carrier("LTE", 18, 30, "full")
+    lte_tdd["duplex"], lte_fdd["duplex"] = "TDD", "FDD"
+    nr_tdd, nr_none = _carrier("NR", 34, 46, "idle"), _carrier("NR", 50, 62, "idle")
+    nr_tdd["tdd_pattern"] = "DDDSU"
+    pred = np.zeros((H, H), int)
+    pred[2:14], pred[18:30], pred[34:46], pred[50:62] = 1, 2, 1, 1  # the TDD LTE carrier called NR
+    tally = sc.CarrierTally(fft_size=256)
+    tally.add(_probs(pred)[None], [[lte_tdd, lte_fdd, nr_tdd, nr_none]])
+    per = tally.report()["carrier_level"]["per_duplex"]
+    assert list(per) == ["LTE FDD", "LTE TDD", "NR TDD"]  # the NR carrier saying nothing is left out
+    assert per["LTE TDD"]["carrier_accuracy"] == 0.0 and per["LTE FDD"]["carrier_accuracy"] == 1.0
+    assert per["NR TDD"]["carriers"] == 1
+    assert [sc.duplex(c) for c in (lte_tdd, nr_tdd, {"tdd_pattern": None}, {})] == ["TDD", "TDD", "FDD", None]

@@ -111,9 +111,10 @@ def print_report(report: dict) -> None:
                 f"{regime:>8} {c:>6} {r['carriers']:>4} {f(r['carrier_accuracy'])} {f(r['pixel_accuracy'])} "
                 f"{f(r['freq_iou_mean'])}"
             )
-    numerologies = cl.get("per_numerology") or {}
-    if len(numerologies) > 1:
-        print(
-            "by numerology: "
-            + "; ".join(f"{k} {f(r['carrier_accuracy']).strip()} (n {r['carriers']})" for k, r in numerologies.items())
-        )
+    for name, key in (("numerology", "per_numerology"), ("duplex", "per_duplex")):
+        groups = cl.get(key) or {}
+        if len(groups) > 1:
+            print(
+                f"by {name}: "
+                + "; ".join(f"{k} {f(r['carrier_accuracy']).strip()} (n {r['carriers']})" for k, r in groups.items())
+            )

@@ -24,6 +24,10 @@ and :mod:`~radiofm.synth.nrlte.lte`).
   ("burst"), each 1/3. Inside, the traffic of a regime drawn from the other selected ones (their weights
   renormalised; all four when ``gated`` is the only one). NR and LTE alike.
 
+An LTE carrier of any regime but ``matlab`` may also be TDD or have MBSFN subframes (drawn from
+:data:`~radiofm.synth.nrlte.lte.FRAME_MIX`, see :mod:`~radiofm.synth.nrlte.lte`): whatever its regime, its uplink
+subframes, guard periods and MBSFN regions stay empty, as the uplink slots of a TDD NR carrier do.
+
 Every regime also draws a random circular time shift of the carrier's frame (whole symbols, uniform over the
 capture): the MATLAB example shifts each waveform; for the others it is the arbitrary timing of a capture
 against the cell's frame. Gating is applied after the shift, in capture time; the label and the SigMF

@@ -5,7 +5,8 @@ annotations, and each annotation gets its carrier's ``radiofm:`` fields. See :mo
   takes its decision;
 - :func:`merge_by_decision`: the boxes sharing a decision with a measured band merge where they overlap or touch in
   time, and a cell identified by its synchronisation signals is one annotation across silences of up to
-  :data:`CELL_GAP_MS` (a TDD cell's uplink slots, an idle cell's empty slots): it was on throughout;
+  :data:`CELL_GAP_MS` (a TDD cell's uplink slots, an idle cell's empty slots): it was on throughout. Two
+  decisions on the same cell (:func:`same_cell`: standard, PCI and measured band) count as one;
 - :func:`annotation_extra`: the SigMF ``radiofm:`` keys of a decision.
 """
 
@@ -65,7 +66,8 @@ def merge_by_decision(
         b, d = boxes[i], decisions[i]
         gap = cell_gap if d.pci is not None else 0
         for j, (m, e) in enumerate(zip(out_b, out_d, strict=True)):
-            if e is d and d.band_hz is not None and b.col_lo <= m.col_hi + gap and m.col_lo <= b.col_hi + gap:
+            near = b.col_lo <= m.col_hi + gap and m.col_lo <= b.col_hi + gap
+            if (e is d or same_cell(e, d)) and d.band_hz is not None and near:
                 out_b[j] = Box(
                     min(m.row_lo, b.row_lo), max(m.row_hi, b.row_hi), min(m.col_lo, b.col_lo),
                     max(m.col_hi, b.col_hi), m.cls, m.prob_sum + b.prob_sum, m.n_pixels + b.n_pixels,
@@ -76,6 +78,15 @@ def merge_by_decision(
             out_b.append(b)
             out_d.append(d)
     return out_b, out_d
+
+
+def same_cell(a: Decision, b: Decision) -> bool:
+    """Two decisions on one cell: the same standard and PCI, bands measured that overlap by >= 90 % of the wider
+    (pieces of a cell whose model boxes' edges differed by a row were decided apart, each finding its PCI)."""
+    if a.pci is None or a.pci != b.pci or a.label != b.label or a.band_hz is None or b.band_hz is None:
+        return False
+    wider = max(a.band_hz[1] - a.band_hz[0], b.band_hz[1] - b.band_hz[0])
+    return overlap_hz(a.band_hz, b.band_hz) >= 0.9 * wider
 
 
 def annotation_extra(d: Decision) -> dict:

@@ -33,8 +33,8 @@ def test_a_piece_sticking_out_of_a_measured_lte_cell_joins_it_but_a_neighbour_do
 
 def test_an_identified_cell_is_one_annotation_across_its_silences():
     """Pieces of a cell whose PCI is known merge across a silence of up to CELL_GAP_MS (the cell idles between
-    bursts), not across a longer one; a carrier with a measured band but no PCI merges only where its pieces touch;
-    pieces of another carrier never merge with it."""
+    bursts), not across a longer one, also where they were decided apart; a carrier with a measured band but no
+    PCI merges only where its pieces touch; pieces of another carrier never merge with it."""
     plan = plan_analysis(FS, 4 * 2_457_600)
     ms = 1e-3 * FS / plan.samples_per_column  # columns per millisecond
     band = (-10e6, -1e6)
@@ -52,5 +52,14 @@ def test_an_identified_cell_is_one_annotation_across_its_silences():
     ]
     assert len(merge.merge_by_decision(pieces, [cell] * 4)[0]) == 4  # without the plan: no silence bridged
     assert len(merge.merge_by_decision(pieces, [no_pci] * 4, plan)[0]) == 4
-    other = decide.Decision("NR", {"NR": 1.0, "LTE": 0.0}, "phy", 0.9, {}, pci=17, band_hz=band)
-    assert len(merge.merge_by_decision(pieces[:2], [cell, other], plan)[0]) == 2
+    # the same cell decided twice (its pieces' boxes differed by a row): one annotation, the first decision's
+    again = decide.Decision("NR", {"NR": 0.9, "LTE": 0.1}, "phy", 0.8, {}, pci=17, band_hz=(-10.05e6, -1e6))
+    got, kept = merge.merge_by_decision(pieces[:3], [cell, again, cell], plan)
+    assert [(b.col_lo, b.col_hi) for b in got] == [(pieces[0].col_lo, pieces[2].col_hi)] and kept == [cell]
+    for other in (
+        decide.Decision("NR", {"NR": 1.0, "LTE": 0.0}, "phy", 0.9, {}, pci=18, band_hz=band),  # another PCI
+        decide.Decision("NR", {"NR": 1.0, "LTE": 0.0}, "phy", 0.9, {}, pci=17, band_hz=(-4e6, 5e6)),  # elsewhere
+        decide.Decision("LTE", {"NR": 0.0, "LTE": 1.0}, "phy", 0.9, {}, pci=17, band_hz=band),  # other standard
+        decide.Decision("NR", {"NR": 1.0, "LTE": 0.0}, "spectrogram", 0.9, {}, band_hz=band),  # no PCI
+    ):
+        assert len(merge.merge_by_decision(pieces[:2], [cell, other], plan)[0]) == 2

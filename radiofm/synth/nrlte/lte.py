@@ -47,8 +47,8 @@ Knobs drawn per carrier (``draw_lte``; all recorded in the carrier metadata):
 - profile, doppler_hz: EPA5, EVA5, EVA70, ETU70, ETU300 (matlab: EPA/EVA/ETU at 0, 10 or 500 Hz)
   [36.101 Annex B.2; MATLAB example].
 - frame_structure: drawn last, from the mix given to :func:`draw_lte` (``radiofm generate nrlte --lte-frames``;
-  the scene's default :data:`FRAME_MIX`: fdd 0.6, tdd 0.25, mbsfn 0.15 [ours; bands 38-43 and 40 run TDD
-  LTE, and DSS networks configure MBSFN subframes]); matlab: always FDD (the RMCs of the example are FDD);
+  the scene's default :data:`FRAME_MIX`: fdd 0.6, tdd 0.25, mbsfn 0.15 [ours; LTE bands 33-48 are TDD
+  (36.101 Table 5.5-1), and DSS networks configure MBSFN subframes]); matlab: always FDD (the RMCs of the example are FDD);
   without a mix FDD and nothing drawn. tdd_config, special_config: uniform over 0-6 and 0-9; mbsfn_subframes:
   1-6 of the candidates, the count uniform [36.211 §4.2; 36.331 MBSFN-SubframeConfig].
 

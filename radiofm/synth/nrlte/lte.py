@@ -48,9 +48,9 @@ Knobs drawn per carrier (``draw_lte``; all recorded in the carrier metadata):
   [36.101 Annex B.2; MATLAB example].
 - frame_structure: drawn last, from the mix given to :func:`draw_lte` (``radiofm generate nrlte --lte-frames``;
   the scene's default :data:`FRAME_MIX`: fdd 0.6, tdd 0.25, mbsfn 0.15 [ours; LTE bands 33-48 are TDD
-  (36.101 Table 5.5-1), and DSS networks configure MBSFN subframes]); matlab: always FDD (the RMCs of the example are FDD);
-  without a mix FDD and nothing drawn. tdd_config, special_config: uniform over 0-6 and 0-9; mbsfn_subframes:
-  1-6 of the candidates, the count uniform [36.211 §4.2; 36.331 MBSFN-SubframeConfig].
+  (36.101 Table 5.5-1), and DSS networks configure MBSFN subframes]); matlab: always FDD (the RMCs of the
+  example are FDD); without a mix FDD and nothing drawn. tdd_config, special_config: uniform over 0-6 and
+  0-9; mbsfn_subframes: 1-6 of the candidates, the count uniform [36.211 §4.2; 36.331 MBSFN-SubframeConfig].
 
 36.101 Annex A.3.3.1 (FDD, single-antenna CRS) reference channels used here (Tables A.3.3.1-1 QPSK R=1/3,
 -2 16QAM R=1/2, -3 64QAM R=3/4; the same set as MATLAB's ``lteRMCDL`` R.2-R.9). The RMCs carry no PDSCH in

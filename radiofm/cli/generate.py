@@ -35,7 +35,8 @@ def add_parser(sub) -> None:
         "random PRBs), matlab (the MATLAB 5G/LTE spectrum-sensing example's schedules), full (every PRB, LTE "
         "OCNG), idle (reference and sync signals only), gated (on for one span >= 5 ms). Each carrier also "
         "draws what real networks vary (CRS ports and boost, CFI, CORESET, SSB period/position/power, TDD "
-        "pattern, fading, Doppler, frame timing); each capture gets in-band SNRs of -5..30 dB and receiver "
+        "pattern, LTE frame structure (--lte-frames: FDD, TDD, MBSFN subframes), fading, Doppler, frame timing); "
+        "each capture gets in-band SNRs of -5..30 dB and receiver "
         "CFO, DC spike and IQ imbalance. Ranges and sources: the radiofm.synth.nrlte module docstrings.",
     )
     n.add_argument("--out", required=True, type=Path, help="output folder")

@@ -11,7 +11,9 @@ Layout of ``out_dir`` (written to a temporary folder beside it and renamed when 
   (``frames[i]["carriers"]``: type, bandwidth, SCS, centre offset, band edges, power, SNR, channel profile,
   Doppler, LTE reference channel, active span, ``traffic`` and every knob drawn (see
   :mod:`~radiofm.synth.nrlte.traffic`, :mod:`~radiofm.synth.nrlte.nr`, :mod:`~radiofm.synth.nrlte.lte`);
-  ``frames[i]["receiver"]``: CFO, DC offset, IQ imbalance).
+  ``frames[i]["receiver"]``: CFO, DC offset, IQ imbalance); ``lte_frames``: the LTE frame structures drawn from
+  (main: {name: probability}, the mix every non-``matlab`` LTE carrier drew from; alt: the names given, drawn
+  uniformly, absent when FDD by default).
 - with ``iq=True``: ``iq/frame_0000.sigmf-meta`` + ``.sigmf-data`` (cf32_le, 61.44 MS/s, centre 3.5 GHz) with
   one annotation per carrier.
 

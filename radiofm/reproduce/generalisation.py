@@ -98,11 +98,12 @@ def generate_fold_data(folder: Path, held_out: str, *, train_frames: int, test_f
                        seed: int, workers: int, train: bool = True) -> dict:  # fmt: skip
     """``folder/train`` (main, all regimes but ``held_out``), ``folder/test-main`` and ``folder/test-alt`` (the
     held-out regime from each generator); ``train=False`` skips the train set. Returns the sizes."""
+    fdd = ["fdd"]  # LTE FDD only: the protocol holds traffic regimes out, as recorded before LTE TDD existed
     if train:
         generate_dataset(folder / "train", n_frames=train_frames, split="train", seed=seed + TRAIN_SEED,
-                         traffic=train_regimes(held_out), workers=workers, progress=False)  # fmt: skip
+                         traffic=train_regimes(held_out), workers=workers, progress=False, lte_frames=fdd)  # fmt: skip
     generate_dataset(folder / "test-main", n_frames=test_frames, split="test", seed=seed + TEST_SEED,
-                     traffic=[held_out], workers=workers, progress=False)  # fmt: skip
+                     traffic=[held_out], workers=workers, progress=False, lte_frames=fdd)  # fmt: skip
     generate_dataset(folder / "test-alt", n_frames=alt_frames, split="test", seed=seed + ALT_SEED,
                      traffic=[held_out], workers=workers, progress=False, generator="alt")  # fmt: skip
     return {"train_frames": train_frames if train else 0, "test_frames": test_frames, "alt_frames": alt_frames}

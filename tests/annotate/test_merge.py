@@ -60,6 +60,21 @@ def test_an_identified_cell_is_one_annotation_across_its_silences():
         decide.Decision("NR", {"NR": 1.0, "LTE": 0.0}, "phy", 0.9, {}, pci=18, band_hz=band),  # another PCI
         decide.Decision("NR", {"NR": 1.0, "LTE": 0.0}, "phy", 0.9, {}, pci=17, band_hz=(-4e6, 5e6)),  # elsewhere
         decide.Decision("LTE", {"NR": 0.0, "LTE": 1.0}, "phy", 0.9, {}, pci=17, band_hz=band),  # other standard
-        decide.Decision("NR", {"NR": 1.0, "LTE": 0.0}, "spectrogram", 0.9, {}, band_hz=band),  # no PCI
     ):
         assert len(merge.merge_by_decision(pieces[:2], [cell, other], plan)[0]) == 2
+    touching = [box(0, 5), box(5, 10)]  # no silence to bridge: only the decisions decide
+    no_pci_too = decide.Decision("NR", {"NR": 1.0, "LTE": 0.0}, "spectrogram", 0.9, {}, band_hz=band)
+    assert len(merge.merge_by_decision(touching, [no_pci, no_pci], plan)[0]) == 1
+    assert len(merge.merge_by_decision(touching, [no_pci, no_pci_too], plan)[0]) == 2  # no PCI: not one cell
+    assert len(merge.merge_by_decision(touching, [cell, again], plan)[0]) == 1
+
+
+def test_same_cell_needs_the_pci_the_standard_and_90_percent_of_the_band():
+    def d(label="LTE", pci=7, band=(0.0, 9e6)):
+        return decide.Decision(label, {"NR": 0.0, "LTE": 1.0}, "phy", 0.9, {}, pci=pci, band_hz=band)
+
+    assert merge.same_cell(d(), d(band=(0.85e6, 9e6)))  # 8.15 of 9 MHz: 90.6 %
+    assert not merge.same_cell(d(), d(band=(0.95e6, 9e6)))  # 8.05 of 9 MHz: 89.4 %
+    assert not merge.same_cell(d(), d(band=(0.0, 10.1e6)))  # the wider is 10.1 MHz: 89.1 %
+    assert not merge.same_cell(d(), d(pci=8)) and not merge.same_cell(d(), d(label="NR"))
+    assert not merge.same_cell(d(pci=None), d(pci=None)) and not merge.same_cell(d(), d(band=None))

@@ -7,7 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 
+from radiofm.errors import ConfigError
 from radiofm.synth.nrlte import lte, scene, sequences
+from radiofm.synth.nrlte.carrier import single_carrier
 
 ROWS = lte.numerology(lte.SCS_HZ)["n_symbols"]  # 40 ms of symbols
 
@@ -53,13 +55,24 @@ def test_tdd_sends_downlink_and_dwpts_only_with_the_sync_where_type_2_has_it(con
         assert np.count_nonzero(grid[16]) == 62
 
 
-def test_a_special_subframe_has_at_most_two_control_symbols():
-    cfg = _cell(0, "idle", "tdd", tdd_config=1, special_config=4, cfi=3, n_rb=50, reference_channel="R.7")
-    ctrl = lte.control_symbols(cfg)
-    assert ctrl.tolist() == [3, 2, 0, 0, 3, 3, 2, 0, 0, 3]
-    grid = lte.build_grid(cfg, np.random.default_rng(0))
-    assert np.count_nonzero(grid[14 + 2]) == 62  # idle: symbol 2 of the special subframe holds the PSS alone
-    assert np.mean(grid[2] != 0) > 0.9  # ... of subframe 0 the control region
+@pytest.mark.parametrize("config", [1, 3])
+def test_subframes_1_and_6_have_at_most_two_control_symbols_then_pdsch(config):
+    """Table 6.7-1: at most 2 control symbols in TDD subframes 1 and 6, special or (configurations 3-5, subframe 6)
+    downlink: the PSS is on their third symbol. With a CFI of 3, that symbol carries PDSCH beside the PSS."""
+    changes = dict(tdd_config=config, special_config=4, cfi=3, n_rb=50, reference_channel="R.7", crs_ports=2)
+    expected = {1: [3, 2, 0, 0, 3, 3, 2, 0, 0, 3], 3: [3, 2, 0, 0, 0, 3, 2, 3, 3, 3]}[config]
+    idle = _cell(0, "idle", "tdd", **changes)
+    assert lte.control_symbols(idle).tolist() == expected
+    grid = lte.build_grid(idle, np.random.default_rng(0))
+    assert np.count_nonzero(grid[14 + 2]) == np.count_nonzero(grid[84 + 2]) == 62  # idle: the PSS alone
+    assert np.mean(grid[2] != 0) > 0.9  # symbol 2 of subframe 0: control
+    full = _cell(0, "full", "tdd", **changes)
+    grid = lte.build_grid(full, np.random.default_rng(0))
+    outside = np.r_[0 : 6 * 50 - 36, 6 * 50 + 36 : 600]  # the subcarriers beyond the central 72
+    for row in (14 + 2, 84 + 2):  # subframes 1 and 6, symbol 2: PDSCH around the PSS
+        assert np.mean(grid[row, outside] != 0) > 0.99
+    assert np.all(lte.reference_mask(full)[[14, 15, 84, 85]])  # their first two symbols: control
+    assert not lte.reference_mask(full)[[16, 86]][:, outside].any()
 
 
 @pytest.mark.parametrize("ports", [1, 2, 4])
@@ -88,26 +101,42 @@ def test_fdd_alone_draws_nothing_more():
         a, b = np.random.default_rng(seed), np.random.default_rng(seed)
         assert lte.draw_lte(a, frames=lte.frame_mix(["fdd"])) == lte.draw_lte(b)
         assert a.random() == b.random()  # the generator left in the same state
-    iq_a, meta_a = scene.make_frame(np.random.default_rng(3), split="train", lte_frames=["fdd"])
-    assert all(c.get("frame_structure", "fdd") == "fdd" for c in meta_a["carriers"])
+    # recorded from the generator before frame structures existed (c1581d5): cell IDs, then the noise level drawn
+    # after every carrier's knobs, then the samples drawn after that
+    for seed, cells, noise_db, head in ((3, [743, 239], -21.0551, 392.81), (18, [812, 63], -18.3684, 377.89)):
+        iq, meta = scene.make_frame(np.random.default_rng(seed), split="test", lte_frames=["fdd"])
+        assert [c["n_id_cell"] for c in meta["carriers"]] == cells
+        assert meta["noise_power_db"] == pytest.approx(noise_db, abs=1e-4)
+        assert float(np.abs(iq[:1000]).sum()) == pytest.approx(head, abs=0.01)
+        assert {c["duplex"] for c in meta["carriers"] if c["type"] == "LTE"} == {"FDD"}
 
 
 def test_the_scene_draws_the_default_mix_and_matlab_stays_fdd():
+    seen = {"matlab": set(), "other": set()}
+    for seed in range(150):
+        for c in scene.draw_scene(np.random.default_rng(seed)):  # the default traffic and frame mixes
+            if c.kind == "LTE":
+                seen["matlab" if c.config.traffic == "matlab" else "other"].add(c.config.frame_structure)
+    assert seen == {"matlab": {"fdd"}, "other": {"fdd", "tdd", "mbsfn"}}
     rng = np.random.default_rng(0)
     counts = dict.fromkeys(lte.FRAME_MIX, 0)
     for _ in range(2000):
         counts[lte.draw_lte(rng, traffic_regime="random", frames=lte.frame_mix(None)).frame_structure] += 1
     for name, p in lte.FRAME_MIX.items():
         assert abs(counts[name] / 2000 - p) < 0.04, counts
-    assert {lte.draw_lte(rng, traffic_regime="matlab", frames=lte.frame_mix(None)).frame_structure
-            for _ in range(50)} == {"fdd"}  # fmt: skip
-    cfgs = [lte.draw_lte(rng, frames=lte.frame_mix(["tdd", "mbsfn"])) for _ in range(300)]
+    cfgs = [lte.draw_lte(rng, frames=lte.frame_mix("tdd, mbsfn")) for _ in range(300)]  # a comma list too
     assert {c.tdd_config for c in cfgs if c.duplex == "TDD"} == set(range(7))
     assert {c.special_config for c in cfgs if c.duplex == "TDD"} == set(range(10))
     assert all(c.mbsfn_subframes and set(c.mbsfn_subframes) <= set(lte.MBSFN_CANDIDATES) for c in cfgs
                if c.frame_structure == "mbsfn")  # fmt: skip
+    assert {c.frame_structure for c in cfgs} == {"tdd", "mbsfn"}
     with pytest.raises(ValueError, match="frame structures"):
         lte.frame_mix(["hd-fdd"])
+
+
+def test_nr_takes_no_lte_frame_structure():
+    with pytest.raises(ConfigError, match="LTE one"):
+        single_carrier("NR", np.random.default_rng(0), frame_structure="tdd")
 
 
 def test_annotations_say_the_structure():

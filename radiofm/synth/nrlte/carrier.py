@@ -57,6 +57,8 @@ def single_carrier(
         if frame_structure != "fdd":
             cfg = lte.draw_frame_structure(cfg, rng, lte.frame_mix([frame_structure]))
     elif kind == "NR":
+        if frame_structure != "fdd":
+            raise ConfigError(f"frame_structure {frame_structure!r} is an LTE one; NR takes its TDD from the draw")
         cfg = nr.draw_nr(rng, traffic_regime=regime)
         if bandwidth_mhz is not None:
             if bandwidth_mhz not in nr.NR_N_RB.get(scs_hz, {}):

@@ -22,8 +22,8 @@ What is modelled, per 36.211 unless noted (every traffic regime renders all of i
     0-9 (Table 4.2-1, normal CP: DwPTS of 3, 9, 10, 11, 12, 3, 9, 10, 11, 6 symbols). Uplink subframes and the
     guard period/UpPTS of special subframes are empty (a capture of the downlink; the NR TDD slots are treated
     alike in :mod:`~radiofm.synth.nrlte.nr`); the PSS moves to the third symbol of subframes 1 and 6
-    (§6.11.1.2), the SSS to the last symbol of subframes 0 and 5 (§6.11.2.2); the control region of a special
-    subframe has at most 2 symbols (Table 6.7-1) and a DwPTS of 3 symbols carries no PDSCH (36.213 §7.1.7).
+    (§6.11.1.2), the SSS to the last symbol of subframes 0 and 5 (§6.11.2.2); the control region of subframes 1
+    and 6 has at most 2 symbols (Table 6.7-1) and a DwPTS of 3 symbols carries no PDSCH (36.213 §7.1.7).
   - ``mbsfn`` (FDD): 1-6 of the subframes 1, 2, 3, 6, 7, 8 that an MBSFN-SubframeConfig can name (36.331) are
     MBSFN subframes: only their non-MBSFN region (control and CRS, 1-2 symbols, 2 with four CRS ports or
     <= 10 RBs, Table 6.7-1) is sent; the MBSFN region is empty, as when an operator reserves it for NR in
@@ -157,9 +157,11 @@ def rmc_cfi(n_rb: int) -> int:
 
 
 def frame_mix(names=None) -> dict[str, float]:
-    """{frame structure: probability} for ``names`` (a sequence of "fdd", "tdd", "mbsfn"; None = all three):
+    """{frame structure: probability} for ``names`` (a sequence or comma list of "fdd", "tdd", "mbsfn"; None = all):
     :data:`FRAME_MIX` renormalised over them. Unknown names -> ValueError (users' names are checked, with a
     one-line message, where they enter: :mod:`radiofm.data.nrlte`)."""
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",")]
     names = list(FRAME_MIX) if names is None else list(dict.fromkeys(names))
     if not names or any(n not in FRAME_MIX for n in names):
         raise ValueError(f"frame structures must be some of {tuple(FRAME_MIX)}, got {names!r}")
@@ -236,11 +238,14 @@ def draw_frame_structure(cfg: LTEConfig, rng: np.random.Generator, frames: dict[
 
 def control_symbols(cfg: LTEConfig) -> np.ndarray:
     """Control-region length of each subframe of a radio frame, int (10,): the CFI in downlink subframes, at most
-    2 in special and MBSFN subframes (2 at <= 10 RBs; MBSFN: also 2 with four CRS ports), 0 in uplink ones
-    (36.211 Table 6.7-1)."""
+    2 in MBSFN subframes and, in TDD, in subframes 1 and 6 (special or downlink: the PSS is on their third
+    symbol) (2 at <= 10 RBs; MBSFN: also 2 with four CRS ports), 0 in uplink ones (36.211 Table 6.7-1)."""
     two = 2 if cfg.n_rb <= 10 else min(cfg.cfi, 2)
     sizes = {"D": cfg.cfi, "S": two, "M": 2 if cfg.crs_ports == 4 else two, "U": 0}
-    return np.array([sizes[c] for c in cfg.subframe_pattern()])
+    out = np.array([sizes[c] for c in cfg.subframe_pattern()])
+    if cfg.frame_structure == "tdd":
+        out[[1, 6]] = np.minimum(out[[1, 6]], two)
+    return out
 
 
 def downlink_rows(cfg: LTEConfig) -> np.ndarray:
@@ -345,9 +350,10 @@ def build_grid(cfg: LTEConfig, rng: np.random.Generator) -> np.ndarray:
 
 
 def _short_subframes(grid: np.ndarray, cfg: LTEConfig, alloc: np.ndarray, rng: np.random.Generator) -> None:
-    """In place on the (n_subframes, 14, n_sc) grid of downlink-subframe layout: a special subframe's symbols
-    between its (at most 2-symbol) control region and the CFI carry its PDSCH, none in a 3-symbol DwPTS; an
-    MBSFN subframe keeps only its control region (its CRS are written later, the rest blanked after)."""
+    """In place on the (n_subframes, 14, n_sc) grid of downlink-subframe layout: where a subframe's control region
+    is shorter than the CFI (:func:`control_symbols`: special subframes, TDD subframe 6), the symbols up to the
+    CFI carry its PDSCH, none in a 3-symbol DwPTS; an MBSFN subframe keeps only its control region (its CRS are
+    written later, the rest blanked after)."""
     ctrl = control_symbols(cfg)
     for sf, kind in enumerate(cfg.subframe_pattern() * (grid.shape[0] // 10)):
         lo = int(ctrl[sf % 10])
@@ -355,7 +361,7 @@ def _short_subframes(grid: np.ndarray, cfg: LTEConfig, alloc: np.ndarray, rng: n
             grid[sf, min(lo, cfg.cfi) :] = 0
         elif kind == "S" and DWPTS_SYMBOLS[cfg.special_config] == 3:
             grid[sf, lo:] = 0  # no PDSCH in a 3-symbol DwPTS (the PSS is written later)
-        elif kind == "S" and cfg.cfi > lo:
+        elif kind in "SD" and cfg.cfi > lo:  # a special subframe, or TDD subframe 6 when downlink
             rbs = np.repeat(alloc[sf], 12)
             grid[sf, lo : cfg.cfi] = random_symbols(rng, cfg.modulation, (cfg.cfi - lo, grid.shape[2])) * rbs
 

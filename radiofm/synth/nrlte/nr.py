@@ -118,7 +118,7 @@ class NRConfig:
         return 12 * self.n_rb
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return asdict(self) | {"duplex": "TDD" if self.tdd_pattern else "FDD"}
 
 
 def draw_nr(rng: np.random.Generator, *, traffic_regime: str = "random", max_bandwidth_mhz: float = 50) -> NRConfig:

@@ -99,19 +99,10 @@ def _tag(ratio: float) -> str:
 
 def _gen(out: Path, s: Table5Settings, log: Log | None) -> dict:
     generate_corpus(out / "data" / "ism", n_recordings=s.ism_recordings, seed=s.seed, workers=s.workers, **s.ism_kwargs)
-    fdd = ["fdd"]  # FDD LTE only, as the paper's data (the MATLAB example) and the results recorded before TDD existed
-    generate_dataset(
-        out / "data" / "nrlte-test", n_frames=s.seg_test_frames, split="test", seed=s.seed + 2, workers=s.workers,
-        lte_frames=fdd,
-    )  # fmt: skip
-    generate_dataset(
-        out / "data" / "nrlte-train",
-        n_frames=s.seg_train_frames,
-        split="train",
-        seed=s.seed + 1,
-        workers=s.workers,
-        lte_frames=fdd,
-    )
+    # FDD LTE only, as the paper's data (the MATLAB example) and the results recorded before TDD existed
+    kw = {"workers": s.workers, "lte_frames": ["fdd"]}
+    generate_dataset(out / "data" / "nrlte-test", n_frames=s.seg_test_frames, split="test", seed=s.seed + 2, **kw)
+    generate_dataset(out / "data" / "nrlte-train", n_frames=s.seg_train_frames, split="train", seed=s.seed + 1, **kw)
     return {"ism_recordings": s.ism_recordings, "train_frames": s.seg_train_frames, "test_frames": s.seg_test_frames}
 
 

@@ -251,9 +251,9 @@ def control_symbols(cfg: LTEConfig) -> np.ndarray:
 def downlink_rows(cfg: LTEConfig) -> np.ndarray:
     """Symbols the cell may send in, bool (n_symbols,) over 40 ms (its own frame timing): all of a downlink
     subframe, the DwPTS of a special one, the non-MBSFN region of an MBSFN one, nothing of an uplink one."""
-    pattern = cfg.subframe_pattern()
+    ctrl = control_symbols(cfg)
     sent = {"D": 14, "U": 0, "S": DWPTS_SYMBOLS[cfg.special_config or 0]}
-    per_sf = np.array([control_symbols(cfg)[sf] if c == "M" else sent[c] for sf, c in enumerate(pattern)])
+    per_sf = np.array([ctrl[sf] if c == "M" else sent[c] for sf, c in enumerate(cfg.subframe_pattern())])
     rows = np.arange(14)[None, :] < per_sf[:, None]  # (10, 14)
     return np.tile(rows.ravel(), numerology(SCS_HZ)["n_symbols"] // 140)
 

@@ -89,8 +89,8 @@ Post-processing (generic: nothing depends on where our generator puts carriers; 
    one band (+-1 row) touching in time are merged, whatever class each frame gave them (also across frames and
    blocks);
 6. boxes shorter than ``min_duration_ms`` (1 ms) or narrower than ``min_bandwidth_khz`` (900 kHz: the narrowest
-   carrier, LTE 1.4 MHz, occupies 1.08 MHz = 4-5 rows) are dropped; a box crossing a capture boundary with a
-   new centre frequency is split there.
+   carrier, LTE 1.4 MHz, occupies 1.08 MHz = 4-5 rows; so a box needs 4 rows, 960 kHz) are dropped; a box
+   crossing a capture boundary with a new centre frequency is split there.
 
 Carrier-level decision (:mod:`~radiofm.annotate.decide`): the boxes of one band anywhere in the recording are one
 carrier; its label comes from the class probabilities pooled over all its pixels and frames and, unless

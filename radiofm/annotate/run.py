@@ -4,6 +4,7 @@ carrier boxes, SigMF annotations in recording samples and absolute Hz. See :mod:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -121,7 +122,8 @@ class Analysis:
             wsum[a[kept] - plan.grid[0]] += weights[kept]
         pic = Picture(plan.n_rows, max_picture_columns) if max_picture_columns > 0 else None
         flt = design_filter(plan.up, plan.down) if plan.resampled else None
-        min_rows = max(1, int(kw.pop("min_bandwidth_khz") * 1e3 / plan.row_hz))
+        # whole rows at least min_bandwidth_khz wide: 900 kHz is 4 rows of 240 kHz (3 rows, 720 kHz, is narrower)
+        min_rows = max(1, math.ceil(kw.pop("min_bandwidth_khz") * 1e3 / plan.row_hz - 1e-6))
         block = IMAGE * max(1, kw.pop("block_frames") // len(plan.windows))
         rng = np.random.default_rng(kw.pop("seed"))
         return cls(plan, predictor, flt=flt, weights=weights, wsum=wsum, rng=rng, picture=pic, min_rows=min_rows,

@@ -338,6 +338,20 @@ def test_unsure_classes_do_not_split_a_carrier_but_clear_ones_do():
     assert [(b.row_lo, b.row_hi, b.cls) for b in boxes] == [(5, 14, 1), (15, 24, 2)]
 
 
+def test_boxes_narrower_than_900_khz_dropped(tmp_path):
+    """900 kHz is 3.75 rows of 240 kHz: a 3-row box (720 kHz, e.g. a receiver's DC spike the model boxed) is
+    dropped and a 4-row one kept, so no annotation is narrower than ``min_bandwidth_khz``."""
+    n = int(0.04 * FS)
+    narrow = carrier("NR", 9.9e6, 10.6e6, 0, n)  # rows centred on 10.08, 10.32 and 10.56 MHz
+    wide = carrier("LTE", -5.0e6, -4.04e6, 0, n)  # 4 rows
+    rec = open_recording(write_sigmf(tmp_path / "w", band_capture(FS, n, [narrow, wide]), sample_rate_hz=FS,
+                                     center_freq_hz=FC))  # fmt: skip
+    anns = A.annotate_recording(rec, oracle([narrow, wide]), phy=False).annotations
+    check_match(anns, [wide])
+    kept = A.annotate_recording(rec, oracle([narrow, wide]), phy=False, min_bandwidth_khz=720).annotations
+    check_match(kept, [narrow, wide])
+
+
 def test_contrast_rejects_boxes_on_plain_noise():
     rng = np.random.default_rng(0)
     power = rng.gamma(40, 1 / 40, size=(60, 100)).astype(np.float32)

@@ -311,6 +311,24 @@ def test_lte_tdd_frame_structure():
     assert fdd.duplex == "FDD" and (fdd_grid.values != 0).any(axis=1).all()
 
 
+def test_lte_tdd_subframes_1_and_6_carry_at_most_two_control_symbols():
+    """Table 6.7-1: in TDD the PSS sits on symbol 2 of subframes 1 and 6, so their control region is 1-2 symbols
+    whether they are special or (configurations 3-5, subframe 6) downlink; other downlink subframes keep the CFI."""
+    rng = np.random.default_rng(0)
+    for config in (1, 3, 4, 5):
+        cell = dataclasses.replace(draw_lte_cell(rng, 5e6, "full"), cfi=3, tdd_config=config, special_config=4)
+        grid = build_lte_grid(cell, Traffic("full", cell.n_rb, True, rng, "R.6"), 0, 10, rng)
+        control = (np.isin(grid.kind, [g.PDCCH, g.PCFICH, g.PHICH])).any(axis=1).reshape(10, 14)
+        for sf, kind in enumerate(cell.subframe_pattern):
+            n = int(control[sf].sum())
+            if kind == "U":
+                assert n == 0
+            elif sf in (1, 6):
+                assert 1 <= n <= 2 and not control[sf, 2:].any(), (config, sf, kind)
+            else:
+                assert control[sf, :3].all() and n == 3, (config, sf, kind)
+
+
 def test_lte_mbsfn_subframes_send_only_their_first_symbols():
     for seed in range(4):
         cell, grid = _framed_grid("mbsfn", seed)

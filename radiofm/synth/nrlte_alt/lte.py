@@ -25,7 +25,7 @@ Frame structure (off unless :func:`with_frame_structure` is asked for it, so the
   0–9 (Table 4.2-1, normal CP: DwPTS of 3/9/10/11/12/3/9/10/11/6 symbols). Uplink subframes and the special
   subframe after its DwPTS are silent (a downlink capture near the cell does not see the handsets); the PSS is
   on the third symbol of subframes 1 and 6 (§6.11.1.2), the SSS on the last symbol of subframes 0 and 5
-  (§6.11.2.2); at most 2 control symbols in the special subframe (Table 6.7-1).
+  (§6.11.2.2); at most 2 control symbols in subframes 1 and 6, special or downlink (Table 6.7-1).
 - MBSFN subframes (FDD, §6.10.1 and TS 36.331 MBSFN-SubframeConfig): a random non-empty subset of subframes
   1, 2, 3, 6, 7, 8 carry only their non-MBSFN region (the first 1–2 symbols: control and CRS) and nothing after
   it — the MBSFN region left empty, as operators reserve it for NR in dynamic spectrum sharing.
@@ -234,8 +234,10 @@ def build_lte_grid(
         plan = traffic.plan(first_subframe + i, rng)
         r0 = 14 * i
         sf_kind = pattern[(first_subframe + i) % 10]
-        # symbols sent in this subframe; at most 2 control symbols in special and MBSFN subframes (Table 6.7-1)
-        n_ctrl = min(cell.n_ctrl, 2) if sf_kind in "SM" else cell.n_ctrl
+        # symbols sent in this subframe; at most 2 control symbols in special and MBSFN subframes and, in TDD, in
+        # subframes 1 and 6 whatever they are (Table 6.7-1: the PSS is on their third symbol)
+        short = sf_kind in "SM" or (cell.tdd_config is not None and (first_subframe + i) % 10 in (1, 6))
+        n_ctrl = min(cell.n_ctrl, 2) if short else cell.n_ctrl
         non_mbsfn = max(n_ctrl, 2 if cell.crs_ports == 4 else 1)  # symbols 0 (and 1 for 4 ports' CRS)
         sent = {"D": 14, "U": 0, "S": DWPTS_SYMBOLS[cell.special_config], "M": non_mbsfn}[sf_kind]
         for l, reg in enumerate(regs[:n_ctrl]):  # control region

@@ -108,7 +108,7 @@ the band no identified cell occupies is also searched for NR and LTE cells the m
 40 ms; ``--no-scan-nr`` / ``--no-scan-lte`` skip them). A cell whose PCI was read is one annotation across
 silences of up to a radio frame, 10 ms (a TDD cell's uplink slots, an idle cell's empty slots;
 :data:`~radiofm.annotate.merge.CELL_GAP_MS`), also where its pieces were decided apart (the same standard, PCI and
-measured band: :func:`~radiofm.annotate.merge.same_cell`).
+band, measured or, for a weak cell, the model's rows: :func:`~radiofm.annotate.merge.same_cell`).
 Carriers no cell identified that the model boxed apart are one carrier when they run on one OFDM clock (symbol
 timing and subcarrier raster; :mod:`~radiofm.annotate.clock_pieces`).
 

@@ -5,14 +5,18 @@ annotations, and each annotation gets its carrier's ``radiofm:`` fields. See :mo
   takes its decision;
 - :func:`merge_by_decision`: the boxes sharing a decision with a measured band merge where they overlap or touch in
   time, and a cell identified by its synchronisation signals is one annotation across silences of up to
-  :data:`CELL_GAP_MS` (a TDD cell's uplink slots, an idle cell's empty slots): it was on throughout. Two
-  decisions on the same cell (:func:`same_cell`: standard, PCI and measured band) count as one;
+  :data:`CELL_GAP_MS` (a TDD cell's uplink slots, an idle cell's empty slots): it was on throughout, whether or
+  not its band was measured (a weak cell's pieces then keep the model's rows). Two decisions on the same cell
+  (:func:`same_cell`: standard, PCI and band) count as one;
 - :func:`annotation_extra`: the SigMF ``radiofm:`` keys of a decision.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+
+import numpy as np
 
 from radiofm.annotate.boxes import Box
 from radiofm.annotate.decide import Decision, overlap_hz
@@ -57,36 +61,67 @@ def merge_by_decision(
     """Boxes of one carrier with a measured band (they share its :class:`Decision` and will share its edges)
     merged where they overlap or touch in time, so that a carrier is one annotation per time run. With the
     ``plan``, a cell whose synchronisation signals gave its PCI is on between two of its pieces at most
-    :data:`CELL_GAP_MS` apart: that silence is the cell idling between its bursts, so they merge across it."""
+    :data:`CELL_GAP_MS` apart: that silence is the cell idling between its bursts, so they merge across it; so
+    do the pieces of such a cell whose band was not measured (a weak TDD cell seen in bursts), by their rows."""
     cell_gap = 0 if plan is None else int(CELL_GAP_MS * 1e-3 * plan.sample_rate_hz / plan.samples_per_column)
     out_b: list[Box] = []
     out_d: list[Decision] = []
+    rows: list[list[Box]] = []  # the pieces of each output box
     order = sorted(range(len(boxes)), key=lambda i: boxes[i].col_lo)
     for i in order:
         b, d = boxes[i], decisions[i]
         gap = cell_gap if d.pci is not None else 0
+        band = _piece_band(b, d, plan)
         for j, (m, e) in enumerate(zip(out_b, out_d, strict=True)):
             near = b.col_lo <= m.col_hi + gap and m.col_lo <= b.col_hi + gap
-            if (e is d or same_cell(e, d)) and d.band_hz is not None and near:
+            if band is not None and near and (e is d or same_cell(e, d, _piece_band(m, e, plan), band)):
                 out_b[j] = Box(
                     min(m.row_lo, b.row_lo), max(m.row_hi, b.row_hi), min(m.col_lo, b.col_lo),
                     max(m.col_hi, b.col_hi), m.cls, m.prob_sum + b.prob_sum, m.n_pixels + b.n_pixels,
                     m.nr_sum + b.nr_sum, m.lte_sum + b.lte_sum,
                 )  # fmt: skip
+                rows[j].append(b)
                 break
         else:
             out_b.append(b)
             out_d.append(d)
+            rows.append([b])
+    # a cell without a measured band keeps the model's rows: the median edges of its pieces (weighted by duration),
+    # not their union, which would grow by a row with every piece the model drew a row wider
+    out_b = [m if d.band_hz is not None or len(p) == 1 else _median_rows(m, p) for m, d, p in zip(out_b, out_d, rows)]
     return out_b, out_d
 
 
-def same_cell(a: Decision, b: Decision) -> bool:
-    """Two decisions on one cell: the same standard and PCI, bands measured that overlap by >= 90 % of the wider
-    (pieces of a cell whose model boxes' edges differed by a row were decided apart, each finding its PCI)."""
-    if a.pci is None or a.pci != b.pci or a.label != b.label or a.band_hz is None or b.band_hz is None:
+def _median_rows(merged: Box, pieces: Sequence[Box]) -> Box:
+    """``merged`` with its rows set to the duration-weighted median lower and upper row of ``pieces``."""
+    w = np.array([p.col_hi - p.col_lo for p in pieces], float)
+
+    def median(v):
+        order = np.argsort(v, kind="stable")
+        return int(np.asarray(v)[order][np.searchsorted(np.cumsum(w[order]), 0.5 * w.sum())])
+
+    lo, hi = median([p.row_lo for p in pieces]), median([p.row_hi for p in pieces])
+    return dataclasses.replace(merged, row_lo=lo, row_hi=max(hi, lo))
+
+
+def same_cell(a: Decision, b: Decision, band_a=None, band_b=None) -> bool:
+    """Two decisions on one cell: the same standard and PCI, bands that overlap by >= 90 % of the wider (pieces of
+    a cell whose model boxes' edges differed by a row were decided apart, each finding its PCI). The bands are the
+    decisions' measured ones unless ``band_a`` / ``band_b`` are given (:func:`_piece_band`)."""
+    band_a = a.band_hz if band_a is None else band_a
+    band_b = b.band_hz if band_b is None else band_b
+    if a.pci is None or a.pci != b.pci or a.label != b.label or band_a is None or band_b is None:
         return False
-    wider = max(a.band_hz[1] - a.band_hz[0], b.band_hz[1] - b.band_hz[0])
-    return overlap_hz(a.band_hz, b.band_hz) >= 0.9 * wider
+    wider = max(band_a[1] - band_a[0], band_b[1] - band_b[0])
+    return overlap_hz(band_a, band_b) >= 0.9 * wider
+
+
+def _piece_band(b: Box, d: Decision, plan: Plan | None) -> tuple[float, float] | None:
+    """The band by which a piece merges: its decision's measured band; for a cell identified by its PCI without
+    one, the piece's own rows (needs the ``plan``); None: the piece merges with nothing."""
+    if d.band_hz is not None:
+        return d.band_hz
+    return plan.band_hz(b.row_lo, b.row_hi) if plan is not None and d.pci is not None else None
 
 
 def annotation_extra(d: Decision) -> dict:

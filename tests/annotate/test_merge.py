@@ -69,6 +69,31 @@ def test_an_identified_cell_is_one_annotation_across_its_silences():
     assert len(merge.merge_by_decision(touching, [cell, again], plan)[0]) == 1
 
 
+def test_an_identified_cell_without_a_measured_band_merges_by_its_rows():
+    """A weak cell seen in bursts: its PCI read, its band not measured. Its pieces join across silences of up to
+    CELL_GAP_MS, also pieces decided apart whose rows differ by one (>= 90 % of the wider shared), and the
+    annotation keeps their median rows; pieces whose rows overlap less, or without a PCI, stay apart."""
+    plan = plan_analysis(FS, 2_457_600)
+    ms = 1e-3 * FS / plan.samples_per_column
+
+    def lte(pci):
+        return decide.Decision("LTE", {"NR": 0.1, "LTE": 0.9}, "phy", 0.9, {}, pci=pci)
+
+    def box(t0_ms, t1_ms, r0=20, r1=60):
+        return Box(r0, r1, int(t0_ms * ms), int(t1_ms * ms), 2, 1.0, 1)
+
+    first, second, unknown = lte(482), lte(482), decide.Decision("unknown", {"NR": 0.5, "LTE": 0.5}, "undecided", 0.5)
+    pieces = [box(5, 8), box(17, 20, 19, 60), box(26, 29, 21, 59)]
+    got, kept = merge.merge_by_decision(pieces, [first, second, first], plan)
+    # rows: the median edges of the pieces (20..60), not their union (19..60)
+    assert [(b.row_lo, b.row_hi, b.col_lo, b.col_hi) for b in got] == [(20, 60, pieces[0].col_lo, pieces[2].col_hi)]
+    assert kept == [first]
+    assert len(merge.merge_by_decision(pieces[:2], [first, lte(483)], plan)[0]) == 2  # another PCI
+    assert len(merge.merge_by_decision([box(5, 8), box(17, 20, 25, 60)], [first, second], plan)[0]) == 2  # 87.8 %
+    assert len(merge.merge_by_decision(pieces, [unknown] * 3, plan)[0]) == 3  # no PCI: nothing bridged
+    assert len(merge.merge_by_decision(pieces, [first] * 3)[0]) == 3  # without the plan: no rows to compare
+
+
 def test_same_cell_needs_the_pci_the_standard_and_90_percent_of_the_band():
     def d(label="LTE", pci=7, band=(0.0, 9e6)):
         return decide.Decision(label, {"NR": 0.0, "LTE": 1.0}, "phy", 0.9, {}, pci=pci, band_hz=band)
@@ -78,3 +103,4 @@ def test_same_cell_needs_the_pci_the_standard_and_90_percent_of_the_band():
     assert not merge.same_cell(d(), d(band=(0.0, 10.1e6)))  # the wider is 10.1 MHz: 89.1 %
     assert not merge.same_cell(d(), d(pci=8)) and not merge.same_cell(d(), d(label="NR"))
     assert not merge.same_cell(d(pci=None), d(pci=None)) and not merge.same_cell(d(), d(band=None))
+    assert merge.same_cell(d(band=None), d(band=None), (0.0, 9e6), (0.85e6, 9e6))  # bands given: the pieces' rows

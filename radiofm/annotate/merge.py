@@ -5,9 +5,10 @@ annotations, and each annotation gets its carrier's ``radiofm:`` fields. See :mo
   takes its decision;
 - :func:`merge_by_decision`: the boxes sharing a decision with a measured band merge where they overlap or touch in
   time, and a cell identified by its synchronisation signals is one annotation across silences of up to
-  :data:`CELL_GAP_MS` (a TDD cell's uplink slots, an idle cell's empty slots): it was on throughout, whether or
-  not its band was measured (a weak cell's pieces then keep the model's rows). Two decisions on the same cell
-  (:func:`same_cell`: standard, PCI and band) count as one;
+  :data:`CELL_GAP_MS` (a TDD cell's uplink slots, an idle cell's empty slots; 20 ms for NR, whose SSB bursts may
+  be that far apart: :data:`NR_CELL_GAP_MS`): it was on throughout, whether or not its band was measured (a weak
+  cell's pieces then keep the model's rows). Two decisions on the same cell (:func:`same_cell`: standard, PCI and
+  band) count as one;
 - :func:`annotation_extra`: the SigMF ``radiofm:`` keys of a decision.
 """
 
@@ -27,6 +28,11 @@ from radiofm.annotate.plan import Plan
 # slots between its SSB bursts and CORESETs (1-8.5 ms in the py3gpp benchmark's scenes, docs/RESULTS.md). A longer
 # one may be the carrier switched off (gated), so it ends the annotation.
 CELL_GAP_MS = 10.0
+# An NR cell sends nothing it must between its SSB bursts, which come every 20 ms at most where UEs search for
+# cells (TS 38.213 §4.1: a UE assumes a 2-frame SSB periodicity for initial access): a silence of up to 20 ms
+# inside an NR cell whose PCI was read is the cell without traffic (session 46: a weak TDD cell, SNR 0 dB, silent
+# for 11.4 ms). An LTE cell sends its CRS in every downlink subframe, so it keeps CELL_GAP_MS.
+NR_CELL_GAP_MS = 20.0
 EDGE_BLEED_ROWS = 4  # how far (240 kHz rows) a piece of a measured LTE cell may stick out past its band
 
 
@@ -61,16 +67,23 @@ def merge_by_decision(
     """Boxes of one carrier with a measured band (they share its :class:`Decision` and will share its edges)
     merged where they overlap or touch in time, so that a carrier is one annotation per time run. With the
     ``plan``, a cell whose synchronisation signals gave its PCI is on between two of its pieces at most
-    :data:`CELL_GAP_MS` apart: that silence is the cell idling between its bursts, so they merge across it; so
-    do the pieces of such a cell whose band was not measured (a weak TDD cell seen in bursts), by their rows."""
-    cell_gap = 0 if plan is None else int(CELL_GAP_MS * 1e-3 * plan.sample_rate_hz / plan.samples_per_column)
+    :data:`CELL_GAP_MS` (NR: :data:`NR_CELL_GAP_MS`) apart: that silence is the cell idling between its bursts,
+    so they merge across it; so do the pieces of such a cell whose band was not measured (a weak TDD cell seen in
+    bursts), by their rows."""
+
+    def cell_gap(d: Decision) -> int:  # columns of silence bridged inside the cell of decision d
+        if plan is None or d.pci is None:
+            return 0
+        ms = NR_CELL_GAP_MS if d.label == "NR" else CELL_GAP_MS
+        return int(ms * 1e-3 * plan.sample_rate_hz / plan.samples_per_column)
+
     out_b: list[Box] = []
     out_d: list[Decision] = []
     rows: list[list[Box]] = []  # the pieces of each output box
     order = sorted(range(len(boxes)), key=lambda i: boxes[i].col_lo)
     for i in order:
         b, d = boxes[i], decisions[i]
-        gap = cell_gap if d.pci is not None else 0
+        gap = cell_gap(d)
         band = _piece_band(b, d, plan)
         for j, (m, e) in enumerate(zip(out_b, out_d, strict=True)):
             near = b.col_lo <= m.col_hi + gap and m.col_lo <= b.col_hi + gap

@@ -148,7 +148,7 @@ def test_oracle_generator_frames_exact(tmp_path, seed):  # the guard-band rule r
 @pytest.mark.parametrize("block_frames", [32, 1])
 def test_multi_frame_stitching_and_merge(tmp_path, frame3, block_frames):
     """96 ms: frame 18 twice (its full-span LTE carrier continues -> one 80 ms annotation), then 16 ms more. Its NR
-    cell is off for 6.1 ms between the copies: its PCI is read, so the silence (under CELL_GAP_MS) does not end it
+    cell is off for 6.1 ms between the copies: its PCI is read, so the silence (under NR_CELL_GAP_MS) does not end it
     and it is one annotation too; with no silence bridged, two."""
     iq, carriers = frame3
     n = 2 * iq.size + 16 * 61440
@@ -169,7 +169,7 @@ def test_multi_frame_stitching_and_merge(tmp_path, frame3, block_frames):
     whole = carrier("NR", nr["lower_edge_hz"], nr["upper_edge_hz"], nr["sample_start"], iq.size + nr["sample_count"])
     check_match(res.annotations, [truth[0], whole])
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(merge, "CELL_GAP_MS", 0.0)
+        mp.setattr(merge, "NR_CELL_GAP_MS", 0.0)
         check_match(A.annotate_recording(rec, oracle(truth), block_frames=block_frames).annotations, truth)
     lte_ann = [a for a in res.annotations if a.label == "LTE"]
     assert lte_ann[0].sample_start == 0 and lte_ann[0].sample_count == n  # runs to the very end

@@ -32,7 +32,7 @@ def test_a_piece_sticking_out_of_a_measured_lte_cell_joins_it_but_a_neighbour_do
 
 
 def test_an_identified_cell_is_one_annotation_across_its_silences():
-    """Pieces of a cell whose PCI is known merge across a silence of up to CELL_GAP_MS (the cell idles between
+    """Pieces of a cell whose PCI is known merge across a silence of up to NR_CELL_GAP_MS (the cell idles between
     bursts), not across a longer one, also where they were decided apart; a carrier with a measured band but no
     PCI merges only where its pieces touch; pieces of another carrier never merge with it."""
     plan = plan_analysis(FS, 4 * 2_457_600)
@@ -44,7 +44,7 @@ def test_an_identified_cell_is_one_annotation_across_its_silences():
     def box(t0_ms, t1_ms):
         return Box(10, 40, int(t0_ms * ms), int(t1_ms * ms), 1, 1.0, 1)
 
-    pieces = [box(0, 5), box(8, 20), box(23, 40), box(40 + merge.CELL_GAP_MS + 1, 100)]
+    pieces = [box(0, 5), box(8, 20), box(23, 40), box(40 + merge.NR_CELL_GAP_MS + 1, 100)]
     got, _ = merge.merge_by_decision(pieces, [cell] * 4, plan)
     assert [(b.col_lo, b.col_hi) for b in got] == [
         (pieces[0].col_lo, pieces[2].col_hi),
@@ -62,6 +62,11 @@ def test_an_identified_cell_is_one_annotation_across_its_silences():
         decide.Decision("LTE", {"NR": 0.0, "LTE": 1.0}, "phy", 0.9, {}, pci=17, band_hz=band),  # other standard
     ):
         assert len(merge.merge_by_decision(pieces[:2], [cell, other], plan)[0]) == 2
+    # an NR cell's SSB bursts may be 20 ms apart: NR bridges up to NR_CELL_GAP_MS, LTE (CRS every subframe) not
+    apart = [box(0, 5), box(5 + merge.CELL_GAP_MS + 2, 40), box(40 + merge.NR_CELL_GAP_MS + 1, 100)]
+    lte_cell = decide.Decision("LTE", {"NR": 0.0, "LTE": 1.0}, "phy", 0.9, {}, pci=17, band_hz=band)
+    assert len(merge.merge_by_decision(apart, [cell] * 3, plan)[0]) == 2
+    assert len(merge.merge_by_decision(apart, [lte_cell] * 3, plan)[0]) == 3
     touching = [box(0, 5), box(5, 10)]  # no silence to bridge: only the decisions decide
     no_pci_too = decide.Decision("NR", {"NR": 1.0, "LTE": 0.0}, "spectrogram", 0.9, {}, band_hz=band)
     assert len(merge.merge_by_decision(touching, [no_pci, no_pci], plan)[0]) == 1

@@ -95,7 +95,7 @@ def test_an_idle_cells_coreset_boxed_apart_joins_the_cell(tmp_path, monkeypatch)
 def test_an_idle_cell_seen_in_pieces_is_one_annotation_over_its_silences(tmp_path, monkeypatch):
     """The model sees an idle cell's SSB band only now and then (2-3 ms of silence between its pieces, as a TDD
     cell's uplink slots leave): the SSB gives its PCI, so the cell is on throughout and is one annotation from its
-    first piece to its last; with no silence bridged (``CELL_GAP_MS`` = 0), one per piece."""
+    first piece to its last; with no silence bridged (``NR_CELL_GAP_MS`` = 0), one per piece."""
     from radiofm.annotate import merge
 
     n = 2_457_600
@@ -115,7 +115,7 @@ def test_an_idle_cell_seen_in_pieces_is_one_annotation_over_its_silences(tmp_pat
     assert a.label == "NR" and a.extra["radiofm:pci"] == c.pci
     assert a.sample_start == 0 and a.sample_count == n
 
-    monkeypatch.setattr(merge, "CELL_GAP_MS", 0.0)
+    monkeypatch.setattr(merge, "NR_CELL_GAP_MS", 0.0)
     got = A.annotate_recording(rec, model).annotations
     assert len(got) == 3 and all(g.extra["radiofm:pci"] == c.pci for g in got)
 

@@ -88,11 +88,27 @@ def _decided(an, rec: Recording, boxes: Sequence[Box], min_duration_ms: float) -
             "nr_searches": nr_searches, "beside_searches": beside, "blind_searches": blind, "clocks": clocks,
             "cpu_s": round(time.process_time() - t_phy, 3)}  # fmt: skip
     boxes, decisions = merge_by_decision(boxes, absorb_fragments(boxes, decisions, an.plan), an.plan)
-    return _to_annotations(boxes, decisions, rec, an.plan), info if an.phy else None
+    # a box narrower than min_bandwidth_khz can seed the stages above (a piece of a cell they measure), but no stage
+    # widened it: not a carrier (a receiver's DC spike boxed as 3 rows, 720 kHz, is under the 900 kHz default)
+    wide = [(b, d) for b, d in zip(boxes, decisions, strict=True) if _width_hz(b, d, an.plan) >= an.min_bandwidth_hz]
+    return _to_annotations(*zip(*wide, strict=True) if wide else ([], []), rec, an.plan), info if an.phy else None
+
+
+def _width_hz(b: Box, d: Decision, plan: Plan) -> float:
+    """The width of the band an annotation of box ``b`` and decision ``d`` gets (as :func:`_to_annotations`),
+    plus a part per million for the rounding of row edges."""
+    fs = plan.sample_rate_hz
+    lo, hi = (
+        (max(d.band_hz[0], -fs / 2), min(d.band_hz[1], fs / 2))
+        if d.band_hz is not None
+        else plan.band_hz(b.row_lo, b.row_hi)
+    )
+    return (hi - lo) * (1 + 1e-6)
 
 
 def final_boxes(an, boxes: Sequence[Box], min_duration_ms: float) -> list[Box]:
-    """Merged boxes long and wide enough to be annotations."""
+    """Merged boxes long enough to be annotations and at least ``min_rows`` high (a narrower band's width is judged
+    after the physical-layer stages, which may widen it to the cell it is a piece of)."""
     plan = an.plan
     min_cols = min_duration_ms * 1e-3 * plan.sample_rate_hz / plan.samples_per_column
     return [b for b in boxes if b.col_hi - b.col_lo >= min_cols - 1e-9 and b.row_hi - b.row_lo + 1 >= an.min_rows]

@@ -4,7 +4,6 @@ carrier boxes, SigMF annotations in recording samples and absolute Hz. See :mod:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -92,7 +91,8 @@ class Analysis:
     predictor: Predictor
     nonfinite: str
     threshold: float
-    min_rows: int
+    min_rows: int  # narrowest box the finder keeps (rows, rounded down: a seed for the physical-layer stages)
+    min_bandwidth_hz: float  # narrowest annotation, judged on its final band (annotate.result)
     min_contrast_db: float
     batch_size: int
     block: int  # columns per block
@@ -122,12 +122,12 @@ class Analysis:
             wsum[a[kept] - plan.grid[0]] += weights[kept]
         pic = Picture(plan.n_rows, max_picture_columns) if max_picture_columns > 0 else None
         flt = design_filter(plan.up, plan.down) if plan.resampled else None
-        # whole rows at least min_bandwidth_khz wide: 900 kHz is 4 rows of 240 kHz (3 rows, 720 kHz, is narrower)
-        min_rows = max(1, math.ceil(kw.pop("min_bandwidth_khz") * 1e3 / plan.row_hz - 1e-6))
+        min_bandwidth_hz = kw.pop("min_bandwidth_khz") * 1e3
+        min_rows = max(1, int(min_bandwidth_hz / plan.row_hz))  # the box finder's (3 rows for 900 kHz: the seeds)
         block = IMAGE * max(1, kw.pop("block_frames") // len(plan.windows))
         rng = np.random.default_rng(kw.pop("seed"))
         return cls(plan, predictor, flt=flt, weights=weights, wsum=wsum, rng=rng, picture=pic, min_rows=min_rows,
-                   block=block, **kw)  # fmt: skip
+                   min_bandwidth_hz=min_bandwidth_hz, block=block, **kw)  # fmt: skip
 
     def power(self, rec: Recording, c0: int, c1: int) -> np.ndarray:
         """Linear power of the kept rows for columns [c0, c1) (the level gain not yet applied)."""

@@ -39,6 +39,28 @@ def test_a_piece_off_the_dc_of_an_idle_cell_becomes_the_whole_cell(tmp_path):
     assert b.freq_upper_edge_hz - b.freq_lower_edge_hz < 2.5e6  # the model's piece, without the PHY stage
 
 
+def test_a_piece_narrower_than_900_khz_seeds_the_cell_but_alone_is_no_carrier(tmp_path):
+    """A 10 MHz cell on from 15 to 30 ms, of which the model sees only 3 rows (720 kHz): the piece still leads the
+    scan to the cell and gives its time (the blind scan alone would give the whole capture), and the cell is
+    annotated with its measured band; without the physical layer nothing widens the piece, and a band under
+    ``min_bandwidth_khz`` (900 kHz) is no annotation (as a receiver's DC spike boxed in 3 rows)."""
+    iq, meta = single_carrier("LTE", np.random.default_rng(11), bandwidth_mhz=10, snr_db=6.0, centre_hz=-6e6,
+                              load=0.05)  # fmt: skip
+    lo, hi = meta["lower_edge_hz"], meta["upper_edge_hz"]
+    on, off = int(0.015 * FS), int(0.030 * FS)
+    floor = np.random.default_rng(5).standard_normal(2 * iq.size, dtype=np.float32).view(np.complex64)
+    iq = iq.copy()
+    iq[:on] = 0
+    iq[off:] = 0
+    rec = _record(tmp_path, (iq + floor * np.float32(0.05 * np.sqrt(0.5) * np.std(iq)), meta))
+    narrow = band_predictor([(hi - 1.0e6, hi - 0.3e6, on, off)])
+    (a,) = A.annotate_recording(rec, narrow).annotations
+    assert a.label == "LTE" and a.extra["radiofm:pci"] == meta["n_id_cell"] and a.extra["radiofm:edges"] == "measured"
+    assert abs(a.freq_lower_edge_hz - (FC + lo)) < 2e3 and abs(a.freq_upper_edge_hz - (FC + hi)) < 2e3
+    assert abs(a.sample_start - on) < 0.001 * FS and abs(a.sample_start + a.sample_count - off) < 0.001 * FS
+    assert A.annotate_recording(rec, narrow, phy=False).annotations == []
+
+
 def test_one_box_over_two_adjacent_cells_becomes_two_annotations(tmp_path):
     a, ma = single_carrier("LTE", np.random.default_rng(3), bandwidth_mhz=10, snr_db=12.0, centre_hz=-4.8e6, load=0.3)
     b, mb = single_carrier("LTE", np.random.default_rng(4), bandwidth_mhz=10, snr_db=12.0, centre_hz=4.8e6, load=0.3)

@@ -88,9 +88,12 @@ Post-processing (generic: nothing depends on where our generator puts carriers; 
    other edge folded in by a decimator, not a carrier (:func:`~radiofm.annotate.boxes.edge_alias`); boxes of
    one band (+-1 row) touching in time are merged, whatever class each frame gave them (also across frames and
    blocks);
-6. boxes shorter than ``min_duration_ms`` (1 ms) or narrower than ``min_bandwidth_khz`` (900 kHz: the narrowest
-   carrier, LTE 1.4 MHz, occupies 1.08 MHz = 4-5 rows; so a box needs 4 rows, 960 kHz) are dropped; a box
-   crossing a capture boundary with a new centre frequency is split there.
+6. boxes shorter than ``min_duration_ms`` (1 ms) or under 3 rows are dropped; a box crossing a capture boundary
+   with a new centre frequency is split there. After the carrier-level decisions below, an annotation whose
+   carrier is narrower than ``min_bandwidth_khz`` (900 kHz: the narrowest carrier, LTE 1.4 MHz, occupies
+   1.08 MHz = 4-5 rows; so 4 rows, 960 kHz, where no stage measured the band) is dropped: a 3-row piece may lead
+   the physical-layer stages to the cell it belongs to, but a 3-row box nothing widened is no carrier (a
+   receiver's DC spike).
 
 Carrier-level decision (:mod:`~radiofm.annotate.decide`): the boxes of one band anywhere in the recording are one
 carrier; its label comes from the class probabilities pooled over all its pixels and frames and, unless
@@ -107,7 +110,8 @@ subcarrier, every RB it used): the pieces inside become one carrier with its PCI
 the band no identified cell occupies is also searched for NR and LTE cells the model did not see at all (first
 40 ms; ``--no-scan-nr`` / ``--no-scan-lte`` skip them). A cell whose PCI was read is one annotation across
 silences of up to a radio frame, 10 ms (a TDD cell's uplink slots, an idle cell's empty slots;
-:data:`~radiofm.annotate.merge.CELL_GAP_MS`), also where its pieces were decided apart (the same standard, PCI and
+:data:`~radiofm.annotate.merge.CELL_GAP_MS`; an NR cell up to 20 ms, the SSB period UEs assume when searching,
+:data:`~radiofm.annotate.merge.NR_CELL_GAP_MS`), also where its pieces were decided apart (the same standard, PCI and
 band, measured or, for a weak cell, the model's rows: :func:`~radiofm.annotate.merge.same_cell`).
 Carriers no cell identified that the model boxed apart are one carrier when they run on one OFDM clock (symbol
 timing and subcarrier raster; :mod:`~radiofm.annotate.clock_pieces`).

@@ -87,13 +87,20 @@ def merge_by_decision(
         band = _piece_band(b, d, plan)
         for j, (m, e) in enumerate(zip(out_b, out_d, strict=True)):
             near = b.col_lo <= m.col_hi + gap and m.col_lo <= b.col_hi + gap
-            if band is not None and near and (e is d or same_cell(e, d, _piece_band(m, e, plan), band)):
+            if band is None or not near:
+                continue
+            # one measured decision: its edges will be the annotation's; else the rows must agree (>= 90 %), judged
+            # on the rows the annotation would keep so far (the pieces' median), not on their growing union
+            shown = m if e.band_hz is not None or len(rows[j]) == 1 else _median_rows(m, rows[j])
+            if (e is d and d.band_hz is not None) or same_cell(e, d, _piece_band(shown, e, plan), band):
                 out_b[j] = Box(
                     min(m.row_lo, b.row_lo), max(m.row_hi, b.row_hi), min(m.col_lo, b.col_lo),
                     max(m.col_hi, b.col_hi), m.cls, m.prob_sum + b.prob_sum, m.n_pixels + b.n_pixels,
                     m.nr_sum + b.nr_sum, m.lte_sum + b.lte_sum,
                 )  # fmt: skip
                 rows[j].append(b)
+                if e.band_hz is None and d.band_hz is not None:
+                    out_d[j] = d  # a later piece's measured band is the cell's: keep it, not the first piece's rows
                 break
         else:
             out_b.append(b)

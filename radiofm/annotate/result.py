@@ -95,15 +95,11 @@ def _decided(an, rec: Recording, boxes: Sequence[Box], min_duration_ms: float) -
 
 
 def _width_hz(b: Box, d: Decision, plan: Plan) -> float:
-    """The width of the band an annotation of box ``b`` and decision ``d`` gets (as :func:`_to_annotations`),
-    plus a part per million for the rounding of row edges."""
-    fs = plan.sample_rate_hz
-    lo, hi = (
-        (max(d.band_hz[0], -fs / 2), min(d.band_hz[1], fs / 2))
-        if d.band_hz is not None
-        else plan.band_hz(b.row_lo, b.row_hi)
-    )
-    return (hi - lo) * (1 + 1e-6)
+    """The width of the carrier an annotation of box ``b`` and decision ``d`` stands for: the measured band, else
+    the box's whole rows, both before the capture's edge clips them (a carrier cut by the edge is still as wide
+    as it is; 4 rows at the lower edge would otherwise measure 840 kHz); plus a part per million for rounding."""
+    width = d.band_hz[1] - d.band_hz[0] if d.band_hz is not None else (b.row_hi - b.row_lo + 1) * plan.row_hz
+    return width * (1 + 1e-6)
 
 
 def final_boxes(an, boxes: Sequence[Box], min_duration_ms: float) -> list[Box]:

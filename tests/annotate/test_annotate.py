@@ -159,7 +159,7 @@ def test_multi_frame_stitching_and_merge(tmp_path, frame3, block_frames):
         carrier("NR", nr["lower_edge_hz"], nr["upper_edge_hz"], nr["sample_start"], nr["sample_count"]),
         carrier("NR", nr["lower_edge_hz"], nr["upper_edge_hz"], iq.size + nr["sample_start"], nr["sample_count"]),
     ]
-    assert iq.size - nr["sample_count"] < merge.CELL_GAP_MS * 1e-3 * FS  # the scene this test needs
+    assert iq.size - nr["sample_count"] < merge.NR_CELL_GAP_MS * 1e-3 * FS  # the scene this test needs
     truth = [carrier("LTE", lte["lower_edge_hz"], lte["upper_edge_hz"], 0, n), *bursts]
     rec = open_recording(write_sigmf(tmp_path / "m", x, sample_rate_hz=FS, center_freq_hz=FC))
     seen = []
@@ -350,6 +350,23 @@ def test_boxes_narrower_than_900_khz_dropped(tmp_path):
     check_match(anns, [wide])
     kept = A.annotate_recording(rec, oracle([narrow, wide]), phy=False, min_bandwidth_khz=720).annotations
     check_match(kept, [narrow, wide])
+
+
+def test_width_judged_before_the_capture_edge_clips_it():
+    """4 rows at the lower edge of a 61.44 MS/s capture (row 0 is centred on -fs/2, so half of it lies outside)
+    are 960 kHz of carrier, as at the upper edge; a measured band is judged whole, though the edge cuts it."""
+    from radiofm.annotate import decide
+    from radiofm.annotate.plan import plan_analysis
+    from radiofm.annotate.result import _width_hz
+
+    plan = plan_analysis(FS, 2_457_600)
+    top = plan.grid[1] - plan.grid[0] - 1
+    unmeasured = decide.Decision("NR", {"NR": 1.0, "LTE": 0.0}, "spectrogram", 0.9, {})
+    for lo in (0, top - 3):
+        assert _width_hz(A.Box(lo, lo + 3, 0, 10, 1, 1.0, 1), unmeasured, plan) >= 900e3 > 3 * ROW_HZ
+    edge = (-FS / 2 - 4e6, -FS / 2 + 0.5e6)  # a cell's band running 4 MHz past the capture's lower edge
+    cut = decide.Decision("LTE", {"NR": 0.0, "LTE": 1.0}, "phy", 0.9, {}, pci=1, band_hz=edge)
+    assert _width_hz(A.Box(0, 2, 0, 10, 2, 1.0, 1), cut, plan) >= 4.5e6
 
 
 def test_contrast_rejects_boxes_on_plain_noise():

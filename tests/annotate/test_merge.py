@@ -67,6 +67,9 @@ def test_an_identified_cell_is_one_annotation_across_its_silences():
     lte_cell = decide.Decision("LTE", {"NR": 0.0, "LTE": 1.0}, "phy", 0.9, {}, pci=17, band_hz=band)
     assert len(merge.merge_by_decision(apart, [cell] * 3, plan)[0]) == 2
     assert len(merge.merge_by_decision(apart, [lte_cell] * 3, plan)[0]) == 3
+    near_limit = [box(0, 5), box(5 + merge.NR_CELL_GAP_MS - 1, 40)]  # 19 ms of silence
+    assert len(merge.merge_by_decision(near_limit, [cell] * 2, plan)[0]) == 1
+    assert len(merge.merge_by_decision(near_limit, [lte_cell] * 2, plan)[0]) == 2
     touching = [box(0, 5), box(5, 10)]  # no silence to bridge: only the decisions decide
     no_pci_too = decide.Decision("NR", {"NR": 1.0, "LTE": 0.0}, "spectrogram", 0.9, {}, band_hz=band)
     assert len(merge.merge_by_decision(touching, [no_pci, no_pci], plan)[0]) == 1
@@ -97,6 +100,14 @@ def test_an_identified_cell_without_a_measured_band_merges_by_its_rows():
     assert len(merge.merge_by_decision([box(5, 8), box(17, 20, 25, 60)], [first, second], plan)[0]) == 2  # 87.8 %
     assert len(merge.merge_by_decision(pieces, [unknown] * 3, plan)[0]) == 3  # no PCI: nothing bridged
     assert len(merge.merge_by_decision(pieces, [first] * 3)[0]) == 3  # without the plan: no rows to compare
+    # the median is weighted by duration: a 15 ms piece's rows outweigh two 2 ms pieces drawn a row wider
+    unequal = [box(0, 15, 20, 60), box(18, 20, 19, 61), box(23, 25, 19, 61)]
+    (got,), _ = merge.merge_by_decision(unequal, [first] * 3, plan)
+    assert (got.row_lo, got.row_hi) == (20, 60)
+    # a later piece whose band was measured gives the cell its decision (and so its measured edges)
+    measured = decide.Decision("LTE", {"NR": 0.1, "LTE": 0.9}, "phy", 0.9, {}, pci=482, band_hz=plan.band_hz(20, 60))
+    _, kept = merge.merge_by_decision([box(5, 8), box(17, 40)], [first, measured], plan)
+    assert kept == [measured]
 
 
 def test_same_cell_needs_the_pci_the_standard_and_90_percent_of_the_band():

@@ -79,7 +79,7 @@ def merge_by_decision(
 
     out_b: list[Box] = []
     out_d: list[Decision] = []
-    rows: list[list[Box]] = []  # the pieces of each output box
+    pieces: list[list[Box]] = []  # the input boxes of each output box
     order = sorted(range(len(boxes)), key=lambda i: boxes[i].col_lo)
     for i in order:
         b, d = boxes[i], decisions[i]
@@ -91,25 +91,29 @@ def merge_by_decision(
                 continue
             # one measured decision: its edges will be the annotation's; else the rows must agree (>= 90 %), judged
             # on the rows the annotation would keep so far (the pieces' median), not on their growing union
-            shown = m if e.band_hz is not None or len(rows[j]) == 1 else _median_rows(m, rows[j])
+            shown = _kept_rows(m, e, pieces[j])
             if (e is d and d.band_hz is not None) or same_cell(e, d, _piece_band(shown, e, plan), band):
                 out_b[j] = Box(
                     min(m.row_lo, b.row_lo), max(m.row_hi, b.row_hi), min(m.col_lo, b.col_lo),
                     max(m.col_hi, b.col_hi), m.cls, m.prob_sum + b.prob_sum, m.n_pixels + b.n_pixels,
                     m.nr_sum + b.nr_sum, m.lte_sum + b.lte_sum,
                 )  # fmt: skip
-                rows[j].append(b)
+                pieces[j].append(b)
                 if e.band_hz is None and d.band_hz is not None:
                     out_d[j] = d  # a later piece's measured band is the cell's: keep it, not the first piece's rows
                 break
         else:
             out_b.append(b)
             out_d.append(d)
-            rows.append([b])
-    # a cell without a measured band keeps the model's rows: the median edges of its pieces (weighted by duration),
-    # not their union, which would grow by a row with every piece the model drew a row wider
-    out_b = [m if d.band_hz is not None or len(p) == 1 else _median_rows(m, p) for m, d, p in zip(out_b, out_d, rows)]
-    return out_b, out_d
+            pieces.append([b])
+    return [_kept_rows(m, d, p) for m, d, p in zip(out_b, out_d, pieces, strict=True)], out_d
+
+
+def _kept_rows(merged: Box, d: Decision, pieces: Sequence[Box]) -> Box:
+    """The box an annotation keeps: ``merged`` where decision ``d`` measured the band (its edges will be the
+    annotation's) or one piece made it; else the median rows of its ``pieces`` (:func:`_median_rows`), not their
+    union, which would grow by a row with every piece the model drew a row wider."""
+    return merged if d.band_hz is not None or len(pieces) == 1 else _median_rows(merged, pieces)
 
 
 def _median_rows(merged: Box, pieces: Sequence[Box]) -> Box:

@@ -7,12 +7,14 @@ identified (an NR cell found by its SSB, an LTE cell with a measured band) is se
 :func:`radiofm.dsp.lte_cells.scan_lte_cells` looks for an LTE PSS + SSS at every DC position within
 :data:`SCAN_REACH_HZ` of the piece (half the widest LTE channel: a piece of a 20 MHz cell may lie that far
 from its DC), over :data:`SCAN_MS` of samples around the piece (a weak cell may show only in a few milliseconds
-of the model's image, too few PSS to find it), and measures each cell's band from its CRS. Every box lying at
-least half inside a cell's band, or covering at least half of it while sticking out of the cells it covers by at
-most :data:`BLUR_HZ` (a 1.4 MHz cell the model drew 2.4 MHz wide) or whose own PSS/SSS gave the cell's PCI,
-becomes part of that cell (a box covering two cells goes to both): one annotation per cell and time run, labelled
-LTE with the cell's PCI and band (``radiofm:edges`` "measured", ``radiofm:evidence`` ``scan``). A cell needs PSS,
-SSS and CRS to agree, so a false cell is unlikely (each test ~1e-3 or rarer on noise, ``radiofm.dsp.lte_cells``).
+of the model's image, too few PSS to find it; the part of a reach that an earlier piece's scan of the same
+samples searched is not searched again, :func:`_unscanned`), and measures each cell's band from its CRS. Every
+box lying at least half inside a cell's band, or covering at least half of it while sticking out of the cells it
+covers by at most :data:`BLUR_HZ` (a 1.4 MHz cell the model drew 2.4 MHz wide) or whose own PSS/SSS gave the
+cell's PCI, becomes part of that cell (a box covering two cells goes to both): one annotation per cell and time
+run, labelled LTE with the cell's PCI and band (``radiofm:edges`` "measured", ``radiofm:evidence`` ``scan``). A
+cell needs PSS, SSS and CRS to agree, so a false cell is unlikely (each test ~1e-3 or rarer on noise,
+``radiofm.dsp.lte_cells``).
 """
 
 from __future__ import annotations
@@ -31,11 +33,14 @@ from radiofm.annotate.decide import (
 )
 from radiofm.annotate.plan import Plan
 from radiofm.data.recording import Recording
+from radiofm.dsp import ofdm_rx
 from radiofm.dsp.lte_cells import PSS_HALF_BAND_HZ, scan_lte_cells
 
 SCAN_REACH_HZ = 9.0e6  # a piece of a 20 MHz cell lies within 9 MHz of the cell's DC
 MIN_SCAN_MS = 5.0  # a box shorter than one PSS period is not scanned
 SCAN_MS = 40.0  # samples scanned around a piece (8 PSS; more than ``max_ms`` when that is shorter)
+SAME_SPAN = 0.9  # scans whose spans share this much of their length search the same samples (_unscanned)
+MIN_PART_HZ = 30e3  # a part of a reach narrower than two subcarriers is not scanned on its own
 BLUR_HZ = 1.5e6  # a box may stick out of its cell by this much in all (the model's rows blur past narrow cells)
 
 
@@ -45,6 +50,20 @@ def _covered(reach: tuple[float, float], span: tuple[int, int], done: tuple) -> 
     (lo, hi), (t0, t1) = done
     width, length = reach[1] - reach[0], span[1] - span[0]
     return overlap_hz(reach, (lo, hi)) >= 0.8 * width and min(span[1], t1) - max(span[0], t0) >= 0.5 * length
+
+
+def _unscanned(reach: tuple[float, float], span: tuple[int, int], done: Sequence[tuple]) -> list[tuple[float, float]]:
+    """The parts of ``reach`` that no scan of ``done`` ((reach, span) each) over (nearly) the same span searched:
+    the pieces of one carrier the model drew in many boxes lie within SCAN_REACH_HZ of each other, and scanning
+    each piece's whole reach searched most DC positions several times over (a 48 MHz NR carrier in nine pieces:
+    141 MHz of sub-bands for 60 MHz of band). Parts narrower than two subcarriers are left out."""
+    length = span[1] - span[0]
+    parts = [reach]
+    for (lo, hi), (t0, t1) in done:
+        if min(span[1], t1) - max(span[0], t0) < SAME_SPAN * length:
+            continue
+        parts = [q for a, b in parts for q in ((a, min(b, lo)), (max(a, hi), b)) if q[1] > q[0]]
+    return [q for q in parts if q[1] - q[0] >= MIN_PART_HZ]
 
 
 def _identified(d: Decision) -> bool:
@@ -113,6 +132,7 @@ def find_lte_cells(
     cells: list[dict] = []
     scans = 0
     scanned: list[tuple] = []  # (reach, span) of every scan run
+    span = None  # ((start, count), samples, their spectrum and noise floor) of the last span read
     carriers: dict[int, list[int]] = {}
     for i, d in enumerate(decisions):
         carriers.setdefault(id(d), []).append(i)
@@ -139,13 +159,20 @@ def find_lte_cells(
         reach = (max(lo - SCAN_REACH_HZ, -edge), min(hi + SCAN_REACH_HZ, edge))
         if reach[1] <= reach[0] or any(_covered(reach, (t0, t1), s) for s in scanned):
             continue
+        parts = _unscanned(reach, (t0, t1), scanned)
         scanned.append((reach, (t0, t1)))
-        x = read_span(rec, start, count, nonfinite)
+        if not parts:
+            continue
+        if span is None or span[0] != (start, count):
+            x = read_span(rec, start, count, nonfinite)
+            spectrum = ofdm_rx.span_spectrum(x)
+            span = ((start, count), x, {"spectrum": spectrum, "floor": ofdm_rx.noise_floor(spectrum, fs)})
         scans += 1
-        for cell in scan_lte_cells(x, fs, lower_hz=reach[0], upper_hz=reach[1]):
-            cell |= {"t0": t0, "t1": t1, "reach": reach, "span_ms": count / fs * 1e3}
-            if not any(c["pci"] == cell["pci"] and abs(c["dc_hz"] - cell["dc_hz"]) < 30e3 for c in cells):
-                cells.append(cell)
+        for part in parts:
+            for cell in scan_lte_cells(span[1], fs, lower_hz=part[0], upper_hz=part[1], **span[2]):
+                cell |= {"t0": t0, "t1": t1, "reach": reach, "span_ms": count / fs * 1e3}
+                if not any(c["pci"] == cell["pci"] and abs(c["dc_hz"] - cell["dc_hz"]) < 30e3 for c in cells):
+                    cells.append(cell)
     if not cells:
         return list(boxes), list(decisions), scans
     joined: list[list[int]] = [[] for _ in cells]

@@ -147,3 +147,55 @@ def test_tdd_and_mbsfn_cells_are_found_and_the_duplex_written(tmp_path, structur
     assert a.label == "LTE" and a.extra["radiofm:pci"] == cell.pci
     assert a.extra["radiofm:duplex"] == ("TDD" if structure == "tdd" else "FDD")
     assert abs(a.freq_lower_edge_hz - (FC + lo)) < 20e3 and abs(a.freq_upper_edge_hz - (FC + hi)) < 20e3
+
+
+def test_unscanned_leaves_out_what_a_scan_of_the_same_samples_searched():
+    """The parts of a piece's reach that earlier scans of (nearly) the same span did not search; a scan of other
+    samples (a span sharing under 90 % of its length) subtracts nothing, and slivers under two subcarriers go."""
+    from radiofm.annotate.lte_scan import _unscanned
+
+    span = (0, 1000)
+    assert _unscanned((-10e6, 10e6), span, []) == [(-10e6, 10e6)]
+    done = [((-30e6, -5e6), (0, 1000)), ((2e6, 4e6), (50, 1000))]
+    assert _unscanned((-10e6, 10e6), span, done) == [(-5e6, 2e6), (4e6, 10e6)]
+    assert _unscanned((-10e6, 10e6), span, [((-30e6, -5e6), (200, 1200))]) == [(-10e6, 10e6)]
+    assert _unscanned((-10e6, 10e6), span, [((-30e6, 9.99e6), span)]) == []
+    assert _unscanned((-10e6, 10e6), span, [((-30e6, -5e6), span), ((-5e6, 30e6), span)]) == []
+
+
+def test_the_pieces_of_a_wide_carrier_scan_each_dc_position_once(tmp_path, monkeypatch):
+    """Five unidentified pieces spread over 40 MHz (the model's boxes of a wide NR carrier with a PRB mosaic) lie
+    within each other's scan reach: every DC position of the union is searched once, on one read of the span,
+    and the LTE cell among them is still found with its band."""
+    import radiofm.annotate.lte_scan as L
+
+    iq, meta = single_carrier("LTE", np.random.default_rng(11), bandwidth_mhz=10, snr_db=10.0, centre_hz=12e6,
+                              load=0.05)  # fmt: skip
+    rec = _record(tmp_path, (iq, meta))
+    plan = plan_analysis(FS, rec.n_samples)
+
+    def box(a_hz, b_hz):
+        rows = np.round(np.array([a_hz, b_hz]) / plan.row_hz + plan.n_bins / 2 - plan.grid[0]).astype(int)
+        return Box(int(rows[0]), int(rows[1]) - 1, 0, plan.n_columns, 1, 100.0, 120, 10.0, 100.0)
+
+    calls, reads = [], []
+    scan, read = L.scan_lte_cells, L.read_span
+    monkeypatch.setattr(L, "scan_lte_cells", lambda x, fs, **kw: calls.append((kw["lower_hz"], kw["upper_hz"]))
+                        or scan(x, fs, **kw))  # fmt: skip
+    monkeypatch.setattr(L, "read_span", lambda *a: reads.append(a[1:3]) or read(*a))
+    # the third piece's reach is searched by the first two; the fifth lies in the cell the fourth's scan found
+    pieces = [(-20e6, -17e6), (-4e6, -1e6), (-12e6, -10e6), (4e6, 6e6), (14e6, 16e6)]
+    boxes = [box(a, b) for a, b in pieces]
+    decisions = [Decision("NR", {"NR": 0.9, "LTE": 0.1}, "spectrogram", 0.9) for _ in pieces]
+    out_b, out_d, scans = find_lte_cells(boxes, decisions, rec, plan, max_ms=20.0)
+    calls.sort()
+    assert all(a[1] <= b[0] for a, b in zip(calls, calls[1:], strict=False))  # no DC position searched twice
+    reach = (-20e6 - L.SCAN_REACH_HZ, 6e6 + L.SCAN_REACH_HZ)
+    assert calls[0][0] == pytest.approx(reach[0], abs=plan.row_hz)
+    assert calls[-1][1] == pytest.approx(reach[1], abs=plan.row_hz)
+    assert sum(b - a for a, b in calls) == pytest.approx(calls[-1][1] - calls[0][0])  # and none left out
+    assert len(reads) == 1 and scans == 3
+    cell = [d for d in out_d if d.label == "LTE"]
+    assert cell and cell[0].pci == meta["n_id_cell"]
+    lo, hi = cell[0].band_hz
+    assert abs(lo - meta["lower_edge_hz"]) < 2e3 and abs(hi - meta["upper_edge_hz"]) < 2e3

@@ -51,6 +51,7 @@ CONFIGS = {
     "int8": ["--quantize", "int8", "--no-picture"],
     "fast": ["--quantize", "int8", "--no-picture", "--threads", "1"],  # reader thread + one model thread
     "torch": ["--engine", "torch", "--no-picture"],  # the model on torch (fp32, its default threads)
+    "torch-nophy": ["--engine", "torch", "--no-picture", "--no-phy"],  # the model and boxes alone (gpu_check dry run)
     "numpy": ["--engine", "numpy", "--no-picture"],  # the model on the numpy engine: no torch import
     "bf16": ["--quantize", "bf16", "--no-picture"],  # torch under bfloat16 autocast (CPUs with AVX512-BF16/AMX)
     "numpy-copy": ["--engine", "numpy", "--no-picture", "--copy-data"],  # the data copied, as before session 26

@@ -36,7 +36,7 @@ trap 'rm -rf "$WORK"' EXIT
 if [[ $DRY == 1 ]]; then
     DEVICE=cpu; DTYPE=fp32; SIZES="vit-tiny"; IMG=32; BATCH=2; ROUNDS=1; WARMUP=0
     IMPLS="radiofm"; COMPILED_IMPLS="radiofm"; PRE_MODEL=vit-tiny; PRE_IMG=32; PRE_BATCH=2; N_REC=2
-    ANN_CONFIGS="torch"; ANN_LONG_S=0.08
+    ANN_CONFIGS="torch-nophy"; ANN_LONG_S=0.08  # the flow only: no physical-layer stage (~5 CPU-s a run)
     RESULTS="--results-dir $WORK"  # a dry run leaves benchmarks/results alone
     echo "== gpu_check dry run: CPU, tiny sizes, no compile =="
 else

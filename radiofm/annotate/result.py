@@ -22,6 +22,7 @@ from radiofm.annotate.merge import absorb_fragments, annotation_extra, merge_by_
 from radiofm.annotate.nr_scan import find_nr_cells
 from radiofm.annotate.plan import Plan
 from radiofm.data.recording import Annotation, Recording
+from radiofm.dsp.threads import blas_threads
 
 
 @dataclass
@@ -70,6 +71,20 @@ def _decided(an, rec: Recording, boxes: Sequence[Box], min_duration_ms: float) -
     boxes = final_boxes(an, boxes, min_duration_ms)
     nonfin = "repair" if an.stats.get("repaired") or an.nonfinite == "repair" else "error"
     t_phy = time.process_time()
+    with blas_threads(1):  # its products are small: a second BLAS thread gained no time and spun a core
+        boxes, decisions, counts = _phy_stages(an, rec, boxes, nonfin)
+    info = {"max_ms": an.phy_max_ms, "carriers": len({id(d) for d in decisions}), **counts,
+            "cpu_s": round(time.process_time() - t_phy, 3)}  # fmt: skip
+    boxes, decisions = merge_by_decision(boxes, absorb_fragments(boxes, decisions, an.plan), an.plan)
+    # a box narrower than min_bandwidth_khz can seed the stages above (a piece of a cell they measure), but no stage
+    # widened it: not a carrier (a receiver's DC spike boxed as 3 rows, 720 kHz, is under the 900 kHz default)
+    wide = [(b, d) for b, d in zip(boxes, decisions, strict=True) if _width_hz(b, d, an.plan) >= an.min_bandwidth_hz]
+    return _to_annotations(*zip(*wide, strict=True) if wide else ([], []), rec, an.plan), info if an.phy else None
+
+
+def _phy_stages(an, rec: Recording, boxes: list[Box], nonfin: str) -> tuple[list[Box], list, dict]:
+    """(boxes, decisions, searches run per stage): the per-carrier decisions, then (with the physical layer on)
+    the cell stages."""
     decisions = decide_carriers(
         boxes, rec, an.plan, phy=an.phy, phy_max_ms=an.phy_max_ms, min_score=an.min_score, nonfinite=nonfin
     )
@@ -84,14 +99,9 @@ def _decided(an, rec: Recording, boxes: Sequence[Box], min_duration_ms: float) -
                                                         nr=an.scan_nr, lte=an.scan_lte)  # fmt: skip
         boxes, decisions, clocks = join_pieces(boxes, decisions, rec, an.plan, min_score=an.min_score,
                                                phy_max_ms=an.phy_max_ms, nonfinite=nonfin)  # fmt: skip
-    info = {"max_ms": an.phy_max_ms, "carriers": len({id(d) for d in decisions}), "lte_scans": scans,
-            "nr_searches": nr_searches, "beside_searches": beside, "blind_searches": blind, "clocks": clocks,
-            "cpu_s": round(time.process_time() - t_phy, 3)}  # fmt: skip
-    boxes, decisions = merge_by_decision(boxes, absorb_fragments(boxes, decisions, an.plan), an.plan)
-    # a box narrower than min_bandwidth_khz can seed the stages above (a piece of a cell they measure), but no stage
-    # widened it: not a carrier (a receiver's DC spike boxed as 3 rows, 720 kHz, is under the 900 kHz default)
-    wide = [(b, d) for b, d in zip(boxes, decisions, strict=True) if _width_hz(b, d, an.plan) >= an.min_bandwidth_hz]
-    return _to_annotations(*zip(*wide, strict=True) if wide else ([], []), rec, an.plan), info if an.phy else None
+    counts = {"lte_scans": scans, "nr_searches": nr_searches, "beside_searches": beside, "blind_searches": blind,
+              "clocks": clocks}  # fmt: skip
+    return boxes, decisions, counts
 
 
 def _width_hz(b: Box, d: Decision, plan: Plan) -> float:

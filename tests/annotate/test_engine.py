@@ -214,15 +214,16 @@ def test_bf16_predictor_is_close_to_float_and_refused_where_emulated(tmp_path, m
 
 
 def test_images_split_between_threads_give_the_single_thread_result(tmp_path, monkeypatch):
-    from radiofm.annotate import engine, engine_ops
+    from radiofm.annotate import engine
+    from radiofm.dsp import threads
 
     seg, _ = load_numpy_segmenter(_save(tmp_path / "mix"))
     x = _images((5, 32, 48))
     monkeypatch.setattr(engine, "usable_cores", lambda: 1)
     one = seg(x, batch_size=2)
     monkeypatch.setattr(engine, "usable_cores", lambda: 3)  # 3 threads over 5 images, single-threaded BLAS
-    before = [int(get()) for get, _ in engine_ops._openblas()]
+    before = [int(get()) for get, _ in threads._openblas()]
     np.testing.assert_allclose(seg(x, batch_size=2), one, rtol=0, atol=1e-6)
-    assert [int(get()) for get, _ in engine_ops._openblas()] == before  # BLAS threads restored
-    with engine_ops.blas_threads(1) as found:
-        assert not found or all(int(get()) == 1 for get, _ in engine_ops._openblas())
+    assert [int(get()) for get, _ in threads._openblas()] == before  # BLAS threads restored
+    with threads.blas_threads(1) as found:
+        assert not found or all(int(get()) == 1 for get, _ in threads._openblas())

@@ -159,3 +159,23 @@ def test_a_weak_cell_under_another_carriers_image_is_found_by_the_wider_sync(mon
     assert cell["pci"] == 110 and cell["n_rb"] == 100 and abs(cell["lower_hz"] - lo) < 5e3
     monkeypatch.setattr(lte_cells, "RETRY_SYNC_PAD_HZ", lte_cells.PSS_HALF_BAND_HZ)  # no wider retry
     assert lte_cells.scan_lte_cells(y, FS, **scan) == []
+
+
+def test_sub_bands_searched_on_several_threads_give_the_serial_result(monkeypatch):
+    """Two adjacent cells scanned on 1 and on 3 threads: the same cells, bit for bit (each sub-band is searched on
+    its own, the hits kept in band order), every sub-band searched once, and numpy's BLAS threads restored."""
+    from radiofm.dsp import threads
+
+    a, ma = _lte(3, 10, -4.8e6, 12.0, 0.3)
+    b, mb = _lte(4, 10, 4.8e6, 12.0, 0.3)
+    searched = []
+    search = lte_cells._search
+    monkeypatch.setattr(lte_cells, "_search", lambda x, fs, lo, hi, s: searched.append(lo) or search(x, fs, lo, hi, s))
+    serial = lte_cells.scan_lte_cells(a + b, FS, lower_hz=-9.6e6, upper_hz=9.6e6, workers=1)
+    n = len(searched)
+    before = [int(get()) for get, _ in threads._openblas()]
+    parallel = lte_cells.scan_lte_cells(a + b, FS, lower_hz=-9.6e6, upper_hz=9.6e6, workers=3)
+    assert [int(get()) for get, _ in threads._openblas()] == before
+    assert sorted(searched[n:]) == searched[:n] and len(set(searched[:n])) == n
+    assert [c["pci"] for c in parallel] == [ma["n_id_cell"], mb["n_id_cell"]]
+    assert parallel == serial

@@ -20,7 +20,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it to ``path``, on failure remove it.
 
     Works for files and folders alike: the caller creates whatever it likes at the yielded path. A reader
-    never sees a half-written output, and an interrupted write leaves the previous version in place.
+    never sees a half-written output, and an interrupted write leaves the previous version in place. A temporary
+    hard link onto ``path`` when ``path`` already is a link to the same file (an annotated copy written again) is
+    removed: rename(2) leaves both names in place then.
     """
     final = Path(path)
     try:
@@ -36,6 +38,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
                 _swap_dirs(tmp, final)
             else:
                 os.replace(tmp, final)
+                if os.path.lexists(tmp):  # both names were hard links to one file: rename(2) then does nothing
+                    tmp.unlink()
             fsync_dir(final.parent)
         except OSError as exc:
             raise OutputError(f"cannot write {final}: {_reason(exc)}") from None

@@ -76,3 +76,32 @@ def test_link_or_copy_reports_other_errors(tmp_path, monkeypatch):
     monkeypatch.setattr(sigmf_writer.os, "link", full)
     with pytest.raises(OSError, match="space"):
         link_or_copy(tmp_path / "src", 0, tmp_path / "dst", link=True)
+
+
+def test_writing_the_same_linked_copy_twice_leaves_no_temporary_file(tmp_path):
+    """An annotated copy written again to the same prefix: its data is already a hard link to the input's file, and
+    rename(2) of one link onto another of the same file does nothing, which left the temporary link behind (a
+    hidden ``.o.sigmf-data.*.tmp`` per rerun, holding the samples once the input is gone)."""
+    from radiofm.data import open_recording, write_sigmf
+    from radiofm.data.sigmf_writer import sigmf_source, write_sigmf_copy
+
+    iq = np.random.default_rng(0).standard_normal(2000).astype(np.float32).view(np.complex64)
+    rec = open_recording(write_sigmf(tmp_path / "in" / "r", iq, sample_rate_hz=1e6))
+    glob, caps = sigmf_source(rec)
+    for _ in range(2):
+        meta, data = write_sigmf_copy(rec, tmp_path / "out" / "o", global_meta=glob, captures=caps, annotations=[],
+                                      link=True)  # fmt: skip
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["o.sigmf-data", "o.sigmf-meta"]
+    assert data.samefile(rec.data_path) and rec.data_path.stat().st_nlink == 2
+    np.testing.assert_array_equal(open_recording(meta).read(), iq)
+
+
+def test_atomic_path_onto_a_link_of_the_same_file(tmp_path):
+    from radiofm.io import atomic_path
+
+    (tmp_path / "src").write_bytes(b"abc")
+    os.link(tmp_path / "src", tmp_path / "final")
+    with atomic_path(tmp_path / "final") as tmp:
+        os.link(tmp_path / "src", tmp)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["final", "src"]
+    assert (tmp_path / "final").samefile(tmp_path / "src")

@@ -31,16 +31,8 @@ from radiofm.annotate.engine_checkpoint import (
     head_prefix,
     read_segmenter_weights,
 )
-from radiofm.annotate.engine_ops import (
-    affine,
-    blas_threads,
-    gelu_,
-    layer_norm,
-    resize_matrix,
-    sincos_2d,
-    softmax_,
-    usable_cores,
-)
+from radiofm.annotate.engine_ops import affine, gelu_, layer_norm, resize_matrix, sincos_2d, softmax_
+from radiofm.dsp.threads import blas_threads, usable_cores
 from radiofm.errors import ConfigError, DatasetError
 
 ENGINES = ("auto", "torch", "numpy")

@@ -8,8 +8,6 @@ import math
 
 import numpy as np
 
-from radiofm.dsp.threads import blas_threads, usable_cores
-
 _CHUNK = 1 << 16  # elements per pass of the GELU: its temporaries stay in cache and are never reallocated
 _ERF_P = 0.3275911 / math.sqrt(2)  # A&S 7.1.26 at u = x / sqrt 2
 # A&S 7.1.26's coefficients a5..a1, halved: the polynomial times exp(-u^2) is then erfc(|u|) / 2
@@ -126,4 +124,4 @@ def affine(x: np.ndarray, wb: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     return y
 
 
-__all__ = ["blas_threads", "usable_cores", "affine", "gelu_", "layer_norm", "resize_matrix", "sincos_2d", "softmax_"]
+__all__ = ["affine", "gelu_", "layer_norm", "resize_matrix", "sincos_2d", "softmax_"]

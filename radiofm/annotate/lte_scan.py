@@ -132,7 +132,7 @@ def find_lte_cells(
     cells: list[dict] = []
     scans = 0
     scanned: list[tuple] = []  # (reach, span) of every scan run
-    span = None  # ((start, count), samples, their spectrum and noise floor) of the last span read
+    read_at, x, kw = None, None, {}  # the last span read: (start, count), its samples, spectrum and noise floor
     carriers: dict[int, list[int]] = {}
     for i, d in enumerate(decisions):
         carriers.setdefault(id(d), []).append(i)
@@ -163,13 +163,13 @@ def find_lte_cells(
         scanned.append((reach, (t0, t1)))
         if not parts:
             continue
-        if span is None or span[0] != (start, count):
-            x = read_span(rec, start, count, nonfinite)
+        if read_at != (start, count):
+            read_at, x = (start, count), read_span(rec, start, count, nonfinite)
             spectrum = ofdm_rx.span_spectrum(x)
-            span = ((start, count), x, {"spectrum": spectrum, "floor": ofdm_rx.noise_floor(spectrum, fs)})
+            kw = {"spectrum": spectrum, "floor": ofdm_rx.noise_floor(spectrum, fs)}
         scans += 1
         for part in parts:
-            for cell in scan_lte_cells(span[1], fs, lower_hz=part[0], upper_hz=part[1], **span[2]):
+            for cell in scan_lte_cells(x, fs, lower_hz=part[0], upper_hz=part[1], **kw):
                 cell |= {"t0": t0, "t1": t1, "reach": reach, "span_ms": count / fs * 1e3}
                 if not any(c["pci"] == cell["pci"] and abs(c["dc_hz"] - cell["dc_hz"]) < 30e3 for c in cells):
                     cells.append(cell)

@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.fft
 
+from radiofm.dsp.threads import usable_cores
 from radiofm.errors import ConfigError, RecordingError
 
 _CHUNK_FRAMES = 64  # frames per work item: (64, 1024) complex64 = 512 KiB, stays in L2
@@ -200,17 +201,10 @@ def _spectrogram_frames(x: np.ndarray, fft_size: int, win_length: int, hop: int,
     return out
 
 
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def _num_threads() -> int:
     import torch
 
-    return max(1, min(torch.get_num_threads(), _cpus()))
+    return max(1, min(torch.get_num_threads(), usable_cores()))
 
 
 def _get_pool() -> ThreadPoolExecutor:
@@ -218,6 +212,6 @@ def _get_pool() -> ThreadPoolExecutor:
     global _pool, _pool_pid
     with _pool_lock:
         if _pool is None or _pool_pid != os.getpid():  # a forked child must not use its parent's dead threads
-            _pool = ThreadPoolExecutor(max_workers=_cpus(), thread_name_prefix="radiofm-stft")
+            _pool = ThreadPoolExecutor(max_workers=usable_cores(), thread_name_prefix="radiofm-stft")
             _pool_pid = os.getpid()
         return _pool

@@ -133,9 +133,11 @@ def _add(boxes: list[Box], decisions: list[Decision], plan: Plan, found, cols: t
 
 
 def _known(decisions: Sequence[Decision]) -> tuple[set, list]:
-    """((label, PCI) of every identified cell, the bands measured for them)."""
+    """((label, PCI) of every identified cell, the bands measured for them, each once: a long recording's
+    carrier has thousands of boxes sharing its decision, and each box's search sorted them all)."""
     known = {(d.label, d.pci) for d in decisions if is_cell(d)}
-    return known, [d.band_hz for d in decisions if d.band_hz is not None and d.pci is not None]
+    bands = (tuple(d.band_hz) for d in decisions if d.band_hz is not None and d.pci is not None)
+    return known, list(dict.fromkeys(bands))
 
 
 def find_missed_cells(

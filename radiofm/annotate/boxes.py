@@ -236,9 +236,13 @@ def merge_boxes(
 ) -> list[Box]:
     """Merge boxes of one band (edges within ``row_tolerance``) that touch or overlap in time; of one class
     only unless ``same_class=False`` (then the merged box keeps the first box's class and pools both's sums)."""
+    # boxes come in time order, so a merged box that ends before a start minus the gap can take no later box:
+    # only the `live` ones are compared (all of them were: seconds per thousand boxes of a long capture)
     out: list[Box] = []
+    live: list[Box] = []
     for b in sorted(boxes, key=lambda b: (b.col_lo, b.row_lo)):
-        for m in out:
+        live = [m for m in live if b.col_lo <= m.col_hi + gap_columns]
+        for m in live:
             if (
                 (m.cls == b.cls or not same_class)
                 and abs(m.row_lo - b.row_lo) <= row_tolerance
@@ -255,4 +259,5 @@ def merge_boxes(
                 break
         else:
             out.append(Box(**vars(b)))
+            live.append(out[-1])
     return out

@@ -102,8 +102,13 @@ def _count_nonfinite(rec: Recording, chunk: int = 1 << 22) -> int:
 def _columns_power(rec: Recording, plan: Plan, flt: _Filter | None, c0: int, c1: int, nonfinite, stats) -> np.ndarray:
     """Linear power of analysis columns [c0, c1): float32 (n_bins, c1 - c0), on the 61.44 MS/s power scale."""
     a0, a1 = c0 * plan.analysis_per_column, c1 * plan.analysis_per_column  # analysis samples
-    if flt is None:
-        x = _read(rec, a0, a1 - a0, nonfinite, stats)
+    # a plain recording (not one read through a repair) of small integers: no complex64 copy of the span
+    ints = rec.read_integers(a0, a1 - a0) if flt is None and isinstance(rec, Recording) else None
+    if ints is not None:
+        rec.close()  # as _read: no mapped pages kept
+        x, scale = ints
+    elif flt is None:
+        x, scale = _read(rec, a0, a1 - a0, nonfinite, stats), None
     else:
         up, down = plan.up, plan.down
         k0 = max(0, (a0 * down // up - flt.pad) // down)  # start on a multiple of down: output stays on the grid
@@ -112,29 +117,42 @@ def _columns_power(rec: Recording, plan: Plan, flt: _Filter | None, c0: int, c1:
 
         x = resample_poly(_read(rec, i0, i1 - i0, nonfinite, stats), up, down, window=flt.taps)
         j0 = a0 - k0 * up
-        x = x[j0 : j0 + a1 - a0]
-    power = pooled_power(x, plan.n_bins, plan.win_length, POOL)
+        x, scale = x[j0 : j0 + a1 - a0], None
+    power = pooled_power(x, plan.n_bins, plan.win_length, POOL, scale=scale)
     if plan.n_bins != IMAGE:  # same PSD -> same dB as at 61.44 MS/s: |X|^2 grows with (rate x window length)
         power *= np.float32((IMAGE / plan.n_bins) ** 2)
     return power
 
 
-def pooled_power(x: np.ndarray, fft_size: int, win_length: int, pool: int, *, chunk: int = 16) -> np.ndarray:
+def pooled_power(
+    x: np.ndarray, fft_size: int, win_length: int, pool: int, *, chunk: int = 16, scale: float | None = None
+) -> np.ndarray:
     """Column powers float32 (fft_size, C) of complex64 ``x`` holding C whole columns of ``pool`` frames: each the
     mean of ``pool`` consecutive periodic-Hann |FFT|^2 frames (window = hop = ``win_length``, zero-padded to
     ``fft_size``, DC-centred). Bit-identical to :func:`radiofm.dsp.stft.spectrogram` (log=False) followed by
     the mean over each column's frames, in ~half the CPU time: ``chunk`` columns at a time through buffers that
-    stay in cache, and no full-resolution (fft_size, C x pool) spectrogram in memory."""
+    stay in cache, and no full-resolution (fft_size, C x pool) spectrogram in memory.
+
+    ``x`` may instead be a recording's stored integers, (N, 2) int8/int16 I/Q pairs, with the power of two
+    ``scale`` that makes them samples (:meth:`~radiofm.data.recording.Recording.read_integers`). The scale then
+    rides on the window, exactly (a power of two), and the same bits come out without a complex64 copy of
+    ``x`` ever being written."""
     per_col = win_length * pool
     n_cols = len(x) // per_col
     out = np.empty((fft_size, n_cols), dtype=np.float32)
     if n_cols == 0:
         return out
     window = np.asarray(shifted_window(fft_size, win_length))
-    frames = np.ascontiguousarray(x[: n_cols * per_col], dtype=np.complex64).reshape(n_cols * pool, win_length)
     pairs = window.dtype == np.float32
-    if pairs:  # complex frames times a real window: multiply as interleaved float32 pairs
-        frames, window = frames.view(np.float32), np.repeat(window, 2)
+    if scale is not None and pairs:  # int pairs times the scaled real window: int -> float32 in the same pass
+        frames = x[: n_cols * per_col].reshape(n_cols * pool, 2 * win_length)
+        window = np.repeat(window, 2) * np.float32(scale)
+    else:
+        if scale is not None:  # a complex window (odd fft_size): the samples first, as Recording.read gives them
+            x = np.multiply(x, np.float32(scale), dtype=np.float32).view(np.complex64).reshape(-1)
+        frames = np.ascontiguousarray(x[: n_cols * per_col], dtype=np.complex64).reshape(n_cols * pool, win_length)
+        if pairs:  # complex frames times a real window: multiply as interleaved float32 pairs
+            frames, window = frames.view(np.float32), np.repeat(window, 2)
     m = chunk * pool
     buf = np.zeros((m, fft_size), dtype=np.complex64)  # columns >= win_length stay zero (the padding)
     head = buf.view(np.float32)[:, : 2 * win_length] if pairs else buf[:, :win_length]

@@ -81,11 +81,15 @@ def merge_by_decision(
     out_d: list[Decision] = []
     pieces: list[list[Box]] = []  # the input boxes of each output box
     order = sorted(range(len(boxes)), key=lambda i: boxes[i].col_lo)
+    reach = max((cell_gap(d) for d in decisions), default=0)  # in time order, an output box that ends before a
+    live: list[int] = []  # start minus the widest gap can take no later piece: only the live ones are compared
     for i in order:
         b, d = boxes[i], decisions[i]
         gap = cell_gap(d)
         band = _piece_band(b, d, plan)
-        for j, (m, e) in enumerate(zip(out_b, out_d, strict=True)):
+        live = [j for j in live if b.col_lo <= out_b[j].col_hi + reach]
+        for j in live:
+            m, e = out_b[j], out_d[j]
             near = b.col_lo <= m.col_hi + gap and m.col_lo <= b.col_hi + gap
             if band is None or not near:
                 continue
@@ -103,6 +107,7 @@ def merge_by_decision(
                     out_d[j] = d  # a later piece's measured band is the cell's: keep it, not the first piece's rows
                 break
         else:
+            live.append(len(out_b))
             out_b.append(b)
             out_d.append(d)
             pieces.append([b])

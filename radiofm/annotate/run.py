@@ -143,7 +143,12 @@ class Analysis:
     def analyse_many(self, blocks: Sequence[tuple[np.ndarray, int]], bar=None) -> list[Box]:
         """Boxes (global columns) of several blocks ``(power, b0)`` in time order, their images through the model
         in shared batches (with a frame step every block is one frame: batches of one would cost more)."""
-        staged = [self._images(power, b0) for power, b0 in blocks]  # each holds its power, floor limited
+        return self.analyse_staged([(self.stage(power, b0), b0) for power, b0 in blocks], bar)
+
+    def analyse_staged(self, blocks: Sequence[tuple[dict, int]], bar=None) -> list[Box]:
+        """:meth:`analyse_many` of blocks already through :meth:`stage` (the reader thread stages the next block
+        while this one is through the model). Blocks must be staged in time order: staging draws from ``rng``."""
+        staged = [st for st, _ in blocks]  # each holds its power, floor limited
         jobs = [(k, *job) for k, st in enumerate(staged) for job in st["jobs"]]
         bs, weights, lo = self.batch_size, self.weights, self.plan.grid[0]
         for i in range(0, len(jobs), bs):
@@ -163,12 +168,14 @@ class Analysis:
         per = max(1, self.block // IMAGE)
         groups = [frames[i : i + per] for i in range(0, len(frames), per)]
         raw: list[Box] = []
-        for _, powers in Prefetch(lambda g: [(self.power(rec, a, b), a) for a, b in g], groups, depth=prefetch):
-            raw += self.analyse_many(powers, bar)
+        staged = Prefetch(lambda g: [(self.stage(self.power(rec, a, b), a), a) for a, b in g], groups, depth=prefetch)
+        for _, blocks in staged:
+            raw += self.analyse_staged(blocks, bar)
         return raw
 
-    def _images(self, power: np.ndarray, b0: int) -> dict:
-        """One block's model images (level-shifted power, picture updated) and its empty probability sums."""
+    def stage(self, power: np.ndarray, b0: int) -> dict:
+        """One block's model images (level-shifted power, picture updated) and its empty probability sums; draws
+        from ``rng`` (noise outside the band and under the range limit), so blocks are staged in time order."""
         plan, length = self.plan, power.shape[1]
         if self.shift:
             power *= np.float32(10 ** (self.shift / 10))
@@ -288,9 +295,10 @@ def annotate_recording(
     bar = tqdm(total=an.frames_in(bounds), disable=not progress, unit="frame", desc="annotate")
     if frame_step == 1:
         settler = Settler()
-        blocks = Prefetch(lambda b: first if first is not None else an.power(rec, *b), bounds, depth=prefetch)
-        for (b0, _), power in blocks:
-            settler.add(an.analyse(power, b0, bar))
+        # the reader thread reads, transforms and stages each block (the model's images) ahead of the model
+        power = lambda b: first if first is not None else an.power(rec, *b)  # noqa: E731
+        for (b0, _), staged in Prefetch(lambda b: an.stage(power(b), b[0]), bounds, depth=prefetch):
+            settler.add(an.analyse_staged([(staged, b0)], bar))
         boxes = settler.rest()
     else:  # frames a step apart, a block's worth at a time through the model; merged across the skipped frames
         boxes = merge_strided(an.analyse_frames(rec, bounds, prefetch=prefetch, bar=bar), bounds)

@@ -177,6 +177,28 @@ class Recording:
                 warnings.warn(f"repaired {n_bad} non-finite (NaN/Inf) samples within {where} (set to 0)", stacklevel=2)
         return out
 
+    def read_integers(self, start: int, count: int) -> tuple[np.ndarray, float] | None:
+        """The stored integers of complex samples [start, start+count), copied, and the power of two that scales
+        them as :meth:`read` does: ``read(start, count)`` equals ``(raw * scale)`` viewed as complex64, value for
+        value. Returns ``(raw (count, 2) int8/int16, scale)``, or None where :meth:`read` does more than scale
+        (floats, unsigned or 32-bit integers, real data) or the span crosses a capture's header bytes. Lets a
+        consumer fold the scaling into its own first pass instead of writing a complex64 copy of the span."""
+        lay = self._layout
+        if not (lay.is_complex and lay.fmt == "i" and lay.bits <= 16):
+            return None
+        start, count = int(start), int(count)
+        if start < 0 or count < 0 or start + count > self.n_samples:
+            raise RecordingError(
+                f"samples [{start}, {start + count}) are outside recording {self.path} ({self.n_samples} samples)"
+            )
+        if any(start < s < start + count for s, _ in self._segments[1:]):
+            return None
+        if count * lay.sample_size >= _FILE_READ_BYTES:
+            raw = self._read_file(start, count)
+        else:
+            raw = np.array(self.read_raw(start, count))
+        return raw, 2.0 ** (1 - lay.bits)
+
     def _read_file(self, start: int, count: int) -> np.ndarray:
         """Like :meth:`read_raw`, but copied out of the file with one read instead of through the memory map: a
         large read leaves no mapped pages behind in the resident set (annotating a long recording reads it all)."""

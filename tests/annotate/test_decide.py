@@ -72,6 +72,33 @@ def test_pooling_over_a_carriers_pixels_frames_and_boxes():
     assert len(decide.group_carriers(other)) == 2
 
 
+def test_group_carriers_matches_every_pair_compared():
+    """Grouping through distinct bands gives exactly the groups (and their order) of comparing every pair of boxes,
+    chains of near bands included."""
+
+    def by_pairs(boxes, tol=1):
+        near = lambda i, j: (abs(boxes[i].row_lo - boxes[j].row_lo) <= tol  # noqa: E731
+                             and abs(boxes[i].row_hi - boxes[j].row_hi) <= tol)  # fmt: skip
+        groups = decide.linked_groups(len(boxes), near)
+        return sorted(groups, key=lambda g: min(boxes[i].col_lo for i in g))
+
+    rng = np.random.default_rng(5)
+    for trial in range(30):
+        n, spread = int(rng.integers(1, 60)), int(rng.integers(2, 12))
+        lo = rng.integers(0, spread, n)
+        boxes = [A.Box(int(a), int(a + rng.integers(3, 3 + spread)), int(c), int(c) + 5, 1, 1.0, 10, 0.0, 0.0)
+                 for a, c in zip(lo, rng.integers(0, 20, n))]  # fmt: skip
+        for tol in (0, 1, 2):
+            assert decide.group_carriers(boxes, row_tolerance=tol) == by_pairs(boxes, tol), (trial, tol)
+    # a chain: bands one row apart link end to end into one carrier; a band two rows off stays apart
+    chain = [A.Box(10 + k, 50 + k, 100 - k, 110 - k, 1, 1.0, 10, 0.0, 0.0) for k in range(5)]
+    chain.append(A.Box(16, 56, 0, 5, 1, 1.0, 10, 0.0, 0.0))
+    assert decide.group_carriers(chain) == [[5], [0, 1, 2, 3, 4]]
+    many = [A.Box(20 + (i % 3), 80 + (i % 2), i, i + 1, 1, 1.0, 10, 0.0, 0.0) for i in range(4000)]
+    many += [A.Box(120, 140, i, i + 1, 2, 1.0, 10, 0.0, 0.0) for i in range(4000)]
+    assert [len(g) for g in decide.group_carriers(many)] == [4000, 4000]  # 8000 boxes, 7 bands
+
+
 def test_recording_pooling_across_frames(tmp_path):
     """Over 80 ms (two model frames), p(NR) 0.8 in the first 40 ms and p(LTE) 0.95 in the second: one annotation,
     scores pooled over both frames (0.8 * 256 vs 0.95 * 256 columns), label from the pooled score."""

@@ -26,6 +26,47 @@ def test_pooled_power_bit_identical_to_spectrogram_then_mean(n_bins, cols, chunk
     assert got.dtype == np.float32 and np.array_equal(got, ref)
 
 
+@pytest.mark.parametrize(("n_bins", "cols", "dtype"), [(256, 19, np.int16), (64, 5, np.int8), (63, 4, np.int16)])
+def test_pooled_power_of_stored_integers_is_bit_identical(n_bins, cols, dtype):
+    """Integer I/Q pairs with their scale give the very bits of the samples they stand for (the scale rides on the
+    window, exactly; an odd FFT size, whose window is complex, converts the samples first)."""
+    win, pool = n_bins * 15 // 16, 40
+    bits = 8 * np.dtype(dtype).itemsize
+    rng = np.random.default_rng(cols)
+    top = 2 ** (bits - 1)
+    raw = rng.integers(-top, top, size=(cols * win * pool + 11, 2)).astype(dtype)
+    scale = 2.0 ** (1 - bits)
+    x = np.multiply(raw, np.float32(scale), dtype=np.float32).view(np.complex64).reshape(-1)
+    ref = frontend.pooled_power(x, n_bins, win, pool)
+    got = frontend.pooled_power(raw, n_bins, win, pool, scale=scale)
+    assert ref.shape == (n_bins, cols) and np.array_equal(got, ref)
+
+
+@pytest.mark.parametrize("datatype", ["ci16_le", "ci16_be", "ci8"])
+def test_integer_recordings_take_the_integer_path_with_the_same_power(tmp_path, datatype, monkeypatch):
+    """block_power of a ci16/ci8 recording reads its integers (no complex64 copy of the span) and gives the same
+    power, bit for bit, as the same samples stored as cf32; through a receiver repair it reads samples."""
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal(2 * 9600 * 260, np.float32) * 0.1).clip(-0.99, 0.99).view(np.complex64)
+    rec = open_recording(write_sigmf(tmp_path / "i", x, sample_rate_hz=61.44e6, datatype=datatype))
+    as_float = open_recording(write_sigmf(tmp_path / "f", rec.read(), sample_rate_hz=61.44e6, datatype="cf32_le"))
+    plan = plan_analysis(rec.sample_rate_hz, rec.n_samples)
+    calls = []
+    read_integers = type(rec).read_integers
+    monkeypatch.setattr(type(rec), "read_integers", lambda self, *a: calls.append(a) or read_integers(self, *a))
+    got = frontend.block_power(rec, plan, None, 0, 256, "error", {})
+    assert calls and rec._map is None
+    calls.clear()
+    assert np.array_equal(got, frontend.block_power(as_float, plan, None, 0, 256, "error", {}))
+    assert calls == [(0, 9600 * 256)]  # asked, and declined by cf32 (None): read() as before
+    from radiofm.annotate.clean import CleanedRecording, Repair
+
+    calls.clear()
+    repaired = CleanedRecording(rec, Repair.__new__(Repair))  # any repair: its samples, never the raw integers
+    monkeypatch.setattr(Repair, "read", lambda self, r, a, c, nf: r.read(a, c, nonfinite=nf))
+    assert np.array_equal(frontend.block_power(repaired, plan, None, 0, 256, "error", {}), got) and calls == []
+
+
 def test_block_reads_release_the_memory_map(tmp_path):
     """Pages of a memory map stay resident while it is open: reading block by block must not keep it."""
     x = (np.random.default_rng(0).standard_normal(2 * 9600 * 300, np.float32) * 0.1).view(np.complex64)

@@ -120,6 +120,43 @@ def test_multiple_captures(tmp_path):
         write_sigmf(tmp_path / "d", iq, sample_rate_hz=RATE, captures=caps, center_freq_hz=1e9)
 
 
+@pytest.mark.parametrize("datatype", ["ci16_le", "ci16_be", "ci8", "cf32_le", "cu8", "ci32_le", "ri16_le"])
+def test_read_integers_scaled_equal_read(tmp_path, datatype):
+    """read_integers gives the stored I/Q integers and the power of two that makes them read()'s samples exactly,
+    for signed complex integers of 8 or 16 bits (large spans through the file, small ones through the map);
+    None for every datatype read() converts otherwise."""
+    n = 1_100_000  # the whole of ci16 (4.4 MB) is read through the file, the other spans through the map
+    iq = (_signal(n) * 0.7).astype(np.complex64) if datatype[0] == "c" else np.real(_signal(n)).astype(np.float32)
+    rec = open_recording(write_sigmf(tmp_path / "r", iq, sample_rate_hz=RATE, datatype=datatype))
+    got = rec.read_integers(10, 300)
+    if datatype not in ("ci16_le", "ci16_be", "ci8"):
+        assert got is None
+        return
+    for start, count in ((10, 300), (0, n), (n - 7, 7), (5, 0)):
+        raw, scale = rec.read_integers(start, count)
+        assert raw.shape == (count, 2) and raw.dtype.kind == "i" and scale == 2.0 ** (1 - 8 * raw.dtype.itemsize)
+        samples = np.multiply(raw, np.float32(scale), dtype=np.float32).view(np.complex64).reshape(-1)
+        np.testing.assert_array_equal(samples, rec.read(start, count))
+    with pytest.raises(RecordingError, match="outside recording"):
+        rec.read_integers(n - 5, 10)
+
+
+def test_read_integers_refuses_a_span_across_a_header(tmp_path):
+    iq = (_signal(300) * 0.5).astype(np.complex64)
+    body = (np.round(iq.view(np.float32) * 32767)).astype("<i2").tobytes()
+    (tmp_path / "h.sigmf-data").write_bytes(body[: 100 * 4] + b"h" * 8 + body[100 * 4 :])
+    meta = {
+        "global": {"core:datatype": "ci16_le", "core:sample_rate": RATE, "core:version": "1.2.0"},
+        "captures": [{"core:sample_start": 0}, {"core:sample_start": 100, "core:header_bytes": 8}],
+        "annotations": [],
+    }
+    (tmp_path / "h.sigmf-meta").write_text(json.dumps(meta))
+    rec = open_recording(tmp_path / "h")
+    assert rec.read_integers(90, 20) is None  # read() joins the two pieces; the caller falls back to it
+    raw, scale = rec.read_integers(100, 50)
+    np.testing.assert_array_equal(raw.astype(np.float32).ravel() * scale, rec.read(100, 50).view(np.float32))
+
+
 def test_header_trailing_bytes_and_offset(tmp_path):
     """Captures with header bytes, trailing bytes and absolute indices (core:offset) read the right samples."""
     iq = _signal(300)

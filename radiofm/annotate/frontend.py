@@ -15,6 +15,7 @@ import scipy.fft
 
 from radiofm.annotate.plan import IMAGE, POOL, Plan
 from radiofm.data.recording import Recording
+from radiofm.data.sigmf_format import datatype_layout
 from radiofm.dsp.stft import shifted_window
 from radiofm.errors import RecordingError
 
@@ -305,10 +306,25 @@ def level_shift(dbs: Sequence[np.ndarray]) -> float:
     return lo - level if level < lo else (hi - level if level > hi else 0.0)
 
 
-def block_power(rec, plan, flt, c0, c1, nonfinite, stats) -> np.ndarray:
-    """Linear power of the kept rows (grid) for columns [c0, c1): float32 (n_rows, c1 - c0)."""
+def block_power(rec, plan, flt, c0, c1, nonfinite, stats, *, workers: int = 1) -> np.ndarray:
+    """Linear power of the kept rows (grid) for columns [c0, c1): float32 (n_rows, c1 - c0). ``workers`` > 1:
+    its reads of :data:`_CHUNK_SAMPLES` on that many threads (numpy and the FFT free the GIL), the same result;
+    integer datatypes only: a float recording's non-finite samples are counted through warnings (repaired, or
+    for the error message), and catching warnings is not thread-safe."""
     step = max(1, _CHUNK_SAMPLES // plan.analysis_per_column)
-    parts = [_columns_power(rec, plan, flt, c, min(c + step, c1), nonfinite, stats) for c in range(c0, c1, step)]
+    spans = [(c, min(c + step, c1)) for c in range(c0, c1, step)]
+    counts = [{} for _ in spans]  # each span's own counts (repaired samples), added up after
+    work = lambda k: _columns_power(rec, plan, flt, *spans[k], nonfinite, counts[k])  # noqa: E731
+    if workers > 1 and len(spans) > 1 and datatype_layout(rec.datatype).fmt != "f":
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(workers, len(spans)), thread_name_prefix="annotate-power") as pool:
+            parts = list(pool.map(work, range(len(spans))))
+    else:
+        parts = [work(k) for k in range(len(spans))]
+    for c in counts:
+        for key, n in c.items():
+            stats[key] = stats.get(key, 0) + n
     return np.concatenate(parts, axis=1)[plan.grid[0] : plan.grid[1]]
 
 

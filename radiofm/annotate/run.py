@@ -30,6 +30,7 @@ from radiofm.annotate.plan import IMAGE, Plan, plan_analysis
 from radiofm.annotate.result import AnnotateResult, finish
 from radiofm.annotate.stream import Picture, Prefetch, Settler, block_bounds, merge_strided, strided_frames
 from radiofm.data.recording import Recording
+from radiofm.dsp.threads import usable_cores
 from radiofm.errors import RecordingError
 from radiofm.synth.nrlte import CLASSES
 
@@ -129,9 +130,10 @@ class Analysis:
         return cls(plan, predictor, flt=flt, weights=weights, wsum=wsum, rng=rng, picture=pic, min_rows=min_rows,
                    min_bandwidth_hz=min_bandwidth_hz, block=block, **kw)  # fmt: skip
 
-    def power(self, rec: Recording, c0: int, c1: int) -> np.ndarray:
-        """Linear power of the kept rows for columns [c0, c1) (the level gain not yet applied)."""
-        return block_power(rec, self.plan, self.flt, c0, c1, self.nonfinite, self.stats)
+    def power(self, rec: Recording, c0: int, c1: int, *, workers: int = 1) -> np.ndarray:
+        """Linear power of the kept rows for columns [c0, c1) (the level gain not yet applied), read and transformed
+        on ``workers`` threads."""
+        return block_power(rec, self.plan, self.flt, c0, c1, self.nonfinite, self.stats, workers=workers)
 
     def set_level(self, sample: Sequence[np.ndarray]) -> None:
         self.shift = level_shift([10 * np.log10(p + 1e-12) for p in sample])
@@ -295,8 +297,10 @@ def annotate_recording(
     bar = tqdm(total=an.frames_in(bounds), disable=not progress, unit="frame", desc="annotate")
     if frame_step == 1:
         settler = Settler()
-        # the reader thread reads, transforms and stages each block (the model's images) ahead of the model
-        power = lambda b: first if first is not None else an.power(rec, *b)  # noqa: E731
+        # the reader thread reads, transforms and stages each block (the model's images) ahead of the model; the
+        # first block on every core, as the model waits for it (later ones share the cores with the model)
+        cores = usable_cores()
+        power = lambda b: first if first is not None else an.power(rec, *b, workers=cores if b == bounds[0] else 1)  # noqa: E731
         for (b0, _), staged in Prefetch(lambda b: an.stage(power(b), b[0]), bounds, depth=prefetch):
             settler.add(an.analyse_staged([(staged, b0)], bar))
         boxes = settler.rest()

@@ -17,8 +17,9 @@ Configurations: ``baseline`` is the code before this benchmark's changes (``--ba
 ``fast`` also ``--threads 1`` (the reader thread and one model thread: no OpenMP spinning on a loaded machine);
 ``torch`` and ``numpy`` set ``--engine`` (and ``--no-picture``): the model on torch, or on the numpy engine that
 never imports torch (the default "auto" picks it on a CPU-only machine); ``bf16`` runs torch under bfloat16 autocast
-(``--quantize bf16``); ``numpy-copy`` is ``numpy`` with ``--copy-data`` (the output's data copied instead of
-hard-linked, as every run did before session 26); ``*-stepK`` adds ``--frame-step K`` (every K-th 40 ms frame
+(``--quantize bf16``; ``bf16-1t`` with ``--threads 1``: the reader thread keeps the other core); ``numpy-copy``
+is ``numpy`` with ``--copy-data`` (the output's data copied instead of hard-linked, as every run did before
+session 26); ``*-stepK`` adds ``--frame-step K`` (every K-th 40 ms frame
 analysed: a monitoring mode; its annotations differ from every-frame analysis by design, see ``same_as_first``).
 ``--model RUN`` times a trained model (its carriers decide the physical-layer stage's work) instead of the demo
 architecture with random weights.
@@ -54,6 +55,7 @@ CONFIGS = {
     "torch-nophy": ["--engine", "torch", "--no-picture", "--no-phy"],  # the model and boxes alone (gpu_check dry run)
     "numpy": ["--engine", "numpy", "--no-picture"],  # the model on the numpy engine: no torch import
     "bf16": ["--quantize", "bf16", "--no-picture"],  # torch under bfloat16 autocast (CPUs with AVX512-BF16/AMX)
+    "bf16-1t": ["--quantize", "bf16", "--no-picture", "--threads", "1"],  # bf16, the model on one thread
     "numpy-copy": ["--engine", "numpy", "--no-picture", "--copy-data"],  # the data copied, as before session 26
     "numpy-step2": ["--engine", "numpy", "--no-picture", "--frame-step", "2"],  # every 2nd frame analysed
     "numpy-step4": ["--engine", "numpy", "--no-picture", "--frame-step", "4"],  # every 4th frame analysed

@@ -242,22 +242,28 @@ def merge_boxes(
     live: list[Box] = []
     for b in sorted(boxes, key=lambda b: (b.col_lo, b.row_lo)):
         live = [m for m in live if b.col_lo <= m.col_hi + gap_columns]
-        for m in live:
-            if (
-                (m.cls == b.cls or not same_class)
-                and abs(m.row_lo - b.row_lo) <= row_tolerance
-                and abs(m.row_hi - b.row_hi) <= row_tolerance
-                and b.col_lo <= m.col_hi + gap_columns
-                and m.col_lo <= b.col_hi + gap_columns
-            ):
-                m.row_lo, m.row_hi = min(m.row_lo, b.row_lo), max(m.row_hi, b.row_hi)
-                m.col_lo, m.col_hi = min(m.col_lo, b.col_lo), max(m.col_hi, b.col_hi)
-                m.prob_sum += b.prob_sum if m.cls == b.cls else (b.nr_sum if m.cls == 1 else b.lte_sum)
-                m.n_pixels += b.n_pixels
-                m.nr_sum += b.nr_sum
-                m.lte_sum += b.lte_sum
-                break
-        else:
+        if not any(absorb(m, b, gap_columns=gap_columns, row_tolerance=row_tolerance, same_class=same_class)
+                   for m in live):  # fmt: skip
             out.append(Box(**vars(b)))
             live.append(out[-1])
     return out
+
+
+def absorb(m: Box, b: Box, *, gap_columns: int, row_tolerance: int, same_class: bool) -> bool:
+    """Merge box ``b`` into ``m`` (in place) when they are of one band and touch in time (see :func:`merge_boxes`);
+    returns whether it did."""
+    if not (
+        (m.cls == b.cls or not same_class)
+        and abs(m.row_lo - b.row_lo) <= row_tolerance
+        and abs(m.row_hi - b.row_hi) <= row_tolerance
+        and b.col_lo <= m.col_hi + gap_columns
+        and m.col_lo <= b.col_hi + gap_columns
+    ):
+        return False
+    m.row_lo, m.row_hi = min(m.row_lo, b.row_lo), max(m.row_hi, b.row_hi)
+    m.col_lo, m.col_hi = min(m.col_lo, b.col_lo), max(m.col_hi, b.col_hi)
+    m.prob_sum += b.prob_sum if m.cls == b.cls else (b.nr_sum if m.cls == 1 else b.lte_sum)
+    m.n_pixels += b.n_pixels
+    m.nr_sum += b.nr_sum
+    m.lte_sum += b.lte_sum
+    return True

@@ -6,7 +6,7 @@ import numpy as np
 from scipy.signal import resample_poly
 
 import radiofm.annotate as A
-from radiofm.annotate.boxes import Box, edge_alias
+from radiofm.annotate.boxes import Box, absorb, edge_alias
 from radiofm.data import open_recording, write_sigmf
 from tests.annotate.test_annotate import band_capture, carrier
 
@@ -55,18 +55,8 @@ def _merge_every_pair(boxes, *, gap_columns, row_tolerance=1, same_class=True):
     """merge_boxes as it was: each box compared with every merged box so far (the reference)."""
     out = []
     for b in sorted(boxes, key=lambda b: (b.col_lo, b.row_lo)):
-        for m in out:
-            if ((m.cls == b.cls or not same_class) and abs(m.row_lo - b.row_lo) <= row_tolerance
-                    and abs(m.row_hi - b.row_hi) <= row_tolerance and b.col_lo <= m.col_hi + gap_columns
-                    and m.col_lo <= b.col_hi + gap_columns):  # fmt: skip
-                m.row_lo, m.row_hi = min(m.row_lo, b.row_lo), max(m.row_hi, b.row_hi)
-                m.col_lo, m.col_hi = min(m.col_lo, b.col_lo), max(m.col_hi, b.col_hi)
-                m.prob_sum += b.prob_sum if m.cls == b.cls else (b.nr_sum if m.cls == 1 else b.lte_sum)
-                m.n_pixels += b.n_pixels
-                m.nr_sum += b.nr_sum
-                m.lte_sum += b.lte_sum
-                break
-        else:
+        kw = {"gap_columns": gap_columns, "row_tolerance": row_tolerance, "same_class": same_class}
+        if not any(absorb(m, b, **kw) for m in out):
             out.append(Box(**vars(b)))
     return out
 

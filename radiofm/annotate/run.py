@@ -297,11 +297,15 @@ def annotate_recording(
     bar = tqdm(total=an.frames_in(bounds), disable=not progress, unit="frame", desc="annotate")
     if frame_step == 1:
         settler = Settler()
-        # the reader thread reads, transforms and stages each block (the model's images) ahead of the model; the
-        # first block on every core, as the model waits for it (later ones share the cores with the model)
         cores = usable_cores()
-        power = lambda b: first if first is not None else an.power(rec, *b, workers=cores if b == bounds[0] else 1)  # noqa: E731
-        for (b0, _), staged in Prefetch(lambda b: an.stage(power(b), b[0]), bounds, depth=prefetch):
+
+        def staged_block(b: tuple[int, int]) -> dict:
+            """Run by the reader thread ahead of the model: the block read, transformed and staged (the model's
+            images); the first block on every core, as the model waits for it (later ones share the cores)."""
+            power = first if first is not None else an.power(rec, *b, workers=cores if b == bounds[0] else 1)
+            return an.stage(power, b[0])
+
+        for (b0, _), staged in Prefetch(staged_block, bounds, depth=prefetch):
             settler.add(an.analyse_staged([(staged, b0)], bar))
         boxes = settler.rest()
     else:  # frames a step apart, a block's worth at a time through the model; merged across the skipped frames

@@ -369,3 +369,22 @@ def test_a_dc_just_outside_the_searched_range_is_found_through_its_pss_alias():
     assert found["pci"] == 300 and abs(found["center_hz"]) < 2e3
     centred = cellsearch.lte_search_grid(grid, center_hz=0.0, max_offset_hz=reach, beyond=True)
     assert centred["pci"] == 300 and abs(centred["center_hz"]) < 2e3
+
+
+def test_coherent_metric_is_the_normalised_correlation_power():
+    """coherent_metric against its definition written out: |window . steering|^2 (squared real and imaginary parts,
+    summed) over 62 times the window's energy without the DC bin (to float32 rounding: the energies are summed in
+    another order); in [0, 1]."""
+    rng = np.random.default_rng(8)
+    y = (rng.standard_normal((40, 128)) + 1j * rng.standard_normal((40, 128))).astype(np.complex64)
+    dcs = np.arange(40, 90)
+    _, steer = lte_pss.lag_steering(128, 9, 0.125)
+    got = lte_pss.coherent_metric(y, 9, dcs, 0.125)
+    windows = np.stack([y[:, d - 31 : d + 32] for d in dcs], axis=1)  # (S, D, 63)
+    corr = windows.reshape(-1, 63) @ steer
+    energy = (y.real**2 + y.imag**2).astype(np.float64)
+    inside = np.stack([energy[:, d - 31 : d + 32].sum(axis=1) - energy[:, d] for d in dcs], axis=1)
+    want = (corr.real**2 + corr.imag**2) / (62 * inside.reshape(-1, 1)).astype(np.float32)
+    assert got.shape == (3, steer.shape[1] // 3, 40, 50)
+    assert np.allclose(got, want.reshape(40, 50, 3, -1).transpose(2, 3, 0, 1), rtol=1e-5, atol=0)
+    assert got.min() >= 0 and got.max() <= 1 + 1e-6

@@ -16,6 +16,7 @@ from radiofm.annotate.run import AnnotateResult, annotate_recording, model_predi
 from radiofm.data.recording import Recording, open_recording
 from radiofm.data.sigmf_format import SIGMF_VERSION
 from radiofm.data.sigmf_writer import sigmf_source, write_sigmf_copy
+from radiofm.dsp.threads import usable_cores
 from radiofm.errors import ConfigError, RecordingError
 
 
@@ -131,7 +132,9 @@ class AnnotateConfig:
     # "int8": dynamically quantised transformer blocks (CPU); "bf16": bfloat16 autocast (CPUs with native bf16,
     # CUDA); both change probabilities slightly (docs/RESULTS.md)
     quantize: str | None = None
-    threads: int | None = None  # torch threads for the model (None: torch's default, one per core)
+    # torch threads for the model (None: torch's default, one per core; with bf16 on the CPU and a reader thread,
+    # one per core but the reader's, during each model call)
+    threads: int | None = None
     # "auto": the numpy engine (annotate.engine; no torch import, ~2 s less start-up) on a CPU-only machine when
     # the model is one it computes and neither quantize nor threads is set, else torch; "torch"; "numpy"
     engine: str = "auto"
@@ -245,7 +248,12 @@ def load_predictor(model: str | Path, cfg: AnnotateConfig):
                 "quantize='bf16': this CPU has no native bfloat16 (AVX512-BF16 or AMX), where bf16 is emulated and "
                 "slower than float32; leave --quantize at none"
             )
-    return model_predictor(net, info, batch_size=cfg.batch_size, device=device, quantize=cfg.quantize)
+    # bf16 on the CPU with a reader thread: the model on the other cores. Its products are fast enough that the
+    # reader's share decides the pace (2 cores: 1.25-1.30x real time on both, 1.41-1.69x with the model on one;
+    # the same annotations, docs/RESULTS.md session 48); threads set for each model call only
+    own = cfg.threads is None and cfg.quantize == "bf16" and device == "cpu" and cfg.prefetch > 0
+    threads = max(1, usable_cores() - 1) if own else None
+    return model_predictor(net, info, batch_size=cfg.batch_size, device=device, quantize=cfg.quantize, threads=threads)
 
 
 def analysis_kwargs(cfg: AnnotateConfig) -> dict:

@@ -54,7 +54,13 @@ Predictor = Callable[[np.ndarray, Sequence[FrameInfo]], np.ndarray]
 
 
 def model_predictor(
-    model, info: dict, *, batch_size: int = 16, device: str = "cpu", quantize: str | None = None
+    model,
+    info: dict,
+    *,
+    batch_size: int = 16,
+    device: str = "cpu",
+    quantize: str | None = None,
+    threads: int | None = None,
 ) -> Predictor:
     """A :data:`Predictor` around a model from :func:`radiofm.tasks.segmentation.load_segmentation_model`.
 
@@ -63,7 +69,7 @@ def model_predictor(
     and the patch embedding in bf16, norms and softmax in float32; for CPUs with native bf16, see
     :func:`~radiofm.tasks.segmentation.native_bf16`, and CUDA). The predictor's ``level_invariant`` attribute is
     True when the model standardises each image (its output does not depend on a dB offset, so no level shift is
-    needed)."""
+    needed). ``threads``: torch's intra-op threads during each call (restored after it; None: as they are)."""
     import contextlib
 
     import torch
@@ -77,8 +83,14 @@ def model_predictor(
         model = quantize_dynamic(model, quantize)
 
     def run(images: np.ndarray, frames: Sequence[FrameInfo]) -> np.ndarray:
-        with cast():
-            return predict(model, images, info=info, batch_size=batch_size, device=device)
+        before = torch.get_num_threads()
+        if threads:
+            torch.set_num_threads(threads)
+        try:
+            with cast():
+                return predict(model, images, info=info, batch_size=batch_size, device=device)
+        finally:
+            torch.set_num_threads(before)
 
     run.level_invariant = standardises_each_image(info)
     return run

@@ -130,7 +130,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "default none",
     )
     p.add_argument(
-        "--threads", type=_args.positive_int, default=None, metavar="N", help="torch threads (default: one per core)"
+        "--threads",
+        type=_args.positive_int,
+        default=None,
+        metavar="N",
+        help="torch threads (default: one per core; with --quantize bf16 on the CPU, all but the reader thread's)",
     )
     p.add_argument(
         "--engine",

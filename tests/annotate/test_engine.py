@@ -213,6 +213,41 @@ def test_bf16_predictor_is_close_to_float_and_refused_where_emulated(tmp_path, m
         load_predictor(path, AnnotateConfig(device="cpu", quantize="fp8"))
 
 
+def test_bf16_on_the_cpu_leaves_a_core_to_the_reader_during_each_call(tmp_path, monkeypatch):
+    """bf16 on the CPU without --threads: torch runs the model on all cores but one (the reader thread's) during
+    each call, and torch's thread count is what it was after it; --threads, no reader thread or float32 leave it."""
+    import torch
+
+    from radiofm.annotate import output
+    from radiofm.tasks import segmentation
+
+    path = _save(tmp_path / "mix")
+    seen = []
+    monkeypatch.setattr(segmentation, "native_bf16", lambda device: True)
+    monkeypatch.setattr(output, "usable_cores", lambda: 4)
+    real_predict = segmentation.predict
+    monkeypatch.setattr(
+        segmentation, "predict", lambda *a, **k: seen.append(torch.get_num_threads()) or real_predict(*a, **k)
+    )
+    original = torch.get_num_threads()
+    torch.set_num_threads(1)
+    before = 1  # unlike the 3 that bf16 takes here
+    x = _images((1, 32, 48))
+    try:
+        for cfg, want in (
+            (AnnotateConfig(device="cpu", quantize="bf16"), 3),
+            (AnnotateConfig(device="cpu", quantize="bf16", prefetch=0), before),
+            (AnnotateConfig(device="cpu", engine="torch"), before),
+        ):
+            seen.clear()
+            load_predictor(path, cfg)(x, [])
+            assert seen == [want] and torch.get_num_threads() == before, cfg
+        load_predictor(path, AnnotateConfig(device="cpu", quantize="bf16", threads=2))(x, [])
+        assert seen[-1] == 2  # the user's count (set for the process, as before)
+    finally:
+        torch.set_num_threads(original)
+
+
 def test_images_split_between_threads_give_the_single_thread_result(tmp_path, monkeypatch):
     from radiofm.annotate import engine
     from radiofm.dsp import threads

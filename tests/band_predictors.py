@@ -35,3 +35,12 @@ def band_predictor(bands, probs=LTE):
         return out
 
     return predict
+
+
+def band_box(plan, lo_hz: float, hi_hz: float, *, cls: int = 1, sums: tuple[float, float] = (10.0, 100.0)):
+    """A model box over the band [lo_hz, hi_hz) (Hz from the recording centre) for the whole of ``plan``'s
+    recording: class ``cls`` (1 NR, 2 LTE), 120 pixels with p(NR), p(LTE) summing to ``sums``."""
+    from radiofm.annotate.boxes import Box
+
+    rows = np.round(np.array([lo_hz, hi_hz]) / plan.row_hz + plan.n_bins / 2 - plan.grid[0]).astype(int)
+    return Box(int(rows[0]), int(rows[1]) - 1, 0, plan.n_columns, cls, 100.0, 120, *sums)

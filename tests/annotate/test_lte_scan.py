@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from band_predictors import band_predictor
+from band_predictors import band_box, band_predictor
 
 import radiofm.annotate as A
 from radiofm.annotate.boxes import Box
@@ -99,8 +99,7 @@ def test_a_piece_of_a_cell_already_measured_joins_that_carrier(tmp_path):
     plan = plan_analysis(FS, rec.n_samples)
 
     def box(a_hz, b_hz):
-        rows = np.round(np.array([a_hz, b_hz]) / plan.row_hz + plan.n_bins / 2 - plan.grid[0]).astype(int)
-        return Box(int(rows[0]), int(rows[1]) - 1, 0, plan.n_columns, 2, 100.0, 120, 10.0, 100.0)
+        return band_box(plan, a_hz, b_hz, cls=2)
 
     measured = Decision("LTE", {"NR": 0.1, "LTE": 0.9}, "phy", 0.8, {"label": "LTE"}, meta["n_id_cell"], (lo, hi))
     piece = Decision("unknown", {"NR": 0.5, "LTE": 0.5}, "undecided", 0.5, None, None, None)
@@ -175,8 +174,7 @@ def test_the_pieces_of_a_wide_carrier_scan_each_dc_position_once(tmp_path, monke
     plan = plan_analysis(FS, rec.n_samples)
 
     def box(a_hz, b_hz):
-        rows = np.round(np.array([a_hz, b_hz]) / plan.row_hz + plan.n_bins / 2 - plan.grid[0]).astype(int)
-        return Box(int(rows[0]), int(rows[1]) - 1, 0, plan.n_columns, 1, 100.0, 120, 10.0, 100.0)
+        return band_box(plan, a_hz, b_hz)
 
     calls, reads = [], []
     scan, read = L.scan_lte_cells, L.read_span

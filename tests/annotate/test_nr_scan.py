@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from band_predictors import NR, band_predictor
+from band_predictors import NR, band_box, band_predictor
 
 import radiofm.annotate as A
 from radiofm.data import open_recording, write_sigmf
@@ -85,7 +85,6 @@ def test_carriers_over_one_span_share_its_read_and_its_spectrum(tmp_path, monkey
     """Two unidentified carriers over the same 40 ms are searched for SSBs on one read and one FFT of the span, and
     a search given the span's spectrum returns exactly what it computes without it."""
     import radiofm.annotate.nr_scan as S
-    from radiofm.annotate.boxes import Box
     from radiofm.annotate.decide import Decision
     from radiofm.annotate.plan import plan_analysis
     from radiofm.dsp import ofdm_rx
@@ -95,15 +94,11 @@ def test_carriers_over_one_span_share_its_read_and_its_spectrum(tmp_path, monkey
     rec = open_recording(write_sigmf(tmp_path / "n", iq, sample_rate_hz=FS, center_freq_hz=FC))
     plan = plan_analysis(FS, rec.n_samples)
 
-    def box(a_hz, b_hz):
-        rows = np.round(np.array([a_hz, b_hz]) / plan.row_hz + plan.n_bins / 2 - plan.grid[0]).astype(int)
-        return Box(int(rows[0]), int(rows[1]) - 1, 0, plan.n_columns, 1, 100.0, 120, 90.0, 10.0)
-
     reads, spectra = [], []
     read, search = S.read_span, S.nr_pss_search
     monkeypatch.setattr(S, "read_span", lambda *a: reads.append(a[1:3]) or read(*a))
     monkeypatch.setattr(S, "nr_pss_search", lambda *a, **k: spectra.append(k.get("spectrum")) or search(*a, **k))
-    boxes = [box(-22e6, -12e6), box(8e6, 18e6)]
+    boxes = [band_box(plan, -22e6, -12e6, sums=(90.0, 10.0)), band_box(plan, 8e6, 18e6, sums=(90.0, 10.0))]
     decisions = [Decision("NR", {"NR": 0.9, "LTE": 0.1}, "spectrogram", 0.9) for _ in boxes]
     cells, searches = S._scan_ssbs(boxes, decisions, rec, plan, 40.0, "error")
     assert searches == 2 and cells == [] and len(reads) == 1

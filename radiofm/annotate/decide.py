@@ -244,6 +244,32 @@ def read_span(rec: Recording, start: int, count: int, nonfinite: str) -> np.ndar
     return rec.read(start, count)
 
 
+class LastSpan:
+    """Spans of ``rec`` for a stage's searches, each with its spectrum (:func:`~radiofm.dsp.ofdm_rx.span_spectrum`)
+    and, when asked, its noise floor. The last span is kept, so searches over the same samples (every carrier of a
+    40 ms capture) share one read and one FFT."""
+
+    def __init__(self, rec: Recording, nonfinite: str):
+        self._rec, self._nonfinite = rec, nonfinite
+        self._at: tuple[int, int] | None = None
+        self._span: tuple[np.ndarray, np.ndarray] | None = None
+        self._floor: float | None = None
+
+    def __call__(self, start: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """(samples [start, start + count), their spectrum)."""
+        if self._at != (start, count):
+            x = read_span(self._rec, start, count, self._nonfinite)
+            self._at, self._span, self._floor = (start, count), (x, ofdm_rx.span_spectrum(x)), None
+        return self._span
+
+    def floor(self) -> float:
+        """:func:`~radiofm.dsp.ofdm_rx.noise_floor` of the last span's spectrum (once per span: it costs more than
+        the FFT)."""
+        if self._floor is None:
+            self._floor = ofdm_rx.noise_floor(self._span[1], self._rec.sample_rate_hz)
+        return self._floor
+
+
 def phy_evidence(
     rec: Recording,
     *,

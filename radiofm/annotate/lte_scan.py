@@ -24,16 +24,15 @@ from collections.abc import Sequence
 from radiofm.annotate.boxes import Box
 from radiofm.annotate.decide import (
     Decision,
+    LastSpan,
     in_time_order,
     is_cell,
     overlap_hz,
     phy_decision,
-    read_span,
     sync_evidence,
 )
 from radiofm.annotate.plan import Plan
 from radiofm.data.recording import Recording
-from radiofm.dsp import ofdm_rx
 from radiofm.dsp.lte_cells import PSS_HALF_BAND_HZ, scan_lte_cells
 
 SCAN_REACH_HZ = 9.0e6  # a piece of a 20 MHz cell lies within 9 MHz of the cell's DC
@@ -132,7 +131,7 @@ def find_lte_cells(
     cells: list[dict] = []
     scans = 0
     scanned: list[tuple] = []  # (reach, span) of every scan run
-    read_at, x, kw = None, None, {}  # the last span read: (start, count), its samples, spectrum and noise floor
+    span = LastSpan(rec, nonfinite)
     carriers: dict[int, list[int]] = {}
     for i, d in enumerate(decisions):
         carriers.setdefault(id(d), []).append(i)
@@ -163,12 +162,10 @@ def find_lte_cells(
         scanned.append((reach, (t0, t1)))
         if not parts:
             continue
-        if read_at != (start, count):
-            read_at, x = (start, count), read_span(rec, start, count, nonfinite)
-            spectrum = ofdm_rx.span_spectrum(x)
-            kw = {"spectrum": spectrum, "floor": ofdm_rx.noise_floor(spectrum, fs)}
+        x, spectrum = span(start, count)
         scans += 1
         for part in parts:
+            kw = {"spectrum": spectrum, "floor": span.floor()}
             for cell in scan_lte_cells(x, fs, lower_hz=part[0], upper_hz=part[1], **kw):
                 cell |= {"t0": t0, "t1": t1, "reach": reach, "span_ms": count / fs * 1e3}
                 if not any(c["pci"] == cell["pci"] and abs(c["dc_hz"] - cell["dc_hz"]) < 30e3 for c in cells):

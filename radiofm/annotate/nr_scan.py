@@ -39,6 +39,7 @@ import numpy as np
 from radiofm.annotate.boxes import Box
 from radiofm.annotate.decide import (
     Decision,
+    LastSpan,
     box_span,
     in_time_order,
     is_cell,
@@ -282,8 +283,8 @@ def _scan_ssbs(boxes: list[Box], decisions: list[Decision], rec: Recording, plan
         if not is_cell(d):
             groups.setdefault(id(d), []).append(i)
     searches, cells = 0, []
-    last: tuple = (None, None, None)  # the last span searched, its samples and spectrum: carriers over the same
-    for members in groups.values():  # span share one read and one FFT of it (a 40 ms capture: all of them)
+    span = LastSpan(rec, nonfinite)
+    for members in groups.values():
         bands = [plan.band_hz(boxes[i].row_lo, boxes[i].row_hi) for i in members]
         lo = max(min(b[0] for b in bands) - SSB_REACH_HZ, -edge)
         hi = min(max(b[1] for b in bands) + SSB_REACH_HZ, edge)
@@ -293,10 +294,8 @@ def _scan_ssbs(boxes: list[Box], decisions: list[Decision], rec: Recording, plan
         if any(lo <= f <= hi for f in found_at):  # a cell already found: the band stage takes its pieces
             continue
         searches += 1
-        if last[0] != (start, count):
-            x = read_span(rec, start, count, nonfinite)
-            last = ((start, count), x, ofdm_rx.span_spectrum(x))
-        found = nr_pss_search(last[1], fs, lower_hz=lo, upper_hz=hi, spectrum=last[2])
+        x, spectrum = span(start, count)
+        found = nr_pss_search(x, fs, lower_hz=lo, upper_hz=hi, spectrum=spectrum)
         if not found["detected"] or found.get("pci") is None:
             continue
         ssb = ssb_band(found["scs_hz"], found["ssb_center_hz"])

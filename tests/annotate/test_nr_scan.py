@@ -85,6 +85,7 @@ def test_carriers_over_one_span_share_its_read_and_its_spectrum(tmp_path, monkey
     """Two unidentified carriers over the same 40 ms are searched for SSBs on one read and one FFT of the span, and
     a search given the span's spectrum returns exactly what it computes without it."""
     import radiofm.annotate.nr_scan as S
+    from radiofm.annotate import decide
     from radiofm.annotate.decide import Decision
     from radiofm.annotate.plan import plan_analysis
     from radiofm.dsp import ofdm_rx
@@ -95,8 +96,8 @@ def test_carriers_over_one_span_share_its_read_and_its_spectrum(tmp_path, monkey
     plan = plan_analysis(FS, rec.n_samples)
 
     reads, spectra = [], []
-    read, search = S.read_span, S.nr_pss_search
-    monkeypatch.setattr(S, "read_span", lambda *a: reads.append(a[1:3]) or read(*a))
+    read, search = decide.read_span, S.nr_pss_search
+    monkeypatch.setattr(decide, "read_span", lambda *a: reads.append(a[1:3]) or read(*a))  # LastSpan's reads
     monkeypatch.setattr(S, "nr_pss_search", lambda *a, **k: spectra.append(k.get("spectrum")) or search(*a, **k))
     boxes = [band_box(plan, -22e6, -12e6, sums=(90.0, 10.0)), band_box(plan, 8e6, 18e6, sums=(90.0, 10.0))]
     decisions = [Decision("NR", {"NR": 0.9, "LTE": 0.1}, "spectrogram", 0.9) for _ in boxes]

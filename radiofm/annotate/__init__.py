@@ -99,14 +99,16 @@ Carrier-level decision (:mod:`~radiofm.annotate.decide`): the boxes of one band 
 carrier; its label comes from the class probabilities pooled over all its pixels and frames and, unless
 ``phy=False`` (``--no-phy``), from physical-layer evidence on up to 20 ms of its samples at native resolution
 (PSS/SSS of both standards, LTE's DC null, occupied-bandwidth tables): decisive PHY evidence decides, else a
-pooled score >= ``min_score`` (0.75), else ``unknown``. Then (:mod:`~radiofm.annotate.lte_scan`) the carriers
-no sync signal identified are searched again for LTE cells within 9 MHz of them (PSS + SSS at every DC
-position, the band from the cell's reference signals): the boxes of each cell found become one carrier with
-its PCI and measured band — an idle cell the model saw in pieces, two adjacent cells it saw as one block.
-Then (:mod:`~radiofm.annotate.nr_scan`) the carriers still unidentified are searched for an NR SSB within 4 MHz,
-and every NR cell's carrier is measured from its PDSCH DMRS (numbered from point A: the lower edge to the
-subcarrier, every RB it used): the pieces inside become one carrier with its PCI and band (the narrowest
-38.101-1 bandwidth holding what was seen). By default (``scan_nr``, ``scan_lte``; :mod:`~radiofm.annotate.blind_scan`)
+pooled score >= ``min_score`` (0.75), else ``unknown``. Then (:mod:`~radiofm.annotate.nr_scan`) the carriers no
+sync signal identified are searched for an NR SSB within 4 MHz, and every NR cell's carrier is measured from its
+PDSCH DMRS (numbered from point A: the lower edge to the subcarrier, every RB it used): the pieces inside become
+one carrier with its PCI and band (the narrowest 38.101-1 bandwidth holding what was seen). Then
+(:mod:`~radiofm.annotate.lte_scan`) the carriers still unidentified are searched again for LTE cells within 9 MHz
+of them (PSS + SSS at every DC position, the band from the cell's reference signals): the boxes of each cell
+found become one carrier with its PCI and measured band — an idle cell the model saw in pieces, two adjacent
+cells it saw as one block. (In this order, an NR carrier is not searched for LTE PSS at every DC position of its
+band: on a 48 MHz NR carrier that search cost more than all the rest of the physical layer.) By default
+(``scan_nr``, ``scan_lte``; :mod:`~radiofm.annotate.blind_scan`)
 the band no identified cell occupies is also searched for NR and LTE cells the model did not see at all (first
 40 ms; ``--no-scan-nr`` / ``--no-scan-lte`` skip them). A cell whose PCI was read is one annotation across
 silences of up to a radio frame, 10 ms (a TDD cell's uplink slots, an idle cell's empty slots;

@@ -2,8 +2,9 @@
 
 The spectrogram model sees an idle or lightly loaded LTE cell in pieces (its central six RBs, scheduled RBs)
 and two adjacent cells as one block; a piece whose centre is not the cell's DC gives the per-carrier PSS search
-of :mod:`radiofm.annotate.decide` nothing. So, after the per-carrier decisions, every carrier not already
-identified (an NR cell found by its SSB, an LTE cell with a measured band) is searched again for LTE cells:
+of :mod:`radiofm.annotate.decide` nothing. So, after the per-carrier decisions and the NR cells'
+(:mod:`radiofm.annotate.nr_scan`), every carrier not already identified (an NR cell found by its SSB, an LTE
+cell with a measured band) is searched again for LTE cells:
 :func:`radiofm.dsp.lte_cells.scan_lte_cells` looks for an LTE PSS + SSS at every DC position within
 :data:`SCAN_REACH_HZ` of the piece (half the widest LTE channel: a piece of a 20 MHz cell may lie that far
 from its DC), over :data:`SCAN_MS` of samples around the piece (a weak cell may show only in a few milliseconds

@@ -89,10 +89,12 @@ def _phy_stages(an, rec: Recording, boxes: list[Box], nonfin: str) -> tuple[list
         boxes, rec, an.plan, phy=an.phy, phy_max_ms=an.phy_max_ms, min_score=an.min_score, nonfinite=nonfin
     )
     scans = nr_searches = beside = blind = clocks = 0
-    if an.phy:  # LTE cells around the pieces no sync signal identified (annotate.lte_scan), NR cells' pieces
+    if an.phy:  # NR cells' pieces (annotate.nr_scan), then LTE cells around the pieces still unidentified
+        # (annotate.lte_scan): the LTE scan searches every DC position within 9 MHz of a piece, so an NR carrier
+        # its SSB identified first is not searched for LTE at all (a 48 MHz NR carrier: 35 of 50 sub-bands)
+        boxes, decisions, nr_searches = find_nr_cells(boxes, decisions, rec, an.plan, nonfinite=nonfin)
         boxes, decisions, scans = find_lte_cells(boxes, decisions, rec, an.plan, max_ms=an.phy_max_ms,
                                                  nonfinite=nonfin)  # fmt: skip
-        boxes, decisions, nr_searches = find_nr_cells(boxes, decisions, rec, an.plan, nonfinite=nonfin)
         boxes, decisions, beside = find_cells_beside(boxes, decisions, rec, an.plan, nonfinite=nonfin)
         if an.scan_lte or an.scan_nr:  # cells the model did not see (annotate.blind_scan)
             boxes, decisions, blind = find_missed_cells(boxes, decisions, rec, an.plan, nonfinite=nonfin,

@@ -51,6 +51,17 @@ def test_a_piece_cutting_the_ssb_is_scanned_for_it(tmp_path):
     assert "scan of" in a.extra["radiofm:evidence"]["items"][0]
 
 
+def test_a_carrier_its_ssb_identified_is_not_searched_again_for_lte_cells(tmp_path):
+    """The NR stage runs before the LTE cell scan: the carrier its SSB scan identified is no longer "unidentified",
+    so no LTE PSS is searched at every DC position over its band (on a 40 ms capture of a 48 MHz NR carrier that
+    search was most of the physical layer's time)."""
+    rec, m, ssb = _carrier(tmp_path)
+    piece = (ssb + 1.0e6, min(ssb + 5.0e6, m["upper_edge_hz"] - 0.3e6))  # the per-carrier search cannot see the SSB
+    result = A.annotate_recording(rec, band_predictor([piece], NR))
+    _whole_carrier(result.annotations[0], m)
+    assert result.phy["nr_searches"] >= 1 and result.phy["lte_scans"] == 0
+
+
 def test_an_idle_cell_spans_at_least_its_ssb():
     """A cell whose DMRS were not found (idle: SSB and CORESET only): its band is its SSB's (7.2 MHz at 30 kHz)
     widened over the boxes it took, edges "estimated"; without boxes, the SSB's band."""

@@ -66,6 +66,20 @@ def _unscanned(reach: tuple[float, float], span: tuple[int, int], done: Sequence
     return [q for q in parts if q[1] - q[0] >= MIN_PART_HZ]
 
 
+def _measured_cells(boxes: Sequence[Box], decisions: Sequence[Decision], carriers: dict, spc: float) -> list[tuple]:
+    """(band, (first sample, last sample)) of every NR cell whose band was measured (its DMRS, numbered from point
+    A), from its first box to its last: no LTE cell's DC lies inside it. An NR band without DMRS (``band_source``
+    "estimated": grown from its SSB over the power beside it) is left out, and so is an LTE cell's band: the scan
+    around an unidentified piece of a measured LTE cell must find that cell's DC again for the piece to join it."""
+    out = []
+    for members in carriers.values():
+        d = decisions[members[0]]
+        if _identified(d) and d.label == "NR" and d.band_hz is not None and d.band_source == "measured":
+            t0 = int(min(boxes[i].col_lo for i in members) * spc)
+            out.append((d.band_hz, (t0, int(max(boxes[i].col_hi for i in members) * spc))))
+    return out
+
+
 def _identified(d: Decision) -> bool:
     """A carrier the per-carrier stage already pinned down: an NR cell by its sync signals, an LTE cell with a
     measured band."""
@@ -136,6 +150,7 @@ def find_lte_cells(
     carriers: dict[int, list[int]] = {}
     for i, d in enumerate(decisions):
         carriers.setdefault(id(d), []).append(i)
+    cell_bands = _measured_cells(boxes, decisions, carriers, spc)
     for members in carriers.values():
         if _identified(decisions[members[0]]):
             continue
@@ -166,7 +181,9 @@ def find_lte_cells(
         x, spectrum = span(start, count)
         scans += 1
         for part in parts:
-            kw = {"spectrum": spectrum, "floor": span.floor()}
+            # no LTE DC lies inside an NR cell measured on (any of) the same samples: an NR carrier beside the piece
+            occupied = [band for band, (c0, c1) in cell_bands if c0 < t1 and c1 > t0]
+            kw = {"spectrum": spectrum, "floor": span.floor(), "occupied": occupied}
             for cell in scan_lte_cells(x, fs, lower_hz=part[0], upper_hz=part[1], **kw):
                 cell |= {"t0": t0, "t1": t1, "reach": reach, "span_ms": count / fs * 1e3}
                 if not any(c["pci"] == cell["pci"] and abs(c["dc_hz"] - cell["dc_hz"]) < 30e3 for c in cells):

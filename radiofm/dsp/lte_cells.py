@@ -32,6 +32,7 @@ empty (§6.10.1.2). TDD uplink subframes carry no CRS: they only add noise to th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -297,6 +298,7 @@ def scan_lte_cells(
     spectrum: np.ndarray | None = None,
     floor: float | None = None,
     workers: int | None = None,
+    occupied: Sequence[tuple[float, float]] = (),
 ) -> list[dict]:
     """LTE cells whose DC lies in [lower_hz, upper_hz] (Hz from the centre of the span ``x`` at ``fs``).
 
@@ -308,7 +310,10 @@ def scan_lte_cells(
     z), ``sss_z``, ``duplex``, ``frame_start_sample`` and the band (``n_rb``, ``lower_hz``, ``upper_hz``,
     ``z_inside``, ``z2_inside``, ``unseen``: the side whose edge was not tested, ``cut``: the side where the band
     runs past the span's, which ends it there).
-    Sub-bands holding only noise (:data:`QUIET_DB`) are skipped. ``spectrum`` / ``floor``: the span's
+    Sub-bands holding only noise (:data:`QUIET_DB`) are skipped, and so is every sub-band lying wholly inside one of
+    the ``occupied`` bands (Hz, the measured bands of cells already identified over these samples: no other cell's
+    DC lies inside a cell's band); the others are the same sub-bands, searched the same way, as without them.
+    ``spectrum`` / ``floor``: the span's
     :func:`ofdm_rx.span_spectrum` / :func:`ofdm_rx.noise_floor` when already computed.
     ``workers``: threads the sub-bands are searched on (None: the usable cores, at most :data:`MAX_WORKERS`; the
     result does not depend on it). Cost: ~50 ms per sub-band searched on one core for 20 ms of samples."""
@@ -318,6 +323,8 @@ def scan_lte_cells(
     bands = []
     for lo in np.arange(lower_hz, upper_hz, SCAN_STEP_HZ):
         hi = min(lo + SCAN_STEP_HZ, upper_hz)
+        if any(a <= lo and hi <= b for a, b in occupied):
+            continue  # inside a cell already identified
         if ofdm_rx.block_powers(spectrum, fs, lo, hi, 200e3).max() < quiet:
             continue  # noise only where the DC would be: no cell (its central 6 RB are always sent)
         bands.append((lo, hi))

@@ -198,3 +198,25 @@ def test_the_pieces_of_a_wide_carrier_scan_each_dc_position_once(tmp_path, monke
     assert cell and cell[0].pci == meta["n_id_cell"]
     lo, hi = cell[0].band_hz
     assert abs(lo - meta["lower_edge_hz"]) < 2e3 and abs(hi - meta["upper_edge_hz"]) < 2e3
+
+
+def test_the_band_of_a_measured_nr_cell_beside_a_piece_is_not_scanned(tmp_path, monkeypatch):
+    """An NR cell measured from its DMRS lies within the scan reach of an unidentified LTE piece: its band goes to
+    the scan as occupied (no LTE DC inside it), a measured LTE cell's band does not (the scan must find that cell
+    again for a piece of it to join it), and the LTE cell beside is still found."""
+    import radiofm.annotate.lte_scan as L
+
+    iq, meta = single_carrier("LTE", np.random.default_rng(11), bandwidth_mhz=10, snr_db=10.0, centre_hz=12e6,
+                              load=0.05)  # fmt: skip
+    rec = _record(tmp_path, (iq, meta))
+    plan = plan_analysis(FS, rec.n_samples)
+    seen, scan = [], L.scan_lte_cells
+    monkeypatch.setattr(L, "scan_lte_cells", lambda x, fs, **kw: seen.append(kw["occupied"]) or scan(x, fs, **kw))
+    nr_band, lte_band = (-18e6, 6e6), (-28e6, -20e6)
+    nr = Decision("NR", {"NR": 0.9, "LTE": 0.1}, "phy", 0.9, {"label": "NR", "pci": 1}, 1, nr_band)
+    lte = Decision("LTE", {"NR": 0.1, "LTE": 0.9}, "phy", 0.9, {"label": "LTE", "pci": 2}, 2, lte_band)
+    piece = Decision("unknown", {"NR": 0.5, "LTE": 0.5}, "undecided", 0.5, None, None, None)
+    boxes = [band_box(plan, *nr_band), band_box(plan, *lte_band), band_box(plan, 14e6, 16e6)]
+    _, out, scans = find_lte_cells(boxes, [nr, lte, piece], rec, plan, max_ms=20.0)
+    assert scans == 1 and seen == [[nr_band]]
+    assert any(d.label == "LTE" and d.pci == meta["n_id_cell"] for d in out)

@@ -179,3 +179,24 @@ def test_sub_bands_searched_on_several_threads_give_the_serial_result(monkeypatc
     assert sorted(searched[n:]) == searched[:n] and len(set(searched[:n])) == n
     assert [c["pci"] for c in parallel] == [ma["n_id_cell"], mb["n_id_cell"]]
     assert parallel == serial
+
+
+def test_sub_bands_inside_an_occupied_band_are_not_searched(monkeypatch):
+    """Two adjacent cells, the upper one already identified (its band ``occupied``): only the sub-bands lying wholly
+    inside that band are left out, the rest are the same sub-bands as without it, and the lower cell comes out
+    bit for bit as before."""
+    a, ma = _lte(3, 10, -4.8e6, 12.0, 0.3)
+    b, mb = _lte(4, 10, 4.8e6, 12.0, 0.3)
+    searched = []
+    search = lte_cells._search
+    monkeypatch.setattr(lte_cells, "_search", lambda x, fs, lo, hi, s: searched.append(lo) or search(x, fs, lo, hi, s))
+    scan = {"lower_hz": -9.6e6, "upper_hz": 9.6e6, "workers": 1}
+    both = lte_cells.scan_lte_cells(a + b, FS, **scan)
+    everywhere = list(searched)
+    band = (mb["lower_edge_hz"], mb["upper_edge_hz"])
+    (lower,) = lte_cells.scan_lte_cells(a + b, FS, occupied=[band], **scan)
+    left = searched[len(everywhere) :]
+    step = lte_cells.SCAN_STEP_HZ
+    assert left == [lo for lo in everywhere if not (band[0] <= lo and lo + step <= band[1])]
+    assert 0 < len(left) < len(everywhere) - 3
+    assert lower == both[0] and lower["pci"] == ma["n_id_cell"]

@@ -30,13 +30,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from radiofm.annotate.boxes import Box
-from radiofm.annotate.decide import Decision, in_time_order, is_cell, overlap_hz, read_span
+from radiofm.annotate.decide import Decision, LastSpan, in_time_order, is_cell, overlap_hz
 from radiofm.annotate.lte_scan import cell_decision as lte_cell_decision
 from radiofm.annotate.nr_scan import EDGE_GUARD_HZ, energy_limits, idle_decision, measure_band, ssb_decision
 from radiofm.annotate.nr_scan import cell_decision as nr_cell_decision
 from radiofm.annotate.plan import Plan
 from radiofm.data.recording import Recording
-from radiofm.dsp import ofdm_rx
 from radiofm.dsp.lte_cells import scan_lte_cells
 from radiofm.dsp.nr_cellsearch import nr_pss_search
 
@@ -76,7 +75,9 @@ def _nr_windows(free: Sequence[tuple[float, float]]) -> list[tuple[float, float]
 
 
 def search_cells(
-    x: np.ndarray,
+    span: LastSpan,
+    start: int,
+    count: int,
     fs: float,
     free: Sequence[tuple[float, float]],
     known: set,
@@ -84,15 +85,16 @@ def search_cells(
     nr: bool = True,
     lte: bool = True,
 ) -> tuple[list[tuple[Decision, tuple[float, float], int]], int]:
-    """LTE (unless ``lte`` is False) and NR (unless ``nr`` is False) cells in the ``free`` bands of the span ``x``
-    whose (label, PCI) is not in ``known`` (updated): ([(decision, band of its box, class 1 NR / 2 LTE)],
-    searches run)."""
+    """LTE (unless ``lte`` is False) and NR (unless ``nr`` is False) cells in the ``free`` bands of the samples
+    [start, start + count) (read by ``span``, :class:`~radiofm.annotate.decide.LastSpan`: one read, one FFT and one
+    noise floor for every band searched, shared with the stages before when they read the same samples) whose
+    (label, PCI) is not in ``known`` (updated): ([(decision, band of its box, class 1 NR / 2 LTE)], searches run)."""
     found: list[tuple[Decision, tuple[float, float], int]] = []
     searches = 0
-    spectrum = ofdm_rx.span_spectrum(x)  # one FFT and one noise floor of the span for every band searched
-    kw = {"max_cells": 8, "spectrum": spectrum, "floor": ofdm_rx.noise_floor(spectrum, fs) if lte else None}
+    x, spectrum = span(start, count)
     for lo, hi in free if lte else ():
         searches += 1
+        kw = {"max_cells": 8, "spectrum": spectrum, "floor": span.floor()}
         for cell in scan_lte_cells(x, fs, lower_hz=lo, upper_hz=hi, **kw):
             if ("LTE", cell["pci"]) not in known:
                 known.add(("LTE", cell["pci"]))
@@ -150,16 +152,18 @@ def find_missed_cells(
     nonfinite: str = "error",
     nr: bool = True,
     lte: bool = True,
+    span: LastSpan | None = None,
 ) -> tuple[list[Box], list[Decision], int]:
     """(boxes, decisions, searches run) with every LTE (unless ``lte`` is False) or NR (unless ``nr`` is False)
-    cell found outside the identified cells added as a carrier (module docstring)."""
+    cell found outside the identified cells added as a carrier (module docstring). ``span``: the reader of the
+    recording's spans (one the other stages share; default: a new one)."""
     fs = plan.sample_rate_hz
     count = min(int(round(ms * 1e-3 * fs)), plan.n_samples)
     n_cols = min(int(np.ceil(count / plan.samples_per_column)), plan.n_columns)
     edge = 0.5 * fs - EDGE_GUARD_HZ
     known, taken = _known(decisions)
-    x = read_span(rec, 0, count, nonfinite)
-    found, searches = search_cells(x, fs, free_bands(-edge, edge, taken), known, nr=nr, lte=lte)
+    span = LastSpan(rec, nonfinite) if span is None else span
+    found, searches = search_cells(span, 0, count, fs, free_bands(-edge, edge, taken), known, nr=nr, lte=lte)
     out_b, out_d = list(boxes), list(decisions)
     _add(out_b, out_d, plan, found, (0, n_cols))
     return *in_time_order(out_b, out_d), searches
@@ -173,11 +177,14 @@ def find_cells_beside(
     *,
     ms: float = SCAN_MS,
     nonfinite: str = "error",
+    span: LastSpan | None = None,
 ) -> tuple[list[Box], list[Decision], int]:
     """(boxes, decisions, searches run) after the part of each box sticking out of its measured cell's band by at
     least :data:`MIN_FREE_HZ` was searched for other cells (:func:`search_cells`, over ``ms`` from the box's
     start): the model drew one box over two carriers, the per-carrier stage identified one. Each cell found
-    there takes a copy of the box (its band from the cell) and any unidentified box lying half inside it."""
+    there takes a copy of the box (its band from the cell) and any unidentified box lying half inside it.
+    ``span``: the reader of the recording's spans (one the other stages share; default: a new one)."""
+    span = LastSpan(rec, nonfinite) if span is None else span
     fs = plan.sample_rate_hz
     edge = 0.5 * fs - EDGE_GUARD_HZ
     known, taken = _known(decisions)
@@ -196,7 +203,7 @@ def find_cells_beside(
         count = min(int(round(ms * 1e-3 * fs)), plan.n_samples - start)
         if count < MIN_SPAN_MS * 1e-3 * fs:
             continue
-        found, n = search_cells(read_span(rec, start, count, nonfinite), fs, free, known)
+        found, n = search_cells(span, start, count, fs, free, known)
         searches += n
         _add(out_b, out_d, plan, found, (b.col_lo, b.col_hi))
         taken += [band for _, band, _ in found]

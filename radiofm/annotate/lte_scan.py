@@ -138,15 +138,17 @@ def find_lte_cells(
     *,
     max_ms: float,
     nonfinite: str = "error",
+    span: LastSpan | None = None,
 ) -> tuple[list[Box], list[Decision], int]:
     """(boxes, decisions, scans run) with every LTE cell found around an unidentified carrier made one carrier
-    (module docstring). Boxes of identified carriers are never changed."""
+    (module docstring). Boxes of identified carriers are never changed. ``span``: the reader of the recording's
+    spans (one the other stages share; default: a new one)."""
     fs, spc = plan.sample_rate_hz, plan.samples_per_column
     edge = 0.5 * fs - PSS_HALF_BAND_HZ
     cells: list[dict] = []
     scans = 0
     scanned: list[tuple] = []  # (reach, span) of every scan run
-    span = LastSpan(rec, nonfinite)
+    span = LastSpan(rec, nonfinite) if span is None else span
     carriers: dict[int, list[int]] = {}
     for i, d in enumerate(decisions):
         carriers.setdefault(id(d), []).append(i)

@@ -270,8 +270,8 @@ def _span(boxes: Sequence[Box], plan: Plan, ms: float) -> tuple[int, int]:
     return _window(int(round(main.col_lo * plan.samples_per_column)), plan, ms)
 
 
-def _scan_ssbs(boxes: list[Box], decisions: list[Decision], rec: Recording, plan: Plan, max_ms: float,
-               nonfinite: str) -> tuple[list[tuple[Decision, int]], int]:  # fmt: skip
+def _scan_ssbs(boxes: list[Box], decisions: list[Decision], plan: Plan, max_ms: float,
+               span: LastSpan) -> tuple[list[tuple[Decision, int]], int]:  # fmt: skip
     """Search an NR SSB around every carrier not yet identified. The boxes of that carrier overlapping a found SSB
     take an NR decision with its PCI (in place). Returns ([(decision, start sample of the search)] of every cell
     found, even one no box overlaps, and the searches run)."""
@@ -283,7 +283,6 @@ def _scan_ssbs(boxes: list[Box], decisions: list[Decision], rec: Recording, plan
         if not is_cell(d):
             groups.setdefault(id(d), []).append(i)
     searches, cells = 0, []
-    span = LastSpan(rec, nonfinite)
     for members in groups.values():
         bands = [plan.band_hz(boxes[i].row_lo, boxes[i].row_hi) for i in members]
         lo = max(min(b[0] for b in bands) - SSB_REACH_HZ, -edge)
@@ -317,12 +316,14 @@ def find_nr_cells(
     max_ms: float = MAX_SCAN_MS,
     ssb_max_ms: float = SSB_SCAN_MS,
     nonfinite: str = "error",
+    span: LastSpan | None = None,
 ) -> tuple[list[Box], list[Decision], int]:
     """(boxes, decisions, searches run) with NR SSBs searched around the carriers not yet identified and every
     NR cell whose DMRS were found made one carrier (module docstring). Boxes of other identified cells are never
-    changed."""
+    changed. ``span``: the reader of the recording's spans (one the other stages share; default: a new one)."""
+    span = LastSpan(rec, nonfinite) if span is None else span
     out_b, out_d = list(boxes), list(decisions)
-    scanned, searches = _scan_ssbs(out_b, out_d, rec, plan, ssb_max_ms, nonfinite)
+    scanned, searches = _scan_ssbs(out_b, out_d, plan, ssb_max_ms, span)
     cells: list[tuple[Decision, int]] = []
     for d in out_d:  # the cells identified per carrier, then those the scan found
         if _nr_cell(d) and all(d is not c for c, _ in cells):
@@ -338,9 +339,8 @@ def find_nr_cells(
         ssb = base.evidence["ssb"]
         scs, centre = float(ssb["scs_hz"]), float(ssb["center_hz"])
         x_start, count = _window(start, plan, max_ms)
-        x = read_span(rec, x_start, count, nonfinite)
+        x, spectrum = span(x_start, count)
         searches += 1
-        spectrum = ofdm_rx.span_spectrum(x)
         band = measure_band(x, plan.sample_rate_hz, pci=base.pci, scs_hz=scs, ssb_center_hz=centre, spectrum=spectrum)
         measured.append((base, (x, spectrum, x_start) if band is None else None, band))
         cell_bands[base.pci] = (band["lower_hz"], band["upper_hz"]) if band is not None else ssb_band(scs, centre)

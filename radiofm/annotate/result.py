@@ -16,7 +16,7 @@ import numpy as np
 from radiofm.annotate.blind_scan import find_cells_beside, find_missed_cells
 from radiofm.annotate.boxes import Box
 from radiofm.annotate.clock_pieces import join_pieces
-from radiofm.annotate.decide import Decision, decide_carriers
+from radiofm.annotate.decide import Decision, LastSpan, decide_carriers
 from radiofm.annotate.lte_scan import find_lte_cells
 from radiofm.annotate.merge import absorb_fragments, annotation_extra, merge_by_decision
 from radiofm.annotate.nr_scan import find_nr_cells
@@ -92,13 +92,15 @@ def _phy_stages(an, rec: Recording, boxes: list[Box], nonfin: str) -> tuple[list
     if an.phy:  # NR cells' pieces (annotate.nr_scan), then LTE cells around the pieces still unidentified
         # (annotate.lte_scan): the LTE scan searches every DC position within 9 MHz of a piece, so an NR carrier
         # its SSB identified first is not searched for LTE at all (a 48 MHz NR carrier: 35 of 50 sub-bands)
-        boxes, decisions, nr_searches = find_nr_cells(boxes, decisions, rec, an.plan, nonfinite=nonfin)
-        boxes, decisions, scans = find_lte_cells(boxes, decisions, rec, an.plan, max_ms=an.phy_max_ms,
-                                                 nonfinite=nonfin)  # fmt: skip
-        boxes, decisions, beside = find_cells_beside(boxes, decisions, rec, an.plan, nonfinite=nonfin)
+        # one reader for the cell stages: each reads 40 ms spans, in a short capture the same one (its read, FFT and
+        # noise floor are shared)
+        kw = {"nonfinite": nonfin, "span": LastSpan(rec, nonfin)}
+        boxes, decisions, nr_searches = find_nr_cells(boxes, decisions, rec, an.plan, **kw)
+        boxes, decisions, scans = find_lte_cells(boxes, decisions, rec, an.plan, max_ms=an.phy_max_ms, **kw)
+        boxes, decisions, beside = find_cells_beside(boxes, decisions, rec, an.plan, **kw)
         if an.scan_lte or an.scan_nr:  # cells the model did not see (annotate.blind_scan)
-            boxes, decisions, blind = find_missed_cells(boxes, decisions, rec, an.plan, nonfinite=nonfin,
-                                                        nr=an.scan_nr, lte=an.scan_lte)  # fmt: skip
+            boxes, decisions, blind = find_missed_cells(boxes, decisions, rec, an.plan, nr=an.scan_nr,
+                                                        lte=an.scan_lte, **kw)  # fmt: skip
         boxes, decisions, clocks = join_pieces(boxes, decisions, rec, an.plan, min_score=an.min_score,
                                                phy_max_ms=an.phy_max_ms, nonfinite=nonfin)  # fmt: skip
     counts = {"lte_scans": scans, "nr_searches": nr_searches, "beside_searches": beside, "blind_searches": blind,

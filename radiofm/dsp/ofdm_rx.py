@@ -117,8 +117,17 @@ def block_powers(spectrum: np.ndarray, fs: float, lower_hz: float, upper_hz: flo
     df = fs / n
     first, per = int(np.ceil(lower_hz / df)), max(int(round(block_hz / df)), 1)
     count = max(int((upper_hz - lower_hz) / df) // per, 1)
-    picked = spectrum[(first + np.arange(count * per)) % n]
-    power = picked.real.astype(np.float64) ** 2 + picked.imag.astype(np.float64) ** 2
+    a, m = first % n, count * per
+    if a + m <= n:  # bins [first, first + m) modulo n: one slice, or two where the range wraps past the top bin
+        picked = spectrum[a : a + m]
+    elif m <= n:
+        picked = np.concatenate([spectrum[a:], spectrum[: m - (n - a)]])
+    else:
+        picked = spectrum[(first + np.arange(m)) % n]
+    picked = np.ascontiguousarray(picked)
+    pairs = picked.view(picked.real.dtype).astype(np.float64)  # re, im interleaved (a copy), squared in place
+    np.square(pairs, out=pairs)
+    power = pairs[0::2] + pairs[1::2]  # the same bits as re**2 + im**2 in float64, without its temporaries
     return power.reshape(count, per).mean(axis=1)
 
 

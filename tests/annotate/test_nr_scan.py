@@ -112,9 +112,27 @@ def test_carriers_over_one_span_share_its_read_and_its_spectrum(tmp_path, monkey
     monkeypatch.setattr(S, "nr_pss_search", lambda *a, **k: spectra.append(k.get("spectrum")) or search(*a, **k))
     boxes = [band_box(plan, -22e6, -12e6, sums=(90.0, 10.0)), band_box(plan, 8e6, 18e6, sums=(90.0, 10.0))]
     decisions = [Decision("NR", {"NR": 0.9, "LTE": 0.1}, "spectrogram", 0.9) for _ in boxes]
-    cells, searches = S._scan_ssbs(boxes, decisions, rec, plan, 40.0, "error")
+    cells, searches = S._scan_ssbs(boxes, decisions, plan, 40.0, decide.LastSpan(rec, "error"))
     assert searches == 2 and cells == [] and len(reads) == 1
     assert spectra[0] is not None and spectra[1] is spectra[0]
     x = rec.read()
     alone = nr_pss_search(x, FS, lower_hz=-25e6, upper_hz=-9e6)
     assert nr_pss_search(x, FS, lower_hz=-25e6, upper_hz=-9e6, spectrum=ofdm_rx.span_spectrum(x)) == alone
+
+
+def test_the_cell_stages_share_one_read_of_a_span(tmp_path, monkeypatch):
+    """A 40 ms capture: the SSB scan, the DMRS search and the blind scan all work on the whole capture, and read it
+    (and take its FFT) once between them."""
+    import radiofm.annotate.nr_scan as S
+    from radiofm.annotate import decide
+
+    rec, m, ssb = _carrier(tmp_path)
+    reads = []
+    read = decide.read_span
+    monkeypatch.setattr(decide, "read_span", lambda *a: reads.append(a[1:3]) or read(*a))  # LastSpan's reads
+    monkeypatch.setattr(S, "read_span", lambda *a: reads.append(a[1:3]) or read(*a))
+    piece = (ssb + 1.0e6, min(ssb + 5.0e6, m["upper_edge_hz"] - 0.3e6))
+    result = A.annotate_recording(rec, band_predictor([piece], NR))
+    _whole_carrier(result.annotations[0], m)
+    assert result.phy["nr_searches"] == 2 and result.phy["blind_searches"] > 0
+    assert reads.count((0, rec.n_samples)) == 1

@@ -284,6 +284,29 @@ def test_noise_floor_and_block_powers_of_the_span_spectrum():
     assert blocks.shape == (5,) and blocks.max() > 100 * floor  # the tone's block
 
 
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_block_powers_are_the_mean_power_of_the_bins_modulo_n(dtype):
+    """Bins [first, first + count x per) taken modulo N (negative frequencies at the top of numpy's order): a band
+    above the centre, one below it, one across it (the range wraps past the top bin) and the whole span; the same
+    bits as the float64 mean of re^2 + im^2 written out, and of a strided (non-contiguous) spectrum."""
+    rng = np.random.default_rng(3)
+    n = 96_000
+    spectrum = (rng.standard_normal(n) + 1j * rng.standard_normal(n)).astype(dtype)
+    df = FS / n
+    bands = [(4.5e6, 5.5e6, 200e3), (-9e6, -2e6, 100e3), (-1.3e6, 2.1e6, 200e3), (-0.45 * FS, 0.45 * FS, 100e3)]
+    for lo, hi, block in bands:
+        first, per = int(np.ceil(lo / df)), int(round(block / df))
+        count = int((hi - lo) / df) // per
+        picked = spectrum[(first + np.arange(count * per)) % n]
+        want = (picked.real.astype(np.float64) ** 2 + picked.imag.astype(np.float64) ** 2).reshape(count, per)
+        got = ofdm_rx.block_powers(spectrum, FS, lo, hi, block)
+        np.testing.assert_array_equal(got, want.mean(axis=1))
+    wide = np.zeros(2 * n, dtype=dtype)
+    wide[::2] = spectrum
+    np.testing.assert_array_equal(ofdm_rx.block_powers(wide[::2], FS, -1.3e6, 2.1e6, 200e3),
+                                  ofdm_rx.block_powers(spectrum, FS, -1.3e6, 2.1e6, 200e3))  # fmt: skip
+
+
 def test_energy_band_extends_over_power_above_the_noise_up_to_the_limits():
     """A synthetic 10 ms spectrum: unit noise, +1 dB (x1.26) over [-4, 6] MHz except a 1 MHz gap at [2.5, 3.5],
     a strong carrier (x100) over [10, 15] MHz. The core [0, 2] MHz (an SSB) extends over the weak band and bridges

@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,6 +73,7 @@ from radiofm.dsp import ofdm_rx
 from radiofm.dsp.bandwidth import lte_band_at_centre
 from radiofm.dsp.cellsearch import CP_RHO_CLEAR, cp_shows
 from radiofm.dsp.evidence import carrier_evidence
+from radiofm.dsp.threads import usable_cores
 from radiofm.errors import RadioFMError
 
 MIN_SCORE = 0.75  # pooled spectrogram score needed to label without decisive physical-layer evidence
@@ -329,11 +331,24 @@ def decide_carriers(
     min_score: float = MIN_SCORE,
     nonfinite: str = "error",
 ) -> list[Decision]:
-    """One :class:`Decision` per box (boxes of one carrier share it); see the module docstring."""
+    """One :class:`Decision` per box (boxes of one carrier share it); see the module docstring. With the physical
+    layer, carriers are decided on the usable cores at once (each on its own span; numpy and the FFTs free the
+    GIL): the same decisions in the same order. Not where non-finite samples are repaired: the warning each repair
+    raises is silenced process-wide, which is not thread-safe."""
     out: list[Decision | None] = [None] * len(boxes)
-    for group in group_carriers(boxes):
-        decision = carrier_decision([boxes[i] for i in group], rec, plan, phy=phy, phy_max_ms=phy_max_ms,
-                                    min_score=min_score, nonfinite=nonfinite)  # fmt: skip
+    groups = group_carriers(boxes)
+
+    def one(group: list[int]) -> Decision:
+        return carrier_decision([boxes[i] for i in group], rec, plan, phy=phy, phy_max_ms=phy_max_ms,
+                                min_score=min_score, nonfinite=nonfinite)  # fmt: skip
+
+    workers = min(usable_cores(), len(groups)) if phy and nonfinite == "error" else 1
+    if workers > 1:
+        with ThreadPoolExecutor(workers, thread_name_prefix="radiofm-decide") as pool:
+            decisions = list(pool.map(one, groups))
+    else:
+        decisions = [one(group) for group in groups]
+    for group, decision in zip(groups, decisions, strict=True):
         for i in group:
             out[i] = decision
     return [d for d in out if d is not None]

@@ -396,3 +396,35 @@ def test_pieces_of_a_measured_lte_cell_join_it(tmp_path):
     (a,) = A.annotate_recording(rec, pred).annotations
     assert a.label == "LTE" and a.extra["radiofm:edges"] == "measured"
     assert abs(a.freq_lower_edge_hz - (FC + lo)) < 20e3 and abs(a.freq_upper_edge_hz - (FC + hi)) < 20e3
+
+
+def test_carriers_decided_on_several_threads_give_the_serial_decisions(tmp_path, monkeypatch):
+    """Three carriers (LTE, NR and one piece of noise) decided on three threads: the very decisions, in the same
+    order, as one after another; a recording read with non-finite samples repaired stays on one thread."""
+    import threading
+
+    from band_predictors import band_box
+
+    from radiofm.annotate.plan import plan_analysis
+
+    lte, ml = single_carrier("LTE", np.random.default_rng(3), bandwidth_mhz=10, snr_db=12.0, centre_hz=-15e6)
+    nr, mn = single_carrier("NR", np.random.default_rng(4), bandwidth_mhz=20, scs_hz=30e3, snr_db=12.0,
+                            centre_hz=10e6)  # fmt: skip
+    rec = open_recording(write_sigmf(tmp_path / "c", lte + nr, sample_rate_hz=FS, center_freq_hz=FC))
+    plan = plan_analysis(FS, rec.n_samples)
+    boxes = [band_box(plan, m["lower_edge_hz"], m["upper_edge_hz"]) for m in (ml, mn)] + [band_box(plan, 24e6, 27e6)]
+    threads, one = [], decide.carrier_decision
+    monkeypatch.setattr(decide, "carrier_decision", lambda *a, **k: threads.append(threading.current_thread().name)
+                        or one(*a, **k))  # fmt: skip
+    monkeypatch.setattr(decide, "usable_cores", lambda: 1)
+    serial = decide.decide_carriers(boxes, rec, plan)
+    assert set(threads) == {threading.current_thread().name}
+    monkeypatch.setattr(decide, "usable_cores", lambda: 3)
+    threads.clear()
+    parallel = decide.decide_carriers(boxes, rec, plan)
+    assert len(threads) == 3 and all(t.startswith("radiofm-decide") for t in threads)
+    assert parallel == serial
+    assert [(d.label, d.pci) for d in serial[:2]] == [("LTE", ml["n_id_cell"]), ("NR", mn["n_id_cell"])]
+    threads.clear()
+    assert decide.decide_carriers(boxes, rec, plan, nonfinite="repair") == serial
+    assert set(threads) == {threading.current_thread().name}

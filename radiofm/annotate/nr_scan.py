@@ -32,7 +32,9 @@ search costs what the per-carrier one does on a band 8 MHz wider; each DMRS sear
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -55,6 +57,7 @@ from radiofm.dsp import ofdm_rx
 from radiofm.dsp.lte_cells import scan_lte_cells
 from radiofm.dsp.nr_cells import N_RB_MAX, SSB_SUBCARRIERS, nr_cell_band, pss_timing
 from radiofm.dsp.nr_cellsearch import nr_pss_search
+from radiofm.dsp.threads import usable_cores
 from radiofm.errors import RadioFMError
 
 MAX_SCAN_MS = 40.0  # span searched for DMRS (the MATLAB example's traffic fills the first slots of each 10/20 ms)
@@ -282,19 +285,17 @@ def _scan_ssbs(boxes: list[Box], decisions: list[Decision], plan: Plan, max_ms: 
     for i, d in enumerate(decisions):
         if not is_cell(d):
             groups.setdefault(id(d), []).append(i)
-    searches, cells = 0, []
+    wanted = []  # (members, lo, hi, start, count) of each carrier to search, in order
     for members in groups.values():
         bands = [plan.band_hz(boxes[i].row_lo, boxes[i].row_hi) for i in members]
         lo = max(min(b[0] for b in bands) - SSB_REACH_HZ, -edge)
         hi = min(max(b[1] for b in bands) + SSB_REACH_HZ, edge)
         start, count = _span([boxes[i] for i in members], plan, max_ms)
-        if count < MIN_SSB_SCAN_MS * 1e-3 * fs or hi - lo < 2 * SSB_REACH_HZ:
-            continue
-        if any(lo <= f <= hi for f in found_at):  # a cell already found: the band stage takes its pieces
-            continue
+        if count >= MIN_SSB_SCAN_MS * 1e-3 * fs and hi - lo >= 2 * SSB_REACH_HZ:
+            wanted.append((members, lo, hi, start, count))
+    searches, cells = 0, []
+    for members, lo, hi, start, count, found in _searched(wanted, found_at, span, fs):
         searches += 1
-        x, spectrum = span(start, count)
-        found = nr_pss_search(x, fs, lower_hz=lo, upper_hz=hi, spectrum=spectrum)
         if not found["detected"] or found.get("pci") is None:
             continue
         ssb = ssb_band(found["scs_hz"], found["ssb_center_hz"])
@@ -305,6 +306,38 @@ def _scan_ssbs(boxes: list[Box], decisions: list[Decision], plan: Plan, max_ms: 
         found_at.append(found["ssb_center_hz"])
         cells.append((decision, start))
     return cells, searches
+
+
+def _searched(wanted: list[tuple], found_at: list[float], span: LastSpan, fs: float):
+    """Yield (members, lo, hi, start, count, nr_pss_search's result) for each of ``wanted`` in order, unless a cell
+    already found (an SSB centre in ``found_at``, which the caller extends as it goes) lies in its band: the band
+    stage takes its pieces. Consecutive searches over the same span (every carrier of a 40 ms capture) run on
+    the usable cores at once, on one read of the span; a search a cell found before it makes unnecessary is
+    computed but not used, so the results are exactly the one-by-one ones."""
+
+    def covered(w: tuple) -> bool:
+        return any(w[1] <= f <= w[2] for f in found_at)
+
+    workers = usable_cores()
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="radiofm-ssb") if workers > 1 and len(wanted) > 1 else None
+    try:
+        for (start, count), run in itertools.groupby(wanted, key=lambda w: (w[3], w[4])):
+            run = [w for w in run if not covered(w)]
+            if not run:
+                continue
+            x, spectrum = span(start, count)
+
+            def search(w: tuple, x=x, spectrum=spectrum) -> dict:
+                return nr_pss_search(x, fs, lower_hz=w[1], upper_hz=w[2], spectrum=spectrum)
+
+            ahead = [pool.submit(search, w) for w in run] if pool is not None and len(run) > 1 else None
+            for k, w in enumerate(run):
+                if covered(w):  # a cell the search before it found
+                    continue
+                yield (*w, ahead[k].result() if ahead is not None else search(w))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def find_nr_cells(

@@ -136,3 +136,33 @@ def test_the_cell_stages_share_one_read_of_a_span(tmp_path, monkeypatch):
     _whole_carrier(result.annotations[0], m)
     assert result.phy["nr_searches"] == 2 and result.phy["blind_searches"] > 0
     assert reads.count((0, rec.n_samples)) == 1
+
+
+def test_ssb_searches_over_one_span_run_at_once_with_the_one_by_one_result(tmp_path, monkeypatch):
+    """Two unidentified pieces of one NR carrier, each within reach of its SSB, over the same span: on two cores both
+    searches start at once, but the second piece's band holds the cell the first found, so its result is not used:
+    one search counted and the same cell as one search after the other."""
+    import threading
+
+    import radiofm.annotate.nr_scan as S
+    from radiofm.annotate import decide
+    from radiofm.annotate.decide import Decision
+    from radiofm.annotate.plan import plan_analysis
+
+    rec, m, ssb = _carrier(tmp_path)
+    plan = plan_analysis(FS, rec.n_samples)
+    threads, search = [], S.nr_pss_search
+    monkeypatch.setattr(S, "nr_pss_search", lambda *a, **k: threads.append(threading.current_thread().name)
+                        or search(*a, **k))  # fmt: skip
+    runs = {}
+    for cores in (1, 2):
+        monkeypatch.setattr(S, "usable_cores", lambda cores=cores: cores)
+        threads.clear()
+        boxes = [band_box(plan, ssb + 1.0e6, ssb + 3.0e6), band_box(plan, ssb - 3.0e6, ssb - 1.5e6)]
+        decisions = [Decision("NR", {"NR": 0.9, "LTE": 0.1}, "spectrogram", 0.9) for _ in boxes]
+        runs[cores] = S._scan_ssbs(boxes, decisions, plan, 40.0, decide.LastSpan(rec, "error")), list(threads)
+    (cells, searches), names = runs[2]
+    assert searches == 1 and len(cells) == 1 and cells[0][0].pci == m["n_id_cell"]
+    assert len(names) == 2 and all(n.startswith("radiofm-ssb") for n in names)
+    (cells1, searches1), names1 = runs[1]
+    assert searches1 == 1 and len(names1) == 1 and cells1[0][0].evidence == cells[0][0].evidence

@@ -182,10 +182,10 @@ def find_lte_cells(
             continue
         x, spectrum = span(start, count)
         scans += 1
+        # no LTE DC lies inside an NR cell measured on (any of) the same samples: an NR carrier beside the piece
+        occupied = [band for band, (c0, c1) in cell_bands if c0 < t1 and c1 > t0]
+        kw = {"spectrum": spectrum, "floor": span.floor(), "occupied": occupied}
         for part in parts:
-            # no LTE DC lies inside an NR cell measured on (any of) the same samples: an NR carrier beside the piece
-            occupied = [band for band, (c0, c1) in cell_bands if c0 < t1 and c1 > t0]
-            kw = {"spectrum": spectrum, "floor": span.floor(), "occupied": occupied}
             for cell in scan_lte_cells(x, fs, lower_hz=part[0], upper_hz=part[1], **kw):
                 cell |= {"t0": t0, "t1": t1, "reach": reach, "span_ms": count / fs * 1e3}
                 if not any(c["pci"] == cell["pci"] and abs(c["dc_hz"] - cell["dc_hz"]) < 30e3 for c in cells):

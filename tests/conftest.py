@@ -6,6 +6,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
+from radiofm.heap import retain_freed_memory
+
+# the test process allocates like annotate (arrays of megabytes made and freed in a loop), and the CLI tests run
+# annotate in it: the same allocator thresholds from the start (radiofm.heap; ~12 % off tests/annotate's wall time)
+retain_freed_memory()
+
 # property tests (tests/fuzz_support.py): a few hundred derandomised examples per reader in `make test`
 settings.register_profile(
     "default", max_examples=100, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck)

@@ -186,6 +186,7 @@ def run(args: argparse.Namespace) -> int:
     from radiofm.annotate import AnnotateConfig, annotate_file
     from radiofm.annotate.clean import CLIP_WARN
     from radiofm.annotate.output import output_paths
+    from radiofm.heap import retain_freed_memory
 
     if args.scan_all and (args.follow or args.no_phy or args.no_scan_nr or args.no_scan_lte):
         print(
@@ -220,6 +221,7 @@ def run(args: argparse.Namespace) -> int:
         copy_data=args.copy_data,
         frame_step=args.frame_step,
     )
+    retain_freed_memory()  # the analysis frees and allocates arrays of megabytes hundreds of times a second
     live = None
     if args.follow:
         live_path = output_paths(args.out)["meta"].with_suffix(".live.jsonl")

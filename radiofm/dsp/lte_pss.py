@@ -50,7 +50,11 @@ def coherent_metric(y: np.ndarray, advance: int, dcs: np.ndarray, reach: float) 
     larger than noise when the timing is within the lags searched (a flat channel over the PSS's 0.93 MHz).
     """
     _, steer = lag_steering(y.shape[1], advance, reach)
-    windows = np.lib.stride_tricks.sliding_window_view(y, 63, axis=1)[:, dcs - 31]  # (S, D, 63)
+    view = np.lib.stride_tricks.sliding_window_view(y, 63, axis=1)  # (S, K - 62, 63), no copy
+    if dcs.size > 1 and np.all(np.diff(dcs) == 1):  # consecutive DCs (a search range): one copy of a slice
+        windows = np.ascontiguousarray(view[:, dcs[0] - 31 : dcs[-1] - 30])  # (S, D, 63)
+    else:  # a few chosen DCs: a gather (not C-ordered, so the reshape below copies again: small here)
+        windows = view[:, dcs - 31]
     s, d = windows.shape[:2]
     corr = windows.reshape(s * d, 63) @ steer  # (S D, 3 L)
     pairs = corr.view(np.float32)  # re, im interleaved: squared in place, then each pair summed (the very bits of

@@ -411,3 +411,15 @@ def test_coherent_metric_is_the_normalised_correlation_power():
     assert got.shape == (3, steer.shape[1] // 3, 40, 50)
     assert np.allclose(got, want.reshape(40, 50, 3, -1).transpose(2, 3, 0, 1), rtol=1e-5, atol=0)
     assert got.min() >= 0 and got.max() <= 1 + 1e-6
+
+
+def test_coherent_metric_of_chosen_dcs_is_that_of_the_range_they_come_from():
+    """A range of DCs (its windows copied from one slice) and DCs picked out of it (gathered) give the very bits
+    of the same windows: the two ways only build the product's left matrix."""
+    rng = np.random.default_rng(9)
+    y = (rng.standard_normal((30, 160)) + 1j * rng.standard_normal((30, 160))).astype(np.complex64)
+    dcs = np.arange(35, 120)
+    whole = lte_pss.coherent_metric(y, 4, dcs, 0.125)
+    picked = np.array([40, 41, 77, 119])
+    assert np.array_equal(lte_pss.coherent_metric(y, 4, picked, 0.125), whole[..., picked - 35])
+    assert np.array_equal(lte_pss.coherent_metric(y, 4, dcs[:1], 0.125), whole[..., :1])

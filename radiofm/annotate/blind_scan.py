@@ -117,7 +117,7 @@ def search_cells(
             within = next(((a, b) for a, b in free if a <= centre <= b), (lo, hi))
             taken = [band for _, band, _ in found]
             limits = energy_limits(base.evidence["ssb"], fs, taken, within)
-            idle = idle_decision(base, [], [], x=x, fs=fs, limits=limits, spectrum=spectrum)
+            idle = idle_decision(base, [], [], x=x, fs=fs, limits=limits, spectrum=spectrum, floor=span.floor())
             found.append((idle, idle.band_hz, 1))
     return found, searches
 

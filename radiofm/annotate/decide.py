@@ -95,6 +95,7 @@ class Decision:
     pci: int | None = None
     band_hz: tuple[float, float] | None = None  # measured occupied band (Hz from the recording centre), if any
     band_source: str = "measured"  # how band_hz was found: "measured", or "estimated" (an NR cell without DMRS)
+    dc_hz: float | None = None  # an LTE cell's DC (Hz from the recording centre) where its PSS and SSS were found
 
 
 def linked_groups(n: int, linked) -> list[list[int]]:
@@ -282,14 +283,15 @@ def phy_evidence(
     max_ms: float = PHY_MAX_MS,
     nonfinite: str = "error",
     band_complete: bool = True,
-) -> dict | None:
-    """Physical-layer evidence summary for the carrier in [lower_hz, upper_hz] (Hz from the recording centre)
-    over samples [start, start + count) of ``rec`` (the first ``max_ms``); None when the span is < 1 ms.
+) -> tuple[dict | None, float | None]:
+    """(physical-layer evidence summary for the carrier in [lower_hz, upper_hz] (Hz from the recording centre)
+    over samples [start, start + count) of ``rec`` (the first ``max_ms``), None when the span is < 1 ms; the DC of
+    the LTE cell whose PSS and SSS were found there, Hz from the recording centre, or None).
     ``band_complete=False``: the carrier is cut by the recording's band edge (only its sync signals count)."""
     fs = rec.sample_rate_hz
     n = min(count, int(round(max_ms * 1e-3 * fs)))
     if n < PHY_MIN_MS * 1e-3 * fs:
-        return None
+        return None, None
     x = read_span(rec, start, n, nonfinite)
     centre = 0.5 * (lower_hz + upper_hz)
     spectrum = ofdm_rx.span_spectrum(x)
@@ -307,7 +309,7 @@ def phy_evidence(
             band_complete=band_complete,
         )
     except RadioFMError:  # a span the receiver cannot use (too short after extraction): no evidence
-        return None
+        return None, None
     summary = summarise_evidence(ev, centre_hz=bb.centre_hz, span_ms=n / fs * 1e3)
     lte = ev.get("lte") or {}
     if band_complete and lte.get("detected"):  # the PSS gives the centre, hence the band (used if labelled LTE)
@@ -318,7 +320,8 @@ def phy_evidence(
         if band is not None:
             summary["lte_band_hz"] = [round(band["lower_hz"]), round(band["upper_hz"])]
             summary["lte_n_rb"] = band["n_rb"]
-    return summary
+    dc = lte["center_hz"] + bb.centre_hz if lte.get("detected") and lte.get("pci") is not None else None
+    return summary, dc
 
 
 def decide_carriers(
@@ -370,13 +373,13 @@ def carrier_decision(
     scores = pooled_scores(members)
     lo, hi = plan.band_hz(min(b.row_lo for b in members), max(b.row_hi for b in members))
     cut = min(b.row_lo for b in members) == 0 or max(b.row_hi for b in members) == plan.n_rows - 1
-    evidence = None
+    evidence, dc = None, None
     if phy:
         main = max(members, key=lambda b: b.col_hi - b.col_lo)
         a = int(round((main.col_lo + 1) * spc)) if main.col_hi - main.col_lo > 2 else int(round(main.col_lo * spc))
         z = min(int(round(main.col_hi * spc)), plan.n_samples)
         if z > a:
-            evidence = phy_evidence(
+            evidence, dc = phy_evidence(
                 rec,
                 lower_hz=lo,
                 upper_hz=hi,
@@ -392,7 +395,8 @@ def carrier_decision(
     conf = {"NR": nr, "LTE": lte}.get(label, nr + lte) / n_pix
     pci = evidence["pci"] if evidence is not None and label == evidence["label"] else None
     band = measured_band(evidence, (lo, hi), label) if evidence is not None and not cut else None
-    return Decision(label, scores, by, round(float(conf), 4), evidence, pci, band)
+    dc = dc if label == "LTE" and pci is not None else None
+    return Decision(label, scores, by, round(float(conf), 4), evidence, pci, band, dc_hz=dc)
 
 
 def measured_band(evidence: dict, grid_band: tuple[float, float], label: str = "unknown") -> tuple[float, float] | None:

@@ -144,22 +144,24 @@ def idle_decision(
     fs: float = 0.0,
     limits: tuple[float, float] | None = None,
     spectrum: np.ndarray | None = None,
+    floor: float | None = None,
     pieces: int = 0,
 ) -> Decision:
     """The decision of an NR cell whose DMRS were not found (idle, or too weak, or no PDSCH in the span): its band
     is its SSB's widened over the ``bands`` of the boxes it took (the CORESET, scheduled pieces), then, given the
     span ``x`` (and its ``spectrum`` when computed), over the power standing above the noise floor next to it
     within ``limits`` (:func:`radiofm.dsp.ofdm_rx.energy_band`: the CORESET and scheduled RBs the model did not
-    box). Power alone cannot tell this cell's RBs from a weak carrier beside it that no stage identified, so an
-    extension of :data:`CHECK_LTE_HZ` or more is searched for LTE cells (:func:`scan_lte_cells`) and stops at
-    the band of any found. Edges "estimated". ``pieces``: how many of the boxes were taken in by the cell's OFDM
-    clock (:func:`_pieces_of`), said in the evidence."""
+    box; ``floor``: the spectrum's :func:`~radiofm.dsp.ofdm_rx.noise_floor` when already taken). Power alone
+    cannot tell this cell's RBs from a weak carrier beside it that no stage identified, so an extension of
+    :data:`CHECK_LTE_HZ` or more is searched for LTE cells (:func:`scan_lte_cells`) and stops at the band of any
+    found. Edges "estimated". ``pieces``: how many of the boxes were taken in by the cell's OFDM clock
+    (:func:`_pieces_of`), said in the evidence."""
     core = cell_span(base.evidence["ssb"], bands)
     lo, hi = core
     stopped = []
     if x is not None and limits is not None:
         spectrum = ofdm_rx.span_spectrum(x) if spectrum is None else spectrum
-        floor = ofdm_rx.noise_floor(spectrum, fs)
+        floor = ofdm_rx.noise_floor(spectrum, fs) if floor is None else floor
         lo, hi = ofdm_rx.energy_band(spectrum, fs, core=core, limits=limits, floor=floor)
         kw = {"max_cells": 2, "spectrum": spectrum, "floor": floor}
         new_limits = list(limits)
@@ -364,7 +366,8 @@ def find_nr_cells(
             cells.append((d, _span(own, plan, max_ms)[0]))
     cells += [(d, start) for d, start in scanned if all(d is not c for c, _ in cells)]
     # every cell's DMRS band first, so that a cell without DMRS does not extend over another cell measured after it
-    measured = []  # (cell, (its span, the span's spectrum) when no DMRS were found, its DMRS band or None)
+    measured = []  # (cell, (its span, the span's spectrum, first sample, noise floor) when no DMRS were found, its
+    # DMRS band or None): the floor taken through ``span``, which the LTE and blind scans of the same samples reuse
     cell_bands: dict[int, tuple[float, float]] = {}  # PCI -> its DMRS band, else its SSB's
     for base, start in cells:
         if base.pci in cell_bands:
@@ -375,9 +378,9 @@ def find_nr_cells(
         x, spectrum = span(x_start, count)
         searches += 1
         band = measure_band(x, plan.sample_rate_hz, pci=base.pci, scs_hz=scs, ssb_center_hz=centre, spectrum=spectrum)
-        measured.append((base, (x, spectrum, x_start) if band is None else None, band))
+        measured.append((base, (x, spectrum, x_start, span.floor()) if band is None else None, band))
         cell_bands[base.pci] = (band["lower_hz"], band["upper_hz"]) if band is not None else ssb_band(scs, centre)
-    for base, span, band in measured:
+    for base, window, band in measured:
         ssb = base.evidence["ssb"]
         edges = cell_bands[base.pci]  # without DMRS only the SSB's band is the cell's for sure
         members = []
@@ -394,7 +397,7 @@ def find_nr_cells(
             taken = [d.band_hz for d in out_d if _other_cell(d, base.pci) and d.band_hz is not None]
             taken += [b for pci, b in cell_bands.items() if pci != base.pci]
             limits = energy_limits(ssb, plan.sample_rate_hz, taken)
-            x, spectrum, x_start = span
+            x, spectrum, x_start, floor = window
             pieces, apart = _pieces_of(base, out_b, out_d, members, x, x_start, limits, rec, plan, nonfinite)
             members += pieces
             own = [out_b[i] for i in members]
@@ -407,7 +410,7 @@ def find_nr_cells(
             beside = [b for b in beside if b[1] <= lo_core or b[0] >= hi_core]
             limits = energy_limits(ssb, plan.sample_rate_hz, [*taken, *beside])
             decision = idle_decision(base, own, bands, x=x, fs=plan.sample_rate_hz, limits=limits, spectrum=spectrum,
-                                     pieces=len(pieces))  # fmt: skip
+                                     floor=floor, pieces=len(pieces))  # fmt: skip
         for i in members:
             out_d[i] = decision
     return *in_time_order(out_b, out_d), searches

@@ -277,6 +277,11 @@ def _cell_grid(x: np.ndarray, fs: float, dc_hz: float, frame_start_sample: float
     return grid if grid.y.shape[0] >= 2 * BLOCK_SYMBOLS else None
 
 
+def _confirmed(hit: dict | None) -> bool:
+    """A sub-band search's hit with its PSS detected and its SSS confirmed (a PCI)."""
+    return hit is not None and bool(hit.get("detected")) and hit.get("pci") is not None
+
+
 def cell_band(x: np.ndarray, fs: float, *, dc_hz: float, pci: int, frame_start_sample: float, spectrum=None):
     """:func:`lte_band_from_crs` of the cell ``pci`` with its DC at ``dc_hz`` in the span ``x``, or None; a band
     running past the span is fitted within :data:`CRS_REACH` of it (a receiver's filter rolls off beyond)."""
@@ -299,6 +304,7 @@ def scan_lte_cells(
     floor: float | None = None,
     workers: int | None = None,
     occupied: Sequence[tuple[float, float]] = (),
+    known_dc_hz: float | None = None,
 ) -> list[dict]:
     """LTE cells whose DC lies in [lower_hz, upper_hz] (Hz from the centre of the span ``x`` at ``fs``).
 
@@ -313,6 +319,10 @@ def scan_lte_cells(
     Sub-bands holding only noise (:data:`QUIET_DB`) are skipped, and so is every sub-band lying wholly inside one of
     the ``occupied`` bands (Hz, the measured bands of cells already identified over these samples: no other cell's
     DC lies inside a cell's band); the others are the same sub-bands, searched the same way, as without them.
+    ``known_dc_hz``: the DC of a cell another search found here (its PSS and SSS): the sub-bands whose grid holds
+    it are searched first and, when they confirm a cell whose CRS show a band, the other sub-bands wholly inside
+    the band of the strongest are not searched (for the same reason): the cells are those of the whole search
+    unless a sub-band inside that band would have found a detection stronger than the cell's own.
     ``spectrum`` / ``floor``: the span's
     :func:`ofdm_rx.span_spectrum` / :func:`ofdm_rx.noise_floor` when already computed.
     ``workers``: threads the sub-bands are searched on (None: the usable cores, at most :data:`MAX_WORKERS`; the
@@ -328,22 +338,41 @@ def scan_lte_cells(
         if ofdm_rx.block_powers(spectrum, fs, lo, hi, 200e3).max() < quiet:
             continue  # noise only where the DC would be: no cell (its central 6 RB are always sent)
         bands.append((lo, hi))
-    n = min(len(bands), min(usable_cores(), MAX_WORKERS) if workers is None else workers)
-    if n > 1:  # sub-bands are independent: one per thread, each product on one BLAS thread (numpy frees the GIL)
-        with blas_threads(1), ThreadPoolExecutor(n, thread_name_prefix="radiofm-lte-scan") as pool:
-            hits = list(pool.map(lambda b: _search(x, fs, b[0], b[1], spectrum), bands))
-    else:
-        hits = [_search(x, fs, lo, hi, spectrum) for lo, hi in bands]
-    found = [h for h in hits if h is not None and h.get("detected") and h.get("pci") is not None]
+    bands_of: dict[int, dict | None] = {}  # id(hit) -> its cell's CRS band (cell_band), computed once
+
+    def band_of(hit: dict) -> dict | None:
+        if id(hit) not in bands_of:
+            bands_of[id(hit)] = cell_band(x, fs, dc_hz=float(hit["center_hz"]), pci=hit["pci"],
+                                          frame_start_sample=hit["frame_start_sample"], spectrum=spectrum)  # fmt: skip
+        return bands_of[id(hit)]
+
+    def searched(some: list[tuple[float, float]]) -> list[dict | None]:
+        n = min(len(some), min(usable_cores(), MAX_WORKERS) if workers is None else workers)
+        if n > 1:  # sub-bands are independent: one per thread, each product on one BLAS thread (numpy frees the GIL)
+            with blas_threads(1), ThreadPoolExecutor(n, thread_name_prefix="radiofm-lte-scan") as pool:
+                return list(pool.map(lambda b: _search(x, fs, b[0], b[1], spectrum), some))
+        return [_search(x, fs, lo, hi, spectrum) for lo, hi in some]
+
+    hits = []
+    if known_dc_hz is not None:  # first the sub-bands whose grid holds the known DC (each may find the cell)
+        first = [b for b in bands if b[0] - PSS_HALF_BAND_HZ <= known_dc_hz <= b[1] + PSS_HALF_BAND_HZ]
+        hits = searched(first)
+        bands = [b for b in bands if b not in first]
+        strongest = sorted((h for h in hits if _confirmed(h)), key=lambda h: -h["z"])
+        band = next((band_of(h) for h in strongest if band_of(h) is not None), None)
+        if band is not None:  # then only the sub-bands outside its band: no other cell's DC lies inside it
+            bands = [b for b in bands if not (band["lower_hz"] <= b[0] and b[1] <= band["upper_hz"])]
+    hits += searched(bands)
+    found = [h for h in hits if _confirmed(h)]
     cells: list[dict] = []
     for hit in sorted(found, key=lambda h: -h["z"]):
         dc = float(hit["center_hz"])
         if len(cells) >= max_cells or any(c["lower_hz"] <= dc <= c["upper_hz"] for c in cells):
             continue
-        band = cell_band(x, fs, dc_hz=dc, pci=hit["pci"], frame_start_sample=hit["frame_start_sample"],
-                         spectrum=spectrum)  # fmt: skip
+        band = band_of(hit)
         if band is None:
             continue
+        band = dict(band)
         cut = tuple(side for side in band["unseen"] if abs(band[f"{side}_hz"]) > 0.5 * fs)
         band |= {"lower_hz": max(band["lower_hz"], -0.5 * fs), "upper_hz": min(band["upper_hz"], 0.5 * fs), "cut": cut}
         cells.append(

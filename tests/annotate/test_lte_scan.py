@@ -220,3 +220,32 @@ def test_the_band_of_a_measured_nr_cell_beside_a_piece_is_not_scanned(tmp_path, 
     _, out, scans = find_lte_cells(boxes, [nr, lte, piece], rec, plan, max_ms=20.0)
     assert scans == 1 and seen == [[nr_band]]
     assert any(d.label == "LTE" and d.pci == meta["n_id_cell"] for d in out)
+
+
+def test_the_dc_the_carriers_own_pss_gave_spares_the_scan_its_band(tmp_path, monkeypatch):
+    """A 10 MHz LTE cell near the top of the capture whose box the model drew up to the top row (the benchmark
+    capture's case): the per-carrier stage finds its PSS and SSS but, the box touching the edge, does not measure
+    its band, so the scan runs around it. The decision keeps the DC the PSS gave; the scan starts there and skips
+    the sub-bands inside the band the cell's CRS show: fewer searches, the same result as without the DC."""
+    import dataclasses
+
+    from radiofm.annotate.decide import decide_carriers
+    from radiofm.dsp import lte_cells
+
+    iq, meta = single_carrier("LTE", np.random.default_rng(11), bandwidth_mhz=10, snr_db=15.0, centre_hz=25.6e6,
+                              load=0.3)  # fmt: skip
+    rec = _record(tmp_path, (iq, meta))
+    plan = plan_analysis(FS, rec.n_samples)
+    boxes = [band_box(plan, meta["lower_edge_hz"], 0.5 * FS)]
+    (d,) = decide_carriers(boxes, rec, plan)
+    assert d.label == "LTE" and d.pci == meta["n_id_cell"] and d.band_hz is None
+    assert abs(d.dc_hz - 25.6e6) < 15e3
+    searched, search = [], lte_cells._search
+    monkeypatch.setattr(lte_cells, "_search", lambda x, fs, lo, hi, s: searched.append(lo) or search(x, fs, lo, hi, s))
+    hinted = find_lte_cells(boxes, [d], rec, plan, max_ms=20.0)
+    n_hinted = len(searched)
+    plain = find_lte_cells(boxes, [dataclasses.replace(d, dc_hz=None)], rec, plan, max_ms=20.0)
+    assert n_hinted <= len(searched) - n_hinted - 5  # 6 of 11 here
+    cell = hinted[1][0]
+    assert hinted[1] == plain[1] and cell.pci == meta["n_id_cell"] and cell.band_source == "measured"
+    assert abs(cell.band_hz[0] - meta["lower_edge_hz"]) < 20e3 and abs(cell.band_hz[1] - meta["upper_edge_hz"]) < 20e3

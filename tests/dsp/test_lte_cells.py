@@ -200,3 +200,31 @@ def test_sub_bands_inside_an_occupied_band_are_not_searched(monkeypatch):
     assert left == [lo for lo in everywhere if not (band[0] <= lo and lo + step <= band[1])]
     assert 0 < len(left) < len(everywhere) - 3
     assert lower == both[0] and lower["pci"] == ma["n_id_cell"]
+
+
+def test_the_sub_bands_around_a_known_dc_first_then_none_inside_its_cell(monkeypatch):
+    """Given the DC another search found, the scan first searches the sub-bands whose grid holds it, then leaves
+    out the sub-bands lying wholly inside the band of the cell they confirmed: both cells come out as without the
+    hint, bit for bit, with fewer searches (the other cell's sub-bands are all searched). Here the DC lies on the
+    boundary of two sub-bands, and the one above it gives the stronger detection."""
+    a, ma = _lte(3, 10, -4.8e6, 12.0, 0.3)
+    b, mb = _lte(4, 10, 4.8e6, 12.0, 0.3)
+    searched = []
+    search = lte_cells._search
+    monkeypatch.setattr(lte_cells, "_search", lambda x, fs, lo, hi, s: searched.append(lo) or search(x, fs, lo, hi, s))
+    scan = {"lower_hz": -9.6e6, "upper_hz": 9.6e6, "workers": 1}
+    both = lte_cells.scan_lte_cells(a + b, FS, **scan)
+    everywhere = list(searched)
+    dc, band = both[1]["dc_hz"], (both[1]["lower_hz"], both[1]["upper_hz"])
+    hinted = lte_cells.scan_lte_cells(a + b, FS, known_dc_hz=dc, **scan)
+    left = searched[len(everywhere) :]
+    step, half = lte_cells.SCAN_STEP_HZ, lte_cells.PSS_HALF_BAND_HZ
+    first = [lo for lo in everywhere if lo - half <= dc <= lo + step + half]
+    assert len(first) == 2 and left[:2] == first
+    assert left[2:] == [lo for lo in everywhere if lo not in first and not (band[0] <= lo and lo + step <= band[1])]
+    assert len(left) < len(everywhere) - 3
+    assert hinted == both and [c["pci"] for c in both] == [ma["n_id_cell"], mb["n_id_cell"]]
+    # a DC where no cell is confirmed changes nothing but the order of the searches
+    del searched[:]
+    assert lte_cells.scan_lte_cells(a + b, FS, known_dc_hz=-0.1e6, **scan) == both
+    assert sorted(searched) == sorted(everywhere)

@@ -25,7 +25,9 @@ def test_thresholds_are_set_under_glibc():
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux only")
-@pytest.mark.parametrize("name", ["MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "GLIBC_TUNABLES"])
+@pytest.mark.parametrize(
+    "name", ["MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_ARENA_MAX", "GLIBC_TUNABLES"]
+)
 def test_the_users_own_malloc_settings_win(name):
     value = "glibc.malloc.trim_threshold=1000000" if name == "GLIBC_TUNABLES" else "1000000"
     assert _run(CALL, **{name: value}) == "False"
@@ -58,3 +60,28 @@ def test_freed_blocks_under_the_threshold_are_reused_not_unmapped():
         )
 
     assert faults("1") < 200 < faults("0")
+
+
+def test_what_a_worker_thread_freed_serves_the_main_thread():
+    """One arena for every thread: a 16 MB block a worker thread allocated and freed is reused by the main thread
+    (no new page faults); with the same thresholds but per-thread arenas (glibc's default) the main thread faults
+    fresh pages in."""
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("glibc's mallopt only")
+    code = (
+        "import resource, sys, threading, numpy as np\n"
+        "from radiofm.heap import retain_freed_memory\n"
+        "retain_freed_memory(arena_max=int(sys.argv[1]))\n"
+        "np.ones(1 << 10)\n"
+        "t = threading.Thread(target=lambda: [np.ones(1 << 21) for _ in range(3)]); t.start(); t.join()\n"
+        "faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+        "np.ones(1 << 21)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults)\n"
+    )
+
+    def faults(flag: str) -> int:
+        return int(
+            subprocess.run([sys.executable, "-c", code, flag], capture_output=True, text=True, check=True).stdout
+        )
+
+    assert faults("1") < 100 < faults("16")

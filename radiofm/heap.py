@@ -13,8 +13,8 @@ what is kept is reused, not added.
 glibc also gives threads their own arenas (up to 8 per core), and memory one arena keeps serves only the threads
 on it: the stages that search on a thread pool (per-carrier decisions, SSB and LTE scans) each grew fresh pages
 that the next stage, on other threads, could not reuse. One arena for the process (``M_ARENA_MAX``) lets every
-thread reuse what any other freed: peak RSS of the 40 ms capture 454-479 -> 366-404 MB, its page faults
-69-74 k -> 56-59 k. numpy allocates large blocks rarely and small ones come from each thread's cache, so the one
+thread reuse what any other freed: peak RSS of the 40 ms capture 449-461 -> 380-393 MB, its page faults
+68-78 k -> 52-58 k. numpy allocates large blocks rarely and small ones come from each thread's cache, so the one
 lock is not contended (the 4 s capture's wall time unchanged).
 
 :func:`retain_freed_memory` sets the thresholds and the arena count with ``mallopt`` (the command line calls it at

@@ -20,7 +20,7 @@ def _run(code: str, **env: str) -> str:
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's mallopt only")
-def test_thresholds_are_set_under_glibc():
+def test_settings_are_made_under_glibc():
     assert _run(CALL) == "True"
 
 
@@ -40,48 +40,35 @@ def test_other_systems_are_left_as_they_are(monkeypatch):
     assert heap.retain_freed_memory() is False
 
 
+GLIBC = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's mallopt only")
+
+
+def _faults(setup: str, before: str, measured: str, arg: str) -> int:
+    """Page faults of ``measured`` in a fresh interpreter, after ``setup`` (``arg`` as sys.argv[1]) and ``before``."""
+    code = (
+        "import resource, sys, threading, numpy as np\n"
+        f"from radiofm.heap import retain_freed_memory\n{setup}\n{before}\n"
+        f"faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n{measured}\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, arg], capture_output=True, text=True, check=True).stdout
+    return int(out)
+
+
+@GLIBC
 def test_freed_blocks_under_the_threshold_are_reused_not_unmapped():
     """After the call, a 16 MB block freed and allocated again costs no new page faults (it stays in the heap);
     without it, glibc unmaps such a block on free and the next one faults its pages in again."""
-    if platform.libc_ver()[0] != "glibc":
-        pytest.skip("glibc's mallopt only")
-    code = (
-        "import resource, sys, numpy as np\n"
-        "from radiofm.heap import retain_freed_memory\n"
-        "if sys.argv[1] == '1': retain_freed_memory()\n"
-        "np.ones(1 << 21); faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
-        "for _ in range(20): np.ones(1 << 21)\n"  # 16 MB, freed at once
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults)\n"
-    )
-
-    def faults(flag: str) -> int:
-        return int(
-            subprocess.run([sys.executable, "-c", code, flag], capture_output=True, text=True, check=True).stdout
-        )
-
-    assert faults("1") < 200 < faults("0")
+    setup = "if sys.argv[1] == '1': retain_freed_memory()"
+    churn = "for _ in range(20): np.ones(1 << 21)"  # 16 MB, freed at once
+    assert _faults(setup, "np.ones(1 << 21)", churn, "1") < 100 < _faults(setup, "np.ones(1 << 21)", churn, "0")
 
 
+@GLIBC
 def test_what_a_worker_thread_freed_serves_the_main_thread():
     """One arena for every thread: a 16 MB block a worker thread allocated and freed is reused by the main thread
     (no new page faults); with the same thresholds but per-thread arenas (glibc's default) the main thread faults
     fresh pages in."""
-    if platform.libc_ver()[0] != "glibc":
-        pytest.skip("glibc's mallopt only")
-    code = (
-        "import resource, sys, threading, numpy as np\n"
-        "from radiofm.heap import retain_freed_memory\n"
-        "retain_freed_memory(arena_max=int(sys.argv[1]))\n"
-        "np.ones(1 << 10)\n"
-        "t = threading.Thread(target=lambda: [np.ones(1 << 21) for _ in range(3)]); t.start(); t.join()\n"
-        "faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
-        "np.ones(1 << 21)\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults)\n"
-    )
-
-    def faults(flag: str) -> int:
-        return int(
-            subprocess.run([sys.executable, "-c", code, flag], capture_output=True, text=True, check=True).stdout
-        )
-
-    assert faults("1") < 100 < faults("16")
+    setup = "retain_freed_memory(arena_max=int(sys.argv[1]))"
+    worker = "t = threading.Thread(target=lambda: [np.ones(1 << 21) for _ in range(3)]); t.start(); t.join()"
+    assert _faults(setup, worker, "np.ones(1 << 21)", "1") < 100 < _faults(setup, worker, "np.ones(1 << 21)", "16")

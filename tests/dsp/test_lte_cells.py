@@ -181,20 +181,28 @@ def test_sub_bands_searched_on_several_threads_give_the_serial_result(monkeypatc
     assert parallel == serial
 
 
-def test_sub_bands_inside_an_occupied_band_are_not_searched(monkeypatch):
-    """Two adjacent cells, the upper one already identified (its band ``occupied``): only the sub-bands lying wholly
-    inside that band are left out, the rest are the same sub-bands as without it, and the lower cell comes out
-    bit for bit as before."""
+SCAN = {"lower_hz": -9.6e6, "upper_hz": 9.6e6, "workers": 1}
+
+
+def _two_cells_scanned(monkeypatch):
+    """Two adjacent 10 MHz cells (DCs at -4.8 and +4.8 MHz) scanned over SCAN with every sub-band search recorded:
+    (samples, both truths, the scan's cells, the sub-bands it searched, the list later searches are appended to)."""
     a, ma = _lte(3, 10, -4.8e6, 12.0, 0.3)
     b, mb = _lte(4, 10, 4.8e6, 12.0, 0.3)
     searched = []
     search = lte_cells._search
     monkeypatch.setattr(lte_cells, "_search", lambda x, fs, lo, hi, s: searched.append(lo) or search(x, fs, lo, hi, s))
-    scan = {"lower_hz": -9.6e6, "upper_hz": 9.6e6, "workers": 1}
-    both = lte_cells.scan_lte_cells(a + b, FS, **scan)
-    everywhere = list(searched)
+    both = lte_cells.scan_lte_cells(a + b, FS, **SCAN)
+    return a + b, (ma, mb), both, list(searched), searched
+
+
+def test_sub_bands_inside_an_occupied_band_are_not_searched(monkeypatch):
+    """Two adjacent cells, the upper one already identified (its band ``occupied``): only the sub-bands lying wholly
+    inside that band are left out, the rest are the same sub-bands as without it, and the lower cell comes out
+    bit for bit as before."""
+    x, (ma, mb), both, everywhere, searched = _two_cells_scanned(monkeypatch)
     band = (mb["lower_edge_hz"], mb["upper_edge_hz"])
-    (lower,) = lte_cells.scan_lte_cells(a + b, FS, occupied=[band], **scan)
+    (lower,) = lte_cells.scan_lte_cells(x, FS, occupied=[band], **SCAN)
     left = searched[len(everywhere) :]
     step = lte_cells.SCAN_STEP_HZ
     assert left == [lo for lo in everywhere if not (band[0] <= lo and lo + step <= band[1])]
@@ -207,16 +215,9 @@ def test_the_sub_bands_around_a_known_dc_first_then_none_inside_its_cell(monkeyp
     out the sub-bands lying wholly inside the band of the cell they confirmed: both cells come out as without the
     hint, bit for bit, with fewer searches (the other cell's sub-bands are all searched). Here the DC lies on the
     boundary of two sub-bands, and the one above it gives the stronger detection."""
-    a, ma = _lte(3, 10, -4.8e6, 12.0, 0.3)
-    b, mb = _lte(4, 10, 4.8e6, 12.0, 0.3)
-    searched = []
-    search = lte_cells._search
-    monkeypatch.setattr(lte_cells, "_search", lambda x, fs, lo, hi, s: searched.append(lo) or search(x, fs, lo, hi, s))
-    scan = {"lower_hz": -9.6e6, "upper_hz": 9.6e6, "workers": 1}
-    both = lte_cells.scan_lte_cells(a + b, FS, **scan)
-    everywhere = list(searched)
+    x, (ma, mb), both, everywhere, searched = _two_cells_scanned(monkeypatch)
     dc, band = both[1]["dc_hz"], (both[1]["lower_hz"], both[1]["upper_hz"])
-    hinted = lte_cells.scan_lte_cells(a + b, FS, known_dc_hz=dc, **scan)
+    hinted = lte_cells.scan_lte_cells(x, FS, known_dc_hz=dc, **SCAN)
     left = searched[len(everywhere) :]
     step, half = lte_cells.SCAN_STEP_HZ, lte_cells.PSS_HALF_BAND_HZ
     first = [lo for lo in everywhere if lo - half <= dc <= lo + step + half]
@@ -226,5 +227,5 @@ def test_the_sub_bands_around_a_known_dc_first_then_none_inside_its_cell(monkeyp
     assert hinted == both and [c["pci"] for c in both] == [ma["n_id_cell"], mb["n_id_cell"]]
     # a DC where no cell is confirmed changes nothing but the order of the searches
     del searched[:]
-    assert lte_cells.scan_lte_cells(a + b, FS, known_dc_hz=-0.1e6, **scan) == both
+    assert lte_cells.scan_lte_cells(x, FS, known_dc_hz=-0.1e6, **SCAN) == both
     assert sorted(searched) == sorted(everywhere)

@@ -472,3 +472,24 @@ def test_recording_pickles_without_its_samples(tmp_sigmf, tiny_iq):
         blob = pickle.dumps(rec)
     assert rec._map is None and len(blob) < 4096 * 8  # metadata only, not the data file
     np.testing.assert_array_equal(pickle.loads(blob).read(5, 5), tiny_iq[5:10])
+
+
+def test_the_schema_is_checked_once_and_metadata_every_time(tmp_path, monkeypatch):
+    """The SigMF schema is checked against its metaschema once per process (it cost ~18 ms of each ~20 ms
+    validation); every recording's metadata is still validated, with the library's own message for a bad one."""
+    import jsonschema
+
+    from radiofm.data import sigmf_format
+
+    checks = []
+    cls = jsonschema.validators.validator_for(sigmf_format.sigmf.schema.get_schema())
+    check = cls.check_schema  # bound to the class
+    monkeypatch.setattr(cls, "check_schema", lambda schema, **kw: checks.append(1) or check(schema, **kw))
+    monkeypatch.setattr(sigmf_format, "_VALIDATORS", {}, raising=False)
+    p = _write_ok(tmp_path)
+    for _ in range(3):
+        open_recording(p)
+    _rewrite_meta(p, lambda m: m["annotations"].append({"core:sample_start": "ten"}))
+    with pytest.raises(RecordingError, match="at annotations/0/core:sample_start: 'ten' is not of type 'integer'"):
+        open_recording(p)
+    assert len(checks) == 1

@@ -9,7 +9,9 @@ cell with a measured band) is searched again for LTE cells:
 :data:`SCAN_REACH_HZ` of the piece (half the widest LTE channel: a piece of a 20 MHz cell may lie that far
 from its DC), over :data:`SCAN_MS` of samples around the piece (a weak cell may show only in a few milliseconds
 of the model's image, too few PSS to find it; the part of a reach that an earlier piece's scan of the same
-samples searched is not searched again, :func:`_unscanned`), and measures each cell's band from its CRS. Every
+samples searched is not searched again, :func:`_unscanned`; where the carrier's own PSS and SSS gave a cell's DC,
+the scan starts there and skips the sub-bands inside the band that cell's CRS show, ``known_dc_hz``), and
+measures each cell's band from its CRS. Every
 box lying at least half inside a cell's band, or covering at least half of it while sticking out of the cells it
 covers by at most :data:`BLUR_HZ` (a 1.4 MHz cell the model drew 2.4 MHz wide) or whose own PSS/SSS gave the
 cell's PCI, becomes part of that cell (a box covering two cells goes to both): one annotation per cell and time

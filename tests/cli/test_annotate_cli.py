@@ -43,14 +43,25 @@ def _hashes(folder):
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
-def test_annotate_round_trip(world, tmp_path, capsys):
+def _heap_calls(monkeypatch) -> list:
+    """Record the commands' calls of radiofm.heap.retain_freed_memory (the allocator set for annotate's arrays)."""
+    import radiofm.heap
+
+    calls = []
+    monkeypatch.setattr(radiofm.heap, "retain_freed_memory", lambda: calls.append(1) or True)
+    return calls
+
+
+def test_annotate_round_trip(world, tmp_path, capsys, monkeypatch):
     from sigmf.sigmffile import fromfile
 
     src = world / "train" / "iq" / "frame_0000.sigmf-meta"
     before = _hashes(src.parent)
     out = tmp_path / "out" / "cap"
     argv = ["annotate", str(src), "--model", str(world / "seg"), "--out", str(out), "--no-progress"]
+    heap = _heap_calls(monkeypatch)
     assert main([*argv, "--threshold", "0.4", "--min-duration-ms", "0.5", "--batch-size", "1"]) == 0
+    assert heap == [1]
     assert "cap.sigmf-data (hard link to the input's samples)" in capsys.readouterr().out
     assert (out.parent / "cap.sigmf-data").samefile(src.with_suffix(".sigmf-data"))  # no copy made
     assert main([*argv, "--copy-data"]) == 0  # the same prefix again: the earlier link is replaced, not refused
@@ -207,13 +218,15 @@ def test_no_picture_int8_and_follow_of_a_finished_file(world, tmp_path, capsys):
         assert "--scan-all cannot be used with --follow, --no-phy or --no-scan-*" in capsys.readouterr().err
 
 
-def test_evaluate_annotate_scores_the_output_against_the_recordings_annotations(world, tmp_path, capsys):
+def test_evaluate_annotate_scores_the_output_against_the_recordings_annotations(world, tmp_path, capsys, monkeypatch):
     from radiofm.annotate.score import paint
     from radiofm.data.sources import find_recordings
 
     out = tmp_path / "ev"
     argv = ["evaluate", "annotate", "--model", str(world / "seg"), "--data", str(world / "train" / "iq")]
+    heap = _heap_calls(monkeypatch)
     assert main([*argv, "--out", str(out), "--no-progress", "--max-recordings", "2"]) == 0
+    assert heap == [1]
     printed = capsys.readouterr().out
     assert "annotate output scored on 2 recordings" in printed and "annotate_score.json" in printed
     rep = json.loads((out / "annotate_score.json").read_text())

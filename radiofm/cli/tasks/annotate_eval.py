@@ -35,6 +35,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from radiofm.annotate import AnnotateConfig
     from radiofm.annotate.evaluate import evaluate_annotate
     from radiofm.errors import ConfigError
+    from radiofm.heap import retain_freed_memory
 
     if args.scan_all and (args.no_phy or args.no_scan_nr or args.no_scan_lte):
         raise ConfigError(
@@ -49,6 +50,7 @@ def run_eval(args: argparse.Namespace) -> int:
         engine=args.engine,
         picture=False,
     )
+    retain_freed_memory()  # annotate's churn of large arrays, once per recording (radiofm.heap)
     report = evaluate_annotate(args.model, args.data, args.out, config, max_recordings=args.max_recordings,
                                group_key=args.group_key, progress=not args.no_progress)  # fmt: skip
     print_report(report)

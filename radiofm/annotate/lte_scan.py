@@ -186,9 +186,10 @@ def find_lte_cells(
         scans += 1
         # no LTE DC lies inside an NR cell measured on (any of) the same samples: an NR carrier beside the piece
         occupied = [band for band, (c0, c1) in cell_bands if c0 < t1 and c1 > t0]
-        # the DC of the cell the carrier's own PSS and SSS gave: the sub-bands inside that cell's band hold no other
-        known = decisions[members[0]].dc_hz if decisions[members[0]].label == "LTE" else None
-        kw = {"spectrum": spectrum, "floor": span.floor(), "occupied": occupied, "known_dc_hz": known}
+        # the DC of the LTE cell the carrier's own PSS and SSS gave (decide.carrier_decision sets it for LTE only):
+        # the sub-bands inside that cell's band hold no other
+        kw = {"spectrum": spectrum, "floor": span.floor(), "occupied": occupied,
+              "known_dc_hz": decisions[members[0]].dc_hz}  # fmt: skip
         for part in parts:
             for cell in scan_lte_cells(x, fs, lower_hz=part[0], upper_hz=part[1], **kw):
                 cell |= {"t0": t0, "t1": t1, "reach": reach, "span_ms": count / fs * 1e3}

@@ -32,8 +32,9 @@ import numpy as np
 from radiofm.annotate.boxes import Box
 from radiofm.annotate.decide import Decision, LastSpan, in_time_order, is_cell, overlap_hz
 from radiofm.annotate.lte_scan import cell_decision as lte_cell_decision
-from radiofm.annotate.nr_scan import EDGE_GUARD_HZ, energy_limits, idle_decision, measure_band, ssb_decision
+from radiofm.annotate.nr_idle import EDGE_GUARD_HZ, energy_limits, idle_decision
 from radiofm.annotate.nr_scan import cell_decision as nr_cell_decision
+from radiofm.annotate.nr_scan import measure_band, ssb_decision
 from radiofm.annotate.plan import Plan
 from radiofm.data.recording import Recording
 from radiofm.dsp.lte_cells import scan_lte_cells

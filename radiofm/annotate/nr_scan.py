@@ -7,7 +7,9 @@ whole SSB is labelled NR with its PCI, the others stay separate carriers, often 
 1. **SSB scan.** Around every carrier not yet identified, :func:`radiofm.dsp.nr_cellsearch.nr_pss_search`
    looks for an SSB within :data:`SSB_REACH_HZ` of it (an SSB that overlaps a piece has its centre there) over
    :data:`SSB_SCAN_MS` from the piece's start (the bursts need not fall inside the box the model drew). The
-   boxes of that carrier overlapping the SSB found take an NR decision with its PCI.
+   boxes of that carrier overlapping the SSB found take an NR decision with its PCI. A carrier lying inside the
+   DMRS band (step 2) of a cell already identified or found is not searched: one cell's band holds no other's
+   SSB, and the band step takes its pieces (each band is measured once, for both steps).
 2. **Band from the DMRS.** NR has no reference signal over the whole band, but the PDSCH DMRS of every scheduled
    RB is numbered from point A: :func:`radiofm.dsp.nr_cells.nr_cell_band` finds the cell's DMRS anywhere within
    reach of its SSB over :data:`MAX_SCAN_MS`, which gives the carrier's lower edge to the subcarrier and every RB
@@ -42,35 +44,23 @@ from radiofm.annotate.boxes import Box
 from radiofm.annotate.decide import (
     Decision,
     LastSpan,
-    box_span,
     in_time_order,
     is_cell,
     overlap_hz,
     phy_decision,
-    read_span,
     sync_evidence,
 )
-from radiofm.annotate.nr_fragments import relation
+from radiofm.annotate.nr_idle import EDGE_GUARD_HZ, cell_span, energy_limits, idle_decision, pieces_of, ssb_band
 from radiofm.annotate.plan import Plan
 from radiofm.data.recording import Recording
-from radiofm.dsp import ofdm_rx
-from radiofm.dsp.lte_cells import scan_lte_cells
-from radiofm.dsp.nr_cells import N_RB_MAX, SSB_SUBCARRIERS, nr_cell_band, pss_timing
+from radiofm.dsp.nr_cells import N_RB_MAX, nr_cell_band
 from radiofm.dsp.nr_cellsearch import nr_pss_search
 from radiofm.dsp.threads import usable_cores
-from radiofm.errors import RadioFMError
 
 MAX_SCAN_MS = 40.0  # span searched for DMRS (the MATLAB example's traffic fills the first slots of each 10/20 ms)
 SSB_SCAN_MS = 40.0  # span searched for an SSB (two bursts at the default 20 ms period)
 MIN_SSB_SCAN_MS = 5.0
 SSB_REACH_HZ = 4.0e6  # an SSB (7.2 MHz wide at 30 kHz) overlapping a piece has its centre within 3.6 MHz of it
-EDGE_GUARD_HZ = 0.5e6  # kept off the recording's band edges
-CHECK_LTE_HZ = 1.4e6  # an estimated band's extension this wide is searched for LTE cells (the narrowest carrier)
-PIECE_MS = 10.0  # of a piece boxed apart read to test it against a cell without DMRS
-# kept between a cell without DMRS and another carrier's band: a strong neighbour's edge leaks into the power
-# blocks beside it, enough to pull the power walk across the noise between them. Two standard carriers side by
-# side leave at least two guard bands between their occupied bands (>= 2 x 150 kHz: LTE at 3 MHz, 36.101 5.6)
-NEIGHBOUR_GUARD_HZ = 250e3
 
 
 def _nr_cell(d: Decision) -> bool:
@@ -89,19 +79,6 @@ def _same_cell(d: Decision, base: Decision) -> bool:
         return False
     a, b = d.evidence["ssb"], base.evidence["ssb"]
     return a["scs_hz"] == b["scs_hz"] and abs(float(a["center_hz"]) - float(b["center_hz"])) < 0.5 * float(b["scs_hz"])
-
-
-def ssb_band(scs_hz: float, ssb_center_hz: float) -> tuple[float, float]:
-    """(lower, upper) Hz of an SSB's 240 subcarriers: all of an idle cell that is sure to be its own."""
-    half = 0.5 * SSB_SUBCARRIERS * scs_hz
-    return ssb_center_hz - half, ssb_center_hz + half
-
-
-def cell_span(ssb: dict, bands: Sequence[tuple[float, float]]) -> tuple[float, float]:
-    """(lower, upper) Hz of what is sure to be an NR cell without DMRS: its SSB's band widened over ``bands`` (the
-    boxes it took)."""
-    edges = [ssb_band(float(ssb["scs_hz"]), float(ssb["center_hz"])), *bands]
-    return min(e[0] for e in edges), max(e[1] for e in edges)
 
 
 def measure_band(x: np.ndarray, fs: float, *, pci: int, scs_hz: float, ssb_center_hz: float, spectrum=None):
@@ -135,116 +112,6 @@ def cell_decision(base: Decision, band: dict, members: Sequence[Box]) -> Decisio
     return phy_decision("NR", members, evidence, base.pci, (lo, hi))
 
 
-def idle_decision(
-    base: Decision,
-    members: Sequence[Box],
-    bands: Sequence[tuple[float, float]],
-    *,
-    x: np.ndarray | None = None,
-    fs: float = 0.0,
-    limits: tuple[float, float] | None = None,
-    spectrum: np.ndarray | None = None,
-    floor: float | None = None,
-    pieces: int = 0,
-) -> Decision:
-    """The decision of an NR cell whose DMRS were not found (idle, or too weak, or no PDSCH in the span): its band
-    is its SSB's widened over the ``bands`` of the boxes it took (the CORESET, scheduled pieces), then, given the
-    span ``x`` (and its ``spectrum`` when computed), over the power standing above the noise floor next to it
-    within ``limits`` (:func:`radiofm.dsp.ofdm_rx.energy_band`: the CORESET and scheduled RBs the model did not
-    box; ``floor``: the spectrum's :func:`~radiofm.dsp.ofdm_rx.noise_floor` when already taken). Power alone
-    cannot tell this cell's RBs from a weak carrier beside it that no stage identified, so an extension of
-    :data:`CHECK_LTE_HZ` or more is searched for LTE cells (:func:`scan_lte_cells`) and stops at the band of any
-    found. Edges "estimated". ``pieces``: how many of the boxes were taken in by the cell's OFDM clock
-    (:func:`_pieces_of`), said in the evidence."""
-    core = cell_span(base.evidence["ssb"], bands)
-    lo, hi = core
-    stopped = []
-    if x is not None and limits is not None:
-        spectrum = ofdm_rx.span_spectrum(x) if spectrum is None else spectrum
-        floor = ofdm_rx.noise_floor(spectrum, fs) if floor is None else floor
-        lo, hi = ofdm_rx.energy_band(spectrum, fs, core=core, limits=limits, floor=floor)
-        kw = {"max_cells": 2, "spectrum": spectrum, "floor": floor}
-        new_limits = list(limits)
-        if core[0] - lo >= CHECK_LTE_HZ:
-            cells = scan_lte_cells(x, fs, lower_hz=lo, upper_hz=core[0], **kw)
-            if cells:
-                new_limits[0] = max(limits[0], max(c["upper_hz"] for c in cells) + NEIGHBOUR_GUARD_HZ)
-                stopped += cells
-        if hi - core[1] >= CHECK_LTE_HZ:
-            cells = scan_lte_cells(x, fs, lower_hz=core[1], upper_hz=hi, **kw)
-            if cells:
-                new_limits[1] = min(limits[1], min(c["lower_hz"] for c in cells) - NEIGHBOUR_GUARD_HZ)
-                stopped += cells
-        if stopped:  # the walk again, short of the cells found (the power beside them is partly theirs)
-            lo, hi = ofdm_rx.energy_band(spectrum, fs, core=core, limits=tuple(new_limits), floor=floor)
-    evidence = dict(base.evidence or {})
-    evidence["nr_band"] = {"band_hz": [round(lo), round(hi)], "from": "SSB, the model's boxes and the power beside "
-                           "them (no DMRS found)", "ssb_and_boxes_hz": [round(core[0]), round(core[1])]}  # fmt: skip
-    items = [
-        f"no PDSCH DMRS of PCI {base.pci} found: band {lo / 1e6:.3f}..{hi / 1e6:.3f} MHz from its SSB, the model's "
-        f"boxes ({core[0] / 1e6:.3f}..{core[1] / 1e6:.3f} MHz) and the power above the noise beside them"
-    ]
-    items += [f"stopped at LTE cell PCI {c['pci']} ({c['lower_hz'] / 1e6:.3f}..{c['upper_hz'] / 1e6:.3f} MHz)"
-              for c in stopped]  # fmt: skip
-    if pieces:
-        items.append(f"{pieces} piece(s) the model boxed apart run on this cell's OFDM symbol timing and subcarrier "
-                     "raster: taken into the cell")  # fmt: skip
-    evidence["items"] = [*evidence.get("items", []), *items]
-    return phy_decision("NR", members, evidence, base.pci, (lo, hi), band_source="estimated")
-
-
-def energy_limits(
-    ssb: dict, fs: float, taken: Sequence[tuple[float, float]], within: tuple[float, float] | None = None
-) -> tuple[float, float]:
-    """How far an NR cell without DMRS may extend: its largest carrier around the SSB (275 RB either side), the
-    recording's band (:data:`EDGE_GUARD_HZ` off its edges) or ``within``, up to :data:`NEIGHBOUR_GUARD_HZ` short
-    of the nearest ``taken`` band (other carriers') on either side."""
-    centre, reach = float(ssb["center_hz"]), 12 * N_RB_MAX * float(ssb["scs_hz"])
-    lo, hi = within or (-0.5 * fs + EDGE_GUARD_HZ, 0.5 * fs - EDGE_GUARD_HZ)
-    lo, hi = max(lo, centre - reach), min(hi, centre + reach)
-    for a, b in taken:
-        if b <= centre:
-            lo = max(lo, b + NEIGHBOUR_GUARD_HZ)
-        elif a >= centre:
-            hi = min(hi, a - NEIGHBOUR_GUARD_HZ)
-    return lo, hi
-
-
-def _pieces_of(
-    base: Decision, boxes: Sequence[Box], decisions: Sequence[Decision], members: Sequence[int], x: np.ndarray,
-    x_start: int, limits: tuple[float, float], rec: Recording, plan: Plan, nonfinite: str,
-) -> tuple[list[int], list[int]]:  # fmt: skip
-    """(pieces, apart): indices of the boxes no cell identified, inside ``limits`` and not yet ``members``, whose
-    OFDM runs on the clock of ``base``'s cell, and of those that another transmitter sent
-    (:func:`radiofm.annotate.nr_fragments.relation` "same" and "other"; the cell's PSS timed in the span ``x``
-    read from sample ``x_start``)."""
-    ssb = base.evidence["ssb"]
-    scs, centre, fs = float(ssb["scs_hz"]), float(ssb["center_hz"]), plan.sample_rate_hz
-    bands = {i: plan.band_hz(b.row_lo, b.row_hi) for i, b in enumerate(boxes)}
-    candidates = [
-        i for i, d in enumerate(decisions)
-        if i not in members and not is_cell(d) and limits[0] <= bands[i][0] and bands[i][1] <= limits[1]
-    ]  # fmt: skip
-    if not candidates:
-        return [], []
-    try:
-        pss = x_start + pss_timing(x, fs, ssb_center_hz=centre, scs_hz=scs, n_id2=base.pci % 3)
-    except RadioFMError:
-        return [], []
-    same, apart = [], []
-    for i in candidates:
-        start, count = box_span(boxes[i], plan, PIECE_MS)
-        if count <= 0:
-            continue
-        piece = read_span(rec, start, count, nonfinite)
-        how = relation(piece, fs, band_hz=bands[i], scs_hz=scs, pss_cp_start=pss - start, ssb_center_hz=centre)
-        if how == "same":
-            same.append(i)
-        elif how == "other":
-            apart.append(i)
-    return same, apart
-
-
 def ssb_decision(found: dict, members: Sequence[Box], window: tuple[float, float], span_ms: float) -> Decision:
     """The decision of a carrier whose SSB the scan found (its PCI, no band yet)."""
     z = max(found["z"], found["z_burst"])
@@ -275,28 +142,70 @@ def _span(boxes: Sequence[Box], plan: Plan, ms: float) -> tuple[int, int]:
     return _window(int(round(main.col_lo * plan.samples_per_column)), plan, ms)
 
 
-def _scan_ssbs(boxes: list[Box], decisions: list[Decision], plan: Plan, max_ms: float,
-               span: LastSpan) -> tuple[list[tuple[Decision, int]], int]:  # fmt: skip
+class _Bands:
+    """:func:`measure_band` of each NR cell over its span, computed once: the SSB scan measures the cells as it knows
+    them (a piece lying inside a cell's measured band needs no SSB search: one cell's band holds no other's SSB)
+    and the band stage takes the same results."""
+
+    def __init__(self, plan: Plan, max_ms: float, span: LastSpan):
+        self.plan, self.max_ms, self.span = plan, max_ms, span
+        self.done: dict[tuple, dict | None] = {}
+
+    def __call__(self, cell: Decision, start: int) -> dict | None:
+        """The DMRS band of ``cell`` over :func:`_window` from ``start``, or None."""
+        ssb = cell.evidence["ssb"]
+        scs, centre = float(ssb["scs_hz"]), float(ssb["center_hz"])
+        x_start, count = _window(start, self.plan, self.max_ms)
+        key = (cell.pci, scs, centre, x_start, count)
+        if key not in self.done:
+            x, spectrum = self.span(x_start, count)
+            self.done[key] = measure_band(x, self.plan.sample_rate_hz, pci=cell.pci, scs_hz=scs,
+                                          ssb_center_hz=centre, spectrum=spectrum)  # fmt: skip
+        return self.done[key]
+
+
+def _own_start(cell: Decision, boxes: Sequence[Box], decisions: Sequence[Decision], plan: Plan, max_ms: float):
+    """The sample the band stage reads ``cell`` from: the start of its longest box (None: no box is its own)."""
+    own = [b for b, d in zip(boxes, decisions, strict=True) if d is cell]
+    return _span(own, plan, max_ms)[0] if own else None
+
+
+def _scan_ssbs(boxes: list[Box], decisions: list[Decision], plan: Plan, max_ms: float, span: LastSpan,
+               bands: _Bands | None = None) -> tuple[list[tuple[Decision, int]], int]:  # fmt: skip
     """Search an NR SSB around every carrier not yet identified. The boxes of that carrier overlapping a found SSB
     take an NR decision with its PCI (in place). Returns ([(decision, start sample of the search)] of every cell
-    found, even one no box overlaps, and the searches run)."""
+    found, even one no box overlaps, and the searches run). A carrier lying inside the measured band of a cell
+    (``bands``: identified per carrier, or found here before it; default over :data:`MAX_SCAN_MS`) is not searched."""
+    bands = _Bands(plan, MAX_SCAN_MS, span) if bands is None else bands
     fs = plan.sample_rate_hz
     edge = 0.5 * fs - EDGE_GUARD_HZ
     found_at = [float(d.evidence["ssb"]["center_hz"]) for d in decisions if _nr_cell(d)]
+    inside: list[tuple[float, float]] = []  # the cells' measured bands
+    measured: set[int] = set()
+
+    def measure(cell: Decision, start: int) -> None:
+        if cell.pci not in measured:  # the band stage measures the first cell of each PCI
+            measured.add(cell.pci)
+            band = bands(cell, start)
+            if band is not None:
+                inside.append((band["lower_hz"], band["upper_hz"]))
+
+    for d in {id(d): d for d in decisions if _nr_cell(d)}.values():
+        measure(d, _own_start(d, boxes, decisions, plan, bands.max_ms))
     groups: dict[int, list[int]] = {}
     for i, d in enumerate(decisions):
         if not is_cell(d):
             groups.setdefault(id(d), []).append(i)
-    wanted = []  # (members, lo, hi, start, count) of each carrier to search, in order
+    wanted = []  # (members, lo, hi, start, count, band of the boxes) of each carrier to search, in order
     for members in groups.values():
-        bands = [plan.band_hz(boxes[i].row_lo, boxes[i].row_hi) for i in members]
-        lo = max(min(b[0] for b in bands) - SSB_REACH_HZ, -edge)
-        hi = min(max(b[1] for b in bands) + SSB_REACH_HZ, edge)
+        bands_hz = [plan.band_hz(boxes[i].row_lo, boxes[i].row_hi) for i in members]
+        own = (min(b[0] for b in bands_hz), max(b[1] for b in bands_hz))
+        lo, hi = max(own[0] - SSB_REACH_HZ, -edge), min(own[1] + SSB_REACH_HZ, edge)
         start, count = _span([boxes[i] for i in members], plan, max_ms)
         if count >= MIN_SSB_SCAN_MS * 1e-3 * fs and hi - lo >= 2 * SSB_REACH_HZ:
-            wanted.append((members, lo, hi, start, count))
+            wanted.append((members, lo, hi, start, count, own))
     searches, cells = 0, []
-    for members, lo, hi, start, count, found in _searched(wanted, found_at, span, fs):
+    for members, lo, hi, start, count, _, found in _searched(wanted, found_at, inside, span, fs):
         searches += 1
         if not found["detected"] or found.get("pci") is None:
             continue
@@ -307,18 +216,22 @@ def _scan_ssbs(boxes: list[Box], decisions: list[Decision], plan: Plan, max_ms: 
             decisions[i] = decision
         found_at.append(found["ssb_center_hz"])
         cells.append((decision, start))
+        at = _own_start(decision, boxes, decisions, plan, bands.max_ms)
+        measure(decision, start if at is None else at)
     return cells, searches
 
 
-def _searched(wanted: list[tuple], found_at: list[float], span: LastSpan, fs: float):
-    """Yield (members, lo, hi, start, count, nr_pss_search's result) for each of ``wanted`` in order, unless a cell
-    already found (an SSB centre in ``found_at``, which the caller extends as it goes) lies in its band: the band
-    stage takes its pieces. Consecutive searches over the same span (every carrier of a 40 ms capture) run on
-    the usable cores at once, on one read of the span; a search a cell found before it makes unnecessary is
-    computed but not used, so the results are exactly the one-by-one ones."""
+def _searched(wanted: list[tuple], found_at: list[float], inside: list[tuple[float, float]], span: LastSpan,
+              fs: float):  # fmt: skip
+    """Yield (members, lo, hi, start, count, band, nr_pss_search's result) for each of ``wanted`` in order, unless
+    a cell already found (an SSB centre in ``found_at``, or a measured band in ``inside``; the caller extends both
+    as it goes) covers it: the band stage takes its pieces. Consecutive searches over the same span (every carrier
+    of a 40 ms capture) run on the usable cores, at most one per core ahead, on one read of the span; a search
+    that a cell found meanwhile makes unnecessary is computed but not used, so the results are exactly the
+    one-by-one ones."""
 
     def covered(w: tuple) -> bool:
-        return any(w[1] <= f <= w[2] for f in found_at)
+        return any(w[1] <= f <= w[2] for f in found_at) or any(a <= w[5][0] and w[5][1] <= b for a, b in inside)
 
     workers = usable_cores()
     pool = ThreadPoolExecutor(workers, thread_name_prefix="radiofm-ssb") if workers > 1 and len(wanted) > 1 else None
@@ -332,11 +245,19 @@ def _searched(wanted: list[tuple], found_at: list[float], span: LastSpan, fs: fl
             def search(w: tuple, x=x, spectrum=spectrum) -> dict:
                 return nr_pss_search(x, fs, lower_hz=w[1], upper_hz=w[2], spectrum=spectrum)
 
-            ahead = [pool.submit(search, w) for w in run] if pool is not None and len(run) > 1 else None
+            ahead: dict[int, object] = {}  # index in run -> its search, submitted while the earlier ones ran
             for k, w in enumerate(run):
-                if covered(w):  # a cell the search before it found
+                if covered(w):  # a cell the searches before it found
                     continue
-                yield (*w, ahead[k].result() if ahead is not None else search(w))
+                if pool is not None:
+                    for j in range(k, len(run)):  # this search and the next ones not covered, one per core
+                        if len(ahead) >= workers:
+                            break
+                        if j not in ahead and not covered(run[j]):
+                            ahead[j] = pool.submit(search, run[j])
+                yield (*w, ahead.pop(k).result() if k in ahead else search(w))
+            for job in ahead.values():
+                job.cancel()
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -358,12 +279,12 @@ def find_nr_cells(
     changed. ``span``: the reader of the recording's spans (one the other stages share; default: a new one)."""
     span = LastSpan(rec, nonfinite) if span is None else span
     out_b, out_d = list(boxes), list(decisions)
-    scanned, searches = _scan_ssbs(out_b, out_d, plan, ssb_max_ms, span)
+    bands = _Bands(plan, max_ms, span)
+    scanned, searches = _scan_ssbs(out_b, out_d, plan, ssb_max_ms, span, bands)
     cells: list[tuple[Decision, int]] = []
     for d in out_d:  # the cells identified per carrier, then those the scan found
         if _nr_cell(d) and all(d is not c for c, _ in cells):
-            own = [b for b, e in zip(out_b, out_d, strict=True) if e is d]
-            cells.append((d, _span(own, plan, max_ms)[0]))
+            cells.append((d, _own_start(d, out_b, out_d, plan, max_ms)))
     cells += [(d, start) for d, start in scanned if all(d is not c for c, _ in cells)]
     # every cell's DMRS band first, so that a cell without DMRS does not extend over another cell measured after it
     measured = []  # (cell, (its span, the span's spectrum, first sample, noise floor) when no DMRS were found, its
@@ -374,10 +295,11 @@ def find_nr_cells(
             continue
         ssb = base.evidence["ssb"]
         scs, centre = float(ssb["scs_hz"]), float(ssb["center_hz"])
-        x_start, count = _window(start, plan, max_ms)
-        x, spectrum = span(x_start, count)
         searches += 1
-        band = measure_band(x, plan.sample_rate_hz, pci=base.pci, scs_hz=scs, ssb_center_hz=centre, spectrum=spectrum)
+        band = bands(base, start)
+        if band is None:
+            x_start, count = _window(start, plan, max_ms)
+            x, spectrum = span(x_start, count)
         measured.append((base, (x, spectrum, x_start, span.floor()) if band is None else None, band))
         cell_bands[base.pci] = (band["lower_hz"], band["upper_hz"]) if band is not None else ssb_band(scs, centre)
     for base, window, band in measured:
@@ -398,7 +320,7 @@ def find_nr_cells(
             taken += [b for pci, b in cell_bands.items() if pci != base.pci]
             limits = energy_limits(ssb, plan.sample_rate_hz, taken)
             x, spectrum, x_start, floor = window
-            pieces, apart = _pieces_of(base, out_b, out_d, members, x, x_start, limits, rec, plan, nonfinite)
+            pieces, apart = pieces_of(base, out_b, out_d, members, x, x_start, limits, rec, plan, nonfinite)
             members += pieces
             own = [out_b[i] for i in members]
             bands = [plan.band_hz(b.row_lo, b.row_hi) for b in own]

@@ -9,7 +9,7 @@ import pytest
 from band_predictors import LTE, NR, band_predictor
 
 import radiofm.annotate as A
-from radiofm.annotate import nr_scan
+from radiofm.annotate import nr_idle, nr_scan
 from radiofm.annotate.nr_fragments import aligned
 from radiofm.data import open_recording, write_sigmf
 from radiofm.dsp.nr_cells import pss_timing
@@ -88,7 +88,7 @@ def test_an_idle_cells_coreset_boxed_apart_joins_the_cell(tmp_path, monkeypatch)
     assert a.freq_lower_edge_hz - 3.5e9 <= coreset[0] + 0.3e6 and a.freq_upper_edge_hz - 3.5e9 >= ssb[1] - 0.3e6
     assert "taken into the cell" in a.extra["radiofm:evidence"]["items"][-1]
 
-    monkeypatch.setattr(nr_scan, "_pieces_of", lambda *args, **kwargs: ([], []))
+    monkeypatch.setattr(nr_scan, "pieces_of", lambda *args, **kwargs: ([], []))
     assert len(A.annotate_recording(rec, model).annotations) == 2
 
 
@@ -175,8 +175,8 @@ def test_a_cell_without_dmrs_stops_short_of_a_carrier_on_another_clock(tmp_path,
         assert any(g is not a and g.freq_lower_edge_hz - 3.5e9 > neighbour[0] - 0.5e6 for g in got)  # neighbour
         return a.freq_upper_edge_hz - 3.5e9
 
-    assert ssb[1] - 0.3e6 <= cell_upper() <= neighbour[0] - nr_scan.NEIGHBOUR_GUARD_HZ + 1.0
-    monkeypatch.setattr(nr_scan, "relation", lambda *args, **kwargs: None)
+    assert ssb[1] - 0.3e6 <= cell_upper() <= neighbour[0] - nr_idle.NEIGHBOUR_GUARD_HZ + 1.0
+    monkeypatch.setattr(nr_idle, "relation", lambda *args, **kwargs: None)
     assert cell_upper() > neighbour[0] + 1e6
 
 
@@ -196,4 +196,4 @@ def test_a_cell_without_dmrs_stops_short_of_an_lte_cell_found_beside_it(tmp_path
     got = A.annotate_recording(rec, model).annotations
     (a,) = [g for g in got if g.extra.get("radiofm:pci") == c.pci]
     assert any("stopped at LTE cell" in item for item in a.extra["radiofm:evidence"]["items"])
-    assert ssb[1] - 0.3e6 <= a.freq_upper_edge_hz - 3.5e9 <= m["lower_edge_hz"] - nr_scan.NEIGHBOUR_GUARD_HZ + 1.0
+    assert ssb[1] - 0.3e6 <= a.freq_upper_edge_hz - 3.5e9 <= m["lower_edge_hz"] - nr_idle.NEIGHBOUR_GUARD_HZ + 1.0

@@ -62,12 +62,30 @@ def test_a_carrier_its_ssb_identified_is_not_searched_again_for_lte_cells(tmp_pa
     assert result.phy["nr_searches"] >= 1 and result.phy["lte_scans"] == 0
 
 
+def test_a_piece_inside_a_measured_cell_band_is_not_searched_for_an_ssb(tmp_path, monkeypatch):
+    """A piece holding the SSB (its PCI found per carrier) and a piece near the carrier's far edge, out of the SSB's
+    reach: the cell's DMRS band is measured first, the second piece lies inside it, so no SSB search runs for it
+    (one was run before) and the result is the whole carrier as before."""
+    import radiofm.annotate.nr_scan as S
+
+    rec, m, ssb = _carrier(tmp_path)
+    lo, hi = m["lower_edge_hz"], m["upper_edge_hz"]
+    far = (lo + 0.5e6, lo + 3.5e6) if ssb - lo > hi - ssb else (hi - 3.5e6, hi - 0.5e6)
+    assert min(abs(ssb - far[0]), abs(ssb - far[1])) > S.SSB_REACH_HZ  # out of reach: the old rule searched it
+    calls, search = [], S.nr_pss_search
+    monkeypatch.setattr(S, "nr_pss_search", lambda *a, **k: calls.append(k["lower_hz"]) or search(*a, **k))
+    result = A.annotate_recording(rec, band_predictor([(ssb - 3.8e6, ssb + 3.8e6), far], NR))
+    (a,) = result.annotations
+    _whole_carrier(a, m)
+    assert calls == [] and result.phy["nr_searches"] == 1  # the DMRS band, measured once for both stages
+
+
 def test_an_idle_cell_spans_at_least_its_ssb():
     """A cell whose DMRS were not found (idle: SSB and CORESET only): its band is its SSB's (7.2 MHz at 30 kHz)
     widened over the boxes it took, edges "estimated"; without boxes, the SSB's band."""
     from radiofm.annotate.decide import Decision
     from radiofm.annotate.merge import annotation_extra
-    from radiofm.annotate.nr_scan import idle_decision
+    from radiofm.annotate.nr_idle import idle_decision
 
     base = Decision("NR", {"NR": 0.6, "LTE": 0.4}, "phy", 0.5, {"ssb": {"scs_hz": SCS, "center_hz": 1e6},
                     "items": ["NR PSS"]}, pci=7)  # fmt: skip
@@ -79,7 +97,7 @@ def test_an_idle_cell_spans_at_least_its_ssb():
 
 
 def test_energy_limits_stop_short_of_the_nearest_other_cell_on_each_side():
-    from radiofm.annotate.nr_scan import EDGE_GUARD_HZ, NEIGHBOUR_GUARD_HZ, energy_limits
+    from radiofm.annotate.nr_idle import EDGE_GUARD_HZ, NEIGHBOUR_GUARD_HZ, energy_limits
 
     ssb = {"center_hz": 1e6, "scs_hz": 15e3}  # 275 RB either side: 49.5 MHz, beyond the recording's band
     assert energy_limits(ssb, FS, []) == (-FS / 2 + EDGE_GUARD_HZ, FS / 2 - EDGE_GUARD_HZ)
@@ -123,14 +141,13 @@ def test_carriers_over_one_span_share_its_read_and_its_spectrum(tmp_path, monkey
 def test_the_cell_stages_share_one_read_of_a_span(tmp_path, monkeypatch):
     """A 40 ms capture: the SSB scan, the DMRS search and the blind scan all work on the whole capture, and read it
     (and take its FFT) once between them."""
-    import radiofm.annotate.nr_scan as S
-    from radiofm.annotate import decide
+    from radiofm.annotate import decide, nr_idle
 
     rec, m, ssb = _carrier(tmp_path)
     reads = []
     read = decide.read_span
     monkeypatch.setattr(decide, "read_span", lambda *a: reads.append(a[1:3]) or read(*a))  # LastSpan's reads
-    monkeypatch.setattr(S, "read_span", lambda *a: reads.append(a[1:3]) or read(*a))
+    monkeypatch.setattr(nr_idle, "read_span", lambda *a: reads.append(a[1:3]) or read(*a))
     piece = (ssb + 1.0e6, min(ssb + 5.0e6, m["upper_edge_hz"] - 0.3e6))
     result = A.annotate_recording(rec, band_predictor([piece], NR))
     _whole_carrier(result.annotations[0], m)

@@ -258,6 +258,14 @@ class LastSpan:
         self._span: tuple[np.ndarray, np.ndarray] | None = None
         self._floor: float | None = None
 
+    @property
+    def rec(self) -> Recording:
+        return self._rec
+
+    @property
+    def nonfinite(self) -> str:
+        return self._nonfinite
+
     def __call__(self, start: int, count: int) -> tuple[np.ndarray, np.ndarray]:
         """(samples [start, start + count), their spectrum)."""
         if self._at != (start, count):

@@ -9,7 +9,8 @@ whole SSB is labelled NR with its PCI, the others stay separate carriers, often 
    :data:`SSB_SCAN_MS` from the piece's start (the bursts need not fall inside the box the model drew). The
    boxes of that carrier overlapping the SSB found take an NR decision with its PCI. A carrier lying inside the
    DMRS band (step 2) of a cell already identified or found is not searched: one cell's band holds no other's
-   SSB, and the band step takes its pieces (each band is measured once, for both steps).
+   SSB, and the band step takes its pieces (each band is measured once, for both steps; the cells of a long
+   capture, each on its own span, are measured on the usable cores at once).
 2. **Band from the DMRS.** NR has no reference signal over the whole band, but the PDSCH DMRS of every scheduled
    RB is numbered from point A: :func:`radiofm.dsp.nr_cells.nr_cell_band` finds the cell's DMRS anywhere within
    reach of its SSB over :data:`MAX_SCAN_MS`, which gives the carrier's lower edge to the subcarrier and every RB
@@ -48,11 +49,13 @@ from radiofm.annotate.decide import (
     is_cell,
     overlap_hz,
     phy_decision,
+    read_span,
     sync_evidence,
 )
 from radiofm.annotate.nr_idle import EDGE_GUARD_HZ, cell_span, energy_limits, idle_decision, pieces_of, ssb_band
 from radiofm.annotate.plan import Plan
 from radiofm.data.recording import Recording
+from radiofm.dsp import ofdm_rx
 from radiofm.dsp.nr_cells import N_RB_MAX, nr_cell_band
 from radiofm.dsp.nr_cellsearch import nr_pss_search
 from radiofm.dsp.threads import usable_cores
@@ -145,23 +148,50 @@ def _span(boxes: Sequence[Box], plan: Plan, ms: float) -> tuple[int, int]:
 class _Bands:
     """:func:`measure_band` of each NR cell over its span, computed once: the SSB scan measures the cells as it knows
     them (a piece lying inside a cell's measured band needs no SSB search: one cell's band holds no other's SSB)
-    and the band stage takes the same results."""
+    and the band stage takes the same results. :meth:`ahead` measures several cells at once."""
 
     def __init__(self, plan: Plan, max_ms: float, span: LastSpan):
         self.plan, self.max_ms, self.span = plan, max_ms, span
         self.done: dict[tuple, dict | None] = {}
 
+    def _key(self, cell: Decision, start: int) -> tuple:
+        ssb = cell.evidence["ssb"]
+        return (cell.pci, float(ssb["scs_hz"]), float(ssb["center_hz"]), *_window(start, self.plan, self.max_ms))
+
+    def _measure(self, key: tuple, x: np.ndarray, spectrum: np.ndarray) -> dict | None:
+        pci, scs, centre = key[:3]
+        return measure_band(x, self.plan.sample_rate_hz, pci=pci, scs_hz=scs, ssb_center_hz=centre,
+                            spectrum=spectrum)  # fmt: skip
+
     def __call__(self, cell: Decision, start: int) -> dict | None:
         """The DMRS band of ``cell`` over :func:`_window` from ``start``, or None."""
-        ssb = cell.evidence["ssb"]
-        scs, centre = float(ssb["scs_hz"]), float(ssb["center_hz"])
-        x_start, count = _window(start, self.plan, self.max_ms)
-        key = (cell.pci, scs, centre, x_start, count)
+        key = self._key(cell, start)
         if key not in self.done:
-            x, spectrum = self.span(x_start, count)
-            self.done[key] = measure_band(x, self.plan.sample_rate_hz, pci=cell.pci, scs_hz=scs,
-                                          ssb_center_hz=centre, spectrum=spectrum)  # fmt: skip
+            self.done[key] = self._measure(key, *self.span(*key[3:]))
         return self.done[key]
+
+    def ahead(self, cells: Sequence[tuple[Decision, int]]) -> None:
+        """Measure the (cell, start) of ``cells`` not yet measured on the usable cores, each on its own read of its
+        span (numpy and the FFTs free the GIL; a long capture's cells lie on different spans): what one by one
+        gives. A single one goes through the shared span reader."""
+        todo = list(dict.fromkeys(k for k in (self._key(c, s) for c, s in cells) if k not in self.done))
+        workers = min(usable_cores(), len(todo))
+        if workers <= 1:
+            for key in todo:
+                self.done[key] = self._measure(key, *self.span(*key[3:]))
+            return
+
+        def one(key: tuple) -> dict | None:
+            x = read_span(self.span.rec, *key[3:], self.span.nonfinite)
+            return self._measure(key, x, ofdm_rx.span_spectrum(x))
+
+        with ThreadPoolExecutor(workers, thread_name_prefix="radiofm-nr-band") as pool:
+            self.done.update(zip(todo, pool.map(one, todo), strict=True))
+
+
+def _first_per_pci(cells: Sequence[tuple[Decision, int]]) -> list[tuple[Decision, int]]:
+    """The (cell, start) the band stage measures: the first of each PCI."""
+    return list({c.pci: (c, s) for c, s in reversed(cells)}.values())[::-1]
 
 
 def _own_start(cell: Decision, boxes: Sequence[Box], decisions: Sequence[Decision], plan: Plan, max_ms: float):
@@ -190,8 +220,11 @@ def _scan_ssbs(boxes: list[Box], decisions: list[Decision], plan: Plan, max_ms: 
             if band is not None:
                 inside.append((band["lower_hz"], band["upper_hz"]))
 
-    for d in {id(d): d for d in decisions if _nr_cell(d)}.values():
-        measure(d, _own_start(d, boxes, decisions, plan, bands.max_ms))
+    decided = [(d, _own_start(d, boxes, decisions, plan, bands.max_ms))
+               for d in {id(d): d for d in decisions if _nr_cell(d)}.values()]  # fmt: skip
+    bands.ahead(_first_per_pci(decided))
+    for d, start in decided:
+        measure(d, start)
     groups: dict[int, list[int]] = {}
     for i, d in enumerate(decisions):
         if not is_cell(d):
@@ -290,6 +323,7 @@ def find_nr_cells(
     measured = []  # (cell, (its span, the span's spectrum, first sample, noise floor) when no DMRS were found, its
     # DMRS band or None): the floor taken through ``span``, which the LTE and blind scans of the same samples reuse
     cell_bands: dict[int, tuple[float, float]] = {}  # PCI -> its DMRS band, else its SSB's
+    bands.ahead(_first_per_pci(cells))
     for base, start in cells:
         if base.pci in cell_bands:
             continue

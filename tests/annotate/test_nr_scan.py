@@ -80,6 +80,40 @@ def test_a_piece_inside_a_measured_cell_band_is_not_searched_for_an_ssb(tmp_path
     assert calls == [] and result.phy["nr_searches"] == 1  # the DMRS band, measured once for both stages
 
 
+def test_cell_bands_measured_ahead_on_the_cores_are_the_one_by_one_bands(tmp_path, monkeypatch):
+    """Two cells' DMRS bands on different spans (a long capture's cells): measured at once on two threads, each on
+    its own read of its span, they equal the bands measured one after the other through the shared span reader;
+    a cell already measured is not measured again."""
+    import threading
+
+    import radiofm.annotate.nr_scan as S
+    from radiofm.annotate import decide
+    from radiofm.annotate.decide import Decision
+    from radiofm.annotate.plan import plan_analysis
+
+    rec, m, ssb = _carrier(tmp_path)
+    plan = plan_analysis(FS, rec.n_samples)
+    cell = Decision("NR", {"NR": 1.0, "LTE": 0.0}, "phy", 0.9, {"ssb": {"scs_hz": SCS, "center_hz": round(ssb)}},
+                    pci=m["n_id_cell"])  # fmt: skip
+    cells = [(cell, 0), (cell, int(0.01 * FS))]  # 30 ms spans from 0 and from 10 ms
+    serial = S._Bands(plan, 30.0, decide.LastSpan(rec, "error"))
+    want = [serial(c, start) for c, start in cells]
+    assert all(b is not None and b["n_rb"] == m["n_rb"] for b in want)
+    names, measure = [], S.measure_band
+    monkeypatch.setattr(S, "measure_band", lambda *a, **k: names.append(threading.current_thread().name)
+                        or measure(*a, **k))  # fmt: skip
+    monkeypatch.setattr(S, "usable_cores", lambda: 2)
+    bands = S._Bands(plan, 30.0, decide.LastSpan(rec, "error"))
+    bands.ahead(cells)
+    assert sorted(names) == ["radiofm-nr-band_0", "radiofm-nr-band_1"]
+    got = [bands(c, start) for c, start in cells]
+    assert len(names) == 2  # no second measurement
+    for a, b in zip(got, want, strict=True):
+        assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    bands.ahead(cells)
+    assert len(names) == 2
+
+
 def test_an_idle_cell_spans_at_least_its_ssb():
     """A cell whose DMRS were not found (idle: SSB and CORESET only): its band is its SSB's (7.2 MHz at 30 kHz)
     widened over the boxes it took, edges "estimated"; without boxes, the SSB's band."""

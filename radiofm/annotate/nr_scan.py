@@ -163,12 +163,14 @@ class _Bands:
         return measure_band(x, self.plan.sample_rate_hz, pci=pci, scs_hz=scs, ssb_center_hz=centre,
                             spectrum=spectrum)  # fmt: skip
 
-    def __call__(self, cell: Decision, start: int) -> dict | None:
-        """The DMRS band of ``cell`` over :func:`_window` from ``start``, or None."""
-        key = self._key(cell, start)
+    def _through_span(self, key: tuple) -> dict | None:
         if key not in self.done:
             self.done[key] = self._measure(key, *self.span(*key[3:]))
         return self.done[key]
+
+    def __call__(self, cell: Decision, start: int) -> dict | None:
+        """The DMRS band of ``cell`` over :func:`_window` from ``start``, or None."""
+        return self._through_span(self._key(cell, start))
 
     def ahead(self, cells: Sequence[tuple[Decision, int]]) -> None:
         """Measure the (cell, start) of ``cells`` not yet measured on the usable cores, each on its own read of its
@@ -179,7 +181,7 @@ class _Bands:
         workers = min(usable_cores(), len(todo)) if self.span.nonfinite == "error" else 1
         if workers <= 1:
             for key in todo:
-                self.done[key] = self._measure(key, *self.span(*key[3:]))
+                self._through_span(key)
             return
 
         def one(key: tuple) -> dict | None:
@@ -192,7 +194,10 @@ class _Bands:
 
 def _first_per_pci(cells: Sequence[tuple[Decision, int]]) -> list[tuple[Decision, int]]:
     """The (cell, start) the band stage measures: the first of each PCI."""
-    return list({c.pci: (c, s) for c, s in reversed(cells)}.values())[::-1]
+    first: dict[int, tuple[Decision, int]] = {}
+    for cell, start in cells:
+        first.setdefault(cell.pci, (cell, start))
+    return list(first.values())
 
 
 def _own_start(cell: Decision, boxes: Sequence[Box], decisions: Sequence[Decision], plan: Plan, max_ms: float):
@@ -332,10 +337,11 @@ def find_nr_cells(
         scs, centre = float(ssb["scs_hz"]), float(ssb["center_hz"])
         searches += 1
         band = bands(base, start)
+        window = None
         if band is None:
             x_start, count = _window(start, plan, max_ms)
-            x, spectrum = span(x_start, count)
-        measured.append((base, (x, spectrum, x_start, span.floor()) if band is None else None, band))
+            window = (*span(x_start, count), x_start, span.floor())
+        measured.append((base, window, band))
         cell_bands[base.pci] = (band["lower_hz"], band["upper_hz"]) if band is not None else ssb_band(scs, centre)
     for base, window, band in measured:
         ssb = base.evidence["ssb"]

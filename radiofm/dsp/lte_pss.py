@@ -20,6 +20,7 @@ from radiofm.dsp.sequences import lte_pss
 # steps of LAG_STEP of it (the phase ramp across the PSS's 63 bins moves by 3 rad per step: <= 0.5 dB lost)
 LAG_REACH = 0.125
 LAG_STEP = 0.0075
+COHERENT_BLOCK = 1 << 18  # correlations per block of symbols in coherent_metric (2 MiB of complex64)
 
 
 @functools.cache
@@ -51,19 +52,30 @@ def coherent_metric(y: np.ndarray, advance: int, dcs: np.ndarray, reach: float) 
     """
     _, steer = lag_steering(y.shape[1], advance, reach)
     view = np.lib.stride_tricks.sliding_window_view(y, 63, axis=1)  # (S, K - 62, 63), no copy
-    if dcs.size > 1 and np.all(np.diff(dcs) == 1):  # consecutive DCs (a search range): one copy of a slice
-        windows = np.ascontiguousarray(view[:, dcs[0] - 31 : dcs[-1] - 30])  # (S, D, 63)
-    else:  # a few chosen DCs: a gather (not C-ordered, so the reshape below copies again: small here)
-        windows = view[:, dcs - 31]
-    s, d = windows.shape[:2]
-    corr = windows.reshape(s * d, 63) @ steer  # (S D, 3 L)
-    pairs = corr.view(np.float32)  # re, im interleaved: squared in place, then each pair summed (the very bits of
-    np.square(pairs, out=pairs)  # corr.real**2 + corr.imag**2, without its two temporaries of the whole size)
-    power = np.add(pairs[:, 0::2], pairs[:, 1::2])
+    consecutive = dcs.size > 1 and np.all(np.diff(dcs) == 1)  # a search range: one copy of a slice per block
+    s, d = y.shape[0], dcs.size
     energy = y.real**2 + y.imag**2
     cum = np.concatenate([np.zeros((s, 1), np.float64), np.cumsum(energy, axis=1, dtype=np.float64)], axis=1)
     window_energy = cum[:, dcs + 32] - cum[:, dcs - 31] - energy[:, dcs]  # (S, D): the 62 PSS bins
-    power /= (62 * np.maximum(window_energy, 1e-30)).reshape(s * d, 1).astype(np.float32)
+    norm = (62 * np.maximum(window_energy, 1e-30)).astype(np.float32)
+    power = np.empty((s, d, steer.shape[1]), np.float32)
+    # a block of symbols at a time, so the correlations (8 bytes each) stay in the cache between the product and
+    # the squares: the whole (S D, 3 L) at once went to memory and back, and two searches side by side then
+    # waited on it (each row's product is the same whatever the block, so the bits are those of one product)
+    rows = max(1, COHERENT_BLOCK // max(d * steer.shape[1], 1))
+    starts = list(range(0, s, rows))
+    if len(starts) > 1 and (s - starts[-1]) * d < 2:  # a one-row product is a matrix-vector one (other bits):
+        starts.pop()  # the last symbol joins the block before
+    for i, j in zip(starts, starts[1:] + [s]):
+        block = view[i:j]
+        # consecutive DCs: one copy of a slice; a few chosen DCs: a gather (not C-ordered: the reshape copies)
+        windows = np.ascontiguousarray(block[:, dcs[0] - 31 : dcs[-1] - 30]) if consecutive else block[:, dcs - 31]
+        n = windows.shape[0]
+        corr = windows.reshape(n * d, 63) @ steer  # (n D, 3 L)
+        pairs = corr.view(np.float32)  # re, im interleaved: squared in place, then each pair summed (the very bits
+        np.square(pairs, out=pairs)  # of corr.real**2 + corr.imag**2, without its two temporaries)
+        np.add(pairs[:, 0::2], pairs[:, 1::2], out=power[i : i + n].reshape(n * d, -1))
+        power[i : i + n] /= norm[i : i + n, :, None]
     return power.reshape(s, d, 3, -1).transpose(2, 3, 0, 1)
 
 

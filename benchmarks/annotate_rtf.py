@@ -8,7 +8,9 @@ over configurations) so that load from other processes falls on all of them alik
 - ``cpu_rtf_2core`` = the same with the process's CPU time (user + sys) spread over 2 cores: what an idle 2-core
   machine would give at best; on a shared machine the wall-clock RTF is lower by the load;
 - start-up = short wall time - short duration / RTF (the fixed cost: imports, model load, outputs), and the wall
-  time of ``radiofm annotate --help`` (imports of the CLI alone);
+  time of ``radiofm annotate --help`` (imports of the CLI alone). Every run uses radiofm's compiled bytecode (written
+  before the first timed run), as an installed package does; ``--no-bytecode`` compiles it at every start instead
+  (PYTHONDONTWRITEBYTECODE=1, which the development sandbox sets: ~0.15 s more per start);
 - peak RSS of each run (``ru_maxrss``).
 
 Configurations: ``baseline`` is the code before this benchmark's changes (``--baseline-src``: a folder holding that
@@ -83,8 +85,15 @@ def _time(cmd: list[str], env: dict, cwd: Path) -> dict:
     return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": rss_mb, "out": stdout}
 
 
-def _env(src: Path | None, threads: int | None) -> dict:
+def _env(src: Path | None, threads: int | None, bytecode: bool = True) -> dict:
+    """The environment of a run: ``src`` first on the path; ``bytecode``: the modules' compiled bytecode is used (and
+    written where missing), as an installed package runs; otherwise (PYTHONDONTWRITEBYTECODE=1, as some sandboxes
+    set) every start compiles radiofm's modules from source again: ~0.15 s of each start-up (session 52)."""
     env = dict(os.environ)
+    if bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     if src is not None:  # first on the path; what the caller put there (e.g. a folder of extra packages) stays
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), env.get("PYTHONPATH", "")) if p)
     if threads:
@@ -99,7 +108,7 @@ def _annotate(name: str, rec: Path, model: Path, out: Path, args: argparse.Names
     # run from the work folder: ``python -m`` puts the current folder first on sys.path, ahead of PYTHONPATH, so a
     # benchmark started from the repository root ran the current radiofm in its baseline rows too (session 29's
     # overlay A/B was one: docs/RESULTS.md, session 31)
-    r = _time(cmd, _env(src, args.threads), cwd=args.work)
+    r = _time(cmd, _env(src, args.threads, not args.no_bytecode), cwd=args.work)
     meta = json.loads((out / f"{name}-{rec.stem}.sigmf-meta").read_text())
     r["annotations"] = [{k: v for k, v in a.items() if k != "core:generator"} for a in meta["annotations"]]
     for p in out.glob(f"{name}-{rec.stem}.*"):
@@ -133,6 +142,8 @@ def main() -> None:
     p.add_argument("--memory-config", default="int8", choices=list(CONFIGS), help="configuration of that run")
     p.add_argument("--name", default="annotate_rtf", help="results file benchmarks/results/NAME.json")
     p.add_argument("--results-dir", type=Path, default=None, help="write NAME.json here instead")
+    p.add_argument("--no-bytecode", action="store_true", help="compile radiofm from source at every start "
+                   "(PYTHONDONTWRITEBYTECODE=1), not from its bytecode as an installed package runs")  # fmt: skip
     p.add_argument("--keep-memory-capture", action="store_true", help="do not delete the long capture afterwards")
     p.add_argument("--frames", type=int, default=8, help="generator frames the captures repeat")
     p.add_argument("--model", type=Path, default=None, help="segmentation run to use (default: the demo's "
@@ -149,11 +160,16 @@ def main() -> None:
     out = work / "out"
     out.mkdir(exist_ok=True)
 
+    if not args.no_bytecode:  # each tree's bytecode written before any timed run (the first start would compile)
+        for src in {base if n == "baseline" else ROOT for n in names}:
+            subprocess.run([sys.executable, "-m", "compileall", "-q", str(src / "radiofm")], env=_env(src, None),
+                           check=True, cwd=work, stdout=subprocess.DEVNULL)  # fmt: skip
     help_wall = {}
     for name in names:
         src = base if name == "baseline" else ROOT
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "radiofm.cli.main", "annotate", "--help"], env=_env(src, None),
+        subprocess.run([sys.executable, "-m", "radiofm.cli.main", "annotate", "--help"],
+                       env=_env(src, None, not args.no_bytecode),
                        capture_output=True, check=True, cwd=work)  # fmt: skip
         help_wall[name] = time.perf_counter() - t0
 
@@ -210,6 +226,7 @@ def main() -> None:
         if args.model
         else "demo architecture: vit-tiny MAE 224x224, frozen, mix readout, transformer head (random weights)",
         "load_before": os.getloadavg(),
+        "bytecode": not args.no_bytecode,
         "rows": rows,
         "runs": {
             n: {

@@ -9,8 +9,8 @@ over configurations) so that load from other processes falls on all of them alik
   machine would give at best; on a shared machine the wall-clock RTF is lower by the load;
 - start-up = short wall time - short duration / RTF (the fixed cost: imports, model load, outputs), and the wall
   time of ``radiofm annotate --help`` (imports of the CLI alone). Every run uses radiofm's compiled bytecode (written
-  before the first timed run), as an installed package does; ``--no-bytecode`` compiles it at every start instead
-  (PYTHONDONTWRITEBYTECODE=1, which the development sandbox sets: ~0.15 s more per start);
+  before the first timed run), as an installed package does; ``--no-bytecode`` removes it and compiles it at every
+  start instead, as the development sandbox (PYTHONDONTWRITEBYTECODE=1) did for every figure before session 52;
 - peak RSS of each run (``ru_maxrss``).
 
 Configurations: ``baseline`` is the code before this benchmark's changes (``--baseline-src``: a folder holding that
@@ -87,8 +87,8 @@ def _time(cmd: list[str], env: dict, cwd: Path) -> dict:
 
 def _env(src: Path | None, threads: int | None, bytecode: bool = True) -> dict:
     """The environment of a run: ``src`` first on the path; ``bytecode``: the modules' compiled bytecode is used (and
-    written where missing), as an installed package runs; otherwise (PYTHONDONTWRITEBYTECODE=1, as some sandboxes
-    set) every start compiles radiofm's modules from source again: ~0.15 s of each start-up (session 52)."""
+    written where missing), as an installed package runs; otherwise none is written (PYTHONDONTWRITEBYTECODE=1, as
+    this sandbox sets: with radiofm's removed first, see ``main``, every start compiles its modules from source)."""
     env = dict(os.environ)
     if bytecode:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -142,8 +142,8 @@ def main() -> None:
     p.add_argument("--memory-config", default="int8", choices=list(CONFIGS), help="configuration of that run")
     p.add_argument("--name", default="annotate_rtf", help="results file benchmarks/results/NAME.json")
     p.add_argument("--results-dir", type=Path, default=None, help="write NAME.json here instead")
-    p.add_argument("--no-bytecode", action="store_true", help="compile radiofm from source at every start "
-                   "(PYTHONDONTWRITEBYTECODE=1), not from its bytecode as an installed package runs")  # fmt: skip
+    p.add_argument("--no-bytecode", action="store_true", help="compile radiofm from source at every start (its "
+                   "__pycache__ folders removed, PYTHONDONTWRITEBYTECODE=1) as this sandbox does")  # fmt: skip
     p.add_argument("--keep-memory-capture", action="store_true", help="do not delete the long capture afterwards")
     p.add_argument("--frames", type=int, default=8, help="generator frames the captures repeat")
     p.add_argument("--model", type=Path, default=None, help="segmentation run to use (default: the demo's "
@@ -160,8 +160,11 @@ def main() -> None:
     out = work / "out"
     out.mkdir(exist_ok=True)
 
-    if not args.no_bytecode:  # each tree's bytecode written before any timed run (the first start would compile)
-        for src in {base if n == "baseline" else ROOT for n in names}:
+    for src in {base if n == "baseline" else ROOT for n in names}:
+        if args.no_bytecode:  # radiofm's bytecode removed (never in git): each start compiles it, as in this sandbox
+            for cache in (src / "radiofm").rglob("__pycache__"):
+                shutil.rmtree(cache)
+        else:  # each tree's bytecode written before any timed run (the first start would compile)
             subprocess.run([sys.executable, "-m", "compileall", "-q", str(src / "radiofm")], env=_env(src, None),
                            check=True, cwd=work, stdout=subprocess.DEVNULL)  # fmt: skip
     help_wall = {}

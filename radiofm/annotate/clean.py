@@ -149,20 +149,21 @@ class Repair:
             remove_image_(x, self.image_coef)
         return self.lines.apply(x, start)
 
-    def read(self, rec: Recording, start: int, count: int | None, nonfinite: str) -> np.ndarray:
-        """Samples [start, start + count) of ``rec`` repaired (``count`` None: to the end). With a filter, its
-        half-length of samples either side is read as well (zero beyond the recording), so a span comes out as it
-        does within the whole recording, however the reads are cut. (In a recording still being written, a span
-        that ends at its current end gets its last few samples as at the end of a recording.)"""
+    def read(self, rec: Recording, start: int, count: int | None, nonfinite: str, counts: dict | None = None):
+        """Samples [start, start + count) of ``rec`` repaired (``count`` None: to the end); ``nonfinite`` and
+        ``counts`` as :meth:`Recording.read`'s. With a filter, its half-length of samples either side is read as
+        well (zero beyond the recording), so a span comes out as it does within the whole recording, however the
+        reads are cut. (In a recording still being written, a span that ends at its current end gets its last few
+        samples as at the end of a recording.)"""
         if self.image_taps is None:
-            return self.apply(rec.read(start, count, nonfinite=nonfinite), int(start))
+            return self.apply(rec.read(start, count, nonfinite=nonfinite, counts=counts), int(start))
         start = int(start)
         count = rec.n_samples - start if count is None else int(count)
         if count <= 0 or start < 0 or start + count > rec.n_samples:
-            return rec.read(start, count, nonfinite=nonfinite)  # raises (out of range) or an empty span
+            return rec.read(start, count, nonfinite=nonfinite, counts=counts)  # raises (out of range) or empty
         half = len(self.image_taps) // 2
         a, b = max(0, start - half), min(rec.n_samples, start + count + half)
-        x = rec.read(a, b - a, nonfinite=nonfinite)
+        x = rec.read(a, b - a, nonfinite=nonfinite, counts=counts)
         z = remove_image_fir(x, self.image_taps, start - a, start - a + count)
         return self.lines.apply(z, start)
 
@@ -300,8 +301,10 @@ class CleanedRecording:
     def __getattr__(self, name: str):
         return getattr(self._rec, name)
 
-    def read(self, start: int = 0, count: int | None = None, *, nonfinite: str = "error") -> np.ndarray:
-        return self.repair.read(self._rec, start, count, nonfinite)
+    def read(
+        self, start: int = 0, count: int | None = None, *, nonfinite: str = "error", counts: dict | None = None
+    ) -> np.ndarray:
+        return self.repair.read(self._rec, start, count, nonfinite, counts)
 
 
 def cleaned(rec: Recording, repair: Repair | None):

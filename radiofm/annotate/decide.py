@@ -59,7 +59,6 @@ model saw only part of the carrier (an idle cell's faint reference signals, a bo
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -239,11 +238,10 @@ def box_span(box: Box, plan: Plan, max_ms: float) -> tuple[int, int]:
 
 
 def read_span(rec: Recording, start: int, count: int, nonfinite: str) -> np.ndarray:
-    """Samples [start, start + count) of ``rec``; ``nonfinite="repair"`` zeroes NaN/inf samples without a warning."""
+    """Samples [start, start + count) of ``rec``; ``nonfinite="repair"`` zeroes NaN/inf samples without a warning
+    (counted into a dict no one reads: the front end has counted them; no warning filter, so any thread may read)."""
     if nonfinite == "repair":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return rec.read(start, count, nonfinite="repair")
+        return rec.read(start, count, nonfinite="repair", counts={})
     return rec.read(start, count)
 
 
@@ -344,8 +342,7 @@ def decide_carriers(
 ) -> list[Decision]:
     """One :class:`Decision` per box (boxes of one carrier share it); see the module docstring. With the physical
     layer, carriers are decided on the usable cores at once (each on its own span; numpy and the FFTs free the
-    GIL): the same decisions in the same order. Not where non-finite samples are repaired: the warning each repair
-    raises is silenced process-wide, which is not thread-safe."""
+    GIL): the same decisions in the same order, repairing reads too (:func:`read_span` warns nothing)."""
     out: list[Decision | None] = [None] * len(boxes)
     groups = group_carriers(boxes)
 
@@ -353,7 +350,7 @@ def decide_carriers(
         return carrier_decision([boxes[i] for i in group], rec, plan, phy=phy, phy_max_ms=phy_max_ms,
                                 min_score=min_score, nonfinite=nonfinite)  # fmt: skip
 
-    workers = min(usable_cores(), len(groups)) if phy and nonfinite == "error" else 1
+    workers = min(usable_cores(), len(groups)) if phy else 1
     if workers > 1:
         with ThreadPoolExecutor(workers, thread_name_prefix="radiofm-decide") as pool:
             decisions = list(pool.map(one, groups))

@@ -5,8 +5,6 @@ and the 256 x 256 model images (noise-filled outside the band, padded when short
 from __future__ import annotations
 
 import math
-import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,7 +13,6 @@ import scipy.fft
 
 from radiofm.annotate.plan import IMAGE, POOL, Plan
 from radiofm.data.recording import Recording
-from radiofm.data.sigmf_format import datatype_layout
 from radiofm.dsp.stft import shifted_window
 from radiofm.errors import RecordingError
 
@@ -84,13 +81,7 @@ def _read_mapped(rec: Recording, start: int, count: int, nonfinite: str, stats: 
                 f"{rec.path}: {_count_nonfinite(rec)} non-finite (NaN/Inf) samples; repair them (set to 0) with "
                 "--repair-nonfinite (nonfinite='repair')"
             ) from None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        x = rec.read(start, count, nonfinite="repair")
-    for w in caught:
-        m = re.search(r"repaired (\d+)", str(w.message))
-        stats["repaired"] = stats.get("repaired", 0) + (int(m.group(1)) if m else 0)
-    return x
+    return rec.read(start, count, nonfinite="repair", counts=stats)  # counted, not warned: safe on any thread
 
 
 def _count_nonfinite(rec: Recording, chunk: int = 1 << 22) -> int:
@@ -309,13 +300,12 @@ def level_shift(dbs: Sequence[np.ndarray]) -> float:
 def block_power(rec, plan, flt, c0, c1, nonfinite, stats, *, workers: int = 1) -> np.ndarray:
     """Linear power of the kept rows (grid) for columns [c0, c1): float32 (n_rows, c1 - c0). ``workers`` > 1:
     its reads of :data:`_CHUNK_SAMPLES` on that many threads (numpy and the FFT free the GIL), the same result;
-    integer datatypes only: a float recording's non-finite samples are counted through warnings (repaired, or
-    for the error message), and catching warnings is not thread-safe."""
+    each read counts its repaired samples in its own dict, added up after."""
     step = max(1, _CHUNK_SAMPLES // plan.analysis_per_column)
     spans = [(c, min(c + step, c1)) for c in range(c0, c1, step)]
     counts = [{} for _ in spans]  # each span's own counts (repaired samples), added up after
     work = lambda k: _columns_power(rec, plan, flt, *spans[k], nonfinite, counts[k])  # noqa: E731
-    if workers > 1 and len(spans) > 1 and datatype_layout(rec.datatype).fmt != "f":
+    if workers > 1 and len(spans) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(min(workers, len(spans)), thread_name_prefix="annotate-power") as pool:

@@ -175,10 +175,9 @@ class _Bands:
     def ahead(self, cells: Sequence[tuple[Decision, int]]) -> None:
         """Measure the (cell, start) of ``cells`` not yet measured on the usable cores, each on its own read of its
         span (numpy and the FFTs free the GIL; a long capture's cells lie on different spans): what one by one
-        gives. A single one, or any where non-finite samples are repaired (the repair silences its warning
-        process-wide, which is not thread-safe), goes through the shared span reader."""
+        gives. A single one goes through the shared span reader."""
         todo = list(dict.fromkeys(k for k in (self._key(c, s) for c, s in cells) if k not in self.done))
-        workers = min(usable_cores(), len(todo)) if self.span.nonfinite == "error" else 1
+        workers = min(usable_cores(), len(todo))
         if workers <= 1:
             for key in todo:
                 self._through_span(key)

@@ -8,8 +8,6 @@ about the time of a short one.
 from __future__ import annotations
 
 import argparse
-import re
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -105,19 +103,12 @@ def frame_spans(n_samples: int, win: int, max_frames: int) -> np.ndarray:
 
 def read_frames(rec, starts: np.ndarray, win: int) -> tuple[np.ndarray, int]:
     """Concatenated windows at ``starts`` (complex64, len(starts)*win) and the number of repaired samples."""
-    repaired = 0
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        contiguous = len(starts) < 2 or bool(np.all(np.diff(starts) == win))
-        if contiguous:
-            iq = rec.read(int(starts[0]), len(starts) * win, nonfinite="repair")
-        else:
-            iq = np.concatenate([rec.read(int(s), win, nonfinite="repair") for s in starts])
-    for w in caught:
-        m = re.match(r"repaired (\d+)", str(w.message))
-        if m:
-            repaired += int(m.group(1))
-    return iq, repaired
+    counts: dict = {}
+    if len(starts) < 2 or bool(np.all(np.diff(starts) == win)):  # contiguous: one read
+        iq = rec.read(int(starts[0]), len(starts) * win, nonfinite="repair", counts=counts)
+    else:
+        iq = np.concatenate([rec.read(int(s), win, nonfinite="repair", counts=counts) for s in starts])
+    return iq, int(counts.get("repaired", 0))
 
 
 def render(rec, out: Path, *, fft_size: int = 1024, max_seconds: float | None = None, max_frames: int = 2000) -> Path:

@@ -141,11 +141,15 @@ class Recording:
         raw = self._memmap()[lo : lo + count * size].view(self._layout.component)
         return raw.reshape(count, 2) if self.is_complex else raw
 
-    def read(self, start: int = 0, count: int | None = None, *, nonfinite: str = "error") -> np.ndarray:
+    def read(
+        self, start: int = 0, count: int | None = None, *, nonfinite: str = "error", counts: dict | None = None
+    ) -> np.ndarray:
         """Samples [start, start+count) as complex64 (count,), scaled to [-1, 1) for integer datatypes.
 
         Reads only the requested span from the memory map. ``nonfinite="error"`` raises RecordingError when the span
-        holds NaN/Inf; ``"repair"`` sets those samples to 0 and warns with how many.
+        holds NaN/Inf; ``"repair"`` sets those samples to 0 and warns with how many, or, given ``counts``, adds how
+        many to ``counts["repaired"]`` instead: no warning, so no process-wide warning filter is needed to silence
+        or count them (``warnings.catch_warnings`` is not thread-safe).
         """
         if nonfinite not in ("error", "repair"):
             raise ValueError(f"nonfinite must be 'error' or 'repair', not {nonfinite!r}")
@@ -174,7 +178,12 @@ class Recording:
                 if nonfinite == "error":
                     raise RecordingError(f"{n_bad} non-finite (NaN/Inf) samples within {where}; use nonfinite='repair'")
                 out[bad] = 0
-                warnings.warn(f"repaired {n_bad} non-finite (NaN/Inf) samples within {where} (set to 0)", stacklevel=2)
+                if counts is not None:
+                    counts["repaired"] = counts.get("repaired", 0) + n_bad
+                else:
+                    warnings.warn(
+                        f"repaired {n_bad} non-finite (NaN/Inf) samples within {where} (set to 0)", stacklevel=2
+                    )
         return out
 
     def read_integers(self, start: int, count: int) -> tuple[np.ndarray, float] | None:

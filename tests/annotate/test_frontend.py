@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 import numpy as np
@@ -64,15 +65,17 @@ def test_integer_recordings_take_the_integer_path_with_the_same_power(tmp_path, 
 
     calls.clear()
     repaired = CleanedRecording(rec, Repair.__new__(Repair))  # any repair: its samples, never the raw integers
-    monkeypatch.setattr(Repair, "read", lambda self, r, a, c, nf: r.read(a, c, nonfinite=nf))
+    monkeypatch.setattr(
+        Repair, "read", lambda self, r, a, c, nf, counts=None: r.read(a, c, nonfinite=nf, counts=counts)
+    )
     assert np.array_equal(frontend.block_power(repaired, plan, None, 0, 256, "error", {}), got) and calls == []
 
 
 @pytest.mark.parametrize("datatype", ["ci16_le", "cf32_le"])
 def test_block_power_on_several_threads_is_the_same(tmp_path, datatype, monkeypatch):
     """A block read on several threads (the first block of annotate, which the model waits for) gives the power of
-    one thread, bit for bit; a float recording's reads stay on one thread (their non-finite samples are counted
-    through warnings), each counted once, and the error names them."""
+    one thread, bit for bit, for a float recording too: its non-finite samples are counted, each once, without a
+    warning (no process-wide filter), and the error names them."""
     monkeypatch.setattr(frontend, "_CHUNK_SAMPLES", 9600 * 40)  # 40 columns per read: 7 reads for 260 columns
     rng = np.random.default_rng(4)
     x = (rng.standard_normal(2 * 9600 * 260, np.float32) * 0.1).view(np.complex64)
@@ -80,11 +83,14 @@ def test_block_power_on_several_threads_is_the_same(tmp_path, datatype, monkeypa
         x[[5, 9600 * 100, 9600 * 200 + 3]] = np.nan  # in three different reads
     rec = open_recording(write_sigmf(tmp_path / "r", x, sample_rate_hz=61.44e6, datatype=datatype))
     plan = plan_analysis(rec.sample_rate_hz, rec.n_samples)
-    one, many = {}, {}
+    one, many, names, power = {}, {}, set(), frontend._columns_power
+    monkeypatch.setattr(frontend, "_columns_power", lambda *a: names.add(threading.current_thread().name) or power(*a))
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("error")  # counted, never warned
         ref = frontend.block_power(rec, plan, None, 0, 260, "repair", one)
+        names.clear()
         got = frontend.block_power(rec, plan, None, 0, 260, "repair", many, workers=3)
+    assert len(names) == 3 and all(n.startswith("annotate-power") for n in names)
     assert np.array_equal(got, ref) and one == many
     assert many == ({"repaired": 3} if datatype == "cf32_le" else {})
     if datatype == "cf32_le":  # not repaired: the read that meets them fails, on whichever thread

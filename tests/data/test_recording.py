@@ -391,6 +391,28 @@ def test_nonfinite_error_and_repair(tmp_path):
         rec.read(nonfinite="ignore")
 
 
+def test_repaired_samples_counted_instead_of_warned(tmp_path):
+    """Given a dict, a repairing read adds its repaired samples to counts["repaired"] and warns nothing (no warning
+    filter is needed to count or silence them, so any thread may read); the samples are those of a warning read."""
+    iq = _signal(100)
+    iq[[3, 50]] = np.nan
+    iq[70] = complex(np.inf, 0)
+    rec = open_recording(write_sigmf(tmp_path / "n", iq, sample_rate_hz=RATE))
+    with pytest.warns(UserWarning):
+        want = rec.read(nonfinite="repair")
+    counts = {"repaired": 1, "other": 7}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails
+        got = rec.read(nonfinite="repair", counts=counts)
+        got_part = rec.read(40, 40, nonfinite="repair", counts=counts)
+        rec.read(4, 40, nonfinite="repair", counts=counts)  # nothing to repair: nothing added
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got_part, want[40:80])
+    assert counts == {"repaired": 1 + 3 + 2, "other": 7}  # samples 50 and 70 lie in [40, 80)
+    with pytest.raises(RecordingError, match="non-finite"):  # counts change nothing when not repairing
+        rec.read(nonfinite="error", counts=counts)
+
+
 def test_write_refuses_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="non-zero imaginary"):
         write_sigmf(tmp_path / "r", _signal(), sample_rate_hz=RATE, datatype="rf32_le")

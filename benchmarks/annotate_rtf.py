@@ -160,7 +160,8 @@ def main() -> None:
     out = work / "out"
     out.mkdir(exist_ok=True)
 
-    for src in {base if n == "baseline" else ROOT for n in names}:
+    timed = names + ([args.memory_config] if args.memory_seconds else [])
+    for src in {base if n == "baseline" else ROOT for n in timed}:
         if args.no_bytecode:  # radiofm's bytecode removed (never in git): each start compiles it, as in this sandbox
             for cache in (src / "radiofm").rglob("__pycache__"):
                 shutil.rmtree(cache)

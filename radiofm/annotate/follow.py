@@ -166,7 +166,7 @@ def _analyse_frames(an, rec, ready, frames, settler, level, predictor, prefetch)
     if not ready:
         return
     if not frames and level == "auto" and not getattr(predictor, "level_invariant", False):
-        an.set_level([an.power(rec, *ready[0])])
+        an.set_level([an.power(rec, *ready[0], count=False)])  # analyse_frames reads (and counts) it again
     raw = an.analyse_frames(rec, ready, prefetch=prefetch)
     frames.extend(ready)
     settler.add(squeeze_boxes(raw, frames))

@@ -5,6 +5,7 @@ and the 256 x 256 model images (noise-filled outside the band, padded when short
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -84,11 +85,32 @@ def _read_mapped(rec: Recording, start: int, count: int, nonfinite: str, stats: 
     return rec.read(start, count, nonfinite="repair", counts=stats)  # counted, not warned: safe on any thread
 
 
+_COUNTED_LOCK = threading.Lock()
+_COUNTED: dict[tuple, int | None] = {}  # recordings being read by block_power's threads -> their count, once made
+
+
+def _count_key(rec: Recording) -> tuple:
+    return (id(rec), str(rec.path), rec.n_samples)
+
+
 def _count_nonfinite(rec: Recording, chunk: int = 1 << 22) -> int:
-    counted: dict = {}
-    for start in range(0, rec.n_samples, chunk):
-        _read(rec, start, min(chunk, rec.n_samples - start), "repair", counted)
-    return int(counted.get("repaired", 0))
+    """Non-finite samples in the whole of ``rec``, for the error message. While block_power reads ``rec`` on
+    several threads, counted once: the reads that fail at once wait for the first count instead of each scanning
+    the recording."""
+
+    def count() -> int:
+        counted: dict = {}
+        for start in range(0, rec.n_samples, chunk):
+            _read(rec, start, min(chunk, rec.n_samples - start), "repair", counted)
+        return int(counted.get("repaired", 0))
+
+    key = _count_key(rec)
+    if key not in _COUNTED:
+        return count()
+    with _COUNTED_LOCK:
+        if _COUNTED.get(key) is None:
+            _COUNTED[key] = count()
+        return _COUNTED[key]
 
 
 def _columns_power(rec: Recording, plan: Plan, flt: _Filter | None, c0: int, c1: int, nonfinite, stats) -> np.ndarray:
@@ -308,8 +330,13 @@ def block_power(rec, plan, flt, c0, c1, nonfinite, stats, *, workers: int = 1) -
     if workers > 1 and len(spans) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(min(workers, len(spans)), thread_name_prefix="annotate-power") as pool:
-            parts = list(pool.map(work, range(len(spans))))
+        key = _count_key(rec)
+        _COUNTED[key] = None  # these reads share one count of the recording's non-finite samples, if they fail
+        try:
+            with ThreadPoolExecutor(min(workers, len(spans)), thread_name_prefix="annotate-power") as pool:
+                parts = list(pool.map(work, range(len(spans))))
+        finally:
+            _COUNTED.pop(key, None)  # only these reads: the file may change before the next
     else:
         parts = [work(k) for k in range(len(spans))]
     for c in counts:

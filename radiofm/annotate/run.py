@@ -142,10 +142,12 @@ class Analysis:
         return cls(plan, predictor, flt=flt, weights=weights, wsum=wsum, rng=rng, picture=pic, min_rows=min_rows,
                    min_bandwidth_hz=min_bandwidth_hz, block=block, **kw)  # fmt: skip
 
-    def power(self, rec: Recording, c0: int, c1: int, *, workers: int = 1) -> np.ndarray:
+    def power(self, rec: Recording, c0: int, c1: int, *, workers: int = 1, count: bool = True) -> np.ndarray:
         """Linear power of the kept rows for columns [c0, c1) (the level gain not yet applied), read and transformed
-        on ``workers`` threads."""
-        return block_power(rec, self.plan, self.flt, c0, c1, self.nonfinite, self.stats, workers=workers)
+        on ``workers`` threads. ``count=False``: its repaired samples are not added to :attr:`stats` (a read for
+        the level only, whose samples the analysis reads and counts again)."""
+        stats = self.stats if count else {}
+        return block_power(rec, self.plan, self.flt, c0, c1, self.nonfinite, stats, workers=workers)
 
     def set_level(self, sample: Sequence[np.ndarray]) -> None:
         self.shift = level_shift([10 * np.log10(p + 1e-12) for p in sample])
@@ -304,7 +306,7 @@ def annotate_recording(
             an.set_level([first])
         else:  # from up to 8 frames spread over it
             picks = np.linspace(0, max(n_cols - IMAGE, 0), 8).astype(int)
-            an.set_level([an.power(rec, c, min(c + IMAGE, n_cols)) for c in picks])
+            an.set_level([an.power(rec, c, min(c + IMAGE, n_cols), count=False) for c in picks])
 
     bar = tqdm(total=an.frames_in(bounds), disable=not progress, unit="frame", desc="annotate")
     if frame_step == 1:

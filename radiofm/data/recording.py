@@ -122,12 +122,16 @@ class Recording:
             raise RecordingError(f"recording {self.path} has {self.n_samples} samples, need at least {n}")
 
     def _memmap(self) -> np.ndarray:
-        if self._map is None:
+        """The data file's memory map, opened if closed. Held in a local: a read on another thread may
+        :meth:`close` (drop) the shared one between the opening and the return."""
+        m = self._map
+        if m is None:
             try:
-                self._map = np.memmap(self.data_path, dtype=np.uint8, mode="r")
+                m = np.memmap(self.data_path, dtype=np.uint8, mode="r")
             except (OSError, ValueError) as exc:
                 raise RecordingError(f"{self.data_path}: cannot map data file ({one_line(exc)})") from None
-        return self._map
+            self._map = m
+        return m
 
     def read_raw(self, start: int, count: int) -> np.ndarray:
         """The stored values of samples [start, start+count) as a view of the memmap (no copy, no scaling).
@@ -149,7 +153,8 @@ class Recording:
         Reads only the requested span from the memory map. ``nonfinite="error"`` raises RecordingError when the span
         holds NaN/Inf; ``"repair"`` sets those samples to 0 and warns with how many, or, given ``counts``, adds how
         many to ``counts["repaired"]`` instead: no warning, so no process-wide warning filter is needed to silence
-        or count them (``warnings.catch_warnings`` is not thread-safe).
+        or count them (``warnings.catch_warnings`` is not thread-safe). Reads running at once each need their own
+        ``counts`` (the addition is not atomic).
         """
         if nonfinite not in ("error", "repair"):
             raise ValueError(f"nonfinite must be 'error' or 'repair', not {nonfinite!r}")

@@ -629,6 +629,9 @@ def test_nonfinite_samples_refused_or_repaired(tmp_path, frame3):
     res = A.annotate_recording(rec, oracle(carriers), nonfinite="repair")
     assert res.n_repaired == 3
     check_match(res.annotations, carriers)
+    # in blocks of one frame the level is read from 8 frames first (overlapping here): their repairs are not counted
+    longer = open_recording(write_sigmf(tmp_path / "nan2", np.tile(x, 2), sample_rate_hz=FS, center_freq_hz=FC))
+    assert A.annotate_recording(longer, oracle(carriers), nonfinite="repair", block_frames=1).n_repaired == 6
 
 
 def test_real_valued_recording_refused(tmp_path):

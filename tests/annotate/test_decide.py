@@ -12,6 +12,7 @@ import radiofm.annotate as A
 from radiofm.annotate import decide
 from radiofm.annotate.boxes import carrier_boxes, merge_boxes
 from radiofm.data import open_recording, write_sigmf
+from radiofm.errors import RecordingError
 from radiofm.synth.nrlte.carrier import single_carrier
 
 FS = 61.44e6
@@ -401,7 +402,8 @@ def test_pieces_of_a_measured_lte_cell_join_it(tmp_path):
 
 def test_carriers_decided_on_several_threads_give_the_serial_decisions(tmp_path, monkeypatch):
     """Three carriers (LTE, NR and one piece of noise) decided on three threads: the very decisions, in the same
-    order, as one after another; a recording read with non-finite samples repaired stays on one thread."""
+    order, as one after another; so are those of a recording with NaN samples read with them repaired (counted,
+    never warned: no process-wide warning filter on the threads)."""
     import threading
 
     from band_predictors import band_box
@@ -426,8 +428,17 @@ def test_carriers_decided_on_several_threads_give_the_serial_decisions(tmp_path,
     assert len(threads) == 3 and all(t.startswith("radiofm-decide") for t in threads)
     assert parallel == serial
     assert [(d.label, d.pci) for d in serial[:2]] == [("LTE", ml["n_id_cell"]), ("NR", mn["n_id_cell"])]
-    threads.clear()  # repairing reads count, not warn: they too run side by side, and decide the same
+    bad = lte + nr
+    bad[[1000, 300_000, 700_000]] = np.nan  # inside every carrier's 20 ms span
+    rec_bad = open_recording(write_sigmf(tmp_path / "bad", bad, sample_rate_hz=FS, center_freq_hz=FC))
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert decide.decide_carriers(boxes, rec, plan, nonfinite="repair") == serial
+        warnings.simplefilter("error")  # repairing reads count, never warn
+        monkeypatch.setattr(decide, "usable_cores", lambda: 1)
+        serial_bad = decide.decide_carriers(boxes, rec_bad, plan, nonfinite="repair")
+        monkeypatch.setattr(decide, "usable_cores", lambda: 3)
+        threads.clear()
+        assert decide.decide_carriers(boxes, rec_bad, plan, nonfinite="repair") == serial_bad
     assert len(threads) == 3 and all(t.startswith("radiofm-decide") for t in threads)
+    assert [(d.label, d.pci) for d in serial_bad[:2]] == [(d.label, d.pci) for d in serial[:2]]
+    with pytest.raises(RecordingError, match="non-finite"):  # not repaired: the error, from whichever thread
+        decide.decide_carriers(boxes, rec_bad, plan)

@@ -90,12 +90,17 @@ def test_block_power_on_several_threads_is_the_same(tmp_path, datatype, monkeypa
         ref = frontend.block_power(rec, plan, None, 0, 260, "repair", one)
         names.clear()
         got = frontend.block_power(rec, plan, None, 0, 260, "repair", many, workers=3)
-    assert len(names) == 3 and all(n.startswith("annotate-power") for n in names)
+    assert names and all(n.startswith("annotate-power") for n in names)  # read on the pool's threads
     assert np.array_equal(got, ref) and one == many
     assert many == ({"repaired": 3} if datatype == "cf32_le" else {})
-    if datatype == "cf32_le":  # not repaired: the read that meets them fails, on whichever thread
-        with pytest.raises(RecordingError, match="non-finite"):
+    if datatype == "cf32_le":  # not repaired: the reads that meet them fail, on whichever thread, and the
+        scans = []  # recording is counted for the message once, not once per failing read
+        read = frontend._read
+        monkeypatch.setattr(frontend, "_read", lambda r, a, c, nf, st: (nf == "repair" and scans.append(a)) or read(
+            r, a, c, nf, st))  # fmt: skip
+        with pytest.raises(RecordingError, match="^.*: 3 non-finite"):
             frontend.block_power(rec, plan, None, 0, 260, "error", {}, workers=3)
+        assert scans == [0] and frontend._COUNTED == {}  # one scan (one 4 Mi-sample read), its count forgotten
 
 
 def test_block_reads_release_the_memory_map(tmp_path):

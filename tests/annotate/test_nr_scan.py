@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from band_predictors import NR, band_box, band_predictor
 
@@ -112,11 +114,19 @@ def test_cell_bands_measured_ahead_on_the_cores_are_the_one_by_one_bands(tmp_pat
         assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
     bands.ahead(cells)
     assert len(names) == 2
-    names.clear()  # repairing reads count, not warn (no process-wide filter): they too run side by side
-    repairing = S._Bands(plan, 30.0, decide.LastSpan(rec, "repair"))
-    repairing.ahead(cells)
-    assert sorted(names) == ["radiofm-nr-band_0", "radiofm-nr-band_1"]
-    for a, b in zip((repairing(c, start) for c, start in cells), want, strict=True):
+    x = rec.read()  # the same cell with NaN samples in both spans, read with them repaired: counted, never warned
+    x[[int(0.012 * FS), int(0.025 * FS)]] = np.nan
+    bad = open_recording(write_sigmf(tmp_path / "bad", x, sample_rate_hz=FS, center_freq_hz=FC))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        one_by_one = S._Bands(plan, 30.0, decide.LastSpan(bad, "repair"))
+        want_bad = [one_by_one(c, start) for c, start in cells]
+        names.clear()
+        repairing = S._Bands(plan, 30.0, decide.LastSpan(bad, "repair"))
+        repairing.ahead(cells)
+    assert sorted(names) == ["radiofm-nr-band_0", "radiofm-nr-band_1"]  # side by side, as without repairs
+    assert all(b is not None and b["n_rb"] == m["n_rb"] for b in want_bad)
+    for a, b in zip((repairing(c, start) for c, start in cells), want_bad, strict=True):
         assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 

@@ -427,9 +427,9 @@ def test_coherent_metric_of_chosen_dcs_is_that_of_the_range_they_come_from():
 
 def test_coherent_metric_in_blocks_of_symbols_gives_the_bits_of_one_product(monkeypatch):
     """The statistic is computed a block of symbols at a time (the correlations stay in the cache): blocks of 7
-    symbols, the last one short, of 2, and of 29 (one symbol left over, which joins the block before: a product of
-    one row is a matrix-vector product, with other bits) give the very bits and the memory layout of one block for
-    all, for a range of DCs and for chosen ones, one DC included."""
+    symbols, the last one short, of 2, of 29 (one symbol left over, which joins the block before: a product of
+    one row is a matrix-vector product, with other bits) and the smallest (one symbol, two for a single DC) give the
+    very bits and the memory layout of one block for all, for a range of DCs and for chosen ones, one DC included."""
     rng = np.random.default_rng(10)
     y = (rng.standard_normal((30, 160)) + 1j * rng.standard_normal((30, 160))).astype(np.complex64)
     y[:, 50] *= 40  # a strong bin inside some windows and not others
@@ -437,7 +437,7 @@ def test_coherent_metric_in_blocks_of_symbols_gives_the_bits_of_one_product(monk
         monkeypatch.setattr(lte_pss, "COHERENT_BLOCK", 1 << 30)
         whole = lte_pss.coherent_metric(y, 4, dcs, 0.125)
         per_column = whole.shape[1] * 3 * dcs.size  # correlations per symbol
-        for rows in (7, 2, 29):
-            monkeypatch.setattr(lte_pss, "COHERENT_BLOCK", rows * per_column)
+        for block in (7 * per_column, 2 * per_column, 29 * per_column, 1):  # 1: the smallest blocks (2 rows)
+            monkeypatch.setattr(lte_pss, "COHERENT_BLOCK", block)
             blocks = lte_pss.coherent_metric(y, 4, dcs, 0.125)
             assert np.array_equal(blocks, whole) and blocks.strides == whole.strides

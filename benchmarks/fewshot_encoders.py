@@ -91,7 +91,7 @@ def beams(args, mae, protobeam) -> dict:
 
 
 def signal_id(args, mae, protobeam) -> dict:
-    from radiofm.data.recording import open_recording
+    from radiofm.data.recording_open import open_recording
     from radiofm.data.sources import find_recordings
     from radiofm.tasks.fewshot_eval import embed_frames
 

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from radiofm.annotate.output import AnnotateConfig, analysis_kwargs, load_predictor
 from radiofm.annotate.run import annotate_recording
 from radiofm.annotate.score import AnnotateScore, is_carrier
-from radiofm.data.recording import open_recording
+from radiofm.data.recording_open import open_recording
 from radiofm.data.sources import find_recordings
 from radiofm.errors import ConfigError, RecordingError
 from radiofm.io import write_json

@@ -37,7 +37,8 @@ from radiofm.annotate.stream import (
     strided_frames,
     strided_grid,
 )
-from radiofm.data.recording import Annotation, Recording, open_recording
+from radiofm.data.recording import Annotation, Recording
+from radiofm.data.recording_open import open_recording
 from radiofm.errors import RecordingError
 
 

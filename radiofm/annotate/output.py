@@ -13,7 +13,8 @@ from radiofm.annotate.engine import ENGINES, EngineUnsupported, load_numpy_segme
 from radiofm.annotate.figure import overlay_figure
 from radiofm.annotate.plan import plan_analysis
 from radiofm.annotate.run import AnnotateResult, annotate_recording, model_predictor
-from radiofm.data.recording import Recording, open_recording
+from radiofm.data.recording import Recording
+from radiofm.data.recording_open import open_recording
 from radiofm.data.sigmf_format import SIGMF_VERSION
 from radiofm.data.sigmf_writer import sigmf_source, write_sigmf_copy
 from radiofm.dsp.threads import usable_cores

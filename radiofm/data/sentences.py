@@ -107,7 +107,7 @@ def recording_sentences(
     path: Path, config: SentenceConfig, rng: np.random.Generator
 ) -> list[tuple[np.ndarray, int, int]]:
     """All sentences of one recording: [(tokens (T, H, token_width) float32 dB, first slice, n slices)]."""
-    from radiofm.data.recording import open_recording
+    from radiofm.data.recording_open import open_recording
     from radiofm.dsp import resize, spectrogram_batch
 
     rec = open_recording(path)

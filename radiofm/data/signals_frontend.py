@@ -84,7 +84,8 @@ def signal_spectrogram(recording, params: SignalSpectrogramParams | None = None)
     training. The whole captured band is kept (a wider one is resized into the band rows like any other; a narrower
     one is padded with each frame's median power to the training band). Measured against resampling the samples and
     against cutting the spectrum to the training band, this kept the most accuracy (docs/RESULTS.md, session 29)."""
-    from radiofm.data.recording import Recording, open_recording
+    from radiofm.data.recording import Recording
+    from radiofm.data.recording_open import open_recording
     from radiofm.dsp import resize, spectrogram
 
     params = params or SignalSpectrogramParams()

@@ -71,7 +71,7 @@ def recording_segments(path: Path, params: SpectrogramParams) -> np.ndarray:
 
     Segments never straddle a capture boundary (captures may have different centre frequencies).
     """
-    from radiofm.data.recording import open_recording
+    from radiofm.data.recording_open import open_recording
     from radiofm.dsp import resize, spectrogram
 
     rec = open_recording(path)

@@ -154,7 +154,7 @@ class Example:
 
 def support_examples(folder: str | Path) -> list[Example]:
     """Labelled examples of a support folder (class = sub-folder name, else each ``core:label`` annotation)."""
-    from radiofm.data.recording import open_recording
+    from radiofm.data.recording_open import open_recording
     from radiofm.data.sources import find_recordings
 
     root = Path(folder)
@@ -182,7 +182,7 @@ def support_examples(folder: str | Path) -> list[Example]:
 
 def _units(example: Example, encoder: Encoder, cfg: EncoderPrototypeConfig) -> tuple[np.ndarray, float]:
     """The example cut into the encoder's units: (N, unit_len) complex64 (N may be 0), and its sample rate."""
-    from radiofm.data.recording import open_recording
+    from radiofm.data.recording_open import open_recording
 
     rec = open_recording(example.path)
     n = encoder.unit_len(rec.sample_rate_hz)
@@ -257,7 +257,7 @@ def classify_recordings(
 ) -> dict:
     """Prototypes from ``support``, per-class scores for every query recording. Returns
     {"encoder", "classes", "shots", "sample_rate_hz", "queries": [{"path", "units", "scores", "prediction"}]}."""
-    from radiofm.data.recording import open_recording
+    from radiofm.data.recording_open import open_recording
 
     cfg = cfg or EncoderPrototypeConfig()
     if not queries:

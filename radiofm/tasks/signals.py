@@ -141,7 +141,7 @@ def training_rate(files: LabelledFiles, fmt: str) -> float | None:
     analysed on its bins: :func:`radiofm.data.signals_frontend.signal_spectrogram`); None for PNG images."""
     if fmt != "sigmf" or not files.items:
         return None
-    from radiofm.data.recording import open_recording
+    from radiofm.data.recording_open import open_recording
 
     return open_recording(files.items[0][0]).sample_rate_hz
 

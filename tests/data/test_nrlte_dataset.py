@@ -47,7 +47,7 @@ def test_dataset_layout_and_manifest(dataset):
 
 
 def test_labels_agree_with_sigmf_annotations(dataset):
-    from radiofm.data.recording import open_recording
+    from radiofm.data.recording_open import open_recording
 
     lab = np.load(dataset / "labels.npy")
     f = row_freqs_hz(256, 256)
@@ -112,7 +112,7 @@ def test_dataset_reader(tmp_path):
 
 
 def test_alt_generator_writes_a_valid_dataset(tmp_path):
-    from radiofm.data.recording import open_recording
+    from radiofm.data.recording_open import open_recording
 
     out = generate_dataset(
         tmp_path / "alt", n_frames=1, split="test", seed=5, iq=True, progress=False, generator="alt", traffic="full"

@@ -30,12 +30,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from radiofm.annotate.boxes import Box
-from radiofm.annotate.decide import Decision, LastSpan, in_time_order, is_cell, overlap_hz
+from radiofm.annotate.decide import Decision, in_time_order, is_cell, overlap_hz
 from radiofm.annotate.lte_scan import cell_decision as lte_cell_decision
 from radiofm.annotate.nr_idle import EDGE_GUARD_HZ, energy_limits, idle_decision
 from radiofm.annotate.nr_scan import cell_decision as nr_cell_decision
 from radiofm.annotate.nr_scan import measure_band, ssb_decision
 from radiofm.annotate.plan import Plan
+from radiofm.annotate.spans import LastSpan
 from radiofm.data.recording import Recording
 from radiofm.dsp.lte_cells import scan_lte_cells
 from radiofm.dsp.nr_cellsearch import nr_pss_search
@@ -87,7 +88,7 @@ def search_cells(
     lte: bool = True,
 ) -> tuple[list[tuple[Decision, tuple[float, float], int]], int]:
     """LTE (unless ``lte`` is False) and NR (unless ``nr`` is False) cells in the ``free`` bands of the samples
-    [start, start + count) (read by ``span``, :class:`~radiofm.annotate.decide.LastSpan`: one read, one FFT and one
+    [start, start + count) (read by ``span``, :class:`~radiofm.annotate.spans.LastSpan`: one read, one FFT and one
     noise floor for every band searched, shared with the stages before when they read the same samples) whose
     (label, PCI) is not in ``known`` (updated): ([(decision, band of its box, class 1 NR / 2 LTE)], searches run)."""
     found: list[tuple[Decision, tuple[float, float], int]] = []

@@ -19,17 +19,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from radiofm.annotate.boxes import Box
-from radiofm.annotate.decide import (
-    Decision,
-    box_span,
-    carrier_decision,
-    in_time_order,
-    is_cell,
-    linked_groups,
-    read_span,
-)
+from radiofm.annotate.decide import Decision, carrier_decision, in_time_order, is_cell, linked_groups
 from radiofm.annotate.nr_fragments import Clock, piece_clock, same_clock
 from radiofm.annotate.plan import Plan
+from radiofm.annotate.spans import box_span, read_span
 from radiofm.data.recording import Recording
 from radiofm.dsp.nr_cells import N_RB_MAX
 

@@ -25,16 +25,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from radiofm.annotate.boxes import Box
-from radiofm.annotate.decide import (
-    Decision,
-    LastSpan,
-    in_time_order,
-    is_cell,
-    overlap_hz,
-    phy_decision,
-    sync_evidence,
-)
+from radiofm.annotate.decide import Decision, in_time_order, is_cell, overlap_hz, phy_decision, sync_evidence
 from radiofm.annotate.plan import Plan
+from radiofm.annotate.spans import LastSpan
 from radiofm.data.recording import Recording
 from radiofm.dsp.lte_cells import PSS_HALF_BAND_HZ, scan_lte_cells
 

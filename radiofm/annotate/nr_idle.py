@@ -11,9 +11,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from radiofm.annotate.boxes import Box
-from radiofm.annotate.decide import Decision, box_span, is_cell, phy_decision, read_span
+from radiofm.annotate.decide import Decision, is_cell, phy_decision
 from radiofm.annotate.nr_fragments import relation
 from radiofm.annotate.plan import Plan
+from radiofm.annotate.spans import box_span, read_span
 from radiofm.data.recording import Recording
 from radiofm.dsp import ofdm_rx
 from radiofm.dsp.lte_cells import scan_lte_cells

@@ -42,18 +42,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from radiofm.annotate.boxes import Box
-from radiofm.annotate.decide import (
-    Decision,
-    LastSpan,
-    in_time_order,
-    is_cell,
-    overlap_hz,
-    phy_decision,
-    read_span,
-    sync_evidence,
-)
+from radiofm.annotate.decide import Decision, in_time_order, is_cell, overlap_hz, phy_decision, sync_evidence
 from radiofm.annotate.nr_idle import EDGE_GUARD_HZ, cell_span, energy_limits, idle_decision, pieces_of, ssb_band
 from radiofm.annotate.plan import Plan
+from radiofm.annotate.spans import LastSpan, read_span
 from radiofm.data.recording import Recording
 from radiofm.dsp import ofdm_rx
 from radiofm.dsp.nr_cells import N_RB_MAX, nr_cell_band

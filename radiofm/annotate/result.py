@@ -16,11 +16,12 @@ import numpy as np
 from radiofm.annotate.blind_scan import find_cells_beside, find_missed_cells
 from radiofm.annotate.boxes import Box
 from radiofm.annotate.clock_pieces import join_pieces
-from radiofm.annotate.decide import Decision, LastSpan, decide_carriers
+from radiofm.annotate.decide import Decision, decide_carriers
 from radiofm.annotate.lte_scan import find_lte_cells
 from radiofm.annotate.merge import absorb_fragments, annotation_extra, merge_by_decision
 from radiofm.annotate.nr_scan import find_nr_cells
 from radiofm.annotate.plan import Plan
+from radiofm.annotate.spans import LastSpan
 from radiofm.data.recording import Annotation, Recording
 from radiofm.dsp.threads import blas_threads
 

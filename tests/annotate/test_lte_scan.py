@@ -167,7 +167,7 @@ def test_the_pieces_of_a_wide_carrier_scan_each_dc_position_once(tmp_path, monke
     within each other's scan reach: every DC position of the union is searched once, on one read of the span,
     and the LTE cell among them is still found with its band."""
     import radiofm.annotate.lte_scan as L
-    from radiofm.annotate import decide
+    from radiofm.annotate import spans
 
     iq, meta = single_carrier("LTE", np.random.default_rng(11), bandwidth_mhz=10, snr_db=10.0, centre_hz=12e6,
                               load=0.05)  # fmt: skip
@@ -178,10 +178,10 @@ def test_the_pieces_of_a_wide_carrier_scan_each_dc_position_once(tmp_path, monke
         return band_box(plan, a_hz, b_hz)
 
     calls, reads = [], []
-    scan, read = L.scan_lte_cells, decide.read_span
+    scan, read = L.scan_lte_cells, spans.read_span
     monkeypatch.setattr(L, "scan_lte_cells", lambda x, fs, **kw: calls.append((kw["lower_hz"], kw["upper_hz"]))
                         or scan(x, fs, **kw))  # fmt: skip
-    monkeypatch.setattr(decide, "read_span", lambda *a: reads.append(a[1:3]) or read(*a))  # LastSpan's reads
+    monkeypatch.setattr(spans, "read_span", lambda *a: reads.append(a[1:3]) or read(*a))  # LastSpan's reads
     # the third piece's reach is searched by the first two; the fifth lies in the cell the fourth's scan found
     pieces = [(-20e6, -17e6), (-4e6, -1e6), (-12e6, -10e6), (4e6, 6e6), (14e6, 16e6)]
     boxes = [box(a, b) for a, b in pieces]

@@ -89,7 +89,7 @@ def test_cell_bands_measured_ahead_on_the_cores_are_the_one_by_one_bands(tmp_pat
     import threading
 
     import radiofm.annotate.nr_scan as S
-    from radiofm.annotate import decide
+    from radiofm.annotate import spans
     from radiofm.annotate.decide import Decision
     from radiofm.annotate.plan import plan_analysis
 
@@ -98,14 +98,14 @@ def test_cell_bands_measured_ahead_on_the_cores_are_the_one_by_one_bands(tmp_pat
     cell = Decision("NR", {"NR": 1.0, "LTE": 0.0}, "phy", 0.9, {"ssb": {"scs_hz": SCS, "center_hz": round(ssb)}},
                     pci=m["n_id_cell"])  # fmt: skip
     cells = [(cell, 0), (cell, int(0.01 * FS))]  # 30 ms spans from 0 and from 10 ms
-    serial = S._Bands(plan, 30.0, decide.LastSpan(rec, "error"))
+    serial = S._Bands(plan, 30.0, spans.LastSpan(rec, "error"))
     want = [serial(c, start) for c, start in cells]
     assert all(b is not None and b["n_rb"] == m["n_rb"] for b in want)
     names, measure = [], S.measure_band
     monkeypatch.setattr(S, "measure_band", lambda *a, **k: names.append(threading.current_thread().name)
                         or measure(*a, **k))  # fmt: skip
     monkeypatch.setattr(S, "usable_cores", lambda: 2)
-    bands = S._Bands(plan, 30.0, decide.LastSpan(rec, "error"))
+    bands = S._Bands(plan, 30.0, spans.LastSpan(rec, "error"))
     bands.ahead(cells)
     assert sorted(names) == ["radiofm-nr-band_0", "radiofm-nr-band_1"]
     got = [bands(c, start) for c, start in cells]
@@ -119,10 +119,10 @@ def test_cell_bands_measured_ahead_on_the_cores_are_the_one_by_one_bands(tmp_pat
     bad = open_recording(write_sigmf(tmp_path / "bad", x, sample_rate_hz=FS, center_freq_hz=FC))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        one_by_one = S._Bands(plan, 30.0, decide.LastSpan(bad, "repair"))
+        one_by_one = S._Bands(plan, 30.0, spans.LastSpan(bad, "repair"))
         want_bad = [one_by_one(c, start) for c, start in cells]
         names.clear()
-        repairing = S._Bands(plan, 30.0, decide.LastSpan(bad, "repair"))
+        repairing = S._Bands(plan, 30.0, spans.LastSpan(bad, "repair"))
         repairing.ahead(cells)
     assert sorted(names) == ["radiofm-nr-band_0", "radiofm-nr-band_1"]  # side by side, as without repairs
     assert all(b is not None and b["n_rb"] == m["n_rb"] for b in want_bad)
@@ -164,7 +164,7 @@ def test_carriers_over_one_span_share_its_read_and_its_spectrum(tmp_path, monkey
     """Two unidentified carriers over the same 40 ms are searched for SSBs on one read and one FFT of the span, and
     a search given the span's spectrum returns exactly what it computes without it."""
     import radiofm.annotate.nr_scan as S
-    from radiofm.annotate import decide
+    from radiofm.annotate import spans
     from radiofm.annotate.decide import Decision
     from radiofm.annotate.plan import plan_analysis
     from radiofm.dsp import ofdm_rx
@@ -175,12 +175,12 @@ def test_carriers_over_one_span_share_its_read_and_its_spectrum(tmp_path, monkey
     plan = plan_analysis(FS, rec.n_samples)
 
     reads, spectra = [], []
-    read, search = decide.read_span, S.nr_pss_search
-    monkeypatch.setattr(decide, "read_span", lambda *a: reads.append(a[1:3]) or read(*a))  # LastSpan's reads
+    read, search = spans.read_span, S.nr_pss_search
+    monkeypatch.setattr(spans, "read_span", lambda *a: reads.append(a[1:3]) or read(*a))  # LastSpan's reads
     monkeypatch.setattr(S, "nr_pss_search", lambda *a, **k: spectra.append(k.get("spectrum")) or search(*a, **k))
     boxes = [band_box(plan, -22e6, -12e6, sums=(90.0, 10.0)), band_box(plan, 8e6, 18e6, sums=(90.0, 10.0))]
     decisions = [Decision("NR", {"NR": 0.9, "LTE": 0.1}, "spectrogram", 0.9) for _ in boxes]
-    cells, searches = S._scan_ssbs(boxes, decisions, plan, 40.0, decide.LastSpan(rec, "error"))
+    cells, searches = S._scan_ssbs(boxes, decisions, plan, 40.0, spans.LastSpan(rec, "error"))
     assert searches == 2 and cells == [] and len(reads) == 1
     assert spectra[0] is not None and spectra[1] is spectra[0]
     x = rec.read()
@@ -191,12 +191,12 @@ def test_carriers_over_one_span_share_its_read_and_its_spectrum(tmp_path, monkey
 def test_the_cell_stages_share_one_read_of_a_span(tmp_path, monkeypatch):
     """A 40 ms capture: the SSB scan, the DMRS search and the blind scan all work on the whole capture, and read it
     (and take its FFT) once between them."""
-    from radiofm.annotate import decide, nr_idle
+    from radiofm.annotate import nr_idle, spans
 
     rec, m, ssb = _carrier(tmp_path)
     reads = []
-    read = decide.read_span
-    monkeypatch.setattr(decide, "read_span", lambda *a: reads.append(a[1:3]) or read(*a))  # LastSpan's reads
+    read = spans.read_span
+    monkeypatch.setattr(spans, "read_span", lambda *a: reads.append(a[1:3]) or read(*a))  # LastSpan's reads
     monkeypatch.setattr(nr_idle, "read_span", lambda *a: reads.append(a[1:3]) or read(*a))
     piece = (ssb + 1.0e6, min(ssb + 5.0e6, m["upper_edge_hz"] - 0.3e6))
     result = A.annotate_recording(rec, band_predictor([piece], NR))
@@ -212,7 +212,7 @@ def test_ssb_searches_over_one_span_run_at_once_with_the_one_by_one_result(tmp_p
     import threading
 
     import radiofm.annotate.nr_scan as S
-    from radiofm.annotate import decide
+    from radiofm.annotate import spans
     from radiofm.annotate.decide import Decision
     from radiofm.annotate.plan import plan_analysis
 
@@ -227,7 +227,7 @@ def test_ssb_searches_over_one_span_run_at_once_with_the_one_by_one_result(tmp_p
         threads.clear()
         boxes = [band_box(plan, ssb + 1.0e6, ssb + 3.0e6), band_box(plan, ssb - 3.0e6, ssb - 1.5e6)]
         decisions = [Decision("NR", {"NR": 0.9, "LTE": 0.1}, "spectrogram", 0.9) for _ in boxes]
-        runs[cores] = S._scan_ssbs(boxes, decisions, plan, 40.0, decide.LastSpan(rec, "error")), list(threads)
+        runs[cores] = S._scan_ssbs(boxes, decisions, plan, 40.0, spans.LastSpan(rec, "error")), list(threads)
     (cells, searches), names = runs[2]
     assert searches == 1 and len(cells) == 1 and cells[0][0].pci == m["n_id_cell"]
     assert len(names) == 2 and all(n.startswith("radiofm-ssb") for n in names)

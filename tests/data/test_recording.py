@@ -391,6 +391,21 @@ def test_nonfinite_error_and_repair(tmp_path):
         rec.read(nonfinite="ignore")
 
 
+def test_a_read_survives_another_threads_close_of_the_map(tmp_path):
+    """Reads on several threads each close the memory map when done (no mapped pages kept): a read whose map another
+    thread drops right after it was opened still reads from the map it opened (it returned None, a TypeError)."""
+    iq = _signal(100)
+    rec = open_recording(write_sigmf(tmp_path / "m", iq, sample_rate_hz=RATE))
+
+    class ClosedAtOnce(Recording):  # another thread's close() between the opening and its use
+        def __setattr__(self, name, value):
+            object.__setattr__(self, name, None if name == "_map" else value)
+
+    rec.__class__ = ClosedAtOnce
+    np.testing.assert_array_equal(rec.read(10, 20), iq[10:30])  # a short read: through the memory map
+    assert rec._map is None
+
+
 def test_repaired_samples_counted_instead_of_warned(tmp_path):
     """Given a dict, a repairing read adds its repaired samples to counts["repaired"] and warns nothing (no warning
     filter is needed to count or silence them, so any thread may read); the samples are those of a warning read."""

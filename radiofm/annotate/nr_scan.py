@@ -45,9 +45,8 @@ from radiofm.annotate.boxes import Box
 from radiofm.annotate.decide import Decision, in_time_order, is_cell, overlap_hz, phy_decision, sync_evidence
 from radiofm.annotate.nr_idle import EDGE_GUARD_HZ, cell_span, energy_limits, idle_decision, pieces_of, ssb_band
 from radiofm.annotate.plan import Plan
-from radiofm.annotate.spans import LastSpan, read_span
+from radiofm.annotate.spans import LastSpan
 from radiofm.data.recording import Recording
-from radiofm.dsp import ofdm_rx
 from radiofm.dsp.nr_cells import N_RB_MAX, nr_cell_band
 from radiofm.dsp.nr_cellsearch import nr_pss_search
 from radiofm.dsp.threads import usable_cores
@@ -176,8 +175,7 @@ class _Bands:
             return
 
         def one(key: tuple) -> dict | None:
-            x = read_span(self.span.rec, *key[3:], self.span.nonfinite)
-            return self._measure(key, x, ofdm_rx.span_spectrum(x))
+            return self._measure(key, *self.span.read(*key[3:]))
 
         with ThreadPoolExecutor(workers, thread_name_prefix="radiofm-nr-band") as pool:
             self.done.update(zip(todo, pool.map(one, todo), strict=True))

@@ -39,19 +39,15 @@ class LastSpan:
         self._span: tuple[np.ndarray, np.ndarray] | None = None
         self._floor: float | None = None
 
-    @property
-    def rec(self) -> Recording:
-        return self._rec
-
-    @property
-    def nonfinite(self) -> str:
-        return self._nonfinite
+    def read(self, start: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """(samples [start, start + count), their spectrum), read afresh and not kept: for reads on several threads."""
+        x = read_span(self._rec, start, count, self._nonfinite)
+        return x, ofdm_rx.span_spectrum(x)
 
     def __call__(self, start: int, count: int) -> tuple[np.ndarray, np.ndarray]:
         """(samples [start, start + count), their spectrum)."""
         if self._at != (start, count):
-            x = read_span(self._rec, start, count, self._nonfinite)
-            self._at, self._span, self._floor = (start, count), (x, ofdm_rx.span_spectrum(x)), None
+            self._at, self._span, self._floor = (start, count), self.read(start, count), None
         return self._span
 
     def floor(self) -> float:

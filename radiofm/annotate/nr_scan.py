@@ -307,8 +307,8 @@ def find_nr_cells(
     changed. ``span``: the reader of the recording's spans (one the other stages share; default: a new one)."""
     span = LastSpan(rec, nonfinite) if span is None else span
     out_b, out_d = list(boxes), list(decisions)
-    bands = _Bands(plan, max_ms, span)
-    scanned, searches = _scan_ssbs(out_b, out_d, plan, ssb_max_ms, span, bands)
+    dmrs = _Bands(plan, max_ms, span)  # each cell's DMRS band, measured once for the SSB scan and the band step
+    scanned, searches = _scan_ssbs(out_b, out_d, plan, ssb_max_ms, span, dmrs)
     cells: list[tuple[Decision, int]] = []
     for d in out_d:  # the cells identified per carrier, then those the scan found
         if _nr_cell(d) and all(d is not c for c, _ in cells):
@@ -318,14 +318,14 @@ def find_nr_cells(
     measured = []  # (cell, (its span, the span's spectrum, first sample, noise floor) when no DMRS were found, its
     # DMRS band or None): the floor taken through ``span``, which the LTE and blind scans of the same samples reuse
     cell_bands: dict[int, tuple[float, float]] = {}  # PCI -> its DMRS band, else its SSB's
-    bands.ahead(_first_per_pci(cells))
+    dmrs.ahead(_first_per_pci(cells))
     for base, start in cells:
         if base.pci in cell_bands:
             continue
         ssb = base.evidence["ssb"]
         scs, centre = float(ssb["scs_hz"]), float(ssb["center_hz"])
         searches += 1
-        band = bands(base, start)
+        band = dmrs(base, start)
         window = None
         if band is None:
             x_start, count = _window(start, plan, max_ms)

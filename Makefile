@@ -21,10 +21,11 @@ demo: $(STAMP)
 	$(BIN)/radiofm demo --out $(DEMO_OUT)
 
 # two pytest workers share the cores (CI has two), one OpenMP thread each: two workers of two threads oversubscribe
-# two cores (docs/RESULTS.md, "The test suite on two workers"); tests of threaded code set their threads themselves
+# two cores (docs/RESULTS.md, "The test suite on two workers"); tests of threaded code set their threads themselves.
+# Each test file runs whole on one worker, in its own order, as in a one-process run. TEST_WORKERS=0: one process
 TEST_WORKERS ?= 2
 test: $(STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # >= 10 000 mutated inputs per reader (tests/fuzz_support.py); prints the outcome counts per reader
 fuzz: $(STAMP)

@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from radiofm.errors import MAX_FLAG_SEED
+
 if TYPE_CHECKING:  # radiofm.train imports torch: only the commands that train pay for it (start-up time)
     from radiofm.train import RunResult, TrainConfig
 
@@ -41,6 +43,18 @@ def non_negative_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
     if v < 0:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {v}")
+    return v
+
+
+def seed(text: str) -> int:
+    """A ``--seed``: an integer from 0 to :data:`radiofm.errors.MAX_FLAG_SEED` (numpy refuses a negative seed and torch
+    one past 64 bits, each with a traceback)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a seed, an integer from 0 to {MAX_FLAG_SEED}, got {text!r}") from None
+    if not 0 <= v <= MAX_FLAG_SEED:
+        raise argparse.ArgumentTypeError(f"expected a seed, an integer from 0 to {MAX_FLAG_SEED}, got {v}")
     return v
 
 
@@ -130,7 +144,7 @@ def add_train_args(p: argparse.ArgumentParser, defaults: TrainConfig) -> None:
     )
     g.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"AdamW weight decay ({d.weight_decay})")
     g.add_argument("--clip-grad", type=positive_float, default=d.clip_grad, help="max gradient norm (default 1.0)")
-    g.add_argument("--seed", type=int, default=d.seed, help="seed for data order, masks and initialisation")
+    g.add_argument("--seed", type=seed, default=d.seed, help="seed for data order, masks and initialisation")
     g.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N (default auto)")
     g.add_argument("--amp", choices=["auto", "bf16", "off"], default=d.amp, help="bf16 autocast (auto: on GPU)")
     g.add_argument("--num-workers", type=non_negative_int, default=d.num_workers, help="DataLoader worker processes")
@@ -280,7 +294,7 @@ def add_reproduce_args(p: argparse.ArgumentParser) -> None:
     """The flags every ``radiofm reproduce EXPERIMENT`` shares (``--preset`` comes from the ``reproduce`` command)."""
     p.add_argument("--out", type=Path, required=True, help="output folder (rerunning resumes; --force redoes)")
     p.add_argument("--force", action="store_true", help="redo every step")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--workers", type=positive_int, default=None, help="processes for data generation")
     p.add_argument("--device", default=None, help="auto, cpu, cuda (default auto)")
 

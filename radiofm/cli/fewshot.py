@@ -84,7 +84,7 @@ def add_parser(sub) -> None:
         default=None,
         help="read at most this many frames per label combination (large real files)",
     )
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=_args.seed, default=0)
     t.add_argument("--device", default="auto", help="auto, cpu, cuda")
     t.add_argument("--resume", action="store_true", help="continue the run in --out")
     t.add_argument("--no-progress", action="store_true")
@@ -105,7 +105,7 @@ def add_parser(sub) -> None:
     e.add_argument("--queries", type=_args.positive_int, default=16, help="queries per class per episode")
     e.add_argument("--n-way", type=_args.positive_int, default=None, help="classes per episode (default all)")
     e.add_argument("--adapt-bn", action="store_true", help="TOTA: batch-norm statistics of the new front end (AdaBN)")
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--seed", type=_args.seed, default=0)
     e.add_argument("--device", default="cpu")
     e.add_argument("--no-progress", action="store_true")
     e.set_defaults(run=_run_evaluate)

@@ -22,7 +22,7 @@ def add_parser(sub) -> None:
     )
     g.add_argument("--out", required=True, type=Path, help="output folder")
     g.add_argument("--recordings", type=_args.positive_int, default=32, help="number of recordings (default 32)")
-    g.add_argument("--seed", type=int, default=0, help="seed: same seed, same bytes")
+    g.add_argument("--seed", type=_args.seed, default=0, help="seed: same seed, same bytes")
     g.add_argument("--workers", type=_args.positive_int, default=1, help="parallel worker processes")
     g.add_argument("--no-progress", action="store_true")
     g.set_defaults(run=_run_ism)
@@ -47,7 +47,7 @@ def add_parser(sub) -> None:
         default="train",
         help="train: normal noise power; test: uniform noise power",
     )
-    n.add_argument("--seed", type=int, default=0)
+    n.add_argument("--seed", type=_args.seed, default=0)
     n.add_argument(
         "--traffic",
         default=None,
@@ -88,7 +88,7 @@ def add_parser(sub) -> None:
     b.add_argument("--frames", type=_args.positive_int, default=32, help="frames per (gain, beam) (default 32)")
     b.add_argument("--waveform", choices=["ofdm", "sc", "mixed"], default="ofdm", help="TX waveform (default ofdm)")
     b.add_argument("--no-aoa", action="store_true", help="skip the angle-of-arrival files")
-    b.add_argument("--seed", type=int, default=0, help="seed: same seed, same bytes")
+    b.add_argument("--seed", type=_args.seed, default=0, help="seed: same seed, same bytes")
     b.add_argument("--workers", type=_args.positive_int, default=1, help="parallel worker processes")
     b.add_argument("--no-progress", action="store_true")
     b.set_defaults(run=_run_beams)
@@ -111,7 +111,7 @@ def add_parser(sub) -> None:
         default="cu8",
         help="sample format (default cu8, as an RTL-SDR records)",
     )
-    s.add_argument("--seed", type=int, default=0, help="seed: same seed, same bytes")
+    s.add_argument("--seed", type=_args.seed, default=0, help="seed: same seed, same bytes")
     s.add_argument("--workers", type=_args.positive_int, default=1, help="parallel worker processes")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(run=_run_signals)

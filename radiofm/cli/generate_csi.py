@@ -22,7 +22,7 @@ def add_generators(gsub) -> None:
     s.add_argument("--train-per-class", type=_args.positive_int, default=156, help="train files per class (156)")
     s.add_argument("--test-per-class", type=_args.positive_int, default=44, help="test files per class (44)")
     s.add_argument("--mat-version", choices=["5", "7.3"], default="5", help="MATLAB file version (default 5)")
-    s.add_argument("--seed", type=_args.non_negative_int, default=0, help="seed: same seed, same bytes")
+    s.add_argument("--seed", type=_args.seed, default=0, help="seed: same seed, same bytes")
     s.add_argument("--workers", type=_args.positive_int, default=1, help="parallel worker processes")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(run=_run_sensing)
@@ -37,7 +37,7 @@ def add_generators(gsub) -> None:
     p.add_argument("--out", required=True, type=Path, help="output folder (train.mat, test.mat, scene.json)")
     p.add_argument("--train", type=_args.positive_int, default=3100, help="training UEs (default 3100)")
     p.add_argument("--test", type=_args.positive_int, default=776, help="test UEs (default 776)")
-    p.add_argument("--seed", type=_args.non_negative_int, default=0, help="seed: same seed, same bytes")
+    p.add_argument("--seed", type=_args.seed, default=0, help="seed: same seed, same bytes")
     p.add_argument(
         "--phase",
         action="store_true",

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from radiofm.errors import ConfigError, DatasetError
+from radiofm.errors import ConfigError, DatasetError, check_seed
 from radiofm.io import atomic_path, write_json
 
 FRAME_LEN = 2048
@@ -356,6 +356,7 @@ def generate_beam_dataset(
     from radiofm.synth.beams import GENERATOR_VERSION, BeamConfig
 
     config = config or BeamConfig()
+    seed = check_seed(seed)
     out = Path(out)
     fes = list(range(config.n_front_ends)) if front_ends is None else [int(i) for i in front_ends]
     afes = fes if aoa_front_ends is None else [int(i) for i in aoa_front_ends]

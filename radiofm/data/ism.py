@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from radiofm.data.sigmf_writer import write_sigmf
-from radiofm.errors import ConfigError
+from radiofm.errors import ConfigError, check_seed
 from radiofm.io import write_json
 from radiofm.synth.ism import GENERATOR_VERSION, CorpusConfig, synthesize_recording
 
@@ -43,8 +43,7 @@ def generate_corpus(
     """
     if isinstance(n_recordings, bool) or not isinstance(n_recordings, int | np.integer) or n_recordings < 1:
         raise ConfigError(f"n_recordings must be an integer >= 1, got {n_recordings!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = check_seed(seed)
     if isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1:
         raise ConfigError(f"workers must be an integer >= 1, got {workers!r}")
     fields = {f.name for f in dataclasses.fields(CorpusConfig)}

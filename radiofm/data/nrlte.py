@@ -41,7 +41,7 @@ from tqdm import tqdm
 from radiofm.data.sigmf_writer import write_sigmf
 from radiofm.dsp.frontend import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE_HZ, frame_spectrogram, stft_params
 from radiofm.dsp.resize import resize
-from radiofm.errors import ConfigError, DatasetError
+from radiofm.errors import ConfigError, DatasetError, check_seed
 from radiofm.io import atomic_path, read_json, write_json
 from radiofm.synth.nrlte import lte as lte_module
 from radiofm.synth.nrlte import receiver, scene
@@ -149,7 +149,8 @@ def generate_dataset(
     mix = traffic_module.resolve_mix(traffic)
     if split not in scene.NOISE:
         raise ConfigError(f"split must be 'train' or 'test', got {split!r}")
-    for name, value, low in (("n_frames", n_frames, 1), ("workers", workers, 1), ("seed", seed, 0)):
+    seed = check_seed(seed)
+    for name, value, low in (("n_frames", n_frames, 1), ("workers", workers, 1)):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
             raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
     if not isinstance(fft_size, (int, np.integer)) or not 16 <= fft_size <= 65536:

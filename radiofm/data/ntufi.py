@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from radiofm.data.channel_norm import ChannelNorm, fit_channel_norm
 from radiofm.data.matfile import listed, load_mat, mat_shapes, write_mat73
-from radiofm.errors import ConfigError, DatasetError
+from radiofm.errors import ConfigError, DatasetError, check_seed
 from radiofm.io import atomic_path, read_json, write_json
 from radiofm.synth.body_motion import ACTIVITIES
 
@@ -247,8 +247,7 @@ def write_ntufi(
             raise ConfigError(f"{name} must be an integer in {low}..100000, got {value!r}")
     if isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1:
         raise ConfigError(f"workers must be an integer >= 1, got {workers!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = check_seed(seed)
     if mat_version not in ("5", "7.3"):
         raise ConfigError(f"mat_version must be '5' or '7.3', got {mat_version!r}")
     root = Path(root)

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from radiofm.data.channel_norm import ChannelNorm, fit_channel_norm
 from radiofm.data.matfile import is_hdf5, listed, load_mat, write_mat73
-from radiofm.errors import ConfigError, DatasetError
+from radiofm.errors import ConfigError, DatasetError, check_seed
 from radiofm.io import atomic_path, write_json
 
 FEATURES = "features"
@@ -148,8 +148,7 @@ def write_positioning_files(
     for name, value in (("n_train", n_train), ("n_test", n_test)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or not 1 <= value <= 1_000_000:
             raise ConfigError(f"{name} must be an integer in 1..1000000, got {value!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = check_seed(seed)
     config = config or synth.PositioningConfig()
     out = Path(out_dir)
     _check_replaceable(out)

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from radiofm.data.signals_frontend import SignalSpectrogramParams, signal_spectrogram, zoom_band  # noqa: F401
-from radiofm.errors import ConfigError, DatasetError
+from radiofm.errors import ConfigError, DatasetError, check_seed
 from radiofm.io import atomic_path, manifest_kind, write_json
 
 MANIFEST_KIND = "signals"
@@ -233,7 +233,7 @@ def write_signal_dataset(
 
     from radiofm.synth.signals import CLASSES, CaptureConfig, signal_class
 
-    per_class, seed = _check_int("per_class", per_class, 1), _check_int("seed", seed, 0)
+    per_class, seed = _check_int("per_class", per_class, 1), check_seed(seed)
     workers = _check_int("workers", workers, 1)
     if datatype not in DATATYPES:
         raise ConfigError(f"datatype must be one of {', '.join(DATATYPES)}, got {datatype!r}")

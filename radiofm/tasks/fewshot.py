@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from radiofm.errors import ConfigError, DatasetError
+from radiofm.errors import ConfigError, DatasetError, check_seed
 
 KIND = "protobeam"
 
@@ -244,6 +244,9 @@ class ProtoTrainConfig:
     device: str = "auto"  # "auto", "cpu", "cuda"
     progress: bool = True  # progress bar on stderr
     save_every_steps: int = 250  # checkpoint period, so an interrupted run resumes (0: only at the end)
+
+    def __post_init__(self) -> None:
+        self.seed = check_seed(self.seed)
 
 
 def load_training_frames(cfg: ProtoTrainConfig):

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from radiofm.errors import ConfigError, RadioFMError
+from radiofm.errors import ConfigError, RadioFMError, check_seed
 
 
 class TrainingDiverged(RadioFMError):
@@ -62,6 +62,7 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be auto, on or off, got {getattr(self, name)!r}")
         if self.amp not in ("auto", "bf16", "off"):
             raise ConfigError(f"amp must be auto, bf16 or off, got {self.amp!r}")
+        self.seed = check_seed(self.seed)
 
 
 @dataclass

@@ -1,7 +1,13 @@
+import argparse
 import subprocess
 import sys
 
-from radiofm.cli.main import main
+import numpy as np
+import pytest
+
+from radiofm.cli import _args
+from radiofm.cli.main import build_parser, main
+from radiofm.errors import MAX_FLAG_SEED, MAX_SEED, ConfigError
 
 
 def test_help_lists_commands(capsys):
@@ -42,3 +48,65 @@ def test_a_reader_that_leaves_early_gets_no_traceback():
     proc.stdout.close()
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141 and "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def _seed_flags() -> list[tuple[str, argparse.Action]]:
+    """(command, action) of every ``--seed`` flag of every command and sub-command."""
+    found = []
+
+    def walk(parser: argparse.ArgumentParser, words: list[str]) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, [*words, name])
+            elif "--seed" in action.option_strings:
+                found.append((" ".join(words), action))
+
+    walk(build_parser(), [])
+    return found
+
+
+def test_every_seed_flag_takes_only_seeds_numpy_and_torch_accept():
+    """numpy refuses a negative seed and torch one past 64 bits, each with a traceback (`generate beams`,
+    `pretrain`, `fewshot train` showed them): every --seed flag is checked by the parser instead."""
+    flags = _seed_flags()
+    commands = {command for command, _ in flags}
+    assert {"generate beams", "generate nrlte", "pretrain", "fewshot train", "demo"} <= commands, commands
+    assert [command for command, action in flags if action.type is not _args.seed] == []
+    for bad in ("-1", str(MAX_FLAG_SEED + 1), str(10**24), "1.5", "seven", ""):
+        with pytest.raises(argparse.ArgumentTypeError, match="expected a seed"):
+            _args.seed(bad)
+    assert _args.seed("0") == 0 and _args.seed(str(MAX_FLAG_SEED)) == MAX_FLAG_SEED
+
+
+@pytest.mark.parametrize(
+    "argv", [["generate", "beams", "--seed", "-1"], ["pretrain", "--data", "x", "--seed", "-1"],
+             ["fewshot", "train", "--data", "x", "--front-end", "tx-ant-0", "--seed", str(10**24)]],
+)  # fmt: skip
+def test_a_bad_seed_is_one_line_and_exit_2_with_nothing_written(argv, tmp_path, capsys):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--out", str(out)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("radiofm: error: argument --seed: expected a seed"), err
+    assert not out.exists()
+
+
+def test_seeds_checked_where_the_api_takes_them(tmp_path):
+    from radiofm.data.deepbeam import generate_beam_dataset
+    from radiofm.data.nrlte import generate_dataset
+    from radiofm.tasks.fewshot import ProtoTrainConfig
+    from radiofm.train import TrainConfig
+
+    for bad in (-1, MAX_SEED + 1, 2.0, True, "3"):
+        with pytest.raises(ConfigError, match="seed must be an integer from 0"):
+            TrainConfig(seed=bad)
+        with pytest.raises(ConfigError, match="seed must be an integer from 0"):
+            ProtoTrainConfig(data="d", front_end="tx-ant-0", seed=bad)
+        with pytest.raises(ConfigError, match="seed must be an integer from 0"):
+            generate_beam_dataset(tmp_path / "beams", seed=bad, progress=False)
+        with pytest.raises(ConfigError, match="seed must be an integer from 0"):
+            generate_dataset(tmp_path / "nrlte", n_frames=1, split="train", seed=bad)
+    assert not (tmp_path / "beams").exists() and not (tmp_path / "nrlte").exists()
+    assert TrainConfig(seed=np.int64(7)).seed == 7 and type(TrainConfig(seed=np.int64(7)).seed) is int

@@ -16,7 +16,7 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--block", type=_args.size2, default=(4, 4), help="resource-block size in pixels (F x T)")
     p.add_argument("--max-samples", type=_args.positive_int, default=None, help="evaluate at most N spectrograms")
     p.add_argument("--batch-size", type=_args.positive_int, default=32)
-    p.add_argument("--seed", type=int, default=0, help="seed of the evaluation masks")
+    p.add_argument("--seed", type=_args.seed, default=0, help="seed of the evaluation masks")
     p.add_argument("--device", default="cpu")
     p.add_argument("--cache-dir", type=Path, default=None)
 

@@ -49,12 +49,13 @@ def non_negative_int(text: str) -> int:
 def seed(text: str) -> int:
     """A ``--seed``: an integer from 0 to :data:`radiofm.errors.MAX_FLAG_SEED` (numpy refuses a negative seed and torch
     one past 64 bits, each with a traceback)."""
+    expected = f"expected a seed, an integer from 0 to {MAX_FLAG_SEED}"
     try:
         v = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a seed, an integer from 0 to {MAX_FLAG_SEED}, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"{expected}, got {text!r}") from None
     if not 0 <= v <= MAX_FLAG_SEED:
-        raise argparse.ArgumentTypeError(f"expected a seed, an integer from 0 to {MAX_FLAG_SEED}, got {v}")
+        raise argparse.ArgumentTypeError(f"{expected}, got {v}")
     return v
 
 

@@ -21,6 +21,9 @@ from torch import nn
 from radiofm.errors import ConfigError
 from radiofm.models.vit import Block, init_vit_weights, sincos_pos_embed_2d
 
+MAX_HEAD_DEPTH = 64  # a deeper or wider head is a typo: it would take hours and gigabytes before saying so
+MAX_HEAD_WIDTH = 8192
+
 
 @dataclass
 class SegHeadConfig:
@@ -41,8 +44,14 @@ class SegHeadConfig:
             raise ConfigError(f"head grid_size must be two positive ints, got {self.grid_size}")
         if self.embed_dim <= 0 or self.embed_dim % 4 or self.num_heads <= 0 or self.embed_dim % self.num_heads:
             raise ConfigError(f"head width {self.embed_dim} must be a positive multiple of 4 and of {self.num_heads}")
-        if self.depth < 0 or self.num_classes < 2 or self.patch_size < 1 or self.in_dim < 1:
-            raise ConfigError(f"invalid SegHeadConfig: {self}")
+        if not 0 <= self.depth <= MAX_HEAD_DEPTH:
+            raise ConfigError(f"head depth must be 0..{MAX_HEAD_DEPTH} transformer blocks, got {self.depth}")
+        if self.embed_dim > MAX_HEAD_WIDTH:
+            raise ConfigError(f"head width must be at most {MAX_HEAD_WIDTH}, got {self.embed_dim}")
+        for name, value, low in (("num_classes", self.num_classes, 2), ("patch_size", self.patch_size, 1),
+                                 ("in_dim", self.in_dim, 1)):  # fmt: skip
+            if value < low:
+                raise ConfigError(f"head {name} must be at least {low}, got {value}")
 
 
 class TransformerSegHead(nn.Module):

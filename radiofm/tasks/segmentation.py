@@ -293,6 +293,10 @@ class SegmentationConfig(ft.FinetuneConfig):
             raise ConfigError(f"--label-smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.cache_views < 1:
             raise ConfigError(f"--cache-views must be at least 1, got {self.cache_views}")
+        for flag, value in (("--max-frames", self.max_frames), ("--head-dim", self.head_dim),
+                            ("--head-heads", self.head_heads)):  # fmt: skip
+            if value is not None and value < 1:  # (0 read as "the default" and -1 as one frame)
+                raise ConfigError(f"{flag} must be at least 1, got {value}")
         if self.norm not in NORMS:
             raise ConfigError(f"--norm must be one of {', '.join(NORMS)}, got {self.norm!r}")
         if self.class_weights not in CLASS_WEIGHTS:

@@ -296,7 +296,8 @@ class SignalsConfig(ft.FinetuneConfig):
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"--label-smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.head_hidden < 1 or not 0.0 <= self.head_dropout < 1.0:
-            raise ConfigError(f"--head-hidden must be >= 1 and --head-dropout in [0, 1), got {self}")
+            got = f"{self.head_hidden} and {self.head_dropout}"
+            raise ConfigError(f"--head-hidden must be >= 1 and --head-dropout in [0, 1), got {got}")
         if self.fft_size < 16 or self.hop < 1:
             raise ConfigError(f"--fft-size must be >= 16 and --hop >= 1, got {self.fft_size}, {self.hop}")
         if self.zoom_rows is not None and self.zoom_rows < 0:

@@ -116,3 +116,43 @@ def test_bad_inputs(world, tmp_path, capsys):
 
 def _ft(world, out):
     return ["finetune", "segmentation", "--data", str(world / "train"), "--out", str(out), "--no-progress"]
+
+
+@pytest.mark.parametrize(
+    "flags, match",
+    [(["--head-depth", "100000"], "head depth must be 0..64"),  # ran for hours building 100000 blocks
+     (["--head-depth", "-1"], "expected a non-negative integer"),
+     (["--head-dim", "0"], "expected a positive integer"),  # 0 was read as "the backbone's"
+     (["--head-heads", "0"], "expected a positive integer"),
+     (["--max-frames", "-1"], "expected a positive integer"),  # -1 and 0 trained on one frame
+     (["--cache-views", "0"], "expected a positive integer")],
+)  # fmt: skip
+def test_head_and_frame_flags_refuse_what_they_cannot_mean(world, tmp_path, capsys, flags, match):
+    out = tmp_path / "run"
+    argv = [*_ft(world, out), "--mode", "scratch", "--model", "vit-tiny", "--epochs", "1", *flags]
+    if flags[1].startswith("-") or flags[1] == "0":  # the parser's own check: SystemExit 2, one line
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("radiofm: error: argument") and match in err and len(err.strip().splitlines()) == 1
+    else:
+        _error(capsys, argv, match)
+    assert not out.exists()
+
+
+def test_segmentation_config_refuses_frames_and_widths_under_one():
+    from radiofm.errors import ConfigError
+    from radiofm.models.heads import SegHeadConfig
+    from radiofm.tasks.segmentation import SegmentationConfig
+
+    for field in ("max_frames", "head_dim", "head_heads"):
+        for bad in (0, -1):
+            with pytest.raises(ConfigError, match="must be at least 1"):
+                SegmentationConfig(mode="scratch", model="vit-tiny", **{field: bad})
+    with pytest.raises(ConfigError, match="head depth must be 0..64"):
+        SegHeadConfig(depth=65)
+    with pytest.raises(ConfigError, match="head width must be at most 8192"):
+        SegHeadConfig(embed_dim=8196, num_heads=4)
+    with pytest.raises(ConfigError, match="head num_classes must be at least 2, got 1"):
+        SegHeadConfig(num_classes=1)

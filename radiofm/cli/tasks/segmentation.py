@@ -22,9 +22,10 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
         "unweighted (signal-balanced); default none",
     )
     p.add_argument("--norm", choices=NORMS, default="per-sample", help="input normalisation (default per-sample)")
-    p.add_argument("--head-dim", type=int, default=None, help="head width (default: the backbone's)")
-    p.add_argument("--head-depth", type=int, default=2, help="head transformer blocks (default 2, paper B)")
-    p.add_argument("--head-heads", type=int, default=None, help="head attention heads (default: the backbone's)")
+    width, count = _args.positive_int, _args.non_negative_int
+    p.add_argument("--head-dim", type=width, default=None, help="head width (default: the backbone's)")
+    p.add_argument("--head-depth", type=count, default=2, help="head transformer blocks (default 2, paper B)")
+    p.add_argument("--head-heads", type=width, default=None, help="head attention heads (default: the backbone's)")
     p.add_argument(
         "--readout",
         choices=READOUTS,
@@ -33,10 +34,10 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
         "every encoder level (better for a frozen encoder; caches depth+1 times the features)",
     )
     p.add_argument("--no-augment", action="store_true", help="no training augmentation")
-    p.add_argument("--max-frames", type=int, default=None, help="use only the first N frames of --data")
+    p.add_argument("--max-frames", type=_args.positive_int, default=None, help="use only the first N frames of --data")
     p.add_argument(
         "--cache-views",
-        type=int,
+        type=_args.positive_int,
         default=1,
         help="with cached features: each training frame as is plus N-1 fixed augmented copies (default 1)",
     )

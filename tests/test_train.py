@@ -45,9 +45,30 @@ def test_epoch_batches_deterministic_and_disjoint_across_ranks():
 
 
 def test_config_rejects_impossible_values():
-    for bad in (dict(batch_size=0), dict(epochs=0), dict(lr=-1.0), dict(amp="fp8")):
+    nan, inf = float("nan"), float("inf")
+    bad_values = (
+        dict(batch_size=0), dict(epochs=0), dict(lr=-1.0), dict(amp="fp8"),
+        # a NaN or infinite warm-up was a traceback (int(nan) in the schedule), a NaN weight decay a diverged run
+        dict(warmup_epochs=nan), dict(warmup_epochs=inf), dict(weight_decay=nan), dict(weight_decay=inf),
+        dict(lr=inf), dict(base_lr=nan), dict(min_lr=-1.0), dict(betas=(0.9, 1.0)), dict(clip_grad=-1.0),
+        dict(clip_grad=inf), dict(num_workers=10**20), dict(num_workers=-1),  # 10**20 tried to start that many
+    )  # fmt: skip
+    for bad in bad_values:
         with pytest.raises(ConfigError):
             TrainConfig(**bad)
+    assert TrainConfig(clip_grad=0.0).clip_grad == 0.0 and TrainConfig(clip_grad=None).clip_grad is None  # off
+
+
+def test_training_flags_refuse_non_finite_numbers(capsys):
+    from radiofm.cli.main import main
+
+    for flag in ("--warmup-epochs", "--weight-decay"):
+        for value in ("nan", "inf", "-1"):
+            with pytest.raises(SystemExit) as exc:
+                main(["pretrain", "--data", "d", "--out", "o", f"{flag}={value}"])
+            assert exc.value.code == 2
+            err = capsys.readouterr().err
+            assert "expected a non-negative" in err and len(err.strip().splitlines()) == 1
 
 
 def _cfg(**kw):

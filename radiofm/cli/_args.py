@@ -69,6 +69,16 @@ def positive_float(text: str) -> float:
     return v
 
 
+def non_negative_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}") from None
+    if not 0 <= v < float("inf"):  # (NaN fails too)
+        raise argparse.ArgumentTypeError(f"expected a non-negative finite number, got {text}")
+    return v
+
+
 def ratio(text: str) -> float:
     """A fraction strictly between 0 and 1."""
     try:
@@ -139,11 +149,13 @@ def add_train_args(p: argparse.ArgumentParser, defaults: TrainConfig) -> None:
     )
     g.add_argument(
         "--warmup-epochs",
-        type=float,
+        type=non_negative_float,
         default=d.warmup_epochs,
         help=f"linear warm-up epochs (default {d.warmup_epochs})",
     )
-    g.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"AdamW weight decay ({d.weight_decay})")
+    g.add_argument(
+        "--weight-decay", type=non_negative_float, default=d.weight_decay, help=f"AdamW weight decay ({d.weight_decay})"
+    )
     g.add_argument("--clip-grad", type=positive_float, default=d.clip_grad, help="max gradient norm (default 1.0)")
     g.add_argument("--seed", type=seed, default=d.seed, help="seed for data order, masks and initialisation")
     g.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N (default auto)")

@@ -20,6 +20,9 @@ class TrainingDiverged(RadioFMError):
     exit_code = 3
 
 
+MAX_LOADER_WORKERS = 256  # DataLoader worker processes (--num-workers)
+
+
 @dataclass
 class TrainConfig:
     """Optimisation settings shared by pretraining and fine-tuning."""
@@ -49,14 +52,24 @@ class TrainConfig:
             raise ConfigError(f"epochs must be at least 1, got {self.epochs}")
         if self.batch_size < 1:
             raise ConfigError(f"batch size must be at least 1, got {self.batch_size}")
-        if self.lr is not None and not self.lr > 0:
+        if self.lr is not None and not 0 < self.lr < math.inf:
             raise ConfigError(f"learning rate must be positive, got {self.lr}")
-        if not self.base_lr > 0:
+        if not 0 < self.base_lr < math.inf:
             raise ConfigError(f"base learning rate must be positive, got {self.base_lr}")
+        if not 0 <= self.num_workers <= MAX_LOADER_WORKERS:  # more would try to start that many processes
+            raise ConfigError(f"DataLoader workers must be 0..{MAX_LOADER_WORKERS}, got {self.num_workers}")
         if self.batch_threads < 0:
             raise ConfigError(f"batch threads must be 0 (auto) or more, got {self.batch_threads}")
-        if self.warmup_epochs < 0 or self.weight_decay < 0:
-            raise ConfigError("warm-up epochs and weight decay must be non-negative")
+        if not (0 <= self.warmup_epochs < math.inf and 0 <= self.weight_decay < math.inf):  # (NaN fails too)
+            raise ConfigError(
+                f"warm-up epochs and weight decay must be finite and non-negative, got {self.warmup_epochs} and "
+                f"{self.weight_decay}"
+            )
+        if not 0 <= self.min_lr < math.inf or not all(0 <= b < 1 for b in self.betas) or len(self.betas) != 2:
+            raise ConfigError(f"min_lr must be finite and >= 0 and betas two numbers in [0, 1), got {self.min_lr}, "
+                              f"{self.betas}")  # fmt: skip
+        if self.clip_grad is not None and not 0 <= self.clip_grad < math.inf:
+            raise ConfigError(f"clip_grad must be a finite number >= 0 (0 or None: off), got {self.clip_grad}")
         for name in ("compile", "fast"):
             if getattr(self, name) not in ("auto", "on", "off"):
                 raise ConfigError(f"{name} must be auto, on or off, got {getattr(self, name)!r}")

@@ -97,6 +97,9 @@ def augment_batch(x_db: torch.Tensor, y: torch.Tensor, generator: torch.Generato
     return x, y
 
 
+MAX_CACHE_VIEWS = 64  # --cache-views: cached copies of every training frame's backbone features
+
+
 class AugmentedViews(torch.utils.data.Dataset):
     """``views`` copies of a dataset of {"x", "y"} items: view 0 as is, view v >= 1 through :func:`augment_batch`
     seeded by (seed, v, i) — fixed augmented copies whose backbone features can be cached like the originals."""
@@ -291,8 +294,8 @@ class SegmentationConfig(ft.FinetuneConfig):
         super().__post_init__()
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"--label-smoothing must be in [0, 1), got {self.label_smoothing}")
-        if self.cache_views < 1:
-            raise ConfigError(f"--cache-views must be at least 1, got {self.cache_views}")
+        if not 1 <= self.cache_views <= MAX_CACHE_VIEWS:  # each view's features are held in memory
+            raise ConfigError(f"--cache-views must be 1..{MAX_CACHE_VIEWS}, got {self.cache_views}")
         for flag, value in (("--max-frames", self.max_frames), ("--head-dim", self.head_dim),
                             ("--head-heads", self.head_heads)):  # fmt: skip
             if value is not None and value < 1:  # (0 read as "the default" and -1 as one frame)

@@ -150,6 +150,8 @@ def test_segmentation_config_refuses_frames_and_widths_under_one():
         for bad in (0, -1):
             with pytest.raises(ConfigError, match="must be at least 1"):
                 SegmentationConfig(mode="scratch", model="vit-tiny", **{field: bad})
+    with pytest.raises(ConfigError, match="--cache-views must be 1..64"):  # 10**20 views: features held in memory
+        SegmentationConfig(mode="scratch", model="vit-tiny", cache_views=10**20)
     with pytest.raises(ConfigError, match="head depth must be 0..64"):
         SegHeadConfig(depth=65)
     with pytest.raises(ConfigError, match="head width must be at most 8192"):

@@ -36,6 +36,16 @@ def positive_int(text: str) -> int:
     return v
 
 
+MAX_THREADS = 1024  # --threads: torch refuses a count past 32 bits with a traceback, and 1024 cores is plenty
+
+
+def threads(text: str) -> int:
+    v = positive_int(text)
+    if v > MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"expected a thread count from 1 to {MAX_THREADS}, got {v}")
+    return v
+
+
 def non_negative_int(text: str) -> int:
     try:
         v = int(text)

@@ -131,7 +131,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--threads",
-        type=_args.positive_int,
+        type=_args.threads,
         default=None,
         metavar="N",
         help="torch threads (default: one per core; with --quantize bf16 on the CPU, all but the reader thread's)",

@@ -47,8 +47,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.fft_size < 8:
         raise ConfigError(f"--fft-size must be at least 8, got {args.fft_size}")
-    if args.max_seconds is not None and not args.max_seconds > 0:
-        raise ConfigError(f"--max-seconds must be positive, got {args.max_seconds}")
+    if args.max_seconds is not None and not 0 < args.max_seconds < float("inf"):
+        raise ConfigError(f"--max-seconds must be positive and finite, got {args.max_seconds}")
     if args.max_frames < 1:
         raise ConfigError(f"--max-frames must be at least 1, got {args.max_frames}")
     rec = open_recording(args.recording, sample_rate_hz=args.sample_rate_hz)

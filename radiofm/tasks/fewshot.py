@@ -30,6 +30,9 @@ from radiofm.errors import ConfigError, DatasetError, check_seed
 KIND = "protobeam"
 
 
+MAX_EPISODES = 10_000_000  # training episodes (the cpu preset trains 3000)
+
+
 @dataclass(frozen=True)
 class EpisodeConfig:
     n_way: int = 8  # N_B classes per episode (SPEC: 8-way episodes in the authors' notebook)
@@ -69,9 +72,8 @@ def sample_episode(
     if cfg.n_way > len(pool):
         raise ConfigError(f"an episode of {cfg.n_way} classes needs that many classes; the data has {len(pool)}")
     chosen = rng.choice(pool, cfg.n_way, replace=False)
-    support = np.empty((cfg.n_way, cfg.n_support), np.int64)
-    query = np.empty((cfg.n_way, cfg.n_query), np.int64)
-    for j, c in enumerate(chosen):
+    support, query = [], []  # (arrays only once every class was found big enough: n_support may be absurd)
+    for c in chosen:
         s_idx = np.flatnonzero(labels == c)
         q_idx = s_idx if same else np.flatnonzero(qlabels == c)
         need = cfg.n_support + cfg.n_query if same else max(cfg.n_support, 1)
@@ -82,11 +84,12 @@ def sample_episode(
             )
         if same:
             pick = rng.choice(s_idx, cfg.n_support + cfg.n_query, replace=False)
-            support[j], query[j] = pick[: cfg.n_support], pick[cfg.n_support :]
+            support.append(pick[: cfg.n_support])
+            query.append(pick[cfg.n_support :])
         else:
-            support[j] = rng.choice(s_idx, cfg.n_support, replace=False)
-            query[j] = rng.choice(q_idx, cfg.n_query, replace=False)
-    return Episode(classes=chosen, support=support, query=query)
+            support.append(rng.choice(s_idx, cfg.n_support, replace=False))
+            query.append(rng.choice(q_idx, cfg.n_query, replace=False))
+    return Episode(classes=chosen, support=np.asarray(support, np.int64), query=np.asarray(query, np.int64))
 
 
 class EpisodeDataset(torch.utils.data.Dataset):
@@ -247,6 +250,8 @@ class ProtoTrainConfig:
 
     def __post_init__(self) -> None:
         self.seed = check_seed(self.seed)
+        if not 1 <= self.episodes <= MAX_EPISODES:  # one optimiser step each
+            raise ConfigError(f"episodes must be 1..{MAX_EPISODES}, got {self.episodes}")
 
 
 def load_training_frames(cfg: ProtoTrainConfig):

@@ -29,6 +29,7 @@ from radiofm.data.positioning import PositionScaler, open_positioning
 from radiofm.data.splits import label_subset, train_val_split
 from radiofm.errors import ConfigError, DatasetError
 from radiofm.io import atomic_path, write_json
+from radiofm.models.heads import MAX_HEAD_WIDTH
 from radiofm.tasks import finetune as ft
 from radiofm.tasks import pooled
 from radiofm.train import RunResult, TrainConfig
@@ -51,8 +52,8 @@ class PositioningConfig(ft.FinetuneConfig):
         super().__post_init__()
         pooled.check_adapt(self.adapt)
         self.head_hidden = tuple(int(h) for h in self.head_hidden)
-        if any(h < 1 for h in self.head_hidden):
-            raise ConfigError(f"--head-hidden widths must be positive, got {self.head_hidden}")
+        if any(not 1 <= h <= MAX_HEAD_WIDTH for h in self.head_hidden):
+            raise ConfigError(f"--head-hidden widths must be 1..{MAX_HEAD_WIDTH}, got {self.head_hidden}")
         if not 0.0 <= self.head_dropout < 1.0:
             raise ConfigError(f"--head-dropout must be in [0, 1), got {self.head_dropout}")
 

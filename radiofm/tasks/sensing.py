@@ -25,6 +25,7 @@ from radiofm.data.ntufi import CLASSES, N_ANTENNAS, SPLIT_DIRS, check_split_clas
 from radiofm.data.splits import label_subset, train_val_split
 from radiofm.errors import ConfigError, DatasetError
 from radiofm.io import atomic_path, write_json
+from radiofm.models.heads import MAX_HEAD_WIDTH
 from radiofm.tasks import finetune as ft
 from radiofm.tasks import pooled
 from radiofm.tasks.metrics import confusion_matrix, matrix_metrics, plot_class_confusion
@@ -51,8 +52,8 @@ class SensingConfig(ft.FinetuneConfig):
             raise ConfigError(f"--label-smoothing must be in [0, 1), got {self.label_smoothing}")
         if not 0.0 <= self.head_dropout < 1.0:
             raise ConfigError(f"--head-dropout must be in [0, 1), got {self.head_dropout}")
-        if any(h < 1 for h in self.head_hidden):
-            raise ConfigError(f"--head-hidden widths must be positive, got {self.head_hidden}")
+        if any(not 1 <= h <= MAX_HEAD_WIDTH for h in self.head_hidden):
+            raise ConfigError(f"--head-hidden widths must be 1..{MAX_HEAD_WIDTH}, got {self.head_hidden}")
         pooled.check_adapt(self.adapt)
 
 

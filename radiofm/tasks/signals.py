@@ -56,6 +56,7 @@ from radiofm.errors import ConfigError, DatasetError
 from radiofm.io import atomic_path
 from radiofm.models.checkpoint import load_checkpoint
 from radiofm.models.finetuned import configure_mode, load_backbone_into, rebuild
+from radiofm.models.heads import MAX_HEAD_WIDTH
 from radiofm.models.lora import merge_lora
 from radiofm.tasks import finetune as ft
 from radiofm.tasks.segmentation import label_smoothing_ce
@@ -295,9 +296,9 @@ class SignalsConfig(ft.FinetuneConfig):
         super().__post_init__()
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"--label-smoothing must be in [0, 1), got {self.label_smoothing}")
-        if self.head_hidden < 1 or not 0.0 <= self.head_dropout < 1.0:
+        if not 1 <= self.head_hidden <= MAX_HEAD_WIDTH or not 0.0 <= self.head_dropout < 1.0:
             got = f"{self.head_hidden} and {self.head_dropout}"
-            raise ConfigError(f"--head-hidden must be >= 1 and --head-dropout in [0, 1), got {got}")
+            raise ConfigError(f"--head-hidden must be 1..{MAX_HEAD_WIDTH} and --head-dropout in [0, 1), got {got}")
         if self.fft_size < 16 or self.hop < 1:
             raise ConfigError(f"--fft-size must be >= 16 and --hop >= 1, got {self.fft_size}, {self.hop}")
         if self.zoom_rows is not None and self.zoom_rows < 0:

@@ -120,6 +120,9 @@ def test_bad_inputs(world, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["annotate", src, "--model", seg, "--out", out, "--min-score", "2"])
     assert exc.value.code == 2 and "--min-score" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # torch.set_num_threads(10**20) was an OverflowError traceback
+        main(["annotate", src, "--model", seg, "--out", out, "--threads", str(10**20)])
+    assert exc.value.code == 2 and "thread count from 1 to 1024" in capsys.readouterr().err
 
 
 def test_nonfinite_refused_or_repaired(world, tmp_path, capsys):

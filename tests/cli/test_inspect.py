@@ -44,7 +44,9 @@ def test_inspect_missing_file_is_one_line_exit_2(tmp_path, capsys):
     assert not out.exists()
 
 
-@pytest.mark.parametrize("flag", [["--fft-size", "4"], ["--max-seconds", "0"], ["--max-frames", "0"]])
+@pytest.mark.parametrize(
+    "flag", [["--fft-size", "4"], ["--max-seconds", "0"], ["--max-seconds", "inf"], ["--max-frames", "0"]]
+)  # (inf was a traceback)
 def test_inspect_bad_flags(tmp_sigmf, tmp_path, capsys, flag):
     assert main(["inspect", str(tmp_sigmf), "--out", str(tmp_path / "x.png"), *flag]) == 2
     assert "radiofm: error:" in capsys.readouterr().err

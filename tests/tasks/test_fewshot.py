@@ -46,6 +46,10 @@ def test_episode_draws_exactly_distinct_frames():
         sample_episode(labels, EpisodeConfig(2, 6, 5), np.random.default_rng(0))
     with pytest.raises(ConfigError, match="needs that many classes"):
         sample_episode(labels, EpisodeConfig(7, 1, 1), np.random.default_rng(0))
+    with pytest.raises(ConfigError, match="an episode needs 10000000000000000000000 support"):  # not an allocation
+        sample_episode(labels, EpisodeConfig(2, 10**22, 5), np.random.default_rng(0))
+    with pytest.raises(ConfigError, match="episodes must be 1..10000000"):  # was an OverflowError in the loop
+        ProtoTrainConfig(data="d", front_end="tx-ant-0", episodes=10**20)
 
 
 def test_episode_dataset_items():

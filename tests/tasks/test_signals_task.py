@@ -92,6 +92,8 @@ def test_config_and_folder_errors(tmp_path):
         SignalsConfig(model="vit-tiny", mode="scratch", label_smoothing=1.0)
     with pytest.raises(ConfigError, match=r"--head-dropout in \[0, 1\), got 256 and -1.0$"):  # not the whole config
         SignalsConfig(model="vit-tiny", mode="scratch", head_dropout=-1.0)
+    with pytest.raises(ConfigError, match="--head-hidden must be 1..8192"):  # 10**20 was a traceback building it
+        SignalsConfig(model="vit-tiny", mode="scratch", head_hidden=10**20)
     with pytest.raises(DatasetError, match="not found"):
         open_labelled(tmp_path / "missing")
     (tmp_path / "empty").mkdir()

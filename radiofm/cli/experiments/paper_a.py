@@ -9,7 +9,7 @@ from radiofm.cli import _args
 
 def add_args(p: argparse.ArgumentParser) -> None:
     _args.add_reproduce_args(p)
-    p.add_argument("--threads", type=_args.positive_int, default=None, help="torch CPU threads (cpu preset: 1)")
+    p.add_argument("--threads", type=_args.threads, default=None, help="torch CPU threads (cpu preset: 1)")
 
 
 def run(args: argparse.Namespace) -> int:

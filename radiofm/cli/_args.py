@@ -36,6 +36,30 @@ def positive_int(text: str) -> int:
     return v
 
 
+MAX_WORKERS = 256  # --workers: processes to start (each holds its own copy of the generator or dataset)
+
+
+def workers(text: str) -> int:
+    v = positive_int(text)
+    if v > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"expected a process count from 1 to {MAX_WORKERS}, got {v}")
+    return v
+
+
+def count_up_to(limit: int) -> Callable[[str], int]:
+    """An argparse type: a positive integer up to ``limit`` (a count of items to generate: more is a typo that
+    would run for days or fail deep inside with a traceback)."""
+
+    def count(text: str) -> int:
+        v = positive_int(text)
+        if v > limit:
+            raise argparse.ArgumentTypeError(f"expected a positive integer up to {limit}, got {v}")
+        return v
+
+    count.__name__ = f"count_up_to_{limit}"
+    return count
+
+
 MAX_THREADS = 1024  # --threads: torch refuses a count past 32 bits with a traceback, and 1024 cores is plenty
 
 
@@ -318,7 +342,7 @@ def add_reproduce_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder (rerunning resumes; --force redoes)")
     p.add_argument("--force", action="store_true", help="redo every step")
     p.add_argument("--seed", type=seed, default=0)
-    p.add_argument("--workers", type=positive_int, default=None, help="processes for data generation")
+    p.add_argument("--workers", type=workers, default=None, help="processes for data generation")
     p.add_argument("--device", default=None, help="auto, cpu, cuda (default auto)")
 
 

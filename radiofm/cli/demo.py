@@ -14,7 +14,7 @@ def add_parser(sub) -> None:
     p.add_argument("--preset", default="full", help="full (default, ≈15 min) or quick (seconds)")
     p.add_argument("--force", action="store_true", help="redo every step even when its output exists")
     p.add_argument("--seed", type=_args.seed, default=0)
-    p.add_argument("--workers", type=_args.positive_int, default=None, help="worker processes for generation")
+    p.add_argument("--workers", type=_args.workers, default=None, help="worker processes for generation")
     p.set_defaults(run=run)
 
 

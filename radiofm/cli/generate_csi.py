@@ -23,7 +23,7 @@ def add_generators(gsub) -> None:
     s.add_argument("--test-per-class", type=_args.positive_int, default=44, help="test files per class (44)")
     s.add_argument("--mat-version", choices=["5", "7.3"], default="5", help="MATLAB file version (default 5)")
     s.add_argument("--seed", type=_args.seed, default=0, help="seed: same seed, same bytes")
-    s.add_argument("--workers", type=_args.positive_int, default=1, help="parallel worker processes")
+    s.add_argument("--workers", type=_args.workers, default=1, help="parallel worker processes")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(run=_run_sensing)
 

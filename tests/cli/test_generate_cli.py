@@ -72,3 +72,30 @@ def test_nrlte_lte_frames_flag(tmp_path, capsys):
             message = f"radiofm: error: unknown LTE frame structure {shown}; valid: fdd, tdd, mbsfn"
             assert capsys.readouterr().err.strip().splitlines() == [message]
             assert not bad.exists()
+
+
+HUGE = str(10**20)
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [  # each was a traceback (an int too large for C, an array too large to make) or a run that never ended
+        (["generate", "nrlte", "--frames", HUGE], "up to 10000000"),
+        (["generate", "nrlte", "--workers", HUGE], "process count from 1 to 256"),
+        (["generate", "ism", "--recordings", HUGE], "up to 1000000"),
+        (["generate", "beams", "--front-ends", HUGE], "up to 64"),
+        (["generate", "beams", "--frames", HUGE], "up to 100000"),
+        (["generate", "signals", "--per-class", HUGE], "up to 100000"),
+        (["generate", "sensing", "--workers", HUGE], "process count from 1 to 256"),
+        (["pretrain", "--data", "d", "--workers", "257"], "process count from 1 to 256"),
+        (["reproduce", "table5", "--workers", "300"], "process count from 1 to 256"),
+    ],
+)
+def test_absurd_counts_are_one_line_errors_with_nothing_written(argv, expected, tmp_path, capsys):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--out", str(out)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("radiofm: error: argument") and expected in err[0], err
+    assert not out.exists()

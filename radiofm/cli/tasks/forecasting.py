@@ -34,7 +34,7 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
         help="split unit when --data is not the pretraining folder (default recording)",
     )
     g.add_argument("--cache-dir", type=Path, default=None, help="where the sentence dataset is cached")
-    g.add_argument("--workers", type=_args.positive_int, default=1, help="processes for building sentences")
+    g.add_argument("--workers", type=_args.workers, default=1, help="processes for building sentences")
 
 
 def run_finetune(args: argparse.Namespace) -> int:

@@ -19,7 +19,6 @@ import json
 import multiprocessing
 import re
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import numpy as np
 
 from radiofm.errors import ConfigError, DatasetError, check_seed
 from radiofm.io import atomic_path, write_json
+from radiofm.workers import process_pool
 
 FRAME_LEN = 2048
 LABELS = ("tx_beam", "rx_beam", "gain", "angle")
@@ -369,7 +369,7 @@ def generate_beam_dataset(
     bar = tqdm(total=len(jobs), desc="beam files", unit="file", disable=not progress, leave=False)
     if workers > 1 and len(jobs) > 1:
         ctx = multiprocessing.get_context("spawn")  # torch may be loaded: never fork it
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+        with process_pool(min(workers, len(jobs)), mp_context=ctx) as pool:
             results = []
             for r in pool.map(_write_job, jobs):
                 results.append(r)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ from radiofm.data.sigmf_writer import write_sigmf
 from radiofm.errors import ConfigError, check_seed
 from radiofm.io import write_json
 from radiofm.synth.ism import GENERATOR_VERSION, CorpusConfig, synthesize_recording
+from radiofm.workers import process_pool
 
 
 def generate_corpus(
@@ -64,7 +65,7 @@ def generate_corpus(
                 bar.update()
         else:
             ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=min(int(workers), len(jobs)), mp_context=ctx) as pool:
+            with process_pool(min(int(workers), len(jobs)), mp_context=ctx) as pool:
                 futures = {pool.submit(_write_recording, job): job[0] for job in jobs}
                 for fut in as_completed(futures):
                     summaries[futures[fut]] = fut.result()

@@ -31,7 +31,6 @@ from __future__ import annotations
 import functools
 import multiprocessing
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +47,7 @@ from radiofm.synth.nrlte import receiver, scene
 from radiofm.synth.nrlte import traffic as traffic_module
 from radiofm.synth.nrlte_alt.capture import make_capture as make_alt_capture
 from radiofm.synth.nrlte_alt.lte import check_frame_structures
+from radiofm.workers import process_pool
 
 KIND = "nrlte-segmentation"
 SCHEMA_VERSION = 1
@@ -189,7 +189,7 @@ def generate_dataset(
                 frames.append(meta)
         else:
             ctx = multiprocessing.get_context("spawn")  # torch and the STFT thread pool do not survive fork
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init) as pool:
+            with process_pool(workers, mp_context=ctx, initializer=_worker_init) as pool:
                 for i, (s, lab, meta) in enumerate(tqdm(pool.map(job, range(n_frames)), **bar)):
                     specs[i], labels[i] = s, lab
                     frames.append(meta)

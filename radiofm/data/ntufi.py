@@ -27,7 +27,6 @@ import functools
 import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +37,7 @@ from radiofm.data.matfile import listed, load_mat, mat_shapes, write_mat73
 from radiofm.errors import ConfigError, DatasetError, check_seed
 from radiofm.io import atomic_path, read_json, write_json
 from radiofm.synth.body_motion import ACTIVITIES
+from radiofm.workers import process_pool
 
 CLASSES = ACTIVITIES  # box, circle, clean, fall, run, walk (sorted); paper B: boxing, arm circling, ...
 SPLIT_DIRS = {"train": "train_amp", "test": "test_amp"}
@@ -263,7 +263,7 @@ def write_ntufi(
             metas = [render(j) for j in tqdm(jobs, **bar)]
         else:
             ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=int(workers), mp_context=ctx) as pool:
+            with process_pool(int(workers), mp_context=ctx) as pool:
                 metas = list(tqdm(pool.map(render, jobs, chunksize=4), **bar))
         manifest = {
             "kind": KIND,

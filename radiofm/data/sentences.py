@@ -25,7 +25,6 @@ import math
 import os
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from tqdm import tqdm
 from radiofm.data.splits import PAPER_A_SPLIT, split_indices  # noqa: F401  (re-exported: the paper-A split)
 from radiofm.errors import ConfigError, DatasetError, RadioFMError
 from radiofm.io import atomic_path, build_lock, manifest_kind, read_json, write_json
+from radiofm.workers import process_pool
 
 SCHEMA_VERSION = 1
 MANIFEST_KIND = "sentences"
@@ -227,7 +227,7 @@ def _iter_recordings(paths, config, seed, workers) -> Iterator[tuple[list[np.nda
     if workers <= 1 or len(jobs) == 1:
         yield from map(_sentences_worker, jobs)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with process_pool(workers) as pool:
         yield from pool.map(_sentences_worker, jobs)  # ordered: output independent of the worker count
 
 

@@ -22,7 +22,6 @@ import json
 import multiprocessing
 import os
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import numpy as np
 from radiofm.data.signals_frontend import SignalSpectrogramParams, signal_spectrogram, zoom_band  # noqa: F401
 from radiofm.errors import ConfigError, DatasetError, check_seed
 from radiofm.io import atomic_path, manifest_kind, write_json
+from radiofm.workers import process_pool
 
 MANIFEST_KIND = "signals"
 SCHEMA_VERSION = 1
@@ -257,7 +257,7 @@ def write_signal_dataset(
                     bar.update()
             else:
                 ctx = multiprocessing.get_context("spawn")
-                with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+                with process_pool(min(workers, len(jobs)), mp_context=ctx) as pool:
                     for res in pool.map(_capture_job, jobs, chunksize=4):  # ordered: output independent of workers
                         files.append(res)
                         bar.update()

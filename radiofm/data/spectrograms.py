@@ -16,7 +16,6 @@ import multiprocessing
 import os
 import warnings
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from tqdm import tqdm
 
 from radiofm.errors import ConfigError, DatasetError, RadioFMError
 from radiofm.io import JSONLimitError, atomic_path, build_lock, read_json, read_json_untrusted, write_json
+from radiofm.workers import process_pool
 
 SCHEMA_VERSION = 1
 MANIFEST_KIND = "spectrograms"
@@ -200,7 +200,7 @@ def _iter_segments(paths, params, workers) -> Iterator[tuple[str, np.ndarray | N
         yield from map(_segments_worker, jobs)
         return
     # spawn, not fork: forking after torch/FFT thread pools have started can deadlock the children
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with process_pool(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         yield from pool.map(_segments_worker, jobs)  # ordered: output independent of worker count
 
 

@@ -36,38 +36,25 @@ def positive_int(text: str) -> int:
     return v
 
 
-MAX_WORKERS = 256  # --workers: processes to start (each holds its own copy of the generator or dataset)
-
-
-def workers(text: str) -> int:
-    v = positive_int(text)
-    if v > MAX_WORKERS:
-        raise argparse.ArgumentTypeError(f"expected a process count from 1 to {MAX_WORKERS}, got {v}")
-    return v
-
-
-def count_up_to(limit: int) -> Callable[[str], int]:
-    """An argparse type: a positive integer up to ``limit`` (a count of items to generate: more is a typo that
-    would run for days or fail deep inside with a traceback)."""
+def count_up_to(limit: int, what: str | None = None) -> Callable[[str], int]:
+    """An argparse type: a positive integer up to ``limit``, a count where more is a typo that would run for days or
+    fail deep inside with a traceback. The error names ``what`` ("a process count") when given."""
+    expected = f"expected {what} from 1 to {limit}" if what else f"expected a positive integer up to {limit}"
 
     def count(text: str) -> int:
         v = positive_int(text)
         if v > limit:
-            raise argparse.ArgumentTypeError(f"expected a positive integer up to {limit}, got {v}")
+            raise argparse.ArgumentTypeError(f"{expected}, got {v}")
         return v
 
     count.__name__ = f"count_up_to_{limit}"
     return count
 
 
+MAX_WORKERS = 256  # --workers: processes to start (each holds its own copy of the generator or dataset)
 MAX_THREADS = 1024  # --threads: torch refuses a count past 32 bits with a traceback, and 1024 cores is plenty
-
-
-def threads(text: str) -> int:
-    v = positive_int(text)
-    if v > MAX_THREADS:
-        raise argparse.ArgumentTypeError(f"expected a thread count from 1 to {MAX_THREADS}, got {v}")
-    return v
+workers = count_up_to(MAX_WORKERS, "a process count")
+threads = count_up_to(MAX_THREADS, "a thread count")
 
 
 def non_negative_int(text: str) -> int:

@@ -23,8 +23,17 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     never sees a half-written output, and an interrupted write leaves the previous version in place. A temporary
     hard link onto ``path`` when ``path`` already is a link to the same file (an annotated copy written again) is
     removed: rename(2) leaves both names in place then.
+
+    A folder replaces the previous folder of that name whole, except for what radiofm did not write there: each
+    folder written here lists its entries in :data:`OUTPUT_RECORD`, and the top-level entries of the previous folder
+    not in its list (a user's notes, an ``evaluate --out RUN/eval`` inside a run folder) are moved into the new one
+    unless it has an entry of the same name. A folder without a list is a user's, and every entry in it is kept that
+    way, unless it holds a JSON file of the new folder's with the same ``"kind"`` (the same output, written by a
+    radiofm from before the lists: replaced whole). See :func:`_swap_dirs` for kills mid-way.
     """
     final = Path(path)
+    if final.name in ("", ".", ".."):
+        final = final.resolve()
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
@@ -34,7 +43,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         try:
+            if tmp.is_dir() and not tmp.is_symlink():
+                _write_record(tmp, sorted(e.name for e in tmp.iterdir() if e.name != OUTPUT_RECORD))
             if final.is_dir() and not final.is_symlink() and tmp.is_dir():
+                _check_not_cwd(final)
                 _swap_dirs(tmp, final)
             else:
                 os.replace(tmp, final)
@@ -44,25 +56,107 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         except OSError as exc:
             raise OutputError(f"cannot write {final}: {_reason(exc)}") from None
     except BaseException:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
+        if tmp.is_dir() and not tmp.is_symlink():
+            if written_entries(tmp) is not None and final.is_dir():  # interrupted mid-swap: tmp may be the old one
+                with contextlib.suppress(OSError):
+                    _carry_foreign(tmp, final)
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
         raise
+
+
+# --------------------------------------------------------------------------- what radiofm wrote in a folder
+OUTPUT_RECORD = ".radiofm-output.json"  # JSON list of the top-level entries radiofm wrote in the folder that holds it
+
+
+def _record_text(names: list[str]) -> str:
+    return json.dumps({"written_by": "radiofm", "entries": names}) + "\n"
+
+
+def _write_record(folder: Path, names: list[str]) -> None:
+    (folder / OUTPUT_RECORD).write_text(_record_text(names))
+
+
+def written_entries(folder: str | os.PathLike) -> set[str] | None:
+    """The top-level names radiofm wrote in ``folder`` (from its :data:`OUTPUT_RECORD`); None without a record."""
+    try:
+        raw = json.loads((Path(folder) / OUTPUT_RECORD).read_text())
+        names = raw["entries"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    return {n for n in names if isinstance(n, str)} if isinstance(names, list) else None
+
+
+def add_written(folder: str | os.PathLike, names) -> None:
+    """Add ``names`` to the record of what radiofm wrote in ``folder`` (a folder it writes into piece by piece,
+    such as a pipeline's), so that a later ``--force`` removes those and nothing else."""
+    names = set(names) | (written_entries(folder) or set())
+    names.discard(OUTPUT_RECORD)
+    with atomic_path(Path(folder) / OUTPUT_RECORD) as tmp:
+        tmp.write_text(_record_text(sorted(names)))
+
+
+def _carry_foreign(old: Path, final: Path) -> None:
+    """Move the top-level entries of ``old`` that radiofm did not write there into ``final``, where ``final``
+    has no entry of that name; a missing entry (moved by a concurrent clean-up) is skipped."""
+    owned = written_entries(old) or set()
+    for entry in sorted(old.iterdir()):
+        if entry.name == OUTPUT_RECORD or entry.name in owned or os.path.lexists(final / entry.name):
+            continue
+        try:
+            os.rename(entry, final / entry.name)
+        except FileNotFoundError:
+            continue
+
+
+def _legacy_outputs(old: Path, new: Path) -> list[str]:
+    """What radiofm wrote in ``old``, a folder without a record: everything when it is the same kind of output
+    written before folders had records (a JSON file of ``new``'s is there with the same ``"kind"``), else nothing
+    (a user's folder)."""
+    for entry in sorted(new.iterdir()):
+        if entry.suffix == ".json" and entry.name != OUTPUT_RECORD and entry.is_file() and not entry.is_symlink():
+            kind = manifest_kind(entry)
+            if kind is not None and (old / entry.name).is_file() and manifest_kind(old / entry.name) == kind:
+                return sorted(e.name for e in old.iterdir())
+    return []
+
+
+def _check_not_cwd(final: Path) -> None:
+    """Refuse to replace the current folder or a folder above it: the process (and the shell that started it)
+    would be left in a removed folder."""
+    here, target = Path.cwd().resolve(), final.resolve()
+    if here == target or target in here.parents:
+        raise OutputError(f"cannot replace folder {final}: it holds the current folder; name a new folder")
 
 
 def _swap_dirs(tmp: Path, final: Path) -> None:
     """Put folder ``tmp`` in the place of folder ``final`` in one step where the system allows it.
 
     Linux: ``renameat2(RENAME_EXCHANGE)`` swaps the two names atomically, so no moment exists without ``final``;
-    elsewhere two renames (``final`` aside, ``tmp`` in) with a short window. The old folder is then removed.
+    elsewhere two renames (``final`` aside, ``tmp`` in) with a short window. What radiofm did not write in the old
+    folder is then moved into the new one (:func:`_carry_foreign`), and the old folder removed. The old folder gets
+    a record first when it had none (:func:`_legacy_outputs`), so that :func:`remove_orphans` can tell, after a
+    kill, a set-aside folder holding a user's files from a half-written one.
     """
+    if written_entries(final) is None:
+        _write_record(final, _legacy_outputs(final, tmp))
     if not _exchange(tmp, final):
         old = final.with_name(f".{final.name}.old-{os.getpid()}")
         os.replace(final, old)
         os.replace(tmp, final)
         tmp = old
-    shutil.rmtree(tmp, ignore_errors=True)  # after the exchange, tmp holds the old folder
+    try:
+        _carry_foreign(tmp, final)  # after the exchange, tmp holds the old folder
+    except OSError as exc:  # an entry that cannot be moved (another file system mounted there): keep them all
+        kept = final.with_name(f"{final.name}.kept-{os.getpid()}")
+        os.replace(tmp, kept)
+        raise OutputError(
+            f"wrote {final}, but could not move the files radiofm did not write from the folder it replaced "
+            f"({_reason(exc)}); they are in {kept}"
+        ) from None
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -88,13 +182,22 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def remove_orphans(path: str | os.PathLike) -> None:
     """Remove what killed writes of ``path`` left beside it: the temporary (``.NAME.*.tmp``) and set-aside
-    (``.NAME.old-*``) files and folders of :func:`atomic_path` and the directory swap."""
+    (``.NAME.old-*``) files and folders of :func:`atomic_path` and the directory swap.
+
+    A folder killed mid-swap may still hold what radiofm did not write (a user's files): those are moved into
+    ``path`` first, and a set-aside folder with ``path`` missing (a kill between the two renames) is put back."""
     final = Path(path)
     if not final.parent.is_dir():
         return
     for pattern in (f".{final.name}.*.tmp", f".{final.name}.old-*"):
-        for orphan in final.parent.glob(pattern):
+        for orphan in sorted(final.parent.glob(pattern)):
             if orphan.is_dir() and not orphan.is_symlink():
+                if written_entries(orphan) is not None:  # a complete folder: a swap was under way
+                    if not os.path.lexists(final) and ".old-" in orphan.name:
+                        os.replace(orphan, final)
+                        continue
+                    if final.is_dir() and not final.is_symlink():
+                        _carry_foreign(orphan, final)
                 shutil.rmtree(orphan, ignore_errors=True)
             else:
                 orphan.unlink(missing_ok=True)
@@ -146,13 +249,17 @@ def _reason(exc: OSError) -> str:
 def check_destination(path: str | os.PathLike, *, kind: str = "folder") -> None:
     """Refuse an output before any work: OutputError (one line) unless ``path`` can be written.
 
-    kind: "folder" (a folder to create, fill or replace), "file" (a file to create or replace) or "prefix"
-    (files ``PATH.*`` beside it). Checks that the nearest existing ancestor folder is a folder and writable (by
-    creating and removing a probe file there), and that ``path`` is not of the wrong type already.
+    kind: "folder" (a folder to create or replace whole), "into" (a folder to create or write files in),
+    "file" (a file to create or replace) or "prefix" (files ``PATH.*`` beside it). Checks that the nearest existing
+    ancestor folder is a folder and writable (by creating and removing a probe file there), that ``path`` is not of
+    the wrong type already, and that a folder to replace does not hold the current folder.
     """
     target = Path(path)
-    if kind == "folder" and target.exists() and not target.is_dir():
+    is_folder = kind in ("folder", "into")
+    if is_folder and target.exists() and not target.is_dir():
         raise OutputError(f"output folder {target} exists and is not a folder")
+    if kind == "folder" and target.is_dir():
+        _check_not_cwd(target)
     if kind == "file" and target.is_dir():
         raise OutputError(f"output file {target} is a folder")
     folder = target.parent
@@ -162,7 +269,7 @@ def check_destination(path: str | os.PathLike, *, kind: str = "folder") -> None:
         folder = folder.parent
     if not folder.is_dir():
         raise OutputError(f"cannot write {target}: {folder} is not a folder")
-    probes = [folder] + ([target] if kind == "folder" and target.is_dir() else [])
+    probes = [folder] + ([target] if is_folder and target.is_dir() else [])
     for where in probes:
         try:
             fd, name = tempfile.mkstemp(prefix=".radiofm-probe-", dir=where)
@@ -265,11 +372,14 @@ def _clean(obj: Any, max_depth: int, depth: int) -> Any:
 
 
 def manifest_kind(path: str | os.PathLike) -> str | None:
-    """The ``"kind"`` of a JSON manifest, or None when the file is missing or is not JSON."""
+    """The ``"kind"`` of a JSON manifest, or None when the file is missing, is not JSON or has no kind."""
     try:
-        return read_json(path).get("kind")
-    except (OSError, ValueError):
+        if Path(path).stat().st_size > MAX_JSON_BYTES:
+            return None
+        kind = read_json(path).get("kind")
+    except (OSError, ValueError, AttributeError, RecursionError):
         return None
+    return kind if isinstance(kind, str) else None
 
 
 def _json_default(obj: Any) -> Any:

@@ -165,3 +165,26 @@ def test_refuses_to_overwrite_a_run_without_resume(tmp_path):
     fit(tiny_mae(), MAEPretrainTask(), TensorSet(), cfg=_cfg(epochs=1), out_dir=tmp_path / "run")
     with pytest.raises(ConfigError, match="--resume"):
         fit(tiny_mae(), MAEPretrainTask(), TensorSet(), cfg=_cfg(epochs=1), out_dir=tmp_path / "run")
+
+
+def test_a_run_folder_keeps_files_radiofm_did_not_write_across_checkpoints(tmp_path):
+    """Each checkpoint replaces the run folder: a user's notes and an ``evaluate --out RUN/eval`` written between
+    two saves were deleted by the next save."""
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_2(state, loss):
+        if state["global_step"] == 2:
+            raise Killed
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "notes.txt").write_text("keep")
+    with pytest.raises(Killed):
+        fit(tiny_mae(), MAEPretrainTask(), TensorSet(), cfg=_cfg(save_every_steps=1), out_dir=run, on_step=kill_after_2)
+    (run / "eval").mkdir()
+    (run / "eval" / "report.json").write_text("{}")
+    fit(tiny_mae(), MAEPretrainTask(), TensorSet(), cfg=_cfg(save_every_steps=1), out_dir=run, resume=True)
+    assert (run / "notes.txt").read_text() == "keep" and (run / "eval" / "report.json").read_text() == "{}"
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 3  # the run itself went on as before

@@ -27,8 +27,9 @@ SUBCOMMANDS = {
     "demo": "radiofm.cli.demo",
     "models": "radiofm.cli.models",
 }
-# what --out names, per command (default: a folder); checked before any work (radiofm.io.check_destination)
-OUT_KIND = {"inspect": "file", "annotate": "prefix"}
+# what --out names, per command or "command subcommand" (default: a folder replaced whole); checked before any
+# work (radiofm.io.check_destination). "into": a folder the command writes files in, never replaced whole.
+OUT_KIND = {"inspect": "file", "annotate": "prefix", "reproduce": "into", "demo": "into", "fewshot evaluate": "into"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(out, Path):
             from radiofm.io import check_destination
 
-            check_destination(out, kind=OUT_KIND.get(args.command, "folder"))
+            sub = f"{args.command} {getattr(args, 'fewshot_command', '')}"
+            check_destination(out, kind=OUT_KIND.get(sub, OUT_KIND.get(args.command, "folder")))
         return int(args.run(args) or 0)
     except RadioFMError as exc:
         print(f"radiofm: error: {one_line(exc)}", file=sys.stderr)

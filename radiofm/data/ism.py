@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from radiofm.data.sigmf_writer import write_sigmf
 from radiofm.errors import ConfigError, check_seed
-from radiofm.io import write_json
+from radiofm.io import atomic_path, write_json
 from radiofm.synth.ism import GENERATOR_VERSION, CorpusConfig, synthesize_recording
 from radiofm.workers import process_pool
 
@@ -53,9 +53,15 @@ def generate_corpus(
         raise ConfigError(f"unknown corpus option(s) {', '.join(unknown)}; valid: {', '.join(sorted(fields))}")
     config = dataclasses.replace(config or CorpusConfig(), **overrides).validate()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out) as tmp:  # the folder appears complete or not at all; files radiofm did not write stay
+        tmp.mkdir(parents=True)
+        summaries = _write_corpus(tmp, int(n_recordings), int(seed), int(workers), config, progress)
+    return [out / s["meta"] for s in summaries]
 
-    jobs = [(i, int(seed), str(out), config) for i in range(int(n_recordings))]
+
+def _write_corpus(out: Path, n_recordings: int, seed: int, workers: int, config: CorpusConfig, progress: bool) -> list:
+    """Render the corpus's recordings into folder ``out`` and write its ``corpus.json``; returns its files."""
+    jobs = [(i, seed, str(out), config) for i in range(n_recordings)]
     summaries: list[dict | None] = [None] * len(jobs)
     bar = tqdm(total=len(jobs), unit="rec", desc="ism corpus", disable=not progress)
     try:
@@ -89,7 +95,7 @@ def generate_corpus(
             "files": summaries,
         },
     )
-    return [out / s["meta"] for s in summaries]
+    return summaries
 
 
 def _write_recording(job: tuple) -> dict:

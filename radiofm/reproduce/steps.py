@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from radiofm.io import write_json
+from radiofm.io import OUTPUT_RECORD, add_written, write_json, written_entries
 from radiofm.tasks import pretrain_mae
 
 Log = Callable[[str], None]
@@ -30,10 +31,21 @@ class Step:
 
 
 def prepare_folder(out: str | Path, *, force: bool) -> Path:
-    """Create the pipeline folder; ``force`` first removes what an earlier run left in it."""
+    """Create the pipeline folder; ``force`` first removes what earlier runs wrote in it (the entries its record
+    lists, :func:`radiofm.io.add_written`), and leaves other files (a user's) in place. A pipeline folder from
+    before the record (``.steps`` and no record) is removed whole."""
     out = Path(out)
-    if force and out.exists():
-        shutil.rmtree(out)
+    if force and out.is_dir():
+        owned = written_entries(out)
+        if owned is None and (out / ".steps").is_dir():
+            shutil.rmtree(out)
+        else:
+            for name in sorted((owned or set()) | {".steps", OUTPUT_RECORD}):
+                path = out / name
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                elif os.path.lexists(path):
+                    path.unlink()
     out.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -50,7 +62,11 @@ def run_steps(steps: Sequence[Step], out: Path, settings: Any, *, label: str, lo
         if done:
             result = json.loads(marker.read_text())
         else:
-            result = {**step.run(out, settings, log), "seconds": round(time.perf_counter() - t0, 1)}
+            before = {p.name for p in out.iterdir()}
+            try:
+                result = {**step.run(out, settings, log), "seconds": round(time.perf_counter() - t0, 1)}
+            finally:  # what the step wrote, finished or not, is the pipeline's: --force removes it
+                add_written(out, {p.name for p in out.iterdir()} - before | {".steps"})
             write_json(marker, result)
         done_steps.append({"name": step.name, **result})
     return done_steps

@@ -47,7 +47,12 @@ def test_finetune_frozen_then_evaluate(world, tmp_path, capsys):
 
     ev = tmp_path / "eval"
     assert main(["evaluate", "segmentation", "--model", str(run), "--data", str(world / "test"), "--out", str(ev)]) == 0
-    assert sorted(p.name for p in ev.iterdir()) == ["confusion.png", "overlays.png", "segmentation.json"]
+    assert sorted(p.name for p in ev.iterdir()) == [
+        ".radiofm-output.json",
+        "confusion.png",
+        "overlays.png",
+        "segmentation.json",
+    ]
     report = json.loads((ev / "segmentation.json").read_text())
     assert report["samples"] == 2 and report["resolution"] == [256, 256]
     assert sum(map(sum, report["counts"])) == 2 * 256 * 256

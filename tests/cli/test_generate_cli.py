@@ -99,3 +99,19 @@ def test_absurd_counts_are_one_line_errors_with_nothing_written(argv, expected, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("radiofm: error: argument") and expected in err[0], err
     assert not out.exists()
+
+
+def test_generating_into_a_folder_holding_a_users_files_keeps_them(tmp_path, capsys, monkeypatch):
+    """A reported data loss: an existing --out was replaced whole, deleting files radiofm had not written."""
+    out = tmp_path / "prec"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep")
+    args = ["generate", "nrlte", "--out", str(out), "--frames", "1", "--split", "test", "--no-progress"]
+    assert main(args) == 0
+    assert main([*args, "--seed", "3"]) == 0  # written again: radiofm's files replaced, the user's kept
+    assert (out / "precious.txt").read_text() == "keep" and (out / "manifest.json").is_file()
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 3
+    monkeypatch.chdir(out)  # the current folder is refused before any work: the shell would be left in a removed one
+    assert main(["generate", "nrlte", "--out", ".", "--frames", "1", "--no-progress"]) == 2
+    assert "current folder" in capsys.readouterr().err
+    assert (out / "precious.txt").read_text() == "keep"

@@ -42,7 +42,13 @@ def test_pretrain_then_evaluate(tiny_corpus, tmp_path, capsys):
     model, info = load_checkpoint(run, expect_kind="mae")
     assert tuple(model.config.img_size) == (64, 64)
     assert info["extra"]["data"]["stats"]["std_db"] > 0
-    assert sorted(p.name for p in run.iterdir()) == ["config.json", "metrics.jsonl", "model.safetensors", "train_state"]
+    assert sorted(p.name for p in run.iterdir()) == [
+        ".radiofm-output.json",
+        "config.json",
+        "metrics.jsonl",
+        "model.safetensors",
+        "train_state",
+    ]
 
     ev = tmp_path / "eval"
     assert (

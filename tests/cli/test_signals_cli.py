@@ -72,7 +72,7 @@ def test_finetune_frozen_then_evaluate(world, tmp_path, capsys):
     assert info["config"]["classes"] == sorted(CLASSES) and info["config"]["frontend"]["format"] == "sigmf"
     assert info["config"]["head"]["type"] == "pooled" and not any(k.startswith("decoder") for k in model.state_dict())
     assert _evaluate(world, run, ev) == 0
-    assert sorted(p.name for p in ev.iterdir()) == ["confusion.png", "signals.json"]
+    assert sorted(p.name for p in ev.iterdir()) == [".radiofm-output.json", "confusion.png", "signals.json"]
     report = json.loads((ev / "signals.json").read_text())
     assert report["samples"] == 8 and report["classes"] == sorted(CLASSES)
     assert sum(map(sum, report["confusion"])) == 8 and set(report["per_class"]) == set(CLASSES)

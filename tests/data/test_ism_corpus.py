@@ -54,3 +54,16 @@ def test_bad_arguments_raise_one_line_config_errors(tmp_path, kwargs):
         generate_corpus(tmp_path, progress=False, **kwargs)
     assert "\n" not in str(err.value)
     assert not list(tmp_path.iterdir())
+
+
+def test_a_smaller_corpus_written_again_leaves_no_stale_recordings(tmp_path):
+    """The corpus was written straight into its folder: written again with fewer recordings, the old ones stayed
+    (and were read as part of it), and a killed run left a partial folder. Now the folder is replaced whole,
+    keeping only files radiofm did not write."""
+    out = tmp_path / "corpus"
+    generate_corpus(out, n_recordings=3, seed=1, progress=False, **TINY)
+    (out / "notes.txt").write_text("keep")
+    (meta,) = generate_corpus(out, n_recordings=1, seed=2, progress=False, **TINY)
+    names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert names == ["corpus.json", "notes.txt", "recording_0000.sigmf-data", "recording_0000.sigmf-meta"]
+    assert json.loads(meta.read_text())["global"]["radiofm:seed"] == 2

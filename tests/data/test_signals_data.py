@@ -100,7 +100,7 @@ def test_writer_replaces_its_own_dataset_but_not_other_folders(tmp_path):
     out = tmp_path / "ds"
     write_signal_dataset(out, per_class=1, seed=0, duration_s=0.01, classes=["vor"], progress=False)
     write_signal_dataset(out, per_class=1, seed=1, duration_s=0.01, classes=["sstv"], progress=False)
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "sstv"]
+    assert sorted(p.name for p in out.iterdir()) == [".radiofm-output.json", "manifest.json", "sstv"]
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     with pytest.raises(DatasetError, match="not a signal dataset") as exc:

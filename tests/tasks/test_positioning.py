@@ -93,7 +93,12 @@ def test_run_on_the_train_file_and_evaluation_on_the_test_file(tmp_path, mae_dir
     report = pos.evaluate_positioning_run(tmp_path / "last-k-separate", folder / "test.mat", tmp_path / "eval")
     assert report["samples"] == 10 and report["data"].endswith("test.mat") and len(report["errors_m"]) == 10
     assert 0 < report["median_error_m"] <= report["p90_error_m"] <= report["max_error_m"]
-    assert {p.name for p in (tmp_path / "eval").iterdir()} == {"positioning.json", "error_cdf.png", "error_map.png"}
+    assert {p.name for p in (tmp_path / "eval").iterdir()} == {
+        ".radiofm-output.json",
+        "positioning.json",
+        "error_cdf.png",
+        "error_map.png",
+    }
     assert info["extra"]["data"]["feature_hw"] == [8, 20]
     other = tmp_path / "other.mat"  # another array or band: 6 antennas x 20 subcarriers
     write_positioning(other, np.zeros((3, 4, 6, 20), np.float32), np.zeros((3, 3)))

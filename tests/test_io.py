@@ -1,0 +1,182 @@
+"""radiofm.io: an output folder replaces what radiofm wrote before and nothing else."""
+
+import json
+import os
+
+import pytest
+
+from radiofm.errors import OutputError
+from radiofm.io import (
+    OUTPUT_RECORD,
+    add_written,
+    atomic_path,
+    check_destination,
+    remove_orphans,
+    write_json,
+    written_entries,
+)
+from radiofm.reproduce.steps import prepare_folder
+
+
+def _write(folder, files: dict):
+    with atomic_path(folder) as tmp:
+        tmp.mkdir()
+        for name, text in files.items():
+            (tmp / name).write_text(text)
+
+
+def _listing(folder):
+    return {p.name: p.read_text() for p in folder.iterdir() if p.is_file() and p.name != OUTPUT_RECORD}
+
+
+def test_a_folder_written_over_a_users_folder_keeps_the_users_files(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep")
+    (out / "notes").mkdir()
+    (out / "notes" / "a.txt").write_text("mine")
+    _write(out, {"manifest.json": "{}", "x.bin": "new"})
+    assert _listing(out) == {"precious.txt": "keep", "manifest.json": "{}", "x.bin": "new"}
+    assert (out / "notes" / "a.txt").read_text() == "mine"
+    assert written_entries(out) == {"manifest.json", "x.bin"}
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temporary or set-aside folder left
+
+
+def test_a_second_write_removes_what_the_first_wrote_and_nothing_else(tmp_path):
+    out = tmp_path / "out"
+    _write(out, {"a": "1", "b": "1"})
+    (out / "mine.txt").write_text("keep")
+    _write(out, {"a": "2"})
+    assert _listing(out) == {"a": "2", "mine.txt": "keep"}  # b was radiofm's: gone; mine.txt stays
+    assert written_entries(out) == {"a"}
+
+
+def test_a_users_file_with_an_outputs_name_is_replaced(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.json").write_text("user")
+    _write(out, {"report.json": "radiofm"})
+    assert _listing(out) == {"report.json": "radiofm"}
+
+
+def test_an_output_written_before_records_is_replaced_whole(tmp_path):
+    """A folder without a record holding a JSON file of the new output's kind is an older radiofm output of the
+    same kind: its stale files go (else a smaller regenerated dataset would keep the old recordings)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.json").write_text(json.dumps({"kind": "k"}))
+    (out / "stale.bin").write_text("old")
+    _write(out, {"manifest.json": json.dumps({"kind": "k"})})
+    assert set(_listing(out)) == {"manifest.json"}
+    out2 = tmp_path / "out2"
+    out2.mkdir()
+    (out2 / "manifest.json").write_text("[1, 2]")  # JSON without a kind: a user's file, the others stay
+    (out2 / "mine.bin").write_text("keep")
+    _write(out2, {"manifest.json": json.dumps({"kind": "k"})})
+    assert set(_listing(out2)) == {"manifest.json", "mine.bin"}
+
+
+def test_a_nested_output_inside_a_run_folder_survives_the_next_save(tmp_path):
+    run = tmp_path / "run"
+    _write(run, {"config.json": "{}"})
+    write_json(run / "eval" / "report.json", {"accuracy": 1.0})  # `evaluate --out RUN/eval`
+    _write(run, {"config.json": "{}", "model.safetensors": "w"})
+    assert json.loads((run / "eval" / "report.json").read_text()) == {"accuracy": 1.0}
+
+
+def test_remove_orphans_puts_a_users_files_back_after_a_kill_mid_swap(tmp_path):
+    out = tmp_path / "out"
+    _write(out, {"a": "new"})
+    # killed after the exchange, before the user's file was moved: the old folder (record: radiofm wrote b)
+    old = tmp_path / ".out.123.tmp"
+    old.mkdir()
+    (old / OUTPUT_RECORD).write_text(json.dumps({"entries": ["b"]}))
+    (old / "b").write_text("old output")
+    (old / "mine.txt").write_text("keep")
+    # killed mid-write: a half-written folder has no record yet; nothing of it is carried
+    half = tmp_path / ".out.456.tmp"
+    half.mkdir()
+    (half / "partial.bin").write_text("x")
+    remove_orphans(out)
+    assert _listing(out) == {"a": "new", "mine.txt": "keep"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_remove_orphans_restores_a_folder_set_aside_before_the_new_one_was_put_in(tmp_path):
+    aside = tmp_path / ".out.old-99"
+    aside.mkdir()
+    (aside / OUTPUT_RECORD).write_text(json.dumps({"entries": []}))
+    (aside / "mine.txt").write_text("keep")
+    remove_orphans(tmp_path / "out")
+    assert _listing(tmp_path / "out") == {"mine.txt": "keep"}
+
+
+def test_the_current_folder_is_never_replaced(tmp_path, monkeypatch):
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "mine.txt").write_text("keep")
+    monkeypatch.chdir(here)
+    for target in (".", str(here), str(tmp_path)):
+        with pytest.raises(OutputError, match="current folder"):
+            check_destination(target)
+        check_destination(target, kind="into")  # a folder written into is fine
+    with pytest.raises(OutputError, match="current folder"):
+        _write(here, {"a": "1"})
+    assert sorted(p.name for p in here.iterdir()) == ["mine.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["here"]
+
+
+def test_force_removes_what_a_pipeline_wrote_and_keeps_the_users_files(tmp_path):
+    out = prepare_folder(tmp_path / "p", force=False)
+    (out / "notes.txt").write_text("keep")
+    (out / "step1").mkdir()
+    (out / ".steps").mkdir()
+    add_written(out, {"step1", ".steps"})
+    add_written(out, {"step2.json"})
+    (out / "step2.json").write_text("{}")
+    assert written_entries(out) == {"step1", ".steps", "step2.json"}
+    prepare_folder(out, force=True)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    # a pipeline folder from before the record (.steps, no record) is removed whole, as before
+    legacy = tmp_path / "legacy"
+    (legacy / ".steps").mkdir(parents=True)
+    (legacy / "step1").mkdir()
+    prepare_folder(legacy, force=True)
+    assert list(legacy.iterdir()) == []
+
+
+def test_a_users_file_that_cannot_be_moved_is_kept_aside_and_named(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep")
+
+    def cross_device(src, dst):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr("radiofm.io.os.rename", cross_device)
+    with pytest.raises(OutputError, match="could not move") as err:
+        _write(out, {"a": "new"})
+    kept = tmp_path / f"out.kept-{os.getpid()}"
+    assert str(kept) in str(err.value) and "\n" not in str(err.value)
+    assert _listing(out) == {"a": "new"} and _listing(kept) == {"mine.txt": "keep"}
+
+
+def test_an_interrupt_while_carrying_leaves_the_users_files_in_the_new_folder(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("m1", "m2", "m3"):
+        (out / name).write_text("keep")
+    real, calls = os.rename, []
+
+    def interrupted_after_one(src, dst):
+        calls.append(src)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real(src, dst)
+
+    monkeypatch.setattr("radiofm.io.os.rename", interrupted_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        _write(out, {"a": "new"})
+    monkeypatch.setattr("radiofm.io.os.rename", real)
+    assert _listing(out) == {"a": "new", "m1": "keep", "m2": "keep", "m3": "keep"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

@@ -5,14 +5,24 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from radiofm.errors import OutputError
+from radiofm.json_untrusted import (  # noqa: F401 (re-exported: radiofm.io is where callers find them)
+    MAX_INT_DIGITS,
+    MAX_JSON_BYTES,
+    MAX_JSON_DEPTH,
+    JSONLimitError,
+    parse_json_untrusted,
+    read_json_untrusted,
+)
 
 
 @contextlib.contextmanager
@@ -36,7 +46,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         final = final.resolve()
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.{_writer_tag()}-", suffix=".tmp", dir=final.parent))
     except OSError as exc:
         raise OutputError(f"cannot write {final}: {_reason(exc)}") from None
     tmp.rmdir()  # the caller decides whether it is a file or a folder
@@ -52,6 +62,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
                 os.replace(tmp, final)
                 if os.path.lexists(tmp):  # both names were hard links to one file: rename(2) then does nothing
                     tmp.unlink()
+            if final.is_dir() and not final.is_symlink():
+                _remove_dead_orphans(final)
             fsync_dir(final.parent)
         except OSError as exc:
             raise OutputError(f"cannot write {final}: {_reason(exc)}") from None
@@ -143,7 +155,7 @@ def _swap_dirs(tmp: Path, final: Path) -> None:
     if written_entries(final) is None:
         _write_record(final, _legacy_outputs(final, tmp))
     if not _exchange(tmp, final):
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        old = final.with_name(f".{final.name}.old-{_writer_tag()}")
         os.replace(final, old)
         os.replace(tmp, final)
         tmp = old
@@ -191,16 +203,49 @@ def remove_orphans(path: str | os.PathLike) -> None:
         return
     for pattern in (f".{final.name}.*.tmp", f".{final.name}.old-*"):
         for orphan in sorted(final.parent.glob(pattern)):
-            if orphan.is_dir() and not orphan.is_symlink():
-                if written_entries(orphan) is not None:  # a complete folder: a swap was under way
-                    if not os.path.lexists(final) and ".old-" in orphan.name:
-                        os.replace(orphan, final)
-                        continue
-                    if final.is_dir() and not final.is_symlink():
-                        _carry_foreign(orphan, final)
-                shutil.rmtree(orphan, ignore_errors=True)
-            else:
-                orphan.unlink(missing_ok=True)
+            _clear_orphan(orphan, final)
+
+
+def _clear_orphan(orphan: Path, final: Path) -> None:
+    if orphan.is_dir() and not orphan.is_symlink():
+        if written_entries(orphan) is not None:  # a complete folder: a swap was under way
+            if not os.path.lexists(final) and ".old-" in orphan.name:
+                os.replace(orphan, final)
+                return
+            if final.is_dir() and not final.is_symlink():
+                _carry_foreign(orphan, final)
+        shutil.rmtree(orphan, ignore_errors=True)
+    else:
+        orphan.unlink(missing_ok=True)
+
+
+def _writer_tag() -> str:
+    """``PID-HOST``: which process writes a temporary name (HOST: 4 hex digits of the host name, so that a folder
+    shared between machines is never cleaned of another machine's live writes)."""
+    import socket  # here: radiofm's start-up (annotate's) does not need it
+
+    return f"{os.getpid()}-{zlib.crc32(socket.gethostname().encode()) & 0xFFFF:04x}"
+
+
+def _remove_dead_orphans(final: Path) -> None:
+    """Clear (:func:`_clear_orphan`) what writes of ``final`` killed on this machine left beside it: the
+    temporary and set-aside names whose writer process is gone. A live writer's names are left alone."""
+    if os.name != "posix":  # os.kill(pid, 0) is the liveness probe; elsewhere it would end the process
+        return
+    host = _writer_tag().split("-", 1)[1]
+    pattern = re.compile(rf"\.{re.escape(final.name)}\.(?:old-)?(\d+)-{host}(?:-[^/]*\.tmp)?")
+    for orphan in sorted(final.parent.glob(f".{final.name}.*")):
+        m = pattern.fullmatch(orphan.name)
+        if m is None or int(m.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+            continue  # alive (or another user's): not ours to clear
+        except ProcessLookupError:
+            pass
+        except (PermissionError, OverflowError, OSError):
+            continue
+        _clear_orphan(orphan, final)
 
 
 @contextlib.contextmanager
@@ -291,84 +336,6 @@ def write_json(path: str | os.PathLike, obj: Any, *, indent: int | None = 2) -> 
 
 def read_json(path: str | os.PathLike) -> Any:
     return json.loads(Path(path).read_text())
-
-
-# --------------------------------------------------------------------------- JSON from untrusted files
-MAX_JSON_BYTES = 64 << 20  # metadata, sidecars, manifests, checkpoint configs: far below this
-MAX_JSON_DEPTH = 64  # nesting of arrays/objects; radiofm's own files use fewer than 10 levels
-MAX_INT_DIGITS = 40  # an integer literal longer than this is no sample count, size or frequency
-
-
-class JSONLimitError(ValueError):
-    """Untrusted JSON broke a limit or is not strict JSON; the message is one line without the file name."""
-
-
-def parse_json_untrusted(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """Parse JSON from a file a user gave: strict (no NaN/Infinity literals, no number overflowing to inf, no
-    integer literal over MAX_INT_DIGITS digits), nesting at most ``max_depth``, lone UTF-16 surrogates in
-    strings replaced by '?'. Raises :class:`JSONLimitError` (one line) on any problem."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise JSONLimitError(f"not UTF-8 (byte {exc.start})") from None
-    try:
-        obj = json.loads(text, parse_constant=_no_constant, parse_int=_bounded_int, parse_float=_finite_float)
-    except RecursionError:
-        raise JSONLimitError(f"JSON nested more than {max_depth} levels deep") from None
-    except json.JSONDecodeError as exc:
-        raise JSONLimitError(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
-    return _clean(obj, max_depth, 0)
-
-
-def read_json_untrusted(path: str | os.PathLike, *, max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH):
-    """:func:`parse_json_untrusted` of a file, refusing one over ``max_bytes`` before reading it.
-
-    Raises :class:`JSONLimitError` for JSON problems and OSError when the file cannot be read."""
-    with open(path, "rb") as fh:
-        raw = fh.read(max_bytes + 1)
-    if len(raw) > max_bytes:
-        raise JSONLimitError(f"JSON file larger than {max_bytes >> 20} MiB")
-    return parse_json_untrusted(raw, max_depth=max_depth)
-
-
-def _no_constant(name: str) -> Any:
-    raise JSONLimitError(f"non-standard JSON literal {name} (NaN/Infinity are not JSON)")
-
-
-def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_INT_DIGITS:
-        raise JSONLimitError(f"integer literal with {len(text.lstrip('-'))} digits")
-    return int(text)
-
-
-def _finite_float(text: str) -> float:
-    if len(text) > 400:
-        raise JSONLimitError(f"number literal with {len(text)} characters")
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise JSONLimitError(f"number {text[:20]}... overflows a double")
-    return value
-
-
-def _clean_str(s: str) -> str:
-    try:
-        s.encode("utf-8")
-        return s
-    except UnicodeEncodeError:  # lone surrogates (\ud800): not encodable, replaced
-        return s.encode("utf-8", "replace").decode("utf-8")
-
-
-def _clean(obj: Any, max_depth: int, depth: int) -> Any:
-    if isinstance(obj, str):
-        return _clean_str(obj)
-    if isinstance(obj, (dict, list)):
-        if depth >= max_depth:
-            raise JSONLimitError(f"JSON nested more than {max_depth} levels deep")
-        if isinstance(obj, list):
-            return [_clean(v, max_depth, depth + 1) for v in obj]
-        return {_clean_str(k): _clean(v, max_depth, depth + 1) for k, v in obj.items()}
-    return obj
 
 
 def manifest_kind(path: str | os.PathLike) -> str | None:

@@ -180,3 +180,38 @@ def test_an_interrupt_while_carrying_leaves_the_users_files_in_the_new_folder(tm
     monkeypatch.setattr("radiofm.io.os.rename", real)
     assert _listing(out) == {"a": "new", "m1": "keep", "m2": "keep", "m3": "keep"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_folder_write_clears_what_dead_writers_left_and_spares_live_ones(tmp_path):
+    import subprocess
+    import sys
+
+    from radiofm.io import _writer_tag
+
+    host = _writer_tag().split("-", 1)[1]
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(done.stdout)  # a process that has ended
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        out = tmp_path / "out"
+        _write(out, {"a": "1"})
+        half = tmp_path / f".out.{dead}-{host}-abc.tmp"  # a killed write: no record yet
+        half.mkdir()
+        (half / "partial.bin").write_text("x")
+        aside = tmp_path / f".out.{dead}-{host}-def.tmp"  # killed after the swap: the old folder with a user's file
+        aside.mkdir()
+        (aside / OUTPUT_RECORD).write_text(json.dumps({"entries": []}))
+        (aside / "mine.txt").write_text("keep")
+        running = tmp_path / f".out.{live.pid}-{host}-ghi.tmp"  # another process writing right now
+        running.mkdir()
+        other_host = tmp_path / f".out.{dead}-{'0000' if host != '0000' else '0001'}-jkl.tmp"
+        other_host.mkdir()
+        other_output = tmp_path / f".out.x.{dead}-{host}-mno.tmp"  # a write of "out.x", not of "out"
+        other_output.mkdir()
+        _write(out, {"a": "2"})
+        assert _listing(out) == {"a": "2", "mine.txt": "keep"}
+        left = sorted(p.name for p in tmp_path.iterdir())
+        assert left == sorted(["out", running.name, other_host.name, other_output.name])
+    finally:
+        live.kill()
+        live.wait()

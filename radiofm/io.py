@@ -36,10 +36,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
     A folder replaces the previous folder of that name whole, except for what radiofm did not write there: each
     folder written here lists its entries in :data:`OUTPUT_RECORD`, and the top-level entries of the previous folder
-    not in its list (a user's notes, an ``evaluate --out RUN/eval`` inside a run folder) are moved into the new one
-    unless it has an entry of the same name. A folder without a list is a user's, and every entry in it is kept that
-    way, unless it holds a JSON file of the new folder's with the same ``"kind"`` (the same output, written by a
-    radiofm from before the lists: replaced whole). See :func:`_swap_dirs` for kills mid-way.
+    not in its list (a user's notes, an ``evaluate --out RUN/eval`` inside a run folder) are moved into the new one.
+    A folder without a list is a user's, and every entry in it is kept that way, unless it holds a JSON file of the
+    new folder's with the same ``"kind"`` (the same output, written by a radiofm from before the lists: replaced
+    whole). A user's entry that cannot stay (the new folder has an entry of that name) is never deleted: the old
+    folder is kept whole as ``NAME.kept-…`` and OutputError says so, after the new folder is in place.
     """
     final = Path(path)
     if final.name in ("", ".", ".."):
@@ -71,7 +72,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         if tmp.is_dir() and not tmp.is_symlink():
             if written_entries(tmp) is not None and final.is_dir():  # interrupted mid-swap: tmp may be the old one
                 with contextlib.suppress(OSError):
-                    _carry_foreign(tmp, final)
+                    _settle_old(tmp, final)
             if tmp.is_dir():
                 shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
@@ -110,17 +111,31 @@ def add_written(folder: str | os.PathLike, names) -> None:
         tmp.write_text(_record_text(sorted(names)))
 
 
-def _carry_foreign(old: Path, final: Path) -> None:
-    """Move the top-level entries of ``old`` that radiofm did not write there into ``final``, where ``final``
-    has no entry of that name; a missing entry (moved by a concurrent clean-up) is skipped."""
+def _settle_old(old: Path, final: Path) -> tuple[Path | None, list[str]]:
+    """Move the top-level entries of ``old`` (a replaced or orphaned folder) that radiofm did not write there
+    into ``final``, then remove ``old``. An entry of a user's that cannot move (``final`` has an entry of that
+    name, or the rename fails: another file system mounted there) is never deleted: ``old`` is then kept whole
+    beside ``final`` as ``NAME.kept-…``. Returns (that kept folder or None, the names that could not move)."""
     owned = written_entries(old) or set()
+    stuck = []
     for entry in sorted(old.iterdir()):
-        if entry.name == OUTPUT_RECORD or entry.name in owned or os.path.lexists(final / entry.name):
+        if entry.name == OUTPUT_RECORD or entry.name in owned:
+            continue
+        if os.path.lexists(final / entry.name):
+            stuck.append(entry.name)
             continue
         try:
             os.rename(entry, final / entry.name)
-        except FileNotFoundError:
+        except FileNotFoundError:  # moved by a concurrent clean-up
             continue
+        except OSError:
+            stuck.append(entry.name)
+    if not stuck:
+        shutil.rmtree(old, ignore_errors=True)
+        return None, []
+    kept = Path(tempfile.mkdtemp(prefix=f"{final.name}.kept-", dir=final.parent))
+    os.replace(old, kept)  # onto the empty folder just made: a name nobody else holds
+    return kept, stuck
 
 
 def _legacy_outputs(old: Path, new: Path) -> list[str]:
@@ -148,7 +163,7 @@ def _swap_dirs(tmp: Path, final: Path) -> None:
 
     Linux: ``renameat2(RENAME_EXCHANGE)`` swaps the two names atomically, so no moment exists without ``final``;
     elsewhere two renames (``final`` aside, ``tmp`` in) with a short window. What radiofm did not write in the old
-    folder is then moved into the new one (:func:`_carry_foreign`), and the old folder removed. The old folder gets
+    folder is then moved into the new one and the old folder removed (:func:`_settle_old`). The old folder gets
     a record first when it had none (:func:`_legacy_outputs`), so that :func:`remove_orphans` can tell, after a
     kill, a set-aside folder holding a user's files from a half-written one.
     """
@@ -159,16 +174,13 @@ def _swap_dirs(tmp: Path, final: Path) -> None:
         os.replace(final, old)
         os.replace(tmp, final)
         tmp = old
-    try:
-        _carry_foreign(tmp, final)  # after the exchange, tmp holds the old folder
-    except OSError as exc:  # an entry that cannot be moved (another file system mounted there): keep them all
-        kept = final.with_name(f"{final.name}.kept-{os.getpid()}")
-        os.replace(tmp, kept)
+    kept, stuck = _settle_old(tmp, final)  # after the exchange, tmp holds the old folder
+    if kept is not None:
+        names = ", ".join(stuck[:3]) + (f" and {len(stuck) - 3} more" if len(stuck) > 3 else "")
         raise OutputError(
-            f"wrote {final}, but could not move the files radiofm did not write from the folder it replaced "
-            f"({_reason(exc)}); they are in {kept}"
-        ) from None
-    shutil.rmtree(tmp, ignore_errors=True)
+            f"wrote {final}, but files radiofm did not write there ({names}) could not stay beside it (an output "
+            f"has the same name, or they cannot be moved): the folder it replaced is kept whole as {kept}"
+        )
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -213,7 +225,8 @@ def _clear_orphan(orphan: Path, final: Path) -> None:
                 os.replace(orphan, final)
                 return
             if final.is_dir() and not final.is_symlink():
-                _carry_foreign(orphan, final)
+                _settle_old(orphan, final)  # removes it, or keeps it whole when a user's entry cannot move
+                return
         shutil.rmtree(orphan, ignore_errors=True)
     else:
         orphan.unlink(missing_ok=True)

@@ -51,12 +51,17 @@ def test_a_second_write_removes_what_the_first_wrote_and_nothing_else(tmp_path):
     assert written_entries(out) == {"a"}
 
 
-def test_a_users_file_with_an_outputs_name_is_replaced(tmp_path):
+def test_a_users_file_with_an_outputs_name_is_kept_aside_with_the_old_folder(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "report.json").write_text("user")
-    _write(out, {"report.json": "radiofm"})
-    assert _listing(out) == {"report.json": "radiofm"}
+    (out / "mine.txt").write_text("keep")
+    with pytest.raises(OutputError, match="report.json") as err:
+        _write(out, {"report.json": "radiofm"})
+    (kept,) = tmp_path.glob("out.kept-*")
+    assert str(kept) in str(err.value) and "\n" not in str(err.value)
+    assert _listing(out) == {"report.json": "radiofm", "mine.txt": "keep"}  # the output is in place all the same
+    assert _listing(kept) == {"report.json": "user"}
 
 
 def test_an_output_written_before_records_is_replaced_whole(tmp_path):
@@ -70,10 +75,13 @@ def test_an_output_written_before_records_is_replaced_whole(tmp_path):
     assert set(_listing(out)) == {"manifest.json"}
     out2 = tmp_path / "out2"
     out2.mkdir()
-    (out2 / "manifest.json").write_text("[1, 2]")  # JSON without a kind: a user's file, the others stay
+    (out2 / "manifest.json").write_text("[1, 2]")  # JSON without a kind: a user's folder, nothing is deleted
     (out2 / "mine.bin").write_text("keep")
-    _write(out2, {"manifest.json": json.dumps({"kind": "k"})})
+    with pytest.raises(OutputError, match="kept whole"):
+        _write(out2, {"manifest.json": json.dumps({"kind": "k"})})
     assert set(_listing(out2)) == {"manifest.json", "mine.bin"}
+    (kept,) = tmp_path.glob("out2.kept-*")
+    assert _listing(kept) == {"manifest.json": "[1, 2]"}
 
 
 def test_a_nested_output_inside_a_run_folder_survives_the_next_save(tmp_path):
@@ -154,9 +162,9 @@ def test_a_users_file_that_cannot_be_moved_is_kept_aside_and_named(tmp_path, mon
         raise OSError(18, "Invalid cross-device link")
 
     monkeypatch.setattr("radiofm.io.os.rename", cross_device)
-    with pytest.raises(OutputError, match="could not move") as err:
+    with pytest.raises(OutputError, match="could not stay") as err:
         _write(out, {"a": "new"})
-    kept = tmp_path / f"out.kept-{os.getpid()}"
+    (kept,) = tmp_path.glob("out.kept-*")
     assert str(kept) in str(err.value) and "\n" not in str(err.value)
     assert _listing(out) == {"a": "new"} and _listing(kept) == {"mine.txt": "keep"}
 

@@ -351,8 +351,6 @@ def generate_beam_dataset(
     """Write a synthetic DeepBeam folder: ``out/*.h5`` (one beam file per front end) and, with ``aoa``,
     ``out/aoa/*.h5`` (one angle-of-arrival file per front end in ``aoa_front_ends``, default all), plus
     ``out/manifest.json``. Returns the manifest. Same seed, same bytes, whatever ``workers``."""
-    from tqdm import tqdm
-
     from radiofm.synth.beams import GENERATOR_VERSION, BeamConfig
 
     config = config or BeamConfig()
@@ -363,29 +361,40 @@ def generate_beam_dataset(
     bad = [i for i in fes + afes if not 0 <= i < config.n_front_ends]
     if bad:
         raise ConfigError(f"front end indices must lie in 0..{config.n_front_ends - 1}, got {bad}")
-    jobs = [(out / beam_file_name(config.n_beams, i), i, config, seed, False) for i in fes]
-    if aoa:
-        jobs += [(out / "aoa" / beam_file_name(config.n_beams, i, aoa=True), i, config, seed, True) for i in afes]
-    bar = tqdm(total=len(jobs), desc="beam files", unit="file", disable=not progress, leave=False)
-    if workers > 1 and len(jobs) > 1:
-        ctx = multiprocessing.get_context("spawn")  # torch may be loaded: never fork it
-        with process_pool(min(workers, len(jobs)), mp_context=ctx) as pool:
-            results = []
-            for r in pool.map(_write_job, jobs):
-                results.append(r)
-                bar.update(1)
-    else:
-        results = []
-        for job in jobs:
-            results.append(_write_job(job))
-            bar.update(1)
-    bar.close()
-    manifest = {
-        "kind": MANIFEST_KIND,
-        "generator_version": GENERATOR_VERSION,
-        "seed": seed,
-        "config": config.to_dict(),
-        "files": results,
-    }
-    write_json(out / "manifest.json", manifest)
+    with atomic_path(out) as tmp:  # the folder appears complete or not at all; files radiofm did not write stay
+        tmp.mkdir(parents=True)
+        results = _write_files(tmp, config, seed, fes, afes if aoa else [], workers, progress)
+        manifest = {
+            "kind": MANIFEST_KIND,
+            "generator_version": GENERATOR_VERSION,
+            "seed": seed,
+            "config": config.to_dict(),
+            "files": results,
+        }
+        write_json(tmp / "manifest.json", manifest)
     return manifest
+
+
+def _write_files(out: Path, config, seed: int, fes: list, afes: list, workers: int, progress: bool) -> list[dict]:
+    """Write the beam files of front ends ``fes`` and the AoA files of ``afes`` into ``out``; their summaries."""
+    from tqdm import tqdm
+
+    jobs = [(out / beam_file_name(config.n_beams, i), i, config, seed, False) for i in fes]
+    jobs += [(out / "aoa" / beam_file_name(config.n_beams, i, aoa=True), i, config, seed, True) for i in afes]
+    bar = tqdm(total=len(jobs), desc="beam files", unit="file", disable=not progress, leave=False)
+    try:
+        if workers > 1 and len(jobs) > 1:
+            ctx = multiprocessing.get_context("spawn")  # torch may be loaded: never fork it
+            with process_pool(min(workers, len(jobs)), mp_context=ctx) as pool:
+                results = []
+                for r in pool.map(_write_job, jobs):
+                    results.append(r)
+                    bar.update(1)
+        else:
+            results = []
+            for job in jobs:
+                results.append(_write_job(job))
+                bar.update(1)
+    finally:
+        bar.close()
+    return results

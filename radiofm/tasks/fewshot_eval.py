@@ -126,7 +126,7 @@ def check_shots(
     labels: np.ndarray, k: int, n_query: int, *, same_pool: bool, where: str, query_labels: np.ndarray | None = None
 ) -> None:
     """ConfigError naming the scarcest class when ``k`` shots (+ queries) exceed what the data holds."""
-    counts = {c: int(np.sum(labels == c)) for c in np.unique(labels)}
+    counts = {c.item(): int(np.sum(labels == c)) for c in np.unique(labels)}  # .item(): printed as 0, not np.int64(0)
     need = k + n_query if same_pool else k
     c_min = min(counts, key=counts.get)
     if counts[c_min] < need:
@@ -136,7 +136,7 @@ def check_shots(
             f"{counts[c_min]}; use fewer shots"
         )
     if query_labels is not None:
-        qc = {c: int(np.sum(query_labels == c)) for c in np.unique(labels)}
+        qc = {c.item(): int(np.sum(query_labels == c)) for c in np.unique(labels)}
         q_min = min(qc, key=qc.get)
         if qc[q_min] < n_query:
             raise ConfigError(

@@ -104,3 +104,21 @@ def test_generation_is_seeded(tmp_path, beam_data):
     )
     again = load_front_end(tmp_path / "again", "tx-ant-1")
     assert np.array_equal(again.frames, load_front_end(beam_data, "tx-ant-1").frames)
+
+
+def test_a_folder_written_again_with_fewer_front_ends_holds_only_those(tmp_path):
+    """The beam files were written one by one into --out: written again with fewer front ends, the old files
+    stayed and were read as front ends of the new set. Now the folder is replaced whole, a user's files kept."""
+    from conftest import TINY_BEAMS
+
+    from radiofm.data.deepbeam import generate_beam_dataset
+    from radiofm.synth.beams import BeamConfig
+
+    out = tmp_path / "beams"
+    generate_beam_dataset(out, BeamConfig(**TINY_BEAMS), seed=0, aoa=False, progress=False)
+    (out / "notes.txt").write_text("keep")
+    generate_beam_dataset(out, BeamConfig(**TINY_BEAMS), seed=0, aoa=False, front_ends=[1], progress=False)
+    assert sorted(p.name for p in out.glob("*.h5")) == ["synthetic-4-beams-tx-ant-1-rx-ant-0.h5"]
+    assert (out / "notes.txt").read_text() == "keep"
+    with pytest.raises(DatasetError, match="tx-ant-0"):
+        load_front_end(out, "tx-ant-0")

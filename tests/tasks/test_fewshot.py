@@ -297,3 +297,14 @@ def test_same_name_other_data_is_refused(beam_run, tmp_path):
     model, record = load_protonet_run(beam_run)
     with pytest.raises(DatasetError, match="differs from what the run was trained on"):
         evaluate_run(model, record, other, "tx-ant-0", FewShotEvalConfig(shots=(1,), episodes=2, n_query=2))
+
+
+def test_too_few_shots_names_the_class_as_a_user_writes_it():
+    """The message printed ``class np.int64(1)``: numpy's repr of a label, not the label."""
+    from radiofm.tasks.fewshot_eval import check_shots
+
+    with pytest.raises(ConfigError) as err:
+        check_shots(np.array([0, 0, 0, 1]), 2, 0, same_pool=False, where="front end 'tx-ant-1'")
+    assert "class 1 of front end 'tx-ant-1' has only 1" in str(err.value) and "np." not in str(err.value)
+    with pytest.raises(ConfigError, match="class 'fm' of"):
+        check_shots(np.array(["am", "am", "fm"]), 2, 0, same_pool=False, where="the support set")

@@ -337,6 +337,26 @@ def check_destination(path: str | os.PathLike, *, kind: str = "folder") -> None:
             raise OutputError(f"cannot write in folder {where}: {_reason(exc)}") from None
 
 
+def check_replaceable(
+    folder: str | os.PathLike, outputs, *, kind_file: str, kind: str, what: str, error: type[Exception] = OutputError
+) -> None:
+    """Refuse, before any work, to write the output ``what`` into ``folder`` when the folder already holds entries
+    with the output's top-level names (``outputs``) and is not an output of the same ``kind`` (the ``"kind"`` of its
+    ``kind_file``): it may be the real dataset whose layout the output imitates. Other entries (a user's notes) are
+    fine: :func:`atomic_path` keeps them. ``error`` is the exception class raised (one line)."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise error(f"output path exists and is not a folder: {folder}")
+    if not folder.is_dir() or manifest_kind(folder / kind_file) == kind:
+        return
+    clash = sorted(n for n in set(outputs) if os.path.lexists(folder / n))
+    if clash:
+        raise error(
+            f"{folder} holds {', '.join(clash[:3])}{' and more' if len(clash) > 3 else ''} and is not {what} written "
+            "by radiofm (it may be the real dataset); choose another folder"
+        )
+
+
 def write_json(path: str | os.PathLike, obj: Any, *, indent: int | None = 2) -> None:
     """Write ``obj`` as JSON atomically."""
     text = json.dumps(obj, indent=indent, sort_keys=False, default=_json_default) + "\n"

@@ -35,7 +35,7 @@ from tqdm import tqdm
 from radiofm.data.channel_norm import ChannelNorm, fit_channel_norm
 from radiofm.data.matfile import listed, load_mat, mat_shapes, write_mat73
 from radiofm.errors import ConfigError, DatasetError, check_seed
-from radiofm.io import atomic_path, read_json, write_json
+from radiofm.io import atomic_path, check_replaceable, write_json
 from radiofm.synth.body_motion import ACTIVITIES
 from radiofm.workers import process_pool
 
@@ -237,8 +237,8 @@ def write_ntufi(
 
     One room (drawn from ``seed``) for both splits, as NTU-Fi was recorded; recording i of class c in a split
     is drawn from ``SeedSequence([seed, split, c, i])`` alone, so the bytes do not depend on ``workers`` and
-    train and test recordings are different draws. Refuses to replace a non-empty folder that is not a
-    synthetic set written here (it might be the real dataset).
+    train and test recordings are different draws. Refuses a folder that holds ``train_amp``/``test_amp`` and is not a
+    synthetic set written here (it might be the real dataset); other files in ``root`` stay.
     """
     from radiofm.synth import csi_har
 
@@ -282,17 +282,8 @@ def write_ntufi(
 
 
 def _check_replaceable(root: Path) -> None:
-    if root.exists() and not root.is_dir():
-        raise ConfigError(f"output path exists and is not a folder: {root}")
-    if root.is_dir() and any(root.iterdir()):
-        try:
-            kind = read_json(root / MANIFEST).get("kind")
-        except (OSError, ValueError, AttributeError):
-            kind = None
-        if kind != KIND:
-            raise ConfigError(
-                f"{root} exists and is not a synthetic NTU-Fi set written by radiofm; choose an empty folder"
-            )
+    outputs = (*SPLIT_DIRS.values(), MANIFEST)
+    check_replaceable(root, outputs, kind_file=MANIFEST, kind=KIND, what="a synthetic NTU-Fi set", error=ConfigError)
 
 
 def _render_file(job: tuple[str, int, int], *, out: Path, seed: int, env, version: str) -> dict:

@@ -16,7 +16,6 @@ code's convention (outdoor box 80 × 60 × 40 m).
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from tqdm import tqdm
 from radiofm.data.channel_norm import ChannelNorm, fit_channel_norm
 from radiofm.data.matfile import is_hdf5, listed, load_mat, write_mat73
 from radiofm.errors import ConfigError, DatasetError, check_seed
-from radiofm.io import atomic_path, write_json
+from radiofm.io import atomic_path, check_replaceable, write_json
 
 FEATURES = "features"
 POSITION = "labels/position"
@@ -175,17 +174,10 @@ def write_positioning_files(
 
 
 def _check_replaceable(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"output path exists and is not a folder: {out}")
-    if out.is_dir() and any(out.iterdir()):
-        try:
-            kind = json.loads((out / "scene.json").read_text()).get("kind")
-        except (OSError, ValueError, AttributeError):
-            kind = None
-        if kind != KIND:
-            raise ConfigError(
-                f"{out} exists and is not a synthetic positioning set written by radiofm; choose an empty folder"
-            )
+    outputs = ("train.mat", "test.mat", "scene.json")
+    check_replaceable(
+        out, outputs, kind_file="scene.json", kind=KIND, what="a synthetic positioning set", error=ConfigError
+    )
 
 
 def _manifest(scene, config, seed: int, n_train: int, n_test: int) -> dict:

@@ -29,7 +29,7 @@ import numpy as np
 
 from radiofm.data.signals_frontend import SignalSpectrogramParams, signal_spectrogram, zoom_band  # noqa: F401
 from radiofm.errors import ConfigError, DatasetError, check_seed
-from radiofm.io import atomic_path, manifest_kind, write_json
+from radiofm.io import atomic_path, check_replaceable, write_json
 from radiofm.workers import process_pool
 
 MANIFEST_KIND = "signals"
@@ -242,9 +242,10 @@ def write_signal_dataset(
         raise ConfigError(f"classes must be distinct and non-empty, got {list(classes or [])}")
     config = dataclasses.replace(config or CaptureConfig(), duration_s=float(duration_s)).validate()
     out = Path(out_dir)
-    reusable = out.is_dir() and (not any(out.iterdir()) or manifest_kind(out / "manifest.json") == MANIFEST_KIND)
-    if out.exists() and not reusable:
-        raise DatasetError(f"{out} exists and is not a signal dataset; choose a new or empty folder")
+    outputs = ("manifest.json", *names)
+    check_replaceable(
+        out, outputs, kind_file="manifest.json", kind=MANIFEST_KIND, what="a signal dataset", error=DatasetError
+    )
     with atomic_path(out) as tmp:
         tmp.mkdir(parents=True)
         jobs = [(c, i, seed, str(tmp), config, datatype) for c in names for i in range(per_class)]

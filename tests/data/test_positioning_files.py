@@ -136,10 +136,15 @@ def test_writer_arguments(tmp_path):
 def test_writer_refuses_a_foreign_folder_and_replaces_its_own(files, tmp_path):
     foreign = tmp_path / "real"
     foreign.mkdir()
-    (foreign / "dataset_SNR50_outdoor.mat").write_bytes(b"keep me")
-    with pytest.raises(ConfigError, match="not a synthetic positioning set"):
+    (foreign / "train.mat").write_bytes(b"keep me")  # a file of the output's name, not written by radiofm
+    with pytest.raises(ConfigError, match="holds train.mat and is not a synthetic positioning set"):
         P.write_positioning_files(foreign, 2, 2, progress=False)
-    assert (foreign / "dataset_SNR50_outdoor.mat").read_bytes() == b"keep me"
+    assert (foreign / "train.mat").read_bytes() == b"keep me"
+    mine = tmp_path / "mine"  # other files: written beside them, and kept
+    mine.mkdir()
+    (mine / "dataset_SNR50_outdoor.mat").write_bytes(b"keep me")
+    P.write_positioning_files(mine, 2, 2, progress=False)
+    assert (mine / "dataset_SNR50_outdoor.mat").read_bytes() == b"keep me" and (mine / "test.mat").is_file()
     own = P.write_positioning_files(tmp_path / "own", 3, 2, seed=1, progress=False)
     again = P.write_positioning_files(tmp_path / "own", 4, 2, seed=1, progress=False)
     assert own == again and len(P.open_positioning(again["train"])) == 4

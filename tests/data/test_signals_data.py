@@ -102,11 +102,15 @@ def test_writer_replaces_its_own_dataset_but_not_other_folders(tmp_path):
     write_signal_dataset(out, per_class=1, seed=1, duration_s=0.01, classes=["sstv"], progress=False)
     assert sorted(p.name for p in out.iterdir()) == [".radiofm-output.json", "manifest.json", "sstv"]
     (tmp_path / "mine").mkdir()
-    (tmp_path / "mine" / "notes.txt").write_text("keep me")
-    with pytest.raises(DatasetError, match="not a signal dataset") as exc:
+    (tmp_path / "mine" / "manifest.json").write_text("keep me")  # the output's name, not a radiofm manifest
+    with pytest.raises(DatasetError, match="holds manifest.json and is not a signal dataset") as exc:
         write_signal_dataset(tmp_path / "mine", per_class=1, seed=0, duration_s=0.01, classes=["vor"], progress=False)
     one_line(exc)
-    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    assert (tmp_path / "mine" / "manifest.json").read_text() == "keep me"
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "notes.txt").write_text("keep me")  # other files: written beside them, and kept
+    write_signal_dataset(tmp_path / "notes", per_class=1, seed=0, duration_s=0.01, classes=["vor"], progress=False)
+    assert (tmp_path / "notes" / "notes.txt").read_text() == "keep me" and (tmp_path / "notes" / "vor").is_dir()
 
 
 @pytest.mark.parametrize(

@@ -39,10 +39,21 @@ def new_figure(figsize: tuple[float, float] = (10.0, 5.0), *, layout: str | None
     return fig
 
 
+def picture_format(path: str | Path) -> str:
+    """The picture format of ``path`` from its suffix ("png" without one); OutputError (one line) for a suffix
+    matplotlib cannot write (``--out rec.sigmf-meta``), before any work."""
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    formats = FigureCanvasAgg.get_supported_filetypes()
+    if fmt not in formats:
+        names = ", ".join("." + f for f in ("png", "pdf", "svg", "jpg") if f in formats)
+        raise OutputError(f"cannot write {path}: .{fmt} is not a picture format (use {names}, ...)")
+    return fmt
+
+
 def save_figure(fig: Figure, path: str | Path, *, dpi: int = 120) -> Path:
     """Render ``fig`` to ``path`` atomically (format from the suffix, e.g. .png/.pdf/.svg) and close it."""
     path = Path(path)
-    fmt = path.suffix.lstrip(".").lower() or "png"
+    fmt = picture_format(path)
     if not isinstance(fig.canvas, FigureCanvasAgg):
         FigureCanvasAgg(fig)
     try:

@@ -51,6 +51,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--max-seconds must be positive and finite, got {args.max_seconds}")
     if args.max_frames < 1:
         raise ConfigError(f"--max-frames must be at least 1, got {args.max_frames}")
+    if args.out is not None:
+        from radiofm.viz import picture_format
+
+        picture_format(args.out)  # a suffix no picture has (--out REC.sigmf-meta): refused before any work
     rec = open_recording(args.recording, sample_rate_hz=args.sample_rate_hz)
     print(describe(rec))
     if args.out is not None:

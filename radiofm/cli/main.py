@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from radiofm.errors import RadioFMError
+from radiofm.errors import ConfigError, RadioFMError
 
 # name -> module under radiofm.cli; imported lazily so `radiofm --help` stays fast
 SUBCOMMANDS = {
@@ -29,7 +29,23 @@ SUBCOMMANDS = {
 }
 # what --out names, per command or "command subcommand" (default: a folder replaced whole); checked before any
 # work (radiofm.io.check_destination). "into": a folder the command writes files in, never replaced whole.
-OUT_KIND = {"inspect": "file", "annotate": "prefix", "reproduce": "into", "demo": "into", "fewshot evaluate": "into"}
+OUT_KIND = {
+    "inspect": "file",
+    "annotate": "prefix",
+    "reproduce": "into",
+    "demo": "into",
+    "fewshot evaluate": "into",
+    "evaluate annotate": "into",
+}
+_SUBCOMMAND_DESTS = ("fewshot_command", "evaluation", "generator", "experiment", "task")
+
+
+def _out_kind(args: argparse.Namespace) -> str:
+    for dest in _SUBCOMMAND_DESTS:
+        key = f"{args.command} {getattr(args, dest, None)}"
+        if key in OUT_KIND:
+            return OUT_KIND[key]
+    return OUT_KIND.get(args.command, "folder")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -70,6 +86,29 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+# Path flags that name outputs, not inputs: --out may hold them
+_OUTPUT_FLAGS = {"out", "cache_dir", "json"}
+
+
+def _check_out_is_no_input(args: argparse.Namespace, out: Path) -> None:
+    """Refuse, before any work, an --out that is an input of the same command or a folder holding one: writing it
+    would replace that input (``evaluate --model RUN --out RUN`` would remove the model)."""
+    target = out.resolve()
+    for name, value in vars(args).items():
+        if name in _OUTPUT_FLAGS:
+            continue
+        for given in value if isinstance(value, list) else [value]:
+            if not isinstance(given, Path):
+                continue
+            source = given.resolve()
+            if source == target or target in source.parents:
+                verb = "is" if source == target else "holds"
+                raise ConfigError(
+                    f"--out {out} {verb} the input --{name.replace('_', '-')} {given}; writing it would replace that "
+                    "input: choose another --out"
+                )
+
+
 def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 must not crash a print
         if hasattr(stream, "reconfigure"):
@@ -83,8 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(out, Path):
             from radiofm.io import check_destination
 
-            sub = f"{args.command} {getattr(args, 'fewshot_command', '')}"
-            check_destination(out, kind=OUT_KIND.get(sub, OUT_KIND.get(args.command, "folder")))
+            kind = _out_kind(args)
+            check_destination(out, kind=kind)
+            if kind in ("folder", "file"):
+                _check_out_is_no_input(args, out)
         return int(args.run(args) or 0)
     except RadioFMError as exc:
         print(f"radiofm: error: {one_line(exc)}", file=sys.stderr)

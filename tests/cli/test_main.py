@@ -110,3 +110,33 @@ def test_seeds_checked_where_the_api_takes_them(tmp_path):
             generate_dataset(tmp_path / "nrlte", n_frames=1, split="train", seed=bad)
     assert not (tmp_path / "beams").exists() and not (tmp_path / "nrlte").exists()
     assert TrainConfig(seed=np.int64(7)).seed == 7 and type(TrainConfig(seed=np.int64(7)).seed) is int
+
+
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (["evaluate", "reconstruction", "--model", "{run}", "--data", "{data}", "--out", "{run}"], "--model"),
+        (["evaluate", "segmentation", "--model", "{run}", "--data", "{data}", "--out", "{tmp}"], "--model"),
+        (["finetune", "segmentation", "--data", "{data}", "--init", "{run}", "--out", "{run}/../run"], "--init"),
+        (["pretrain", "--data", "{data}", "--out", "{data}"], "--data"),
+    ],
+)
+def test_an_out_that_is_or_holds_an_input_is_refused_before_any_work(argv, flag, tmp_path, capsys):
+    """``evaluate --model RUN --out RUN`` replaced the run folder with the evaluation: the model was gone."""
+    run, data = tmp_path / "run", tmp_path / "data"
+    for folder in (run, data):
+        folder.mkdir()
+        (folder / "keep.txt").write_text("keep")
+    args = [a.format(run=run, data=data, tmp=tmp_path) for a in argv]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"the input {flag}" in err[0] and "choose another --out" in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "run"]
+    assert [p.name for p in run.iterdir()] == ["keep.txt"] and [p.name for p in data.iterdir()] == ["keep.txt"]
+
+
+def test_inspect_refuses_an_out_that_is_no_picture_before_reading(tmp_path, capsys):
+    meta = tmp_path / "rec.sigmf-meta"
+    meta.write_text("{}")
+    assert main(["inspect", str(meta), "--out", str(meta)]) == 2  # was a matplotlib traceback, after the work
+    assert "is not a picture format" in capsys.readouterr().err and meta.read_text() == "{}"

@@ -95,12 +95,16 @@ def _check_out_is_no_input(args: argparse.Namespace, out: Path) -> None:
     would replace that input (``evaluate --model RUN --out RUN`` would remove the model)."""
     target = out.resolve()
     for name, value in vars(args).items():
-        if name in _OUTPUT_FLAGS:
+        if name == "out":
             continue
         for given in value if isinstance(value, list) else [value]:
             if not isinstance(given, Path):
                 continue
             source = given.resolve()
+            if name in _OUTPUT_FLAGS:  # another output (--cache-dir): the same path would be written twice
+                if source == target:
+                    raise ConfigError(f"--out {out} is also --{name.replace('_', '-')}; give each its own path")
+                continue
             if source == target or target in source.parents:
                 verb = "is" if source == target else "holds"
                 raise ConfigError(

@@ -171,6 +171,7 @@ def build_spectrogram_dataset(
     sources = [fingerprint(p) for p in paths]
     key = _params_key(params, sources)
     out = Path(out_dir) if out_dir is not None else default_cache_dir(cache_base, params)
+    _check_cache_is_no_source(out, paths)
     manifest_path = out / "manifest.json"
     if not force and _cache_key(manifest_path) == key:
         return SpectrogramDataset(out)
@@ -184,6 +185,14 @@ def build_spectrogram_dataset(
                 )
                 write_json(tmp / "manifest.json", manifest)
     return SpectrogramDataset(out)
+
+
+def _check_cache_is_no_source(out: Path, paths: Sequence[Path]) -> None:
+    """The cache folder replaces itself whole when rebuilt: it must not hold the recordings it is built from."""
+    target = out.resolve()
+    for p in paths:
+        if target in Path(p).resolve().parents:
+            raise ConfigError(f"cache folder {out} holds the recordings it would be built from ({p}); choose another")
 
 
 def _cache_key(manifest_path: Path) -> str | None:

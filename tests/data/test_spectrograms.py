@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from radiofm.data.spectrograms import SpectrogramDataset, SpectrogramParams, build_spectrogram_dataset
-from radiofm.errors import DatasetError
+from radiofm.errors import ConfigError, DatasetError
 
 PARAMS = SpectrogramParams(image_size=(32, 48))
 
@@ -83,3 +83,13 @@ def test_failed_build_leaves_no_partial_output(tiny_corpus, tmp_path):
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cache")]
     os.remove(bad)
+
+
+def test_a_cache_folder_holding_the_recordings_is_refused(tiny_corpus):
+    """The cache replaces its folder whole when built: a cache folder that is the recordings' folder (or above it)
+    would have removed the recordings."""
+    before = sorted(p.name for p in tiny_corpus.iterdir())
+    for cache in (tiny_corpus, tiny_corpus.parent):
+        with pytest.raises(ConfigError, match="holds the recordings"):
+            build_spectrogram_dataset(tiny_corpus, cache, progress=False)
+    assert sorted(p.name for p in tiny_corpus.iterdir()) == before

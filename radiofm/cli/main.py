@@ -90,12 +90,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 _OUTPUT_FLAGS = {"out", "cache_dir", "json"}
 
 
-def _check_out_is_no_input(args: argparse.Namespace, out: Path) -> None:
-    """Refuse, before any work, an --out that is an input of the same command or a folder holding one: writing it
-    would replace that input (``evaluate --model RUN --out RUN`` would remove the model)."""
-    target = out.resolve()
+def _check_out_is_no_input(args: argparse.Namespace, out: Path, flag: str = "out") -> None:
+    """Refuse, before any work, an output (``--out``, ``--json``) that is an input of the same command or a folder
+    holding one: writing it would replace that input (``evaluate --model RUN --out RUN`` would remove the model)."""
+    target, label = out.resolve(), f"--{flag.replace('_', '-')} {out}"
     for name, value in vars(args).items():
-        if name == "out":
+        if name == flag:
             continue
         for given in value if isinstance(value, list) else [value]:
             if not isinstance(given, Path):
@@ -103,13 +103,13 @@ def _check_out_is_no_input(args: argparse.Namespace, out: Path) -> None:
             source = given.resolve()
             if name in _OUTPUT_FLAGS:  # another output (--cache-dir): the same path would be written twice
                 if source == target:
-                    raise ConfigError(f"--out {out} is also --{name.replace('_', '-')}; give each its own path")
+                    raise ConfigError(f"{label} is also --{name.replace('_', '-')}; give each its own path")
                 continue
             if source == target or target in source.parents:
                 verb = "is" if source == target else "holds"
                 raise ConfigError(
-                    f"--out {out} {verb} the input --{name.replace('_', '-')} {given}; writing it would replace that "
-                    "input: choose another --out"
+                    f"{label} {verb} the input --{name.replace('_', '-')} {given}; writing it would replace that "
+                    f"input: choose another --{flag.replace('_', '-')}"
                 )
 
 
@@ -122,14 +122,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(first if first in SUBCOMMANDS and first == (words[0] if words else None) else None)
     args = parser.parse_args(argv)
     try:
-        out = getattr(args, "out", None)
-        if isinstance(out, Path):
-            from radiofm.io import check_destination
+        for flag in ("out", "json"):  # the outputs a command names, checked before any work
+            given = getattr(args, flag, None)
+            if isinstance(given, Path):
+                from radiofm.io import check_destination
 
-            kind = _out_kind(args)
-            check_destination(out, kind=kind)
-            if kind in ("folder", "file"):
-                _check_out_is_no_input(args, out)
+                kind = _out_kind(args) if flag == "out" else "file"
+                check_destination(given, kind=kind)
+                if kind in ("folder", "file"):
+                    _check_out_is_no_input(args, given, flag)
         return int(args.run(args) or 0)
     except RadioFMError as exc:
         print(f"radiofm: error: {one_line(exc)}", file=sys.stderr)

@@ -120,6 +120,21 @@ def test_seeds_checked_where_the_api_takes_them(tmp_path):
         (["finetune", "segmentation", "--data", "{data}", "--init", "{run}", "--out", "{run}/../run"], "--init"),
         (["pretrain", "--data", "{data}", "--out", "{data}"], "--data"),
         (["pretrain", "--data", "{data}", "--out", "{run}", "--cache-dir", "{run}"], "--cache-dir"),
+        (
+            [
+                "fewshot",
+                "classify",
+                "--encoder",
+                "{run}",
+                "--support",
+                "{run}",
+                "--query",
+                "{data}/q.sigmf-meta",
+                "--json",
+                "{data}/q.sigmf-meta",
+            ],
+            "--query",
+        ),  # fmt: skip
     ],
 )
 def test_an_out_that_is_or_holds_an_input_is_refused_before_any_work(argv, flag, tmp_path, capsys):

@@ -51,6 +51,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     except OSError as exc:
         raise OutputError(f"cannot write {final}: {_reason(exc)}") from None
     tmp.rmdir()  # the caller decides whether it is a file or a folder
+    swapping = False  # from here on, an interrupted write may leave the *old* folder at tmp's name
     try:
         yield tmp
         try:
@@ -58,6 +59,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
                 _write_record(tmp, sorted(e.name for e in tmp.iterdir() if e.name != OUTPUT_RECORD))
             if final.is_dir() and not final.is_symlink() and tmp.is_dir():
                 _check_not_cwd(final)
+                swapping = True
                 _swap_dirs(tmp, final)
             else:
                 os.replace(tmp, final)
@@ -70,7 +72,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             raise OutputError(f"cannot write {final}: {_reason(exc)}") from None
     except BaseException:
         if tmp.is_dir() and not tmp.is_symlink():
-            if written_entries(tmp) is not None and final.is_dir():  # interrupted mid-swap: tmp may be the old one
+            if swapping and written_entries(tmp) is not None and final.is_dir():  # tmp may be the old folder now
                 with contextlib.suppress(OSError):
                     _settle_old(tmp, final)
             if tmp.is_dir():

@@ -223,3 +223,17 @@ def test_a_folder_write_clears_what_dead_writers_left_and_spares_live_ones(tmp_p
     finally:
         live.kill()
         live.wait()
+
+
+def test_a_write_that_fails_before_the_swap_moves_nothing_into_the_old_folder(tmp_path):
+    """A run folder's save nests a checkpoint write (with its own record) inside the folder being built; when the
+    save then failed (disk full), the half-copied files the record does not list were taken for a user's and
+    moved into the previous run folder."""
+    out = tmp_path / "run"
+    _write(out, {"config.json": "old", "metrics.jsonl": "old\n"})
+    with pytest.raises(OSError), atomic_path(out) as tmp:
+        _write(tmp, {"config.json": "new"})  # the nested write: tmp gets a record of its own
+        (tmp / "partial.jsonl").write_text("half")
+        raise OSError(28, "No space left on device")
+    assert _listing(out) == {"config.json": "old", "metrics.jsonl": "old\n"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]

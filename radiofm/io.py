@@ -72,7 +72,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             raise OutputError(f"cannot write {final}: {_reason(exc)}") from None
     except BaseException:
         if tmp.is_dir() and not tmp.is_symlink():
-            if swapping and written_entries(tmp) is not None and final.is_dir():  # tmp may be the old folder now
+            if swapping and _was_replaced(tmp) and final.is_dir():  # interrupted after the exchange: the old folder
                 with contextlib.suppress(OSError):
                     _settle_old(tmp, final)
             if tmp.is_dir():
@@ -86,12 +86,25 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 OUTPUT_RECORD = ".radiofm-output.json"  # JSON list of the top-level entries radiofm wrote in the folder that holds it
 
 
-def _record_text(names: list[str]) -> str:
-    return json.dumps({"written_by": "radiofm", "entries": names}) + "\n"
+def _record_text(names: list[str], replaced: bool = False) -> str:
+    return json.dumps({"written_by": "radiofm", "entries": names, **({"replaced": True} if replaced else {})}) + "\n"
 
 
-def _write_record(folder: Path, names: list[str]) -> None:
-    (folder / OUTPUT_RECORD).write_text(_record_text(names))
+def _write_record(folder: Path, names: list[str], *, replaced: bool = False) -> None:
+    """Write ``folder``'s record (through a temporary name: a kill never leaves half of it). ``replaced`` marks a
+    folder about to be swapped out: after the swap, a folder so marked is the old one, which may hold a user's
+    entries, and never a half-written new one (whose own record, if a nested write left one, has no mark)."""
+    part = folder / f"{OUTPUT_RECORD}.{os.getpid()}.part"
+    part.write_text(_record_text(names, replaced))
+    os.replace(part, folder / OUTPUT_RECORD)
+
+
+def _was_replaced(folder: Path) -> bool:
+    """True when ``folder`` is an old folder that a swap put aside (its record says so)."""
+    try:
+        return json.loads((folder / OUTPUT_RECORD).read_text()).get("replaced") is True
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def written_entries(folder: str | os.PathLike) -> set[str] | None:
@@ -121,7 +134,7 @@ def _settle_old(old: Path, final: Path) -> tuple[Path | None, list[str]]:
     owned = written_entries(old) or set()
     stuck = []
     for entry in sorted(old.iterdir()):
-        if entry.name == OUTPUT_RECORD or entry.name in owned:
+        if entry.name.startswith(OUTPUT_RECORD) or entry.name in owned:  # the record (or a killed write of it)
             continue
         if os.path.lexists(final / entry.name):
             stuck.append(entry.name)
@@ -165,12 +178,13 @@ def _swap_dirs(tmp: Path, final: Path) -> None:
 
     Linux: ``renameat2(RENAME_EXCHANGE)`` swaps the two names atomically, so no moment exists without ``final``;
     elsewhere two renames (``final`` aside, ``tmp`` in) with a short window. What radiofm did not write in the old
-    folder is then moved into the new one and the old folder removed (:func:`_settle_old`). The old folder gets
-    a record first when it had none (:func:`_legacy_outputs`), so that :func:`remove_orphans` can tell, after a
-    kill, a set-aside folder holding a user's files from a half-written one.
+    folder is then moved into the new one and the old folder removed (:func:`_settle_old`). The old folder's record
+    is first rewritten with the ``replaced`` mark (made from :func:`_legacy_outputs` when it had none), so that
+    :func:`remove_orphans` can tell, after a kill, a set-aside folder holding a user's files from a half-written
+    one.
     """
-    if written_entries(final) is None:
-        _write_record(final, _legacy_outputs(final, tmp))
+    owned = written_entries(final)
+    _write_record(final, sorted(owned) if owned is not None else _legacy_outputs(final, tmp), replaced=True)
     if not _exchange(tmp, final):
         old = final.with_name(f".{final.name}.old-{_writer_tag()}")
         os.replace(final, old)
@@ -222,7 +236,7 @@ def remove_orphans(path: str | os.PathLike) -> None:
 
 def _clear_orphan(orphan: Path, final: Path) -> None:
     if orphan.is_dir() and not orphan.is_symlink():
-        if written_entries(orphan) is not None:  # a complete folder: a swap was under way
+        if _was_replaced(orphan):  # an old folder a killed swap put aside (not a half-written new one)
             if not os.path.lexists(final) and ".old-" in orphan.name:
                 os.replace(orphan, final)
                 return

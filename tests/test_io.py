@@ -98,13 +98,20 @@ def test_remove_orphans_puts_a_users_files_back_after_a_kill_mid_swap(tmp_path):
     # killed after the exchange, before the user's file was moved: the old folder (record: radiofm wrote b)
     old = tmp_path / ".out.123.tmp"
     old.mkdir()
-    (old / OUTPUT_RECORD).write_text(json.dumps({"entries": ["b"]}))
+    (old / OUTPUT_RECORD).write_text(json.dumps({"entries": ["b"], "replaced": True}))
     (old / "b").write_text("old output")
     (old / "mine.txt").write_text("keep")
     # killed mid-write: a half-written folder has no record yet; nothing of it is carried
     half = tmp_path / ".out.456.tmp"
     half.mkdir()
     (half / "partial.bin").write_text("x")
+    # killed mid-write after a nested write gave it a record of its own (a run folder's checkpoint): not an old
+    # folder either, so its other files are not taken for a user's
+    nested = tmp_path / ".out.789.tmp"
+    nested.mkdir()
+    (nested / OUTPUT_RECORD).write_text(json.dumps({"entries": ["config.json"]}))
+    (nested / "config.json").write_text("{}")
+    (nested / "metrics.jsonl").write_text("half")
     remove_orphans(out)
     assert _listing(out) == {"a": "new", "mine.txt": "keep"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
@@ -113,7 +120,7 @@ def test_remove_orphans_puts_a_users_files_back_after_a_kill_mid_swap(tmp_path):
 def test_remove_orphans_restores_a_folder_set_aside_before_the_new_one_was_put_in(tmp_path):
     aside = tmp_path / ".out.old-99"
     aside.mkdir()
-    (aside / OUTPUT_RECORD).write_text(json.dumps({"entries": []}))
+    (aside / OUTPUT_RECORD).write_text(json.dumps({"entries": [], "replaced": True}))
     (aside / "mine.txt").write_text("keep")
     remove_orphans(tmp_path / "out")
     assert _listing(tmp_path / "out") == {"mine.txt": "keep"}
@@ -208,7 +215,7 @@ def test_a_folder_write_clears_what_dead_writers_left_and_spares_live_ones(tmp_p
         (half / "partial.bin").write_text("x")
         aside = tmp_path / f".out.{dead}-{host}-def.tmp"  # killed after the swap: the old folder with a user's file
         aside.mkdir()
-        (aside / OUTPUT_RECORD).write_text(json.dumps({"entries": []}))
+        (aside / OUTPUT_RECORD).write_text(json.dumps({"entries": [], "replaced": True}))
         (aside / "mine.txt").write_text("keep")
         running = tmp_path / f".out.{live.pid}-{host}-ghi.tmp"  # another process writing right now
         running.mkdir()

@@ -229,8 +229,10 @@ def remove_orphans(path: str | os.PathLike) -> None:
     final = Path(path)
     if not final.parent.is_dir():
         return
-    for pattern in (f".{final.name}.*.tmp", f".{final.name}.old-*"):
-        for orphan in sorted(final.parent.glob(pattern)):
+    name = re.escape(final.name)  # exactly this output's names: not those of "NAME.v2" beside it (a live write)
+    ours = re.compile(rf"\.{name}\.(?:(?:\d+-[0-9a-f]{{4}}-)?[a-z0-9_]{{8}}\.tmp|old-\d+(?:-[0-9a-f]{{4}})?)")
+    for orphan in sorted(final.parent.glob(f".{final.name}.*")):
+        if ours.fullmatch(orphan.name):
             _clear_orphan(orphan, final)
 
 

@@ -96,18 +96,18 @@ def test_remove_orphans_puts_a_users_files_back_after_a_kill_mid_swap(tmp_path):
     out = tmp_path / "out"
     _write(out, {"a": "new"})
     # killed after the exchange, before the user's file was moved: the old folder (record: radiofm wrote b)
-    old = tmp_path / ".out.123.tmp"
+    old = tmp_path / ".out.123-abcd-a1b2c3d4.tmp"
     old.mkdir()
     (old / OUTPUT_RECORD).write_text(json.dumps({"entries": ["b"], "replaced": True}))
     (old / "b").write_text("old output")
     (old / "mine.txt").write_text("keep")
     # killed mid-write: a half-written folder has no record yet; nothing of it is carried
-    half = tmp_path / ".out.456.tmp"
+    half = tmp_path / ".out.456-abcd-e5f6g7h8.tmp"
     half.mkdir()
     (half / "partial.bin").write_text("x")
     # killed mid-write after a nested write gave it a record of its own (a run folder's checkpoint): not an old
     # folder either, so its other files are not taken for a user's
-    nested = tmp_path / ".out.789.tmp"
+    nested = tmp_path / ".out.789-abcd-i9j0k1l2.tmp"
     nested.mkdir()
     (nested / OUTPUT_RECORD).write_text(json.dumps({"entries": ["config.json"]}))
     (nested / "config.json").write_text("{}")
@@ -244,3 +244,17 @@ def test_a_write_that_fails_before_the_swap_moves_nothing_into_the_old_folder(tm
         raise OSError(28, "No space left on device")
     assert _listing(out) == {"config.json": "old", "metrics.jsonl": "old\n"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_remove_orphans_leaves_the_temporary_names_of_another_output_alone(tmp_path):
+    """``.run.*.tmp`` also matched ``.run.v2.….tmp``: starting a run removed a live save of the run beside it."""
+    for name in (".run.v2.123-abcd-k2j4h5g6.tmp", ".run.v2.old-7", ".run.x.k2j4h5g6.tmp"):
+        (tmp_path / name).mkdir()
+    for name in (".run.123-abcd-k2j4h5g6.tmp", ".run.old-7-abcd", ".run.q8w7e6r5.tmp"):  # its own: removed
+        (tmp_path / name).mkdir()
+    remove_orphans(tmp_path / "run")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".run.v2.123-abcd-k2j4h5g6.tmp",
+        ".run.v2.old-7",
+        ".run.x.k2j4h5g6.tmp",
+    ]

@@ -50,8 +50,8 @@ def test_two_processes_build_the_same_cache(tiny_corpus, tmp_path):
 
 def test_build_lock_removes_what_a_killed_build_left(tmp_path):
     out = tmp_path / "cache"
-    (tmp_path / ".cache.abc123.tmp").mkdir()
-    (tmp_path / ".cache.abc123.tmp" / "shard_00000.npy").write_bytes(b"partial")
+    (tmp_path / ".cache.abc123xy.tmp").mkdir()
+    (tmp_path / ".cache.abc123xy.tmp" / "shard_00000.npy").write_bytes(b"partial")
     (tmp_path / ".cache.old-999").mkdir()
     (tmp_path / ".other.abc.tmp").mkdir()
     with build_lock(out):

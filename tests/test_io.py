@@ -201,9 +201,9 @@ def test_a_folder_write_clears_what_dead_writers_left_and_spares_live_ones(tmp_p
     import subprocess
     import sys
 
-    from radiofm.io import _writer_tag
+    from radiofm.output_folders import writer_tag
 
-    host = _writer_tag().split("-", 1)[1]
+    host = writer_tag().split("-", 1)[1]
     done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead = int(done.stdout)  # a process that has ended
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])

@@ -45,7 +45,8 @@ for name in names:
     ref = np.load(f"{root}/{name}.output.npy")
     out[name] = {"kind": info["kind"], "shape": list(y.shape), "max_abs_diff": float(np.abs(y.numpy() - ref).max())}
 leaked = sorted(m for m in sys.modules if m.startswith("radiofm.") and not m.startswith("radiofm.models")
-                and m not in ("radiofm.errors", "radiofm.io", "radiofm.json_untrusted", "radiofm.checkpoint_files"))
+                and m not in ("radiofm.errors", "radiofm.io", "radiofm.json_untrusted", "radiofm.output_folders",
+                              "radiofm.checkpoint_files"))
 print(json.dumps({"results": out, "other_radiofm_modules": leaked}))
 """
 

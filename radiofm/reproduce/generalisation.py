@@ -34,7 +34,16 @@ from radiofm.data.ism import generate_corpus
 from radiofm.data.nrlte import generate_dataset
 from radiofm.errors import ConfigError
 from radiofm.io import atomic_path, write_json
-from radiofm.reproduce.steps import Log, Step, last_record, prepare_folder, pretrain_backbone, run_steps
+from radiofm.reproduce.steps import (
+    Log,
+    Step,
+    folder_entries,
+    last_record,
+    prepare_folder,
+    pretrain_backbone,
+    record_written,
+    run_steps,
+)
 from radiofm.synth.nrlte.traffic import REGIMES
 from radiofm.tasks.finetune import DEFAULT_TRAIN as FINETUNE_TRAIN
 from radiofm.tasks.segmentation import SegmentationConfig, finetune_segmentation
@@ -194,6 +203,7 @@ def run_generalisation(
     if bad or not settings.held_out:
         raise ConfigError(f"held-out regimes {list(settings.held_out)!r} invalid; valid: {', '.join(REGIMES)}")
     out = prepare_folder(out, force=force)
+    before = folder_entries(out)
     t0 = time.perf_counter()
     steps = run_steps(pipeline(settings), out, settings, label="generalisation", log=log)
     folds = [st for st in steps if st["name"].startswith("test on ")]
@@ -210,6 +220,7 @@ def run_generalisation(
     write_json(out / "report.json", report)
     with atomic_path(out / "generalisation.md") as tmp:
         tmp.write_text(markdown(report))
+    record_written(out, folder_entries(out) - before)  # what this run wrote after its steps: --force's too
     return report
 
 

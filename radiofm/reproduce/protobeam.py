@@ -118,9 +118,14 @@ class _Steps:
             self.log(f"[protobeam] {name} (done, skipped)")
             result = json.loads(marker.read_text())
         else:
+            from radiofm.reproduce.steps import folder_entries, record_written
+
             self.log(f"[protobeam] {name}")
-            t0 = time.perf_counter()
-            result = {**fn(), "seconds": round(time.perf_counter() - t0, 1)}
+            t0, before = time.perf_counter(), folder_entries(self.out)
+            try:
+                result = {**fn(), "seconds": round(time.perf_counter() - t0, 1)}
+            finally:  # what the step wrote, finished or not, is the pipeline's: --force removes it
+                record_written(self.out, folder_entries(self.out) - before)
             write_json(marker, result)
         self.results[name] = result
         return result
@@ -140,10 +145,11 @@ def run_protobeam(
     import torch
 
     from radiofm.data.deepbeam import generate_beam_dataset, list_front_ends
-    from radiofm.reproduce.steps import prepare_folder
+    from radiofm.reproduce.steps import folder_entries, prepare_folder, record_written
     from radiofm.synth.beams import BeamConfig
 
     out = prepare_folder(out, force=force)
+    before = folder_entries(out)
     if settings.threads:
         torch.set_num_threads(settings.threads)
     t0 = time.perf_counter()
@@ -186,6 +192,7 @@ def run_protobeam(
     write_json(out / "report.json", report)
     with atomic_path(out / "table1.md") as tmp:
         tmp.write_text(markdown(report))
+    record_written(out, folder_entries(out) - before)  # what this run wrote after its steps: --force's too
     return report
 
 

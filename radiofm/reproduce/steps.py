@@ -50,6 +50,17 @@ def prepare_folder(out: str | Path, *, force: bool) -> Path:
     return out
 
 
+def folder_entries(out: Path) -> set[str]:
+    """The top-level names in the pipeline folder ``out``."""
+    return {p.name for p in out.iterdir()}
+
+
+def record_written(out: Path, names) -> None:
+    """Add ``names`` (and ``.steps``) to the record of what the pipeline wrote in ``out``: ``--force`` removes
+    those entries, and a user's files stay (:func:`prepare_folder`)."""
+    add_written(out, set(names) | {".steps"})
+
+
 def run_steps(steps: Sequence[Step], out: Path, settings: Any, *, label: str, log: Log | None = None) -> list[dict]:
     """Run (or skip, when done) each step in order; returns ``[{"name", "seconds", **summary}, ...]``."""
     done_steps = []
@@ -62,11 +73,11 @@ def run_steps(steps: Sequence[Step], out: Path, settings: Any, *, label: str, lo
         if done:
             result = json.loads(marker.read_text())
         else:
-            before = {p.name for p in out.iterdir()}
+            before = folder_entries(out)
             try:
                 result = {**step.run(out, settings, log), "seconds": round(time.perf_counter() - t0, 1)}
             finally:  # what the step wrote, finished or not, is the pipeline's: --force removes it
-                add_written(out, {p.name for p in out.iterdir()} - before | {".steps"})
+                record_written(out, folder_entries(out) - before)
             write_json(marker, result)
         done_steps.append({"name": step.name, **result})
     return done_steps

@@ -39,7 +39,16 @@ from radiofm.data.signals import write_signal_dataset
 from radiofm.errors import ConfigError
 from radiofm.io import atomic_path, write_json
 from radiofm.models.finetuned import MODES
-from radiofm.reproduce.steps import Log, Step, prepare_folder, pretrain_backbone, pretrain_backbone_on_images, run_steps
+from radiofm.reproduce.steps import (
+    Log,
+    Step,
+    folder_entries,
+    prepare_folder,
+    pretrain_backbone,
+    pretrain_backbone_on_images,
+    record_written,
+    run_steps,
+)
 from radiofm.reproduce.tasks_report import BACKBONES, TASKS, build_report, markdown, plot_label_efficiency
 from radiofm.tasks.finetune import DEFAULT_TRAIN as FINETUNE_TRAIN
 
@@ -305,6 +314,7 @@ def pipeline(s: TasksSettings, available: dict[str, bool] | None = None) -> list
 def run_tasks(settings: TasksSettings, out: str | Path, *, preset: str, force: bool = False, log: Log | None = None):
     """Run (or resume) the experiment into ``out``; writes report.json, tasks.md, label_efficiency.png."""
     out = prepare_folder(out, force=force)
+    before = folder_entries(out)
     available = {t: task_module(t) is not None for t in settings.tasks}
     if log is not None and not all(available.values()):
         log(f"not installed, skipped: {', '.join(t for t, ok in available.items() if not ok)}")
@@ -316,4 +326,5 @@ def run_tasks(settings: TasksSettings, out: str | Path, *, preset: str, force: b
     plot_label_efficiency(report, out / "label_efficiency.png")
     with atomic_path(out / "tasks.md") as tmp:
         tmp.write_text(markdown(report))
+    record_written(out, folder_entries(out) - before)  # what this run wrote after its steps: --force's too
     return report

@@ -30,7 +30,7 @@ from radiofm.data.nrlte import generate_dataset
 from radiofm.data.ntufi import write_ntufi
 from radiofm.io import write_json
 from radiofm.reproduce.generalisation import ALT_SEED, TEST_SEED, evaluate_fold, generate_fold_data, train_regimes
-from radiofm.reproduce.steps import Log, Step, folder_entries, last_record, prepare_folder, record_written, run_steps
+from radiofm.reproduce.steps import Log, Step, last_record, pipeline_folder, run_steps
 from radiofm.reproduce.table4 import Table4Settings
 from radiofm.tasks import pretrain_mae
 from radiofm.tasks.finetune import DEFAULT_TRAIN as FINETUNE_TRAIN
@@ -339,11 +339,9 @@ def run_demo(
     settings: DemoSettings, out: str | Path, *, preset: str, force: bool = False, log: Log | None = None
 ) -> dict:
     """Run (or resume) the demo into ``out``; writes and returns ``demo_summary.json``'s content."""
-    out = prepare_folder(out, force=force)
-    before = folder_entries(out)
-    t_start = time.perf_counter()
-    steps = run_steps(PIPELINE, out, settings, label="demo", log=log)
-    summary = {"preset": preset, "total_s": time.perf_counter() - t_start, "steps": steps}
-    write_json(out / "demo_summary.json", summary)
-    record_written(out, folder_entries(out) - before)  # what this run wrote after its steps: --force's too
-    return summary
+    with pipeline_folder(out, force=force) as out:  # --force redoes; what the run writes is recorded
+        t_start = time.perf_counter()
+        steps = run_steps(PIPELINE, out, settings, label="demo", log=log)
+        summary = {"preset": preset, "total_s": time.perf_counter() - t_start, "steps": steps}
+        write_json(out / "demo_summary.json", summary)
+        return summary

@@ -34,16 +34,7 @@ from radiofm.data.ism import generate_corpus
 from radiofm.data.nrlte import generate_dataset
 from radiofm.errors import ConfigError
 from radiofm.io import atomic_path, write_json
-from radiofm.reproduce.steps import (
-    Log,
-    Step,
-    folder_entries,
-    last_record,
-    prepare_folder,
-    pretrain_backbone,
-    record_written,
-    run_steps,
-)
+from radiofm.reproduce.steps import Log, Step, last_record, pipeline_folder, pretrain_backbone, run_steps
 from radiofm.synth.nrlte.traffic import REGIMES
 from radiofm.tasks.finetune import DEFAULT_TRAIN as FINETUNE_TRAIN
 from radiofm.tasks.segmentation import SegmentationConfig, finetune_segmentation
@@ -202,26 +193,24 @@ def run_generalisation(
     bad = [r for r in settings.held_out if r not in REGIMES]
     if bad or not settings.held_out:
         raise ConfigError(f"held-out regimes {list(settings.held_out)!r} invalid; valid: {', '.join(REGIMES)}")
-    out = prepare_folder(out, force=force)
-    before = folder_entries(out)
-    t0 = time.perf_counter()
-    steps = run_steps(pipeline(settings), out, settings, label="generalisation", log=log)
-    folds = [st for st in steps if st["name"].startswith("test on ")]
-    report = {
-        "preset": preset,
-        "settings": dataclasses.asdict(settings),
-        "protocol": "train on every traffic regime but one (main generator), test on the held-out one from the "
-        "main and the alt generator; carrier label = argmax NR/LTE of the probabilities summed over the true box",
-        "folds": [{k: f[k] for k in ("train_regimes", "test_regime", "rows")} for f in folds],
-        "steps": steps,
-        "total_s": round(time.perf_counter() - t0, 1),
-        "step_seconds_total": round(sum(st.get("seconds", 0.0) for st in steps), 1),
-    }
-    write_json(out / "report.json", report)
-    with atomic_path(out / "generalisation.md") as tmp:
-        tmp.write_text(markdown(report))
-    record_written(out, folder_entries(out) - before)  # what this run wrote after its steps: --force's too
-    return report
+    with pipeline_folder(out, force=force) as out:  # --force redoes; what the run writes is recorded
+        t0 = time.perf_counter()
+        steps = run_steps(pipeline(settings), out, settings, label="generalisation", log=log)
+        folds = [st for st in steps if st["name"].startswith("test on ")]
+        report = {
+            "preset": preset,
+            "settings": dataclasses.asdict(settings),
+            "protocol": "train on every traffic regime but one (main generator), test on the held-out one from the "
+            "main and the alt generator; carrier label = argmax NR/LTE of the probabilities summed over the true box",
+            "folds": [{k: f[k] for k in ("train_regimes", "test_regime", "rows")} for f in folds],
+            "steps": steps,
+            "total_s": round(time.perf_counter() - t0, 1),
+            "step_seconds_total": round(sum(st.get("seconds", 0.0) for st in steps), 1),
+        }
+        write_json(out / "report.json", report)
+        with atomic_path(out / "generalisation.md") as tmp:
+            tmp.write_text(markdown(report))
+        return report
 
 
 def _pct(v) -> str:

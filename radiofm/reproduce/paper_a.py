@@ -32,7 +32,7 @@ from radiofm.data.nrlte import generate_dataset
 from radiofm.errors import ConfigError
 from radiofm.io import atomic_path, write_json
 from radiofm.reproduce.paper_a_report import build_report, markdown, plot_segmentation_matrices
-from radiofm.reproduce.steps import Log, Step, folder_entries, last_record, prepare_folder, record_written, run_steps
+from radiofm.reproduce.steps import Log, Step, last_record, pipeline_folder, run_steps
 from radiofm.tasks import pretrain_convlstm
 from radiofm.tasks.finetune import DEFAULT_TRAIN as FINETUNE_TRAIN
 from radiofm.tasks.forecasting import (
@@ -212,14 +212,12 @@ def run_paper_a(
     """Run (or resume) the experiment into ``out``; writes ``report.json``, ``paper_a.md`` and the figures."""
     if settings.threads:
         torch.set_num_threads(settings.threads)
-    out = prepare_folder(out, force=force)
-    before = folder_entries(out)
-    t_start = time.perf_counter()
-    steps = run_steps(PIPELINE, out, settings, label="paper-a", log=log)
-    report = build_report(out, settings, preset, steps, total_s=time.perf_counter() - t_start)
-    write_json(out / "report.json", report)
-    plot_segmentation_matrices(out, out / "segmentation_matrices.png")
-    with atomic_path(out / "paper_a.md") as tmp:
-        tmp.write_text(markdown(report))
-    record_written(out, folder_entries(out) - before)  # what this run wrote after its steps: --force's too
-    return report
+    with pipeline_folder(out, force=force) as out:  # --force redoes; what the run writes is recorded
+        t_start = time.perf_counter()
+        steps = run_steps(PIPELINE, out, settings, label="paper-a", log=log)
+        report = build_report(out, settings, preset, steps, total_s=time.perf_counter() - t_start)
+        write_json(out / "report.json", report)
+        plot_segmentation_matrices(out, out / "segmentation_matrices.png")
+        with atomic_path(out / "paper_a.md") as tmp:
+            tmp.write_text(markdown(report))
+        return report

@@ -145,55 +145,58 @@ def run_protobeam(
     import torch
 
     from radiofm.data.deepbeam import generate_beam_dataset, list_front_ends
-    from radiofm.reproduce.steps import folder_entries, prepare_folder, record_written
+    from radiofm.reproduce.steps import pipeline_folder
     from radiofm.synth.beams import BeamConfig
 
-    out = prepare_folder(out, force=force)
-    before = folder_entries(out)
-    if settings.threads:
-        torch.set_num_threads(settings.threads)
-    t0 = time.perf_counter()
-    steps = _Steps(out, log)
-    s = settings
-    config = BeamConfig(**s.beam_config)
-    data = out / "data"
-    steps.run(
-        "generate data",
-        lambda: {
-            "manifest": generate_beam_dataset(
-                data,
-                config,
-                seed=s.seed,
-                aoa=s.aoa,
-                aoa_front_ends=s.aoa_front_ends,
-                workers=s.workers,
-                progress=progress,
-            )["kind"]
-        },
-    )
-    identities = sorted(list_front_ends(data))
-    train_fe = next(i for i in identities if i.startswith(s.train_front_end))
-    targets = [i for i in identities if i != train_fe]
-    for row, switches in SETUPS.items():
-        for sd in s.seeds:
-            run = out / "runs" / f"{run_name(row)}-s{sd}"
-            steps.run(f"train {row} s{sd}", lambda run=run, sw=switches, sd=sd: _train(s, data, run, sw, sd, progress))
-            steps.run(f"evaluate {row} s{sd}", lambda run=run: _evaluate(s, data, run, train_fe, targets, False))
-            if s.adapt_bn and row == "+ prototype norm":
-                steps.run(f"evaluate {row} s{sd} adabn", lambda run=run: _evaluate(s, data, run, None, targets, True))
-    steps.run(
-        "baseline supervised", lambda: _supervised(s, data, out / "runs" / "supervised", train_fe, targets, progress)
-    )
-    steps.run("baseline log-spectrum prototypes", lambda: _raw_spectrum(s, data, train_fe, targets))
-    if s.aoa:
-        steps.run("protoaoa", lambda: _aoa(s, data / "aoa", out / "runs" / "protoaoa", progress))
-    report = build_report(steps.results, s, preset, train_fe, targets, total_s=time.perf_counter() - t0)
-    write_plots(report, out, data, train_fe, targets)
-    write_json(out / "report.json", report)
-    with atomic_path(out / "table1.md") as tmp:
-        tmp.write_text(markdown(report))
-    record_written(out, folder_entries(out) - before)  # what this run wrote after its steps: --force's too
-    return report
+    with pipeline_folder(out, force=force) as out:  # --force redoes; what the run writes is recorded
+        if settings.threads:
+            torch.set_num_threads(settings.threads)
+        t0 = time.perf_counter()
+        steps = _Steps(out, log)
+        s = settings
+        config = BeamConfig(**s.beam_config)
+        data = out / "data"
+        steps.run(
+            "generate data",
+            lambda: {
+                "manifest": generate_beam_dataset(
+                    data,
+                    config,
+                    seed=s.seed,
+                    aoa=s.aoa,
+                    aoa_front_ends=s.aoa_front_ends,
+                    workers=s.workers,
+                    progress=progress,
+                )["kind"]
+            },
+        )
+        identities = sorted(list_front_ends(data))
+        train_fe = next(i for i in identities if i.startswith(s.train_front_end))
+        targets = [i for i in identities if i != train_fe]
+        for row, switches in SETUPS.items():
+            for sd in s.seeds:
+                run = out / "runs" / f"{run_name(row)}-s{sd}"
+                steps.run(
+                    f"train {row} s{sd}", lambda run=run, sw=switches, sd=sd: _train(s, data, run, sw, sd, progress)
+                )
+                steps.run(f"evaluate {row} s{sd}", lambda run=run: _evaluate(s, data, run, train_fe, targets, False))
+                if s.adapt_bn and row == "+ prototype norm":
+                    steps.run(
+                        f"evaluate {row} s{sd} adabn", lambda run=run: _evaluate(s, data, run, None, targets, True)
+                    )
+        steps.run(
+            "baseline supervised",
+            lambda: _supervised(s, data, out / "runs" / "supervised", train_fe, targets, progress),
+        )
+        steps.run("baseline log-spectrum prototypes", lambda: _raw_spectrum(s, data, train_fe, targets))
+        if s.aoa:
+            steps.run("protoaoa", lambda: _aoa(s, data / "aoa", out / "runs" / "protoaoa", progress))
+        report = build_report(steps.results, s, preset, train_fe, targets, total_s=time.perf_counter() - t0)
+        write_plots(report, out, data, train_fe, targets)
+        write_json(out / "report.json", report)
+        with atomic_path(out / "table1.md") as tmp:
+            tmp.write_text(markdown(report))
+        return report
 
 
 # ------------------------------------------------------------------------------------------- steps

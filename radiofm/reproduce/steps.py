@@ -7,12 +7,13 @@ pipeline resumes. Progress lines go to the ``log`` callable (the CLI passes ``pr
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,19 @@ def prepare_folder(out: str | Path, *, force: bool) -> Path:
                     path.unlink()
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+@contextlib.contextmanager
+def pipeline_folder(out: str | Path, *, force: bool) -> Iterator[Path]:
+    """The pipeline folder, prepared (:func:`prepare_folder`); on leaving, what the run wrote there is added to the
+    folder's record (its steps' outputs and the reports written after them), finished or not: ``--force`` removes
+    exactly those entries."""
+    out = prepare_folder(out, force=force)
+    before = folder_entries(out)
+    try:
+        yield out
+    finally:
+        record_written(out, folder_entries(out) - before)
 
 
 def folder_entries(out: Path) -> set[str]:

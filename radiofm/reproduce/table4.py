@@ -27,15 +27,7 @@ import numpy as np
 from radiofm.data.ism import generate_corpus
 from radiofm.data.ntufi import CLASSES, write_ntufi
 from radiofm.io import atomic_path, write_json
-from radiofm.reproduce.steps import (
-    Log,
-    Step,
-    folder_entries,
-    prepare_folder,
-    pretrain_backbone,
-    record_written,
-    run_steps,
-)
+from radiofm.reproduce.steps import Log, Step, pipeline_folder, pretrain_backbone, run_steps
 from radiofm.tasks.finetune import DEFAULT_TRAIN as FINETUNE_TRAIN
 from radiofm.tasks.sensing import SensingConfig, evaluate_sensing_run, finetune_sensing
 
@@ -176,17 +168,15 @@ def run_table4(
     settings: Table4Settings, out: str | Path, *, preset: str, force: bool = False, log: Log | None = None
 ) -> dict:
     """Run (or resume) the experiment into ``out``; writes ``report.json``, ``table4.md`` and ``fig7.png``."""
-    out = prepare_folder(out, force=force)
-    before = folder_entries(out)
-    t0 = time.perf_counter()
-    steps = run_steps(pipeline(settings), out, settings, label="table4", log=log)
-    report = build_report(steps, settings, preset, total_s=time.perf_counter() - t0)
-    write_json(out / "report.json", report)
-    with atomic_path(out / "table4.md") as tmp:
-        tmp.write_text(markdown(report))
-    plot_fig7(report, out / "fig7.png")
-    record_written(out, folder_entries(out) - before)  # what this run wrote after its steps: --force's too
-    return report
+    with pipeline_folder(out, force=force) as out:  # --force redoes; what the run writes is recorded
+        t0 = time.perf_counter()
+        steps = run_steps(pipeline(settings), out, settings, label="table4", log=log)
+        report = build_report(steps, settings, preset, total_s=time.perf_counter() - t0)
+        write_json(out / "report.json", report)
+        with atomic_path(out / "table4.md") as tmp:
+            tmp.write_text(markdown(report))
+        plot_fig7(report, out / "fig7.png")
+        return report
 
 
 def run_walk(confusion: list[list[int]]) -> dict:

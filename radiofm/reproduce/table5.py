@@ -22,15 +22,7 @@ from pathlib import Path
 from radiofm.data.ism import generate_corpus
 from radiofm.data.nrlte import generate_dataset
 from radiofm.io import atomic_path, write_json
-from radiofm.reproduce.steps import (
-    Log,
-    Step,
-    folder_entries,
-    prepare_folder,
-    pretrain_backbone,
-    record_written,
-    run_steps,
-)
+from radiofm.reproduce.steps import Log, Step, pipeline_folder, pretrain_backbone, run_steps
 from radiofm.tasks.finetune import DEFAULT_TRAIN as FINETUNE_TRAIN
 from radiofm.tasks.segmentation import SegmentationConfig, finetune_segmentation
 from radiofm.tasks.segmentation_eval import evaluate_segmentation_run
@@ -190,16 +182,14 @@ def run_table5(
     settings: Table5Settings, out: str | Path, *, preset: str, force: bool = False, log: Log | None = None
 ) -> dict:
     """Run (or resume) the experiment into ``out``; writes ``report.json`` and ``table5.md``, returns the report."""
-    out = prepare_folder(out, force=force)
-    before = folder_entries(out)
-    t0 = time.perf_counter()
-    steps = run_steps(pipeline(settings), out, settings, label="table5", log=log)
-    report = build_report(steps, settings, preset, total_s=time.perf_counter() - t0)
-    write_json(out / "report.json", report)
-    with atomic_path(out / "table5.md") as tmp:
-        tmp.write_text(markdown(report))
-    record_written(out, folder_entries(out) - before)  # what this run wrote after its steps: --force's too
-    return report
+    with pipeline_folder(out, force=force) as out:  # --force redoes; what the run writes is recorded
+        t0 = time.perf_counter()
+        steps = run_steps(pipeline(settings), out, settings, label="table5", log=log)
+        report = build_report(steps, settings, preset, total_s=time.perf_counter() - t0)
+        write_json(out / "report.json", report)
+        with atomic_path(out / "table5.md") as tmp:
+            tmp.write_text(markdown(report))
+        return report
 
 
 def build_report(steps: list[dict], s: Table5Settings, preset: str, *, total_s: float) -> dict:

@@ -42,11 +42,9 @@ from radiofm.models.finetuned import MODES
 from radiofm.reproduce.steps import (
     Log,
     Step,
-    folder_entries,
-    prepare_folder,
+    pipeline_folder,
     pretrain_backbone,
     pretrain_backbone_on_images,
-    record_written,
     run_steps,
 )
 from radiofm.reproduce.tasks_report import BACKBONES, TASKS, build_report, markdown, plot_label_efficiency
@@ -313,18 +311,16 @@ def pipeline(s: TasksSettings, available: dict[str, bool] | None = None) -> list
 
 def run_tasks(settings: TasksSettings, out: str | Path, *, preset: str, force: bool = False, log: Log | None = None):
     """Run (or resume) the experiment into ``out``; writes report.json, tasks.md, label_efficiency.png."""
-    out = prepare_folder(out, force=force)
-    before = folder_entries(out)
-    available = {t: task_module(t) is not None for t in settings.tasks}
-    if log is not None and not all(available.values()):
-        log(f"not installed, skipped: {', '.join(t for t, ok in available.items() if not ok)}")
-    present = dataclasses.replace(settings, tasks=tuple(t for t in settings.tasks if available[t]))
-    t0 = time.perf_counter()
-    steps = run_steps(pipeline(present, available), out, present, label="tasks", log=log)
-    report = build_report(steps, dataclasses.asdict(settings), preset, available, total_s=time.perf_counter() - t0)
-    write_json(out / "report.json", report)
-    plot_label_efficiency(report, out / "label_efficiency.png")
-    with atomic_path(out / "tasks.md") as tmp:
-        tmp.write_text(markdown(report))
-    record_written(out, folder_entries(out) - before)  # what this run wrote after its steps: --force's too
-    return report
+    with pipeline_folder(out, force=force) as out:  # --force redoes; what the run writes is recorded
+        available = {t: task_module(t) is not None for t in settings.tasks}
+        if log is not None and not all(available.values()):
+            log(f"not installed, skipped: {', '.join(t for t, ok in available.items() if not ok)}")
+        present = dataclasses.replace(settings, tasks=tuple(t for t in settings.tasks if available[t]))
+        t0 = time.perf_counter()
+        steps = run_steps(pipeline(present, available), out, present, label="tasks", log=log)
+        report = build_report(steps, dataclasses.asdict(settings), preset, available, total_s=time.perf_counter() - t0)
+        write_json(out / "report.json", report)
+        plot_label_efficiency(report, out / "label_efficiency.png")
+        with atomic_path(out / "tasks.md") as tmp:
+            tmp.write_text(markdown(report))
+        return report

@@ -3,7 +3,7 @@
 import json
 
 from radiofm.io import write_json, written_entries
-from radiofm.reproduce.steps import Step, folder_entries, prepare_folder, record_written, run_steps
+from radiofm.reproduce.steps import Step, pipeline_folder, prepare_folder, run_steps
 
 
 def _pipeline(out, calls, *, force=False):
@@ -17,12 +17,10 @@ def _pipeline(out, calls, *, force=False):
         (folder / "second.txt").write_text("two")
         return {}
 
-    out = prepare_folder(out, force=force)
-    before = folder_entries(out)
-    steps = run_steps([Step("first", "first/result.json", first), Step("second", "second.txt", second)], out, 3,
-                      label="t")  # fmt: skip
-    write_json(out / "summary.json", steps)
-    record_written(out, folder_entries(out) - before)
+    with pipeline_folder(out, force=force) as out:
+        steps = run_steps([Step("first", "first/result.json", first), Step("second", "second.txt", second)], out, 3,
+                          label="t")  # fmt: skip
+        write_json(out / "summary.json", steps)
     return out
 
 

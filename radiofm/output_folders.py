@@ -31,21 +31,23 @@ def write_record(folder: Path, names: list[str], *, replaced: bool = False) -> N
     os.replace(part, folder / OUTPUT_RECORD)
 
 
+def _read_record(folder: str | os.PathLike) -> dict | None:
+    """``folder``'s record as a dict; None when it has none or it is not a JSON object."""
+    try:
+        raw = json.loads((Path(folder) / OUTPUT_RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+    return raw if isinstance(raw, dict) else None
+
+
 def was_replaced(folder: Path) -> bool:
     """True when ``folder`` is an old folder that a swap put aside (its record says so)."""
-    try:
-        return json.loads((folder / OUTPUT_RECORD).read_text()).get("replaced") is True
-    except (OSError, ValueError, AttributeError):
-        return False
+    return (_read_record(folder) or {}).get("replaced") is True
 
 
 def written_entries(folder: str | os.PathLike) -> set[str] | None:
     """The top-level names radiofm wrote in ``folder`` (from its :data:`OUTPUT_RECORD`); None without a record."""
-    try:
-        raw = json.loads((Path(folder) / OUTPUT_RECORD).read_text())
-        names = raw["entries"]
-    except (OSError, ValueError, TypeError, KeyError):
-        return None
+    names = (_read_record(folder) or {}).get("entries")
     return {n for n in names if isinstance(n, str)} if isinstance(names, list) else None
 
 
@@ -150,13 +152,27 @@ def remove_orphans(path: str | os.PathLike) -> None:
     A folder killed mid-swap may still hold what radiofm did not write (a user's files): those are moved into
     ``path`` first, and a set-aside folder with ``path`` missing (a kill between the two renames) is put back."""
     final = Path(path)
+    for orphan, _, _ in _orphans(final):
+        _clear_orphan(orphan, final)
+
+
+def _orphans(final: Path) -> list[tuple[Path, int | None, str | None]]:
+    """The temporary (``.NAME.[PID-HOST-]XXXXXXXX.tmp``) and set-aside (``.NAME.old-PID[-HOST]``) names of writes of
+    ``final`` beside it, each with its writer's pid and host tag (None in names from before the tag). Exactly this
+    output's names: not those of ``NAME.v2`` beside it, which may be a live write."""
     if not final.parent.is_dir():
-        return
-    name = re.escape(final.name)  # exactly this output's names: not those of "NAME.v2" beside it (a live write)
-    ours = re.compile(rf"\.{name}\.(?:(?:\d+-[0-9a-f]{{4}}-)?[a-z0-9_]{{8}}\.tmp|old-\d+(?:-[0-9a-f]{{4}})?)")
+        return []
+    ours = re.compile(
+        rf"\.{re.escape(final.name)}\."
+        r"(?:(?:(?P<pid>\d+)-(?P<host>[0-9a-f]{4})-)?[a-z0-9_]{8}\.tmp|old-(?P<old_pid>\d+)(?:-(?P<old_host>[0-9a-f]{4}))?)"
+    )
+    found = []
     for orphan in sorted(final.parent.glob(f".{final.name}.*")):
-        if ours.fullmatch(orphan.name):
-            _clear_orphan(orphan, final)
+        m = ours.fullmatch(orphan.name)
+        if m is not None:
+            pid = m["pid"] or m["old_pid"]
+            found.append((orphan, None if pid is None else int(pid), m["host"] or m["old_host"]))
+    return found
 
 
 def _clear_orphan(orphan: Path, final: Path) -> None:
@@ -187,13 +203,11 @@ def remove_dead_orphans(final: Path) -> None:
     if os.name != "posix":  # os.kill(pid, 0) is the liveness probe; elsewhere it would end the process
         return
     host = writer_tag().split("-", 1)[1]
-    pattern = re.compile(rf"\.{re.escape(final.name)}\.(?:old-)?(\d+)-{host}(?:-[^/]*\.tmp)?")
-    for orphan in sorted(final.parent.glob(f".{final.name}.*")):
-        m = pattern.fullmatch(orphan.name)
-        if m is None or int(m.group(1)) == os.getpid():
+    for orphan, pid, tag in _orphans(final):
+        if pid is None or tag != host or pid == os.getpid():
             continue
         try:
-            os.kill(int(m.group(1)), 0)
+            os.kill(pid, 0)
             continue  # alive (or another user's): not ours to clear
         except ProcessLookupError:
             pass

@@ -210,18 +210,19 @@ def test_a_folder_write_clears_what_dead_writers_left_and_spares_live_ones(tmp_p
     try:
         out = tmp_path / "out"
         _write(out, {"a": "1"})
-        half = tmp_path / f".out.{dead}-{host}-abc.tmp"  # a killed write: no record yet
+        # (names as atomic_path makes them: mkdtemp's 8 random characters after the writer tag)
+        half = tmp_path / f".out.{dead}-{host}-abc12345.tmp"  # a killed write: no record yet
         half.mkdir()
         (half / "partial.bin").write_text("x")
-        aside = tmp_path / f".out.{dead}-{host}-def.tmp"  # killed after the swap: the old folder with a user's file
+        aside = tmp_path / f".out.{dead}-{host}-def12345.tmp"  # killed after the swap: the old folder, a user's file
         aside.mkdir()
         (aside / OUTPUT_RECORD).write_text(json.dumps({"entries": [], "replaced": True}))
         (aside / "mine.txt").write_text("keep")
-        running = tmp_path / f".out.{live.pid}-{host}-ghi.tmp"  # another process writing right now
+        running = tmp_path / f".out.{live.pid}-{host}-ghi12345.tmp"  # another process writing right now
         running.mkdir()
-        other_host = tmp_path / f".out.{dead}-{'0000' if host != '0000' else '0001'}-jkl.tmp"
+        other_host = tmp_path / f".out.{dead}-{'0000' if host != '0000' else '0001'}-jkl12345.tmp"
         other_host.mkdir()
-        other_output = tmp_path / f".out.x.{dead}-{host}-mno.tmp"  # a write of "out.x", not of "out"
+        other_output = tmp_path / f".out.x.{dead}-{host}-mno12345.tmp"  # a write of "out.x", not of "out"
         other_output.mkdir()
         _write(out, {"a": "2"})
         assert _listing(out) == {"a": "2", "mine.txt": "keep"}

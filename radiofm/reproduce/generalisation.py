@@ -33,8 +33,7 @@ from pathlib import Path
 from radiofm.data.ism import generate_corpus
 from radiofm.data.nrlte import generate_dataset
 from radiofm.errors import ConfigError
-from radiofm.io import atomic_path, write_json
-from radiofm.reproduce.steps import Log, Step, last_record, pipeline_folder, pretrain_backbone, run_steps
+from radiofm.reproduce.steps import Log, Step, last_record, pipeline_folder, pretrain_backbone, run_steps, write_report
 from radiofm.synth.nrlte.traffic import REGIMES
 from radiofm.tasks.finetune import DEFAULT_TRAIN as FINETUNE_TRAIN
 from radiofm.tasks.segmentation import SegmentationConfig, finetune_segmentation
@@ -207,9 +206,7 @@ def run_generalisation(
             "total_s": round(time.perf_counter() - t0, 1),
             "step_seconds_total": round(sum(st.get("seconds", 0.0) for st in steps), 1),
         }
-        write_json(out / "report.json", report)
-        with atomic_path(out / "generalisation.md") as tmp:
-            tmp.write_text(markdown(report))
+        write_report(out, report, "generalisation.md", markdown(report))
         return report
 
 

@@ -30,9 +30,8 @@ import torch
 from radiofm.data.ism import generate_corpus
 from radiofm.data.nrlte import generate_dataset
 from radiofm.errors import ConfigError
-from radiofm.io import atomic_path, write_json
 from radiofm.reproduce.paper_a_report import build_report, markdown, plot_segmentation_matrices
-from radiofm.reproduce.steps import Log, Step, last_record, pipeline_folder, run_steps
+from radiofm.reproduce.steps import Log, Step, last_record, pipeline_folder, run_steps, write_report
 from radiofm.tasks import pretrain_convlstm
 from radiofm.tasks.finetune import DEFAULT_TRAIN as FINETUNE_TRAIN
 from radiofm.tasks.forecasting import (
@@ -216,8 +215,6 @@ def run_paper_a(
         t_start = time.perf_counter()
         steps = run_steps(PIPELINE, out, settings, label="paper-a", log=log)
         report = build_report(out, settings, preset, steps, total_s=time.perf_counter() - t_start)
-        write_json(out / "report.json", report)
+        write_report(out, report, "paper_a.md", markdown(report))
         plot_segmentation_matrices(out, out / "segmentation_matrices.png")
-        with atomic_path(out / "paper_a.md") as tmp:
-            tmp.write_text(markdown(report))
         return report

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from radiofm.io import atomic_path, write_json
+from radiofm.io import write_json
 from radiofm.reproduce.protobeam_report import SETUPS, build_report, markdown, run_name, write_plots
 
 
@@ -145,7 +145,7 @@ def run_protobeam(
     import torch
 
     from radiofm.data.deepbeam import generate_beam_dataset, list_front_ends
-    from radiofm.reproduce.steps import pipeline_folder
+    from radiofm.reproduce.steps import pipeline_folder, write_report
     from radiofm.synth.beams import BeamConfig
 
     with pipeline_folder(out, force=force) as out:  # --force redoes; what the run writes is recorded
@@ -193,9 +193,7 @@ def run_protobeam(
             steps.run("protoaoa", lambda: _aoa(s, data / "aoa", out / "runs" / "protoaoa", progress))
         report = build_report(steps.results, s, preset, train_fe, targets, total_s=time.perf_counter() - t0)
         write_plots(report, out, data, train_fe, targets)
-        write_json(out / "report.json", report)
-        with atomic_path(out / "table1.md") as tmp:
-            tmp.write_text(markdown(report))
+        write_report(out, report, "table1.md", markdown(report))
         return report
 
 

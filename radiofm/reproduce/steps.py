@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from radiofm.io import OUTPUT_RECORD, add_written, write_json, written_entries
+from radiofm.io import OUTPUT_RECORD, add_written, atomic_path, write_json, written_entries
 from radiofm.tasks import pretrain_mae
 
 Log = Callable[[str], None]
@@ -62,6 +62,14 @@ def pipeline_folder(out: str | Path, *, force: bool) -> Iterator[Path]:
         yield out
     finally:
         record_written(out, folder_entries(out) - before)
+
+
+def write_report(out: Path, report: dict, table: str, text: str) -> None:
+    """A reproduction's results: ``out/report.json`` and the table ``out/<table>`` (``text``, Markdown), each
+    written atomically."""
+    write_json(out / "report.json", report)
+    with atomic_path(out / table) as tmp:
+        tmp.write_text(text)
 
 
 def folder_entries(out: Path) -> set[str]:

@@ -26,8 +26,7 @@ import numpy as np
 
 from radiofm.data.ism import generate_corpus
 from radiofm.data.ntufi import CLASSES, write_ntufi
-from radiofm.io import atomic_path, write_json
-from radiofm.reproduce.steps import Log, Step, pipeline_folder, pretrain_backbone, run_steps
+from radiofm.reproduce.steps import Log, Step, pipeline_folder, pretrain_backbone, run_steps, write_report
 from radiofm.tasks.finetune import DEFAULT_TRAIN as FINETUNE_TRAIN
 from radiofm.tasks.sensing import SensingConfig, evaluate_sensing_run, finetune_sensing
 
@@ -172,9 +171,7 @@ def run_table4(
         t0 = time.perf_counter()
         steps = run_steps(pipeline(settings), out, settings, label="table4", log=log)
         report = build_report(steps, settings, preset, total_s=time.perf_counter() - t0)
-        write_json(out / "report.json", report)
-        with atomic_path(out / "table4.md") as tmp:
-            tmp.write_text(markdown(report))
+        write_report(out, report, "table4.md", markdown(report))
         plot_fig7(report, out / "fig7.png")
         return report
 

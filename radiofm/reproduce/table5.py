@@ -21,8 +21,7 @@ from pathlib import Path
 
 from radiofm.data.ism import generate_corpus
 from radiofm.data.nrlte import generate_dataset
-from radiofm.io import atomic_path, write_json
-from radiofm.reproduce.steps import Log, Step, pipeline_folder, pretrain_backbone, run_steps
+from radiofm.reproduce.steps import Log, Step, pipeline_folder, pretrain_backbone, run_steps, write_report
 from radiofm.tasks.finetune import DEFAULT_TRAIN as FINETUNE_TRAIN
 from radiofm.tasks.segmentation import SegmentationConfig, finetune_segmentation
 from radiofm.tasks.segmentation_eval import evaluate_segmentation_run
@@ -186,9 +185,7 @@ def run_table5(
         t0 = time.perf_counter()
         steps = run_steps(pipeline(settings), out, settings, label="table5", log=log)
         report = build_report(steps, settings, preset, total_s=time.perf_counter() - t0)
-        write_json(out / "report.json", report)
-        with atomic_path(out / "table5.md") as tmp:
-            tmp.write_text(markdown(report))
+        write_report(out, report, "table5.md", markdown(report))
         return report
 
 

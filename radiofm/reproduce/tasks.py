@@ -37,7 +37,6 @@ from radiofm.data.ntufi import write_ntufi
 from radiofm.data.positioning import write_positioning_files
 from radiofm.data.signals import write_signal_dataset
 from radiofm.errors import ConfigError
-from radiofm.io import atomic_path, write_json
 from radiofm.models.finetuned import MODES
 from radiofm.reproduce.steps import (
     Log,
@@ -46,6 +45,7 @@ from radiofm.reproduce.steps import (
     pretrain_backbone,
     pretrain_backbone_on_images,
     run_steps,
+    write_report,
 )
 from radiofm.reproduce.tasks_report import BACKBONES, TASKS, build_report, markdown, plot_label_efficiency
 from radiofm.tasks.finetune import DEFAULT_TRAIN as FINETUNE_TRAIN
@@ -319,8 +319,6 @@ def run_tasks(settings: TasksSettings, out: str | Path, *, preset: str, force: b
         t0 = time.perf_counter()
         steps = run_steps(pipeline(present, available), out, present, label="tasks", log=log)
         report = build_report(steps, dataclasses.asdict(settings), preset, available, total_s=time.perf_counter() - t0)
-        write_json(out / "report.json", report)
+        write_report(out, report, "tasks.md", markdown(report))
         plot_label_efficiency(report, out / "label_efficiency.png")
-        with atomic_path(out / "tasks.md") as tmp:
-            tmp.write_text(markdown(report))
         return report

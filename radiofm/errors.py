@@ -41,6 +41,11 @@ class OutputError(RadioFMError):
     """An output cannot be written: its folder is read-only or a file, the disk is full, ..."""
 
 
+class OutputKeptError(OutputError):
+    """An output folder was written, but a user's files in the folder it replaced could not stay beside it: that
+    folder is kept whole under another name, which the message gives."""
+
+
 def check_seed(seed: object, name: str = "seed") -> int:
     """``seed`` as an int when it is an integer in 0..:data:`MAX_SEED`; otherwise :class:`ConfigError`."""
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed <= MAX_SEED:

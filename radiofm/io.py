@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
-import shutil
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,7 @@ from radiofm.output_folders import (  # noqa: F401 (check_replaceable, manifest_
     record_text,
     remove_dead_orphans,
     remove_orphans,
+    rmtree,
     settle_old,
     swap_dirs,
     was_replaced,
@@ -35,6 +37,8 @@ from radiofm.output_folders import (  # noqa: F401 (check_replaceable, manifest_
     writer_tag,
     written_entries,
 )
+
+_TEMP_FOLDER = re.compile(r"\..+\.\d+-(?:[0-9a-f]{8}|[0-9a-f]{4})-[a-z0-9_]{8}\.tmp")  # a folder atomic_path is writing
 
 
 @contextlib.contextmanager
@@ -54,9 +58,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     whole). A user's entry that cannot stay (the new folder has an entry of that name) is never deleted: the old
     folder is kept whole as ``NAME.kept-…`` and OutputError says so, after the new folder is in place.
     """
-    final = Path(path)
-    if final.name in ("", ".", ".."):
-        final = final.resolve()
+    final = _destination(path)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.{writer_tag()}-", suffix=".tmp", dir=final.parent))
@@ -74,24 +76,51 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
                 swapping = True
                 swap_dirs(tmp, final)
             else:
-                os.replace(tmp, final)
-                if os.path.lexists(tmp):  # both names were hard links to one file: rename(2) then does nothing
+                try:
+                    os.replace(tmp, final)
+                except OSError as exc:  # another writer put a folder there first: replace it as any other
+                    if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or not (tmp.is_dir() and final.is_dir()):
+                        raise
+                    swapping = True
+                    swap_dirs(tmp, final)
+                if os.path.lexists(tmp) and not swapping:  # both names were links to one file: rename(2) did nothing
                     tmp.unlink()
-            if final.is_dir() and not final.is_symlink():
-                remove_dead_orphans(final)
+            if (final.is_dir() and not final.is_symlink()) or not any(
+                _TEMP_FOLDER.fullmatch(q.name) for q in final.parents
+            ):
+                remove_dead_orphans(final)  # a file inside a folder being written has no leftovers to look for
             fsync_dir(final.parent)
         except OSError as exc:
-            raise OutputError(f"cannot write {final}: {_reason(exc)}") from None
+            why = "another write replaced it at the same moment" if swapping and exc.errno == errno.ENOENT else None
+            raise OutputError(f"cannot write {final}: {why or _reason(exc)}") from None
     except BaseException:
         if tmp.is_dir() and not tmp.is_symlink():
-            if swapping and was_replaced(tmp) and final.is_dir():  # interrupted after the exchange: the old folder
-                with contextlib.suppress(OSError):
-                    settle_old(tmp, final)
-            if tmp.is_dir():
-                shutil.rmtree(tmp, ignore_errors=True)
-        elif tmp.exists():
+            if swapping and was_replaced(tmp):  # interrupted after the exchange: tmp is the old folder
+                if final.is_dir():  # its user's entries go beside the new one; never removed whole
+                    with contextlib.suppress(OSError):
+                        settle_old(tmp, final)
+            else:
+                rmtree(tmp)
+        elif os.path.lexists(tmp):
             tmp.unlink()
         raise
+
+
+def _destination(path: str | os.PathLike) -> Path:
+    """Where :func:`atomic_path` writes ``path``: a symbolic link to a folder is written through (the folder it
+    names is replaced, on its own file system); refused before any work: a broken link, a mount point (it cannot be
+    replaced)."""
+    final = Path(path)
+    if final.name in ("", ".", ".."):
+        final = final.resolve()
+    if final.is_symlink():
+        if not final.exists():
+            raise OutputError(f"cannot write {final}: it is a broken symbolic link")
+        if final.is_dir():
+            final = Path(os.path.realpath(final))
+    if final.is_dir() and os.path.ismount(final):
+        raise OutputError(f"cannot write {final}: it is a mount point, which cannot be replaced; name a folder in it")
+    return final
 
 
 def add_written(folder: str | os.PathLike, names) -> None:
@@ -152,9 +181,10 @@ def check_destination(path: str | os.PathLike, *, kind: str = "folder") -> None:
     kind: "folder" (a folder to create or replace whole), "into" (a folder to create or write files in),
     "file" (a file to create or replace) or "prefix" (files ``PATH.*`` beside it). Checks that the nearest existing
     ancestor folder is a folder and writable (by creating and removing a probe file there), that ``path`` is not of
-    the wrong type already, and that a folder to replace does not hold the current folder.
+    the wrong type already, and that a folder to replace does not hold the current folder, is no mount point and is
+    no broken link (a link to a folder is checked as that folder).
     """
-    target = Path(path)
+    target = _destination(path) if kind == "folder" else Path(path)  # a broken link, a mount point: refused here
     is_folder = kind in ("folder", "into")
     if is_folder and target.exists() and not target.is_dir():
         raise OutputError(f"output folder {target} exists and is not a folder")

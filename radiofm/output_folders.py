@@ -3,19 +3,24 @@ did not write, and the clean-up of what killed writes left (used by :func:`radio
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import re
 import shutil
+import stat
 import sys
 import tempfile
 import zlib
 from pathlib import Path
 
-from radiofm.errors import OutputError
-from radiofm.json_untrusted import MAX_JSON_BYTES
+from radiofm.errors import OutputError, OutputKeptError
+from radiofm.json_untrusted import MAX_JSON_BYTES, read_json_untrusted
 
 OUTPUT_RECORD = ".radiofm-output.json"  # JSON list of the top-level entries radiofm wrote in the folder that holds it
+UNREADABLE = "unreadable"  # what :func:`read_record` gives for a record that exists but cannot be trusted
+_RECORD_PART = re.compile(rf"{re.escape(OUTPUT_RECORD)}\.\d+\.part")  # a killed write of the record
 
 
 def record_text(names: list[str], replaced: bool = False) -> str:
@@ -23,59 +28,135 @@ def record_text(names: list[str], replaced: bool = False) -> str:
 
 
 def write_record(folder: Path, names: list[str], *, replaced: bool = False) -> None:
-    """Write ``folder``'s record (through a temporary name: a kill never leaves half of it). ``replaced`` marks a
-    folder about to be swapped out: after the swap, a folder so marked is the old one, which may hold a user's
-    entries, and never a half-written new one (whose own record, if a nested write left one, has no mark)."""
+    """Write ``folder``'s record (through a temporary name, flushed to disk first: neither a kill nor a power loss
+    leaves half of it). ``replaced`` marks a folder about to be swapped out: after the swap, a folder so marked is
+    the old one, which may hold a user's entries, and never a half-written new one (whose own record, if a nested
+    write left one, has no mark)."""
     part = folder / f"{OUTPUT_RECORD}.{os.getpid()}.part"
-    part.write_text(record_text(names, replaced))
+    with open(part, "w") as fh:
+        fh.write(record_text(names, replaced))
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(part, folder / OUTPUT_RECORD)
 
 
-def _read_record(folder: str | os.PathLike) -> dict | None:
-    """``folder``'s record as a dict; None when it has none or it is not a JSON object."""
+def read_record(folder: str | os.PathLike) -> dict | str | None:
+    """``folder``'s record: ``{"entries": set of names, "replaced": bool}``; None when it has none;
+    :data:`UNREADABLE` when one is there but cannot be trusted (not a regular file, too large, not JSON, too deeply
+    nested, not a record). The record is untrusted input: an entry that is not one plain name inside the folder
+    (``..``, ``a/b``, an absolute path) is dropped, so no use of it can reach outside the folder."""
+    path = Path(folder) / OUTPUT_RECORD
     try:
-        raw = json.loads((Path(folder) / OUTPUT_RECORD).read_text())
-    except (OSError, ValueError):
+        st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
         return None
-    return raw if isinstance(raw, dict) else None
+    except OSError:
+        return UNREADABLE
+    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_JSON_BYTES:  # a FIFO would block, a link lead elsewhere
+        return UNREADABLE
+    try:
+        raw = read_json_untrusted(path)
+    except (OSError, ValueError, RecursionError):
+        return UNREADABLE
+    if not isinstance(raw, dict) or not isinstance(raw.get("entries"), list):
+        return UNREADABLE
+    return {"entries": {n for n in raw["entries"] if plain_name(n)}, "replaced": raw.get("replaced") is True}
+
+
+def plain_name(name) -> bool:
+    """True for one plain entry name of a folder (not the record itself): no separator, not ``.``/``..``."""
+    return (
+        isinstance(name, str)
+        and name not in ("", ".", "..", OUTPUT_RECORD)
+        and "\0" not in name
+        and os.sep not in name
+        and (os.altsep is None or os.altsep not in name)
+    )
 
 
 def was_replaced(folder: Path) -> bool:
     """True when ``folder`` is an old folder that a swap put aside (its record says so)."""
-    return (_read_record(folder) or {}).get("replaced") is True
+    rec = read_record(folder)
+    return isinstance(rec, dict) and rec["replaced"]
 
 
 def written_entries(folder: str | os.PathLike) -> set[str] | None:
-    """The top-level names radiofm wrote in ``folder`` (from its :data:`OUTPUT_RECORD`); None without a record."""
-    names = (_read_record(folder) or {}).get("entries")
-    return {n for n in names if isinstance(n, str)} if isinstance(names, list) else None
+    """The top-level names radiofm wrote in ``folder`` (from its :data:`OUTPUT_RECORD`); None without a record
+    that can be read."""
+    rec = read_record(folder)
+    return set(rec["entries"]) if isinstance(rec, dict) else None
+
+
+def rmtree(path: str | os.PathLike) -> None:
+    """Remove the folder ``path`` with what radiofm wrote in it, read-only sub-folders included (made writable
+    first); what still cannot go stays. Nothing above ``path`` is touched."""
+    top = os.path.abspath(path)
+
+    def inside(q: str) -> bool:
+        return q == top or q.startswith(top + os.sep)
+
+    def retry(func, p, _exc) -> None:  # a read-only folder: made writable (only below top), then tried again
+        p = os.path.abspath(p)
+        try:
+            if inside(os.path.dirname(p)):
+                os.chmod(os.path.dirname(p), stat.S_IRWXU)
+            if os.path.isdir(p) and not os.path.islink(p) and inside(p):
+                os.chmod(p, stat.S_IRWXU)
+                shutil.rmtree(p, ignore_errors=True)
+            elif inside(p):
+                func(p)
+        except OSError:
+            pass
+
+    shutil.rmtree(top, **({"onexc": retry} if sys.version_info >= (3, 12) else {"onerror": retry}))
+
+
+def _rename_new(src: Path, dst: Path) -> None:
+    """Rename ``src`` to ``dst`` only if ``dst`` does not exist (FileExistsError otherwise): atomically where Linux
+    allows (``renameat2(RENAME_NOREPLACE)``), else checked just before."""
+    if _renameat2(src, dst, 1) is None:
+        if os.path.lexists(dst):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dst))
+        os.rename(src, dst)
+
+
+def keep_whole(old: Path, final: Path) -> Path:
+    """Put the folder ``old`` beside ``final`` as ``NAME.kept-…`` (a name nobody else holds); where even that
+    fails, it stays where it is. Returns where it is."""
+    try:
+        kept = Path(tempfile.mkdtemp(prefix=f"{final.name}.kept-", dir=final.parent))
+    except OSError:
+        return old
+    try:
+        os.replace(old, kept)  # onto the empty folder just made
+    except OSError:
+        with contextlib.suppress(OSError):
+            kept.rmdir()
+        return old
+    return kept
 
 
 def settle_old(old: Path, final: Path) -> tuple[Path | None, list[str]]:
     """Move the top-level entries of ``old`` (a replaced or orphaned folder) that radiofm did not write there
     into ``final``, then remove ``old``. An entry of a user's that cannot move (``final`` has an entry of that
     name, or the rename fails: another file system mounted there) is never deleted: ``old`` is then kept whole
-    beside ``final`` as ``NAME.kept-…``. Returns (that kept folder or None, the names that could not move)."""
+    beside ``final`` as ``NAME.kept-…`` (:func:`keep_whole`). Returns (where ``old`` was kept, or None; the names
+    that could not move). A record of ``old`` that cannot be read leaves every entry to the user."""
     owned = written_entries(old) or set()
     stuck = []
     for entry in sorted(old.iterdir()):
-        if entry.name.startswith(OUTPUT_RECORD) or entry.name in owned:  # the record (or a killed write of it)
-            continue
-        if os.path.lexists(final / entry.name):
-            stuck.append(entry.name)
+        if entry.name == OUTPUT_RECORD or _RECORD_PART.fullmatch(entry.name) or entry.name in owned:
             continue
         try:
-            os.rename(entry, final / entry.name)
+            _rename_new(entry, final / entry.name)
         except FileNotFoundError:  # moved by a concurrent clean-up
             continue
-        except OSError:
+        except OSError:  # the name is taken in final (FileExistsError), or the entry cannot move
             stuck.append(entry.name)
     if not stuck:
-        shutil.rmtree(old, ignore_errors=True)
+        rmtree(old)
         return None, []
-    kept = Path(tempfile.mkdtemp(prefix=f"{final.name}.kept-", dir=final.parent))
-    os.replace(old, kept)  # onto the empty folder just made: a name nobody else holds
-    return kept, stuck
+    return keep_whole(old, final), stuck
 
 
 def _legacy_outputs(old: Path, new: Path) -> list[str]:
@@ -104,50 +185,68 @@ def swap_dirs(tmp: Path, final: Path) -> None:
     Linux: ``renameat2(RENAME_EXCHANGE)`` swaps the two names atomically, so no moment exists without ``final``;
     elsewhere two renames (``final`` aside, ``tmp`` in) with a short window. What radiofm did not write in the old
     folder is then moved into the new one and the old folder removed (:func:`settle_old`). The old folder's record
-    is first rewritten with the ``replaced`` mark (made from :func:`_legacy_outputs` when it had none), so that
-    :func:`remove_orphans` can tell, after a kill, a set-aside folder holding a user's files from a half-written
-    one.
+    is first rewritten with the ``replaced`` mark (made from :func:`_legacy_outputs` when it had none, and empty when
+    it cannot be read: everything stays the user's), so that :func:`remove_orphans` can tell, after a kill, a
+    set-aside folder holding a user's files from a half-written one; a failed swap restores the record.
     """
-    owned = written_entries(final)
-    write_record(final, sorted(owned) if owned is not None else _legacy_outputs(final, tmp), replaced=True)
-    if not _exchange(tmp, final):
-        old = final.with_name(f".{final.name}.old-{writer_tag()}")
-        os.replace(final, old)
-        os.replace(tmp, final)
-        tmp = old
-    kept, stuck = settle_old(tmp, final)  # after the exchange, tmp holds the old folder
+    rec = read_record(final)
+    owned = _legacy_outputs(final, tmp) if rec is None else [] if rec == UNREADABLE else sorted(rec["entries"])
+    record = final / OUTPUT_RECORD
+    before = record.read_bytes() if isinstance(rec, dict) else None
+    write_record(final, owned, replaced=True)
+    try:
+        if _renameat2(tmp, final, 2):  # RENAME_EXCHANGE
+            old = tmp
+        else:
+            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-{writer_tag()}-", dir=final.parent))
+            os.replace(final, old)
+            try:
+                os.replace(tmp, final)
+            except OSError:
+                os.replace(old, final)
+                raise
+    except OSError:
+        with contextlib.suppress(OSError):  # the folder is as it was, its record too
+            record.write_bytes(before) if before is not None else record.unlink()
+        raise
+    try:
+        kept, stuck = settle_old(old, final)
+    except OSError as exc:
+        kept, stuck = keep_whole(old, final), [f"({exc.strerror or type(exc).__name__})"]
     if kept is not None:
         names = ", ".join(stuck[:3]) + (f" and {len(stuck) - 3} more" if len(stuck) > 3 else "")
-        raise OutputError(
+        raise OutputKeptError(
             f"wrote {final}, but files radiofm did not write there ({names}) could not stay beside it (an output "
             f"has the same name, or they cannot be moved): the folder it replaced is kept whole as {kept}"
         )
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically exchange the names ``a`` and ``b`` (Linux renameat2); False when the system cannot."""
+def _renameat2(a: Path, b: Path, flags: int) -> bool | None:
+    """Linux ``renameat2(a, b, flags)``: True when done, None when the system cannot (another OS, a file system
+    without the flag); raises OSError for any other failure."""
     if not sys.platform.startswith("linux"):
-        return False
+        return None
     import ctypes
 
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         fn = libc.renameat2
     except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    rc = fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+        return None
+    at_fdcwd = -100
+    rc = fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), flags)
     if rc == 0:
         return True
     err = ctypes.get_errno()
-    if err in (22, 38, 95):  # EINVAL, ENOSYS, EOPNOTSUPP: this file system cannot exchange
-        return False
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # this file system cannot
+        return None
     raise OSError(err, os.strerror(err), str(b))
 
 
 def remove_orphans(path: str | os.PathLike) -> None:
     """Remove what killed writes of ``path`` left beside it: the temporary (``.NAME.*.tmp``) and set-aside
-    (``.NAME.old-*``) files and folders of :func:`atomic_path` and the directory swap.
+    (``.NAME.old-*``) files and folders of :func:`atomic_path` and the directory swap. Only where no write of
+    ``path`` can be running (under :func:`radiofm.io.build_lock`); elsewhere :func:`remove_dead_orphans`.
 
     A folder killed mid-swap may still hold what radiofm did not write (a user's files): those are moved into
     ``path`` first, and a set-aside folder with ``path`` missing (a kill between the two renames) is put back."""
@@ -156,45 +255,61 @@ def remove_orphans(path: str | os.PathLike) -> None:
         _clear_orphan(orphan, final)
 
 
+_TAG = r"(?P<{0}pid>\d+)-(?P<{0}host>[0-9a-f]{{8}}|[0-9a-f]{{4}})"  # writer_tag(); 4 hex digits before session 55
+
+
 def _orphans(final: Path) -> list[tuple[Path, int | None, str | None]]:
-    """The temporary (``.NAME.[PID-HOST-]XXXXXXXX.tmp``) and set-aside (``.NAME.old-PID[-HOST]``) names of writes of
-    ``final`` beside it, each with its writer's pid and host tag (None in names from before the tag). Exactly this
-    output's names: not those of ``NAME.v2`` beside it, which may be a live write."""
-    if not final.parent.is_dir():
-        return []
+    """The temporary (``.NAME.[PID-HOST-]XXXXXXXX.tmp``) and set-aside (``.NAME.old-PID[-HOST][-XXXXXXXX]``)
+    names of writes of ``final`` beside it, each with its writer's pid and host tag (None in names from before the
+    tag). Exactly this output's names: not those of ``NAME.v2`` beside it, which may be a live write."""
     ours = re.compile(
         rf"\.{re.escape(final.name)}\."
-        r"(?:(?:(?P<pid>\d+)-(?P<host>[0-9a-f]{4})-)?[a-z0-9_]{8}\.tmp|old-(?P<old_pid>\d+)(?:-(?P<old_host>[0-9a-f]{4}))?)"
+        rf"(?:(?:{_TAG.format('')}-)?[a-z0-9_]{{8}}\.tmp|old-(?P<old_pid>\d+)"
+        rf"(?:-(?P<old_host>[0-9a-f]{{8}}|[0-9a-f]{{4}}))?(?:-[a-z0-9_]{{8}})?)"
     )
+    prefix = f".{final.name}."
+    try:
+        with os.scandir(final.parent) as it:
+            names = sorted(e.name for e in it if e.name.startswith(prefix))
+    except OSError:
+        return []
     found = []
-    for orphan in sorted(final.parent.glob(f".{final.name}.*")):
-        m = ours.fullmatch(orphan.name)
+    for name in names:
+        m = ours.fullmatch(name)
         if m is not None:
             pid = m["pid"] or m["old_pid"]
-            found.append((orphan, None if pid is None else int(pid), m["host"] or m["old_host"]))
+            found.append((final.parent / name, None if pid is None else int(pid), m["host"] or m["old_host"]))
     return found
 
 
 def _clear_orphan(orphan: Path, final: Path) -> None:
-    if orphan.is_dir() and not orphan.is_symlink():
-        if was_replaced(orphan):  # an old folder a killed swap put aside (not a half-written new one)
-            if not os.path.lexists(final) and ".old-" in orphan.name:
-                os.replace(orphan, final)
-                return
-            if final.is_dir() and not final.is_symlink():
-                settle_old(orphan, final)  # removes it, or keeps it whole when a user's entry cannot move
-                return
-        shutil.rmtree(orphan, ignore_errors=True)
-    else:
+    """Clear one leftover: a half-written folder or file is removed; an old folder a killed swap put aside is put
+    back (``final`` missing after a kill between the two renames), emptied into ``final`` (:func:`settle_old`) or
+    kept whole as ``NAME.kept-…``; a folder whose record cannot be read is kept whole. Never deletes a user's
+    entry."""
+    if not (orphan.is_dir() and not orphan.is_symlink()):
         orphan.unlink(missing_ok=True)
+        return
+    rec = read_record(orphan)
+    if rec == UNREADABLE:
+        keep_whole(orphan, final)
+    elif isinstance(rec, dict) and rec["replaced"]:  # an old folder a killed swap put aside (not a half-written one)
+        if not os.path.lexists(final) and ".old-" in orphan.name:
+            os.replace(orphan, final)
+        elif final.is_dir() and not final.is_symlink():
+            settle_old(orphan, final)  # removes it, or keeps it whole when a user's entry cannot move
+        else:
+            keep_whole(orphan, final)
+    else:
+        rmtree(orphan)
 
 
 def writer_tag() -> str:
-    """``PID-HOST``: which process writes a temporary name (HOST: 4 hex digits of the host name, so that a folder
+    """``PID-HOST``: which process writes a temporary name (HOST: 8 hex digits of the host name, so that a folder
     shared between machines is never cleaned of another machine's live writes)."""
     import socket  # here: radiofm's start-up (annotate's) does not need it
 
-    return f"{os.getpid()}-{zlib.crc32(socket.gethostname().encode()) & 0xFFFF:04x}"
+    return f"{os.getpid()}-{zlib.crc32(socket.gethostname().encode()):08x}"
 
 
 def remove_dead_orphans(final: Path) -> None:
@@ -204,7 +319,7 @@ def remove_dead_orphans(final: Path) -> None:
         return
     host = writer_tag().split("-", 1)[1]
     for orphan, pid, tag in _orphans(final):
-        if pid is None or tag != host or pid == os.getpid():
+        if pid is None or tag not in (host, host[-4:]) or pid == os.getpid():
             continue
         try:
             os.kill(pid, 0)
@@ -213,7 +328,32 @@ def remove_dead_orphans(final: Path) -> None:
             pass
         except (PermissionError, OverflowError, OSError):
             continue
-        _clear_orphan(orphan, final)
+        with contextlib.suppress(OSError):
+            _clear_orphan(orphan, final)
+
+
+def remove_written(path: Path) -> None:
+    """Remove what radiofm wrote at ``path`` (an entry of a folder's record, for ``--force``): a file; a folder
+    without a record of its own whole; a folder with one, only the entries its record lists (the same way, at any
+    depth), and the folder itself once empty: a user's files inside stay. Refuses (OutputError) the current folder
+    or one above it, and a folder whose record cannot be read."""
+    if not os.path.lexists(path):
+        return
+    if not path.is_dir() or path.is_symlink():
+        path.unlink()
+        return
+    check_not_cwd(path)
+    rec = read_record(path)
+    if rec is None:
+        rmtree(path)
+        return
+    if rec == UNREADABLE:
+        raise OutputError(f"cannot tell what radiofm wrote in {path}: its {OUTPUT_RECORD} cannot be read")
+    for name in sorted(rec["entries"]):
+        remove_written(path / name)
+    (path / OUTPUT_RECORD).unlink()
+    with contextlib.suppress(OSError):  # not empty: a user's files are there
+        path.rmdir()
 
 
 def check_replaceable(
@@ -239,7 +379,8 @@ def check_replaceable(
 def manifest_kind(path: str | os.PathLike) -> str | None:
     """The ``"kind"`` of a JSON manifest, or None when the file is missing, is not JSON or has no kind."""
     try:
-        if Path(path).stat().st_size > MAX_JSON_BYTES:
+        st = Path(path).stat()
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_JSON_BYTES:  # a FIFO would block the read
             return None
         kind = json.loads(Path(path).read_text()).get("kind")
     except (OSError, ValueError, AttributeError, RecursionError):

@@ -1,7 +1,6 @@
 """radiofm.io: an output folder replaces what radiofm wrote before and nothing else."""
 
 import json
-import os
 
 import pytest
 
@@ -168,7 +167,7 @@ def test_a_users_file_that_cannot_be_moved_is_kept_aside_and_named(tmp_path, mon
     def cross_device(src, dst):
         raise OSError(18, "Invalid cross-device link")
 
-    monkeypatch.setattr("radiofm.io.os.rename", cross_device)
+    monkeypatch.setattr("radiofm.output_folders._rename_new", cross_device)
     with pytest.raises(OutputError, match="could not stay") as err:
         _write(out, {"a": "new"})
     (kept,) = tmp_path.glob("out.kept-*")
@@ -181,7 +180,9 @@ def test_an_interrupt_while_carrying_leaves_the_users_files_in_the_new_folder(tm
     out.mkdir()
     for name in ("m1", "m2", "m3"):
         (out / name).write_text("keep")
-    real, calls = os.rename, []
+    from radiofm import output_folders
+
+    real, calls = output_folders._rename_new, []
 
     def interrupted_after_one(src, dst):
         calls.append(src)
@@ -189,10 +190,10 @@ def test_an_interrupt_while_carrying_leaves_the_users_files_in_the_new_folder(tm
             raise KeyboardInterrupt
         real(src, dst)
 
-    monkeypatch.setattr("radiofm.io.os.rename", interrupted_after_one)
+    monkeypatch.setattr(output_folders, "_rename_new", interrupted_after_one)
     with pytest.raises(KeyboardInterrupt):
         _write(out, {"a": "new"})
-    monkeypatch.setattr("radiofm.io.os.rename", real)
+    monkeypatch.setattr(output_folders, "_rename_new", real)
     assert _listing(out) == {"a": "new", "m1": "keep", "m2": "keep", "m3": "keep"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 

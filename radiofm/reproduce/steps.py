@@ -11,14 +11,15 @@ import contextlib
 import dataclasses
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from radiofm.io import OUTPUT_RECORD, add_written, atomic_path, write_json, written_entries
+from radiofm.errors import OutputError
+from radiofm.io import OUTPUT_RECORD, add_written, atomic_path, write_json
+from radiofm.output_folders import UNREADABLE, read_record, remove_written
 from radiofm.tasks import pretrain_mae
 
 Log = Callable[[str], None]
@@ -33,21 +34,28 @@ class Step:
 
 def prepare_folder(out: str | Path, *, force: bool) -> Path:
     """Create the pipeline folder; ``force`` first removes what earlier runs wrote in it (the entries its record
-    lists, :func:`radiofm.io.add_written`), and leaves other files (a user's) in place. A pipeline folder from
-    before the record (``.steps`` and no record) is removed whole."""
+    lists, :func:`radiofm.io.add_written`, each as :func:`radiofm.io.remove_written` does), and leaves other files
+    (a user's) in place. A pipeline folder from before the record (``.steps`` and no record) is removed whole. A
+    record that cannot be read, or a removal that fails, is an OutputError."""
     out = Path(out)
-    if force and out.is_dir():
-        owned = written_entries(out)
-        if owned is None and (out / ".steps").is_dir():
-            shutil.rmtree(out)
-        else:
-            for name in sorted((owned or set()) | {".steps", OUTPUT_RECORD}):
-                path = out / name
-                if path.is_dir() and not path.is_symlink():
-                    shutil.rmtree(path)
-                elif os.path.lexists(path):
-                    path.unlink()
-    out.mkdir(parents=True, exist_ok=True)
+    if out.is_symlink() and out.is_dir():
+        out = Path(os.path.realpath(out))  # the folder it names is the pipeline folder
+    try:
+        if force and out.is_dir():
+            rec = read_record(out)
+            if rec == UNREADABLE:
+                raise OutputError(
+                    f"--force: cannot tell what radiofm wrote in {out}: its {OUTPUT_RECORD} cannot be read; "
+                    "remove what you no longer need by hand, or choose another --out"
+                )
+            if rec is None and (out / ".steps").is_dir():
+                remove_written(out)
+            else:
+                for name in sorted((rec["entries"] if rec else set()) | {".steps", OUTPUT_RECORD}):
+                    remove_written(out / name)
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot prepare {out}: {exc.strerror or type(exc).__name__}") from None
     return out
 
 
@@ -95,6 +103,7 @@ def run_steps(steps: Sequence[Step], out: Path, settings: Any, *, label: str, lo
         if done:
             result = json.loads(marker.read_text())
         else:
+            record_written(out, {Path(step.output).parts[0]})  # before it runs: a step killed mid-way is recorded too
             before = folder_entries(out)
             try:
                 result = {**step.run(out, settings, log), "seconds": round(time.perf_counter() - t0, 1)}

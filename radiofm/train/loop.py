@@ -19,8 +19,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from radiofm.errors import ConfigError, OutputError
-from radiofm.io import atomic_path, remove_orphans
+from radiofm.errors import ConfigError, OutputError, OutputKeptError
+from radiofm.io import atomic_path, remove_dead_orphans
 from radiofm.models.checkpoint import load_train_state, save_checkpoint
 from radiofm.train.config import Task, TrainConfig, TrainingDiverged, lr_at, param_groups
 from radiofm.train.distributed import DistInfo, epoch_batches, init_distributed
@@ -218,7 +218,7 @@ def fit(
     model.to(dist.device)
     unwrapped = model
     if dist.is_main:
-        remove_orphans(out)
+        remove_dead_orphans(out)  # a live write of the same folder (another process) is left alone
     if resume and not (out / "config.json").exists():
         if out.exists() and (not out.is_dir() or any(p.name not in (*RUN_FILES, "split.json") for p in out.iterdir())):
             raise ConfigError(f"--resume: {out} holds no radiofm checkpoint but other files; choose another --out")
@@ -373,6 +373,8 @@ def _save_run(out: Path, model, kind, extra, train_state, save_checkpoint, line:
         raise OutputError(
             f"cannot write checkpoint {out}: {exc.strerror or type(exc).__name__}; the previous checkpoint is intact"
         ) from None
+    except OutputKeptError:  # the checkpoint is written; the folder it replaced, with a user's files, is kept aside
+        raise
     except OutputError as exc:
         raise OutputError(f"{exc}; the previous checkpoint in {out} is intact") from None
 

@@ -2,7 +2,10 @@
 
 import json
 
-from radiofm.io import write_json, written_entries
+import pytest
+
+from radiofm.errors import OutputError
+from radiofm.io import OUTPUT_RECORD, add_written, atomic_path, write_json, written_entries
 from radiofm.reproduce.steps import Step, pipeline_folder, prepare_folder, run_steps
 
 
@@ -47,3 +50,65 @@ def test_force_removes_the_entries_a_pipeline_wrote_and_nothing_else(tmp_path):
     (out / "notes.txt").write_text("keep")
     prepare_folder(out, force=True)
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_force_never_reaches_outside_the_folder(tmp_path):
+    out = tmp_path / "p"
+    out.mkdir()
+    (tmp_path / "victim").mkdir()
+    (tmp_path / "abs.txt").write_text("keep")
+    (out / "notes.txt").write_text("keep")
+    (out / ".steps").mkdir()
+    record = {"entries": ["../victim", str(tmp_path / "abs.txt"), "", ".", "..", ".steps"]}
+    (out / OUTPUT_RECORD).write_text(json.dumps(record))
+    prepare_folder(out, force=True)
+    assert (tmp_path / "victim").is_dir() and (tmp_path / "abs.txt").is_file()
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_force_refuses_a_record_it_cannot_read(tmp_path):
+    out = tmp_path / "p"
+    out.mkdir()
+    (out / ".steps").mkdir()
+    (out / "notes.txt").write_text("keep")
+    (out / OUTPUT_RECORD).write_text('{"entries": [".steps",]}')
+    with pytest.raises(OutputError, match="cannot be read"):
+        prepare_folder(out, force=True)
+    assert sorted(p.name for p in out.iterdir()) == [".radiofm-output.json", ".steps", "notes.txt"]
+
+
+def test_force_keeps_a_users_files_inside_an_output_of_the_pipeline(tmp_path):
+    out = tmp_path / "p"
+    out.mkdir()
+    with atomic_path(out / "run") as tmp:  # a run folder, written whole with a record of its own
+        tmp.mkdir()
+        (tmp / "model.safetensors").write_text("w")
+    add_written(out, ["run", ".steps"])
+    (out / "run" / "notes.md").write_text("keep")
+    with atomic_path(out / "run" / "eval") as tmp:  # an evaluate --out inside it
+        tmp.mkdir()
+        (tmp / "report.json").write_text("{}")
+    prepare_folder(out, force=True)
+    assert sorted(p.name for p in (out / "run").iterdir()) == ["eval", "notes.md"]
+
+
+def test_force_refuses_to_remove_the_current_folder(tmp_path, monkeypatch):
+    out = tmp_path / "p"
+    _pipeline(out, [])
+    monkeypatch.chdir(out / "first")
+    with pytest.raises(OutputError, match="current folder"):
+        prepare_folder(out, force=True)
+    assert (out / "first" / "result.json").is_file()
+
+
+def test_a_steps_output_is_recorded_before_it_runs(tmp_path):
+    seen = []
+
+    def step(folder, settings, log):
+        seen.append(written_entries(folder))  # what a kill at this moment would leave recorded
+        (folder / "run").mkdir()
+        return {}
+
+    with pipeline_folder(tmp_path / "p", force=False) as out:
+        run_steps([Step("s", "run/config.json", step)], out, None, label="t")
+    assert "run" in seen[0]

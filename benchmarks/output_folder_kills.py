@@ -7,7 +7,7 @@ rewrite. After every kill the folder must be whole (its manifest has one of the 
 or nothing) and still hold ``mine.txt``. A last rewrite runs to completion; nothing may be left beside the folder
 (no temporary or set-aside name). Baseline: the same check on the folder as it was before the rewrite.
 
-    python benchmarks/output_folder_kills.py [--kills 6] [--seed 54] [--work DIR] [--only nrlte ism ...]
+    python benchmarks/output_folder_kills.py [--kills 6] [--seed 54] [--work DIR] [--only nrlte ism ...] [--name STEM]
 
 Prints one row per generator and writes ``benchmarks/results/output_folder_kills.json``. POSIX only (process
 groups and SIGKILL).
@@ -101,6 +101,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=54, help="seed of the kill moments (default 54)")
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
     ap.add_argument("--only", nargs="+", choices=sorted(GENERATORS), default=None, help="these generators only")
+    ap.add_argument("--name", default="output_folder_kills", help="results file stem (default output_folder_kills)")
     args = ap.parse_args()
     if os.name != "posix":
         print("output_folder_kills: needs POSIX process groups", file=sys.stderr)
@@ -110,7 +111,7 @@ def main() -> int:
     rng = random.Random(args.seed)
     rows = [check_generator(n, work, args.kills, rng, env) for n in (args.only or GENERATORS)]
     print_table(rows)
-    path = write_results("output_folder_kills", {"kills_per_generator": args.kills, "seed": args.seed, "rows": rows})
+    path = write_results(args.name, {"kills_per_generator": args.kills, "seed": args.seed, "rows": rows})
     print(f"wrote {path}")
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
 import json
 import os
@@ -38,6 +39,7 @@ from radiofm.output_folders import (  # noqa: F401 (check_replaceable, manifest_
     written_entries,
 )
 
+_RECORDING: contextvars.ContextVar[tuple] = contextvars.ContextVar("radiofm_recording", default=())
 _TEMP_FOLDER = re.compile(r"\..+\.\d+-(?:[0-9a-f]{8}|[0-9a-f]{4})-[a-z0-9_]{8}\.tmp")  # a folder atomic_path is writing
 
 
@@ -90,6 +92,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             ):
                 remove_dead_orphans(final)  # a file inside a folder being written has no leftovers to look for
             fsync_dir(final.parent)
+            _note_written(final)
         except OSError as exc:
             why = "another write replaced it at the same moment" if swapping and exc.errno == errno.ENOENT else None
             raise OutputError(f"cannot write {final}: {why or _reason(exc)}") from None
@@ -104,6 +107,28 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         elif os.path.lexists(tmp):
             tmp.unlink()
         raise
+
+
+@contextlib.contextmanager
+def recording_writes(folder: str | os.PathLike) -> Iterator[set[str]]:
+    """Collect the top-level names of ``folder`` under which :func:`atomic_path` writes, in this thread, while the
+    block runs (a pipeline's record of what it wrote: a user's file saved there meanwhile is not among them)."""
+    names: set[str] = set()
+    token = _RECORDING.set((*_RECORDING.get(), (os.path.realpath(folder), names)))
+    try:
+        yield names
+    finally:
+        _RECORDING.reset(token)
+
+
+def _note_written(final: Path) -> None:
+    recorders = _RECORDING.get()
+    if recorders:
+        where = os.path.realpath(final)
+        for folder, names in recorders:
+            rel = os.path.relpath(where, folder)
+            if rel != "." and not rel.startswith(".." + os.sep) and rel != "..":
+                names.add(rel.split(os.sep, 1)[0])
 
 
 def _destination(path: str | os.PathLike) -> Path:

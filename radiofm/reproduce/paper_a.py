@@ -30,6 +30,7 @@ import torch
 from radiofm.data.ism import generate_corpus
 from radiofm.data.nrlte import generate_dataset
 from radiofm.errors import ConfigError
+from radiofm.io import atomic_path
 from radiofm.reproduce.paper_a_report import build_report, markdown, plot_segmentation_matrices
 from radiofm.reproduce.steps import Log, Step, last_record, pipeline_folder, run_steps, write_report
 from radiofm.tasks import pretrain_convlstm
@@ -162,7 +163,8 @@ def _eval_forecast(variant: str = "") -> Callable[[Path, PaperASettings, Log | N
             baseline=out / "runs" / f"forecast-scratch{variant}", max_samples=s.eval_max_windows, device=_eval_device(s)
         )
         report = evaluate_forecasting_run(out / "runs" / f"forecast-frozen{variant}", out / "data" / "ism", ev, config)
-        shutil.copy2(ev / "heatmaps.png", out / f"heatmaps{variant}.png")
+        with atomic_path(out / f"heatmaps{variant}.png") as tmp:
+            shutil.copy2(ev / "heatmaps.png", tmp)
         return {"windows": report["windows"], "pictures": [str(out / f"heatmaps{variant}.png"), str(ev / "tokens.png")]}
 
     return step

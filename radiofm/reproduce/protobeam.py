@@ -118,14 +118,12 @@ class _Steps:
             self.log(f"[protobeam] {name} (done, skipped)")
             result = json.loads(marker.read_text())
         else:
-            from radiofm.reproduce.steps import folder_entries, record_written
+            from radiofm.reproduce.steps import run_recorded
 
             self.log(f"[protobeam] {name}")
-            t0, before = time.perf_counter(), folder_entries(self.out)
-            try:
-                result = {**fn(), "seconds": round(time.perf_counter() - t0, 1)}
-            finally:  # what the step wrote, finished or not, is the pipeline's: --force removes it
-                record_written(self.out, folder_entries(self.out) - before)
+            t0 = time.perf_counter()
+            result = run_recorded(self.out, set(), fn)  # what the step wrote, finished or not: --force removes it
+            result = {**result, "seconds": round(time.perf_counter() - t0, 1)}
             write_json(marker, result)
         self.results[name] = result
         return result

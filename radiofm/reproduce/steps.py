@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from radiofm.errors import OutputError
-from radiofm.io import OUTPUT_RECORD, add_written, atomic_path, write_json
+from radiofm.io import OUTPUT_RECORD, add_written, atomic_path, recording_writes, write_json
 from radiofm.output_folders import UNREADABLE, read_record, remove_written
 from radiofm.tasks import pretrain_mae
 
@@ -61,15 +62,16 @@ def prepare_folder(out: str | Path, *, force: bool) -> Path:
 
 @contextlib.contextmanager
 def pipeline_folder(out: str | Path, *, force: bool) -> Iterator[Path]:
-    """The pipeline folder, prepared (:func:`prepare_folder`); on leaving, what the run wrote there is added to the
-    folder's record (its steps' outputs and the reports written after them), finished or not: ``--force`` removes
-    exactly those entries."""
+    """The pipeline folder, prepared (:func:`prepare_folder`); on leaving, what the run wrote there through
+    :func:`radiofm.io.atomic_path` is added to the folder's record (its steps' outputs and the reports written
+    after them), finished or not: ``--force`` removes exactly those entries, and a file a user saves there during
+    the run stays."""
     out = prepare_folder(out, force=force)
-    before = folder_entries(out)
-    try:
-        yield out
-    finally:
-        record_written(out, folder_entries(out) - before)
+    with recording_writes(out) as written:
+        try:
+            yield out
+        finally:
+            record_written(out, written)
 
 
 def write_report(out: Path, report: dict, table: str, text: str) -> None:
@@ -80,9 +82,16 @@ def write_report(out: Path, report: dict, table: str, text: str) -> None:
         tmp.write_text(text)
 
 
-def folder_entries(out: Path) -> set[str]:
-    """The top-level names in the pipeline folder ``out``."""
-    return {p.name for p in out.iterdir()}
+def run_recorded(out: Path, declared: set[str], run: Callable[[], dict]) -> dict:
+    """Run one step of the pipeline in ``out``: its ``declared`` top-level output is recorded before it runs (a
+    step killed mid-way is recorded too), and what it wrote through :func:`radiofm.io.atomic_path` after it ends,
+    finished or not (:func:`record_written`)."""
+    record_written(out, declared)
+    with recording_writes(out) as written:
+        try:
+            return run()
+        finally:
+            record_written(out, written)
 
 
 def record_written(out: Path, names) -> None:
@@ -103,12 +112,8 @@ def run_steps(steps: Sequence[Step], out: Path, settings: Any, *, label: str, lo
         if done:
             result = json.loads(marker.read_text())
         else:
-            record_written(out, {Path(step.output).parts[0]})  # before it runs: a step killed mid-way is recorded too
-            before = folder_entries(out)
-            try:
-                result = {**step.run(out, settings, log), "seconds": round(time.perf_counter() - t0, 1)}
-            finally:  # what the step wrote, finished or not, is the pipeline's: --force removes it
-                record_written(out, folder_entries(out) - before)
+            result = run_recorded(out, {Path(step.output).parts[0]}, functools.partial(step.run, out, settings, log))
+            result = {**result, "seconds": round(time.perf_counter() - t0, 1)}
             write_json(marker, result)
         done_steps.append({"name": step.name, **result})
     return done_steps

@@ -112,3 +112,19 @@ def test_a_steps_output_is_recorded_before_it_runs(tmp_path):
     with pipeline_folder(tmp_path / "p", force=False) as out:
         run_steps([Step("s", "run/config.json", step)], out, None, label="t")
     assert "run" in seen[0]
+
+
+def test_a_file_a_user_saves_during_a_run_is_not_the_pipelines(tmp_path):
+    out = tmp_path / "p"
+
+    def step(folder, settings, log):
+        (folder / "my_notes.md").write_text("the user's, saved while the step ran")
+        write_json(folder / "run" / "result.json", {})
+        return {}
+
+    with pipeline_folder(out, force=False) as out:
+        run_steps([Step("s", "run/result.json", step)], out, None, label="t")
+        write_json(out / "summary.json", {})
+    assert written_entries(out) == {".steps", "run", "summary.json"}
+    prepare_folder(out, force=True)
+    assert sorted(p.name for p in out.iterdir()) == ["my_notes.md"]

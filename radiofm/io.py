@@ -127,8 +127,9 @@ def _note_written(final: Path) -> None:
         where = os.path.realpath(final)
         for folder, names in recorders:
             rel = os.path.relpath(where, folder)
-            if rel != "." and not rel.startswith(".." + os.sep) and rel != "..":
-                names.add(rel.split(os.sep, 1)[0])
+            top = rel.split(os.sep, 1)[0]
+            if top not in (".", "..") and not _TEMP_FOLDER.fullmatch(top):  # inside a folder being written: not yet
+                names.add(top)
 
 
 def _destination(path: str | os.PathLike) -> Path:

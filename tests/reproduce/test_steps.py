@@ -119,12 +119,15 @@ def test_a_file_a_user_saves_during_a_run_is_not_the_pipelines(tmp_path):
 
     def step(folder, settings, log):
         (folder / "my_notes.md").write_text("the user's, saved while the step ran")
+        with atomic_path(folder / "data") as tmp:  # a folder written whole, file by file
+            tmp.mkdir()
+            write_json(tmp / "a.json", {})
         write_json(folder / "run" / "result.json", {})
         return {}
 
     with pipeline_folder(out, force=False) as out:
         run_steps([Step("s", "run/result.json", step)], out, None, label="t")
         write_json(out / "summary.json", {})
-    assert written_entries(out) == {".steps", "run", "summary.json"}
+    assert written_entries(out) == {".steps", "data", "run", "summary.json"}  # no temporary names
     prepare_folder(out, force=True)
     assert sorted(p.name for p in out.iterdir()) == ["my_notes.md"]

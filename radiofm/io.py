@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from radiofm.errors import OutputError
+from radiofm.errors import OutputError, OutputKeptError
 from radiofm.json_untrusted import (  # noqa: F401 (re-exported: radiofm.io is where callers find them)
     MAX_INT_DIGITS,
     MAX_JSON_BYTES,
@@ -96,7 +96,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         except OSError as exc:
             why = "another write replaced it at the same moment" if swapping and exc.errno == errno.ENOENT else None
             raise OutputError(f"cannot write {final}: {why or _reason(exc)}") from None
-    except BaseException:
+    except BaseException as exc:
+        if isinstance(exc, OutputKeptError):  # the new folder is in place
+            _note_written(final)
         if tmp.is_dir() and not tmp.is_symlink():
             if swapping and was_replaced(tmp):  # interrupted after the exchange: tmp is the old folder
                 if final.is_dir():  # its user's entries go beside the new one; never removed whole

@@ -90,13 +90,12 @@ def written_entries(folder: str | os.PathLike) -> set[str] | None:
 def rmtree(path: str | os.PathLike) -> None:
     """Remove the folder ``path`` with what radiofm wrote in it, read-only sub-folders included (made writable
     first); what still cannot go stays. Nothing above ``path`` is touched."""
-    top = os.path.abspath(path)
+    top = os.path.join(os.getcwd(), os.fspath(path))  # not normalised: "link/../x" is not "x" to the kernel
 
-    def inside(q: str) -> bool:
+    def inside(q: str) -> bool:  # shutil names what it removes by joining names onto top
         return q == top or q.startswith(top + os.sep)
 
     def retry(func, p, _exc) -> None:  # a read-only folder: made writable (only below top), then tried again
-        p = os.path.abspath(p)
         try:
             if inside(os.path.dirname(p)):
                 os.chmod(os.path.dirname(p), stat.S_IRWXU)
@@ -192,7 +191,12 @@ def swap_dirs(tmp: Path, final: Path) -> None:
     rec = read_record(final)
     owned = _legacy_outputs(final, tmp) if rec is None else [] if rec == UNREADABLE else sorted(rec["entries"])
     record = final / OUTPUT_RECORD
-    before = record.read_bytes() if isinstance(rec, dict) else None
+    before = None
+    if rec is not None:  # restored if the swap fails, even when unreadable: it keeps the folder the user's
+        st = os.lstat(record)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_JSON_BYTES:
+            raise OutputError(f"cannot replace {final}: its {OUTPUT_RECORD} is not a radiofm record; remove it")
+        before = record.read_bytes()
     write_record(final, owned, replaced=True)
     try:
         if _renameat2(tmp, final, 2):  # RENAME_EXCHANGE
@@ -334,9 +338,10 @@ def remove_dead_orphans(final: Path) -> None:
 
 def remove_written(path: Path) -> None:
     """Remove what radiofm wrote at ``path`` (an entry of a folder's record, for ``--force``): a file; a folder
-    without a record of its own whole; a folder with one, only the entries its record lists (the same way, at any
-    depth), and the folder itself once empty: a user's files inside stay. Refuses (OutputError) the current folder
-    or one above it, and a folder whose record cannot be read."""
+    with a record of its own, only the entries its record lists (the same way, at any depth), so that a user's
+    files inside stay; a folder without one (made on the way to outputs, as ``runs/`` is) entry by entry the same
+    way; then the folder itself, once empty. Refuses (OutputError) the current folder or one above it, and a folder
+    whose record cannot be read."""
     if not os.path.lexists(path):
         return
     if not path.is_dir() or path.is_symlink():
@@ -344,14 +349,15 @@ def remove_written(path: Path) -> None:
         return
     check_not_cwd(path)
     rec = read_record(path)
-    if rec is None:
-        rmtree(path)
-        return
     if rec == UNREADABLE:
         raise OutputError(f"cannot tell what radiofm wrote in {path}: its {OUTPUT_RECORD} cannot be read")
-    for name in sorted(rec["entries"]):
-        remove_written(path / name)
-    (path / OUTPUT_RECORD).unlink()
+    if rec is None:  # a folder made on the way (runs/ of runs/NAME): all of it, but by the records below it
+        for entry in sorted(path.iterdir()):
+            remove_written(entry)
+    else:
+        for name in sorted(rec["entries"]):
+            remove_written(path / name)
+        (path / OUTPUT_RECORD).unlink()
     with contextlib.suppress(OSError):  # not empty: a user's files are there
         path.rmdir()
 

@@ -67,11 +67,12 @@ def test_a_record_that_is_a_fifo_does_not_block(tmp_path):
     signal.alarm(20)
     try:
         assert read_record(out) == output_folders.UNREADABLE
-        _write(out, {"a": "1"})
+        with pytest.raises(OutputError, match="not a radiofm record"):
+            _write(out, {"a": "1"})
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
-    assert (out / "notes.txt").read_text() == "keep" and (out / "a").read_text() == "1"
+    assert _names(out) == [OUTPUT_RECORD, "notes.txt"] and _names(tmp_path) == ["out"]
 
 
 def test_a_users_file_named_like_the_record_stays(tmp_path):
@@ -183,3 +184,45 @@ def test_leftovers_of_outputs_with_glob_characters_and_of_files_are_cleared(tmp_
     with atomic_path(capture) as tmp:
         tmp.write_bytes(b"1")
     assert _names(tmp_path) == ["capture.sigmf-data", "run[1]"]
+
+
+def test_rmtree_removes_the_folder_the_kernel_names(tmp_path, monkeypatch):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "a" / "b")
+    (tmp_path / "a" / "x").mkdir()  # what link/../x is
+    (tmp_path / "x").mkdir()  # what link/../x would be as text
+    monkeypatch.chdir(tmp_path)
+    output_folders.rmtree("link/../x")
+    assert not (tmp_path / "a" / "x").exists() and (tmp_path / "x").is_dir()
+
+
+def test_a_failed_exchange_keeps_an_unreadable_record(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    write_json(out / "manifest.json", {"kind": "k"})
+    (out / "notes.txt").write_text("keep")
+    (out / OUTPUT_RECORD).write_text("{")
+
+    def failing(a, b, flags):
+        raise OSError(errno.EIO, "Input/output error", str(b))
+
+    monkeypatch.setattr(output_folders, "_renameat2", failing)
+    with pytest.raises(OutputError):
+        _write(out, {"manifest.json": json.dumps({"kind": "k"})})
+    monkeypatch.undo()
+    assert (out / OUTPUT_RECORD).read_text() == "{"
+    with pytest.raises(OutputKeptError):  # still unreadable: everything stays the user's
+        _write(out, {"manifest.json": json.dumps({"kind": "k"})})
+    assert (out / "notes.txt").read_text() == "keep"
+
+
+def test_a_folder_written_with_a_user_file_kept_aside_is_recorded(tmp_path):
+    from radiofm.io import recording_writes
+
+    out = tmp_path / "p"
+    (out / "sub").mkdir(parents=True)
+    (out / "sub" / "a").write_text("the user's")
+    with recording_writes(out) as written:
+        with pytest.raises(OutputKeptError):
+            _write(out / "sub", {"a": "new"})
+    assert written == {"sub"}

@@ -321,17 +321,32 @@ def _sensing_probe(out: Path, s: DemoSettings, log: Log | None) -> dict:
 
 
 PIPELINE: list[Step] = [
-    Step("generate ISM corpus", "ism/corpus.json", _generate_ism),
+    Step("generate ISM corpus", "ism/corpus.json", _generate_ism, writes=("ism-eval",)),
     Step("pretrain ViT-MAE", "pretrain/model.safetensors", _pretrain),
     Step("evaluate reconstruction", "reconstruction/reconstruction.json", _evaluate_reconstruction),
-    Step("generate NR/LTE sets", "nrlte-train/manifest.json", _generate_nrlte),
-    Step("segment: pretrained, frozen", "segmentation-eval/segmentation.json", _segment_pretrained),
+    Step(
+        "generate NR/LTE sets",
+        "nrlte-train/manifest.json",
+        _generate_nrlte,
+        writes=("nrlte-test", "showcase", "held-out"),
+    ),  # fmt: skip
+    Step(
+        "segment: pretrained, frozen",
+        "segmentation-eval/segmentation.json",
+        _segment_pretrained,
+        writes=("segmentation",),
+    ),  # fmt: skip
     Step("test: held-out regime, alt", "held-out-eval/alt/segmentation.json", _held_out),
-    Step("segment: scratch baseline", "segmentation-scratch-eval/segmentation.json", _segment_scratch),
+    Step(
+        "segment: scratch baseline",
+        "segmentation-scratch-eval/segmentation.json",
+        _segment_scratch,
+        writes=("segmentation-scratch",),
+    ),  # fmt: skip
     Step("segmentation report", "segmentation_report.json", _report),
-    Step("annotate: test captures", "annotate-eval/summary.json", _annotate_test),
+    Step("annotate: test captures", "annotate-eval/summary.json", _annotate_test, writes=("annotate-test",)),
     Step("annotate a capture", "annotated/showcase.sigmf-meta", _annotate_showcase),
-    Step("sensing: linear probe", "sensing-eval/sensing.json", _sensing_probe),
+    Step("sensing: linear probe", "sensing-eval/sensing.json", _sensing_probe, writes=("sensing-data", "sensing")),
 ]
 
 

@@ -122,7 +122,7 @@ class _Steps:
 
             self.log(f"[protobeam] {name}")
             t0 = time.perf_counter()
-            result = run_recorded(self.out, set(), fn)  # what the step wrote, finished or not: --force removes it
+            result = run_recorded(self.out, {"data", "runs"}, fn)  # its outputs' folders, recorded before it runs
             result = {**result, "seconds": round(time.perf_counter() - t0, 1)}
             write_json(marker, result)
         self.results[name] = result

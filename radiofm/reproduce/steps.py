@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from radiofm.errors import OutputError
-from radiofm.io import OUTPUT_RECORD, add_written, atomic_path, recording_writes, write_json
+from radiofm.io import OUTPUT_RECORD, add_written, atomic_path, recording_writes, write_json, written_entries
 from radiofm.output_folders import UNREADABLE, read_record, remove_written
 from radiofm.tasks import pretrain_mae
 
@@ -31,6 +31,7 @@ class Step:
     name: str
     output: str  # path under the pipeline folder whose existence marks the step done
     run: Callable[[Path, Any, Log | None], dict]  # (folder, settings, log) -> summary
+    writes: tuple[str, ...] = ()  # the other top-level entries the step writes (recorded before it runs)
 
 
 def prepare_folder(out: str | Path, *, force: bool) -> Path:
@@ -67,11 +68,12 @@ def pipeline_folder(out: str | Path, *, force: bool) -> Iterator[Path]:
     after them), finished or not: ``--force`` removes exactly those entries, and a file a user saves there during
     the run stays."""
     out = prepare_folder(out, force=force)
+    users = _users_entries(out)
     with recording_writes(out) as written:
         try:
             yield out
         finally:
-            record_written(out, written)
+            record_written(out, written - users)
 
 
 def write_report(out: Path, report: dict, table: str, text: str) -> None:
@@ -86,12 +88,19 @@ def run_recorded(out: Path, declared: set[str], run: Callable[[], dict]) -> dict
     """Run one step of the pipeline in ``out``: its ``declared`` top-level output is recorded before it runs (a
     step killed mid-way is recorded too), and what it wrote through :func:`radiofm.io.atomic_path` after it ends,
     finished or not (:func:`record_written`)."""
-    record_written(out, declared)
+    users = _users_entries(out)
+    record_written(out, declared - users)
     with recording_writes(out) as written:
         try:
             return run()
         finally:
-            record_written(out, written)
+            record_written(out, written - users)
+
+
+def _users_entries(out: Path) -> set[str]:
+    """The top-level entries of the pipeline folder ``out`` that its record does not list: a user's, even when a
+    step writes under one (``data/`` holding the user's own captures), so ``--force`` never removes them."""
+    return {p.name for p in out.iterdir()} - (written_entries(out) or set())
 
 
 def record_written(out: Path, names) -> None:
@@ -112,7 +121,8 @@ def run_steps(steps: Sequence[Step], out: Path, settings: Any, *, label: str, lo
         if done:
             result = json.loads(marker.read_text())
         else:
-            result = run_recorded(out, {Path(step.output).parts[0]}, functools.partial(step.run, out, settings, log))
+            declared = {Path(step.output).parts[0], *step.writes}
+            result = run_recorded(out, declared, functools.partial(step.run, out, settings, log))
             result = {**result, "seconds": round(time.perf_counter() - t0, 1)}
             write_json(marker, result)
         done_steps.append({"name": step.name, **result})

@@ -131,3 +131,24 @@ def test_a_file_a_user_saves_during_a_run_is_not_the_pipelines(tmp_path):
     assert written_entries(out) == {".steps", "data", "run", "summary.json"}  # no temporary names
     prepare_folder(out, force=True)
     assert sorted(p.name for p in out.iterdir()) == ["my_notes.md"]
+
+
+def test_force_keeps_a_users_folder_that_a_step_writes_under(tmp_path):
+    out = tmp_path / "p"
+    (out / "data" / "my_capture").mkdir(parents=True)  # the user's, before the first run
+    (out / "data" / "my_capture" / "c.sigmf-meta").write_text("{}")
+
+    def step(folder, settings, log):
+        write_json(folder / "data" / "ism" / "corpus.json", {})
+        with atomic_path(folder / "runs" / "pretrain") as tmp:  # a run folder, with a record of its own
+            tmp.mkdir()
+            (tmp / "config.json").write_text("{}")
+        return {}
+
+    with pipeline_folder(out, force=False) as out:
+        run_steps([Step("s", "data/ism/corpus.json", step, writes=("runs",))], out, None, label="t")
+    assert written_entries(out) == {".steps", "runs"}  # data/ was the user's first
+    (out / "runs" / "pretrain" / "my_notes.md").write_text("keep")
+    prepare_folder(out, force=True)
+    assert (out / "data" / "my_capture" / "c.sigmf-meta").is_file()
+    assert sorted(p.name for p in (out / "runs" / "pretrain").iterdir()) == ["my_notes.md"]

@@ -17,6 +17,7 @@ columns (:func:`radiofm.annotate.stream.squeeze_boxes`) so that carriers settle 
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -39,7 +40,7 @@ from radiofm.annotate.stream import (
 )
 from radiofm.data.recording import Annotation, Recording
 from radiofm.data.recording_open import open_recording
-from radiofm.errors import RecordingError
+from radiofm.errors import ConfigError, RecordingError
 
 
 def _columns(plan, n_samples: int) -> int:
@@ -70,6 +71,7 @@ def follow_recording(
     phy_max_ms: float = PHY_MAX_MS,
     min_score: float = MIN_SCORE,
     frame_step: int = 1,
+    sample_rate_hz: float | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[AnnotateResult, Recording]:
@@ -77,8 +79,10 @@ def follow_recording(
     finally read). ``on_annotations`` receives each batch of final annotations as they are decided (in the
     order found). The other arguments are those of :func:`radiofm.annotate.annotate_recording`.
 
-    Raises RecordingError when the recording is unusable, or when nothing (or under 10 ms) arrived before the
-    idle timeout.
+    ``sample_rate_hz`` as in :func:`radiofm.data.open_recording` (for a recording that gives none, or to override
+    it). A stream that ends part-way into a sample is annotated up to its last whole sample. Raises RecordingError
+    when the recording is unusable, when it changes other than by growing (its data file truncated or replaced,
+    its sample rate or datatype rewritten), or when nothing (or under 10 ms) arrived before the idle timeout.
     """
     last_growth, last_n, rec, error = clock(), -1, None, None
     an: Analysis | None = None
@@ -86,15 +90,25 @@ def follow_recording(
     frames: list[tuple[int, int]] = []  # frame_step > 1: the frames analysed so far
     settled_to = 0  # frame_step > 1: the recording column up to which carriers were last settled
     limit = None
+    first = None  # what must not change while the recording grows (see _stream_identity)
     while True:
         try:
-            rec, error = open_recording(path), None
+            new, error = open_recording(path, sample_rate_hz=sample_rate_hz), None
         except RecordingError as exc:  # meta not yet written, empty data file, a sample half written
-            error = exc
+            new, error = None, exc
+        if new is not None:
+            ident = _stream_identity(new)
+            first = first or ident
+            if ident != first:
+                raise RecordingError(f"{new.path}: {_changed(first, ident)} while it was followed; annotate it again "
+                                     "once it is written")  # fmt: skip
+            if rec is not None and new.n_samples < rec.n_samples:
+                raise RecordingError(f"{new.data_path}: the data file shrank while it was followed (truncated?)")
+            rec = new
         n = 0
         if rec is not None:
             if limit is None and duration_s is not None:
-                limit = int(round(duration_s * rec.sample_rate_hz))
+                limit = _sample_limit(duration_s, rec.sample_rate_hz)
             n = rec.n_samples if limit is None else min(rec.n_samples, limit)
         if n > last_n:
             last_n, last_growth = n, clock()
@@ -144,8 +158,9 @@ def follow_recording(
             break
         sleep(poll_s)
 
-    if rec is None:
+    if rec is None or (error is not None and not _grew_by_a_partial_sample(rec, first)):
         raise error or RecordingError(f"{path}: no recording appeared within {idle_timeout_s:g} s")
+    # (a stream that ended mid-sample: its whole samples are annotated, and the output holds exactly those)
     plan = plan_analysis(rec.sample_rate_hz, n, name=f"recording {rec.path}")  # under 10 ms: refused here
     if an is None:  # pragma: no cover - plan_analysis above raised already
         raise RecordingError(f"{rec.path}: nothing to annotate")
@@ -159,6 +174,35 @@ def follow_recording(
     _analyse_frames(an, src, rest, frames, settler, level, predictor, prefetch)
     boxes = settled + expand_boxes(settler.rest(), frames)
     return finish(an, src, boxes, min_duration_ms=min_duration_ms), rec
+
+
+def _stream_identity(rec: Recording) -> tuple:
+    """What a growing recording keeps: its data file (device, inode), sample rate, datatype and where its samples
+    start."""
+    st = Path(rec.data_path).stat()
+    return (st.st_dev, st.st_ino), rec.sample_rate_hz, rec.datatype, rec.byte_end(0)
+
+
+def _grew_by_a_partial_sample(rec: Recording, first: tuple) -> bool:
+    """True when the recording could not be opened at the end only because its data file, still the same file,
+    ends part-way into a sample after the samples read last."""
+    try:
+        st = Path(rec.data_path).stat()
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == first[0] and st.st_size > rec.byte_end(rec.n_samples)
+
+
+def _changed(before: tuple, now: tuple) -> str:
+    what = ("its data file was replaced", "its sample rate changed", "its datatype changed", "its header changed")
+    return next(w for w, a, b in zip(what, before, now, strict=True) if a != b)
+
+
+def _sample_limit(duration_s: float, rate_hz: float) -> int:
+    limit = duration_s * rate_hz
+    if not math.isfinite(limit) or limit > 2**62:
+        raise ConfigError(f"--duration {duration_s:g} s is longer than any recording can be")
+    return int(round(limit))
 
 
 def _analyse_frames(an, rec, ready, frames, settler, level, predictor, prefetch) -> None:

@@ -53,15 +53,22 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def write_annotated(
-    rec: Recording, result: AnnotateResult, prefix: str | Path, *, model: str | None = None, link: bool = True
+    rec: Recording,
+    result: AnnotateResult,
+    prefix: str | Path,
+    *,
+    model: str | None = None,
+    link: bool = True,
+    n_samples: int | None = None,
 ) -> dict[str, Path]:
     """Write ``PREFIX.sigmf-meta`` + ``PREFIX.sigmf-data`` (the input's bytes) + ``PREFIX.png`` (not when
     ``result.picture_db`` is None: annotated without a picture).
 
     ``link`` (the default): the data file is a hard link to the input's where the filesystem allows (no copy: a
     60 s capture at 61.44 MS/s is 14.7 GB; :func:`radiofm.data.sigmf_writer.link_or_copy`), else a byte copy;
-    ``link=False`` always copies. All files appear together or not at all (temporary names, renamed at the end);
-    the input is only read.
+    ``link=False`` always copies. ``n_samples``: only the input's first samples (a recording still growing: the
+    data file then holds exactly those). All files appear together or not at all (temporary names, renamed at the
+    end); the input is only read.
     """
     paths = check_outputs(rec, prefix)
     glob, caps = sigmf_source(rec)
@@ -109,7 +116,8 @@ def write_annotated(
         also[paths["png"]] = picture.save
     else:
         paths.pop("png")
-    write_sigmf_copy(rec, paths["meta"], global_meta=glob, captures=caps, annotations=anns, also=also, link=link)
+    write_sigmf_copy(rec, paths["meta"], global_meta=glob, captures=caps, annotations=anns, also=also, link=link,
+                     n_samples=n_samples)  # fmt: skip
     return paths
 
 
@@ -190,15 +198,16 @@ def annotate_file(
             idle_timeout_s=cfg.idle_timeout_s,
             on_annotations=on_annotations,
             frame_step=cfg.frame_step,
+            sample_rate_hz=cfg.sample_rate_hz,
             **common,
         )
     else:
         result = annotate_recording(rec, predictor, progress=cfg.progress, scan_nr=cfg.scan_nr,
                                     scan_lte=cfg.scan_lte, frame_step=cfg.frame_step, **common)  # fmt: skip
-    # a follow run stopped by --duration may leave the recording growing: its output holds a copy of what had
-    # arrived; one that ended because the file stopped growing links it like a one-shot run
-    grows = cfg.follow and cfg.duration_s is not None
-    paths = write_annotated(rec, result, out, model=str(model), link=not (cfg.copy_data or grows))
+    # a followed recording's output holds exactly the samples analysed: a hard link only when they are the whole
+    # file when the run ends, else a copy of them (a run stopped by --duration, a sample half written)
+    n = result.plan.n_samples if cfg.follow else None
+    paths = write_annotated(rec, result, out, model=str(model), link=not cfg.copy_data, n_samples=n)
     return result, paths
 
 

@@ -166,14 +166,16 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "--follow",
         action="store_true",
         help="REC is still being written (meta first, samples appended): annotate blocks as they complete, "
-        "append each final carrier to PREFIX.live.jsonl, and write the outputs when the stream ends",
+        "append each carrier to PREFIX.live.jsonl once no later block can extend it (decided on its own; the outputs "
+        "written when the stream ends decide all carriers together and are the result, and the log ends with the "
+        "ones not yet in it), stop on --duration or --idle-timeout; the data file must only grow",
     )
     follow.add_argument(
         "--duration", type=_args.positive_float, default=None, metavar="SECONDS",
         help="with --follow: stop once SECONDS of samples have arrived (annotate just those)",
     )  # fmt: skip
     follow.add_argument(
-        "--idle-timeout", type=_args.positive_float, default=10.0, metavar="SECONDS",
+        "--idle-timeout", type=_args.positive_float, default=None, metavar="SECONDS",
         help="with --follow: stop when the data file has not grown for SECONDS (default 10)",
     )  # fmt: skip
     p.set_defaults(run=run)
@@ -193,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
             "radiofm annotate: error: --scan-all cannot be used with --follow, --no-phy or --no-scan-*", file=sys.stderr
         )
         return 2
-    if (args.duration is not None or args.idle_timeout != 10.0) and not args.follow:
+    if (args.duration is not None or args.idle_timeout is not None) and not args.follow:
         print("radiofm annotate: error: --duration and --idle-timeout need --follow (see --help)", file=sys.stderr)
         return 2
     config = AnnotateConfig(
@@ -216,33 +218,37 @@ def run(args: argparse.Namespace) -> int:
         prefetch=args.prefetch,
         follow=args.follow,
         duration_s=args.duration,
-        idle_timeout_s=args.idle_timeout,
+        idle_timeout_s=10.0 if args.idle_timeout is None else args.idle_timeout,
         sample_rate_hz=args.sample_rate_hz,
         copy_data=args.copy_data,
         frame_step=args.frame_step,
     )
     retain_freed_memory()  # the analysis frees and allocates arrays of megabytes hundreds of times a second
-    live = None
-    if args.follow:
-        live_path = output_paths(args.out)["meta"].with_suffix(".live.jsonl")
-        live_path.parent.mkdir(parents=True, exist_ok=True)
-        live = open(live_path, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    live: list = []  # the live log, opened (emptied) with its first row: a run that fails first leaves the old one
+    logged: set = set()
 
     def on_annotations(anns) -> None:
+        if not live:
+            live_path = output_paths(args.out)["meta"].with_suffix(".live.jsonl")
+            live_path.parent.mkdir(parents=True, exist_ok=True)
+            live.append(open(live_path, "w", encoding="utf-8"))  # noqa: SIM115 - closed below
         for a in anns:
             row = {"core:sample_start": a.sample_start, "core:sample_count": a.sample_count,
                    "core:freq_lower_edge": a.freq_lower_edge_hz, "core:freq_upper_edge": a.freq_upper_edge_hz,
                    "core:label": a.label, **a.extra}  # fmt: skip
-            live.write(json.dumps(row) + "\n")
-        live.flush()
+            live[0].write(json.dumps(row) + "\n")
+            logged.add(_key(a))
+        live[0].flush()
 
     try:
         result, paths = annotate_file(
-            args.recording, args.model, args.out, config, on_annotations=on_annotations if live else None
+            args.recording, args.model, args.out, config, on_annotations=on_annotations if args.follow else None
         )
+        if args.follow:  # the carriers still open when the stream ended: the log ends with every final carrier
+            on_annotations([a for a in result.annotations if _key(a) not in logged])
     finally:
-        if live is not None:
-            live.close()
+        if live:
+            live[0].close()
     if result.n_repaired:
         print(f"radiofm: repaired {result.n_repaired} non-finite samples (set to 0 for the analysis)", file=sys.stderr)
     if result.clipped is not None and result.clipped >= CLIP_WARN:
@@ -269,6 +275,10 @@ def run(args: argparse.Namespace) -> int:
         f"{Path(args.recording).name}; wrote {', '.join(wrote)}"
     )
     return 0
+
+
+def _key(a) -> tuple:
+    return a.sample_start, a.sample_count, a.freq_lower_edge_hz, a.freq_upper_edge_hz, a.label
 
 
 def label_counts(annotations) -> str:

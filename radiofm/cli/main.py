@@ -10,6 +10,7 @@ import argparse
 import importlib
 import os
 import sys
+import threading
 from pathlib import Path
 
 from radiofm.errors import ConfigError, RadioFMError
@@ -121,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     first = next((w for w in words if not w.startswith("-")), None)
     parser = build_parser(first if first in SUBCOMMANDS and first == (words[0] if words else None) else None)
     args = parser.parse_args(argv)
+    _terminate_as_interrupt()
     try:
         for flag in ("out", "json"):  # the outputs a command names, checked before any work
             given = getattr(args, flag, None)
@@ -138,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("radiofm: interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("radiofm: terminated", file=sys.stderr)
+        return 143
     except BrokenPipeError:  # `radiofm ... | head`: the reader left; no traceback, no second error at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
@@ -146,6 +151,27 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         _leave_process_group()
+
+
+class _Terminated(BaseException):
+    """SIGTERM (a batch system's time limit, ``kill``): unwinds the command as Ctrl-C does, so that every output
+    being written is removed (``atomic_path``) and nothing half-written or temporary is left."""
+
+
+def _terminate_as_interrupt() -> None:
+    import signal
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        main_pid = os.getpid()
+
+        def terminated(signum, frame):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+            if os.getpid() != main_pid:  # a forked worker (a DataLoader's) inherited this: end as by default
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+            raise _Terminated
+
+        signal.signal(signal.SIGTERM, terminated)
 
 
 def _leave_process_group() -> None:

@@ -118,6 +118,11 @@ class Recording:
             self._map = m
         return m
 
+    def byte_end(self, n: int) -> int:
+        """The data file's byte position just after sample ``n - 1`` (its first ``n`` samples end there)."""
+        s0, b0 = next(((s, b) for s, b in reversed(self._segments) if s < n), self._segments[0])
+        return b0 + (n - s0) * self._layout.sample_size
+
     def read_raw(self, start: int, count: int) -> np.ndarray:
         """The stored values of samples [start, start+count) as a view of the memmap (no copy, no scaling).
 

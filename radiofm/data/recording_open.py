@@ -6,6 +6,7 @@ the samples are then read by :class:`radiofm.data.recording.Recording`. Split fr
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,9 @@ def _open_sigmf(meta_path: Path, sample_rate_hz: float | None) -> Recording:
     except SigMFError as exc:
         raise RecordingError(f"{meta_path}: {one_line(exc)}") from None
     if data_path is None:
-        raise RecordingError(f"{meta_path}: data file {meta_path.with_suffix(DATA_EXT).name} is missing")
+        given = meta_path.with_suffix(DATA_EXT)
+        what = "is not a regular file" if os.path.lexists(given) and not given.is_file() else "is missing"
+        raise RecordingError(f"{meta_path}: data file {given.name} {what}")
     data_path = Path(data_path)
     if data_path.parent.absolute() != meta_path.parent.absolute():  # core:dataset is checked to be a plain name
         raise RecordingError(f"{meta_path}: data file {data_path} is outside the recording's folder")

@@ -175,6 +175,7 @@ def write_sigmf_copy(
     annotations: Sequence[Mapping],
     also: Mapping[Path, Callable[[Path], None]] | None = None,
     link: bool = False,
+    n_samples: int | None = None,
 ) -> tuple[Path, Path]:
     """Write ``PATH.sigmf-meta`` + ``PATH.sigmf-data`` (a chunked byte copy of the samples of ``rec``; with
     ``link``, a hard link to its data file where :func:`link_or_copy` can make one).
@@ -183,6 +184,7 @@ def write_sigmf_copy(
     ``core:sample_start`` counts from the first sample of the data file, as :class:`Recording` does (shifted here
     when the copy keeps absolute indices). ``also`` maps further output paths to functions writing them to a
     given temporary path (e.g. a picture): every file appears together or not at all; ``rec`` is only read.
+    ``n_samples``: only the data file's bytes up to that sample are written (a recording that was still growing).
     The metadata is validated against the SigMF schema first. Returns (meta path, data path).
     """
     import contextlib
@@ -205,7 +207,8 @@ def write_sigmf_copy(
         tmp_data = stack.enter_context(atomic_path(data_path))
         current = data_path
         try:
-            link_or_copy(rec.data_path, data_offset, tmp_data, link=link)
+            end = None if n_samples is None else rec.byte_end(n_samples)
+            link_or_copy(rec.data_path, data_offset, tmp_data, link=link, end=end)
             tmp_meta = stack.enter_context(atomic_path(meta_path))
             current = meta_path
             tmp_meta.write_text(text + "\n", encoding="utf-8")
@@ -220,34 +223,37 @@ def write_sigmf_copy(
 _NO_LINK = (errno.EXDEV, errno.EPERM, errno.EACCES, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS)
 
 
-def link_or_copy(src_path: str | Path, offset: int, dst_path: str | Path, *, link: bool) -> bool:
-    """``dst_path`` (which must not exist) as a hard link to ``src_path`` when ``link``, ``offset`` is 0 and the
-    filesystem allows it (same filesystem, links permitted); otherwise :func:`copy_bytes`. Returns True when linked.
+def link_or_copy(
+    src_path: str | Path, offset: int, dst_path: str | Path, *, link: bool, end: int | None = None
+) -> bool:
+    """``dst_path`` (which must not exist) as a hard link to ``src_path`` when ``link``, ``offset`` is 0, ``end``
+    (a byte position; None: the end of the file) is the file's size, and the filesystem allows it (same filesystem,
+    links permitted); otherwise :func:`copy_bytes` of bytes ``[offset, end)``. Returns True when linked.
 
     A hard link costs no time or space whatever the recording's size (a 60 s capture at 61.44 MS/s is 14.7 GB);
     both names then hold the same bytes, so neither may be modified in place (radiofm never does).
     """
-    if link and offset == 0:
+    if link and offset == 0 and (end is None or end == os.stat(src_path).st_size):
         try:
             os.link(src_path, dst_path)
             return True
         except OSError as exc:
             if exc.errno not in _NO_LINK:
                 raise
-    copy_bytes(src_path, offset, dst_path)
+    copy_bytes(src_path, offset, dst_path, end=end)
     return False
 
 
-def copy_bytes(src_path: str | Path, offset: int, dst_path: str | Path) -> None:
-    """Copy ``src_path`` from byte ``offset`` to its end into a new file ``dst_path``.
+def copy_bytes(src_path: str | Path, offset: int, dst_path: str | Path, *, end: int | None = None) -> None:
+    """Copy ``src_path`` from byte ``offset`` to byte ``end`` (None: its end; never past it) into a new file
+    ``dst_path``.
 
     In the kernel (``os.copy_file_range``: no user-space buffer, a reflink where the filesystem offers one) when the
     platform and filesystems allow, else by 16 MiB chunks. OSError from either reaches the caller.
     """
-    import shutil
-
     with open(src_path, "rb") as src, open(dst_path, "wb") as dst:
-        end = os.fstat(src.fileno()).st_size
+        size = os.fstat(src.fileno()).st_size
+        end = size if end is None else min(int(end), size)
         pos = offset
         if hasattr(os, "copy_file_range"):
             try:
@@ -261,7 +267,13 @@ def copy_bytes(src_path: str | Path, offset: int, dst_path: str | Path) -> None:
                     raise
         if pos == offset:  # nothing copied in the kernel: chunks through user space
             src.seek(offset)
-            shutil.copyfileobj(src, dst, length=16 << 20)
+            left = end - offset
+            while left > 0:
+                chunk = src.read(min(16 << 20, left))
+                if not chunk:
+                    break
+                dst.write(chunk)
+                left -= len(chunk)
 
 
 def _is_npy(rec) -> bool:

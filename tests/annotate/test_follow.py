@@ -149,3 +149,82 @@ def test_an_analysis_slower_than_the_idle_timeout_does_not_end_the_stream(tmp_pa
     res, rec = follow_recording(meta, slow, idle_timeout_s=0.2, poll_s=0.01, block_frames=1, phy=False)
     t.join()
     assert res.plan.n_samples == rec.n_samples == n  # the whole stream, not the part before the first analysis
+
+
+def _grown(tmp_path, name, seconds_of_columns=2):
+    n = seconds_of_columns * 256 * COL
+    carriers = _carriers(4 * 256 * COL)
+    meta, dat = tmp_path / f"{name}.sigmf-meta", tmp_path / f"{name}.sigmf-data"
+    _meta(meta)
+    data = _ci16(band_capture(FS, n, carriers, seed=6))
+    predictor = oracle(carriers)
+    predictor.level_invariant = True
+    return meta, dat, data, predictor
+
+
+def test_a_stream_that_ends_mid_sample_is_annotated_up_to_its_last_whole_sample(tmp_path):
+    from radiofm.annotate.output import write_annotated
+
+    meta, dat, data, predictor = _grown(tmp_path, "odd")
+    dat.write_bytes(data)
+    polls = []
+
+    def sleep(s):
+        polls.append(s)
+        if len(polls) == 2:
+            with open(dat, "ab") as f:
+                f.write(b"\x01\x02")  # a sample half written when the writer stopped
+        time.sleep(s)
+
+    res, rec = follow_recording(meta, predictor, idle_timeout_s=0.3, poll_s=0.05, block_frames=1, sleep=sleep)
+    assert res.plan.n_samples == rec.n_samples == len(data) // 4
+    paths = write_annotated(rec, res, tmp_path / "out" / "odd", n_samples=res.plan.n_samples)
+    assert paths["data"].read_bytes() == data  # exactly the whole samples: an output that opens
+    assert open_recording(paths["meta"]).n_samples == len(data) // 4
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ("truncate", "shrank"),
+        ("replace", "data file was replaced"),
+        ("rate", "sample rate changed"),
+    ],
+)
+def test_a_recording_that_changes_other_than_by_growing_is_refused(tmp_path, change, message):
+    meta, dat, data, predictor = _grown(tmp_path, "c")
+    half = len(data) // 2 // 4 * 4
+    dat.write_bytes(data[:half])
+    polls = []
+
+    def sleep(s):
+        polls.append(s)
+        if len(polls) == 2:
+            if change == "truncate":
+                dat.write_bytes(data[: half // 2])
+            elif change == "replace":
+                other = tmp_path / "other"
+                other.write_bytes(data)
+                other.replace(dat)  # a new file under the same name
+            else:
+                body = json.loads(meta.read_text())
+                body["global"]["core:sample_rate"] = FS / 2
+                meta.write_text(json.dumps(body))
+        time.sleep(0.01)
+
+    with pytest.raises(RecordingError, match=message):
+        follow_recording(meta, predictor, idle_timeout_s=5.0, poll_s=0.01, block_frames=1, sleep=sleep)
+
+
+def test_follow_takes_the_sample_rate_given_and_refuses_an_endless_duration(tmp_path):
+    from radiofm.errors import ConfigError
+
+    meta, dat, data, predictor = _grown(tmp_path, "r")
+    dat.write_bytes(data)
+    body = json.loads(meta.read_text())
+    del body["global"]["core:sample_rate"]
+    meta.write_text(json.dumps(body))
+    res, rec = follow_recording(meta, predictor, idle_timeout_s=0.3, poll_s=0.05, block_frames=1, sample_rate_hz=FS)
+    assert rec.sample_rate_hz == FS and res.plan.n_samples == len(data) // 4
+    with pytest.raises(ConfigError, match="longer than any recording"):
+        follow_recording(meta, predictor, duration_s=1e301, idle_timeout_s=0.3, sample_rate_hz=FS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 
 import numpy as np
@@ -123,6 +124,25 @@ def test_bad_inputs(world, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:  # torch.set_num_threads(10**20) was an OverflowError traceback
         main(["annotate", src, "--model", seg, "--out", out, "--threads", str(10**20)])
     assert exc.value.code == 2 and "thread count from 1 to 1024" in capsys.readouterr().err
+
+
+def test_follow_flags_and_a_failed_run_leave_the_earlier_live_log(world, tmp_path, capsys):
+    src = str(world / "train" / "iq" / "frame_0001.sigmf-meta")
+    out = tmp_path / "o" / "x"
+    out.parent.mkdir()
+    log = out.with_suffix(".live.jsonl")
+    log.write_text('{"core:label": "NR"}\n')  # an earlier run's
+    argv = ["annotate", src, "--model", str(tmp_path / "nope"), "--out", str(out), "--follow"]
+    assert main(argv) == 2 and "nope" in capsys.readouterr().err
+    assert log.read_text() == '{"core:label": "NR"}\n'
+    for value in ("10", "1e1", "9"):  # the default's value too: it needs --follow all the same
+        argv = ["annotate", src, "--model", str(world / "seg"), "--out", str(out), "--idle-timeout", value]
+        assert main(argv) == 2 and "need --follow" in capsys.readouterr().err
+    fifo = tmp_path / "f.sigmf-meta"
+    fifo.write_text((world / "train" / "iq" / "frame_0001.sigmf-meta").read_text())
+    os.mkfifo(tmp_path / "f.sigmf-data")
+    assert main(["annotate", str(fifo), "--model", str(world / "seg"), "--out", str(out)]) == 2
+    assert "is not a regular file" in capsys.readouterr().err
 
 
 def test_nonfinite_refused_or_repaired(world, tmp_path, capsys):

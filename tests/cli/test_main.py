@@ -1,4 +1,5 @@
 import argparse
+import os
 import subprocess
 import sys
 
@@ -156,3 +157,21 @@ def test_inspect_refuses_an_out_that_is_no_picture_before_reading(tmp_path, caps
     meta.write_text("{}")
     assert main(["inspect", str(meta), "--out", str(meta)]) == 2  # was a matplotlib traceback, after the work
     assert "is not a picture format" in capsys.readouterr().err and meta.read_text() == "{}"
+
+
+def test_sigterm_ends_a_command_as_ctrl_c_does_nothing_half_written_left(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "sd"
+    cmd = [sys.executable, "-m", "radiofm.cli.main", "generate", "nrlte", "--frames", "2000", "--out", str(out),
+           "--no-progress", "--workers", "1"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 120
+    while not any(p.name.startswith(".sd.") for p in tmp_path.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # inside the generation
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "terminated" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # the temporary folder was removed

@@ -118,8 +118,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "--copy-data",
         action="store_true",
         help="write PREFIX.sigmf-data as a byte copy of the input's samples (default: a hard link to the input's "
-        "data file where both are on one filesystem: no time or space spent; always a copy with --follow --duration, "
-        "where the recording may still be growing)",
+        "data file where both are on one filesystem: no time or space spent; with --follow, a link only when the "
+        "samples analysed are the whole file when the run ends, else a copy of exactly those; a linked output shares "
+        "the input's bytes, so pass --copy-data when the writer may go on writing)",
     )
     p.add_argument(
         "--quantize",

@@ -222,8 +222,10 @@ def test_no_picture_int8_and_follow_of_a_finished_file(world, tmp_path, capsys):
                                                                 "fol.sigmf-meta"]  # fmt: skip
     assert (follow.parent / "fol.sigmf-data").samefile(src.with_suffix(".sigmf-data"))  # ended by idle: linked
     dur = tmp_path / "d" / "dur"  # stopped by --duration: the recording may grow on, so its samples are copied
-    assert main(["annotate", str(src), "--model", seg, "--out", str(dur), "--follow", "--duration", "0.04"]) == 0
-    assert (dur.parent / "dur.sigmf-data").stat().st_nlink == 1
+    assert main(["annotate", str(src), "--model", seg, "--out", str(dur), "--follow", "--duration", "0.02"]) == 0
+    whole = src.with_suffix(".sigmf-data").stat().st_size  # a 40 ms capture: --duration 0.02 takes half of it
+    assert (dur.parent / "dur.sigmf-data").stat().st_nlink == 1  # a copy of exactly the samples analysed
+    assert (dur.parent / "dur.sigmf-data").stat().st_size == whole // 2
     strip = lambda p: json.loads(p.read_text())["annotations"]  # noqa: E731
     assert strip(follow.parent / "fol.sigmf-meta") == strip(one.parent / "one.sigmf-meta")
     live = [json.loads(line) for line in (follow.parent / "fol.live.jsonl").read_text().splitlines()]

@@ -132,7 +132,12 @@ class Recording:
         s0, b0 = next((s, b) for s, b in reversed(self._segments) if s <= start)
         size = self._layout.sample_size
         lo = b0 + (start - s0) * size
-        raw = self._memmap()[lo : lo + count * size].view(self._layout.component)
+        m = self._memmap()
+        if lo + count * size > len(m):  # mapped after the file was cut short (truncated while being followed)
+            raise RecordingError(
+                f"data file {self.data_path} is shorter than its {self.n_samples} samples (truncated?)"
+            )
+        raw = m[lo : lo + count * size].view(self._layout.component)
         return raw.reshape(count, 2) if self.is_complex else raw
 
     def read(

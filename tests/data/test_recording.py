@@ -530,3 +530,14 @@ def test_the_schema_is_checked_once_and_metadata_every_time(tmp_path, monkeypatc
     with pytest.raises(RecordingError, match="at annotations/0/core:sample_start: 'ten' is not of type 'integer'"):
         open_recording(p)
     assert len(checks) == 1
+
+
+def test_a_data_file_cut_short_after_opening_is_one_line_error(tmp_path):
+    from radiofm.data import open_recording, write_sigmf
+
+    meta = write_sigmf(tmp_path / "r", np.ones(100_000, np.complex64), sample_rate_hz=1e6)
+    rec = open_recording(meta)
+    with open(rec.data_path, "r+b") as f:
+        f.truncate(1000)  # a writer that started over while the recording was being followed
+    with pytest.raises(RecordingError, match="shorter than its 100000 samples"):
+        rec.read(90_000, 1000)

@@ -8,18 +8,12 @@ import subprocess
 import sys
 
 import pytest
+from test_io import _write
 
 from radiofm import output_folders
 from radiofm.errors import OutputError, OutputKeptError
 from radiofm.io import OUTPUT_RECORD, atomic_path, remove_orphans, write_json, written_entries
 from radiofm.output_folders import read_record, writer_tag
-
-
-def _write(folder, files: dict):
-    with atomic_path(folder) as tmp:
-        tmp.mkdir()
-        for name, text in files.items():
-            (tmp / name).write_text(text)
 
 
 def _names(folder):

@@ -17,6 +17,7 @@ from typing import Any
 
 from radiofm.errors import CheckpointError
 from radiofm.io import JSONLimitError, parse_json_untrusted, read_json_untrusted
+from radiofm.json_untrusted import open_regular
 
 FORMAT = "radiofm-checkpoint"
 VERSION = 1
@@ -75,7 +76,7 @@ def read_safetensors_header(path: Path) -> dict[str, tuple[str, tuple[int, ...]]
     """
     try:
         size = path.stat().st_size
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             head = fh.read(8)
             n = struct.unpack("<Q", head)[0] if len(head) == 8 else -1
             if not 2 <= n <= min(MAX_HEADER_BYTES, size - 8):

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 from typing import Any
 
 MAX_JSON_BYTES = 64 << 20  # metadata, sidecars, manifests, checkpoint configs: far below this
@@ -37,12 +39,28 @@ def parse_json_untrusted(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) 
 def read_json_untrusted(path: str | os.PathLike, *, max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH):
     """:func:`parse_json_untrusted` of a file, refusing one over ``max_bytes`` before reading it.
 
-    Raises :class:`JSONLimitError` for JSON problems and OSError when the file cannot be read."""
-    with open(path, "rb") as fh:
+    Raises :class:`JSONLimitError` for JSON problems and OSError when the file cannot be read or is not a regular
+    file (a FIFO would block the read)."""
+    with open_regular(path) as fh:
         raw = fh.read(max_bytes + 1)
     if len(raw) > max_bytes:
         raise JSONLimitError(f"JSON file larger than {max_bytes >> 20} MiB")
     return parse_json_untrusted(raw, max_depth=max_depth)
+
+
+def open_regular(path: str | os.PathLike):
+    """``open(path, "rb")`` for a regular file only: anything else (a FIFO, a device, a folder) is an OSError, raised
+    without blocking."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _no_constant(name: str) -> Any:

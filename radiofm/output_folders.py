@@ -271,18 +271,23 @@ def _orphans(final: Path) -> list[tuple[Path, int | None, str | None]]:
         rf"(?:(?:{_TAG.format('')}-)?[a-z0-9_]{{8}}\.tmp|old-(?P<old_pid>\d+)"
         rf"(?:-(?P<old_host>[0-9a-f]{{8}}|[0-9a-f]{{4}}))?(?:-[a-z0-9_]{{8}})?)"
     )
+    # a write nested in another (a checkpoint saved into a run folder's temporary name): ..NAME.TAG-x.tmp.TAG-y.tmp
+    nested = re.compile(rf"\.\.{re.escape(final.name)}\.{_TAG.format('outer_')}-[a-z0-9_]{{8}}\.tmp\.{_TAG.format('')}"
+                        r"-[a-z0-9_]{8}\.tmp")  # fmt: skip
     prefix = f".{final.name}."
     try:
         with os.scandir(final.parent) as it:
-            names = sorted(e.name for e in it if e.name.startswith(prefix))
+            names = sorted(e.name for e in it if e.name.startswith((prefix, "." + prefix)))
     except OSError:
         return []
     found = []
     for name in names:
-        m = ours.fullmatch(name)
+        m = ours.fullmatch(name) or nested.fullmatch(name)
         if m is not None:
-            pid = m["pid"] or m["old_pid"]
-            found.append((final.parent / name, None if pid is None else int(pid), m["host"] or m["old_host"]))
+            pid = m["pid"] or m.groupdict().get("old_pid")
+            found.append(
+                (final.parent / name, None if pid is None else int(pid), m["host"] or m.groupdict().get("old_host"))
+            )
     return found
 
 

@@ -358,6 +358,7 @@ def load_train_state(folder: str | Path, *, map_location: str | torch.device = "
         raise CheckpointError(f"{state_path} is not a radiofm training state")
     read_safetensors_header(state_dir / "tensors.safetensors")
     tensors = _read_tensors(state_dir / "tensors.safetensors", map_location)
+    check_finite(tensors, state_dir / "tensors.safetensors")  # a NaN moment would poison every later step
     return unflatten_state_dict(tensors, doc["state"])
 
 

@@ -21,9 +21,18 @@ from tqdm import tqdm
 
 from radiofm.errors import ConfigError, OutputError, OutputKeptError
 from radiofm.io import atomic_path, remove_dead_orphans
-from radiofm.models.checkpoint import load_train_state, save_checkpoint
+from radiofm.models.checkpoint import save_checkpoint
 from radiofm.train.config import Task, TrainConfig, TrainingDiverged, lr_at, param_groups
 from radiofm.train.distributed import DistInfo, epoch_batches, init_distributed
+from radiofm.train.resume import (
+    check_progress,
+    check_run_files,
+    check_settings,
+    finished,
+    load_optimizer,
+    load_resume,
+    run_lock,
+)
 from radiofm.train.speed import fast_wanted, make_adamw, maybe_compile, peak_rss_mb, setup_device
 from radiofm.train.split import BatchSplitter, batch_len, split_threads
 
@@ -190,7 +199,15 @@ def evaluate(
     return {f"val_{k}": v / max(seen, 1) for k, v in sums.items()}
 
 
-def fit(
+def fit(model: nn.Module, task: Task, train_set, *, cfg: TrainConfig, out_dir: str | os.PathLike, **kwargs) -> dict:
+    """Train ``model`` on ``train_set`` with ``task`` and keep the run folder ``out_dir`` as its checkpoint; see
+    :func:`_fit` for the arguments. The run folder is held for this run (:func:`radiofm.train.resume.run_lock`)."""
+    lock = run_lock(Path(out_dir)) if int(os.environ.get("RANK", "0")) == 0 else contextlib.nullcontext()
+    with lock:
+        return _fit(model, task, train_set, cfg=cfg, out_dir=out_dir, **kwargs)
+
+
+def _fit(
     model: nn.Module,
     task: Task,
     train_set,
@@ -219,6 +236,7 @@ def fit(
     unwrapped = model
     if dist.is_main:
         remove_dead_orphans(out)  # a live write of the same folder (another process) is left alone
+        check_run_files(out, RUN_FILES)
     if resume and not (out / "config.json").exists():
         if out.exists() and (not out.is_dir() or any(p.name not in (*RUN_FILES, "split.json") for p in out.iterdir())):
             raise ConfigError(f"--resume: {out} holds no radiofm checkpoint but other files; choose another --out")
@@ -226,7 +244,8 @@ def fit(
             log(f"--resume: no complete checkpoint in {out} yet; starting from the beginning")
         resume = False
     if resume:
-        ts = _load_resume(out, unwrapped, load_train_state)
+        check_settings(out, task.kind, extra, _cfg_dict(cfg), log if dist.is_main else None)  # the run's own
+        ts = load_resume(out, unwrapped)
     else:
         ts = None
         if dist.is_main and out.exists() and (out / "config.json").exists():
@@ -271,8 +290,10 @@ def fit(
     )
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0}
     if ts is not None:
-        optimizer.load_state_dict(ts["optimizer"])
-        state.update(ts["progress"])
+        state.update(check_progress(ts, out, steps_per_epoch=steps_per_epoch, epochs=cfg.epochs))
+        load_optimizer(optimizer, ts["optimizer"], out)
+        if state["epoch"] >= cfg.epochs:  # nothing left to do
+            return finished(out, cfg.epochs, log if dist.is_main else None)
     info = {
         "task": task.kind,
         "train_config": _cfg_dict(cfg),
@@ -377,17 +398,3 @@ def _save_run(out: Path, model, kind, extra, train_state, save_checkpoint, line:
         raise
     except OutputError as exc:
         raise OutputError(f"{exc}; the previous checkpoint in {out} is intact") from None
-
-
-def _load_resume(out: Path, model, load_train_state) -> dict:
-    from radiofm.models.checkpoint import read_model_tensors
-
-    ts = load_train_state(out)
-    if ts is None:
-        raise ConfigError(f"--resume: {out} has no train_state (it is a finished or exported model)")
-    missing, unexpected = model.load_state_dict(read_model_tensors(out), strict=False)
-    if missing or unexpected:
-        raise ConfigError(
-            f"--resume: {out} does not match the model (missing {len(missing)}, unexpected {len(unexpected)} tensors)"
-        )
-    return ts

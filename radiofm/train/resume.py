@@ -91,7 +91,10 @@ def check_progress(ts: dict, out: Path, *, steps_per_epoch: int, epochs: int) ->
     e, s, g = (prog.get(k) for k in ("epoch", "step_in_epoch", "global_step"))
     counters = (e, s, g)
     if not all(type(v) is int and v >= 0 for v in counters) or s >= steps_per_epoch or g != e * steps_per_epoch + s:
-        raise CheckpointError(f"--resume: {where} holds impossible progress counters {counters}")
+        raise CheckpointError(
+            f"--resume: {where} holds progress counters {counters} that do not fit {steps_per_epoch} steps per epoch "
+            "(another training set or --val-fraction than the run's?)"
+        )
     if e > epochs:
         raise CheckpointError(f"--resume: {where} says epoch {e}, past the run's {epochs}")
     sums = prog.get("epoch_sums", {})
@@ -110,6 +113,12 @@ def load_optimizer(optimizer: torch.optim.Optimizer, state: dict, out: Path) -> 
     except (ValueError, KeyError, TypeError, IndexError, RuntimeError) as exc:
         raise CheckpointError(f"--resume: the optimizer state in {out} does not fit the model ({exc})") from None
     for group in optimizer.param_groups:
+        betas = group.get("betas", (0.0, 0.0))
+        numbers = [group.get(k, 0.0) for k in ("lr", "weight_decay", "eps")]
+        if not (
+            isinstance(betas, list | tuple) and len(betas) == 2 and all(0 <= _num(b) < 1 for b in betas)
+        ) or not all(0 <= _num(v) < math.inf for v in numbers):
+            raise CheckpointError(f"--resume: the optimizer settings in {out} are not numbers in range")
         for p in group["params"]:
             for name, v in optimizer.state.get(p, {}).items():
                 if torch.is_tensor(v) and v.dim() and v.shape != p.shape:
@@ -119,6 +128,11 @@ def load_optimizer(optimizer: torch.optim.Optimizer, state: dict, out: Path) -> 
                     )
                 if torch.is_tensor(v) and not v.dim() and not (torch.isfinite(v) and v >= 0):
                     raise CheckpointError(f"--resume: the optimizer state in {out} holds an impossible {name}")
+
+
+def _num(v) -> float:
+    """``v`` as a float, NaN for anything that is not a plain number (so that every range check fails)."""
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else math.nan
 
 
 def check_run_files(out: Path, names) -> None:
@@ -152,9 +166,11 @@ def run_lock(out: Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise ConfigError(f"another process is training into {out}; wait for it or choose another --out") from None
-        yield
-        with contextlib.suppress(OSError):  # released: nothing left beside the run
-            os.unlink(fh.name)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):  # released, however the run ended: nothing left beside it
+                os.unlink(fh.name)
     finally:
         fh.close()
 

@@ -146,3 +146,15 @@ def test_a_log_without_a_checkpoint_is_refused_and_a_killed_save_cleared(tmp_pat
     (nested / "model.safetensors").write_bytes(b"\0" * 1024)
     _killed_run(run)
     assert not nested.exists()
+
+
+@pytest.mark.parametrize("key, value", [("lr", "x"), ("eps", -1.0), ("betas", [0.9])])
+def test_optimizer_settings_out_of_range_are_refused(tmp_path, key, value):
+    run = tmp_path / "run"
+    _killed_run(run)
+    path = run / "train_state" / "state.json"
+    doc = json.loads(path.read_text())
+    doc["state"]["optimizer"]["param_groups"][0][key] = value
+    path.write_text(json.dumps(doc))
+    with pytest.raises(CheckpointError, match="optimizer"):
+        _resume(run)

@@ -160,6 +160,16 @@ def add_written(folder: str | os.PathLike, names) -> None:
         tmp.write_text(record_text(sorted(names)))
 
 
+def open_lock_file(final: Path, suffix: str):
+    """The open lock file ``.NAME.SUFFIX`` beside the output ``final`` (made with its folder when missing); the
+    caller flocks it and closes it to release the lock. OutputError (one line) when it cannot be made."""
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        return open(final.parent / f".{final.name}.{suffix}", "a+")  # noqa: SIM115 (the caller holds it)
+    except OSError as exc:
+        raise OutputError(f"cannot write {final}: {_reason(exc)}") from None
+
+
 @contextlib.contextmanager
 def build_lock(path: str | os.PathLike) -> Iterator[None]:
     """Hold an exclusive lock for building the output ``path`` (a cache folder): a second process building the
@@ -167,11 +177,7 @@ def build_lock(path: str | os.PathLike) -> Iterator[None]:
     and set-aside folders) is removed. The lock is the file ``.NAME.lock`` beside ``path`` (flock; released when
     the process dies, so a kill never leaves it held). Without fcntl (Windows) it only cleans up."""
     final = Path(path)
-    try:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(final.parent / f".{final.name}.lock", "a+")  # noqa: SIM115 (held until the block ends)
-    except OSError as exc:
-        raise OutputError(f"cannot write {final}: {_reason(exc)}") from None
+    fh = open_lock_file(final, "lock")
     try:
         try:
             import fcntl

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from radiofm.errors import CheckpointError, ConfigError, OutputError
-from radiofm.io import read_json_untrusted
+from radiofm.errors import CheckpointError, ConfigError
+from radiofm.io import open_lock_file, read_json_untrusted
 
 # training settings that do not change the steps: a resume may give other values
 FREE_SETTINGS = frozenset({"num_workers", "save_every_steps", "device", "progress", "compile", "batch_threads"})
@@ -156,11 +156,7 @@ def run_lock(out: Path) -> Iterator[None]:
     except ImportError:  # pragma: no cover - Windows
         yield
         return
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(out.parent / f".{out.name}.run-lock", "a+")  # noqa: SIM115 (held until the block ends)
-    except OSError as exc:
-        raise OutputError(f"cannot write {out}: {exc.strerror or type(exc).__name__}") from None
+    fh = open_lock_file(out, "run-lock")
     try:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

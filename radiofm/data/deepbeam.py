@@ -109,7 +109,7 @@ def _open(path: Path):
     import h5py
 
     if not path.is_file():
-        raise DatasetError(f"DeepBeam file {path} not found")
+        raise DatasetError(f"DeepBeam file {path} " + ("is not a regular file" if path.exists() else "not found"))
     try:
         return h5py.File(path, "r")
     except OSError as exc:
@@ -127,6 +127,14 @@ def _check_layout(h5, path: Path) -> int:
     if iq.ndim != 2 or iq.shape[1] != 2 or iq.dtype.kind not in "fiu":
         raise DatasetError(f"{path}: 'iq' must be a numeric (N, 2) array of I and Q, got {iq.dtype} {iq.shape}")
     n = int(iq.shape[0])
+    size = path.stat().st_size
+    for key in ("iq", "tx_beam"):  # a shape far beyond the file's bytes is declared, not written
+        d = h5[key]
+        if d.size * d.dtype.itemsize > 8 * size + (1 << 20):
+            raise DatasetError(
+                f"{path}: {key!r} declares {d.shape} values, far more than the file's {size} bytes hold; it was never "
+                "written in full"
+            )
     for key in LABELS:
         if key in h5:
             d = h5[key]
@@ -191,7 +199,16 @@ def read_deepbeam(
         reason = " ".join(str(exc).split())[:120]
         raise DatasetError(f"{path}: unreadable DeepBeam file ({type(exc).__name__}: {reason})") from None
     if not np.all(np.isfinite(frames)):
-        raise DatasetError(f"{path}: 'iq' holds non-finite (NaN/Inf) samples")
+        raise DatasetError(f"{path}: 'iq' holds non-finite (NaN/Inf) samples (or values beyond float32's range)")
+    for key in ("tx_beam", "rx_beam"):  # beam indices: whole numbers (a cast would merge 2 and 2.5 into one class)
+        v = labels.get(key)
+        if v is None:
+            continue
+        w = v.astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            bad = ~(np.isfinite(w) & (w == np.round(w)) & (np.abs(w) < 2**31))
+        if bad.any():
+            raise DatasetError(f"{path}: {key!r} must hold whole beam indices, found {w[bad][0]:g}")
     count = len(first)
     return BeamFrames(
         frames=frames,
@@ -234,7 +251,8 @@ def _read_frames(iq, first: np.ndarray, frame_len: int) -> np.ndarray:
         j = i + 1
         while j < len(first) and first[j] == first[j - 1] + frame_len and (j - i) < 4096:
             j += 1
-        block = np.asarray(iq[int(first[i]) : int(first[i]) + (j - i) * frame_len], dtype=np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):  # values beyond float32: caught as non-finite after
+            block = np.asarray(iq[int(first[i]) : int(first[i]) + (j - i) * frame_len], dtype=np.float32)
         out[i:j] = block.reshape(j - i, frame_len, 2).transpose(0, 2, 1)
         i = j
     return out

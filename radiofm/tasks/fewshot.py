@@ -79,8 +79,8 @@ def sample_episode(
         need = cfg.n_support + cfg.n_query if same else max(cfg.n_support, 1)
         if len(s_idx) < need or len(q_idx) < cfg.n_query:
             raise ConfigError(
-                f"class {c!r} has {len(s_idx)} support / {len(q_idx)} query frames; an episode needs "
-                f"{cfg.n_support} support + {cfg.n_query} query"
+                f"class {c.item() if hasattr(c, 'item') else c!r} has {len(s_idx)} support / {len(q_idx)} query "
+                f"frames; an episode needs {cfg.n_support} support + {cfg.n_query} query"
             )
         if same:
             pick = rng.choice(s_idx, cfg.n_support + cfg.n_query, replace=False)

@@ -174,6 +174,13 @@ def support_examples(folder: str | Path) -> list[Example]:
                 f"{p}: neither in a class sub-folder nor annotated with core:label; cannot tell its class"
             )
         out += [Example(p, str(a.label), int(a.sample_start), int(a.sample_count)) for a in labelled]
+    empty = sorted(
+        d.name
+        for d in root.iterdir()
+        if d.is_dir() and not d.name.startswith(".") and not any(e.path.is_relative_to(d) for e in out)
+    )
+    if empty:  # a class folder without a recording: a class the user meant, with zero shots
+        raise DatasetError(f"class {empty[0]!r} has zero shots: its folder {root / empty[0]} holds no recording")
     classes = sorted({e.label for e in out})
     if len(classes) < 2:
         raise DatasetError(f"support folder {root} holds one class ({classes[0]!r}); prototypes need at least two")

@@ -122,3 +122,25 @@ def test_a_folder_written_again_with_fewer_front_ends_holds_only_those(tmp_path)
     assert (out / "notes.txt").read_text() == "keep"
     with pytest.raises(DatasetError, match="tx-ant-0"):
         load_front_end(out, "tx-ant-0")
+
+
+def test_labels_must_be_whole_indices_and_shapes_must_be_written(tmp_path):
+    for bad, found in ((0.25, "0.25"), (1e30, r"1e\+30")):
+        arrays = _arrays([2 * L, 2 * L])
+        arrays["tx_beam"] = arrays["tx_beam"].astype(np.float64)
+        arrays["tx_beam"][2 * L :] = bad  # 2.25 and 2 would have been merged into one class by a cast
+        write_deepbeam(tmp_path / "f-tx-ant-0-rx-ant-0.h5", arrays)
+        with pytest.raises(DatasetError, match=f"'tx_beam' must hold whole beam indices, found {found}"):
+            read_deepbeam(tmp_path / "f-tx-ant-0-rx-ant-0.h5")
+    p = tmp_path / "huge-tx-ant-0-rx-ant-0.h5"
+    with h5py.File(p, "w") as h5:  # 2 KB on disk, 2**40 samples declared: scanning it took hours
+        h5.create_dataset("iq", shape=(2**40, 2), dtype=np.float32, chunks=(1 << 20, 2))
+        h5.create_dataset("tx_beam", shape=(2**40,), dtype=np.int16, chunks=(1 << 20,))
+    with pytest.raises(DatasetError, match="far more than the file's"):
+        read_deepbeam(p)
+    big = _arrays([2 * L])
+    big["iq"] = big["iq"].astype(np.float64)
+    big["iq"][7, 1] = 1e300  # beyond float32: one line, no RuntimeWarning
+    write_deepbeam(tmp_path / "b-tx-ant-0-rx-ant-0.h5", big)
+    with pytest.raises(DatasetError, match="non-finite"):
+        read_deepbeam(tmp_path / "b-tx-ant-0-rx-ant-0.h5")

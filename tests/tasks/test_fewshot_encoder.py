@@ -79,6 +79,13 @@ def test_bad_support_and_queries(support, encoders, tmp_path):
         _rec(short / label / "a", 1e3, n=n)
     with pytest.raises(DatasetError, match="class 'tiny' has zero shots"):
         classify_recordings(encoders / "pb", short, [short / "ok" / "a.sigmf-meta"])
+    empty = tmp_path / "empty"
+    for label in ("a", "b"):
+        (empty / label).mkdir(parents=True)
+        _rec(empty / label / "r", 1e3)
+    (empty / "c").mkdir()  # a class without a recording was dropped in silence
+    with pytest.raises(DatasetError, match="class 'c' has zero shots"):
+        support_examples(empty)
     other_rate = _rec(tmp_path / "fast", 1e3, rate=2 * RATE)
     with pytest.raises(DatasetError, match="query .* is at 2 MHz but the support set at 1 MHz"):
         classify_recordings(encoders / "pb", support, [other_rate])

@@ -205,6 +205,9 @@ def test_classify(run, tmp_path, capsys):
     assert json.loads((tmp_path / "s.json").read_text())["queries"][0]["prediction"] == "high"
     (support / "low" / "a.sigmf-meta").unlink()
     (support / "low" / "a.sigmf-data").unlink()
+    assert main(["fewshot", "classify", "--encoder", str(run), "--support", str(support), "--query", str(q)]) == 2
+    assert "class 'low' has zero shots" in _error_line(capsys)  # its folder is left, empty
+    (support / "low").rmdir()
     (support / "high" / "b.sigmf-meta").write_text((support / "high" / "a.sigmf-meta").read_text())
     (support / "high" / "b.sigmf-data").write_bytes((support / "high" / "a.sigmf-data").read_bytes())
     assert main(["fewshot", "classify", "--encoder", str(run), "--support", str(support), "--query", str(q)]) == 2

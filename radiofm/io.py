@@ -7,7 +7,6 @@ import contextvars
 import errno
 import json
 import os
-import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from radiofm.json_untrusted import (  # noqa: F401 (re-exported: radiofm.io is w
 )
 from radiofm.output_folders import (  # noqa: F401 (check_replaceable, manifest_kind, remove_orphans: re-exported)
     OUTPUT_RECORD,
+    TEMP_NAME,
     check_not_cwd,
     check_replaceable,
     manifest_kind,
@@ -40,7 +40,6 @@ from radiofm.output_folders import (  # noqa: F401 (check_replaceable, manifest_
 )
 
 _RECORDING: contextvars.ContextVar[tuple] = contextvars.ContextVar("radiofm_recording", default=())
-_TEMP_FOLDER = re.compile(r"\..+\.\d+-(?:[0-9a-f]{8}|[0-9a-f]{4})-[a-z0-9_]{8}\.tmp")  # a folder atomic_path is writing
 
 
 @contextlib.contextmanager
@@ -88,7 +87,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
                 if os.path.lexists(tmp) and not swapping:  # both names were links to one file: rename(2) did nothing
                     tmp.unlink()
             if (final.is_dir() and not final.is_symlink()) or not any(
-                _TEMP_FOLDER.fullmatch(q.name) for q in final.parents
+                TEMP_NAME.fullmatch(q.name) for q in final.parents
             ):
                 remove_dead_orphans(final)  # a file inside a folder being written has no leftovers to look for
             fsync_dir(final.parent)
@@ -130,7 +129,7 @@ def _note_written(final: Path) -> None:
         for folder, names in recorders:
             rel = os.path.relpath(where, folder)
             top = rel.split(os.sep, 1)[0]
-            if top not in (".", "..") and not _TEMP_FOLDER.fullmatch(top):  # inside a folder being written: not yet
+            if top not in (".", "..") and not TEMP_NAME.fullmatch(top):  # inside a folder being written: not yet
                 names.add(top)
 
 

@@ -16,7 +16,7 @@ import zlib
 from pathlib import Path
 
 from radiofm.errors import OutputError, OutputKeptError
-from radiofm.json_untrusted import MAX_JSON_BYTES, read_json_untrusted
+from radiofm.json_untrusted import MAX_JSON_BYTES, open_regular, read_json_untrusted
 
 OUTPUT_RECORD = ".radiofm-output.json"  # JSON list of the top-level entries radiofm wrote in the folder that holds it
 UNREADABLE = "unreadable"  # what :func:`read_record` gives for a record that exists but cannot be trusted
@@ -52,7 +52,7 @@ def read_record(folder: str | os.PathLike) -> dict | str | None:
         return None
     except OSError:
         return UNREADABLE
-    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_JSON_BYTES:  # a FIFO would block, a link lead elsewhere
+    if not stat.S_ISREG(st.st_mode):  # a link would lead elsewhere (the size is bounded by the reader below)
         return UNREADABLE
     try:
         raw = read_json_untrusted(path)
@@ -260,6 +260,7 @@ def remove_orphans(path: str | os.PathLike) -> None:
 
 
 _TAG = r"(?P<{0}pid>\d+)-(?P<{0}host>[0-9a-f]{{8}}|[0-9a-f]{{4}})"  # writer_tag(); 4 hex digits before session 55
+TEMP_NAME = re.compile(rf"\..+\.{_TAG.format('')}-[a-z0-9_]{{8}}\.tmp")  # what atomic_path is writing: .NAME.TAG-x.tmp
 
 
 def _orphans(final: Path) -> list[tuple[Path, int | None, str | None]]:
@@ -390,10 +391,11 @@ def check_replaceable(
 def manifest_kind(path: str | os.PathLike) -> str | None:
     """The ``"kind"`` of a JSON manifest, or None when the file is missing, is not JSON or has no kind."""
     try:
-        st = Path(path).stat()
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_JSON_BYTES:  # a FIFO would block the read
+        with open_regular(path) as fh:  # a FIFO would block the read
+            raw = fh.read(MAX_JSON_BYTES + 1)
+        if len(raw) > MAX_JSON_BYTES:
             return None
-        kind = json.loads(Path(path).read_text()).get("kind")
+        kind = json.loads(raw).get("kind")
     except (OSError, ValueError, AttributeError, RecursionError):
         return None
     return kind if isinstance(kind, str) else None

@@ -23,7 +23,7 @@ from radiofm.errors import ConfigError, OutputError, OutputKeptError
 from radiofm.io import atomic_path, remove_dead_orphans
 from radiofm.models.checkpoint import save_checkpoint
 from radiofm.train.config import Task, TrainConfig, TrainingDiverged, lr_at, param_groups
-from radiofm.train.distributed import DistInfo, epoch_batches, init_distributed
+from radiofm.train.distributed import DistInfo, epoch_batches, init_distributed, is_main_process
 from radiofm.train.resume import (
     check_progress,
     check_run_files,
@@ -202,7 +202,7 @@ def evaluate(
 def fit(model: nn.Module, task: Task, train_set, *, cfg: TrainConfig, out_dir: str | os.PathLike, **kwargs) -> dict:
     """Train ``model`` on ``train_set`` with ``task`` and keep the run folder ``out_dir`` as its checkpoint; see
     :func:`_fit` for the arguments. The run folder is held for this run (:func:`radiofm.train.resume.run_lock`)."""
-    lock = run_lock(Path(out_dir)) if int(os.environ.get("RANK", "0")) == 0 else contextlib.nullcontext()
+    lock = run_lock(Path(out_dir)) if is_main_process() else contextlib.nullcontext()
     with lock:
         return _fit(model, task, train_set, cfg=cfg, out_dir=out_dir, **kwargs)
 

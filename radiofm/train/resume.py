@@ -19,8 +19,9 @@ from pathlib import Path
 
 import torch
 
+from radiofm.checkpoint_files import read_checkpoint_info
 from radiofm.errors import CheckpointError, ConfigError
-from radiofm.io import open_lock_file, read_json_untrusted
+from radiofm.io import open_lock_file
 
 # training settings that do not change the steps: a resume may give other values
 FREE_SETTINGS = frozenset({"num_workers", "save_every_steps", "device", "progress", "compile", "batch_threads"})
@@ -32,12 +33,9 @@ def check_settings(out: Path, kind: str, extra: dict | None, train_config: dict,
     :data:`FREE_SETTINGS`), as its ``config.json`` holds them; a setting the run did not record (it predates it)
     is not compared. More ``epochs`` than the run's continue it, with a note to ``log`` (the learning-rate schedule
     is redrawn over the new total, so the steps after the run's own epochs are not an uninterrupted longer run's)."""
-    try:
-        stored = read_json_untrusted(out / "config.json")
-    except (OSError, ValueError) as exc:
-        raise CheckpointError(f"--resume: cannot read {out / 'config.json'} ({exc})") from None
-    old_extra = stored.get("extra") if isinstance(stored, dict) else None
-    if not isinstance(old_extra, dict) or not isinstance(old_extra.get("run"), dict):
+    stored = read_checkpoint_info(out)  # validated: format, version, kind, extra
+    old_extra = stored["extra"]
+    if not isinstance(old_extra.get("run"), dict):
         raise CheckpointError(f"--resume: {out / 'config.json'} is not a radiofm training run's")
     if stored.get("kind") != kind:
         raise ConfigError(f"--resume: {out} is a {stored.get('kind')!r} run, not {kind!r}; choose another --out")

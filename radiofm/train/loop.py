@@ -244,7 +244,9 @@ def _fit(
             log(f"--resume: no complete checkpoint in {out} yet; starting from the beginning")
         resume = False
     if resume:
-        check_settings(out, task.kind, extra, _cfg_dict(cfg), log if dist.is_main else None)  # the run's own
+        check_settings(
+            out, task.kind, extra, _cfg_dict(cfg), log if dist.is_main else None, shape=_shape(train_set, val_set, dist)
+        )  # the run's own
         ts = load_resume(out, unwrapped)
     else:
         ts = None
@@ -299,9 +301,9 @@ def _fit(
         "train_config": _cfg_dict(cfg),
         "peak_lr": peak,
         "effective_batch": eff_batch,
-        "world_size": dist.world_size,
         "steps_per_epoch": steps_per_epoch,
         "batch_threads": parts,
+        **_shape(train_set, val_set, dist),
         **(run_info or {}),
     }
 
@@ -366,6 +368,11 @@ def _fit(
 
 
 # ------------------------------------------------------------------------------------------- run folder
+
+
+def _shape(train_set, val_set, dist) -> dict:
+    """What cuts the batches besides the settings: the items trained and validated on, and the processes."""
+    return {"train_items": len(train_set), "val_items": len(val_set) if val_set else 0, "world_size": dist.world_size}
 
 
 def _cfg_dict(cfg: TrainConfig) -> dict:

@@ -27,12 +27,16 @@ from radiofm.io import open_lock_file
 FREE_SETTINGS = frozenset({"num_workers", "save_every_steps", "device", "progress", "compile", "batch_threads"})
 
 
-def check_settings(out: Path, kind: str, extra: dict | None, train_config: dict, log=None) -> None:
+def check_settings(
+    out: Path, kind: str, extra: dict | None, train_config: dict, log=None, *, shape: dict | None = None
+) -> None:
     """Refuse (ConfigError) to resume the run in ``out`` with settings other than its own: the task ``kind``, the
     task's ``extra`` record (model, data, fine-tuning mode and init, ...) and the ``train_config`` (but
     :data:`FREE_SETTINGS`), as its ``config.json`` holds them; a setting the run did not record (it predates it)
     is not compared. More ``epochs`` than the run's continue it, with a note to ``log`` (the learning-rate schedule
-    is redrawn over the new total, so the steps after the run's own epochs are not an uninterrupted longer run's)."""
+    is redrawn over the new total, so the steps after the run's own epochs are not an uninterrupted longer run's).
+    ``shape`` (``train_items``, ``val_items``, ``world_size``) is compared with the run's record of it: another
+    training set, ``--val-fraction`` or number of processes cuts other batches."""
     stored = read_checkpoint_info(out)  # validated: format, version, kind, extra
     old_extra = stored["extra"]
     if not isinstance(old_extra.get("run"), dict):
@@ -59,11 +63,20 @@ def check_settings(out: Path, kind: str, extra: dict | None, train_config: dict,
             f"--resume: {out} was trained with {key} = {_show(was)}, this command gives {_show(now)}{more}; resume "
             "with the run's own settings, or choose another --out"
         )
+    recorded = old_extra["run"]
+    for key, now in (shape or {}).items():
+        if key in recorded and recorded[key] != now:  # runs before session 56 did not record the item counts
+            raise ConfigError(
+                f"--resume: {out} was trained with {recorded[key]!r} {_SHAPE_WORDS.get(key, key)}, this command "
+                f"gives {now!r} (another training set, --val-fraction or number of processes); resume with the "
+                "run's own, or choose another --out"
+            )
     if note and log is not None:
         log(note)
 
 
 _ABSENT = object()
+_SHAPE_WORDS = {"train_items": "training items", "val_items": "validation items", "world_size": "processes"}
 
 
 def _diffs(a, b, key: str = "") -> list[tuple[str, object, object]]:

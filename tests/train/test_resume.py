@@ -56,6 +56,20 @@ def test_a_resume_with_other_settings_is_refused(tmp_path, over, extra, message)
     assert _resume(run)["epoch"] == 3  # the run's own settings still resume it
 
 
+def test_a_resume_on_other_items_is_refused_even_where_the_steps_per_epoch_agree(tmp_path):
+    """13 items in batches of 4 cut 3 steps per epoch, as the run's 12 did: only the recorded counts tell."""
+    run = tmp_path / "run"
+    _killed_run(run)
+    cfg = _cfg(save_every_steps=1)
+    with pytest.raises(ConfigError, match="12 training items, this command gives 13"):
+        fit(tiny_mae(), MAEPretrainTask(), TensorSet(n=13), cfg=cfg, out_dir=run, extra={"data": {"source": "a"}},
+            resume=True)  # fmt: skip
+    with pytest.raises(ConfigError, match="0 validation items, this command gives 2 .*--val-fraction"):
+        fit(tiny_mae(), MAEPretrainTask(), TensorSet(), cfg=cfg, out_dir=run, extra={"data": {"source": "a"}},
+            val_set=TensorSet(n=2, seed=1), resume=True)  # fmt: skip
+    assert _resume(run)["epoch"] == 3
+
+
 def test_more_epochs_continue_a_finished_run_and_the_same_say_it_is_finished(tmp_path):
     run = tmp_path / "run"
     _killed_run(run)

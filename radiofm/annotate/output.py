@@ -16,7 +16,7 @@ from radiofm.annotate.run import AnnotateResult, annotate_recording, model_predi
 from radiofm.data.recording import Recording
 from radiofm.data.recording_open import open_recording
 from radiofm.data.sigmf_format import SIGMF_VERSION
-from radiofm.data.sigmf_writer import sigmf_source, write_sigmf_copy
+from radiofm.data.sigmf_writer import annotation_dict, sigmf_source, write_sigmf_copy
 from radiofm.dsp.threads import usable_cores
 from radiofm.errors import ConfigError, RecordingError
 
@@ -67,8 +67,9 @@ def write_annotated(
     ``link`` (the default): the data file is a hard link to the input's where the filesystem allows (no copy: a
     60 s capture at 61.44 MS/s is 14.7 GB; :func:`radiofm.data.sigmf_writer.link_or_copy`), else a byte copy;
     ``link=False`` always copies. ``n_samples``: only the input's first samples (a recording still growing: the
-    data file then holds exactly those). All files appear together or not at all (temporary names, renamed at the
-    end); the input is only read.
+    data file then holds exactly those). The input's own annotations stay (a person's labels, say), but for those
+    an earlier ``radiofm annotate`` wrote, which the new ones replace. All files appear together or not at all
+    (temporary names, renamed at the end); the input is only read.
     """
     paths = check_outputs(rec, prefix)
     glob, caps = sigmf_source(rec)
@@ -96,7 +97,7 @@ def write_annotated(
     }
     exts = [e for e in glob.get("core:extensions", []) if e.get("name") != "radiofm"]
     glob["core:extensions"] = exts + [{"name": "radiofm", "version": __version__, "optional": True}]
-    anns = []
+    anns = _kept_annotations(rec, rec.n_samples if n_samples is None else n_samples)
     for a in result.annotations:
         d = {
             "core:sample_start": a.sample_start,
@@ -119,6 +120,20 @@ def write_annotated(
     write_sigmf_copy(rec, paths["meta"], global_meta=glob, captures=caps, annotations=anns, also=also, link=link,
                      n_samples=n_samples)  # fmt: skip
     return paths
+
+
+def _kept_annotations(rec: Recording, n: int) -> list[dict]:
+    """The input's annotations that start among its first ``n`` samples (counts cut there), as SigMF dicts, but
+    for an earlier ``radiofm annotate``'s (its ``core:generator``)."""
+    kept = []
+    for a in rec.annotations:
+        generator = str(a.extra.get("core:generator", ""))
+        if a.sample_start >= n or (generator.startswith("radiofm ") and generator.endswith(" annotate")):
+            continue
+        d = annotation_dict(a)
+        d["core:sample_count"] = min(a.sample_count, n - a.sample_start)
+        kept.append(d)
+    return kept
 
 
 @dataclass

@@ -269,6 +269,11 @@ def run(args: argparse.Namespace) -> int:
         k = len(result.lines_hz)
         print(f"radiofm: removed {k} narrow receiver line{'s' if k > 1 else ''} (LO leakage or spurs) at {where} MHz "
               "from the centre before the analysis", file=sys.stderr)  # fmt: skip
+    required = _required_extensions(paths["meta"])
+    if required:
+        names = ", ".join(required)
+        print(f"radiofm: note: {Path(args.recording).name} declares the SigMF extension(s) {names} required "
+              "(optional: false); radiofm does not interpret them", file=sys.stderr)  # fmt: skip
     linked = paths["data"].stat().st_nlink > 1  # made as a hard link: nothing else links a fresh copy
     wrote = [f"{p} (hard link to the input's samples)" if k == "data" and linked else str(p) for k, p in paths.items()]
     print(
@@ -276,6 +281,15 @@ def run(args: argparse.Namespace) -> int:
         f"{Path(args.recording).name}; wrote {', '.join(wrote)}"
     )
     return 0
+
+
+def _required_extensions(meta_path: Path) -> list[str]:
+    """The extensions other than radiofm's that the recording declares required, as its metadata (carried into
+    the output's) lists them: the specification asks a reader that does not implement one to say so."""
+    import json
+
+    exts = json.loads(meta_path.read_text(encoding="utf-8"))["global"].get("core:extensions", [])
+    return [str(e.get("name")) for e in exts if e.get("optional") is False and e.get("name") != "radiofm"]
 
 
 def _key(a) -> tuple:

@@ -123,6 +123,21 @@ class Recording:
         s0, b0 = next(((s, b) for s, b in reversed(self._segments) if s < n), self._segments[0])
         return b0 + (n - s0) * self._layout.sample_size
 
+    def sample_bytes(self, n: int) -> list[tuple[int, int]]:
+        """The data file's byte spans ``[start, stop)`` holding samples ``[0, n)``, in order: one per
+        run of captures without header bytes between them, without those bytes or the trailing bytes after the last
+        sample."""
+        spans, size = [], self._layout.sample_size
+        for i, (s0, b0) in enumerate(self._segments):
+            if s0 >= n:
+                break
+            stop = min(self._segments[i + 1][0], n) if i + 1 < len(self._segments) else n
+            if spans and spans[-1][1] == b0:  # no header bytes between: one span
+                spans[-1] = (spans[-1][0], b0 + (stop - s0) * size)
+            else:
+                spans.append((b0, b0 + (stop - s0) * size))
+        return spans
+
     def read_raw(self, start: int, count: int) -> np.ndarray:
         """The stored values of samples [start, start+count) as a view of the memmap (no copy, no scaling).
 

@@ -7,6 +7,7 @@ the samples are then read by :class:`radiofm.data.recording.Recording`. Split fr
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,9 @@ def _open_sigmf(meta_path: Path, sample_rate_hz: float | None) -> Recording:
     if glob.get("core:metadata_only"):
         raise RecordingError(f"{meta_path}: metadata-only recording (no samples)")
     try:
-        data_path = get_dataset_filename_from_metadata(str(meta_path), meta)
+        with warnings.catch_warnings():  # core:dataset beside a PREFIX.sigmf-data: core:dataset's, as the spec says
+            warnings.simplefilter("ignore")
+            data_path = get_dataset_filename_from_metadata(str(meta_path), meta)
     except SigMFError as exc:
         raise RecordingError(f"{meta_path}: {one_line(exc)}") from None
     if data_path is None:

@@ -39,7 +39,7 @@ def _quantise(iq: np.ndarray, lay: Layout) -> np.ndarray:
     return np.clip(q, lo, hi).astype(lay.component)
 
 
-def _annotation_dict(a: Annotation | Mapping) -> dict:
+def annotation_dict(a: Annotation | Mapping) -> dict:
     if isinstance(a, Mapping):
         return dict(a)
     d: dict[str, Any] = {"core:sample_start": int(a.sample_start), "core:sample_count": int(a.sample_count)}
@@ -67,6 +67,19 @@ def _namespaces(items: Iterable[Mapping]) -> set[str]:
     return {k.split(":", 1)[0] for d in items for k in d if ":" in k} - {"core"}
 
 
+def _declare_namespaces(glob: dict, caps: Iterable[Mapping], anns: Iterable[Mapping]) -> None:
+    """List in ``glob``'s ``core:extensions`` every namespace the metadata's keys use (the specification requires
+    it), as optional extensions; those already declared stay as they are."""
+    from radiofm import __version__
+
+    declared = {e.get("name") for e in glob.get("core:extensions", [])}
+    missing = sorted(_namespaces([glob, *caps, *anns]) - declared)
+    if missing:
+        glob["core:extensions"] = list(glob.get("core:extensions", [])) + [
+            {"name": ns, "version": __version__ if ns == "radiofm" else "1.0.0", "optional": True} for ns in missing
+        ]
+
+
 def write_sigmf(
     path: str | Path,
     iq: np.ndarray,
@@ -86,8 +99,6 @@ def write_sigmf(
     keys must be namespaced (``radiofm:confidence``); their namespaces are declared in ``core:extensions``. The
     metadata is validated against the SigMF schema, then data and metadata are written atomically (data first).
     """
-    from radiofm import __version__
-
     lay = datatype_layout(datatype)
     iq = np.asarray(iq)
     if iq.ndim != 1:
@@ -109,7 +120,7 @@ def write_sigmf(
     caps = [_capture_dict(c) for c in captures] if captures is not None else [{"core:sample_start": 0}]
     if center_freq_hz is not None:
         caps[0]["core:frequency"] = float(center_freq_hz)
-    anns = sorted((_annotation_dict(a) for a in annotations), key=lambda d: d.get("core:sample_start", 0))
+    anns = sorted((annotation_dict(a) for a in annotations), key=lambda d: d.get("core:sample_start", 0))
     glob: dict[str, Any] = {"core:recorder": "radiofm"}
     if description is not None:
         glob["core:description"] = description
@@ -119,12 +130,7 @@ def write_sigmf(
         glob[key] = value
     glob.update({"core:datatype": lay.datatype, "core:sample_rate": float(sample_rate_hz)})
     glob["core:version"] = SIGMF_VERSION
-    declared = {e.get("name") for e in glob.get("core:extensions", [])}
-    missing = sorted(_namespaces([glob, *caps, *anns]) - declared)
-    if missing:
-        glob["core:extensions"] = list(glob.get("core:extensions", [])) + [
-            {"name": ns, "version": __version__ if ns == "radiofm" else "1.0.0", "optional": True} for ns in missing
-        ]
+    _declare_namespaces(glob, caps, anns)
     meta = {"global": glob, "captures": sorted(caps, key=lambda d: d["core:sample_start"]), "annotations": anns}
     try:
         text = json.dumps(meta, indent=2, allow_nan=False, default=_json_scalar)
@@ -162,8 +168,9 @@ def sigmf_source(rec) -> tuple[dict, list[dict]]:
     raw = rec.raw_meta if getattr(rec, "raw_meta", None) is not None else json.loads(rec.path.read_text("utf-8"))
     glob, caps = dict(raw["global"]), [dict(c) for c in raw.get("captures", [])]
     glob.pop("core:dataset", None)
-    glob.setdefault("core:sample_rate", rec.sample_rate_hz)
-    return glob, caps
+    if glob.get("core:sample_rate") != rec.sample_rate_hz:  # none in the file, or --sample-rate overrode it
+        glob["core:sample_rate"] = rec.sample_rate_hz
+    return glob, sorted(caps, key=lambda c: c.get("core:sample_start", 0))
 
 
 def write_sigmf_copy(
@@ -178,14 +185,19 @@ def write_sigmf_copy(
     n_samples: int | None = None,
 ) -> tuple[Path, Path]:
     """Write ``PATH.sigmf-meta`` + ``PATH.sigmf-data`` (a chunked byte copy of the samples of ``rec``; with
-    ``link``, a hard link to its data file where :func:`link_or_copy` can make one).
+    ``link``, a hard link to its data file where :func:`link_or_copy` can make one and the file is samples alone).
+
+    The data file is always a conforming dataset: a copy of the sample bytes only where the input's file holds
+    more (header bytes before captures, trailing bytes, samples past ``n_samples``); the metadata then drops what
+    described them (``core:header_bytes``, ``core:trailing_bytes``, captures past the end) and a ``core:sha512``
+    is recomputed over the copy. Captures and annotations are written sorted, and every namespace used declared.
 
     ``global_meta`` and ``captures`` usually start from :func:`sigmf_source`; ``annotations`` are SigMF dicts whose
     ``core:sample_start`` counts from the first sample of the data file, as :class:`Recording` does (shifted here
     when the copy keeps absolute indices). ``also`` maps further output paths to functions writing them to a
     given temporary path (e.g. a picture): every file appears together or not at all; ``rec`` is only read.
-    ``n_samples``: only the data file's bytes up to that sample are written (a recording that was still growing).
-    The metadata is validated against the SigMF schema first. Returns (meta path, data path).
+    ``n_samples``: only the first samples are written (a recording that was still growing). The metadata is
+    validated against the SigMF schema first. Returns (meta path, data path).
     """
     import contextlib
 
@@ -193,25 +205,43 @@ def write_sigmf_copy(
     if base.suffix.lower() in (META_EXT, DATA_EXT):
         base = base.with_suffix("")
     meta_path, data_path = base.with_name(base.name + META_EXT), base.with_name(base.name + DATA_EXT)
-    if _is_npy(rec):
-        data_offset, shift = int(np.load(rec.path, mmap_mode="r").offset), 0
-    else:  # absolute indices (first capture at core:offset): the annotations follow
-        offset = int(global_meta.get("core:offset", 0) or 0)
-        first = min((c.get("core:sample_start", 0) for c in captures), default=0)
-        data_offset, shift = 0, offset if offset and first == offset else 0
-    anns = [{**a, "core:sample_start": a["core:sample_start"] + shift} for a in annotations]
-    meta = {"global": dict(global_meta), "captures": [dict(c) for c in captures], "annotations": anns}
-    text = json.dumps(meta, indent=2, allow_nan=False)
-    validate_metadata(json.loads(text), meta_path)
+    glob = dict(global_meta)
+    caps = sorted((dict(c) for c in captures), key=lambda c: c.get("core:sample_start", 0))
+    shift = 0
+    if not _is_npy(rec):  # absolute indices (first capture at core:offset): the annotations follow
+        offset = int(glob.get("core:offset", 0) or 0)
+        shift = offset if offset and caps and caps[0].get("core:sample_start", 0) == offset else 0
+    n = len(rec) if n_samples is None else int(n_samples)
+    spans = rec.sample_bytes(n)
+    whole = spans == [(0, os.stat(rec.data_path).st_size)]
+    if not whole:  # the copy holds the samples alone: what described the rest of the input file goes
+        glob.pop("core:trailing_bytes", None)
+        for c in caps:
+            c.pop("core:header_bytes", None)
+        caps = caps[:1] + [c for c in caps[1:] if c.get("core:sample_start", 0) - shift < n]
+    anns = sorted(
+        ({**a, "core:sample_start": a["core:sample_start"] + shift} for a in annotations),
+        key=lambda a: a["core:sample_start"],
+    )
+    _declare_namespaces(glob, caps, anns)
+
+    def text() -> str:
+        meta = {"global": glob, "captures": caps, "annotations": anns}
+        out = json.dumps(meta, indent=2, allow_nan=False)
+        validate_metadata(json.loads(out), meta_path)
+        return out
+
+    text()  # refused before any byte is written
     with contextlib.ExitStack() as stack:
         tmp_data = stack.enter_context(atomic_path(data_path))
         current = data_path
         try:
-            end = None if n_samples is None else rec.byte_end(n_samples)
-            link_or_copy(rec.data_path, data_offset, tmp_data, link=link, end=end)
+            link_or_copy(rec.data_path, spans, tmp_data, link=link and whole)
+            if not whole and "core:sha512" in glob:  # the input's hash was of its whole file
+                glob["core:sha512"] = _sha512(tmp_data)
             tmp_meta = stack.enter_context(atomic_path(meta_path))
             current = meta_path
-            tmp_meta.write_text(text + "\n", encoding="utf-8")
+            tmp_meta.write_text(text() + "\n", encoding="utf-8")
             for out, write in (also or {}).items():
                 current = out
                 write(stack.enter_context(atomic_path(out)))
@@ -220,60 +250,72 @@ def write_sigmf_copy(
     return meta_path, data_path
 
 
+def _sha512(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha512()
+    with open(path, "rb") as f:
+        while chunk := f.read(16 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 _NO_LINK = (errno.EXDEV, errno.EPERM, errno.EACCES, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS)
 
 
-def link_or_copy(
-    src_path: str | Path, offset: int, dst_path: str | Path, *, link: bool, end: int | None = None
-) -> bool:
-    """``dst_path`` (which must not exist) as a hard link to ``src_path`` when ``link``, ``offset`` is 0, ``end``
-    (a byte position; None: the end of the file) is the file's size, and the filesystem allows it (same filesystem,
-    links permitted); otherwise :func:`copy_bytes` of bytes ``[offset, end)``. Returns True when linked.
+def link_or_copy(src_path: str | Path, spans: Sequence[tuple[int, int]], dst_path: str | Path, *, link: bool) -> bool:
+    """``dst_path`` (which must not exist) as a hard link to ``src_path`` when ``link``, ``spans`` is the whole file
+    (``[(0, size)]``) and the filesystem allows it (same filesystem, links permitted); otherwise :func:`copy_bytes`
+    of the byte ``spans``. Returns True when linked.
 
     A hard link costs no time or space whatever the recording's size (a 60 s capture at 61.44 MS/s is 14.7 GB);
     both names then hold the same bytes, so neither may be modified in place (radiofm never does).
     """
-    if link and offset == 0 and (end is None or end == os.stat(src_path).st_size):
+    if link and list(spans) == [(0, os.stat(src_path).st_size)]:
         try:
             os.link(src_path, dst_path)
             return True
         except OSError as exc:
             if exc.errno not in _NO_LINK:
                 raise
-    copy_bytes(src_path, offset, dst_path, end=end)
+    copy_bytes(src_path, spans, dst_path)
     return False
 
 
-def copy_bytes(src_path: str | Path, offset: int, dst_path: str | Path, *, end: int | None = None) -> None:
-    """Copy ``src_path`` from byte ``offset`` to byte ``end`` (None: its end; never past it) into a new file
-    ``dst_path``.
+def copy_bytes(src_path: str | Path, spans: Sequence[tuple[int, int]], dst_path: str | Path) -> None:
+    """Copy the byte ``spans`` ``[start, stop)`` of ``src_path`` (never past its end), one after the other, into a
+    new file ``dst_path``.
 
     In the kernel (``os.copy_file_range``: no user-space buffer, a reflink where the filesystem offers one) when the
     platform and filesystems allow, else by 16 MiB chunks. OSError from either reaches the caller.
     """
     with open(src_path, "rb") as src, open(dst_path, "wb") as dst:
         size = os.fstat(src.fileno()).st_size
-        end = size if end is None else min(int(end), size)
-        pos = offset
-        if hasattr(os, "copy_file_range"):
-            try:
-                while pos < end:
-                    n = os.copy_file_range(src.fileno(), dst.fileno(), end - pos, pos)
-                    if n == 0:
+        kernel = hasattr(os, "copy_file_range")
+        for start, stop in spans:
+            pos, end = start, min(int(stop), size)
+            if kernel:
+                try:
+                    while pos < end:
+                        n = os.copy_file_range(src.fileno(), dst.fileno(), end - pos, pos)
+                        if n == 0:
+                            break
+                        pos += n
+                except OSError as exc:
+                    if pos != start or exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                        raise
+                    kernel = False
+            if pos == start:  # nothing copied in the kernel: chunks through user space
+                src.seek(start)
+                dst.seek(0, os.SEEK_END)
+                left = end - start
+                while left > 0:
+                    chunk = src.read(min(16 << 20, left))
+                    if not chunk:
                         break
-                    pos += n
-            except OSError as exc:
-                if pos != offset or exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-                    raise
-        if pos == offset:  # nothing copied in the kernel: chunks through user space
-            src.seek(offset)
-            left = end - offset
-            while left > 0:
-                chunk = src.read(min(16 << 20, left))
-                if not chunk:
-                    break
-                dst.write(chunk)
-                left -= len(chunk)
+                    dst.write(chunk)
+                    left -= len(chunk)
+                dst.flush()
 
 
 def _is_npy(rec) -> bool:

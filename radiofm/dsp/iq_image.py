@@ -205,7 +205,8 @@ def carrier_peak_db(p: np.ndarray, floor: float | None = None) -> float:
     narrow lines left out: what sets how far over the noise its image can stand (this minus the rejection).
     ``floor``: the noise floor when known better than from ``p`` (:func:`noise_floor`)."""
     _, power, own = _smoothed(p)
-    return float(10 * np.log10(float(power.max()) / (own if floor is None else max(floor, 1e-30))))
+    floor = own if floor is None else floor
+    return float(10 * np.log10(max(float(power.max()), 1e-30) / max(floor, 1e-30)))  # all-zero input: 0 dB
 
 
 def noise_floor(p: np.ndarray) -> float:

@@ -684,6 +684,28 @@ def test_outputs_valid_sigmf_input_unmodified(tmp_path, frame3):
     assert {p.name: sha256(p) for p in src.parent.iterdir()} == before
 
 
+def test_the_inputs_own_annotations_stay_and_the_rate_written_is_the_rate_used(tmp_path, frame3):
+    """A person's label in the input stays beside the carriers found (an earlier annotate's are replaced, not
+    doubled); a rate given in place of the file's is the output's core:sample_rate, which its edges assume."""
+    from radiofm.data.sigmf_format import Annotation
+
+    iq, carriers = frame3
+    mine = Annotation(100, 5000, FC - 1e6, FC + 1e6, "my-burst", {"core:comment": "seen by eye"})
+    src = write_sigmf(tmp_path / "in" / "cap", iq[: 30 * 61440], sample_rate_hz=FS / 2, center_freq_hz=FC,
+                      annotations=[mine])  # fmt: skip
+    rec = open_recording(src, sample_rate_hz=FS)  # the file's rate was wrong
+    res = A.annotate_recording(rec, oracle(carriers))
+    first = A.write_annotated(rec, res, tmp_path / "out" / "a", model="oracle")
+    meta = json.loads(first["meta"].read_text())
+    assert meta["global"]["core:sample_rate"] == FS
+    labels = [a["core:label"] for a in meta["annotations"]]
+    assert sorted(labels) == sorted(["my-burst"] + [a.label for a in res.annotations])
+    assert next(a for a in meta["annotations"] if a["core:label"] == "my-burst")["core:comment"] == "seen by eye"
+    again = open_recording(first["meta"])
+    second = A.write_annotated(again, A.annotate_recording(again, oracle(carriers)), tmp_path / "out" / "b")
+    assert sorted(a["core:label"] for a in json.loads(second["meta"].read_text())["annotations"]) == sorted(labels)
+
+
 def test_npy_input_and_no_partial_output(tmp_path, frame3, monkeypatch):
     iq, carriers = frame3
     src = tmp_path / "cap.npy"

@@ -74,7 +74,10 @@ def test_annotate_round_trip(world, tmp_path, capsys, monkeypatch):
     fromfile(str(out) + ".sigmf-meta").validate()
     meta = json.loads((out.parent / "cap.sigmf-meta").read_text())
     assert meta["global"]["core:datatype"] == "cf32_le" and meta["global"]["radiofm:split"] == "train"
-    for a in meta["annotations"]:  # a 2-step model finds whatever it finds; the format must hold
+    found = [a for a in meta["annotations"] if a.get("core:generator", "").endswith(" annotate")]
+    truth = json.loads(src.read_text())["annotations"]  # the capture's own, kept beside what was found
+    assert len(meta["annotations"]) == len(found) + len(truth) and found
+    for a in found:  # a 2-step model finds whatever it finds; the format must hold
         assert all(k in a for k in CORE_KEYS) and a["core:label"] in ("NR", "LTE", "unknown")
         assert 0.0 <= a["radiofm:confidence"] <= 1.0 and a["core:freq_lower_edge"] < a["core:freq_upper_edge"]
         assert set(a["radiofm:scores"]) == {"NR", "LTE"} and "radiofm:evidence" in a
@@ -308,3 +311,14 @@ def test_the_summary_line_says_why_a_carrier_is_unknown():
     assert label_counts(anns) == "1 NR, 1 LTE, 4 unknown: 1 NR unconfirmed, 2 no OFDM, 1 undecided"
     assert label_counts(anns[:1]) == "1 NR, 0 LTE, 0 unknown"
     assert label_counts([]) == "0 NR, 0 LTE, 0 unknown"
+
+
+def test_required_extensions_other_than_radiofms_are_named(tmp_path):
+    """The specification asks a reader to report a required extension it does not implement (a note, not a stop)."""
+    from radiofm.cli.annotate import _required_extensions
+
+    meta = tmp_path / "o.sigmf-meta"
+    exts = [{"name": "radiofm", "version": "1", "optional": False}, {"name": "acme", "version": "1", "optional": False},
+            {"name": "antenna", "version": "1", "optional": True}]  # fmt: skip
+    meta.write_text(json.dumps({"global": {"core:extensions": exts}}))
+    assert _required_extensions(meta) == ["acme"]

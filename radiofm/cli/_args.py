@@ -247,7 +247,12 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
     from radiofm.models.finetuned import MODES
     from radiofm.tasks.finetune import DEFAULT_TRAIN
 
-    p.add_argument("--data", required=True, type=Path, help="training dataset folder")
+    p.add_argument(
+        "--data",
+        required=True,
+        type=Path,
+        help="training data: a dataset folder (positioning: its train.mat file or folder)",
+    )
     p.add_argument("--init", type=Path, default=None, help="pretrained backbone checkpoint (run folder)")
     p.add_argument("--out", required=True, type=Path, help="run folder = fine-tuned checkpoint")
     p.add_argument("--mode", choices=MODES, default="frozen", help="what is trained (default frozen)")

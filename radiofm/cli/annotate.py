@@ -192,12 +192,10 @@ def run(args: argparse.Namespace) -> int:
     from radiofm.heap import retain_freed_memory
 
     if args.scan_all and (args.follow or args.no_phy or args.no_scan_nr or args.no_scan_lte):
-        print(
-            "radiofm annotate: error: --scan-all cannot be used with --follow, --no-phy or --no-scan-*", file=sys.stderr
-        )
+        print("radiofm: error: --scan-all cannot be used with --follow, --no-phy or --no-scan-*", file=sys.stderr)
         return 2
     if (args.duration is not None or args.idle_timeout is not None) and not args.follow:
-        print("radiofm annotate: error: --duration and --idle-timeout need --follow (see --help)", file=sys.stderr)
+        print("radiofm: error: --duration and --idle-timeout need --follow (see --help)", file=sys.stderr)
         return 2
     config = AnnotateConfig(
         threshold=args.threshold,

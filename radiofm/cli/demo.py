@@ -9,9 +9,9 @@ from radiofm.cli import _args
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("demo", help="run the whole pipeline on built-in defaults (≈15 min on 2 CPU cores)")
+    p = sub.add_parser("demo", help="run the whole pipeline on built-in defaults (about 8 min on 2 CPU cores)")
     p.add_argument("--out", type=Path, default=Path("demo-out"), help="demo folder (default demo-out)")
-    p.add_argument("--preset", default="full", help="full (default, ≈15 min) or quick (seconds)")
+    p.add_argument("--preset", default="full", help="full (default, about 8 min) or quick (seconds)")
     p.add_argument("--force", action="store_true", help="redo every step even when its output exists")
     p.add_argument("--seed", type=_args.seed, default=0)
     p.add_argument("--workers", type=_args.workers, default=None, help="worker processes for generation")

@@ -21,5 +21,8 @@ EVALUATIONS = {
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("evaluate", help="evaluate a model (reconstruction, segmentation, forecasting)")
+    p = sub.add_parser(
+        "evaluate",
+        help="evaluate a model (reconstruction, segmentation, forecasting, annotate, sensing, signals, positioning)",
+    )
     _args.add_plugin_parsers(p, "evaluation", "EVALUATION", EVALUATIONS, add_args="add_eval_args", run="run_eval")

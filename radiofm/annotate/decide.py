@@ -29,10 +29,13 @@ count (``band_complete=False``; an LTE carrier cut so that its PSS lies outside 
    alone do not override the spectrogram: both assume the box's edges are the carrier's, and a box the model
    cut short moves the supposed DC (an LTE carrier whose box missed 1.3 MHz read "no DC null": NR);
 2. both standards' cells found on one carrier (spectrum sharing, or two carriers the model merged): unknown;
-3. no OFDM clock of either numerology at all (the CP correlation under ``CP_RHO_CLEAR`` at 15 and at 30 kHz, as
-   for Wi-Fi, Bluetooth or a DSSS signal): unknown ("no OFDM"). The model knows only noise, NR and LTE, so it
-   calls any wideband signal one of the two; on the ISM corpus it labelled Wi-Fi and Bluetooth NR 32 times
-   (docs/RESULTS.md, session 39);
+3. no sync signal and no OFDM clock that the CP correlation clearly shows (``cp_shows``: at least
+   ``CP_RHO_CLEAR`` and four times the other numerology's), as for Wi-Fi, Bluetooth, a microwave oven or a DSSS
+   signal: unknown ("no OFDM"). The model knows only noise, NR and LTE, so it calls any wideband signal one of
+   the two; on the ISM corpus it labelled Wi-Fi and Bluetooth NR 32 times (docs/RESULTS.md, session 39). The
+   test is the clear-clock one, not the CP correlation's level alone: on a short box (a hopper's packet, a
+   pulse) the correlation's maximum over every timing reaches 0.15-0.4 at both numerologies alike, and such
+   boxes were labelled NR or LTE on the model's word (session 56);
 4. a carrier whose CP correlation shows 15 kHz subcarriers and no sync signal, which the spectrogram calls NR:
    unknown ("NR unconfirmed"). A 15 kHz NR carrier shares LTE's grid, so its spectrogram differs from LTE's
    only in single resource elements; on validation captures the model's "NR" for such carriers was right 14
@@ -71,7 +74,7 @@ from radiofm.annotate.spans import read_span
 from radiofm.data.recording import Recording
 from radiofm.dsp import ofdm_rx
 from radiofm.dsp.bandwidth import lte_band_at_centre
-from radiofm.dsp.cellsearch import CP_RHO_CLEAR, cp_shows
+from radiofm.dsp.cellsearch import cp_shows
 from radiofm.dsp.evidence import carrier_evidence
 from radiofm.dsp.threads import usable_cores
 from radiofm.errors import RadioFMError
@@ -187,7 +190,7 @@ def decide(scores: dict, evidence: dict | None, *, min_score: float = MIN_SCORE)
         if evidence.get("both_cells"):
             return "unknown", "both cells"
         rho = evidence.get("cp_rho")
-        if rho is not None and not evidence["sync"] and max(rho.values()) < CP_RHO_CLEAR:
+        if rho is not None and not evidence["sync"] and not _scs15(rho):  # no sync, no clear 30 kHz: 15 kHz?
             return "unknown", "no OFDM"
     top = max(LABELS, key=lambda k: scores[k])
     if scores[top] < min_score:

@@ -317,7 +317,9 @@ def print_run(result: RunResult, what: str, unit: str, *, val_metric: str | None
     if not result.record or not is_main_process():
         return
     tail = f"final train loss {result.record.get('train_loss', float('nan')):.4f}"
-    if val_metric is not None:
+    if val_metric is not None and result.val_size == 0:
+        tail += ", no validation set"
+    elif val_metric is not None:
         tail += f", {val_metric.replace('_', ' ')} {result.record.get(val_metric, float('nan')):.4f}"
     print(f"{what} on {result.train_size} {unit} -> {result.out} ({tail})", flush=True)
 

@@ -112,6 +112,20 @@ def _check_out_is_no_input(args: argparse.Namespace, out: Path, flag: str = "out
                     f"{label} {verb} the input --{name.replace('_', '-')} {given}; writing it would replace that "
                     f"input: choose another --{flag.replace('_', '-')}"
                 )
+            if _a_file_of(source, target):
+                raise ConfigError(
+                    f"{label} is a file of the input --{name.replace('_', '-')} {given}; writing it would replace "
+                    f"it: choose another --{flag.replace('_', '-')}"
+                )
+
+
+def _a_file_of(source: Path, target: Path) -> bool:
+    """``target`` (an output file) is an existing file inside the input folder ``source`` (a checkpoint's weights,
+    a support recording), or the data file of the input recording ``source``: writing it would replace an input.
+    A new file in an input folder, or an output folder inside one (``evaluate --out RUN/eval``), is fine."""
+    if target.is_file() and source in target.parents:
+        return True
+    return source.name.lower().endswith(".sigmf-meta") and target == source.with_suffix(".sigmf-data")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,6 +162,12 @@ def main(argv: list[str] | None = None) -> int:
         return 141
     except MemoryError:
         print("radiofm: error: out of memory (try a smaller --batch-size or fewer --workers)", file=sys.stderr)
+        return 1
+    except RuntimeError as exc:  # torch's CPU allocator says it in a RuntimeError, not a MemoryError
+        if "can't allocate memory" not in str(exc) and "not enough memory" not in str(exc):
+            raise
+        print("radiofm: error: out of memory (try a smaller --batch-size, --image-size or fewer --workers)",
+              file=sys.stderr)  # fmt: skip
         return 1
     finally:
         _leave_process_group()

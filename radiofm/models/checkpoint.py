@@ -337,6 +337,19 @@ def load_checkpoint(
     return model, {**info, "path": str(folder)}
 
 
+def check_checkpoint(folder: str | Path, info: dict | None = None) -> dict:
+    """What :func:`load_checkpoint` checks before it reads a tensor, for a caller that builds its own model from
+    the folder's config (``finetune --init``): the config against its family, and the model it describes built
+    within the size budget of the stored weights and compared with their names and shapes (then let go).
+    Returns the folder's info; CheckpointError in one line otherwise."""
+    folder = Path(folder)
+    info = read_checkpoint_info(folder) if info is None else info
+    check_checkpoint_config(info, folder)
+    header = read_safetensors_header(folder / MODEL_FILE)
+    build_checked(lambda: _build(info, folder), header, info.get("tied") or {}, folder)
+    return info
+
+
 def load_train_state(folder: str | Path, *, map_location: str | torch.device = "cpu") -> dict | None:
     """The training state saved with the checkpoint in ``folder``, or None when it has none."""
     folder = Path(folder)

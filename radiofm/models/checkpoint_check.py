@@ -176,6 +176,23 @@ def check_finetune_config(config: Any, where: str) -> None:
             raise CheckpointError(f"{where}: head {key} = {_short(value)} is larger than {MAX_SIDE}")
     if not isinstance(head.get("type", "transformer"), str) or head.get("type", "transformer") not in HEAD_TYPES:
         raise CheckpointError(f"{where}: unknown head type {_short(head.get('type'))}")
+    readout = config.get("readout") or "last"
+    if readout not in ("last", "mix"):  # finetuned.READOUTS (it imports us)
+        raise CheckpointError(f"{where}: 'readout' must be 'last' or 'mix', got {_short(readout)}")
+    depth = config["backbone"].get("depth")
+    levels = head.get("mix_levels")
+    if readout == "mix" and _fits(int, depth) and levels != depth + 1:
+        raise CheckpointError(f"{where}: readout 'mix' needs head mix_levels = the backbone's depth + 1 = {depth + 1}")
+    if readout == "last" and levels:
+        raise CheckpointError(f"{where}: head mix_levels {_short(levels)} without readout 'mix'")
+    inp = config.get("input") or {"norm": "per-sample"}
+    norm = inp.get("norm") if isinstance(inp, dict) else None
+    if norm == "dataset":
+        stats = (inp.get("mean_db"), inp.get("std_db"))
+        if not (all(_fits(float, v) and math.isfinite(v) for v in stats) and stats[1] > 0):
+            raise CheckpointError(f"{where}: 'input' norm 'dataset' needs a finite mean_db and std_db > 0")
+    elif norm != "per-sample":
+        raise CheckpointError(f"{where}: 'input' must be {{norm: 'per-sample'}} or {{norm: 'dataset', ...}}")
     if config.get("channels", "joint") not in (None, "joint", "separate"):  # finetuned.CHANNELS (it imports us)
         raise CheckpointError(f"{where}: 'channels' must be 'joint' or 'separate', got {_short(config['channels'])}")
     lora = config.get("lora")

@@ -32,6 +32,7 @@ station) are not mixed before the encoder.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,11 +42,11 @@ from torch import nn
 
 from radiofm.errors import CheckpointError, ConfigError
 from radiofm.models.backbones import BACKBONES, backbone_spec
-from radiofm.models.checkpoint import load_backbone_weights, read_checkpoint_info, register_kind
+from radiofm.models.checkpoint import check_checkpoint, load_backbone_weights, read_checkpoint_info, register_kind
 from radiofm.models.checkpoint_check import check_finetune_config
 from radiofm.models.heads import build_head
 from radiofm.models.lora import apply_lora
-from radiofm.models.registry import model_from_config
+from radiofm.models.registry import config_from_dict, model_from_config
 
 MODES = ("frozen", "last-k", "lora", "full", "scratch")
 NORMS = ("per-sample", "dataset")
@@ -69,7 +70,9 @@ def build_backbone(family: str, config: dict) -> nn.Module:
 
 
 def read_init(init: str | Path) -> dict:
-    """config.json of a pretrained backbone checkpoint; CheckpointError when it is not one."""
+    """config.json of a pretrained backbone checkpoint; CheckpointError when it is not one, or when its config
+    does not describe its weights (checked as :func:`~radiofm.models.checkpoint.load_checkpoint` would, before the
+    fine-tuning builds a backbone from it)."""
     info = read_checkpoint_info(init)
     spec = BACKBONES.get(info.get("family"))
     if spec is None or info["kind"] not in spec.kinds:
@@ -77,7 +80,9 @@ def read_init(init: str | Path) -> dict:
         raise CheckpointError(
             f"{init} is a {info['kind']!r} checkpoint, expected a pretrained backbone ({', '.join(map(repr, kinds))})"
         )
-    return info
+    info = check_checkpoint(init, info)
+    config = dataclasses.asdict(config_from_dict(info["family"], info["config"]))  # absent fields: their defaults
+    return {**info, "config": config}
 
 
 def load_backbone_into(model: FineTuneModel, init: str | Path) -> dict:

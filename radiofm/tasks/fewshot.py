@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -275,6 +276,9 @@ def train_protonet(cfg: ProtoTrainConfig, out: str | Path, *, resume: bool = Fal
     from radiofm.models import create_model
     from radiofm.train import TrainConfig, fit, param_groups, seeded
 
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # the episode step calls the network's parts, not forward()
+        raise ConfigError("fewshot train runs in one process (an episode is a few hundred frames); run it without "
+                          "torchrun")  # fmt: skip
     if not 0 < cfg.filter_bank_lr_scale < float("inf"):
         raise ConfigError(f"filter_bank_lr_scale must be a positive number, got {cfg.filter_bank_lr_scale!r}")
     if cfg.filter_bank_lr_scale != 1.0 and not cfg.train_filter_bank:

@@ -125,20 +125,34 @@ def load_encoder(path: str | Path, cfg: EncoderPrototypeConfig | None = None) ->
         return IQEncoder(model, device=cfg.device)
     if family == "mae":
         data = info["extra"].get("data") or {}
-        params = (
-            SpectrogramParams(**data["params"])
-            if "params" in data
-            else SpectrogramParams(image_size=model.config.img_size)
-        )
+        try:
+            params = (
+                SpectrogramParams(**data["params"])
+                if "params" in data
+                else SpectrogramParams(image_size=model.config.img_size)
+            )
+        except (TypeError, ValueError, ConfigError) as exc:
+            raise CheckpointError(
+                f"{path}/config.json: extra.data.params are not spectrogram settings ({exc})"
+            ) from None
         return SpectrogramEncoder(
             model.forward_features, params, data.get("stats"), batch_size=cfg.batch_size, device=cfg.device
         )
-    if hasattr(model, "backbone") and hasattr(model, "normalize") and hasattr(model.backbone, "forward_features"):
+    ft = getattr(model, "config", None)
+    if (
+        isinstance(ft, dict)
+        and ft.get("backbone_family") == "mae"  # a ConvLSTM backbone takes token sequences, not images
+        and int(ft["backbone"].get("in_chans", 1)) == 1
+        and hasattr(model.backbone, "forward_features")
+    ):
         params = SpectrogramParams(image_size=tuple(model.image_size))
         return SpectrogramEncoder(
             lambda x: model.backbone.forward_features(x), params, None, batch_size=cfg.batch_size, device=cfg.device
         )
-    raise CheckpointError(f"{path} ({info['kind']!r}) has no encoder usable for prototypes (need mae or protonet)")
+    raise CheckpointError(
+        f"{path} ({info['kind']!r}) has no encoder usable for prototypes (need an MAE, a model fine-tuned from a "
+        "1-channel MAE, or a protonet)"
+    )
 
 
 # ------------------------------------------------------------------------------------------- examples

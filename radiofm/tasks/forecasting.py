@@ -24,7 +24,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from radiofm.data.sentences import SentenceConfig
 from radiofm.data.splits import label_subset, train_val_split
 from radiofm.data.windows import ForecastWindows
 from radiofm.dsp.grid import detection_rates, grid_detection
@@ -37,7 +36,15 @@ from radiofm.models.registry import config_from_dict, get_config
 from radiofm.tasks import finetune as ft
 from radiofm.tasks.forecasting_plots import plot_heatmaps, plot_tokens
 from radiofm.tasks.pretrain_convlstm import KIND as PRETRAIN_KIND
-from radiofm.tasks.pretrain_convlstm import data_record, load_sentences, make_split, sentence_config_for, write_split
+from radiofm.tasks.pretrain_convlstm import (
+    check_split_indices,
+    data_record,
+    load_sentences,
+    make_split,
+    read_data_record,
+    sentence_config_for,
+    write_split,
+)
 from radiofm.train import RunResult, TrainConfig, fit, init_distributed, is_main_process, seeded
 
 FORECAST_SPLIT = {"forecast_train": 0.8, "forecast_test": 0.2}  # data not seen by pretraining: 80/20
@@ -112,19 +119,20 @@ def finetune_forecasting(
     data, out = Path(data), Path(out)
     config_dict, info = _source_model(config)
     model_cfg = config_from_dict("convlstm", config_dict)
-    init_data = (info or {}).get("extra", {}).get("data") or {}
-    sconfig = SentenceConfig(**init_data["config"]) if init_data.get("config") else sentence_config_for(model_cfg)
+    where = f"{config.init}/config.json"
+    sconfig, seed, stats = read_data_record((info or {}).get("extra", {}), where)
     ds = load_sentences(
         data,
-        sconfig,
-        seed=int(init_data.get("seed", train.seed)),
+        sconfig or sentence_config_for(model_cfg),
+        seed=train.seed if seed is None else seed,
         cache_dir=config.cache_dir,
         workers=config.workers,
         progress=train.progress,
-        stats=init_data.get("stats"),
+        stats=stats,
     )
     init_split = (info or {}).get("extra", {}).get("split")
-    if init_split and init_split.get("data_key") == ds.manifest.get("key"):
+    if isinstance(init_split, dict) and init_split.get("data_key") == ds.manifest.get("key"):
+        check_split_indices(init_split, ("forecast_train", "forecast_test"), len(ds), where)
         split = {**init_split, "from": str(config.init)}  # the pretraining run's own split: its forecasting part
     else:  # data the backbone never saw: all of it is forecasting data
         split = make_split(ds, FORECAST_SPLIT, seed=train.seed, by=config.split_by)
@@ -288,18 +296,19 @@ def evaluate_forecasting_run(
                 f"{cfg.baseline} forecasts {base.config.token_shape} tokens, {model} {net.config.token_shape}"
             )
         runs["baseline"] = (base, binfo)
-    trained = info["extra"].get("data") or {}
-    sconfig = SentenceConfig(**trained["config"]) if trained.get("config") else sentence_config_for(net.config)
+    where = f"{model}/config.json"
+    sconfig, seed, stats = read_data_record(info["extra"], where)
     ds = load_sentences(
         data,
-        sconfig,
-        seed=int(trained.get("seed", 0)),
+        sconfig or sentence_config_for(net.config),
+        seed=0 if seed is None else seed,
         cache_dir=cfg.cache_dir,
         progress=False,
-        stats=trained.get("stats"),
+        stats=stats,
     )
     split = info["extra"].get("split") or {}
-    if split.get("data_key") == ds.manifest.get("key"):
+    if isinstance(split, dict) and split.get("data_key") == ds.manifest.get("key"):
+        check_split_indices(split, ("forecast_test",), len(ds), where)
         indices, which = split["indices"]["forecast_test"], "forecast_test split of the run"
     else:
         indices, which = list(range(len(ds))), "all sentences (data not used in training)"

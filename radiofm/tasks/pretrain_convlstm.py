@@ -11,6 +11,7 @@ forecasting and segmentation fine-tunes start from it. The sentence helpers belo
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from radiofm.data.sentences import (
     default_cache_dir,
 )
 from radiofm.data.splits import split_indices, train_val_split
-from radiofm.errors import ConfigError, DatasetError
+from radiofm.errors import CheckpointError, ConfigError, DatasetError
 from radiofm.io import write_json
 from radiofm.models.registry import create_model, get_config
 from radiofm.tasks.pretrain_mae import DEFAULT_TRAIN as PRETRAIN_DEFAULTS
@@ -76,6 +77,39 @@ def data_record(ds, source) -> dict:
         "stats": dict(ds.stats),
         "count": len(ds),
     }
+
+
+def read_data_record(extra: dict, where) -> tuple[SentenceConfig | None, int | None, dict | None]:
+    """(sentence config, seed, stats) of a run's ``extra["data"]`` (:func:`data_record`), each None where the run
+    did not record it, checked: a checkpoint's config.json is untrusted input. CheckpointError in one line."""
+    record = extra.get("data") or {}
+    if not isinstance(record, dict):
+        raise CheckpointError(f"{where}: extra.data is not an object")
+    sconfig = None
+    if record.get("config"):
+        try:
+            sconfig = SentenceConfig(**record["config"])
+        except (TypeError, ConfigError) as exc:
+            raise CheckpointError(f"{where}: extra.data.config is not a sentence config ({exc})") from None
+    seed = record.get("seed")
+    if seed is not None and (type(seed) is not int or not 0 <= seed < 2**32):
+        raise CheckpointError(f"{where}: extra.data.seed {str(seed)[:40]!r} is not a seed")
+    stats = record.get("stats")
+    if stats is not None:
+        mean, std = (stats.get(k) if isinstance(stats, dict) else None for k in ("mean_db", "std_db"))
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in (mean, std))
+        if not numbers or std <= 0:
+            raise CheckpointError(f"{where}: extra.data.stats needs a finite mean_db and std_db > 0")
+    return sconfig, seed, stats
+
+
+def check_split_indices(split: dict, parts, n: int, where) -> None:
+    """The ``parts`` of a run's split record (``indices``) are lists of sentence indices in [0, n)."""
+    indices = split.get("indices") if isinstance(split, dict) else None
+    for part in parts:
+        idx = indices.get(part) if isinstance(indices, dict) else None
+        if not isinstance(idx, list) or not all(type(i) is int and 0 <= i < n for i in idx):
+            raise CheckpointError(f"{where}: its split's {part} indices are not sentence numbers below {n}")
 
 
 def make_split(ds, fractions, *, seed: int, by: str = "recording") -> dict:

@@ -85,7 +85,19 @@ def _diffs(a, b, key: str = "") -> list[tuple[str, object, object]]:
         for k in sorted(set(a) | set(b), key=str):
             found += _diffs(a.get(k, _ABSENT), b.get(k, _ABSENT), f"{key}.{k}" if key else str(k))
         return found
-    return [] if a == b or a is _ABSENT else [(key, a, b)]  # a setting the run did not record: not compared
+    if a == b or a is _ABSENT or _same_path(a, b):  # a setting the run did not record: not compared
+        return []
+    return [(key, a, b)]
+
+
+def _same_path(a, b) -> bool:
+    """``a`` and ``b`` name one existing file or folder, spelled two ways (``ism``, ``./ism``, ``/abs/ism``)."""
+    if not (isinstance(a, str) and isinstance(b, str) and a and b and "\x00" not in a + b):
+        return False
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
 
 
 def _show(v) -> str:

@@ -136,6 +136,36 @@ def test_seeds_checked_where_the_api_takes_them(tmp_path):
             ],
             "--query",
         ),  # fmt: skip
+        (
+            [
+                "fewshot",
+                "classify",
+                "--encoder",
+                "{run}",
+                "--support",
+                "{data}",
+                "--query",
+                "{data}/q.sigmf-meta",
+                "--json",
+                "{run}/keep.txt",
+            ],
+            "--encoder",
+        ),  # a checkpoint's file: its weights were replaced  # fmt: skip
+        (
+            [
+                "fewshot",
+                "classify",
+                "--encoder",
+                "{run}",
+                "--support",
+                "{run}",
+                "--query",
+                "{data}/keep.sigmf-meta",
+                "--json",
+                "{data}/keep.sigmf-data",
+            ],
+            "--query",
+        ),  # the query's samples  # fmt: skip
     ],
 )
 def test_an_out_that_is_or_holds_an_input_is_refused_before_any_work(argv, flag, tmp_path, capsys):
@@ -144,12 +174,15 @@ def test_an_out_that_is_or_holds_an_input_is_refused_before_any_work(argv, flag,
     for folder in (run, data):
         folder.mkdir()
         (folder / "keep.txt").write_text("keep")
+    if "keep.sigmf-data" in " ".join(argv):
+        (data / "keep.txt").rename(data / "keep.sigmf-data")
     args = [a.format(run=run, data=data, tmp=tmp_path) for a in argv]
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and (f"the input {flag}" in err[0] or f"is also {flag}" in err[0]), err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "run"]
-    assert [p.name for p in run.iterdir()] == ["keep.txt"] and [p.name for p in data.iterdir()] == ["keep.txt"]
+    assert [p.name for p in run.iterdir()] == ["keep.txt"] and len(list(data.iterdir())) == 1
+    assert all(p.read_text() == "keep" for p in (*run.iterdir(), *data.iterdir()))
 
 
 def test_inspect_refuses_an_out_that_is_no_picture_before_reading(tmp_path, capsys):
@@ -175,3 +208,23 @@ def test_sigterm_ends_a_command_as_ctrl_c_does_nothing_half_written_left(tmp_pat
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143 and "terminated" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []  # the temporary folder was removed
+
+
+def test_torchs_failed_allocation_is_the_one_line_out_of_memory(monkeypatch, capsys):
+    """torch's CPU allocator raises RuntimeError, not MemoryError: it ended in a traceback (session 56)."""
+    import radiofm.cli.models as models_cli
+
+    def no_memory(args):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't allocate memory: 7 GB")
+
+    monkeypatch.setattr(models_cli, "run", no_memory)
+    assert main(["models"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "out of memory" in err[0]
+
+    def other(args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(models_cli, "run", other)
+    with pytest.raises(RuntimeError, match="a bug"):  # any other RuntimeError is not dressed up as memory
+        main(["models"])

@@ -105,6 +105,11 @@ def test_absurd_head_is_refused(tmp_path, field, value):
         (lambda c: c["backbone"].__setitem__("depth", True), "depth"),
         (lambda c: c["backbone"].pop("depth") and c["backbone"].__setitem__("deep", 2), "deep"),
         (lambda c: c.__setitem__("backbone_family", "gpt"), "unknown model family"),
+        (lambda c: c.__setitem__("readout", "mix"), "mix_levels"),  # a 'last' head read as a mix: a traceback
+        (lambda c: c.__setitem__("readout", "max"), "'readout'"),
+        (lambda c: c.__setitem__("input", {"norm": "dataset"}), "mean_db"),
+        (lambda c: c.__setitem__("input", {"norm": "dataset", "mean_db": 0, "std_db": 0}), "std_db > 0"),
+        (lambda c: c.__setitem__("input", {"norm": "zscore"}), "'input'"),
     ],
 )
 def test_broken_finetuned_configs_are_one_line(tmp_path, edit, match):
@@ -174,3 +179,16 @@ def test_valid_fixtures_still_load():
     for folder in sorted(p for p in FIXTURES.iterdir() if p.is_dir()):
         model, info = load_checkpoint(folder)
         assert info["kind"] and sum(p.numel() for p in model.parameters()) > 0
+
+
+def test_a_backbone_to_fine_tune_is_checked_as_a_checkpoint_is_loaded(tmp_path):
+    """``finetune --init`` built the backbone from the run's config.json as it stood: a patch size of 0 crashed,
+    a depth of 1000 allocated gigabytes before the weights were compared (session 56)."""
+    from radiofm.models.finetuned import read_init
+
+    for field, value, match in [("patch_size", 0, "patch size"), ("depth", 1000, "asks for a model of over")]:
+        folder = _edit_config(_copy(tmp_path / field, "mae"), lambda i, f=field, v=value: i["config"].__setitem__(f, v))
+        with pytest.raises(CheckpointError, match=match):
+            read_init(folder)
+    folder = _edit_config(_copy(tmp_path / "default", "mae"), lambda i: i["config"].pop("norm_pix_loss"))
+    assert read_init(folder)["config"]["norm_pix_loss"] is False  # an absent field is its default

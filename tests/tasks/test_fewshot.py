@@ -308,3 +308,12 @@ def test_too_few_shots_names_the_class_as_a_user_writes_it():
     assert "class 1 of front end 'tx-ant-1' has only 1" in str(err.value) and "np." not in str(err.value)
     with pytest.raises(ConfigError, match="class 'fm' of"):
         check_shots(np.array(["am", "am", "fm"]), 2, 0, same_pool=False, where="the support set")
+
+
+def test_training_under_torchrun_is_refused_in_one_line(tmp_path, monkeypatch):
+    """The episode step calls the network's parts, which a DistributedDataParallel wrapper does not have."""
+    from radiofm.tasks.fewshot import ProtoTrainConfig, train_protonet
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ConfigError, match="without torchrun"):
+        train_protonet(ProtoTrainConfig(data=tmp_path, front_end="tx-ant-0"), tmp_path / "run")

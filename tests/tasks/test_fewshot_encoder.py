@@ -102,3 +102,12 @@ def test_encoder_kinds(encoders, tmp_path):
     save_checkpoint(tmp_path / "c", conv, kind="convlstm")
     with pytest.raises(CheckpointError, match="no encoder usable for prototypes"):
         load_encoder(tmp_path / "c")
+
+
+def test_a_model_fine_tuned_from_a_convlstm_is_no_encoder_for_prototypes():
+    """Its backbone takes token sequences: a spectrogram image crashed inside it (session 56)."""
+    from pathlib import Path
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "checkpoints_v1" / "segmentation-convlstm"
+    with pytest.raises(CheckpointError, match="no encoder usable for prototypes"):
+        load_encoder(fixture)

@@ -223,3 +223,29 @@ def test_msm_task_goes_through_forward():
     assert calls == [1] and metrics["masked_tokens"].item() == pytest.approx((2 + 1 + 2) / 3)
     ref, _, _ = model.forward_msm(x, lengths, 0.4, torch.Generator().manual_seed(3))
     torch.testing.assert_close(loss, ref)
+
+
+def test_a_runs_data_record_and_split_are_checked_before_use():
+    """The --init run's extra.data and split came from its config.json: a stray key, a zero std or a negative
+    index crashed, or (negative indices) trained on the pretraining part's sentences (session 56)."""
+    from radiofm.errors import CheckpointError
+    from radiofm.tasks.pretrain_convlstm import check_split_indices, read_data_record
+
+    good = {"data": {"config": {"slice_s": 0.002}, "seed": 3, "stats": {"mean_db": -80.0, "std_db": 9.0}}}
+    sconfig, seed, stats = read_data_record(good, "run")
+    assert sconfig.slice_s == 0.002 and seed == 3 and stats["std_db"] == 9.0
+    assert read_data_record({}, "run") == (None, None, None)
+    for data, match in [
+        ({"config": {"slices": 2}}, "sentence config"),
+        ({"config": {"slice_s": -1.0}}, "sentence config"),
+        ({"seed": "zero"}, "not a seed"),
+        ({"stats": {"mean_db": 0.0, "std_db": 0.0}}, "std_db > 0"),
+        ({"stats": {"mean_db": float("nan"), "std_db": 1.0}}, "finite"),
+        ("folder", "not an object"),
+    ]:
+        with pytest.raises(CheckpointError, match=match):
+            read_data_record({"data": data}, "run")
+    check_split_indices({"indices": {"forecast_test": [0, 4]}}, ("forecast_test",), 5, "run")
+    for idx in ([5], [-1], [1.0], "0-4"):
+        with pytest.raises(CheckpointError, match="forecast_test"):
+            check_split_indices({"indices": {"forecast_test": idx}}, ("forecast_test",), 5, "run")

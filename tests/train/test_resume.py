@@ -172,3 +172,22 @@ def test_optimizer_settings_out_of_range_are_refused(tmp_path, key, value):
     path.write_text(json.dumps(doc))
     with pytest.raises(CheckpointError, match="optimizer"):
         _resume(run)
+
+
+def test_the_same_data_folder_spelled_another_way_resumes(tmp_path, monkeypatch):
+    """``--data ism`` and ``--data /abs/ism`` name one folder: the resume was refused (session 56)."""
+    (tmp_path / "ism").mkdir()
+    (tmp_path / "other").mkdir()
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+
+    def kill_after_2(state, loss):
+        if state["global_step"] == 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        fit(tiny_mae(), MAEPretrainTask(), TensorSet(), cfg=_cfg(save_every_steps=1), out_dir=run,
+            extra={"data": {"source": "ism"}}, on_step=kill_after_2)  # fmt: skip
+    with pytest.raises(ConfigError, match="data.source"):
+        _resume(run, {"data": {"source": str(tmp_path / "other")}})
+    assert _resume(run, {"data": {"source": str(tmp_path / "ism")}})["epoch"] == 3

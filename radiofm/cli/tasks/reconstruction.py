@@ -19,6 +19,7 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=_args.seed, default=0, help="seed of the evaluation masks")
     p.add_argument("--device", default="cpu")
     p.add_argument("--cache-dir", type=Path, default=None)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar while the dataset is built")
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -32,6 +33,7 @@ def run_eval(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
         cache_dir=args.cache_dir,
+        progress=not args.no_progress,
     )
     report = evaluate_reconstruction_run(args.model, args.data, args.out, config)
     print_report(report)

@@ -113,6 +113,11 @@ def test_seeds_checked_where_the_api_takes_them(tmp_path):
     assert TrainConfig(seed=np.int64(7)).seed == 7 and type(TrainConfig(seed=np.int64(7)).seed) is int
 
 
+def _classify(support: str, query: str, json_out: str) -> list[str]:
+    """``fewshot classify`` with the encoder {run} and the given support folder, query and --json."""
+    return ["fewshot", "classify", "--encoder", "{run}", "--support", support, "--query", query, "--json", json_out]
+
+
 @pytest.mark.parametrize(
     "argv, flag",
     [
@@ -121,51 +126,9 @@ def test_seeds_checked_where_the_api_takes_them(tmp_path):
         (["finetune", "segmentation", "--data", "{data}", "--init", "{run}", "--out", "{run}/../run"], "--init"),
         (["pretrain", "--data", "{data}", "--out", "{data}"], "--data"),
         (["pretrain", "--data", "{data}", "--out", "{run}", "--cache-dir", "{run}"], "--cache-dir"),
-        (
-            [
-                "fewshot",
-                "classify",
-                "--encoder",
-                "{run}",
-                "--support",
-                "{run}",
-                "--query",
-                "{data}/q.sigmf-meta",
-                "--json",
-                "{data}/q.sigmf-meta",
-            ],
-            "--query",
-        ),  # fmt: skip
-        (
-            [
-                "fewshot",
-                "classify",
-                "--encoder",
-                "{run}",
-                "--support",
-                "{data}",
-                "--query",
-                "{data}/q.sigmf-meta",
-                "--json",
-                "{run}/keep.txt",
-            ],
-            "--encoder",
-        ),  # a checkpoint's file: its weights were replaced  # fmt: skip
-        (
-            [
-                "fewshot",
-                "classify",
-                "--encoder",
-                "{run}",
-                "--support",
-                "{run}",
-                "--query",
-                "{data}/keep.sigmf-meta",
-                "--json",
-                "{data}/keep.sigmf-data",
-            ],
-            "--query",
-        ),  # the query's samples  # fmt: skip
+        (_classify("{run}", "{data}/q.sigmf-meta", "{data}/q.sigmf-meta"), "--query"),
+        (_classify("{data}", "{data}/q.sigmf-meta", "{run}/keep.txt"), "--encoder"),  # a checkpoint's weights
+        (_classify("{run}", "{data}/keep.sigmf-meta", "{data}/keep.sigmf-data"), "--query"),  # the query's samples
     ],
 )
 def test_an_out_that_is_or_holds_an_input_is_refused_before_any_work(argv, flag, tmp_path, capsys):

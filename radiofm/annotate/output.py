@@ -15,7 +15,7 @@ from radiofm.annotate.plan import plan_analysis
 from radiofm.annotate.run import AnnotateResult, annotate_recording, model_predictor
 from radiofm.data.recording import Recording
 from radiofm.data.recording_open import open_recording
-from radiofm.data.sigmf_format import SIGMF_VERSION
+from radiofm.data.sigmf_format import ANNOTATION_CORE, SIGMF_VERSION, Annotation
 from radiofm.data.sigmf_writer import annotation_dict, sigmf_source, write_sigmf_copy
 from radiofm.dsp.threads import usable_cores
 from radiofm.errors import ConfigError, RecordingError
@@ -124,14 +124,16 @@ def write_annotated(
 
 def _kept_annotations(rec: Recording, n: int) -> list[dict]:
     """The input's annotations that start among its first ``n`` samples (counts cut there), as SigMF dicts, but
-    for an earlier ``radiofm annotate``'s (its ``core:generator``)."""
+    for an earlier ``radiofm annotate``'s (its ``core:generator``). Only namespaced keys go with them (a ``.npy``
+    sidecar's may be anything), and none of them may set the sample range or edges again."""
     kept = []
     for a in rec.annotations:
         generator = str(a.extra.get("core:generator", ""))
-        if a.sample_start >= n or (generator.startswith("radiofm ") and generator.endswith(" annotate")):
+        if not 0 <= a.sample_start < n or (generator.startswith("radiofm ") and generator.endswith(" annotate")):
             continue
-        d = annotation_dict(a)
-        d["core:sample_count"] = min(a.sample_count, n - a.sample_start)
+        extra = {k: v for k, v in a.extra.items() if ":" in k and k not in ANNOTATION_CORE and k != "core:label"}
+        d = annotation_dict(Annotation(a.sample_start, min(a.sample_count, n - a.sample_start), a.freq_lower_edge_hz,
+                                       a.freq_upper_edge_hz, a.label, extra))  # fmt: skip
         kept.append(d)
     return kept
 

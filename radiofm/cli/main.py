@@ -120,12 +120,43 @@ def _check_out_is_no_input(args: argparse.Namespace, out: Path, flag: str = "out
 
 
 def _a_file_of(source: Path, target: Path) -> bool:
-    """``target`` (an output file) is an existing file inside the input folder ``source`` (a checkpoint's weights,
-    a support recording), or the data file of the input recording ``source``: writing it would replace an input.
-    A new file in an input folder, or an output folder inside one (``evaluate --out RUN/eval``), is fine."""
-    if target.is_file() and source in target.parents:
+    """``target`` (an output file) is a file of the input ``source``: one of the recording's files (its
+    ``.sigmf-meta``/``.sigmf-data`` however the recording was named, a ``.npy``'s sidecar), or an existing file
+    inside the input folder that radiofm reads as input (a checkpoint's weights or config, a dataset's manifest,
+    a recording). Writing it would replace an input. A new file in an input folder, an earlier output of the same
+    kind there (``--json SUPPORT/scores.json`` run twice), or an output folder inside one (``evaluate --out
+    RUN/eval``) is fine."""
+    if target in _recording_files(source):
         return True
-    return source.name.lower().endswith(".sigmf-meta") and target == source.with_suffix(".sigmf-data")
+    return target.is_file() and source in target.parents and _read_as_input(target)
+
+
+_INPUT_SUFFIXES = (".sigmf-meta", ".sigmf-data", ".sigmf", ".npy", ".h5", ".hdf5", ".mat", ".safetensors", ".png")
+_INPUT_NAMES = ("config.json", "manifest.json", "state.json", "split.json")
+
+
+def _recording_files(source: Path) -> set[Path]:
+    """The files of a recording named ``source`` (``NAME``, ``NAME.sigmf-meta`` or ``NAME.sigmf-data``; ``NAME.npy``
+    and its ``NAME.json``)."""
+    name = source.name.lower()
+    if name.endswith(".npy"):
+        return {source, source.with_suffix(".json")}
+    base = source.name
+    for ext in (".sigmf-meta", ".sigmf-data"):
+        if name.endswith(ext):
+            base = source.name[: -len(ext)]
+    return {source.with_name(base + ext) for ext in (".sigmf-meta", ".sigmf-data")}
+
+
+def _read_as_input(path: Path) -> bool:
+    """A file radiofm reads as input when it lies in an input folder (see :func:`_a_file_of`)."""
+    name = path.name.lower()
+    return (
+        name.endswith(_INPUT_SUFFIXES)
+        or name in _INPUT_NAMES
+        or (name.endswith(".json") and path.with_suffix(".npy").exists())
+        or ".radiofm-cache" in path.parts
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -285,9 +285,8 @@ def _annotate_test(out: Path, s: DemoSettings, log: Log | None) -> dict:
 
 def _annotate_showcase(out: Path, s: DemoSettings, log: Log | None) -> dict:
     rec = sorted((out / "showcase" / "iq").glob("*.sigmf-meta"))[0]
-    annotate_file(rec, out / "segmentation", out / "annotated" / "showcase", AnnotateConfig())
-    meta = json.loads((out / "annotated" / "showcase.sigmf-meta").read_text())
-    labels = [a.get("core:label") for a in meta.get("annotations", [])]
+    result, _ = annotate_file(rec, out / "segmentation", out / "annotated" / "showcase", AnnotateConfig())
+    labels = [a.label for a in result.annotations]  # what was found (the output also keeps the capture's truth)
     truth = [a.get("core:label") for a in json.loads(rec.read_text()).get("annotations", [])]
     return {
         "detected": ",".join(labels) or "none",

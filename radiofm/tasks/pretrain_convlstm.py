@@ -30,6 +30,7 @@ from radiofm.data.sentences import (
 from radiofm.data.splits import split_indices, train_val_split
 from radiofm.errors import CheckpointError, ConfigError, DatasetError
 from radiofm.io import write_json
+from radiofm.models.checkpoint_check import check_dataclass_config
 from radiofm.models.registry import create_model, get_config
 from radiofm.tasks.pretrain_mae import DEFAULT_TRAIN as PRETRAIN_DEFAULTS
 from radiofm.train import RunResult, TrainConfig, build_dataset_once, fit, init_distributed, seeded
@@ -79,6 +80,9 @@ def data_record(ds, source) -> dict:
     }
 
 
+MIN_STD_DB = 1e-3  # a recorded spread of the data's dB values below this is no statistic (it would blow values up)
+
+
 def read_data_record(extra: dict, where) -> tuple[SentenceConfig | None, int | None, dict | None]:
     """(sentence config, seed, stats) of a run's ``extra["data"]`` (:func:`data_record`), each None where the run
     did not record it, checked: a checkpoint's config.json is untrusted input. CheckpointError in one line."""
@@ -87,6 +91,7 @@ def read_data_record(extra: dict, where) -> tuple[SentenceConfig | None, int | N
         raise CheckpointError(f"{where}: extra.data is not an object")
     sconfig = None
     if record.get("config"):
+        check_dataclass_config(SentenceConfig, record["config"], f"{where}: extra.data.config")  # keys and types
         try:
             sconfig = SentenceConfig(**record["config"])
         except (TypeError, ConfigError) as exc:
@@ -98,8 +103,8 @@ def read_data_record(extra: dict, where) -> tuple[SentenceConfig | None, int | N
     if stats is not None:
         mean, std = (stats.get(k) if isinstance(stats, dict) else None for k in ("mean_db", "std_db"))
         numbers = all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in (mean, std))
-        if not numbers or std <= 0:
-            raise CheckpointError(f"{where}: extra.data.stats needs a finite mean_db and std_db > 0")
+        if not numbers or std < MIN_STD_DB:
+            raise CheckpointError(f"{where}: extra.data.stats needs a finite mean_db and std_db >= {MIN_STD_DB}")
     return sconfig, seed, stats
 
 

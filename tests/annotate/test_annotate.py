@@ -706,6 +706,22 @@ def test_the_inputs_own_annotations_stay_and_the_rate_written_is_the_rate_used(t
     assert sorted(a["core:label"] for a in json.loads(second["meta"].read_text())["annotations"]) == sorted(labels)
 
 
+def test_kept_annotations_carry_only_namespaced_keys_and_their_own_range():
+    """A .npy sidecar's annotation may hold any keys: a bare one would make the output non-conforming, and a
+    "core:sample_start" among them moved the annotation past the copy's end."""
+    from types import SimpleNamespace
+
+    from radiofm.annotate.output import _kept_annotations
+    from radiofm.data.sigmf_format import Annotation
+
+    extra = {"snr_db": 3, "core:sample_start": 99999, "core:comment": "ok", "x:y": 1}
+    rec = SimpleNamespace(annotations=[Annotation(10, 500, None, None, "wifi", extra), Annotation(-5, 9, label="b"),
+                                       Annotation(400, 10, label="late")])  # fmt: skip
+    kept = _kept_annotations(rec, 300)
+    assert kept == [{"core:sample_start": 10, "core:sample_count": 290, "core:label": "wifi", "core:comment": "ok",
+                     "x:y": 1}]  # fmt: skip
+
+
 def test_npy_input_and_no_partial_output(tmp_path, frame3, monkeypatch):
     iq, carriers = frame3
     src = tmp_path / "cap.npy"

@@ -24,6 +24,11 @@ def test_quick_demo_runs_every_step_and_resumes(tmp_path, capsys):
     probe = next(s for s in summary["steps"] if s["name"].startswith("sensing"))
     assert 0.0 <= probe["accuracy"] <= 1.0 and probe["chance"] == round(1 / 6, 4) and probe["test_files"] == 6
     assert not (out / "sensing-data").exists()  # the CSI files are deleted once scored
+    # "detected" is what annotate found, not the capture's true carriers that its output keeps beside them
+    shown = next(s for s in summary["steps"] if s["name"] == "annotate a capture")
+    meta = json.loads((out / "annotated" / "showcase.sigmf-meta").read_text())
+    found = [a["core:label"] for a in meta["annotations"] if a.get("core:generator", "").endswith(" annotate")]
+    assert sorted(shown["detected"].split(",")) == sorted(found or ["none"])
 
     # a second run skips finished steps
     assert main(["demo", "--preset", "quick", "--out", str(out)]) == 0

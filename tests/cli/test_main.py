@@ -127,8 +127,9 @@ def _classify(support: str, query: str, json_out: str) -> list[str]:
         (["pretrain", "--data", "{data}", "--out", "{data}"], "--data"),
         (["pretrain", "--data", "{data}", "--out", "{run}", "--cache-dir", "{run}"], "--cache-dir"),
         (_classify("{run}", "{data}/q.sigmf-meta", "{data}/q.sigmf-meta"), "--query"),
-        (_classify("{data}", "{data}/q.sigmf-meta", "{run}/keep.txt"), "--encoder"),  # a checkpoint's weights
+        (_classify("{data}", "{data}/q.sigmf-meta", "{run}/model.safetensors"), "--encoder"),  # its weights
         (_classify("{run}", "{data}/keep.sigmf-meta", "{data}/keep.sigmf-data"), "--query"),  # the query's samples
+        (_classify("{run}", "{data}/keep", "{data}/keep.sigmf-data"), "--query"),  # the recording by its prefix
     ],
 )
 def test_an_out_that_is_or_holds_an_input_is_refused_before_any_work(argv, flag, tmp_path, capsys):
@@ -139,12 +140,14 @@ def test_an_out_that_is_or_holds_an_input_is_refused_before_any_work(argv, flag,
         (folder / "keep.txt").write_text("keep")
     if "keep.sigmf-data" in " ".join(argv):
         (data / "keep.txt").rename(data / "keep.sigmf-data")
+    if "{run}/model.safetensors" in argv:
+        (run / "keep.txt").rename(run / "model.safetensors")
     args = [a.format(run=run, data=data, tmp=tmp_path) for a in argv]
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and (f"the input {flag}" in err[0] or f"is also {flag}" in err[0]), err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "run"]
-    assert [p.name for p in run.iterdir()] == ["keep.txt"] and len(list(data.iterdir())) == 1
+    assert len(list(run.iterdir())) == 1 and len(list(data.iterdir())) == 1
     assert all(p.read_text() == "keep" for p in (*run.iterdir(), *data.iterdir()))
 
 
@@ -191,3 +194,25 @@ def test_torchs_failed_allocation_is_the_one_line_out_of_memory(monkeypatch, cap
     monkeypatch.setattr(models_cli, "run", other)
     with pytest.raises(RuntimeError, match="a bug"):  # any other RuntimeError is not dressed up as memory
         main(["models"])
+
+
+def test_a_file_of_an_input_is_what_radiofm_reads_there(tmp_path):
+    """An earlier --json beside the support recordings may be written again; a checkpoint's files and every
+    spelling of a recording's files may not."""
+    from radiofm.cli.main import _a_file_of
+
+    run, sup = tmp_path / "run", tmp_path / "sup"
+    for folder, names in ((run, ["config.json", "model.safetensors"]), (sup, ["a.sigmf-meta", "scores.json"])):
+        folder.mkdir()
+        for name in names:
+            (folder / name).write_text("x")
+    assert _a_file_of(run, run / "config.json") and _a_file_of(run, run / "model.safetensors")
+    assert not _a_file_of(sup, sup / "scores.json") and not _a_file_of(run, run / "new.json")
+    assert _a_file_of(sup, sup / "a.sigmf-meta")
+    for given in ("q", "q.sigmf-meta", "q.sigmf-data"):
+        assert _a_file_of(tmp_path / given, tmp_path / "q.sigmf-data") and _a_file_of(
+            tmp_path / given, tmp_path / "q.sigmf-meta"
+        )
+    assert _a_file_of(tmp_path / "c.npy", tmp_path / "c.json") and not _a_file_of(
+        tmp_path / "c.npy", tmp_path / "d.json"
+    )

@@ -236,10 +236,12 @@ def test_a_runs_data_record_and_split_are_checked_before_use():
     assert sconfig.slice_s == 0.002 and seed == 3 and stats["std_db"] == 9.0
     assert read_data_record({}, "run") == (None, None, None)
     for data, match in [
-        ({"config": {"slices": 2}}, "sentence config"),
+        ({"config": {"slices": 2}}, "unknown SentenceConfig field"),
         ({"config": {"slice_s": -1.0}}, "sentence config"),
         ({"seed": "zero"}, "not a seed"),
-        ({"stats": {"mean_db": 0.0, "std_db": 0.0}}, "std_db > 0"),
+        ({"stats": {"mean_db": 0.0, "std_db": 0.0}}, "std_db >="),
+        ({"stats": {"mean_db": 0.0, "std_db": 1e-320}}, "std_db >="),
+        ({"config": {"height": 64.0}}, "height"),
         ({"stats": {"mean_db": float("nan"), "std_db": 1.0}}, "finite"),
         ("folder", "not an object"),
     ]:

@@ -1,9 +1,9 @@
 """``radiofm annotate REC --model RUN --out PREFIX``: find NR/LTE carriers in a recording with a segmentation model.
 
-Writes ``PREFIX.sigmf-meta`` (one annotation per carrier and time span), ``PREFIX.sigmf-data`` (the input
-samples: a hard link to the input's data file where the filesystem allows, else a byte copy) and ``PREFIX.png``
-(spectrogram overlay), all or nothing; the input is only read. The pipeline and its assumptions are described in
-:mod:`radiofm.annotate`.
+Writes ``PREFIX.sigmf-meta`` (one annotation per carrier and time span, beside the input's own annotations; an
+earlier annotate's are replaced), ``PREFIX.sigmf-data`` (the input samples: a hard link to the input's data file
+where the filesystem allows, else a byte copy) and ``PREFIX.png`` (spectrogram overlay), all or nothing; the input
+is only read. The pipeline and its assumptions are described in :mod:`radiofm.annotate`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "annotate",
         help="detect NR/LTE carriers in a recording and write annotated SigMF + an overlay PNG",
         description="Slide a segmentation model over a recording (40 ms frames at 61.44 MS/s, 256x256 dB images) "
-        "and write one SigMF annotation per detected NR/LTE carrier and time span.",
+        "and write one SigMF annotation per detected NR/LTE carrier and time span (core:generator 'radiofm VERSION "
+        "annotate'), beside the recording's own annotations.",
         epilog=_EPILOG,
     )
     p.add_argument("recording", metavar="REC", type=Path, help=".sigmf-meta, .sigmf-data, base name, or .npy")

@@ -59,6 +59,13 @@ def free_bands(lower_hz: float, upper_hz: float, taken: Sequence[tuple[float, fl
     return [(lo, hi) for lo, hi in out if hi - lo >= MIN_FREE_HZ]
 
 
+def _quiet(boxes: Sequence[Box], decisions: Sequence[Decision], plan: Plan) -> list[tuple[float, float]]:
+    """The bands (Hz from the centre) of the boxes judged to hold no OFDM clock (``radiofm:decision`` "no OFDM")."""
+    return [
+        plan.band_hz(b.row_lo, b.row_hi) for b, d in zip(boxes, decisions, strict=True) if d.decided_by == "no OFDM"
+    ]
+
+
 def _box(plan: Plan, band: tuple[float, float], cols: tuple[int, int], cls: int) -> Box:
     """A box of no model pixels over ``band`` (Hz from the centre) and columns [cols[0], cols[1])."""
     rows = np.round(np.asarray(band) / plan.row_hz + plan.n_bins / 2 - plan.grid[0]).astype(int)
@@ -86,11 +93,14 @@ def search_cells(
     *,
     nr: bool = True,
     lte: bool = True,
+    quiet: Sequence[tuple[float, float]] = (),
 ) -> tuple[list[tuple[Decision, tuple[float, float], int]], int]:
     """LTE (unless ``lte`` is False) and NR (unless ``nr`` is False) cells in the ``free`` bands of the samples
     [start, start + count) (read by ``span``, :class:`~radiofm.annotate.spans.LastSpan`: one read, one FFT and one
     noise floor for every band searched, shared with the stages before when they read the same samples) whose
-    (label, PCI) is not in ``known`` (updated): ([(decision, band of its box, class 1 NR / 2 LTE)], searches run)."""
+    (label, PCI) is not in ``known`` (updated): ([(decision, band of its box, class 1 NR / 2 LTE)], searches run).
+    An NR cell without DMRS is widened over the power beside its SSB up to the cells found and the ``quiet``
+    bands (signals with no OFDM clock: a radar or a hopper beside the cell is not its traffic; session 56)."""
     found: list[tuple[Decision, tuple[float, float], int]] = []
     searches = 0
     x, spectrum = span(start, count)
@@ -117,7 +127,7 @@ def search_cells(
             found.append((nr_cell_decision(base, band, []), (band["lower_hz"], band["upper_hz"]), 1))
         else:  # idle or weak: its SSB, and the power beside it up to the cells found
             within = next(((a, b) for a, b in free if a <= centre <= b), (lo, hi))
-            taken = [band for _, band, _ in found]
+            taken = [band for _, band, _ in found] + [q for q in quiet if not q[0] <= centre <= q[1]]
             limits = energy_limits(base.evidence["ssb"], fs, taken, within)
             idle = idle_decision(base, [], [], x=x, fs=fs, limits=limits, spectrum=spectrum, floor=span.floor())
             found.append((idle, idle.band_hz, 1))
@@ -165,7 +175,10 @@ def find_missed_cells(
     edge = 0.5 * fs - EDGE_GUARD_HZ
     known, taken = _known(decisions)
     span = LastSpan(rec, nonfinite) if span is None else span
-    found, searches = search_cells(span, 0, count, fs, free_bands(-edge, edge, taken), known, nr=nr, lte=lte)
+    free = free_bands(-edge, edge, taken)
+    found, searches = search_cells(
+        span, 0, count, fs, free, known, nr=nr, lte=lte, quiet=_quiet(boxes, decisions, plan)
+    )
     out_b, out_d = list(boxes), list(decisions)
     _add(out_b, out_d, plan, found, (0, n_cols))
     return *in_time_order(out_b, out_d), searches
@@ -205,7 +218,7 @@ def find_cells_beside(
         count = min(int(round(ms * 1e-3 * fs)), plan.n_samples - start)
         if count < MIN_SPAN_MS * 1e-3 * fs:
             continue
-        found, n = search_cells(span, start, count, fs, free, known)
+        found, n = search_cells(span, start, count, fs, free, known, quiet=_quiet(boxes, decisions, plan))
         searches += n
         _add(out_b, out_d, plan, found, (b.col_lo, b.col_hi))
         taken += [band for _, band, _ in found]

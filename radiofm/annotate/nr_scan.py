@@ -359,6 +359,9 @@ def find_nr_cells(
             # cell's own span (its SSB and pieces) is no neighbour, whatever its clock said
             lo_core, hi_core = cell_span(ssb, bands)
             beside = [plan.band_hz(out_b[i].row_lo, out_b[i].row_hi) for i in apart]
+            # so does a signal with no OFDM clock at all (a radar, Wi-Fi, a hopper: session 56) that is no piece
+            beside += [plan.band_hz(b.row_lo, b.row_hi) for i, (b, d) in enumerate(zip(out_b, out_d, strict=True))
+                       if i not in members and d.decided_by == "no OFDM"]  # fmt: skip
             beside = [b for b in beside if b[1] <= lo_core or b[0] >= hi_core]
             limits = energy_limits(ssb, plan.sample_rate_hz, [*taken, *beside])
             decision = idle_decision(base, own, bands, x=x, fs=plan.sample_rate_hz, limits=limits, spectrum=spectrum,

@@ -233,3 +233,27 @@ def test_ssb_searches_over_one_span_run_at_once_with_the_one_by_one_result(tmp_p
     assert len(names) == 2 and all(n.startswith("radiofm-ssb") for n in names)
     (cells1, searches1), names1 = runs[1]
     assert searches1 == 1 and len(names1) == 1 and cells1[0][0].evidence == cells[0][0].evidence
+
+
+def test_an_idle_cell_is_not_widened_over_a_signal_with_no_ofdm_clock_beside_it(tmp_path):
+    """An NR cell without DMRS takes the power beside its SSB: a band of noise-like energy 1.3 MHz past its upper
+    edge (a radar, a hopper) was walked over and swallowed into the cell (session 56: 17.6 MHz for an 8.6 MHz
+    cell). Judged "no OFDM", it now bounds the walk and keeps its own annotation."""
+    import scipy.fft
+
+    iq, m = single_carrier("NR", np.random.default_rng(5), bandwidth_mhz=20, scs_hz=SCS, snr_db=8.0, centre_hz=-5e6,
+                           traffic="idle")  # fmt: skip
+    ssb = m["lower_edge_hz"] + (12 * m["ssb_rb_offset"] + m["ssb_sc_offset"] + 120.5) * SCS
+    lo, hi = m["upper_edge_hz"] + 1.3e6, m["upper_edge_hz"] + 4.3e6
+    rng = np.random.default_rng(1)
+    w = scipy.fft.fft(rng.standard_normal(iq.size) + 1j * rng.standard_normal(iq.size))
+    f = scipy.fft.fftfreq(iq.size, 1 / FS)
+    w[(f < lo) | (f >= hi)] = 0
+    other = scipy.fft.ifft(w)
+    other *= np.sqrt(0.3 * np.mean(np.abs(iq) ** 2) / np.mean(np.abs(other) ** 2))
+    rec = open_recording(write_sigmf(tmp_path / "c", (iq + other).astype(np.complex64), sample_rate_hz=FS,
+                                     center_freq_hz=FC))  # fmt: skip
+    anns = A.annotate_recording(rec, band_predictor([(ssb - 3.8e6, ssb + 3.8e6), (lo + 0.2e6, hi - 0.2e6)], NR))
+    cell = next(a for a in anns.annotations if a.label == "NR")
+    assert cell.extra["radiofm:edges"] == "estimated" and cell.freq_upper_edge_hz - FC < lo
+    assert [a.extra["radiofm:decision"] for a in anns.annotations if a.label != "NR"] == ["no OFDM"]

@@ -33,6 +33,7 @@ def single_carrier(
     cfo_hz: float = 0.0,
     time_shift: int | None = None,
     frame_structure: str = "fdd",
+    traffic: str | None = None,
 ) -> tuple[np.ndarray, dict]:
     """A 40 ms capture at 61.44 MS/s holding one carrier: (iq complex64 (FRAME_SAMPLES,), metadata dict).
 
@@ -41,10 +42,12 @@ def single_carrier(
     in-band SNR of a loaded resource element; ``centre_hz`` the carrier centre from the capture centre (snapped
     to the SCS grid); ``cfo_hz`` a frequency offset applied to the whole capture; ``time_shift`` the rotation of
     the capture in samples (None: drawn uniformly); ``frame_structure`` (LTE) "fdd", "tdd" or "mbsfn", its
-    configuration drawn (:func:`~radiofm.synth.nrlte.lte.draw_frame_structure`). The metadata is the
+    configuration drawn (:func:`~radiofm.synth.nrlte.lte.draw_frame_structure`); ``traffic`` a traffic regime of
+    :mod:`~radiofm.synth.nrlte.traffic` in place of the one ``load`` implies (``"idle"``: an NR cell of SSB and
+    CORESET only, with no DMRS to find). The metadata is the
     generator's carrier dict (edges, cell ID, SSB offset, channel, ...) plus ``cfo_hz`` and ``time_shift``.
     """
-    regime = "full" if load >= 1.0 else "random"  # the grid regime that honours ``load``
+    regime = traffic or ("full" if load >= 1.0 else "random")  # the grid regime that honours ``load``
     if kind == "LTE":
         cfg = lte.draw_lte(rng, traffic_regime=regime)
         if bandwidth_mhz is not None:

@@ -51,6 +51,8 @@ def count_up_to(limit: int, what: str | None = None) -> Callable[[str], int]:
     return count
 
 
+MAX_EPOCHS = 100_000  # --epochs: more is a typo that would train for years
+MAX_EPISODES = 10_000_000  # --episodes: a few seconds per thousand on a CPU; more would run for weeks
 MAX_WORKERS = 256  # --workers: processes to start (each holds its own copy of the generator or dataset)
 MAX_THREADS = 1024  # --threads: torch refuses a count past 32 bits with a traceback, and 1024 cores is plenty
 workers = count_up_to(MAX_WORKERS, "a process count")
@@ -160,7 +162,8 @@ def add_train_args(p: argparse.ArgumentParser, defaults: TrainConfig) -> None:
     defaults are the command's library defaults (e.g. ``radiofm.tasks.finetune.DEFAULT_TRAIN``)."""
     d = defaults
     g = p.add_argument_group("optimisation")
-    g.add_argument("--epochs", type=positive_int, default=d.epochs, help=f"passes over the data (default {d.epochs})")
+    g.add_argument("--epochs", type=count_up_to(MAX_EPOCHS, "an epoch count"), default=d.epochs,
+                   help=f"passes over the data (default {d.epochs})")  # fmt: skip
     g.add_argument(
         "--batch-size", type=positive_int, default=d.batch_size, help=f"per-process batch size (default {d.batch_size})"
     )

@@ -72,7 +72,8 @@ def add_parser(sub) -> None:
         default="train-every",
         help="train-every: keep one angle, skip K (default); hold-every: hold out every K-th",
     )
-    t.add_argument("--episodes", type=_args.positive_int, default=3000, help="training episodes (default 3000)")
+    t.add_argument("--episodes", type=_args.count_up_to(_args.MAX_EPISODES, "an episode count"), default=3000,
+                   help="training episodes (default 3000)")  # fmt: skip
     t.add_argument("--n-way", type=_args.positive_int, default=8, help="classes per episode N_B (default 8)")
     t.add_argument("--n-support", type=_args.positive_int, default=4, help="support frames per class (default 4)")
     t.add_argument("--n-query", type=_args.positive_int, default=8, help="query frames per class (default 8)")
@@ -101,7 +102,8 @@ def add_parser(sub) -> None:
     e.add_argument("--front-end", required=True, help="front end to test on, e.g. tx-ant-1")
     e.add_argument("--shots", type=shot_list, default=None, help="comma list (default 2,4,8,16,32; AoA 1,...,32)")
     e.add_argument("--out", required=True, type=Path, help="folder for report.json and plots")
-    e.add_argument("--episodes", type=_args.positive_int, default=100, help="episodes per k (default 100)")
+    e.add_argument("--episodes", type=_args.count_up_to(100_000, "an episode count"), default=100,
+                   help="episodes per k (default 100)")  # fmt: skip
     e.add_argument("--queries", type=_args.positive_int, default=16, help="queries per class per episode")
     e.add_argument("--n-way", type=_args.positive_int, default=None, help="classes per episode (default all)")
     e.add_argument("--adapt-bn", action="store_true", help="TOTA: batch-norm statistics of the new front end (AdaBN)")

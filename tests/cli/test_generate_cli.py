@@ -89,6 +89,12 @@ HUGE = str(10**20)
         (["generate", "sensing", "--workers", HUGE], "process count from 1 to 256"),
         (["pretrain", "--data", "d", "--workers", "257"], "process count from 1 to 256"),
         (["reproduce", "table5", "--workers", "300"], "process count from 1 to 256"),
+        (["pretrain", "--data", "d", "--epochs", HUGE], "epoch count from 1 to 100000"),  # trained for ever
+        (["fewshot", "train", "--data", "d", "--front-end", "f", "--episodes", HUGE], "episode count"),
+        (
+            ["fewshot", "evaluate", "--model", "m", "--data", "d", "--front-end", "f", "--episodes", HUGE],
+            "episode count from 1 to 100000",
+        ),  # out of memory  # fmt: skip
     ],
 )
 def test_absurd_counts_are_one_line_errors_with_nothing_written(argv, expected, tmp_path, capsys):

@@ -15,6 +15,7 @@ import scipy.signal
 
 from radiofm.synth import emitters
 from radiofm.synth import impairments as imp
+from radiofm.synth.signals.capture import json_ready
 
 FS = 61.44e6
 N = 2_457_600
@@ -411,16 +412,7 @@ def render(
         kw["snr"] = snr_db
     if fn in RAW:
         iq, fc, info = fn(rng, **kw)
-        return iq.astype(np.complex64), fc, plain(info)
+        return iq.astype(np.complex64), fc, json_ready(info)
     x, bw, duty, info = fn(rng, **kw)
     iq = (scale_to_snr(x, snr_db, bw, duty) + noise(rng)).astype(np.complex64)
-    return iq, None, plain(info | {"bw_for_snr_hz": bw, "duty": round(duty, 3)})
-
-
-def plain(o):
-    """``o`` with numpy scalars as Python numbers (JSON-ready)."""
-    if isinstance(o, dict):
-        return {str(k): plain(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [plain(v) for v in o]
-    return o.item() if isinstance(o, np.generic) else o
+    return iq, None, json_ready(info | {"bw_for_snr_hz": bw, "duty": round(duty, 3)})

@@ -126,16 +126,16 @@ def _meta(cls, emission: Emission, config: CaptureConfig, rng, *, snr_db, cfo, d
         "channel": channel,
         "receiver": rx,
         "bursts": bursts,
-        "info": _plain(emission.info),
+        "info": json_ready(emission.info),
     }
 
 
-def _plain(obj):
+def json_ready(obj):
     """numpy scalars → Python, recursively (the metadata goes to JSON)."""
     if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
+        return {str(k): json_ready(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
+        return [json_ready(v) for v in obj]
     return obj.item() if isinstance(obj, np.generic) else obj
 
 

@@ -203,6 +203,7 @@ def find_cells_beside(
     fs = plan.sample_rate_hz
     edge = 0.5 * fs - EDGE_GUARD_HZ
     known, taken = _known(decisions)
+    quiet = _quiet(boxes, decisions, plan)
     out_b, out_d = list(boxes), list(decisions)
     searches, searched = 0, set()
     for b, d in zip(boxes, decisions, strict=True):
@@ -218,7 +219,7 @@ def find_cells_beside(
         count = min(int(round(ms * 1e-3 * fs)), plan.n_samples - start)
         if count < MIN_SPAN_MS * 1e-3 * fs:
             continue
-        found, n = search_cells(span, start, count, fs, free, known, quiet=_quiet(boxes, decisions, plan))
+        found, n = search_cells(span, start, count, fs, free, known, quiet=quiet)
         searches += n
         _add(out_b, out_d, plan, found, (b.col_lo, b.col_hi))
         taken += [band for _, band, _ in found]

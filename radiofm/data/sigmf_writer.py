@@ -155,9 +155,10 @@ def _json_scalar(obj: Any) -> Any:
 def sigmf_source(rec) -> tuple[dict, list[dict]]:
     """The global object and captures describing the samples of recording ``rec`` (a :class:`Recording`) in a copy.
 
-    SigMF input: its own global object (``core:dataset`` dropped: the copy holds the samples) and captures, as
-    stored (absolute indices when the recording counts from ``core:offset``); ``.npy`` input: its datatype, sample
-    rate and centre frequency. The caller edits both and passes them to :func:`write_sigmf_copy`.
+    SigMF input: its own global object (``core:dataset`` dropped: the copy holds the samples; ``core:sample_rate``
+    the rate the recording was read at) and captures, as stored (absolute indices when the recording counts from
+    ``core:offset``); ``.npy`` input: its datatype, sample rate and centre frequency. The caller edits both and
+    passes them to :func:`write_sigmf_copy`.
     """
     if _is_npy(rec):
         glob = {"core:datatype": rec.datatype, "core:sample_rate": rec.sample_rate_hz}
@@ -170,7 +171,7 @@ def sigmf_source(rec) -> tuple[dict, list[dict]]:
     glob.pop("core:dataset", None)
     if glob.get("core:sample_rate") != rec.sample_rate_hz:  # none in the file, or --sample-rate overrode it
         glob["core:sample_rate"] = rec.sample_rate_hz
-    return glob, sorted(caps, key=lambda c: c.get("core:sample_start", 0))
+    return glob, caps
 
 
 def write_sigmf_copy(
@@ -224,24 +225,20 @@ def write_sigmf_copy(
         key=lambda a: a["core:sample_start"],
     )
     _declare_namespaces(glob, caps, anns)
-
-    def text() -> str:
-        meta = {"global": glob, "captures": caps, "annotations": anns}
-        out = json.dumps(meta, indent=2, allow_nan=False)
-        validate_metadata(json.loads(out), meta_path)
-        return out
-
-    text()  # refused before any byte is written
+    meta = {"global": glob, "captures": caps, "annotations": anns}
+    text = json.dumps(meta, indent=2, allow_nan=False)
+    validate_metadata(json.loads(text), meta_path)  # refused before any byte is written
     with contextlib.ExitStack() as stack:
         tmp_data = stack.enter_context(atomic_path(data_path))
         current = data_path
         try:
             link_or_copy(rec.data_path, spans, tmp_data, link=link and whole)
-            if not whole and "core:sha512" in glob:  # the input's hash was of its whole file
+            if not whole and "core:sha512" in glob:  # the input's hash was of its whole file (a hash for a hash)
                 glob["core:sha512"] = _sha512(tmp_data)
+                text = json.dumps(meta, indent=2, allow_nan=False)
             tmp_meta = stack.enter_context(atomic_path(meta_path))
             current = meta_path
-            tmp_meta.write_text(text() + "\n", encoding="utf-8")
+            tmp_meta.write_text(text + "\n", encoding="utf-8")
             for out, write in (also or {}).items():
                 current = out
                 write(stack.enter_context(atomic_path(out)))

@@ -123,3 +123,18 @@ __all__ = [
     "read_checkpoint_info",
     "read_safetensors_header",
 ]
+
+
+def check_input_norm(config: dict, where: str) -> dict:
+    """A fine-tuned model's ``input`` normalisation (its config's "input", default per-sample), checked without
+    torch (the numpy engine and :mod:`radiofm.models.checkpoint_check` both use it): ``{"norm": "per-sample"}`` or
+    ``{"norm": "dataset"}`` with a finite ``mean_db`` and ``std_db`` > 0. Returns it; CheckpointError otherwise."""
+    inp = config.get("input") or {"norm": "per-sample"}
+    ok = isinstance(inp, dict) and inp.get("norm") in ("per-sample", "dataset")
+    if ok and inp["norm"] == "dataset":
+        stats = (inp.get("mean_db"), inp.get("std_db"))
+        ok = all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in stats)
+        ok = ok and stats[1] > 0
+    if not ok:
+        raise CheckpointError(f"{where}: 'input' must be per-sample or dataset with a finite mean_db and std_db > 0")
+    return inp

@@ -6,13 +6,18 @@ distrusted as :func:`radiofm.models.load_checkpoint` distrusts a checkpoint.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from radiofm.checkpoint_files import CONFIG_FILE, MODEL_FILE, read_checkpoint_info, read_safetensors_header
+from radiofm.checkpoint_files import (
+    CONFIG_FILE,
+    MODEL_FILE,
+    check_input_norm,
+    read_checkpoint_info,
+    read_safetensors_header,
+)
 from radiofm.errors import CheckpointError, ConfigError
 
 _FLOATS = ("F32", "F16", "F64")
@@ -67,13 +72,7 @@ def architecture(config: dict, where: str) -> Architecture:
     readout, channels = config.get("readout") or "last", config.get("channels") or "joint"
     if config.get("backbone_family") != "mae" or hd.get("type", "transformer") != "transformer":
         raise EngineUnsupported(f"{where}: the numpy engine computes MAE backbones with the transformer head only")
-    inp = config.get("input") or {"norm": "per-sample"}
-    norm_ok = isinstance(inp, dict) and inp.get("norm") in ("per-sample", "dataset")
-    if norm_ok and inp["norm"] == "dataset":
-        stats = (inp.get("mean_db"), inp.get("std_db"))
-        norm_ok = all(isinstance(v, (int, float)) and math.isfinite(v) for v in stats) and stats[1] > 0
-    if not norm_ok:
-        raise CheckpointError(f"{where}: 'input' must be per-sample or dataset with a finite mean_db and std_db > 0")
+    inp = check_input_norm(config, where)
     if readout not in ("last", "mix") or channels != "joint" or bb.get("in_chans", 1) != 1:
         raise EngineUnsupported(f"{where}: the numpy engine computes 1-channel inputs with readout last or mix")
     ratios = (bb.get("mlp_ratio", 4.0), hd.get("mlp_ratio", 4.0))

@@ -185,14 +185,7 @@ def check_finetune_config(config: Any, where: str) -> None:
         raise CheckpointError(f"{where}: readout 'mix' needs head mix_levels = the backbone's depth + 1 = {depth + 1}")
     if readout == "last" and levels:
         raise CheckpointError(f"{where}: head mix_levels {_short(levels)} without readout 'mix'")
-    inp = config.get("input") or {"norm": "per-sample"}
-    norm = inp.get("norm") if isinstance(inp, dict) else None
-    if norm == "dataset":
-        stats = (inp.get("mean_db"), inp.get("std_db"))
-        if not (all(_fits(float, v) and math.isfinite(v) for v in stats) and stats[1] > 0):
-            raise CheckpointError(f"{where}: 'input' norm 'dataset' needs a finite mean_db and std_db > 0")
-    elif norm != "per-sample":
-        raise CheckpointError(f"{where}: 'input' must be {{norm: 'per-sample'}} or {{norm: 'dataset', ...}}")
+    checkpoint_files.check_input_norm(config, where)
     if config.get("channels", "joint") not in (None, "joint", "separate"):  # finetuned.CHANNELS (it imports us)
         raise CheckpointError(f"{where}: 'channels' must be 'joint' or 'separate', got {_short(config['channels'])}")
     lora = config.get("lora")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -275,8 +274,9 @@ def train_protonet(cfg: ProtoTrainConfig, out: str | Path, *, resume: bool = Fal
     """
     from radiofm.models import create_model
     from radiofm.train import TrainConfig, fit, param_groups, seeded
+    from radiofm.train.distributed import launched_world_size
 
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # the episode step calls the network's parts, not forward()
+    if launched_world_size() > 1:  # the episode step calls the network's parts, not forward()
         raise ConfigError("fewshot train runs in one process (an episode is a few hundred frames); run it without "
                           "torchrun")  # fmt: skip
     if not 0 < cfg.filter_bank_lr_scale < float("inf"):

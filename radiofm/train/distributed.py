@@ -37,9 +37,14 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def launched_world_size() -> int:
+    """The number of processes ``torchrun`` started (its WORLD_SIZE; 1 without it). Joins nothing."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def init_distributed(device: str = "auto") -> DistInfo:
     """Join the process group when launched by ``torchrun`` (WORLD_SIZE > 1): NCCL on GPU, gloo on CPU."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    world = launched_world_size()
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
     use_cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")

@@ -20,14 +20,12 @@ from radiofm.models import (
     vit,
 )
 from radiofm.models.checkpoint import (
-    flatten_state_dict,
     load_backbone_weights,
     load_checkpoint,
     load_train_state,
     read_checkpoint_info,
     register_kind,
     save_checkpoint,
-    unflatten_state_dict,
 )
 from radiofm.models.registry import (
     create_model,
@@ -39,6 +37,7 @@ from radiofm.models.registry import (
     register_family,
     register_model,
 )
+from radiofm.models.state_codec import flatten_state_dict, unflatten_state_dict
 
 __all__ = [
     "backbones",

@@ -4,9 +4,11 @@ scipy's compiled v5 reader (``_mio5.read_var_array``) trusts the element tags of
 it crash the whole process (SIGSEGV) instead of raising. :func:`check_mat5` walks the file's layout first (the
 128-byte header, then every top-level data element: tags, sizes, zlib-compressed elements decompressed with a
 size cap, array flags, dimensions, name, data subelements) and raises a one-line DatasetError naming the file
-on anything inconsistent. Only what radiofm reads is accepted: numeric (and logical) arrays, real or complex.
-Cell, struct, object, char, sparse and function arrays are refused (the NTU-Fi reader needs one numeric
-array). Layout: MathWorks, "MAT-File Format" (matfile_format.pdf), chapter 1.
+on anything inconsistent. Every variable's tag, array flags, dimensions and name are checked (scipy parses them
+to find or list variables); the variables radiofm reads must be numeric (or logical) arrays, real or complex, with
+data of their declared size. Other variables may be of any class radiofm does not read (a cell, struct, object,
+char or sparse array beside the numeric one: scipy skips them by their byte count); function and opaque arrays are
+refused everywhere. Layout: MathWorks, "MAT-File Format" (matfile_format.pdf), chapter 1.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from radiofm.errors import DatasetError
@@ -25,6 +27,7 @@ MI_INT8, MI_INT32, MI_UINT32, MI_MATRIX, MI_COMPRESSED = 1, 5, 6, 14, 15
 _ITEM = {1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 4, 7: 4, 9: 8, 12: 8, 13: 8}
 _NUMERIC_CLASSES = set(range(6, 16))  # mxDOUBLE .. mxUINT64
 _CLASS_NAMES = {1: "cell", 2: "struct", 3: "object", 4: "char", 5: "sparse", 16: "function", 17: "opaque"}
+_SKIPPABLE = {1, 2, 3, 4, 5}  # classes whose first subelements are flags, dimensions and name, as a numeric array's
 _COMPLEX = 0x0800
 
 
@@ -32,10 +35,14 @@ class _Bad(Exception):
     """A layout problem; check_mat5 turns it into a DatasetError naming the file."""
 
 
-def check_mat5(path: str | os.PathLike, data: bytes | None = None) -> None:
+def check_mat5(
+    path: str | os.PathLike, data: bytes | None = None, *, names: Collection[str] | None = None
+) -> list[str]:
     """Raise DatasetError (one line, naming ``path``) unless it is a well-formed MATLAB v5 file radiofm can read.
 
-    ``data``: the file's bytes, when already read (otherwise read from ``path``).
+    ``data``: the file's bytes, when already read (otherwise read from ``path``). ``names``: the variables that will
+    be read, checked in full (None: every variable); the others are checked up to their names. Returns the names of
+    the file's variables, in file order.
     """
     path = Path(path)
     if data is None:
@@ -44,12 +51,12 @@ def check_mat5(path: str | os.PathLike, data: bytes | None = None) -> None:
         except OSError as exc:
             raise DatasetError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
     try:
-        _check(memoryview(data))
+        return _check(memoryview(data), None if names is None else set(names))
     except _Bad as exc:
         raise DatasetError(f"{path}: unreadable .mat file (MATLAB v5 layout: {exc})") from None
 
 
-def _check(buf: memoryview) -> None:
+def _check(buf: memoryview, names: set[str] | None) -> list[str]:
     if len(buf) < 128:
         raise _Bad(f"{len(buf)} bytes, shorter than the 128-byte header")
     if 0 in bytes(buf[:4]):
@@ -61,22 +68,22 @@ def _check(buf: memoryview) -> None:
     (version,) = struct.unpack(order + "H", buf[124:126])
     if version != 0x0100:
         raise _Bad(f"version 0x{version:04x}, expected 0x0100")
-    pos, n = 128, 0
+    pos, found = 128, []
     while pos < len(buf):
         mtype, size, start, small = _tag(buf, pos, order)
         if small:
             raise _Bad(f"top-level element at byte {pos} uses the small-element form")
         if mtype == MI_COMPRESSED:
-            _inner(_inflate(buf[start : start + size], pos), order, pos)
+            found.append(_inner(_inflate(buf[start : start + size], pos), order, pos, names))
             pos = start + size
         elif mtype == MI_MATRIX:
-            _matrix(buf[start : start + size], order, pos, start)
+            found.append(_matrix(buf[start : start + size], order, pos, names))
             pos = start + size + (-size % 8)
         else:
             raise _Bad(f"top-level element at byte {pos} has type {mtype}, expected miMATRIX or miCOMPRESSED")
-        n += 1
-    if n == 0:
+    if not found:
         raise _Bad("no variables")
+    return found
 
 
 def _tag(buf: memoryview, pos: int, order: str) -> tuple[int, int, int, bool]:
@@ -108,18 +115,19 @@ def _inflate(comp: memoryview, pos: int) -> memoryview:
     return memoryview(out)
 
 
-def _inner(buf: memoryview, order: str, where: int) -> None:
-    """The one element inside a miCOMPRESSED element: a miMATRIX."""
+def _inner(buf: memoryview, order: str, where: int, names: set[str] | None) -> str:
+    """The one element inside a miCOMPRESSED element: a miMATRIX. Returns its name."""
     mtype, size, start, small = _tag(buf, 0, order)
     if small or mtype != MI_MATRIX:
         raise _Bad(f"compressed element at byte {where} holds type {mtype}, expected miMATRIX")
-    _matrix(buf[start : start + size], order, where, start)
+    return _matrix(buf[start : start + size], order, where, names)
 
 
-def _matrix(buf: memoryview, order: str, where: int, start: int) -> None:
-    """The contents of one miMATRIX element (``buf``), found at byte ``where`` (for messages)."""
+def _matrix(buf: memoryview, order: str, where: int, names: set[str] | None) -> str:
+    """The contents of one miMATRIX element (``buf``), found at byte ``where`` (for messages); its name. The data
+    are checked when ``names`` is None or holds the name."""
     if len(buf) == 0:
-        return  # an empty array ([]): scipy reads it as such
+        return ""  # an empty array ([]): scipy reads it as such
     at = f"variable at byte {where}"
     sub = _subelements(buf, order, at)
     ftype, fdata = next(sub)
@@ -127,21 +135,25 @@ def _matrix(buf: memoryview, order: str, where: int, start: int) -> None:
         raise _Bad(f"{at}: array flags must be 8 bytes of miUINT32 (type {ftype}, {len(fdata)} bytes)")
     (flags,) = struct.unpack(order + "I", fdata[:4])
     cls = flags & 0xFF
-    if cls in _CLASS_NAMES:
-        raise _Bad(f"{at}: {_CLASS_NAMES[cls]} arrays are not supported (numeric arrays only)")
-    if cls not in _NUMERIC_CLASSES:
-        raise _Bad(f"{at}: unknown array class {cls}")
-    (dtype_, ddata), (ntype, _) = next(sub), next(sub)
+    if cls not in _NUMERIC_CLASSES and cls not in _SKIPPABLE:
+        what = f"{_CLASS_NAMES[cls]} arrays are" if cls in _CLASS_NAMES else f"array class {cls} is"
+        raise _Bad(f"{at}: {what} not supported")
+    (dtype_, ddata), (ntype, ndata) = next(sub), next(sub)
     if dtype_ != MI_INT32 or len(ddata) < 8 or len(ddata) % 4:
         raise _Bad(f"{at}: dimensions must be at least 2 miINT32 values (type {dtype_}, {len(ddata)} bytes)")
     dims = struct.unpack(order + f"{len(ddata) // 4}i", ddata)
     if min(dims) < 0:
         raise _Bad(f"{at}: negative dimension in {dims}")
+    if ntype != MI_INT8:
+        raise _Bad(f"{at}: name must be miINT8 (type {ntype})")
+    name = bytes(ndata).decode("latin-1")
+    if names is not None and name not in names:
+        return name  # not read: scipy skips it by its byte count
+    if cls in _SKIPPABLE:
+        raise _Bad(f"{at}: {_CLASS_NAMES[cls]} arrays are not supported (numeric arrays only)")
     count = 1
     for d in dims:
         count *= d
-    if ntype != MI_INT8:
-        raise _Bad(f"{at}: name must be miINT8 (type {ntype})")
     parts = list(sub)
     want = 2 if flags & _COMPLEX else 1
     if len(parts) != want:
@@ -152,6 +164,7 @@ def _matrix(buf: memoryview, order: str, where: int, start: int) -> None:
             raise _Bad(f"{at}: data stored as unsupported type {mtype}")
         if len(payload) != count * item:
             raise _Bad(f"{at}: {len(payload)} data bytes for dimensions {dims} of {item}-byte items")
+    return name
 
 
 def _subelements(buf: memoryview, order: str, at: str) -> Iterator[tuple[int, memoryview]]:

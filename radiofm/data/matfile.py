@@ -66,12 +66,13 @@ def load_mat(path: str | os.PathLike, names: Sequence[str]) -> tuple[str, dict[s
         return "7.3", *_load_h5(path, names)
     import scipy.io
 
-    check_mat5(path)  # scipy's compiled reader can crash (SIGSEGV) on damaged element tags: check the layout first
+    # scipy's compiled reader can crash (SIGSEGV) on damaged element tags: check the layout first; variables
+    # radiofm does not read (a char or struct array beside the data) are checked only as far as scipy parses them
+    found = sorted({k for k in check_mat5(path, names=names) if k and not k.startswith("__")})
     try:
-        mat = scipy.io.loadmat(path, variable_names=None)
+        mat = scipy.io.loadmat(path, variable_names=list(names))
     except Exception as exc:  # scipy raises many types for a damaged file (ValueError, MatReadError, OSError...)
         raise DatasetError(f"{path}: unreadable .mat file ({_short(exc)})") from None
-    found = sorted(k for k in mat if not k.startswith("__"))
     return "5", {k: np.asarray(mat[k]) for k in names if k in mat}, found
 
 
@@ -96,7 +97,7 @@ def mat_shapes(path: str | os.PathLike) -> tuple[str, dict[str, tuple[int, ...]]
         return "7.3", {n: tuple(int(d) for d in v) for n, v in shapes.items() if not n.startswith("#")}
     import scipy.io
 
-    check_mat5(path)  # as in load_mat: the layout is checked before scipy's compiled reader sees it
+    check_mat5(path, names=())  # as in load_mat: the layout is checked before scipy's compiled reader sees it
     try:
         found = scipy.io.whosmat(path)
     except Exception as exc:  # the same many exception types as loadmat

@@ -8,12 +8,14 @@ import shutil
 
 import numpy as np
 import pytest
+import scipy.io
 from fuzz_support import FUZZ_SETTINGS, Seeds, apply_edits, byte_edits, mutated_json, outcome
 from hypothesis import given
 from hypothesis import strategies as st
 
 from radiofm.data import open_recording, write_sigmf
 from radiofm.data.deepbeam import beam_file_name, read_deepbeam, write_deepbeam
+from radiofm.data.matfile import load_mat
 from radiofm.data.ntufi import read_csi_mat, write_csi_mat
 from radiofm.data.positioning import open_positioning, write_positioning
 from radiofm.data.spectrogram_images import read_png, write_spectrogram_png
@@ -41,6 +43,10 @@ def seeds(tmp_path_factory):
     s["cache"] = ds.folder
     write_csi_mat(root / "csi.mat", rng.random((3, 114, 2000)).astype(np.float32) * 0 + 0.5, version="5")
     s["mat"] = (root / "csi.mat").read_bytes()
+    extra = {"CSIamp": rng.random((3, 4)), "note": "by hand", "meta": {"a": np.ones(2)}}
+    extra["cells"] = np.array([np.ones(2)], dtype=object)
+    scipy.io.savemat(root / "extra.mat", extra, format="5", do_compression=False)
+    s["mat_extra"] = (root / "extra.mat").read_bytes()  # variables of other classes beside the one read
     write_positioning(root / "pos.mat", rng.random((2, 1, 4, 4)), rng.random((2, 3)))
     s["h5pos"] = (root / "pos.mat").read_bytes()
     write_spectrogram_png(root / "img.png", rng.random((8, 8)))
@@ -149,6 +155,7 @@ def _binary(name, reader, filename):
 
 
 prop_mat = _binary("mat", read_csi_mat, "c.mat")
+prop_mat_extra = _binary("mat_extra", lambda path: load_mat(path, ["CSIamp"]), "e.mat")
 prop_h5pos = _binary("h5pos", open_positioning, "p.mat")
 prop_png = _binary("png", read_png, "i.png")
 prop_deepbeam = _binary("deepbeam", read_deepbeam, None)
@@ -157,6 +164,11 @@ prop_deepbeam = _binary("deepbeam", read_deepbeam, None)
 @given(st.data())
 def test_mat(seeds, data):
     prop_mat(data, seeds)
+
+
+@given(st.data())
+def test_mat_extra(seeds, data):
+    prop_mat_extra(data, seeds)
 
 
 @given(st.data())
@@ -179,6 +191,13 @@ def test_deepbeam(seeds, data):
 @given(st.data())
 def test_mat_fuzz(seeds, data):
     prop_mat(data, seeds)
+
+
+@pytest.mark.fuzz
+@FUZZ_SETTINGS
+@given(st.data())
+def test_mat_extra_fuzz(seeds, data):
+    prop_mat_extra(data, seeds)
 
 
 @pytest.mark.fuzz

@@ -12,7 +12,7 @@ import scipy.io
 
 from radiofm.data import mat5_check
 from radiofm.data.mat5_check import check_mat5
-from radiofm.data.matfile import load_mat
+from radiofm.data.matfile import load_mat, mat_shapes
 from radiofm.errors import DatasetError
 
 
@@ -93,12 +93,40 @@ def test_bad_dims(tmp_path):
 
 
 def test_unsupported_class_and_data_type(tmp_path):
-    _refused(tmp_path, _savemat({"x": {"a": np.ones(2)}}, False), "struct arrays are not supported")
-    _refused(tmp_path, _savemat({"x": np.array([np.ones(2)], dtype=object)}, True), "cell arrays")
+    _refused(tmp_path, _savemat({"CSIamp": {"a": np.ones(2)}}, False), "struct arrays are not supported")
+    _refused(tmp_path, _savemat({"CSIamp": np.array([np.ones(2)], dtype=object)}, True), "cell arrays")
+    _refused(tmp_path, _savemat({"CSIamp": "text"}, True), "char arrays")
     data = bytearray(_savemat({"CSIamp": np.ones((10, 10))}, False))
     name_end = 168 + 8 + 8  # name "CSIamp": tag + 6 bytes padded to 8
     data[name_end : name_end + 4] = struct.pack("<I", 50954)
     _refused(tmp_path, bytes(data), "unsupported type 50954")
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_variables_not_read_may_be_of_other_classes(tmp_path, compress):
+    """A char, struct or cell array beside the numeric one is skipped (scipy skips it by its byte count); it is
+    refused only when it is the variable read, and its header is still checked."""
+    csi = np.arange(12.0).reshape(3, 4)
+    extra = {"note": "recorded by hand", "meta": {"a": np.ones(2)}, "cells": np.array([np.ones(2)], dtype=object)}
+    data = _savemat({"CSIamp": csi, **extra}, compress)
+    path = tmp_path / "x.mat"
+    path.write_bytes(data)
+    assert sorted(check_mat5(path, names=["CSIamp"])) == ["CSIamp", "cells", "meta", "note"]
+    version, arrays, found = load_mat(path, ["CSIamp"])
+    assert version == "5" and found == ["CSIamp", "cells", "meta", "note"]
+    np.testing.assert_array_equal(arrays["CSIamp"], csi)
+    assert set(mat_shapes(path)[1]) == {"CSIamp", "cells", "meta", "note"}
+    with pytest.raises(DatasetError, match="char arrays are not supported"):
+        load_mat(path, ["note"])
+    with pytest.raises(DatasetError, match="arrays are not supported"):
+        check_mat5(path)  # every variable read: the first one of another class is refused
+    if not compress:  # a damaged dimension tag in a variable that is not read is still refused
+        raw = bytearray(data)
+        at = raw.index(b"note") - 16  # the size word of the dimensions tag (a 4-character name is a small element)
+        raw[at : at + 4] = struct.pack("<I", 9)
+        path.write_bytes(bytes(raw))
+        with pytest.raises(DatasetError, match="dimensions must be"):
+            load_mat(path, ["CSIamp"])
 
 
 def test_oversized_decompressed_stream(tmp_path, monkeypatch):

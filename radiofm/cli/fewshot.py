@@ -30,7 +30,12 @@ def add_parser(sub) -> None:
         description="Episodic prototypical-network training on the DeepBeam files of one RF front end.",
     )
     t.add_argument("--data", required=True, type=Path, help="folder of DeepBeam .h5 files")
-    t.add_argument("--front-end", required=True, help="front end from the file names, e.g. tx-ant-0")
+    t.add_argument(
+        "--front-end",
+        required=True,
+        help="front end from the file names, e.g. tx-ant-0; with the file names' set-up where a folder holds several "
+        "(DeepBeam's download): srf-basic-config-24-beams-tx-ant-0",
+    )
     t.add_argument("--out", required=True, type=Path, help="run folder (a checkpoint)")
     t.add_argument("--model", type=_args.model_name, default="protobeam", help="model preset (default protobeam)")
     t.add_argument("--no-data-norm", action="store_true", help="no per-frame min-max scaling")
@@ -99,7 +104,11 @@ def add_parser(sub) -> None:
     )
     e.add_argument("--model", required=True, type=Path, help="run folder written by fewshot train")
     e.add_argument("--data", required=True, type=Path, help="folder of DeepBeam .h5 files")
-    e.add_argument("--front-end", required=True, help="front end to test on, e.g. tx-ant-1")
+    e.add_argument(
+        "--front-end",
+        required=True,
+        help="front end to test on, e.g. tx-ant-1 (or srf-diagonal-config-24-beams-tx-ant-0: a set-up's files only)",
+    )
     e.add_argument("--shots", type=shot_list, default=None, help="comma list (default 2,4,8,16,32; AoA 1,...,32)")
     e.add_argument("--out", required=True, type=Path, help="folder for report.json and plots")
     e.add_argument("--episodes", type=_args.count_up_to(100_000, "an episode count"), default=100,

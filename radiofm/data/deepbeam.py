@@ -2,7 +2,13 @@
 
 Layout of one file: datasets ``iq`` (N, 2) — I and Q columns —, and per-sample labels ``tx_beam``, ``rx_beam``,
 ``gain`` (N,) (plus ``angle`` (N,) in angle-of-arrival files). The RF front end is named only by the file name,
-``…-tx-ant-<i>-rx-ant-<j>.h5``; the codebook size by ``…-<n>-beams-…`` where present.
+``…-tx-ant-<i>-rx-ant-<j>.h5``; the codebook size by ``…-<n>-beams-…`` where present. What comes before
+``-tx-ant-`` is the file's *set-up* (the published download: ``srf-basic-config-24-beams``,
+``srf-basic-config-12-beams``, ``srf-diagonal-config-24-beams``, ``srf-basic-config-24-beams-aoa``, … all in one
+folder; wineslab/deepbeam README). A front end is chosen as ``tx-ant-0``, ``tx-ant-0-rx-ant-1``, or with its set-up,
+``srf-diagonal-config-24-beams-tx-ant-0``; when the files of one front end span several set-ups (codebooks,
+deployments), the reader asks for one instead of mixing them. The Pi-Radio file (``mrf-basic-config-5-beams.h5``)
+names no front end and is not read.
 
 Frames: labels come in runs (all samples of one (gain, beam) pair in a row); each run is cut into
 non-overlapping ``frame_len`` (2048) sample frames ``iq[s + L i : s + L (i+1)]`` and a remainder shorter than
@@ -18,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +39,7 @@ from radiofm.workers import process_pool
 FRAME_LEN = 2048
 LABELS = ("tx_beam", "rx_beam", "gain", "angle")
 _IDENTITY = re.compile(r"tx-ant-(\d+)-rx-ant-(\d+)")
-_N_BEAMS = re.compile(r"(\d+)-beams")
+_NAMED = re.compile(r"tx-ant-\d+(-rx-ant-\d+)?$")  # a front end as a user names it, after an optional set-up
 _CHUNK = 1 << 22  # samples per chunk when scanning label runs (bounded memory on multi-GB files)
 MANIFEST_KIND = "deepbeam-synthetic"
 
@@ -48,6 +55,7 @@ class BeamFrames:
     angle: np.ndarray | None  # (N,) float32 angle of arrival, degrees (AoA files only)
     front_end: str  # "tx-ant-<i>-rx-ant-<j>"
     sources: list[str]  # the files read
+    setup: str = ""  # the file name before "-tx-ant-" ("srf-basic-config-24-beams", "synthetic-24-beams")
 
     def __len__(self) -> int:
         return int(self.frames.shape[0])
@@ -63,6 +71,7 @@ class BeamFrames:
             None if self.angle is None else self.angle[index],
             self.front_end,
             list(self.sources),
+            self.setup,
         )
 
 
@@ -73,14 +82,18 @@ def front_end_of(path: str | Path) -> str:
     """The front-end identity "tx-ant-<i>-rx-ant-<j>" in a DeepBeam file name; DatasetError when absent."""
     m = _IDENTITY.search(Path(path).name)
     if m is None:
-        raise DatasetError(f"{path}: file name does not name a front end (expected '...-tx-ant-<i>-rx-ant-<j>.h5')")
+        raise DatasetError(
+            f"{path}: file name does not name a front end (expected '...-tx-ant-<i>-rx-ant-<j>.h5'; DeepBeam's "
+            "Pi-Radio file is not read)"
+        )
     return f"tx-ant-{m.group(1)}-rx-ant-{m.group(2)}"
 
 
-def codebook_size_of(path: str | Path) -> int | None:
-    """The codebook size "<n>-beams" in a file name, or None."""
-    m = _N_BEAMS.search(Path(path).name)
-    return int(m.group(1)) if m else None
+def setup_of(path: str | Path) -> str:
+    """The file name before "-tx-ant-<i>" ("srf-basic-config-24-beams-aoa"); "" when the name starts there."""
+    name = Path(path).name
+    m = _IDENTITY.search(name)
+    return name[: m.start()].rstrip("-_") if m else Path(name).stem
 
 
 def matches(identity: str, name: str) -> bool:
@@ -192,6 +205,8 @@ def read_deepbeam(
     try:  # a damaged HDF5 file fails inside h5py with many error types: one line naming the file
         with _open(path) as h5:
             n = _check_layout(h5, path)
+            if max_frames_per_label is None:
+                _check_memory(path, n * 2 * 4)
             keys = [k for k in LABELS if k in h5]
             starts, ends = _runs(h5, n, keys)
             frame_starts: list[np.ndarray] = []
@@ -231,7 +246,21 @@ def read_deepbeam(
         angle=labels["angle"].astype(np.float32) if "angle" in labels else None,
         front_end=identity,
         sources=[str(path)],
+        setup=setup_of(path),
     )
+
+
+def _check_memory(path: Path, need: int) -> None:
+    """DatasetError when reading ``need`` bytes of frames would take more than half of this machine's memory."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # no sysconf: nothing to compare with
+        return
+    if need > total // 2:
+        raise DatasetError(
+            f"{path}: its frames take {need / 1e9:.1f} GB as float32, more than half of this machine's "
+            f"{total / 1e9:.1f} GB; read a sample of them with --max-frames-per-label N (max_frames_per_label=N)"
+        )
 
 
 def _labels_at(dataset, index: np.ndarray, n: int) -> np.ndarray:
@@ -279,23 +308,39 @@ def load_front_end(
     max_frames_per_label: int | None = None,
     aoa: bool | None = None,
 ) -> BeamFrames:
-    """Every file of front end ``name`` ("tx-ant-0" or "tx-ant-0-rx-ant-0") directly in ``folder``, concatenated.
+    """Every file of front end ``name`` directly in ``folder``, concatenated.
 
-    ``aoa``: True keeps only files with ``angle``, False only files without, None requires them all alike.
-    DatasetError when no file matches, the name is ambiguous, or the files mix codebook sizes.
+    ``name``: "tx-ant-0", "tx-ant-0-rx-ant-1", or either after a set-up ("srf-diagonal-config-24-beams-tx-ant-0",
+    see :func:`setup_of`). ``aoa``: True keeps only files with ``angle``, False only files without, None requires
+    them all alike. DatasetError when no file matches, the name is ambiguous, or the files left span several
+    set-ups (codebooks or deployments): the message lists them.
     """
     found = list_front_ends(folder)
-    picked = {ident: files for ident, files in found.items() if matches(ident, name)}
+    m = _NAMED.search(name)
+    setup = name[: m.start()].rstrip("-_") if m else ""
+    fe = name[m.start() :] if m else name
+    picked = {ident: files for ident, files in found.items() if matches(ident, fe)}
     if not picked:
         raise DatasetError(f"no DeepBeam file for front end {name!r} in {folder} (found: {', '.join(sorted(found))})")
     if len(picked) > 1:
         raise DatasetError(f"front end {name!r} is ambiguous in {folder}: {', '.join(sorted(picked))}; name one")
     files = next(iter(picked.values()))
-    sizes = {codebook_size_of(p) for p in files}
-    if len(sizes) > 1:
+    if setup:
+        files = [p for p in files if setup_of(p) == setup]
+        if not files:
+            have = ", ".join(sorted({setup_of(p) for p in next(iter(picked.values()))}))
+            raise DatasetError(f"no DeepBeam file of set-up {setup!r} for {fe!r} in {folder} (set-ups: {have})")
+    if aoa is not None:
+        files = [p for p in files if _has_angle(p) in (aoa, None)]
+        if not files:
+            what = "angle-of-arrival" if aoa else "beam"
+            raise DatasetError(f"front end {name!r} in {folder} has no {what} files")
+    setups = sorted({setup_of(p) for p in files})
+    if len(setups) > 1:
+        ident = next(iter(picked))
         raise DatasetError(
-            f"{folder}: front end {name!r} has files of several codebooks ({sorted(map(str, sizes))}); "
-            "keep one codebook per folder"
+            f"front end {name!r} in {folder} has files of {len(setups)} set-ups ({', '.join(setups)}); name one, "
+            f"e.g. '{setups[0]}-{ident}'"
         )
     parts = [read_deepbeam(p, frame_len=frame_len, max_frames_per_label=max_frames_per_label) for p in files]
     kinds = {p.angle is not None for p in parts}
@@ -307,6 +352,17 @@ def load_front_end(
     elif len(kinds) > 1:
         raise DatasetError(f"{folder}: front end {name!r} mixes beam and angle-of-arrival files; separate them")
     return _concat(parts)
+
+
+def _has_angle(path: Path) -> bool | None:
+    """Does the file hold an ``angle`` dataset? None when it cannot be opened (read_deepbeam then says why)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as h5:
+            return "angle" in h5
+    except Exception:  # h5py raises many types for a damaged file; reading it later names the problem
+        return None
 
 
 def _concat(parts: Sequence[BeamFrames]) -> BeamFrames:
@@ -321,6 +377,7 @@ def _concat(parts: Sequence[BeamFrames]) -> BeamFrames:
         angle=np.concatenate([p.angle for p in parts]) if has_angle else None,
         front_end=parts[0].front_end,
         sources=[s for p in parts for s in p.sources],
+        setup=parts[0].setup,
     )
 
 

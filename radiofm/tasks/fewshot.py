@@ -78,9 +78,11 @@ def sample_episode(
         q_idx = s_idx if same else np.flatnonzero(qlabels == c)
         need = cfg.n_support + cfg.n_query if same else max(cfg.n_support, 1)
         if len(s_idx) < need or len(q_idx) < cfg.n_query:
+            name = c.item() if hasattr(c, "item") else c
+            have = f"{len(s_idx)} frames" if same else f"{len(s_idx)} support / {len(q_idx)} query frames"
             raise ConfigError(
-                f"class {c.item() if hasattr(c, 'item') else c!r} has {len(s_idx)} support / {len(q_idx)} query "
-                f"frames; an episode needs {cfg.n_support} support + {cfg.n_query} query"
+                f"class {name!r} has {have}; an episode needs {cfg.n_support} support + {cfg.n_query} query"
+                + (" frames, none drawn twice" if same else "")
             )
         if same:
             pick = rng.choice(s_idx, cfg.n_support + cfg.n_query, replace=False)
@@ -349,6 +351,7 @@ def run_record(cfg: ProtoTrainConfig, data, labels: np.ndarray) -> dict:
     d = dataclasses.asdict(cfg)
     d.pop("progress")
     d["front_end_identity"] = data.front_end
+    d["setup"] = data.setup  # the file-name set-up: another deployment of the same front end is another target
     d["n_frames"] = int(len(labels))
     d["labels_sha"] = data_fingerprint(labels, data.frames)
     d["classes"] = None if cfg.classes is None else [float(c) for c in cfg.classes]

@@ -184,6 +184,7 @@ def evaluate_supervised(
     from radiofm.data.deepbeam import load_front_end
     from radiofm.models import load_checkpoint
     from radiofm.tasks.fewshot import class_labels, split_frames
+    from radiofm.tasks.fewshot_eval import same_target
 
     model, info = load_checkpoint(run, expect_kind=KIND)
     record, classes = info["extra"].get("fewshot"), np.asarray(info["extra"].get("classes", []))
@@ -196,7 +197,7 @@ def evaluate_supervised(
         if not np.isin(labels, classes).all():
             raise ConfigError(f"front end {fe!r} has beams the baseline never saw; codebooks differ")
         targets = np.searchsorted(classes, labels)
-        if target.front_end == record["front_end_identity"]:
+        if same_target(target, record):
             _, test_idx = split_frames(labels, record["test_fraction"], record["seed"])
             out["ttsa"] = classifier_accuracy(model, target.frames[test_idx], targets[test_idx])
             continue

@@ -133,7 +133,7 @@ def check_shots(
         extra = f" + {n_query} queries" if same_pool else ""
         raise ConfigError(
             f"{k} shots{extra} per class need {need} frames, but class {c_min!r} of {where} has only "
-            f"{counts[c_min]}; use fewer shots"
+            f"{counts[c_min]}; use fewer shots" + (" or fewer queries (--queries)" if same_pool else "")
         )
     if query_labels is not None:
         qc = {c.item(): int(np.sum(query_labels == c)) for c in np.unique(labels)}
@@ -141,7 +141,7 @@ def check_shots(
         if qc[q_min] < n_query:
             raise ConfigError(
                 f"{n_query} queries per class need that many held-out frames, but class {q_min!r} of "
-                f"{where} has {qc[q_min]}; lower n_query"
+                f"{where} has {qc[q_min]}; use fewer queries (--queries)"
             )
 
 
@@ -200,6 +200,12 @@ def load_protonet_run(path: str | Path):
     return model, record
 
 
+def same_target(target, record: dict) -> bool:
+    """Are ``target``'s frames (BeamFrames) the front end and set-up the run was trained on? (Runs before the
+    set-up was recorded compare the front end alone.)"""
+    return target.front_end == record.get("front_end_identity") and record.get("setup", target.setup) == target.setup
+
+
 def evaluate_run(model, record: dict, data: str | Path, front_end: str, cfg: FewShotEvalConfig) -> dict:
     """TTSA when ``front_end`` is the run's training front end, else TOTA. Returns the report dict:
 
@@ -215,7 +221,7 @@ def evaluate_run(model, record: dict, data: str | Path, front_end: str, cfg: Few
     )
     labels = class_labels(target, label)
     norm = model.config.test_norm
-    same_front_end = target.front_end == record.get("front_end_identity")
+    same_front_end = same_target(target, record)
     where = f"front end {front_end!r}"
     accs: dict[int, np.ndarray] = {}
     adapt_frames = 0
@@ -256,6 +262,8 @@ def evaluate_run(model, record: dict, data: str | Path, front_end: str, cfg: Few
         "setting": "ttsa" if same_front_end else "tota",
         "front_end": target.front_end,
         "train_front_end": record.get("front_end_identity"),
+        "setup": target.setup,
+        "train_setup": record.get("setup", ""),
         **summarise(accs),
         "episodes": cfg.episodes,
         "n_way": cfg.n_way or n_classes,

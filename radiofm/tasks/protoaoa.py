@@ -108,6 +108,8 @@ def evaluate_aoa(model, record: dict, data, front_end: str, cfg: AoAEvalConfig) 
     out: dict = {
         "front_end": target.front_end,
         "train_front_end": record.get("front_end_identity"),
+        "setup": target.setup,
+        "train_setup": record.get("setup", ""),
         "seen_angles": seen,
         "unseen_angles": unseen,
         "episodes": cfg.episodes,

@@ -93,6 +93,70 @@ def test_front_end_selection(beam_data):
         load_front_end(beam_data, "tx-ant-0", aoa=True)
 
 
+def _published_folder(root):
+    """The 19-file download's names in one folder (wineslab/deepbeam README), each file tiny; the Pi-Radio file too."""
+
+    def write(name, beams, angles=None):
+        combos = [(g, b, a) for g in (40.0, 50.0) for b in beams for a in (angles or [None])]
+        n = L * len(combos)
+        arrays = {
+            "iq": np.random.default_rng(len(name)).standard_normal((n, 2)).astype(np.float32),
+            "tx_beam": np.repeat([c[1] for c in combos], L).astype(np.float64),
+            "rx_beam": np.zeros(n),
+            "gain": np.repeat([c[0] for c in combos], L),
+        }
+        if angles:
+            arrays["angle"] = np.repeat([c[2] for c in combos], L).astype(np.float64)
+        with h5py.File(root / name, "w") as h5:  # the download's files: plain datasets, no radiofm attributes
+            for key, value in arrays.items():
+                h5[key] = value
+
+    root.mkdir()
+    for nb in (24, 12):
+        for t, r in ((0, 1), (1, 0), (2, 1), (3, 1)):
+            write(f"srf-basic-config-{nb}-beams-tx-ant-{t}-rx-ant-{r}.h5", range(3))
+        for setup in ("diagonal", "obstacle"):
+            write(f"srf-{setup}-config-{nb}-beams-tx-ant-0-rx-ant-1.h5", range(3))
+    for setup, (t, r) in [("basic", (0, 1)), ("basic", (1, 0)), ("diagonal", (0, 1)), ("obstacle", (0, 1))]:
+        write(f"srf-{setup}-config-24-beams-aoa-tx-ant-{t}-rx-ant-{r}.h5", [4, 12, 20], angles=[-45.0, 0.0, 45.0])
+    write("mrf-basic-config-5-beams.h5", range(5))
+    return root
+
+
+def test_the_published_download_in_one_folder(tmp_path):
+    root = _published_folder(tmp_path / "deepbeam")
+    assert "tx-ant-0-rx-ant-1" in list_front_ends(root)  # the Pi-Radio file names no front end: left out
+    # tx-ant-0 has files of six set-ups: never mixed, the message names them and how to choose
+    with pytest.raises(DatasetError, match=r"6 set-ups \(srf-basic-config-12-beams, .*srf-obstacle-config-24-beams\); "
+                       r"name one, e\.g\. 'srf-basic-config-12-beams-tx-ant-0-rx-ant-1'"):  # fmt: skip
+        load_front_end(root, "tx-ant-0", aoa=False)
+    d = load_front_end(root, "srf-diagonal-config-24-beams-tx-ant-0", aoa=False)
+    assert d.setup == "srf-diagonal-config-24-beams" and d.front_end == "tx-ant-0-rx-ant-1"
+    assert d.sources == [str(root / "srf-diagonal-config-24-beams-tx-ant-0-rx-ant-1.h5")] and len(d) == 6
+    # AoA files are told apart before the set-ups are counted (the beam files' 12-beam codebook does not matter)
+    with pytest.raises(DatasetError, match="3 set-ups"):
+        load_front_end(root, "tx-ant-0", aoa=True)
+    a = load_front_end(root, "srf-basic-config-24-beams-aoa-tx-ant-0", aoa=True)
+    assert sorted(np.unique(a.angle).tolist()) == [-45.0, 0.0, 45.0] and sorted(np.unique(a.tx_beam)) == [4, 12, 20]
+    one = load_front_end(root, "srf-basic-config-24-beams-tx-ant-1-rx-ant-0", aoa=False)
+    assert one.setup == "srf-basic-config-24-beams" and len(one) == 6
+    with pytest.raises(DatasetError, match=r"no DeepBeam file of set-up 'srf-basic-config-48-beams'.*set-ups: "):
+        load_front_end(root, "srf-basic-config-48-beams-tx-ant-0", aoa=False)
+    with pytest.raises(DatasetError, match="Pi-Radio file is not read"):
+        read_deepbeam(root / "mrf-basic-config-5-beams.h5")
+
+
+def test_a_file_too_large_for_memory_asks_for_a_sample(tmp_path, monkeypatch):
+    import os
+
+    path = write_deepbeam(tmp_path / "x-tx-ant-0-rx-ant-0.h5", _arrays([4 * L]))
+    real = os.sysconf
+    monkeypatch.setattr(os, "sysconf", lambda key: 10 if key == "SC_PHYS_PAGES" else real(key))
+    with pytest.raises(DatasetError, match=r"more than half of this machine's .*--max-frames-per-label N"):
+        read_deepbeam(path)
+    assert len(read_deepbeam(path, max_frames_per_label=1)) == 1  # a sample is read whatever the file's size
+
+
 def test_generation_is_seeded(tmp_path, beam_data):
     from conftest import TINY_BEAMS
 

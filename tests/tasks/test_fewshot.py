@@ -42,7 +42,7 @@ def test_episode_draws_exactly_distinct_frames():
     assert np.array_equal(again.support, ep.support) and np.array_equal(again.query, ep.query)
     other = sample_episode(labels, cfg, np.random.default_rng(0), query_labels=np.repeat(np.arange(6), 5))
     assert other.query.shape == (4, 5)
-    with pytest.raises(ConfigError, match="class .* has 10 support / 10 query frames"):
+    with pytest.raises(ConfigError, match=r"class .* has 10 frames; an episode needs 6 support \+ 5 query frames, none"):
         sample_episode(labels, EpisodeConfig(2, 6, 5), np.random.default_rng(0))
     with pytest.raises(ConfigError, match="needs that many classes"):
         sample_episode(labels, EpisodeConfig(7, 1, 1), np.random.default_rng(0))
@@ -317,3 +317,16 @@ def test_training_under_torchrun_is_refused_in_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(ConfigError, match="without torchrun"):
         train_protonet(ProtoTrainConfig(data=tmp_path, front_end="tx-ant-0"), tmp_path / "run")
+
+
+def test_another_set_up_of_the_training_front_end_is_another_target():
+    from types import SimpleNamespace
+
+    from radiofm.tasks.fewshot_eval import same_target
+
+    target = SimpleNamespace(front_end="tx-ant-0-rx-ant-1", setup="srf-diagonal-config-24-beams")
+    record = {"front_end_identity": "tx-ant-0-rx-ant-1", "setup": "srf-diagonal-config-24-beams"}
+    assert same_target(target, record)
+    assert not same_target(target, {**record, "setup": "srf-basic-config-24-beams"})  # same radio, other place
+    assert not same_target(target, {**record, "front_end_identity": "tx-ant-1-rx-ant-0"})
+    assert same_target(target, {"front_end_identity": "tx-ant-0-rx-ant-1"})  # a run from before set-ups were kept

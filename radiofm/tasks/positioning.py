@@ -4,7 +4,9 @@ Data: MATLAB v7.3 files in the public dataset's layout (:mod:`radiofm.data.posit
 (N, C, H, W), one channel per base station, ``labels/position`` (N, 3) in metres). Training and evaluation use
 SEPARATE files: ``finetune_positioning`` reads the training file (a folder means its ``train.mat``, as
 ``radiofm generate positioning`` writes it) and holds out a validation part of it; ``evaluate_positioning_run``
-reads the test file (a folder: its ``test.mat``).
+reads the test file (a folder: its ``test.mat``). The public dataset is one file per scenario with no split: a run
+records its training file's fingerprint and held-out UEs, and evaluated on that same file it scores those UEs only
+(the report's ``split`` says so); a run that held none out refuses it.
 
 Model: the ViT-MAE adapted to C channels (:mod:`radiofm.tasks.pooled`: channel adaptation — by default
 ``adapt="separate"``, each base station's image through the 1-channel encoder on its own, so the head knows which
@@ -142,11 +144,37 @@ def finetune_positioning(
             "feature_hw": [int(v) for v in d.features.shape[2:]],  # antennas x subcarriers before the resize
             "image_size": list(size),
             "scaler": scaler.to_dict(),
+            "fingerprint": data_fingerprint(d),
+            "held_out": [int(i) for i in sorted(val_idx)],  # the UEs never trained on, when evaluated on this file
         },  # fmt: skip
     }
     half = tuple(float(v) for v in (np.asarray(scaler.high_m) - np.asarray(scaler.low_m)) / 2)
     task = PositioningTask(half)
     return pooled.run(KIND, model, task, train_set, val_set, config, train, out, extra, resume=resume, log=log)
+
+
+def data_fingerprint(d) -> str:
+    """sha256 of a positioning file's positions and feature shape: the same file, however it is named or copied."""
+    import hashlib
+
+    h = hashlib.sha256(repr(tuple(d.features.shape)).encode())
+    h.update(np.ascontiguousarray(d.positions, dtype="<f8").tobytes())
+    return h.hexdigest()
+
+
+def _test_indices(d, path: Path, trained: dict) -> tuple[np.ndarray, str]:
+    """The samples of ``d`` to score and what they are: all of a test file; the held-out UEs of the training file."""
+    if trained.get("fingerprint") != data_fingerprint(d):
+        return np.arange(len(d)), "test file"
+    held = np.asarray(trained.get("held_out") or [], dtype=np.int64)
+    if held.size == 0:
+        raise DatasetError(
+            f"{path} is the file this run was trained on, and the run held none of it out (val_fraction 0): its "
+            "errors would be training errors; evaluate on another file, or train with a validation part"
+        )
+    if held.max() >= len(d):
+        raise DatasetError(f"{path}: the run's held-out UEs do not fit this file ({len(d)} samples)")
+    return held, f"held-out part of the training file ({held.size} of {len(d)} UEs, never trained on)"
 
 
 def error_report(errors_m: np.ndarray) -> dict:
@@ -180,14 +208,19 @@ def evaluate_positioning_run(
             f"{path}: CSI images of {hw[0]}x{hw[1]} (antennas x subcarriers), the model was trained on "
             f"{trained_hw[0]}x{trained_hw[1]}: another array or band, which a resize would not make comparable"
         )
+    index, split = _test_indices(d, path, info["extra"].get("data", {}))
     scaler = PositionScaler.from_dict(model.config["targets"])
-    out_unit = pooled.predict(model, d.features.__getitem__, len(d), norm, batch_size=batch_size, device=device)
+    out_unit = pooled.predict(
+        model, lambda i: d.features[index[i]], len(index), norm, batch_size=batch_size, device=device
+    )
     pred = scaler.from_unit(out_unit)
-    errors = np.linalg.norm(pred - d.positions, axis=1)
+    truth = d.positions[index]
+    errors = np.linalg.norm(pred - truth, axis=1)
     report = {
         "model": str(model_dir),
         "data": str(path),
-        "samples": len(d),
+        "split": split,
+        "samples": int(len(index)),
         "mode": info["extra"].get("finetune", {}).get("mode"),
         **error_report(errors),
         "errors_m": [round(float(v), 4) for v in errors],
@@ -196,7 +229,7 @@ def evaluate_positioning_run(
         tmp.mkdir(parents=True)
         write_json(tmp / "positioning.json", report)
         plot_error_cdf(errors, tmp / "error_cdf.png", title=f"positioning [{report['mode']}]")
-        plot_error_map(d.positions, pred, errors, tmp / "error_map.png")
+        plot_error_map(truth, pred, errors, tmp / "error_map.png")
     return report
 
 

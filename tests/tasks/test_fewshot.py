@@ -42,7 +42,7 @@ def test_episode_draws_exactly_distinct_frames():
     assert np.array_equal(again.support, ep.support) and np.array_equal(again.query, ep.query)
     other = sample_episode(labels, cfg, np.random.default_rng(0), query_labels=np.repeat(np.arange(6), 5))
     assert other.query.shape == (4, 5)
-    with pytest.raises(ConfigError, match=r"class .* has 10 frames; an episode needs 6 support \+ 5 query frames, none"):
+    with pytest.raises(ConfigError, match=r"class .* has 10 frames; an episode needs 6 support \+ 5 query frames"):
         sample_episode(labels, EpisodeConfig(2, 6, 5), np.random.default_rng(0))
     with pytest.raises(ConfigError, match="needs that many classes"):
         sample_episode(labels, EpisodeConfig(7, 1, 1), np.random.default_rng(0))

@@ -105,6 +105,28 @@ def test_run_on_the_train_file_and_evaluation_on_the_test_file(tmp_path, mae_dir
     with pytest.raises(DatasetError, match="CSI images of 6x20 .* trained on 8x20") as exc:
         pos.evaluate_positioning_run(tmp_path / "last-k-separate", other, tmp_path / "eval-other")
     assert "\n" not in str(exc.value) and not (tmp_path / "eval-other").exists()
+    assert report["split"] == "test file"
+
+
+def test_the_training_file_is_scored_on_its_held_out_ues_only(tmp_path, mae_dir):
+    """The public dataset is one file without a split: evaluating on it must not report training errors."""
+    folder = _files(tmp_path / "pos")
+    copy = tmp_path / "renamed.mat"  # the same data under another name is still the training file
+    copy.write_bytes((folder / "train.mat").read_bytes())
+    train = dataclasses.replace(pos.DEFAULT_TRAIN, epochs=1, batch_size=8, progress=False, device="cpu")
+    config = pos.PositioningConfig(init=mae_dir, head_hidden=(16,), val_fraction=0.25)
+    result = pos.finetune_positioning(folder, config, train, tmp_path / "run")
+    held = json.loads((tmp_path / "run" / "config.json").read_text())["extra"]["data"]["held_out"]
+    assert len(held) == result.val_size == 10
+    report = pos.evaluate_positioning_run(tmp_path / "run", copy, tmp_path / "eval")
+    assert report["samples"] == 10 and report["split"].startswith("held-out part of the training file (10 of 40")
+    test = pos.evaluate_positioning_run(tmp_path / "run", folder, tmp_path / "eval-test")
+    assert test["samples"] == 10 and test["split"] == "test file"
+    none_held = pos.PositioningConfig(init=mae_dir, head_hidden=(16,), val_fraction=0.0)
+    pos.finetune_positioning(folder, none_held, train, tmp_path / "run0")
+    with pytest.raises(DatasetError, match="is the file this run was trained on, and the run held none of it out"):
+        pos.evaluate_positioning_run(tmp_path / "run0", copy, tmp_path / "eval0")
+    assert not (tmp_path / "eval0").exists()
 
 
 def test_an_hdf5_file_that_is_not_the_positioning_layout_is_a_one_line_error(tmp_path, mae_dir):

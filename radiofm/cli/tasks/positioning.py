@@ -58,9 +58,12 @@ def run_eval(args: argparse.Namespace) -> int:
     from radiofm.tasks.positioning import evaluate_positioning_run
 
     r = evaluate_positioning_run(args.model, args.data, args.out, batch_size=args.batch_size, device=args.device)
+    test_file = r["split"] == "test file"
+    if not test_file:
+        print(f"{r['data']} is the run's training file: scoring its {r['split']}")
     print(
-        f"positioning ({r['samples']} test UEs, mode {r['mode']}): mean {r['mean_error_m']:.2f} m, median "
-        f"{r['median_error_m']:.2f} m, 90th percentile {r['p90_error_m']:.2f} m"
+        f"positioning ({r['samples']} {'test' if test_file else 'held-out'} UEs, mode {r['mode']}): mean "
+        f"{r['mean_error_m']:.2f} m, median {r['median_error_m']:.2f} m, 90th percentile {r['p90_error_m']:.2f} m"
     )
     _args.wrote(args.out / "positioning.json", args.out / "error_cdf.png", args.out / "error_map.png")
     return 0

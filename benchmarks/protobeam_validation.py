@@ -24,7 +24,7 @@ VALIDATION = ("tx-ant-4", "tx-ant-5")
 
 
 def main() -> None:
-    from radiofm.data.deepbeam import generate_beam_dataset
+    from radiofm.data.deepbeam_write import generate_beam_dataset
     from radiofm.synth.beams import BeamConfig
     from radiofm.tasks.fewshot import EpisodeConfig, ProtoTrainConfig, train_protonet
     from radiofm.tasks.fewshot_eval import FewShotEvalConfig, evaluate_run, load_protonet_run

@@ -138,7 +138,7 @@ TINY_BEAMS = {  # a 4-beam, 2-front-end DeepBeam folder that generates in about 
 @pytest.fixture(scope="session")
 def beam_data(tmp_path_factory):
     """A tiny synthetic DeepBeam folder (beam files of tx-ant-0/1 and aoa/ files), built once per session."""
-    from radiofm.data.deepbeam import generate_beam_dataset
+    from radiofm.data.deepbeam_write import generate_beam_dataset
     from radiofm.synth.beams import BeamConfig
 
     out = tmp_path_factory.mktemp("beams") / "data"

@@ -154,7 +154,7 @@ def _run_nrlte(args: argparse.Namespace) -> int:
 
 
 def _run_beams(args: argparse.Namespace) -> int:
-    from radiofm.data.deepbeam import generate_beam_dataset
+    from radiofm.data.deepbeam_write import generate_beam_dataset
     from radiofm.synth.beams import BeamConfig
 
     config = BeamConfig(

@@ -2,7 +2,7 @@
 
 Steps, each skipped when its output exists (so a rerun resumes; an interrupted training resumes mid-run):
 
-1. a synthetic DeepBeam folder (:func:`radiofm.data.deepbeam.generate_beam_dataset`): four 60 GHz front ends,
+1. a synthetic DeepBeam folder (:func:`radiofm.data.deepbeam_write.generate_beam_dataset`): four 60 GHz front ends,
    24-beam codebook, and angle-of-arrival files;
 2. for each Table I row (none / data norm / + augmentation / + prototype norm) and training seed: episodic
    training on ``tx-ant-0`` (:func:`radiofm.tasks.fewshot.train_protonet`) and evaluation — TTSA on its
@@ -142,7 +142,8 @@ def run_protobeam(
     report.json, with table1.md and the plots beside it)."""
     import torch
 
-    from radiofm.data.deepbeam import generate_beam_dataset, list_front_ends
+    from radiofm.data.deepbeam import list_front_ends
+    from radiofm.data.deepbeam_write import generate_beam_dataset
     from radiofm.reproduce.steps import pipeline_folder, write_report
     from radiofm.synth.beams import BeamConfig
 

@@ -95,7 +95,7 @@ def test_a_bad_seed_is_one_line_and_exit_2_with_nothing_written(argv, tmp_path, 
 
 
 def test_seeds_checked_where_the_api_takes_them(tmp_path):
-    from radiofm.data.deepbeam import generate_beam_dataset
+    from radiofm.data.deepbeam_write import generate_beam_dataset
     from radiofm.data.nrlte import generate_dataset
     from radiofm.tasks.fewshot import ProtoTrainConfig
     from radiofm.train import TrainConfig

@@ -9,8 +9,8 @@ from radiofm.data.deepbeam import (
     list_front_ends,
     load_front_end,
     read_deepbeam,
-    write_deepbeam,
 )
+from radiofm.data.deepbeam_write import write_deepbeam
 from radiofm.errors import DatasetError
 
 L = 2048
@@ -160,7 +160,7 @@ def test_a_file_too_large_for_memory_asks_for_a_sample(tmp_path, monkeypatch):
 def test_generation_is_seeded(tmp_path, beam_data):
     from conftest import TINY_BEAMS
 
-    from radiofm.data.deepbeam import generate_beam_dataset
+    from radiofm.data.deepbeam_write import generate_beam_dataset
     from radiofm.synth.beams import BeamConfig
 
     generate_beam_dataset(
@@ -175,7 +175,7 @@ def test_a_folder_written_again_with_fewer_front_ends_holds_only_those(tmp_path)
     stayed and were read as front ends of the new set. Now the folder is replaced whole, a user's files kept."""
     from conftest import TINY_BEAMS
 
-    from radiofm.data.deepbeam import generate_beam_dataset
+    from radiofm.data.deepbeam_write import generate_beam_dataset
     from radiofm.synth.beams import BeamConfig
 
     out = tmp_path / "beams"

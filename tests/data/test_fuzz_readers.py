@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from radiofm.data import open_recording, write_sigmf
-from radiofm.data.deepbeam import beam_file_name, read_deepbeam, write_deepbeam
+from radiofm.data.deepbeam import read_deepbeam
+from radiofm.data.deepbeam_write import beam_file_name, write_deepbeam
 from radiofm.data.matfile import load_mat
 from radiofm.data.ntufi import read_csi_mat, write_csi_mat
 from radiofm.data.positioning import open_positioning, write_positioning

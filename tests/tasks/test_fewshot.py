@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from radiofm.data.deepbeam import write_deepbeam
+from radiofm.data.deepbeam_write import write_deepbeam
 from radiofm.errors import ConfigError
 from radiofm.tasks.fewshot import (
     EpisodeConfig,
@@ -288,7 +288,7 @@ def test_supervised_baseline(beam_data, tmp_path):
 def test_same_name_other_data_is_refused(beam_run, tmp_path):
     from conftest import TINY_BEAMS
 
-    from radiofm.data.deepbeam import generate_beam_dataset
+    from radiofm.data.deepbeam_write import generate_beam_dataset
     from radiofm.errors import DatasetError
     from radiofm.synth.beams import BeamConfig
 

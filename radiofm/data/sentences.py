@@ -147,10 +147,10 @@ def _sentences_worker(args: tuple[str, dict, np.random.SeedSequence]) -> tuple[l
         return None, str(exc)
 
 
-def _fingerprint(path: Path) -> dict:
+def _fingerprint(path: Path, root: Path) -> dict:
     from radiofm.data.spectrograms import fingerprint
 
-    return fingerprint(path)
+    return fingerprint(path, root)
 
 
 def _cache_key(config: SentenceConfig, seed: int, sources: list[dict]) -> str:
@@ -193,7 +193,7 @@ def build_sentences(
         return SentenceDataset(built)
     if shard_tokens < 1:
         raise ConfigError(f"shard size must be positive, got {shard_tokens} tokens")
-    sources = [_fingerprint(p) for p in paths]
+    sources = [_fingerprint(p, Path(cache_base)) for p in paths]
     key = _cache_key(config, seed, sources)
     out = Path(out_dir) if out_dir is not None else default_cache_dir(Path(cache_base), config, seed)
 

@@ -106,8 +106,12 @@ def _segments_worker(args: tuple[str, dict]) -> tuple[str, np.ndarray | None, st
         return path, None, str(exc)
 
 
-def fingerprint(path: Path) -> dict:
-    """Cheap, content-sensitive fingerprint of a recording: size, mtime and a hash of meta + sampled data."""
+def fingerprint(path: Path, root: Path | None = None) -> dict:
+    """A recording's identity for cache keys: its path (relative to ``root``, so that neither the working
+    directory nor the spelling of the folder matters), size, and a hash of the meta file and of the data file,
+    whole up to 4 MiB, else of its first and last MiB and 64 blocks of 64 KiB spread evenly between (an edit in place
+    longer than 1/65 of the file always changes it). Modification times are left out: the same command must give
+    the same bytes, cache manifests and run records included."""
     files = [path]
     if path.suffix == ".sigmf-meta":
         files.append(path.with_suffix(".sigmf-data"))
@@ -122,11 +126,19 @@ def fingerprint(path: Path) -> dict:
         with open(f, "rb") as fh:
             if st.st_size <= 4 << 20:
                 h.update(fh.read())
-            else:  # head, middle and tail blocks: catches edits without reading gigabytes
-                for off in (0, st.st_size // 2, st.st_size - (1 << 20)):
+            else:  # blocks spread over the file: catches edits without reading gigabytes
+                step = (st.st_size - (2 << 20)) // 65
+                blocks = [(0, 1 << 20)] + [((1 << 20) + i * step, 1 << 16) for i in range(1, 65)]
+                for off, size in [*blocks, (st.st_size - (1 << 20), 1 << 20)]:
                     fh.seek(off)
-                    h.update(fh.read(1 << 20))
-    return {"path": str(path), "bytes": sum(sizes), "sha256_sampled": h.hexdigest()}
+                    h.update(fh.read(size))
+    name = str(path)
+    if root is not None:
+        try:
+            name = Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+        except ValueError:  # a recording outside the root: its absolute path
+            name = str(Path(path).resolve())
+    return {"path": name, "bytes": sum(sizes), "sha256_sampled": h.hexdigest()}
 
 
 def _params_key(params: SpectrogramParams, sources: list[dict]) -> str:
@@ -168,7 +180,7 @@ def build_spectrogram_dataset(
         return SpectrogramDataset(built)
     if shard_size < 1:
         raise ConfigError(f"shard size must be positive, got {shard_size}")
-    sources = [fingerprint(p) for p in paths]
+    sources = [fingerprint(p, cache_base) for p in paths]
     key = _params_key(params, sources)
     out = Path(out_dir) if out_dir is not None else default_cache_dir(cache_base, params)
     _check_cache_is_no_source(out, paths)

@@ -162,25 +162,27 @@ def load_images(files: LabelledFiles, frontend: dict, *, progress: bool = False)
 
 
 def _stat(path: Path) -> list[int]:
-    st = path.stat()
-    return [int(st.st_size), int(st.st_mtime_ns)]
+    st = path.stat()  # ctime and inode too: a copy that keeps the mtime (cp -p, rsync -t, touch -r) still changes
+    return [int(st.st_size), int(st.st_mtime_ns), int(st.st_ctime_ns), int(st.st_ino)]
 
 
 def cached_images(files: LabelledFiles, frontend: dict, *, progress: bool = False) -> np.ndarray:
     """:func:`load_images`, cached as ``ROOT/.radiofm-cache/signals-<key>.npy`` (``~/.cache/radiofm`` when ``ROOT`` is
-    read-only): the key hashes the front end and every item's path, label, size and mtime (meta and data), so an
-    edited or added file rebuilds it. Reading SigMF validates every metadata file — the cache saves that per run."""
+    read-only; the key then holds the folder's own path too): the key hashes the front end and every item's path,
+    label, size, mtime, ctime and inode (meta and data), so an edited, replaced or added file rebuilds it. Reading
+    SigMF validates every metadata file — the cache saves that per run."""
     items = []
     for path, label in files.items:
         entry = [path.relative_to(files.root).as_posix(), label, *_stat(path)]
         if path.suffix == ".sigmf-meta":
             entry += _stat(path.with_suffix(".sigmf-data"))
         items.append(entry)
-    blob = json.dumps({"frontend": frontend, "items": items, "version": 1}, sort_keys=True).encode()
-    key = hashlib.sha256(blob).hexdigest()[:16]
+    keyed = {"frontend": frontend, "items": items, "version": 2}
     base = files.root / ".radiofm-cache"
-    if not os.access(files.root, os.W_OK):
+    if not os.access(files.root, os.W_OK):  # one cache folder for every read-only data folder: tell them apart
         base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "radiofm"
+        keyed["root"] = str(files.root.resolve())
+    key = hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:16]
     path = base / f"signals-{key}.npy"
     if path.is_file():
         try:

@@ -304,6 +304,8 @@ def _fit(
         "steps_per_epoch": steps_per_epoch,
         "batch_threads": parts,
         **_shape(train_set, val_set, dist),
+        "cwd": os.getcwd(),  # where the run's relative paths (data, init) start: --resume from elsewhere finds them
+        "threads": torch.get_num_threads(),  # CPU sums run in another order on another count: weights differ ~1e-7
         **(run_info or {}),
     }
 

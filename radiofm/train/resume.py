@@ -55,7 +55,8 @@ def check_settings(
     if isinstance(was, int) and isinstance(now, int) and now > was:
         note = f"--resume: continuing {out} past its {was} epochs to {now} (the learning-rate schedule is redrawn)"
         new["train"]["epochs"] = was
-    diffs = _diffs(old, new)
+    cwd = old_extra["run"].get("cwd")
+    diffs = _diffs(old, new, cwd=cwd if isinstance(cwd, str) else None)
     if diffs:
         key, was, now = diffs[0]
         more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
@@ -79,21 +80,28 @@ _ABSENT = object()
 _SHAPE_WORDS = {"train_items": "training items", "val_items": "validation items", "world_size": "processes"}
 
 
-def _diffs(a, b, key: str = "") -> list[tuple[str, object, object]]:
+def _diffs(a, b, key: str = "", *, cwd: str | None = None) -> list[tuple[str, object, object]]:
     if isinstance(a, dict) and isinstance(b, dict):
         found = []
         for k in sorted(set(a) | set(b), key=str):
-            found += _diffs(a.get(k, _ABSENT), b.get(k, _ABSENT), f"{key}.{k}" if key else str(k))
+            found += _diffs(a.get(k, _ABSENT), b.get(k, _ABSENT), f"{key}.{k}" if key else str(k), cwd=cwd)
         return found
-    if a == b or a is _ABSENT or _same_path(a, b):  # a setting the run did not record: not compared
+    if a == b or a is _ABSENT or _same_path(a, b, cwd):  # a setting the run did not record: not compared
         return []
     return [(key, a, b)]
 
 
-def _same_path(a, b) -> bool:
-    """``a`` and ``b`` name one existing file or folder, spelled two ways (``ism``, ``./ism``, ``/abs/ism``)."""
+def _same_path(a, b, cwd: str | None = None) -> bool:
+    """``a`` (as the run recorded it, relative to its working directory ``cwd`` when known) and ``b`` (as given now)
+    name one existing file or folder, spelled two ways (``ism``, ``./ism``, ``/abs/ism``, ``../ism`` elsewhere)."""
     if not (isinstance(a, str) and isinstance(b, str) and a and b and "\x00" not in a + b):
         return False
+    if _samefile(a, b):
+        return True
+    return cwd is not None and not os.path.isabs(a) and _samefile(os.path.join(cwd, a), b)
+
+
+def _samefile(a: str, b: str) -> bool:
     try:
         return os.path.samefile(a, b)
     except (OSError, ValueError):

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -93,3 +94,21 @@ def test_a_cache_folder_holding_the_recordings_is_refused(tiny_corpus):
         with pytest.raises(ConfigError, match="holds the recordings"):
             build_spectrogram_dataset(tiny_corpus, cache, progress=False)
     assert sorted(p.name for p in tiny_corpus.iterdir()) == before
+
+
+def test_fingerprint_sees_an_edit_in_place_and_not_the_spelling_of_the_folder(tmp_path, monkeypatch):
+    from radiofm.data.spectrograms import fingerprint
+
+    rng = np.random.default_rng(0)
+    rec = tmp_path / "corpus" / "r.npy"
+    rec.parent.mkdir()
+    np.save(rec, rng.standard_normal(1_000_000).astype(np.complex64))  # 8 MB: hashed in blocks
+    before = fingerprint(rec, rec.parent)
+    assert before["path"] == "r.npy"
+    monkeypatch.chdir(tmp_path / "corpus")
+    assert fingerprint(Path("r.npy"), Path(".")) == before  # another working directory, another spelling
+    with open(rec, "r+b") as f:  # the same size, 512 KiB zeroed a third of the way in (between the old 3 blocks)
+        f.seek(3 << 20)
+        f.write(b"\0" * (512 << 10))
+    after = fingerprint(rec, rec.parent)
+    assert after["bytes"] == before["bytes"] and after["sha256_sampled"] != before["sha256_sampled"]

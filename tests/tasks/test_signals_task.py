@@ -1,6 +1,8 @@
 """Signal identification task: the 2-layer MLP head, the step, the front end, the time-shift augmentation."""
 
 import dataclasses
+import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -151,3 +153,23 @@ def test_front_end_images_are_cached_and_rebuilt_when_a_file_changes(tmp_path):
     write_spectrogram_png(tmp_path / "b_0.png", torch.rand(16, 16, generator=rng).numpy())
     changed = cached_images(open_labelled(tmp_path)[0], front)
     assert not (changed[2] == first[2]).all() and (changed[:2] == first[:2]).all()
+    # a file replaced by another of the same size, its old mtime put back (cp -p, rsync -t, touch -r)
+    flat, spares = tmp_path / "flat", tmp_path / "spares"
+    flat.mkdir()
+    spares.mkdir()
+    sizes: dict[int, Path] = {}
+    for i in range(200):  # two random images whose PNGs have the same size
+        path = spares / f"s{i}.png"
+        write_spectrogram_png(path, torch.rand(16, 16, generator=rng).numpy())
+        if path.stat().st_size in sizes:
+            break
+        sizes[path.stat().st_size] = path
+    (flat / "a_0.png").write_bytes(sizes[path.stat().st_size].read_bytes())
+    write_spectrogram_png(flat / "b_0.png", torch.rand(16, 16, generator=rng).numpy())
+    before = cached_images(open_labelled(flat)[0], front)
+    st = (flat / "a_0.png").stat()
+    (flat / "a_0.png").write_bytes(path.read_bytes())
+    assert (flat / "a_0.png").stat().st_size == st.st_size
+    os.utime(flat / "a_0.png", ns=(st.st_atime_ns, st.st_mtime_ns))
+    after = cached_images(open_labelled(flat)[0], front)
+    assert not (after[0] == before[0]).all() and (after[1:] == before[1:]).all()

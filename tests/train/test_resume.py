@@ -190,4 +190,8 @@ def test_the_same_data_folder_spelled_another_way_resumes(tmp_path, monkeypatch)
             extra={"data": {"source": "ism"}}, on_step=kill_after_2)  # fmt: skip
     with pytest.raises(ConfigError, match="data.source"):
         _resume(run, {"data": {"source": str(tmp_path / "other")}})
-    assert _resume(run, {"data": {"source": str(tmp_path / "ism")}})["epoch"] == 3
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")  # the run's "ism" is relative to where it started: ../ism from here
+    with pytest.raises(ConfigError, match="data.source"):
+        _resume(run, {"data": {"source": "../other"}})
+    assert _resume(run, {"data": {"source": "../ism"}})["epoch"] == 3

@@ -5,10 +5,13 @@ Anything a user can cause (a missing file, a malformed recording, an impossible 
 and exits with status 2; it never shows a traceback for these.
 
 :func:`check_seed` is the one check of a seed, for every generator and training run: numpy's generators refuse a
-negative seed and torch's one past 64 bits, each with a traceback.
+negative seed and torch's one past 64 bits, each with a traceback. :func:`check_device` is the one check of a device
+name; :func:`check_count` and :func:`check_number` check an integer or a finite number in a range.
 """
 
+import math
 import numbers
+import re
 
 MAX_SEED = 2**63 - 1  # seeds are 0..MAX_SEED: numpy's and torch's generators take every one of them
 # a --seed flag is narrower: the seeds a command derives from it (offsets up to 1000, x 1000 + batch) stay in range
@@ -51,3 +54,42 @@ def check_seed(seed: object, name: str = "seed") -> int:
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed <= MAX_SEED:
         raise ConfigError(f"{name} must be an integer from 0 to {MAX_SEED}, got {seed!r}")
     return int(seed)
+
+
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+def check_device(device: object, name: str = "device") -> str:
+    """``device`` when it is "auto", "cpu", "cuda" or "cuda:N"; otherwise :class:`ConfigError` (a "gpu" or "mps"
+    would otherwise run on the CPU without a word, or fail deep inside torch)."""
+    if not isinstance(device, str) or not _DEVICE.fullmatch(device):
+        raise ConfigError(f"{name} must be auto, cpu, cuda or cuda:N, got {device!r}")
+    return device
+
+
+def check_count(value: object, name: str, *, low: int = 1, high: int | None = None) -> int:
+    """``value`` as an int when it is an integer in low..high; otherwise :class:`ConfigError` naming ``name``."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        span = f"from {low} to {high}" if high is not None else f">= {low}"
+        raise ConfigError(f"{name} must be an integer {span}, got {value!r}")
+    return int(value)
+
+
+def check_number(
+    value: object, name: str, *, low: float = -math.inf, high: float = math.inf, open_low: bool = False,
+    open_high: bool = False,
+) -> float:  # fmt: skip
+    """``value`` as a float when it is a finite real number in [low, high] (an open end excludes it); otherwise
+    :class:`ConfigError` naming ``name``."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = (value > low if open_low else value >= low) and (value < high if open_high else value <= high)
+    if not ok:
+        span = f"{'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
+        raise ConfigError(f"{name} must be a finite number in {span}, got {value!r}")
+    return float(value)

@@ -20,7 +20,7 @@ from radiofm.annotate.run import annotate_recording
 from radiofm.annotate.score import AnnotateScore, is_carrier
 from radiofm.data.recording_open import open_recording
 from radiofm.data.sources import find_recordings
-from radiofm.errors import ConfigError, RecordingError
+from radiofm.errors import ConfigError, RecordingError, check_count
 from radiofm.io import write_json
 
 GROUP_KEY = "radiofm:traffic"
@@ -53,6 +53,8 @@ def evaluate_annotate(
     one recording has one; a folder with none is refused.
     """
     cfg = config or AnnotateConfig()
+    if max_recordings is not None:
+        check_count(max_recordings, "max_recordings")
     paths = find_recordings(data)[:max_recordings]
     if not paths:
         raise RecordingError(f"no recordings (.sigmf-meta, .npy) under {data}")

@@ -27,7 +27,7 @@ from radiofm.annotate.clean import cleaned, measure_window, receiver_repair
 from radiofm.annotate.decide import MIN_SCORE, PHY_MAX_MS
 from radiofm.annotate.plan import IMAGE, plan_analysis
 from radiofm.annotate.result import AnnotateResult, annotations_of, finish
-from radiofm.annotate.run import BLOCK_FRAMES, Analysis, Predictor, check_inputs
+from radiofm.annotate.run import BLOCK_FRAMES, Analysis, Predictor, check_inputs, check_options
 from radiofm.annotate.stream import (
     Prefetch,
     Settler,
@@ -84,6 +84,10 @@ def follow_recording(
     when the recording is unusable, when it changes other than by growing (its data file truncated or replaced,
     its sample rate or datatype rewritten), or when nothing (or under 10 ms) arrived before the idle timeout.
     """
+    check_options(threshold=threshold, min_duration_ms=min_duration_ms, min_bandwidth_khz=min_bandwidth_khz,
+                  batch_size=batch_size, nonfinite=nonfinite, level=level, block_frames=block_frames,
+                  min_contrast_db=min_contrast_db, max_picture_columns=max_picture_columns, seed=seed,
+                  prefetch=prefetch, phy_max_ms=phy_max_ms, min_score=min_score, frame_step=frame_step)  # fmt: skip
     last_growth, last_n, rec, error = clock(), -1, None, None
     an: Analysis | None = None
     settler, settled, done = Settler(), [], 0
@@ -115,7 +119,7 @@ def follow_recording(
         # decided on this poll's observation: growth during the analysis below is seen at the next poll
         stop = (limit is not None and n >= limit) or clock() - last_growth > idle_timeout_s
         if an is None and rec is not None:
-            check_inputs(rec, level, threshold)
+            check_inputs(rec)
             try:
                 plan = plan_analysis(rec.sample_rate_hz, n, name=f"recording {rec.path}")
             except RecordingError:

@@ -12,13 +12,13 @@ from radiofm.annotate.decide import MIN_SCORE, PHY_MAX_MS
 from radiofm.annotate.engine import ENGINES, EngineUnsupported, load_numpy_segmenter, numpy_predictor
 from radiofm.annotate.figure import overlay_figure
 from radiofm.annotate.plan import plan_analysis
-from radiofm.annotate.run import AnnotateResult, annotate_recording, model_predictor
+from radiofm.annotate.run import AnnotateResult, annotate_recording, check_options, model_predictor
 from radiofm.data.recording import Recording
 from radiofm.data.recording_open import open_recording
 from radiofm.data.sigmf_format import ANNOTATION_CORE, SIGMF_VERSION, Annotation
 from radiofm.data.sigmf_writer import annotation_dict, sigmf_source, write_sigmf_copy
 from radiofm.dsp.threads import usable_cores
-from radiofm.errors import ConfigError, RecordingError
+from radiofm.errors import ConfigError, RecordingError, check_count, check_device, check_number
 
 
 def output_paths(prefix: str | Path) -> dict[str, Path]:
@@ -172,6 +172,23 @@ class AnnotateConfig:
     copy_data: bool = False  # PREFIX.sigmf-data as a byte copy even where a hard link to the input is possible
     frame_step: int = 1  # analyse every K-th 40 ms frame only (~K x faster; carriers between sightings bridged)
 
+    def __post_init__(self) -> None:
+        check_options(threshold=self.threshold, min_duration_ms=self.min_duration_ms,
+                      min_bandwidth_khz=self.min_bandwidth_khz, batch_size=self.batch_size,
+                      phy_max_ms=self.phy_max_ms, min_score=self.min_score, prefetch=self.prefetch,
+                      frame_step=self.frame_step)  # fmt: skip
+        check_device(self.device)
+        if self.engine not in ENGINES:
+            raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+        if self.quantize not in (None, "int8", "bf16"):
+            raise ConfigError(f"quantize must be None, 'int8' or 'bf16', got {self.quantize!r}")
+        if self.threads is not None:
+            check_count(self.threads, "threads", high=1024)
+        check_number(self.idle_timeout_s, "idle_timeout_s", low=0.0, open_low=True)
+        for name in ("duration_s", "sample_rate_hz"):
+            if getattr(self, name) is not None:
+                check_number(getattr(self, name), name, low=0.0, open_low=True)
+
 
 def annotate_file(
     recording: str | Path,
@@ -187,8 +204,9 @@ def annotate_file(
     ``on_annotations`` receives each batch of final annotations as it is decided). Returns (the result,
     {"meta", "data"[, "png"]} paths)."""
     cfg = config or AnnotateConfig()
-    if not isinstance(cfg.frame_step, int) or isinstance(cfg.frame_step, bool) or cfg.frame_step < 1:
-        raise ConfigError(f"frame_step must be an integer >= 1, got {cfg.frame_step!r}")
+    if not isinstance(cfg, AnnotateConfig):
+        raise ConfigError(f"config must be an AnnotateConfig, got {type(cfg).__name__}")
+    cfg.__post_init__()  # fields set after construction are checked too
     if not cfg.follow:
         rec = open_recording(recording, sample_rate_hz=cfg.sample_rate_hz)
         if not rec.is_complex:
@@ -261,10 +279,6 @@ def load_predictor(model: str | Path, cfg: AnnotateConfig):
     device = cfg.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    if cfg.quantize not in (None, "int8", "bf16"):
-        raise ConfigError(f"quantize must be None, 'int8' or 'bf16', got {cfg.quantize!r}")
     if cfg.quantize == "int8" and device != "cpu":
         raise ConfigError(f"quantize={cfg.quantize!r} runs on the CPU only, not on {device}")
     if cfg.quantize == "bf16":
@@ -279,7 +293,7 @@ def load_predictor(model: str | Path, cfg: AnnotateConfig):
     # reader's share decides the pace (2 cores: 1.25-1.30x real time on both, 1.41-1.69x with the model on one;
     # the same annotations, docs/RESULTS.md session 48); threads set for each model call only
     own = cfg.threads is None and cfg.quantize == "bf16" and device == "cpu" and cfg.prefetch > 0
-    threads = max(1, usable_cores() - 1) if own else None
+    threads = cfg.threads or (max(1, usable_cores() - 1) if own else None)  # set per call, the caller's restored
     return model_predictor(net, info, batch_size=cfg.batch_size, device=device, quantize=cfg.quantize, threads=threads)
 
 

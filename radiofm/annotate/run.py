@@ -31,7 +31,7 @@ from radiofm.annotate.result import AnnotateResult, finish
 from radiofm.annotate.stream import Picture, Prefetch, Settler, block_bounds, merge_strided, strided_frames
 from radiofm.data.recording import Recording
 from radiofm.dsp.threads import usable_cores
-from radiofm.errors import RecordingError
+from radiofm.errors import ConfigError, RecordingError, check_count, check_number, check_seed
 from radiofm.synth.nrlte import CLASSES
 
 BLOCK_FRAMES = 32
@@ -232,13 +232,48 @@ class Analysis:
         return sum(len(frame_starts(max(b - a, IMAGE))) for a, b in bounds) * len(self.plan.windows)
 
 
-def check_inputs(rec: Recording, level: str, threshold: float) -> None:
+def check_inputs(rec: Recording) -> None:
+    if not isinstance(rec, Recording):
+        raise ConfigError(f"annotate takes a Recording (radiofm.data.open_recording(path)), got {type(rec).__name__}")
     if not rec.is_complex:
         raise RecordingError(f"{rec.path}: real-valued datatype {rec.datatype}; annotate needs complex IQ")
+
+
+def check_options(
+    *,
+    threshold: float = 0.5,
+    min_duration_ms: float = 1.0,
+    min_bandwidth_khz: float = 900.0,
+    batch_size: int = 16,
+    nonfinite: str = "error",
+    level: str = "auto",
+    block_frames: int = BLOCK_FRAMES,
+    min_contrast_db: float = MIN_CONTRAST_DB,
+    max_picture_columns: int = 2000,
+    seed: int = 0,
+    prefetch: int = 1,
+    phy_max_ms: float = PHY_MAX_MS,
+    min_score: float = MIN_SCORE,
+    frame_step: int = 1,
+) -> None:
+    """ConfigError (one line, naming the argument) for an option of :func:`annotate_recording` that could only
+    give a wrong or empty result (a NaN duration, a batch of 0, an unknown ``nonfinite``)."""
+    check_number(threshold, "threshold", low=0.0, high=1.0, open_low=True, open_high=True)
+    check_number(min_duration_ms, "min_duration_ms", low=0.0)
+    check_number(min_bandwidth_khz, "min_bandwidth_khz", low=0.0)
+    check_count(batch_size, "batch_size", high=4096)
+    if nonfinite not in ("error", "repair"):
+        raise ConfigError(f"nonfinite must be 'error' or 'repair', got {nonfinite!r}")
     if level not in ("auto", "none"):
-        raise ValueError(f"level must be 'auto' or 'none', not {level!r}")
-    if not 0.0 < threshold < 1.0:
-        raise ValueError(f"threshold must be in (0, 1), got {threshold}")
+        raise ConfigError(f"level must be 'auto' or 'none', got {level!r}")
+    check_count(block_frames, "block_frames")
+    check_number(min_contrast_db, "min_contrast_db")
+    check_count(max_picture_columns, "max_picture_columns", low=0)
+    check_seed(seed)
+    check_count(prefetch, "prefetch", low=0, high=64)
+    check_number(phy_max_ms, "phy_max_ms", low=0.0, open_low=True)
+    check_number(min_score, "min_score", low=0.0, high=1.0)
+    check_count(frame_step, "frame_step")
 
 
 def annotate_recording(
@@ -283,11 +318,16 @@ def annotate_recording(
     start and stop are known to within the K - 1 frames skipped, and a carrier on only in skipped frames is missed.
 
     Raises RecordingError for an unsupported sample rate, a recording under 10 ms, a real-valued datatype, or
-    non-finite samples (unless ``nonfinite="repair"``).
+    non-finite samples (unless ``nonfinite="repair"``), and ConfigError for an option out of its range
+    (:func:`check_options`).
     """
-    check_inputs(rec, level, threshold)
-    if not isinstance(frame_step, int) or isinstance(frame_step, bool) or frame_step < 1:
-        raise ValueError(f"frame_step must be an integer >= 1, got {frame_step!r}")
+    check_options(threshold=threshold, min_duration_ms=min_duration_ms, min_bandwidth_khz=min_bandwidth_khz,
+                  batch_size=batch_size, nonfinite=nonfinite, level=level, block_frames=block_frames,
+                  min_contrast_db=min_contrast_db, max_picture_columns=max_picture_columns, seed=seed,
+                  prefetch=prefetch, phy_max_ms=phy_max_ms, min_score=min_score, frame_step=frame_step)  # fmt: skip
+    if not callable(predictor):
+        raise ConfigError(f"predictor must be callable (radiofm.annotate.model_predictor(run)), got {predictor!r}")
+    check_inputs(rec)
     plan = plan_analysis(rec.sample_rate_hz, rec.n_samples, name=f"recording {rec.path}")
     repair = receiver_repair(rec, nonfinite)
     rec = cleaned(rec, repair)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import math
+import numbers
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ from radiofm.data.sigmf_format import (
     datatype_layout,
     validate_metadata,
 )
-from radiofm.errors import OutputError
+from radiofm.errors import OutputError, RecordingError
 from radiofm.io import atomic_path
 
 
@@ -42,6 +43,8 @@ def _quantise(iq: np.ndarray, lay: Layout) -> np.ndarray:
 def annotation_dict(a: Annotation | Mapping) -> dict:
     if isinstance(a, Mapping):
         return dict(a)
+    if not isinstance(a, Annotation):
+        raise RecordingError(f"an annotation is an Annotation or a dict of SigMF keys, got {type(a).__name__}")
     d: dict[str, Any] = {"core:sample_start": int(a.sample_start), "core:sample_count": int(a.sample_count)}
     if a.freq_lower_edge_hz is not None:
         d["core:freq_lower_edge"] = float(a.freq_lower_edge_hz)
@@ -102,15 +105,15 @@ def write_sigmf(
     lay = datatype_layout(datatype)
     iq = np.asarray(iq)
     if iq.ndim != 1:
-        raise ValueError(f"iq must be 1-D (N,), got shape {iq.shape}")
-    if not (math.isfinite(sample_rate_hz) and sample_rate_hz > 0):
-        raise ValueError(f"sample_rate_hz must be positive, got {sample_rate_hz!r}")
+        raise RecordingError(f"iq must be 1-D (N,), got shape {iq.shape}")
+    if not (isinstance(sample_rate_hz, numbers.Real) and math.isfinite(sample_rate_hz) and sample_rate_hz > 0):
+        raise RecordingError(f"sample_rate_hz must be positive, got {sample_rate_hz!r}")
     if not lay.is_complex and np.iscomplexobj(iq) and np.any(iq.imag != 0):
-        raise ValueError(f"cannot write complex samples with non-zero imaginary part as real datatype {datatype}")
+        raise RecordingError(f"cannot write complex samples with non-zero imaginary part as real datatype {datatype}")
     if lay.fmt != "f" and not np.all(np.isfinite(iq)):
-        raise ValueError(f"iq holds non-finite samples; cannot quantise them to {datatype}")
+        raise RecordingError(f"iq holds non-finite samples; cannot quantise them to {datatype}")
     if captures is not None and center_freq_hz is not None:
-        raise ValueError("give center_freq_hz or captures, not both")
+        raise RecordingError("give center_freq_hz or captures, not both")
 
     base = Path(path)
     if base.suffix.lower() in (META_EXT, DATA_EXT):
@@ -126,7 +129,7 @@ def write_sigmf(
         glob["core:description"] = description
     for key, value in (extra_global or {}).items():
         if key in ("core:datatype", "core:sample_rate", "core:version"):
-            raise ValueError(f"extra_global may not set {key}; use the write_sigmf arguments")
+            raise RecordingError(f"extra_global may not set {key}; use the write_sigmf arguments")
         glob[key] = value
     glob.update({"core:datatype": lay.datatype, "core:sample_rate": float(sample_rate_hz)})
     glob["core:version"] = SIGMF_VERSION
@@ -135,7 +138,7 @@ def write_sigmf(
     try:
         text = json.dumps(meta, indent=2, allow_nan=False, default=_json_scalar)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"metadata is not JSON-serialisable: {exc}") from None
+        raise RecordingError(f"metadata is not JSON-serialisable: {exc}") from None
     validate_metadata(json.loads(text), meta_path)
 
     data = _quantise(iq, lay)

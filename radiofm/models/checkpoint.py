@@ -180,7 +180,8 @@ def load_checkpoint(
     check_checkpoint_config(info, folder)
     header = read_safetensors_header(folder / MODEL_FILE)
     tied = info.get("tied") or {}
-    model = build_checked(lambda: _build(info, folder), header, tied, folder)  # within a size budget
+    with torch.random.fork_rng(devices=[]):  # the build's initial draws are overwritten: the caller's stream is not
+        model = build_checked(lambda: _build(info, folder), header, tied, folder)  # within a size budget
     tensors = _read_tensors(folder / MODEL_FILE, map_location)
     check_finite(tensors, folder / MODEL_FILE)
     for alias, src in tied.items():
@@ -205,7 +206,8 @@ def check_checkpoint(folder: str | Path, info: dict | None = None) -> dict:
     info = read_checkpoint_info(folder) if info is None else info
     check_checkpoint_config(info, folder)
     header = read_safetensors_header(folder / MODEL_FILE)
-    build_checked(lambda: _build(info, folder), header, info.get("tied") or {}, folder)
+    with torch.random.fork_rng(devices=[]):
+        build_checked(lambda: _build(info, folder), header, info.get("tied") or {}, folder)
     return info
 
 

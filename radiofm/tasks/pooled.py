@@ -25,13 +25,14 @@ import numpy as np
 import torch
 
 from radiofm.data.channel_norm import ChannelNorm
-from radiofm.errors import ConfigError
+from radiofm.errors import ConfigError, check_count
 from radiofm.models.adapt import load_adapted_backbone
 from radiofm.models.checkpoint import load_checkpoint
 from radiofm.models.finetuned import FineTuneModel, configure_mode, rebuild
 from radiofm.models.lora import merge_lora
 from radiofm.tasks import finetune as ft
 from radiofm.train import RunResult, TrainConfig, init_distributed, is_main_process, seeded
+from radiofm.train.distributed import resolve_device
 
 IDENTITY_INPUT = {"norm": "dataset", "mean_db": 0.0, "std_db": 1.0}
 ADAPT_METHODS = ("mean", "separate")  # how a 1-channel pretrained MAE takes C channels (module docstring)
@@ -207,6 +208,8 @@ def predict(
     device: str = "cpu",
 ) -> np.ndarray:  # fmt: skip
     """Head outputs float32 (n, out_dim) for items load(0..n-1), preprocessed as in training."""
+    check_count(batch_size, "batch_size")
+    device = resolve_device(device)
     model.eval().to(device)
     outs = []
     for s in range(0, n, batch_size):

@@ -161,16 +161,12 @@ def evaluate_reconstruction_run(
 
 
 def plot_accuracy(report: dict, path: Path, *, title: str = "Reconstruction accuracy vs mask ratio") -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from radiofm.viz import save_figure
+    from radiofm.viz import new_figure, save_figure  # an Agg canvas of its own: the caller's backend is left alone
 
     rows = report["results"]
     r = [row["mask_ratio"] * 100 for row in rows]
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    fig = new_figure((5.5, 3.8), layout="tight")
+    ax = fig.subplots()
     ax.plot(r, [row["accuracy_all"] * 100 for row in rows], "o-", label="model, whole grid")
     ax.plot(r, [row["accuracy_masked"] * 100 for row in rows], "s-", label="model, masked blocks")
     ax.plot(r, [row["baseline_accuracy_all"] * 100 for row in rows], "o--", c="gray", label="noise-fill, whole grid")
@@ -191,18 +187,14 @@ def plot_gallery(
     model, dataset, path: Path, *, mask_ratios: Sequence[float], n_samples: int = 3, seed: int = 0, device="cpu"
 ) -> Path:
     """Paper B Fig. 4: per row the original, then masked input and reconstruction for each mask ratio."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from radiofm.viz import save_figure
+    from radiofm.viz import new_figure, save_figure
 
     n = min(n_samples, len(dataset))
     idx = np.linspace(0, len(dataset) - 1, n).round().astype(int).tolist()
     x = torch.stack([dataset[i] for i in idx]).to(device)
     cols = 1 + 2 * len(mask_ratios)
-    fig, axes = plt.subplots(n, cols, figsize=(1.9 * cols, 1.9 * n + 0.4), squeeze=False)
+    fig = new_figure((1.9 * cols, 1.9 * n + 0.4), layout=None)
+    axes = fig.subplots(n, cols, squeeze=False)
     lo, hi = np.percentile(x.float().cpu().numpy(), [1, 99.5])
     panels = []
     for r in mask_ratios:
@@ -220,9 +212,9 @@ def plot_gallery(
 
 
 def _show(ax, img, lo, hi, title):
-    import matplotlib.pyplot as plt
+    import matplotlib
 
-    cmap = plt.get_cmap("viridis").with_extremes(bad="white")
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="white")
     ax.imshow(
         img.float().cpu().numpy(), origin="lower", aspect="auto", cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest"
     )

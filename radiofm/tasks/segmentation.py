@@ -30,7 +30,7 @@ from torch import nn
 from radiofm.data.nrlte import SegmentationDataset
 from radiofm.data.splits import label_subset, train_val_split
 from radiofm.dsp.resize import resize
-from radiofm.errors import ConfigError, DatasetError
+from radiofm.errors import ConfigError, DatasetError, check_count
 from radiofm.models.backbones import backbone_spec
 from radiofm.models.checkpoint import load_checkpoint
 from radiofm.models.finetuned import NORMS, READOUTS, configure_mode, load_backbone_into, rebuild
@@ -229,7 +229,10 @@ def predict(
     model), and the logits are resized bilinearly back to (H0, W0) before the softmax. ``info`` is the dict
     :func:`load_segmentation_model` returned.
     """
+    check_count(batch_size, "batch_size")
     x = np.asarray(spectrograms_db)
+    if np.iscomplexobj(x):
+        raise ConfigError("predict expects real spectrograms in dB (N, F, T), got complex values")
     if x.ndim != 3 or min(x.shape) < 1:
         raise ConfigError(f"predict expects spectrograms (N, F, T), got shape {x.shape}")
     if not np.isfinite(x).all():

@@ -4,6 +4,7 @@ schedule as a pure function of the step, and AdamW parameter groups."""
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -11,7 +12,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from radiofm.errors import ConfigError, RadioFMError, check_seed
+from radiofm.errors import ConfigError, RadioFMError, check_device, check_seed
 
 
 class TrainingDiverged(RadioFMError):
@@ -48,6 +49,12 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self.betas = tuple(self.betas)
+        check_device(self.device)
+        for name in ("epochs", "batch_size", "num_workers", "save_every_steps", "batch_threads"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+                raise ConfigError(f"{name} must be an integer, got {v!r}")
+            setattr(self, name, int(v))
         if self.epochs < 1:
             raise ConfigError(f"epochs must be at least 1, got {self.epochs}")
         if self.batch_size < 1:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from radiofm.errors import ConfigError
+from radiofm.errors import ConfigError, check_device
 
 
 @dataclass
@@ -40,6 +40,17 @@ def is_main_process() -> bool:
 def launched_world_size() -> int:
     """The number of processes ``torchrun`` started (its WORLD_SIZE; 1 without it). Joins nothing."""
     return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def resolve_device(device: str) -> str:
+    """A checked device name (:func:`radiofm.errors.check_device`), "auto" made "cuda" where CUDA is available,
+    else "cpu"; ConfigError for "cuda" on a machine without it."""
+    device = check_device(device)
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} requested but CUDA is not available")
+    return device
 
 
 def init_distributed(device: str = "auto") -> DistInfo:

@@ -242,8 +242,10 @@ def test_bf16_on_the_cpu_leaves_a_core_to_the_reader_during_each_call(tmp_path, 
             seen.clear()
             load_predictor(path, cfg)(x, [])
             assert seen == [want] and torch.get_num_threads() == before, cfg
-        load_predictor(path, AnnotateConfig(device="cpu", quantize="bf16", threads=2))(x, [])
-        assert seen[-1] == 2  # the user's count (set for the process, as before)
+        two = (AnnotateConfig(device="cpu", quantize="bf16", threads=2), AnnotateConfig(engine="torch", threads=2))
+        for cfg in two:
+            load_predictor(path, cfg)(x, [])
+            assert seen[-1] == 2 and torch.get_num_threads() == before  # the user's count, during each call only
     finally:
         torch.set_num_threads(original)
 

@@ -9,6 +9,7 @@ import radiofm.annotate as A
 from radiofm.annotate.boxes import Box
 from radiofm.annotate.stream import merge_strided, strided_frames
 from radiofm.data import open_recording, write_sigmf
+from radiofm.errors import ConfigError
 from tests.annotate.test_annotate import COL, FC, FS, band_capture, carrier, oracle
 
 FRAME = 256  # columns of one 40 ms frame
@@ -65,7 +66,7 @@ def test_frame_step_bridges_a_carrier_and_misses_what_only_skipped_frames_hold(l
     pic = step.picture_db
     assert np.isnan(pic).any() and np.isfinite(pic).any()  # the skipped frames stay blank in the overlay
     assert np.isfinite(every.picture_db).all()
-    with pytest.raises(ValueError, match="frame_step"):
+    with pytest.raises(ConfigError, match="frame_step"):
         A.annotate_recording(rec, oracle(carriers), frame_step=0)
 
 

@@ -116,7 +116,7 @@ def test_multiple_captures(tmp_path):
     rec = open_recording(write_sigmf(tmp_path / "c", iq, sample_rate_hz=RATE, captures=caps))
     assert rec.captures == caps and rec.center_freq_hz == 2.40e9
     np.testing.assert_array_equal(rec.read(150, 100), iq[150:250])
-    with pytest.raises(ValueError, match="not both"):
+    with pytest.raises(RecordingError, match="not both"):
         write_sigmf(tmp_path / "d", iq, sample_rate_hz=RATE, captures=caps, center_freq_hz=1e9)
 
 
@@ -429,14 +429,21 @@ def test_repaired_samples_counted_instead_of_warned(tmp_path):
 
 
 def test_write_refuses_bad_arguments(tmp_path):
-    with pytest.raises(ValueError, match="non-zero imaginary"):
+    with pytest.raises(RecordingError, match="non-zero imaginary"):
         write_sigmf(tmp_path / "r", _signal(), sample_rate_hz=RATE, datatype="rf32_le")
-    with pytest.raises(ValueError, match="non-finite"):
+    with pytest.raises(RecordingError, match="non-finite"):
         write_sigmf(tmp_path / "r", np.array([np.nan], np.complex64), sample_rate_hz=RATE, datatype="ci8")
     with pytest.raises(RecordingError, match="unsupported datatype"):
         write_sigmf(tmp_path / "r", _signal(), sample_rate_hz=RATE, datatype="cf16_le")
-    with pytest.raises(ValueError, match="sample_rate_hz"):
+    with pytest.raises(RecordingError, match="sample_rate_hz"):
         write_sigmf(tmp_path / "r", _signal(), sample_rate_hz=0)
+    for rate in (-1.0, float("nan"), "1e6"):
+        with pytest.raises(RecordingError, match="sample_rate_hz"):
+            write_sigmf(tmp_path / "r", _signal(), sample_rate_hz=rate)
+    with pytest.raises(RecordingError, match="1-D"):
+        write_sigmf(tmp_path / "r", _signal().reshape(-1, 2), sample_rate_hz=RATE)
+    with pytest.raises(RecordingError, match="an annotation is an Annotation or a dict"):
+        write_sigmf(tmp_path / "r", _signal(), sample_rate_hz=RATE, annotations=["x"])
     with pytest.raises(RecordingError, match="invalid SigMF metadata"):
         write_sigmf(tmp_path / "r", _signal(), sample_rate_hz=RATE, annotations=[{"core:sample_start": -1}])
     assert list(tmp_path.iterdir()) == []  # nothing written on failure

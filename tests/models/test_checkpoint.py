@@ -52,6 +52,11 @@ def test_round_trip_identical_outputs(tmp_path):
     assert meta["format"] == "radiofm-checkpoint" and meta["version"] == 1
     assert meta["config"]["img_size"] == [32, 48]
     only_safe_files(folder)
+    torch.manual_seed(3)  # loading draws nothing from the caller's global stream (the build's draws are discarded)
+    expected = torch.rand(3)
+    torch.manual_seed(3)
+    load_checkpoint(folder)
+    assert torch.equal(torch.rand(3), expected)
 
 
 def adamw_step(model, opt, sched, x):

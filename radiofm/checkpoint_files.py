@@ -32,6 +32,8 @@ def read_checkpoint_info(folder: str | Path) -> dict:
     """Parse and validate ``folder/config.json``; CheckpointError naming the problem otherwise."""
     folder = Path(folder)
     if not folder.is_dir():
+        if folder.exists():
+            raise CheckpointError(f"{folder} is a file, not a checkpoint folder (give the run folder that holds it)")
         raise CheckpointError(f"checkpoint folder {folder} does not exist")
     cfg_path = folder / CONFIG_FILE
     if not cfg_path.is_file() or not (folder / MODEL_FILE).is_file():

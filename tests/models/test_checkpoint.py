@@ -132,6 +132,8 @@ def test_errors(tmp_path):
     with pytest.raises(CheckpointError, match="not a radiofm checkpoint"):
         load_checkpoint(tmp_path / "empty")
     folder = save_checkpoint(tmp_path / "ck", tiny(), kind="mae")
+    with pytest.raises(CheckpointError, match="config.json is a file, not a checkpoint folder"):
+        load_checkpoint(folder / "config.json")
     with pytest.raises(CheckpointError, match=r"is a 'mae' checkpoint, expected 'segmentation'"):
         load_checkpoint(folder, expect_kind="segmentation")
     (folder / "config.json").write_text("{not json")

@@ -84,10 +84,7 @@ def follow_recording(
     when the recording is unusable, when it changes other than by growing (its data file truncated or replaced,
     its sample rate or datatype rewritten), or when nothing (or under 10 ms) arrived before the idle timeout.
     """
-    check_options(threshold=threshold, min_duration_ms=min_duration_ms, min_bandwidth_khz=min_bandwidth_khz,
-                  batch_size=batch_size, nonfinite=nonfinite, level=level, block_frames=block_frames,
-                  min_contrast_db=min_contrast_db, max_picture_columns=max_picture_columns, seed=seed,
-                  prefetch=prefetch, phy_max_ms=phy_max_ms, min_score=min_score, frame_step=frame_step)  # fmt: skip
+    check_options(**locals())  # the arguments, before anything else is defined
     last_growth, last_n, rec, error = clock(), -1, None, None
     an: Analysis | None = None
     settler, settled, done = Settler(), [], 0

@@ -239,41 +239,36 @@ def check_inputs(rec: Recording) -> None:
         raise RecordingError(f"{rec.path}: real-valued datatype {rec.datatype}; annotate needs complex IQ")
 
 
-def check_options(
-    *,
-    threshold: float = 0.5,
-    min_duration_ms: float = 1.0,
-    min_bandwidth_khz: float = 900.0,
-    batch_size: int = 16,
-    nonfinite: str = "error",
-    level: str = "auto",
-    block_frames: int = BLOCK_FRAMES,
-    min_contrast_db: float = MIN_CONTRAST_DB,
-    max_picture_columns: int = 2000,
-    seed: int = 0,
-    prefetch: int = 1,
-    phy_max_ms: float = PHY_MAX_MS,
-    min_score: float = MIN_SCORE,
-    frame_step: int = 1,
-) -> None:
+_RULES: dict[str, Callable[[object, str], object]] = {
+    "threshold": lambda v, n: check_number(v, n, low=0.0, high=1.0, open_low=True, open_high=True),
+    "min_duration_ms": lambda v, n: check_number(v, n, low=0.0),
+    "min_bandwidth_khz": lambda v, n: check_number(v, n, low=0.0),
+    "batch_size": lambda v, n: check_count(v, n, high=4096),
+    "nonfinite": lambda v, n: _one_of(v, n, ("error", "repair")),
+    "level": lambda v, n: _one_of(v, n, ("auto", "none")),
+    "block_frames": lambda v, n: check_count(v, n),
+    "min_contrast_db": lambda v, n: check_number(v, n),
+    "max_picture_columns": lambda v, n: check_count(v, n, low=0),
+    "seed": lambda v, n: check_seed(v, n),
+    "prefetch": lambda v, n: check_count(v, n, low=0, high=64),
+    "phy_max_ms": lambda v, n: check_number(v, n, low=0.0, open_low=True),
+    "min_score": lambda v, n: check_number(v, n, low=0.0, high=1.0),
+    "frame_step": lambda v, n: check_count(v, n),
+}
+
+
+def _one_of(value: object, name: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name} must be {' or '.join(repr(a) for a in allowed)}, got {value!r}")
+
+
+def check_options(**options) -> None:
     """ConfigError (one line, naming the argument) for an option of :func:`annotate_recording` that could only
-    give a wrong or empty result (a NaN duration, a batch of 0, an unknown ``nonfinite``)."""
-    check_number(threshold, "threshold", low=0.0, high=1.0, open_low=True, open_high=True)
-    check_number(min_duration_ms, "min_duration_ms", low=0.0)
-    check_number(min_bandwidth_khz, "min_bandwidth_khz", low=0.0)
-    check_count(batch_size, "batch_size", high=4096)
-    if nonfinite not in ("error", "repair"):
-        raise ConfigError(f"nonfinite must be 'error' or 'repair', got {nonfinite!r}")
-    if level not in ("auto", "none"):
-        raise ConfigError(f"level must be 'auto' or 'none', got {level!r}")
-    check_count(block_frames, "block_frames")
-    check_number(min_contrast_db, "min_contrast_db")
-    check_count(max_picture_columns, "max_picture_columns", low=0)
-    check_seed(seed)
-    check_count(prefetch, "prefetch", low=0, high=64)
-    check_number(phy_max_ms, "phy_max_ms", low=0.0, open_low=True)
-    check_number(min_score, "min_score", low=0.0, high=1.0)
-    check_count(frame_step, "frame_step")
+    give a wrong or empty result (a NaN duration, a batch of 0, an unknown ``nonfinite``); names it does not know
+    are not its to check."""
+    for name, value in options.items():
+        if name in _RULES:
+            _RULES[name](value, name)
 
 
 def annotate_recording(
@@ -321,10 +316,7 @@ def annotate_recording(
     non-finite samples (unless ``nonfinite="repair"``), and ConfigError for an option out of its range
     (:func:`check_options`).
     """
-    check_options(threshold=threshold, min_duration_ms=min_duration_ms, min_bandwidth_khz=min_bandwidth_khz,
-                  batch_size=batch_size, nonfinite=nonfinite, level=level, block_frames=block_frames,
-                  min_contrast_db=min_contrast_db, max_picture_columns=max_picture_columns, seed=seed,
-                  prefetch=prefetch, phy_max_ms=phy_max_ms, min_score=min_score, frame_step=frame_step)  # fmt: skip
+    check_options(**locals())  # the arguments, before anything else is defined
     if not callable(predictor):
         raise ConfigError(f"predictor must be callable (radiofm.annotate.model_predictor(run)), got {predictor!r}")
     check_inputs(rec)

@@ -18,6 +18,7 @@ from pathlib import Path
 from radiofm.errors import OutputError, OutputKeptError
 from radiofm.json_untrusted import MAX_JSON_BYTES, open_regular, read_json_untrusted
 
+CACHE_DIR = ".radiofm-cache"  # the caches radiofm keeps beside a data folder (spectrograms, sentences, signals)
 OUTPUT_RECORD = ".radiofm-output.json"  # JSON list of the top-level entries radiofm wrote in the folder that holds it
 UNREADABLE = "unreadable"  # what :func:`read_record` gives for a record that exists but cannot be trusted
 _RECORD_PART = re.compile(rf"{re.escape(OUTPUT_RECORD)}\.\d+\.part")  # a killed write of the record
@@ -364,6 +365,9 @@ def remove_written(path: Path) -> None:
         for name in sorted(rec["entries"]):
             remove_written(path / name)
         (path / OUTPUT_RECORD).unlink()
+        cache = path / CACHE_DIR  # radiofm's cache beside a data set it wrote (data/ism/.radiofm-cache): its own too
+        if cache.is_dir() and not cache.is_symlink():
+            remove_written(cache)
     with contextlib.suppress(OSError):  # not empty: a user's files are there
         path.rmdir()
 

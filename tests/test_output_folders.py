@@ -220,3 +220,22 @@ def test_a_folder_written_with_a_user_file_kept_aside_is_recorded(tmp_path):
         with pytest.raises(OutputKeptError):
             _write(out / "sub", {"a": "new"})
     assert written == {"sub"}
+
+
+def test_remove_written_takes_the_cache_radiofm_kept_beside_a_data_set_it_wrote(tmp_path):
+    """``--force`` kept data/ism because its .radiofm-cache (written by radiofm, outside the data set's record)
+    counted as a user's file; data/ was then never recorded again, and later --force runs left it behind."""
+    data = tmp_path / "data" / "ism"
+    data.mkdir(parents=True)
+    (data / "rec.sigmf-meta").write_text("{}")
+    output_folders.write_record(data, ["rec.sigmf-meta"])
+    (data / ".radiofm-cache" / "spectrograms-x").mkdir(parents=True)
+    (data / ".radiofm-cache" / "spectrograms-x" / "shard_00000.npy").write_bytes(b"x")
+    output_folders.remove_written(tmp_path / "data")
+    assert not (tmp_path / "data").exists()
+    data.mkdir(parents=True)  # a user's data set (no record): its cache and files stay
+    (data / "mine.sigmf-meta").write_text("{}")
+    (data / ".radiofm-cache").mkdir()
+    output_folders.write_record(tmp_path / "data", [])
+    output_folders.remove_written(tmp_path / "data")
+    assert (data / "mine.sigmf-meta").exists() and (data / ".radiofm-cache").is_dir()

@@ -336,7 +336,9 @@ def wrote(*paths: Path) -> None:
 
 def add_reproduce_args(p: argparse.ArgumentParser) -> None:
     """The flags every ``radiofm reproduce EXPERIMENT`` shares (``--preset`` comes from the ``reproduce`` command)."""
-    p.add_argument("--out", type=Path, required=True, help="output folder (rerunning resumes; --force redoes)")
+    p.add_argument(
+        "--out", type=Path, required=True, help="output folder (a rerun with the same settings resumes; --force redoes)"
+    )
     p.add_argument("--force", action="store_true", help="redo every step")
     p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--workers", type=workers, default=None, help="processes for data generation")

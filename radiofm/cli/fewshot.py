@@ -113,7 +113,12 @@ def add_parser(sub) -> None:
     e.add_argument("--out", required=True, type=Path, help="folder for report.json and plots")
     e.add_argument("--episodes", type=_args.count_up_to(100_000, "an episode count"), default=100,
                    help="episodes per k (default 100)")  # fmt: skip
-    e.add_argument("--queries", type=_args.positive_int, default=16, help="queries per class per episode")
+    e.add_argument(
+        "--queries",
+        type=_args.positive_int,
+        default=None,
+        help="queries per class per episode (default 16; ProtoAoA runs: per unseen angle, default 8)",
+    )
     e.add_argument("--n-way", type=_args.positive_int, default=None, help="classes per episode (default all)")
     e.add_argument("--adapt-bn", action="store_true", help="TOTA: batch-norm statistics of the new front end (AdaBN)")
     e.add_argument("--seed", type=_args.seed, default=0)
@@ -183,36 +188,35 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from radiofm.io import write_json
+    from radiofm.errors import ConfigError
+    from radiofm.io import atomic_path, write_json
     from radiofm.tasks.fewshot_eval import DEFAULT_SHOTS, FewShotEvalConfig, evaluate_run, load_protonet_run
     from radiofm.tasks.fewshot_plots import plot_accuracy_vs_shots, plot_aoa_error
 
     model, record = load_protonet_run(args.model)
-    if record.get("label") == "angle" and record.get("classes"):
+    aoa = record.get("label") == "angle" and record.get("classes")
+    if aoa:
         from radiofm.tasks.protoaoa import AoAEvalConfig, evaluate_aoa
 
+        given = {"--n-way": args.n_way is not None, "--adapt-bn": args.adapt_bn}
+        ignored = [flag for flag, on in given.items() if on]
+        if ignored:
+            raise ConfigError(f"{' and '.join(ignored)}: not for a ProtoAoA run (every unseen angle, no AdaBN)")
         cfg = AoAEvalConfig(
             shots=args.shots or (1, 2, 4, 8, 16, 32),
             episodes=args.episodes,
-            n_query=min(args.queries, 8),
+            n_query=args.queries or AoAEvalConfig.n_query,
             seed=args.seed,
             device=args.device,
             progress=not args.no_progress,
         )
         report = evaluate_aoa(model, record, args.data, args.front_end, cfg)
         report["ci95"] = report["ci95_deg"]
-        write_json(args.out / "report.json", report)
-        plot_aoa_error({report["front_end"]: report}, args.out / "aoa_error_vs_shots.png", title="ProtoAoA")
-        print(f"ProtoAoA on {report['front_end']}, {len(report['unseen_angles'])} unseen angles")
-        for k, v in report["mae_deg"].items():
-            print(
-                f"  {k:>3}-shot  error {v:5.2f}° ± {report['ci95_deg'][k]:.2f}  exact angle {report['accuracy'][k]:.3f}"
-            )
     else:
         cfg = FewShotEvalConfig(
             shots=args.shots or DEFAULT_SHOTS,
             episodes=args.episodes,
-            n_query=args.queries,
+            n_query=args.queries or FewShotEvalConfig.n_query,
             n_way=args.n_way,
             seed=args.seed,
             adapt_bn=args.adapt_bn,
@@ -220,12 +224,22 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
         )
         report = evaluate_run(model, record, args.data, args.front_end, cfg)
-        write_json(args.out / "report.json", report)
-        plot_accuracy_vs_shots(
-            {report["setting"].upper(): report},
-            args.out / "accuracy_vs_shots.png",
-            title=f"{report['setting'].upper()} on {report['front_end']}",
-        )
+    with atomic_path(args.out) as tmp:  # the folder is replaced whole: no plot of an earlier evaluation stays
+        tmp.mkdir(parents=True)
+        write_json(tmp / "report.json", report)
+        if aoa:
+            plot_aoa_error({report["front_end"]: report}, tmp / "aoa_error_vs_shots.png", title="ProtoAoA")
+        else:
+            setting = report["setting"].upper()
+            title = f"{setting} on {report['front_end']}"
+            plot_accuracy_vs_shots({setting: report}, tmp / "accuracy_vs_shots.png", title=title)
+    if aoa:
+        print(f"ProtoAoA on {report['front_end']}, {len(report['unseen_angles'])} unseen angles")
+        for k, v in report["mae_deg"].items():
+            print(
+                f"  {k:>3}-shot  error {v:5.2f}° ± {report['ci95_deg'][k]:.2f}  exact angle {report['accuracy'][k]:.3f}"
+            )
+    else:
         print(
             f"{report['setting'].upper()} on {report['front_end']} (trained on {report['train_front_end']}), "
             f"{report['n_way']}-way, {report['episodes']} episodes"

@@ -26,7 +26,8 @@ EXPERIMENTS = {
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "reproduce", help="reproduce a paper's table or figures (--preset: cpu, quick or paper; see each one's --help)"
+        "reproduce",
+        help="reproduce a paper's table or figures (--preset: cpu everywhere; quick or paper where --help lists them)",
     )
     _args.add_plugin_parsers(p, "experiment", "EXPERIMENT", EXPERIMENTS, add_args="add_args", run="run", common=_preset)
 

@@ -328,7 +328,12 @@ def load_front_end(
         files = [p for p in files if _has_angle(p) in (aoa, None)]
         if not files:
             what = "angle-of-arrival" if aoa else "beam"
-            raise DatasetError(f"front end {name!r} in {folder} has no {what} files")
+            hint = (
+                f"; {Path(folder) / 'aoa'} holds them (radiofm generate beams)"
+                if aoa and Path(folder, "aoa").is_dir()
+                else ""
+            )
+            raise DatasetError(f"front end {name!r} in {folder} has no {what} files{hint}")
     setups = sorted({setup_of(p) for p in files})
     if len(setups) > 1:
         ident = next(iter(picked))

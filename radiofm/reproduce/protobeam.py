@@ -144,10 +144,11 @@ def run_protobeam(
 
     from radiofm.data.deepbeam import list_front_ends
     from radiofm.data.deepbeam_write import generate_beam_dataset
-    from radiofm.reproduce.steps import pipeline_folder, write_report
+    from radiofm.reproduce.steps import check_settings, pipeline_folder, write_report
     from radiofm.synth.beams import BeamConfig
 
     with pipeline_folder(out, force=force) as out:  # --force redoes; what the run writes is recorded
+        check_settings(out, settings)  # steps done with other settings are not reported under these
         if settings.threads:
             torch.set_num_threads(settings.threads)
         t0 = time.perf_counter()
@@ -256,8 +257,7 @@ def _supervised(s, data: Path, run: Path, train_fe: str, targets: list[str], pro
         device=s.device,
         progress=progress,
     )
-    if not (run / "model.safetensors").exists():
-        train_supervised(cfg, run)
+    train_supervised(cfg, run, resume=(run / "config.json").exists())  # a killed run continues; a finished one returns
     return evaluate_supervised(run, data, [train_fe, *targets], s.shots, cfg)
 
 
@@ -297,8 +297,7 @@ def _aoa(s: ProtoBeamSettings, data: Path, run: Path, progress: bool) -> dict:
         device=s.device,
         progress=progress,
     )
-    if not (run / "model.safetensors").exists():
-        train_protonet(cfg, run)
+    train_protonet(cfg, run, resume=(run / "config.json").exists())  # a killed run continues; a finished one returns
     model, record = load_protonet_run(run)
     ecfg = AoAEvalConfig(
         shots=s.aoa_shots, episodes=s.eval_episodes, n_query=s.aoa_queries, seed=s.seed, progress=False

@@ -99,10 +99,12 @@ def build_report(results: dict, s, preset: str, train_fe: str, targets: list[str
             **{k: v for k, v in results["protoaoa"].items() if k != "seconds"},
             "paper_mae_deg": PAPER_AOA_DEG,
         }
-    lo = str(s.shots[0])  # "2" in every real preset
+    k = 2 if 2 in s.shots else min(s.shots)  # the targets are at 2 shots; settings without 2 are judged at their least
+    lo = str(k)
     full = rows[-1]["tota"][lo]
     best = max(full, report.get("adabn", {}).get("accuracy", {}).get(lo, 0.0))
     report["targets"] = {
+        "shots": k,  # the k of every figure below (the names say 2-shot, the slides' k)
         "tota_raised_by_each_improvement": [rows[i + 1]["tota"][lo] > rows[i]["tota"][lo] for i in range(3)],
         "full_tota_2shot": full,
         "full_tota_2shot_ge_0.55": full >= 0.55,
@@ -190,10 +192,11 @@ def markdown(r: dict) -> str:
             f"\nAuthors (unseen angles): ≈{PAPER_AOA_DEG['4']:g}° at 4 shots, ≈{PAPER_AOA_DEG['32']:g}° at 32."
         )
     t = r["targets"]
+    k = t.get("shots", 2)
     lines += [
         "",
-        f"Targets: each improvement raises TOTA 2-shot: {t['tota_raised_by_each_improvement']}; full TOTA "
-        f"2-shot {_pct(t['full_tota_2shot'])} % (≥ 55: {t['full_tota_2shot_ge_0.55']}; with AdaBN: "
+        f"Targets: each improvement raises TOTA {k}-shot: {t['tota_raised_by_each_improvement']}; full TOTA "
+        f"{k}-shot {_pct(t['full_tota_2shot'])} % (≥ 55: {t['full_tota_2shot_ge_0.55']}; with AdaBN: "
         f"{t['best_tota_2shot_ge_0.55 (with AdaBN)']}); lead over the cross-front-end supervised baseline "
         f"{_pct(t['lead_over_supervised_cross_front_end'])} points.",
         "",

@@ -109,8 +109,46 @@ def record_written(out: Path, names) -> None:
     add_written(out, set(names) | {".steps"})
 
 
+FREE_SETTINGS = ("workers", "threads", "device", "progress")  # change the speed, not the results
+SETTINGS_FILE = "_settings.json"  # in OUT/.steps: the settings the recorded steps were run with
+
+
+def check_settings(out: Path, settings: Any) -> None:
+    """Steps recorded in ``out`` are reused only for the settings they were run with (``out/.steps/_settings.json``):
+    other settings are an OutputError naming the first difference (a rerun with another seed or size would
+    otherwise report the old numbers under the new settings). A folder without the file takes ``settings``."""
+    now = _plain(settings)
+    path = out / ".steps" / SETTINGS_FILE
+    try:
+        was = json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, ValueError):
+        was = None  # unreadable: the steps cannot be trusted to match; the markers are judged below
+        if any(p.name != SETTINGS_FILE for p in (out / ".steps").glob("*.json")):
+            raise OutputError(f"{path} cannot be read: rerun with --force to start again") from None
+    if isinstance(was, dict):
+        for key in sorted(set(was) | set(now)):
+            if key not in FREE_SETTINGS and was.get(key) != now.get(key):
+                raise OutputError(
+                    f"{out} holds the steps of a run with other settings ({key}: {json.dumps(was.get(key))[:60]} "
+                    f"there, {json.dumps(now.get(key))[:60]} now); rerun with --force to start again, or choose "
+                    "another --out"
+                )
+        return
+    write_json(path, now)
+
+
+def _plain(settings: Any) -> dict:
+    if dataclasses.is_dataclass(settings):
+        d = dataclasses.asdict(settings)
+    else:
+        d = dict(settings) if isinstance(settings, dict) else {"settings": settings}
+    return json.loads(json.dumps(d, default=str))  # tuples as lists, as read back
+
+
 def run_steps(steps: Sequence[Step], out: Path, settings: Any, *, label: str, log: Log | None = None) -> list[dict]:
-    """Run (or skip, when done) each step in order; returns ``[{"name", "seconds", **summary}, ...]``."""
+    """Run (or skip, when done) each step in order; returns ``[{"name", "seconds", **summary}, ...]``. Steps done
+    with other settings are refused (:func:`check_settings`)."""
+    check_settings(out, settings)
     done_steps = []
     for i, step in enumerate(steps, 1):
         marker = out / ".steps" / (step.name.replace(" ", "_").replace("/", "_").replace(":", "") + ".json")

@@ -70,7 +70,9 @@ def sample_episode(
     qlabels = labels if same else np.asarray(query_labels)
     pool = np.unique(labels) if classes is None else np.asarray(classes)
     if cfg.n_way > len(pool):
-        raise ConfigError(f"an episode of {cfg.n_way} classes needs that many classes; the data has {len(pool)}")
+        raise ConfigError(
+            f"an episode of {cfg.n_way} classes needs that many classes; the data has {len(pool)}: lower --n-way"
+        )
     chosen = rng.choice(pool, cfg.n_way, replace=False)
     support, query = [], []  # (arrays only once every class was found big enough: n_support may be absurd)
     for c in chosen:
@@ -341,8 +343,11 @@ def train_protonet(cfg: ProtoTrainConfig, out: str | Path, *, resume: bool = Fal
         "run": str(out),
         "final": record,
         "front_end": data.front_end,
-        "n_classes": int(len(np.unique(labels))),
-        "frames": {"train": int(len(train_idx)), "held_out": int(len(test_idx))},
+        "n_classes": int(len(np.unique(labels))) if classes is None else int(len(classes)),  # those trained on
+        "frames": {
+            "train": int(len(train_idx) if classes is None else np.isin(labels[train_idx], classes).sum()),
+            "held_out": int(len(test_idx)),
+        },
     }
 
 

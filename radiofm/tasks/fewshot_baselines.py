@@ -103,8 +103,9 @@ def _train_cfg(
     )
 
 
-def train_supervised(cfg: SupervisedConfig, out: str | Path) -> dict:
-    """Train the cross-front-end baseline on ``cfg.front_end``'s training split; ``out`` becomes its checkpoint."""
+def train_supervised(cfg: SupervisedConfig, out: str | Path, *, resume: bool = False) -> dict:
+    """Train the cross-front-end baseline on ``cfg.front_end``'s training split; ``out`` becomes its checkpoint
+    (``resume``: continue the run in ``out``, or return at once when it is finished)."""
     from radiofm.models import create_model
     from radiofm.tasks.fewshot import ProtoTrainConfig, load_training_frames, run_record
     from radiofm.train import fit, seeded
@@ -138,6 +139,7 @@ def train_supervised(cfg: SupervisedConfig, out: str | Path) -> dict:
         cfg=train_cfg,
         out_dir=out,
         extra=extra,
+        resume=resume,
         run_info={"command": "fewshot baseline"},
     )
     return {"run": str(out), "final": record, "epochs": epochs}

@@ -218,11 +218,17 @@ def _units(example: Example, encoder: Encoder, cfg: EncoderPrototypeConfig) -> t
     return iq.reshape(k, n), rec.sample_rate_hz
 
 
+def _short(path: str) -> str:
+    """A recording's folder and name (``class_a/x.sigmf-meta``): support files of two classes share names."""
+    p = Path(path)
+    return f"{p.parent.name}/{p.name}" if p.parent.name else p.name
+
+
 def _rate_of(rates: dict[str, float], where: str) -> float:
     distinct = sorted(set(rates.values()))
     if len(distinct) > 1:
         first = {r: p for p, r in rates.items()}
-        detail = ", ".join(f"{Path(first[r]).name} at {r / 1e6:g} MHz" for r in distinct[:3])
+        detail = ", ".join(f"{_short(first[r])} at {r / 1e6:g} MHz" for r in distinct[:3])
         raise DatasetError(f"{where} mixes sample rates ({detail}); use recordings of one rate")
     return distinct[0]
 

@@ -122,7 +122,8 @@ def evaluate_aoa(model, record: dict, data, front_end: str, cfg: AoAEvalConfig) 
     for k in cfg.shots:
         r = aoa_episode_errors(emb, angles, unseen, k, cfg, norm=model.config.test_norm)
         out["mae_deg"][str(k)] = float(r["classification"].mean())
-        out["ci95_deg"][str(k)] = float(1.96 * r["classification"].std(ddof=1) / np.sqrt(cfg.episodes))
+        errs = r["classification"]  # one episode has no spread to estimate: 0, as fewshot_eval.summarise gives
+        out["ci95_deg"][str(k)] = float(1.96 * errs.std(ddof=1) / np.sqrt(len(errs))) if len(errs) > 1 else 0.0
         out["regression_mae_deg"][str(k)] = float(r["regression"].mean())
         out["accuracy"][str(k)] = float(r["accuracy"].mean())
     return out

@@ -101,6 +101,13 @@ def test_train_evaluate_tota(beam_data, run, tmp_path, capsys):
     assert report["setting"] == "tota" and set(report["accuracy"]) == {"1", "2"} and set(report["ci95"]) == {"1", "2"}
     assert (ev / "accuracy_vs_shots.png").stat().st_size > 1000
     assert "TOTA on tx-ant-1-rx-ant-0" in capsys.readouterr().out
+    (ev / "notes.txt").write_text("mine")
+    (ev / "aoa_error_vs_shots.png").write_bytes(b"an earlier evaluation's")  # as if recorded by an AoA evaluate
+    from radiofm.output_folders import write_record
+
+    write_record(ev, ["report.json", "accuracy_vs_shots.png", "aoa_error_vs_shots.png"])
+    assert main(argv) == 0  # the folder is replaced: the user's notes stay, the old plot goes
+    assert (ev / "notes.txt").read_text() == "mine" and not (ev / "aoa_error_vs_shots.png").exists()
     argv[argv.index("1,2")] = "2,30"
     assert main(argv) == 2
     assert "30 shots + 2 queries per class need 32 frames" in _error_line(capsys)
@@ -163,6 +170,16 @@ def test_train_protoaoa_and_evaluate(beam_data, tmp_path, capsys):
     )
     report = json.loads((tmp_path / "ev" / "report.json").read_text())
     assert report["unseen_angles"] == [-10.0, 10.0] and set(report["mae_deg"]) == {"1", "2"}
+    assert sorted(p.name for p in (tmp_path / "ev").iterdir()) == [
+        ".radiofm-output.json", "aoa_error_vs_shots.png", "report.json"]  # fmt: skip
+    argv = ["fewshot", "evaluate", "--model", str(out), "--data", str(beam_data / "aoa"), "--front-end", "tx-ant-0",
+            "--shots", "1", "--episodes", "1", "--queries", "2", "--out", str(tmp_path / "ev")]  # fmt: skip
+    assert main([*argv, "--no-progress"]) == 0  # one episode: no spread to estimate, 0 (not NaN, which is no JSON)
+    text = (tmp_path / "ev" / "report.json").read_text()
+    assert "NaN" not in text and json.loads(text)["ci95_deg"] == {"1": 0.0}
+    capsys.readouterr()
+    assert main([*argv, "--n-way", "2", "--adapt-bn", "--no-progress"]) == 2  # were dropped without a word
+    assert "--n-way and --adapt-bn: not for a ProtoAoA run" in _error_line(capsys)
 
 
 def test_bad_beam_files(tmp_path, capsys):

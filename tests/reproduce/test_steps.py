@@ -9,7 +9,7 @@ from radiofm.io import OUTPUT_RECORD, add_written, atomic_path, write_json, writ
 from radiofm.reproduce.steps import Step, pipeline_folder, prepare_folder, run_steps
 
 
-def _pipeline(out, calls, *, force=False):
+def _pipeline(out, calls, *, force=False, settings=3):
     def first(folder, settings, log):
         calls.append("first")
         write_json(folder / "first" / "result.json", {"n": settings})
@@ -21,8 +21,8 @@ def _pipeline(out, calls, *, force=False):
         return {}
 
     with pipeline_folder(out, force=force) as out:
-        steps = run_steps([Step("first", "first/result.json", first), Step("second", "second.txt", second)], out, 3,
-                          label="t")  # fmt: skip
+        steps = run_steps([Step("first", "first/result.json", first), Step("second", "second.txt", second)], out,
+                          settings, label="t")  # fmt: skip
         write_json(out / "summary.json", steps)
     return out
 
@@ -152,3 +152,18 @@ def test_force_keeps_a_users_folder_that_a_step_writes_under(tmp_path):
     prepare_folder(out, force=True)
     assert (out / "data" / "my_capture" / "c.sigmf-meta").is_file()
     assert sorted(p.name for p in (out / "runs" / "pretrain").iterdir()) == ["my_notes.md"]
+
+
+def test_steps_done_with_other_settings_are_not_reused(tmp_path):
+    """A rerun with another seed or size reused every step and labelled the old numbers with the new settings."""
+    out = tmp_path / "p"
+    calls = []
+    _pipeline(out, calls, settings={"seed": 0, "frames": 4, "workers": 1})
+    with pytest.raises(OutputError, match=r"other settings \(seed: 0 there, 7 now\); rerun with --force"):
+        _pipeline(out, calls, settings={"seed": 7, "frames": 4, "workers": 1})
+    assert calls == ["first", "second"]
+    _pipeline(out, calls, settings={"seed": 0, "frames": 4, "workers": 2})  # workers change no result: resumed
+    assert calls == ["first", "second"]
+    _pipeline(out, calls, force=True, settings={"seed": 7, "frames": 4, "workers": 1})  # --force starts again
+    assert calls == ["first", "second"] * 2
+    assert json.loads((out / ".steps" / "_settings.json").read_text())["seed"] == 7

@@ -27,11 +27,11 @@ import torch.nn.functional as F
 from radiofm.data.splits import label_subset, train_val_split
 from radiofm.data.windows import ForecastWindows
 from radiofm.dsp.grid import detection_rates, grid_detection
-from radiofm.errors import CheckpointError, ConfigError, DatasetError
+from radiofm.errors import CheckpointError, ConfigError, DatasetError, check_count
 from radiofm.io import atomic_path, write_json
 from radiofm.models.checkpoint import load_checkpoint, read_checkpoint_info
 from radiofm.models.finetuned import configure_mode, trainable_parameters
-from radiofm.models.forecaster import KIND, ConvLSTMForecaster, persistence
+from radiofm.models.forecaster import KIND, TOKEN_READOUTS, ConvLSTMForecaster, persistence
 from radiofm.models.registry import config_from_dict, get_config
 from radiofm.tasks import finetune as ft
 from radiofm.tasks.forecasting_plots import plot_heatmaps, plot_tokens
@@ -84,6 +84,14 @@ class ForecastingConfig(ft.FinetuneConfig):
             )
         if self.image_size is not None:
             raise ConfigError("forecasting: --image-size does not apply; the token shape is the pretrained model's")
+        if self.readout not in TOKEN_READOUTS:
+            raise ConfigError(f"forecasting readout must be one of {', '.join(TOKEN_READOUTS)}, got {self.readout!r}")
+        if self.split_by not in ("recording", "sentence"):  # checked only when the data was not pretraining's
+            raise ConfigError(f"split_by must be 'recording' or 'sentence', got {self.split_by!r}")
+        if self.context is not None:
+            check_count(self.context, "context")
+        check_count(self.stride, "stride")
+        check_count(self.workers, "workers", high=256)
 
 
 def _source_model(cfg: ForecastingConfig) -> tuple[dict, dict | None]:

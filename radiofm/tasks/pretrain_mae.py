@@ -20,7 +20,7 @@ import torch
 
 from radiofm.data.spectrograms import SpectrogramParams, build_spectrogram_dataset
 from radiofm.data.splits import train_val_split
-from radiofm.errors import ConfigError
+from radiofm.errors import ConfigError, check_count, check_number
 from radiofm.models.registry import create_model, get_config
 from radiofm.train import RunResult, TrainConfig, build_dataset_once, fit, seeded
 from radiofm.train.speed import fast_wanted
@@ -72,6 +72,15 @@ class MAEPretrainConfig:
     def __post_init__(self) -> None:
         if not 0.0 <= self.val_fraction < 0.9:
             raise ConfigError(f"--val-fraction must be in [0, 0.9), got {self.val_fraction}")
+        check_number(self.mask_ratio, "mask_ratio", low=0.0, high=1.0, open_low=True, open_high=True)
+        check_count(self.workers, "workers", high=256)
+        if self.image_size is not None:
+            size = tuple(self.image_size)
+            if len(size) != 2:
+                raise ConfigError(f"image_size must be (F, T), got {self.image_size!r}")
+            for v in size:
+                check_count(v, "image_size", high=8192)
+            self.image_size = tuple(int(v) for v in size)
 
 
 def pretrain_mae(

@@ -1,0 +1,32 @@
+"""Configs built from Python are checked when built: a value the CLI's flag types refuse is refused here too,
+in one ConfigError naming the field (a script calls the functions directly)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from radiofm.errors import ConfigError
+from radiofm.tasks.forecasting import ForecastingConfig
+from radiofm.tasks.pretrain_mae import MAEPretrainConfig
+from radiofm.train import TrainConfig
+
+
+def test_train_config_refuses_a_device_it_would_not_use_and_a_count_that_is_not_one():
+    for device in ("gpu", "mps", "tpu", "cuda:x", 0):
+        with pytest.raises(ConfigError, match="device must be auto, cpu, cuda or cuda:N"):
+            TrainConfig(device=device)  # "gpu" used to train on the CPU without a word
+    with pytest.raises(ConfigError, match="epochs must be an integer"):
+        TrainConfig(epochs="3")
+    assert TrainConfig(epochs=np.int64(2)).epochs == 2 and TrainConfig(device="cuda:1").device == "cuda:1"
+
+
+def test_task_configs_refuse_values_that_would_run_wrongly():
+    bad = (({"mask_ratio": 1.5}, "mask_ratio"), ({"workers": 0}, "workers"), ({"image_size": (0, 8)}, "image_size"))
+    for kw, name in bad:
+        with pytest.raises(ConfigError, match=name):
+            MAEPretrainConfig(**kw)
+    assert MAEPretrainConfig(image_size=[64, 32]).image_size == (64, 32)
+    for kw, name in (({"split_by": "zz"}, "split_by"), ({"readout": "middle"}, "readout"), ({"stride": 0}, "stride")):
+        with pytest.raises(ConfigError, match=name):  # split_by "zz" trained without a word on pretraining's data
+            ForecastingConfig(mode="scratch", model="convlstm-tiny", **kw)

@@ -194,6 +194,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     from radiofm.tasks.fewshot_plots import plot_accuracy_vs_shots, plot_aoa_error
 
     model, record = load_protonet_run(args.model)
+    _note_unfinished(args.model, record)
     aoa = record.get("label") == "angle" and record.get("classes")
     if aoa:
         from radiofm.tasks.protoaoa import AoAEvalConfig, evaluate_aoa
@@ -248,6 +249,15 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             print(f"  {k:>3}-shot  {100 * v:5.1f} % ± {100 * report['ci95'][k]:.1f}")
     print(f"wrote {args.out / 'report.json'}")
     return 0
+
+
+def _note_unfinished(run, record: dict) -> None:
+    """A line on stdout when the run was stopped before its episodes were done (killed, then not resumed)."""
+    from radiofm.train.resume import saved_steps
+
+    done, planned = saved_steps(run), record.get("episodes")
+    if done is not None and isinstance(planned, int) and done < planned:
+        print(f"note: {run} stopped after {done} of its {planned} episodes; continue it with fewshot train --resume")
 
 
 def _run_classify(args: argparse.Namespace) -> int:

@@ -177,6 +177,19 @@ def check_run_files(out: Path, names) -> None:
         raise ConfigError(f"{out} holds {found[0]} but no checkpoint; remove it or choose another --out")
 
 
+def saved_steps(out: str | os.PathLike) -> int | None:
+    """The optimizer steps a run folder's saved training state holds (``train_state/state.json``'s progress), read
+    without its tensors; None when it has no readable one. Tells a run stopped part-way from a finished one."""
+    from radiofm.io import JSONLimitError, read_json_untrusted
+
+    try:
+        state = read_json_untrusted(Path(out) / "train_state" / "state.json", max_bytes=64 << 20, max_depth=64)
+        steps = state["state"]["progress"]["global_step"]
+    except (OSError, JSONLimitError, KeyError, TypeError):
+        return None
+    return steps if isinstance(steps, int) and not isinstance(steps, bool) and steps >= 0 else None
+
+
 @contextlib.contextmanager
 def run_lock(out: Path) -> Iterator[None]:
     """Hold the run folder ``out`` for one training process: a second run into it (a second ``--resume`` started by

@@ -240,3 +240,19 @@ def test_train_filter_bank_lr_scale(beam_data, tmp_path, capsys):
     assert not (tmp_path / "r").exists()
     assert main([*argv, "--learn-filter-bank"]) == 0
     assert json.loads((tmp_path / "r" / "config.json").read_text())["extra"]["fewshot"]["filter_bank_lr_scale"] == 0.01
+
+
+def test_evaluate_says_when_a_run_stopped_part_way(beam_data, run, tmp_path, capsys):
+    import shutil
+
+    argv = ["fewshot", "evaluate", "--data", str(beam_data), "--front-end", "tx-ant-1", "--shots", "1",
+            "--episodes", "2", "--queries", "2", "--no-progress"]  # fmt: skip
+    assert main([*argv, "--model", str(run), "--out", str(tmp_path / "e1")]) == 0
+    assert "stopped after" not in capsys.readouterr().out  # a finished run: no note
+    killed = tmp_path / "killed"
+    shutil.copytree(run, killed)
+    state = json.loads((killed / "train_state" / "state.json").read_text())
+    state["state"]["progress"]["global_step"] = 1  # as a run killed after its first saved episode leaves it
+    (killed / "train_state" / "state.json").write_text(json.dumps(state))
+    assert main([*argv, "--model", str(killed), "--out", str(tmp_path / "e2")]) == 0
+    assert "stopped after 1 of its 3 episodes; continue it with fewshot train --resume" in capsys.readouterr().out

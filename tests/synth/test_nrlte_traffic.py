@@ -130,7 +130,8 @@ def test_matlab_regime_slot_and_rb_groups(seed):
     periods = alloc.reshape(-1, 20, cfg.n_rb)
     assert all(np.array_equal(p, periods[0]) for p in periods)  # the same pattern every 20-slot period
     slots = periods[0].any(axis=1)
-    assert 0.1 <= slots.mean() <= 0.8 and 1 <= len(_runs(slots)) <= 3
+    # slots 3-10 of each period, 10-80 % of that 8-slot window (MATLAB's helperSpecSenseNRSignal: assignREs)
+    assert not slots[:3].any() and not slots[11:].any() and 1 <= slots.sum() <= 6 and 1 <= len(_runs(slots)) <= 3
     rb_sets = periods[0][slots]
     assert (rb_sets == rb_sets[0]).all()  # the same PRBs in every allocated slot
     assert 0.2 <= rb_sets[0].mean() <= 0.7 and 1 <= len(_runs(rb_sets[0])) <= 3
@@ -141,9 +142,11 @@ def test_matlab_regime_slot_and_rb_groups(seed):
     alloc = _lte_pdsch_rbs(lcfg, lte.build_grid(lcfg, np.random.default_rng(seed)))
     subframe = np.arange(len(alloc)) % 10
     assert not alloc[subframe == 5].any()
-    if lcfg.prb_set is not None:  # light load
-        assert lcfg.subframes_off is None and {0, 1} <= set(lcfg.prb_set) <= {0, 1, 4, 5, 6, 7, 8}
-        assert (alloc[subframe != 5] == np.isin(np.arange(lcfg.n_rb), lcfg.prb_set)).all()
+    if lcfg.prb_set is not None:  # light load: each subframe of the frame its own PRBs
+        assert lcfg.subframes_off is None and len(lcfg.prb_set) == 10
+        assert all({0, 1} <= set(p) <= {0, 1, 4, 5, 6, 7, 8} for p in lcfg.prb_set)
+        for row, k in zip(alloc, subframe):
+            assert k == 5 or (row == np.isin(np.arange(lcfg.n_rb), lcfg.prb_set[k])).all()
     else:
         assert 1 <= len(lcfg.subframes_off) <= 8
         on = ~np.isin(subframe, [*lcfg.subframes_off, 5])
@@ -204,13 +207,15 @@ def test_knob_draws_stay_in_their_documented_ranges():
             assert c.coreset_rb_offset + c.coreset_rb <= c.n_rb and c.coreset_symbols in (1, 2, 3)
             assert c.dmrs_typea_pos in (2, 3) and c.dmrs_typea_pos >= c.coreset_symbols
             assert c.dmrs_additional in (0, 1, 2, 3) and c.dmrs_cdm_groups in (1, 2)
+            assert c.dmrs_additional < 3 or c.dmrs_typea_pos == 2  # 38.211: pos3 only with TypeA position 2
             assert c.profile in nr.NR_PROFILES and 30e-9 <= c.delay_spread_s <= 300e-9 and 0 <= c.doppler_hz <= 500
             assert {"random": 0.2 <= c.load <= 1, "full": c.load == 1, "idle": c.load == 0}.get(regime, True)
             assert {"full": c.pdcch_load == 1, "idle": 0.1 <= c.pdcch_load <= 0.5}.get(regime, 0.2 <= c.pdcch_load <= 1)
             if regime == "matlab":
-                slots = sum(w for _, w in c.pdsch_slot_groups) / 20
+                window = sum(w for _, w in c.pdsch_slot_groups) / 8  # of slots 3-10
                 rbs = sum(w for _, w in c.pdsch_rb_groups) / c.n_rb
-                assert 0.1 <= slots <= 0.8 and 0.2 <= rbs <= 0.7 and c.load == pytest.approx(slots * rbs)
+                assert 0.1 <= window <= 0.8 and 0.2 <= rbs <= 0.7 and c.load == pytest.approx(window * 8 / 20 * rbs)
+                assert all(s >= 3 and s + w <= 11 for s, w in c.pdsch_slot_groups)
                 assert 1 <= len(c.pdsch_slot_groups) <= 3 and 1 <= len(c.pdsch_rb_groups) <= 3
                 assert c.ssb_power_offset_db == 0 and c.pss_boost_db == 0 and c.tdd_pattern is None
             else:

@@ -42,7 +42,8 @@ Knobs drawn per carrier (``draw_lte``; all recorded in the carrier metadata):
 - crs_boost_db: -P_A, one of -3, -2, -1, 0, 1.77, 3, 4.77, 6 dB (matlab: 0) [36.213 §5.2].
 - cfi: 1..3 (2..4 at 6 RB); matlab: the RMC's, 4 at 1.4 MHz, 3 at 3/5 MHz, 2 at >= 10 MHz [36.211 Table 6.7-1;
   36.101 Table A.3.3.1-1 note 1].
-- prb_set: matlab light load: PRBs 0, 1 plus 0-2 of PRBs 4-8; None otherwise [MATLAB example].
+- prb_set: matlab light load: for each subframe 0-9 of the frame its own set, PRBs 0, 1 plus 0-2 of PRBs 4-8;
+  None otherwise [MATLAB helperSpecSenseLTESignal: PRBSet{p} per subframe].
 - subframes_off: matlab otherwise: 1-8 of the 10 subframes without a transport block; None otherwise [MATLAB].
 - profile, doppler_hz: EPA5, EVA5, EVA70, ETU70, ETU300 (matlab: EPA/EVA/ETU at 0, 10 or 500 Hz)
   [36.101 Annex B.2; MATLAB example].
@@ -121,7 +122,7 @@ class LTEConfig:
     crs_ports: int
     crs_boost_db: float
     cfi: int
-    prb_set: list[int] | None  # matlab light load: the PRBs of every subframe
+    prb_set: list[list[int]] | None  # matlab light load: the PRBs of each subframe 0-9 of the frame
     subframes_off: list[int] | None  # matlab otherwise: subframes (0..9) without a transport block
     profile: str
     doppler_hz: float
@@ -192,9 +193,11 @@ def draw_lte(
     if matlab:
         doppler = float(rng.choice(MATLAB_DOPPLERS_HZ))
         if rng.random() < 0.5:  # light load
-            extra = rng.choice(np.arange(4, 9), size=int(rng.integers(0, 3)), replace=False)
-            prb_set = sorted([0, 1, *(int(k) for k in extra)])
-            load = len(prb_set) / n_rb * 0.9
+            prb_set = []
+            for _ in range(10):  # the helper's randi([4 8], randi([0 2]), 1): repeats merge
+                extra = rng.integers(4, 9, size=int(rng.integers(0, 3)))
+                prb_set.append(sorted({0, 1, *(int(k) for k in extra)}))
+            load = float(np.mean([len(p) for p in prb_set])) / n_rb * 0.9
         else:
             subframes_off = sorted(int(k) for k in rng.choice(10, size=int(rng.integers(1, 9)), replace=False))
             load = (10 - len(set(subframes_off) | {5})) / 10
@@ -277,12 +280,11 @@ def pdsch_allocation(cfg: LTEConfig, rng: np.random.Generator) -> np.ndarray:
         return prb_allocation(rng, n_sf, cfg.n_rb, cfg.load)
     subframe = np.arange(n_sf) % 10
     on = subframe != 5  # the RMCs: no PDSCH in subframe 5
-    rbs = np.ones(cfg.n_rb, dtype=bool)
-    if cfg.prb_set is not None:
-        rbs = np.isin(np.arange(cfg.n_rb), cfg.prb_set)
-    else:
-        on &= ~np.isin(subframe, cfg.subframes_off)
-    return on[:, None] & rbs[None, :]
+    if cfg.prb_set is not None:  # each subframe of the frame its own PRBs
+        rbs = np.stack([np.isin(np.arange(cfg.n_rb), cfg.prb_set[k]) for k in subframe])
+        return on[:, None] & rbs
+    on &= ~np.isin(subframe, cfg.subframes_off)
+    return np.repeat(on[:, None], cfg.n_rb, axis=1)
 
 
 def crs_mask_and_values(cfg: LTEConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

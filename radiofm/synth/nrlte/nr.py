@@ -34,7 +34,8 @@ Knobs drawn per carrier (``draw_nr``; all recorded in the carrier metadata):
   [38.331 TDD-UL-DL-ConfigCommon; common n77/n78 deployments].
 - tdd_special_dl_symbols: 6, 10 or 12 downlink symbols in the S slot [38.213 Table 11.1.1-1 slot formats].
 - ssb_case: A at 15 kHz; C at 30 kHz TDD; B or C at 30 kHz FDD [38.213 §4.1, 38.104 Table 5.4.3.3-1].
-- l_max, ssb_bitmap: 4 or 8; all blocks sent (p = 1/2) or a random non-empty subset [38.213 §4.1; MATLAB].
+- l_max, ssb_bitmap: 4 or 8; all blocks sent (p = 1/2) or a random non-empty subset [38.213 §4.1]; matlab:
+  each block sent with p = 1/2, at least one [MATLAB helperSpecSenseNRSignal].
 - ssb_period_ms: 5, 10 or 20 (matlab: 20) [38.331 ssb-periodicityServingCell].
 - ssb_rb_offset, ssb_sc_offset: any RB that keeps the block inside the carrier; 0..11 subcarriers (k_SSB)
   [38.211 §7.4.3.1].
@@ -45,7 +46,7 @@ Knobs drawn per carrier (``draw_nr``; all recorded in the carrier metadata):
 - coreset_symbols: 1..3 [38.211 §7.3.2.2].
 - pdcch_load: U(0.2, 1); full 1; idle U(0.1, 0.5) [ours].
 - dmrs_typea_pos: 2 or 3 (3 when the CORESET has 3 symbols) [38.211 §7.4.1.1.2].
-- dmrs_additional: 0..3 [38.211 Table 7.4.1.1.2-3].
+- dmrs_additional: 0..3, 3 only with dmrs_typea_pos 2 [38.211 Table 7.4.1.1.2-3 and its note].
 - dmrs_cdm_groups: 1 or 2 CDM groups without data [38.214 Table 4.1-1].
 - modulation: QPSK, 16QAM, 64QAM or 256QAM [38.214 §5.1.3].
 - pdsch_slot_groups, pdsch_rb_groups: matlab only, [[start, length], ...] [traffic].
@@ -134,17 +135,23 @@ def draw_nr(rng: np.random.Generator, *, traffic_regime: str = "random", max_ban
         tdd, special = str(rng.choice(TDD_PATTERNS)), int(rng.choice(SPECIAL_DL_SYMBOLS))
     case = "A" if scs == 15e3 else "C" if tdd or rng.random() < 0.5 else "B"
     l_max = int(rng.choice([4, 8]))
-    bitmap = np.ones(l_max, dtype=int)
-    if rng.random() < 0.5:
+    if matlab:  # the helper's randi([0 1], 1, L): each block on its own coin (at least one sent here)
         bitmap = (rng.random(l_max) < 0.5).astype(int)
-        bitmap[int(rng.integers(l_max))] = 1
+        if not bitmap.any():
+            bitmap[int(rng.integers(l_max))] = 1
+    else:
+        bitmap = np.ones(l_max, dtype=int)
+        if rng.random() < 0.5:
+            bitmap = (rng.random(l_max) < 0.5).astype(int)
+            bitmap[int(rng.integers(l_max))] = 1
     sc_offset = int(rng.integers(0, 12))
     k_max = n_rb // 6
     coreset_groups = int(rng.integers(1, k_max + 1))
     coreset_symbols = int(rng.integers(1, 4))
     slot_groups = rb_groups = None
     if traffic_regime == "matlab":
-        slot_groups = traffic.draw_groups(rng, traffic.MATLAB_PERIOD_SLOTS, traffic.MATLAB_SLOT_FRACTION)
+        first, width = traffic.MATLAB_SLOT_WINDOW
+        slot_groups = [[first + s, n] for s, n in traffic.draw_groups(rng, width, traffic.MATLAB_SLOT_FRACTION)]
         rb_groups = traffic.draw_groups(rng, n_rb, traffic.MATLAB_RB_FRACTION)
         load = sum(w for _, w in slot_groups) / traffic.MATLAB_PERIOD_SLOTS * sum(w for _, w in rb_groups) / n_rb
     else:
@@ -173,8 +180,7 @@ def draw_nr(rng: np.random.Generator, *, traffic_regime: str = "random", max_ban
         coreset_rb_offset=6 * int(rng.integers(0, k_max - coreset_groups + 1)),
         coreset_symbols=coreset_symbols,
         pdcch_load=pdcch_load,
-        dmrs_typea_pos=3 if coreset_symbols == 3 else int(rng.choice([2, 3])),
-        dmrs_additional=int(rng.integers(0, 4)),
+        **_dmrs_positions(rng, coreset_symbols),  # drawn here, in the order the fields always were
         dmrs_cdm_groups=int(rng.choice([1, 2])),
         modulation=str(rng.choice(list(MODULATIONS))),
         pdsch_slot_groups=slot_groups,
@@ -183,6 +189,14 @@ def draw_nr(rng: np.random.Generator, *, traffic_regime: str = "random", max_ban
         delay_spread_s=float(np.exp(rng.uniform(np.log(30e-9), np.log(300e-9)))),
         doppler_hz=float(rng.choice(MATLAB_DOPPLERS_HZ)) if matlab else float(rng.uniform(0.0, 500.0)),
     )
+
+
+def _dmrs_positions(rng: np.random.Generator, coreset_symbols: int) -> dict:
+    """dmrs-TypeA-Position (3 when the CORESET takes 3 symbols) and dmrs-AdditionalPosition 0-3, pos3 only with
+    TypeA position 2 (38.211 Table 7.4.1.1.2-3, note)."""
+    typea_pos = 3 if coreset_symbols == 3 else int(rng.choice([2, 3]))
+    additional = int(rng.integers(0, 4))
+    return {"dmrs_typea_pos": typea_pos, "dmrs_additional": min(additional, 2) if typea_pos == 3 else additional}
 
 
 def downlink_symbols(cfg: NRConfig) -> np.ndarray:

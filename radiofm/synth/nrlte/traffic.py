@@ -10,12 +10,14 @@ and :mod:`~radiofm.synth.nrlte.lte`).
   mean load U(0.2, 1); half the carriers one contiguous block per slot (allocation type 1), half random resource
   block groups (type 0). LTE: the same per subframe.
 - ``matlab`` (p = 0.25; the MATLAB example "Spectrum sensing with deep learning to identify 5G and LTE signals",
-  the papers' data, as summarised in SPEC.md and issue 8). NR: PDSCH in 1-3 contiguous slot groups covering
-  10-80 % of each 20-slot period (placed anywhere in it) x 1-3 contiguous RB groups covering 20-70 % of the RBs,
-  the same PRBs in every allocated slot; SSB period 20 ms, FDD, no SSB/PSS power offset, Doppler 0, 10 or
-  500 Hz. LTE: reference channel R.2/R.6/R.8/R.9 with one CRS port, no CRS boost and the RMC's CFI, no PDSCH in
-  subframe 5; with p = 1/2 light load (PRBs 0-1 plus 0-2 of PRBs 4-8, in every other subframe), else every PRB
-  with 1-8 of the 10 subframes' transport blocks off; no OCNG; Doppler 0, 10 or 500 Hz.
+  the papers' data: its helpers ``helperSpecSenseNRSignal`` and ``helperSpecSenseLTESignal``, and issue 8). NR:
+  PDSCH in 1-3 contiguous slot groups covering 10-80 % of the 8-slot window of slots 3-10 of each 20-slot
+  period (the helper's ``assignREs``: 1-6 slots) x 1-3 contiguous RB groups covering 20-70 % of the RBs, the same
+  PRBs in every allocated slot; each of the L = 4 or 8 SS blocks sent with p = 1/2 (at least one); SSB period
+  20 ms, FDD, no SSB/PSS power offset, Doppler 0, 10 or 500 Hz. LTE: reference channel R.2/R.6/R.8/R.9 with one
+  CRS port, no CRS boost and the RMC's CFI, no PDSCH in subframe 5; with p = 1/2 light load (in each of the 10
+  subframes its own PRB set: PRBs 0-1 plus 0-2 of PRBs 4-8), else every PRB with 1-8 of the 10 subframes'
+  transport blocks off; no OCNG; Doppler 0, 10 or 500 Hz.
 - ``full`` (p = 0.20; 36.101 Annex A.5 OCNG). NR: every PRB of every downlink slot, every CORESET CCE group
   used. LTE: every PRB of every subframe (subframe 5 too): PDSCH + OCNG fill every RE left.
 - ``idle`` (p = 0.10; [ours]). NR: SS/PBCH blocks + CORESET only. LTE: CRS + control region + PSS/SSS/PBCH only.
@@ -28,7 +30,7 @@ An LTE carrier of any regime but ``matlab`` may also be TDD or have MBSFN subfra
 :data:`~radiofm.synth.nrlte.lte.FRAME_MIX`, see :mod:`~radiofm.synth.nrlte.lte`): whatever its regime, its uplink
 subframes, guard periods and MBSFN regions stay empty, as the uplink slots of a TDD NR carrier do.
 
-Every regime also draws a random circular time shift of the carrier's frame (whole symbols, uniform over the
+Every regime also draws a random circular time shift of the carrier's frame (whole slots, uniform over the
 capture): the MATLAB example shifts each waveform; for the others it is the arbitrary timing of a capture
 against the cell's frame. Gating is applied after the shift, in capture time; the label and the SigMF
 annotation follow the gated span.
@@ -48,7 +50,8 @@ DEFAULT_MIX = {"random": 0.25, "matlab": 0.25, "full": 0.20, "idle": 0.10, "gate
 GATE_MIN_S = 5e-3  # shortest gated on-span
 GATE_MODES = ("off", "on", "burst")  # starts on and stops / starts inside and stays on / both edges inside
 MATLAB_PERIOD_SLOTS = 20  # NR PDSCH slot pattern period of the MATLAB regime
-MATLAB_SLOT_FRACTION = (0.1, 0.8)  # allocated share of the 20-slot period
+MATLAB_SLOT_WINDOW = (3, 8)  # first slot and length of the window the NR PDSCH slots lie in (slots 3-10)
+MATLAB_SLOT_FRACTION = (0.1, 0.8)  # allocated share of that window
 MATLAB_RB_FRACTION = (0.2, 0.7)  # allocated share of the carrier's RBs
 MATLAB_MAX_GROUPS = 3  # contiguous groups, slots and RBs alike
 

@@ -216,6 +216,7 @@ def test_knob_draws_stay_in_their_documented_ranges():
                 rbs = sum(w for _, w in c.pdsch_rb_groups) / c.n_rb
                 assert 0.1 <= window <= 0.8 and 0.2 <= rbs <= 0.7 and c.load == pytest.approx(window * 8 / 20 * rbs)
                 assert all(s >= 3 and s + w <= 11 for s, w in c.pdsch_slot_groups)
+                assert c.bandwidth_mhz >= 10  # the example's NR carriers: 10-50 MHz
                 assert 1 <= len(c.pdsch_slot_groups) <= 3 and 1 <= len(c.pdsch_rb_groups) <= 3
                 assert c.ssb_power_offset_db == 0 and c.pss_boost_db == 0 and c.tdd_pattern is None
             else:

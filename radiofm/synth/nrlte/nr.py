@@ -23,7 +23,8 @@ What is modelled, per 38.211 unless noted (every traffic regime renders all of i
 
 Knobs drawn per carrier (``draw_nr``; all recorded in the carrier metadata):
 
-- scs_hz, bandwidth_mhz, n_rb: 15 or 30 kHz; a 38.101-1 Table 5.3.2-1 bandwidth <= 50 MHz [38.101-1].
+- scs_hz, bandwidth_mhz, n_rb: 15 or 30 kHz; a 38.101-1 Table 5.3.2-1 bandwidth <= 50 MHz [38.101-1]; matlab:
+  10-50 MHz, the example's 10, 15, 20, 25, 30, 40 or 50 [MATLAB helperSpecSenseTrainingData].
 - n_id_cell: 0..1007 [38.211 §7.4.2.1].
 - traffic, load: the grid regime; load U(0.2, 1) random, 1 full, 0 idle, slot share x RB share matlab [traffic].
 - time_shift_symbols: a circular shift of the frame by whole slots (0, 14, .. n_symbols - 14 symbols): the
@@ -72,6 +73,7 @@ NR_PROFILES = ("TDL-A", "TDL-B", "TDL-C")
 SSB_RB = 20  # SS/PBCH block width in RBs
 SSB_PERIODS_MS = (5, 10, 20)
 TDD_PATTERNS = ("DDDSU", "DDDDDDDSUU", "DDDSUDDSUU", "DDSUU")
+MATLAB_MIN_BANDWIDTH_MHZ = 10  # the MATLAB example's NR carriers: 10-50 MHz
 TDD_PROBABILITY = 0.6  # of a 30 kHz carrier outside the matlab regime
 SPECIAL_DL_SYMBOLS = (6, 10, 12)
 SSB_POWER_OFFSET_DB = (-3.0, 6.0)
@@ -128,7 +130,8 @@ def draw_nr(rng: np.random.Generator, *, traffic_regime: str = "random", max_ban
         raise ValueError(f"grid regime must be one of {traffic.GRID_REGIMES}, got {traffic_regime!r}")
     matlab = traffic_regime == "matlab"
     scs = float(rng.choice([15e3, 30e3]))
-    bw = int(rng.choice([bw for bw in NR_N_RB[scs] if bw <= max_bandwidth_mhz]))
+    low = MATLAB_MIN_BANDWIDTH_MHZ if matlab else 0
+    bw = int(rng.choice([bw for bw in NR_N_RB[scs] if low <= bw <= max_bandwidth_mhz] or [min(NR_N_RB[scs])]))
     n_rb = NR_N_RB[scs][bw]
     tdd, special = None, None
     if scs == 30e3 and not matlab and rng.random() < TDD_PROBABILITY:

@@ -140,6 +140,7 @@ def test_nr_takes_no_lte_frame_structure():
 
 
 def test_annotations_say_the_structure():
-    _iq, meta = scene.make_frame(np.random.default_rng(2), split="test", lte_frames=["tdd"])
+    mix = "random,full,idle,gated"  # a matlab LTE carrier is the example's FDD whatever lte_frames says
+    _iq, meta = scene.make_frame(np.random.default_rng(2), split="test", traffic_mix=mix, lte_frames=["tdd"])
     anns = [a for a in scene.annotations(meta["carriers"]) if a["core:label"] == "LTE"]
     assert anns and all(a["radiofm:duplex"] == "TDD" and "U" in a["radiofm:subframe_pattern"] for a in anns)

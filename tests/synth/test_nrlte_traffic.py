@@ -210,13 +210,19 @@ def test_knob_draws_stay_in_their_documented_ranges():
             assert c.dmrs_additional < 3 or c.dmrs_typea_pos == 2  # 38.211: pos3 only with TypeA position 2
             assert c.profile in nr.NR_PROFILES and 30e-9 <= c.delay_spread_s <= 300e-9 and 0 <= c.doppler_hz <= 500
             assert {"random": 0.2 <= c.load <= 1, "full": c.load == 1, "idle": c.load == 0}.get(regime, True)
-            assert {"full": c.pdcch_load == 1, "idle": 0.1 <= c.pdcch_load <= 0.5}.get(regime, 0.2 <= c.pdcch_load <= 1)
+            matlab_pdcch = c.pdcch_load == pytest.approx(min(1.0, 4 / (c.n_rb // 6)))  # aggregation level 8
+            pdcch = {"full": c.pdcch_load == 1, "idle": 0.1 <= c.pdcch_load <= 0.5, "matlab": matlab_pdcch}
+            assert pdcch.get(regime, 0.2 <= c.pdcch_load <= 1)
             if regime == "matlab":
                 window = sum(w for _, w in c.pdsch_slot_groups) / 8  # of slots 3-10
                 rbs = sum(w for _, w in c.pdsch_rb_groups) / c.n_rb
                 assert 0.1 <= window <= 0.8 and 0.2 <= rbs <= 0.7 and c.load == pytest.approx(window * 8 / 20 * rbs)
                 assert all(s >= 3 and s + w <= 11 for s, w in c.pdsch_slot_groups)
                 assert c.bandwidth_mhz >= 10  # the example's NR carriers: 10-50 MHz
+                # its CORESET 0: the whole band, 2 symbols; its SSB case A/B; its PDSCH DMRS at symbol 3 only
+                assert (c.coreset_rb_offset, c.coreset_rb, c.coreset_symbols) == (0, 6 * (c.n_rb // 6), 2)
+                assert c.ssb_case == ("A" if c.scs_hz == 15e3 else "B")
+                assert (c.dmrs_typea_pos, c.dmrs_additional) == (3, 0)
                 assert 1 <= len(c.pdsch_slot_groups) <= 3 and 1 <= len(c.pdsch_rb_groups) <= 3
                 assert c.ssb_power_offset_db == 0 and c.pss_boost_db == 0 and c.tdd_pattern is None
             else:

@@ -34,7 +34,7 @@ Knobs drawn per carrier (``draw_nr``; all recorded in the carrier metadata):
 - tdd_pattern: 30 kHz outside matlab: p = 0.6 one of DDDSU, DDDDDDDSUU, DDDSUDDSUU, DDSUU, else FDD (None)
   [38.331 TDD-UL-DL-ConfigCommon; common n77/n78 deployments].
 - tdd_special_dl_symbols: 6, 10 or 12 downlink symbols in the S slot [38.213 Table 11.1.1-1 slot formats].
-- ssb_case: A at 15 kHz; C at 30 kHz TDD; B or C at 30 kHz FDD [38.213 §4.1, 38.104 Table 5.4.3.3-1].
+- ssb_case: A at 15 kHz; C at 30 kHz TDD; B or C at 30 kHz FDD (matlab: B) [38.213 §4.1, 38.104 Table 5.4.3.3-1].
 - l_max, ssb_bitmap: 4 or 8; all blocks sent (p = 1/2) or a random non-empty subset [38.213 §4.1]; matlab:
   each block sent with p = 1/2, at least one [MATLAB helperSpecSenseNRSignal].
 - ssb_period_ms: 5, 10 or 20 (matlab: 20) [38.331 ssb-periodicityServingCell].
@@ -44,10 +44,13 @@ Knobs drawn per carrier (``draw_nr``; all recorded in the carrier metadata):
 - pss_boost_db: 0 or 3 dB over SSS (matlab: 0) [38.213 §4.1, beta_PSS].
 - coreset_rb, coreset_rb_offset: 6k RBs with k in 1..floor(n_rb / 6); offset a multiple of 6 inside the carrier
   [38.211 §7.3.2.2].
-- coreset_symbols: 1..3 [38.211 §7.3.2.2].
-- pdcch_load: U(0.2, 1); full 1; idle U(0.1, 0.5) [ours].
+- coreset_symbols: 1..3 [38.211 §7.3.2.2]. matlab: the example's CORESET 0, the whole band (offset 0) for 2 symbols
+  [MATLAB helperSpecSenseNRSignal].
+- pdcch_load: U(0.2, 1); full 1; idle U(0.1, 0.5) [ours]; matlab: one PDCCH of aggregation level 8, 4 of the
+  CORESET's groups of 6 RBs (min(1, 4 / groups)) [the same helper].
 - dmrs_typea_pos: 2 or 3 (3 when the CORESET has 3 symbols) [38.211 §7.4.1.1.2].
-- dmrs_additional: 0..3, 3 only with dmrs_typea_pos 2 [38.211 Table 7.4.1.1.2-3 and its note].
+- dmrs_additional: 0..3, 3 only with dmrs_typea_pos 2 [38.211 Table 7.4.1.1.2-3 and its note]; matlab: TypeA
+  position 3, no additional position [the same helper].
 - dmrs_cdm_groups: 1 or 2 CDM groups without data [38.214 Table 4.1-1].
 - modulation: QPSK, 16QAM, 64QAM or 256QAM [38.214 §5.1.3].
 - pdsch_slot_groups, pdsch_rb_groups: matlab only, [[start, length], ...] [traffic].
@@ -74,6 +77,8 @@ SSB_RB = 20  # SS/PBCH block width in RBs
 SSB_PERIODS_MS = (5, 10, 20)
 TDD_PATTERNS = ("DDDSU", "DDDDDDDSUU", "DDDSUDDSUU", "DDSUU")
 MATLAB_MIN_BANDWIDTH_MHZ = 10  # the MATLAB example's NR carriers: 10-50 MHz
+MATLAB_CORESET_SYMBOLS = 2  # the example's CORESET 0: the whole band, 2 symbols
+MATLAB_PDCCH_GROUPS = 4  # its PDCCH, aggregation level 8: 8 CCEs = 4 groups of 6 RBs x 2 symbols
 TDD_PROBABILITY = 0.6  # of a 30 kHz carrier outside the matlab regime
 SPECIAL_DL_SYMBOLS = (6, 10, 12)
 SSB_POWER_OFFSET_DB = (-3.0, 6.0)
@@ -161,6 +166,11 @@ def draw_nr(rng: np.random.Generator, *, traffic_regime: str = "random", max_ban
         load = {"random": float(rng.uniform(0.2, 1.0)), "full": 1.0, "idle": 0.0}[traffic_regime]
     pdcch_range = (0.1, 0.5) if traffic_regime == "idle" else (0.2, 1.0)
     pdcch_load = 1.0 if traffic_regime == "full" else float(rng.uniform(*pdcch_range))
+    if matlab:  # the helper's carrier: SSB case A/B, CORESET 0 over the whole band for 2 symbols, one PDCCH of
+        # aggregation level 8 (4 groups of 6 RBs x 2 symbols) in every slot, PDSCH DMRS at symbol 3, no additional
+        case = "A" if scs == 15e3 else "B"
+        coreset_groups, coreset_symbols = k_max, MATLAB_CORESET_SYMBOLS
+        pdcch_load = min(1.0, MATLAB_PDCCH_GROUPS / k_max)
     return NRConfig(
         scs_hz=scs,
         bandwidth_mhz=bw,
@@ -180,10 +190,11 @@ def draw_nr(rng: np.random.Generator, *, traffic_regime: str = "random", max_ban
         ssb_power_offset_db=0.0 if matlab else float(rng.uniform(*SSB_POWER_OFFSET_DB)),
         pss_boost_db=0.0 if matlab else float(rng.choice([0.0, 3.0])),
         coreset_rb=6 * coreset_groups,
-        coreset_rb_offset=6 * int(rng.integers(0, k_max - coreset_groups + 1)),
+        coreset_rb_offset=0 if matlab else 6 * int(rng.integers(0, k_max - coreset_groups + 1)),
         coreset_symbols=coreset_symbols,
         pdcch_load=pdcch_load,
-        **_dmrs_positions(rng, coreset_symbols),  # drawn here, in the order the fields always were
+        # drawn here, in the order the fields always were (other regimes' draws do not move)
+        **({"dmrs_typea_pos": 3, "dmrs_additional": 0} if matlab else _dmrs_positions(rng, coreset_symbols)),
         dmrs_cdm_groups=int(rng.choice([1, 2])),
         modulation=str(rng.choice(list(MODULATIONS))),
         pdsch_slot_groups=slot_groups,

@@ -9,15 +9,16 @@ and :mod:`~radiofm.synth.nrlte.lte`).
 - ``random`` (default p = 0.25; [ours], the generator before issue 8). NR: a new random PRB set every slot,
   mean load U(0.2, 1); half the carriers one contiguous block per slot (allocation type 1), half random resource
   block groups (type 0). LTE: the same per subframe.
-- ``matlab`` (p = 0.25; the MATLAB example "Spectrum sensing with deep learning to identify 5G and LTE signals",
-  the papers' data: its helpers ``helperSpecSenseNRSignal`` and ``helperSpecSenseLTESignal``, and issue 8). NR:
-  PDSCH in 1-3 contiguous slot groups covering 10-80 % of the 8-slot window of slots 3-10 of each 20-slot
-  period (the helper's ``assignREs``: 1-6 slots) x 1-3 contiguous RB groups covering 20-70 % of the RBs, the same
-  PRBs in every allocated slot; each of the L = 4 or 8 SS blocks sent with p = 1/2 (at least one); SSB period
-  20 ms, FDD, no SSB/PSS power offset, Doppler 0, 10 or 500 Hz. LTE: reference channel R.2/R.6/R.8/R.9 with one
-  CRS port, no CRS boost and the RMC's CFI, no PDSCH in subframe 5; with p = 1/2 light load (in each of the 10
-  subframes its own PRB set: PRBs 0-1 plus 0-2 of PRBs 4-8), else every PRB with 1-8 of the 10 subframes'
-  transport blocks off; no OCNG; Doppler 0, 10 or 500 Hz.
+- ``matlab`` (p = 0.25; the MATLAB example "Spectrum sensing with deep learning to identify 5G and LTE signals", the
+  papers' data: its helpers ``helperSpecSenseNRSignal`` and ``helperSpecSenseLTESignal``, and issue 8). NR: PDSCH in
+  1-3 contiguous slot groups covering 10-80 % of the 8-slot window of slots 3-10 of each 20-slot period (the
+  helper's ``assignREs``: 1-6 slots) x 1-3 contiguous RB groups covering 20-70 % of the RBs, the same PRBs in every
+  allocated slot; each of the L = 4 or 8 SS blocks sent with p = 1/2 (at least one); SSB period 20 ms (case A/B),
+  FDD, no SSB/PSS power offset; CORESET 0 over the whole band for 2 symbols with one PDCCH of aggregation level 8
+  every slot; NR carriers of 10-50 MHz; Doppler 0, 10 or 500 Hz. LTE: reference channel R.2/R.6/R.8/R.9 with one CRS
+  port, no CRS boost and the RMC's CFI, no PDSCH in subframe 5; with p = 1/2 light load (in each of the 10 subframes
+  its own PRB set: PRBs 0-1 plus 0-2 of PRBs 4-8), else every PRB with 1-8 of the 10 subframes' transport blocks
+  off; no OCNG; Doppler 0, 10 or 500 Hz.
 - ``full`` (p = 0.20; 36.101 Annex A.5 OCNG). NR: every PRB of every downlink slot, every CORESET CCE group
   used. LTE: every PRB of every subframe (subframe 5 too): PDSCH + OCNG fill every RE left.
 - ``idle`` (p = 0.10; [ours]). NR: SS/PBCH blocks + CORESET only. LTE: CRS + control region + PSS/SSS/PBCH only.

@@ -173,10 +173,7 @@ class AnnotateConfig:
     frame_step: int = 1  # analyse every K-th 40 ms frame only (~K x faster; carriers between sightings bridged)
 
     def __post_init__(self) -> None:
-        check_options(threshold=self.threshold, min_duration_ms=self.min_duration_ms,
-                      min_bandwidth_khz=self.min_bandwidth_khz, batch_size=self.batch_size,
-                      phy_max_ms=self.phy_max_ms, min_score=self.min_score, prefetch=self.prefetch,
-                      frame_step=self.frame_step)  # fmt: skip
+        check_options(**vars(self))  # the fields named as annotate_recording's options
         check_device(self.device)
         if self.engine not in ENGINES:
             raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")

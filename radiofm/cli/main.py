@@ -150,12 +150,14 @@ def _recording_files(source: Path) -> set[Path]:
 
 def _read_as_input(path: Path) -> bool:
     """A file radiofm reads as input when it lies in an input folder (see :func:`_a_file_of`)."""
+    from radiofm.output_folders import CACHE_DIR  # here: not on every command's start-up
+
     name = path.name.lower()
     return (
         name.endswith(_INPUT_SUFFIXES)
         or name in _INPUT_NAMES
         or (name.endswith(".json") and path.with_suffix(".npy").exists())
-        or ".radiofm-cache" in path.parts
+        or CACHE_DIR in path.parts
     )
 
 

@@ -342,13 +342,7 @@ def load_front_end(
             f"e.g. '{setups[0]}-{ident}'"
         )
     parts = [read_deepbeam(p, frame_len=frame_len, max_frames_per_label=max_frames_per_label) for p in files]
-    kinds = {p.angle is not None for p in parts}
-    if aoa is not None:
-        parts = [p for p in parts if (p.angle is not None) == aoa]
-        if not parts:
-            what = "angle-of-arrival" if aoa else "beam"
-            raise DatasetError(f"front end {name!r} in {folder} has no {what} files")
-    elif len(kinds) > 1:
+    if aoa is None and len({p.angle is not None for p in parts}) > 1:  # with aoa, the files were picked by it above
         raise DatasetError(f"{folder}: front end {name!r} mixes beam and angle-of-arrival files; separate them")
     return _concat(parts)
 

@@ -35,6 +35,7 @@ from tqdm import tqdm
 from radiofm.data.splits import PAPER_A_SPLIT, split_indices  # noqa: F401  (re-exported: the paper-A split)
 from radiofm.errors import ConfigError, DatasetError, RadioFMError
 from radiofm.io import atomic_path, build_lock, manifest_kind, read_json, write_json
+from radiofm.output_folders import CACHE_DIR
 from radiofm.workers import process_pool
 
 SCHEMA_VERSION = 1
@@ -163,7 +164,7 @@ def default_cache_dir(source: Path, config: SentenceConfig, seed: int) -> Path:
     tag = hashlib.sha256(json.dumps([config.to_dict(), seed], sort_keys=True).encode()).hexdigest()[:10]
     base = source if source.is_dir() else source.parent
     if os.access(base, os.W_OK):
-        return base / ".radiofm-cache" / f"sentences-{tag}"
+        return base / CACHE_DIR / f"sentences-{tag}"
     home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "radiofm"
     return home / f"{hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:10]}-sentences-{tag}"
 

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from radiofm.errors import ConfigError, DatasetError, RadioFMError
 from radiofm.io import JSONLimitError, atomic_path, build_lock, read_json, read_json_untrusted, write_json
+from radiofm.output_folders import CACHE_DIR
 from radiofm.workers import process_pool
 
 SCHEMA_VERSION = 1
@@ -151,7 +152,7 @@ def default_cache_dir(source: Path, params: SpectrogramParams) -> Path:
     tag = hashlib.sha256(json.dumps(params.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
     base = source if source.is_dir() else source.parent
     if os.access(base, os.W_OK):
-        return base / ".radiofm-cache" / f"spectrograms-{tag}"
+        return base / CACHE_DIR / f"spectrograms-{tag}"
     home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "radiofm"
     return home / f"{hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:10]}-spectrograms-{tag}"
 

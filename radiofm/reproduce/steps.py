@@ -122,7 +122,7 @@ def check_settings(out: Path, settings: Any) -> None:
     try:
         was = json.loads(path.read_text()) if path.is_file() else None
     except (OSError, ValueError):
-        was = None  # unreadable: the steps cannot be trusted to match; the markers are judged below
+        was = None  # unreadable: steps recorded beside it cannot be trusted to match; with none, it is rewritten
         if any(p.name != SETTINGS_FILE for p in (out / ".steps").glob("*.json")):
             raise OutputError(f"{path} cannot be read: rerun with --force to start again") from None
     if isinstance(was, dict):

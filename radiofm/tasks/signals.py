@@ -58,6 +58,7 @@ from radiofm.models.checkpoint import load_checkpoint
 from radiofm.models.finetuned import configure_mode, load_backbone_into, rebuild
 from radiofm.models.heads import MAX_HEAD_WIDTH
 from radiofm.models.lora import merge_lora
+from radiofm.output_folders import CACHE_DIR
 from radiofm.tasks import finetune as ft
 from radiofm.tasks.segmentation import label_smoothing_ce
 from radiofm.train import RunResult, TrainConfig, init_distributed, is_main_process, seeded
@@ -178,7 +179,7 @@ def cached_images(files: LabelledFiles, frontend: dict, *, progress: bool = Fals
             entry += _stat(path.with_suffix(".sigmf-data"))
         items.append(entry)
     keyed = {"frontend": frontend, "items": items, "version": 2}
-    base = files.root / ".radiofm-cache"
+    base = files.root / CACHE_DIR
     if not os.access(files.root, os.W_OK):  # one cache folder for every read-only data folder: tell them apart
         base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "radiofm"
         keyed["root"] = str(files.root.resolve())

@@ -58,9 +58,7 @@ def init_distributed(device: str = "auto") -> DistInfo:
     world = launched_world_size()
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
-    use_cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
-    if use_cuda and not torch.cuda.is_available():
-        raise ConfigError(f"device {device!r} requested but CUDA is not available")
+    use_cuda = resolve_device(device).startswith("cuda")
     if use_cuda:
         dev = torch.device(f"cuda:{local}") if (world > 1 or device in ("auto", "cuda")) else torch.device(device)
         torch.cuda.set_device(dev)

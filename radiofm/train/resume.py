@@ -181,9 +181,10 @@ def saved_steps(out: str | os.PathLike) -> int | None:
     """The optimizer steps a run folder's saved training state holds (``train_state/state.json``'s progress), read
     without its tensors; None when it has no readable one. Tells a run stopped part-way from a finished one."""
     from radiofm.io import JSONLimitError, read_json_untrusted
+    from radiofm.models.checkpoint import TRAIN_DIR
 
     try:
-        state = read_json_untrusted(Path(out) / "train_state" / "state.json", max_bytes=64 << 20, max_depth=64)
+        state = read_json_untrusted(Path(out) / TRAIN_DIR / "state.json", max_bytes=64 << 20, max_depth=64)
         steps = state["state"]["progress"]["global_step"]
     except (OSError, JSONLimitError, KeyError, TypeError):
         return None

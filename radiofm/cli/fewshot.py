@@ -268,7 +268,8 @@ def _run_classify(args: argparse.Namespace) -> int:
     r = classify_recordings(args.encoder, args.support, list(args.query), cfg)
     shots = ", ".join(f"{c}: {n}" for c, n in r["shots"].items())
     print(
-        f"{r['encoder']} encoder, {len(r['classes'])} classes ({shots} examples) at {r['sample_rate_hz'] / 1e6:g} MHz"
+        f"{r['encoder']} encoder, {len(r['classes'])} classes ({shots} examples) at {r['sample_rate_hz'] / 1e6:g} MHz; "
+        f"scores at the temperature the support set gives ({r['temperature_from']})"
     )
     for q in r["queries"]:
         ranked = sorted(q["scores"].items(), key=lambda kv: -kv[1])

@@ -4,8 +4,10 @@ A **support folder** holds labelled recordings (SigMF or complex .npy): a record
 the class named by that sub-folder (``support/wifi/a.sigmf-meta`` is "wifi"); a recording directly in the folder
 contributes one example per annotation carrying ``core:label``. Every example is cut into the encoder's input
 units and embedded by the frozen encoder; a class prototype is the mean embedding of its units. A **query
-recording** is cut the same way; each unit gets a softmax over negative squared distances to the prototypes, and
-the recording's per-class scores are the mean over its units.
+recording** is cut the same way; each unit gets a softmax over negative squared distances to the prototypes, divided
+by a temperature the support set measures (:func:`fit_temperature`), and the recording's per-class scores are the
+mean over its units. Without the temperature, distances between embeddings of hundreds of dimensions make every
+score 1.00 or 0.00, however close the call.
 
 Encoders (:func:`load_encoder`, from the checkpoint folder alone):
 
@@ -257,24 +259,69 @@ def build_prototypes(encoder: Encoder, examples: list[Example], cfg: EncoderProt
     classes = sorted(embs)
     support = np.concatenate([np.concatenate(embs[c]) for c in classes])
     s_lab = np.concatenate([np.full(sum(len(e) for e in embs[c]), i) for i, c in enumerate(classes)])
+    s_ex = np.concatenate([np.full(len(e), j) for j, e in enumerate(e for c in classes for e in embs[c])])
+    temperature, how = fit_temperature(support, s_lab, s_ex, encoder.test_norm)
     return {
         "classes": classes,
         "support": support,
         "support_labels": s_lab,
         "norm": encoder.test_norm,
+        "temperature": temperature,
+        "temperature_from": how,
         "shots": shots,
         "sample_rate_hz": rate,
         "counts": {c: int(sum(len(e) for e in embs[c])) for c in classes},
     }
 
 
+TEMPERATURE_GRID = np.geomspace(1e-2, 1e2, 81)  # temperatures tried, relative to the held-out distances' median
+ONE_SHOT_MARGIN = 4.0  # one example per class: a unit on its prototype scores e^4 ≈ 55 to 1 against the nearest other
+
+
+def fit_temperature(support: np.ndarray, s_lab: np.ndarray, s_ex: np.ndarray, norm: str | None) -> tuple[float, str]:
+    """The temperature T of the scores softmax(−d/T), measured on the support set: (T, how it was measured).
+
+    Leave one example out: each example of a class with at least two is classified by prototypes formed without
+    it, and T is the value of :data:`TEMPERATURE_GRID` (times the median of those distances) that gives its true
+    class the highest mean log score ("leave-one-out"). Where every class has one example, nothing measures the
+    spread of a class: T is the smallest squared distance from a class's units to another class's prototype
+    over :data:`ONE_SHOT_MARGIN` ("one shot per class"). ``s_ex`` (S,): the example each support unit comes from.
+    """
+    from scipy.special import logsumexp
+
+    from radiofm.tasks.fewshot_eval import prototype_distances
+
+    held_d, held_y = [], []
+    for e in np.unique(s_ex):
+        out = s_ex == e
+        c = s_lab[out][0]
+        if np.unique(s_ex[s_lab == c]).size < 2:
+            continue
+        classes, d = prototype_distances(support[~out], s_lab[~out], support[out], norm)
+        held_d.append(d)
+        held_y.append(np.full(len(d), int(np.flatnonzero(classes == c)[0])))
+    if held_d:
+        d = np.concatenate(held_d)
+        d = d - d.min(1, keepdims=True)
+        y = np.concatenate(held_y)
+        scale = float(np.median(d[d > 0])) if (d > 0).any() else 1.0
+        grid = scale * TEMPERATURE_GRID
+        nll = [float(np.mean(logsumexp(-d / t, axis=1) + d[np.arange(len(y)), y] / t)) for t in grid]
+        return float(grid[int(np.argmin(nll))]), "leave-one-out"
+    classes, d = prototype_distances(support, s_lab, support, norm)
+    own = s_lab[:, None] == classes[None, :]
+    gap = d - np.where(own, d, np.inf).min(1, keepdims=True)
+    margin = float(gap[~own].min()) if (~own).any() else 0.0
+    return (margin / ONE_SHOT_MARGIN if margin > 0 else 1.0), "one shot per class"
+
+
 def prototype_scores(emb: np.ndarray, protos: dict) -> np.ndarray:
-    """Softmax over negative squared distances to the prototypes of :func:`build_prototypes`: (N, D) -> (N, K)
-    probabilities."""
+    """Softmax over negative squared distances to the prototypes of :func:`build_prototypes`, over their
+    temperature: (N, D) -> (N, K) probabilities."""
     from radiofm.tasks.fewshot_eval import prototype_distances
 
     _, d = prototype_distances(protos["support"], protos["support_labels"], emb, protos["norm"])
-    z = -(d - d.min(1, keepdims=True))
+    z = -(d - d.min(1, keepdims=True)) / protos.get("temperature", 1.0)
     p = np.exp(z)
     return p / p.sum(1, keepdims=True)
 
@@ -283,7 +330,8 @@ def classify_recordings(
     encoder_path: str | Path, support: str | Path, queries: list[str | Path], cfg: EncoderPrototypeConfig | None = None
 ) -> dict:
     """Prototypes from ``support``, per-class scores for every query recording. Returns
-    {"encoder", "classes", "shots", "sample_rate_hz", "queries": [{"path", "units", "scores", "prediction"}]}."""
+    {"encoder", "classes", "shots", "sample_rate_hz", "temperature", "temperature_from", "queries": [{"path", "units",
+    "scores", "prediction"}]}."""
     from radiofm.data.recording_open import open_recording
 
     cfg = cfg or EncoderPrototypeConfig()
@@ -317,5 +365,7 @@ def classify_recordings(
         "classes": protos["classes"],
         "shots": protos["shots"],
         "sample_rate_hz": protos["sample_rate_hz"],
+        "temperature": protos["temperature"],
+        "temperature_from": protos["temperature_from"],
         "queries": results,
     }

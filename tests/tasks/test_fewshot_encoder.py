@@ -111,3 +111,55 @@ def test_a_model_fine_tuned_from_a_convlstm_is_no_encoder_for_prototypes():
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "checkpoints_v1" / "segmentation-convlstm"
     with pytest.raises(CheckpointError, match="no encoder usable for prototypes"):
         load_encoder(fixture)
+
+
+def _two_classes(rng, *, gap, n_ex=4, units=3, dim=64, scale=30.0):
+    """Embeddings of two classes (means ``gap`` apart along one axis, unit spread per dimension) times ``scale``:
+    (support, labels, example ids)."""
+    emb, lab, ex = [], [], []
+    for c in range(2):
+        mean = np.zeros(dim)
+        mean[0] = c * gap
+        for e in range(n_ex):
+            emb.append(scale * (mean + rng.standard_normal((units, dim))))
+            lab += [c] * units
+            ex += [c * n_ex + e] * units
+    return np.concatenate(emb), np.array(lab), np.array(ex)
+
+
+def test_scores_are_calibrated_by_the_support_set_not_certain():
+    """Scores over raw squared distances of wide embeddings were 1.00 for every query, however close the call
+    (session 57's review). With the leave-one-out temperature, the mean score of the predicted class follows how
+    often the prediction is right: near 1 for classes far apart, well below 1 for classes that overlap."""
+    from radiofm.tasks.fewshot_encoder import fit_temperature, prototype_scores
+
+    rng = np.random.default_rng(0)
+    for gap, lo, hi in ((2.0, 0.55, 0.95), (40.0, 0.99, 1.0)):
+        support, lab, ex = _two_classes(rng, gap=gap)
+        temperature, how = fit_temperature(support, lab, ex, None)
+        assert how == "leave-one-out" and temperature > 0
+        query, q_lab, _ = _two_classes(rng, gap=gap, n_ex=50, units=1)
+        protos = {"support": support, "support_labels": lab, "norm": None}
+        raw = prototype_scores(query, protos)
+        p = prototype_scores(query, protos | {"temperature": temperature})
+        right = float(np.mean(p.argmax(1) == q_lab))
+        assert lo <= p.max(1).mean() <= hi, (gap, p.max(1).mean())
+        assert abs(p.max(1).mean() - right) < 0.2, (gap, p.max(1).mean(), right)
+        if gap == 2.0:
+            assert raw.max(1).mean() > 0.99  # the old scores: certain, and wrong a third of the time
+            assert right < 0.9
+
+
+def test_one_example_per_class_takes_the_gap_between_classes():
+    from radiofm.tasks.fewshot_encoder import ONE_SHOT_MARGIN, fit_temperature, prototype_scores
+
+    support = np.array([[0.0, 0.0], [0.0, 0.2], [3.0, 0.0]])  # class 0: one example of two units; class 1: one
+    lab, ex = np.array([0, 0, 1]), np.array([0, 0, 1])
+    temperature, how = fit_temperature(support, lab, ex, None)
+    assert how == "one shot per class"
+    # prototypes (0, 0.1) and (3, 0): the closest call is unit (0, 0), 0.01 from its own and 9 from the other
+    assert temperature == pytest.approx(8.99 / ONE_SHOT_MARGIN)
+    p = prototype_scores(
+        support[:1], {"support": support, "support_labels": lab, "norm": None, "temperature": temperature}
+    )
+    assert p[0, 0] == pytest.approx(1 / (1 + np.exp(-ONE_SHOT_MARGIN)))

@@ -268,14 +268,11 @@ def load_predictor(model: str | Path, cfg: AnnotateConfig):
         except EngineUnsupported:
             if cfg.engine == "numpy":
                 raise
-    import torch
-
     from radiofm.tasks.segmentation import load_segmentation_model
+    from radiofm.train.distributed import resolve_device
 
+    device = resolve_device(cfg.device)  # "cuda" without CUDA: a ConfigError here, not torch's traceback later
     net, info = load_segmentation_model(model)
-    device = cfg.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
     if cfg.quantize == "int8" and device != "cpu":
         raise ConfigError(f"quantize={cfg.quantize!r} runs on the CPU only, not on {device}")
     if cfg.quantize == "bf16":

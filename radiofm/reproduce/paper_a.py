@@ -106,9 +106,9 @@ def _train(s: PaperASettings, run: Path, *, base, epochs: int, batch: int, lr: f
 
 def _eval_device(s: PaperASettings) -> str:
     """Where evaluations run: the training device ("auto": CUDA when there is one)."""
-    if s.device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return s.device
+    from radiofm.train.distributed import resolve_device
+
+    return resolve_device(s.device)
 
 
 def _gen_ism(out: Path, s: PaperASettings, log: Log | None) -> dict:

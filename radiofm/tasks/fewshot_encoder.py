@@ -38,6 +38,11 @@ class EncoderPrototypeConfig:
     batch_size: int = 32  # units per forward pass
     device: str = "cpu"  # where the encoder runs
 
+    def __post_init__(self) -> None:
+        from radiofm.train.distributed import resolve_device
+
+        self.device = resolve_device(self.device)  # checked; "auto" becomes cuda or cpu
+
 
 # ------------------------------------------------------------------------------------------- encoders
 

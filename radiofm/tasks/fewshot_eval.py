@@ -45,6 +45,9 @@ class FewShotEvalConfig:
     progress: bool = True  # progress bar on stderr
 
     def __post_init__(self) -> None:
+        from radiofm.train.distributed import resolve_device
+
+        self.device = resolve_device(self.device)  # checked; "auto" becomes cuda or cpu
         self.shots = tuple(int(k) for k in self.shots)
         if not self.shots or min(self.shots) < 1:
             raise ConfigError(f"shots must be positive integers, got {list(self.shots)}")

@@ -284,6 +284,11 @@ class ForecastingEvalConfig:
     device: str = "cpu"  # where the models run
     cache_dir: Path | None = None  # where the sentence dataset is cached
 
+    def __post_init__(self) -> None:
+        from radiofm.train.distributed import resolve_device
+
+        self.device = resolve_device(self.device)  # checked; "auto" becomes cuda or cpu
+
 
 def evaluate_forecasting_run(
     model: str | Path, data: str | Path, out: str | Path, config: ForecastingEvalConfig | None = None

@@ -49,6 +49,11 @@ class AoAEvalConfig:
     device: str = "cpu"  # where the network runs
     progress: bool = True  # progress bar on stderr
 
+    def __post_init__(self) -> None:
+        from radiofm.train.distributed import resolve_device
+
+        self.device = resolve_device(self.device)  # checked; "auto" becomes cuda or cpu
+
 
 def aoa_episode_errors(
     emb: np.ndarray, angles: np.ndarray, unseen: list[float], k: int, cfg: AoAEvalConfig, *, norm: str | None

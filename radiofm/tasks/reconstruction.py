@@ -119,6 +119,11 @@ class ReconstructionEvalConfig:
     cache_dir: Path | None = None  # where the spectrogram dataset is cached (default: beside the data)
     progress: bool = True  # progress bar while the dataset is built
 
+    def __post_init__(self) -> None:
+        from radiofm.train.distributed import resolve_device
+
+        self.device = resolve_device(self.device)  # checked; "auto" becomes cuda or cpu
+
 
 def evaluate_reconstruction_run(
     model: str | Path, data: str | Path, out: str | Path, config: ReconstructionEvalConfig | None = None

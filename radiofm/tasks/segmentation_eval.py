@@ -56,6 +56,11 @@ class SegmentationEvalConfig:
     overlays: int = 4  # frames drawn in overlays.png (0: no overlays)
     device: str = "cpu"  # where the model runs
 
+    def __post_init__(self) -> None:
+        from radiofm.train.distributed import resolve_device
+
+        self.device = resolve_device(self.device)  # checked; "auto" becomes cuda or cpu
+
 
 def evaluate_segmentation_run(
     model: str | Path, data: str | Path, out: str | Path, config: SegmentationEvalConfig | None = None

@@ -27,6 +27,9 @@ class SignalsEvalConfig:
     progress: bool = False  # tqdm over the front end
 
     def __post_init__(self) -> None:
+        from radiofm.train.distributed import resolve_device
+
+        self.device = resolve_device(self.device)  # checked; "auto" becomes cuda or cpu
         if self.batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
 

@@ -30,3 +30,40 @@ def test_task_configs_refuse_values_that_would_run_wrongly():
     for kw, name in (({"split_by": "zz"}, "split_by"), ({"readout": "middle"}, "readout"), ({"stride": 0}, "stride")):
         with pytest.raises(ConfigError, match=name):  # split_by "zz" trained without a word on pretraining's data
             ForecastingConfig(mode="scratch", model="convlstm-tiny", **kw)
+
+
+def _eval_configs():
+    from radiofm.tasks.fewshot_encoder import EncoderPrototypeConfig
+    from radiofm.tasks.fewshot_eval import FewShotEvalConfig
+    from radiofm.tasks.forecasting import ForecastingEvalConfig
+    from radiofm.tasks.protoaoa import AoAEvalConfig
+    from radiofm.tasks.reconstruction import ReconstructionEvalConfig
+    from radiofm.tasks.segmentation_eval import SegmentationEvalConfig
+    from radiofm.tasks.signals_eval import SignalsEvalConfig
+
+    return (EncoderPrototypeConfig, FewShotEvalConfig, ForecastingEvalConfig, AoAEvalConfig, ReconstructionEvalConfig,
+            SegmentationEvalConfig, SignalsEvalConfig)  # fmt: skip
+
+
+def test_evaluation_configs_resolve_their_device_when_built(monkeypatch):
+    """`evaluate segmentation --device auto` (the word every other command's help offers) and `--device gpu` ended
+    in torch's RuntimeError traceback, `--device cuda` without CUDA in an AssertionError (session 58)."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for cls in _eval_configs():
+        assert cls(device="auto").device == "cpu", cls
+        with pytest.raises(ConfigError, match="device must be auto, cpu, cuda or cuda:N"):
+            cls(device="gpu")
+        with pytest.raises(ConfigError, match="'cuda' requested but CUDA is not available"):
+            cls(device="cuda")
+
+
+def test_annotate_refuses_cuda_without_it_before_any_work(monkeypatch, tmp_path):
+    import torch
+
+    from radiofm.annotate.output import AnnotateConfig, load_predictor
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="'cuda:1' requested but CUDA is not available"):
+        load_predictor(tmp_path / "no-model-needed", AnnotateConfig(device="cuda:1", engine="torch"))

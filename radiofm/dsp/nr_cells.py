@@ -41,6 +41,7 @@ import scipy.fft
 from radiofm.dsp import ofdm_rx
 from radiofm.dsp.bandwidth import NR_N_RB
 from radiofm.dsp.nr_cellsearch import SSB_PSS_FIRST
+from radiofm.dsp.nr_coreset import coreset_contrast, rb_windows, walk_up
 from radiofm.dsp.ofdm_rx import SymbolGrid
 from radiofm.dsp.sequences import nr_dmrs, nr_pss
 from radiofm.errors import RadioFMError, RecordingError
@@ -250,10 +251,11 @@ def _rb_presence(grid: SymbolGrid, pci: int, best: dict, h: np.ndarray, sym: np.
 
 def nr_carrier_band(found: dict, *, scs_hz: float, grid: SymbolGrid, ssb_first_bin: int) -> dict:
     """The carrier's band (Hz from the recording centre) from :func:`nr_dmrs_search`'s point A: lower edge at
-    point A's subcarrier, upper edge of the narrowest 38.101-1 bandwidth holding every RB seen (DMRS and SSB)."""
+    point A's subcarrier, upper edge of the narrowest 38.101-1 bandwidth holding every RB seen (DMRS, SSB and the
+    control region's ``coreset_top_rb`` when given)."""
     start = found["start_bin"]
     ssb_top = (ssb_first_bin + SSB_SUBCARRIERS - 1 - start) // 12
-    top = max(found["top_rb"], ssb_top)
+    top = max(found["top_rb"], ssb_top, found.get("coreset_top_rb", -1))
     n_rbs = sorted(NR_N_RB[scs_hz].values())
     n_rb = next((n for n in n_rbs if n > top), n_rbs[-1])
     lower = grid.freq_of(start) - 0.5 * scs_hz
@@ -280,6 +282,20 @@ def pss_timing(x: np.ndarray, fs: float, *, ssb_center_hz: float, scs_hz: float,
     return float(bb.to_recording_sample(t - int(cps[1])))
 
 
+def _cell_grid(x, fs, *, pci, scs_hz, ssb_center_hz, lower_hz, upper_hz, spectrum):
+    """(symbol grid of [lower_hz, upper_hz] timed on the cell's PSS, the PSS's candidate places in the half ms);
+    RadioFMError when the span is unusable."""
+    pss = pss_timing(x, fs, ssb_center_hz=ssb_center_hz, scs_hz=scs_hz, n_id2=pci % 3, spectrum=spectrum)
+    wide = ofdm_rx.extract_band(x, fs, centre_hz=0.5 * (lower_hz + upper_hz), lower_hz=lower_hz, upper_hz=upper_hz,
+                                spectrum=spectrum)  # fmt: skip
+    _, offsets, _ = ofdm_rx.half_ms_layout(scs_hz, wide.nf15)
+    symbols = PSS_SYMBOL_IN_HALF_MS[scs_hz]
+    period = int(round(7.5 * wide.nf15))
+    tau0 = int(round(pss * wide.rate_hz / fs - offsets[symbols[0]])) % period
+    f_off = (ssb_center_hz - wide.centre_hz + 0.5 * scs_hz) % scs_hz - 0.5 * scs_hz
+    return ofdm_rx.symbol_grid(wide, scs_hz, tau0=tau0, freq_offset_hz=f_off), symbols
+
+
 def nr_cell_band(
     x: np.ndarray,
     fs: float,
@@ -293,21 +309,15 @@ def nr_cell_band(
 ) -> dict | None:
     """The band of NR cell ``pci`` whose SSB (subcarrier 120) is at ``ssb_center_hz``, searched for its PDSCH
     DMRS in [lower_hz, upper_hz] (Hz from the recording centre) of the span ``x`` at rate ``fs``: the dict of
-    :func:`nr_carrier_band` plus ``z``, ``rb_present`` and ``start_hz``; None when no DMRS of the cell is found
-    or the span is unusable. The grid is put on the cell's own timing and subcarrier raster, from its PSS
-    (:func:`pss_timing`); the PSS's place in the half millisecond (38.213 §4.1: symbol 1 or 2 at 15 kHz, 2, 4,
-    6 or 8 at 30 kHz) is one more hypothesis of the search."""
+    :func:`nr_carrier_band` plus ``z``, ``rb_present``, ``start_hz`` and ``coreset_top_rb`` (the highest RB the
+    cell's control region reaches above its DMRS and SSB, :mod:`radiofm.dsp.nr_coreset`; -1 for none); None
+    when no DMRS of the cell is found or the span is unusable. The grid is put on the cell's own timing and
+    subcarrier raster, from its PSS (:func:`pss_timing`); the PSS's place in the half millisecond (38.213 §4.1:
+    symbol 1 or 2 at 15 kHz, 2, 4, 6 or 8 at 30 kHz) is one more hypothesis of the search."""
     spectrum = ofdm_rx.span_spectrum(x) if spectrum is None else spectrum
     try:
-        pss = pss_timing(x, fs, ssb_center_hz=ssb_center_hz, scs_hz=scs_hz, n_id2=pci % 3, spectrum=spectrum)
-        wide = ofdm_rx.extract_band(x, fs, centre_hz=0.5 * (lower_hz + upper_hz), lower_hz=lower_hz,
-                                    upper_hz=upper_hz, spectrum=spectrum)  # fmt: skip
-        _, offsets, _ = ofdm_rx.half_ms_layout(scs_hz, wide.nf15)
-        symbols = PSS_SYMBOL_IN_HALF_MS[scs_hz]
-        period = int(round(7.5 * wide.nf15))
-        tau0 = int(round(pss * wide.rate_hz / fs - offsets[symbols[0]])) % period
-        f_off = (ssb_center_hz - wide.centre_hz + 0.5 * scs_hz) % scs_hz - 0.5 * scs_hz
-        grid = ofdm_rx.symbol_grid(wide, scs_hz, tau0=tau0, freq_offset_hz=f_off)
+        grid, symbols = _cell_grid(x, fs, pci=pci, scs_hz=scs_hz, ssb_center_hz=ssb_center_hz, lower_hz=lower_hz,
+                                   upper_hz=upper_hz, spectrum=spectrum)  # fmt: skip
     except RadioFMError:
         return None
     if grid.y.shape[0] < 14:
@@ -317,5 +327,18 @@ def nr_cell_band(
     found = nr_dmrs_search(grid, pci=pci, ssb_first_bin=ssb_first, symbol_shifts=shifts)
     if found is None:
         return None
+    found["coreset_top_rb"] = _coreset_top(grid, found, ssb_first)
     band = nr_carrier_band(found, scs_hz=scs_hz, grid=grid, ssb_first_bin=ssb_first)
-    return band | {"z": found["z"], "rb_present": found["rb_present"], "start_hz": grid.freq_of(found["start_bin"])}
+    return band | {"z": found["z"], "rb_present": found["rb_present"], "start_hz": grid.freq_of(found["start_bin"]),
+                   "coreset_top_rb": found["coreset_top_rb"]}  # fmt: skip
+
+
+def _coreset_top(grid: SymbolGrid, found: dict, ssb_first: int) -> int:
+    """The highest RB above point A that the cell's control region reaches beyond its DMRS RBs and SSB, or -1."""
+    start = found["start_bin"]
+    top = max(found["top_rb"], (ssb_first + SSB_SUBCARRIERS - 1 - start) // 12)
+    contrast = coreset_contrast(grid, (max(start, 0), start + 12 * (top + 1)))
+    if contrast is None:
+        return -1
+    hi = walk_up(*rb_windows(contrast, start, N_RB_MAX), top)
+    return hi if hi > top else -1

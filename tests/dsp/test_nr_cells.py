@@ -108,3 +108,20 @@ def test_band_of_a_partly_loaded_carrier_from_its_ssb_and_dmrs(scs, bw, seed):
     wrong = nr_cells.nr_cell_band(x, FS, pci=(ssb["pci"] + 3) % 1008, scs_hz=scs, ssb_center_hz=ssb["ssb_center_hz"],
                                   lower_hz=-25e6, upper_hz=25e6)  # fmt: skip
     assert wrong is None
+
+
+@pytest.mark.parametrize("scs", [30e3, 15e3])
+def test_the_control_region_reaches_the_band_the_pdsch_leaves_empty(scs):
+    """The MATLAB example's regime: PDSCH in a few RB groups, CORESET 0 over the whole 106-RB carrier. Its DMRS and
+    SSB reach no RB above the 78 (30 kHz) or 79 (15 kHz) RB of the next table bandwidth (the band before session
+    58); the power of the cell's slot starts runs on towards the top of the CORESET, inside the true 106 RB."""
+    iq, m = single_carrier("NR", np.random.default_rng(28), bandwidth_mhz=40 if scs == 30e3 else 20, scs_hz=scs,
+                           snr_db=8.0, centre_hz=-3e6, traffic="matlab")  # fmt: skip
+    assert (m["coreset_rb_offset"], m["coreset_rb"], m["n_rb"]) == (0, 102, 106)
+    x = iq[:SPAN]
+    ssb = nr_pss_search(x, FS, lower_hz=m["lower_edge_hz"], upper_hz=m["upper_edge_hz"], scs_hz=(scs,))
+    band = nr_cells.nr_cell_band(x, FS, pci=ssb["pci"], scs_hz=scs, ssb_center_hz=ssb["ssb_center_hz"],
+                                 lower_hz=-29e6, upper_hz=29e6)  # fmt: skip
+    assert band["n_rb"] == 106 and band["coreset_top_rb"] >= 79
+    assert band["lower_hz"] == pytest.approx(m["lower_edge_hz"], abs=1e3)
+    assert band["upper_hz"] == pytest.approx(m["upper_edge_hz"], abs=1e3)

@@ -348,6 +348,10 @@ def add_reproduce_args(p: argparse.ArgumentParser) -> None:
 def settings_from_args(preset: Any, args: argparse.Namespace, overrides: Sequence[str] = ("workers",)) -> Any:
     """The preset's settings dataclass with ``--seed`` and whichever of the ``overrides`` flags were given."""
     given = {name: getattr(args, name) for name in overrides if getattr(args, name, None)}
+    if "device" in given:  # checked before the first step (data generation takes minutes)
+        from radiofm.train.distributed import resolve_device
+
+        resolve_device(given["device"])
     return dataclasses.replace(preset, seed=args.seed, **given)
 
 

@@ -11,6 +11,7 @@ import importlib
 import os
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 from radiofm.errors import ConfigError, RadioFMError
@@ -35,7 +36,6 @@ OUT_KIND = {
     "annotate": "prefix",
     "reproduce": "into",
     "demo": "into",
-    "fewshot evaluate": "into",
     "evaluate annotate": "into",
 }
 _SUBCOMMAND_DESTS = ("fewshot_command", "evaluation", "generator", "experiment", "task")
@@ -91,7 +91,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 _OUTPUT_FLAGS = {"out", "cache_dir", "json"}
 
 
-def _check_out_is_no_input(args: argparse.Namespace, out: Path, flag: str = "out") -> None:
+def _check_out_is_no_input(args: argparse.Namespace, out: Path, flag: str = "out", *, holding: bool = True) -> None:
     """Refuse, before any work, an output (``--out``, ``--json``) that is an input of the same command or a folder
     holding one: writing it would replace that input (``evaluate --model RUN --out RUN`` would remove the model)."""
     target, label = out.resolve(), f"--{flag.replace('_', '-')} {out}"
@@ -106,7 +106,7 @@ def _check_out_is_no_input(args: argparse.Namespace, out: Path, flag: str = "out
                 if source == target:
                     raise ConfigError(f"{label} is also --{name.replace('_', '-')}; give each its own path")
                 continue
-            if source == target or target in source.parents:
+            if source == target or (holding and target in source.parents):
                 verb = "is" if source == target else "holds"
                 raise ConfigError(
                     f"{label} {verb} the input --{name.replace('_', '-')} {given}; writing it would replace that "
@@ -117,6 +117,61 @@ def _check_out_is_no_input(args: argparse.Namespace, out: Path, flag: str = "out
                     f"{label} is a file of the input --{name.replace('_', '-')} {given}; writing it would replace "
                     f"it: choose another --{flag.replace('_', '-')}"
                 )
+
+
+def _refuse_empty_values(parser: argparse.ArgumentParser, words: list[str]) -> None:
+    """An empty value (``--out ""``, ``--data=``, ``--tasks ''``) is refused on one line: as a path it would name
+    the current folder (``--data ""`` scanned it, ``--out ""`` tried to replace it), as a list it meant "all"."""
+    for i, word in enumerate(words):
+        flag = word[:-1] if word.startswith("--") and word.endswith("=") else None
+        if word == "" and i > 0 and words[i - 1].startswith("--"):
+            flag = words[i - 1]
+        if flag is not None:
+            parser.error(f"{flag} is empty")
+        if word == "":
+            parser.error("an empty argument")
+
+
+def _check_not_another_output(args: argparse.Namespace, out: Path, flag: str) -> None:
+    """Refuse an existing output folder that holds a trained model or a data set when this command writes
+    something else there: ``generate ism --out RUN`` or ``evaluate ... --out DATASET`` replaced it without a word
+    (the folder's radiofm record lets radiofm replace what radiofm wrote; a model is not an evaluation)."""
+    from radiofm.output_folders import manifest_kind
+
+    target = out
+    if not target.is_dir():
+        return
+    writes = "cache" if flag == "cache_dir" else _writes(args)
+    label = f"--{flag.replace('_', '-')} {out}"
+    act = "would write its cache there" if writes == "cache" else "would replace it"
+    if (target / "model.safetensors").exists() and writes != "model":
+        raise ConfigError(f"{label} holds a trained model (model.safetensors); {_what(args)} {act}: choose another "
+                          "folder")  # fmt: skip
+    data_kind = manifest_kind(target / "manifest.json")
+    if data_kind is not None and writes != "data":
+        raise ConfigError(f"{label} holds a data set ({data_kind}); {_what(args)} {act}: choose another folder")
+
+
+def _writes(args: argparse.Namespace) -> str:
+    """What the command's --out receives: "model" (a run: pretrain, finetune, fewshot train; they refuse an
+    existing run themselves unless resumed), "data" (generate; each generator checks the kind it replaces) or
+    "other"."""
+    if getattr(args, "out", None) is None:
+        return "other"
+    if args.command in ("pretrain", "finetune") or (args.command == "fewshot" and args.fewshot_command == "train"):
+        return "model"
+    return "data" if args.command == "generate" else "other"
+
+
+def _what(args: argparse.Namespace) -> str:
+    sub = next((getattr(args, d) for d in _SUBCOMMAND_DESTS if isinstance(getattr(args, d, None), str)), None)
+    return f"radiofm {args.command}{' ' + sub if sub else ''}"
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (a small data set, a fallback taken) as one ``radiofm: warning:`` line, not Python's two-line
+    form with the source file and line."""
+    print(f"radiofm: warning: {one_line(message)}", file=sys.stderr if file is None else file)
 
 
 def _a_file_of(source: Path, target: Path) -> bool:
@@ -168,18 +223,26 @@ def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     first = next((w for w in words if not w.startswith("-")), None)
     parser = build_parser(first if first in SUBCOMMANDS and first == (words[0] if words else None) else None)
+    _refuse_empty_values(parser, words)
     args = parser.parse_args(argv)
     _terminate_as_interrupt()
+    warnings.showwarning = _one_line_warning
     try:
-        for flag in ("out", "json"):  # the outputs a command names, checked before any work
+        for flag in ("out", "json", "cache_dir"):  # the outputs a command names, checked before any work
             given = getattr(args, flag, None)
             if isinstance(given, Path):
                 from radiofm.io import check_destination
 
-                kind = _out_kind(args) if flag == "out" else "file"
-                check_destination(given, kind=kind)
-                if kind in ("folder", "file"):
-                    _check_out_is_no_input(args, given, flag)
+                kind = {"out": _out_kind(args), "json": "file", "cache_dir": "into"}[flag]
+                if kind == "prefix" and given.is_dir():  # NAME.sigmf-meta would be written beside the folder
+                    raise ConfigError(f"--out {given} is a folder; give the prefix of the files to write, e.g. "
+                                      f"{given / 'annotated'}")  # fmt: skip
+                if flag != "cache_dir":
+                    check_destination(given, kind=kind)
+                if kind in ("folder", "into"):
+                    _check_not_another_output(args, given, flag)
+                if kind in ("folder", "file", "into"):  # a folder written into may hold an input, not be one
+                    _check_out_is_no_input(args, given, flag, holding=kind != "into")
         return int(args.run(args) or 0)
     except RadioFMError as exc:
         print(f"radiofm: error: {one_line(exc)}", file=sys.stderr)

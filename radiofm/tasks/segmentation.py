@@ -327,6 +327,8 @@ def finetune_segmentation(
     if out.exists() and (out / "config.json").exists() and not resume:
         raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
     family, bcfg, init_info = ft.backbone_config(config)
+    if "img_size" not in bcfg:  # a few-shot network: it embeds I/Q frames, not spectrogram images
+        raise ConfigError(f"segmentation needs a ViT or ConvLSTM backbone, got family {family!r}")
     full = SegmentationDataset(data, image_size=tuple(bcfg["img_size"]), max_frames=config.max_frames)
     train_idx, val_idx = train_val_split(len(full), config.val_fraction, seed=train.seed, salt=SPLIT_SALT)
     train_idx = [train_idx[i] for i in label_subset([0] * len(train_idx), config.label_fraction, seed=train.seed)]

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from radiofm.cli import _args
+from radiofm.errors import ConfigError
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
@@ -45,8 +46,11 @@ def run(args: argparse.Namespace) -> int:
         settings = dataclasses.replace(settings, init=str(args.init))
     if args.pretrain_epochs is not None:
         settings = dataclasses.replace(settings, pretrain_epochs=args.pretrain_epochs)
-    if args.tasks:
-        settings = dataclasses.replace(settings, tasks=tuple(t.strip() for t in args.tasks.split(",") if t.strip()))
+    if args.tasks is not None:
+        tasks = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
+        if not tasks:  # "," ran no task and reported success
+            raise ConfigError(f"--tasks {args.tasks!r} names no task (sensing, signals, positioning)")
+        settings = dataclasses.replace(settings, tasks=tasks)
     if args.backbones:
         names = tuple(b.strip() for b in args.backbones.split(",") if b.strip())
         settings = dataclasses.replace(settings, backbones=names)

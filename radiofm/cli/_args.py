@@ -259,8 +259,8 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init", type=Path, default=None, help="pretrained backbone checkpoint (run folder)")
     p.add_argument("--out", required=True, type=Path, help="run folder = fine-tuned checkpoint")
     p.add_argument("--mode", choices=MODES, default="frozen", help="what is trained (default frozen)")
-    p.add_argument("--k", type=positive_int, default=2, help="last-k: backbone blocks trained (default 2)")
-    p.add_argument("--lora-rank", type=positive_int, default=8, help="lora: adapter rank (default 8)")
+    p.add_argument("--k", type=positive_int, default=None, help="last-k: backbone blocks trained (default 2)")
+    p.add_argument("--lora-rank", type=positive_int, default=None, help="lora: adapter rank (default 8)")
     p.add_argument("--lora-alpha", type=positive_float, default=None, help="lora: scale alpha (default rank)")
     p.add_argument(
         "--layer-decay",
@@ -286,12 +286,24 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
 
 
 def finetune_fields(args: argparse.Namespace) -> dict[str, Any]:
-    """The :class:`radiofm.tasks.finetune.FinetuneConfig` fields the flags of :func:`add_finetune_args` give."""
+    """The :class:`radiofm.tasks.finetune.FinetuneConfig` fields the flags of :func:`add_finetune_args` give.
+    ConfigError for ``--model`` with ``--init`` (the run took --init's architecture without a word); a warning for
+    a mode's flag given with another mode (one command line over several modes is a fair use)."""
+    import warnings
+
+    from radiofm.errors import ConfigError
+
+    if args.model is not None and args.init is not None:
+        raise ConfigError(f"--model {args.model} and --init {args.init}: --init names the architecture; give one")
+    for flag, given, mode in (("--k", args.k, "last-k"), ("--lora-rank", args.lora_rank, "lora"),
+                              ("--lora-alpha", args.lora_alpha, "lora")):  # fmt: skip
+        if given is not None and args.mode != mode:
+            warnings.warn(f"{flag} has no effect with --mode {args.mode} (it applies to --mode {mode})", stacklevel=2)
     return dict(
         init=args.init,
         mode=args.mode,
-        k=args.k,
-        lora_rank=args.lora_rank,
+        k=2 if args.k is None else args.k,
+        lora_rank=8 if args.lora_rank is None else args.lora_rank,
         lora_alpha=args.lora_alpha,
         layer_decay=args.layer_decay,
         model=args.model,

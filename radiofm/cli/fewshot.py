@@ -74,8 +74,8 @@ def add_parser(sub) -> None:
     t.add_argument(
         "--skip-mode",
         choices=["train-every", "hold-every"],
-        default="train-every",
-        help="train-every: keep one angle, skip K (default); hold-every: hold out every K-th",
+        default=None,
+        help="with --skip: train-every: keep one angle, skip K (default); hold-every: hold out every K-th",
     )
     t.add_argument("--episodes", type=_args.count_up_to(_args.MAX_EPISODES, "an episode count"), default=3000,
                    help="training episodes (default 3000)")  # fmt: skip
@@ -141,9 +141,31 @@ def add_parser(sub) -> None:
     c.set_defaults(run=_run_classify)
 
 
+def _check_train_flags(args: argparse.Namespace) -> None:
+    """ConfigError for a flag the others make void (each was ignored without a word) or a model that is no
+    prototypical network."""
+    from radiofm.errors import ConfigError
+    from radiofm.models.registry import get_family
+
+    if get_family(args.model) != "protonet":
+        raise ConfigError(f"fewshot train needs a prototypical network (protobeam, protobeam-tiny), not {args.model!r}")
+    mode = args.proto_norm_mode or "support"
+    void = [
+        ("--proto-norm-mode", args.no_proto_norm and args.proto_norm_mode is not None, "--no-proto-norm"),
+        ("--fixed-scale", args.fixed_scale and (args.no_proto_norm or mode == "prototypes"),
+         "there is no scale without prototype normalisation or with --proto-norm-mode prototypes"),
+        ("--augment-stage", args.no_augment and args.augment_stage is not None, "--no-augment"),
+        ("--skip-mode", args.skip_mode is not None and args.skip is None, "it applies with --skip"),
+    ]  # fmt: skip
+    for flag, given, why in void:
+        if given:
+            raise ConfigError(f"{flag} has no effect here: {why}")
+
+
 def _run_train(args: argparse.Namespace) -> int:
     from radiofm.tasks.fewshot import EpisodeConfig, ProtoTrainConfig, train_protonet
 
+    _check_train_flags(args)
     label, classes = "tx_beam", None
     if args.skip is not None:
         from radiofm.data.deepbeam import load_front_end
@@ -151,7 +173,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
         label = "angle"
         data = load_front_end(args.data, args.front_end, aoa=True, max_frames_per_label=args.max_frames_per_label)
-        classes, unseen = skip_split(data.angle, args.skip, mode=args.skip_mode)
+        classes, unseen = skip_split(data.angle, args.skip, mode=args.skip_mode or "train-every")
         print(f"ProtoAoA skip-{args.skip}: training on {len(classes)} angles {classes}; {len(unseen)} held out")
     cfg = ProtoTrainConfig(
         data=str(args.data),

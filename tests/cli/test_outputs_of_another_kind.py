@@ -101,3 +101,16 @@ def test_a_warning_is_one_line(capsys):
         warnings.warn("only 1 recording(s): the split\nis drawn by sentence", UserWarning, stacklevel=1)
     err = capsys.readouterr().err
     assert err == "radiofm: warning: only 1 recording(s): the split\\nis drawn by sentence\n"
+
+
+def test_flags_the_others_make_void(capsys, tmp_path, model_dir):
+    """`finetune --init RUN --model vit-s` trained RUN's architecture, `fewshot train --no-augment --augment-stage
+    raw` and the like ignored a flag without a word, `fewshot train --model vit-tiny` named MAEConfig fields."""
+    ft = ["finetune", "sensing", "--data", str(tmp_path), "--out", str(tmp_path / "o")]
+    _refused(capsys, [*ft, "--init", str(model_dir), "--model", "vit-s"], "--init names the architecture")
+    fs = ["fewshot", "train", "--data", str(tmp_path), "--front-end", "tx-ant-0", "--out", str(tmp_path / "f")]
+    _refused(capsys, [*fs, "--model", "vit-tiny"], "needs a prototypical network")
+    _refused(capsys, [*fs, "--no-augment", "--augment-stage", "raw"], "--augment-stage has no effect")
+    _refused(capsys, [*fs, "--no-proto-norm", "--proto-norm-mode", "cosine"], "--proto-norm-mode has no effect")
+    _refused(capsys, [*fs, "--proto-norm-mode", "prototypes", "--fixed-scale"], "--fixed-scale has no effect")
+    _refused(capsys, [*fs, "--skip-mode", "hold-every"], "--skip-mode has no effect")

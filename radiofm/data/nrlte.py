@@ -283,7 +283,8 @@ def open_segmentation_dataset(folder: str | Path) -> tuple[np.ndarray, np.ndarra
     """(spectrograms (N, H, W) float32 dB, labels (N, H, W) uint8, manifest), both memory-mapped."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise DatasetError(f"dataset folder {folder} does not exist")
+        what = "is a file, not a dataset folder" if folder.exists() else "does not exist"
+        raise DatasetError(f"dataset folder {folder} {what}")
     mpath = folder / "manifest.json"
     try:
         manifest = read_json(mpath)

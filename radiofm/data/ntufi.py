@@ -185,7 +185,7 @@ def open_ntufi(root: str | os.PathLike, split: str = "train", *, transform: Call
 
 def _scan(root: Path, split: str) -> tuple[list[Path], list[int]]:
     if not root.is_dir():
-        raise DatasetError(f"{root}: no such folder ({_LAYOUT})")
+        raise DatasetError(f"{root}: {'a file, not a folder' if root.exists() else 'no such folder'} ({_LAYOUT})")
     split_dir = root / SPLIT_DIRS[split]
     if not split_dir.is_dir():
         raise DatasetError(f"{root} has no {SPLIT_DIRS[split]}/ folder ({_LAYOUT})")

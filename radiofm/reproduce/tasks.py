@@ -94,9 +94,12 @@ class TasksSettings:
         if not self.backbones or len(set(self.backbones)) < len(self.backbones) or set(self.backbones) - set(BACKBONES):
             raise ConfigError(f"backbones must be distinct names among {', '.join(BACKBONES)}, got {self.backbones}")
         self.image_size = tuple(int(v) for v in self.image_size)
-        unknown = [t for t in self.tasks if t not in TASKS] + [m for m in self.modes if m not in MODES]
+        unknown = [t for t in self.tasks if t not in TASKS]
+        if unknown or not self.tasks:
+            raise ConfigError(f"unknown task(s) {unknown or 'none given'}: the tasks are {', '.join(TASKS)}")
+        unknown = [m for m in self.modes if m not in MODES]
         if unknown or self.curve_mode not in MODES or self.curve_mode == "scratch":
-            raise ConfigError(f"unknown tasks/modes {unknown} or curve mode {self.curve_mode!r}")
+            raise ConfigError(f"unknown modes {unknown} or curve mode {self.curve_mode!r} (modes: {', '.join(MODES)})")
         if not self.fractions or any(not 0.0 < f <= 1.0 for f in self.fractions):
             raise ConfigError(f"label fractions must be in (0, 1], got {self.fractions}")
 

@@ -114,3 +114,28 @@ def test_flags_the_others_make_void(capsys, tmp_path, model_dir):
     _refused(capsys, [*fs, "--no-proto-norm", "--proto-norm-mode", "cosine"], "--proto-norm-mode has no effect")
     _refused(capsys, [*fs, "--proto-norm-mode", "prototypes", "--fixed-scale"], "--fixed-scale has no effect")
     _refused(capsys, [*fs, "--skip-mode", "hold-every"], "--skip-mode has no effect")
+
+
+def test_messages_name_what_is_wrong(tmp_path):
+    """A file given as a data set folder "did not exist"; `reproduce tasks --tasks foo` spoke of a curve mode."""
+    import dataclasses
+
+    from radiofm.data.nrlte import open_segmentation_dataset
+    from radiofm.errors import DatasetError
+    from radiofm.reproduce.tasks import PRESETS
+
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text("{}")
+    with pytest.raises(DatasetError, match="is a file, not a dataset folder"):
+        open_segmentation_dataset(manifest)
+    with pytest.raises(ConfigError, match=r"unknown task\(s\) \['foo'\]: the tasks are sensing"):
+        dataclasses.replace(PRESETS["quick"], tasks=("foo",))
+
+
+def test_a_group_key_no_carrier_has_is_said(capsys):
+    from radiofm.cli.tasks.annotate_eval import print_report
+
+    pixel = {"classes": ["noise"], "per_class_accuracy": {"noise": 1.0}, "mean_class_accuracy": 1.0}
+    print_report({"recordings": 1, "pixel": pixel, "carriers": {}, "false_boxes": 0, "per_group": None,
+                  "group_key": "nonexistent:key"})  # fmt: skip
+    assert "note: no true carrier carries nonexistent:key" in capsys.readouterr().out

@@ -71,13 +71,16 @@ def print_report(report: dict) -> None:
     print(
         f"{'group':>10} {'class':>5} {'n':>4} {'right':>5} {'wrong':>5} {'unkn':>5} {'miss':>5} {'acc':>6} {'IoU':>6}"
     )
-    for group, block in [("all", report["carriers"]), *report.get("per_group", {}).items()]:
+    groups = report.get("per_group") or {}
+    for group, block in [("all", report["carriers"]), *groups.items()]:
         for c, r in block.items():
             print(
                 f"{group:>10} {c:>5} {r['n']:>4} {r['right']:>5} {r['wrong']:>5} {r['unknown']:>5} {r['missed']:>5} "
                 f"{_f(r['accuracy'])} {_f(r['freq_iou_mean'])}"
             )
     print(f"false boxes: {report['false_boxes']}")
+    if not groups and report.get("group_key"):  # a misspelt --group-key gave no rows without a word
+        print(f"note: no true carrier carries {report['group_key']}: no per-group rows")
     if report.get("per_decision"):
         print(f"{'decided by':>16} {'found':>5} {'right':>5} {'wrong':>5} {'unkn':>5} {'false boxes':>11}")
         for d, r in report["per_decision"].items():

@@ -268,6 +268,7 @@ def phy_evidence(
             upper_hz=upper_hz - bb.centre_hz,
             max_duration_s=None,
             band_complete=band_complete,
+            origin_hz=bb.centre_hz,
         )
     except RadioFMError:  # a span the receiver cannot use (too short after extraction): no evidence
         return None, None

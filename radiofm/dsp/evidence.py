@@ -127,6 +127,7 @@ def carrier_evidence(
     refine: bool = True,
     max_duration_s: float | None = 0.08,
     band_complete: bool = True,
+    origin_hz: float = 0.0,
 ) -> dict:
     """Physical-layer evidence on whether the carrier in [lower_hz, upper_hz] is NR or LTE, and its decision.
 
@@ -145,6 +146,8 @@ def carrier_evidence(
     extend beyond [lower_hz, upper_hz] (it is cut by the recording's band edge), so its centre and width are
     unknown: the occupied-bandwidth tables, the DC null and the absence of an LTE PSS at the centre are not used
     (they would point at NR for any cut LTE carrier); only the sync signals and the numerology count.
+    ``origin_hz``: where ``iq``'s 0 Hz lies from the recording's centre when ``iq`` is a band moved to 0 Hz; the
+    frequencies in the human-readable lines are given from the recording's centre (the results stay in ``iq``'s).
     """
     if not (np.isfinite(lower_hz) and np.isfinite(upper_hz) and upper_hz > lower_hz):
         raise ConfigError(f"carrier_evidence: need finite lower_hz < upper_hz, got {lower_hz}, {upper_hz}")
@@ -189,7 +192,7 @@ def carrier_evidence(
     cp = {f"rho_{int(s / 1e3)}k": syncs[s].rho for s in syncs} | {"searched_scs_hz": candidates}
     if not band_complete:
         dc = {"score": float("nan"), "std": float("nan"), "dc_hz": None, "rho": dc["rho"], "reason": "band cut"}
-    items = _combine(syncs, lte, nr, dc, bw, band_complete=band_complete)
+    items = _combine(syncs, lte, nr, dc, bw, band_complete=band_complete, origin_hz=origin_hz)
     llr = float(sum(v for v, _ in items))
     both = lte is not None and lte.get("pci") is not None and nr.get("pci") is not None
     if both:
@@ -215,7 +218,7 @@ def carrier_evidence(
 
 
 def _combine(
-    syncs: dict, lte: dict | None, nr: dict, dc: dict, bw: dict, *, band_complete: bool = True
+    syncs: dict, lte: dict | None, nr: dict, dc: dict, bw: dict, *, band_complete: bool = True, origin_hz: float = 0.0
 ) -> list[tuple[float, str]]:
     """The (llr, reason) of each piece of evidence (module docstring table)."""
     items = []
@@ -235,7 +238,7 @@ def _combine(
     elif lte is not None and rho15 >= RHO_STRONG and band_complete:
         items.append((LLR_NO_LTE_PSS, f"no LTE PSS at the centre of a strong 15 kHz carrier (z {lte['z']:.1f})"))
     if nr["detected"]:
-        where = f"SSB at {nr['ssb_center_hz'] / 1e6:.3f} MHz, {nr['scs_hz'] / 1e3:.0f} kHz"
+        where = f"SSB at {(nr['ssb_center_hz'] + origin_hz) / 1e6:.3f} MHz, {nr['scs_hz'] / 1e3:.0f} kHz"
         if nr.get("pci") is not None:
             items.append(
                 (LLR_SYNC_PCI, f"NR PSS z {max(nr['z'], nr['z_burst']):.1f} and SSS: PCI {nr['pci']} ({where})")

@@ -441,3 +441,25 @@ def test_coherent_metric_in_blocks_of_symbols_gives_the_bits_of_one_product(monk
             monkeypatch.setattr(lte_pss, "COHERENT_BLOCK", block)
             blocks = lte_pss.coherent_metric(y, 4, dcs, 0.125)
             assert np.array_equal(blocks, whole) and blocks.strides == whole.strides
+
+
+def test_the_evidence_says_where_the_ssb_is_from_the_recordings_centre():
+    """`annotate` moves a carrier's band to 0 Hz before its evidence; the line "SSB at ... MHz" gave the place in
+    that band (-0.333 MHz for an SSB at -24.57 MHz, session 58), while the stored SSB centre was right."""
+    import re
+
+    from radiofm.dsp import ofdm_rx
+    from radiofm.dsp.evidence import carrier_evidence
+    from radiofm.synth.nrlte.carrier import single_carrier
+
+    fs = 61.44e6
+    iq, m = single_carrier("NR", np.random.default_rng(5), bandwidth_mhz=20, scs_hz=30e3, snr_db=15.0,
+                           centre_hz=-12e6, load=0.5)  # fmt: skip
+    x = iq[: int(20e-3 * fs)]
+    lo, hi = m["lower_edge_hz"], m["upper_edge_hz"]
+    bb = ofdm_rx.extract_band(x, fs, centre_hz=0.5 * (lo + hi), lower_hz=lo - 1.5e6, upper_hz=hi + 1.5e6)
+    ev = carrier_evidence(bb.x, bb.rate_hz, lower_hz=lo - bb.centre_hz, upper_hz=hi - bb.centre_hz,
+                          max_duration_s=None, origin_hz=bb.centre_hz)  # fmt: skip
+    ssb = lo + (12 * m["ssb_rb_offset"] + m["ssb_sc_offset"] + 120) * 30e3
+    line = next(t for t in ev["standard_evidence"] if "SSB at" in t)
+    assert abs(float(re.search(r"SSB at (-?[\d.]+) MHz", line).group(1)) * 1e6 - ssb) < 50e3, line

@@ -58,6 +58,7 @@ RB_BLOCK = 4  # RBs tested together for presence
 RB_THRESHOLD = 16.0  # coherent presence test of a block (the CRS band test's Z^2 threshold)
 RB_SINGLE_THRESHOLD = 6.0  # each RB of a present block, on its own: P(noise) = e^-6 ~ 0.25 %
 HALF_MS_S = 0.5e-3
+DC_GUARD_BINS = 1  # subcarriers either side of the recording's 0 Hz left out of the DMRS search
 SSB_SUBCARRIERS = 240
 # the PSS's symbol in its half millisecond: case A {2, 8} (15 kHz), B {4, 8, 16, 20}, C {2, 8} (30 kHz), 38.213 §4.1
 PSS_SYMBOL_IN_HALF_MS = {15e3: (2, 1), 30e3: (2, 4, 6, 8)}
@@ -324,6 +325,8 @@ def nr_cell_band(
         return None
     ssb_first = grid.bin_of(ssb_center_hz) - SSB_SUBCARRIERS // 2
     shifts = tuple(d - symbols[0] for d in symbols)
+    dc = grid.bin_of(0.0)  # the receiver's DC: a spike there is the same in every symbol and passed for DMRS
+    grid.y[:, max(dc - DC_GUARD_BINS, 0) : max(dc + DC_GUARD_BINS + 1, 0)] = 0
     found = nr_dmrs_search(grid, pci=pci, ssb_first_bin=ssb_first, symbol_shifts=shifts)
     if found is None:
         return None

@@ -125,3 +125,25 @@ def test_the_control_region_reaches_the_band_the_pdsch_leaves_empty(scs):
     assert band["n_rb"] == 106 and band["coreset_top_rb"] >= 79
     assert band["lower_hz"] == pytest.approx(m["lower_edge_hz"], abs=1e3)
     assert band["upper_hz"] == pytest.approx(m["upper_edge_hz"], abs=1e3)
+
+
+def test_the_receivers_dc_is_left_out_of_the_dmrs_search(monkeypatch):
+    """A receiver's DC spike is the same in every symbol and, off the cell's subcarrier raster, leaks into the bins
+    beside it; on capture 8 of `generate nrlte --seed 322 --traffic matlab` it passed for DMRS on one RB, which gave
+    a 106-RB band to a 38-RB cell (session 58). The bins at the recording's 0 Hz reach the search as zeros."""
+    seen = {}
+
+    def spy(grid, **kw):
+        seen["grid"] = grid
+        return None
+
+    monkeypatch.setattr(nr_cells, "nr_dmrs_search", spy)
+    iq, m = single_carrier("NR", np.random.default_rng(5), bandwidth_mhz=20, scs_hz=30e3, snr_db=8.0, centre_hz=0.0)
+    x = iq[:SPAN] + np.complex64(0.5)  # a DC spike
+    ssb = nr_pss_search(x, FS, lower_hz=m["lower_edge_hz"], upper_hz=m["upper_edge_hz"], scs_hz=(30e3,))
+    nr_cells.nr_cell_band(x, FS, pci=ssb["pci"], scs_hz=30e3, ssb_center_hz=ssb["ssb_center_hz"], lower_hz=-25e6,
+                          upper_hz=25e6)  # fmt: skip
+    grid = seen["grid"]
+    dc = grid.bin_of(0.0)
+    guard = nr_cells.DC_GUARD_BINS
+    assert not np.any(grid.y[:, dc - guard : dc + guard + 1]) and np.all(np.abs(grid.y[:, dc + guard + 1]) > 0)

@@ -138,16 +138,15 @@ def _check_not_another_output(args: argparse.Namespace, out: Path, flag: str) ->
     (the folder's radiofm record lets radiofm replace what radiofm wrote; a model is not an evaluation)."""
     from radiofm.output_folders import manifest_kind
 
-    target = out
-    if not target.is_dir():
+    if not out.is_dir():
         return
     writes = "cache" if flag == "cache_dir" else _writes(args)
     label = f"--{flag.replace('_', '-')} {out}"
     act = "would write its cache there" if writes == "cache" else "would replace it"
-    if (target / "model.safetensors").exists() and writes != "model":
+    if (out / "model.safetensors").exists() and writes != "model":
         raise ConfigError(f"{label} holds a trained model (model.safetensors); {_what(args)} {act}: choose another "
                           "folder")  # fmt: skip
-    data_kind = manifest_kind(target / "manifest.json")
+    data_kind = manifest_kind(out / "manifest.json")
     if data_kind is not None and writes != "data":
         raise ConfigError(f"{label} holds a data set ({data_kind}); {_what(args)} {act}: choose another folder")
 

@@ -250,13 +250,17 @@ def _rb_presence(grid: SymbolGrid, pci: int, best: dict, h: np.ndarray, sym: np.
     return {"rb_present": rb_present, "rb_z": zb, "top_rb": top}
 
 
+def _ssb_top_rb(ssb_first_bin: int, start_bin: int) -> int:
+    """The RB (counted from point A at ``start_bin``) holding the SSB's last subcarrier."""
+    return (ssb_first_bin + SSB_SUBCARRIERS - 1 - start_bin) // 12
+
+
 def nr_carrier_band(found: dict, *, scs_hz: float, grid: SymbolGrid, ssb_first_bin: int) -> dict:
     """The carrier's band (Hz from the recording centre) from :func:`nr_dmrs_search`'s point A: lower edge at
     point A's subcarrier, upper edge of the narrowest 38.101-1 bandwidth holding every RB seen (DMRS, SSB and the
     control region's ``coreset_top_rb`` when given)."""
     start = found["start_bin"]
-    ssb_top = (ssb_first_bin + SSB_SUBCARRIERS - 1 - start) // 12
-    top = max(found["top_rb"], ssb_top, found.get("coreset_top_rb", -1))
+    top = max(found["top_rb"], _ssb_top_rb(ssb_first_bin, start), found.get("coreset_top_rb", -1))
     n_rbs = sorted(NR_N_RB[scs_hz].values())
     n_rb = next((n for n in n_rbs if n > top), n_rbs[-1])
     lower = grid.freq_of(start) - 0.5 * scs_hz
@@ -283,20 +287,6 @@ def pss_timing(x: np.ndarray, fs: float, *, ssb_center_hz: float, scs_hz: float,
     return float(bb.to_recording_sample(t - int(cps[1])))
 
 
-def _cell_grid(x, fs, *, pci, scs_hz, ssb_center_hz, lower_hz, upper_hz, spectrum):
-    """(symbol grid of [lower_hz, upper_hz] timed on the cell's PSS, the PSS's candidate places in the half ms);
-    RadioFMError when the span is unusable."""
-    pss = pss_timing(x, fs, ssb_center_hz=ssb_center_hz, scs_hz=scs_hz, n_id2=pci % 3, spectrum=spectrum)
-    wide = ofdm_rx.extract_band(x, fs, centre_hz=0.5 * (lower_hz + upper_hz), lower_hz=lower_hz, upper_hz=upper_hz,
-                                spectrum=spectrum)  # fmt: skip
-    _, offsets, _ = ofdm_rx.half_ms_layout(scs_hz, wide.nf15)
-    symbols = PSS_SYMBOL_IN_HALF_MS[scs_hz]
-    period = int(round(7.5 * wide.nf15))
-    tau0 = int(round(pss * wide.rate_hz / fs - offsets[symbols[0]])) % period
-    f_off = (ssb_center_hz - wide.centre_hz + 0.5 * scs_hz) % scs_hz - 0.5 * scs_hz
-    return ofdm_rx.symbol_grid(wide, scs_hz, tau0=tau0, freq_offset_hz=f_off), symbols
-
-
 def nr_cell_band(
     x: np.ndarray,
     fs: float,
@@ -317,8 +307,15 @@ def nr_cell_band(
     symbol 1 or 2 at 15 kHz, 2, 4, 6 or 8 at 30 kHz) is one more hypothesis of the search."""
     spectrum = ofdm_rx.span_spectrum(x) if spectrum is None else spectrum
     try:
-        grid, symbols = _cell_grid(x, fs, pci=pci, scs_hz=scs_hz, ssb_center_hz=ssb_center_hz, lower_hz=lower_hz,
-                                   upper_hz=upper_hz, spectrum=spectrum)  # fmt: skip
+        pss = pss_timing(x, fs, ssb_center_hz=ssb_center_hz, scs_hz=scs_hz, n_id2=pci % 3, spectrum=spectrum)
+        wide = ofdm_rx.extract_band(x, fs, centre_hz=0.5 * (lower_hz + upper_hz), lower_hz=lower_hz,
+                                    upper_hz=upper_hz, spectrum=spectrum)  # fmt: skip
+        _, offsets, _ = ofdm_rx.half_ms_layout(scs_hz, wide.nf15)
+        symbols = PSS_SYMBOL_IN_HALF_MS[scs_hz]
+        period = int(round(7.5 * wide.nf15))
+        tau0 = int(round(pss * wide.rate_hz / fs - offsets[symbols[0]])) % period
+        f_off = (ssb_center_hz - wide.centre_hz + 0.5 * scs_hz) % scs_hz - 0.5 * scs_hz
+        grid = ofdm_rx.symbol_grid(wide, scs_hz, tau0=tau0, freq_offset_hz=f_off)
     except RadioFMError:
         return None
     if grid.y.shape[0] < 14:
@@ -339,7 +336,7 @@ def nr_cell_band(
 def _coreset_top(grid: SymbolGrid, found: dict, ssb_first: int) -> int:
     """The highest RB above point A that the cell's control region reaches beyond its DMRS RBs and SSB, or -1."""
     start = found["start_bin"]
-    top = max(found["top_rb"], (ssb_first + SSB_SUBCARRIERS - 1 - start) // 12)
+    top = max(found["top_rb"], _ssb_top_rb(ssb_first, start))
     contrast = coreset_contrast(grid, (max(start, 0), start + 12 * (top + 1)))
     if contrast is None:
         return -1

@@ -30,18 +30,14 @@ import numpy as np
 import torch
 
 from radiofm.errors import CheckpointError, ConfigError, DatasetError
+from radiofm.train.distributed import DeviceChecked
 
 
 @dataclass
-class EncoderPrototypeConfig:
+class EncoderPrototypeConfig(DeviceChecked):
     max_units_per_example: int = 16  # cap on segments/frames embedded per support example or query recording
     batch_size: int = 32  # units per forward pass
     device: str = "cpu"  # where the encoder runs
-
-    def __post_init__(self) -> None:
-        from radiofm.train.distributed import resolve_device
-
-        self.device = resolve_device(self.device)  # checked; "auto" becomes cuda or cpu
 
 
 # ------------------------------------------------------------------------------------------- encoders

@@ -27,12 +27,13 @@ import torch
 from tqdm import tqdm
 
 from radiofm.errors import CheckpointError, ConfigError, DatasetError
+from radiofm.train.distributed import DeviceChecked
 
 DEFAULT_SHOTS = (2, 4, 8, 16, 32)
 
 
 @dataclass
-class FewShotEvalConfig:
+class FewShotEvalConfig(DeviceChecked):
     shots: tuple[int, ...] = DEFAULT_SHOTS  # support frames per class, k
     episodes: int = 100  # episodes per k (the mean and its interval are over these)
     n_query: int = 16  # query frames per class per episode
@@ -45,9 +46,7 @@ class FewShotEvalConfig:
     progress: bool = True  # progress bar on stderr
 
     def __post_init__(self) -> None:
-        from radiofm.train.distributed import resolve_device
-
-        self.device = resolve_device(self.device)  # checked; "auto" becomes cuda or cpu
+        super().__post_init__()
         self.shots = tuple(int(k) for k in self.shots)
         if not self.shots or min(self.shots) < 1:
             raise ConfigError(f"shots must be positive integers, got {list(self.shots)}")

@@ -46,6 +46,7 @@ from radiofm.tasks.pretrain_convlstm import (
     write_split,
 )
 from radiofm.train import RunResult, TrainConfig, fit, init_distributed, is_main_process, seeded
+from radiofm.train.distributed import DeviceChecked
 
 FORECAST_SPLIT = {"forecast_train": 0.8, "forecast_test": 0.2}  # data not seen by pretraining: 80/20
 HORIZONS = 4  # paper A Fig. 6: 4 tokens ahead
@@ -271,7 +272,7 @@ def _label(info: dict) -> str:
 
 
 @dataclass
-class ForecastingEvalConfig:
+class ForecastingEvalConfig(DeviceChecked):
     """How forecasting runs are scored (paper A Fig. 6)."""
 
     baseline: Path | None = None  # a second forecasting run to compare (e.g. the scratch baseline)
@@ -283,11 +284,6 @@ class ForecastingEvalConfig:
     batch_size: int = 32  # windows per model call
     device: str = "cpu"  # where the models run
     cache_dir: Path | None = None  # where the sentence dataset is cached
-
-    def __post_init__(self) -> None:
-        from radiofm.train.distributed import resolve_device
-
-        self.device = resolve_device(self.device)  # checked; "auto" becomes cuda or cpu
 
 
 def evaluate_forecasting_run(

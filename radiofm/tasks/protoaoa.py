@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from radiofm.errors import ConfigError
+from radiofm.train.distributed import DeviceChecked
 
 SKIP_MODES = ("train-every", "hold-every")
 
@@ -40,7 +41,7 @@ def skip_split(angles, skip: int, *, mode: str = "train-every") -> tuple[list[fl
 
 
 @dataclass
-class AoAEvalConfig:
+class AoAEvalConfig(DeviceChecked):
     shots: tuple[int, ...] = (1, 2, 4, 8, 16, 32)  # support frames per angle, k
     episodes: int = 100  # episodes per k
     n_query: int = 8  # query frames per unseen angle per episode
@@ -48,11 +49,6 @@ class AoAEvalConfig:
     batch_size: int = 256  # frames per forward pass
     device: str = "cpu"  # where the network runs
     progress: bool = True  # progress bar on stderr
-
-    def __post_init__(self) -> None:
-        from radiofm.train.distributed import resolve_device
-
-        self.device = resolve_device(self.device)  # checked; "auto" becomes cuda or cpu
 
 
 def aoa_episode_errors(

@@ -23,6 +23,7 @@ from radiofm.errors import ConfigError
 from radiofm.io import atomic_path, write_json
 from radiofm.models.checkpoint import load_checkpoint
 from radiofm.train import epoch_batches
+from radiofm.train.distributed import DeviceChecked
 
 
 def reconstruct(model, x: torch.Tensor, mask_ratio: float, generator: torch.Generator):
@@ -107,7 +108,7 @@ def evaluate_reconstruction(
 
 
 @dataclass
-class ReconstructionEvalConfig:
+class ReconstructionEvalConfig(DeviceChecked):
     """How a pretrained MAE is scored (paper B Fig. 4/6)."""
 
     mask_ratios: list[float] = field(default_factory=lambda: [0.5, 0.75, 0.9])  # each in (0, 1)
@@ -118,11 +119,6 @@ class ReconstructionEvalConfig:
     device: str = "cpu"  # where the model runs
     cache_dir: Path | None = None  # where the spectrogram dataset is cached (default: beside the data)
     progress: bool = True  # progress bar while the dataset is built
-
-    def __post_init__(self) -> None:
-        from radiofm.train.distributed import resolve_device
-
-        self.device = resolve_device(self.device)  # checked; "auto" becomes cuda or cpu
 
 
 def evaluate_reconstruction_run(

@@ -16,6 +16,7 @@ from radiofm.synth.nrlte import CLASSES
 from radiofm.tasks.metrics import confusion_matrix, metrics_with_binary, plot_confusion
 from radiofm.tasks.segmentation import CLASS_COLORS, load_segmentation_model, predict
 from radiofm.tasks.segmentation_carriers import CarrierTally
+from radiofm.train.distributed import DeviceChecked
 
 
 def segmentation_metrics(cm: np.ndarray, classes: tuple[str, ...] = CLASSES) -> dict:
@@ -48,18 +49,13 @@ def evaluate_segmentation(
 
 
 @dataclass
-class SegmentationEvalConfig:
+class SegmentationEvalConfig(DeviceChecked):
     """How a segmentation run is scored."""
 
     max_samples: int | None = None  # evaluate at most N frames (the first ones)
     batch_size: int = 16  # frames per model call
     overlays: int = 4  # frames drawn in overlays.png (0: no overlays)
     device: str = "cpu"  # where the model runs
-
-    def __post_init__(self) -> None:
-        from radiofm.train.distributed import resolve_device
-
-        self.device = resolve_device(self.device)  # checked; "auto" becomes cuda or cpu
 
 
 def evaluate_segmentation_run(

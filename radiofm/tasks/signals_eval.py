@@ -18,18 +18,17 @@ from radiofm.errors import ConfigError
 from radiofm.io import atomic_path, write_json
 from radiofm.tasks.metrics import confusion_matrix, matrix_metrics
 from radiofm.tasks.signals import KIND, cached_images, load_signals_model, open_labelled
+from radiofm.train.distributed import DeviceChecked
 
 
 @dataclass
-class SignalsEvalConfig:
+class SignalsEvalConfig(DeviceChecked):
     batch_size: int = 32  # images per forward pass
     device: str = "cpu"  # torch device
     progress: bool = False  # tqdm over the front end
 
     def __post_init__(self) -> None:
-        from radiofm.train.distributed import resolve_device
-
-        self.device = resolve_device(self.device)  # checked; "auto" becomes cuda or cpu
+        super().__post_init__()
         if self.batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
 

@@ -53,6 +53,16 @@ def resolve_device(device: str) -> str:
     return device
 
 
+class DeviceChecked:
+    """Base of a dataclass config with a ``device`` field: the name is checked when the config is made, and "auto"
+    becomes "cuda" or "cpu" (:func:`resolve_device`). A subclass with its own ``__post_init__`` calls this one."""
+
+    device: str
+
+    def __post_init__(self) -> None:
+        self.device = resolve_device(self.device)
+
+
 def init_distributed(device: str = "auto") -> DistInfo:
     """Join the process group when launched by ``torchrun`` (WORLD_SIZE > 1): NCCL on GPU, gloo on CPU."""
     world = launched_world_size()

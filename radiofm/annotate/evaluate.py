@@ -19,7 +19,7 @@ from radiofm.annotate.output import AnnotateConfig, analysis_kwargs, load_predic
 from radiofm.annotate.run import annotate_recording
 from radiofm.annotate.score import AnnotateScore, is_carrier
 from radiofm.data.recording_open import open_recording
-from radiofm.data.sources import find_recordings
+from radiofm.data.sources import find_recordings, no_recordings_message
 from radiofm.errors import ConfigError, RecordingError, check_count
 from radiofm.io import write_json
 
@@ -57,7 +57,7 @@ def evaluate_annotate(
         check_count(max_recordings, "max_recordings")
     paths = find_recordings(data)[:max_recordings]
     if not paths:
-        raise RecordingError(f"no recordings (.sigmf-meta, .npy) under {data}")
+        raise RecordingError(no_recordings_message(data))
     recordings = [open_recording(p, sample_rate_hz=cfg.sample_rate_hz) for p in paths]
     if not any(is_carrier(a) for rec in recordings for a in rec.annotations):
         raise ConfigError(f"no recording under {data} has an annotation labelled NR or LTE to score against")

@@ -238,6 +238,11 @@ def main(argv: list[str] | None = None) -> int:
                                       f"{given / 'annotated'}")  # fmt: skip
                 if flag != "cache_dir":
                     check_destination(given, kind=kind)
+                else:  # not probed for writing: a warm cache may sit where nothing can be written
+                    nearest = next((a for a in (given, *given.parents) if a.exists()), given)
+                    if nearest.exists() and not nearest.is_dir():
+                        where = "" if nearest == given else f": {nearest}"
+                        raise ConfigError(f"--cache-dir {given}{where} exists and is not a folder")
                 if kind in ("folder", "into"):
                     _check_not_another_output(args, given, flag)
                 if kind in ("folder", "file", "into"):  # a folder written into may hold an input, not be one

@@ -32,20 +32,45 @@ def resolve_sources(
         paths = [Path(p) for p in source]
         cache_base = paths[0].parent if paths else Path(".")
     if not paths:
-        raise DatasetError(f"no recordings (.sigmf-meta or .npy) found in {source}")
+        raise DatasetError(
+            no_recordings_message(source) if isinstance(source, (str, os.PathLike)) else "no recordings given"
+        )
     return None, paths, cache_base
 
 
 def find_recordings(folder: str | Path) -> list[Path]:
-    """Sorted ``.sigmf-meta`` and ``.npy`` files under ``folder`` (recursive, hidden folders skipped); may be empty."""
+    """Sorted ``.sigmf-meta`` and ``.npy`` files under ``folder`` (recursive, hidden folders skipped); may be empty.
+
+    A ``.npy`` beside a ``manifest.json`` that names a kind is one of a built dataset's arrays (an NR/LTE set's
+    ``labels.npy``, a spectrogram shard), not a recording, and is left out: a set written with ``--iq`` then
+    gives the recordings under its ``iq/``, where its arrays had ended in "need a 1-D complex array".
+    """
     root = Path(folder)
     if not root.is_dir():
         raise RecordingError(f"recordings folder {root} not found" if not root.exists() else f"{root} is not a folder")
+    dataset_folder: dict[Path, bool] = {}
+
+    def is_array_of_a_dataset(path: Path) -> bool:
+        if path.suffix.lower() != ".npy":
+            return False
+        if path.parent not in dataset_folder:
+            dataset_folder[path.parent] = manifest_kind(path.parent / "manifest.json") is not None
+        return dataset_folder[path.parent]
+
     found = [
         p
         for p in root.rglob("*")
         if p.suffix.lower() in (META_EXT, ".npy")
         and p.is_file()
         and not any(part.startswith(".") for part in p.relative_to(root).parts)  # skip caches, .git, temp files
+        and not is_array_of_a_dataset(p)
     ]
     return sorted(found)
+
+
+def no_recordings_message(folder: str | Path) -> str:
+    """Why ``folder`` gave no recordings, naming a built dataset's kind where it holds one."""
+    kind = manifest_kind(Path(folder) / "manifest.json")
+    if kind is not None:
+        return f"no recordings (.sigmf-meta or .npy) in {folder}: it holds a built {kind} dataset, not recordings"
+    return f"no recordings (.sigmf-meta or .npy) found in {folder}"

@@ -60,6 +60,17 @@ def test_a_model_or_a_data_set_is_not_replaced_by_another_kind_of_output(capsys,
     assert (model_dir / "model.safetensors").exists() and (data_dir / "labels.npy").read_bytes() == b"keep"
 
 
+def test_a_cache_dir_that_is_a_file_is_refused_before_any_work(capsys, tmp_path):
+    """`pretrain --cache-dir FILE` built every spectrogram first, then said "cannot write FILE: Not a directory";
+    a path under a file said "File exists" (session 59)."""
+    afile = tmp_path / "afile"
+    afile.write_text("keep")
+    for cache in (afile, afile / "sub"):
+        _refused(capsys, ["pretrain", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o"), "--cache-dir",
+                          str(cache)], f"--cache-dir {cache}", f"{afile} exists and is not a folder")  # fmt: skip
+    assert afile.read_text() == "keep"
+
+
 def test_evaluate_annotate_does_not_write_among_its_recordings(capsys, tmp_path):
     rec = tmp_path / "recs"
     rec.mkdir()

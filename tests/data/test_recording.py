@@ -13,7 +13,7 @@ from radiofm.data import (
     open_recording,
     write_sigmf,
 )
-from radiofm.errors import RecordingError
+from radiofm.errors import DatasetError, RecordingError
 
 RATE = 1e6
 
@@ -506,6 +506,28 @@ def test_find_recordings(tmp_path):
     ]
     with pytest.raises(RecordingError, match="not found"):
         find_recordings(tmp_path / "missing")
+
+
+def test_a_built_datasets_arrays_are_not_recordings(tmp_path):
+    """An NR/LTE set's labels.npy ended `evaluate annotate --data SET` in "need a 1-D complex64/complex128 array,
+    got uint8" (session 59): arrays beside a dataset manifest are left out, and its iq/ recordings are found."""
+    from radiofm.data.sources import no_recordings_message, resolve_sources
+
+    dataset = tmp_path / "set"
+    dataset.mkdir()
+    (dataset / "manifest.json").write_text(json.dumps({"kind": "nrlte-segmentation"}))
+    np.save(dataset / "labels.npy", np.zeros((2, 4, 4), np.uint8))
+    np.save(dataset / "spectrograms.npy", np.zeros((2, 4, 4), np.float32))
+    assert find_recordings(dataset) == []
+    assert "holds a built nrlte-segmentation dataset" in no_recordings_message(dataset)
+    with pytest.raises(DatasetError, match="holds a built nrlte-segmentation dataset, not recordings"):
+        resolve_sources(dataset, built_kind="spectrograms")
+    write_sigmf(dataset / "iq" / "frame_0000", _signal(8), sample_rate_hz=RATE)
+    np.save(dataset / "iq" / "frame_0001.npy", _signal(8))  # no manifest beside it: a recording
+    assert find_recordings(dataset) == [dataset / "iq" / "frame_0000.sigmf-meta", dataset / "iq" / "frame_0001.npy"]
+    (tmp_path / "manifest.json").write_text("{}")  # a manifest without a kind names no dataset
+    np.save(tmp_path / "loose.npy", _signal(8))
+    assert tmp_path / "loose.npy" in find_recordings(tmp_path)
 
 
 def test_recording_pickles_without_its_samples(tmp_sigmf, tiny_iq):

@@ -1,5 +1,5 @@
-"""argparse value types that reject impossible values with a one-line message, the flags shared by several
-commands, Namespace -> config dataclass converters, rank-0 printing and the plug-in sub-command plumbing.
+"""The flags shared by several commands, Namespace -> config dataclass converters, lists of names given as flags,
+rank-0 printing and the plug-in sub-command plumbing (the flags' value types: :mod:`radiofm.cli._types`).
 
 Nothing below ``radiofm.cli`` sees an ``argparse.Namespace``: each command turns its flags into the config
 dataclasses of the library (:class:`radiofm.train.TrainConfig`, the tasks' configs) here or in its own module.
@@ -15,7 +15,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from radiofm.errors import MAX_FLAG_SEED
+from radiofm.cli._types import (
+    MAX_EPOCHS,
+    count_up_to,
+    model_name,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    seed,
+    size2,
+    workers,
+)
+from radiofm.errors import ConfigError
 
 if TYPE_CHECKING:  # radiofm.train imports torch: only the commands that train pay for it (start-up time)
     from radiofm.train import RunResult, TrainConfig
@@ -24,134 +36,6 @@ if TYPE_CHECKING:  # radiofm.train imports torch: only the commands that train p
 # annotate's --engine choices: radiofm.annotate.engine.ENGINES, not imported so that the parsers stay numpy-free
 # (tests/annotate/test_engine.py checks that the two agree)
 ENGINES = ("auto", "torch", "numpy")
-
-
-def positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
-    return v
-
-
-def count_up_to(limit: int, what: str | None = None) -> Callable[[str], int]:
-    """An argparse type: a positive integer up to ``limit``, a count where more is a typo that would run for days or
-    fail deep inside with a traceback. The error names ``what`` ("a process count") when given."""
-    expected = f"expected {what} from 1 to {limit}" if what else f"expected a positive integer up to {limit}"
-
-    def count(text: str) -> int:
-        v = positive_int(text)
-        if v > limit:
-            raise argparse.ArgumentTypeError(f"{expected}, got {v}")
-        return v
-
-    count.__name__ = f"count_up_to_{limit}"
-    return count
-
-
-MAX_EPOCHS = 100_000  # --epochs: more is a typo that would train for years
-MAX_EPISODES = 10_000_000  # --episodes: a few seconds per thousand on a CPU; more would run for weeks
-MAX_WORKERS = 256  # --workers: processes to start (each holds its own copy of the generator or dataset)
-MAX_THREADS = 1024  # --threads: torch refuses a count past 32 bits with a traceback, and 1024 cores is plenty
-workers = count_up_to(MAX_WORKERS, "a process count")
-threads = count_up_to(MAX_THREADS, "a thread count")
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {v}")
-    return v
-
-
-def seed(text: str) -> int:
-    """A ``--seed``: an integer from 0 to :data:`radiofm.errors.MAX_FLAG_SEED` (numpy refuses a negative seed and torch
-    one past 64 bits, each with a traceback)."""
-    expected = f"expected a seed, an integer from 0 to {MAX_FLAG_SEED}"
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{expected}, got {text!r}") from None
-    if not 0 <= v <= MAX_FLAG_SEED:
-        raise argparse.ArgumentTypeError(f"{expected}, got {v}")
-    return v
-
-
-def positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not v > 0 or v != v or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
-    return v
-
-
-def non_negative_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}") from None
-    if not 0 <= v < float("inf"):  # (NaN fails too)
-        raise argparse.ArgumentTypeError(f"expected a non-negative finite number, got {text}")
-    return v
-
-
-def ratio(text: str) -> float:
-    """A fraction strictly between 0 and 1."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a ratio in (0, 1), got {text!r}") from None
-    if not 0.0 < v < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a ratio in (0, 1), got {text}")
-    return v
-
-
-def ratio_list(text: str) -> list[float]:
-    parts = [p for p in text.replace(" ", "").split(",") if p]
-    if not parts:
-        raise argparse.ArgumentTypeError("expected a comma-separated list of ratios, e.g. 0.5,0.75,0.9")
-    return [ratio(p) for p in parts]
-
-
-def size2(text: str) -> tuple[int, int]:
-    """'224' -> (224, 224); '128x256' -> (128, 256)."""
-    parts = text.lower().replace("×", "x").split("x")
-    try:
-        vals = [int(p) for p in parts]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a size like 224 or 128x256, got {text!r}") from None
-    if len(vals) == 1:
-        vals = vals * 2
-    if len(vals) != 2 or min(vals) < 1 or max(vals) > 8192:
-        raise argparse.ArgumentTypeError(f"expected a size like 224 or 128x256 (1..8192), got {text!r}")
-    return vals[0], vals[1]
-
-
-def model_name(text: str) -> str:
-    from radiofm.models import list_models
-
-    names = list_models()
-    if text not in names:
-        raise argparse.ArgumentTypeError(f"unknown model {text!r}; valid models: {', '.join(names)}")
-    return text
-
-
-def int_list(text: str) -> list[int]:
-    """'4,8,16' -> [4, 8, 16] (positive integers)."""
-    try:
-        vals = [int(v) for v in text.replace(" ", "").split(",") if v]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}") from None
-    if not vals or min(vals) < 1:
-        raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
-    return vals
 
 
 # ------------------------------------------------------------------------------------------- training flags
@@ -291,8 +175,6 @@ def finetune_fields(args: argparse.Namespace) -> dict[str, Any]:
     a mode's flag given with another mode (one command line over several modes is a fair use)."""
     import warnings
 
-    from radiofm.errors import ConfigError
-
     if args.model is not None and args.init is not None:
         raise ConfigError(f"--model {args.model} and --init {args.init}: --init names the architecture; give one")
     for flag, given, mode in (("--k", args.k, "last-k"), ("--lora-rank", args.lora_rank, "lora"),
@@ -315,6 +197,28 @@ def finetune_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------- output
+
+
+def name_list(text: str, valid: Sequence[str], flag: str, what: str) -> tuple[str, ...]:
+    """A comma list of names (each a ``what``) given as ``flag``, as the library spells them: matched whatever
+    their case, each taken once in the order given, empty items skipped. ConfigError naming the flag for an unknown
+    name or a list that names nothing. Every list of names a command takes goes through here, so
+    ``--held-out MATLAB`` and ``--traffic MATLAB`` agree (one was refused, the other taken) and a name given twice
+    never runs twice (``--tasks sensing,sensing`` ran the task twice)."""
+    spelled = {name.lower(): name for name in valid}
+    names: list[str] = []
+    for part in text.split(","):
+        word = part.strip()
+        if not word:
+            continue
+        name = spelled.get(word.lower())
+        if name is None:
+            raise ConfigError(f"{flag}: unknown {what} {word!r}; valid: {', '.join(valid)}")
+        if name not in names:
+            names.append(name)
+    if not names:
+        raise ConfigError(f"{flag} {text!r} names no {what}; valid: {', '.join(valid)}")
+    return tuple(names)
 
 
 def say(message: str) -> None:

@@ -13,7 +13,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from radiofm.cli import _args
+from radiofm.cli import _args, _types
 
 _EPILOG = (
     "Supported input: complex single-channel SigMF (any SigMF datatype) or a complex .npy with a .json sidecar "
@@ -39,7 +39,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="output prefix: writes PREFIX.sigmf-meta/-data and .png")
     p.add_argument(
         "--threshold",
-        type=_args.ratio,
+        type=_types.ratio,
         default=0.5,
         metavar="P",
         help="a pixel is a carrier when p(NR) + p(LTE) >= P (default 0.5; lower finds weaker carriers)",
@@ -47,19 +47,19 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument(
         "--min-duration-ms",
         metavar="MS",
-        type=_args.positive_float,
+        type=_types.positive_float,
         default=1.0,
         help="drop shorter detections (default 1 ms)",
     )
     p.add_argument(
         "--min-bandwidth-khz",
-        type=_args.positive_float,
+        type=_types.positive_float,
         default=900.0,
         metavar="KHZ",
         help="drop narrower detections (default 900 kHz; LTE 1.4 MHz occupies 1.08 MHz)",
     )
     p.add_argument(
-        "--batch-size", metavar="B", type=_args.positive_int, default=16, help="images per model call (default 16)"
+        "--batch-size", metavar="B", type=_types.positive_int, default=16, help="images per model call (default 16)"
     )
     p.add_argument(
         "--repair-nonfinite",
@@ -91,14 +91,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--phy-max-ms",
-        type=_args.positive_float,
+        type=_types.positive_float,
         default=20.0,
         metavar="MS",
         help="samples of each carrier the physical-layer stage analyses (default 20 ms)",
     )
     p.add_argument(
         "--min-score",
-        type=_args.ratio,
+        type=_types.ratio,
         default=0.75,
         metavar="P",
         help="pooled spectrogram score a label needs without decisive physical-layer evidence, else 'unknown' "
@@ -107,7 +107,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument(
         "--sample-rate",
         dest="sample_rate_hz",
-        type=_args.positive_float,
+        type=_types.positive_float,
         default=None,
         metavar="HZ",
         help="sample rate for a recording that gives none (a .npy without .json sidecar); overrides the file's",
@@ -133,7 +133,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--threads",
-        type=_args.threads,
+        type=_types.threads,
         default=None,
         metavar="N",
         help="torch threads (default: one per core; with --quantize bf16 on the CPU, all but the reader thread's)",
@@ -148,7 +148,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--frame-step",
-        type=_args.positive_int,
+        type=_types.positive_int,
         default=1,
         metavar="K",
         help="analyse only every K-th 40 ms frame (about K times faster, for monitoring long recordings): a carrier "
@@ -158,7 +158,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--prefetch",
-        type=_args.non_negative_int,
+        type=_types.non_negative_int,
         default=1,
         metavar="K",
         help="blocks a reader thread prepares ahead of the model (default 1; 0: no reader thread)",
@@ -173,11 +173,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "ones not yet in it), stop on --duration or --idle-timeout; the data file must only grow",
     )
     follow.add_argument(
-        "--duration", type=_args.positive_float, default=None, metavar="SECONDS",
+        "--duration", type=_types.positive_float, default=None, metavar="SECONDS",
         help="with --follow: stop once SECONDS of samples have arrived (annotate just those)",
     )  # fmt: skip
     follow.add_argument(
-        "--idle-timeout", type=_args.positive_float, default=None, metavar="SECONDS",
+        "--idle-timeout", type=_types.positive_float, default=None, metavar="SECONDS",
         help="with --follow: stop when the data file has not grown for SECONDS (default 10)",
     )  # fmt: skip
     p.set_defaults(run=run)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from radiofm.cli import _args
+from radiofm.cli import _args, _types
 
 
 def add_parser(sub) -> None:
@@ -13,8 +13,8 @@ def add_parser(sub) -> None:
     p.add_argument("--out", type=Path, default=Path("demo-out"), help="demo folder (default demo-out)")
     p.add_argument("--preset", default="full", help="full (default, about 8 min) or quick (seconds)")
     p.add_argument("--force", action="store_true", help="redo every step even when its output exists")
-    p.add_argument("--seed", type=_args.seed, default=0)
-    p.add_argument("--workers", type=_args.workers, default=None, help="worker processes for generation")
+    p.add_argument("--seed", type=_types.seed, default=0)
+    p.add_argument("--workers", type=_types.workers, default=None, help="worker processes for generation")
     p.set_defaults(run=run)
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from radiofm.cli import _args
+from radiofm.cli import _args, _types
 
 
 def shot_list(text: str) -> tuple[int, ...]:
-    parts = [p for p in text.replace(" ", "").split(",") if p]
-    if not parts:
+    """'2,4,8' -> (2, 4, 8): distinct shot counts in the order given."""
+    if not text.replace(" ", "").replace(",", ""):
         raise argparse.ArgumentTypeError("expected a comma-separated list of shots, e.g. 2,4,8,16,32")
-    return tuple(_args.positive_int(p) for p in parts)
+    return tuple(_types.distinct_int_list(text))
 
 
 def add_parser(sub) -> None:
@@ -37,7 +37,7 @@ def add_parser(sub) -> None:
         "(DeepBeam's download): srf-basic-config-24-beams-tx-ant-0",
     )
     t.add_argument("--out", required=True, type=Path, help="run folder (a checkpoint)")
-    t.add_argument("--model", type=_args.model_name, default="protobeam", help="model preset (default protobeam)")
+    t.add_argument("--model", type=_types.model_name, default="protobeam", help="model preset (default protobeam)")
     t.add_argument("--no-data-norm", action="store_true", help="no per-frame min-max scaling")
     t.add_argument("--no-augment", action="store_true", help="no amplitude/phase augmentation")
     t.add_argument("--no-proto-norm", action="store_true", help="no prototype normalisation")
@@ -48,7 +48,7 @@ def add_parser(sub) -> None:
         help="support: every embedding dimension standardised by the support set's statistics (default); "
         "cosine: embeddings and prototypes unit-norm, distances scaled; prototypes: only prototypes unit-norm",
     )
-    t.add_argument("--proto-scale", type=_args.positive_float, default=10.0, help="cosine/support: initial scale (10)")
+    t.add_argument("--proto-scale", type=_types.positive_float, default=10.0, help="cosine/support: initial scale (10)")
     t.add_argument(
         "--fixed-scale", action="store_true", help="cosine/support: keep the scale fixed instead of learning it"
     )
@@ -61,13 +61,13 @@ def add_parser(sub) -> None:
     t.add_argument("--learn-filter-bank", action="store_true", help="train the DFT-initialised filter bank too")
     t.add_argument(
         "--filter-bank-lr-scale",
-        type=_args.positive_float,
+        type=_types.positive_float,
         default=1.0,
         help="with --learn-filter-bank: the bank's learning rate as a share of --lr (default 1)",
     )
     t.add_argument(
         "--skip",
-        type=_args.positive_int,
+        type=_types.positive_int,
         default=None,
         help="ProtoAoA: angle-of-arrival files, train on the skip-K angles (one kept, K skipped)",
     )
@@ -77,20 +77,20 @@ def add_parser(sub) -> None:
         default=None,
         help="with --skip: train-every: keep one angle, skip K (default); hold-every: hold out every K-th",
     )
-    t.add_argument("--episodes", type=_args.count_up_to(_args.MAX_EPISODES, "an episode count"), default=3000,
+    t.add_argument("--episodes", type=_types.count_up_to(_types.MAX_EPISODES, "an episode count"), default=3000,
                    help="training episodes (default 3000)")  # fmt: skip
-    t.add_argument("--n-way", type=_args.positive_int, default=8, help="classes per episode N_B (default 8)")
-    t.add_argument("--n-support", type=_args.positive_int, default=4, help="support frames per class (default 4)")
-    t.add_argument("--n-query", type=_args.positive_int, default=8, help="query frames per class (default 8)")
-    t.add_argument("--lr", type=_args.positive_float, default=1e-3, help="peak learning rate (default 1e-3)")
+    t.add_argument("--n-way", type=_types.positive_int, default=8, help="classes per episode N_B (default 8)")
+    t.add_argument("--n-support", type=_types.positive_int, default=4, help="support frames per class (default 4)")
+    t.add_argument("--n-query", type=_types.positive_int, default=8, help="query frames per class (default 8)")
+    t.add_argument("--lr", type=_types.positive_float, default=1e-3, help="peak learning rate (default 1e-3)")
     t.add_argument("--test-fraction", type=float, default=0.3, help="held out per class for TTSA (default 0.3)")
     t.add_argument(
         "--max-frames-per-label",
-        type=_args.positive_int,
+        type=_types.positive_int,
         default=None,
         help="read at most this many frames per label combination (large real files)",
     )
-    t.add_argument("--seed", type=_args.seed, default=0)
+    t.add_argument("--seed", type=_types.seed, default=0)
     t.add_argument("--device", default="auto", help="auto, cpu, cuda")
     t.add_argument("--resume", action="store_true", help="continue the run in --out")
     t.add_argument("--no-progress", action="store_true")
@@ -111,17 +111,17 @@ def add_parser(sub) -> None:
     )
     e.add_argument("--shots", type=shot_list, default=None, help="comma list (default 2,4,8,16,32; AoA 1,...,32)")
     e.add_argument("--out", required=True, type=Path, help="folder for report.json and plots")
-    e.add_argument("--episodes", type=_args.count_up_to(100_000, "an episode count"), default=100,
+    e.add_argument("--episodes", type=_types.count_up_to(100_000, "an episode count"), default=100,
                    help="episodes per k (default 100)")  # fmt: skip
     e.add_argument(
         "--queries",
-        type=_args.positive_int,
+        type=_types.positive_int,
         default=None,
         help="queries per class per episode (default 16; ProtoAoA runs: per unseen angle, default 8)",
     )
-    e.add_argument("--n-way", type=_args.positive_int, default=None, help="classes per episode (default all)")
+    e.add_argument("--n-way", type=_types.positive_int, default=None, help="classes per episode (default all)")
     e.add_argument("--adapt-bn", action="store_true", help="TOTA: batch-norm statistics of the new front end (AdaBN)")
-    e.add_argument("--seed", type=_args.seed, default=0)
+    e.add_argument("--seed", type=_types.seed, default=0)
     e.add_argument("--device", default="cpu")
     e.add_argument("--no-progress", action="store_true")
     e.set_defaults(run=_run_evaluate)
@@ -135,7 +135,7 @@ def add_parser(sub) -> None:
     c.add_argument("--encoder", required=True, type=Path, help="any radiofm checkpoint with an encoder (mae, protonet)")
     c.add_argument("--support", required=True, type=Path, help="folder of labelled recordings")
     c.add_argument("--query", required=True, nargs="+", type=Path, help="recording(s) to classify")
-    c.add_argument("--max-units", type=_args.positive_int, default=16, help="segments/frames per recording (16)")
+    c.add_argument("--max-units", type=_types.positive_int, default=16, help="segments/frames per recording (16)")
     c.add_argument("--json", type=Path, default=None, help="also write the scores as JSON here")
     c.add_argument("--device", default="cpu")
     c.set_defaults(run=_run_classify)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from radiofm.cli import _args
+from radiofm.cli import _args, _types
 
 
 def add_parser(sub) -> None:
@@ -21,10 +21,10 @@ def add_parser(sub) -> None:
         "and SDR impairments; one SigMF annotation per emission.",
     )
     g.add_argument("--out", required=True, type=Path, help="output folder")
-    recordings = _args.count_up_to(1_000_000)
+    recordings = _types.count_up_to(1_000_000)
     g.add_argument("--recordings", type=recordings, default=32, help="number of recordings (default 32)")
-    g.add_argument("--seed", type=_args.seed, default=0, help="seed: same seed, same bytes")
-    g.add_argument("--workers", type=_args.workers, default=1, help="parallel worker processes")
+    g.add_argument("--seed", type=_types.seed, default=0, help="seed: same seed, same bytes")
+    g.add_argument("--workers", type=_types.workers, default=1, help="parallel worker processes")
     g.add_argument("--no-progress", action="store_true")
     g.set_defaults(run=_run_ism)
 
@@ -41,7 +41,7 @@ def add_parser(sub) -> None:
         "CFO, DC spike and IQ imbalance. Ranges and sources: the radiofm.synth.nrlte module docstrings.",
     )
     n.add_argument("--out", required=True, type=Path, help="output folder")
-    frames = _args.count_up_to(10_000_000)
+    frames = _types.count_up_to(10_000_000)
     n.add_argument("--frames", type=frames, default=64, help="number of 40 ms frames (default 64)")
     n.add_argument(
         "--split",
@@ -49,7 +49,7 @@ def add_parser(sub) -> None:
         default="train",
         help="train: normal noise power; test: uniform noise power",
     )
-    n.add_argument("--seed", type=_args.seed, default=0)
+    n.add_argument("--seed", type=_types.seed, default=0)
     n.add_argument(
         "--traffic",
         default=None,
@@ -73,7 +73,7 @@ def add_parser(sub) -> None:
         "generator all three, in the mix 0.6/0.25/0.15; alt generator fdd)",
     )
     n.add_argument("--iq", action="store_true", help="also write each capture as SigMF with carrier annotations")
-    n.add_argument("--workers", type=_args.workers, default=1, help="parallel worker processes")
+    n.add_argument("--workers", type=_types.workers, default=1, help="parallel worker processes")
     n.add_argument("--no-progress", action="store_true")
     n.set_defaults(run=_run_nrlte)
 
@@ -86,12 +86,14 @@ def add_parser(sub) -> None:
     )
     b.add_argument("--out", required=True, type=Path, help="output folder")
     b.add_argument("--codebook", type=int, choices=[24, 12], default=24, help="beams in the codebook (default 24)")
-    b.add_argument("--front-ends", type=_args.count_up_to(64), default=4, help="transmit front ends (default 4)")
-    b.add_argument("--frames", type=_args.count_up_to(100_000), default=32, help="frames per (gain, beam) (default 32)")
+    b.add_argument("--front-ends", type=_types.count_up_to(64), default=4, help="transmit front ends (default 4)")
+    b.add_argument(
+        "--frames", type=_types.count_up_to(100_000), default=32, help="frames per (gain, beam) (default 32)"
+    )
     b.add_argument("--waveform", choices=["ofdm", "sc", "mixed"], default="ofdm", help="TX waveform (default ofdm)")
     b.add_argument("--no-aoa", action="store_true", help="skip the angle-of-arrival files")
-    b.add_argument("--seed", type=_args.seed, default=0, help="seed: same seed, same bytes")
-    b.add_argument("--workers", type=_args.workers, default=1, help="parallel worker processes")
+    b.add_argument("--seed", type=_types.seed, default=0, help="seed: same seed, same bytes")
+    b.add_argument("--workers", type=_types.workers, default=1, help="parallel worker processes")
     b.add_argument("--no-progress", action="store_true")
     b.set_defaults(run=_run_beams)
 
@@ -104,8 +106,8 @@ def add_parser(sub) -> None:
         "(core:label = class in every annotation) and OUT/manifest.json.",
     )
     s.add_argument("--out", required=True, type=Path, help="output folder")
-    s.add_argument("--per-class", type=_args.count_up_to(100_000), default=50, help="captures per class (default 50)")
-    s.add_argument("--duration", type=_args.positive_float, default=0.25, help="capture length in s (default 0.25)")
+    s.add_argument("--per-class", type=_types.count_up_to(100_000), default=50, help="captures per class (default 50)")
+    s.add_argument("--duration", type=_types.positive_float, default=0.25, help="capture length in s (default 0.25)")
     s.add_argument("--classes", default=None, metavar="NAMES", help="comma list of class names (default: all 20)")
     s.add_argument(
         "--datatype",
@@ -113,8 +115,8 @@ def add_parser(sub) -> None:
         default="cu8",
         help="sample format (default cu8, as an RTL-SDR records)",
     )
-    s.add_argument("--seed", type=_args.seed, default=0, help="seed: same seed, same bytes")
-    s.add_argument("--workers", type=_args.workers, default=1, help="parallel worker processes")
+    s.add_argument("--seed", type=_types.seed, default=0, help="seed: same seed, same bytes")
+    s.add_argument("--workers", type=_types.workers, default=1, help="parallel worker processes")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(run=_run_signals)
 
@@ -135,16 +137,24 @@ def _run_ism(args: argparse.Namespace) -> int:
 
 def _run_nrlte(args: argparse.Namespace) -> int:
     from radiofm.data.nrlte import generate_dataset
+    from radiofm.synth.nrlte.traffic import REGIMES
+    from radiofm.synth.nrlte_alt.lte import FRAME_STRUCTURES
 
+    traffic = None if args.traffic is None else _args.name_list(args.traffic, REGIMES, "--traffic", "traffic regime")
+    lte_frames = (
+        None
+        if args.lte_frames is None
+        else _args.name_list(args.lte_frames, FRAME_STRUCTURES, "--lte-frames", "LTE frame structure")
+    )
     out = generate_dataset(
         args.out,
         n_frames=args.frames,
         split=args.split,
         seed=args.seed,
-        traffic=args.traffic,
+        traffic=traffic,
         iq=args.iq,
         generator=args.generator,
-        lte_frames=args.lte_frames,
+        lte_frames=lte_frames,
         workers=args.workers,
         progress=not args.no_progress,
     )
@@ -169,8 +179,9 @@ def _run_beams(args: argparse.Namespace) -> int:
 
 def _run_signals(args: argparse.Namespace) -> int:
     from radiofm.data.signals import write_signal_dataset
+    from radiofm.synth.signals import CLASSES
 
-    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
+    classes = _args.name_list(args.classes, CLASSES, "--classes", "signal class") if args.classes else None
     files = write_signal_dataset(
         args.out,
         per_class=args.per_class,

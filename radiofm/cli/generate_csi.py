@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from radiofm.cli import _args
+from radiofm.cli import _types
 
 
 def add_generators(gsub) -> None:
@@ -19,11 +19,11 @@ def add_generators(gsub) -> None:
         "(radiofm.synth.csi_har). Default size = the official split, 156/44 files per class (936/264).",
     )
     s.add_argument("--out", required=True, type=Path, help="output folder ROOT")
-    s.add_argument("--train-per-class", type=_args.positive_int, default=156, help="train files per class (156)")
-    s.add_argument("--test-per-class", type=_args.positive_int, default=44, help="test files per class (44)")
+    s.add_argument("--train-per-class", type=_types.positive_int, default=156, help="train files per class (156)")
+    s.add_argument("--test-per-class", type=_types.positive_int, default=44, help="test files per class (44)")
     s.add_argument("--mat-version", choices=["5", "7.3"], default="5", help="MATLAB file version (default 5)")
-    s.add_argument("--seed", type=_args.seed, default=0, help="seed: same seed, same bytes")
-    s.add_argument("--workers", type=_args.workers, default=1, help="parallel worker processes")
+    s.add_argument("--seed", type=_types.seed, default=0, help="seed: same seed, same bytes")
+    s.add_argument("--workers", type=_types.workers, default=1, help="parallel worker processes")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(run=_run_sensing)
 
@@ -35,9 +35,9 @@ def add_generators(gsub) -> None:
         "(features (N, 4, H, W), labels/position (N, 3) in m). Test UEs are >= 0.25 m from every training UE.",
     )
     p.add_argument("--out", required=True, type=Path, help="output folder (train.mat, test.mat, scene.json)")
-    p.add_argument("--train", type=_args.positive_int, default=3100, help="training UEs (default 3100)")
-    p.add_argument("--test", type=_args.positive_int, default=776, help="test UEs (default 776)")
-    p.add_argument("--seed", type=_args.seed, default=0, help="seed: same seed, same bytes")
+    p.add_argument("--train", type=_types.positive_int, default=3100, help="training UEs (default 3100)")
+    p.add_argument("--test", type=_types.positive_int, default=776, help="test UEs (default 776)")
+    p.add_argument("--seed", type=_types.seed, default=0, help="seed: same seed, same bytes")
     p.add_argument(
         "--phase",
         action="store_true",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from radiofm.cli._args import positive_float
+from radiofm.cli._types import positive_float
 from radiofm.errors import ConfigError
 
 N_TABLE = 20

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from radiofm.cli import _args
+from radiofm.cli import _args, _types
 
 
 def add_parser(sub) -> None:
@@ -17,18 +17,20 @@ def add_parser(sub) -> None:
         description="Pretrain a backbone by masked spectrogram modeling on unlabelled recordings.",
     )
     p.add_argument("--data", required=True, type=Path, help="folder of recordings (SigMF/.npy) or a built dataset")
-    p.add_argument("--model", default="vit-tiny", type=_args.model_name, help="registered model (see `radiofm models`)")
+    p.add_argument(
+        "--model", default="vit-tiny", type=_types.model_name, help="registered model (see `radiofm models`)"
+    )
     p.add_argument("--out", required=True, type=Path, help="run folder = checkpoint (model.safetensors + config.json)")
     p.add_argument(
         "--mask-ratio",
-        type=_args.ratio,
+        type=_types.ratio,
         default=None,
         help="fraction of patches/tokens masked (default 0.75 for ViT, 0.2 for ConvLSTM)",
     )
-    p.add_argument("--image-size", type=_args.size2, default=None, help="model input (F, T), e.g. 224 or 128x256")
+    p.add_argument("--image-size", type=_types.size2, default=None, help="model input (F, T), e.g. 224 or 128x256")
     p.add_argument("--val-fraction", type=float, default=0.1, help="held-out fraction for validation loss")
     p.add_argument("--cache-dir", type=Path, default=None, help="where the spectrogram dataset is cached")
-    p.add_argument("--workers", type=_args.workers, default=1, help="processes for building the dataset")
+    p.add_argument("--workers", type=_types.workers, default=1, help="processes for building the dataset")
     p.add_argument("--repair-nonfinite", action="store_true", help="zero NaN/Inf samples (with a warning)")
     _args.add_train_args(p, DEFAULT_TRAIN)
     p.set_defaults(run=run)

@@ -25,7 +25,7 @@ def test_nrlte_unknown_traffic_is_a_one_line_error(tmp_path, capsys):
     args = ["generate", "nrlte", "--out", str(out), "--frames", "1", "--no-progress", "--traffic", "random,busy"]
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["radiofm: error: unknown traffic regime 'busy'; valid: random, matlab, full, idle, gated"]
+    assert err == ["radiofm: error: --traffic: unknown traffic regime 'busy'; valid: random, matlab, full, idle, gated"]
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
@@ -48,7 +48,7 @@ def test_nrlte_alt_generator_flag(tmp_path, capsys):
     bad = ["generate", "nrlte", "--generator", "alt", "--out", str(tmp_path / "bad"), "--traffic", "busy"]
     assert main(bad) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        "radiofm: error: unknown traffic regime 'busy'; valid: random, matlab, full, idle, gated"
+        "radiofm: error: --traffic: unknown traffic regime 'busy'; valid: random, matlab, full, idle, gated"
     ]
     assert not (tmp_path / "bad").exists()
 
@@ -65,11 +65,13 @@ def test_nrlte_lte_frames_flag(tmp_path, capsys):
         assert m["lte_frames"] == (["tdd"] if generator == "alt" else {"tdd": 1.0})
     capsys.readouterr()
     for generator in ("alt", "main"):
-        for names, shown in (("tdd,hd-fdd", "hd-fdd"), ("tdd,,fdd", "''")):
+        for names, shown in (("tdd,hd-fdd", "'hd-fdd'"), (",", None)):
             bad = tmp_path / "bad"
             args = ["generate", "nrlte", "--generator", generator, "--out", str(bad), "--no-progress"]
             assert main([*args, "--lte-frames", names]) == 2
-            message = f"radiofm: error: unknown LTE frame structure {shown}; valid: fdd, tdd, mbsfn"
+            message = f"radiofm: error: --lte-frames: unknown LTE frame structure {shown}; valid: fdd, tdd, mbsfn"
+            if shown is None:
+                message = "radiofm: error: --lte-frames ',' names no LTE frame structure; valid: fdd, tdd, mbsfn"
             assert capsys.readouterr().err.strip().splitlines() == [message]
             assert not bad.exists()
 

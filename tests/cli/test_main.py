@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from radiofm.cli import _args
+from radiofm.cli import _types
 from radiofm.cli.main import build_parser, main
 from radiofm.errors import MAX_FLAG_SEED, MAX_SEED, ConfigError
 
@@ -73,11 +73,11 @@ def test_every_seed_flag_takes_only_seeds_numpy_and_torch_accept():
     flags = _seed_flags()
     commands = {command for command, _ in flags}
     assert {"generate beams", "generate nrlte", "pretrain", "fewshot train", "demo"} <= commands, commands
-    assert [command for command, action in flags if action.type is not _args.seed] == []
+    assert [command for command, action in flags if action.type is not _types.seed] == []
     for bad in ("-1", str(MAX_FLAG_SEED + 1), str(10**24), "1.5", "seven", ""):
         with pytest.raises(argparse.ArgumentTypeError, match="expected a seed"):
-            _args.seed(bad)
-    assert _args.seed("0") == 0 and _args.seed(str(MAX_FLAG_SEED)) == MAX_FLAG_SEED
+            _types.seed(bad)
+    assert _types.seed("0") == 0 and _types.seed(str(MAX_FLAG_SEED)) == MAX_FLAG_SEED
 
 
 @pytest.mark.parametrize(
@@ -216,3 +216,24 @@ def test_a_file_of_an_input_is_what_radiofm_reads_there(tmp_path):
     assert _a_file_of(tmp_path / "c.npy", tmp_path / "c.json") and not _a_file_of(
         tmp_path / "c.npy", tmp_path / "d.json"
     )
+
+
+def test_lists_of_names_and_of_numbers_read_alike():
+    """`--traffic MATLAB` was taken and `--held-out MATLAB` refused; `--tasks sensing,sensing` ran a task twice,
+    `--shots 2,2` evaluated 2 shots twice, `--classes fm,fm` was refused (session 59). Every list of names now
+    matches whatever the case and takes a name once; every list that names a set takes a number once."""
+    from radiofm.cli import _args
+    from radiofm.cli.fewshot import shot_list
+
+    regimes = ("random", "matlab", "full", "idle", "gated")
+    assert _args.name_list("MATLAB, full,,matlab", regimes, "--held-out", "traffic regime") == ("matlab", "full")
+    assert _args.name_list("radioteletype", ("fm", "Radioteletype"), "--classes", "signal class") == ("Radioteletype",)
+    with pytest.raises(ConfigError, match=r"^--held-out: unknown traffic regime 'busy'; valid: random, matlab"):
+        _args.name_list("matlab,busy", regimes, "--held-out", "traffic regime")
+    with pytest.raises(ConfigError, match=r"^--tasks ' , ' names no task; valid: a, b$"):
+        _args.name_list(" , ", ("a", "b"), "--tasks", "task")
+    assert shot_list("8,2,8,4") == (8, 2, 4) and _types.ratio_list("0.5,0.75,0.5") == [0.5, 0.75]
+    assert _types.int_list("128,128") == [128, 128]  # widths of two hidden layers: a repeat means something here
+    for bad in (",", "2,0", "x"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            shot_list(bad)

@@ -43,7 +43,9 @@ def test_bad_flags_are_one_line_errors(tmp_path, capsys):
     out = tmp_path / "g"
     assert main(["reproduce", "generalisation", "--preset", "quick", "--out", str(out), "--held-out", "busy"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["radiofm: error: held-out regimes ['busy'] invalid; valid: random, matlab, full, idle, gated"]
+    assert err == [
+        "radiofm: error: --held-out: unknown traffic regime 'busy'; valid: random, matlab, full, idle, gated"
+    ]
     assert not out.exists()
     with pytest.raises(SystemExit) as exc:  # argparse: this experiment has no paper preset
         main(["reproduce", "generalisation", "--preset", "paper", "--out", str(out)])

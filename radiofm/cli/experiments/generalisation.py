@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from radiofm.cli import _args
+from radiofm.cli import _args, _types
 
 PRESET_CHOICES = ("cpu", "quick")
 SIZE_FLAGS = {  # settings field -> help; each overrides the preset's value when given
@@ -31,16 +31,18 @@ def add_args(p: argparse.ArgumentParser) -> None:
         help="comma list of regimes to hold out, one fold each (default: the preset's; cpu: all five)",
     )
     for flag, what in SIZE_FLAGS.items():
-        p.add_argument(f"--{flag.replace('_', '-')}", type=_args.positive_int, default=None, help=what)
+        p.add_argument(f"--{flag.replace('_', '-')}", type=_types.positive_int, default=None, help=what)
 
 
 def run(args: argparse.Namespace) -> int:
     from radiofm.reproduce.generalisation import PRESETS, markdown, run_generalisation
+    from radiofm.synth.nrlte.traffic import REGIMES
 
     settings = _args.settings_from_args(PRESETS[args.preset], args, ("workers", "device", *SIZE_FLAGS))
     if args.held_out:
-        names = tuple(n.strip() for n in args.held_out.split(",") if n.strip())
-        settings = dataclasses.replace(settings, held_out=names)
+        settings = dataclasses.replace(
+            settings, held_out=_args.name_list(args.held_out, REGIMES, "--held-out", "traffic regime")
+        )
     report = run_generalisation(settings, args.out, preset=args.preset, force=args.force, log=_args.say)
     print("\n" + markdown(report))
     _args.wrote(args.out / "report.json", args.out / "generalisation.md")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from radiofm.cli import _args
+from radiofm.cli import _args, _types
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
     _args.add_reproduce_args(p)
-    p.add_argument("--threads", type=_args.threads, default=None, help="torch CPU threads (cpu preset: 1)")
+    p.add_argument("--threads", type=_types.threads, default=None, help="torch CPU threads (cpu preset: 1)")
 
 
 def run(args: argparse.Namespace) -> int:

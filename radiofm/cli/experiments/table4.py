@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from radiofm.cli import _args
+from radiofm.cli import _args, _types
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
@@ -16,13 +16,13 @@ def add_args(p: argparse.ArgumentParser) -> None:
             action.help = "cpu (default), paper (GPU) or quick (a tiny end-to-end check)"
     p.add_argument(
         "--per-class",
-        type=_args.int_list,
+        type=_types.int_list,
         default=None,
         metavar="TRAIN,TEST",
         help="synthetic NTU-Fi files per class (default: the preset's; cpu/paper: the official 156,44)",
     )
     p.add_argument(
-        "--pretrain-epochs", type=_args.positive_int, default=None, help="MAE pretraining epochs (default: preset)"
+        "--pretrain-epochs", type=_types.positive_int, default=None, help="MAE pretraining epochs (default: preset)"
     )
     p.add_argument(
         "--ntufi", type=Path, default=None, help="a real NTU-Fi HAR folder (default: generate the synthetic one)"

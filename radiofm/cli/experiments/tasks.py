@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from radiofm.cli import _args
-from radiofm.errors import ConfigError
+from radiofm.cli import _args, _types
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
@@ -20,7 +19,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
     _args.add_reproduce_args(p)
     p.add_argument("--init", type=Path, default=None, help="reuse this pretrained MAE checkpoint (skip pretraining)")
     p.add_argument(
-        "--pretrain-epochs", type=_args.positive_int, default=None, help="MAE pretraining epochs (default: preset)"
+        "--pretrain-epochs", type=_types.positive_int, default=None, help="MAE pretraining epochs (default: preset)"
     )
     p.add_argument(
         "--tasks", default=None, metavar="NAMES", help="comma list of sensing, signals, positioning (default: all)"
@@ -36,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     import dataclasses
 
     from radiofm.reproduce.tasks import PRESETS, run_tasks
-    from radiofm.reproduce.tasks_report import markdown
+    from radiofm.reproduce.tasks_report import BACKBONES, TASKS, markdown
 
     settings = _args.settings_from_args(PRESETS[args.preset], args, ("workers", "device"))
     if args.init is not None:
@@ -47,13 +46,11 @@ def run(args: argparse.Namespace) -> int:
     if args.pretrain_epochs is not None:
         settings = dataclasses.replace(settings, pretrain_epochs=args.pretrain_epochs)
     if args.tasks is not None:
-        tasks = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
-        if not tasks:  # "," ran no task and reported success
-            raise ConfigError(f"--tasks {args.tasks!r} names no task (sensing, signals, positioning)")
-        settings = dataclasses.replace(settings, tasks=tasks)
+        settings = dataclasses.replace(settings, tasks=_args.name_list(args.tasks, TASKS, "--tasks", "task"))
     if args.backbones:
-        names = tuple(b.strip() for b in args.backbones.split(",") if b.strip())
-        settings = dataclasses.replace(settings, backbones=names)
+        settings = dataclasses.replace(
+            settings, backbones=_args.name_list(args.backbones, BACKBONES, "--backbones", "backbone")
+        )
     report = run_tasks(settings, args.out, preset=args.preset, force=args.force, log=_args.say)
     print("\n" + markdown(report))
     _args.wrote(args.out / "report.json", args.out / "tasks.md", args.out / "label_efficiency.png")

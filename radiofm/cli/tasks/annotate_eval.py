@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from radiofm.cli import _args
+from radiofm.cli import _args, _types
 
 
 def add_eval_args(p: argparse.ArgumentParser) -> None:
@@ -19,12 +19,12 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
         help="folder of recordings whose annotations labelled NR/LTE are the truth (radiofm generate nrlte --iq)",
     )
     p.add_argument("--out", required=True, type=Path, help="output folder for annotate_score.json")
-    p.add_argument("--max-recordings", type=_args.positive_int, default=None, help="score at most N recordings")
+    p.add_argument("--max-recordings", type=_types.positive_int, default=None, help="score at most N recordings")
     p.add_argument("--scan-all", action="store_true", help="annotate --scan-all (the default; kept for old commands)")
     p.add_argument("--no-scan-nr", action="store_true", help="annotate --no-scan-nr")
     p.add_argument("--no-scan-lte", action="store_true", help="annotate --no-scan-lte")
     p.add_argument("--no-phy", action="store_true", help="annotate --no-phy (spectrogram scores only)")
-    p.add_argument("--threshold", type=_args.ratio, default=0.5, metavar="P", help="annotate --threshold (0.5)")
+    p.add_argument("--threshold", type=_types.ratio, default=0.5, metavar="P", help="annotate --threshold (0.5)")
     p.add_argument("--group-key", default="radiofm:traffic", help="annotation key to report carriers by")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default auto)")
     p.add_argument("--engine", choices=_args.ENGINES, default="auto", help="annotate --engine")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from radiofm.cli import _args
+from radiofm.cli import _args, _types
 
 
 def add_finetune_args(p: argparse.ArgumentParser) -> None:
@@ -16,7 +16,7 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("forecasting")
     g.add_argument(
         "--context",
-        type=_args.positive_int,
+        type=_types.positive_int,
         default=None,
         help="input tokens n (default: what the readout sees, 2 for 'first'; 4 for 'last')",
     )
@@ -26,7 +26,7 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
         default="first",
         help="Conv3D output token taken as the prediction (paper A: first)",
     )
-    g.add_argument("--stride", type=_args.positive_int, default=1, help="tokens between training windows")
+    g.add_argument("--stride", type=_types.positive_int, default=1, help="tokens between training windows")
     g.add_argument(
         "--split-by",
         choices=["recording", "sentence"],
@@ -34,7 +34,7 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
         help="split unit when --data is not the pretraining folder (default recording)",
     )
     g.add_argument("--cache-dir", type=Path, default=None, help="where the sentence dataset is cached")
-    g.add_argument("--workers", type=_args.workers, default=1, help="processes for building sentences")
+    g.add_argument("--workers", type=_types.workers, default=1, help="processes for building sentences")
 
 
 def run_finetune(args: argparse.Namespace) -> int:
@@ -61,12 +61,16 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, type=Path, help="folder of recordings (the run's own: its test split)")
     p.add_argument("--out", required=True, type=Path, help="output folder for forecasting.json and PNGs")
     p.add_argument("--baseline", type=Path, default=None, help="second forecasting run to compare (e.g. scratch)")
-    p.add_argument("--freq-blocks", type=_args.int_list, default=None, help="block heights in bins, e.g. 4,8,16,32")
-    p.add_argument("--time-blocks", type=_args.int_list, default=None, help="block widths in columns, e.g. 2,4,8,16")
-    p.add_argument("--horizons", type=_args.positive_int, default=4, help="tokens ahead (default 4)")
-    p.add_argument("--stride", type=_args.positive_int, default=1, help="tokens between test windows")
-    p.add_argument("--max-samples", type=_args.positive_int, default=None, help="evaluate at most N windows")
-    p.add_argument("--batch-size", type=_args.positive_int, default=32)
+    p.add_argument(
+        "--freq-blocks", type=_types.distinct_int_list, default=None, help="block heights in bins, e.g. 4,8,16,32"
+    )
+    p.add_argument(
+        "--time-blocks", type=_types.distinct_int_list, default=None, help="block widths in columns, e.g. 2,4,8,16"
+    )
+    p.add_argument("--horizons", type=_types.positive_int, default=4, help="tokens ahead (default 4)")
+    p.add_argument("--stride", type=_types.positive_int, default=1, help="tokens between test windows")
+    p.add_argument("--max-samples", type=_types.positive_int, default=None, help="evaluate at most N windows")
+    p.add_argument("--batch-size", type=_types.positive_int, default=32)
     p.add_argument("--device", default="cpu")
     p.add_argument("--cache-dir", type=Path, default=None)
 

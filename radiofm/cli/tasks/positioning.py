@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from radiofm.cli import _args
+from radiofm.cli import _args, _types
 
 
 def add_finetune_args(p: argparse.ArgumentParser) -> None:
@@ -28,7 +28,7 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
 
 
 def _hidden(text: str) -> tuple[int, ...]:
-    return () if text.strip().lower() in ("", "none") else tuple(_args.int_list(text))
+    return () if text.strip().lower() in ("", "none") else tuple(_types.int_list(text))
 
 
 def run_finetune(args: argparse.Namespace) -> int:
@@ -50,7 +50,7 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, type=Path, help="fine-tuned positioning run folder")
     p.add_argument("--data", required=True, type=Path, help="test file (.mat v7.3), or a folder with test.mat")
     p.add_argument("--out", required=True, type=Path, help="output folder for positioning.json and PNGs")
-    p.add_argument("--batch-size", type=_args.positive_int, default=32)
+    p.add_argument("--batch-size", type=_types.positive_int, default=32)
     p.add_argument("--device", default="cpu")
 
 

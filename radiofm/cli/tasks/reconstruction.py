@@ -5,18 +5,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from radiofm.cli import _args
+from radiofm.cli import _args, _types
 
 
 def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, type=Path, help="pretrained MAE run folder")
     p.add_argument("--data", required=True, type=Path, help="folder of recordings (or a built dataset)")
     p.add_argument("--out", required=True, type=Path, help="output folder for JSON and PNGs")
-    p.add_argument("--mask-ratios", type=_args.ratio_list, default=[0.5, 0.75, 0.9], help="e.g. 0.5,0.75,0.9")
-    p.add_argument("--block", type=_args.size2, default=(4, 4), help="resource-block size in pixels (F x T)")
-    p.add_argument("--max-samples", type=_args.positive_int, default=None, help="evaluate at most N spectrograms")
-    p.add_argument("--batch-size", type=_args.positive_int, default=32)
-    p.add_argument("--seed", type=_args.seed, default=0, help="seed of the evaluation masks")
+    p.add_argument("--mask-ratios", type=_types.ratio_list, default=[0.5, 0.75, 0.9], help="e.g. 0.5,0.75,0.9")
+    p.add_argument("--block", type=_types.size2, default=(4, 4), help="resource-block size in pixels (F x T)")
+    p.add_argument("--max-samples", type=_types.positive_int, default=None, help="evaluate at most N spectrograms")
+    p.add_argument("--batch-size", type=_types.positive_int, default=32)
+    p.add_argument("--seed", type=_types.seed, default=0, help="seed of the evaluation masks")
     p.add_argument("--device", default="cpu")
     p.add_argument("--cache-dir", type=Path, default=None)
     p.add_argument("--no-progress", action="store_true", help="no progress bar while the dataset is built")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from radiofm.cli import _args
+from radiofm.cli import _args, _types
 
 
 def add_finetune_args(p: argparse.ArgumentParser) -> None:
@@ -22,7 +22,7 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
         "unweighted (signal-balanced); default none",
     )
     p.add_argument("--norm", choices=NORMS, default="per-sample", help="input normalisation (default per-sample)")
-    width, count = _args.positive_int, _args.non_negative_int
+    width, count = _types.positive_int, _types.non_negative_int
     p.add_argument("--head-dim", type=width, default=None, help="head width (default: the backbone's)")
     p.add_argument("--head-depth", type=count, default=2, help="head transformer blocks (default 2, paper B)")
     p.add_argument("--head-heads", type=width, default=None, help="head attention heads (default: the backbone's)")
@@ -34,10 +34,10 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
         "every encoder level (better for a frozen encoder; caches depth+1 times the features)",
     )
     p.add_argument("--no-augment", action="store_true", help="no training augmentation")
-    p.add_argument("--max-frames", type=_args.positive_int, default=None, help="use only the first N frames of --data")
+    p.add_argument("--max-frames", type=_types.positive_int, default=None, help="use only the first N frames of --data")
     p.add_argument(
         "--cache-views",
-        type=_args.positive_int,
+        type=_types.positive_int,
         default=1,
         help="with cached features: each training frame as is plus N-1 fixed augmented copies (default 1)",
     )
@@ -69,9 +69,9 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, type=Path, help="fine-tuned segmentation run folder")
     p.add_argument("--data", required=True, type=Path, help="NR/LTE dataset folder (radiofm generate nrlte)")
     p.add_argument("--out", required=True, type=Path, help="output folder for segmentation.json and PNGs")
-    p.add_argument("--max-samples", type=_args.positive_int, default=None, help="evaluate at most N frames")
-    p.add_argument("--batch-size", type=_args.positive_int, default=16)
-    p.add_argument("--overlays", type=_args.non_negative_int, default=4, help="frames drawn in overlays.png")
+    p.add_argument("--max-samples", type=_types.positive_int, default=None, help="evaluate at most N frames")
+    p.add_argument("--batch-size", type=_types.positive_int, default=16)
+    p.add_argument("--overlays", type=_types.non_negative_int, default=4, help="frames drawn in overlays.png")
     p.add_argument("--device", default="cpu")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from radiofm.cli import _args
+from radiofm.cli import _args, _types
 
 
 def add_finetune_args(p: argparse.ArgumentParser) -> None:
@@ -14,7 +14,7 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--label-smoothing", type=float, default=0.1, help="label smoothing alpha (default 0.1)")
     g.add_argument(
         "--head-hidden",
-        type=_args.int_list,
+        type=_types.int_list,
         default=(),
         help="comma list of hidden widths of the head (default none: a linear head, paper B)",
     )
@@ -48,7 +48,7 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, type=Path, help="fine-tuned sensing run folder")
     p.add_argument("--data", required=True, type=Path, help="NTU-Fi HAR folder (its test_amp/ split is scored)")
     p.add_argument("--out", required=True, type=Path, help="output folder for sensing.json and confusion.png")
-    p.add_argument("--batch-size", type=_args.positive_int, default=32)
+    p.add_argument("--batch-size", type=_types.positive_int, default=32)
     p.add_argument("--device", default="cpu")
 
 

@@ -5,34 +5,34 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from radiofm.cli import _args
+from radiofm.cli import _args, _types
 
 
 def add_finetune_args(p: argparse.ArgumentParser) -> None:
     _args.add_finetune_args(p)
     p.add_argument("--label-smoothing", type=float, default=0.1, help="label smoothing alpha (default 0.1)")
-    p.add_argument("--head-hidden", type=_args.positive_int, default=256, help="MLP head hidden width (default 256)")
+    p.add_argument("--head-hidden", type=_types.positive_int, default=256, help="MLP head hidden width (default 256)")
     p.add_argument("--head-dropout", type=float, default=0.1, help="MLP head dropout (default 0.1)")
     p.add_argument("--no-augment", action="store_true", help="no circular time shifts in training")
-    p.add_argument("--fft-size", type=_args.positive_int, default=1024, help="SigMF front end: FFT length (1024)")
-    p.add_argument("--hop", type=_args.positive_int, default=1024, help="SigMF front end: frame advance (1024)")
+    p.add_argument("--fft-size", type=_types.positive_int, default=1024, help="SigMF front end: FFT length (1024)")
+    p.add_argument("--hop", type=_types.positive_int, default=1024, help="SigMF front end: frame advance (1024)")
     p.add_argument(
         "--zoom-rows",
-        type=_args.non_negative_int,
+        type=_types.non_negative_int,
         default=None,
         help="SigMF front end: image rows showing one FFT bin each around the strongest emission "
         "(default: half the image height; 0: the whole band only)",
     )
     p.add_argument(
         "--fine-rows",
-        type=_args.non_negative_int,
+        type=_types.non_negative_int,
         default=0,
         help="SigMF front end: image rows showing bins of a --fine-fft-size FFT around that emission, below the "
         "zoom (default 0: none; narrowband classes such as RTTY gain, wideband ones lose the band rows it takes)",
     )
     p.add_argument(
         "--fine-fft-size",
-        type=_args.positive_int,
+        type=_types.positive_int,
         default=16384,
         help="SigMF front end: FFT length of the fine zoom (default 16384: 125 Hz bins at 2.048 MS/s)",
     )
@@ -63,7 +63,7 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, type=Path, help="fine-tuned signals run folder")
     p.add_argument("--data", required=True, type=Path, help="labelled SigMF folder or PNG image folder (test set)")
     p.add_argument("--out", required=True, type=Path, help="output folder for signals.json and confusion.png")
-    p.add_argument("--batch-size", type=_args.positive_int, default=32)
+    p.add_argument("--batch-size", type=_types.positive_int, default=32)
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-progress", action="store_true")
 

@@ -147,3 +147,72 @@ def test_the_receivers_dc_is_left_out_of_the_dmrs_search(monkeypatch):
     dc = grid.bin_of(0.0)
     guard = nr_cells.DC_GUARD_BINS
     assert not np.any(grid.y[:, dc - guard : dc + guard + 1]) and np.all(np.abs(grid.y[:, dc + guard + 1]) > 0)
+
+
+def _sparse_grid(*, pci: int, start: int, rbs: range, slots: set[int], snr_db: float) -> SymbolGrid:
+    """80 half-ms at 30 kHz: cell ``pci``'s PDSCH in ``slots`` of each frame on ``rbs``, DMRS on symbol 3 only
+    (dmrs-TypeA-Position 3, no additional position) and QPSK data of the same power on its symbols 2 and 4-13."""
+    rng = np.random.default_rng(11)
+    k, per_half, n_sym = 1024, 14, 80 * 14
+    noise = 10 ** (-snr_db / 20) / np.sqrt(2)
+    y = (rng.standard_normal((n_sym, k)) + 1j * rng.standard_normal((n_sym, k))).astype(np.complex64) * noise
+    data_bins = start + 12 * rbs.start + np.arange(12 * len(rbs))
+    qpsk = np.array([1 + 1j, 1 - 1j, -1 + 1j, -1 - 1j], np.complex64) / np.float32(np.sqrt(2))
+    for i in range(n_sym):
+        slot, sym = divmod(i, per_half)
+        if slot % 20 not in slots or sym < 2:
+            continue
+        if sym == 3:
+            r = nr_dmrs(pci, [slot % 20], [3], 6 * rbs.stop)[0]
+            y[i, nr_cells._positions(start, 1, 6 * rbs.stop)[6 * rbs.start :]] += r[6 * rbs.start :]
+        else:
+            y[i, data_bins] += rng.choice(qpsk, size=data_bins.size)
+    half = 0.5e-3 * FS
+    starts = (np.arange(n_sym) // per_half) * half + (np.arange(n_sym) % per_half) * half / per_half
+    return SymbolGrid(y, 30e3, 0.0, starts, np.arange(n_sym) % per_half, FS, 0)
+
+
+def test_a_sparse_cells_dmrs_are_not_drowned_by_the_data_beside_them():
+    """Two slots of 20 and 8 RBs, as in the MATLAB example's regime: summed over symbols 2, 3 and 11 together, the
+    data of symbols 2 and 11 tripled the noise of the statistic and the cell was not found (before session 59).
+    Each set of DMRS symbols a slot may carry is its own hypothesis: found, on symbol 3 alone, every RB."""
+    grid = _sparse_grid(pci=321, start=100, rbs=range(20, 28), slots={3, 7}, snr_db=10.0)
+    found = nr_cells.nr_dmrs_search(grid, pci=321, ssb_first_bin=400)
+    assert found is not None and found["start_bin"] == 100 and found["symbols"] == (3,)
+    np.testing.assert_array_equal(np.flatnonzero(found["rb_present"]), np.arange(20, 28))
+    assert nr_cells.nr_dmrs_search(grid, pci=322, ssb_first_bin=400) is None
+
+
+def test_a_raw_find_the_whitened_sums_do_not_confirm_is_dropped(monkeypatch):
+    """A hypothesis of the sums as received is checked at the whitened sums, as one hypothesis named in advance:
+    the cell's own scores far above the threshold there; with the bar out of reach the raw find is dropped and
+    only a whitened find could stand."""
+    grid = _hand_grid(1, pci=321, start=100, slot_offset=7, label_shift=0, rbs=range(20, 35), snr_db=0.0)
+    found = nr_cells.nr_dmrs_search(grid, pci=321, ssb_first_bin=400)
+    assert found is not None and found["weighting"] == "raw"
+    h0 = nr_cells._half_ms_index(grid)
+    kw = dict(pci=321, ssb_first_bin=400, max_rb=nr_cells.N_RB_MAX, symbol_shifts=(0,))
+    at = nr_cells._best_hypothesis(grid, nr_cells.whitened(grid.y), h0, only=found, **kw)
+    elsewhere = nr_cells._best_hypothesis(grid, nr_cells.whitened(grid.y), h0, only=found | {"slot_offset": 3}, **kw)
+    assert at["z"] > 10 * nr_cells.CONFIRM_THRESHOLD and elsewhere["z"] < nr_cells.CONFIRM_THRESHOLD
+    monkeypatch.setattr(nr_cells, "WEIGHTINGS", ("raw",))
+    monkeypatch.setattr(nr_cells, "CONFIRM_THRESHOLD", np.inf)
+    assert nr_cells.nr_dmrs_search(grid, pci=321, ssb_first_bin=400) is None
+
+
+def test_an_idle_cell_beside_a_strong_idle_lte_cell_shows_no_dmrs():
+    """Capture 17 of `generate nrlte --generator alt --split test --seed 332`: an idle NR cell (SSB and CORESET, no
+    PDSCH) and, 34 MHz above, an idle 1.4 MHz LTE cell 23.5 dB above the noise, its CRS boosted. Their structure
+    repeats every frame; one hypothesis of the raw sums reached 69 and gave the NR cell a 270-RB band over the LTE
+    cell, which the whitened sums did not confirm (3.5 at that hypothesis)."""
+    from radiofm.data.nrlte import _alt_frame
+    from radiofm.synth.nrlte.traffic import resolve_mix
+
+    iq, meta = _alt_frame(np.random.default_rng(np.random.SeedSequence([332, 17])), "test", resolve_mix(None))
+    nr = next(c for c in meta["carriers"] if c["type"] == "NR")
+    assert nr["traffic"] == "idle" and nr["pci"] == 305
+    ssb = nr_pss_search(iq, FS, lower_hz=nr["lower_edge_hz"], upper_hz=nr["upper_edge_hz"], scs_hz=(15e3,))
+    assert ssb["pci"] == 305
+    band = nr_cells.nr_cell_band(iq, FS, pci=305, scs_hz=15e3, ssb_center_hz=ssb["ssb_center_hz"], lower_hz=-29e6,
+                                 upper_hz=29e6)  # fmt: skip
+    assert band is None

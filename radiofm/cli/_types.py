@@ -5,18 +5,26 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from typing import Any
 
 from radiofm.errors import MAX_FLAG_SEED
 
 
-def positive_int(text: str) -> int:
+def _number(text: str, convert: Callable[[str], Any], ok: Callable[[Any], bool], expected: str,
+            out_of_range: str | None = None) -> Any:  # fmt: skip
+    """``convert(text)`` when ``ok`` of it; otherwise ArgumentTypeError "``expected``, got ..." (``out_of_range``
+    for a number that is not ok, if given), showing an integer as read and a float as typed ("1e400", not inf)."""
     try:
-        v = int(text)
+        v = convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+        raise argparse.ArgumentTypeError(f"{expected}, got {text!r}") from None
+    if not ok(v):
+        raise argparse.ArgumentTypeError(f"{out_of_range or expected}, got {text if convert is float else v}")
     return v
+
+
+def positive_int(text: str) -> int:
+    return _number(text, int, lambda v: v >= 1, "expected a positive integer")
 
 
 def count_up_to(limit: int, what: str | None = None) -> Callable[[str], int]:
@@ -43,57 +51,30 @@ threads = count_up_to(MAX_THREADS, "a thread count")
 
 
 def non_negative_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {v}")
-    return v
+    return _number(text, int, lambda v: v >= 0, "expected a non-negative integer")
 
 
 def seed(text: str) -> int:
     """A ``--seed``: an integer from 0 to :data:`radiofm.errors.MAX_FLAG_SEED` (numpy refuses a negative seed and torch
     one past 64 bits, each with a traceback)."""
-    expected = f"expected a seed, an integer from 0 to {MAX_FLAG_SEED}"
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{expected}, got {text!r}") from None
-    if not 0 <= v <= MAX_FLAG_SEED:
-        raise argparse.ArgumentTypeError(f"{expected}, got {v}")
-    return v
+    return _number(
+        text, int, lambda v: 0 <= v <= MAX_FLAG_SEED, f"expected a seed, an integer from 0 to {MAX_FLAG_SEED}"
+    )
 
 
 def positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not v > 0 or v != v or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
-    return v
+    return _number(text, float, lambda v: 0 < v < float("inf"), "expected a positive number",
+                   "expected a positive finite number")  # fmt: skip
 
 
 def non_negative_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative number, got {text!r}") from None
-    if not 0 <= v < float("inf"):  # (NaN fails too)
-        raise argparse.ArgumentTypeError(f"expected a non-negative finite number, got {text}")
-    return v
+    return _number(text, float, lambda v: 0 <= v < float("inf"), "expected a non-negative number",  # NaN fails too
+                   "expected a non-negative finite number")  # fmt: skip
 
 
 def ratio(text: str) -> float:
     """A fraction strictly between 0 and 1."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a ratio in (0, 1), got {text!r}") from None
-    if not 0.0 < v < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a ratio in (0, 1), got {text}")
-    return v
+    return _number(text, float, lambda v: 0.0 < v < 1.0, "expected a ratio in (0, 1)")
 
 
 def ratio_list(text: str) -> list[float]:

@@ -211,7 +211,7 @@ def name_list(text: str, valid: Sequence[str], flag: str, what: str) -> tuple[st
         word = part.strip()
         if not word:
             continue
-        name = spelled.get(word.lower())
+        name = word if word in valid else spelled.get(word.lower())
         if name is None:
             raise ConfigError(f"{flag}: unknown {what} {word!r}; valid: {', '.join(valid)}")
         if name not in names:

@@ -101,7 +101,10 @@ def _check_out_is_no_input(args: argparse.Namespace, out: Path, flag: str = "out
         for given in value if isinstance(value, list) else [value]:
             if not isinstance(given, Path):
                 continue
-            source = given.resolve()
+            try:
+                source = given.resolve()
+            except (RuntimeError, OSError):  # a symlink loop: its own flag's check says so
+                continue
             if name in _OUTPUT_FLAGS:  # another output (--cache-dir): the same path would be written twice
                 if source == target:
                     raise ConfigError(f"{label} is also --{name.replace('_', '-')}; give each its own path")
@@ -239,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
                 if flag != "cache_dir":
                     check_destination(given, kind=kind)
                 else:  # not probed for writing: a warm cache may sit where nothing can be written
+                    if given.is_symlink() and not given.exists():  # a loop too: resolve() would raise
+                        raise ConfigError(f"--cache-dir {given} is a broken symbolic link")
                     nearest = next((a for a in (given, *given.parents) if a.exists()), given)
                     if nearest.exists() and not nearest.is_dir():
                         where = "" if nearest == given else f": {nearest}"

@@ -10,6 +10,10 @@ from radiofm.data.sigmf_format import META_EXT
 from radiofm.errors import DatasetError, RecordingError
 from radiofm.io import manifest_kind
 
+# the kinds of radiofm's built data sets that keep their arrays as .npy beside their manifest.json: an NR/LTE set's
+# spectrograms.npy and labels.npy, a spectrogram or sentence dataset's shards (their modules' KIND constants)
+ARRAY_DATASET_KINDS = ("nrlte-segmentation", "spectrograms", "sentences")
+
 
 def resolve_sources(
     source: str | os.PathLike | Sequence[str | os.PathLike], *, built_kind: str
@@ -41,9 +45,10 @@ def resolve_sources(
 def find_recordings(folder: str | Path) -> list[Path]:
     """Sorted ``.sigmf-meta`` and ``.npy`` files under ``folder`` (recursive, hidden folders skipped); may be empty.
 
-    A ``.npy`` beside a ``manifest.json`` that names a kind is one of a built dataset's arrays (an NR/LTE set's
-    ``labels.npy``, a spectrogram shard), not a recording, and is left out: a set written with ``--iq`` then
-    gives the recordings under its ``iq/``, where its arrays had ended in "need a 1-D complex array".
+    A ``.npy`` beside the ``manifest.json`` of one of :data:`ARRAY_DATASET_KINDS` is one of a built dataset's
+    arrays (an NR/LTE set's ``labels.npy``, a spectrogram shard), not a recording, and is left out: a set written
+    with ``--iq`` then gives the recordings under its ``iq/``, where its arrays had ended in "need a 1-D complex
+    array". Another tool's manifest beside complex .npy captures leaves them recordings.
     """
     root = Path(folder)
     if not root.is_dir():
@@ -54,7 +59,7 @@ def find_recordings(folder: str | Path) -> list[Path]:
         if path.suffix.lower() != ".npy":
             return False
         if path.parent not in dataset_folder:
-            dataset_folder[path.parent] = manifest_kind(path.parent / "manifest.json") is not None
+            dataset_folder[path.parent] = manifest_kind(path.parent / "manifest.json") in ARRAY_DATASET_KINDS
         return dataset_folder[path.parent]
 
     found = [
@@ -71,6 +76,6 @@ def find_recordings(folder: str | Path) -> list[Path]:
 def no_recordings_message(folder: str | Path) -> str:
     """Why ``folder`` gave no recordings, naming a built dataset's kind where it holds one."""
     kind = manifest_kind(Path(folder) / "manifest.json")
-    if kind is not None:
+    if kind in ARRAY_DATASET_KINDS:
         return f"no recordings (.sigmf-meta or .npy) in {folder}: it holds a built {kind} dataset, not recordings"
     return f"no recordings (.sigmf-meta or .npy) found in {folder}"

@@ -55,7 +55,7 @@ N_RB_MAX = 275  # largest NR carrier (38.211 §4.4.2)
 DMRS_PATTERNS = {1: (2, (0,)), 2: (6, (0, 1))}
 # the PDSCH DMRS symbols of a slot, 38.211 Table 7.4.1.1.2-3 (mapping type A, PDSCH to symbol 13): the
 # dmrs-TypeA-Position l0 (2 or 3) and dmrs-AdditionalPosition 0-3 (pos3 only with l0 = 2); one hypothesis each
-DMRS_SETS = ((2,), (3,), (2, 11), (3, 11), (2, 7, 11), (3, 7, 11))
+DMRS_SETS = ((2,), (3,), (2, 11), (3, 11), (2, 7, 11), (3, 7, 11), (2, 5, 8, 11))
 DMRS_SYMBOLS = tuple(sorted({sym for s in DMRS_SETS for sym in s}))  # every symbol some set holds
 # the search's sums: as received, then (when that finds nothing) with every bin divided by its RMS (whitened)
 WEIGHTINGS = ("raw", "whitened")

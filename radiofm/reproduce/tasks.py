@@ -95,6 +95,8 @@ class TasksSettings:
             raise ConfigError(f"backbones must be distinct names among {', '.join(BACKBONES)}, got {self.backbones}")
         self.image_size = tuple(int(v) for v in self.image_size)
         unknown = [t for t in self.tasks if t not in TASKS]
+        if len(set(self.tasks)) < len(self.tasks):  # a task given twice ran twice
+            raise ConfigError(f"tasks must be distinct, got {self.tasks}")
         if unknown or not self.tasks:
             raise ConfigError(f"unknown task(s) {unknown or 'none given'}: the tasks are {', '.join(TASKS)}")
         unknown = [m for m in self.modes if m not in MODES]

@@ -47,7 +47,7 @@ class FewShotEvalConfig(DeviceChecked):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.shots = tuple(int(k) for k in self.shots)
+        self.shots = tuple(dict.fromkeys(int(k) for k in self.shots))  # each once: 2,2,4 evaluated 2 shots twice
         if not self.shots or min(self.shots) < 1:
             raise ConfigError(f"shots must be positive integers, got {list(self.shots)}")
         if self.episodes < 1 or self.n_query < 1 or self.batch_size < 1:

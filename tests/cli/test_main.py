@@ -228,6 +228,7 @@ def test_lists_of_names_and_of_numbers_read_alike():
     regimes = ("random", "matlab", "full", "idle", "gated")
     assert _args.name_list("MATLAB, full,,matlab", regimes, "--held-out", "traffic regime") == ("matlab", "full")
     assert _args.name_list("radioteletype", ("fm", "Radioteletype"), "--classes", "signal class") == ("Radioteletype",)
+    assert _args.name_list("fm,FM", ("fm", "FM"), "--x", "name") == ("fm", "FM")  # an exact spelling first
     with pytest.raises(ConfigError, match=r"^--held-out: unknown traffic regime 'busy'; valid: random, matlab"):
         _args.name_list("matlab,busy", regimes, "--held-out", "traffic regime")
     with pytest.raises(ConfigError, match=r"^--tasks ' , ' names no task; valid: a, b$"):

@@ -69,6 +69,10 @@ def test_a_cache_dir_that_is_a_file_is_refused_before_any_work(capsys, tmp_path)
         _refused(capsys, ["pretrain", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o"), "--cache-dir",
                           str(cache)], f"--cache-dir {cache}", f"{afile} exists and is not a folder")  # fmt: skip
     assert afile.read_text() == "keep"
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)  # was a RuntimeError traceback
+    _refused(capsys, ["pretrain", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o"), "--cache-dir",
+                      str(loop)], "is a broken symbolic link")  # fmt: skip
 
 
 def test_evaluate_annotate_does_not_write_among_its_recordings(capsys, tmp_path):

@@ -528,6 +528,15 @@ def test_a_built_datasets_arrays_are_not_recordings(tmp_path):
     (tmp_path / "manifest.json").write_text("{}")  # a manifest without a kind names no dataset
     np.save(tmp_path / "loose.npy", _signal(8))
     assert tmp_path / "loose.npy" in find_recordings(tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps({"kind": "capture-session"}))  # another tool's: recordings
+    assert tmp_path / "loose.npy" in find_recordings(tmp_path)
+
+
+def test_the_array_dataset_kinds_are_the_writers_own():
+    from radiofm.data import nrlte, sentences, spectrograms
+    from radiofm.data.sources import ARRAY_DATASET_KINDS
+
+    assert set(ARRAY_DATASET_KINDS) == {nrlte.KIND, spectrograms.MANIFEST_KIND, sentences.MANIFEST_KIND}
 
 
 def test_recording_pickles_without_its_samples(tmp_sigmf, tiny_iq):

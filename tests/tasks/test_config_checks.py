@@ -67,3 +67,14 @@ def test_annotate_refuses_cuda_without_it_before_any_work(monkeypatch, tmp_path)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ConfigError, match="'cuda:1' requested but CUDA is not available"):
         load_predictor(tmp_path / "no-model-needed", AnnotateConfig(device="cuda:1", engine="torch"))
+
+
+def test_lists_the_api_takes_read_as_the_flags_do():
+    """`TasksSettings(tasks=("sensing", "sensing"))` ran the task twice and `FewShotEvalConfig(shots=(2, 2, 4))`
+    evaluated 2 shots twice, where the CLI now takes each once (session 59's review)."""
+    from radiofm.reproduce.tasks import TasksSettings
+    from radiofm.tasks.fewshot_eval import FewShotEvalConfig
+
+    with pytest.raises(ConfigError, match="tasks must be distinct"):
+        TasksSettings(tasks=("sensing", "sensing"))
+    assert FewShotEvalConfig(shots=(2, 2, 4)).shots == (2, 4)

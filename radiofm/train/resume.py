@@ -121,7 +121,9 @@ def check_progress(ts: dict, out: Path, *, steps_per_epoch: int, epochs: int) ->
         raise CheckpointError(f"--resume: {where} lacks its progress or optimizer state")
     e, s, g = (prog.get(k) for k in ("epoch", "step_in_epoch", "global_step"))
     counters = (e, s, g)
-    if not all(type(v) is int and v >= 0 for v in counters) or s >= steps_per_epoch or g != e * steps_per_epoch + s:
+    # s == steps_per_epoch: every step of the epoch taken and saved (--save-every-steps dividing the epoch), the kill
+    # came before the epoch's own save closed it; resuming closes it
+    if not all(type(v) is int and v >= 0 for v in counters) or s > steps_per_epoch or g != e * steps_per_epoch + s:
         raise CheckpointError(
             f"--resume: {where} holds progress counters {counters} that do not fit {steps_per_epoch} steps per epoch "
             "(another training set or --val-fraction than the run's?)"

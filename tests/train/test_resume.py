@@ -121,6 +121,30 @@ def test_an_optimizer_state_that_does_not_fit_or_is_not_finite_is_refused(tmp_pa
         _resume(run)
 
 
+def test_a_kill_after_an_epochs_last_step_and_before_its_close_resumes(tmp_path):
+    """--save-every-steps dividing the epoch saves (epoch 0, step 3 of 3) before the epoch's own save closes it; a
+    kill in between left counters --resume refused as impossible (test_kill_resume, session 59's fresh clone)."""
+    run = tmp_path / "run"
+
+    def kill_after_3(state, loss):
+        if state["global_step"] == 3:
+            raise Killed
+
+    torch.manual_seed(0)  # the same initial weights as the uninterrupted run below
+    with pytest.raises(Killed):
+        fit(tiny_mae(), MAEPretrainTask(), TensorSet(), cfg=_cfg(save_every_steps=1), out_dir=run,
+            extra={"data": {"source": "a"}}, on_step=kill_after_3)  # fmt: skip
+    progress = json.loads((run / "train_state" / "state.json").read_text())["state"]["progress"]
+    assert (progress["epoch"], progress["step_in_epoch"], progress["global_step"]) == (0, 3, 3)
+    resumed = _resume(run)
+    torch.manual_seed(0)
+    whole = fit(tiny_mae(), MAEPretrainTask(), TensorSet(), cfg=_cfg(save_every_steps=1), out_dir=tmp_path / "whole",
+                extra={"data": {"source": "a"}})  # fmt: skip
+    assert resumed["epoch"] == whole["epoch"] == 3 and resumed["train_loss"] == pytest.approx(whole["train_loss"])
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3]  # the first epoch's line written once
+
+
 def test_a_fifo_in_the_checkpoint_is_refused_without_blocking(tmp_path):
     run = tmp_path / "run"
     _killed_run(run)

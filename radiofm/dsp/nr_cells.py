@@ -149,13 +149,16 @@ def nr_dmrs_search(
     offset is a circular lag along the 20 half-ms (one FFT along them) and point A a lag along frequency."""
     h0, t = _half_ms_index(grid), grid.symbol_in_half_ms
     per_half = 7 if grid.scs_hz == 15e3 else 14
-    best = None
+    best, white = None, None
     for weighting in WEIGHTINGS:  # whitened only when the raw sums found nothing
-        y = grid.y if weighting == "raw" else whitened(grid.y)
+        if weighting == "whitened" and white is None:
+            white = whitened(grid.y)
+        y = grid.y if weighting == "raw" else white
         found = _best_hypothesis(grid, y, h0, pci=pci, ssb_first_bin=ssb_first_bin, max_rb=max_rb,
                                  symbol_shifts=symbol_shifts)  # fmt: skip
         if found is not None and weighting == "raw" and found["z"] >= DMRS_THRESHOLD:
-            check = _best_hypothesis(grid, whitened(grid.y), h0, pci=pci, ssb_first_bin=ssb_first_bin,
+            white = whitened(grid.y)  # computed once: the whitened search below reuses it
+            check = _best_hypothesis(grid, white, h0, pci=pci, ssb_first_bin=ssb_first_bin,
                                      max_rb=max_rb, symbol_shifts=symbol_shifts, only=found)  # fmt: skip
             if check is None or check["z"] < CONFIRM_THRESHOLD:
                 found = None  # not confirmed: the whitened search decides

@@ -135,3 +135,21 @@ def test_alt_generator_writes_a_valid_dataset(tmp_path):
     with pytest.raises(ConfigError, match="unknown generator 'other'; valid: main, alt"):
         generate_dataset(tmp_path / "x", n_frames=1, split="test", seed=0, progress=False, generator="other")
     assert not (tmp_path / "x").exists()
+
+
+def test_frame_structures_read_as_the_flag_reads_them(tmp_path):
+    """`generate_dataset(lte_frames=["TDD"])` was refused and `lte_frames=["tdd", "tdd", "fdd"]` made the alt
+    generator draw TDD twice as often, where `--lte-frames TDD` and `--lte-frames tdd,tdd,fdd` (and the API's
+    own `traffic`) read names whatever their case and each once (session 60)."""
+    from radiofm.data.nrlte import _lte_frames
+
+    assert _lte_frames(["TDD", " fdd", "tdd", ""]) == ("tdd", "fdd")
+    assert _lte_frames("MBSFN, fdd,") == ("mbsfn", "fdd")
+    with pytest.raises(ConfigError, match="unknown LTE frame structure HD-FDD"):
+        _lte_frames(["fdd", "HD-FDD"])
+    with pytest.raises(ConfigError, match=r"\(none given\)"):
+        _lte_frames(" , ")
+    out = generate_dataset(
+        tmp_path / "alt", n_frames=1, split="test", seed=5, progress=False, generator="alt", lte_frames=["TDD", "tdd"]
+    )
+    assert json.loads((out / "manifest.json").read_text())["lte_frames"] == ["tdd"]

@@ -16,7 +16,7 @@ from radiofm.annotate.run import AnnotateResult, annotate_recording, check_optio
 from radiofm.data.recording import Recording
 from radiofm.data.recording_open import open_recording
 from radiofm.data.sigmf_format import ANNOTATION_CORE, SIGMF_VERSION, Annotation
-from radiofm.data.sigmf_writer import annotation_dict, sigmf_source, write_sigmf_copy
+from radiofm.data.sigmf_writer import annotation_dict, refuse_folders, sigmf_source, write_sigmf_copy
 from radiofm.dsp.threads import usable_cores
 from radiofm.errors import ConfigError, RecordingError, check_count, check_device, check_number
 
@@ -218,6 +218,8 @@ def annotate_file(
         for p in output_paths(out).values():
             if p.resolve() in ins:
                 raise RecordingError(f"output {p} would overwrite the input recording; choose another --out")
+    paths = output_paths(out)
+    refuse_folders([paths["meta"], paths["data"]] + ([paths["png"]] if cfg.picture else []))  # before any work
     predictor = load_predictor(model, cfg)
     common = analysis_kwargs(cfg)
     if cfg.follow:

@@ -231,6 +231,7 @@ def write_sigmf_copy(
     meta = {"global": glob, "captures": caps, "annotations": anns}
     text = json.dumps(meta, indent=2, allow_nan=False)
     validate_metadata(json.loads(text), meta_path)  # refused before any byte is written
+    refuse_folders([data_path, meta_path, *(also or {})])  # a rename onto one fails after the others took place
     with contextlib.ExitStack() as stack:
         tmp_data = stack.enter_context(atomic_path(data_path))
         current = data_path
@@ -248,6 +249,15 @@ def write_sigmf_copy(
         except OSError as exc:  # disk full, read-only: one line; every temporary file is removed
             raise OutputError(f"cannot write {current}: {exc.strerror or type(exc).__name__}") from None
     return meta_path, data_path
+
+
+def refuse_folders(paths: Iterable[str | Path]) -> None:
+    """OutputError (one line) when one of the output files ``paths`` is a folder (or a link to one): every file of
+    an output is renamed into place together, and a rename onto a folder fails only after the ones before it
+    succeeded (a new .sigmf-meta with no data beside it, a user's picture overwritten by a failed run)."""
+    for p in paths:
+        if Path(p).is_dir():
+            raise OutputError(f"cannot write {p}: a folder of that name is in the way; choose another --out")
 
 
 def _sha512(path: Path) -> str:

@@ -93,6 +93,27 @@ def test_empty_values_and_a_folder_as_annotates_prefix(capsys, tmp_path):
     assert not (tmp_path / "annotated.sigmf-meta").exists()
 
 
+def test_a_folder_in_the_way_of_one_of_annotates_files_is_refused_before_the_model_loads(capsys, tmp_path):
+    """`mkdir o/q.sigmf-data; radiofm annotate REC --out o/q` analysed the whole recording, then left o/q.sigmf-meta
+    and o/q.png with no data file behind them (session 60's review). The model named does not exist: the refusal
+    comes first. Without a picture, a folder at PREFIX.png is no output's."""
+    import numpy as np
+
+    from radiofm.data.sigmf_writer import write_sigmf
+
+    rec = write_sigmf(tmp_path / "rec", np.zeros(614_400, np.complex64), sample_rate_hz=61.44e6, datatype="ci8")
+    out = tmp_path / "o"
+    for name in ("q.sigmf-data", "q.sigmf-meta", "q.png"):
+        (out / name).mkdir(parents=True)
+        _refused(capsys, ["annotate", str(rec), "--model", str(tmp_path / "no-model"), "--out", str(out / "q")],
+                 f"{out / name}: a folder of that name is in the way")  # fmt: skip
+        assert sorted(p.name for p in out.iterdir()) == [name]
+        (out / name).rmdir()
+    (out / "q.png").mkdir()
+    _refused(capsys, ["annotate", str(rec), "--model", str(tmp_path / "no-model"), "--out", str(out / "q"),
+                      "--no-picture"], "no-model")  # fmt: skip
+
+
 def test_reproduce_checks_its_device_and_task_list_before_the_first_step(capsys, tmp_path):
     out = tmp_path / "rep"
     _refused(capsys, ["reproduce", "table5", "--device", "gpu", "--out", str(out)], "device must be")

@@ -210,3 +210,24 @@ def test_captures_and_namespaces_are_written_as_the_specification_wants(tmp_path
     assert [c["core:sample_start"] for c in m["captures"]] == [0, 600]
     assert "acme" in {e["name"] for e in m["global"]["core:extensions"]}
     _library_samples(out_meta)  # the library's own checks (capture order among them) pass
+
+
+@pytest.mark.parametrize("in_the_way", ["o.sigmf-data", "o.sigmf-meta", "o.png"])
+def test_a_folder_in_the_way_of_one_output_file_leaves_none_written(tmp_path, in_the_way):
+    """A folder at PREFIX.sigmf-data failed the last rename after the picture and the metadata had been renamed into
+    place (a .sigmf-meta with no data behind it, a user's own PREFIX.png overwritten by a run that failed)."""
+    from radiofm.data import open_recording
+    from radiofm.data.sigmf_writer import sigmf_source, write_sigmf_copy
+    from radiofm.errors import OutputError
+
+    meta, _ = _sigmf_input(tmp_path / "in")
+    out = tmp_path / "out"
+    (out / in_the_way).mkdir(parents=True)
+    (out / "o.png").mkdir(exist_ok=True) if in_the_way == "o.png" else (out / "o.png").write_text("mine")
+    rec = open_recording(meta)
+    glob, caps = sigmf_source(rec)
+    with pytest.raises(OutputError, match=f"{in_the_way}: a folder of that name is in the way"):
+        write_sigmf_copy(rec, out / "o", global_meta=glob, captures=caps, annotations=[],
+                         also={out / "o.png": lambda p: p.write_text("new")})  # fmt: skip
+    assert sorted(p.name for p in out.iterdir()) == sorted({in_the_way, "o.png"})
+    assert in_the_way == "o.png" or (out / "o.png").read_text() == "mine"

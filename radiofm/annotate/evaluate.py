@@ -21,7 +21,7 @@ from radiofm.annotate.score import AnnotateScore, is_carrier
 from radiofm.data.recording_open import open_recording
 from radiofm.data.sources import find_recordings, no_recordings_message
 from radiofm.errors import ConfigError, RecordingError, check_count
-from radiofm.io import write_json
+from radiofm.io import atomic_path, check_destination, write_json
 
 GROUP_KEY = "radiofm:traffic"
 
@@ -53,6 +53,7 @@ def evaluate_annotate(
     one recording has one; a folder with none is refused.
     """
     cfg = config or AnnotateConfig()
+    check_destination(out, kind="folder")  # an output that cannot be written is refused before any recording
     if max_recordings is not None:
         check_count(max_recordings, "max_recordings")
     paths = find_recordings(data)[:max_recordings]
@@ -94,7 +95,7 @@ def evaluate_annotate(
         "per_group": {g: s.report()["carriers"] for g, s in sorted(groups.items()) if g != "None"},
         "records": score.carriers,
     }
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "annotate_score.json", report)
+    with atomic_path(out) as tmp:  # the folder replaced whole, as every evaluation's (radiofm.io.atomic_path)
+        tmp.mkdir(parents=True)
+        write_json(tmp / "annotate_score.json", report)
     return report

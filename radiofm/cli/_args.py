@@ -221,6 +221,12 @@ def name_list(text: str, valid: Sequence[str], flag: str, what: str) -> tuple[st
     return tuple(names)
 
 
+def no_bar_flag(p: argparse.ArgumentParser) -> None:
+    """``--no-progress`` on a command that draws no progress bar: accepted, so that a script passing it to every
+    ``evaluate`` runs unchanged (four evaluations refused it, session 60)."""
+    p.add_argument("--no-progress", action="store_true", help="accepted for uniformity: this shows no progress bar")
+
+
 def say(message: str) -> None:
     """Print one progress line on the main process (rank 0 under torchrun), flushed."""
     from radiofm.train import is_main_process

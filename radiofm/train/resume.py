@@ -42,7 +42,12 @@ def check_settings(
     if not isinstance(old_extra.get("run"), dict):
         raise CheckpointError(f"--resume: {out / 'config.json'} is not a radiofm training run's")
     if stored.get("kind") != kind:
-        raise ConfigError(f"--resume: {out} is a {stored.get('kind')!r} run, not {kind!r}; choose another --out")
+        model = old_extra.get("model_name")
+        hint = f"the --model it was trained with ({model})" if isinstance(model, str) else "its own command"
+        raise ConfigError(
+            f"--resume: {out} is a {stored.get('kind')!r} run, not {kind!r}; resume it with {hint}, or choose "
+            "another --out"
+        )
     if extra is None:  # a caller of fit() that records nothing of its own: its training settings are compared
         old_extra = {"run": old_extra["run"]}
     old = {**{k: v for k, v in old_extra.items() if k != "run"}, "train": old_extra["run"].get("train_config")}

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -322,3 +323,49 @@ def test_required_extensions_other_than_radiofms_are_named(tmp_path):
             {"name": "antenna", "version": "1", "optional": True}]  # fmt: skip
     meta.write_text(json.dumps({"global": {"core:extensions": exts}}))
     assert _required_extensions(meta) == ["acme"]
+
+
+def test_evaluate_annotate_repairs_nonfinite_samples_when_asked(world, tmp_path, capsys):
+    """Its refusal of NaN samples named --repair-nonfinite, which `evaluate annotate` did not have (session 60)."""
+    import shutil
+
+    nan = tmp_path / "nan"
+    nan.mkdir()
+    for p in (world / "train" / "iq").glob("frame_0000.sigmf-*"):
+        shutil.copy(p, nan / p.name)
+    rec = open_recording(nan / "frame_0000.sigmf-meta")
+    assert rec.datatype.startswith("cf32")
+    data = np.fromfile(rec.data_path, np.complex64)
+    data[1000:1010] = np.nan
+    data.tofile(rec.data_path)
+    argv = ["evaluate", "annotate", "--model", str(world / "seg"), "--data", str(nan), "--no-progress"]
+    assert main([*argv, "--out", str(tmp_path / "e1")]) == 2
+    assert "10 non-finite (NaN/Inf) samples; repair them (set to 0) with --repair-nonfinite" in capsys.readouterr().err
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main([*argv, "--out", str(tmp_path / "e2"), "--repair-nonfinite"]) == 0
+    assert json.loads((tmp_path / "e2" / "annotate_score.json").read_text())["recordings"] == 1
+
+
+def test_evaluate_annotate_replaces_its_folder_as_every_evaluation_does(world, tmp_path, monkeypatch):
+    """`evaluate annotate --out E` wrote annotate_score.json into whatever E held (an earlier evaluation's files
+    stayed beside it) and never recorded it as radiofm's; from Python an --out that is a file failed with a bare
+    FileExistsError after every recording was annotated (session 60's review)."""
+    from radiofm.annotate import evaluate as ev
+    from radiofm.errors import OutputError
+    from radiofm.io import atomic_path
+
+    out = tmp_path / "ev"
+    with atomic_path(out) as tmp:  # an earlier evaluation's folder
+        tmp.mkdir()
+        (tmp / "segmentation.json").write_text("{}")
+    (out / "notes.txt").write_text("mine")  # a user's file in it stays
+    argv = ["evaluate", "annotate", "--model", str(world / "seg"), "--data", str(world / "train" / "iq")]
+    assert main([*argv, "--out", str(out), "--no-progress", "--max-recordings", "1"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [".radiofm-output.json", "annotate_score.json", "notes.txt"]
+    afile = tmp_path / "afile"
+    afile.write_text("keep")
+    monkeypatch.setattr(ev, "load_predictor", lambda *a, **k: pytest.fail("the model loaded"))
+    with pytest.raises(OutputError, match="exists and is not a folder"):
+        ev.evaluate_annotate(world / "seg", world / "train" / "iq", afile)
+    assert afile.read_text() == "keep"

@@ -238,3 +238,15 @@ def test_lists_of_names_and_of_numbers_read_alike():
     for bad in (",", "2,0", "x"):
         with pytest.raises(argparse.ArgumentTypeError):
             shot_list(bad)
+
+
+def test_every_evaluation_takes_no_progress(capsys):
+    """`evaluate segmentation|forecasting|sensing|positioning --no-progress` were refused as unrecognised, where the
+    other evaluations take it: a script passing it to each broke (session 60's review)."""
+    from radiofm.cli.evaluate import EVALUATIONS
+
+    for name in EVALUATIONS:
+        with pytest.raises(SystemExit) as exc:
+            main(["evaluate", name, "--help"])
+        assert exc.value.code == 0
+        assert "--no-progress" in capsys.readouterr().out, name

@@ -219,3 +219,18 @@ def test_the_same_data_folder_spelled_another_way_resumes(tmp_path, monkeypatch)
     with pytest.raises(ConfigError, match="data.source"):
         _resume(run, {"data": {"source": "../other"}})
     assert _resume(run, {"data": {"source": "../ism"}})["epoch"] == 3
+
+
+def test_a_run_of_another_kind_says_how_to_resume_it(tmp_path):
+    """`radiofm pretrain --resume --out CONVLSTM_RUN` (no --model: vit-tiny, a 'mae' run) said "choose another --out",
+    where the run resumes with the --model it was trained with (session 60's review)."""
+    from radiofm.train.resume import check_settings
+
+    run = tmp_path / "run"
+    _killed_run(run)
+    info = json.loads((run / "config.json").read_text())
+    info["extra"]["model_name"] = "convlstm-tiny"
+    (run / "config.json").write_text(json.dumps(info))
+    with pytest.raises(ConfigError, match=r"is a 'mae' run, not 'convlstm-msm'; resume it with the --model it was "
+                                          r"trained with \(convlstm-tiny\), or choose another --out"):  # fmt: skip
+        check_settings(run, "convlstm-msm", {}, {})

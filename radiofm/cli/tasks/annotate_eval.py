@@ -24,6 +24,7 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-scan-nr", action="store_true", help="annotate --no-scan-nr")
     p.add_argument("--no-scan-lte", action="store_true", help="annotate --no-scan-lte")
     p.add_argument("--no-phy", action="store_true", help="annotate --no-phy (spectrogram scores only)")
+    p.add_argument("--repair-nonfinite", action="store_true", help="annotate --repair-nonfinite (NaN/Inf set to 0)")
     p.add_argument("--threshold", type=_types.ratio, default=0.5, metavar="P", help="annotate --threshold (0.5)")
     p.add_argument("--group-key", default="radiofm:traffic", help="annotation key to report carriers by")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default auto)")
@@ -49,6 +50,7 @@ def run_eval(args: argparse.Namespace) -> int:
         device=args.device,
         engine=args.engine,
         picture=False,
+        repair_nonfinite=args.repair_nonfinite,
     )
     retain_freed_memory()  # annotate's churn of large arrays, once per recording (radiofm.heap)
     report = evaluate_annotate(args.model, args.data, args.out, config, max_recordings=args.max_recordings,

@@ -73,6 +73,7 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=_types.positive_int, default=32)
     p.add_argument("--device", default="cpu")
     p.add_argument("--cache-dir", type=Path, default=None)
+    _args.no_bar_flag(p)
 
 
 def run_eval(args: argparse.Namespace) -> int:

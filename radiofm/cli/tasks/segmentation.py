@@ -73,6 +73,7 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=_types.positive_int, default=16)
     p.add_argument("--overlays", type=_types.non_negative_int, default=4, help="frames drawn in overlays.png")
     p.add_argument("--device", default="cpu")
+    _args.no_bar_flag(p)
 
 
 def run_eval(args: argparse.Namespace) -> int:

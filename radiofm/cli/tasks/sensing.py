@@ -50,6 +50,7 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, type=Path, help="output folder for sensing.json and confusion.png")
     p.add_argument("--batch-size", type=_types.positive_int, default=32)
     p.add_argument("--device", default="cpu")
+    _args.no_bar_flag(p)
 
 
 def run_eval(args: argparse.Namespace) -> int:

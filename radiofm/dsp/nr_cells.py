@@ -128,9 +128,9 @@ def nr_dmrs_search(
     subcarrier 0 (point A lies at or below it, and the SSB inside the carrier). Returns ``start_bin`` (point A,
     maybe < 0: below the grid), ``z`` (the statistic), ``config`` (DMRS type), ``slot_offset`` (the frame's
     half-ms at the span's first), ``symbol_shift``, ``symbols`` (the slot's DMRS symbols, one of
-    :data:`DMRS_SETS`), ``rb_present`` (bool per RB from point A, up to ``max_rb``;
-    RBs outside the grid are False), ``rb_z`` (per block), ``top_rb`` (highest RB present), ``weighting`` (of
-    :data:`WEIGHTINGS`).
+    :data:`DMRS_SETS`), ``slot_symbol`` (int (S,): each grid symbol's index in its slot, 0-13), ``rb_present``
+    (bool per RB from point A, up to ``max_rb``; RBs outside the grid are False), ``rb_z`` (per block), ``top_rb``
+    (highest RB present), ``weighting`` (of :data:`WEIGHTINGS`).
 
     The sums run over up to ``max_rb`` RB above each point A, so a carrier much stronger than the cell beside it
     adds its data's products to every hypothesis and can bury the cell's DMRS (an 11.8 dB 5 MHz cell next to a
@@ -170,6 +170,8 @@ def nr_dmrs_search(
         return None
     h, sym = _relabel(h0, t, best["symbol_shift"], per_half)
     found = best | _rb_presence(grid, pci, best, h, sym, max_rb)
+    q = (h + best["slot_offset"]) % 20  # the frame's half-ms of every symbol; at 15 kHz a slot spans two
+    found["slot_symbol"] = sym % per_half + (7 * (q % 2) if per_half == 7 else 0)
     return found if found["top_rb"] >= 0 else None
 
 
@@ -369,7 +371,7 @@ def _coreset_top(grid: SymbolGrid, found: dict, ssb_first: int) -> int:
     """The highest RB above point A that the cell's control region reaches beyond its DMRS RBs and SSB, or -1."""
     start = found["start_bin"]
     top = max(found["top_rb"], _ssb_top_rb(ssb_first, start))
-    contrast = coreset_contrast(grid, (max(start, 0), start + 12 * (top + 1)))
+    contrast = coreset_contrast(grid, (max(start, 0), start + 12 * (top + 1)), found.get("slot_symbol"))
     if contrast is None:
         return -1
     hi = walk_up(*rb_windows(contrast, start, N_RB_MAX), top)

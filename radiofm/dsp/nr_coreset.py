@@ -33,17 +33,32 @@ Z_THRESHOLD = 6.0  # window z to extend a band (one-sided Gaussian: ~1e-9 per wi
 # and its mean contrast against the strongest window of the cell's known RBs: a strong carrier's spectral leakage
 # beside its edge is significant but a few per cent of its own
 RELATIVE_THRESHOLD = 0.1
+MAX_DIP_RB = WINDOW_RB  # windows under the relative threshold that the walk may cross (see walk_up)
 
 
-def coreset_contrast(grid: SymbolGrid, core_bins: tuple[int, int]) -> dict | None:
+def coreset_contrast(
+    grid: SymbolGrid, core_bins: tuple[int, int], slot_symbol: np.ndarray | None = None
+) -> dict | None:
     """Per-bin contrast of slot-start power on ``grid`` (the cell's numerology, windows on its symbols) and its
-    per-bin standard deviation under noise; the slot offset chosen over ``core_bins`` [lo, hi) (the cell's known
-    bins). None when the grid holds fewer than two slots or the core is empty."""
+    per-bin standard deviation under noise. ``slot_symbol``: each grid symbol's index in its slot (0-13), known
+    from the cell's DMRS (:func:`radiofm.dsp.nr_cells.nr_dmrs_search`'s ``slot_symbol``); None: the slot offset
+    where the contrast is largest over ``core_bins`` [lo, hi) (the cell's known bins). The second is wrong for a
+    cell whose PDSCH fills most of its known RBs and whose PDCCHs are few: there the first symbols of a slot hold
+    less power than the PDSCH's, and the largest contrast falls on another offset (a 160-RB cell at 2 dB then
+    showed its CORESET as negative, docs/RESULTS.md, session 60). None when the grid holds fewer than two slots or
+    the core is empty."""
     p = (grid.y.real**2 + grid.y.imag**2).astype(np.float64)
     n_slots = p.shape[0] // SLOT_SYMBOLS - 1  # every offset gets the same whole slots
     lo, hi = max(core_bins[0], 0), min(core_bins[1], p.shape[1])
     if n_slots < 2 or hi <= lo:
         return None
+    if slot_symbol is not None:
+        control, quiet = p[slot_symbol < CONTROL_SYMBOLS], p[slot_symbol >= QUIET_FROM]
+        if len(control) < 2 or len(quiet) < 2:
+            return None
+        c = control.mean(0) - quiet.mean(0)
+        sd = p.mean(0) * np.sqrt(1.0 / len(control) + 1.0 / len(quiet))
+        return {"contrast": c, "sd": sd, "slot_offset": None, "slots": int(n_slots)}
     best = None
     for r0 in range(SLOT_SYMBOLS):
         q = p[r0 : r0 + n_slots * SLOT_SYMBOLS].reshape(n_slots, SLOT_SYMBOLS, -1).mean(0)  # (14, K)
@@ -77,11 +92,22 @@ def walk_up(z: np.ndarray, mean: np.ndarray, top: int) -> int:
     """The highest RB reached from RB ``top`` upwards while the window starting just above stands clear: z >=
     :data:`Z_THRESHOLD` and a mean contrast of at least :data:`RELATIVE_THRESHOLD` of the strongest window
     among RBs 0..``top`` (``z``, ``mean``: :func:`rb_windows` from point A). A band's last few RBs, where the
-    window holds more beyond the edge than inside, stay out: the result is a lower bound."""
+    window holds more beyond the edge than inside, stay out: the result is a lower bound.
+
+    The walk crosses a dip of at most :data:`MAX_DIP_RB` windows whose contrast is under the relative threshold
+    but whose z still stands clear, when a window above it passes both tests again. A scheduler places few PDCCHs
+    on some RBs of a lightly loaded CORESET, and there the contrast dips below a tenth of the strongest window's
+    and rises again above (a 216-RB CORESET stopped the walk at RB 149, docs/RESULTS.md, session 60). A strong
+    carrier's leakage beside its edge falls away from it and does not rise again, and a gap between two carriers
+    wider than a window holds windows of noise (z under the threshold), which end the walk."""
     ref = float(mean[: max(top - WINDOW_RB + 2, 1)].max(initial=0.0))
     if ref <= 0:
         return top
-    hi = top
-    while hi + 1 < z.size and z[hi + 1] >= Z_THRESHOLD and mean[hi + 1] >= RELATIVE_THRESHOLD * ref:
-        hi += 1
+    hi = i = top
+    while i + 1 < z.size and z[i + 1] >= Z_THRESHOLD:
+        i += 1
+        if mean[i] >= RELATIVE_THRESHOLD * ref:
+            hi = i
+        elif i - hi > MAX_DIP_RB:
+            break
     return hi

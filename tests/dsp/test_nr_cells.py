@@ -127,6 +127,31 @@ def test_the_control_region_reaches_the_band_the_pdsch_leaves_empty(scs):
     assert band["upper_hz"] == pytest.approx(m["upper_edge_hz"], abs=1e3)
 
 
+@pytest.mark.parametrize("scs", [30e3, 15e3])
+def test_the_dmrs_give_the_slot_timing_the_control_region_is_read_on(scs, monkeypatch):
+    """Each grid symbol's index in its slot comes from the DMRS found (at 15 kHz a slot spans two half-ms): on a
+    clean, loaded cell the slot start it gives is where the slot-start contrast is largest, as the walk took it
+    before session 60."""
+    from radiofm.dsp import nr_coreset
+
+    seen = []
+
+    def spy(grid, core, slot_symbol=None):
+        seen.append((nr_coreset.coreset_contrast(grid, core)["slot_offset"], slot_symbol))
+        return nr_coreset.coreset_contrast(grid, core, slot_symbol)
+
+    monkeypatch.setattr(nr_cells, "coreset_contrast", spy)
+    iq, m = single_carrier("NR", np.random.default_rng(28), bandwidth_mhz=40 if scs == 30e3 else 20, scs_hz=scs,
+                           snr_db=8.0, centre_hz=-3e6, traffic="matlab")  # fmt: skip
+    x = iq[:SPAN]
+    ssb = nr_pss_search(x, FS, lower_hz=m["lower_edge_hz"], upper_hz=m["upper_edge_hz"], scs_hz=(scs,))
+    nr_cells.nr_cell_band(x, FS, pci=ssb["pci"], scs_hz=scs, ssb_center_hz=ssb["ssb_center_hz"], lower_hz=-29e6,
+                          upper_hz=29e6)  # fmt: skip
+    ((guessed, slot_symbol),) = seen
+    assert slot_symbol is not None and set(np.unique(slot_symbol)) == set(range(14))
+    assert slot_symbol[guessed] == 0 and (np.diff(slot_symbol) % 14 == 1).all()
+
+
 def test_the_receivers_dc_is_left_out_of_the_dmrs_search(monkeypatch):
     """A receiver's DC spike is the same in every symbol and, off the cell's subcarrier raster, leaks into the bins
     beside it; on capture 8 of `generate nrlte --seed 322 --traffic matlab` it passed for DMRS on one RB, which gave

@@ -6,7 +6,8 @@ and exits with status 2; it never shows a traceback for these.
 
 :func:`check_seed` is the one check of a seed, for every generator and training run: numpy's generators refuse a
 negative seed and torch's one past 64 bits, each with a traceback. :func:`check_device` is the one check of a device
-name; :func:`check_count` and :func:`check_number` check an integer or a finite number in a range.
+name; :func:`check_count` and :func:`check_number` check an integer or a finite number in a range; :func:`check_type` a
+config object given to an entry point; :func:`check_names` a list of names (a flag's or an argument's).
 """
 
 import math
@@ -93,3 +94,48 @@ def check_number(
         span = f"{'(' if open_low else '['}{low:g}, {high:g}{')' if open_high else ']'}"
         raise ConfigError(f"{name} must be a finite number in {span}, got {value!r}")
     return float(value)
+
+
+def check_type(value: object, cls: type, name: str = "config"):
+    """``value`` when it is a ``cls``; otherwise :class:`ConfigError` naming ``name`` (a None or a dict where a
+    config dataclass goes would otherwise fail deep inside with an AttributeError)."""
+    if not isinstance(value, cls):
+        article = "an" if cls.__name__[:1] in "AEIOU" else "a"
+        raise ConfigError(f"{name} must be {article} {cls.__name__}, got {type(value).__name__}")
+    return value
+
+
+def check_names(value, valid, what: str, label: str) -> tuple[str, ...]:
+    """``value`` (a comma-separated string, or a sequence or set of strings) as the names in ``valid`` spell them:
+    each name matched by its exact spelling, else whatever its case; each taken once in the order given (a set's in
+    ``valid``'s order), empty items skipped. ConfigError naming ``label`` (a flag or an argument) for an unknown
+    name, a value of another type, or a list that names nothing. Every list of names, on the command line or in the
+    Python API, is read here: `--traffic MATLAB` and `traffic="MATLAB"` agree, and a name given twice never runs
+    (or weighs) twice."""
+    from collections.abc import Sequence, Set
+
+    if isinstance(value, str):
+        parts = value.split(",")
+    elif isinstance(value, (Sequence, Set)) and not isinstance(value, (bytes, bytearray)):
+        parts = list(value)
+        if isinstance(value, Set):  # no order of its own: valid's, then the rest by name (the same every run)
+            order = {v: i for i, v in enumerate(valid)}
+            parts.sort(key=lambda v: (order.get(v, len(order)), str(v)))
+        if not all(isinstance(p, str) for p in parts):
+            raise ConfigError(f"{label}: {what} names must be strings, got {value!r}")
+    else:
+        raise ConfigError(f"{label} must be a comma-separated string or a sequence of {what} names, got {value!r}")
+    spelled = {name.lower(): name for name in valid}
+    names: list[str] = []
+    for part in parts:
+        word = part.strip()
+        if not word:
+            continue
+        name = word if word in valid else spelled.get(word.lower())
+        if name is None:
+            raise ConfigError(f"{label}: unknown {what} {word!r}; valid: {', '.join(valid)}")
+        if name not in names:
+            names.append(name)
+    if not names:
+        raise ConfigError(f"{label} {value!r} names no {what}; valid: {', '.join(valid)}")
+    return tuple(names)

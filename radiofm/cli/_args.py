@@ -27,7 +27,7 @@ from radiofm.cli._types import (
     size2,
     workers,
 )
-from radiofm.errors import ConfigError
+from radiofm.errors import ConfigError, check_names
 
 if TYPE_CHECKING:  # radiofm.train imports torch: only the commands that train pay for it (start-up time)
     from radiofm.train import RunResult, TrainConfig
@@ -200,25 +200,10 @@ def finetune_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def name_list(text: str, valid: Sequence[str], flag: str, what: str) -> tuple[str, ...]:
-    """A comma list of names (each a ``what``) given as ``flag``, as the library spells them: matched whatever
-    their case, each taken once in the order given, empty items skipped. ConfigError naming the flag for an unknown
-    name or a list that names nothing. Every list of names a command takes goes through here, so
-    ``--held-out MATLAB`` and ``--traffic MATLAB`` agree (one was refused, the other taken) and a name given twice
-    never runs twice (``--tasks sensing,sensing`` ran the task twice)."""
-    spelled = {name.lower(): name for name in valid}
-    names: list[str] = []
-    for part in text.split(","):
-        word = part.strip()
-        if not word:
-            continue
-        name = word if word in valid else spelled.get(word.lower())
-        if name is None:
-            raise ConfigError(f"{flag}: unknown {what} {word!r}; valid: {', '.join(valid)}")
-        if name not in names:
-            names.append(name)
-    if not names:
-        raise ConfigError(f"{flag} {text!r} names no {what}; valid: {', '.join(valid)}")
-    return tuple(names)
+    """A comma list of names (each a ``what``) given as ``flag``: :func:`radiofm.errors.check_names`, the reading
+    the Python API gives its lists too (``--held-out MATLAB`` was refused where ``--traffic MATLAB`` was taken,
+    and ``--tasks sensing,sensing`` ran the task twice)."""
+    return check_names(text, valid, what, flag)
 
 
 def no_bar_flag(p: argparse.ArgumentParser) -> None:

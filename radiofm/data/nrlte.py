@@ -40,13 +40,13 @@ from tqdm import tqdm
 from radiofm.data.sigmf_writer import write_sigmf
 from radiofm.dsp.frontend import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE_HZ, frame_spectrogram, stft_params
 from radiofm.dsp.resize import resize
-from radiofm.errors import ConfigError, DatasetError, check_seed
+from radiofm.errors import ConfigError, DatasetError, check_names, check_seed
 from radiofm.io import atomic_path, read_json, write_json
 from radiofm.synth.nrlte import lte as lte_module
 from radiofm.synth.nrlte import receiver, scene
 from radiofm.synth.nrlte import traffic as traffic_module
 from radiofm.synth.nrlte_alt.capture import make_capture as make_alt_capture
-from radiofm.synth.nrlte_alt.lte import FRAME_STRUCTURES, check_frame_structures
+from radiofm.synth.nrlte_alt.lte import FRAME_STRUCTURES
 from radiofm.workers import process_pool
 
 KIND = "nrlte-segmentation"
@@ -209,15 +209,11 @@ def generate_dataset(
 
 def _lte_frames(lte_frames: Sequence[str] | str | None) -> tuple[str, ...] | None:
     """The LTE frame structures asked for, checked: a tuple of names, or None for the generator's default. Read as
-    the traffic regimes are (:func:`~radiofm.synth.nrlte.traffic.resolve_mix`) and as ``--lte-frames`` reads them:
-    whatever their case, spaces and empty items ignored, a name given twice taken once (the alt generator draws
-    uniformly over the list, so a repeated name would weigh twice)."""
+    ``--lte-frames`` and ``traffic=`` read theirs (:func:`radiofm.errors.check_names`): whatever their case, each
+    once (the alt generator draws uniformly over the list, so a repeated name would weigh twice)."""
     if lte_frames is None:
         return None
-    parts = lte_frames.split(",") if isinstance(lte_frames, str) else list(lte_frames)
-    words = (str(n).strip() for n in parts)
-    names = tuple(dict.fromkeys(w.lower() if w.lower() in FRAME_STRUCTURES else w for w in words if w))
-    return check_frame_structures(names)  # the two generators name the same three structures
+    return check_names(lte_frames, FRAME_STRUCTURES, "LTE frame structure", "lte_frames")
 
 
 def _manifest(split, seed, n_frames, fft_size, image_size, iq, frames, mix) -> dict:

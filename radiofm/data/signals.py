@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from radiofm.data.signals_frontend import SignalSpectrogramParams, signal_spectrogram, zoom_band  # noqa: F401
-from radiofm.errors import ConfigError, DatasetError, check_seed
+from radiofm.errors import ConfigError, DatasetError, check_names, check_seed
 from radiofm.io import atomic_path, check_replaceable, write_json
 from radiofm.workers import process_pool
 
@@ -217,12 +217,14 @@ def write_signal_dataset(
     duration_s: float = 0.25,
     workers: int = 1,
     progress: bool = True,
-    classes: Sequence[str] | None = None,
+    classes: str | Sequence[str] | None = None,
     config=None,
     datatype: str = "cu8",
 ) -> LabelledFiles:
     """Write ``per_class`` synthetic captures of each class as SigMF into ``out_dir`` (layout in the module docs).
 
+    ``classes`` (default all): a comma-separated string or a sequence of names, read as ``--classes`` reads them
+    (:func:`radiofm.errors.check_names`: whatever their case, each once).
     ``config`` (a :class:`radiofm.synth.signals.CaptureConfig`) sets the rate, SNR range and impairments;
     ``duration_s`` overrides its duration. ``datatype``: ``cu8`` (8-bit offset binary, as an RTL-SDR records;
     default), ``ci8``, ``ci16_le`` or ``cf32_le``. The folder is built aside and renamed into place, so a reader
@@ -231,15 +233,13 @@ def write_signal_dataset(
     """
     from tqdm import tqdm
 
-    from radiofm.synth.signals import CLASSES, CaptureConfig, signal_class
+    from radiofm.synth.signals import CLASSES, CaptureConfig
 
     per_class, seed = _check_int("per_class", per_class, 1), check_seed(seed)
     workers = _check_int("workers", workers, 1)
     if datatype not in DATATYPES:
         raise ConfigError(f"datatype must be one of {', '.join(DATATYPES)}, got {datatype!r}")
-    names = list(CLASSES) if classes is None else [signal_class(c).name for c in classes]
-    if len(set(names)) != len(names) or not names:
-        raise ConfigError(f"classes must be distinct and non-empty, got {list(classes or [])}")
+    names = list(CLASSES) if classes is None else list(check_names(classes, CLASSES, "signal class", "classes"))
     config = dataclasses.replace(config or CaptureConfig(), duration_s=float(duration_s)).validate()
     out = Path(out_dir)
     outputs = ("manifest.json", *names)

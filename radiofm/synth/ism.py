@@ -35,6 +35,9 @@ a recording holds, before rendering). Cost: ≈0.5 s of one CPU core per 100 ms 
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,16 +66,20 @@ class CorpusConfig:
     datatype: str = "cf32_le"  # SigMF sample format: "cf32_le" or "ci16_le" (half the disk)
 
     def validate(self) -> CorpusConfig:
-        rates = tuple(float(r) for r in self.sample_rate_choices_hz)
+        rates = _numbers(self.sample_rate_choices_hz)
+        if rates is None:
+            raise ConfigError(
+                f"sample_rate_choices_hz must be a sequence of sample rates in Hz, got {self.sample_rate_choices_hz!r}"
+            )
         if not rates or min(rates) < 1e6 or max(rates) > 200e6:
             raise ConfigError(f"sample rates must lie in 1–200 MHz, got {list(rates)}")
-        d0, d1 = self.duration_s_range
+        d0, d1 = _pair(self.duration_s_range, "duration_s_range")
         if not 1e-4 <= d0 <= d1 <= 10.0:
             raise ConfigError(f"duration_s_range must satisfy 1e-4 <= lo <= hi <= 10 s, got {(d0, d1)}")
-        f0, f1 = self.center_freq_range_hz
+        f0, f1 = _pair(self.center_freq_range_hz, "center_freq_range_hz")
         if not 2.0e9 <= f0 <= f1 <= 3.0e9:
             raise ConfigError(f"center_freq_range_hz must lie in 2–3 GHz with lo <= hi, got {(f0, f1)}")
-        s0, s1 = self.snr_db_range
+        s0, s1 = _pair(self.snr_db_range, "snr_db_range")
         if not -40 <= s0 <= s1 <= 80:
             raise ConfigError(f"snr_db_range must satisfy -40 <= lo <= hi <= 80 dB, got {(s0, s1)}")
         if not 0.0 <= self.fading_probability <= 1.0:
@@ -80,6 +87,24 @@ class CorpusConfig:
         if self.datatype not in DATATYPES:
             raise ConfigError(f"datatype must be one of {', '.join(DATATYPES)}, got {self.datatype!r}")
         return dataclasses.replace(self, sample_rate_choices_hz=rates)
+
+
+def _numbers(value) -> tuple[float, ...] | None:
+    """``value`` (a sequence or array of finite real numbers) as floats; None when it is anything else (a bare
+    number, a string, ...)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        return None
+    items = tuple(value)
+    ok = all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in items)
+    return tuple(float(v) for v in items) if ok else None
+
+
+def _pair(value, name: str) -> tuple[float, float]:
+    """``value``'s (lo, hi) as floats; ConfigError naming ``name`` when it is not a pair of numbers."""
+    pair = _numbers(value)
+    if pair is None or len(pair) != 2:
+        raise ConfigError(f"{name} must be a (lo, hi) pair of numbers, got {value!r}")
+    return pair
 
 
 def synthesize_recording(seed: np.random.SeedSequence | int, config: CorpusConfig | None = None):

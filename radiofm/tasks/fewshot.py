@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from radiofm.errors import ConfigError, DatasetError, check_seed
+from radiofm.errors import ConfigError, DatasetError, check_seed, check_type
 
 KIND = "protobeam"
 
@@ -276,6 +276,7 @@ def train_protonet(cfg: ProtoTrainConfig, out: str | Path, *, resume: bool = Fal
 
     Returns {"run": out, "final": last log record, "front_end", "n_classes", "frames"}.
     """
+    check_type(cfg, ProtoTrainConfig, "cfg")
     from radiofm.models import create_model
     from radiofm.train import TrainConfig, fit, param_groups, seeded
     from radiofm.train.distributed import launched_world_size

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from radiofm.errors import CheckpointError, ConfigError
+from radiofm.errors import CheckpointError, ConfigError, check_type
 
 KIND = "beam-classifier"
 
@@ -106,6 +106,7 @@ def _train_cfg(
 def train_supervised(cfg: SupervisedConfig, out: str | Path, *, resume: bool = False) -> dict:
     """Train the cross-front-end baseline on ``cfg.front_end``'s training split; ``out`` becomes its checkpoint
     (``resume``: continue the run in ``out``, or return at once when it is finished)."""
+    check_type(cfg, SupervisedConfig, "cfg")
     from radiofm.models import create_model
     from radiofm.tasks.fewshot import ProtoTrainConfig, load_training_frames, run_record
     from radiofm.train import fit, seeded

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from radiofm.errors import ConfigError
+from radiofm.errors import ConfigError, check_count, check_number
 from radiofm.models.finetuned import MODES, NORMS, READOUTS, FineTuneModel, layer_decay_scales, read_init
 from radiofm.models.registry import get_config, get_family
 from radiofm.train import RunResult, TrainConfig, fit, param_groups
@@ -62,6 +62,11 @@ class FinetuneConfig:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        # checked whatever the mode: a "2" would otherwise fail inside configure_mode with a TypeError
+        self.k = check_count(self.k, "k")
+        self.lora_rank = check_count(self.lora_rank, "lora_rank")
+        if self.lora_alpha is not None:
+            self.lora_alpha = check_number(self.lora_alpha, "lora_alpha", low=0.0, open_low=True)
         if self.mode != "scratch" and self.init is None:
             raise ConfigError(f"--mode {self.mode} needs --init (a pretrained backbone checkpoint)")
         if self.mode == "scratch" and self.init is None and self.model is None:

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from radiofm.data.splits import label_subset, train_val_split
 from radiofm.data.windows import ForecastWindows
 from radiofm.dsp.grid import detection_rates, grid_detection
-from radiofm.errors import CheckpointError, ConfigError, DatasetError, check_count
+from radiofm.errors import CheckpointError, ConfigError, DatasetError, check_count, check_type
 from radiofm.io import atomic_path, write_json
 from radiofm.models.checkpoint import load_checkpoint, read_checkpoint_info
 from radiofm.models.finetuned import configure_mode, trainable_parameters
@@ -125,6 +125,8 @@ def finetune_forecasting(
     On the pretraining run's own data the forecasting part of its split is used (the backbone never saw it);
     other data is split ``FORECAST_SPLIT`` by ``config.split_by``. ``out/split.json`` records the split.
     """
+    check_type(config, ForecastingConfig, "config")
+    check_type(train, TrainConfig, "train")
     data, out = Path(data), Path(out)
     config_dict, info = _source_model(config)
     model_cfg = config_from_dict("convlstm", config_dict)
@@ -294,7 +296,7 @@ def evaluate_forecasting_run(
     On the run's own data the run's forecast_test split is used, else every sentence. Writes
     ``out/forecasting.json`` (the returned report), ``heatmaps.png`` and ``tokens.png`` atomically.
     """
-    cfg = config or ForecastingEvalConfig()
+    cfg = check_type(config or ForecastingEvalConfig(), ForecastingEvalConfig, "config")
     data = Path(data)
     net, info = load_checkpoint(model, expect_kind=KIND)
     runs = {"model": (net, info)}

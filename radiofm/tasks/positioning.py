@@ -29,7 +29,7 @@ import torch
 
 from radiofm.data.positioning import PositionScaler, open_positioning
 from radiofm.data.splits import label_subset, train_val_split
-from radiofm.errors import ConfigError, DatasetError
+from radiofm.errors import ConfigError, DatasetError, check_type
 from radiofm.io import atomic_path, write_json
 from radiofm.models.heads import MAX_HEAD_WIDTH
 from radiofm.tasks import finetune as ft
@@ -104,6 +104,8 @@ def finetune_positioning(
     log: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Fine-tune the positioning model on the training file ``data``; the run folder ``out`` is the checkpoint."""
+    check_type(config, PositioningConfig, "config")
+    check_type(train, TrainConfig, "train")
     out = Path(out)
     pooled.check_new_run(out, resume)
     path = resolve_file(data, "train")

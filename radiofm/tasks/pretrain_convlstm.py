@@ -28,7 +28,7 @@ from radiofm.data.sentences import (
     default_cache_dir,
 )
 from radiofm.data.splits import split_indices, train_val_split
-from radiofm.errors import CheckpointError, ConfigError, DatasetError
+from radiofm.errors import CheckpointError, ConfigError, DatasetError, check_type
 from radiofm.io import write_json
 from radiofm.models.checkpoint_check import check_dataclass_config
 from radiofm.models.registry import create_model, get_config
@@ -196,6 +196,8 @@ def pretrain_convlstm(
 
     ``result.info["mask_ratio"]`` is the ratio used; ``out/split.json`` the paper-A split.
     """
+    check_type(config, ConvLSTMPretrainConfig, "config")
+    check_type(train, TrainConfig, "train")
     data, out = Path(data), Path(out)
     mask_ratio = config.mask_ratio
     model_cfg = get_config(config.model)

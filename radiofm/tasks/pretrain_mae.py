@@ -11,6 +11,7 @@ holds out a validation part, and trains :class:`MAEPretrainTask` through the one
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ import torch
 
 from radiofm.data.spectrograms import SpectrogramParams, build_spectrogram_dataset
 from radiofm.data.splits import train_val_split
-from radiofm.errors import ConfigError, check_count, check_number
+from radiofm.errors import ConfigError, check_count, check_number, check_type
 from radiofm.models.registry import create_model, get_config
 from radiofm.train import RunResult, TrainConfig, build_dataset_once, fit, seeded
 from radiofm.train.speed import fast_wanted
@@ -63,7 +64,7 @@ class MAEPretrainConfig:
 
     model: str = "vit-tiny"  # registered MAE preset ("vit-tiny", "vit-s", "vit-m", "vit-l")
     mask_ratio: float = 0.75  # fraction of the patches masked
-    image_size: tuple[int, int] | None = None  # model input (F, T); None: the preset's
+    image_size: tuple[int, int] | None = None  # model input (F, T) (an int n: (n, n)); None: the preset's
     val_fraction: float = 0.1  # held-out fraction for validation loss
     cache_dir: Path | None = None  # where the spectrogram dataset is cached (default: beside the data)
     workers: int = 1  # processes building the dataset
@@ -75,9 +76,9 @@ class MAEPretrainConfig:
         check_number(self.mask_ratio, "mask_ratio", low=0.0, high=1.0, open_low=True, open_high=True)
         check_count(self.workers, "workers", high=256)
         if self.image_size is not None:
-            size = tuple(self.image_size)
-            if len(size) != 2:
-                raise ConfigError(f"image_size must be (F, T), got {self.image_size!r}")
+            size = (self.image_size,) * 2 if isinstance(self.image_size, numbers.Integral) else self.image_size
+            if isinstance(size, str) or not hasattr(size, "__len__") or len(size) != 2:
+                raise ConfigError(f"image_size must be (F, T) or an int n for (n, n), got {self.image_size!r}")
             for v in size:
                 check_count(v, "image_size", high=8192)
             self.image_size = tuple(int(v) for v in size)
@@ -93,6 +94,8 @@ def pretrain_mae(
     log: Callable[[str], None] | None = None,
 ) -> RunResult:
     """MSM-pretrain ``config.model`` on the recordings (or built dataset) ``data``; ``out`` is the checkpoint."""
+    check_type(config, MAEPretrainConfig, "config")
+    check_type(train, TrainConfig, "train")
     out = Path(out)
     image_size = tuple(config.image_size or get_config(config.model).img_size)
     params = SpectrogramParams(image_size=image_size, nonfinite="repair" if config.repair_nonfinite else "error")
@@ -138,6 +141,8 @@ def pretrain_mae_on_images(
     """MSM-pretrain ``config.model`` on ``images`` (N, 1, F, T), already normalised — e.g. a downstream task's own
     unlabelled inputs (:func:`radiofm.tasks.task_inputs.task_images`) — with the same task, split and checkpoint as
     :func:`pretrain_mae`. ``source`` names the images in the checkpoint (``extra["data"]``)."""
+    check_type(config, MAEPretrainConfig, "config")
+    check_type(train, TrainConfig, "train")
     images = np.asarray(images)
     size = tuple(config.image_size or get_config(config.model).img_size)
     if images.ndim != 4 or images.shape[1] != 1 or tuple(images.shape[2:]) != size or len(images) < 2:

@@ -19,7 +19,7 @@ import torch
 
 from radiofm.data.spectrograms import SpectrogramDataset, SpectrogramParams, build_spectrogram_dataset
 from radiofm.dsp import pool_blocks, resource_grid
-from radiofm.errors import ConfigError
+from radiofm.errors import ConfigError, check_type
 from radiofm.io import atomic_path, write_json
 from radiofm.models.checkpoint import load_checkpoint
 from radiofm.train import epoch_batches
@@ -128,7 +128,7 @@ def evaluate_reconstruction_run(
 
     Writes ``out/reconstruction.json`` (the returned report), ``accuracy_vs_mask_ratio.png`` and ``gallery.png``.
     """
-    cfg = config or ReconstructionEvalConfig()
+    cfg = check_type(config or ReconstructionEvalConfig(), ReconstructionEvalConfig, "config")
     net, info = load_checkpoint(model, expect_kind="mae")
     data_info = info.get("extra", {}).get("data", {})
     params = (

@@ -30,7 +30,7 @@ from torch import nn
 from radiofm.data.nrlte import SegmentationDataset
 from radiofm.data.splits import label_subset, train_val_split
 from radiofm.dsp.resize import resize
-from radiofm.errors import ConfigError, DatasetError, check_count
+from radiofm.errors import ConfigError, DatasetError, check_count, check_type
 from radiofm.models.backbones import backbone_spec
 from radiofm.models.checkpoint import load_checkpoint
 from radiofm.models.finetuned import NORMS, READOUTS, configure_mode, load_backbone_into, rebuild
@@ -322,6 +322,8 @@ def finetune_segmentation(
 
     ``log`` (main process only) gets the parameter summary, the feature-cache note and each epoch's JSON line.
     """
+    check_type(config, SegmentationConfig, "config")
+    check_type(train, TrainConfig, "train")
     data, out = Path(data), Path(out)
     say = log if log is not None and is_main_process() else None
     if out.exists() and (out / "config.json").exists() and not resume:

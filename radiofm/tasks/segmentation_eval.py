@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from radiofm.data.nrlte import open_segmentation_dataset
+from radiofm.errors import check_type
 from radiofm.io import atomic_path, write_json
 from radiofm.synth.nrlte import CLASSES
 from radiofm.tasks.metrics import confusion_matrix, metrics_with_binary, plot_confusion
@@ -66,7 +67,7 @@ def evaluate_segmentation_run(
     Writes ``out/segmentation.json`` (the returned report), ``confusion.png`` and ``overlays.png`` atomically.
     When the manifest lists each frame's carriers, the report has ``carrier_level`` and ``per_regime`` blocks.
     """
-    config = config or SegmentationEvalConfig()
+    config = check_type(config or SegmentationEvalConfig(), SegmentationEvalConfig, "config")
     net, info = load_segmentation_model(model)
     specs, labels, manifest = open_segmentation_dataset(data)
     n = min(len(specs), config.max_samples or len(specs))

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from radiofm.data.ntufi import CLASSES, N_ANTENNAS, SPLIT_DIRS, check_split_classes, open_ntufi
 from radiofm.data.splits import label_subset, train_val_split
-from radiofm.errors import ConfigError, DatasetError
+from radiofm.errors import ConfigError, DatasetError, check_type
 from radiofm.io import atomic_path, write_json
 from radiofm.models.heads import MAX_HEAD_WIDTH
 from radiofm.tasks import finetune as ft
@@ -81,6 +81,8 @@ def finetune_sensing(
     log: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Fine-tune the sensing model on the train split of the NTU-Fi folder ``data``; ``out`` is the checkpoint."""
+    check_type(config, SensingConfig, "config")
+    check_type(train, TrainConfig, "train")
     data, out = Path(data), Path(out)
     pooled.check_new_run(out, resume)
     family, bcfg, init_info = pooled.backbone_for(config, N_ANTENNAS)

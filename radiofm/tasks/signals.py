@@ -52,7 +52,7 @@ from tqdm import tqdm
 from radiofm.data.signals import LabelledFiles, SignalSpectrogramParams, open_signal_dataset, signal_spectrogram
 from radiofm.data.spectrogram_images import load_image, open_image_dataset
 from radiofm.data.splits import label_subset, train_val_split
-from radiofm.errors import ConfigError, DatasetError
+from radiofm.errors import ConfigError, DatasetError, check_type
 from radiofm.io import atomic_path
 from radiofm.models.checkpoint import load_checkpoint
 from radiofm.models.finetuned import configure_mode, load_backbone_into, rebuild
@@ -322,6 +322,8 @@ def finetune_signals(
 ) -> RunResult:
     """Fine-tune a signal-identification model on the labelled folder ``data``; the run folder ``out`` is the
     checkpoint. ``log`` gets the parameter summary, the feature-cache note and each epoch's JSON line."""
+    check_type(config, SignalsConfig, "config")
+    check_type(train, TrainConfig, "train")
     data, out = Path(data), Path(out)
     say = log if log is not None and is_main_process() else None
     if out.exists() and (out / "config.json").exists() and not resume:

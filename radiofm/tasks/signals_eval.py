@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from radiofm.data.signals import check_classes
-from radiofm.errors import ConfigError
+from radiofm.errors import ConfigError, check_type
 from radiofm.io import atomic_path, write_json
 from radiofm.tasks.metrics import confusion_matrix, matrix_metrics
 from radiofm.tasks.signals import KIND, cached_images, load_signals_model, open_labelled
@@ -61,7 +61,7 @@ def evaluate_signals_run(
     model_dir: str | Path, data: str | Path, out: str | Path, config: SignalsEvalConfig | None = None
 ) -> dict:
     """Score a fine-tuned signal-identification run on the labelled folder ``data``; writes ``out`` (see module)."""
-    config = config or SignalsEvalConfig()
+    config = check_type(config or SignalsEvalConfig(), SignalsEvalConfig, "config")
     model, info = load_signals_model(model_dir)
     classes = list(model.config["classes"])
     frontend = model.config["frontend"]

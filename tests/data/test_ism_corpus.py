@@ -56,6 +56,26 @@ def test_bad_arguments_raise_one_line_config_errors(tmp_path, kwargs):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"duration_s_range": 0.04}, r"duration_s_range must be a \(lo, hi\) pair of numbers, got 0.04"),
+        ({"duration_s_range": (0.03, 0.04, 0.05)}, "duration_s_range must be a"),
+        ({"duration_s_range": ("0.03", "0.04")}, "duration_s_range must be a"),
+        ({"snr_db_range": 10}, "snr_db_range must be a"),
+        ({"center_freq_range_hz": 2.45e9}, "center_freq_range_hz must be a"),
+        ({"sample_rate_choices_hz": 10e6}, "sample_rate_choices_hz must be a sequence of sample rates in Hz"),
+        ({"sample_rate_choices_hz": "10e6"}, "sample_rate_choices_hz must be a sequence"),
+    ],
+)
+def test_a_number_where_a_pair_or_list_goes_is_named(tmp_path, kwargs, match):
+    """`generate_corpus(duration_s_range=0.04)` and `sample_rate_choices_hz=10e6` ended in a TypeError (session
+    61's review)."""
+    with pytest.raises(ConfigError, match=match):
+        generate_corpus(tmp_path, n_recordings=1, seed=0, progress=False, **kwargs)
+    assert not list(tmp_path.iterdir())
+
+
 def test_a_smaller_corpus_written_again_leaves_no_stale_recordings(tmp_path):
     """The corpus was written straight into its folder: written again with fewer recordings, the old ones stayed
     (and were read as part of it), and a killed run left a partial folder. Now the folder is replaced whole,

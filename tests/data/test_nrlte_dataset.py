@@ -145,10 +145,12 @@ def test_frame_structures_read_as_the_flag_reads_them(tmp_path):
 
     assert _lte_frames(["TDD", " fdd", "tdd", ""]) == ("tdd", "fdd")
     assert _lte_frames("MBSFN, fdd,") == ("mbsfn", "fdd")
-    with pytest.raises(ConfigError, match="unknown LTE frame structure HD-FDD"):
+    with pytest.raises(ConfigError, match="^lte_frames: unknown LTE frame structure 'HD-FDD'; valid: fdd, tdd, mbsfn"):
         _lte_frames(["fdd", "HD-FDD"])
-    with pytest.raises(ConfigError, match=r"\(none given\)"):
+    with pytest.raises(ConfigError, match="names no LTE frame structure"):
         _lte_frames(" , ")
+    with pytest.raises(ConfigError, match="lte_frames must be a comma-separated string or a sequence"):
+        _lte_frames(5)  # a TypeError before (session 60's review)
     out = generate_dataset(
         tmp_path / "alt", n_frames=1, split="test", seed=5, progress=False, generator="alt", lte_frames=["TDD", "tdd"]
     )

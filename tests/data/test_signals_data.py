@@ -12,6 +12,7 @@ from radiofm.data.signals import (
     check_classes,
     open_signal_dataset,
     signal_spectrogram,
+    sort_classes,
     write_signal_dataset,
     zoom_band,
 )
@@ -23,8 +24,8 @@ from radiofm.data.spectrogram_images import (
     read_png,
     write_spectrogram_png,
 )
-from radiofm.errors import ConfigError, DatasetError
-from radiofm.synth.signals import CaptureConfig
+from radiofm.errors import ConfigError, DatasetError, check_names
+from radiofm.synth.signals import CLASSES, CaptureConfig
 
 FS = 2.048e6
 BRIGHT = CaptureConfig(snr_db_range=(15.0, 30.0))
@@ -119,7 +120,10 @@ def test_writer_replaces_its_own_dataset_but_not_other_folders(tmp_path):
         ({"per_class": 0}, "per_class"),
         ({"seed": -1}, "seed"),
         ({"classes": ["wlan"]}, "unknown signal class 'wlan'"),
-        ({"classes": ["vor", "vor"]}, "distinct"),
+        ({"classes": " , "}, "names no signal class"),
+        ({"classes": []}, "names no signal class"),
+        ({"classes": 5}, "classes must be a comma-separated string or a sequence of signal class names, got 5"),
+        ({"classes": ["vor", 5]}, "classes: signal class names must be strings"),
         ({"datatype": "cf16"}, "datatype"),
         ({"duration_s": 100.0}, "duration_s"),
     ],
@@ -130,6 +134,26 @@ def test_writer_rejects_bad_arguments(tmp_path, kwargs, match):
         write_signal_dataset(tmp_path / "x", **args)
     one_line(exc)
     assert not (tmp_path / "x").exists()
+
+
+def test_writer_reads_class_names_as_the_flag_does(tmp_path):
+    """`classes=["radioteletype"]` was refused where `--classes radioteletype` is taken, and `classes="fm"` was read
+    letter by letter (session 60's review): a comma list or a sequence, exact spelling first, else any case, each
+    name once, empty items skipped."""
+
+    def names(value):
+        return check_names(value, CLASSES, "signal class", "classes")
+
+    assert names("fm") == ("fm",)
+    assert names(" radioteletype, FM,,fm ") == ("Radioteletype", "fm")
+    assert names(["rs41-radiosonde", "", "Radioteletype", "RADIOTELETYPE"]) == ("RS41-Radiosonde", "Radioteletype")
+    with pytest.raises(ConfigError, match="^classes: unknown signal class 'f'"):
+        names("f,fm")
+    ds = write_signal_dataset(
+        tmp_path / "x", per_class=1, seed=0, duration_s=0.01, classes="radioteletype,vor,VOR", progress=False
+    )
+    assert ds.classes == sort_classes(["Radioteletype", "vor"])
+    assert json.loads((tmp_path / "x" / "manifest.json").read_text())["classes"] == ["Radioteletype", "vor"]
 
 
 # ------------------------------------------------------------------------------------------------- SigMF reader

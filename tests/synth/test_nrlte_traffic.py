@@ -61,6 +61,17 @@ def test_mix_parsing_and_unknown_names():
         traffic.resolve_mix("random,busy")
     with pytest.raises(ConfigError, match="no traffic regime"):
         traffic.resolve_mix(" , ")
+    assert traffic.resolve_mix({"idle"}) == {"idle": 1.0}
+    for bad in (5, b"idle", 0.5):  # a number ended in a TypeError (session 60's review)
+        with pytest.raises(ConfigError, match="traffic must be a comma-separated string or a sequence"):
+            traffic.resolve_mix(bad)
+
+
+def test_generate_dataset_names_a_traffic_of_another_type(tmp_path):
+    for generator in ("main", "alt"):
+        with pytest.raises(ConfigError, match="^traffic must be a comma-separated string or a sequence"):
+            generate_dataset(tmp_path / "x", n_frames=1, split="test", seed=0, traffic=5, generator=generator)
+    assert not (tmp_path / "x").exists()
 
 
 def test_regime_draws_follow_the_mix():

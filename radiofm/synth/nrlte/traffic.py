@@ -43,7 +43,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from radiofm.errors import ConfigError
+from radiofm.errors import check_names
 
 REGIMES = ("random", "matlab", "full", "idle", "gated")
 GRID_REGIMES = ("random", "matlab", "full", "idle")  # what a grid is built with (gated wraps one of these)
@@ -60,23 +60,10 @@ MATLAB_MAX_GROUPS = 3  # contiguous groups, slots and RBs alike
 def resolve_mix(traffic: Sequence[str] | str | None) -> dict[str, float]:
     """The regime mix for ``traffic`` (names, a comma list, or None = all five): {name: probability}.
 
-    Unknown or no names -> :class:`~radiofm.errors.ConfigError` listing the valid ones.
+    Names read as ``--traffic`` reads them (:func:`radiofm.errors.check_names`: whatever their case, each once);
+    unknown or no names, or neither a string nor a sequence -> :class:`~radiofm.errors.ConfigError`.
     """
-    if traffic is None:
-        names = list(REGIMES)
-    else:
-        parts = traffic.split(",") if isinstance(traffic, str) else list(traffic)
-        names = []
-        for part in parts:
-            name = str(part).strip().lower()
-            if not name:
-                continue
-            if name not in REGIMES:
-                raise ConfigError(f"unknown traffic regime {str(part).strip()!r}; valid: {', '.join(REGIMES)}")
-            if name not in names:
-                names.append(name)
-        if not names:
-            raise ConfigError(f"no traffic regime given; valid: {', '.join(REGIMES)}")
+    names = list(REGIMES) if traffic is None else check_names(traffic, REGIMES, "traffic regime", "traffic")
     total = sum(DEFAULT_MIX[n] for n in names)
     return {n: DEFAULT_MIX[n] / total for n in REGIMES if n in names}
 

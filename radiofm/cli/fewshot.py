@@ -137,6 +137,7 @@ def add_parser(sub) -> None:
     c.add_argument("--query", required=True, nargs="+", type=Path, help="recording(s) to classify")
     c.add_argument("--max-units", type=_types.positive_int, default=16, help="segments/frames per recording (16)")
     c.add_argument("--json", type=Path, default=None, help="also write the scores as JSON here")
+    c.add_argument("--repair-nonfinite", action="store_true", help="set NaN/Inf samples to 0 instead of refusing")
     c.add_argument("--device", default="cpu")
     c.set_defaults(run=_run_classify)
 
@@ -286,7 +287,8 @@ def _run_classify(args: argparse.Namespace) -> int:
     from radiofm.io import write_json
     from radiofm.tasks.fewshot_encoder import EncoderPrototypeConfig, classify_recordings
 
-    cfg = EncoderPrototypeConfig(max_units_per_example=args.max_units, device=args.device)
+    cfg = EncoderPrototypeConfig(max_units_per_example=args.max_units, device=args.device,
+                                 repair_nonfinite=args.repair_nonfinite)  # fmt: skip
     r = classify_recordings(args.encoder, args.support, list(args.query), cfg)
     shots = ", ".join(f"{c}: {n}" for c, n in r["shots"].items())
     print(

@@ -34,6 +34,11 @@ from radiofm.errors import RecordingError
 _FILE_READ_BYTES = 1 << 22  # reads at least this large go through the file, not the memory map
 
 
+# the commands that take --repair-nonfinite (tests/cli/test_main.py checks each one does)
+REPAIR_COMMANDS = ("pretrain", "annotate", "evaluate annotate", "fewshot classify")
+REPAIR_HINT = f"repair them (set to 0) with nonfinite='repair', or --repair-nonfinite on {', '.join(REPAIR_COMMANDS)}"
+
+
 class Recording:
     """A recording opened for memory-mapped reading (see :func:`radiofm.data.recording_open.open_recording`).
 
@@ -191,7 +196,7 @@ class Recording:
             if n_bad:
                 where = f"[{start}, {start + count}) of {self.path}"
                 if nonfinite == "error":
-                    raise RecordingError(f"{n_bad} non-finite (NaN/Inf) samples within {where}; use nonfinite='repair'")
+                    raise RecordingError(f"{n_bad} non-finite (NaN/Inf) samples within {where}; {REPAIR_HINT}")
                 out[bad] = 0
                 if counts is not None:
                     counts["repaired"] = counts.get("repaired", 0) + n_bad

@@ -38,6 +38,7 @@ class EncoderPrototypeConfig(DeviceChecked):
     max_units_per_example: int = 16  # cap on segments/frames embedded per support example or query recording
     batch_size: int = 32  # units per forward pass
     device: str = "cpu"  # where the encoder runs
+    repair_nonfinite: bool = False  # NaN/Inf samples of support and query recordings set to 0 (with a warning)
 
 
 # ------------------------------------------------------------------------------------------- encoders
@@ -217,7 +218,7 @@ def _units(example: Example, encoder: Encoder, cfg: EncoderPrototypeConfig) -> t
     k = min(max(0, (stop - start) // n), cfg.max_units_per_example)
     if n < 1 or rec.n_samples < n or k == 0:
         return np.zeros((0, max(n, 1)), np.complex64), rec.sample_rate_hz
-    iq = rec.read(start, k * n)
+    iq = rec.read(start, k * n, nonfinite="repair" if cfg.repair_nonfinite else "error")
     return iq.reshape(k, n), rec.sample_rate_hz
 
 

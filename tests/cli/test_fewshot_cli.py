@@ -1,6 +1,7 @@
 """`radiofm generate beams`, `radiofm fewshot train|evaluate|classify` end to end, and their one-line errors."""
 
 import json
+import warnings
 
 import h5py
 import numpy as np
@@ -220,6 +221,16 @@ def test_classify(run, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "2 classes (high: 1, low: 1 examples) at 1 MHz" in out and f"{q}: high  (high " in out
     assert json.loads((tmp_path / "s.json").read_text())["queries"][0]["prediction"] == "high"
+    tone = make_tone(16384, freq_hz=200e3, seed=3)
+    tone[100:110] = np.nan  # refused, naming the flag; repaired with it (the flag was missing, session 60)
+    nan = write_sigmf(tmp_path / "nan", tone, sample_rate_hz=1e6)
+    argv = ["fewshot", "classify", "--encoder", str(run), "--support", str(support), "--query", str(nan)]
+    assert main(argv) == 2
+    assert "10 non-finite (NaN/Inf) samples" in _error_line(capsys)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main([*argv, "--repair-nonfinite"]) == 0
+    assert f"{nan}: high" in capsys.readouterr().out
     (support / "low" / "a.sigmf-meta").unlink()
     (support / "low" / "a.sigmf-data").unlink()
     assert main(["fewshot", "classify", "--encoder", str(run), "--support", str(support), "--query", str(q)]) == 2

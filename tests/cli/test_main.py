@@ -250,3 +250,14 @@ def test_every_evaluation_takes_no_progress(capsys):
             main(["evaluate", name, "--help"])
         assert exc.value.code == 0
         assert "--no-progress" in capsys.readouterr().out, name
+
+
+def test_the_commands_a_nonfinite_refusal_names_take_repair_nonfinite(capsys):
+    """A recording's NaN refusal told `evaluate annotate` and `fewshot classify` users to pass a flag those commands
+    did not have (session 60's review): every command it names takes it."""
+    from radiofm.data.recording import REPAIR_COMMANDS
+
+    for command in REPAIR_COMMANDS:
+        with pytest.raises(SystemExit):
+            main([*command.split(), "--help"])
+        assert "--repair-nonfinite" in capsys.readouterr().out, command

@@ -61,8 +61,10 @@ def coherent_metric(y: np.ndarray, advance: int, dcs: np.ndarray, reach: float) 
     power = np.empty((s, d, steer.shape[1]), np.float32)
     # a block of symbols at a time, so the correlations (8 bytes each) stay in the cache between the product and
     # the squares: the whole (S D, 3 L) at once went to memory and back, and two searches side by side then
-    # waited on it. Each row's product is the same whatever the block (OpenBLAS's kernels here; the test checks it),
-    # so the bits are those of one product, as long as no block's product has a single row (a matrix-vector one)
+    # waited on it. On OpenBLAS's Haswell kernels each row's product has the same bits whatever the block, as long as
+    # no block's product has a single row (a matrix-vector one); its AVX-512 kernels may sum a row in another order
+    # (float32 rounding apart; the test checks the sums). Either way the blocks follow from the shapes alone, so the
+    # same input gives the same bits on one machine
     rows = max(2 if d == 1 else 1, COHERENT_BLOCK // max(d * steer.shape[1], 1))
     starts = list(range(0, s, rows))
     if len(starts) > 1 and (s - starts[-1]) * d < 2:  # a one-row product is a matrix-vector one (other bits):

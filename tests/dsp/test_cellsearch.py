@@ -413,23 +413,30 @@ def test_coherent_metric_is_the_normalised_correlation_power():
     assert got.min() >= 0 and got.max() <= 1 + 1e-6
 
 
+def _same_sums(a: np.ndarray, b: np.ndarray) -> None:
+    """Equal to float32 rounding. OpenBLAS's Haswell kernels give every row of a product the same bits whatever
+    the other rows; its AVX-512 kernels sum some rows in another order when the product's shape differs (2e-6
+    relative at most, on 1.4 % of the values; session 60's machine), so the bits are not the property."""
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-9)
+
+
 def test_coherent_metric_of_chosen_dcs_is_that_of_the_range_they_come_from():
-    """A range of DCs (its windows copied from one slice) and DCs picked out of it (gathered) give the very bits
+    """A range of DCs (its windows copied from one slice) and DCs picked out of it (gathered) give the same sums
     of the same windows: the two ways only build the product's left matrix."""
     rng = np.random.default_rng(9)
     y = (rng.standard_normal((30, 160)) + 1j * rng.standard_normal((30, 160))).astype(np.complex64)
     dcs = np.arange(35, 120)
     whole = lte_pss.coherent_metric(y, 4, dcs, 0.125)
     picked = np.array([40, 41, 77, 119])
-    assert np.array_equal(lte_pss.coherent_metric(y, 4, picked, 0.125), whole[..., picked - 35])
-    assert np.array_equal(lte_pss.coherent_metric(y, 4, dcs[:1], 0.125), whole[..., :1])
+    _same_sums(lte_pss.coherent_metric(y, 4, picked, 0.125), whole[..., picked - 35])
+    _same_sums(lte_pss.coherent_metric(y, 4, dcs[:1], 0.125), whole[..., :1])
 
 
 def test_coherent_metric_in_blocks_of_symbols_gives_the_bits_of_one_product(monkeypatch):
     """The statistic is computed a block of symbols at a time (the correlations stay in the cache): blocks of 7
     symbols, the last one short, of 2, of 29 (one symbol left over, which joins the block before: a product of
     one row is a matrix-vector product, with other bits) and the smallest (one symbol, two for a single DC) give the
-    very bits and the memory layout of one block for all, for a range of DCs and for chosen ones, one DC included."""
+    same sums and the memory layout of one block for all, for a range of DCs and for chosen ones, one DC included."""
     rng = np.random.default_rng(10)
     y = (rng.standard_normal((30, 160)) + 1j * rng.standard_normal((30, 160))).astype(np.complex64)
     y[:, 50] *= 40  # a strong bin inside some windows and not others
@@ -440,7 +447,8 @@ def test_coherent_metric_in_blocks_of_symbols_gives_the_bits_of_one_product(monk
         for block in (7 * per_column, 2 * per_column, 29 * per_column, 1):  # 1: the smallest blocks (2 rows)
             monkeypatch.setattr(lte_pss, "COHERENT_BLOCK", block)
             blocks = lte_pss.coherent_metric(y, 4, dcs, 0.125)
-            assert np.array_equal(blocks, whole) and blocks.strides == whole.strides
+            _same_sums(blocks, whole)
+            assert blocks.strides == whole.strides
 
 
 def test_the_evidence_says_where_the_ssb_is_from_the_recordings_centre():

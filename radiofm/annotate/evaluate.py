@@ -90,6 +90,7 @@ def evaluate_annotate(
             "scan_lte": cfg.scan_lte and cfg.phy,
             "threshold": cfg.threshold,
             "min_score": cfg.min_score,
+            "quantize": cfg.quantize,
         },
         "group_key": group_key,
         "per_group": {g: s.report()["carriers"] for g, s in sorted(groups.items()) if g != "None"},

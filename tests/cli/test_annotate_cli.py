@@ -361,8 +361,9 @@ def test_evaluate_annotate_replaces_its_folder_as_every_evaluation_does(world, t
         (tmp / "segmentation.json").write_text("{}")
     (out / "notes.txt").write_text("mine")  # a user's file in it stays
     argv = ["evaluate", "annotate", "--model", str(world / "seg"), "--data", str(world / "train" / "iq")]
-    assert main([*argv, "--out", str(out), "--no-progress", "--max-recordings", "1"]) == 0
+    assert main([*argv, "--out", str(out), "--no-progress", "--max-recordings", "1", "--quantize", "int8"]) == 0
     assert sorted(p.name for p in out.iterdir()) == [".radiofm-output.json", "annotate_score.json", "notes.txt"]
+    assert json.loads((out / "annotate_score.json").read_text())["config"]["quantize"] == "int8"  # annotate's flag
     afile = tmp_path / "afile"
     afile.write_text("keep")
     monkeypatch.setattr(ev, "load_predictor", lambda *a, **k: pytest.fail("the model loaded"))

@@ -29,6 +29,7 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--group-key", default="radiofm:traffic", help="annotation key to report carriers by")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default auto)")
     p.add_argument("--engine", choices=_args.ENGINES, default="auto", help="annotate --engine")
+    p.add_argument("--quantize", choices=("none", "int8", "bf16"), default="none", help="annotate --quantize")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -49,6 +50,7 @@ def run_eval(args: argparse.Namespace) -> int:
         scan_lte=not args.no_scan_lte,
         device=args.device,
         engine=args.engine,
+        quantize=None if args.quantize == "none" else args.quantize,
         picture=False,
         repair_nonfinite=args.repair_nonfinite,
     )

@@ -282,8 +282,8 @@ def link_or_copy(src_path: str | Path, spans: Sequence[tuple[int, int]], dst_pat
     both names then hold the same bytes, so neither may be modified in place (radiofm never does).
     """
     if link and list(spans) == [(0, os.stat(src_path).st_size)]:
-        try:
-            os.link(src_path, dst_path)
+        try:  # to the file itself: link(2) on a symbolic link links the link (relative: dangling elsewhere)
+            os.link(os.path.realpath(src_path), dst_path)
             return True
         except OSError as exc:
             if exc.errno not in _NO_LINK:

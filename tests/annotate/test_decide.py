@@ -297,6 +297,7 @@ def test_phy_overrides_a_wrong_spectrogram_and_writes_pci(tmp_path, kind, kwargs
     assert ann["core:label"] == kind and ann["radiofm:pci"] == meta["n_id_cell"]
     assert set(ann["radiofm:scores"]) == {"NR", "LTE"} and ann["radiofm:evidence"]["pci"] == meta["n_id_cell"]
     assert meta_out["global"]["radiofm:annotate"]["phy"]["max_ms"] == 20.0
+    assert "cpu_s" not in meta_out["global"]["radiofm:annotate"]["phy"]  # the same bytes from run to run
     # without the physical layer, the (wrong) spectrogram decides
     off = A.annotate_recording(rec, pred, phy=False)
     assert off.annotations[0].label == other and "radiofm:pci" not in off.annotations[0].extra

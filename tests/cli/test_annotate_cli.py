@@ -66,11 +66,13 @@ def test_annotate_round_trip(world, tmp_path, capsys, monkeypatch):
     assert heap == [1]
     assert "cap.sigmf-data (hard link to the input's samples)" in capsys.readouterr().out
     assert (out.parent / "cap.sigmf-data").samefile(src.with_suffix(".sigmf-data"))  # no copy made
+    first = (out.parent / "cap.sigmf-meta").read_bytes()
     assert main([*argv, "--copy-data"]) == 0  # the same prefix again: the earlier link is replaced, not refused
     assert "hard link" not in capsys.readouterr().out
     assert not (out.parent / "cap.sigmf-data").samefile(src.with_suffix(".sigmf-data"))
     assert main([*argv, "--threshold", "0.4", "--min-duration-ms", "0.5", "--batch-size", "1"]) == 0
     assert _hashes(src.parent) == before  # the input is never modified
+    assert (out.parent / "cap.sigmf-meta").read_bytes() == first  # the same command, the same bytes (no CPU times)
     assert sorted(p.name for p in out.parent.iterdir()) == ["cap.png", "cap.sigmf-data", "cap.sigmf-meta"]
     fromfile(str(out) + ".sigmf-meta").validate()
     meta = json.loads((out.parent / "cap.sigmf-meta").read_text())

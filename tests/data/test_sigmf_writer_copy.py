@@ -57,6 +57,21 @@ def test_link_or_copy_links_whole_files_and_copies_the_rest(tmp_path):
     assert (tmp_path / "c").read_bytes() == b"abcdefgh" and not (tmp_path / "c").samefile(tmp_path / "src")
 
 
+def test_a_data_file_that_is_a_relative_symbolic_link_is_linked_at_its_target(tmp_path):
+    """`x.sigmf-data -> ../store/x.sigmf-data` annotated into another folder: the output was a hard link to the
+    symbolic link itself, dangling at its new depth (and `annotate` then ended in a traceback; session 60's review)."""
+    from radiofm.data.sigmf_writer import link_or_copy
+
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "x").write_bytes(b"abcdefgh")
+    (tmp_path / "rec").mkdir()
+    (tmp_path / "rec" / "x").symlink_to("../store/x")
+    out = tmp_path / "deep" / "er"
+    out.mkdir(parents=True)
+    assert link_or_copy(tmp_path / "rec" / "x", [(0, 8)], out / "o", link=True)
+    assert not (out / "o").is_symlink() and (out / "o").samefile(tmp_path / "store" / "x")
+
+
 @pytest.mark.parametrize("code", [errno.EXDEV, errno.EPERM, errno.EMLINK])
 def test_link_or_copy_copies_where_no_link_can_be_made(tmp_path, monkeypatch, code):
     from radiofm.data.sigmf_writer import link_or_copy

@@ -41,6 +41,7 @@ class AnnotateResult:
     image_rejection_db: float | None = None  # a mixer imbalance undone: its measured image rejection (else None)
     clipped: float | None = None  # share of I/Q values at the ADC's rails where the imbalance is measured (None: float)
     image_rejection_range_db: tuple[float, float] | None = None  # (worst, best) across the band: a filter undid it
+    tunings: int = 1  # a retuned recording's tunings, each analysed alone (annotate.tunings; no picture then)
 
 
 def finish(an, rec: Recording, boxes: Sequence[Box], *, min_duration_ms: float) -> AnnotateResult:

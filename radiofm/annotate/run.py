@@ -29,6 +29,7 @@ from radiofm.annotate.frontend import (
 from radiofm.annotate.plan import IMAGE, Plan, plan_analysis
 from radiofm.annotate.result import AnnotateResult, finish
 from radiofm.annotate.stream import Picture, Prefetch, Settler, block_bounds, merge_strided, strided_frames
+from radiofm.annotate.tunings import joined, tuning_name
 from radiofm.data.recording import Recording
 from radiofm.dsp.threads import usable_cores
 from radiofm.errors import ConfigError, RecordingError, check_count, check_number, check_seed
@@ -317,9 +318,16 @@ def annotate_recording(
     (:func:`check_options`).
     """
     check_options(**locals())  # the arguments, before anything else is defined
+    options = {k: v for k, v in locals().items() if k not in ("rec", "predictor")}
     if not callable(predictor):
         raise ConfigError(f"predictor must be callable (radiofm.annotate.model_predictor(run)), got {predictor!r}")
     check_inputs(rec)
+    runs = rec.tunings()
+    if len(runs) > 1:  # a retuned recording: each tuning alone (annotate.tunings)
+        for a, b in runs:
+            plan_analysis(rec.sample_rate_hz, b - a, name=tuning_name(rec, a))
+        results = [annotate_recording(rec.span(a, b - a), predictor, **options) for a, b in runs]
+        return joined(results, [a for a, _ in runs])
     plan = plan_analysis(rec.sample_rate_hz, rec.n_samples, name=f"recording {rec.path}")
     repair = receiver_repair(rec, nonfinite)
     rec = cleaned(rec, repair)

@@ -251,6 +251,10 @@ def run(args: argparse.Namespace) -> int:
             live[0].close()
     if result.n_repaired:
         print(f"radiofm: repaired {result.n_repaired} non-finite samples (set to 0 for the analysis)", file=sys.stderr)
+    if result.tunings > 1:
+        print(f"radiofm: note: the recording retunes: its {result.tunings} tunings were analysed one by one"
+              f"{'' if args.no_picture else ', and no picture was drawn (one image shows one band)'}",
+              file=sys.stderr)  # fmt: skip
     if result.clipped is not None and result.clipped >= CLIP_WARN:
         share = 100 * result.clipped
         print(f"radiofm: warning: {share:.2g} % of the I/Q values sit at the ADC's full scale: the receiver clipped, "

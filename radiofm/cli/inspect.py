@@ -123,6 +123,11 @@ def render(rec, out: Path, *, fft_size: int = 1024, max_seconds: float | None = 
     win = fft_size // 2
     fs = rec.sample_rate_hz
     n_show = rec.n_samples if max_seconds is None else min(rec.n_samples, int(max_seconds * fs))
+    tunings = rec.tunings()
+    if len(tunings) > 1 and n_show > tunings[0][1]:  # one frequency axis: the first tuning's samples only
+        print(f"note: the recording retunes at sample {tunings[0][1]} ({len(tunings)} tunings); the picture shows "
+              "the first tuning")  # fmt: skip
+        n_show = tunings[0][1]
     rec.require_samples(win)
     n_show = max(n_show, win)
     starts = frame_spans(n_show, win, max_frames)

@@ -17,6 +17,7 @@ Decisions:
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from pathlib import Path
 
@@ -105,6 +106,38 @@ class Recording:
     def __getstate__(self) -> dict:
         # never pickle the memory map: numpy would copy the whole file into the pickle
         return {**self.__dict__, "_map": None}
+
+    def tunings(self) -> list[tuple[int, int]]:
+        """[start, stop) sample spans over which the centre frequency stays the same: one per tuning of a receiver
+        that was retuned during the recording (one span when it never was, or has no captures)."""
+        caps = sorted(self.captures, key=lambda c: c.sample_start)
+        cuts = [c.sample_start for prev, c in zip(caps, caps[1:]) if c.center_freq_hz != prev.center_freq_hz]
+        edges = [0, *(s for s in cuts if 0 < s < self.n_samples), self.n_samples]
+        return [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
+
+    def span(self, start: int, count: int) -> Recording:
+        """A view of samples [start, start + count) as a recording of its own (the same data file, nothing read):
+        sample 0 is ``start``; the captures from the one holding ``start`` on, and the annotations wholly inside,
+        with their sample indices moved. How a retuned recording is analysed one tuning at a time."""
+        if not (0 <= start and 0 < count and start + count <= self.n_samples):
+            raise RecordingError(f"{self.path}: span [{start}, {start + count}) outside its {self.n_samples} samples")
+        stop, size = start + count, self._layout.sample_size
+        s0, b0 = next((s, b) for s, b in reversed(self._segments) if s <= start)
+        segments = [(0, b0 + (start - s0) * size)] + [(s - start, b) for s, b in self._segments if start < s < stop]
+        held = [c for c in self.captures if c.sample_start <= start][-1:]
+        caps = [dataclasses.replace(c, sample_start=max(c.sample_start - start, 0)) for c in held] + [
+            dataclasses.replace(c, sample_start=c.sample_start - start)
+            for c in self.captures
+            if start < c.sample_start < stop
+        ]
+        anns = [
+            dataclasses.replace(a, sample_start=a.sample_start - start)
+            for a in self.annotations
+            if start <= a.sample_start and a.sample_start + a.sample_count <= stop
+        ]
+        return Recording(self.path, self.data_path, sample_rate_hz=self.sample_rate_hz, datatype=self.datatype,
+                         n_samples=count, captures=caps, annotations=anns, global_meta=self.global_meta,
+                         segments=segments, raw_meta=self.raw_meta)  # fmt: skip
 
     def require_samples(self, n: int) -> None:
         """Raise RecordingError unless the recording holds at least ``n`` samples."""

@@ -650,6 +650,38 @@ def test_retune_splits_an_annotation(tmp_path):
     assert [round(a.freq_lower_edge_hz / 1e6, 2) for a in anns] == [1991.0, 2091.0]  # -9 MHz is a row edge
 
 
+def test_a_retuned_recording_is_analysed_one_tuning_at_a_time(tmp_path):
+    """A sweep: 40 ms at 2.0 GHz with an LTE-like carrier at -9..9 MHz, then 40 ms at 2.1 GHz with one at 5..15 MHz.
+    Analysed as one stream, the frames and the physical-layer stages mixed the two bands (a carrier of one tuning
+    at the other's frequency, real ones lost; session 60's review). Each tuning is now a recording of its own: the
+    result is that of the two spans, joined, and draws no picture (one image shows one band)."""
+    n = 40 * 61440
+    first, second = carrier("LTE", -9e6, 9e6, 0, n), carrier("LTE", 5e6, 15e6, 0, n)
+    iq = np.concatenate([band_capture(FS, n, [first], seed=1), band_capture(FS, n, [second], seed=2)])
+    meta = write_sigmf(tmp_path / "sweep", iq, sample_rate_hz=FS, captures=[Capture(0, 2.0e9), Capture(n, 2.1e9)])
+    rec = open_recording(meta)
+
+    def energy(images, frames):  # the image's bright rows as carriers: no truth needed, the same for any span
+        out = np.zeros((len(images), 3, 256, 256), np.float32)
+        bright = images > np.median(images, axis=(1, 2), keepdims=True) + 10
+        out[:, 2], out[:, 0] = bright, ~bright
+        return out
+
+    res = A.annotate_recording(rec, energy, phy=False)
+    assert res.tunings == 2 and res.picture_db is None
+    got = sorted((a.sample_start, a.sample_count, round(a.freq_lower_edge_hz / 1e6), round(a.freq_upper_edge_hz / 1e6))
+                 for a in res.annotations)  # fmt: skip
+    assert got == [(0, n, 1991, 2009), (n, n, 2105, 2115)]
+    alone = [A.annotate_recording(rec.span(a, n), energy, phy=False).annotations for a in (0, n)]
+    assert [(a.sample_start, a.freq_lower_edge_hz) for a in res.annotations] == [
+        (a.sample_start + s, a.freq_lower_edge_hz) for s, anns in zip((0, n), alone) for a in anns
+    ]
+    short = write_sigmf(tmp_path / "short", iq[: n + 61440 * 5], sample_rate_hz=FS,
+                        captures=[Capture(0, 2.0e9), Capture(n, 2.1e9)])  # fmt: skip
+    with pytest.raises(RecordingError, match="the tuning at 2100 MHz from sample 2457600 .* needs at least 10 ms"):
+        A.annotate_recording(open_recording(short), energy)
+
+
 # ------------------------------------------------------------------------------------------ outputs
 
 

@@ -184,6 +184,19 @@ def test_header_trailing_bytes_and_offset(tmp_path):
     assert rec.annotations[0].sample_start == 50
     np.testing.assert_array_equal(rec.read(), iq)
     np.testing.assert_array_equal(rec.read(90, 20), iq[90:110])  # across the second capture's header
+    # its tunings, each a recording of its own (how annotate analyses a retuned recording, session 60)
+    assert rec.tunings() == [(0, 100), (100, 300)]
+    second = rec.span(100, 200)
+    assert second.n_samples == 200 and [(c.sample_start, c.center_freq_hz) for c in second.captures] == [(0, 2e9)]
+    np.testing.assert_array_equal(second.read(), iq[100:])
+    middle = rec.span(60, 80)  # across the header: the first capture's tuning, then the second's
+    assert [(c.sample_start, c.center_freq_hz) for c in middle.captures] == [(0, 1e9), (40, 2e9)]
+    assert middle.tunings() == [(0, 40), (40, 80)] and middle.annotations == []  # the annotation runs past its end
+    np.testing.assert_array_equal(middle.read(), iq[60:140])
+    np.testing.assert_array_equal(middle.read(35, 10), iq[95:105])
+    assert [a.sample_start for a in rec.span(40, 200).annotations] == [10]
+    with pytest.raises(RecordingError, match="outside its 300 samples"):
+        rec.span(250, 51)
 
 
 def test_open_by_any_name(tmp_sigmf):

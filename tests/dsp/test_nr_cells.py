@@ -61,6 +61,21 @@ def test_dmrs_search_finds_point_a_the_frame_and_the_rbs(config):
     assert found["top_rb"] == 34
 
 
+def test_rbs_far_under_the_noise_are_not_the_cells(monkeypatch):
+    """A recording resampled in software with no noise added: its band edge is digitally empty, and there the
+    filter's residue of the cell's own DMRS (coherent, but 10 orders of magnitude under the noise) passed the
+    coherence test: a 53-RB cell read 270 RB wide (session 60's review). Such RBs hold no power of a transmitter."""
+    grid = _hand_grid(1, pci=321, start=100, slot_offset=7, label_shift=4, rbs=range(20, 35), snr_db=0.0)
+    residue = _hand_grid(1, pci=321, start=100, slot_offset=7, label_shift=4, rbs=range(60, 70), snr_db=200.0)
+    empty = slice(100 + 12 * 50, 100 + 12 * 75)  # RBs 50-74: no noise, the residue on 60-69
+    grid.y[:, empty] = residue.y[:, empty] * np.float32(1e-5)
+    found = nr_cells.nr_dmrs_search(grid, pci=321, ssb_first_bin=400, symbol_shifts=(0, 2, 4, 6))
+    np.testing.assert_array_equal(np.flatnonzero(found["rb_present"]), np.arange(20, 35))
+    monkeypatch.setattr(nr_cells, "RB_MIN_POWER", 0.0)  # without the power test: the residue is "present"
+    found = nr_cells.nr_dmrs_search(grid, pci=321, ssb_first_bin=400, symbol_shifts=(0, 2, 4, 6))
+    assert found["top_rb"] >= 60
+
+
 def test_a_strong_neighbour_does_not_hide_a_cells_dmrs(monkeypatch):
     """Random data 25 dB above the noise on 400 bins beside the cell (inside the 275 RB the search sums over):
     summed as received the neighbour buries it, whitened the cell is found as it is alone."""

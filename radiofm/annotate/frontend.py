@@ -23,7 +23,10 @@ TRAIN_LEVEL_DB = (12.0, 24.0)
 # (the demo's 400 train and 100 test frames: median 14, 99th percentile 28); 35-60 dB were compared on noise-free
 # and +30 dB captures of the alt generator (docs/RESULTS.md, session 32) and 50 scored best
 MAX_RANGE_DB = 50.0
-EDGE_SHARE = 0.15  # share of the rows at each band edge searched for a receiver filter's roll-off (fill_rolloff)
+# share of the rows at each band edge searched for a receiver filter's roll-off (fill_rolloff): 0.15 left the inner
+# part of a wider one (a 100 MHz front end at 122.88 MS/s, a recording resampled 2x) as a dim band, boxed as a
+# carrier ("unknown", no OFDM) beside it (session 60's review); on the seven 24-capture sets 0.3 changed nothing
+EDGE_SHARE = 0.3
 FILL_ROLLOFF = True  # fill_rolloff on (the module switch benchmarks turn off to compare)
 UNDO_GAIN_STEPS = True  # undo_gain_steps on (likewise)
 # share of rows whose power may stay within 1 dB across a gain step (carriers that faded by just the step): over

@@ -178,6 +178,17 @@ def test_fill_rolloff_raises_the_band_edges_to_the_floor_inside():
     assert np.array_equal(out, frontend.fill_rolloff(power, np.random.default_rng(3)))  # seeded
 
 
+def test_fill_rolloff_fills_a_roll_off_over_a_quarter_of_the_band():
+    """A front end flat over the inner half of the band (a 100 MHz filter at 122.88 MS/s, or a recording resampled
+    2x): only the outer 15 % of the rows were searched, the rest of the ramp stayed a dim band, and the model boxed
+    its edge as a carrier (session 60's review)."""
+    power = _rolled_off(_band_power(1.0, 100.0), flat=0.5)
+    out = frontend.fill_rolloff(power, np.random.default_rng(3))
+    floors = frontend.row_floors_db(out)
+    assert np.all(np.abs(floors[:80]) < 1.5) and np.all(np.abs(floors[140:]) < 1.5)
+    assert frontend.row_floors_db(power)[[45, 210]].max() < -3  # (the inner ramp was under the floor)
+
+
 @pytest.mark.parametrize(
     "case",
     [

@@ -97,7 +97,9 @@ class Decision:
     evidence: dict | None = None  # summary of the physical-layer evidence (None: not run)
     pci: int | None = None
     band_hz: tuple[float, float] | None = None  # measured occupied band (Hz from the recording centre), if any
-    band_source: str = "measured"  # how band_hz was found: "measured", or "estimated" (an NR cell without DMRS)
+    # how band_hz was found: "measured", "estimated" (an NR cell without DMRS), or "inner edge measured" (a
+    # carrier the recording's band edge cuts: its other edge measured, the cut one the recording's)
+    band_source: str = "measured"
     dc_hz: float | None = None  # an LTE cell's DC (Hz from the recording centre) where its PSS and SSS were found
 
 
@@ -215,6 +217,7 @@ def summarise_evidence(ev: dict, *, centre_hz: float, span_ms: float) -> dict:
         "span_ms": round(span_ms, 2),
         "occupied_hz": [round(edges["lower_hz"] + centre_hz), round(edges["upper_hz"] + centre_hz)],
         "edges_confident": bool(edges.get("confident") and all(edges["confident"].values())),
+        "edge_confident": {side: bool((edges.get("confident") or {}).get(f"{side}_hz")) for side in ("lower", "upper")},
         "items": list(ev["standard_evidence"]),
     }
     if lte.get("pci") is not None and lte.get("duplex"):  # which SSS spacing confirmed the PCI
@@ -355,9 +358,34 @@ def carrier_decision(
     nr, lte = sum(b.nr_sum for b in members), sum(b.lte_sum for b in members)
     conf = {"NR": nr, "LTE": lte}.get(label, nr + lte) / n_pix
     pci = evidence["pci"] if evidence is not None and label == evidence["label"] else None
-    band = measured_band(evidence, (lo, hi), label) if evidence is not None and not cut else None
+    band, source = None, "measured"
+    if evidence is not None and not cut:
+        band = measured_band(evidence, (lo, hi), label)
+    elif evidence is not None and pci is None:  # cut by the recording's band edge: the other edge, where measured
+        # (a cell its sync signals identified gets its band from the cell stages: an LTE cell's CRS, an NR cell's
+        # DMRS, which see past the cut; an inner edge here would stand in their way)
+        low_cut = min(b.row_lo for b in members) == 0
+        band = inner_edge_band(evidence, (lo, hi), low_cut=low_cut)
+        source = "inner edge measured"
     dc = dc if label == "LTE" and pci is not None else None
-    return Decision(label, scores, by, round(float(conf), 4), evidence, pci, band, dc_hz=dc)
+    return Decision(label, scores, by, round(float(conf), 4), evidence, pci, band, source, dc_hz=dc)
+
+
+def inner_edge_band(evidence: dict, grid_band: tuple[float, float], *, low_cut: bool) -> tuple[float, float] | None:
+    """The band of a carrier the recording's band edge cuts (``low_cut``: at its lower edge, else its upper), Hz
+    from the recording centre: the grid's edge on the cut side, and on the other the edge the physical-layer stage
+    measured, when it is confident and within 500 kHz of the grid's (the refinement searches 360 kHz); else None.
+    The grid's 240 kHz rows put that edge up to 360 kHz into the gap beside the carrier (session 60's review:
+    -9.00 MHz for a carrier ending at -9.36 MHz, measured to the kHz)."""
+    side = "upper" if low_cut else "lower"
+    if not (evidence.get("edge_confident") or {}).get(side):
+        return None
+    lo, hi = grid_band
+    edge = float(evidence["occupied_hz"][1 if low_cut else 0])
+    if abs(edge - (hi if low_cut else lo)) > 500e3:
+        return None
+    band = (lo, edge) if low_cut else (edge, hi)
+    return band if band[1] > band[0] else None
 
 
 def measured_band(evidence: dict, grid_band: tuple[float, float], label: str = "unknown") -> tuple[float, float] | None:

@@ -381,6 +381,37 @@ def test_lte_carrier_cut_by_the_band_edge_is_not_called_nr(tmp_path):
     assert any("cut there" in line for line in a.extra["radiofm:evidence"]["items"])
 
 
+def test_a_carrier_cut_by_the_band_edge_keeps_its_measured_inner_edge(tmp_path):
+    """A wideband signal (no OFDM: no sync, no cell stage) from -20 to -9.36 MHz, decimated to 30.72 MS/s: the band
+    edge cuts it at -15.36 MHz. Its upper edge is measured to the kHz, but a cut carrier took both edges from the
+    240 kHz grid, up to 360 kHz into the gap beside it (session 60's review). The cut edge stays the recording's."""
+    from scipy.signal import resample_poly
+
+    rng = np.random.default_rng(3)
+    n = int(0.04 * FS)
+    spec = np.fft.fft(rng.standard_normal(n) + 1j * rng.standard_normal(n))
+    f = np.fft.fftfreq(n, 1 / FS)
+    spec[(f < -20e6) | (f >= -9.36e6)] = 0
+    noise = 0.03 * (rng.standard_normal(n) + 1j * rng.standard_normal(n))
+    y = resample_poly(np.fft.ifft(spec) + noise, 1, 2).astype(np.complex64)
+    rec = open_recording(write_sigmf(tmp_path / "cut", y, sample_rate_hz=FS / 2))
+
+    def on(c):
+        return np.full((1, c.size), 0.45, np.float32)
+
+    res = A.annotate_recording(rec, band_predictor([(-15.36e6, -9.1e6, on, on)]), scan_nr=False, scan_lte=False)
+    (a,) = res.annotations
+    assert a.extra["radiofm:decision"] == "no OFDM" and a.extra["radiofm:edges"] == "inner edge measured"
+    assert a.freq_lower_edge_hz == -15.36e6 and abs(a.freq_upper_edge_hz + 9.36e6) < 10e3
+
+
+def test_inner_edge_band_needs_that_edge_confident_and_near_the_grid():
+    ev = {"edge_confident": {"lower": False, "upper": True}, "occupied_hz": [-15.0e6, -9.36e6]}
+    assert decide.inner_edge_band(ev, (-15.36e6, -9.0e6), low_cut=True) == (-15.36e6, -9.36e6)
+    assert decide.inner_edge_band(ev, (-15.36e6, -9.0e6), low_cut=False) is None  # the lower edge: not confident
+    assert decide.inner_edge_band(ev, (-15.36e6, -8.0e6), low_cut=True) is None  # 1.4 MHz off the grid's
+
+
 def _light_lte_10mhz(tmp_path):
     """A lightly loaded 10 MHz LTE carrier at -6 MHz, 12 dB: (recording, lower edge, upper edge, centre, p_nr,
     p_lte), the last two a predictor's constant probabilities calling it LTE (0.85)."""

@@ -18,17 +18,20 @@ class JSONLimitError(ValueError):
     """Untrusted JSON broke a limit or is not strict JSON; the message is one line without the file name."""
 
 
-def parse_json_untrusted(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+def parse_json_untrusted(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH, nonfinite: bool = False) -> Any:
     """Parse JSON from a file a user gave: strict (no NaN/Infinity literals, no number overflowing to inf, no
     integer literal over MAX_INT_DIGITS digits), nesting at most ``max_depth``, lone UTF-16 surrogates in
-    strings replaced by '?'. Raises :class:`JSONLimitError` (one line) on any problem."""
+    strings replaced by '?'. Raises :class:`JSONLimitError` (one line) on any problem. ``nonfinite``: the literals
+    NaN, Infinity and -Infinity are read as those floats (Python's ``json.dump`` writes them, and SigMF tools read
+    them; the caller then checks the values it uses are finite)."""
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise JSONLimitError(f"not UTF-8 (byte {exc.start})") from None
     try:
-        obj = json.loads(text, parse_constant=_no_constant, parse_int=_bounded_int, parse_float=_finite_float)
+        constant = float if nonfinite else _no_constant
+        obj = json.loads(text, parse_constant=constant, parse_int=_bounded_int, parse_float=_finite_float)
     except RecursionError:
         raise JSONLimitError(f"JSON nested more than {max_depth} levels deep") from None
     except json.JSONDecodeError as exc:
@@ -36,7 +39,13 @@ def parse_json_untrusted(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) 
     return _clean(obj, max_depth, 0)
 
 
-def read_json_untrusted(path: str | os.PathLike, *, max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH):
+def read_json_untrusted(
+    path: str | os.PathLike,
+    *,
+    max_bytes: int = MAX_JSON_BYTES,
+    max_depth: int = MAX_JSON_DEPTH,
+    nonfinite: bool = False,
+):
     """:func:`parse_json_untrusted` of a file, refusing one over ``max_bytes`` before reading it.
 
     Raises :class:`JSONLimitError` for JSON problems and OSError when the file cannot be read or is not a regular
@@ -45,7 +54,7 @@ def read_json_untrusted(path: str | os.PathLike, *, max_bytes: int = MAX_JSON_BY
         raw = fh.read(max_bytes + 1)
     if len(raw) > max_bytes:
         raise JSONLimitError(f"JSON file larger than {max_bytes >> 20} MiB")
-    return parse_json_untrusted(raw, max_depth=max_depth)
+    return parse_json_untrusted(raw, max_depth=max_depth, nonfinite=nonfinite)
 
 
 def open_regular(path: str | os.PathLike):

@@ -8,7 +8,10 @@ Bounds (each failure is a :class:`RecordingError` naming the file and the key):
 - sample indices, counts, byte counts: integers in [0, MAX_INDEX] (booleans are not integers);
 - ``core:num_channels``: absent or exactly 1;
 - ``core:dataset``: a plain file name in the recording's own folder (no separator, no ``..``);
-- ``captures`` / ``annotations``: arrays of objects; labels are strings (lone surrogates already replaced).
+- ``captures`` / ``annotations``: arrays of objects; labels are strings (lone surrogates already replaced);
+- NaN and Infinity (JSON literals Python's ``json.dump`` writes, which the ``sigmf`` library reads) in a field of
+  another namespace (``"sdr:gain_db": NaN``), but in no ``core:`` field: a recording was refused whole for a custom
+  field's NaN (docs/RESULTS.md, session 60).
 """
 
 from __future__ import annotations
@@ -32,14 +35,36 @@ MAX_META_DEPTH = 32
 def load_sigmf_meta(meta_path: Path) -> dict:
     """The metadata of ``meta_path`` parsed under the JSON limits (schema and :func:`check_sigmf_bounds` next)."""
     try:
-        meta = read_json_untrusted(meta_path, max_bytes=MAX_META_BYTES, max_depth=MAX_META_DEPTH)
+        meta = read_json_untrusted(meta_path, max_bytes=MAX_META_BYTES, max_depth=MAX_META_DEPTH, nonfinite=True)
     except OSError as exc:
         raise RecordingError(f"{meta_path}: cannot read ({exc.strerror or exc})") from None
     except JSONLimitError as exc:
         raise RecordingError(f"{meta_path}: metadata is {exc}") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("global"), dict):
         raise RecordingError(f"{meta_path}: metadata has no 'global' object")
+    sections = [("global", meta["global"])] + [
+        (f"{name} {i}", item)
+        for name in ("captures", "annotations")
+        if isinstance(meta.get(name), list)
+        for i, item in enumerate(meta[name])
+        if isinstance(item, dict)
+    ]
+    for where, obj in sections:
+        for key, value in obj.items():
+            if str(key).startswith("core:") and _nonfinite(value):
+                raise RecordingError(f"{meta_path}: {where}: {key} holds NaN or Infinity")
     return meta
+
+
+def _nonfinite(value: Any) -> bool:
+    """Whether ``value`` is, or holds (in a list or object), a float that is NaN or infinite."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, list):
+        return any(_nonfinite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_nonfinite(v) for v in value.values())
+    return False
 
 
 def check_rate(rate: Any, where: str) -> float:

@@ -229,7 +229,9 @@ def write_sigmf_copy(
     )
     _declare_namespaces(glob, caps, anns)
     meta = {"global": glob, "captures": caps, "annotations": anns}
-    text = json.dumps(meta, indent=2, allow_nan=False)
+    # the input's own fields pass through as they were: a custom field may hold NaN (radiofm.data.sigmf_meta); what
+    # radiofm writes is finite (annotation_dict)
+    text = json.dumps(meta, indent=2, allow_nan=True)
     validate_metadata(json.loads(text), meta_path)  # refused before any byte is written
     refuse_folders([data_path, meta_path, *(also or {})])  # a rename onto one fails after the others took place
     with contextlib.ExitStack() as stack:
@@ -239,7 +241,7 @@ def write_sigmf_copy(
             link_or_copy(rec.data_path, spans, tmp_data, link=link and whole)
             if not whole and "core:sha512" in glob:  # the input's hash was of its whole file (a hash for a hash)
                 glob["core:sha512"] = _sha512(tmp_data)
-                text = json.dumps(meta, indent=2, allow_nan=False)
+                text = json.dumps(meta, indent=2, allow_nan=True)
             tmp_meta = stack.enter_context(atomic_path(meta_path))
             current = meta_path
             tmp_meta.write_text(text + "\n", encoding="utf-8")

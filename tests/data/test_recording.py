@@ -1,4 +1,5 @@
 import json
+import math
 import warnings
 
 import numpy as np
@@ -341,10 +342,43 @@ def _case_multichannel(tmp_path):
     return p, "only single-channel"
 
 
+def _case_nan_rate(tmp_path):
+    p = _write_ok(tmp_path)
+    _rewrite_meta(p, lambda m: m["global"].update({"core:sample_rate": float("nan")}))  # json.dumps writes NaN
+    return p, "global: core:sample_rate holds NaN or Infinity"
+
+
+def _case_infinite_frequency(tmp_path):
+    p = _write_ok(tmp_path)
+    _rewrite_meta(p, lambda m: m["captures"][0].update({"core:frequency": float("-inf")}))
+    return p, "captures 0: core:frequency holds NaN or Infinity"
+
+
+def test_nan_and_infinity_in_custom_fields_are_read_and_written_back(tmp_path):
+    """`"sdr:gain_db": NaN` (Python's json.dump writes it; the sigmf library reads it) made radiofm refuse the whole
+    recording (session 60's review): a custom field's value is the recorder's business, a core field's is not."""
+    from radiofm.data.sigmf_writer import sigmf_source, write_sigmf_copy
+
+    p = _write_ok(tmp_path)
+    nan, inf = float("nan"), float("inf")
+    _rewrite_meta(p, lambda m: (m["global"].update({"sdr:gain_db": nan}),
+                                m["annotations"].append({"core:sample_start": 1, "sdr:snr": inf})))  # fmt: skip
+    rec = open_recording(p)
+    assert math.isnan(rec.global_meta["sdr:gain_db"]) and rec.annotations[0].extra["sdr:snr"] == float("inf")
+    glob, caps = sigmf_source(rec)
+    meta, _ = write_sigmf_copy(rec, tmp_path / "out" / "c", global_meta=glob, captures=caps,
+                               annotations=[{"core:sample_start": 1, "sdr:snr": float("inf")}])  # fmt: skip
+    text = meta.read_text()
+    assert '"sdr:gain_db": NaN' in text and '"sdr:snr": Infinity' in text  # as they were
+    assert math.isnan(open_recording(meta).global_meta["sdr:gain_db"])
+
+
 @pytest.mark.parametrize(
     "case",
     [
         _case_missing,
+        _case_nan_rate,
+        _case_infinite_frequency,
         _case_not_json,
         _case_not_utf8,
         _case_no_global,

@@ -123,8 +123,9 @@ Each annotation: ``core:sample_start``/``core:sample_count`` (column edges mappe
 when unknown: the occupied band the PHY stage measured to a few kHz when it could, else the model's row edges;
 ``radiofm:edges`` says which, "measured" or "grid", or "estimated" for an NR cell without DMRS: its SSB's band
 widened over the model's boxes, the pieces on the cell's OFDM clock (:mod:`~radiofm.annotate.nr_fragments`) and the
-power above the noise beside them, or "inner edge measured" for a carrier the recording's band edge cuts: the
-recording's edge on that side; see :mod:`radiofm.annotate.decide`). A recording that retunes (captures at other
+power above the noise beside them; "inner edge measured" for a carrier the recording's band edge cuts: the
+recording's edge on that side; "one edge measured" for a carrier with one sharp edge, the other the model's row;
+see :mod:`radiofm.annotate.decide`). A recording that retunes (captures at other
 centre frequencies) is analysed one tuning at a time (:mod:`radiofm.annotate.tunings`),
 ``core:label``
 "NR"/"LTE"/"unknown", ``radiofm:scores`` (the pooled spectrogram scores {"NR": p, "LTE": 1 - p}),

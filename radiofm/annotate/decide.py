@@ -97,8 +97,9 @@ class Decision:
     evidence: dict | None = None  # summary of the physical-layer evidence (None: not run)
     pci: int | None = None
     band_hz: tuple[float, float] | None = None  # measured occupied band (Hz from the recording centre), if any
-    # how band_hz was found: "measured", "estimated" (an NR cell without DMRS), or "inner edge measured" (a
-    # carrier the recording's band edge cuts: its other edge measured, the cut one the recording's)
+    # how band_hz was found: "measured", "estimated" (an NR cell without DMRS), "inner edge measured" (a carrier
+    # the recording's band edge cuts: its other edge measured, the cut one the recording's) or "one edge measured"
+    # (one edge sharp enough to measure, the other the model's row)
     band_source: str = "measured"
     dc_hz: float | None = None  # an LTE cell's DC (Hz from the recording centre) where its PSS and SSS were found
 
@@ -361,12 +362,16 @@ def carrier_decision(
     band, source = None, "measured"
     if evidence is not None and not cut:
         band = measured_band(evidence, (lo, hi), label)
-    elif evidence is not None and pci is None:  # cut by the recording's band edge: the other edge, where measured
-        # (a cell its sync signals identified gets its band from the cell stages: an LTE cell's CRS, an NR cell's
-        # DMRS, which see past the cut; an inner edge here would stand in their way)
-        low_cut = min(b.row_lo for b in members) == 0
-        band = inner_edge_band(evidence, (lo, hi), low_cut=low_cut)
-        source = "inner edge measured"
+    # one edge measured (a cell its sync signals identified gets its band from the cell stages instead: an LTE
+    # cell's CRS, an NR cell's DMRS, which see past a cut or a faded edge; one edge here would stand in their way)
+    confident = (evidence or {}).get("edge_confident") or {}
+    if band is None and evidence is not None and pci is None:
+        if cut:  # cut by the recording's band edge: the other edge, where measured
+            low_cut = min(b.row_lo for b in members) == 0
+            band, source = inner_edge_band(evidence, (lo, hi), low_cut=low_cut), "inner edge measured"
+        elif confident.get("lower") != confident.get("upper"):  # the other edge faded, or the box stops short
+            band = inner_edge_band(evidence, (lo, hi), low_cut=not confident.get("lower"))
+            source = "one edge measured"
     dc = dc if label == "LTE" and pci is not None else None
     return Decision(label, scores, by, round(float(conf), 4), evidence, pci, band, source, dc_hz=dc)
 

@@ -405,6 +405,30 @@ def test_a_carrier_cut_by_the_band_edge_keeps_its_measured_inner_edge(tmp_path):
     assert a.freq_lower_edge_hz == -15.36e6 and abs(a.freq_upper_edge_hz + 9.36e6) < 10e3
 
 
+def test_a_carrier_with_one_sharp_edge_keeps_it_measured(tmp_path):
+    """A wideband signal (no OFDM) with a sharp upper edge at 9.36 MHz and a lower one that fades in over 3 MHz:
+    both edges had to be confident for either to replace the grid's 240 kHz rows (session 60's review: a carrier
+    whose box stopped short of the band edge kept -9.00 MHz for an edge measured at -9.36). The sharp edge is kept
+    as measured, the faded one stays the grid's ("one edge measured")."""
+    rng = np.random.default_rng(4)
+    n = int(0.04 * FS)
+    spec = np.fft.fft(rng.standard_normal(n) + 1j * rng.standard_normal(n))
+    f = np.fft.fftfreq(n, 1 / FS)
+    spec *= np.clip((f + 3e6) / 3e6, 0, 1)  # a ramp from -3 MHz up to 0 Hz: no edge to measure there
+    spec[f >= 9.36e6] = 0
+    noise = 0.03 * (rng.standard_normal(n) + 1j * rng.standard_normal(n))
+    rec = open_recording(write_sigmf(tmp_path / "one", (np.fft.ifft(spec) + noise).astype(np.complex64),
+                                     sample_rate_hz=FS))  # fmt: skip
+
+    def on(c):
+        return np.full((1, c.size), 0.45, np.float32)
+
+    res = A.annotate_recording(rec, band_predictor([(-2.0e6, 9.1e6, on, on)]), scan_nr=False, scan_lte=False)
+    (a,) = res.annotations
+    assert a.extra["radiofm:edges"] == "one edge measured", a.extra["radiofm:evidence"]
+    assert abs(a.freq_upper_edge_hz - 9.36e6) < 10e3 and a.freq_lower_edge_hz < -1.5e6
+
+
 def test_inner_edge_band_needs_that_edge_confident_and_near_the_grid():
     ev = {"edge_confident": {"lower": False, "upper": True}, "occupied_hz": [-15.0e6, -9.36e6]}
     assert decide.inner_edge_band(ev, (-15.36e6, -9.0e6), low_cut=True) == (-15.36e6, -9.36e6)

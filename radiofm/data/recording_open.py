@@ -62,6 +62,23 @@ def open_recording(path: str | Path, *, sample_rate_hz: float | None = None) -> 
     return _open_sigmf(meta_path, sample_rate_hz)
 
 
+def sigmf_data_file(meta_path: str | os.PathLike) -> Path:
+    """The data file of the SigMF recording ``meta_path``: the one its ``core:dataset`` names (a plain name beside
+    it, as the specification puts it first), else ``PREFIX.sigmf-data``. The metadata is read under the same limits
+    as :func:`open_recording`'s (RecordingError)."""
+    meta_path = Path(meta_path)
+    dataset = load_sigmf_meta(meta_path)["global"].get("core:dataset")
+    if (
+        isinstance(dataset, str)
+        and dataset
+        and os.sep not in dataset
+        and "/" not in dataset
+        and dataset not in (".", "..")
+    ):
+        return meta_path.parent / dataset
+    return meta_path.with_suffix(DATA_EXT)
+
+
 def _open_sigmf(meta_path: Path, sample_rate_hz: float | None) -> Recording:
     from sigmf.error import SigMFError
     from sigmf.sigmffile import get_dataset_filename_from_metadata

@@ -27,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from radiofm.data.recording_open import sigmf_data_file
 from radiofm.data.signals_frontend import SignalSpectrogramParams, signal_spectrogram, zoom_band  # noqa: F401
-from radiofm.errors import ConfigError, DatasetError, check_names, check_seed
+from radiofm.errors import ConfigError, DatasetError, RecordingError, check_names, check_seed
 from radiofm.io import atomic_path, check_replaceable, write_json
 from radiofm.workers import process_pool
 
@@ -130,8 +131,12 @@ def open_signal_dataset(folder: str | os.PathLike) -> LabelledFiles:
         raise DatasetError(f"no SigMF recordings (.sigmf-meta) in {root}")
     items, unlabelled = [], []
     for meta in metas:
-        if not meta.with_suffix(".sigmf-data").is_file():
-            raise DatasetError(f"{meta}: data file {meta.with_suffix('.sigmf-data').name} is missing")
+        try:
+            data = sigmf_data_file(meta)  # core:dataset's file where it names one
+        except RecordingError as exc:
+            raise DatasetError(str(exc)) from None
+        if not data.is_file():
+            raise DatasetError(f"{meta}: data file {data.name} is missing")
         rel = meta.relative_to(root).parts
         folder_label = rel[0] if len(rel) > 1 else None
         label = _sigmf_label(meta)

@@ -98,8 +98,8 @@ def signal_spectrogram(recording, params: SignalSpectrogramParams | None = None)
     need = round(max(params.win_length, params.fine_fft_size if params.fine_rows else 0) * scale)
     if start + count > rec.n_samples or count < need:
         raise DatasetError(
-            f"{rec.path}: needs {count / fs:g} s from {params.offset_s:g} s (at least one {need}-sample window) but "
-            f"holds {rec.n_samples / fs:g} s"
+            f"{rec.path}: needs {max(count, need) / fs:g} s from {params.offset_s:g} s (at least one {need}-sample "
+            f"window) but holds {rec.n_samples / fs:g} s"
         )
     iq = rec.read(start, count, nonfinite=params.nonfinite)
 

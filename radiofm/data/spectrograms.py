@@ -23,7 +23,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from radiofm.errors import ConfigError, DatasetError, RadioFMError
+from radiofm.data.recording_open import sigmf_data_file
+from radiofm.errors import ConfigError, DatasetError, RadioFMError, RecordingError
 from radiofm.io import JSONLimitError, atomic_path, build_lock, read_json, read_json_untrusted, write_json
 from radiofm.output_folders import CACHE_DIR
 from radiofm.workers import process_pool
@@ -115,7 +116,10 @@ def fingerprint(path: Path, root: Path | None = None) -> dict:
     the same bytes, cache manifests and run records included."""
     files = [path]
     if path.suffix == ".sigmf-meta":
-        files.append(path.with_suffix(".sigmf-data"))
+        try:
+            files.append(sigmf_data_file(path))  # core:dataset's file where it names one
+        except RecordingError:  # metadata the reader will refuse, with its own message, when it opens it
+            files.append(path.with_suffix(".sigmf-data"))
     h = hashlib.sha256()
     sizes = []
     for f in files:

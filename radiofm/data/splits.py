@@ -34,6 +34,21 @@ def train_val_split(
     return sorted(pool[i] for i in order[n_val:]), sorted(pool[i] for i in order[:n_val])
 
 
+def keep_every_class(train: list[int], val: list[int], labels: Sequence) -> tuple[list[int], list[int]]:
+    """(train, validation) with, for each class whose items all fell in ``val``, its first held-out item moved to
+    ``train`` (both still sorted): a class with one example was held out whole, and its head never trained on it
+    (session 60's review). Unchanged when every class has a training item, as in any split of a few per class."""
+    seen = {labels[i] for i in train}
+    moved = []
+    for i in val:
+        if labels[i] not in seen:
+            seen.add(labels[i])
+            moved.append(i)
+    if not moved:
+        return train, val
+    return sorted(train + moved), [i for i in val if i not in set(moved)]
+
+
 def split_indices(
     n: int,
     fractions: Mapping[str, float] = PAPER_A_SPLIT,

@@ -49,9 +49,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from radiofm.data.recording_open import sigmf_data_file
 from radiofm.data.signals import LabelledFiles, SignalSpectrogramParams, open_signal_dataset, signal_spectrogram
 from radiofm.data.spectrogram_images import load_image, open_image_dataset
-from radiofm.data.splits import label_subset, train_val_split
+from radiofm.data.splits import keep_every_class, label_subset, train_val_split
 from radiofm.errors import ConfigError, DatasetError, check_type
 from radiofm.io import atomic_path
 from radiofm.models.checkpoint import load_checkpoint
@@ -176,7 +177,7 @@ def cached_images(files: LabelledFiles, frontend: dict, *, progress: bool = Fals
     for path, label in files.items:
         entry = [path.relative_to(files.root).as_posix(), label, *_stat(path)]
         if path.suffix == ".sigmf-meta":
-            entry += _stat(path.with_suffix(".sigmf-data"))
+            entry += _stat(sigmf_data_file(path))
         items.append(entry)
     keyed = {"frontend": frontend, "items": items, "version": 2}
     base = files.root / CACHE_DIR
@@ -344,6 +345,7 @@ def finetune_signals(
         say(f"{len(full)} {fmt} items of {len(classes)} classes -> {frontend['image_size']} images "
             f"in {time.perf_counter() - t0:.1f}s")  # fmt: skip
     train_idx, val_idx = train_val_split(len(full), config.val_fraction, seed=train.seed, salt=SPLIT_SALT)
+    train_idx, val_idx = keep_every_class(train_idx, val_idx, labels)
     keep = label_subset(labels[train_idx], config.label_fraction, seed=train.seed)
     train_idx = [train_idx[i] for i in keep]
     train_set = torch.utils.data.Subset(full, train_idx)

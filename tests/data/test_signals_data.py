@@ -385,3 +385,12 @@ def test_export_to_the_commrad_image_layout(tmp_path, small_dataset):
     check_classes(ds.classes, images.classes, "exported images")
     x = load_image(images.items[0][0])
     assert x.shape == (1, 224, 224)
+
+
+def test_a_recording_shorter_than_one_window_names_the_window(tmp_path):
+    """The refusal said "needs 0.000439 s ... but holds 0.000439 s" (the recording's own length twice; session 60's
+    review): it names the window's length."""
+    p = SignalSpectrogramParams()
+    short = write_sigmf(tmp_path / "short", np.zeros(p.win_length - 124, np.complex64), sample_rate_hz=FS)
+    with pytest.raises(DatasetError, match=f"needs {p.win_length / FS:g} s from 0 s .* but holds"):
+        signal_spectrogram(short, p)

@@ -112,3 +112,21 @@ def test_fingerprint_sees_an_edit_in_place_and_not_the_spelling_of_the_folder(tm
         f.write(b"\0" * (512 << 10))
     after = fingerprint(rec, rec.parent)
     assert after["bytes"] == before["bytes"] and after["sha256_sampled"] != before["sha256_sampled"]
+
+
+def test_fingerprint_of_a_recording_whose_metadata_names_its_data_file(tmp_path):
+    """`core:dataset: "a.bin"` (no a.sigmf-data): `inspect` read it, `pretrain` said "a.sigmf-data: No such file"
+    (session 60's review). The data file the metadata names is the one hashed."""
+    import json
+
+    from radiofm.data import write_sigmf
+    from radiofm.data.spectrograms import fingerprint
+
+    meta = write_sigmf(tmp_path / "a", np.zeros(4000, np.complex64), sample_rate_hz=1e6)
+    meta.with_suffix(".sigmf-data").rename(tmp_path / "a.bin")
+    m = json.loads(meta.read_text())
+    m["global"]["core:dataset"] = "a.bin"
+    meta.write_text(json.dumps(m))
+    before = fingerprint(meta, tmp_path)
+    (tmp_path / "a.bin").write_bytes(b"\1" * 32000)
+    assert fingerprint(meta, tmp_path)["sha256_sampled"] != before["sha256_sampled"]

@@ -52,14 +52,26 @@ def open_recording(path: str | Path, *, sample_rate_hz: float | None = None) -> 
         raise RecordingError(f"{p}: SigMF archives are not supported; extract the .sigmf-meta/.sigmf-data pair")
     if p.is_file() and p.suffix.lower() not in (META_EXT, DATA_EXT):
         raise RecordingError(f"{p}: unsupported recording type {p.suffix!r} (expected .sigmf-meta, .sigmf-data, .npy)")
-    from sigmf.sigmffile import get_sigmf_filenames
-
-    meta_path = Path(get_sigmf_filenames(p)["meta_fn"])
+    base = p.with_suffix("") if p.suffix.lower() in (META_EXT, DATA_EXT) else p
+    meta_path = any_case(base.with_name(base.name + META_EXT))  # R.SIGMF-META too: a recorder's upper case
     if not meta_path.is_file():
         if p.suffix.lower() == DATA_EXT and p.is_file():
             raise RecordingError(f"{p}: metadata file {meta_path.name} is missing")
         raise RecordingError(f"recording {p} not found")
     return _open_sigmf(meta_path, sample_rate_hz)
+
+
+def any_case(path: Path) -> Path:
+    """``path``, or the one file beside it whose name differs from it in case only (``R.SIGMF-DATA`` for
+    ``R.sigmf-data``: recorders on case-insensitive file systems write both); ``path`` when there is none or
+    several."""
+    if path.is_file():
+        return path
+    try:
+        same = [q for q in path.parent.iterdir() if q.name.lower() == path.name.lower() and q.is_file()]
+    except OSError:
+        return path
+    return same[0] if len(same) == 1 else path
 
 
 def sigmf_data_file(meta_path: str | os.PathLike) -> Path:
@@ -76,7 +88,7 @@ def sigmf_data_file(meta_path: str | os.PathLike) -> Path:
         and dataset not in (".", "..")
     ):
         return meta_path.parent / dataset
-    return meta_path.with_suffix(DATA_EXT)
+    return any_case(meta_path.with_suffix(DATA_EXT))
 
 
 def _open_sigmf(meta_path: Path, sample_rate_hz: float | None) -> Recording:
@@ -99,6 +111,8 @@ def _open_sigmf(meta_path: Path, sample_rate_hz: float | None) -> Recording:
             data_path = get_dataset_filename_from_metadata(str(meta_path), meta)
     except SigMFError as exc:
         raise RecordingError(f"{meta_path}: {one_line(exc)}") from None
+    if data_path is None and any_case(meta_path.with_suffix(DATA_EXT)).is_file():  # R.SIGMF-DATA
+        data_path = any_case(meta_path.with_suffix(DATA_EXT))
     if data_path is None:
         given = meta_path.with_suffix(DATA_EXT)
         what = "is not a regular file" if os.path.lexists(given) and not given.is_file() else "is missing"

@@ -29,6 +29,7 @@ import numpy as np
 
 from radiofm.data.recording_open import sigmf_data_file
 from radiofm.data.signals_frontend import SignalSpectrogramParams, signal_spectrogram, zoom_band  # noqa: F401
+from radiofm.data.sources import files_under
 from radiofm.errors import ConfigError, DatasetError, RecordingError, check_names, check_seed
 from radiofm.io import atomic_path, check_replaceable, write_json
 from radiofm.workers import process_pool
@@ -122,11 +123,7 @@ def open_signal_dataset(folder: str | os.PathLike) -> LabelledFiles:
         raise DatasetError(
             f"signal dataset folder {root} not found" if not root.exists() else f"{root} is not a folder"
         )
-    metas = sorted(
-        p
-        for p in root.rglob("*.sigmf-meta")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
+    metas = sorted(p for p in files_under(root) if p.suffix.lower() == ".sigmf-meta" and p.is_file())
     if not metas:
         raise DatasetError(f"no SigMF recordings (.sigmf-meta) in {root}")
     items, unlabelled = [], []

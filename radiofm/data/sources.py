@@ -42,6 +42,25 @@ def resolve_sources(
     return None, paths, cache_base
 
 
+def files_under(root: Path):
+    """Every file under the folder ``root``, following symbolic links to folders (each real folder walked once: a
+    link loop ends), hidden folders and files (a name starting with ".": caches, .git, temp files) left out. Paths
+    are ``root`` joined with the names as they appear, links included: a class folder that is a link keeps its
+    name. ``Path.rglob`` follows no link to a folder, and a data set of linked class folders lost them silently
+    (session 60's review)."""
+    seen: set[str] = set()
+    for top, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(top)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield Path(top) / name
+
+
 def find_recordings(folder: str | Path) -> list[Path]:
     """Sorted ``.sigmf-meta`` and ``.npy`` files under ``folder`` (recursive, hidden folders skipped); may be empty.
 
@@ -64,11 +83,8 @@ def find_recordings(folder: str | Path) -> list[Path]:
 
     found = [
         p
-        for p in root.rglob("*")
-        if p.suffix.lower() in (META_EXT, ".npy")
-        and p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(root).parts)  # skip caches, .git, temp files
-        and not is_array_of_a_dataset(p)
+        for p in files_under(root)
+        if p.suffix.lower() in (META_EXT, ".npy") and p.is_file() and not is_array_of_a_dataset(p)
     ]
     return sorted(found)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from radiofm.data.signals import LabelledFiles, SignalSpectrogramParams, signal_spectrogram
+from radiofm.data.sources import files_under
 from radiofm.errors import ConfigError, DatasetError
 from radiofm.io import atomic_path
 
@@ -39,11 +40,7 @@ def open_image_dataset(folder: str | os.PathLike) -> LabelledFiles:
     root = Path(folder)
     if not root.is_dir():
         raise DatasetError(f"image folder {root} not found" if not root.exists() else f"{root} is not a folder")
-    pngs = sorted(
-        p
-        for p in root.rglob("*")
-        if p.suffix.lower() == ".png" and p.is_file() and not any(s.startswith(".") for s in p.relative_to(root).parts)
-    )
+    pngs = sorted(p for p in files_under(root) if p.suffix.lower() == ".png" and p.is_file())
     if not pngs:
         raise DatasetError(f"no PNG images in {root}")
     items = [(p, label_from_name(p)) for p in pngs]

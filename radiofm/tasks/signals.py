@@ -51,6 +51,7 @@ from tqdm import tqdm
 
 from radiofm.data.recording_open import sigmf_data_file
 from radiofm.data.signals import LabelledFiles, SignalSpectrogramParams, open_signal_dataset, signal_spectrogram
+from radiofm.data.sources import files_under
 from radiofm.data.spectrogram_images import load_image, open_image_dataset
 from radiofm.data.splits import keep_every_class, label_subset, train_val_split
 from radiofm.errors import ConfigError, DatasetError, check_type
@@ -79,9 +80,9 @@ def open_labelled(folder: str | Path) -> tuple[LabelledFiles, str]:
     root = Path(folder)
     if not root.is_dir():
         raise DatasetError(f"signal dataset folder {root} not found" if not root.exists() else f"{root} is no folder")
-    if any(root.rglob("*.sigmf-meta")):
+    if any(p.suffix.lower() == ".sigmf-meta" for p in files_under(root)):
         return open_signal_dataset(root), "sigmf"
-    if any(p.suffix.lower() == ".png" for p in root.rglob("*")):
+    if any(p.suffix.lower() == ".png" for p in files_under(root)):
         return open_image_dataset(root), "png"
     raise DatasetError(f"{root}: no SigMF recordings (.sigmf-meta) or PNG spectrogram images")
 

@@ -630,3 +630,25 @@ def test_a_data_file_cut_short_after_opening_is_one_line_error(tmp_path):
         f.truncate(1000)  # a writer that started over while the recording was being followed
     with pytest.raises(RecordingError, match="shorter than its 100000 samples"):
         rec.read(90_000, 1000)
+
+
+def test_linked_folders_are_followed_and_upper_case_extensions_open(tmp_path):
+    """Two ways a user's own folder lost recordings without a word (session 60's review): a linked sub-folder
+    (`Path.rglob` follows no link to a folder), and `R.SIGMF-META` / `R.SIGMF-DATA`, found by the folder scan and
+    then "not found" by the reader. A link loop ends the walk."""
+    from radiofm.data.sources import find_recordings
+
+    store = tmp_path / "store"
+    write_sigmf(store / "a", _signal(64), sample_rate_hz=RATE)
+    data = tmp_path / "data"
+    write_sigmf(data / "b", _signal(64), sample_rate_hz=RATE)
+    (data / "linked").symlink_to(store, target_is_directory=True)
+    (store / "loop").symlink_to(data, target_is_directory=True)  # store/loop -> data -> linked -> store: walked once
+    up = write_sigmf(data / "c", _signal(64), sample_rate_hz=RATE)
+    up.rename(data / "C.SIGMF-META")
+    up.with_suffix(".sigmf-data").rename(data / "C.SIGMF-DATA")
+    found = [p.relative_to(data).as_posix() for p in find_recordings(data)]
+    assert sorted(found) == ["C.SIGMF-META", "b.sigmf-meta", "linked/a.sigmf-meta"]
+    rec = open_recording(data / "C.SIGMF-META")
+    assert rec.data_path.name == "C.SIGMF-DATA" and rec.n_samples == 64
+    np.testing.assert_array_equal(open_recording(data / "C.SIGMF-DATA").read(), _signal(64))

@@ -394,3 +394,13 @@ def test_a_recording_shorter_than_one_window_names_the_window(tmp_path):
     short = write_sigmf(tmp_path / "short", np.zeros(p.win_length - 124, np.complex64), sample_rate_hz=FS)
     with pytest.raises(DatasetError, match=f"needs {p.win_length / FS:g} s from 0 s .* but holds"):
         signal_spectrogram(short, p)
+
+
+def test_a_class_folder_that_is_a_link_is_a_class(tmp_path):
+    """A class folder linked into the data set was skipped without a word (`Path.rglob` follows no link to a
+    folder): `finetune signals` trained on the other classes (session 60's review)."""
+    write_sigmf(tmp_path / "elsewhere" / "LoRa-é" / "r", _tone(), sample_rate_hz=1e6)
+    write_sigmf(tmp_path / "data" / "vor" / "r", _tone(), sample_rate_hz=1e6)
+    (tmp_path / "data" / "LoRa-é").symlink_to(tmp_path / "elsewhere" / "LoRa-é", target_is_directory=True)
+    ds = open_signal_dataset(tmp_path / "data")
+    assert sorted(ds.classes) == ["LoRa-é", "vor"]

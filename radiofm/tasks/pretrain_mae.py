@@ -23,7 +23,8 @@ from radiofm.data.spectrograms import SpectrogramParams, build_spectrogram_datas
 from radiofm.data.splits import train_val_split
 from radiofm.errors import ConfigError, check_count, check_number, check_type
 from radiofm.models.registry import create_model, get_config
-from radiofm.train import RunResult, TrainConfig, build_dataset_once, fit, seeded
+from radiofm.models.vit import check_grid
+from radiofm.train import RunResult, TrainConfig, build_dataset_once, fit, refuse_existing_run, seeded
 from radiofm.train.speed import fast_wanted
 
 KIND = "mae"
@@ -98,6 +99,7 @@ def pretrain_mae(
     check_type(train, TrainConfig, "train")
     out = Path(out)
     image_size = tuple(config.image_size or get_config(config.model).img_size)
+    check_before_the_data(config, image_size, out, resume)
     params = SpectrogramParams(image_size=image_size, nonfinite="repair" if config.repair_nonfinite else "error")
     ds = build_dataset_once(
         lambda: build_spectrogram_dataset(
@@ -107,6 +109,17 @@ def pretrain_mae(
     )
     data_info = {"source": str(data), "params": ds.params.to_dict(), "stats": ds.stats, "count": len(ds)}
     return _fit_mae(ds, image_size, config, train, out, data_info, "pretrain", "spectrograms", resume, log)
+
+
+def check_before_the_data(config: MAEPretrainConfig, image_size: tuple[int, int], out: Path, resume: bool) -> None:
+    """What the model and the run folder would refuse, refused before the spectrogram dataset is built: a size the
+    patches do not tile, a mask that leaves no patch visible, an ``out`` that holds a run (no ``resume``). Each
+    came after the whole cache had been built, minutes to hours on a large corpus (session 60's review)."""
+    patch = get_config(config.model).patch_size
+    gf, gt = check_grid(image_size, patch)
+    if int(gf * gt * (1 - config.mask_ratio)) < 1:
+        raise ConfigError(f"mask_ratio {config.mask_ratio} leaves no visible patch out of {gf * gt}")
+    refuse_existing_run(out, resume)
 
 
 def _fit_mae(ds, image_size, config: MAEPretrainConfig, train: TrainConfig, out, data_info: dict, command: str,

@@ -30,7 +30,16 @@ from radiofm.train.distributed import (
     init_distributed,
     is_main_process,
 )
-from radiofm.train.loop import autocast_for, evaluate, fit, seeded, step_generator, to_device, train_one_epoch
+from radiofm.train.loop import (
+    autocast_for,
+    evaluate,
+    fit,
+    refuse_existing_run,
+    seeded,
+    step_generator,
+    to_device,
+    train_one_epoch,
+)
 
 __all__ = [
     "DistInfo",
@@ -43,6 +52,7 @@ __all__ = [
     "epoch_batches",
     "evaluate",
     "fit",
+    "refuse_existing_run",
     "init_distributed",
     "is_main_process",
     "lr_at",

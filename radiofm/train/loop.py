@@ -199,6 +199,12 @@ def evaluate(
     return {f"val_{k}": v / max(seen, 1) for k, v in sums.items()}
 
 
+def refuse_existing_run(out: Path, resume: bool) -> None:
+    """ConfigError when ``out`` already holds a run and this is no ``resume`` of it."""
+    if not resume and (Path(out) / "config.json").exists():
+        raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+
+
 def fit(model: nn.Module, task: Task, train_set, *, cfg: TrainConfig, out_dir: str | os.PathLike, **kwargs) -> dict:
     """Train ``model`` on ``train_set`` with ``task`` and keep the run folder ``out_dir`` as its checkpoint; see
     :func:`_fit` for the arguments. The run folder is held for this run (:func:`radiofm.train.resume.run_lock`)."""
@@ -250,8 +256,8 @@ def _fit(
         ts = load_resume(out, unwrapped)
     else:
         ts = None
-        if dist.is_main and out.exists() and (out / "config.json").exists():
-            raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+        if dist.is_main:
+            refuse_existing_run(out, resume=False)
     if dist.world_size > 1:
         ddp_kwargs = {"device_ids": [dist.device.index]} if dist.device.type == "cuda" else {}
         model = torch.nn.parallel.DistributedDataParallel(model, **ddp_kwargs)

@@ -116,6 +116,24 @@ def test_bad_flags_are_one_line_errors(tiny_corpus, tmp_path, flags, needle):
     assert not out.exists()
 
 
+def test_what_the_model_or_the_run_refuses_comes_before_the_cache_is_built(tiny_corpus, tmp_path, capsys, monkeypatch):
+    """`--image-size 40`, `--mask-ratio 0.999` and an `--out` holding a run were refused only after the whole
+    spectrogram cache had been built, minutes to hours on a large corpus (session 60's review)."""
+    from radiofm.tasks import pretrain_mae
+
+    monkeypatch.setattr(pretrain_mae, "build_spectrogram_dataset", lambda *a, **k: pytest.fail("the cache was built"))
+    held = tmp_path / "held"
+    held.mkdir()
+    (held / "config.json").write_text("{}")
+    for extra, needle in ((["--image-size", "40"], "not a positive multiple of patch size 16"),
+                          (["--image-size", "32", "--mask-ratio", "0.999"], "leaves no visible patch out of 4"),
+                          (["--out", str(held)], "already holds a run")):  # fmt: skip
+        argv = ["pretrain", "--data", str(tiny_corpus), "--model", "vit-tiny", "--out", str(tmp_path / "run"), *extra]
+        assert main(argv) == 2
+        assert needle in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
 def test_missing_data_and_wrong_checkpoint_kind(tmp_path, tiny_corpus):
     proc = _cli("pretrain", "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "run"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr

@@ -53,6 +53,7 @@ from radiofm.data.recording_open import sigmf_data_file
 from radiofm.data.signals import LabelledFiles, SignalSpectrogramParams, open_signal_dataset, signal_spectrogram
 from radiofm.data.sources import files_under
 from radiofm.data.spectrogram_images import load_image, open_image_dataset
+from radiofm.data.spectrograms import fingerprint
 from radiofm.data.splits import keep_every_class, label_subset, train_val_split
 from radiofm.errors import ConfigError, DatasetError, check_type
 from radiofm.io import atomic_path
@@ -167,6 +168,15 @@ def load_images(files: LabelledFiles, frontend: dict, *, progress: bool = False)
 def _stat(path: Path) -> list[int]:
     st = path.stat()  # ctime and inode too: a copy that keeps the mtime (cp -p, rsync -t, touch -r) still changes
     return [int(st.st_size), int(st.st_mtime_ns), int(st.st_ctime_ns), int(st.st_ino)]
+
+
+def files_fingerprint(files: LabelledFiles) -> str:
+    """The content of a data set's files, as pretraining fingerprints its recordings
+    (:func:`radiofm.data.spectrograms.fingerprint`: paths from the root, sizes, sampled hashes; no times, so the
+    same files give the same record anywhere): `finetune signals --resume` on recordings changed since the run
+    began went on without a word (session 60's review)."""
+    prints = [[fingerprint(path, files.root), label] for path, label in files.items]
+    return hashlib.sha256(json.dumps(prints, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def cached_images(files: LabelledFiles, frontend: dict, *, progress: bool = False) -> np.ndarray:
@@ -395,6 +405,7 @@ def finetune_signals(
             "val_items": len(val_set) if val_set else 0,
             "class_counts": files.counts(),
             "image_size": list(bcfg["img_size"]),
+            "files_sha256": files_fingerprint(files),  # --resume refuses data that changed since (as pretrain)
         },
     }
     return ft.fit_finetune(

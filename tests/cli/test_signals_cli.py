@@ -131,3 +131,24 @@ def test_bad_inputs_are_one_line_errors_without_output(world, tmp_path, capsys):
     _error(capsys, ["evaluate", "signals", "--model", str(run), "--data", str(world / "test"), "--out",
                     str(tmp_path / "ev")], "not among the 2 training classes")  # fmt: skip
     assert not (tmp_path / "ev").exists()
+
+
+def test_resume_refuses_recordings_changed_since_the_run_began(world, tmp_path, capsys):
+    """`finetune signals --resume` went on without a word after a recording's samples changed (pretrain's --resume
+    refuses; session 60's review): the run records its files' fingerprint and a resume compares it."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(world / "train", data)
+    run = tmp_path / "run"
+    argv = ["finetune", "signals", "--data", str(data), "--out", str(run), *FAST, "--init", str(world / "mae")]
+    assert main(argv) == 0
+    assert main([*argv, "--resume", "--epochs", "3"]) == 0  # the same files: it goes on
+    capsys.readouterr()
+    victim = sorted(data.rglob("*.sigmf-data"))[0]
+    raw = bytearray(victim.read_bytes())
+    raw[: len(raw) // 2] = bytes(len(raw) // 2)  # the same size, half its samples zeroed in place
+    victim.write_bytes(bytes(raw))
+    assert main([*argv, "--resume", "--epochs", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "data.files_sha256" in err and "(and" not in err  # that setting alone differs

@@ -210,16 +210,16 @@ def annotate_file(
         if not rec.is_complex:
             raise RecordingError(f"{rec.path}: real-valued datatype {rec.datatype}; annotate needs complex IQ")
         plan_analysis(rec.sample_rate_hz, rec.n_samples, name=f"recording {rec.path}")  # refuse early
-        check_outputs(rec, out)
+        paths = check_outputs(rec, out)
     else:  # the recording may not exist yet: compare names
         base = Path(recording)
         if base.name.lower().endswith((".sigmf-meta", ".sigmf-data")):
             base = base.with_suffix("")
         ins = {base.with_name(base.name + e).resolve() for e in (".sigmf-meta", ".sigmf-data")}
-        for p in output_paths(out).values():
+        paths = output_paths(out)
+        for p in paths.values():
             if p.resolve() in ins:
                 raise RecordingError(f"output {p} would overwrite the input recording; choose another --out")
-    paths = output_paths(out)
     refuse_folders([paths["meta"], paths["data"]] + ([paths["png"]] if cfg.picture else []))  # before any work
     predictor = load_predictor(model, cfg)
     common = analysis_kwargs(cfg)

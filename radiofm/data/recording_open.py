@@ -32,6 +32,7 @@ from radiofm.data.sigmf_meta import (
     check_rate,
     check_sigmf_bounds,
     load_sigmf_meta,
+    plain_file_name,
 )
 from radiofm.errors import RecordingError
 from radiofm.io import JSONLimitError, read_json_untrusted
@@ -80,13 +81,7 @@ def sigmf_data_file(meta_path: str | os.PathLike) -> Path:
     as :func:`open_recording`'s (RecordingError)."""
     meta_path = Path(meta_path)
     dataset = load_sigmf_meta(meta_path)["global"].get("core:dataset")
-    if (
-        isinstance(dataset, str)
-        and dataset
-        and os.sep not in dataset
-        and "/" not in dataset
-        and dataset not in (".", "..")
-    ):
+    if plain_file_name(dataset):
         return meta_path.parent / dataset
     return any_case(meta_path.with_suffix(DATA_EXT))
 
@@ -111,8 +106,9 @@ def _open_sigmf(meta_path: Path, sample_rate_hz: float | None) -> Recording:
             data_path = get_dataset_filename_from_metadata(str(meta_path), meta)
     except SigMFError as exc:
         raise RecordingError(f"{meta_path}: {one_line(exc)}") from None
-    if data_path is None and any_case(meta_path.with_suffix(DATA_EXT)).is_file():  # R.SIGMF-DATA
+    if data_path is None:  # R.SIGMF-DATA beside R.SIGMF-META
         data_path = any_case(meta_path.with_suffix(DATA_EXT))
+        data_path = data_path if data_path.is_file() else None
     if data_path is None:
         given = meta_path.with_suffix(DATA_EXT)
         what = "is not a regular file" if os.path.lexists(given) and not given.is_file() else "is missing"

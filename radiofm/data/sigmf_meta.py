@@ -100,6 +100,17 @@ def check_index(value: Any, where: str, key: str, *, default: int | None = 0) ->
     return value
 
 
+def plain_file_name(name: Any) -> bool:
+    """Whether ``name`` (a ``core:dataset``) is a plain file name in the recording's own folder: a non-empty string
+    with no separator, not ``.`` or ``..``, no NUL."""
+    return (
+        isinstance(name, str)
+        and bool(name)
+        and not any(c in name for c in (os.sep, "/", "\\", "\0"))
+        and name not in (".", "..")
+    )
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -117,11 +128,8 @@ def check_sigmf_bounds(meta: dict, where: Path) -> None:
     for key in ("core:offset", "core:trailing_bytes"):
         check_index(glob.get(key), str(where), key)
     dataset = glob.get("core:dataset")
-    if dataset is not None:
-        if not isinstance(dataset, str) or not dataset or os.sep in dataset or "/" in dataset or "\\" in dataset:
-            raise RecordingError(f"{where}: core:dataset must be a file name in the recording's folder")
-        if dataset in (".", "..") or "\0" in dataset:
-            raise RecordingError(f"{where}: core:dataset must be a file name in the recording's folder")
+    if dataset is not None and not plain_file_name(dataset):
+        raise RecordingError(f"{where}: core:dataset must be a file name in the recording's folder")
     for section in ("captures", "annotations"):
         items = meta.get(section, [])
         if items is None:

@@ -25,6 +25,17 @@ from radiofm.models.registry import register_family, register_model
 from radiofm.models.vit import Block, check_grid, gather_rows, init_vit_weights, sincos_pos_embed_2d
 
 
+def visible_patches(num_patches: int, mask_ratio: float) -> int:
+    """K = int(L (1 - mask_ratio)), the patches the encoder sees; ConfigError for a ratio outside (0, 1) or one that
+    leaves none (checked before a pretraining's data is built too, :mod:`radiofm.tasks.pretrain_mae`)."""
+    if not 0.0 < float(mask_ratio) < 1.0:
+        raise ConfigError(f"mask_ratio must be strictly between 0 and 1, got {mask_ratio}")
+    keep = int(num_patches * (1 - mask_ratio))
+    if keep < 1:
+        raise ConfigError(f"mask_ratio {mask_ratio} leaves no visible patch out of {num_patches}")
+    return keep
+
+
 @dataclass
 class MAEConfig:
     in_chans: int = 1  # input channels C (1 for a spectrogram)
@@ -153,12 +164,8 @@ class MaskedAutoencoderViT(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, int]:
         """ids_shuffle (B, L) (patch indices by ascending noise; the first K are kept), ids_restore (B, L) (its
         inverse), K. ``noise``: (B, L) drawn ahead (:meth:`mask_noise`), else drawn here from ``generator``."""
-        if not 0.0 < float(mask_ratio) < 1.0:
-            raise ConfigError(f"mask_ratio must be strictly between 0 and 1, got {mask_ratio}")
         L = self.num_patches
-        len_keep = int(L * (1 - mask_ratio))
-        if len_keep < 1:
-            raise ConfigError(f"mask_ratio {mask_ratio} leaves no visible patch out of {L}")
+        len_keep = visible_patches(L, mask_ratio)
         if noise is None:
             noise = self.mask_noise(batch_size, device=device, generator=generator)
         elif tuple(noise.shape) != (batch_size, L):

@@ -22,6 +22,7 @@ import torch
 from radiofm.data.spectrograms import SpectrogramParams, build_spectrogram_dataset
 from radiofm.data.splits import train_val_split
 from radiofm.errors import ConfigError, check_count, check_number, check_type
+from radiofm.models.mae import visible_patches
 from radiofm.models.registry import create_model, get_config
 from radiofm.models.vit import check_grid
 from radiofm.train import RunResult, TrainConfig, build_dataset_once, fit, refuse_existing_run, seeded
@@ -117,8 +118,7 @@ def check_before_the_data(config: MAEPretrainConfig, image_size: tuple[int, int]
     came after the whole cache had been built, minutes to hours on a large corpus (session 60's review)."""
     patch = get_config(config.model).patch_size
     gf, gt = check_grid(image_size, patch)
-    if int(gf * gt * (1 - config.mask_ratio)) < 1:
-        raise ConfigError(f"mask_ratio {config.mask_ratio} leaves no visible patch out of {gf * gt}")
+    visible_patches(gf * gt, config.mask_ratio)
     refuse_existing_run(out, resume)
 
 

@@ -101,9 +101,9 @@ def _verdicts(r: dict) -> list[tuple[str, str, str, str]]:
         d = sc4 - ft4
         fverdict = (
             f"tie: difference {abs(d):.3f}, below {TIE:.3f}" if abs(d) < TIE
+            else f"differs: fine-tuned ahead by {-d:.3f}" if d < 0
             else f"agrees: scratch ahead by {d:.3f}" if d <= 0.05
-            else f"differs: scratch ahead by {d:.3f} (more than slightly)" if d > 0.05
-            else f"differs: fine-tuned ahead by {-d:.3f}"
+            else f"differs: scratch ahead by {d:.3f} (more than slightly)"
         )  # fmt: skip
         if pe4 is not None and pe4 > max(ft4, sc4):
             fverdict += "; persistence beats both"

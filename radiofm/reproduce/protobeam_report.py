@@ -28,22 +28,29 @@ def run_name(row: str) -> str:
     return row.replace("+ ", "plus-").replace(" ", "-")
 
 
-def _mean_reports(reps: list[dict]) -> dict:
-    """Mean accuracy over reports (front ends or seeds); the interval of a mean of n independent means."""
+def _mean_reports(reps: list[dict], *, same_episodes: bool = False) -> dict:
+    """Mean accuracy over reports (front ends or seeds) and the 95 % interval of that mean.
+
+    Reports on other front ends draw their episodes from other frames: independent means, whose interval is
+    sqrt(sum ci^2) / n. Reports of several training seeds on one front end share the evaluation seed, so every
+    network meets the very same episodes and their sampling errors are correlated; for those (``same_episodes``)
+    the interval is the mean of the intervals, the bound that holds whatever the correlation (sqrt(sum ci^2) / n
+    was up to sqrt(n) too narrow). Neither includes the spread between training seeds (``by_seed`` shows it)."""
     ks = reps[0]["accuracy"].keys()
     n = len(reps)
-    return {
-        "accuracy": {k: float(np.mean([r["accuracy"][k] for r in reps])) for k in ks},
-        "ci95": {k: float(np.sqrt(sum(r["ci95"][k] ** 2 for r in reps)) / n) for k in ks},
-    }
+    if same_episodes:
+        ci = {k: float(sum(r["ci95"][k] for r in reps) / n) for k in ks}
+    else:
+        ci = {k: float(np.sqrt(sum(r["ci95"][k] ** 2 for r in reps)) / n) for k in ks}
+    return {"accuracy": {k: float(np.mean([r["accuracy"][k] for r in reps])) for k in ks}, "ci95": ci}
 
 
 def build_report(results: dict, s, preset: str, train_fe: str, targets: list[str], *, total_s: float) -> dict:
     rows = []
     for row in SETUPS:
         evs = [results[f"evaluate {row} s{sd}"] for sd in s.seeds]
-        ttsa = _mean_reports([e["ttsa"] for e in evs])
-        tota_by_fe = {fe: _mean_reports([e["tota"][fe] for e in evs]) for fe in targets}
+        ttsa = _mean_reports([e["ttsa"] for e in evs], same_episodes=True)
+        tota_by_fe = {fe: _mean_reports([e["tota"][fe] for e in evs], same_episodes=True) for fe in targets}
         tota = _mean_reports(list(tota_by_fe.values()))
         rows.append(
             {
@@ -88,7 +95,7 @@ def build_report(results: dict, s, preset: str, train_fe: str, targets: list[str
     }
     if s.adapt_bn:
         evs = [results[f"evaluate + prototype norm s{sd} adabn"] for sd in s.seeds]
-        by_fe = {fe: _mean_reports([e["tota"][fe] for e in evs]) for fe in targets}
+        by_fe = {fe: _mean_reports([e["tota"][fe] for e in evs], same_episodes=True) for fe in targets}
         report["adabn"] = {
             "setup": "+ prototype norm + AdaBN",
             **_mean_reports(list(by_fe.values())),

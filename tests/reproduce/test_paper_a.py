@@ -49,3 +49,28 @@ def test_paper_a_runs_end_to_end_and_resumes(tmp_path, monkeypatch, capsys):
 
     assert main(["reproduce", "paper-a", "--preset", "cpu", "--out", str(out)]) == 0  # everything skipped
     assert capsys.readouterr().out.count("(done, skipped)") == len(paper_a.PIPELINE)
+
+
+@pytest.mark.parametrize(
+    ("ft4", "sc4", "verdict"),
+    [
+        (0.60, 0.50, "differs: fine-tuned ahead by 0.100"),
+        (0.50, 0.52, "agrees: scratch ahead by 0.020"),
+        (0.50, 0.60, "differs: scratch ahead by 0.100 (more than slightly)"),
+        (0.500, 0.502, "tie: difference 0.002, below 0.005"),
+    ],
+)
+def test_forecasting_verdict_names_who_is_ahead(ft4, sc4, verdict):
+    """The paper found scratch slightly ahead: a fine-tuned lead is a difference, never an agreement (it read
+    "agrees: scratch ahead by -0.100")."""
+    from radiofm.reproduce.paper_a_report import _verdicts
+
+    seg = {
+        "per_class_accuracy": {"noise": 0.9, "NR": 0.5, "LTE": 0.7},
+        "mean_class_accuracy": 0.7,
+        "binary_per_class_accuracy": {"signal": 0.8},
+    }
+    rates = {"fine-tuned": ft4, "scratch": sc4, "persistence": 0.1}
+    fc = {"horizons": [1, 2, 3, 4], **{k: {"grid_mean_detection_rate": [0, 0, 0, v]} for k, v in rates.items()}}
+    r = {"forecasting": fc, "segmentation": {"fine-tuned": seg, "scratch": seg}}
+    assert _verdicts(r)[0][3] == verdict

@@ -72,3 +72,16 @@ def test_protobeam_continues_a_killed_baseline_instead_of_reporting_it(tmp_path,
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     epochs = json.loads((run / "config.json").read_text())["extra"]["run"]["train_config"]["epochs"]
     assert epochs > 1 and records[-1]["epoch"] == epochs
+
+
+def test_seeds_sharing_their_episodes_do_not_narrow_the_interval():
+    """Training seeds are evaluated on the same episodes: their means are correlated, and the mean of two equal
+    reports has the interval of one (it was 1/sqrt 2 of it); other front ends' reports are independent."""
+    from radiofm.reproduce.protobeam_report import _mean_reports
+
+    rep = {"accuracy": {"2": 0.6}, "ci95": {"2": 0.02}}
+    assert _mean_reports([rep, rep], same_episodes=True)["ci95"]["2"] == pytest.approx(0.02)
+    assert _mean_reports([rep, rep])["ci95"]["2"] == pytest.approx(0.02 / 2**0.5)
+    other = {"accuracy": {"2": 0.7}, "ci95": {"2": 0.04}}
+    both = _mean_reports([rep, other], same_episodes=True)
+    assert both["accuracy"]["2"] == pytest.approx(0.65) and both["ci95"]["2"] == pytest.approx(0.03)

@@ -269,6 +269,10 @@ def main(argv: list[str] | None = None) -> int:
         print("radiofm: error: out of memory (try a smaller --batch-size or fewer --workers)", file=sys.stderr)
         return 1
     except RuntimeError as exc:  # torch's CPU allocator says it in a RuntimeError, not a MemoryError
+        if _peer_lost(exc):
+            print(f"radiofm: error: another process of this torchrun job stopped ({one_line(exc)[:160]})",
+                  file=sys.stderr)  # fmt: skip
+            return 1
         if "can't allocate memory" not in str(exc) and "not enough memory" not in str(exc):
             raise
         print("radiofm: error: out of memory (try a smaller --batch-size, --image-size or fewer --workers)",
@@ -297,6 +301,16 @@ def _terminate_as_interrupt() -> None:
             raise _Terminated
 
         signal.signal(signal.SIGTERM, terminated)
+
+
+def _peer_lost(exc: RuntimeError) -> bool:
+    """True for a collective that failed because another process of the job is gone (gloo: "Connection reset by
+    peer"; a torch ``DistError``), which the surviving ranks should say in one line, not a traceback."""
+    dist = sys.modules.get("torch.distributed")
+    if dist is None or not (dist.is_available() and dist.is_initialized()):
+        return False
+    error = getattr(dist, "DistError", None)
+    return (error is not None and isinstance(exc, error)) or "gloo" in str(exc).lower()
 
 
 def _leave_process_group() -> None:

@@ -158,8 +158,12 @@ class FineTuneModel(nn.Module):
         with ctx:
             return features(self.backbone, x)
 
-    def forward(self, x_db: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encode(x_db))
+    def forward(self, x_db: torch.Tensor | None = None, *, features: torch.Tensor | None = None) -> torch.Tensor:
+        """The head's output for dB spectrograms, or for the backbone's ``features`` (a frozen backbone's, cached).
+
+        Cached features go through here too, not through ``.head``: under DistributedDataParallel only the wrapper's
+        forward makes the processes average their gradients (each trained a model of its own before)."""
+        return self.head(features if features is not None else self.encode(x_db))
 
     def train(self, mode: bool = True) -> FineTuneModel:
         super().train(mode)

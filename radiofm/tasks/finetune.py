@@ -21,7 +21,7 @@ from tqdm import tqdm
 from radiofm.errors import ConfigError, check_count, check_number
 from radiofm.models.finetuned import MODES, NORMS, READOUTS, FineTuneModel, layer_decay_scales, read_init
 from radiofm.models.registry import get_config, get_family
-from radiofm.train import RunResult, TrainConfig, fit, param_groups
+from radiofm.train import RunResult, TrainConfig, fit, is_main_process, param_groups
 
 __all__ = [
     "DEFAULT_TRAIN",
@@ -191,7 +191,8 @@ def cache_features(
     model.eval().to(device)
     feats, others = [], {}
     n = len(dataset)
-    bar = tqdm(total=n, desc="caching features", unit="frame", disable=not progress, leave=False, file=sys.stderr)
+    bar = tqdm(total=n, desc="caching features", unit="frame", disable=not (progress and is_main_process()),
+               leave=False, file=sys.stderr)  # fmt: skip
     for start in range(0, n, batch_size):
         items = [dataset[i] for i in range(start, min(n, start + batch_size))]
         x = torch.stack([it["x"] for it in items]).to(device)

@@ -185,8 +185,7 @@ def run(
 
 def head_output(model: FineTuneModel, batch: dict) -> torch.Tensor:
     """The head's output for a batch of images {"x"} or of cached features {"features"}."""
-    inner = model.module if hasattr(model, "module") else model
-    return inner.head(batch["features"]) if "features" in batch else model(batch["x"])
+    return model(features=batch["features"]) if "features" in batch else model(batch["x"])
 
 
 def check_new_run(out: Path, resume: bool) -> None:

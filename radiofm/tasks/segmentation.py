@@ -132,7 +132,7 @@ class SegmentationTask:
     def step(self, model, batch: dict, *, generator: torch.Generator, train: bool):
         y = batch["y"]
         if "features" in batch:
-            logits = _unwrap(model).head(batch["features"])
+            logits = model(features=batch["features"])
         else:
             x = batch["x"]
             if train and self.augment:
@@ -142,10 +142,6 @@ class SegmentationTask:
         loss = label_smoothing_ce(logits, y, smoothing=self.label_smoothing, weight=weight)
         acc = (logits.max(1).indices == y).float().mean()  # on CPU ~15x faster than argmax(1) over the class dim
         return loss, {"pixel_acc": float(acc)}
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    return model.module if hasattr(model, "module") else model
 
 
 # ------------------------------------------------------------------------------------------- model

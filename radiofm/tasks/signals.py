@@ -281,8 +281,7 @@ class SignalsTask:
     def step(self, model, batch: dict, *, generator: torch.Generator, train: bool):
         y = batch["y"]
         if "features" in batch:
-            inner = model.module if hasattr(model, "module") else model
-            logits = inner.head(batch["features"])
+            logits = model(features=batch["features"])
         else:
             x = time_roll(batch["x"], generator) if train and self.augment else batch["x"]
             logits = model(x)

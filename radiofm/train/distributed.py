@@ -6,6 +6,7 @@ Under ``torchrun`` the process group is joined once by :func:`init_distributed` 
 
 from __future__ import annotations
 
+import datetime
 import math
 import os
 from collections.abc import Callable
@@ -16,6 +17,9 @@ import numpy as np
 import torch
 
 from radiofm.errors import ConfigError, check_device
+
+# how long the other ranks wait for rank 0 to build a dataset cache (a large corpus takes hours; build_dataset_once)
+BUILD_WAIT = datetime.timedelta(days=1)
 
 
 @dataclass
@@ -101,11 +105,18 @@ def epoch_batches(
 
 
 def build_dataset_once(build: Callable[[], Any], device: str) -> Any:
-    """``build()`` (a cached dataset) on rank 0 while the other ranks wait at a barrier, then on them (a cache hit)."""
+    """``build()`` (a cached dataset) on rank 0 while the other ranks wait, then on them (a cache hit).
+
+    They wait at a barrier of a gloo group of their own whose timeout is :data:`BUILD_WAIT` (the process group's
+    default, 30 minutes, ended a longer build with a traceback on every waiting rank)."""
     dist = init_distributed(device)
-    if dist.world_size > 1 and not dist.is_main:
-        torch.distributed.barrier()
+    if dist.world_size == 1:
+        return build()
+    patient = torch.distributed.new_group(backend="gloo", timeout=BUILD_WAIT)
+    if not dist.is_main:
+        torch.distributed.barrier(group=patient)
     ds = build()
-    if dist.world_size > 1 and dist.is_main:
-        torch.distributed.barrier()
+    if dist.is_main:
+        torch.distributed.barrier(group=patient)
+    torch.distributed.destroy_process_group(patient)
     return ds

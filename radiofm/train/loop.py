@@ -171,7 +171,14 @@ def train_one_epoch(
             on_step(state, float(loss.detach()))
     bar.close()
     elapsed = time.perf_counter() - t0
-    out = {f"train_{k}": v / max(seen, 1) for k, v in sums.items() if k != "__seen__"}
+    keys = sorted(k for k in sums if k != "__seen__")
+    totals = [sums[k] for k in keys]
+    count = seen
+    if dist.world_size > 1:  # every process's share of the epoch (rank 0's alone was recorded before)
+        t = torch.tensor([float(seen), *totals], dtype=torch.float64, device=dist.device)
+        torch.distributed.all_reduce(t)
+        count, *totals = t.tolist()
+    out = {f"train_{k}": v / max(count, 1) for k, v in zip(keys, totals)}
     out["samples_per_s"] = seen * dist.world_size / max(elapsed, 1e-9)
     out["data_wait_frac"] = wait / max(elapsed, 1e-9)
     out["lr"] = lr_at(max(state["global_step"] - 1, 0), **sched)

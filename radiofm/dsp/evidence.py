@@ -175,18 +175,17 @@ def carrier_evidence(
     syncs = {scs: ofdm_rx.cp_sync(bb, scs) for scs in ofdm_rx.SCS_HZ}
     best = max(syncs.values(), key=lambda s: s.rho)
     candidates = [scs for scs in ofdm_rx.SCS_HZ if not cellsearch.ruled_out(syncs, scs)]
-    grids = {}
-    for scs in candidates:
-        f_off = (best.freq_offset_hz + scs / 2) % scs - scs / 2
-        grids[scs] = ofdm_rx.symbol_grid(bb, scs, tau0=best.tau0, freq_offset_hz=f_off)
-    nr = nr_cellsearch.best_nr([nr_cellsearch.nr_search_grid(g, lower_hz=lo, upper_hz=hi) for g in grids.values()])
+    search = {"tau0": best.tau0, "freq_offset_hz": best.freq_offset_hz, "lower_hz": lo, "upper_hz": hi}
+    nr = nr_cellsearch.best_nr([nr_cellsearch.nr_search_numerology(bb, scs, **search) for scs in candidates])
     lte, dc = None, {"score": float("nan"), "std": float("nan"), "dc_hz": None, "rho": syncs[15e3].rho}
-    if 15e3 in grids:
-        lte = cellsearch.lte_search_grid(grids[15e3], center_hz=centre, max_offset_hz=max(120e3, res))
+    if 15e3 in candidates:
+        f_off = (best.freq_offset_hz + 7.5e3) % 15e3 - 7.5e3
+        grid15 = ofdm_rx.symbol_grid(bb, 15e3, tau0=best.tau0, freq_offset_hz=f_off)
+        lte = cellsearch.lte_search_grid(grid15, center_hz=centre, max_offset_hz=max(120e3, res))
         if lte["detected"]:  # the PSS sits on the DC
-            dc = dc_null_from_grid(grids[15e3], lte["center_hz"], rho=syncs[15e3].rho, search_bins=1)
+            dc = dc_null_from_grid(grid15, lte["center_hz"], rho=syncs[15e3].rho, search_bins=1)
         elif res <= DC_MAX_CENTRE_ERROR_HZ:  # edges measured: the centre is known to a subcarrier
-            dc = dc_null_from_grid(grids[15e3], centre, rho=syncs[15e3].rho, search_bins=1)
+            dc = dc_null_from_grid(grid15, centre, rho=syncs[15e3].rho, search_bins=1)
         else:
             dc["reason"] = f"carrier centre uncertain (+-{res / 2e3:.0f} kHz): DC null not used"
     cp = {f"rho_{int(s / 1e3)}k": syncs[s].rho for s in syncs} | {"searched_scs_hz": candidates}

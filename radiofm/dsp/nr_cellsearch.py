@@ -33,6 +33,10 @@ NR_BURST_PATTERNS = {  # first four SSB start symbols of a half frame, relative 
 }
 SSB_PERIODS_MS = (5.0, 10.0, 20.0)  # SSB periodicities (38.331 ssb-periodicityServingCell) a 40 ms span can show
 SSB_PSS_FIRST = 56  # PSS on SSB subcarriers 56..182; the SSB reference (GSCN) is subcarrier 120
+# In FR1 k_SSB counts 15 kHz steps whatever the numerology (38.211 §7.4.3.1): a 30 kHz SSB may sit half a subcarrier
+# off its carrier's grid, which the carrier's data (and so the CP sync) set; its PSS then falls between the bins
+# (z 20.6 -> 10.2 and the SSS lost, on a 40 MHz cell at 10 dB: docs/RESULTS.md, session 61)
+SSB_GRID_STEP_HZ = 15e3
 
 
 @functools.cache
@@ -152,19 +156,40 @@ def nr_search_baseband(
     best_sync = max(syncs.values(), key=lambda s: s.rho)
     tau0 = best_sync.tau0 if tau0 is None else tau0
     searched = [s for s in scs_hz if len(scs_hz) == 1 or not ruled_out(syncs, s)]
-    results = []
-    for scs in searched:
-        # grid offset: known modulo the detected numerology's SCS; reduced modulo this one
-        f_off = (best_sync.freq_offset_hz + scs / 2) % scs - scs / 2
-        grid = ofdm_rx.symbol_grid(bb, scs, tau0=tau0, freq_offset_hz=f_off)
-        results.append(nr_search_grid(grid, lower_hz=lower_hz, upper_hz=upper_hz))
+    results = [
+        nr_search_numerology(bb, scs, tau0=tau0, freq_offset_hz=best_sync.freq_offset_hz, lower_hz=lower_hz,
+                             upper_hz=upper_hz)
+        for scs in searched
+    ]  # fmt: skip
     cp = {f"rho_{int(s / 1e3)}k": syncs[s].rho for s in syncs}
     return best_nr(results) | {"cp": cp}
 
 
+def nr_search_numerology(
+    bb: Baseband, scs_hz: float, *, tau0: int, freq_offset_hz: float, lower_hz: float, upper_hz: float
+) -> dict:
+    """:func:`nr_search_grid` at one numerology, on every grid its SSB may sit on.
+
+    ``freq_offset_hz`` is the carrier's grid offset from the CP sync (known modulo the numerology it was measured
+    at), reduced here modulo ``scs_hz``. An SSB sits on that grid or, at 30 kHz, :data:`SSB_GRID_STEP_HZ` off it (an
+    odd k_SSB); both are searched and the one whose statistic clears its threshold by more is returned, with
+    ``ssb_grid_shift_hz`` (0 or 15 kHz) saying which.
+    """
+    results = []
+    for shift in np.arange(0.0, scs_hz, SSB_GRID_STEP_HZ):
+        f_off = (freq_offset_hz + shift + scs_hz / 2) % scs_hz - scs_hz / 2
+        grid = ofdm_rx.symbol_grid(bb, scs_hz, tau0=tau0, freq_offset_hz=f_off)
+        results.append(nr_search_grid(grid, lower_hz=lower_hz, upper_hz=upper_hz) | {"ssb_grid_shift_hz": shift})
+    return max(results, key=_margin)
+
+
+def _margin(r: dict) -> float:
+    return max(r["z"] - NR_PSS_Z_THRESHOLD, r["z_burst"] - NR_BURST_Z_THRESHOLD)
+
+
 def best_nr(results: list[dict]) -> dict:
     """The numerology whose statistic clears its threshold by the most, with every one's z in ``per_scs``."""
-    best = max(results, key=lambda r: max(r["z"] - NR_PSS_Z_THRESHOLD, r["z_burst"] - NR_BURST_Z_THRESHOLD))
+    best = max(results, key=_margin)
     return best | {"per_scs": {r["scs_hz"]: {"z": r["z"], "z_burst": r["z_burst"]} for r in results}}
 
 

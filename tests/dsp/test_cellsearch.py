@@ -471,3 +471,47 @@ def test_the_evidence_says_where_the_ssb_is_from_the_recordings_centre():
     ssb = lo + (12 * m["ssb_rb_offset"] + m["ssb_sc_offset"] + 120) * 30e3
     line = next(t for t in ev["standard_evidence"] if "SSB at" in t)
     assert abs(float(re.search(r"SSB at (-?[\d.]+) MHz", line).group(1)) * 1e6 - ssb) < 50e3, line
+
+
+def _cell_with_its_ssb_off_grid(shift_hz: float) -> tuple[np.ndarray, "object", float]:
+    """A loaded 40 MHz, 30 kHz NR cell at about 10 dB per RE whose SS blocks sit ``shift_hz`` above the carrier's
+    subcarrier grid (an odd k_SSB in 15 kHz steps, 38.211 §7.4.3.1); returns (iq, cfg, SSB centre in Hz)."""
+    import dataclasses
+
+    from radiofm.synth.nrlte import nr, ofdm
+
+    rng = np.random.default_rng(3)
+    cfg = dataclasses.replace(
+        nr.draw_nr(rng, traffic_regime="random"), scs_hz=30e3, bandwidth_mhz=40, n_rb=106, ssb_rb_offset=40,
+        ssb_sc_offset=0, ssb_case="C", l_max=8, ssb_bitmap=[1] * 8, ssb_period_ms=20, tdd_pattern=None,
+        tdd_special_dl_symbols=None, load=0.5, time_shift_symbols=0, coreset_rb=48, coreset_rb_offset=0,
+        pss_boost_db=0.0, ssb_power_offset_db=0.0,
+    )  # fmt: skip
+    g = nr.build_grid(cfg, np.random.default_rng(4))
+    ssb = np.zeros(g.shape, dtype=bool)
+    k0 = 12 * cfg.ssb_rb_offset
+    for r in nr.ssb_positions(cfg)[0]:
+        ssb[r : r + 4, k0 : k0 + 240] = True
+    nfft = ofdm.numerology(30e3)["nfft"]
+    first, _ = nr.subcarrier_bins(cfg, 0)
+    parts = []
+    for mask in (~ssb, ssb):
+        full = np.zeros((g.shape[0], nfft), dtype=np.complex64)
+        ofdm.add_block(full, slice(None), first, np.where(mask, g, 0))
+        parts.append(ofdm.modulate(full, 30e3))
+    n = np.arange(parts[1].size)
+    iq = parts[0] + parts[1] * np.exp(2j * np.pi * shift_hz * n / FS).astype(np.complex64)
+    iq += complex_noise(np.random.default_rng(5), iq.size, 0.05 * 12 * cfg.n_rb / nfft)
+    return iq, cfg, (first + k0 + 120) * 30e3 + shift_hz
+
+
+@pytest.mark.parametrize("shift_hz", [0.0, 15e3])
+def test_a_30_khz_ssb_half_a_subcarrier_off_its_carriers_grid_is_found(shift_hz):
+    """In FR1 k_SSB counts 15 kHz steps, so a 30 kHz SSB may sit between the carrier's subcarriers. The search
+    built its grid where the carrier's data put it (the CP sync), so such a cell's PSS fell between the bins: z 20.6
+    -> 10.2, the SSS lost and the SSB placed 375 kHz off. Both grids are searched now."""
+    iq, cfg, centre = _cell_with_its_ssb_off_grid(shift_hz)
+    hit = nr_cellsearch.nr_pss_search(iq, FS, lower_hz=-20e6, upper_hz=20e6, scs_hz=(30e3,))
+    assert hit["pci"] == cfg.n_id_cell and hit["z"] > 15
+    assert abs(hit["ssb_center_hz"] - centre) < 1e3
+    assert hit["ssb_grid_shift_hz"] == shift_hz

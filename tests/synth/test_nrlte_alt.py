@@ -370,3 +370,40 @@ def test_bad_arguments_raise_config_error():
         make_capture(rng, sample_rate_hz=20e6)
     with pytest.raises(ConfigError):
         make_capture(rng, sample_rate_hz=FS, n_samples=100)
+
+
+def test_half_subcarrier_modulation_is_the_specifications_signal():
+    """Each subcarrier k at (k + 1/2)·Δf, phase referred to the useful part's start, prefix included (38.211 §5.3.1)."""
+    from radiofm.synth.nrlte_alt import ofdm
+
+    rng = np.random.default_rng(0)
+    k = 24
+    values = (rng.standard_normal((14, k)) + 1j * rng.standard_normal((14, k))).astype(np.complex64)
+    x = ofdm.modulate(values, scs_hz=30e3, sample_rate_hz=FS, lte_dc=False, half_subcarrier=True)
+    n_fft, cp, _ = ofdm.slot_layout(30e3, FS)
+    freqs = ofdm.subcarrier_freqs_hz(k, 30e3, False) / 30e3 + 0.5  # in subcarriers
+    pos = 0
+    for sym in range(3):
+        n = np.arange(-int(cp[sym]), n_fft)
+        direct = np.exp(2j * np.pi * np.outer(n, freqs) / n_fft) @ values[sym]
+        np.testing.assert_allclose(x[pos : pos + n.size], direct, atol=2e-4)
+        pos += n.size
+
+
+def test_an_odd_k_ssb_at_30_khz_puts_the_ssb_half_a_subcarrier_up():
+    """FR1's k_SSB counts 15 kHz steps (38.211 §7.4.3.1): the generator draws odd ones at 30 kHz, and such an
+    SSB's PSS correlates where the metadata says, 15 kHz above the carrier's grid, not on it."""
+    cells = [draw_nr_cell(np.random.default_rng(s), 30e3, 40e6) for s in range(200)]
+    assert 10 < sum(c.ssb_half for c in cells) < 100
+    assert not any(draw_nr_cell(np.random.default_rng(s), 15e3, 20e6).ssb_half for s in range(100))
+    n = 460_800
+    for seed in range(40):
+        changes = {"ssb_period_ms": 5, "tdd_pattern": None, "ssb_half": True}
+        plan, _, x, _, m = _clean_carrier(seed, kind="NR", regimes=["random"], n=n, cell_changes=changes)
+        if m["scs_hz"] == 30e3:
+            break
+    assert m["ssb_half_subcarrier"] and m["scs_hz"] == 30e3
+    centre = detect.nr_pss_centre_hz(m)
+    on = detect.nr_pss_correlation(x, FS, centre, 30e3, m["pci"] % 3).max()
+    off = detect.nr_pss_correlation(x, FS, centre - 15e3, 30e3, m["pci"] % 3).max()
+    assert on > 1.5 * off

@@ -15,7 +15,8 @@ span), ``snr_db``, ``psd_db`` — and extras: ``inner_traffic`` (what fills a ga
 ``pci``, ``n_rb``, ``duplex``, ``tdd_pattern``, ``timing_offset_samples``, ``channel``, ``delay_spread_ns``,
 ``doppler_hz``, ``cfo_hz``, ``window_len``, ``tx_filter``; LTE: ``cfi``, ``crs_ports``, ``crs_boost_db``,
 ``matlab_rc`` (and ``special_subframe_config`` / ``mbsfn_subframes`` where drawn); NR: ``ssb_period_ms``,
-``ssb_case``, ``ssb_bitmap``, ``ssb_first_subcarrier``, ``coreset_symbols``.
+``ssb_case``, ``ssb_bitmap``, ``ssb_first_subcarrier``, ``ssb_half_subcarrier`` (an odd k_SSB at 30 kHz: the SSB
+15 kHz above the carrier's grid), ``coreset_symbols``.
 
 Levels. Noise is complex white Gaussian. ``snr_db`` is the in-band SNR of a fully loaded carrier: the power
 of a 0 dB (unit) RE against the noise power in one subcarrier bandwidth, i.e. the carrier's PSD with every

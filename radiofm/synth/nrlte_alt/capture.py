@@ -89,6 +89,7 @@ def carrier_meta(plan: CarrierPlan, sample_rate_hz: float, n_samples: int, noise
             ssb_case=c.ssb_case,
             ssb_bitmap="".join("1" if b else "0" for b in c.ssb_bitmap),
             ssb_first_subcarrier=int(c.ssb_sc0),
+            ssb_half_subcarrier=bool(c.ssb_half),
             coreset_symbols=int(c.coreset_symbols),
         )
     return meta

@@ -45,8 +45,9 @@ def nr_pss_correlation(
 
 
 def nr_pss_centre_hz(carrier: dict) -> float:
-    """Frequency of an NR carrier's PSS centre from its metadata (``center_hz``, ``n_rb``, SSB subcarrier)."""
-    k = carrier["ssb_first_subcarrier"] + 119 - 6 * carrier["n_rb"]
+    """Frequency of an NR carrier's PSS centre from its metadata (``center_hz``, ``n_rb``, SSB subcarrier, and the
+    half subcarrier of an odd k_SSB at 30 kHz)."""
+    k = carrier["ssb_first_subcarrier"] + 119 - 6 * carrier["n_rb"] + 0.5 * bool(carrier.get("ssb_half_subcarrier"))
     return carrier["center_hz"] + k * carrier["scs_hz"]
 
 

@@ -64,6 +64,9 @@ class NrCell:
     ssb_bitmap: tuple[bool, ...] = (True, False, False, False)  # length L = 4 or 8
     ssb_period_ms: int = 20
     ssb_sc0: int = 0  # first subcarrier of the SSB
+    # the SSB half a subcarrier (15 kHz) above the carrier's grid: an odd k_SSB at 30 kHz (FR1's k_SSB counts 15 kHz
+    # steps, TS 38.211 §7.4.3.1), the SSB's subcarrier k then at ssb_sc0 + k + 1/2
+    ssb_half: bool = False
     ssb_gain_db: float = 0.0  # SSB EPRE over the PDSCH reference
     pss_boost_db: float = 0.0  # PSS over SSS EPRE: 0 or 3 dB (TS 38.213 §4.1)
     coreset_symbols: int = 1
@@ -129,7 +132,9 @@ def draw_nr_cell(rng: np.random.Generator, scs_hz: float, bandwidth_hz: float, r
     spf = 10 * (1 if scs_hz == 15e3 else 2)
     trs = not matlab and regime != "idle" and rng.random() < 0.5
     ssb_rb = (n_rb - 20) // 2 if matlab else int(rng.integers(0, n_rb - 20))
-    k_ssb = 0 if matlab or rng.random() < 0.5 else int(rng.integers(0, 12))
+    # k_SSB in 15 kHz steps (TS 38.211 §7.4.3.1, FR1): 0..11 at 15 kHz, 0..23 at 30 kHz (odd: half a subcarrier)
+    k_ssb = 0 if matlab or rng.random() < 0.5 else int(rng.integers(0, 12 if scs_hz == 15e3 else 24))
+    per_sc = 1 if scs_hz == 15e3 else 2
     return NrCell(
         scs_hz=scs_hz,
         bandwidth_hz=bandwidth_hz,
@@ -139,7 +144,8 @@ def draw_nr_cell(rng: np.random.Generator, scs_hz: float, bandwidth_hz: float, r
         ssb_case=case,
         ssb_bitmap=tuple(bool(b) for b in bitmap),
         ssb_period_ms=20 if matlab else int(rng.choice([5, 10, 20])),
-        ssb_sc0=12 * ssb_rb + k_ssb,
+        ssb_sc0=12 * ssb_rb + k_ssb // per_sc,
+        ssb_half=k_ssb % per_sc == 1,
         ssb_gain_db=0.0 if matlab else float(rng.uniform(0.0, 6.0)),
         pss_boost_db=0.0 if matlab else float(rng.choice([0.0, 3.0])),
         coreset_symbols=d,

@@ -50,7 +50,7 @@ def _place_ssbs(cell: NrCell, grid: g.Grid, ssbs: list) -> None:
     edge = (k < 48) | (k >= 192)
     sync = np.arange(56, 183)
     sc0 = cell.ssb_sc0
-    lo, hi = 12 * (sc0 // 12), 12 * ((sc0 + 239) // 12 + 1)
+    lo, hi = 12 * (sc0 // 12), 12 * ((sc0 + 239 + int(cell.ssb_half)) // 12 + 1)  # the PRBs the SSB overlaps
     pss = nr_pss(nid2) * a * 10 ** (cell.pss_boost_db / 20)
     sss = nr_sss(nid1, nid2) * a
     for slot, l, i in ssbs:

@@ -57,11 +57,15 @@ def symbol_starts(cp: np.ndarray, n_fft: int, n_slots: int) -> np.ndarray:
 
 
 def modulate(
-    values: np.ndarray, *, scs_hz: float, sample_rate_hz: float, lte_dc: bool, window_len: int = 0
-) -> np.ndarray:
+    values: np.ndarray, *, scs_hz: float, sample_rate_hz: float, lte_dc: bool, window_len: int = 0,
+    half_subcarrier: bool = False,
+) -> np.ndarray:  # fmt: skip
     """Time signal of a grid of whole slots: (S, K) complex → (S/14 · slot length,) complex64.
 
     Unscaled: each RE of value ``a`` contributes a tone of amplitude ``|a|`` (the IFFT has no 1/N).
+    ``half_subcarrier``: every subcarrier k sits at (k + 1/2)·Δf (an SSB on an odd k_SSB at 30 kHz), its phase
+    referred to the start of each symbol's useful part, cyclic prefix included, as TS 38.211 §5.3.1 writes it:
+    sample n of a symbol with prefix c is the IFFT's sample (n - c) mod N times exp(jπ(n - c)/N).
     """
     n_fft, cp, slot_len = slot_layout(scs_hz, sample_rate_hz)
     n_sym, k = values.shape
@@ -81,14 +85,22 @@ def modulate(
         rows = sym[l::SYMBOLS_PER_SLOT]
         out[:, pos : pos + c] = rows[:, n_fft - c :]
         out[:, pos + c : pos + c + n_fft] = rows
+        if half_subcarrier:
+            out[:, pos : pos + c + n_fft] *= _half_shift(np.arange(-c, n_fft), n_fft)
         pos += c + n_fft
     out = out.reshape(-1)
     w = int(min(window_len, cp.min()))
     if w > 0 and n_sym > 1:
         ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(w) + 0.5) / w)).astype(np.float32)
         idx = symbol_starts(cp, n_fft, n_slots)[1:, None] + np.arange(w)
-        out[idx] = ramp * out[idx] + (1 - ramp) * sym[:-1, :w]
+        tail = sym[:-1, :w] * _half_shift(np.arange(n_fft, n_fft + w), n_fft) if half_subcarrier else sym[:-1, :w]
+        out[idx] = ramp * out[idx] + (1 - ramp) * tail  # the previous symbol continued past its end
     return out
+
+
+def _half_shift(m: np.ndarray, n_fft: int) -> np.ndarray:
+    """exp(jπ m / N): half a subcarrier's rotation at sample m from a symbol's useful start."""
+    return np.exp(1j * np.pi * m / n_fft).astype(np.complex64)
 
 
 def subcarrier_freqs_hz(n_sc: int, scs_hz: float, lte_dc: bool) -> np.ndarray:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from radiofm.synth.nrlte_alt import channel as ch
+from radiofm.synth.nrlte_alt import grid as g
 from radiofm.synth.nrlte_alt import ofdm
 from radiofm.synth.nrlte_alt.lte import LTE_NRB, LteCell, build_lte_grid, draw_lte_cell
 from radiofm.synth.nrlte_alt.nr import NR_NRB, NrCell, draw_nr_cell
@@ -152,13 +153,22 @@ def _draw_gate(rng: np.random.Generator, t0: int, n_samples: int, slot_len: int,
     return start, start + length
 
 
+SSB_KINDS = (g.PSS, g.SSS, g.PBCH, g.PBCH_DMRS)  # the resource elements of an SS/PBCH block
+
+
 def render_carrier(
     plan: CarrierPlan, rng: np.random.Generator, sample_rate_hz: float, n_samples: int
 ) -> tuple[np.ndarray, object]:
     """(n_samples,) complex64 of one carrier at unit noise power (σ² = 1), and its resource grid."""
     grid = carrier_grid(plan, rng, sample_rate_hz, n_samples)
-    x = ofdm.modulate(grid.values, scs_hz=plan.scs_hz, sample_rate_hz=sample_rate_hz, lte_dc=plan.kind == "LTE",
-                      window_len=plan.window_len)  # fmt: skip
+    layout = {"scs_hz": plan.scs_hz, "sample_rate_hz": sample_rate_hz, "lte_dc": plan.kind == "LTE",
+              "window_len": plan.window_len}  # fmt: skip
+    if getattr(plan.cell, "ssb_half", False):  # the SS blocks on their own grid, half a subcarrier up
+        ssb = np.isin(grid.kind, SSB_KINDS)
+        x = ofdm.modulate(np.where(ssb, 0, grid.values), **layout)
+        x += ofdm.modulate(np.where(ssb, grid.values, 0), half_subcarrier=True, **layout)
+    else:
+        x = ofdm.modulate(grid.values, **layout)
     return transmit(plan, x, rng, sample_rate_hz, n_samples), grid
 
 

@@ -128,8 +128,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
         choices=("none", "int8", "bf16"),
         default="none",
         help="int8: dynamically quantised transformer blocks on the CPU; bf16: bfloat16 autocast (CPUs with "
-        "AVX512-BF16 or AMX, and CUDA); both faster, with slightly different probabilities (measured in the project's docs/RESULTS.md); "
-        "default none",
+        "AVX512-BF16 or AMX, and CUDA); both faster, with slightly different probabilities (measured in the "
+        "project's docs/RESULTS.md); default none",
     )
     p.add_argument(
         "--threads",

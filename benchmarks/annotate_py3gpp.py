@@ -28,6 +28,7 @@ py3gpp is AGPL-3.0 and alpha software: this benchmark imports it, radiofm never 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import math
@@ -172,6 +173,10 @@ def write_captures(
     for i in range(captures):
         rng = np.random.default_rng(np.random.SeedSequence([seed, i]))
         plans = scene.plan_scene(rng, split="test", regimes=list(TRAFFIC_REGIMES), sample_rate_hz=fs, n_samples=n)
+        # py3gpp's grid puts an SSB on the carrier's subcarriers: a cell whose odd k_SSB puts it half a subcarrier
+        # up (session 61) keeps it on the grid in both renderings, so that they stay the same scene
+        plans = [scene.replace(p, cell=dataclasses.replace(p.cell, ssb_half=False)) if p.kind == "NR" else p
+                 for p in plans]  # fmt: skip
         noise = rng.standard_normal(2 * n, dtype=np.float32).view(np.complex64) * np.float32(math.sqrt(0.5))
         truth = main_scene.annotations([carrier_meta(p, fs, n, -10 * math.log10(fs)) for p in plans])
         f0 = [float(rng.uniform(*F0_RANGE_HZ)) for _ in plans]

@@ -122,7 +122,8 @@ def search_cells(
         known.add(("NR", ssb["pci"]))
         scs, centre = ssb["scs_hz"], ssb["ssb_center_hz"]
         base = ssb_decision(ssb, [], (lo, hi), x.size / fs * 1e3)
-        band = measure_band(x, fs, pci=ssb["pci"], scs_hz=scs, ssb_center_hz=centre, spectrum=spectrum)
+        band = measure_band(x, fs, pci=ssb["pci"], scs_hz=scs, ssb_center_hz=centre,
+                            grid_shift_hz=float(ssb.get("ssb_grid_shift_hz") or 0.0), spectrum=spectrum)  # fmt: skip
         if band is not None:
             found.append((nr_cell_decision(base, band, []), (band["lower_hz"], band["upper_hz"]), 1))
         else:  # idle or weak: its SSB, and the power beside it up to the cells found

@@ -224,8 +224,17 @@ def summarise_evidence(ev: dict, *, centre_hz: float, span_ms: float) -> dict:
     if lte.get("pci") is not None and lte.get("duplex"):  # which SSS spacing confirmed the PCI
         out["duplex"] = lte["duplex"]
     if nr.get("pci") is not None:  # where the SSB is, for annotate.nr_scan
-        out["ssb"] = {"scs_hz": nr["scs_hz"], "center_hz": round(nr["ssb_center_hz"] + centre_hz)}
+        out["ssb"] = ssb_evidence(nr, centre_hz)
     return out
+
+
+def ssb_evidence(found: dict, centre_hz: float = 0.0) -> dict:
+    """An NR search's SSB (``found``, Hz from ``centre_hz``) as a decision's evidence holds it: numerology, centre
+    (Hz from the recording's centre), and only where it is not 0 its offset from the carrier's subcarrier grid
+    (``grid_shift_hz``: an odd k_SSB at 30 kHz), which the band measurement needs."""
+    shift = float(found.get("ssb_grid_shift_hz") or 0.0)
+    out = {"scs_hz": found["scs_hz"], "center_hz": round(found["ssb_center_hz"] + centre_hz)}
+    return out | ({"grid_shift_hz": shift} if shift else {})
 
 
 def _scs30(cp: dict) -> bool:

@@ -42,7 +42,15 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from radiofm.annotate.boxes import Box
-from radiofm.annotate.decide import Decision, in_time_order, is_cell, overlap_hz, phy_decision, sync_evidence
+from radiofm.annotate.decide import (
+    Decision,
+    in_time_order,
+    is_cell,
+    overlap_hz,
+    phy_decision,
+    ssb_evidence,
+    sync_evidence,
+)
 from radiofm.annotate.nr_idle import EDGE_GUARD_HZ, cell_span, energy_limits, idle_decision, pieces_of, ssb_band
 from radiofm.annotate.plan import Plan
 from radiofm.annotate.spans import LastSpan
@@ -75,13 +83,17 @@ def _same_cell(d: Decision, base: Decision) -> bool:
     return a["scs_hz"] == b["scs_hz"] and abs(float(a["center_hz"]) - float(b["center_hz"])) < 0.5 * float(b["scs_hz"])
 
 
-def measure_band(x: np.ndarray, fs: float, *, pci: int, scs_hz: float, ssb_center_hz: float, spectrum=None):
+def measure_band(
+    x: np.ndarray, fs: float, *, pci: int, scs_hz: float, ssb_center_hz: float, grid_shift_hz: float = 0.0,
+    spectrum=None,
+) -> dict | None:  # fmt: skip
     """:func:`radiofm.dsp.nr_cells.nr_cell_band` of the cell over every carrier position its SSB allows (up to
-    275 RB either side) inside the recording's band (:data:`EDGE_GUARD_HZ` off its edges), or None."""
+    275 RB either side) inside the recording's band (:data:`EDGE_GUARD_HZ` off its edges), or None.
+    ``grid_shift_hz``: the SSB's offset from the carrier's subcarrier grid (the search's ``ssb_grid_shift_hz``)."""
     reach, edge = 12 * N_RB_MAX * scs_hz, 0.5 * fs - EDGE_GUARD_HZ
     lo, hi = max(ssb_center_hz - reach, -edge), min(ssb_center_hz + reach, edge)
     return nr_cell_band(x, fs, pci=pci, scs_hz=scs_hz, ssb_center_hz=ssb_center_hz, lower_hz=lo, upper_hz=hi,
-                        spectrum=spectrum)  # fmt: skip
+                        ssb_grid_shift_hz=grid_shift_hz, spectrum=spectrum)  # fmt: skip
 
 
 def cell_decision(base: Decision, band: dict, members: Sequence[Box]) -> Decision:
@@ -117,7 +129,7 @@ def ssb_decision(found: dict, members: Sequence[Box], window: tuple[float, float
         "NR",
         found["pci"],
         span_ms,
-        ssb={"scs_hz": found["scs_hz"], "center_hz": round(found["ssb_center_hz"])},
+        ssb=ssb_evidence(found),
         items=[
             f"NR PSS z {z:.1f} and SSS z {found['sss_z']:.1f}: PCI {found['pci']}, SSB at "
             f"{found['ssb_center_hz'] / 1e6:.3f} MHz, {found['scs_hz'] / 1e3:.0f} kHz (scan of "
@@ -151,16 +163,17 @@ class _Bands:
 
     def _key(self, cell: Decision, start: int) -> tuple:
         ssb = cell.evidence["ssb"]
-        return (cell.pci, float(ssb["scs_hz"]), float(ssb["center_hz"]), *_window(start, self.plan, self.max_ms))
+        return (cell.pci, float(ssb["scs_hz"]), float(ssb["center_hz"]), float(ssb.get("grid_shift_hz", 0.0)),
+                *_window(start, self.plan, self.max_ms))  # fmt: skip
 
     def _measure(self, key: tuple, x: np.ndarray, spectrum: np.ndarray) -> dict | None:
-        pci, scs, centre = key[:3]
+        pci, scs, centre, shift = key[:4]
         return measure_band(x, self.plan.sample_rate_hz, pci=pci, scs_hz=scs, ssb_center_hz=centre,
-                            spectrum=spectrum)  # fmt: skip
+                            grid_shift_hz=shift, spectrum=spectrum)  # fmt: skip
 
     def _through_span(self, key: tuple) -> dict | None:
         if key not in self.done:
-            self.done[key] = self._measure(key, *self.span(*key[3:]))
+            self.done[key] = self._measure(key, *self.span(*key[4:]))
         return self.done[key]
 
     def __call__(self, cell: Decision, start: int) -> dict | None:
@@ -179,7 +192,7 @@ class _Bands:
             return
 
         def one(key: tuple) -> dict | None:
-            return self._measure(key, *self.span.read(*key[3:]))
+            return self._measure(key, *self.span.read(*key[4:]))
 
         with ThreadPoolExecutor(workers, thread_name_prefix="radiofm-nr-band") as pool:
             self.done.update(zip(todo, pool.map(one, todo), strict=True))

@@ -303,14 +303,19 @@ def _terminate_as_interrupt() -> None:
         signal.signal(signal.SIGTERM, terminated)
 
 
+# what a collective says when another process of the job is gone (gloo's socket errors; NCCL's "remote process
+# exited"); a timeout or a mismatched collective is a bug or a hang, and keeps its traceback
+PEER_LOST = ("connection reset by peer", "connection closed by peer", "broken pipe", "remote process exited")
+
+
 def _peer_lost(exc: RuntimeError) -> bool:
-    """True for a collective that failed because another process of the job is gone (gloo: "Connection reset by
-    peer"; a torch ``DistError``), which the surviving ranks should say in one line, not a traceback."""
+    """True for a collective that failed because another process of the job is gone, which the surviving ranks
+    should say in one line, not a traceback (:data:`PEER_LOST`)."""
     dist = sys.modules.get("torch.distributed")
     if dist is None or not (dist.is_available() and dist.is_initialized()):
         return False
-    error = getattr(dist, "DistError", None)
-    return (error is not None and isinstance(exc, error)) or "gloo" in str(exc).lower()
+    text = str(exc).lower()
+    return any(p in text for p in PEER_LOST)
 
 
 def _leave_process_group() -> None:

@@ -336,6 +336,7 @@ def nr_cell_band(
     ssb_center_hz: float,
     lower_hz: float,
     upper_hz: float,
+    ssb_grid_shift_hz: float = 0.0,
     spectrum: np.ndarray | None = None,
 ) -> dict | None:
     """The band of NR cell ``pci`` whose SSB (subcarrier 120) is at ``ssb_center_hz``, searched for its PDSCH
@@ -344,7 +345,10 @@ def nr_cell_band(
     cell's control region reaches above its DMRS and SSB, :mod:`radiofm.dsp.nr_coreset`; -1 for none); None
     when no DMRS of the cell is found or the span is unusable. The grid is put on the cell's own timing and
     subcarrier raster, from its PSS (:func:`pss_timing`); the PSS's place in the half millisecond (38.213 §4.1:
-    symbol 1 or 2 at 15 kHz, 2, 4, 6 or 8 at 30 kHz) is one more hypothesis of the search."""
+    symbol 1 or 2 at 15 kHz, 2, 4, 6 or 8 at 30 kHz) is one more hypothesis of the search. ``ssb_grid_shift_hz``:
+    the SSB's offset above the carrier's subcarriers (15 kHz for an odd k_SSB at 30 kHz, the cell search's
+    ``ssb_grid_shift_hz``); the DMRS are searched on the carrier's grid, the SSB's first subcarrier then half a bin
+    above the bin taken for it (on the SSB's grid the DMRS lost two thirds of their statistic, and at -6 dB all)."""
     spectrum = ofdm_rx.span_spectrum(x) if spectrum is None else spectrum
     try:
         pss = pss_timing(x, fs, ssb_center_hz=ssb_center_hz, scs_hz=scs_hz, n_id2=pci % 3, spectrum=spectrum)
@@ -354,13 +358,14 @@ def nr_cell_band(
         symbols = PSS_SYMBOL_IN_HALF_MS[scs_hz]
         period = int(round(7.5 * wide.nf15))
         tau0 = int(round(pss * wide.rate_hz / fs - offsets[symbols[0]])) % period
-        f_off = (ssb_center_hz - wide.centre_hz + 0.5 * scs_hz) % scs_hz - 0.5 * scs_hz
+        carrier_hz = ssb_center_hz - ssb_grid_shift_hz  # a subcarrier of the carrier's grid
+        f_off = (carrier_hz - wide.centre_hz + 0.5 * scs_hz) % scs_hz - 0.5 * scs_hz
         grid = ofdm_rx.symbol_grid(wide, scs_hz, tau0=tau0, freq_offset_hz=f_off)
     except RadioFMError:
         return None
     if grid.y.shape[0] < 14:
         return None
-    ssb_first = grid.bin_of(ssb_center_hz) - SSB_SUBCARRIERS // 2
+    ssb_first = grid.bin_of(carrier_hz) - SSB_SUBCARRIERS // 2
     shifts = tuple(d - symbols[0] for d in symbols)
     dc = grid.bin_of(0.0)  # the receiver's DC: a spike there is the same in every symbol and passed for DMRS
     grid.y[:, max(dc - DC_GUARD_BINS, 0) : max(dc + DC_GUARD_BINS + 1, 0)] = 0

@@ -179,7 +179,7 @@ def nr_search_numerology(
     for shift in np.arange(0.0, scs_hz, SSB_GRID_STEP_HZ):
         f_off = (freq_offset_hz + shift + scs_hz / 2) % scs_hz - scs_hz / 2
         grid = ofdm_rx.symbol_grid(bb, scs_hz, tau0=tau0, freq_offset_hz=f_off)
-        results.append(nr_search_grid(grid, lower_hz=lower_hz, upper_hz=upper_hz) | {"ssb_grid_shift_hz": shift})
+        results.append(nr_search_grid(grid, lower_hz=lower_hz, upper_hz=upper_hz) | {"ssb_grid_shift_hz": float(shift)})
     return max(results, key=_margin)
 
 

@@ -171,18 +171,36 @@ def train_one_epoch(
             on_step(state, float(loss.detach()))
     bar.close()
     elapsed = time.perf_counter() - t0
-    keys = sorted(k for k in sums if k != "__seen__")
-    totals = [sums[k] for k in keys]
-    count = seen
-    if dist.world_size > 1:  # every process's share of the epoch (rank 0's alone was recorded before)
-        t = torch.tensor([float(seen), *totals], dtype=torch.float64, device=dist.device)
-        torch.distributed.all_reduce(t)
-        count, *totals = t.tolist()
-    out = {f"train_{k}": v / max(count, 1) for k, v in zip(keys, totals)}
+    total = _summed(sums, dist) if dist.world_size > 1 else sums  # every process's share (rank 0's was recorded)
+    count = total.get("__seen__", 0)
+    out = {f"train_{k}": v / max(count, 1) for k, v in total.items() if k != "__seen__"}
     out["samples_per_s"] = seen * dist.world_size / max(elapsed, 1e-9)
     out["data_wait_frac"] = wait / max(elapsed, 1e-9)
     out["lr"] = lr_at(max(state["global_step"] - 1, 0), **sched)
     return out
+
+
+def saved_progress(state: dict, dist: DistInfo) -> dict:
+    """The progress a checkpoint records; mid-epoch under DDP its running sums are every process's so far (each
+    process must call it: a collective). :func:`resumed_progress` hands them back to rank 0 alone."""
+    sums = dict(state.get("epoch_sums", {}))
+    if dist.world_size > 1 and state["step_in_epoch"]:
+        sums = _summed(sums, dist)
+    return {**state, "epoch_sums": sums}
+
+
+def resumed_progress(progress: dict, dist: DistInfo) -> dict:
+    """Saved progress as this process resumes it: the epoch's sums so far on rank 0, nothing on the others (every
+    rank restored rank 0's, so the epoch's mean counted rank 0's first steps once per process; session 61)."""
+    return progress if dist.is_main else {**progress, "epoch_sums": {}}
+
+
+def _summed(sums: dict[str, float], dist: DistInfo) -> dict[str, float]:
+    """An epoch's running sums (with "__seen__") added over the processes; every process must call it."""
+    keys = sorted(set(sums) | {"__seen__"})
+    t = torch.tensor([float(sums.get(k, 0.0)) for k in keys], dtype=torch.float64, device=dist.device)
+    torch.distributed.all_reduce(t)
+    return dict(zip(keys, t.tolist()))
 
 
 @torch.no_grad()
@@ -305,7 +323,8 @@ def _fit(
     )
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0}
     if ts is not None:
-        state.update(check_progress(ts, out, steps_per_epoch=steps_per_epoch, epochs=cfg.epochs))
+        saved = check_progress(ts, out, steps_per_epoch=steps_per_epoch, epochs=cfg.epochs)
+        state.update(resumed_progress(saved, dist))
         load_optimizer(optimizer, ts["optimizer"], out)
         if state["epoch"] >= cfg.epochs:  # nothing left to do
             return finished(out, cfg.epochs, log if dist.is_main else None)
@@ -323,9 +342,9 @@ def _fit(
     }
 
     def save(line: str | None = None):
+        progress = saved_progress(state, dist)
         if not dist.is_main:
             return
-        progress = {**state, "epoch_sums": dict(state.get("epoch_sums", {}))}
         train_state = {"optimizer": optimizer.state_dict(), "progress": progress}
         _save_run(out, unwrapped, task.kind, {**(extra or {}), "run": info}, train_state, save_checkpoint, line)
 

@@ -510,8 +510,18 @@ def test_a_30_khz_ssb_half_a_subcarrier_off_its_carriers_grid_is_found(shift_hz)
     """In FR1 k_SSB counts 15 kHz steps, so a 30 kHz SSB may sit between the carrier's subcarriers. The search
     built its grid where the carrier's data put it (the CP sync), so such a cell's PSS fell between the bins: z 20.6
     -> 10.2, the SSS lost and the SSB placed 375 kHz off. Both grids are searched now."""
+    from radiofm.dsp.nr_cells import nr_cell_band
+
     iq, cfg, centre = _cell_with_its_ssb_off_grid(shift_hz)
     hit = nr_cellsearch.nr_pss_search(iq, FS, lower_hz=-20e6, upper_hz=20e6, scs_hz=(30e3,))
     assert hit["pci"] == cfg.n_id_cell and hit["z"] > 15
     assert abs(hit["ssb_center_hz"] - centre) < 1e3
     assert hit["ssb_grid_shift_hz"] == shift_hz
+    # the band from the DMRS, on the carrier's grid: exact edges (on the SSB's they were 15 kHz off, z a third)
+    cell = {"pci": hit["pci"], "scs_hz": 30e3, "ssb_center_hz": hit["ssb_center_hz"], "lower_hz": -25e6,
+            "upper_hz": 25e6}  # fmt: skip
+    band = nr_cell_band(iq, FS, **cell, ssb_grid_shift_hz=hit["ssb_grid_shift_hz"])
+    low, high = (-6 * cfg.n_rb - 0.5) * 30e3, (6 * cfg.n_rb - 0.5) * 30e3  # the outer subcarriers' outer edges
+    assert abs(band["lower_hz"] - low) < 1e3 and abs(band["upper_hz"] - high) < 1e3
+    if shift_hz:
+        assert band["z"] > 1.2 * nr_cell_band(iq, FS, **cell)["z"]

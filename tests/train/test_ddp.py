@@ -3,7 +3,8 @@
 - Training on a frozen backbone's cached features: the tasks' steps called ``model.module.head(features)``, past
   the DDP wrapper, so no gradient was ever averaged: each process trained a head of its own on its half of the
   data, and rank 0's was saved.
-- An epoch's recorded train loss was rank 0's half alone.
+- An epoch's recorded train loss was rank 0's half alone (and, once summed, counted rank 0's first steps twice
+  after a mid-epoch resume).
 - The other ranks waited for rank 0's dataset cache at a barrier with the process group's timeout (30 minutes by
   default), so a longer build ended every waiting rank with a traceback.
 """
@@ -49,21 +50,43 @@ class _ConstantLoss:
         return (model.weight * 0).sum() + float(dist.get_rank() + 1), {}
 
 
-def _epoch_train_loss(rank: int) -> float:
+class _Killed(Exception):
+    pass
+
+
+def _epoch_train_loss(rank: int, *, killed_after: int | None = None) -> float:
+    """An epoch of 4 steps per process; ``killed_after``: stopped after that step's checkpoint (``--save-every-steps``),
+    then resumed from it as ``fit`` resumes (:func:`saved_progress`, :func:`resumed_progress`)."""
     from radiofm.train import TrainConfig
     from radiofm.train.distributed import DistInfo
-    from radiofm.train.loop import train_one_epoch
+    from radiofm.train.loop import resumed_progress, saved_progress, train_one_epoch
 
     model = torch.nn.Linear(1, 1, bias=False)
     opt = torch.optim.SGD(model.parameters(), lr=0.0)
-    cfg = TrainConfig(epochs=1, batch_size=1, progress=False, clip_grad=None, device="cpu")
-    state = {"global_step": 0, "step_in_epoch": 0}
-    loader = [torch.zeros(1, 1)] * 3  # as many batches on every rank, as epoch_batches gives them
-    out = train_one_epoch(
-        model, _ConstantLoss(), loader, opt, epoch=0, state=state, cfg=cfg, unwrapped=model,
-        sched={"total_steps": 4, "warmup_steps": 0, "peak_lr": 0.0}, dist=DistInfo(rank=rank, world_size=2),
-    )  # fmt: skip
-    return out["train_loss"]
+    cfg = TrainConfig(epochs=1, batch_size=1, progress=False, clip_grad=None, device="cpu",
+                      save_every_steps=killed_after or 0)  # fmt: skip
+    info = DistInfo(rank=rank, world_size=2)
+    common = {"epoch": 0, "cfg": cfg, "unwrapped": model, "dist": info,
+              "sched": {"total_steps": 4, "warmup_steps": 0, "peak_lr": 0.0}}  # fmt: skip
+    state = {"epoch": 0, "global_step": 0, "step_in_epoch": 0}
+    batch = torch.zeros(1, 1)  # as many batches on every rank, as epoch_batches gives them
+    if killed_after:
+        saved = []
+
+        def kill(state, loss):
+            if saved:
+                raise _Killed
+
+        try:
+            train_one_epoch(model, _ConstantLoss(), [batch] * 4, opt, state=state, on_step=kill,
+                            save_fn=lambda: saved.append(saved_progress(state, info)), **common)  # fmt: skip
+        except _Killed:
+            pass
+        checkpoint = [saved[0]]  # what rank 0 wrote is what every rank reads back
+        dist.broadcast_object_list(checkpoint, src=0)
+        state = resumed_progress(checkpoint[0], info)
+    left = [batch] * (4 - state["step_in_epoch"])
+    return train_one_epoch(model, _ConstantLoss(), left, opt, state=state, **common)["train_loss"]
 
 
 def _patient_build(rank: int) -> float:
@@ -88,8 +111,10 @@ def _worker(rank: int, world: int, init_file: str, out: str) -> None:
         result = {
             "grad": _cached_features_gradient(rank, world),
             "train_loss": _epoch_train_loss(rank),
+            "resumed_train_loss": _epoch_train_loss(rank, killed_after=2),
             "build_s": _patient_build(rank),
             "peer_lost": _peer_lost(RuntimeError("[../third_party/gloo/...] Read error: Connection reset by peer")),
+            "timeout_is_peer_lost": _peer_lost(RuntimeError("[../third_party/gloo/...] Timed out waiting 3000ms")),
         }
         if rank == 1:
             torch.save(result, out)
@@ -103,6 +128,8 @@ def test_two_processes_train_one_model_record_both_halves_and_wait_for_the_cache
     r = torch.load(out)
     assert r["grad"]["norm"] > 0 and r["grad"]["spread"] < 1e-6
     assert abs(r["train_loss"] - 1.5) < 1e-9  # rank 0's losses are 1, rank 1's 2
+    assert abs(r["resumed_train_loss"] - 1.5) < 1e-9  # killed after step 2 and resumed: the same epoch mean
+    assert not r["timeout_is_peer_lost"]  # a hang or a mismatched collective keeps its traceback
     assert r["build_s"] > 7  # rank 1 waited past the group's 4 s timeout
     assert r["peer_lost"]
 

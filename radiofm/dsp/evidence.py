@@ -175,12 +175,17 @@ def carrier_evidence(
     syncs = {scs: ofdm_rx.cp_sync(bb, scs) for scs in ofdm_rx.SCS_HZ}
     best = max(syncs.values(), key=lambda s: s.rho)
     candidates = [scs for scs in ofdm_rx.SCS_HZ if not cellsearch.ruled_out(syncs, scs)]
-    search = {"tau0": best.tau0, "freq_offset_hz": best.freq_offset_hz, "lower_hz": lo, "upper_hz": hi}
-    nr = nr_cellsearch.best_nr([nr_cellsearch.nr_search_numerology(bb, scs, **search) for scs in candidates])
-    lte, dc = None, {"score": float("nan"), "std": float("nan"), "dc_hz": None, "rho": syncs[15e3].rho}
+    grid15 = None  # shared by the NR search at 15 kHz, the LTE search and the DC null
     if 15e3 in candidates:
         f_off = (best.freq_offset_hz + 7.5e3) % 15e3 - 7.5e3
         grid15 = ofdm_rx.symbol_grid(bb, 15e3, tau0=best.tau0, freq_offset_hz=f_off)
+    search = {"tau0": best.tau0, "freq_offset_hz": best.freq_offset_hz, "lower_hz": lo, "upper_hz": hi}
+    nr = nr_cellsearch.best_nr([
+        nr_cellsearch.nr_search_numerology(bb, scs, **search, grid=grid15 if scs == 15e3 else None)
+        for scs in candidates
+    ])  # fmt: skip
+    lte, dc = None, {"score": float("nan"), "std": float("nan"), "dc_hz": None, "rho": syncs[15e3].rho}
+    if grid15 is not None:
         lte = cellsearch.lte_search_grid(grid15, center_hz=centre, max_offset_hz=max(120e3, res))
         if lte["detected"]:  # the PSS sits on the DC
             dc = dc_null_from_grid(grid15, lte["center_hz"], rho=syncs[15e3].rho, search_bins=1)

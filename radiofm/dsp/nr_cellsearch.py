@@ -166,19 +166,21 @@ def nr_search_baseband(
 
 
 def nr_search_numerology(
-    bb: Baseband, scs_hz: float, *, tau0: int, freq_offset_hz: float, lower_hz: float, upper_hz: float
-) -> dict:
+    bb: Baseband, scs_hz: float, *, tau0: int, freq_offset_hz: float, lower_hz: float, upper_hz: float,
+    grid: SymbolGrid | None = None,
+) -> dict:  # fmt: skip
     """:func:`nr_search_grid` at one numerology, on every grid its SSB may sit on.
 
     ``freq_offset_hz`` is the carrier's grid offset from the CP sync (known modulo the numerology it was measured
     at), reduced here modulo ``scs_hz``. An SSB sits on that grid or, at 30 kHz, :data:`SSB_GRID_STEP_HZ` off it (an
     odd k_SSB); both are searched and the one whose statistic clears its threshold by more is returned, with
-    ``ssb_grid_shift_hz`` (0 or 15 kHz) saying which.
+    ``ssb_grid_shift_hz`` (0 or 15 kHz) saying which. ``grid``: the unshifted grid when the caller has it.
     """
     results = []
     for shift in np.arange(0.0, scs_hz, SSB_GRID_STEP_HZ):
         f_off = (freq_offset_hz + shift + scs_hz / 2) % scs_hz - scs_hz / 2
-        grid = ofdm_rx.symbol_grid(bb, scs_hz, tau0=tau0, freq_offset_hz=f_off)
+        if grid is None or shift:
+            grid = ofdm_rx.symbol_grid(bb, scs_hz, tau0=tau0, freq_offset_hz=f_off)
         results.append(nr_search_grid(grid, lower_hz=lower_hz, upper_hz=upper_hz) | {"ssb_grid_shift_hz": float(shift)})
     return max(results, key=_margin)
 

@@ -257,3 +257,36 @@ def test_an_idle_cell_is_not_widened_over_a_signal_with_no_ofdm_clock_beside_it(
     cell = next(a for a in anns.annotations if a.label == "NR")
     assert cell.extra["radiofm:edges"] == "estimated" and cell.freq_upper_edge_hz - FC < lo
     assert [a.extra["radiofm:decision"] for a in anns.annotations if a.label != "NR"] == ["no OFDM"]
+
+
+def test_a_cell_whose_ssb_sits_half_a_subcarrier_off_its_grid_is_found_and_measured(tmp_path):
+    """An odd k_SSB at 30 kHz (the alt generator draws it, 38.211 §7.4.3.1): the SSB is searched on the grid 15 kHz
+    off the carrier's, and the decision passes that offset on, so the DMRS band is measured on the carrier's own
+    grid (on the SSB's its edges came out 15 kHz off)."""
+    import dataclasses
+
+    from radiofm.synth.nrlte_alt import channel as ch
+    from radiofm.synth.nrlte_alt import scene
+    from radiofm.synth.nrlte_alt.capture import carrier_meta
+
+    n = int(0.04 * FS)
+    for seed in range(100):
+        rng = np.random.default_rng(seed)
+        plans = scene.plan_scene(rng, split="test", regimes=["random"], sample_rate_hz=FS, n_samples=n)
+        plans = [p for p in plans if p.kind == "NR" and p.scs_hz == SCS and p.cell.bandwidth_hz >= 20e6]
+        if plans:
+            break
+    cell = dataclasses.replace(plans[0].cell, ssb_half=True, tdd_pattern=None)
+    plan = scene.replace(plans[0], cell=cell, channel=ch.ChannelSpec(), cfo_hz=0.0, snr_db=10.0, gate_slots=None)
+    iq, _ = scene.render_carrier(plan, rng, FS, n)
+    iq += rng.standard_normal(2 * n, dtype=np.float32).view(np.complex64) * np.float32(np.sqrt(0.5))
+    m = carrier_meta(plan, FS, n, 0.0)
+    rec = open_recording(write_sigmf(tmp_path / "c", iq, sample_rate_hz=FS, center_freq_hz=FC))
+    (a,) = A.annotate_recording(
+        rec, band_predictor([(m["lower_edge_hz"] + 3e5, m["upper_edge_hz"] - 3e5)], NR)
+    ).annotations
+    evidence = a.extra["radiofm:evidence"]
+    assert a.label == "NR" and a.extra["radiofm:pci"] == m["pci"]
+    assert evidence["ssb"]["grid_shift_hz"] == 15e3 and evidence["nr_band"]["n_rb"] == m["n_rb"]
+    assert abs(a.freq_lower_edge_hz - (FC + m["lower_edge_hz"])) < 2e3
+    assert abs(a.freq_upper_edge_hz - (FC + m["upper_edge_hz"])) < 2e3

@@ -57,7 +57,8 @@ def _z_any(x, spectrum, pci: int, ssb: dict) -> float:
 
 def _band(x, spectrum, pci: int, ssb: dict):
     return nr_cells.nr_cell_band(x, FS, pci=pci, scs_hz=ssb["scs_hz"], ssb_center_hz=ssb["ssb_center_hz"],
-                                 lower_hz=-EDGE_HZ, upper_hz=EDGE_HZ, spectrum=spectrum)  # fmt: skip
+                                 ssb_grid_shift_hz=float(ssb.get("ssb_grid_shift_hz") or 0.0), lower_hz=-EDGE_HZ,
+                                 upper_hz=EDGE_HZ, spectrum=spectrum)  # fmt: skip
 
 
 def main() -> None:

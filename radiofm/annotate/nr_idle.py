@@ -129,6 +129,7 @@ def pieces_of(
     read from sample ``x_start``)."""
     ssb = base.evidence["ssb"]
     scs, centre, fs = float(ssb["scs_hz"]), float(ssb["center_hz"]), plan.sample_rate_hz
+    on_grid = centre - float(ssb.get("grid_shift_hz", 0.0))  # a subcarrier of the carrier's grid (odd k_SSB)
     bands = {i: plan.band_hz(b.row_lo, b.row_hi) for i, b in enumerate(boxes)}
     candidates = [
         i for i, d in enumerate(decisions)
@@ -146,7 +147,7 @@ def pieces_of(
         if count <= 0:
             continue
         piece = read_span(rec, start, count, nonfinite)
-        how = relation(piece, fs, band_hz=bands[i], scs_hz=scs, pss_cp_start=pss - start, ssb_center_hz=centre)
+        how = relation(piece, fs, band_hz=bands[i], scs_hz=scs, pss_cp_start=pss - start, ssb_center_hz=on_grid)
         if how == "same":
             same.append(i)
         elif how == "other":

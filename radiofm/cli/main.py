@@ -305,7 +305,10 @@ def _terminate_as_interrupt() -> None:
 
 # what a collective says when another process of the job is gone (gloo's socket errors; NCCL's "remote process
 # exited"); a timeout or a mismatched collective is a bug or a hang, and keeps its traceback
-PEER_LOST = ("connection reset by peer", "connection closed by peer", "broken pipe", "remote process exited")
+PEER_LOST = (
+    "connection reset by peer", "connection closed by peer", "broken pipe", "remote process exited",
+    "failed to recv, got 0 bytes",  # the rendezvous store's socket, closed by the process that died
+)  # fmt: skip
 
 
 def _peer_lost(exc: RuntimeError) -> bool:

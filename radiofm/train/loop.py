@@ -109,6 +109,7 @@ def train_one_epoch(
     if not state["step_in_epoch"]:
         sums.clear()
     seen = int(sums.get("__seen__", 0))
+    seen_before = seen  # restored at a resume (under DDP on rank 0: every process's): not this run's speed
     wait = 0.0
     t0 = time.perf_counter()
     bar = tqdm(
@@ -162,7 +163,7 @@ def train_one_epoch(
         state["global_step"] += 1
         state["step_in_epoch"] += 1
         elapsed = time.perf_counter() - t0
-        sps = seen * dist.world_size / elapsed
+        sps = (seen - seen_before) * dist.world_size / elapsed
         bar.set_postfix(loss=f"{float(loss.detach()):.4f}", lr=f"{lr:.2e}", samples_per_s=f"{sps:.1f}")
         bar.update(1)
         if save_fn is not None and cfg.save_every_steps and state["global_step"] % cfg.save_every_steps == 0:
@@ -174,7 +175,7 @@ def train_one_epoch(
     total = _summed(sums, dist) if dist.world_size > 1 else sums  # every process's share (rank 0's was recorded)
     count = total.get("__seen__", 0)
     out = {f"train_{k}": v / max(count, 1) for k, v in total.items() if k != "__seen__"}
-    out["samples_per_s"] = seen * dist.world_size / max(elapsed, 1e-9)
+    out["samples_per_s"] = (seen - seen_before) * dist.world_size / max(elapsed, 1e-9)
     out["data_wait_frac"] = wait / max(elapsed, 1e-9)
     out["lr"] = lr_at(max(state["global_step"] - 1, 0), **sched)
     return out
@@ -192,7 +193,9 @@ def saved_progress(state: dict, dist: DistInfo) -> dict:
 def resumed_progress(progress: dict, dist: DistInfo) -> dict:
     """Saved progress as this process resumes it: the epoch's sums so far on rank 0, nothing on the others (every
     rank restored rank 0's, so the epoch's mean counted rank 0's first steps once per process; session 61)."""
-    return progress if dist.is_main else {**progress, "epoch_sums": {}}
+    if dist.is_main:
+        return progress
+    return {**progress, "epoch_sums": dict.fromkeys(progress.get("epoch_sums", {}), 0.0)}  # the same keys: _summed
 
 
 def _summed(sums: dict[str, float], dist: DistInfo) -> dict[str, float]:

@@ -47,7 +47,7 @@ class _ConstantLoss:
     """A task whose loss is rank + 1 on every batch: the epoch's mean over both processes is 1.5."""
 
     def step(self, model, batch, *, generator, train):
-        return (model.weight * 0).sum() + float(dist.get_rank() + 1), {}
+        return (model.weight * 0).sum() + float(dist.get_rank() + 1), {"acc": float(dist.get_rank())}
 
 
 class _Killed(Exception):
@@ -112,6 +112,7 @@ def _worker(rank: int, world: int, init_file: str, out: str) -> None:
             "grad": _cached_features_gradient(rank, world),
             "train_loss": _epoch_train_loss(rank),
             "resumed_train_loss": _epoch_train_loss(rank, killed_after=2),
+            "resumed_at_its_end": _epoch_train_loss(rank, killed_after=4),
             "build_s": _patient_build(rank),
             "peer_lost": _peer_lost(RuntimeError("[../third_party/gloo/...] Read error: Connection reset by peer")),
             "timeout_is_peer_lost": _peer_lost(RuntimeError("[../third_party/gloo/...] Timed out waiting 3000ms")),
@@ -129,6 +130,7 @@ def test_two_processes_train_one_model_record_both_halves_and_wait_for_the_cache
     assert r["grad"]["norm"] > 0 and r["grad"]["spread"] < 1e-6
     assert abs(r["train_loss"] - 1.5) < 1e-9  # rank 0's losses are 1, rank 1's 2
     assert abs(r["resumed_train_loss"] - 1.5) < 1e-9  # killed after step 2 and resumed: the same epoch mean
+    assert abs(r["resumed_at_its_end"] - 1.5) < 1e-9  # killed after the last step's checkpoint: nothing left to run
     assert not r["timeout_is_peer_lost"]  # a hang or a mismatched collective keeps its traceback
     assert r["build_s"] > 7  # rank 1 waited past the group's 4 s timeout
     assert r["peer_lost"]

@@ -7,6 +7,7 @@ import contextvars
 import errno
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -181,7 +182,11 @@ def build_lock(path: str | os.PathLike) -> Iterator[None]:
         try:
             import fcntl
 
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # say why nothing happens: the other build may take long (or be stopped)
+                print(f"radiofm: waiting for another process building {final}", file=sys.stderr, flush=True)
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         except ImportError:
             pass
         remove_orphans(final)

@@ -29,7 +29,13 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--image-size", type=_types.size2, default=None, help="model input (F, T), e.g. 224 or 128x256")
     p.add_argument("--val-fraction", type=float, default=0.1, help="held-out fraction for validation loss")
-    p.add_argument("--cache-dir", type=Path, default=None, help="where the spectrogram dataset is cached")
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="a folder to hold the dataset's cache (default: beside the data; one cache in it per set of "
+        "recordings and settings)",
+    )
     p.add_argument("--workers", type=_types.workers, default=1, help="processes for building the dataset")
     p.add_argument("--repair-nonfinite", action="store_true", help="zero NaN/Inf samples (with a warning)")
     _args.add_train_args(p, DEFAULT_TRAIN)

@@ -35,7 +35,6 @@ from tqdm import tqdm
 from radiofm.data.splits import PAPER_A_SPLIT, split_indices  # noqa: F401  (re-exported: the paper-A split)
 from radiofm.errors import ConfigError, DatasetError, RadioFMError
 from radiofm.io import atomic_path, build_lock, manifest_kind, read_json, write_json
-from radiofm.output_folders import CACHE_DIR
 from radiofm.workers import process_pool
 
 SCHEMA_VERSION = 1
@@ -159,16 +158,6 @@ def _cache_key(config: SentenceConfig, seed: int, sources: list[dict]) -> str:
     return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def default_cache_dir(source: Path, config: SentenceConfig, seed: int) -> Path:
-    """Where sentences built from ``source`` are cached: beside it when writable, else in ~/.cache/radiofm."""
-    tag = hashlib.sha256(json.dumps([config.to_dict(), seed], sort_keys=True).encode()).hexdigest()[:10]
-    base = source if source.is_dir() else source.parent
-    if os.access(base, os.W_OK):
-        return base / CACHE_DIR / f"sentences-{tag}"
-    home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "radiofm"
-    return home / f"{hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:10]}-sentences-{tag}"
-
-
 def build_sentences(
     source: str | os.PathLike | Sequence[os.PathLike],
     config: SentenceConfig | None = None,
@@ -179,14 +168,16 @@ def build_sentences(
     workers: int = 1,
     progress: bool = True,
     force: bool = False,
+    cache_root: str | os.PathLike | None = None,
 ) -> SentenceDataset:
     """Build (or reuse) the radio-sentence dataset of a folder, a recording, or a list of recordings.
 
-    The folder ``out_dir`` (default: a cache beside the source) is reused when its manifest has the same
+    The folder ``out_dir`` (default: one named by the config, the seed and the recordings, :func:`radiofm.data.
+    sources.cache_folder`, in ``cache_root`` or beside the source) is reused when its manifest has the same
     config, seed and source fingerprints; otherwise it is rebuilt atomically. The same seed gives the same bytes.
     Recordings too short for one ``min_s`` sentence are skipped with a warning; no sentence at all is an error.
     """
-    from radiofm.data.sources import resolve_sources
+    from radiofm.data.sources import cache_folder, resolve_sources
 
     config = config or SentenceConfig()
     built, paths, cache_base = resolve_sources(source, built_kind=MANIFEST_KIND)
@@ -196,7 +187,9 @@ def build_sentences(
         raise ConfigError(f"shard size must be positive, got {shard_tokens} tokens")
     sources = [_fingerprint(p, Path(cache_base)) for p in paths]
     key = _cache_key(config, seed, sources)
-    out = Path(out_dir) if out_dir is not None else default_cache_dir(Path(cache_base), config, seed)
+    settings = [config.to_dict(), seed]
+    out = Path(out_dir) if out_dir is not None else cache_folder(MANIFEST_KIND, settings, Path(cache_base), paths,
+                                                                  cache_root)  # fmt: skip
 
     def built() -> bool:
         return _is_sentence_manifest(out / "manifest.json") and read_json(out / "manifest.json")["key"] == key
@@ -299,8 +292,11 @@ class SentenceDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, folder: str | os.PathLike, *, stats: Mapping | None = None):
+        from radiofm.data.sources import file_identity
+
         self.folder = Path(folder)
         mpath = self.folder / "manifest.json"
+        self._manifest_id = file_identity(mpath)  # its shards are opened later: check_unchanged
         if not _is_sentence_manifest(mpath):
             raise DatasetError(f"not a sentence dataset (no readable sentences manifest.json): {self.folder}")
         self.manifest = read_json(mpath)
@@ -336,6 +332,9 @@ class SentenceDataset(torch.utils.data.Dataset):
 
     def _shard(self, k: int) -> np.ndarray:
         if self._shards[k] is None:  # opened lazily so DataLoader workers map their own view
+            from radiofm.data.sources import check_unchanged
+
+            check_unchanged(self.folder, self._manifest_id)
             self._shards[k] = np.load(self.folder / self.manifest["shards"][k]["file"], mmap_mode="r")
         return self._shards[k]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -9,6 +11,7 @@ from pathlib import Path
 from radiofm.data.sigmf_format import META_EXT
 from radiofm.errors import DatasetError, RecordingError
 from radiofm.io import manifest_kind
+from radiofm.output_folders import CACHE_DIR
 
 # the kinds of radiofm's built data sets that keep their arrays as .npy beside their manifest.json: an NR/LTE set's
 # spectrograms.npy and labels.npy, a spectrogram or sentence dataset's shards (their modules' KIND constants)
@@ -40,6 +43,49 @@ def resolve_sources(
             no_recordings_message(source) if isinstance(source, (str, os.PathLike)) else "no recordings given"
         )
     return None, paths, cache_base
+
+
+def cache_folder(kind: str, settings, base: Path, paths: Sequence[Path], root: Path | None = None) -> Path:
+    """The folder of the ``kind`` cache ("spectrograms", "sentences") built with ``settings`` (JSON-able) from the
+    recordings ``paths``: in ``root`` when given (``--cache-dir``), else beside ``base`` (the data folder, or the
+    folder of one recording) when writable, else in ~/.cache/radiofm. Its name holds the settings and which
+    recordings (their paths from ``base``): two runs on other recordings of one folder (the folder, one file of it)
+    or sharing a ``--cache-dir`` never share a cache, so neither rebuilds it under the other while it reads."""
+    names = []
+    for p in paths:
+        try:
+            names.append(Path(p).resolve().relative_to(base.resolve()).as_posix())
+        except ValueError:  # outside the folder: its absolute path
+            names.append(str(Path(p).resolve()))
+    blob = json.dumps([settings, sorted(names)], sort_keys=True)
+    name = f"{kind}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
+    if root is not None:
+        return Path(root) / name
+    folder = base if base.is_dir() else base.parent
+    if os.access(folder, os.W_OK):
+        return folder / CACHE_DIR / name
+    home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "radiofm"
+    return home / f"{hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:10]}-{name}"
+
+
+def file_identity(path: Path) -> tuple[int, int, int] | None:
+    """(inode, mtime ns, size) of ``path``, or None when it is gone: a cache rebuilt (its folder swapped whole)
+    gives its manifest another identity."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def check_unchanged(folder: Path, identity: tuple | None) -> None:
+    """DatasetError unless ``folder``'s manifest.json is still the one a dataset opened (``identity``): its shards
+    are opened lazily, and a cache rebuilt meanwhile by another run would be read with this one's statistics."""
+    if file_identity(folder / "manifest.json") != identity:
+        raise DatasetError(
+            f"the data set {folder} was rebuilt or removed by another radiofm process while this one read it: run "
+            "again (each set of recordings now has a cache of its own)"
+        )
 
 
 def files_under(root: Path):

@@ -26,7 +26,6 @@ from tqdm import tqdm
 from radiofm.data.recording_open import sigmf_data_file
 from radiofm.errors import ConfigError, DatasetError, RadioFMError, RecordingError
 from radiofm.io import JSONLimitError, atomic_path, build_lock, read_json, read_json_untrusted, write_json
-from radiofm.output_folders import CACHE_DIR
 from radiofm.workers import process_pool
 
 SCHEMA_VERSION = 1
@@ -151,16 +150,6 @@ def _params_key(params: SpectrogramParams, sources: list[dict]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def default_cache_dir(source: Path, params: SpectrogramParams) -> Path:
-    """Where the dataset built from ``source`` is cached: beside it when writable, else in ~/.cache."""
-    tag = hashlib.sha256(json.dumps(params.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
-    base = source if source.is_dir() else source.parent
-    if os.access(base, os.W_OK):
-        return base / CACHE_DIR / f"spectrograms-{tag}"
-    home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "radiofm"
-    return home / f"{hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:10]}-spectrograms-{tag}"
-
-
 def build_spectrogram_dataset(
     source: str | os.PathLike | Sequence[os.PathLike],
     out_dir: str | os.PathLike | None = None,
@@ -170,14 +159,17 @@ def build_spectrogram_dataset(
     workers: int = 1,
     progress: bool = True,
     force: bool = False,
+    cache_root: str | os.PathLike | None = None,
 ) -> SpectrogramDataset:
     """Build (or reuse) the cached spectrogram dataset of a folder or list of recordings.
 
-    The cache is reused when its manifest has the same parameters and source fingerprints; otherwise it is
-    rebuilt into a temporary folder and swapped in atomically. Recordings too short for one segment are
-    skipped with a warning; a folder that yields no segment at all is an error.
+    The cache is ``out_dir``, or a folder named by the parameters and the recordings (:func:`radiofm.data.sources.
+    cache_folder`) in ``cache_root`` (``--cache-dir``) or beside the data. It is reused when its manifest has the
+    same parameters and source fingerprints; otherwise it is rebuilt into a temporary folder and swapped in
+    atomically. Recordings too short for one segment are skipped with a warning; a folder that yields no segment
+    at all is an error.
     """
-    from radiofm.data.sources import resolve_sources
+    from radiofm.data.sources import cache_folder, resolve_sources
 
     params = params or SpectrogramParams()
     built, paths, cache_base = resolve_sources(source, built_kind=MANIFEST_KIND)
@@ -187,7 +179,8 @@ def build_spectrogram_dataset(
         raise ConfigError(f"shard size must be positive, got {shard_size}")
     sources = [fingerprint(p, cache_base) for p in paths]
     key = _params_key(params, sources)
-    out = Path(out_dir) if out_dir is not None else default_cache_dir(cache_base, params)
+    out = Path(out_dir) if out_dir is not None else cache_folder(MANIFEST_KIND, params.to_dict(), cache_base, paths,
+                                                                  cache_root)  # fmt: skip
     _check_cache_is_no_source(out, paths)
     manifest_path = out / "manifest.json"
     if not force and _cache_key(manifest_path) == key:
@@ -295,10 +288,13 @@ class SpectrogramDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, folder: str | os.PathLike, *, stats: dict | None = None, verify: bool = False):
+        from radiofm.data.sources import file_identity
+
         self.folder = Path(folder)
         mpath = self.folder / "manifest.json"
         if not mpath.exists():
             raise DatasetError(f"not a spectrogram dataset (no manifest.json): {self.folder}")
+        self._manifest_id = file_identity(mpath)  # its shards are opened later: check_unchanged
         try:
             self.manifest = read_json_untrusted(mpath)
         except (OSError, JSONLimitError) as exc:
@@ -338,6 +334,9 @@ class SpectrogramDataset(torch.utils.data.Dataset):
 
     def _shard(self, k: int) -> np.ndarray:
         if self._shards[k] is None:  # opened lazily so DataLoader workers each map their own view
+            from radiofm.data.sources import check_unchanged
+
+            check_unchanged(self.folder, self._manifest_id)
             path = self.folder / self._files[k]
             try:
                 arr = np.load(path, mmap_mode="r", allow_pickle=False)

@@ -25,7 +25,6 @@ from radiofm.data.sentences import (
     SentenceDataset,
     build_sentences,
     collate_sentences,
-    default_cache_dir,
 )
 from radiofm.data.splits import split_indices, train_val_split
 from radiofm.errors import CheckpointError, ConfigError, DatasetError, check_type
@@ -56,10 +55,7 @@ def sentence_config_for(model_config, *, image_size=None, nonfinite: str = "erro
 def load_sentences(data, config, *, seed: int, cache_dir=None, workers: int = 1, progress: bool = True, stats=None):
     """Build (or reuse) the sentence dataset of ``data``; ``stats`` (mean_db/std_db) replaces its own normalisation."""
     data = Path(data)
-    out_dir = None
-    if cache_dir is not None:
-        out_dir = Path(cache_dir) / default_cache_dir(data, config, seed).name
-    ds = build_sentences(data, config, seed=seed, out_dir=out_dir, workers=workers, progress=progress)
+    ds = build_sentences(data, config, seed=seed, cache_root=cache_dir, workers=workers, progress=progress)
     if tuple(ds.config.token_shape) != tuple(config.token_shape):
         raise DatasetError(
             f"{data}: sentence dataset has tokens {ds.config.token_shape}, the model needs {config.token_shape}"

@@ -68,7 +68,7 @@ class MAEPretrainConfig:
     mask_ratio: float = 0.75  # fraction of the patches masked
     image_size: tuple[int, int] | None = None  # model input (F, T) (an int n: (n, n)); None: the preset's
     val_fraction: float = 0.1  # held-out fraction for validation loss
-    cache_dir: Path | None = None  # where the spectrogram dataset is cached (default: beside the data)
+    cache_dir: Path | None = None  # the folder holding the spectrogram dataset's cache (default: beside the data)
     workers: int = 1  # processes building the dataset
     repair_nonfinite: bool = False  # zero NaN/Inf samples (with a warning) instead of refusing them
 
@@ -104,7 +104,7 @@ def pretrain_mae(
     params = SpectrogramParams(image_size=image_size, nonfinite="repair" if config.repair_nonfinite else "error")
     ds = build_dataset_once(
         lambda: build_spectrogram_dataset(
-            data, config.cache_dir, params, workers=config.workers, progress=train.progress
+            data, params=params, cache_root=config.cache_dir, workers=config.workers, progress=train.progress
         ),
         train.device,
     )

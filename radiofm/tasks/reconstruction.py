@@ -117,7 +117,7 @@ class ReconstructionEvalConfig(DeviceChecked):
     batch_size: int = 32  # spectrograms per model call
     seed: int = 0  # seed of the evaluation masks
     device: str = "cpu"  # where the model runs
-    cache_dir: Path | None = None  # where the spectrogram dataset is cached (default: beside the data)
+    cache_dir: Path | None = None  # the folder holding the spectrogram dataset's cache (default: beside the data)
     progress: bool = True  # progress bar while the dataset is built
 
 
@@ -136,7 +136,7 @@ def evaluate_reconstruction_run(
         if "params" in data_info
         else SpectrogramParams(image_size=tuple(net.config.img_size))
     )
-    ds = build_spectrogram_dataset(data, cfg.cache_dir, params, progress=cfg.progress)
+    ds = build_spectrogram_dataset(data, params=params, cache_root=cfg.cache_dir, progress=cfg.progress)
     if "stats" in data_info:  # the model's own normalisation, so inputs look like its pretraining data
         ds = SpectrogramDataset(ds.folder, stats=data_info["stats"])
     report = evaluate_reconstruction(

@@ -208,18 +208,26 @@ def run_lock(out: Path) -> Iterator[None]:
     except ImportError:  # pragma: no cover - Windows
         yield
         return
-    fh = open_lock_file(out, "run-lock")
-    try:
+    while True:
+        fh = open_lock_file(out, "run-lock")
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            fh.close()
             raise ConfigError(f"another process is training into {out}; wait for it or choose another --out") from None
+        # the run that held it may have removed the file between our open and our lock: a lock on a removed file
+        # holds nothing (a third run creates a new one), so lock the file that is there now
         try:
-            yield
-        finally:
-            with contextlib.suppress(OSError):  # released, however the run ended: nothing left beside it
-                os.unlink(fh.name)
+            if os.fstat(fh.fileno()).st_ino == os.stat(fh.name).st_ino:
+                break
+        except OSError:
+            pass
+        fh.close()
+    try:
+        yield
     finally:
+        with contextlib.suppress(OSError):  # released, however the run ended: nothing left beside it
+            os.unlink(fh.name)
         fh.close()
 
 

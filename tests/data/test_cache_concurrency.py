@@ -57,3 +57,43 @@ def test_build_lock_removes_what_a_killed_build_left(tmp_path):
     with build_lock(out):
         pass
     assert sorted(p.name for p in tmp_path.iterdir()) == [".cache.lock", ".other.abc.tmp"]
+
+
+def test_other_recordings_of_one_folder_or_one_cache_dir_get_caches_of_their_own(tiny_corpus, tmp_path):
+    """A folder and one recording of it, or two folders sharing a --cache-dir, shared one cache folder, and each
+    build replaced it under the other's running reader (session 61's review: a run trained on the other data
+    with its own statistics, loss 1026 for 1.15). Each set of recordings now has a folder of its own."""
+    from radiofm.data.spectrograms import SpectrogramParams
+
+    params = SpectrogramParams(image_size=(32, 32))
+    whole = build_spectrogram_dataset(tiny_corpus, params=params, progress=False)
+    one = build_spectrogram_dataset(sorted(tiny_corpus.glob("*.sigmf-meta"))[0], params=params, progress=False)
+    assert whole.folder != one.folder and len(one) < len(whole)
+    assert whole.raw(len(whole) - 1).shape == (32, 32)  # the first reader's shards are still its own
+    other = tmp_path / "other"
+    other.mkdir()
+    for meta in sorted(tiny_corpus.glob("*.sigmf-meta"))[:2]:  # two of its three recordings
+        for p in (meta, meta.with_suffix(".sigmf-data")):
+            (other / p.name).write_bytes(p.read_bytes())
+    root = tmp_path / "cc"
+    a = build_spectrogram_dataset(tiny_corpus, params=params, cache_root=root, progress=False)
+    b = build_spectrogram_dataset(other, params=params, cache_root=root, progress=False)
+    assert a.folder.parent == b.folder.parent == root and a.folder != b.folder
+    again = build_spectrogram_dataset(tiny_corpus, params=params, cache_root=root, progress=False)
+    assert again.folder == a.folder and again.manifest["key"] == a.manifest["key"]  # reused, not rebuilt
+
+
+def test_a_cache_rebuilt_under_a_reader_is_an_error_not_other_data(tiny_corpus):
+    """The shards are opened lazily (and again in every DataLoader worker): a reader whose cache another run rebuilt
+    meanwhile says so instead of reading the new shards with its own statistics."""
+    import pytest
+
+    from radiofm.data.spectrograms import SpectrogramParams
+    from radiofm.errors import DatasetError
+
+    params = SpectrogramParams(image_size=(32, 32))
+    reader = build_spectrogram_dataset(tiny_corpus, params=params, progress=False)
+    build_spectrogram_dataset(tiny_corpus, params=params, progress=False, force=True)
+    with pytest.raises(DatasetError, match="rebuilt or removed by another radiofm process"):
+        reader.raw(0)
+    assert build_spectrogram_dataset(tiny_corpus, params=params, progress=False).raw(0).shape == (32, 32)

@@ -234,3 +234,28 @@ def test_a_run_of_another_kind_says_how_to_resume_it(tmp_path):
     with pytest.raises(ConfigError, match=r"is a 'mae' run, not 'convlstm-msm'; resume it with the --model it was "
                                           r"trained with \(convlstm-tiny\), or choose another --out"):  # fmt: skip
         check_settings(run, "convlstm-msm", {}, {})
+
+
+def test_a_run_lock_removed_between_open_and_lock_is_taken_on_the_file_there_now(tmp_path, monkeypatch):
+    """Run A ends (removing its lock file) just after run B opened it: B's lock then held a removed file, and a
+    third run C created a new one and trained into the same folder beside B (session 61's review)."""
+    from radiofm.train import resume
+
+    out = tmp_path / "run"
+    a = run_lock(out)
+    a.__enter__()
+    real = resume.open_lock_file
+    opened = []
+
+    def open_then_a_ends(path, suffix):
+        fh = real(path, suffix)
+        if not opened:
+            opened.append(fh.name)
+            a.__exit__(None, None, None)
+        return fh
+
+    monkeypatch.setattr(resume, "open_lock_file", open_then_a_ends)
+    with run_lock(out):  # B
+        monkeypatch.setattr(resume, "open_lock_file", real)
+        with pytest.raises(ConfigError, match="another process is training"), run_lock(out):  # C
+            pass

@@ -109,7 +109,7 @@ def py3gpp_values(grid: g.Grid, cell, rng: np.random.Generator) -> np.ndarray:
         if trs.size:  # 38.211 §7.4.1.5: density 3, one per 4 subcarriers
             seq = _qpsk_sequence(2**10 * (14 * ns + l + 1) * (2 * nid + 1) + nid, 3 * n_rb)
             out[r, trs] = amp[r, trs] * seq[np.minimum(sc[trs] // 4, 3 * n_rb - 1)]
-    ssb_kinds = np.isin(kind, (g.PSS, g.SSS, g.PBCH, g.PBCH_DMRS))
+    ssb_kinds = np.isin(kind, scene.SSB_KINDS)
     out[ssb_kinds] = 0
     a = 10 ** (cell.ssb_gain_db / 20)
     for slot, l, i in ssb_positions(cell, grid.first_slot, grid.n_slots):

@@ -188,7 +188,7 @@ def build_sentences(
     sources = [_fingerprint(p, Path(cache_base)) for p in paths]
     key = _cache_key(config, seed, sources)
     settings = [config.to_dict(), seed]
-    out = Path(out_dir) if out_dir is not None else cache_folder(MANIFEST_KIND, settings, Path(cache_base), paths,
+    out = Path(out_dir) if out_dir is not None else cache_folder(MANIFEST_KIND, settings, Path(cache_base), sources,
                                                                   cache_root)  # fmt: skip
 
     def built() -> bool:

@@ -45,19 +45,14 @@ def resolve_sources(
     return None, paths, cache_base
 
 
-def cache_folder(kind: str, settings, base: Path, paths: Sequence[Path], root: Path | None = None) -> Path:
+def cache_folder(kind: str, settings, base: Path, sources: Sequence[dict], root: Path | None = None) -> Path:
     """The folder of the ``kind`` cache ("spectrograms", "sentences") built with ``settings`` (JSON-able) from the
-    recordings ``paths``: in ``root`` when given (``--cache-dir``), else beside ``base`` (the data folder, or the
-    folder of one recording) when writable, else in ~/.cache/radiofm. Its name holds the settings and which
-    recordings (their paths from ``base``): two runs on other recordings of one folder (the folder, one file of it)
-    or sharing a ``--cache-dir`` never share a cache, so neither rebuilds it under the other while it reads."""
-    names = []
-    for p in paths:
-        try:
-            names.append(Path(p).resolve().relative_to(base.resolve()).as_posix())
-        except ValueError:  # outside the folder: its absolute path
-            names.append(str(Path(p).resolve()))
-    blob = json.dumps([settings, sorted(names)], sort_keys=True)
+    recordings whose fingerprints are ``sources`` (:func:`radiofm.data.spectrograms.fingerprint` from ``base``): in
+    ``root`` when given (``--cache-dir``), else beside ``base`` (the data folder, or the folder of one recording)
+    when writable, else in ~/.cache/radiofm. Its name holds the settings and which recordings (the fingerprints'
+    paths, not their contents): two runs on other recordings of one folder (the folder, one file of it) or sharing
+    a ``--cache-dir`` never share a cache, so neither rebuilds it under the other while it reads."""
+    blob = json.dumps([settings, sorted(s["path"] for s in sources)], sort_keys=True)
     name = f"{kind}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
     if root is not None:
         return Path(root) / name

@@ -179,7 +179,7 @@ def build_spectrogram_dataset(
         raise ConfigError(f"shard size must be positive, got {shard_size}")
     sources = [fingerprint(p, cache_base) for p in paths]
     key = _params_key(params, sources)
-    out = Path(out_dir) if out_dir is not None else cache_folder(MANIFEST_KIND, params.to_dict(), cache_base, paths,
+    out = Path(out_dir) if out_dir is not None else cache_folder(MANIFEST_KIND, params.to_dict(), cache_base, sources,
                                                                   cache_root)  # fmt: skip
     _check_cache_is_no_source(out, paths)
     manifest_path = out / "manifest.json"

@@ -179,9 +179,11 @@ def nr_search_numerology(
     results = []
     for shift in np.arange(0.0, scs_hz, SSB_GRID_STEP_HZ):
         f_off = (freq_offset_hz + shift + scs_hz / 2) % scs_hz - scs_hz / 2
-        if grid is None or shift:
-            grid = ofdm_rx.symbol_grid(bb, scs_hz, tau0=tau0, freq_offset_hz=f_off)
-        results.append(nr_search_grid(grid, lower_hz=lower_hz, upper_hz=upper_hz) | {"ssb_grid_shift_hz": float(shift)})
+        if grid is None or shift:  # the caller's grid is the unshifted one
+            on = ofdm_rx.symbol_grid(bb, scs_hz, tau0=tau0, freq_offset_hz=f_off)
+        else:
+            on = grid
+        results.append(nr_search_grid(on, lower_hz=lower_hz, upper_hz=upper_hz) | {"ssb_grid_shift_hz": float(shift)})
     return max(results, key=_margin)
 
 

@@ -191,11 +191,12 @@ def saved_progress(state: dict, dist: DistInfo) -> dict:
 
 
 def resumed_progress(progress: dict, dist: DistInfo) -> dict:
-    """Saved progress as this process resumes it: the epoch's sums so far on rank 0, nothing on the others (every
-    rank restored rank 0's, so the epoch's mean counted rank 0's first steps once per process; session 61)."""
+    """Saved progress as this process resumes it: the epoch's sums so far on rank 0, and the same keys at zero on
+    the others (every rank restored rank 0's sums, so the epoch's mean counted rank 0's first steps once per
+    process; with no keys, a resume at the epoch's end summed lists of other lengths; session 61)."""
     if dist.is_main:
         return progress
-    return {**progress, "epoch_sums": dict.fromkeys(progress.get("epoch_sums", {}), 0.0)}  # the same keys: _summed
+    return {**progress, "epoch_sums": dict.fromkeys(progress.get("epoch_sums", {}), 0.0)}
 
 
 def _summed(sums: dict[str, float], dist: DistInfo) -> dict[str, float]:

@@ -68,6 +68,20 @@ def one_line(message: object) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def raised_message(exc: BaseException) -> str:
+    """``exc``'s own message. An error raised in a DataLoader worker process comes back as the same type whose
+    message is torch's report: "Caught X in DataLoader worker process N", the worker's traceback, and last
+    "module.X: message"; the user gets that message (a cache rebuilt under a reader showed the whole traceback)."""
+    text = str(exc)
+    if not (text.startswith("Caught ") and "\nOriginal Traceback" in text):
+        return text
+    last = [line for line in text.splitlines() if line.strip()][-1]
+    for name in (f"{type(exc).__module__}.{type(exc).__qualname__}: ", f"{type(exc).__qualname__}: "):
+        if last.startswith(name):
+            return last[len(name) :]
+    return last
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser of every sub-command, or only of ``only`` (what ``radiofm COMMAND ...`` needs: start-up time)."""
     parser = _Parser(prog="radiofm", description="Radio foundation models: pretrain, fine-tune, evaluate, annotate.")
@@ -254,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
                     _check_out_is_no_input(args, given, flag, holding=kind != "into")
         return int(args.run(args) or 0)
     except RadioFMError as exc:
-        print(f"radiofm: error: {one_line(exc)}", file=sys.stderr)
+        print(f"radiofm: error: {one_line(raised_message(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("radiofm: interrupted", file=sys.stderr)

@@ -5,10 +5,11 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from radiofm.cli import _types
 from radiofm.cli.main import build_parser, main
-from radiofm.errors import MAX_FLAG_SEED, MAX_SEED, ConfigError
+from radiofm.errors import MAX_FLAG_SEED, MAX_SEED, ConfigError, DatasetError
 
 
 def test_help_lists_commands(capsys):
@@ -261,3 +262,28 @@ def test_the_commands_a_nonfinite_refusal_names_take_repair_nonfinite(capsys):
         with pytest.raises(SystemExit):
             main([*command.split(), "--help"])
         assert "--repair-nonfinite" in capsys.readouterr().out, command
+
+
+REBUILT = "the data set X was rebuilt or removed by another radiofm process while this one read it"
+
+
+class _RebuiltUnderIt(torch.utils.data.Dataset):
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        raise DatasetError(REBUILT)
+
+
+def test_an_error_in_a_dataloader_worker_is_its_own_one_line(monkeypatch, capsys):
+    """torch re-raises a worker's error as its type with the worker's whole traceback as the message: the CLI
+    printed that traceback on one line (a cache rebuilt under a `pretrain --num-workers 1`; session 61)."""
+    import radiofm.cli.models as models_cli
+
+    def read_in_a_worker(args):
+        list(torch.utils.data.DataLoader(_RebuiltUnderIt(), num_workers=1))
+
+    monkeypatch.setattr(models_cli, "run", read_in_a_worker)
+    assert main(["models"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"radiofm: error: {REBUILT}"]

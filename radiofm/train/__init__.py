@@ -9,7 +9,7 @@ exactly (same data order, same masks, same optimizer state).
 Randomness: the loop draws nothing from the global RNGs. Data order comes from ``(seed, epoch)``, every step's
 draws (masks, augmentation) from :func:`step_generator` ``(seed, step, rank)``; model initialisation belongs to
 the caller (:func:`seeded`). What cannot take a generator (dropout) draws from the global torch RNG, which each
-training step forks and seeds from ``(seed, step, rank)`` (:func:`~radiofm.train.loop.step_rng`) and restores
+training step forks and seeds from ``(seed, step, rank)`` (:func:`~radiofm.train.steps.step_rng`) and restores
 afterwards. So resuming needs no RNG state, and the global torch RNG is never saved (checkpoints written before
 issue 9 hold a ``torch_rng`` entry in their train state; it is ignored).
 
@@ -30,16 +30,8 @@ from radiofm.train.distributed import (
     init_distributed,
     is_main_process,
 )
-from radiofm.train.loop import (
-    autocast_for,
-    evaluate,
-    fit,
-    refuse_existing_run,
-    seeded,
-    step_generator,
-    to_device,
-    train_one_epoch,
-)
+from radiofm.train.loop import evaluate, fit, refuse_existing_run, train_one_epoch
+from radiofm.train.steps import autocast_for, seeded, step_generator, to_device
 
 __all__ = [
     "DistInfo",

@@ -1,4 +1,5 @@
-"""Distributed data parallel plumbing: joining the ``torchrun`` process group, this rank's batches, rank 0 first.
+"""Distributed data parallel plumbing: joining the ``torchrun`` process group, this rank's batches, rank 0 first,
+an epoch's running sums added over the processes (in a checkpoint and on ``--resume``).
 
 Under ``torchrun`` the process group is joined once by :func:`init_distributed` and lives for the whole command
 (``radiofm.cli.main`` tears it down); without it everything runs as rank 0 of 1.
@@ -120,3 +121,29 @@ def build_dataset_once(build: Callable[[], Any], device: str) -> Any:
         torch.distributed.barrier(group=patient)
     torch.distributed.destroy_process_group(patient)
     return ds
+
+
+def saved_progress(state: dict, dist: DistInfo) -> dict:
+    """The progress a checkpoint records; mid-epoch under DDP its running sums are every process's so far (each
+    process must call it: a collective). :func:`resumed_progress` hands them back to rank 0 alone."""
+    sums = dict(state.get("epoch_sums", {}))
+    if dist.world_size > 1 and state["step_in_epoch"]:
+        sums = summed_progress(sums, dist)
+    return {**state, "epoch_sums": sums}
+
+
+def resumed_progress(progress: dict, dist: DistInfo) -> dict:
+    """Saved progress as this process resumes it: the epoch's sums so far on rank 0, and the same keys at zero on
+    the others (every rank restored rank 0's sums, so the epoch's mean counted rank 0's first steps once per
+    process; with no keys, a resume at the epoch's end summed lists of other lengths; session 61)."""
+    if dist.is_main:
+        return progress
+    return {**progress, "epoch_sums": dict.fromkeys(progress.get("epoch_sums", {}), 0.0)}
+
+
+def summed_progress(sums: dict[str, float], dist: DistInfo) -> dict[str, float]:
+    """An epoch's running sums (with "__seen__") added over the processes; every process must call it."""
+    keys = sorted(set(sums) | {"__seen__"})
+    t = torch.tensor([float(sums.get(k, 0.0)) for k in keys], dtype=torch.float64, device=dist.device)
+    torch.distributed.all_reduce(t)
+    return dict(zip(keys, t.tolist()))

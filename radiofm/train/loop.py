@@ -1,5 +1,6 @@
 """The loop: :func:`fit` (epochs, evaluation, logging, checkpoints, resume), :func:`train_one_epoch`,
-:func:`evaluate`, and the per-step generators that make every draw reproducible (see :mod:`radiofm.train`)."""
+:func:`evaluate`; what each step needs is in :mod:`radiofm.train.steps`, the processes' sums in
+:mod:`radiofm.train.distributed` (see :mod:`radiofm.train`)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
@@ -23,7 +22,15 @@ from radiofm.errors import ConfigError, OutputError, OutputKeptError
 from radiofm.io import atomic_path, remove_dead_orphans
 from radiofm.models.checkpoint import save_checkpoint
 from radiofm.train.config import Task, TrainConfig, TrainingDiverged, lr_at, param_groups
-from radiofm.train.distributed import DistInfo, epoch_batches, init_distributed, is_main_process
+from radiofm.train.distributed import (
+    DistInfo,
+    epoch_batches,
+    init_distributed,
+    is_main_process,
+    resumed_progress,
+    saved_progress,
+    summed_progress,
+)
 from radiofm.train.resume import (
     check_progress,
     check_run_files,
@@ -35,64 +42,9 @@ from radiofm.train.resume import (
 )
 from radiofm.train.speed import fast_wanted, make_adamw, maybe_compile, peak_rss_mb, setup_device
 from radiofm.train.split import BatchSplitter, batch_len, split_threads
+from radiofm.train.steps import autocast_for, make_loader, step_generator, step_rng, to_device
 
 RUN_FILES = ("metrics.jsonl", "run.json")  # carried across checkpoint swaps
-
-
-def autocast_for(device: torch.device, amp: str):
-    if device.type == "cuda" and amp in ("auto", "bf16"):
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-    if amp == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    return torch.autocast(device_type=device.type, enabled=False)
-
-
-@contextlib.contextmanager
-def seeded(seed: int):
-    """Run a block (model initialisation) under a fixed torch seed, restoring the global RNG afterwards."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
-def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
-    """A fresh generator per (seed, step, rank): masks are reproducible and survive a resume."""
-    return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, step, rank]).generate_state(1)[0]))
-
-
-@contextlib.contextmanager
-def step_rng(seed: int, step: int, rank: int, device: torch.device):
-    """The torch global RNG for one training step, seeded from (seed, step, rank) and restored afterwards.
-
-    What cannot take a generator — dropout, stochastic depth — draws from the global RNG, whose seed differs from
-    process to process; seeding it per step makes those draws the same on every run and after a resume.
-    """
-    devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(int(np.random.SeedSequence([seed, step, rank, 1]).generate_state(1)[0]))
-        yield
-
-
-def to_device(batch: Any, device: torch.device) -> Any:
-    if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
-    if isinstance(batch, (list, tuple)):
-        return type(batch)(to_device(b, device) for b in batch)
-    if isinstance(batch, dict):
-        return {k: to_device(v, device) for k, v in batch.items()}
-    return batch
-
-
-def _loader(dataset, batches, collate_fn, num_workers, device: torch.device | None = None):
-    return torch.utils.data.DataLoader(
-        dataset,
-        batch_sampler=batches,
-        collate_fn=collate_fn,
-        num_workers=num_workers,
-        persistent_workers=False,
-        pin_memory=device is not None and device.type == "cuda",  # page-locked batches: asynchronous copies
-        prefetch_factor=4 if num_workers else None,
-    )
 
 
 def train_one_epoch(
@@ -172,39 +124,14 @@ def train_one_epoch(
             on_step(state, float(loss.detach()))
     bar.close()
     elapsed = time.perf_counter() - t0
-    total = _summed(sums, dist) if dist.world_size > 1 else sums  # every process's share (rank 0's was recorded)
+    # every process's share (rank 0's was recorded)
+    total = summed_progress(sums, dist) if dist.world_size > 1 else sums
     count = total.get("__seen__", 0)
     out = {f"train_{k}": v / max(count, 1) for k, v in total.items() if k != "__seen__"}
     out["samples_per_s"] = (seen - seen_before) * dist.world_size / max(elapsed, 1e-9)
     out["data_wait_frac"] = wait / max(elapsed, 1e-9)
     out["lr"] = lr_at(max(state["global_step"] - 1, 0), **sched)
     return out
-
-
-def saved_progress(state: dict, dist: DistInfo) -> dict:
-    """The progress a checkpoint records; mid-epoch under DDP its running sums are every process's so far (each
-    process must call it: a collective). :func:`resumed_progress` hands them back to rank 0 alone."""
-    sums = dict(state.get("epoch_sums", {}))
-    if dist.world_size > 1 and state["step_in_epoch"]:
-        sums = _summed(sums, dist)
-    return {**state, "epoch_sums": sums}
-
-
-def resumed_progress(progress: dict, dist: DistInfo) -> dict:
-    """Saved progress as this process resumes it: the epoch's sums so far on rank 0, and the same keys at zero on
-    the others (every rank restored rank 0's sums, so the epoch's mean counted rank 0's first steps once per
-    process; with no keys, a resume at the epoch's end summed lists of other lengths; session 61)."""
-    if dist.is_main:
-        return progress
-    return {**progress, "epoch_sums": dict.fromkeys(progress.get("epoch_sums", {}), 0.0)}
-
-
-def _summed(sums: dict[str, float], dist: DistInfo) -> dict[str, float]:
-    """An epoch's running sums (with "__seen__") added over the processes; every process must call it."""
-    keys = sorted(set(sums) | {"__seen__"})
-    t = torch.tensor([float(sums.get(k, 0.0)) for k in keys], dtype=torch.float64, device=dist.device)
-    torch.distributed.all_reduce(t)
-    return dict(zip(keys, t.tolist()))
 
 
 @torch.no_grad()
@@ -216,7 +143,7 @@ def evaluate(
     batches = epoch_batches(len(dataset), batch_size, seed=seed, epoch=0, shuffle=False, drop_last=False)
     sums: dict[str, float] = {}
     seen = 0
-    for i, batch in enumerate(_loader(dataset, batches, collate_fn, num_workers)):
+    for i, batch in enumerate(make_loader(dataset, batches, collate_fn, num_workers)):
         batch = to_device(batch, dist.device)
         with autocast_for(dist.device, amp):
             loss, metrics = task.step(model, batch, generator=step_generator(seed, i, 0), train=False)
@@ -358,7 +285,7 @@ def _fit(
         batches = epoch_batches(
             len(train_set), cfg.batch_size, seed=cfg.seed, epoch=epoch, rank=dist.rank, world=dist.world_size
         )[state["step_in_epoch"] :]
-        loader = _loader(train_set, batches, collate_fn, cfg.num_workers, dist.device)
+        loader = make_loader(train_set, batches, collate_fn, cfg.num_workers, dist.device)
         t0 = time.perf_counter()
         record = train_one_epoch(
             step_model,

@@ -58,8 +58,8 @@ def _epoch_train_loss(rank: int, *, killed_after: int | None = None) -> float:
     """An epoch of 4 steps per process; ``killed_after``: stopped after that step's checkpoint (``--save-every-steps``),
     then resumed from it as ``fit`` resumes (:func:`saved_progress`, :func:`resumed_progress`)."""
     from radiofm.train import TrainConfig
-    from radiofm.train.distributed import DistInfo
-    from radiofm.train.loop import resumed_progress, saved_progress, train_one_epoch
+    from radiofm.train.distributed import DistInfo, resumed_progress, saved_progress
+    from radiofm.train.loop import train_one_epoch
 
     model = torch.nn.Linear(1, 1, bias=False)
     opt = torch.optim.SGD(model.parameters(), lr=0.0)

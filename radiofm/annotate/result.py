@@ -137,7 +137,7 @@ def _to_annotations(
     for b, d in zip(boxes, decisions, strict=True):
         start = int(round(b.col_lo * spc))
         stop = n if b.col_hi >= plan.n_columns else int(round(b.col_hi * spc))
-        if d.band_hz is not None:  # the physical-layer stage measured the carrier's edges (decide.measured_band)
+        if d.band_hz is not None:  # the physical-layer stage measured the carrier's edges (measured_band.measured_band)
             lo, hi = max(d.band_hz[0], -fs / 2), min(d.band_hz[1], fs / 2)
         else:
             lo, hi = plan.band_hz(b.row_lo, b.row_hi)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import radiofm.annotate as A
-from radiofm.annotate import decide
+from radiofm.annotate import decide, measured_band
 from radiofm.annotate.boxes import carrier_boxes, merge_boxes
 from radiofm.data import open_recording, write_sigmf
 from radiofm.errors import RecordingError
@@ -328,9 +328,9 @@ def test_measured_edges_replace_the_grid_rows(tmp_path, kind, kwargs):
 
 def test_measured_band_needs_confident_edges_near_the_grid():
     ev = {"edges_confident": True, "occupied_hz": [1.0e6, 5.5e6]}
-    assert decide.measured_band(ev, (0.9e6, 5.6e6)) == (1.0e6, 5.5e6)
-    assert decide.measured_band({**ev, "edges_confident": False}, (0.9e6, 5.6e6)) is None
-    assert decide.measured_band(ev, (3.0e6, 9.0e6)) is None  # far from the model's band: not trusted
+    assert measured_band.measured_band(ev, (0.9e6, 5.6e6)) == (1.0e6, 5.5e6)
+    assert measured_band.measured_band({**ev, "edges_confident": False}, (0.9e6, 5.6e6)) is None
+    assert measured_band.measured_band(ev, (3.0e6, 9.0e6)) is None  # far from the model's band: not trusted
 
 
 def test_short_lte_clip_is_labelled_lte(tmp_path):
@@ -431,9 +431,9 @@ def test_a_carrier_with_one_sharp_edge_keeps_it_measured(tmp_path):
 
 def test_inner_edge_band_needs_that_edge_confident_and_near_the_grid():
     ev = {"edge_confident": {"lower": False, "upper": True}, "occupied_hz": [-15.0e6, -9.36e6]}
-    assert decide.inner_edge_band(ev, (-15.36e6, -9.0e6), low_cut=True) == (-15.36e6, -9.36e6)
-    assert decide.inner_edge_band(ev, (-15.36e6, -9.0e6), low_cut=False) is None  # the lower edge: not confident
-    assert decide.inner_edge_band(ev, (-15.36e6, -8.0e6), low_cut=True) is None  # 1.4 MHz off the grid's
+    assert measured_band.inner_edge_band(ev, (-15.36e6, -9.0e6), low_cut=True) == (-15.36e6, -9.36e6)
+    assert measured_band.inner_edge_band(ev, (-15.36e6, -9.0e6), low_cut=False) is None  # the lower edge: not confident
+    assert measured_band.inner_edge_band(ev, (-15.36e6, -8.0e6), low_cut=True) is None  # 1.4 MHz off the grid's
 
 
 def _light_lte_10mhz(tmp_path):

@@ -17,7 +17,8 @@ from radiofm.data.signals import check_classes
 from radiofm.errors import ConfigError, check_type
 from radiofm.io import atomic_path, write_json
 from radiofm.tasks.metrics import confusion_matrix, matrix_metrics
-from radiofm.tasks.signals import KIND, cached_images, load_signals_model, open_labelled
+from radiofm.tasks.signals import KIND, load_signals_model
+from radiofm.tasks.signals_data import cached_images, open_labelled
 from radiofm.train.distributed import DeviceChecked
 
 

@@ -66,7 +66,8 @@ def task_images(task: str, data: str | Path, image_size: tuple[int, int], *, pro
         source = f"NTU-Fi {data} {SPLIT_DIRS['train']}"
         out = _channel_standardised(full.read, len(full), size, source=source, progress=progress)
     elif task == "signals":
-        from radiofm.tasks.signals import SignalsConfig, cached_images, frontend_config, open_labelled
+        from radiofm.tasks.signals import SignalsConfig
+        from radiofm.tasks.signals_data import cached_images, frontend_config, open_labelled
 
         files, fmt = open_labelled(data)
         frontend = frontend_config(

@@ -11,15 +11,8 @@ from radiofm.errors import ConfigError, DatasetError
 from radiofm.models.finetuned import configure_mode
 from radiofm.models.heads import PooledHead, build_head
 from radiofm.models.registry import get_config
-from radiofm.tasks.signals import (
-    SignalsConfig,
-    SignalsTask,
-    build_signals_model,
-    frontend_config,
-    frontend_params,
-    open_labelled,
-    time_roll,
-)
+from radiofm.tasks.signals import SignalsConfig, SignalsTask, build_signals_model
+from radiofm.tasks.signals_data import frontend_config, frontend_params, open_labelled, time_roll
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -138,7 +131,7 @@ def test_the_fine_zoom_is_recorded_and_read_back_and_absent_from_older_records()
 
 def test_front_end_images_are_cached_and_rebuilt_when_a_file_changes(tmp_path):
     from radiofm.data.spectrogram_images import write_spectrogram_png
-    from radiofm.tasks.signals import cached_images, load_images
+    from radiofm.tasks.signals_data import cached_images, load_images
 
     rng = torch.Generator().manual_seed(0)
     for name in ("a_0.png", "a_1.png", "b_0.png"):

@@ -49,7 +49,8 @@ def test_positioning_reads_the_train_file_only(sets, tmp_path):
 
 def test_signals_images_are_standardised_as_the_signals_model_does(sets):
     from radiofm.models.finetuned import FineTuneModel
-    from radiofm.tasks.signals import SignalsConfig, cached_images, frontend_config, open_labelled
+    from radiofm.tasks.signals import SignalsConfig
+    from radiofm.tasks.signals_data import cached_images, frontend_config, open_labelled
 
     x = task_images("signals", sets / "sig", SIZE)
     assert x.shape == (4, 1, *SIZE)

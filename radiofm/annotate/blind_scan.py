@@ -94,17 +94,19 @@ def search_cells(
     nr: bool = True,
     lte: bool = True,
     quiet: Sequence[tuple[float, float]] = (),
+    lte_free: Sequence[tuple[float, float]] | None = None,
 ) -> tuple[list[tuple[Decision, tuple[float, float], int]], int]:
     """LTE (unless ``lte`` is False) and NR (unless ``nr`` is False) cells in the ``free`` bands of the samples
     [start, start + count) (read by ``span``, :class:`~radiofm.annotate.spans.LastSpan`: one read, one FFT and one
     noise floor for every band searched, shared with the stages before when they read the same samples) whose
     (label, PCI) is not in ``known`` (updated): ([(decision, band of its box, class 1 NR / 2 LTE)], searches run).
     An NR cell without DMRS is widened over the power beside its SSB up to the cells found and the ``quiet``
-    bands (signals with no OFDM clock: a radar or a hopper beside the cell is not its traffic; session 56)."""
+    bands (signals with no OFDM clock: a radar or a hopper beside the cell is not its traffic; session 56).
+    ``lte_free``: the bands the LTE search covers, when not ``free`` (:func:`find_missed_cells`)."""
     found: list[tuple[Decision, tuple[float, float], int]] = []
     searches = 0
     x, spectrum = span(start, count)
-    for lo, hi in free if lte else ():
+    for lo, hi in (free if lte_free is None else lte_free) if lte else ():
         searches += 1
         kw = {"max_cells": 8, "spectrum": spectrum, "floor": span.floor()}
         for cell in scan_lte_cells(x, fs, lower_hz=lo, upper_hz=hi, **kw):
@@ -155,6 +157,12 @@ def _known(decisions: Sequence[Decision]) -> tuple[set, list]:
     return known, list(dict.fromkeys(bands))
 
 
+def _nr15_bands(decisions: Sequence[Decision]) -> set[tuple[float, float]]:
+    """The measured bands of the identified NR cells whose SSB is at 15 kHz, the numerology LTE shares."""
+    return {tuple(d.band_hz) for d in decisions if is_cell(d) and d.label == "NR" and d.band_hz is not None
+            and float((d.evidence or {}).get("ssb", {}).get("scs_hz", 0.0)) == 15e3}  # fmt: skip
+
+
 def find_missed_cells(
     boxes: Sequence[Box],
     decisions: Sequence[Decision],
@@ -177,8 +185,11 @@ def find_missed_cells(
     known, taken = _known(decisions)
     span = LastSpan(rec, nonfinite) if span is None else span
     free = free_bands(-edge, edge, taken)
+    # LTE is searched inside 15 kHz NR cells too: an NR cell sharing an LTE carrier's band (DSS) whose LTE cell the
+    # per-carrier stage did not find (annotate.shared) is otherwise lost under the NR cell's band (session 62)
+    lte_free = free_bands(-edge, edge, [b for b in taken if b not in _nr15_bands(decisions)])
     found, searches = search_cells(
-        span, 0, count, fs, free, known, nr=nr, lte=lte, quiet=_quiet(boxes, decisions, plan)
+        span, 0, count, fs, free, known, nr=nr, lte=lte, quiet=_quiet(boxes, decisions, plan), lte_free=lte_free
     )
     out_b, out_d = list(boxes), list(decisions)
     _add(out_b, out_d, plan, found, (0, n_cols))

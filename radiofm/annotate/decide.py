@@ -227,6 +227,8 @@ def summarise_evidence(ev: dict, *, centre_hz: float, span_ms: float) -> dict:
         out["duplex"] = lte["duplex"]
     if nr.get("pci") is not None:  # where the SSB is, for annotate.nr_scan
         out["ssb"] = ssb_evidence(nr, centre_hz)
+    if out["both_cells"]:  # both PCIs, for annotate.shared (ev["pci"] is None then)
+        out["lte_pci"], out["nr_pci"] = int(lte["pci"]), int(nr["pci"])
     return out
 
 
@@ -290,7 +292,9 @@ def phy_evidence(
     summary = summarise_evidence(ev, centre_hz=bb.centre_hz, span_ms=n / fs * 1e3)
     lte = ev.get("lte") or {}
     if band_complete and lte.get("detected"):  # the PSS gives the centre, hence the band (used if labelled LTE)
-        tolerance = 15e3 if lte.get("pci") is not None else 180e3  # without the SSS the DC may be a few bins off
+        # the DC of a PSS confirmed by its SSS is that subcarrier (a band a bin off won at a faded edge; session 62);
+        # without the SSS the DC may be a few bins off
+        tolerance = 0.0 if lte.get("pci") is not None else 180e3
         band = lte_band_at_centre(
             x, fs, lte["center_hz"] + bb.centre_hz, centre_tolerance_hz=tolerance, spectrum=spectrum
         )
@@ -298,6 +302,8 @@ def phy_evidence(
             summary["lte_band_hz"] = [round(band["lower_hz"]), round(band["upper_hz"])]
             summary["lte_n_rb"] = band["n_rb"]
     dc = lte["center_hz"] + bb.centre_hz if lte.get("detected") and lte.get("pci") is not None else None
+    if summary["both_cells"] and dc is not None:  # the LTE cell's DC, for annotate.shared
+        summary["lte_dc_hz"] = round(float(dc), 1)
     return summary, dc
 
 

@@ -75,6 +75,17 @@ def _measured_cells(boxes: Sequence[Box], decisions: Sequence[Decision], carrier
     return out
 
 
+def _covered_hz(band: tuple[float, float], cells: Sequence[tuple[float, float]]) -> float:
+    """How much of ``band`` the union of the ``cells``' bands covers (Hz)."""
+    parts = sorted((max(lo, band[0]), min(hi, band[1])) for lo, hi in cells if min(hi, band[1]) > max(lo, band[0]))
+    total, reach = 0.0, band[0]
+    for lo, hi in parts:
+        if hi > reach:
+            total += hi - max(lo, reach)
+            reach = hi
+    return total
+
+
 def _identified(d: Decision) -> bool:
     """A carrier the per-carrier stage already pinned down: an NR cell by its sync signals, an LTE cell with a
     measured band."""
@@ -114,6 +125,11 @@ def cell_decision(cell: dict, members: Sequence[Box], span_ms: float, reach: tup
 def crs_item(cell: dict) -> str:
     """The evidence line of a scanned cell's CRS band (one edge seen where the other lies past the capture, or
     beyond the CRS reach)."""
+    if cell.get("from_spectrum") is not None:
+        return (
+            f"CRS of PCI {cell['pci']} show no band edge; the spectrum steps at the edges of {cell['n_rb']} RB "
+            f"(weaker edge z {cell['from_spectrum']:.1f})"
+        )
     unseen = cell["unseen"]
     where = f"up to the edges of {cell['n_rb']} RB and not beyond"
     if unseen:
@@ -191,6 +207,10 @@ def find_lte_cells(
     if not cells:
         return list(boxes), list(decisions), scans
     joined: list[list[int]] = [[] for _ in cells]
+    # a box is covered by every cell's band, found here or identified before, not only by the cells it joins (a box
+    # over a 3 MHz cell and the edge of a 10 MHz one beside it stayed "unknown"; session 62's review)
+    every = [(c["lower_hz"], c["upper_hz"]) for c in cells]
+    every += list(dict.fromkeys(tuple(d.band_hz) for d in decisions if is_cell(d) and d.band_hz is not None))
     for i, (b, d) in enumerate(zip(boxes, decisions, strict=True)):
         if _identified(d):
             continue
@@ -198,7 +218,7 @@ def find_lte_cells(
         width = band[1] - band[0]
         hits = [k for k, c in enumerate(cells) if (ov := overlap_hz(band, (c["lower_hz"], c["upper_hz"]))) > 0
                 and (ov >= 0.5 * width or ov >= 0.5 * (c["upper_hz"] - c["lower_hz"]))]  # fmt: skip
-        covered = sum(overlap_hz(band, (cells[k]["lower_hz"], cells[k]["upper_hz"])) for k in hits)
+        covered = _covered_hz(band, every) if hits else 0.0
         same = d.label == "LTE" and any(cells[k]["pci"] == d.pci for k in hits)  # its own PSS/SSS named the cell
         if hits and (covered >= 0.5 * width or width - covered <= BLUR_HZ or same):
             for k in hits:

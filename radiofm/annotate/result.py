@@ -21,6 +21,7 @@ from radiofm.annotate.lte_scan import find_lte_cells
 from radiofm.annotate.merge import absorb_fragments, annotation_extra, merge_by_decision
 from radiofm.annotate.nr_scan import find_nr_cells
 from radiofm.annotate.plan import Plan
+from radiofm.annotate.shared import split_shared
 from radiofm.annotate.spans import LastSpan
 from radiofm.data.recording import Annotation, Recording
 from radiofm.dsp.threads import blas_threads
@@ -91,6 +92,8 @@ def _phy_stages(an, rec: Recording, boxes: list[Box], nonfin: str) -> tuple[list
         boxes, rec, an.plan, phy=an.phy, phy_max_ms=an.phy_max_ms, min_score=an.min_score, nonfinite=nonfin
     )
     scans = nr_searches = beside = blind = clocks = 0
+    if an.phy:  # a carrier with both an LTE and an NR cell: the two cells (annotate.shared)
+        boxes, decisions = split_shared(boxes, decisions)
     if an.phy:  # NR cells' pieces (annotate.nr_scan), then LTE cells around the pieces still unidentified
         # (annotate.lte_scan): the LTE scan searches every DC position within 9 MHz of a piece, so an NR carrier
         # its SSB identified first is not searched for LTE at all (the benchmark's 40 ms capture, a 48 MHz NR

@@ -57,6 +57,12 @@ DMRS_PATTERNS = {1: (2, (0,)), 2: (6, (0, 1))}
 # dmrs-TypeA-Position l0 (2 or 3) and dmrs-AdditionalPosition 0-3 (pos3 only with l0 = 2); one hypothesis each
 DMRS_SETS = ((2,), (3,), (2, 11), (3, 11), (2, 7, 11), (3, 7, 11), (2, 5, 8, 11))
 DMRS_SYMBOLS = tuple(sorted({sym for s in DMRS_SETS for sym in s}))  # every symbol some set holds
+# the DMRS values paired in the statistic: neighbours (lag 1), then, when that finds nothing, every second value
+# (lag 2). Two layers on ports 1000 and 1001 (rank 2, CDM group 0) send the same pilots with w_f = +1, -1 on
+# neighbouring values, so at one receive antenna the lag-1 products sum to |h0|^2 - |h1|^2: nothing when the two
+# layers arrive at equal power (a cross-polarised gNB; session 62's review). Values two apart share w_f, and
+# their products sum to 2 (|h0|^2 + |h1|^2).
+LAGS = (1, 2)
 # the search's sums: as received, then (when that finds nothing) with every bin divided by its RMS (whitened)
 WEIGHTINGS = ("raw", "whitened")
 DMRS_THRESHOLD = 60.0  # |sum|^2 of the best hypothesis over the mean of all (wrong PCI: <= 44, docstring)
@@ -94,8 +100,9 @@ def whitened(y: np.ndarray) -> np.ndarray:
     return (y * (1.0 / np.sqrt(np.maximum(power, floor))).astype(np.float32)).astype(np.complex64, copy=False)
 
 
-def _diff(v: np.ndarray) -> np.ndarray:
-    return v[..., 1:] * np.conj(v[..., :-1])
+def _diff(v: np.ndarray, lag: int = 1) -> np.ndarray:
+    """Products of DMRS values ``lag`` apart along the last axis: v[m + lag] v*[m]."""
+    return v[..., lag:] * np.conj(v[..., :-lag])
 
 
 def _relabel(h: np.ndarray, sym: np.ndarray, shift: int, per_half: int) -> tuple[np.ndarray, np.ndarray]:
@@ -153,21 +160,10 @@ def nr_dmrs_search(
     offset is a circular lag along the 20 half-ms (one FFT along them) and point A a lag along frequency."""
     h0, t = _half_ms_index(grid), grid.symbol_in_half_ms
     per_half = 7 if grid.scs_hz == 15e3 else 14
-    best, white = None, None
-    for weighting in WEIGHTINGS:  # whitened only when the raw sums found nothing
-        if weighting == "whitened" and white is None:
-            white = whitened(grid.y)
-        y = grid.y if weighting == "raw" else white
-        found = _best_hypothesis(grid, y, h0, pci=pci, ssb_first_bin=ssb_first_bin, max_rb=max_rb,
-                                 symbol_shifts=symbol_shifts)  # fmt: skip
-        if found is not None and weighting == "raw" and found["z"] >= DMRS_THRESHOLD:
-            white = whitened(grid.y)  # computed once: the whitened search below reuses it
-            check = _best_hypothesis(grid, white, h0, pci=pci, ssb_first_bin=ssb_first_bin,
-                                     max_rb=max_rb, symbol_shifts=symbol_shifts, only=found)  # fmt: skip
-            if check is None or check["z"] < CONFIRM_THRESHOLD:
-                found = None  # not confirmed: the whitened search decides
-        if found is not None and (best is None or found["z"] > best["z"]):
-            best = found | {"weighting": weighting}
+    white: list[np.ndarray] = []  # the whitened symbols, computed once
+    for lag in LAGS:  # lag 2 only when lag 1 found nothing
+        best = _search(grid, h0, white, pci=pci, ssb_first_bin=ssb_first_bin, max_rb=max_rb,
+                       symbol_shifts=symbol_shifts, lag=lag)  # fmt: skip
         if best is not None and best["z"] >= DMRS_THRESHOLD:
             break
     if best is None or best["z"] < DMRS_THRESHOLD:
@@ -179,9 +175,31 @@ def nr_dmrs_search(
     return found if found["top_rb"] >= 0 else None
 
 
+def _search(grid: SymbolGrid, h0: np.ndarray, white: list, *, lag: int, **kw) -> dict | None:
+    """The best hypothesis at DMRS ``lag`` (:func:`nr_dmrs_search`): the sums as received, confirmed whitened,
+    else the whitened sums; ``white`` caches the whitened symbols (empty: not computed yet)."""
+    best = None
+    for weighting in WEIGHTINGS:  # whitened only when the raw sums found nothing
+        if weighting == "whitened" and not white:
+            white.append(whitened(grid.y))
+        y = grid.y if weighting == "raw" else white[0]
+        found = _best_hypothesis(grid, y, h0, lag=lag, **kw)
+        if found is not None and weighting == "raw" and found["z"] >= DMRS_THRESHOLD:
+            if not white:
+                white.append(whitened(grid.y))  # computed once: the whitened search below reuses it
+            check = _best_hypothesis(grid, white[0], h0, lag=lag, only=found, **kw)
+            if check is None or check["z"] < CONFIRM_THRESHOLD:
+                found = None  # not confirmed: the whitened search decides
+        if found is not None and (best is None or found["z"] > best["z"]):
+            best = found | {"weighting": weighting, "lag": lag}
+        if best is not None and best["z"] >= DMRS_THRESHOLD:
+            break
+    return best
+
+
 def _best_hypothesis(
     grid: SymbolGrid, y: np.ndarray, h0: np.ndarray, *, pci: int, ssb_first_bin: int, max_rb: int,
-    symbol_shifts: tuple[int, ...], only: dict | None = None,
+    symbol_shifts: tuple[int, ...], only: dict | None = None, lag: int = 1,
 ) -> dict | None:  # fmt: skip
     """The best (point A, configuration type, frame offset, symbol shift, DMRS symbols) hypothesis for the
     symbols ``y`` (the grid's, maybe weighted) and its statistic, or None when no hypothesis fits the grid.
@@ -207,7 +225,7 @@ def _best_hypothesis(
         j_max = n_off * (-(-k // period))
         f = int(2 ** np.ceil(np.log2(j_max + n_values)))
         ref = np.zeros((len(lambdas), 20, f), np.complex64)  # conj FFT of each (true label, half-ms) reference
-        ref_f = np.conj(scipy.fft.fft(_diff(r), f, axis=1, workers=1))
+        ref_f = np.conj(scipy.fft.fft(_diff(r, lag), f, axis=1, workers=1))
         for i, (q, lam, _, _) in enumerate(dmrs):
             ref[lambdas.index(lam), q] = ref_f[i]
         ref_u = scipy.fft.fft(ref, axis=1, workers=1)  # along the 20 half-ms
@@ -215,7 +233,7 @@ def _best_hypothesis(
         for phase in range(period) if only is None else [only["start_bin"] % period]:
             cols = _positions(phase, config, j_max)
             cols = cols[cols < k]
-            dx = _diff(y[:, cols])  # (S, J - 1), symbols grouped by (half-ms mod 20, label)
+            dx = _diff(y[:, cols], lag)  # (S, J - lag), symbols grouped by (half-ms mod 20, label)
             sums = np.zeros((20 * per_half, dx.shape[1]), np.complex64)
             sums[groups] = np.add.reduceat(dx, first, axis=0)
             sums = sums.reshape(20, per_half, -1)
@@ -270,9 +288,10 @@ def _rb_presence(grid: SymbolGrid, pci: int, best: dict, h: np.ndarray, sym: np.
     ref = nr_dmrs(pci, slot_l[:, 0], slot_l[:, 1], per_rb * max_rb)  # (R, n_values)
     z = grid.y[rows][:, np.clip(bins, 0, k - 1)] * np.conj(ref)
     z[:, ~inside] = 0
-    p = _diff(z)  # (R, n_values - 1): pair (m, m + 1)
-    p = np.concatenate([p, np.zeros((p.shape[0], 1), p.dtype)], axis=1).reshape(len(rows), max_rb, per_rb)
-    p[:, :, -1] = 0  # the pair across an RB boundary belongs to neither RB
+    lag = int(best.get("lag", 1))
+    p = _diff(z, lag)  # (R, n_values - lag): pair (m, m + lag)
+    p = np.concatenate([p, np.zeros((p.shape[0], lag), p.dtype)], axis=1).reshape(len(rows), max_rb, per_rb)
+    p[:, :, -lag:] = 0  # a pair across an RB boundary belongs to neither RB
     s, e = p.sum(axis=(0, 2)), (np.abs(p) ** 2).sum(axis=(0, 2))  # per RB: coherent sum, energy
     pad = -max_rb % RB_BLOCK  # blocks of RB_BLOCK RBs: their sums and energies added
     sb, eb = (np.r_[v, np.zeros(pad, v.dtype)].reshape(-1, RB_BLOCK).sum(axis=1) for v in (s, e))

@@ -249,3 +249,24 @@ def test_the_dc_the_carriers_own_pss_gave_spares_the_scan_its_band(tmp_path, mon
     cell = hinted[1][0]
     assert hinted[1] == plain[1] and cell.pci == meta["n_id_cell"] and cell.band_source == "measured"
     assert abs(cell.band_hz[0] - meta["lower_edge_hz"]) < 20e3 and abs(cell.band_hz[1] - meta["upper_edge_hz"]) < 20e3
+
+
+def test_a_box_over_a_narrow_cell_and_the_edge_of_its_wide_neighbour_joins_the_narrow_cell(tmp_path):
+    """A box over a 3 MHz cell and 1.6 MHz of the 10 MHz cell beside it: the cells cover most of the box, but the
+    joining rule counted only the narrow cell (under half the box), so the box stayed, labelled by the model
+    (session 62's review). Every cell's band now counts towards what covers a box."""
+    a, ma = single_carrier("LTE", np.random.default_rng(3), bandwidth_mhz=10, snr_db=12.0, centre_hz=-3e6, load=0.3)
+    b, mb = single_carrier("LTE", np.random.default_rng(4), bandwidth_mhz=3, snr_db=12.0, centre_hz=3.9e6, load=0.3)
+    rec = _record(tmp_path, (a, ma), (b, mb))
+    anns = A.annotate_recording(rec, band_predictor([(-7.56e6, -2.04e6), (-0.12e6, 5.4e6)])).annotations
+    assert sorted((x.label, x.extra["radiofm:pci"]) for x in anns) == sorted(
+        [("LTE", ma["n_id_cell"]), ("LTE", mb["n_id_cell"])]
+    )
+
+
+def test_covered_hz_is_the_union_of_the_bands_within_the_box():
+    from radiofm.annotate.lte_scan import _covered_hz
+
+    assert _covered_hz((0.0, 10.0), [(-5.0, 2.0), (1.0, 4.0), (8.0, 20.0)]) == 6.0
+    assert _covered_hz((0.0, 10.0), [(11.0, 12.0)]) == 0.0
+    assert _covered_hz((0.0, 10.0), [(-1.0, 11.0), (2.0, 3.0)]) == 10.0

@@ -25,10 +25,14 @@ def test_dmrs_sequence_is_the_specs(n_id):
         np.testing.assert_allclose(nr_dmrs(n_id, [slot], [sym], 100)[0], expected, atol=1e-6)
 
 
-def _hand_grid(config: int, *, pci: int, start: int, slot_offset: int, label_shift: int, rbs: range, snr_db: float):
+def _hand_grid(
+    config: int, *, pci: int, start: int, slot_offset: int, label_shift: int, rbs: range, snr_db: float,
+    port_1001: complex = 0.0,
+):  # fmt: skip
     """A 30 kHz grid of 40 half-ms holding cell ``pci``'s PDSCH DMRS (configuration ``config``, symbol 2 of every
     slot, RBs ``rbs`` from point A at bin ``start``) in noise; the grid's symbol labels are ``label_shift`` off
-    and its first half-ms is half-ms ``slot_offset`` of a frame."""
+    and its first half-ms is half-ms ``slot_offset`` of a frame. ``port_1001``: the channel of a second layer on
+    port 1001 (the same pilots with w_f = +1, -1 on neighbouring values, 38.211 Table 7.4.1.1.2-1)."""
     rng = np.random.default_rng(config)
     k, per_half, n_sym = 1024, 14, 40 * 14
     noise = 10 ** (-snr_db / 20) / np.sqrt(2)
@@ -43,7 +47,8 @@ def _hand_grid(config: int, *, pci: int, start: int, slot_offset: int, label_shi
         slot = (u // per_half + slot_offset) % 20
         r = nr_dmrs(pci, [slot], [2], per_rb * rbs.stop)[0]
         m = np.arange(per_rb * rbs.start, per_rb * rbs.stop)
-        y[i, nr_cells._positions(start, config, per_rb * rbs.stop)[m]] += r[m] * phase
+        w = phase + port_1001 * np.where(m % 2 == 0, 1.0, -1.0)  # port 1000's channel plus port 1001's
+        y[i, nr_cells._positions(start, config, per_rb * rbs.stop)[m]] += r[m] * w
     half = 0.5e-3 * FS
     starts = (np.arange(n_sym) // per_half) * half + (np.arange(n_sym) % per_half) * half / per_half
     return SymbolGrid(y, 30e3, 0.0, starts, np.arange(n_sym) % per_half, FS, 0)
@@ -59,6 +64,24 @@ def test_dmrs_search_finds_point_a_the_frame_and_the_rbs(config):
     assert (found["start_bin"], found["slot_offset"], found["symbol_shift"]) == (100, 7, 4)
     np.testing.assert_array_equal(np.flatnonzero(found["rb_present"]), np.arange(20, 35))
     assert found["top_rb"] == 34
+
+
+@pytest.mark.parametrize("config", [1, 2])
+def test_two_layers_at_equal_power_on_ports_1000_and_1001_are_found_at_lag_2(config):
+    """Rank 2 on ports 1000 and 1001 at one receive antenna: the neighbouring pilots' products sum to |h0|^2 -
+    |h1|^2, nothing at equal power (a cell the search lost; session 62's review). Pilots two apart share w_f: the
+    search finds the cell there, at the same point A, frame and RBs. One layer is found at lag 1, as before."""
+    kw = {"pci": 321, "start": 100, "slot_offset": 7, "label_shift": 4, "rbs": range(20, 35), "snr_db": 0.0}
+    one = nr_cells.nr_dmrs_search(_hand_grid(config, **kw), pci=321, ssb_first_bin=400, symbol_shifts=(0, 2, 4, 6))
+    assert one is not None and one["lag"] == 1
+    grid = _hand_grid(config, **kw, port_1001=np.exp(1j * 2.1))
+    only_lag_1 = nr_cells._search(grid, nr_cells._half_ms_index(grid), [], pci=321, ssb_first_bin=400, max_rb=275,
+                                  symbol_shifts=(0, 2, 4, 6), lag=1)  # fmt: skip
+    assert only_lag_1 is None or only_lag_1["z"] < nr_cells.DMRS_THRESHOLD  # what the search found before
+    found = nr_cells.nr_dmrs_search(grid, pci=321, ssb_first_bin=400, symbol_shifts=(0, 2, 4, 6))
+    assert found is not None and found["lag"] == 2 and found["config"] == config
+    assert (found["start_bin"], found["slot_offset"], found["symbol_shift"]) == (100, 7, 4)
+    np.testing.assert_array_equal(np.flatnonzero(found["rb_present"]), np.arange(20, 35))
 
 
 def test_rbs_far_under_the_noise_are_not_the_cells(monkeypatch):

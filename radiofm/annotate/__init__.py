@@ -99,7 +99,9 @@ Carrier-level decision (:mod:`~radiofm.annotate.decide`): the boxes of one band 
 carrier; its label comes from the class probabilities pooled over all its pixels and frames and, unless
 ``phy=False`` (``--no-phy``), from physical-layer evidence on up to 20 ms of its samples at native resolution
 (PSS/SSS of both standards, LTE's DC null, occupied-bandwidth tables): decisive PHY evidence decides, else a
-pooled score >= ``min_score`` (0.75), else ``unknown``. Then (:mod:`~radiofm.annotate.nr_scan`) the carriers no
+pooled score >= ``min_score`` (0.75), else ``unknown``. A carrier on which both an LTE and an NR cell were found
+(dynamic spectrum sharing, or two carriers the model boxed as one) becomes the two cells, each annotated with its
+own PCI and band (:mod:`~radiofm.annotate.shared`). Then (:mod:`~radiofm.annotate.nr_scan`) the carriers no
 sync signal identified are searched for an NR SSB within 4 MHz, and every NR cell's carrier is measured from its
 PDSCH DMRS (numbered from point A: the lower edge to the subcarrier, every RB it used): the pieces inside become
 one carrier with its PCI and band (the narrowest 38.101-1 bandwidth holding what was seen). Then
@@ -110,7 +112,8 @@ cells it saw as one block. (In this order, an NR carrier is not searched for LTE
 band: on a 48 MHz NR carrier that search cost more than all the rest of the physical layer.) By default
 (``scan_nr``, ``scan_lte``; :mod:`~radiofm.annotate.blind_scan`)
 the band no identified cell occupies is also searched for NR and LTE cells the model did not see at all (first
-40 ms; ``--no-scan-nr`` / ``--no-scan-lte`` skip them). A cell whose PCI was read is one annotation across
+40 ms; ``--no-scan-nr`` / ``--no-scan-lte`` skip them); the LTE search also covers 15 kHz NR cells, whose band an
+LTE cell may share. A cell whose PCI was read is one annotation across
 silences of up to a radio frame, 10 ms (a TDD cell's uplink slots, an idle cell's empty slots;
 :data:`~radiofm.annotate.merge.CELL_GAP_MS`; an NR cell up to 20 ms, the SSB period UEs assume when searching,
 :data:`~radiofm.annotate.merge.NR_CELL_GAP_MS`), also where its pieces were decided apart (the same standard, PCI and

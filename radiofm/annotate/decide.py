@@ -28,7 +28,9 @@ count (``band_complete=False``; an LTE carrier cut so that its PSS lies outside 
    carriers (docs/RESULTS.md), where the spectrogram model is weakest. The DC null and the bandwidth tables
    alone do not override the spectrogram: both assume the box's edges are the carrier's, and a box the model
    cut short moves the supposed DC (an LTE carrier whose box missed 1.3 MHz read "no DC null": NR);
-2. both standards' cells found on one carrier (spectrum sharing, or two carriers the model merged): unknown;
+2. both standards' cells found on one carrier (spectrum sharing, or two carriers the model merged): unknown
+   here; with the physical layer on, :mod:`radiofm.annotate.shared` then makes it the two cells, each
+   annotated with its PCI (the evidence names both: ``lte_pci``, ``nr_pci``);
 3. no sync signal and no OFDM clock that the CP correlation clearly shows (``cp_shows``: at least
    ``CP_RHO_CLEAR`` and four times the other numerology's), as for Wi-Fi, Bluetooth, a microwave oven or a DSSS
    signal: unknown ("no OFDM"). The model knows only noise, NR and LTE, so it calls any wideband signal one of

@@ -108,13 +108,16 @@ def cell_decision(base: Decision, band: dict, members: Sequence[Box]) -> Decisio
         "rbs_with_dmrs": seen,
         "top_rb_seen": band["top_rb_seen"],
         "dmrs_z": round(band["z"], 1),
+        "dmrs_lag": int(band.get("lag", 1)),  # 2: pilots paired two apart (two layers on ports 1000/1001)
         "control_region_top_rb": band.get("coreset_top_rb", -1),
         "upper_edge": "narrowest 38.101-1 bandwidth holding the RBs seen (DMRS, SSB, control region)",
     }
     control = band.get("coreset_top_rb", -1)
     evidence["items"] = [
         *evidence.get("items", []),
-        f"PDSCH DMRS of PCI {base.pci} (z {band['z']:.0f}) on {seen} RBs from point A at "
+        f"PDSCH DMRS of PCI {base.pci} (z {band['z']:.0f}"
+        + (", pilots two apart" if band.get("lag", 1) == 2 else "")
+        + f") on {seen} RBs from point A at "
         f"{band['start_hz'] / 1e6:.3f} MHz"
         + (f", power on its slot starts up to RB {control}" if control >= 0 else "")
         + f": carrier of at least {band['n_rb']} RB",

@@ -10,23 +10,24 @@ sequence with c_init = (2^17 (14 n_s + l + 1)(2 N_ID + 1) + 2 N_ID) mod 2^31. So
 received DMRS anywhere in the carrier give point A, to the subcarrier, and every RB that carries the cell's
 PDSCH.
 
-:func:`nr_dmrs_search` correlates a symbol grid (on the cell's numerology and subcarrier raster) with that
-sequence for every position of point A below the SSB (up to 275 RB), both configuration types, every slot
-numbering (the SSB does not give the frame's half: 20 half-millisecond offsets) and every place of the PSS in its
-half millisecond (the grid is timed on the PSS, :func:`pss_timing`) and every set of DMRS symbols a slot may
-carry (:data:`DMRS_SETS`: the dmrs-TypeA-Position 2 or 3 and the additional positions of 38.211 Table
-7.4.1.1.2-3). The set is a hypothesis, not their union: a symbol that carries data where the search expects
-DMRS adds only noise, and a cell with few scheduled slots and RBs lost two thirds of its statistic to the data
-of the symbols beside its DMRS (a 25 dB cell of the MATLAB regime scored 21 on l = 2, 3 and 11 together). The
-statistic is the product of neighbouring DMRS channel estimates, z(m + 1) z*(m) with
-z = Y r* (its phase is the channel's phase step over 60 kHz, the same in every symbol, so it sums coherently over
-the whole span whatever the channel's phase), computed for all positions at once with FFTs, as |sum|^2 over its
-mean over all hypotheses. On noise that is Exp(1) and the largest of the ~5e5 hypotheses about 13; next to a
-strong or sparse carrier the tail is heavier: ``benchmarks/nr_cell_bands.py`` (32 NR carriers of both generators,
-8 wrong PCIs of the same N_ID2 each) gave wrong-PCI maxima up to 44 (mean 22.6; the highest on an idle carrier),
-while the cells found score 80..18000. A cell needs :data:`DMRS_THRESHOLD` (60) and at least one
-block of RBs whose DMRS pass the presence test. Where the sums as received find nothing they are repeated
-whitened (each bin over its RMS), which finds cells next to a much stronger carrier (:func:`nr_dmrs_search`).
+:func:`nr_dmrs_search` correlates a symbol grid (on the cell's numerology and subcarrier raster) with that sequence
+for every position of point A below the SSB (up to 275 RB), both configuration types, every slot numbering (the SSB
+does not give the frame's half: 20 half-millisecond offsets) and every place of the PSS in its half millisecond (the
+grid is timed on the PSS, :func:`pss_timing`) and every set of DMRS symbols a slot may carry (:data:`DMRS_SETS`: the
+dmrs-TypeA-Position 2 or 3 and the additional positions of 38.211 Table 7.4.1.1.2-3). The set is a hypothesis, not
+their union: a symbol that carries data where the search expects DMRS adds only noise, and a cell with few scheduled
+slots and RBs lost two thirds of its statistic to the data of the symbols beside its DMRS (a 25 dB cell of the
+MATLAB regime scored 21 on l = 2, 3 and 11 together). The statistic is the product of neighbouring DMRS channel
+estimates, z(m + 1) z*(m) with z = Y r* (its phase is the channel's phase step over 60 kHz, the same in every
+symbol, so it sums coherently over the whole span whatever the channel's phase), computed for all positions at once
+with FFTs, as |sum|^2 over its mean over all hypotheses. On noise that is Exp(1) and the largest of the ~5e5
+hypotheses about 13; next to a strong or sparse carrier the tail is heavier: ``benchmarks/nr_cell_bands.py`` (32 NR
+carriers of both generators, 8 wrong PCIs of the same N_ID2 each) gave wrong-PCI maxima up to 44 (mean 22.6; the
+highest on an idle carrier), while the cells found score 80..18000. Where neighbouring values find nothing, values
+two apart are paired instead (:data:`LAGS`: two layers on ports 1000 and 1001 cancel the first at equal power). A
+cell needs :data:`DMRS_THRESHOLD` (60) and at least one block of RBs whose DMRS pass the presence test. Where the
+sums as received find nothing they are repeated whitened (each bin over its RMS), which finds cells next to a much
+stronger carrier (:func:`nr_dmrs_search`).
 
 Then :func:`nr_dmrs_search` marks the RBs whose DMRS are present (coherent sum over blocks of
 :data:`RB_BLOCK` RBs, the CRS band test of :mod:`radiofm.dsp.lte_cells` with the same threshold). Point A is
@@ -141,7 +142,8 @@ def nr_dmrs_search(
     half-ms at the span's first), ``symbol_shift``, ``symbols`` (the slot's DMRS symbols, one of
     :data:`DMRS_SETS`), ``slot_symbol`` (int (S,): each grid symbol's index in its slot, 0-13), ``rb_present``
     (bool per RB from point A, up to ``max_rb``; RBs outside the grid are False), ``rb_z`` (per block), ``top_rb``
-    (highest RB present), ``weighting`` (of :data:`WEIGHTINGS`).
+    (highest RB present), ``weighting`` (of :data:`WEIGHTINGS`), ``lag`` (of :data:`LAGS`: the pairing that
+    found it; lag 2 only where lag 1 found nothing).
 
     The sums run over up to ``max_rb`` RB above each point A, so a carrier much stronger than the cell beside it
     adds its data's products to every hypothesis and can bury the cell's DMRS (an 11.8 dB 5 MHz cell next to a
@@ -394,7 +396,7 @@ def nr_cell_band(
     found["coreset_top_rb"] = _coreset_top(grid, found, ssb_first)
     band = nr_carrier_band(found, scs_hz=scs_hz, grid=grid, ssb_first_bin=ssb_first)
     return band | {"z": found["z"], "rb_present": found["rb_present"], "start_hz": grid.freq_of(found["start_bin"]),
-                   "coreset_top_rb": found["coreset_top_rb"]}  # fmt: skip
+                   "coreset_top_rb": found["coreset_top_rb"], "lag": found.get("lag", 1)}  # fmt: skip
 
 
 def _coreset_top(grid: SymbolGrid, found: dict, ssb_first: int) -> int:

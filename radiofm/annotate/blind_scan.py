@@ -45,6 +45,9 @@ SCAN_MS = 40.0  # span searched (two NR SSB bursts at the default 20 ms period; 
 NR_WINDOW_HZ = 16e6  # NR SSB search windows (a 30 kHz PSS is 3.8 MHz wide: windows overlap by 4 MHz)
 NR_STEP_HZ = 12e6
 MIN_FREE_HZ = 1.4e6  # a gap narrower than the narrowest carrier is not searched
+# an LTE DC searched this far either side of a 15 kHz NR cell's centre (DSS: the LTE carrier shares the NR one's
+# channel, their centres a few hundred kHz apart at most; a review's cells: 0 and 270 kHz)
+DSS_DC_REACH_HZ = 1.2e6
 MIN_SPAN_MS = 5.0  # a box shorter than one LTE PSS period is not searched beside its cell
 
 
@@ -185,9 +188,13 @@ def find_missed_cells(
     known, taken = _known(decisions)
     span = LastSpan(rec, nonfinite) if span is None else span
     free = free_bands(-edge, edge, taken)
-    # LTE is searched inside 15 kHz NR cells too: an NR cell sharing an LTE carrier's band (DSS) whose LTE cell the
-    # per-carrier stage did not find (annotate.shared) is otherwise lost under the NR cell's band (session 62)
-    lte_free = free_bands(-edge, edge, [b for b in taken if b not in _nr15_bands(decisions)])
+    # LTE is searched around the centre of 15 kHz NR cells too: an NR cell sharing an LTE carrier's channel (DSS)
+    # whose LTE cell the per-carrier stage did not find (annotate.shared) is otherwise lost under the NR cell's band
+    # (session 62). The whole NR band would cost ~0.7 CPU-s per recording; DSS shares the channel, so the LTE DC lies
+    # near the NR carrier's centre
+    shared = [(max(0.5 * (lo + hi) - DSS_DC_REACH_HZ, -edge), min(0.5 * (lo + hi) + DSS_DC_REACH_HZ, edge))
+              for lo, hi in sorted(_nr15_bands(decisions))]  # fmt: skip
+    lte_free = free + [b for b in shared if b[1] > b[0]]
     found, searches = search_cells(
         span, 0, count, fs, free, known, nr=nr, lte=lte, quiet=_quiet(boxes, decisions, plan), lte_free=lte_free
     )

@@ -125,11 +125,6 @@ def cell_decision(cell: dict, members: Sequence[Box], span_ms: float, reach: tup
 def crs_item(cell: dict) -> str:
     """The evidence line of a scanned cell's CRS band (one edge seen where the other lies past the capture, or
     beyond the CRS reach)."""
-    if cell.get("from_spectrum") is not None:
-        return (
-            f"CRS of PCI {cell['pci']} show no band edge; the spectrum steps at the edges of {cell['n_rb']} RB "
-            f"(weaker edge z {cell['from_spectrum']:.1f})"
-        )
     unseen = cell["unseen"]
     where = f"up to the edges of {cell['n_rb']} RB and not beyond"
     if unseen:

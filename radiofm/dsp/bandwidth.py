@@ -178,7 +178,6 @@ def lte_band_at_centre(
     min_step_db: float = 1.0,
     centre_tolerance_hz: float = 15e3,
     spectrum: np.ndarray | None = None,
-    one_edge: bool = False,
 ) -> dict | None:
     """The occupied band of an LTE carrier whose centre (its DC subcarrier, e.g. from the PSS) is known.
 
@@ -191,8 +190,7 @@ def lte_band_at_centre(
     the spectrogram model may not (a faint carrier, a box cut short). The centre is tried on the 15 kHz grid
     within +- ``centre_tolerance_hz`` (a PSS whose SSS was not confirmed may sit a few subcarriers off). Returns
     ``n_rb``, ``lower_hz``, ``upper_hz`` (Hz from the recording centre), ``z`` and ``step_db`` (of the weaker
-    edge), or None. ``one_edge``: judge each candidate by its stronger edge instead (a cell whose PSS and SSS fixed
-    the centre, with one edge in a deep fade: the band is symmetric about the DC, so one clear edge places it).
+    edge), or None.
     """
     x = np.asarray(iq, dtype=np.complex64)
     n = x.size
@@ -217,7 +215,7 @@ def lte_band_at_centre(
         for inside, outside in ((mean_from(lo), mean_from(lo - step_hz)), (mean_from(hi - step_hz), mean_from(hi))):
             z = (inside - outside) / max(np.sqrt((inside**2 + outside**2) / w), 1e-300)
             edges.append((z, 10 * np.log10(max(inside, 1e-300) / max(outside, 1e-300))))
-        z, step_db = max(edges) if one_edge else (min(e[0] for e in edges), min(e[1] for e in edges))
+        z, step_db = min(e[0] for e in edges), min(e[1] for e in edges)
         if best is None or z > best["z"]:
             best = {"n_rb": n_rb, "lower_hz": lo, "upper_hz": hi, "z": float(z), "step_db": float(step_db)}
     if best is None or best["z"] < min_z or best["step_db"] < min_step_db:

@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from radiofm.dsp import ofdm_rx
-from radiofm.dsp.bandwidth import LTE_N_RB, lte_band_at_centre
+from radiofm.dsp.bandwidth import LTE_N_RB
 from radiofm.dsp.cellsearch import LTE_COHERENT_Z_THRESHOLD, lte_search_baseband
 from radiofm.dsp.ofdm_rx import SymbolGrid
 from radiofm.dsp.sequences import lte_crs
@@ -47,10 +47,6 @@ from radiofm.errors import RadioFMError
 
 N_RB_MAX = 110  # N_RB^max,DL (36.211 §6.10.1.1)
 LTE_RBS = tuple(sorted(LTE_N_RB.values()))  # 6 .. 100 RB (36.101 Table 5.6-1)
-# a cell this far above the PSS and SSS thresholds (7 and 6) keeps its band from the spectrum when its CRS edge
-# test fails (_spectrum_band)
-STRONG_PSS_Z = 20.0
-STRONG_SSS_Z = 10.0
 CRS_Z_THRESHOLD = 6.0  # blockwise CFAR z of an edge test (crs_z); noise and a wrong PCI: about 0 +- 1
 CRS_Z2_THRESHOLD = 16.0  # coherent test (crs_z2): on noise P(Gamma(2, 1) >= 16) = 17 e^-16 ~ 2e-6
 EDGE_PAIRS = 8  # neighbouring CRS pairs (4 RB) tested at each edge (inside and outside)
@@ -286,23 +282,6 @@ def _confirmed(hit: dict | None) -> bool:
     return hit is not None and bool(hit.get("detected")) and hit.get("pci") is not None
 
 
-def _spectrum_band(x: np.ndarray, fs: float, hit: dict, spectrum: np.ndarray) -> dict | None:
-    """The band of a cell whose PSS and SSS stand far above their thresholds (:data:`STRONG_PSS_Z`,
-    :data:`STRONG_SSS_Z`) but whose CRS edge test failed, from the power step at its clearer edge
-    (:func:`radiofm.dsp.bandwidth.lte_band_at_centre` on the DC its SSS fixed, ``one_edge``), else None. A
-    frequency-selective fade at one edge (a static multipath channel at 5 dB) kept the CRS under the edge test
-    there, and a cell found at PSS z 41 was dropped (session 62's review)."""
-    if hit["z"] < STRONG_PSS_Z or hit["sss_z"] < STRONG_SSS_Z:
-        return None
-    band = lte_band_at_centre(x, fs, float(hit["center_hz"]), centre_tolerance_hz=0.0, spectrum=spectrum,
-                              one_edge=True)  # fmt: skip
-    if band is None:
-        return None
-    z = float(band["z"])
-    return {"n_rb": int(band["n_rb"]), "lower_hz": float(band["lower_hz"]), "upper_hz": float(band["upper_hz"]),
-            "z_inside": 0.0, "z2_inside": 0.0, "unseen": (), "from_spectrum": round(z, 2)}  # fmt: skip
-
-
 def cell_band(x: np.ndarray, fs: float, *, dc_hz: float, pci: int, frame_start_sample: float, spectrum=None):
     """:func:`lte_band_from_crs` of the cell ``pci`` with its DC at ``dc_hz`` in the span ``x``, or None; a band
     running past the span is fitted within :data:`CRS_REACH` of it (a receiver's filter rolls off beyond)."""
@@ -391,8 +370,6 @@ def scan_lte_cells(
         if len(cells) >= max_cells or any(c["lower_hz"] <= dc <= c["upper_hz"] for c in cells):
             continue
         band = band_of(hit)
-        if band is None:  # the CRS show no band: a strong cell's band from its spectrum, where its edges step
-            band = _spectrum_band(x, fs, hit, spectrum)
         if band is None:
             continue
         band = dict(band)

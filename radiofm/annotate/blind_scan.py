@@ -8,7 +8,8 @@ synchronisation signals are found far below that (the PSS/SSS sum coherently ove
 this stage searches the first :data:`SCAN_MS` of the recording, over the parts of the band no identified cell
 occupies:
 
-- LTE: :func:`radiofm.dsp.lte_cells.scan_lte_cells` (PSS + SSS + a CRS band at every DC position);
+- LTE: :func:`radiofm.dsp.lte_cells.scan_lte_cells` (PSS + SSS + a CRS band at every DC position), also within
+  :data:`DSS_DC_REACH_HZ` of each 15 kHz NR cell's centre (an LTE cell sharing its channel, DSS);
 - NR: :func:`radiofm.dsp.nr_cellsearch.nr_pss_search` in overlapping windows of :data:`NR_WINDOW_HZ` (each
   returns its strongest SSB), then the cell's band from its PDSCH DMRS (:func:`radiofm.dsp.nr_cells.
   nr_cell_band`; without DMRS (idle, weak) the SSB's band widened over the power above the noise beside it, edges

@@ -105,7 +105,9 @@ class Decision:
     # the recording's band edge cuts: its other edge measured, the cut one the recording's) or "one edge measured"
     # (one edge sharp enough to measure, the other the model's row)
     band_source: str = "measured"
-    dc_hz: float | None = None  # an LTE cell's DC (Hz from the recording centre) where its PSS and SSS were found
+    # an LTE cell's DC (Hz from the recording centre) where its PSS and SSS were found (also on a "both cells"
+    # carrier, for its LTE cell)
+    dc_hz: float | None = None
 
 
 def linked_groups(n: int, linked) -> list[list[int]]:
@@ -304,8 +306,6 @@ def phy_evidence(
             summary["lte_band_hz"] = [round(band["lower_hz"]), round(band["upper_hz"])]
             summary["lte_n_rb"] = band["n_rb"]
     dc = lte["center_hz"] + bb.centre_hz if lte.get("detected") and lte.get("pci") is not None else None
-    if summary["both_cells"] and dc is not None:  # the LTE cell's DC, for annotate.shared
-        summary["lte_dc_hz"] = round(float(dc), 1)
     return summary, dc
 
 
@@ -391,5 +391,5 @@ def carrier_decision(
         elif confident.get("lower") != confident.get("upper"):  # the other edge faded, or the box stops short
             band = inner_edge_band(evidence, (lo, hi), low_cut=not confident.get("lower"))
             source = "one edge measured"
-    dc = dc if label == "LTE" and pci is not None else None
+    dc = dc if (label == "LTE" and pci is not None) or by == "both cells" else None  # both: annotate.shared's
     return Decision(label, scores, by, round(float(conf), 4), evidence, pci, band, source, dc_hz=dc)

@@ -92,14 +92,14 @@ def _phy_stages(an, rec: Recording, boxes: list[Box], nonfin: str) -> tuple[list
         boxes, rec, an.plan, phy=an.phy, phy_max_ms=an.phy_max_ms, min_score=an.min_score, nonfinite=nonfin
     )
     scans = nr_searches = beside = blind = clocks = 0
-    if an.phy:  # a carrier with both an LTE and an NR cell: the two cells (annotate.shared)
-        boxes, decisions = split_shared(boxes, decisions)
-    if an.phy:  # NR cells' pieces (annotate.nr_scan), then LTE cells around the pieces still unidentified
+    if an.phy:  # a carrier with both an LTE and an NR cell made the two cells (annotate.shared); then
+        # NR cells' pieces (annotate.nr_scan), then LTE cells around the pieces still unidentified
         # (annotate.lte_scan): the LTE scan searches every DC position within 9 MHz of a piece, so an NR carrier
         # its SSB identified first is not searched for LTE at all (the benchmark's 40 ms capture, a 48 MHz NR
         # carrier beside an LTE cell: 52 -> 15 sub-bands). One reader for the cell stages: each reads 40 ms spans,
         # in a short capture the same one (its read, FFT and noise floor are shared)
         kw = {"nonfinite": nonfin, "span": LastSpan(rec, nonfin)}
+        boxes, decisions = split_shared(boxes, decisions)
         boxes, decisions, nr_searches = find_nr_cells(boxes, decisions, rec, an.plan, **kw)
         boxes, decisions, scans = find_lte_cells(boxes, decisions, rec, an.plan, max_ms=an.phy_max_ms, **kw)
         boxes, decisions, beside = find_cells_beside(boxes, decisions, rec, an.plan, **kw)

@@ -42,7 +42,7 @@ def split_shared(boxes: Sequence[Box], decisions: Sequence[Decision]) -> tuple[l
         nr = phy_decision("NR", own, ev | {"label": "NR", "pci": nr_pci}, nr_pci)
         band = ev.get("lte_band_hz")
         lte = phy_decision("LTE", own, ev | {"label": "LTE", "pci": lte_pci}, lte_pci, band=band)
-        lte.dc_hz = ev.get("lte_dc_hz")
+        lte.dc_hz = d.dc_hz
         for i in members:
             out_d[i] = nr
         out_b += [dataclasses.replace(b) for b in own]

@@ -52,8 +52,8 @@ def test_a_both_cells_carrier_without_both_pcis_is_left_as_it_is():
     boxes, decisions = split_shared([box], [d])
     assert boxes == [box] and decisions == [d]
     ev = {"both_cells": True, "lte_pci": 3, "nr_pci": 7, "ssb": {"scs_hz": 15e3, "center_hz": 1e6},
-          "lte_band_hz": [0.0, 9e6], "lte_dc_hz": 4.5e6}  # fmt: skip
-    boxes, decisions = split_shared([box], [dataclasses.replace(d, evidence=ev)])
+          "lte_band_hz": [0.0, 9e6]}  # fmt: skip
+    boxes, decisions = split_shared([box], [dataclasses.replace(d, evidence=ev, dc_hz=4.5e6)])
     assert [(x.label, x.pci, x.decided_by) for x in decisions] == [("NR", 7, "phy"), ("LTE", 3, "phy")]
     assert decisions[1].band_hz == (0.0, 9e6) and decisions[1].dc_hz == 4.5e6 and boxes[1] is not boxes[0]
 
